@@ -1,0 +1,320 @@
+// The bootscope trace model: every event kind and field, in one table.
+//
+// This file is the single source of truth. The store's column encoder, the SQL `events`
+// table, JSON output and the schema docs are all derived from KIND_FIELDS below; producers
+// (emulator, importers) and consumers (analyzers, TUI) import the types from here.
+
+/** Bumped whenever the stored encoding or the meaning of a field changes. */
+export const SCHEMA_VERSION = 1;
+
+/** Field value types, as stored. */
+export type FieldType =
+  | 'u32' //   unsigned integer that fits in 32 bits (INTIDs, sizes, ESR, EL)
+  | 'u53' //   non-negative JS-safe integer (physical addresses, counts)
+  | 'i32' //   signed 32-bit integer
+  | 'u64' //   full 64-bit value (register values, PCs, hypercall arguments): bigint
+  | 'bool'
+  | 'str' //   free text, dictionary-coded in the store
+  | 'enum' //  one of a fixed list of strings
+  | 'bytes' // raw bytes (console output, input)
+  | 'u64[]'; // list of 64-bit values (hypercall arguments/results)
+
+export interface FieldSpec {
+  readonly type: FieldType;
+  readonly values?: readonly string[]; // for 'enum'
+  readonly optional?: boolean;
+  readonly doc: string;
+}
+
+const f = <T extends FieldType, const V extends readonly string[] = never>(
+  type: T,
+  doc: string,
+  extra: { values?: V; optional?: boolean } = {},
+) => ({ type, doc, ...extra }) as { type: T; doc: string; values: V; optional: boolean };
+
+/** How an MMIO access was resolved by the platform. */
+export const MMIO_OUTCOMES = ['handled', 'raz_wi', 'unassigned', 'abort'] as const;
+export const TRIGGERS = ['level', 'edge'] as const;
+export const GIC_VIA = ['gicc_mmio', 'icc_sysreg', 'unknown'] as const;
+export const CONDUITS = ['hvc', 'smc'] as const;
+export const VCPU_STATES = ['on', 'off', 'reset', 'suspend', 'on_pending'] as const;
+export const TIMER_NAMES = ['phys', 'virt', 'hyp', 'sec', 'hypvirt', 'sel2phys', 'sel2virt'] as const;
+export const TIMER_OPS = ['ctl', 'cval', 'tval', 'recalc', 'disabled', 'imask_toggle', 'cntvoff'] as const;
+export const WAKE_REASONS = ['irq', 'fiq', 'timer', 'event', 'sgi', 'none', 'unknown'] as const;
+
+/**
+ * Event kinds and their fields (in addition to the common fields). Order of fields is the
+ * column order in the store and in SQL.
+ */
+export const KIND_FIELDS = {
+  mmio_read: {
+    addr: f('u53', 'absolute guest-physical address'),
+    size: f('u32', 'access size in bytes (1, 2, 4, 8)'),
+    value: f('u64', 'value read'),
+    device: f('str', "device region name from the trace's region table ('' if unassigned)"),
+    register: f('str', "decoded register name ('' if unknown)"),
+    outcome: f('enum', 'how the platform resolved the access', { values: MMIO_OUTCOMES }),
+  },
+  mmio_write: {
+    addr: f('u53', 'absolute guest-physical address'),
+    size: f('u32', 'access size in bytes (1, 2, 4, 8)'),
+    value: f('u64', 'value written'),
+    device: f('str', "device region name from the trace's region table ('' if unassigned)"),
+    register: f('str', "decoded register name ('' if unknown)"),
+    outcome: f('enum', 'how the platform resolved the access', { values: MMIO_OUTCOMES }),
+  },
+  irq_line: {
+    intid: f('u32', 'GIC INTID'),
+    level: f('u32', 'new line level (0 or 1); for edges, 1 = pulse'),
+    trigger: f('enum', 'level or edge', { values: TRIGGERS }),
+    source: f('str', 'device driving the line'),
+  },
+  irq_deliver: {
+    intid: f('u32', 'INTID the CPU interface signalled'),
+    exception: f('enum', 'exception taken', { values: ['irq', 'fiq'] as const }),
+  },
+  irq_ack: {
+    intid: f('u32', 'INTID returned by IAR (1023 = spurious)'),
+    source_cpu: f('u32', 'SGI source CPU (0 otherwise)'),
+    via: f('enum', 'GICC MMIO or ICC system register', { values: GIC_VIA }),
+  },
+  irq_eoi: {
+    intid: f('u32', 'INTID written to EOIR'),
+    via: f('enum', 'GICC MMIO or ICC system register', { values: GIC_VIA }),
+  },
+  irq_deactivate: {
+    intid: f('u32', 'INTID deactivated (DIR, or EOI with EOImode 0)'),
+    via: f('enum', 'GICC MMIO or ICC system register', { values: GIC_VIA }),
+  },
+  hypercall: {
+    conduit: f('enum', 'HVC or SMC', { values: CONDUITS }),
+    imm: f('u32', 'instruction immediate'),
+    func: f('u53', 'function id: SMCCC w0, or the Xen hypercall number from x16'),
+    name: f('str', "decoded name, e.g. PSCI_CPU_ON, SMCCC_VERSION, xen_memory_op ('' if unknown)"),
+    subop: f('str', "decoded sub-operation, e.g. add_to_physmap ('' if none)"),
+    args: f('u64[]', 'arguments (x1.. for SMCCC, x0.. for Xen) as far as known'),
+    results: f('u64[]', 'results (x0..) as far as known'),
+  },
+  exception: {
+    ec: f('u32', 'ESR exception class'),
+    esr: f('u53', 'syndrome (ESR_ELx)'),
+    far: f('u64', 'fault address (0 if not applicable)'),
+    from_el: f('u32', 'exception level taken from'),
+    to_el: f('u32', 'exception level taken to'),
+    detail: f('str', "short description, e.g. 'data abort, unassigned MMIO' or an exit reason"),
+  },
+  sysreg: {
+    name: f('str', 'system register name (e.g. CNTV_CTL_EL0, ICC_IAR1_EL1)'),
+    encoding: f('u32', 'op0<<14|op1<<11|CRn<<7|CRm<<3|op2'),
+    write: f('bool', 'true for MSR, false for MRS'),
+    value: f('u64', 'value read or written'),
+    outcome: f('enum', 'handled, or undefined (UNDEF delivered to the guest)', {
+      values: ['handled', 'undefined', 'trapped'] as const,
+    }),
+  },
+  wfx: {
+    wfe: f('bool', 'true for WFE, false for WFI'),
+    wake: f('enum', 'what ended the wait', { values: WAKE_REASONS }),
+    slept: f('u53', 'virtual time spent waiting (same unit as time)'),
+  },
+  console: {
+    port: f('str', "console device: region name, 'xen_console_io' or 'hvc0'"),
+    bytes: f('bytes', 'bytes the guest wrote'),
+  },
+  input: {
+    port: f('str', 'console device receiving the bytes'),
+    bytes: f('bytes', 'bytes given to the guest (recorded for replay)'),
+  },
+  vcpu_state: {
+    state: f('enum', 'new power state', { values: VCPU_STATES }),
+    target: f('u32', 'vCPU index whose state changed'),
+    entry: f('u64', 'entry point (CPU_ON) or 0'),
+    context: f('u64', 'context id (CPU_ON) or 0'),
+    reason: f('str', "what caused it, e.g. 'PSCI_CPU_ON', 'boot', 'PSCI_SYSTEM_OFF'"),
+  },
+  timer: {
+    timer: f('enum', 'which generic timer', { values: TIMER_NAMES }),
+    op: f('enum', 'what happened to it', { values: TIMER_OPS }),
+    value: f('u64', 'value written or deadline computed'),
+  },
+} as const;
+
+export type EventKind = keyof typeof KIND_FIELDS;
+export const EVENT_KINDS = Object.keys(KIND_FIELDS) as EventKind[];
+
+/** Stable numeric code of each kind, used in the store. Never reorder; append only. */
+export const KIND_CODE: Readonly<Record<EventKind, number>> = Object.fromEntries(
+  EVENT_KINDS.map((k, i) => [k, i]),
+) as Record<EventKind, number>;
+export const KIND_BY_CODE: readonly EventKind[] = EVENT_KINDS;
+
+/** Fields every event carries. */
+export interface CommonFields {
+  /** Global sequence number, 0-based, dense, assigned by the writer when omitted. */
+  seq: number;
+  /** Virtual time: instruction count (emulator) or nanoseconds (imports); see meta.clock. */
+  time: number;
+  /** vCPU index, or -1 when the source does not say. */
+  vcpu: number;
+  /** Guest PC where known. */
+  pc?: bigint;
+  /** Line (or record) number in the imported source file, for pointing back to it. */
+  src_line?: number;
+}
+
+export const COMMON_FIELDS: Readonly<Record<keyof CommonFields, FieldSpec>> = {
+  seq: { type: 'u53', doc: 'global sequence number (0-based, dense)' },
+  time: { type: 'u53', doc: 'virtual time: instructions (emulator) or ns (imports)' },
+  vcpu: { type: 'i32', doc: 'vCPU index, -1 if unknown' },
+  pc: { type: 'u64', optional: true, doc: 'guest PC where known' },
+  src_line: { type: 'u53', optional: true, doc: 'line/record number in the imported file' },
+};
+
+type TsOf<S> = S extends { type: 'u64' }
+  ? bigint
+  : S extends { type: 'u64[]' }
+    ? bigint[]
+    : S extends { type: 'bool' }
+      ? boolean
+      : S extends { type: 'bytes' }
+        ? Uint8Array
+        : S extends { type: 'enum'; values: readonly (infer V)[] }
+          ? V
+          : S extends { type: 'str' }
+            ? string
+            : number;
+
+type FieldsOf<K extends EventKind> = { -readonly [F in keyof (typeof KIND_FIELDS)[K]]: TsOf<(typeof KIND_FIELDS)[K][F]> };
+
+/** One event of kind K. */
+export type EventOf<K extends EventKind> = CommonFields & { kind: K } & FieldsOf<K>;
+
+/** Any trace event (discriminated on `kind`). */
+export type TraceEvent = { [K in EventKind]: EventOf<K> }[EventKind];
+
+/** What producers hand to the writer: seq is assigned by the writer. */
+export type NewEvent = { [K in EventKind]: Omit<EventOf<K>, 'seq'> & { seq?: number } }[EventKind];
+
+export type MmioEvent = EventOf<'mmio_read'> | EventOf<'mmio_write'>;
+export type MmioOutcome = (typeof MMIO_OUTCOMES)[number];
+
+/** Device roles let analyses line up the same function at different addresses (Xen vs KVM). */
+export const DEVICE_ROLES = [
+  'uart',
+  'gic_dist',
+  'gic_cpu',
+  'gic_redist',
+  'gic_its',
+  'rtc',
+  'virtio',
+  'flash',
+  'fw_cfg',
+  'gpio',
+  'pcie',
+  'xen_grant_table',
+  'xen_magic',
+  'ram',
+  'other',
+] as const;
+export type DeviceRole = (typeof DEVICE_ROLES)[number];
+
+/** One entry of the trace's device region table. */
+export interface DeviceRegion {
+  /** Unique name used in events' `device` field, e.g. 'pl011@9000000'. */
+  name: string;
+  /** Device model, e.g. 'pl011', 'sbsa-uart', 'gicv2-dist', 'gicv3-redist', 'virtio-mmio'. */
+  model: string;
+  role: DeviceRole;
+  base: number;
+  size: number;
+  /** Primary INTID, if the device has one. */
+  intid?: number;
+  /** DT compatible string(s) the platform described it with, if any. */
+  compatible?: string[];
+}
+
+/** Kinds of clock a trace's `time` can be counted in. */
+export type ClockKind = 'instructions' | 'ns';
+
+export interface ClockInfo {
+  kind: ClockKind;
+  /** For instruction clocks: the guest's counter frequency (CNTFRQ) and instructions per tick. */
+  counterHz?: number;
+  /** For instruction clocks: nominal instructions per second used to convert to ns. */
+  instructionsPerSecond?: number;
+  /** Free text naming the host clock for imports (e.g. 'QEMU log timestamps (UTC)'). */
+  source?: string;
+}
+
+/** Where a trace came from. */
+export interface TraceSource {
+  /** 'emulator' or 'import'. */
+  type: 'emulator' | 'import' | 'synthetic';
+  /** Emulator personality ('kvm', 'xen') or importer format ('qemu-log', 'qemu-simple', 'ftrace'). */
+  name: string;
+  /** Free-form configuration: machine switches, importer options, original file name. */
+  config: Record<string, unknown>;
+}
+
+/** Metadata stored with every trace. */
+export interface TraceMeta {
+  schemaVersion: number;
+  toolVersion: string;
+  createdAt: string;
+  source: TraceSource;
+  clock: ClockInfo;
+  /** sha256 of each guest image or imported file, by role ('kernel', 'dtb', 'initrd', 'input'). */
+  hashes: Record<string, string>;
+  /** Anything else a producer wants to keep (unmapped importer events, stop reason…). */
+  extra: Record<string, unknown>;
+}
+
+/** Convert a trace time to nanoseconds using its clock. */
+export function timeToNs(time: number, clock: ClockInfo): number {
+  if (clock.kind === 'ns') return time;
+  const ips = clock.instructionsPerSecond ?? 1e9;
+  return (time * 1e9) / ips;
+}
+
+/** A filter on events, shared by the reader, the CLI and SQL push-down. */
+export interface EventFilter {
+  kinds?: EventKind[];
+  devices?: string[];
+  registers?: string[];
+  vcpus?: number[];
+  intids?: number[];
+  fromTime?: number;
+  toTime?: number; // exclusive
+  fromSeq?: number;
+  toSeq?: number; // exclusive
+}
+
+/** Does an event pass the filter? (Used after chunk-level pruning.) */
+export function matchesFilter(e: TraceEvent, flt: EventFilter): boolean {
+  if (flt.fromSeq !== undefined && e.seq < flt.fromSeq) return false;
+  if (flt.toSeq !== undefined && e.seq >= flt.toSeq) return false;
+  if (flt.fromTime !== undefined && e.time < flt.fromTime) return false;
+  if (flt.toTime !== undefined && e.time >= flt.toTime) return false;
+  if (flt.kinds && !flt.kinds.includes(e.kind)) return false;
+  if (flt.vcpus && !flt.vcpus.includes(e.vcpu)) return false;
+  if (flt.devices && !flt.devices.includes(deviceOf(e))) return false;
+  if (flt.registers && !('register' in e && flt.registers.includes(e.register))) return false;
+  if (flt.intids && !('intid' in e && flt.intids.includes(e.intid))) return false;
+  return true;
+}
+
+/** The device an event concerns, for filtering and summaries ('' if none). */
+export function deviceOf(e: TraceEvent): string {
+  switch (e.kind) {
+    case 'mmio_read':
+    case 'mmio_write':
+      return e.device;
+    case 'irq_line':
+      return e.source;
+    case 'console':
+    case 'input':
+      return e.port;
+    default:
+      return '';
+  }
+}
