@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Builds the real QEMU trace fixtures the importer tests and benchmark use.
+#
+#   scripts/make-qemu-fixtures.sh [OUTDIR]        (default: .cache/fixtures)
+#
+# Downloads Debian's arm64 cloud kernel (newest linux-image-6.1.0-*-cloud-arm64) and u-boot-qemu
+# with `apt-get download` into .cache/debs, then boots each under Debian's qemu-system-aarch64
+# (virt, TCG, cortex-a57) with tracing on, for GICv2/GICv3 and 1/2 vCPUs:
+#   linux-gicv{2,3}-smp{1,2}.{log,serial}   kernel until "VFS: Unable to mount root fs"
+#   uboot-gicv{2,3}-smp{1,2}.{log,serial}   U-Boot until its "=> " prompt
+#   uboot-idle.{log,serial}                 (only with BOOTSCOPE_UBOOT_IDLE_SECS=N) U-Boot left
+#                                           at its prompt for N seconds: a >10M-line log for bench
+# .log is QEMU's trace log (-D, `-msg timestamp=on`, so TID@SEC.USEC: lines), .serial is QEMU's
+# serial output byte for byte. Idempotent: a finished run leaves NAME.done and is skipped.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$root/.cache/fixtures}
+debs=$root/.cache/debs
+mkdir -p "$out" "$debs"
+
+command -v qemu-system-aarch64 >/dev/null || { echo "make-qemu-fixtures: qemu-system-aarch64 is not installed" >&2; exit 1; }
+
+# --- guests -------------------------------------------------------------------------------
+kernel_pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-cloud-arm64$' | awk '{print $1}' | sort -V | tail -1)
+[ -n "$kernel_pkg" ] || { echo "make-qemu-fixtures: no linux-image-6.1.0-*-cloud-arm64 in apt (dpkg --add-architecture arm64; apt-get update)" >&2; exit 1; }
+fetch() { # fetch PKG ARCH -> extracted dir on stdout
+  local pkg=$1 arch=$2 dir=$debs/$1
+  if [ ! -d "$dir" ]; then
+    (cd "$debs" && apt-get download -q "$pkg:$arch" >/dev/null)
+    local deb; deb=$(ls -t "$debs"/"${pkg}"_*.deb | head -1)
+    mkdir -p "$dir.tmp" && dpkg-deb -x "$deb" "$dir.tmp" && mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir"
+}
+kdir=$(fetch "$kernel_pkg" arm64)
+kernel=$(ls "$kdir"/boot/vmlinuz-* | head -1)
+udir=$(fetch u-boot-qemu all)
+uboot=$udir/usr/lib/u-boot/qemu_arm64/u-boot.bin
+[ -f "$kernel" ] && [ -f "$uboot" ] || { echo "make-qemu-fixtures: guest images missing under $debs" >&2; exit 1; }
+echo "$kernel_pkg" >"$out/kernel-package.txt"
+
+# --- trace events ----------------------------------------------------------------------------
+events=$out/events.txt
+cat >"$events" <<'EV'
+pl011_*
+pl031_*
+gic_*
+gicv3_*
+arm_gt_*
+virtio_mmio_*
+memory_region_ops_*
+arm_psci_call
+arm_powerctl_set_cpu_on
+EV
+
+# run NAME STOP_PATTERN EXTRA_SECS qemu-args...   boot, stop EXTRA_SECS after STOP_PATTERN appears
+run() {
+  local name=$1 stop=$2 extra=$3; shift 3
+  [ -f "$out/$name.done" ] && return 0
+  rm -f "$out/$name.log" "$out/$name.serial"
+  qemu-system-aarch64 -M "$machine" -cpu cortex-a57 -smp "$smp" -m 512 -nographic -monitor none \
+    -nic none -serial "file:$out/$name.serial" -msg timestamp=on -trace "events=$events" \
+    -D "$out/$name.log" "$@" </dev/null >/dev/null 2>"$out/$name.stderr" &
+  local pid=$! t=0
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ -f "$out/$name.serial" ] && grep -q -- "$stop" "$out/$name.serial"; then
+      sleep "$extra"; kill -TERM "$pid"; break
+    fi
+    sleep 0.2; t=$((t + 1))
+    [ $t -gt 6000 ] && { kill -TERM "$pid"; echo "make-qemu-fixtures: $name timed out" >&2; wait "$pid" || true; return 1; }
+  done
+  wait "$pid" || true # QEMU exits 0 (or by signal) on SIGTERM, after flushing its log
+  grep -q -- "$stop" "$out/$name.serial" || { echo "make-qemu-fixtures: $name never printed '$stop'" >&2; return 1; }
+  touch "$out/$name.done"
+  echo "make-qemu-fixtures: $name: $(wc -l <"$out/$name.log") trace lines, $(wc -c <"$out/$name.serial") serial bytes" >&2
+}
+
+for gic in 2 3; do
+  for smp in 1 2; do
+    machine=virt,gic-version=$gic
+    run "linux-gicv$gic-smp$smp" "VFS: Unable to mount root fs" 0 -kernel "$kernel" -append "console=ttyAMA0 earlycon"
+    run "uboot-gicv$gic-smp$smp" "=> " 0 -bios "$uboot"
+  done
+done
+if [ -n "${BOOTSCOPE_UBOOT_IDLE_SECS:-}" ]; then
+  machine=virt,gic-version=3 smp=1
+  run uboot-idle "=> " "$BOOTSCOPE_UBOOT_IDLE_SECS" -bios "$uboot"
+fi
