@@ -1,0 +1,133 @@
+/* uart: PL011 bring-up in the order of Linux's amba-pl011 driver, or the SBSA subset when the
+ * DTB says arm,sbsa-uart. Reads and prints the ID registers, transmits, checks the flags. */
+#include "rt.h"
+
+const char guest_name[] = "uart";
+
+#define DR 0x000
+#define RSR_ECR 0x004
+#define FR 0x018
+#define IBRD 0x024
+#define FBRD 0x028
+#define LCRH 0x02c
+#define CR 0x030
+#define IFLS 0x034
+#define IMSC 0x038
+#define RIS 0x03c
+#define MIS 0x040
+#define ICR 0x044
+#define DMACR 0x048
+
+#define FR_BUSY (1u << 3)
+#define FR_RXFE (1u << 4)
+#define FR_TXFF (1u << 5)
+#define FR_TXFE (1u << 7)
+#define CR_UARTEN (1u << 0)
+#define CR_TXE (1u << 8)
+#define CR_RXE (1u << 9)
+#define IM_RX (1u << 4)
+#define IM_TX (1u << 5)
+#define IM_RT (1u << 6)
+#define IM_ERR (0xfu << 7)     /* FE PE BE OE */
+#define LCRH_WLEN8 (3u << 5)
+#define LCRH_FEN (1u << 4)
+
+static u64 base;
+
+static void send(const char *s)
+{
+    for (; *s; s++) {
+        while (rd32(base + FR) & FR_TXFF)
+            ;
+        wr32(base + DR, (u8)*s);
+    }
+}
+
+static void wait_idle(void)
+{
+    for (int i = 0; i < 1000000 && (rd32(base + FR) & FR_BUSY); i++)
+        ;
+}
+
+static void sbsa_bringup(void)
+{
+    printf_("uart: SBSA generic UART at 0x%lx, INTID %u, current-speed %u\n", base, plat.uart_intid, plat.uart_speed);
+    /* the sbsa-uart driver: mask and clear everything, never touch CR/LCR_H/IBRD/IFLS */
+    wr32(base + IMSC, 0);
+    wr32(base + ICR, 0x7ff);
+    u32 fr = rd32(base + FR);
+    printf_("uart: FR=0x%x\n", fr);
+    wr32(base + IMSC, IM_RT | IM_RX);
+    send("uart: sbsa transmit ok\n");
+    wait_idle();
+    printf_("uart: IMSC=0x%x\n", rd32(base + IMSC));
+    wr32(base + IMSC, 0);
+    if (!(fr & FR_TXFE) && (fr & FR_TXFF))
+        fail("TX FIFO full at start");
+}
+
+static void pl011_bringup(void)
+{
+    u32 pid = 0, cid = 0;
+    for (int i = 0; i < 4; i++) {
+        pid |= (rd32(base + 0xfe0 + 4 * i) & 0xff) << (8 * i);
+        cid |= (rd32(base + 0xff0 + 4 * i) & 0xff) << (8 * i);
+    }
+    printf_("uart: PL011 at 0x%lx, INTID %u, uartclk %u Hz\n", base, plat.uart_intid, plat.uart_clk_hz);
+    printf_("uart: PeriphID=0x%08x PCellID=0x%08x revision %u\n", pid, cid, (pid >> 20) & 0xf);
+    if (cid != 0xb105f00d)
+        fail("PrimeCell ID 0x%08x is not 0xb105f00d (ID registers not implemented?)", cid);
+    if ((pid & 0xfffff) != 0x41011)
+        fail("PeriphID 0x%08x is not a PL011", pid);
+
+    /* registration: mask and clear all interrupts */
+    wr32(base + IMSC, 0);
+    wr32(base + ICR, 0xffff);
+
+    /* startup: clear pending error and receive interrupts, enable RX/RT, FIFO levels */
+    wr32(base + ICR, IM_ERR | IM_RT | IM_RX);
+    wr32(base + IMSC, IM_RT | IM_RX);
+    wr32(base + IFLS, 0x12);   /* RX 1/2, TX 1/2 */
+
+    /* set_termios: disable, wait for idle, divisors, then LCR_H (latches them), then enable */
+    u32 cr = rd32(base + CR);
+    wr32(base + CR, 0);
+    wait_idle();
+    u32 clk = plat.uart_clk_hz ? plat.uart_clk_hz : 24000000;
+    u32 quot = (4 * clk + 115200 / 2) / 115200;   /* round(4 * clk / baud) */
+    wr32(base + IBRD, quot >> 6);
+    wr32(base + FBRD, quot & 0x3f);
+    wr32(base + LCRH, LCRH_WLEN8 | LCRH_FEN);
+    wr32(base + CR, CR_UARTEN | CR_TXE | CR_RXE);
+    printf_("uart: reset CR=0x%x, now IBRD=%u FBRD=%u LCR_H=0x%x CR=0x%x IFLS=0x%x IMSC=0x%x\n",
+            cr, rd32(base + IBRD), rd32(base + FBRD), rd32(base + LCRH), rd32(base + CR),
+            rd32(base + IFLS), rd32(base + IMSC));
+    if (rd32(base + IBRD) != (quot >> 6) || rd32(base + FBRD) != (quot & 0x3f))
+        fail("divisors did not read back");
+    if (rd32(base + CR) != (CR_UARTEN | CR_TXE | CR_RXE))
+        fail("CR did not read back");
+
+    /* drain RX, then transmit with TX interrupt status check */
+    for (int i = 0; i < 64 && !(rd32(base + FR) & FR_RXFE); i++)
+        (void)rd32(base + DR);
+    wr32(base + ICR, IM_TX);
+    send("uart: transmit with UARTEN|TXE ok\n");
+    wait_idle();
+    u32 fr = rd32(base + FR);
+    printf_("uart: FR=0x%x RSR=0x%x DMACR=0x%x\n", fr, rd32(base + RSR_ECR), rd32(base + DMACR));
+    if (!(fr & FR_TXFE))
+        fail("TX FIFO not empty after transmit");
+    wr32(base + IMSC, 0);
+    wr32(base + ICR, 0x7ff);
+}
+
+void guest_main(void)
+{
+    base = plat.uart;
+    if (!base)
+        fail("the DTB names no arm,pl011 or arm,sbsa-uart");
+    if (plat.uart_sbsa)
+        sbsa_bringup();
+    else
+        pl011_bringup();
+}
