@@ -110,6 +110,8 @@ void gic_enable_private(u32 intid);  /* SGI/PPI on the calling CPU, priority 0xa
 u32 gic_ack(void);                   /* raw IAR value */
 void gic_eoi(u32 iar);
 void gic_send_sgi(u32 intid, int target_cpu);
-#define GIC_SPURIOUS(iar) (((iar) & 0xffffff) >= 1020)
+/* INTID of an IAR value: GICv2 keeps the SGI source CPU in bits [12:10] */
+#define GIC_INTID(iar) (plat.gic_version == 2 ? (iar) & 0x3ff : (iar) & 0xffffff)
+#define GIC_SPURIOUS(iar) (GIC_INTID(iar) >= 1020 && GIC_INTID(iar) <= 1023)
 
 #endif
