@@ -91,6 +91,8 @@ int this_cpu(void);          /* index into plat.mpidr */
 void park(void) __attribute__((noreturn));
 void secondary_entry(void);
 u64 run_el0(void (*fn)(u64), u64 sp, u64 arg);
+void el0_return(void);
+static inline void *el0_return_addr(void) { return (void *)el0_return; }
 void *memset(void *d, int c, unsigned long n);
 void *memcpy(void *d, const void *s, unsigned long n);
 int strcmp(const char *a, const char *b);
