@@ -29,7 +29,7 @@ static void set_timer(u64 tval, u64 ctl)
 static void on_irq(struct frame *f)
 {
     u32 iar = gic_ack();
-    u32 id = iar & 0xffffff;
+    u32 id = GIC_INTID(iar);
     if (GIC_SPURIOUS(iar))
         return;
     u32 want = phys ? intid_phys : intid_virt;

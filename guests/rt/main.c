@@ -12,8 +12,13 @@ static const char *const kind_names[16] = {
     "sync/EL0-32", "irq/EL0-32", "fiq/EL0-32", "serror/EL0-32",
 };
 
+/* Where QEMU virt puts the DTB for a bare-metal ELF (which gets no x0): the base of RAM. */
+#define RAM_BASE_DTB 0x40000000UL
+
 void rt_main(u64 dtb)
 {
+    if (!dtb || *(volatile u32 *)dtb != 0xedfe0dd0)   /* FDT magic, big-endian */
+        dtb = RAM_BASE_DTB;
     fdt_scan(dtb);
     printf_("bootscope guest %s\n", guest_name);
     guest_main();
