@@ -1,0 +1,367 @@
+// Growable byte buffer and cursor with LEB128 varints, the building blocks of chunk streams.
+//
+// Numbers are JS doubles: varint() takes any integer in [0, 2^53); 64-bit values travel as
+// (lo, hi) uint32 halves so no BigInt is touched on the hot path.
+
+const TWO32 = 4294967296;
+
+export class ByteWriter {
+  buf: Uint8Array;
+  pos = 0;
+
+  constructor(initial = 1024) {
+    this.buf = new Uint8Array(initial);
+  }
+
+  private grow(need: number): void {
+    let size = this.buf.length * 2;
+    while (size < this.pos + need) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+
+  reset(): void {
+    this.pos = 0;
+  }
+
+  u8(v: number): void {
+    if (this.pos + 1 > this.buf.length) this.grow(1);
+    this.buf[this.pos++] = v;
+  }
+
+  /** Unsigned varint of an integer in [0, 2^53). */
+  varint(v: number): void {
+    if (this.pos + 10 > this.buf.length) this.grow(10);
+    const buf = this.buf;
+    let pos = this.pos;
+    if (v < 0x80000000) {
+      while (v >= 0x80) {
+        buf[pos++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      buf[pos++] = v;
+    } else {
+      while (v >= 0x80) {
+        buf[pos++] = (v % 128) | 0x80;
+        v = Math.floor(v / 128);
+      }
+      buf[pos++] = v;
+    }
+    this.pos = pos;
+  }
+
+  /** Signed integer (|v| < 2^52) as a zigzag varint. */
+  zigzag(v: number): void {
+    this.varint(v >= 0 ? v * 2 : -v * 2 - 1);
+  }
+
+  /** Unsigned 64-bit value given as uint32 halves, as one LEB128 varint. */
+  varint64(lo: number, hi: number): void {
+    if (hi === 0) {
+      this.varint(lo);
+      return;
+    }
+    if (this.pos + 10 > this.buf.length) this.grow(10);
+    const buf = this.buf;
+    let pos = this.pos;
+    // 32 low bits need 5 groups (35 bits); the 5th group takes 4 bits of lo and 3 of hi.
+    for (let i = 0; i < 4; i++) {
+      buf[pos++] = (lo & 0x7f) | 0x80;
+      lo >>>= 7;
+    }
+    let rest = lo | ((hi & 0x7) << 4);
+    hi >>>= 3;
+    if (hi === 0) {
+      buf[pos++] = rest;
+      this.pos = pos;
+      return;
+    }
+    buf[pos++] = rest | 0x80;
+    while (hi >= 0x80) {
+      buf[pos++] = (hi & 0x7f) | 0x80;
+      hi >>>= 7;
+    }
+    buf[pos++] = hi;
+    this.pos = pos;
+  }
+
+  bytes(b: Uint8Array): void {
+    if (this.pos + b.length > this.buf.length) this.grow(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  /** Length-prefixed UTF-8 string. */
+  string(s: string): void {
+    const b = textEncoder.encode(s);
+    this.varint(b.length);
+    this.bytes(b);
+  }
+
+  /** A view of what was written (valid until the next write). */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+export const textEncoder = new TextEncoder();
+export const textDecoder = new TextDecoder();
+
+/** Thrown by ByteReader when a stream ends early or holds an impossible value. */
+export class DecodeError extends Error {}
+
+export class ByteReader {
+  readonly buf: Uint8Array;
+  pos: number;
+  readonly end: number;
+  /** High half of the last varint64() read. */
+  hi = 0;
+
+  constructor(buf: Uint8Array, start = 0, end = buf.length) {
+    this.buf = buf;
+    this.pos = start;
+    this.end = end;
+  }
+
+  get done(): boolean {
+    return this.pos >= this.end;
+  }
+
+  u8(): number {
+    if (this.pos >= this.end) throw new DecodeError('stream ends early');
+    return this.buf[this.pos++]!;
+  }
+
+  varint(): number {
+    const buf = this.buf;
+    let pos = this.pos;
+    if (pos >= this.end) throw new DecodeError('stream ends early');
+    let b = buf[pos++]!;
+    if (b < 0x80) {
+      this.pos = pos;
+      return b;
+    }
+    let v = b & 0x7f;
+    let mul = 128;
+    for (;;) {
+      if (pos >= this.end) throw new DecodeError('varint runs past the end of its stream');
+      b = buf[pos++]!;
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) break;
+      mul *= 128;
+      if (mul > 2 ** 56) throw new DecodeError('varint longer than 8 bytes');
+    }
+    this.pos = pos;
+    return v;
+  }
+
+  zigzag(): number {
+    const z = this.varint();
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  }
+
+  /** Reads a 64-bit varint: returns the low 32 bits, leaves the high 32 bits in this.hi. */
+  varint64(): number {
+    const buf = this.buf;
+    let pos = this.pos;
+    let lo = 0;
+    let shift = 0;
+    let b = 0;
+    // Low 28 bits: four groups.
+    for (; shift < 28; shift += 7) {
+      if (pos >= this.end) throw new DecodeError('varint runs past the end of its stream');
+      b = buf[pos++]!;
+      lo |= (b & 0x7f) << shift;
+      if (b < 0x80) {
+        this.pos = pos;
+        this.hi = 0;
+        return lo >>> 0;
+      }
+    }
+    if (pos >= this.end) throw new DecodeError('varint runs past the end of its stream');
+    b = buf[pos++]!;
+    lo |= (b & 0x0f) << 28;
+    let hi = (b & 0x70) >>> 4;
+    if (b >= 0x80) {
+      shift = 3;
+      for (;;) {
+        if (pos >= this.end) throw new DecodeError('varint runs past the end of its stream');
+        if (shift > 31) throw new DecodeError('varint longer than 64 bits');
+        b = buf[pos++]!;
+        hi |= (b & 0x7f) << shift;
+        if (b < 0x80) break;
+        shift += 7;
+      }
+    }
+    this.pos = pos;
+    this.hi = hi >>> 0;
+    return lo >>> 0;
+  }
+
+  bytes(n: number): Uint8Array {
+    if (this.pos + n > this.end) throw new DecodeError('byte field runs past the end of its stream');
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  string(): string {
+    return textDecoder.decode(this.bytes(this.varint()));
+  }
+}
+
+/** Split a u64 (bigint or number) into uint32 halves, written to out[0] (lo) and out[1] (hi). */
+const scratch64 = new BigUint64Array(1);
+const scratch32 = new Uint32Array(scratch64.buffer);
+
+export function splitU64(v: bigint | number, out: Uint32Array, at: number): void {
+  if (typeof v === 'bigint') {
+    scratch64[0] = v;
+    out[at] = scratch32[0]!;
+    out[at + 1] = scratch32[1]!;
+  } else {
+    out[at] = v >>> 0;
+    out[at + 1] = Math.floor(v / TWO32) >>> 0;
+  }
+}
+
+/** Join uint32 halves into a bigint. */
+export function joinU64(lo: number, hi: number): bigint {
+  if (hi === 0) return BigInt(lo);
+  scratch32[0] = lo;
+  scratch32[1] = hi;
+  return scratch64[0]!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bulk column codecs: tight loops over a whole stream (the decode hot path).
+
+/** Decode n unsigned varints into out. */
+export function readVarints(r: ByteReader, out: Float64Array, n: number): void {
+  const buf = r.buf;
+  const end = r.end;
+  let pos = r.pos;
+  for (let i = 0; i < n; i++) {
+    if (pos >= end) throw new DecodeError('stream ends early');
+    let b = buf[pos++]!;
+    if (b < 0x80) {
+      out[i] = b;
+      continue;
+    }
+    let v = b & 0x7f;
+    let mul = 128;
+    for (;;) {
+      if (pos >= end) throw new DecodeError('varint runs past the end of its stream');
+      b = buf[pos++]!;
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) break;
+      mul *= 128;
+      if (mul > 2 ** 56) throw new DecodeError('varint longer than 8 bytes');
+    }
+    out[i] = v;
+  }
+  r.pos = pos;
+}
+
+/** Decode n zigzag deltas into running sums starting at base (out[i] = base + Σ deltas). */
+export function readZigzagDeltas(r: ByteReader, out: Float64Array, n: number, base: number): void {
+  readVarints(r, out, n);
+  let acc = base;
+  for (let i = 0; i < n; i++) {
+    const z = out[i]!;
+    // Small values (the usual case) take the integer path.
+    acc += z < 0x80000000 ? (z >>> 1) ^ -(z & 1) : z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+    out[i] = acc;
+  }
+}
+
+/** Width (1, 2 or 4 bytes) of fixed-size unsigned values up to max. */
+export function widthFor(max: number): 1 | 2 | 4 {
+  return max < 0x100 ? 1 : max < 0x10000 ? 2 : 4;
+}
+
+/** Write n small unsigned values (minus bias) as a width byte then fixed-size little-endian values. */
+export function writeFixed(w: ByteWriter, vals: ArrayLike<number>, n: number, bias = 0): void {
+  let max = 0;
+  for (let i = 0; i < n; i++) {
+    const v = vals[i]! - bias;
+    if (v > max) max = v;
+  }
+  const width = widthFor(max);
+  w.u8(width);
+  const bytes = new Uint8Array(n * width);
+  if (width === 1) for (let i = 0; i < n; i++) bytes[i] = vals[i]! - bias;
+  else if (width === 2)
+    for (let i = 0; i < n; i++) {
+      const v = vals[i]! - bias;
+      bytes[2 * i] = v & 0xff;
+      bytes[2 * i + 1] = v >>> 8;
+    }
+  else {
+    const dv = new DataView(bytes.buffer);
+    for (let i = 0; i < n; i++) dv.setUint32(4 * i, vals[i]! - bias, true);
+  }
+  w.bytes(bytes);
+}
+
+/** Read what writeFixed wrote, adding bias back. */
+export function readFixed(r: ByteReader, out: Float64Array | Int32Array, n: number, bias = 0): number {
+  const width = r.u8();
+  if (width !== 1 && width !== 2 && width !== 4) throw new DecodeError(`bad fixed width ${width}`);
+  const b = r.bytes(n * width);
+  let max = 0;
+  if (width === 1) {
+    for (let i = 0; i < n; i++) {
+      const v = b[i]!;
+      if (v > max) max = v;
+      out[i] = v + bias;
+    }
+  } else if (width === 2) {
+    for (let i = 0; i < n; i++) {
+      const v = b[2 * i]! | (b[2 * i + 1]! << 8);
+      if (v > max) max = v;
+      out[i] = v + bias;
+    }
+  } else {
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    for (let i = 0; i < n; i++) {
+      const v = dv.getUint32(4 * i, true);
+      if (v > max) max = v;
+      out[i] = v + bias;
+    }
+  }
+  return max;
+}
+
+/** 64-bit values as (hi, lo) int32 deltas from the previous value: PCs in loops cost ~2 bytes. */
+export function writeU64Deltas(w: ByteWriter, halves: Uint32Array, n: number): void {
+  let plo = 0;
+  let phi = 0;
+  for (let i = 0; i < n; i++) {
+    const lo = halves[2 * i]!;
+    const hi = halves[2 * i + 1]!;
+    const dhi = (hi - phi) | 0;
+    const dlo = (lo - plo) | 0;
+    w.varint(dhi >= 0 ? dhi * 2 : -dhi * 2 - 1);
+    w.varint(dlo >= 0 ? dlo * 2 : -dlo * 2 - 1);
+    plo = lo;
+    phi = hi;
+  }
+}
+
+export function readU64Deltas(r: ByteReader, out: Uint32Array, n: number): void {
+  const tmp = new Float64Array(2 * n);
+  readVarints(r, tmp, 2 * n);
+  let plo = 0;
+  let phi = 0;
+  for (let i = 0; i < n; i++) {
+    // Zigzag of an int32 fits in a uint32, so integer ops are exact here.
+    const zh = tmp[2 * i]! >>> 0;
+    const zl = tmp[2 * i + 1]! >>> 0;
+    phi = (phi + ((zh >>> 1) ^ -(zh & 1))) >>> 0;
+    plo = (plo + ((zl >>> 1) ^ -(zl & 1))) >>> 0;
+    out[2 * i] = plo;
+    out[2 * i + 1] = phi;
+  }
+}

@@ -1,0 +1,654 @@
+// One chunk of events: built column by column in typed arrays while events arrive, encoded
+// into named streams (delta-coded seq/time, dictionary-coded strings and addresses, varints)
+// when full, and decoded back into columns and event objects.
+//
+// Chunk payload (before zstd):
+//   "BSC1" | varint count | varint firstSeq | varint firstTime | varint nStreams |
+//   nStreams × (string name | varint byteLength | bytes)
+
+import type { NewEvent, TraceEvent, EventKind } from '../model.ts';
+import { KIND_BY_CODE } from '../model.ts';
+import {
+  ByteReader,
+  ByteWriter,
+  DecodeError,
+  splitU64,
+  joinU64,
+  textDecoder,
+  readVarints,
+  readZigzagDeltas,
+  writeFixed,
+  readFixed,
+  writeU64Deltas,
+  readU64Deltas,
+} from './bytes.ts';
+import {
+  FIELD_STREAMS,
+  KIND_LAYOUTS,
+  STREAM_BY_KEY,
+  FLAG_PC,
+  FLAG_SRC_LINE,
+  type StreamSpec,
+  type KindLayout,
+} from './layout.ts';
+
+const MAGIC = [0x42, 0x53, 0x43, 0x31]; // "BSC1"
+
+/** Column storage of one field stream while a chunk fills. */
+export class StreamColumn {
+  readonly spec: StreamSpec;
+  n = 0;
+  /** varint/zigzag values, or dictionary indices for numdict/str. */
+  num: Float64Array;
+  /** u64 halves (lo at 2i, hi at 2i+1). */
+  u64: Uint32Array;
+  /** bool / enum index. */
+  u8: Uint8Array;
+  /** bytes and u64list values (rare kinds: kept as references). */
+  refs: unknown[] = [];
+  /** numdict / str dictionaries, in first-seen order. */
+  dictNum = new Map<number, number>();
+  dictStr = new Map<string, number>();
+  entries: (string | number)[] = [];
+  lastStr: string | undefined = undefined;
+  lastStrIdx = 0;
+
+  constructor(spec: StreamSpec, cap: number) {
+    this.spec = spec;
+    const e = spec.enc;
+    this.num = new Float64Array(e === 'varint' || e === 'zigzag' || e === 'numdict' || e === 'str' ? cap : 0);
+    this.u64 = new Uint32Array(e === 'u64' ? cap * 2 : 0);
+    this.u8 = new Uint8Array(e === 'u8' ? cap : 0);
+  }
+
+  reset(): void {
+    this.n = 0;
+    this.refs.length = 0;
+    this.dictNum.clear();
+    this.dictStr.clear();
+    this.entries.length = 0;
+    this.lastStr = undefined;
+  }
+
+  strIndex(s: string): number {
+    if (s === this.lastStr) return this.lastStrIdx;
+    let i = this.dictStr.get(s);
+    if (i === undefined) {
+      if (typeof s !== 'string') throw new TypeError(`field ${this.spec.field} must be a string`);
+      i = this.entries.length;
+      this.dictStr.set(s, i);
+      this.entries.push(s);
+    }
+    this.lastStr = s;
+    this.lastStrIdx = i;
+    return i;
+  }
+
+  numIndex(v: number): number {
+    let i = this.dictNum.get(v);
+    if (i === undefined) {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+        throw new TypeError(`field ${this.spec.field} must be a non-negative integer`);
+      i = this.entries.length;
+      this.dictNum.set(v, i);
+      this.entries.push(v);
+    }
+    return i;
+  }
+}
+
+/** Raised for events the writer cannot store (missing or mistyped fields). */
+export class EventError extends Error {}
+
+type AppendFn = (ev: NewEvent, b: ChunkBuilder, i: number) => void;
+
+/**
+ * Generates one append function with a case per kind. Generated code gives each field a direct
+ * property access and a fixed column, which is what lets the writer take millions of events a
+ * second (a generic loop over field descriptors is several times slower).
+ */
+function compileAppend(): AppendFn {
+  const lines: string[] = ['switch (ev.kind) {'];
+  for (const k of KIND_LAYOUTS) {
+    lines.push(`case ${JSON.stringify(k.kind)}: {`, `b.kind[i] = ${k.code};`);
+    for (const f of k.fields) {
+      const s = `b.cols[${f.stream.index}]`;
+      const v = `ev[${JSON.stringify(f.name)}]`;
+      const miss = `b.missing(ev, ${JSON.stringify(f.name)})`;
+      lines.push(`{ const v = ${v}; const c = ${s};`);
+      switch (f.stream.enc) {
+        case 'varint':
+          lines.push(`if (typeof v !== 'number' || !(v >= 0)) ${miss}; c.num[c.n++] = v;`);
+          break;
+        case 'zigzag':
+          lines.push(`if (typeof v !== 'number') ${miss}; c.num[c.n++] = v;`);
+          break;
+        case 'numdict':
+          lines.push(`if (v === undefined) ${miss}; c.num[c.n++] = c.numIndex(v);`);
+          break;
+        case 'str':
+          lines.push(`if (v === undefined) ${miss}; c.num[c.n++] = c.strIndex(v);`);
+          break;
+        case 'u64':
+          lines.push(`if (v === undefined) ${miss}; split(v, c.u64, c.n * 2); c.n++;`);
+          break;
+        case 'u8':
+          if (f.type === 'bool') lines.push(`if (typeof v !== 'boolean') ${miss}; c.u8[c.n++] = v ? 1 : 0;`);
+          else {
+            const map = `b.enums[${k.code}][${JSON.stringify(f.name)}]`;
+            lines.push(`const x = ${map}.get(v); if (x === undefined) b.badEnum(ev, ${JSON.stringify(f.name)}); c.u8[c.n++] = x;`);
+          }
+          break;
+        case 'bytes':
+          lines.push(`if (!(v instanceof Uint8Array)) ${miss}; c.refs[c.n++] = v; b.refBytes += v.length;`);
+          break;
+        case 'u64list':
+          lines.push(`if (!Array.isArray(v)) ${miss}; c.refs[c.n++] = v; b.refBytes += v.length * 8;`);
+          break;
+      }
+      lines.push('}');
+    }
+    lines.push('break; }');
+  }
+  lines.push('default: b.badKind(ev); }');
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const make = new Function('split', `return function append(ev, b, i) {\n${lines.join('\n')}\n};`) as (
+    split: typeof splitU64,
+  ) => AppendFn;
+  return make(splitU64);
+}
+
+const appendByKind = compileAppend();
+
+const ENUM_MAPS: Record<string, Map<string, number>>[] = KIND_LAYOUTS.map((k) => {
+  const out: Record<string, Map<string, number>> = {};
+  for (const f of k.fields) if (f.values) out[f.name] = new Map(f.values.map((v, i) => [v, i]));
+  return out;
+});
+
+/** Collects up to `cap` events in columns. */
+export class ChunkBuilder {
+  readonly cap: number;
+  n = 0;
+  readonly kind: Uint8Array;
+  readonly seq: Float64Array;
+  readonly time: Float64Array;
+  readonly vcpu: Int32Array;
+  readonly flags: Uint8Array;
+  readonly pc: Uint32Array;
+  nPc = 0;
+  readonly srcLine: Float64Array;
+  nSrc = 0;
+  readonly cols: StreamColumn[];
+  readonly enums = ENUM_MAPS;
+  /** Bytes held by variable-size values (console bytes, hypercall args). */
+  refBytes = 0;
+
+  constructor(cap: number) {
+    this.cap = cap;
+    this.kind = new Uint8Array(cap);
+    this.seq = new Float64Array(cap);
+    this.time = new Float64Array(cap);
+    this.vcpu = new Int32Array(cap);
+    this.flags = new Uint8Array(cap);
+    this.pc = new Uint32Array(cap * 2);
+    this.srcLine = new Float64Array(cap);
+    this.cols = FIELD_STREAMS.map((s) => new StreamColumn(s, cap));
+  }
+
+  reset(): void {
+    this.n = 0;
+    this.nPc = 0;
+    this.nSrc = 0;
+    this.refBytes = 0;
+    for (const c of this.cols) c.reset();
+  }
+
+  get full(): boolean {
+    return this.n >= this.cap;
+  }
+
+
+  /** Append one event with its final sequence number. Throws EventError for bad events. */
+  append(ev: NewEvent, seq: number): void {
+    const i = this.n;
+    const time = ev.time;
+    if (typeof time !== 'number' || !(time >= 0) || !Number.isInteger(time))
+      throw new EventError(`event ${seq} (${ev.kind}): time must be a non-negative integer, got ${String(time)}`);
+    this.seq[i] = seq;
+    this.time[i] = time;
+    const vcpu = ev.vcpu;
+    this.vcpu[i] = vcpu === undefined ? -1 : vcpu;
+    let flags = 0;
+    if (ev.pc !== undefined) {
+      flags |= FLAG_PC;
+      splitU64(ev.pc, this.pc, this.nPc * 2);
+      this.nPc++;
+    }
+    if (ev.src_line !== undefined) {
+      flags |= FLAG_SRC_LINE;
+      this.srcLine[this.nSrc++] = ev.src_line;
+    }
+    this.flags[i] = flags;
+    // Remember stream positions so a failed append leaves the chunk unchanged.
+    try {
+      appendByKind(ev, this, i);
+    } catch (err) {
+      this.rollback(i);
+      throw err;
+    }
+    this.n = i + 1;
+  }
+
+  private rollback(i: number): void {
+    // Recount each stream's length from the events kept (cheap: only on bad input).
+    const counts = new Array<number>(this.cols.length).fill(0);
+    let pcs = 0;
+    let srcs = 0;
+    for (let j = 0; j < i; j++) {
+      for (const f of KIND_LAYOUTS[this.kind[j]!]!.fields) counts[f.stream.index]!++;
+      if (this.flags[j]! & FLAG_PC) pcs++;
+      if (this.flags[j]! & FLAG_SRC_LINE) srcs++;
+    }
+    this.cols.forEach((c, k) => {
+      c.n = counts[k]!;
+      c.refs.length = Math.min(c.refs.length, c.n);
+    });
+    this.nPc = pcs;
+    this.nSrc = srcs;
+  }
+
+  missing(ev: NewEvent, field: string): never {
+    const v = (ev as unknown as Record<string, unknown>)[field];
+    const what = v === undefined ? 'is missing' : `has the wrong type (${typeof v})`;
+    throw new EventError(`${ev.kind} event: field '${field}' ${what}`);
+  }
+
+  badEnum(ev: NewEvent, field: string): never {
+    const v = (ev as unknown as Record<string, unknown>)[field];
+    const allowed = KIND_LAYOUTS.find((k) => k.kind === ev.kind)!.fields.find((f) => f.name === field)!.values!;
+    throw new EventError(`${ev.kind} event: field '${field}' is ${JSON.stringify(v)}, expected one of ${allowed.join(', ')}`);
+  }
+
+  badKind(ev: NewEvent): never {
+    throw new EventError(`unknown event kind ${JSON.stringify((ev as { kind?: unknown }).kind)}`);
+  }
+
+  /** Encode the collected events into a chunk payload. */
+  encode(out: ByteWriter): Uint8Array {
+    const n = this.n;
+    out.reset();
+    out.bytes(Uint8Array.from(MAGIC));
+    out.varint(n);
+    const firstSeq = n ? this.seq[0]! : 0;
+    const firstTime = n ? this.time[0]! : 0;
+    out.varint(firstSeq);
+    out.varint(firstTime);
+    const used = this.cols.filter((c) => c.n > 0);
+    out.varint(7 + used.length);
+    const tmp = scratchWriter;
+
+    writeStream(out, '@kind', tmp, (w) => w.bytes(this.kind.subarray(0, n)));
+    writeStream(out, '@flags', tmp, (w) => w.bytes(this.flags.subarray(0, n)));
+    writeStream(out, '@seq', tmp, (w) => {
+      let prev = firstSeq - 1;
+      for (let i = 0; i < n; i++) {
+        const s = this.seq[i]!;
+        w.varint(s - prev - 1);
+        prev = s;
+      }
+    });
+    writeStream(out, '@time', tmp, (w) => {
+      let prev = firstTime;
+      for (let i = 0; i < n; i++) {
+        const t = this.time[i]!;
+        w.zigzag(t - prev);
+        prev = t;
+      }
+    });
+    writeStream(out, '@vcpu', tmp, (w) => writeFixed(w, this.vcpu, n, -1));
+    writeStream(out, '@pc', tmp, (w) => writeU64Deltas(w, this.pc, this.nPc));
+    writeStream(out, '@src_line', tmp, (w) => {
+      let prev = 0;
+      for (let i = 0; i < this.nSrc; i++) {
+        const v = this.srcLine[i]!;
+        w.zigzag(v - prev);
+        prev = v;
+      }
+    });
+    for (const c of used) writeStream(out, c.spec.key, tmp, (w) => encodeColumn(c, w));
+    return out.view();
+  }
+}
+
+const scratchWriter = new ByteWriter(1 << 16);
+
+function writeStream(out: ByteWriter, name: string, tmp: ByteWriter, fill: (w: ByteWriter) => void): void {
+  tmp.reset();
+  fill(tmp);
+  out.string(name);
+  out.varint(tmp.pos);
+  out.bytes(tmp.view());
+}
+
+function encodeColumn(c: StreamColumn, w: ByteWriter): void {
+  const n = c.n;
+  switch (c.spec.enc) {
+    case 'varint':
+      for (let i = 0; i < n; i++) w.varint(c.num[i]!);
+      break;
+    case 'zigzag':
+      for (let i = 0; i < n; i++) w.zigzag(c.num[i]!);
+      break;
+    case 'numdict':
+      w.varint(c.entries.length);
+      for (const e of c.entries) w.varint(e as number);
+      writeFixed(w, c.num, n);
+      break;
+    case 'str':
+      w.varint(c.entries.length);
+      for (const e of c.entries) w.string(e as string);
+      writeFixed(w, c.num, n);
+      break;
+    case 'u64':
+      for (let i = 0; i < n; i++) w.varint64(c.u64[2 * i]!, c.u64[2 * i + 1]!);
+      break;
+    case 'u8':
+      w.bytes(c.u8.subarray(0, n));
+      break;
+    case 'bytes':
+      for (let i = 0; i < n; i++) {
+        const b = c.refs[i] as Uint8Array;
+        w.varint(b.length);
+        w.bytes(b);
+      }
+      break;
+    case 'u64list': {
+      const pair = new Uint32Array(2);
+      for (let i = 0; i < n; i++) {
+        const list = c.refs[i] as (bigint | number)[];
+        w.varint(list.length);
+        for (const v of list) {
+          splitU64(v, pair, 0);
+          w.varint64(pair[0]!, pair[1]!);
+        }
+      }
+      break;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+/** A decoded field stream. */
+export interface DecodedStream {
+  readonly spec: StreamSpec;
+  readonly n: number;
+  /** varint/zigzag values, or dictionary indices. */
+  readonly num: Float64Array;
+  readonly u64: Uint32Array;
+  readonly u8: Uint8Array;
+  readonly refs: unknown[];
+  readonly entries: (string | number)[];
+}
+
+/** A chunk decoded into columns: the fast path for scans and aggregation. */
+export interface DecodedChunk {
+  readonly count: number;
+  readonly firstSeq: number;
+  readonly kind: Uint8Array;
+  readonly seq: Float64Array;
+  readonly time: Float64Array;
+  readonly vcpu: Int32Array;
+  readonly flags: Uint8Array;
+  /** PCs of the events that have one, in order (lo/hi pairs). */
+  readonly pc: Uint32Array;
+  readonly srcLine: Float64Array;
+  /** Field streams by StreamSpec.index (undefined when no event in the chunk uses it). */
+  readonly streams: (DecodedStream | undefined)[];
+}
+
+function readStreamTable(payload: Uint8Array): {
+  count: number;
+  firstSeq: number;
+  firstTime: number;
+  streams: Map<string, ByteReader>;
+} {
+  const r = new ByteReader(payload);
+  for (const m of MAGIC) if (r.u8() !== m) throw new DecodeError('not a bootscope chunk (bad magic)');
+  const count = r.varint();
+  const firstSeq = r.varint();
+  const firstTime = r.varint();
+  const nStreams = r.varint();
+  const streams = new Map<string, ByteReader>();
+  for (let i = 0; i < nStreams; i++) {
+    const name = r.string();
+    const len = r.varint();
+    if (r.pos + len > payload.length) throw new DecodeError(`stream ${name} runs past the end of the chunk`);
+    streams.set(name, new ByteReader(payload, r.pos, r.pos + len));
+    r.pos += len;
+  }
+  return { count, firstSeq, firstTime, streams };
+}
+
+/** Decode a chunk payload into columns. Throws DecodeError on malformed data. */
+export function decodeChunk(payload: Uint8Array): DecodedChunk {
+  const { count: n, firstSeq, firstTime, streams } = readStreamTable(payload);
+  const need = (name: string): ByteReader => {
+    const s = streams.get(name);
+    if (!s) throw new DecodeError(`chunk has no ${name} stream`);
+    return s;
+  };
+  const kindR = need('@kind');
+  const kind = kindR.bytes(n).slice();
+  const flags = need('@flags').bytes(n).slice();
+  const seq = new Float64Array(n);
+  readVarints(need('@seq'), seq, n);
+  let prev = firstSeq - 1;
+  for (let i = 0; i < n; i++) seq[i] = prev = prev + 1 + seq[i]!;
+  const time = new Float64Array(n);
+  readZigzagDeltas(need('@time'), time, n, firstTime);
+  const vcpu = new Int32Array(n);
+  readFixed(need('@vcpu'), vcpu, n, -1);
+
+  // How many values each stream must hold, from the kinds present.
+  const perKind = new Int32Array(KIND_LAYOUTS.length);
+  let nPc = 0;
+  let nSrc = 0;
+  for (let i = 0; i < n; i++) {
+    const k = kind[i]!;
+    if (k >= KIND_LAYOUTS.length) throw new DecodeError(`event ${seq[i]} has unknown kind code ${k}`);
+    perKind[k]!++;
+    if (flags[i]! & FLAG_PC) nPc++;
+    if (flags[i]! & FLAG_SRC_LINE) nSrc++;
+  }
+  const pc = new Uint32Array(nPc * 2);
+  readU64Deltas(need('@pc'), pc, nPc);
+  const srcLine = new Float64Array(nSrc);
+  readZigzagDeltas(need('@src_line'), srcLine, nSrc, 0);
+
+  const wanted = new Int32Array(FIELD_STREAMS.length);
+  KIND_LAYOUTS.forEach((k, code) => {
+    for (const f of k.fields) wanted[f.stream.index]! += perKind[code]!;
+  });
+  const decoded: (DecodedStream | undefined)[] = FIELD_STREAMS.map((spec) => {
+    const count = wanted[spec.index]!;
+    if (count === 0) return undefined;
+    return decodeColumn(spec, need(spec.key), count);
+  });
+  for (const [name] of streams) {
+    if (!name.startsWith('@') && !STREAM_BY_KEY.has(name)) {
+      // A stream from a newer writer: ignored (its fields are not in this model).
+    }
+  }
+  return { count: n, firstSeq, kind, seq, time, vcpu, flags, pc, srcLine, streams: decoded };
+}
+
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_U32 = new Uint32Array(0);
+const EMPTY_U8 = new Uint8Array(0);
+
+function decodeColumn(spec: StreamSpec, r: ByteReader, n: number): DecodedStream {
+  let num = EMPTY_F64;
+  let u64 = EMPTY_U32;
+  let u8 = EMPTY_U8;
+  const refs: unknown[] = [];
+  const entries: (string | number)[] = [];
+  switch (spec.enc) {
+    case 'varint':
+      num = new Float64Array(n);
+      readVarints(r, num, n);
+      break;
+    case 'zigzag':
+      num = new Float64Array(n);
+      readVarints(r, num, n);
+      for (let i = 0; i < n; i++) {
+        const z = num[i]!;
+        num[i] = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+      }
+      break;
+    case 'numdict':
+    case 'str': {
+      const size = r.varint();
+      for (let i = 0; i < size; i++) entries.push(spec.enc === 'str' ? r.string() : r.varint());
+      num = new Float64Array(n);
+      const max = readFixed(r, num, n);
+      if (n > 0 && max >= size) throw new DecodeError(`${spec.key}: dictionary index ${max} out of range`);
+      break;
+    }
+    case 'u64':
+      u64 = new Uint32Array(n * 2);
+      for (let i = 0; i < n; i++) {
+        u64[2 * i] = r.varint64();
+        u64[2 * i + 1] = r.hi;
+      }
+      break;
+    case 'u8':
+      u8 = r.bytes(n).slice();
+      break;
+    case 'bytes':
+      for (let i = 0; i < n; i++) refs.push(r.bytes(r.varint()).slice());
+      break;
+    case 'u64list':
+      for (let i = 0; i < n; i++) {
+        const len = r.varint();
+        const list: bigint[] = [];
+        for (let j = 0; j < len; j++) {
+          const lo = r.varint64();
+          list.push(joinU64(lo, r.hi));
+        }
+        refs.push(list);
+      }
+      break;
+  }
+  return { spec, n, num, u64, u8, refs, entries };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events from columns
+
+type MakeFn = (c: DecodedChunk, i: number, cur: Int32Array, join: typeof joinU64) => TraceEvent;
+
+/** Generated per-kind constructors: one object literal per kind keeps event shapes stable. */
+function compileMakers(): MakeFn[] {
+  return KIND_LAYOUTS.map((k: KindLayout) => {
+    const props: string[] = [];
+    const pre: string[] = [];
+    for (const f of k.fields) {
+      const si = f.stream.index;
+      const p = `p${si}`;
+      pre.push(`const s${si} = c.streams[${si}]; const ${p} = cur[${si}]++;`);
+      let expr: string;
+      switch (f.stream.enc) {
+        case 'varint':
+        case 'zigzag':
+          expr = `s${si}.num[${p}]`;
+          break;
+        case 'numdict':
+        case 'str':
+          expr = `s${si}.entries[s${si}.num[${p}]]`;
+          break;
+        case 'u64':
+          expr = `join(s${si}.u64[2 * ${p}], s${si}.u64[2 * ${p} + 1])`;
+          break;
+        case 'u8':
+          expr = f.type === 'bool' ? `s${si}.u8[${p}] === 1` : `VALUES_${k.code}_${f.name}[s${si}.u8[${p}]]`;
+          break;
+        default:
+          expr = `s${si}.refs[${p}]`;
+      }
+      props.push(`${JSON.stringify(f.name)}: ${expr}`);
+    }
+    const enumConsts = k.fields
+      .filter((f) => f.values)
+      .map((f) => `const VALUES_${k.code}_${f.name} = ${JSON.stringify(f.values)};`)
+      .join('\n');
+    const body = `${enumConsts}
+return function make_${k.kind}(c, i, cur, join) {
+  ${pre.join('\n  ')}
+  return { seq: c.seq[i], time: c.time[i], vcpu: c.vcpu[i], kind: ${JSON.stringify(k.kind)}, ${props.join(', ')} };
+};`;
+    return new Function(body)() as MakeFn;
+  });
+}
+
+const MAKERS = compileMakers();
+
+/**
+ * Walks a decoded chunk's events in order, building event objects. Stream cursors advance
+ * with every event, so reading event i needs events 0..i-1 walked (use skipTo for that).
+ */
+export class ChunkCursor {
+  readonly chunk: DecodedChunk;
+  i = 0;
+  private readonly cur = new Int32Array(FIELD_STREAMS.length);
+  private pcAt = 0;
+  private srcAt = 0;
+
+  constructor(chunk: DecodedChunk) {
+    this.chunk = chunk;
+  }
+
+  get done(): boolean {
+    return this.i >= this.chunk.count;
+  }
+
+  /** Advance over the current event without building it. */
+  skip(): void {
+    const c = this.chunk;
+    const k = c.kind[this.i]!;
+    for (const f of KIND_LAYOUTS[k]!.fields) this.cur[f.stream.index]!++;
+    const fl = c.flags[this.i]!;
+    if (fl & FLAG_PC) this.pcAt++;
+    if (fl & FLAG_SRC_LINE) this.srcAt++;
+    this.i++;
+  }
+
+  /** Build the current event and advance. */
+  next(): TraceEvent {
+    const c = this.chunk;
+    const i = this.i;
+    const ev = MAKERS[c.kind[i]!]!(c, i, this.cur, joinU64);
+    const fl = c.flags[i]!;
+    if (fl & FLAG_PC) {
+      ev.pc = joinU64(c.pc[2 * this.pcAt]!, c.pc[2 * this.pcAt + 1]!);
+      this.pcAt++;
+    }
+    if (fl & FLAG_SRC_LINE) ev.src_line = c.srcLine[this.srcAt++]!;
+    this.i = i + 1;
+    return ev;
+  }
+}
+
+/** Kind of event i of a decoded chunk. */
+export function kindAt(c: DecodedChunk, i: number): EventKind {
+  return KIND_BY_CODE[c.kind[i]!]!;
+}
+
+/** Text of a dictionary-coded string stream value (for fast scans that avoid objects). */
+export function streamString(s: DecodedStream, pos: number): string {
+  return s.entries[s.num[pos]!] as string;
+}
+
+export { textDecoder };

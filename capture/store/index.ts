@@ -1,0 +1,18 @@
+// The trace store: one SQLite file per trace, events in zstd-compressed column chunks.
+// Writers: createTrace(); readers: openTrace(); SQL: runSql(). See docs/trace-store.md.
+
+export { TraceWriter, createTrace, DEFAULT_CHUNK_EVENTS, type WriterOptions, type WriteResult } from './writer.ts';
+export {
+  TraceReader,
+  openTrace,
+  type ReaderOptions,
+  type ChunkInfo,
+  type CountRows,
+  type TraceInfo,
+  type TraceSummary,
+} from './reader.ts';
+export { TraceError, describeProblem, type TraceProblem } from './errors.ts';
+export { loadCodec, defaultCodec, hasNodeZstd, type ZstdCodec } from './codec.ts';
+export { ChunkCursor, kindAt, streamString, type DecodedChunk, type DecodedStream } from './chunk.ts';
+export { FIELD_STREAMS, KIND_LAYOUTS, STREAM_BY_KEY } from './layout.ts';
+export { runSql, formatSqlResult, analyzePushdown, EVENTS_COLUMNS, type SqlResult } from './sql.ts';

@@ -1,0 +1,553 @@
+// The trace reader: validates the file, loads the chunk index, and decodes only the chunks a
+// request needs (by sequence number, time window or filter). Damaged chunks are reported as
+// problems and skipped; the rest of the trace stays readable.
+
+import fs from 'node:fs';
+import zlib from 'node:zlib';
+import Database from 'better-sqlite3';
+import {
+  SCHEMA_VERSION,
+  KIND_CODE,
+  matchesFilter,
+  type DeviceRegion,
+  type DeviceRole,
+  type EventFilter,
+  type TraceEvent,
+  type TraceMeta,
+  timeToNs,
+} from '../model.ts';
+import { ChunkCursor, decodeChunk, type DecodedChunk } from './chunk.ts';
+import { defaultCodec, type ZstdCodec } from './codec.ts';
+import { TraceError, describeProblem, type TraceProblem } from './errors.ts';
+import { FORMAT_ID, META_KEYS } from './schema.ts';
+import { Summary } from './summary.ts';
+
+export interface ChunkInfo {
+  id: number;
+  seqFirst: number;
+  seqLast: number;
+  timeFirst: number;
+  timeMin: number;
+  timeMax: number;
+  count: number;
+  /** Bit (1 << kind code) per kind present. */
+  kinds: number;
+  vcpus: number[];
+  devices: string[];
+  registers: string[];
+  intids: number[];
+  rawBytes: number;
+  zstBytes: number;
+  crc32: number;
+}
+
+export interface CountRows {
+  kinds: Record<string, number>;
+  devices: { device: string; kind: string; count: number }[];
+  registers: { device: string; register: string; kind: string; count: number }[];
+  intids: { intid: number; kind: string; count: number }[];
+  hypercalls: { conduit: string; func: number; name: string; subop: string; count: number }[];
+  vcpus: { vcpu: number; kind: string; count: number }[];
+  /** 'stored': summary tables written at close; 'scanned': computed now (incomplete trace). */
+  origin: 'stored' | 'scanned';
+}
+
+export interface TraceInfo {
+  path: string;
+  fileBytes: number;
+  complete: boolean;
+  /** Why the trace is incomplete, when it is. */
+  incomplete?: string;
+  meta: TraceMeta;
+  events: number;
+  chunks: number;
+  timeFirst: number;
+  timeLast: number;
+  /** timeLast - timeFirst in the trace's clock, and in nanoseconds. */
+  duration: number;
+  durationNs: number;
+  digest?: string;
+  bytesPerEvent: number;
+  regions: DeviceRegion[];
+  counts: CountRows;
+  problems: TraceProblem[];
+}
+
+export interface TraceSummary {
+  eventCount: number;
+  firstTime: number;
+  lastTime: number;
+  /** Digest of the canonical event stream; absent when the trace is incomplete. */
+  digest?: string;
+  byKind: Record<string, number>;
+  /** Events per device (deviceOf: MMIO region, IRQ source, console port). */
+  byDevice: Record<string, number>;
+  /** Hypercalls per decoded name ('name/subop'; hex function id when unnamed). */
+  byHypercall: Record<string, number>;
+  counts: CountRows;
+}
+
+export interface ReaderOptions {
+  /** zstd implementation (default: Node's built-in, else zstd-codec); see loadCodec(). */
+  codec?: ZstdCodec;
+  /** Called once per damaged chunk, when it is first met. */
+  onProblem?: (p: TraceProblem, text: string) => void;
+}
+
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** Checks the SQLite header before SQLite sees the file, for clear messages. */
+function checkFile(path: string): number {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(path);
+  } catch {
+    throw new TraceError(path, 'no such file');
+  }
+  if (st.isDirectory()) throw new TraceError(path, 'is a directory, not a trace file');
+  if (st.size === 0) throw new TraceError(path, 'empty file, not a bootscope trace');
+  const head = Buffer.alloc(100);
+  const fd = fs.openSync(path, 'r');
+  let got: number;
+  try {
+    got = fs.readSync(fd, head, 0, 100, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (got < 16 || !head.subarray(0, 16).equals(SQLITE_MAGIC))
+    throw new TraceError(path, 'not a SQLite database (no SQLite header at offset 0), so not a bootscope trace');
+  if (got < 100) throw new TraceError(path, `truncated: ${got} bytes, shorter than the 100-byte SQLite header`);
+  const rawPage = head.readUInt16BE(16);
+  const pageSize = rawPage === 1 ? 65536 : rawPage;
+  const pages = head.readUInt32BE(28);
+  const headerValid = head.readUInt32BE(24) === head.readUInt32BE(92);
+  if (headerValid && pages > 0 && st.size < pageSize * pages)
+    throw new TraceError(path, `truncated: the SQLite header says ${pageSize * pages} bytes, the file has ${st.size}`);
+  if (st.size % pageSize !== 0)
+    throw new TraceError(path, `truncated: ${st.size} bytes is not a whole number of ${pageSize}-byte pages`);
+  return st.size;
+}
+
+function sqliteMessage(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  return e.message ?? String(err);
+}
+
+export class TraceReader {
+  readonly path: string;
+  readonly meta: TraceMeta;
+  readonly complete: boolean;
+  readonly digest: string | undefined;
+  readonly regions: DeviceRegion[];
+  readonly chunks: ChunkInfo[];
+  /** Damaged chunks met so far (they are found when read; see verify()). */
+  readonly problemDetails: TraceProblem[] = [];
+  readonly fileBytes: number;
+  /** The open SQLite connection (read-only), for SQL over the trace. */
+  readonly db: Database.Database;
+  private readonly codec: ZstdCodec;
+  private readonly onProblem: ((p: TraceProblem, text: string) => void) | undefined;
+  private readonly badChunks = new Set<number>();
+  private readonly getData: Database.Statement;
+  private cache: { id: number; chunk: DecodedChunk } | undefined;
+
+  private constructor(path: string, db: Database.Database, codec: ZstdCodec, fileBytes: number, opts: ReaderOptions) {
+    this.path = path;
+    this.db = db;
+    this.codec = codec;
+    this.fileBytes = fileBytes;
+    this.onProblem = opts.onProblem;
+    const tables = new Set(
+      (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name),
+    );
+    if (!tables.has('meta')) throw new TraceError(path, 'SQLite database, but not a bootscope trace (no meta table)');
+    const metaRows = db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[];
+    const m = new Map<string, unknown>();
+    for (const r of metaRows) {
+      try {
+        m.set(r.key, JSON.parse(r.value));
+      } catch {
+        throw new TraceError(path, `meta value '${r.key}' is not valid JSON`);
+      }
+    }
+    if (m.get(META_KEYS.format) !== FORMAT_ID)
+      throw new TraceError(path, `SQLite database, but not a bootscope trace (meta format is ${JSON.stringify(m.get(META_KEYS.format) ?? null)})`);
+    const version = m.get(META_KEYS.schemaVersion);
+    if (typeof version !== 'number') throw new TraceError(path, 'trace has no schema version');
+    if (version > SCHEMA_VERSION)
+      throw new TraceError(
+        path,
+        `trace schema version ${version} is newer than this bootscope supports (${SCHEMA_VERSION}); upgrade bootscope`,
+      );
+    for (const t of ['chunks', 'chunk_data', 'devices'])
+      if (!tables.has(t)) throw new TraceError(path, `bootscope trace without a ${t} table (damaged)`);
+    this.meta = {
+      schemaVersion: version,
+      toolVersion: String(m.get(META_KEYS.toolVersion) ?? ''),
+      createdAt: String(m.get(META_KEYS.createdAt) ?? ''),
+      source: (m.get(META_KEYS.source) as TraceMeta['source']) ?? { type: 'synthetic', name: 'unknown', config: {} },
+      clock: (m.get(META_KEYS.clock) as TraceMeta['clock']) ?? { kind: 'ns' },
+      hashes: (m.get(META_KEYS.hashes) as Record<string, string>) ?? {},
+      extra: (m.get(META_KEYS.extra) as Record<string, unknown>) ?? {},
+    };
+    this.complete = m.get(META_KEYS.complete) === true;
+    this.digest = typeof m.get(META_KEYS.digest) === 'string' ? (m.get(META_KEYS.digest) as string) : undefined;
+    this.regions = (db.prepare('SELECT * FROM devices ORDER BY base').all() as Record<string, unknown>[]).map((r) => ({
+      name: r['name'] as string,
+      model: r['model'] as string,
+      role: r['role'] as DeviceRole,
+      base: r['base'] as number,
+      size: r['size'] as number,
+      ...(r['intid'] !== null ? { intid: r['intid'] as number } : {}),
+      ...(r['compatible'] !== null ? { compatible: JSON.parse(r['compatible'] as string) as string[] } : {}),
+    }));
+    this.chunks = (db.prepare('SELECT * FROM chunks ORDER BY seq_first').all() as Record<string, number | string>[]).map(
+      (r) => ({
+        id: r['id'] as number,
+        seqFirst: r['seq_first'] as number,
+        seqLast: r['seq_last'] as number,
+        timeFirst: r['time_first'] as number,
+        timeMin: r['time_min'] as number,
+        timeMax: r['time_max'] as number,
+        count: r['count'] as number,
+        kinds: r['kinds'] as number,
+        vcpus: JSON.parse(r['vcpus'] as string) as number[],
+        devices: JSON.parse(r['devices'] as string) as string[],
+        registers: JSON.parse(r['registers'] as string) as string[],
+        intids: JSON.parse(r['intids'] as string) as number[],
+        rawBytes: r['raw_bytes'] as number,
+        zstBytes: r['zst_bytes'] as number,
+        crc32: r['crc32'] as number,
+      }),
+    );
+    this.getData = db.prepare('SELECT data FROM chunk_data WHERE id = ?');
+  }
+
+  /** Open a trace for reading. Throws TraceError (one line, names the file) on bad input. */
+  static open(path: string, opts: ReaderOptions = {}): TraceReader {
+    const size = checkFile(path);
+    const codec = opts.codec ?? defaultCodec();
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true });
+    } catch (err) {
+      throw new TraceError(path, `cannot open as SQLite: ${sqliteMessage(err)}`);
+    }
+    try {
+      return new TraceReader(path, db, codec, size, opts);
+    } catch (err) {
+      db.close();
+      if (err instanceof TraceError) throw err;
+      throw new TraceError(path, `damaged SQLite file: ${sqliteMessage(err)}`);
+    }
+  }
+
+  private sqlConn: Database.Database | undefined;
+
+  /**
+   * A second read-only connection for user SQL: the events table decodes chunks through the
+   * main connection while the user's statement is running on this one.
+   */
+  get sqlDb(): Database.Database {
+    this.sqlConn ??= new Database(this.path, { readonly: true, fileMustExist: true });
+    return this.sqlConn;
+  }
+
+  close(): void {
+    this.sqlConn?.close();
+    this.db.close();
+  }
+
+  /** One line per damaged chunk met so far ("FILE: chunk N: what (events a..b) skipped"). */
+  get problems(): string[] {
+    return this.problemDetails.map((p) => describeProblem(this.path, p));
+  }
+
+  /** Read and check every chunk (checksum and decoding); returns the problems found. */
+  verify(): TraceProblem[] {
+    for (const info of this.chunks) {
+      this.cache = undefined;
+      this.chunk(info);
+    }
+    return this.problemDetails;
+  }
+
+  /** Headline numbers and simple per-name counts (instant on complete traces). */
+  get summary(): TraceSummary {
+    const counts = this.counts();
+    const byDevice: Record<string, number> = {};
+    for (const r of counts.devices) byDevice[r.device] = (byDevice[r.device] ?? 0) + r.count;
+    const byHypercall: Record<string, number> = {};
+    for (const r of counts.hypercalls) {
+      const name = r.name || `0x${r.func.toString(16)}`;
+      const key = r.subop ? `${name}/${r.subop}` : name;
+      byHypercall[key] = (byHypercall[key] ?? 0) + r.count;
+    }
+    const out: TraceSummary = {
+      eventCount: this.eventCount,
+      firstTime: this.chunks.length ? Math.min(...this.chunks.map((c) => c.timeMin)) : 0,
+      lastTime: this.chunks.length ? Math.max(...this.chunks.map((c) => c.timeMax)) : 0,
+      byKind: counts.kinds,
+      byDevice,
+      byHypercall,
+      counts,
+    };
+    if (this.digest) out.digest = this.digest;
+    return out;
+  }
+
+  /** Events in the readable chunks. */
+  get eventCount(): number {
+    let n = 0;
+    for (const c of this.chunks) n += c.count;
+    return n;
+  }
+
+  private problem(p: TraceProblem): void {
+    if (this.badChunks.has(p.chunk)) return;
+    this.badChunks.add(p.chunk);
+    this.problemDetails.push(p);
+    this.onProblem?.(p, describeProblem(this.path, p));
+  }
+
+  /** Decode one chunk; undefined (and a problem reported) when it is damaged. */
+  chunk(info: ChunkInfo): DecodedChunk | undefined {
+    if (this.cache?.id === info.id) return this.cache.chunk;
+    if (this.badChunks.has(info.id)) return undefined;
+    const bad = (message: string): undefined => {
+      this.problem({ chunk: info.id, seqFirst: info.seqFirst, seqLast: info.seqLast, message });
+      return undefined;
+    };
+    let data: Buffer;
+    try {
+      const row = this.getData.get(info.id) as { data: Buffer } | undefined;
+      if (!row) return bad('chunk data is missing');
+      data = row.data;
+    } catch (err) {
+      return bad(`unreadable: ${sqliteMessage(err)}`);
+    }
+    if (data.length !== info.zstBytes || zlib.crc32(data) !== info.crc32) return bad('checksum mismatch (chunk is corrupt)');
+    let decoded: DecodedChunk;
+    try {
+      const raw = this.codec.decompress(data);
+      decoded = decodeChunk(raw);
+    } catch (err) {
+      return bad(`cannot decode: ${(err as Error).message}`);
+    }
+    if (decoded.count !== info.count || (decoded.count > 0 && decoded.seq[0] !== info.seqFirst))
+      return bad(`holds ${decoded.count} events from seq ${decoded.seq[0]}, the index says ${info.count} from ${info.seqFirst}`);
+    this.cache = { id: info.id, chunk: decoded };
+    return decoded;
+  }
+
+  /** Chunks that may hold events passing the filter (by the chunk index; nothing decoded). */
+  candidateChunks(f: EventFilter = {}): ChunkInfo[] {
+    const kindMask = f.kinds ? f.kinds.reduce((m, k) => m | (1 << KIND_CODE[k]), 0) : -1;
+    const devices = f.devices && !f.devices.includes('') ? f.devices : undefined;
+    const registers = f.registers && !f.registers.includes('') ? f.registers : undefined;
+    return this.chunks.filter(
+      (c) =>
+        (f.fromSeq === undefined || c.seqLast >= f.fromSeq) &&
+        (f.toSeq === undefined || c.seqFirst < f.toSeq) &&
+        (f.fromTime === undefined || c.timeMax >= f.fromTime) &&
+        (f.toTime === undefined || c.timeMin < f.toTime) &&
+        (c.kinds & kindMask) !== 0 &&
+        (!devices || devices.some((d) => c.devices.includes(d))) &&
+        (!registers || registers.some((r) => c.registers.includes(r))) &&
+        (!f.vcpus || f.vcpus.some((v) => c.vcpus.includes(v))) &&
+        (!f.intids || f.intids.some((i) => c.intids.includes(i))),
+    );
+  }
+
+  /** Decoded chunks that may hold matching events, in order (columnar fast path). */
+  *scan(f: EventFilter = {}): Generator<DecodedChunk> {
+    for (const info of this.candidateChunks(f)) {
+      const c = this.chunk(info);
+      if (c) yield c;
+    }
+  }
+
+  /** Every event passing the filter, in sequence order. */
+  *events(f: EventFilter = {}): Generator<TraceEvent> {
+    const simple =
+      !f.kinds && !f.devices && !f.registers && !f.vcpus && !f.intids && f.fromTime === undefined && f.toTime === undefined;
+    const kindMask = f.kinds ? f.kinds.reduce((m, k) => m | (1 << KIND_CODE[k]), 0) : -1;
+    for (const info of this.candidateChunks(f)) {
+      const c = this.chunk(info);
+      if (!c) continue;
+      const cur = new ChunkCursor(c);
+      let start = 0;
+      if (f.fromSeq !== undefined && info.seqFirst < f.fromSeq) start = lowerBound(c.seq, f.fromSeq, c.count);
+      while (cur.i < start) cur.skip();
+      for (let i = start; i < c.count; i++) {
+        if (f.toSeq !== undefined && c.seq[i]! >= f.toSeq) return;
+        if (simple) {
+          yield cur.next();
+          continue;
+        }
+        // Cheap column tests first; the rest on the built event.
+        const t = c.time[i]!;
+        if (
+          ((1 << c.kind[i]!) & kindMask) === 0 ||
+          (f.fromTime !== undefined && t < f.fromTime) ||
+          (f.toTime !== undefined && t >= f.toTime) ||
+          (f.vcpus !== undefined && !f.vcpus.includes(c.vcpu[i]!))
+        ) {
+          cur.skip();
+          continue;
+        }
+        const ev = cur.next();
+        if (matchesFilter(ev, f)) yield ev;
+      }
+    }
+  }
+
+  /** The event with sequence number seq, or undefined. */
+  event(seq: number): TraceEvent | undefined {
+    const info = this.chunkForSeq(seq);
+    if (!info) return undefined;
+    const c = this.chunk(info);
+    if (!c) return undefined;
+    const i = lowerBound(c.seq, seq, c.count);
+    if (i >= c.count || c.seq[i] !== seq) return undefined;
+    const cur = new ChunkCursor(c);
+    while (cur.i < i) cur.skip();
+    return cur.next();
+  }
+
+  private chunkForSeq(seq: number): ChunkInfo | undefined {
+    let lo = 0;
+    let hi = this.chunks.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const c = this.chunks[mid]!;
+      if (seq < c.seqFirst) hi = mid - 1;
+      else if (seq > c.seqLast) lo = mid + 1;
+      else return c;
+    }
+    return undefined;
+  }
+
+  /** The first event (in sequence order) whose time is >= t, or undefined. */
+  seekTime(t: number): TraceEvent | undefined {
+    for (const info of this.chunks) {
+      if (info.timeMax < t) continue;
+      const c = this.chunk(info);
+      if (!c) continue;
+      const cur = new ChunkCursor(c);
+      for (let i = 0; i < c.count; i++) {
+        if (c.time[i]! >= t) return cur.next();
+        cur.skip();
+      }
+    }
+    return undefined;
+  }
+
+  /** Counts per kind/device/register/INTID/hypercall/vCPU: stored at close, or computed now. */
+  counts(): CountRows {
+    if (this.complete) {
+      try {
+        return this.storedCounts();
+      } catch {
+        // Summary tables unreadable: fall back to a scan.
+      }
+    }
+    return this.scannedCounts();
+  }
+
+  private storedCounts(): CountRows {
+    const all = <T>(sql: string) => this.db.prepare(sql).all() as T[];
+    const kinds: Record<string, number> = {};
+    for (const r of all<{ kind: string; count: number }>('SELECT kind, count FROM kind_counts ORDER BY count DESC'))
+      kinds[r.kind] = r.count;
+    return {
+      kinds,
+      devices: all('SELECT device, kind, count FROM device_counts ORDER BY count DESC'),
+      registers: all('SELECT device, register, kind, count FROM register_counts ORDER BY count DESC'),
+      intids: all('SELECT intid, kind, count FROM intid_counts ORDER BY intid, kind'),
+      hypercalls: all('SELECT conduit, func, name, subop, count FROM hypercall_counts ORDER BY count DESC'),
+      vcpus: all('SELECT vcpu, kind, count FROM vcpu_counts ORDER BY vcpu, kind'),
+      origin: 'stored',
+    };
+  }
+
+  private scannedCounts(): CountRows {
+    const s = new Summary();
+    for (const c of this.scan()) {
+      s.add({ count: c.count, kind: c.kind, vcpu: c.vcpu, time: c.time, stream: (i) => c.streams[i] });
+    }
+    const rows = (m: Map<string, number>) => [...m].map(([k, count]) => ({ parts: k.split('\0'), count })).sort((a, b) => b.count - a.count);
+    return {
+      kinds: Object.fromEntries([...s.kinds].sort((a, b) => b[1] - a[1])),
+      devices: rows(s.devices).map(({ parts: [device, kind], count }) => ({ device: device!, kind: kind!, count })),
+      registers: rows(s.registers).map(({ parts: [device, register, kind], count }) => ({
+        device: device!,
+        register: register!,
+        kind: kind!,
+        count,
+      })),
+      intids: rows(s.intids)
+        .map(({ parts: [intid, kind], count }) => ({ intid: Number(intid), kind: kind!, count }))
+        .sort((a, b) => a.intid - b.intid || a.kind.localeCompare(b.kind)),
+      hypercalls: rows(s.hypercalls).map(({ parts: [conduit, func, name, subop], count }) => ({
+        conduit: conduit!,
+        func: Number(func),
+        name: name!,
+        subop: subop!,
+        count,
+      })),
+      vcpus: rows(s.vcpus)
+        .map(({ parts: [vcpu, kind], count }) => ({ vcpu: Number(vcpu), kind: kind!, count }))
+        .sort((a, b) => a.vcpu - b.vcpu || a.kind.localeCompare(b.kind)),
+      origin: 'scanned',
+    };
+  }
+
+  /** Everything `bootscope info` shows. */
+  info(): TraceInfo {
+    const counts = this.counts();
+    const events = this.eventCount;
+    const timeFirst = this.chunks.length ? Math.min(...this.chunks.map((c) => c.timeMin)) : 0;
+    const timeLast = this.chunks.length ? Math.max(...this.chunks.map((c) => c.timeMax)) : 0;
+    const last = this.chunks[this.chunks.length - 1];
+    const out: TraceInfo = {
+      path: this.path,
+      fileBytes: this.fileBytes,
+      complete: this.complete,
+      meta: this.meta,
+      events,
+      chunks: this.chunks.length,
+      timeFirst,
+      timeLast,
+      duration: timeLast - timeFirst,
+      durationNs: timeToNs(timeLast - timeFirst, this.meta.clock),
+      bytesPerEvent: events ? this.fileBytes / events : 0,
+      regions: this.regions,
+      counts,
+      problems: this.problemDetails,
+    };
+    if (this.digest) out.digest = this.digest;
+    if (!this.complete)
+      out.incomplete = last
+        ? `the writer did not finish (killed or crashed): readable up to chunk ${last.id}, event ${last.seqLast}`
+        : 'the writer did not finish (killed or crashed) before its first chunk';
+    return out;
+  }
+}
+
+/** First index i in sorted a[0..n) with a[i] >= x. */
+function lowerBound(a: Float64Array, x: number, n: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Open a trace for reading. Throws TraceError (one line, names the file) on bad input. */
+export function openTrace(path: string, opts: ReaderOptions = {}): TraceReader {
+  return TraceReader.open(path, opts);
+}
