@@ -433,7 +433,9 @@ function readStreamTable(payload: Uint8Array): {
 }
 
 /** Decode a chunk payload into columns. Throws DecodeError on malformed data. */
-export function decodeChunk(payload: Uint8Array): DecodedChunk {
+export function decodeChunk(data: Uint8Array): DecodedChunk {
+  // A plain Uint8Array view, so slice() copies even when data is a Buffer.
+  const payload = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const { count: n, firstSeq, firstTime, streams } = readStreamTable(payload);
   const need = (name: string): ByteReader => {
     const s = streams.get(name);
