@@ -1,0 +1,184 @@
+// Import a trace file written by another tool into a bootscope trace.
+//
+// The parsers are pure streaming functions producing NewEvents; this module wires them to the
+// store's writer, writes to a temporary name and renames at the end, so an import that fails
+// (or is killed) never leaves a trace at the output path that looks complete.
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { ClockInfo, DeviceRegion, NewEvent, TraceSource } from '../model.ts';
+import { TraceWriter } from '../store/index.ts';
+import { detectFormat, FORMATS, sniffQemuClockForm, type ImportFormat } from './detect.ts';
+import { ImportError } from './errors.ts';
+import { FtraceImporter } from './ftrace.ts';
+import { scanLines } from './lines.ts';
+import { regionsFromDtb } from './memmap.ts';
+import { QemuLogImporter } from './qemu-log.ts';
+import { importSimpleTrace } from './qemu-simple.ts';
+import { unmappedTotal, type ImportStats } from './stats.ts';
+
+export { ImportError } from './errors.ts';
+export { detectFormat, FORMATS, type ImportFormat } from './detect.ts';
+export type { ImportStats } from './stats.ts';
+
+export interface ImportOptions {
+  input: string;
+  output: string;
+  format?: ImportFormat;
+  /** DTB whose regions replace the default QEMU virt memory map. */
+  dtb?: string;
+  /** trace-events-all file for the simple backend (default: the one Debian's QEMU installs). */
+  events?: string;
+  /** Stop at the first line that cannot be parsed. */
+  strict?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ImportResult {
+  input: string;
+  output: string;
+  format: ImportFormat;
+  stats: ImportStats;
+  events: number;
+  outputBytes: number;
+  inputBytes: number;
+  elapsedMs: number;
+  /** lines == parsed + unmapped + blank + header + bad */
+  accounted: boolean;
+}
+
+/** The events a parser produced plus what the writer needs to describe the trace. */
+interface ParseOutcome {
+  stats: ImportStats;
+  clock: ClockInfo;
+  extra: Record<string, unknown>;
+}
+
+export type Emit = (ev: NewEvent) => void;
+
+const QEMU_CLOCKS: Record<'tid-sec-usec' | 'iso8601' | 'none', ClockInfo> = {
+  'tid-sec-usec': { kind: 'ns', source: 'QEMU log timestamps (TID@SEC.USEC, host wall clock, µs resolution), relative to the first line; extra.clockStartNs is the absolute start' },
+  iso8601: { kind: 'ns', source: 'QEMU log timestamps (ISO-8601 UTC, host wall clock), relative to the first line; extra.clockStartNs is the absolute start' },
+  none: { kind: 'ns', source: 'none: the QEMU log has no timestamps; time is the source line number, not a clock' },
+};
+const FTRACE_CLOCK: ClockInfo = { kind: 'ns', source: 'ftrace timestamps (the trace clock, usually local/boot), relative to the first event; extra.clockStartNs is the absolute start' };
+const SIMPLE_CLOCK: ClockInfo = { kind: 'ns', source: 'QEMU simpletrace timestamps (host monotonic clock, ns), relative to the first record; extra.clockStartNs is the absolute start' };
+
+/** The clock a file's trace will be in (known before parsing so the writer can be created). */
+export function clockFor(format: ImportFormat, input: string): ClockInfo {
+  if (format === 'qemu-log') return QEMU_CLOCKS[sniffQemuClockForm(input)];
+  return format === 'ftrace' ? FTRACE_CLOCK : SIMPLE_CLOCK;
+}
+
+/** Run the parser for `format` over `input`, sending events to `emit` (no store involved). */
+export function parseFile(
+  format: ImportFormat,
+  input: string,
+  emit: Emit,
+  opts: { dtbRegions?: DeviceRegion[]; events?: string; strict?: boolean; onRegions?: (r: DeviceRegion[]) => void; onProgress?: (done: number, total: number) => void } = {},
+): ParseOutcome {
+  if (format === 'qemu-log') {
+    const imp = new QemuLogImporter({ file: input, regions: opts.dtbRegions, strict: opts.strict, emit, onRegions: opts.onRegions });
+    scanLines(input, imp, opts.onProgress);
+    const stats = imp.finish();
+    return {
+      stats,
+      clock: QEMU_CLOCKS[imp.clockForm ?? 'none'],
+      extra: { qemuClockForm: imp.clockForm ?? 'none', ...(imp.clockStartNs ? { clockStartNs: imp.clockStartNs } : {}), ...(imp.gicVersion ? { gicVersion: imp.gicVersion } : {}) },
+    };
+  }
+  if (format === 'ftrace') {
+    const imp = new FtraceImporter({ file: input, strict: opts.strict, emit, regions: opts.dtbRegions });
+    scanLines(input, imp, opts.onProgress);
+    const stats = imp.finish();
+    return {
+      stats,
+      clock: FTRACE_CLOCK,
+      extra: { ...(imp.clockStartNs ? { clockStartNs: imp.clockStartNs } : {}), ftraceFlags: imp.flagColumns ?? 0, userspaceExits: imp.userspaceExits, ...(imp.header ? { ftraceHeader: imp.header } : {}) },
+    };
+  }
+  const r = importSimpleTrace({ file: input, eventsFile: opts.events, strict: opts.strict, emit, regions: opts.dtbRegions, onRegions: opts.onRegions, onProgress: opts.onProgress });
+  return { stats: r.stats, clock: SIMPLE_CLOCK, extra: r.extra };
+}
+
+function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path)
+      .on('data', (d) => h.update(d))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
+  });
+}
+
+/** Import `input` into a new trace at `output`. Throws ImportError/TraceError on bad input. */
+export async function importFile(opts: ImportOptions): Promise<ImportResult> {
+  const t0 = performance.now();
+  const { input, output } = opts;
+  if (!existsSync(input)) throw new ImportError(input, 0, 'no such file');
+  if (statSync(input).isDirectory()) throw new ImportError(input, 0, 'is a directory, not a trace file');
+  if (opts.format && !FORMATS.includes(opts.format)) throw new ImportError(input, 0, `unknown format '${opts.format}' (one of ${FORMATS.join(', ')})`);
+  const format = opts.format ?? detectFormat(input);
+  if (statSync(input).size === 0) throw new ImportError(input, 0, 'empty file: nothing to import');
+  let dtbRegions: DeviceRegion[] | undefined;
+  const hashes: Record<string, string> = { input: await sha256File(input) };
+  if (opts.dtb) {
+    if (!existsSync(opts.dtb)) throw new ImportError(opts.dtb, 0, 'no such file');
+    const dtb = readFileSync(opts.dtb);
+    dtbRegions = regionsFromDtb(dtb, opts.dtb);
+    hashes.dtb = createHash('sha256').update(dtb).digest('hex');
+  }
+  const source: TraceSource = {
+    type: 'import',
+    name: format,
+    config: { file: basename(input), ...(opts.dtb ? { dtb: basename(opts.dtb) } : {}), ...(opts.events ? { events: basename(opts.events) } : {}), strict: !!opts.strict },
+  };
+  const tmp = `${output}.importing`;
+  for (const p of [tmp, `${tmp}-wal`, `${tmp}-shm`]) rmSync(p, { force: true });
+  const writer = await TraceWriter.create(tmp, {
+    source,
+    clock: clockFor(format, input),
+    devices: dtbRegions ?? [],
+    hashes,
+    overwrite: true,
+  });
+  let outcome: ParseOutcome;
+  try {
+    outcome = parseFile(format, input, (ev) => writer.append(ev), {
+      dtbRegions,
+      events: opts.events,
+      strict: opts.strict,
+      onRegions: (r) => writer.addDevices(r),
+      onProgress: opts.onProgress,
+    });
+  } catch (err) {
+    writer.abandon();
+    for (const p of [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`]) rmSync(p, { force: true });
+    throw err;
+  }
+  const { stats } = outcome;
+  writer.setMeta({
+    extra: {
+      ...outcome.extra,
+      unmappedEvents: stats.unmapped,
+      importLines: { total: stats.lines, parsed: stats.parsed, unmapped: unmappedTotal(stats), blank: stats.blank, header: stats.header, bad: stats.bad },
+      badLines: stats.badSamples,
+      mergedMmioPairs: stats.merged,
+    },
+  });
+  const res = writer.close();
+  for (const p of [output, `${output}-wal`, `${output}-shm`]) rmSync(p, { force: true });
+  renameSync(tmp, output);
+  const accounted = stats.lines === stats.parsed + unmappedTotal(stats) + stats.blank + stats.header + stats.bad;
+  return {
+    input,
+    output,
+    format,
+    stats,
+    events: res.events,
+    outputBytes: statSync(output).size,
+    inputBytes: statSync(input).size,
+    elapsedMs: performance.now() - t0,
+    accounted,
+  };
+}

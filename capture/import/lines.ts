@@ -1,0 +1,70 @@
+// Streaming line scanner shared by the text importers: reads big buffers, decodes them 1:1
+// (latin1, so byte offsets and columns stay exact), and hands out [start, end) spans of one
+// string per chunk. Memory stays flat: one chunk plus the carried-over partial line.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { ImportError } from './errors.ts';
+
+export interface LineHandler {
+  /** One line without its terminator ('\n' or '\r\n'); `lineNo` is 1-based. */
+  line(text: string, start: number, end: number, lineNo: number): void;
+}
+
+export interface ScanResult {
+  lines: number;
+  bytes: number;
+}
+
+const CHUNK = 4 << 20;
+
+/**
+ * Feed every line of `path` to `handler`. Throws ImportError for binary data (NUL bytes) and for a
+ * last line that has no newline (a truncated file), naming the line.
+ */
+export function scanLines(path: string, handler: LineHandler, onProgress?: (bytes: number, total: number) => void): ScanResult {
+  const fd = openSync(path, 'r');
+  try {
+    const total = fstatSync(fd).size;
+    const buf = Buffer.allocUnsafe(CHUNK);
+    let carry = '';
+    let lineNo = 0;
+    let bytes = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, CHUNK, null);
+      if (n === 0) break;
+      const nul = buf.subarray(0, n).indexOf(0);
+      if (nul >= 0) {
+        const upto = carry + buf.toString('latin1', 0, nul);
+        let nl = 0;
+        for (let i = upto.indexOf('\n'); i >= 0; i = upto.indexOf('\n', i + 1)) nl++;
+        throw new ImportError(path, lineNo + nl + 1, `binary data (NUL byte at file offset ${bytes + nul}): not a text trace`);
+      }
+      bytes += n;
+      const text = carry.length > 0 ? carry + buf.toString('latin1', 0, n) : buf.toString('latin1', 0, n);
+      let pos = 0;
+      for (;;) {
+        const nl = text.indexOf('\n', pos);
+        if (nl < 0) break;
+        lineNo++;
+        const end = nl > pos && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+        handler.line(text, pos, end, lineNo);
+        pos = nl + 1;
+      }
+      carry = pos < text.length ? text.slice(pos) : '';
+      if (carry.length > 64 << 20) throw new ImportError(path, lineNo + 1, 'line longer than 64 MiB: not a text trace');
+      onProgress?.(bytes, total);
+    }
+    if (carry.length > 0) {
+      throw new ImportError(path, lineNo + 1, `truncated last line (no newline at end of file): '${preview(carry, 0, carry.length)}'`);
+    }
+    return { lines: lineNo, bytes };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A short printable excerpt of a line for error messages. */
+export function preview(text: string, start: number, end: number, max = 80): string {
+  const s = text.slice(start, Math.min(end, start + max));
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\x00-\x1f\x7f-\xff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) + (end - start > max ? '…' : '');
+}

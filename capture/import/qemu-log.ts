@@ -1,0 +1,728 @@
+// QEMU "log" trace backend (`-trace PATTERN -D FILE`), all three line forms:
+//   EVENT ARGS                                   (no timestamp)
+//   TID@SEC.USEC:EVENT ARGS                      (-msg timestamp=on, QEMU < 10.1)
+//   YYYY-MM-DDTHH:MM:SS[.ffffff]Z EVENT ARGS     (-msg timestamp=on, QEMU ≥ 10.1)
+// Device events give offsets; memory_region_ops_* give absolute addresses. Both kinds describe
+// the same access when both are traced: QEMU prints memory_region_ops_write *before* the
+// device's write line and memory_region_ops_read *after* the device's read line (the trace sits
+// around the device callback in system/memory.c). The importer keeps MMIO events in a short
+// reorder window and merges a pair into one event.
+import type { DeviceRegion, NewEvent } from '../model.ts';
+import { TIMER_NAMES } from '../model.ts';
+import { decodeSmccc } from '../hypercalls/smccc.ts';
+import { lookupFor } from '../regmaps/index.ts';
+import { GICV3_REDIST_STRIDE } from '../regmaps/gicv3.ts';
+import { ImportError } from './errors.ts';
+import type { LineHandler } from './lines.ts';
+import { preview } from './lines.ts';
+import { AddressMap, qemuVirtBaseRegions, qemuVirtGicRegions } from './memmap.ts';
+import { big, bigAfter, decAt, hexAt, numAfter, numEnd } from './parse.ts';
+import { MAX_BAD_SAMPLES, newStats, type ImportStats } from './stats.ts';
+
+export type QemuClockForm = 'tid-sec-usec' | 'iso8601' | 'none';
+
+export interface QemuLogOptions {
+  file: string;
+  /** Regions from --dtb; when absent the QEMU virt map is used and the GIC version is taken from the log. */
+  regions?: DeviceRegion[];
+  strict?: boolean;
+  emit(ev: NewEvent): void;
+  /** Regions discovered while reading (the GIC's, once the log shows which GIC it is). */
+  onRegions?(regions: DeviceRegion[]): void;
+}
+
+/** Lines an unmerged MMIO event waits for its partner (device line ↔ memory_region_ops line). */
+const MERGE_WINDOW = 256;
+
+/** Models QEMU traces with their own per-access events (so a memory_region_ops line has a partner). */
+const DEVICE_TRACED = new Set(['pl011', 'pl031', 'gicv2-dist', 'gicv2-cpu', 'gicv3-dist', 'gicv3-redist', 'gicv3-its', 'virtio-mmio']);
+
+/** ICC system registers QEMU traces as gicv3_icc_*: name → op0<<14|op1<<11|CRn<<7|CRm<<3|op2. */
+const enc = (op0: number, op1: number, crn: number, crm: number, op2: number) => (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
+const ICC_ENCODINGS: Record<string, number> = {
+  ICC_PMR_EL1: enc(3, 0, 4, 6, 0),
+  ICC_BPR0_EL1: enc(3, 0, 12, 8, 3),
+  ICC_BPR1_EL1: enc(3, 0, 12, 12, 3),
+  ICC_HPPIR0_EL1: enc(3, 0, 12, 8, 2),
+  ICC_HPPIR1_EL1: enc(3, 0, 12, 12, 2),
+  ICC_RPR_EL1: enc(3, 0, 12, 11, 3),
+  ICC_CTLR_EL1: enc(3, 0, 12, 12, 4),
+  ICC_IGRPEN0_EL1: enc(3, 0, 12, 12, 6),
+  ICC_IGRPEN1_EL1: enc(3, 0, 12, 12, 7),
+  ICC_CTLR_EL3: enc(3, 6, 12, 12, 4),
+  ICC_IGRPEN1_EL3: enc(3, 6, 12, 12, 7),
+  ICC_SGI1R_EL1: enc(3, 0, 12, 11, 5),
+};
+for (let n = 0; n < 4; n++) {
+  ICC_ENCODINGS[`ICC_AP0R${n}_EL1`] = enc(3, 0, 12, 8, 4 + n);
+  ICC_ENCODINGS[`ICC_AP1R${n}_EL1`] = enc(3, 0, 12, 9, n);
+}
+
+/** memory_region_ops names whose `addr` is relative to an alias container, and the model it belongs to. */
+const RELATIVE_MR: Readonly<Record<string, string>> = { 'pcie-mmcfg-mmio': 'pcie-ecam' };
+
+/** PPI of each generic timer, by QEMU's timer index (BSA numbering, as virt wires them). */
+const TIMER_PPI = [30, 27, 26, 29, 28, 20, 19];
+
+/** One queued output event; MMIO events may wait for their partner line. */
+interface Slot {
+  ev: NewEvent;
+  /** Line after which an unmatched MMIO event is released anyway (0: ready now). */
+  until: number;
+  /** MMIO only: where the event came from (0 memory_region_ops, 1 device line), region and offset. */
+  src: number;
+  region: DeviceRegion | undefined;
+  off: number;
+  valueKnown: boolean;
+  matched: boolean;
+}
+
+type Handler = (imp: QemuLogImporter, t: string, p: number, e: number) => boolean;
+
+export class QemuLogImporter implements LineHandler {
+  readonly stats: ImportStats = newStats();
+  clockForm: QemuClockForm | undefined;
+  /** Absolute time of the first timestamp, in ns since the Unix epoch (as a decimal string). */
+  clockStartNs: string | undefined;
+  gicVersion: 2 | 3 | undefined;
+  readonly map: AddressMap;
+
+  private readonly opts: QemuLogOptions;
+  private readonly fixedMap: boolean;
+  private q: Slot[] = [];
+  private qh = 0;
+  private lineNo = 0;
+  private time = 0;
+  private lastTime = 0;
+  private tid = -1;
+  private readonly tidCpu = new Map<number, number>();
+  private firstUs = NaN;
+  private firstMinMs = NaN;
+  private firstSecNs = 0;
+  private minKey = '';
+  private minMs = 0;
+  private lastVirtio: DeviceRegion | undefined;
+
+  constructor(opts: QemuLogOptions) {
+    this.opts = opts;
+    this.fixedMap = opts.regions !== undefined;
+    this.map = new AddressMap(opts.regions ?? qemuVirtBaseRegions());
+  }
+
+  line(t: string, s: number, e: number, lineNo: number): void {
+    this.lineNo = lineNo;
+    this.stats.lines++;
+    if (s === e) {
+      this.stats.blank++;
+      return;
+    }
+    const p = this.prefix(t, s, e);
+    if (p < 0) return this.badLine(t, s, e, 'not a QEMU trace line (expected EVENT ARGS, TID@SEC.USEC:EVENT or an ISO-8601 timestamp)');
+    this.dispatch(t, s, p, e);
+  }
+
+  /** A record of the simple backend, rendered as the log backend prints it (no prefix). */
+  eventLine(text: string, record: number, timeNs: number, _pid: number): void {
+    this.lineNo = record;
+    this.stats.lines++;
+    this.tid = -1;
+    if (this.clockForm === undefined) this.clockForm = 'none';
+    this.setTime(timeNs);
+    this.dispatch(text, 0, 0, text.length);
+  }
+
+  /** Simple backend: a mapping or dropped-events record. */
+  countHeader(): void {
+    this.stats.lines++;
+    this.stats.header++;
+  }
+
+  /** Simple backend: a well-formed record of an event the trace-events file does not know. */
+  unmappedRecord(name: string): void {
+    this.stats.lines++;
+    this.stats.unmapped[name] = (this.stats.unmapped[name] ?? 0) + 1;
+  }
+
+  /** Simple backend: a record that cannot be decoded. */
+  badRecord(record: number, reason: string): void {
+    this.lineNo = record;
+    this.stats.lines++;
+    if (this.opts.strict) throw new ImportError(this.opts.file, record, reason, 'record');
+    this.stats.bad++;
+    if (this.stats.badSamples.length < MAX_BAD_SAMPLES) this.stats.badSamples.push({ line: record, reason, text: '' });
+  }
+
+  private dispatch(t: string, s: number, p: number, e: number): void {
+    const lineNo = this.lineNo;
+    let ne = t.indexOf(' ', p);
+    if (ne < 0 || ne > e) ne = e;
+    const name = t.slice(p, ne);
+    const h = HANDLERS.get(name);
+    if (h === undefined) {
+      if (!isEventName(t, p, ne)) return this.badLine(t, s, e, 'not a QEMU trace line');
+      this.stats.unmapped[name] = (this.stats.unmapped[name] ?? 0) + 1;
+    } else if (h(this, t, ne, e)) this.stats.parsed++;
+    else return this.badLine(t, s, e, `cannot read the arguments of ${name}`);
+    this.release(lineNo);
+  }
+
+  /** Flush everything still waiting; returns the stats. */
+  finish(): ImportStats {
+    this.release(Infinity);
+    return this.stats;
+  }
+
+  // ---- line prefix and clock -----------------------------------------------------------------
+
+  /** Parse the timestamp prefix, set `time`/`tid`; returns where the event name starts, or -1. */
+  private prefix(t: string, s: number, e: number): number {
+    const c0 = t.charCodeAt(s);
+    if (c0 >= 48 && c0 <= 57) {
+      if (e - s > 20 && t.charCodeAt(s + 4) === 45 && t.charCodeAt(s + 10) === 84) return this.isoPrefix(t, s, e);
+      const tid = decAt(t, s, e);
+      let p = numEnd;
+      if (t.charCodeAt(p) !== 64) return -1; // '@'
+      const sec = decAt(t, p + 1, e);
+      p = numEnd;
+      if (sec !== sec || t.charCodeAt(p) !== 46) return -1; // '.'
+      const usec = decAt(t, p + 1, e);
+      const digits = numEnd - p - 1;
+      p = numEnd;
+      if (usec !== usec || t.charCodeAt(p) !== 58) return -1; // ':'
+      const us = sec * 1e6 + (digits === 6 ? usec : Math.round(usec * 10 ** (6 - digits)));
+      if (this.clockForm === undefined) this.startClock('tid-sec-usec', us);
+      this.tid = tid;
+      this.setTime(this.firstUs === this.firstUs ? (us - this.firstUs) * 1000 : this.lastTime);
+      return p + 1;
+    }
+    if ((c0 >= 97 && c0 <= 122) || c0 === 95) {
+      if (this.clockForm === undefined) this.startClock('none', 0);
+      this.tid = -1;
+      this.setTime(this.clockForm === 'none' ? this.lineNo : this.lastTime);
+      return s;
+    }
+    return -1;
+  }
+
+  private isoPrefix(t: string, s: number, e: number): number {
+    // YYYY-MM-DDTHH:MM:SS[.frac]Z␠
+    if (!t.startsWith(this.minKey, s) || this.minKey === '') {
+      const y = decAt(t, s, s + 4);
+      const mo = decAt(t, s + 5, s + 7);
+      const d = decAt(t, s + 8, s + 10);
+      const h = decAt(t, s + 11, s + 13);
+      const mi = decAt(t, s + 14, s + 16);
+      if ([y, mo, d, h, mi].some((v) => v !== v) || t.charCodeAt(s + 13) !== 58) return -1;
+      this.minKey = t.slice(s, s + 17);
+      this.minMs = Date.UTC(y, mo - 1, d, h, mi);
+    }
+    const sec = decAt(t, s + 17, s + 19);
+    if (sec !== sec) return -1;
+    let p = s + 19;
+    let fracNs = 0;
+    if (t.charCodeAt(p) === 46) {
+      const f = decAt(t, p + 1, e);
+      const digits = numEnd - p - 1;
+      if (f !== f || digits > 9) return -1;
+      fracNs = f * 10 ** (9 - digits);
+      p = numEnd;
+    }
+    if (t.charCodeAt(p) !== 90 || t.charCodeAt(p + 1) !== 32) return -1; // 'Z '
+    const secNs = sec * 1e9 + fracNs;
+    if (this.clockForm === undefined) {
+      this.clockForm = 'iso8601';
+      this.firstMinMs = this.minMs;
+      this.firstSecNs = secNs;
+      this.clockStartNs = (BigInt(this.minMs) * 1000000n + BigInt(secNs)).toString();
+    }
+    this.tid = -1;
+    this.setTime(this.firstMinMs === this.firstMinMs ? (this.minMs - this.firstMinMs) * 1e6 + secNs - this.firstSecNs : this.lastTime);
+    return p + 2;
+  }
+
+  private startClock(form: QemuClockForm, us: number): void {
+    this.clockForm = form;
+    if (form === 'tid-sec-usec') {
+      this.firstUs = us;
+      this.clockStartNs = (BigInt(us) * 1000n).toString();
+    }
+  }
+
+  /** Times never go backwards: QEMU threads take timestamps before they take the log lock. */
+  private setTime(t: number): void {
+    this.time = t > this.lastTime ? t : this.lastTime;
+    this.lastTime = this.time;
+  }
+
+  // ---- bad lines -------------------------------------------------------------------------------
+
+  private badLine(t: string, s: number, e: number, reason: string): void {
+    const text = preview(t, s, e);
+    if (this.opts.strict) throw new ImportError(this.opts.file, this.lineNo, `${reason}: '${text}'`);
+    this.stats.bad++;
+    if (this.stats.badSamples.length < MAX_BAD_SAMPLES) this.stats.badSamples.push({ line: this.lineNo, reason, text });
+  }
+
+  // ---- event helpers (used by the handlers) ----------------------------------------------------
+
+  vcpuOfThread(): number {
+    return this.tid >= 0 ? (this.tidCpu.get(this.tid) ?? -1) : -1;
+  }
+
+  ensureGic(version: 2 | 3): void {
+    if (this.gicVersion !== undefined || this.fixedMap) {
+      this.gicVersion ??= version;
+      return;
+    }
+    this.gicVersion = version;
+    const regs = qemuVirtGicRegions(version);
+    this.map.add(regs);
+    this.opts.onRegions?.(regs);
+  }
+
+  /** vCPU index from an MPIDR affinity value as QEMU virt assigns them (8 per cluster on GICv2, 16 on v3). */
+  cpuIndex(mpidr: number): number {
+    const perCluster = this.gicVersion === 3 ? 16 : 8;
+    return ((mpidr >>> 8) & 0xff) * perCluster + (mpidr & 0xff);
+  }
+
+  regionByModel(model: string): DeviceRegion | undefined {
+    return this.map.byModel(model);
+  }
+
+  regionByIntid(intid: number): DeviceRegion | undefined {
+    if (intid < 32) return undefined;
+    for (const r of this.map.regions) if (r.intid === intid) return r;
+    return undefined;
+  }
+
+  push(ev: NewEvent): void {
+    this.q.push({ ev, until: 0, src: -1, region: undefined, off: 0, valueKnown: true, matched: false });
+  }
+
+  /** A device trace line's MMIO access (offset within `region`). */
+  deviceMmio(region: DeviceRegion | undefined, off: number, write: boolean, value: bigint | undefined, size: number, vcpu: number, outcome: 'handled' | 'raz_wi'): boolean {
+    if (region === undefined) return false;
+    if (region.model === 'virtio-mmio' && this.lastVirtio) region = this.lastVirtio;
+    for (let i = this.qh; i < this.q.length; i++) {
+      const s = this.q[i]!;
+      if (s.src !== 0 || s.matched || s.region?.model !== region.model || s.off !== off || (s.ev.kind === 'mmio_write') !== write) continue;
+      const ev = s.ev as Extract<NewEvent, { kind: 'mmio_read' | 'mmio_write' }>;
+      if (value !== undefined && (ev.value & 0xffffffffffffffffn) !== value && BigInt.asUintN(32, ev.value) !== value) continue;
+      s.matched = true;
+      if (outcome !== 'handled') ev.outcome = outcome;
+      if (ev.vcpu < 0) ev.vcpu = vcpu;
+      this.stats.merged++;
+      return true;
+    }
+    const ev: NewEvent = {
+      kind: write ? 'mmio_write' : 'mmio_read',
+      time: this.time,
+      vcpu,
+      src_line: this.lineNo,
+      addr: region.base + off,
+      size,
+      value: value ?? 0n,
+      device: region.name,
+      register: '',
+      outcome,
+    };
+    this.q.push({ ev, until: this.lineNo + MERGE_WINDOW, src: 1, region, off, valueKnown: value !== undefined, matched: false });
+    return true;
+  }
+
+  /** A memory_region_ops_read/write line (absolute address). */
+  opsMmio(write: boolean, cpu: number, addr: number, value: bigint, size: number, mrName: string): void {
+    if (cpu >= 0 && this.tid >= 0) this.tidCpu.set(this.tid, cpu);
+    if (this.gicVersion === undefined && mrName.startsWith('gic')) this.ensureGic(mrName.startsWith('gicv3') ? 3 : 2);
+    let region = this.map.find(addr);
+    // Regions QEMU maps through an alias print container-relative addresses (the PCIe ECAM).
+    const relModel = RELATIVE_MR[mrName];
+    if (relModel !== undefined && region?.model !== relModel) {
+      const reg = this.map.regions.findLast((x) => x.model === relModel);
+      if (reg && addr < reg.size) {
+        addr += reg.base;
+        region = reg;
+      }
+    }
+    const off = region ? addr - region.base : 0;
+    if (region?.model === 'virtio-mmio') this.lastVirtio = region;
+    const traced = region !== undefined && DEVICE_TRACED.has(region.model);
+    if (region !== undefined && traced) {
+      for (let i = this.qh; i < this.q.length; i++) {
+        const s = this.q[i]!;
+        if (s.src !== 1 || s.matched || s.region?.model !== region.model || (s.ev.kind === 'mmio_write') !== write) continue;
+        // A virtio-mmio device line does not say which slot: take the slot from this line.
+        if (s.off !== (region.model === 'virtio-mmio' ? off : s.region === region ? off : -1)) continue;
+        const ev = s.ev as Extract<NewEvent, { kind: 'mmio_read' | 'mmio_write' }>;
+        if (s.valueKnown && ev.value !== value && ev.value !== BigInt.asUintN(32, value)) continue;
+        s.matched = true;
+        ev.value = value;
+        ev.size = size;
+        ev.addr = addr;
+        ev.device = region.name;
+        s.region = region;
+        if (cpu >= 0) ev.vcpu = cpu;
+        this.stats.merged++;
+        return;
+      }
+    }
+    const ev: NewEvent = {
+      kind: write ? 'mmio_write' : 'mmio_read',
+      time: this.time,
+      vcpu: cpu,
+      src_line: this.lineNo,
+      addr,
+      size,
+      value,
+      device: region?.name ?? '',
+      register: '',
+      outcome: 'handled',
+    };
+    this.q.push({ ev, until: traced ? this.lineNo + MERGE_WINDOW : 0, src: 0, region, off, valueKnown: true, matched: false });
+  }
+
+  // ---- output ----------------------------------------------------------------------------------
+
+  private release(lineNo: number): void {
+    const q = this.q;
+    while (this.qh < q.length) {
+      const s = q[this.qh]!;
+      if (s.until !== 0 && !s.matched && s.until >= lineNo) break;
+      this.qh++;
+      this.out(s);
+    }
+    if (this.qh === q.length) {
+      q.length = 0;
+      this.qh = 0;
+    } else if (this.qh > 4096) {
+      this.q = q.slice(this.qh);
+      this.qh = 0;
+    }
+  }
+
+  private out(s: Slot): void {
+    const ev = s.ev;
+    this.opts.emit(ev);
+    this.stats.events++;
+    if (s.src < 0 || s.region === undefined || (ev.kind !== 'mmio_read' && ev.kind !== 'mmio_write')) return;
+    const region = s.region;
+    ev.register = lookupFor(region.model)(s.off);
+    if (ev.kind !== 'mmio_write') return;
+    const common = { time: ev.time, vcpu: ev.vcpu, src_line: ev.src_line };
+    if (region.role === 'uart' && s.off === 0) {
+      // QEMU's PL011 sends every DR write to the chardev, so these bytes are its serial output.
+      this.opts.emit({ kind: 'console', ...common, port: region.name, bytes: BYTE[Number(ev.value & 0xffn)]! });
+      this.stats.events++;
+    } else if (region.model === 'gicv2-cpu' && (s.off === 0x10 || s.off === 0x1000)) {
+      const intid = Number(ev.value & 0x3ffn);
+      this.opts.emit(s.off === 0x10 ? { kind: 'irq_eoi', ...common, intid, via: 'gicc_mmio' } : { kind: 'irq_deactivate', ...common, intid, via: 'gicc_mmio' });
+      this.stats.events++;
+    }
+  }
+
+  // ---- small accessors for handlers ------------------------------------------------------------
+
+  get now(): number {
+    return this.time;
+  }
+  get line_(): number {
+    return this.lineNo;
+  }
+}
+
+const BYTE: Uint8Array[] = Array.from({ length: 256 }, (_, i) => Uint8Array.of(i));
+
+function isEventName(t: string, p: number, e: number): boolean {
+  if (e - p < 2) return false;
+  for (let i = p; i < e; i++) {
+    const c = t.charCodeAt(i);
+    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95)) return false;
+  }
+  return true;
+}
+
+// ---- handlers: one per QEMU trace event ----------------------------------------------------------
+
+const H = new Map<string, Handler>();
+export const HANDLERS: ReadonlyMap<string, Handler> = H;
+
+/** Names of the QEMU events this importer maps onto the model (for detection and the docs). */
+export function mappedQemuEvents(): string[] {
+  return [...H.keys()].sort();
+}
+
+function common(imp: QemuLogImporter, vcpu: number) {
+  return { time: imp.now, vcpu, src_line: imp.line_ };
+}
+
+// PL011 / PL031: "addr 0x%08x value 0x%08x[ reg NAME]" (QEMU ≥ 8.1 appends the register name).
+function primecell(model: string, write: boolean): Handler {
+  return (imp, t, p, e) => {
+    const off = numAfter(t, 'addr ', p, e);
+    const v = numAfter(t, 'value ', numEnd, e);
+    if (off !== off || v !== v) return false;
+    return imp.deviceMmio(imp.regionByModel(model), off, write, big(v), 4, imp.vcpuOfThread(), 'handled');
+  };
+}
+H.set('pl011_read', primecell('pl011', false));
+H.set('pl011_write', primecell('pl011', true));
+H.set('pl031_read', primecell('pl031', false));
+H.set('pl031_write', primecell('pl031', true));
+H.set('pl011_irq_state', (imp, t, p, e) => {
+  const level = numAfter(t, 'irq state ', p, e);
+  if (level !== level) return false;
+  const uart = imp.regionByModel('pl011');
+  imp.push({ kind: 'irq_line', ...common(imp, -1), intid: uart?.intid ?? 33, level: level ? 1 : 0, trigger: 'level', source: uart?.name ?? '' });
+  return true;
+});
+
+// GICv2
+function gicDist(write: boolean): Handler {
+  return (imp, t, p, e) => {
+    imp.ensureGic(2);
+    const off = numAfter(t, 'at ', p, e);
+    const size = numAfter(t, 'size ', numEnd, e);
+    const v = numAfter(t, ': ', numEnd, e);
+    if (off !== off || size !== size || v !== v) return false;
+    return imp.deviceMmio(imp.regionByModel('gicv2-dist'), off, write, big(v), size, imp.vcpuOfThread(), 'handled');
+  };
+}
+H.set('gic_dist_read', gicDist(false));
+H.set('gic_dist_write', gicDist(true));
+function gicCpu(write: boolean): Handler {
+  return (imp, t, p, e) => {
+    imp.ensureGic(2);
+    const isV = t.startsWith(' vcpu', p);
+    const cpu = decAt(t, p + (isV ? 6 : 5), e);
+    const off = numAfter(t, 'at ', numEnd, e);
+    const v = hexAt(t, numEnd + (write ? 1 : 2), e);
+    if (cpu !== cpu || off !== off || v !== v) return false;
+    const region = isV ? imp.regionByModel('gicv2-vcpu') : imp.regionByModel('gicv2-cpu');
+    if (!region) return true; // virtual CPU interface: no region on this map (counted as parsed)
+    return imp.deviceMmio(region, off, write, big(v), 4, cpu, 'handled');
+  };
+}
+H.set('gic_cpu_read', gicCpu(false));
+H.set('gic_cpu_write', gicCpu(true));
+H.set('gic_acknowledge_irq', (imp, t, p, e) => {
+  imp.ensureGic(2);
+  const cpu = numAfter(t, 'cpu ', p, e);
+  const irq = numAfter(t, 'irq ', numEnd, e);
+  if (cpu !== cpu || irq !== irq) return false;
+  imp.push({ kind: 'irq_ack', ...common(imp, cpu), intid: irq, source_cpu: 0, via: 'gicc_mmio' });
+  return true;
+});
+H.set('gic_set_irq', (imp, t, p, e) => {
+  imp.ensureGic(2);
+  const irq = numAfter(t, 'irq ', p, e);
+  const level = numAfter(t, 'level ', numEnd, e);
+  const mask = numAfter(t, 'cpumask ', numEnd, e);
+  if (irq !== irq || level !== level || mask !== mask) return false;
+  const vcpu = irq < 32 && mask > 0 ? 31 - Math.clz32(mask & -mask) : -1;
+  imp.push({ kind: 'irq_line', ...common(imp, vcpu), intid: irq, level: level ? 1 : 0, trigger: irq < 16 ? 'edge' : 'level', source: imp.regionByIntid(irq)?.name ?? '' });
+  return true;
+});
+
+// GICv3 distributor / redistributor / ITS: "offset 0x%x data 0x%x size %u secure %d[: error]"
+function gicv3Mmio(model: string, write: boolean, bad: boolean, redist: boolean): Handler {
+  return (imp, t, p, e) => {
+    imp.ensureGic(3);
+    let from = p;
+    let cpu = -1;
+    if (redist) {
+      const affid = numAfter(t, 'redistributor ', p, e);
+      if (affid !== affid) return false;
+      cpu = imp.cpuIndex(affid);
+      from = numEnd;
+    }
+    let off = numAfter(t, 'offset ', from, e);
+    const data = !bad || write ? bigAfter(t, 'data ', numEnd, e) : 0n;
+    const size = numAfter(t, 'size ', numEnd, e);
+    if (off !== off || data === undefined || size !== size) return false;
+    if (redist) off += cpu * GICV3_REDIST_STRIDE;
+    return imp.deviceMmio(imp.regionByModel(model), off, write, bad && !write ? undefined : data, size, redist ? cpu : imp.vcpuOfThread(), bad ? 'raz_wi' : 'handled');
+  };
+}
+for (const [ev, model, redist] of [
+  ['dist', 'gicv3-dist', false],
+  ['redist', 'gicv3-redist', true],
+  ['its', 'gicv3-its', false],
+] as const) {
+  H.set(`gicv3_${ev}_read`, gicv3Mmio(model, false, false, redist));
+  H.set(`gicv3_${ev}_write`, gicv3Mmio(model, true, false, redist));
+  H.set(`gicv3_${ev}_badread`, gicv3Mmio(model, false, true, redist));
+  H.set(`gicv3_${ev}_badwrite`, gicv3Mmio(model, true, true, redist));
+}
+H.set('gicv3_dist_set_irq', (imp, t, p, e) => {
+  imp.ensureGic(3);
+  const irq = numAfter(t, 'interrupt ', p, e);
+  const level = numAfter(t, 'changed to ', numEnd, e);
+  if (irq !== irq || level !== level) return false;
+  imp.push({ kind: 'irq_line', ...common(imp, -1), intid: irq, level: level ? 1 : 0, trigger: 'level', source: imp.regionByIntid(irq)?.name ?? '' });
+  return true;
+});
+H.set('gicv3_redist_set_irq', (imp, t, p, e) => {
+  imp.ensureGic(3);
+  const cpu = numAfter(t, 'redistributor ', p, e);
+  const irq = numAfter(t, 'interrupt ', numEnd, e);
+  const level = numAfter(t, 'changed to ', numEnd, e);
+  if (cpu !== cpu || irq !== irq || level !== level) return false;
+  imp.push({ kind: 'irq_line', ...common(imp, imp.cpuIndex(cpu)), intid: irq, level: level ? 1 : 0, trigger: 'level', source: '' });
+  return true;
+});
+H.set('gicv3_redist_send_sgi', (imp, t, p, e) => {
+  imp.ensureGic(3);
+  const cpu = numAfter(t, 'redistributor ', p, e);
+  const irq = numAfter(t, 'SGI ', numEnd, e);
+  if (cpu !== cpu || irq !== irq) return false;
+  imp.push({ kind: 'irq_line', ...common(imp, imp.cpuIndex(cpu)), intid: irq, level: 1, trigger: 'edge', source: 'sgi' });
+  return true;
+});
+// "GICv3 CPU i/f 0x%x generating SGI %d IRM %d target affinity 0x%xxx targetlist 0x%x":
+// rebuilt as the ICC_SGI1R_EL1 write that caused it.
+H.set('gicv3_icc_generate_sgi', (imp, t, p, e) => {
+  imp.ensureGic(3);
+  const cpu = numAfter(t, 'i/f ', p, e);
+  const sgi = numAfter(t, 'SGI ', numEnd, e);
+  const irm = numAfter(t, 'IRM ', numEnd, e);
+  const aff = numAfter(t, 'affinity ', numEnd, e);
+  const list = numAfter(t, 'targetlist ', numEnd, e);
+  if ([cpu, sgi, irm, aff, list].some((v) => v !== v)) return false;
+  const value = (BigInt(aff >>> 16) << 48n) | (BigInt(irm) << 40n) | (BigInt((aff >>> 8) & 0xff) << 32n) | (BigInt(sgi) << 24n) | (BigInt(aff & 0xff) << 16n) | BigInt(list);
+  imp.push({ kind: 'sysreg', ...common(imp, imp.cpuIndex(cpu)), name: 'ICC_SGI1R_EL1', encoding: ICC_ENCODINGS.ICC_SGI1R_EL1!, write: true, value, outcome: 'handled' });
+  return true;
+});
+function iccAck(imp: QemuLogImporter, t: string, p: number, e: number, kind: 'irq_ack' | 'irq_eoi' | 'irq_deactivate'): boolean {
+  imp.ensureGic(3);
+  const cpu = numAfter(t, 'cpu ', p, e);
+  const v = numAfter(t, 'value ', numEnd, e);
+  if (cpu !== cpu || v !== v) return false;
+  const c = common(imp, imp.cpuIndex(cpu));
+  const intid = v & 0xffffff;
+  if (kind === 'irq_ack') imp.push({ kind, ...c, intid, source_cpu: 0, via: 'icc_sysreg' });
+  else imp.push({ kind, ...c, intid, via: 'icc_sysreg' });
+  return true;
+}
+H.set('gicv3_icc_iar0_read', (imp, t, p, e) => iccAck(imp, t, p, e, 'irq_ack'));
+H.set('gicv3_icc_iar1_read', (imp, t, p, e) => iccAck(imp, t, p, e, 'irq_ack'));
+H.set('gicv3_icc_eoir_write', (imp, t, p, e) => iccAck(imp, t, p, e, 'irq_eoi'));
+H.set('gicv3_icc_dir_write', (imp, t, p, e) => iccAck(imp, t, p, e, 'irq_deactivate'));
+// Other ICC registers: "GICv3 ICC_<REG> read|write cpu 0x%x value 0x%x" → sysreg events.
+const iccSysreg: Handler = (imp, t, p, e) => {
+  imp.ensureGic(3);
+  const r = t.indexOf('ICC_', p);
+  if (r < 0 || r >= e) return false;
+  const sp = t.indexOf(' ', r);
+  let name = t.slice(r, sp);
+  if (!name.endsWith('_EL3')) name += '_EL1';
+  const write = t.startsWith(' write', sp);
+  const cpu = numAfter(t, 'cpu ', sp, e);
+  const v = bigAfter(t, 'value ', numEnd, e);
+  if (cpu !== cpu || v === undefined) return false;
+  imp.push({ kind: 'sysreg', ...common(imp, imp.cpuIndex(cpu)), name, encoding: ICC_ENCODINGS[name] ?? 0, write, value: v, outcome: 'handled' });
+  return true;
+};
+for (const reg of ['pmr', 'bpr', 'ap', 'igrpen', 'igrpen1_el3', 'ctlr', 'ctlr_el3', 'hppir0', 'hppir1', 'rpr']) {
+  H.set(`gicv3_icc_${reg}_read`, iccSysreg);
+  if (!reg.startsWith('hppir') && reg !== 'rpr') H.set(`gicv3_icc_${reg}_write`, iccSysreg);
+}
+
+// Generic timer: "gt_<op>_write: timer %d value 0x%x", "gt recalc: timer %d [irqstate %d ]next tick 0x%x"
+function gtOp(op: 'ctl' | 'cval' | 'tval' | 'recalc' | 'disabled' | 'imask_toggle', key: string | undefined): Handler {
+  return (imp, t, p, e) => {
+    const timer = numAfter(t, 'timer ', p, e);
+    let v: bigint | undefined = 0n;
+    if (key) v = key === 'irqstate ' ? big(Math.max(0, numAfter(t, key, numEnd, e) || 0)) : bigAfter(t, key, numEnd, e);
+    const name = TIMER_NAMES[timer];
+    if (name === undefined || v === undefined) return false;
+    imp.push({ kind: 'timer', ...common(imp, imp.vcpuOfThread()), timer: name, op, value: v });
+    return true;
+  };
+}
+H.set('arm_gt_ctl_write', gtOp('ctl', 'value '));
+H.set('arm_gt_cval_write', gtOp('cval', 'value '));
+H.set('arm_gt_tval_write', gtOp('tval', 'value '));
+H.set('arm_gt_recalc', gtOp('recalc', 'next tick '));
+H.set('arm_gt_recalc_disabled', gtOp('disabled', undefined));
+H.set('arm_gt_imask_toggle', gtOp('imask_toggle', 'irqstate '));
+H.set('arm_gt_cntvoff_write', (imp, t, p, e) => {
+  const v = bigAfter(t, 'value ', p, e);
+  if (v === undefined) return false;
+  imp.push({ kind: 'timer', ...common(imp, imp.vcpuOfThread()), timer: 'virt', op: 'cntvoff', value: v });
+  return true;
+});
+H.set('arm_gt_update_irq', (imp, t, p, e) => {
+  const timer = numAfter(t, 'timer ', p, e);
+  const level = numAfter(t, 'irqstate ', numEnd, e);
+  if (TIMER_NAMES[timer] === undefined || level !== level) return false;
+  imp.push({ kind: 'irq_line', ...common(imp, imp.vcpuOfThread()), intid: TIMER_PPI[timer]!, level: level ? 1 : 0, trigger: 'level', source: `timer_${TIMER_NAMES[timer]}` });
+  return true;
+});
+
+// virtio-mmio: "virtio_mmio_read offset 0x%x" (no value), "virtio_mmio_write offset 0x%x value 0x%x".
+// The device lines do not say which of the 32 slots; the memory_region_ops partner does.
+H.set('virtio_mmio_read', (imp, t, p, e) => {
+  const off = numAfter(t, 'offset ', p, e);
+  if (off !== off) return false;
+  return imp.deviceMmio(imp.regionByModel('virtio-mmio'), off, false, undefined, 4, imp.vcpuOfThread(), 'handled');
+});
+H.set('virtio_mmio_write_offset', (imp, t, p, e) => {
+  const off = numAfter(t, 'offset ', p, e);
+  const v = bigAfter(t, 'value ', numEnd, e);
+  if (off !== off || v === undefined) return false;
+  return imp.deviceMmio(imp.regionByModel('virtio-mmio'), off, true, v, 4, imp.vcpuOfThread(), 'handled');
+});
+
+// memory_region_ops_*: "cpu %d mr %p addr 0x%x value 0x%x size %u name '%s'" (older QEMU: no name).
+function mro(write: boolean): Handler {
+  return (imp, t, p, e) => {
+    const cpu = numAfter(t, 'cpu ', p, e);
+    const addr = numAfter(t, ' addr ', numEnd, e);
+    const v = bigAfter(t, 'value ', numEnd, e);
+    const size = numAfter(t, 'size ', numEnd, e);
+    if (cpu !== cpu || addr !== addr || v === undefined || size !== size) return false;
+    let name = '';
+    const q = t.indexOf("name '", numEnd);
+    if (q >= 0 && q < e) name = t.slice(q + 6, t.charCodeAt(e - 1) === 39 ? e - 1 : e);
+    imp.opsMmio(write, cpu, addr, v, size, name);
+    return true;
+  };
+}
+H.set('memory_region_ops_read', mro(false));
+H.set('memory_region_ops_write', mro(true));
+
+// PSCI (TCG: arm_psci_call; HVF: hvf_psci_call): "PSCI Call x0=0x%016x x1=… x2=… x3=… cpuid=0x%x"
+const psci: Handler = (imp, t, p, e) => {
+  const x0 = bigAfter(t, 'x0=', p, e);
+  const x1 = bigAfter(t, 'x1=', p, e);
+  const x2 = bigAfter(t, 'x2=', p, e);
+  const x3 = bigAfter(t, 'x3=', p, e);
+  let cpu = numAfter(t, 'cpuid=', p, e);
+  if (cpu !== cpu) cpu = numAfter(t, 'cpu=', p, e);
+  if (x0 === undefined || x1 === undefined || x2 === undefined || x3 === undefined) return false;
+  const func = Number(BigInt.asUintN(32, x0));
+  imp.push({
+    kind: 'hypercall',
+    ...common(imp, cpu === cpu ? imp.cpuIndex(cpu) : imp.vcpuOfThread()),
+    conduit: 'hvc',
+    imm: 0,
+    func,
+    name: decodeSmccc(func).name,
+    subop: '',
+    args: [x1, x2, x3],
+    results: [],
+  });
+  return true;
+};
+H.set('arm_psci_call', psci);
+H.set('hvf_psci_call', psci);
+// "cpu %u (EL %u, %s) @ 0x%x with R0 = 0x%x": cpu is the target's MPIDR affinity.
+H.set('arm_powerctl_set_cpu_on', (imp, t, p, e) => {
+  const cpu = numAfter(t, 'cpu ', p, e);
+  const entry = bigAfter(t, '@ ', numEnd, e);
+  const ctx = bigAfter(t, 'R0 = ', p, e);
+  if (cpu !== cpu || entry === undefined || ctx === undefined) return false;
+  imp.push({ kind: 'vcpu_state', ...common(imp, imp.vcpuOfThread()), state: 'on', target: imp.cpuIndex(cpu), entry, context: ctx, reason: 'PSCI_CPU_ON' });
+  return true;
+});

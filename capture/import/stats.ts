@@ -1,0 +1,40 @@
+// What an import saw, line by line: every line is parsed, unmapped (a known-format line whose
+// event has no place in the model), blank, or bad (not understood). Nothing is dropped silently.
+
+export interface BadLine {
+  line: number;
+  reason: string;
+  text: string;
+}
+
+export interface ImportStats {
+  /** Lines (or records, for binary formats) read. */
+  lines: number;
+  /** Lines understood and turned into events (or consumed as context, e.g. kvm_entry). */
+  parsed: number;
+  blank: number;
+  /** Lines in the format that could not be understood. */
+  bad: number;
+  /** Header/comment lines of the format (ftrace '#' lines, trace-cmd header). */
+  header: number;
+  /** Well-formed lines whose event the model has no place for, per event name. */
+  unmapped: Record<string, number>;
+  /** First few bad lines, for the report. */
+  badSamples: BadLine[];
+  /** Events produced. */
+  events: number;
+  /** Pairs of lines describing one access that were stored as one MMIO event. */
+  merged: number;
+}
+
+export const MAX_BAD_SAMPLES = 10;
+
+export function newStats(): ImportStats {
+  return { lines: 0, parsed: 0, blank: 0, bad: 0, header: 0, unmapped: {}, badSamples: [], events: 0, merged: 0 };
+}
+
+export function unmappedTotal(s: ImportStats): number {
+  let n = 0;
+  for (const k in s.unmapped) n += s.unmapped[k]!;
+  return n;
+}

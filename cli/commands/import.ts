@@ -1,0 +1,90 @@
+// `bootscope import [--format F] [--dtb FILE] [--events FILE] [--strict] FILE -o TRACE`:
+// read a QEMU trace log, a QEMU simpletrace file or ftrace text into a bootscope trace.
+
+import type { Command } from 'commander';
+import { FORMATS, importFile, type ImportFormat, type ImportResult } from '../../capture/import/index.ts';
+import { unmappedTotal } from '../../capture/import/stats.ts';
+import { UserError } from '../errors.ts';
+import { fmtBytes, fmtCount, startProgress, toJson } from '../output.ts';
+
+export { importFile } from '../../capture/import/index.ts';
+
+interface ImportCliOptions {
+  output?: string;
+  format?: string;
+  dtb?: string;
+  events?: string;
+  strict?: boolean;
+  json?: boolean;
+}
+
+export function registerImport(program: Command): void {
+  program
+    .command('import')
+    .description('import a QEMU trace log (-trace … -D FILE), a QEMU simpletrace file or ftrace KVM text into a trace')
+    .argument('<file>', 'file to import')
+    .requiredOption('-o, --output <trace>', 'trace file to write')
+    .option('--format <format>', `input format: ${FORMATS.join(', ')} (default: detected)`)
+    .option('--dtb <file>', "take device regions from this DTB instead of QEMU virt's memory map")
+    .option('--events <file>', 'trace-events-all file for the simple backend (default: /usr/share/qemu/trace-events-all)')
+    .option('--strict', 'stop at the first line that cannot be parsed')
+    .option('--json', 'print the import summary as JSON')
+    .action(async (file: string, opts: ImportCliOptions) => {
+      if (opts.format !== undefined && !(FORMATS as readonly string[]).includes(opts.format)) {
+        throw new UserError(`unknown --format '${opts.format}' (one of ${FORMATS.join(', ')})`);
+      }
+      const progress = startProgress('importing', 'bytes');
+      let res: ImportResult;
+      try {
+        res = await importFile({
+          input: file,
+          output: opts.output!,
+          format: opts.format as ImportFormat | undefined,
+          dtb: opts.dtb,
+          events: opts.events,
+          strict: opts.strict,
+          onProgress: (done, total) => progress.update(done, total),
+        });
+      } finally {
+        progress.stop();
+      }
+      const json = opts.json || !process.stdout.isTTY;
+      if (json) process.stdout.write(toJson(summaryOf(res)) + '\n');
+      else process.stdout.write(describe(res));
+    });
+}
+
+function summaryOf(r: ImportResult) {
+  const s = r.stats;
+  return {
+    input: r.input,
+    output: r.output,
+    format: r.format,
+    lines: s.lines,
+    parsed: s.parsed,
+    unmapped: unmappedTotal(s),
+    blank: s.blank,
+    header: s.header,
+    bad: s.bad,
+    events: r.events,
+    mergedMmioPairs: s.merged,
+    unmappedEvents: s.unmapped,
+    badLines: s.badSamples,
+    inputBytes: r.inputBytes,
+    outputBytes: r.outputBytes,
+    seconds: Number((r.elapsedMs / 1000).toFixed(3)),
+  };
+}
+
+function describe(r: ImportResult): string {
+  const s = r.stats;
+  const lines = [
+    `${r.input} (${r.format}) → ${r.output}`,
+    `  ${fmtCount(s.lines)} lines: ${fmtCount(s.parsed)} parsed, ${fmtCount(unmappedTotal(s))} unmapped, ${fmtCount(s.blank)} blank, ${fmtCount(s.header)} header, ${fmtCount(s.bad)} bad`,
+    `  ${fmtCount(r.events)} events (${fmtCount(s.merged)} MMIO accesses described twice were merged), ${fmtBytes(r.outputBytes)} in ${(r.elapsedMs / 1000).toFixed(2)} s`,
+  ];
+  const unm = Object.entries(s.unmapped).sort((a, b) => b[1] - a[1]);
+  if (unm.length) lines.push(`  unmapped: ${unm.slice(0, 8).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ')}${unm.length > 8 ? ', …' : ''}`);
+  for (const b of s.badSamples) lines.push(`  bad line ${b.line}: ${b.reason}${b.text ? `: '${b.text}'` : ''}`);
+  return lines.join('\n') + '\n';
+}
