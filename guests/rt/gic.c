@@ -108,6 +108,24 @@ void gic_enable_private(u32 intid)
         wait_rwp(base + GICR_CTLR, 1u << 3);
 }
 
+void gic_enable_spi(u32 intid, int cpu)
+{
+    u32 bit = 1u << (intid & 31), word = (intid / 32) * 4, shift = (intid & 3) * 8;
+    u64 prio = plat.gicd + GICD_IPRIORITYR + (intid & ~3u);
+    wr32(prio, (rd32(prio) & ~(0xffu << shift)) | (0xa0u << shift));
+    if (plat.gic_version == 3) {
+        u64 m = plat.mpidr[cpu];
+        wr32(plat.gicd + 0x080 + word, rd32(plat.gicd + 0x080 + word) | bit);   /* IGROUPR: group 1 */
+        wr64(plat.gicd + 0x6000 + 8 * intid, ((m >> 32) & 0xff) << 32 | (m & 0xffffff));   /* IROUTER */
+    } else {
+        u64 tgt = plat.gicd + GICD_ITARGETSR + (intid & ~3u);
+        wr32(tgt, (rd32(tgt) & ~(0xffu << shift)) | ((u32)v2_cpu_mask[cpu] << shift));
+    }
+    wr32(plat.gicd + GICD_ISENABLER + word, bit);
+    if (plat.gic_version == 3)
+        wait_rwp(plat.gicd + GICD_CTLR, GICD_CTLR_RWP);
+}
+
 u32 gic_ack(void)
 {
     if (plat.gic_version == 3) {

@@ -109,6 +109,7 @@ unsigned long strlen(const char *s);
 void gic_init_dist(void);            /* boot CPU, once */
 void gic_init_cpu(void);             /* every CPU, own interface/redistributor */
 void gic_enable_private(u32 intid);  /* SGI/PPI on the calling CPU, priority 0xa0 */
+void gic_enable_spi(u32 intid, int cpu);   /* SPI routed to one CPU (group 1 on v3), priority 0xa0 */
 u32 gic_ack(void);                   /* raw IAR value */
 void gic_eoi(u32 iar);
 void gic_send_sgi(u32 intid, int target_cpu);

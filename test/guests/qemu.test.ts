@@ -66,6 +66,12 @@ describe('guests on real QEMU', () => {
     expect(ups).toEqual([0, 1, 2, 3]);
   });
 
+  it('a missing guest image makes QEMU exit with its error, not hang', async () => {
+    const res = await runOnQemu({ id: 'missing', guest: 'uart', gic: 2, smp: 1 }, { kernel: '/nonexistent/guest.bin' });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain("could not load kernel '/nonexistent/guest.bin'");
+  });
+
   it('a guest reports FAIL when the platform lacks what it needs (smp on one CPU)', async () => {
     const res = await runOnQemu({ id: 'smp-1cpu', guest: 'smp', gic: 2, smp: 1 });
     expect(res.stdout).toContain('FAIL smp: needs at least 2 CPUs, the DTB lists 1\n');
