@@ -1,0 +1,199 @@
+// SBSA generic UART exactly as Xen's vpl011 emulates it (xen/arch/arm/vpl011.c, Xen-internal
+// backend): DR, RSR, FR, RIS, MIS, IMSC and ICR at 8/16/32 bits; every other offset reads 0 and
+// ignores writes; a read of ICR or any 64-bit access gives the guest a data abort. The output
+// ring drains at once (FR.TXFE stays set, TXI is raised by every write); the 32-byte input
+// ring raises RTI while it holds data and RXI when it is at least half full. Interrupts are
+// injected as edges when a new MIS bit appears (the old vGIC has no level model).
+// See reference/devices.md §2.
+
+import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
+import { registerName as sbsaRegisterName } from '../../capture/regmaps/sbsa-uart.ts';
+import type { IrqSink, MmioDevice } from '../types.ts';
+import { IrqLine, type DeviceEnv } from './irq.ts';
+
+const DR = 0x00;
+const RSR = 0x04;
+const FR = 0x18;
+const IMSC = 0x38;
+const RIS = 0x3c;
+const MIS = 0x40;
+const ICR = 0x44;
+
+export const SBSA_FR_BUSY = 0x08;
+export const SBSA_FR_RXFE = 0x10;
+export const SBSA_FR_TXFF = 0x20;
+export const SBSA_FR_RXFF = 0x40;
+export const SBSA_FR_TXFE = 0x80;
+export const SBSA_RXI = 0x10;
+export const SBSA_TXI = 0x20;
+export const SBSA_RTI = 0x40;
+
+/** Xen's SBSA_UART_FIFO_SIZE and the level at which RXI is raised (in_fifo_level ≥ size − 16). */
+const IN_RING = 32;
+const FIFO_LEVEL = 16;
+
+export interface SbsaUartOptions {
+  region: DeviceRegion;
+  irq: IrqSink;
+  env: DeviceEnv;
+  onTx?: (byte: number) => void;
+}
+
+export class SbsaUart implements MmioDevice {
+  readonly region: DeviceRegion;
+  lastOutcome: MmioOutcome = 'handled';
+  private readonly env: DeviceEnv;
+  private readonly line: IrqLine;
+  private readonly onTx: (byte: number) => void;
+
+  fr = SBSA_FR_TXFE | SBSA_FR_RXFE;
+  ris = 0;
+  imsc = 0;
+  private shadowMis = 0;
+  private readonly inRing: number[] = [];
+  private input: number[] = [];
+
+  constructor(opts: SbsaUartOptions) {
+    this.region = opts.region;
+    this.env = opts.env;
+    this.onTx = opts.onTx ?? (() => {});
+    // Xen describes the SPI as level-high in the DT but injects edges.
+    this.line = new IrqLine(opts.irq, opts.region.intid ?? 32, opts.region.name, opts.env, { trigger: 'edge' });
+  }
+
+  registerName(offset: number): string {
+    return sbsaRegisterName(offset);
+  }
+
+  reset(): void {
+    this.fr = SBSA_FR_TXFE | SBSA_FR_RXFE;
+    this.ris = this.imsc = this.shadowMis = 0;
+    this.inRing.length = 0;
+    this.input = [];
+  }
+
+  /** Queue bytes for the guest (recorded as an input event). */
+  pushInput(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    const r = this.env.recorder;
+    if (r.enabled) r.record({ kind: 'input', time: this.env.now(), vcpu: -1, port: this.region.name, bytes: bytes.slice() });
+    for (const b of bytes) this.input.push(b);
+    this.fillRing();
+  }
+
+  read(offset: number, size: number): number {
+    if (size === 8) return this.abort();
+    let v: number;
+    switch (offset) {
+      case DR:
+        v = this.readData();
+        break;
+      case RSR:
+        v = 0; // no receive errors are ever reported
+        break;
+      case FR:
+        v = this.fr;
+        break;
+      case RIS:
+        v = this.ris;
+        break;
+      case MIS:
+        v = this.ris & this.imsc;
+        break;
+      case IMSC:
+        v = this.imsc;
+        break;
+      case ICR:
+        return this.abort(); // write-only: Xen injects a data abort
+      default:
+        this.lastOutcome = 'raz_wi';
+        return 0;
+    }
+    return size >= 4 ? v >>> 0 : v & ((1 << (size * 8)) - 1);
+  }
+
+  write(offset: number, size: number, value: number): void {
+    if (size === 8) {
+      this.abort();
+      return;
+    }
+    switch (offset) {
+      case DR:
+        this.writeData(value & 0xff);
+        return;
+      case RSR:
+        return; // nothing to clear
+      case IMSC:
+        this.imsc = value & 0x7ff;
+        this.updateInterrupt();
+        return;
+      case ICR:
+        this.ris &= ~value;
+        this.updateInterrupt();
+        return;
+      case FR:
+      case RIS:
+      case MIS:
+        return; // read-only: ignored
+      default:
+        this.lastOutcome = 'raz_wi';
+        return;
+    }
+  }
+
+  read64(): bigint {
+    this.abort();
+    return 0n;
+  }
+
+  write64(): void {
+    this.abort();
+  }
+
+  private abort(): number {
+    this.lastOutcome = 'abort';
+    return 0;
+  }
+
+  private readData(): number {
+    let data = 0;
+    if (this.inRing.length > 0) data = this.inRing.shift()!;
+    if (this.inRing.length === 0) {
+      this.fr |= SBSA_FR_RXFE;
+      this.ris &= ~SBSA_RTI;
+    }
+    this.fr &= ~SBSA_FR_RXFF;
+    if (IN_RING - this.inRing.length > FIFO_LEVEL) this.ris &= ~SBSA_RXI;
+    this.updateInterrupt();
+    this.fillRing();
+    return data;
+  }
+
+  private writeData(byte: number): void {
+    this.onTx(byte);
+    const r = this.env.recorder;
+    if (r.enabled) r.record({ kind: 'console', time: this.env.now(), vcpu: -1, port: this.region.name, bytes: Uint8Array.of(byte) });
+    // The Xen backend consumes the byte at once: the ring is empty again.
+    this.fr = (this.fr | SBSA_FR_TXFE) & ~(SBSA_FR_BUSY | SBSA_FR_TXFF);
+    this.ris |= SBSA_TXI;
+    this.updateInterrupt();
+  }
+
+  private fillRing(): void {
+    if (this.input.length === 0) return;
+    while (this.input.length > 0 && this.inRing.length < IN_RING) this.inRing.push(this.input.shift()!);
+    const level = this.inRing.length;
+    if (level > 0) this.fr &= ~SBSA_FR_RXFE;
+    if (level === IN_RING) this.fr |= SBSA_FR_RXFF;
+    if (level >= IN_RING - FIFO_LEVEL) this.ris |= SBSA_RXI;
+    if (level > 0) this.ris |= SBSA_RTI;
+    this.updateInterrupt();
+  }
+
+  /** Inject an edge only when a MIS bit appears that was not set last time. */
+  private updateInterrupt(): void {
+    const mis = this.ris & this.imsc;
+    if (mis & ~this.shadowMis) this.line.inject();
+    this.shadowMis = mis;
+  }
+}
