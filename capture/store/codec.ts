@@ -49,7 +49,11 @@ interface WasmSimple {
 interface WasmStreaming {
   decompress(data: Uint8Array): Uint8Array | null;
 }
+interface WasmGeneric {
+  contentSize(data: Uint8Array): number | null;
+}
 interface WasmZstd {
+  Generic: new () => WasmGeneric;
   Simple: new () => WasmSimple;
   Streaming: new () => WasmStreaming;
 }
@@ -62,6 +66,7 @@ function loadWasmCodec(): Promise<ZstdCodec> {
       const req = createRequire(import.meta.url);
       const mod = req('zstd-codec') as { ZstdCodec: { run(cb: (z: WasmZstd) => void): void } };
       mod.ZstdCodec.run((z) => {
+        const generic = new z.Generic();
         const simple = new z.Simple();
         const streaming = new z.Streaming();
         resolve({
@@ -72,9 +77,12 @@ function loadWasmCodec(): Promise<ZstdCodec> {
             return out;
           },
           decompress(frame) {
-            // Simple needs the content size in the frame header; Streaming copes without it.
-            const out = simple.decompress(frame) ?? streaming.decompress(frame);
-            if (!out) throw new Error('zstd frame is damaged');
+            // With a content size in the header (what both writers produce) the output must
+            // have exactly that size; Streaming is only for frames without one.
+            const size = frame.length >= 6 ? generic.contentSize(frame) : null;
+            if (size === 0) return new Uint8Array(0);
+            const out = size !== null ? simple.decompress(frame) : streaming.decompress(frame);
+            if (!out || (size !== null && out.length !== size)) throw new Error('zstd frame is damaged');
             return out;
           },
         });
