@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the real QEMU trace fixtures the importer tests and benchmark use.
 #
-#   scripts/make-qemu-fixtures.sh [OUTDIR]        (default: .cache/fixtures)
+#   scripts/make-qemu-fixtures.sh [--trim] [OUTDIR]        (default: .cache/fixtures)
 #
 # Downloads Debian's arm64 cloud kernel (newest linux-image-6.1.0-*-cloud-arm64) and u-boot-qemu
 # with `apt-get download` into .cache/debs, then boots each under Debian's qemu-system-aarch64
@@ -10,10 +10,14 @@
 #   uboot-gicv{2,3}-smp{1,2}.{log,serial}   U-Boot until its "=> " prompt
 #   uboot-idle.{log,serial}                 (only with BOOTSCOPE_UBOOT_IDLE_SECS=N) U-Boot left
 #                                           at its prompt for N seconds: a >10M-line log for bench
+#   --trim      also (re)write the small committed fixtures in test/fixtures/qemu: a gzipped real
+#               boot prefix of linux-gicv3-smp2 and uboot-gicv2-smp1 plus the matching serial prefix
 # .log is QEMU's trace log (-D, `-msg timestamp=on`, so TID@SEC.USEC: lines), .serial is QEMU's
 # serial output byte for byte. Idempotent: a finished run leaves NAME.done and is skipped.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+do_trim=
+if [ "${1:-}" = --trim ]; then do_trim=1; shift; fi
 out=${1:-$root/.cache/fixtures}
 debs=$root/.cache/debs
 mkdir -p "$out" "$debs"
@@ -85,4 +89,23 @@ done
 if [ -n "${BOOTSCOPE_UBOOT_IDLE_SECS:-}" ]; then
   machine=virt,gic-version=3 smp=1
   run uboot-idle "=> " "$BOOTSCOPE_UBOOT_IDLE_SECS" -bios "$uboot"
+fi
+
+# trim NAME LINES: a boot prefix of NAME's log, and the serial bytes its PL011 DR writes produced.
+# A DR write's memory_region_ops_write line precedes its pl011_write line, so counting those counts
+# every byte the prefix describes (also when the cut falls between the two lines).
+trim() {
+  local name=$1 n=$2 dest=$root/test/fixtures/qemu tmp
+  mkdir -p "$dest"
+  tmp=$(mktemp)
+  head -n "$n" "$out/$name.log" >"$tmp"
+  local bytes; bytes=$(grep -c "memory_region_ops_write .* addr 0x9000000 " "$tmp" || true)
+  gzip -9n <"$tmp" >"$dest/$name.prefix.log.gz"
+  head -c "$bytes" "$out/$name.serial" >"$dest/$name.prefix.serial"
+  rm -f "$tmp"
+  echo "make-qemu-fixtures: trimmed $name to $n lines, $bytes serial bytes" >&2
+}
+if [ -n "$do_trim" ]; then
+  trim linux-gicv3-smp2 50000
+  trim uboot-gicv2-smp1 8000
 fi

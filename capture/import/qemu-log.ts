@@ -403,12 +403,12 @@ export class QemuLogImporter implements LineHandler {
 
   private out(s: Slot): void {
     const ev = s.ev;
+    const region = s.region;
+    const isMmio = s.src >= 0 && region !== undefined && (ev.kind === 'mmio_read' || ev.kind === 'mmio_write');
+    if (isMmio) ev.register = lookupFor(region.model)(s.off);
     this.opts.emit(ev);
     this.stats.events++;
-    if (s.src < 0 || s.region === undefined || (ev.kind !== 'mmio_read' && ev.kind !== 'mmio_write')) return;
-    const region = s.region;
-    ev.register = lookupFor(region.model)(s.off);
-    if (ev.kind !== 'mmio_write') return;
+    if (!isMmio || ev.kind !== 'mmio_write') return;
     const common = { time: ev.time, vcpu: ev.vcpu, src_line: ev.src_line };
     if (region.role === 'uart' && s.off === 0) {
       // QEMU's PL011 sends every DR write to the chardev, so these bytes are its serial output.
