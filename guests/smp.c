@@ -73,6 +73,9 @@ void guest_main(void)
     u64 ver = psci_call(PSCI_VERSION, 0, 0, 0);
     printf_("smp: %d CPUs in the DTB, PSCI %lu.%lu via %s, GICv%d\n", n, ver >> 16, ver & 0xffff,
             plat.psci_smc ? "SMC" : "HVC", plat.gic_version);
+    s64 feat = (s64)psci_call(PSCI_FEATURES, PSCI_CPU_ON, 0, 0);
+    s64 mig = (s64)psci_call(0x84000006UL, 0, 0, 0);   /* MIGRATE_INFO_TYPE */
+    printf_("smp: PSCI_FEATURES(CPU_ON)=%ld MIGRATE_INFO_TYPE=%ld\n", feat, mig);
     if (n < 2)
         fail("needs at least 2 CPUs, the DTB lists %d", n);
     irq_hook = on_irq;

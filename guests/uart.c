@@ -33,6 +33,17 @@ const char guest_name[] = "uart";
 #define LCRH_FEN (1u << 4)
 
 static u64 base;
+
+/* Register access widths as Linux uses them: the amba-pl011 path uses 16-bit readw/writew, the
+ * sbsa-uart path 32-bit accesses. */
+static u32 ureg_rd(u32 off) { return plat.uart_sbsa ? rd32(base + off) : rd16(base + off); }
+static void ureg_wr(u32 off, u32 v)
+{
+    if (plat.uart_sbsa)
+        wr32(base + off, v);
+    else
+        wr16(base + off, (u16)v);
+}
 static volatile int tx_irqs;
 static void send(const char *s);
 
@@ -44,11 +55,11 @@ static void on_irq(struct frame *f)
         return;
     if (id != plat.uart_intid)
         fail("unexpected INTID %u", id);
-    u32 mis = rd32(base + MIS);
+    u32 mis = ureg_rd(MIS);
     printf_("uart: interrupt INTID %u, MIS=0x%x\n", id, mis);
     tx_irqs++;
-    wr32(base + IMSC, rd32(base + IMSC) & ~IM_TX);   /* mask TX before the EOI: the level drops */
-    wr32(base + ICR, IM_TX);
+    ureg_wr(IMSC, ureg_rd(IMSC) & ~IM_TX);   /* mask TX before the EOI: the level drops */
+    ureg_wr(ICR, IM_TX);
     gic_eoi(iar);
 }
 
@@ -64,11 +75,11 @@ static void tx_interrupt(void)
     gic_init_cpu();
     gic_enable_spi(plat.uart_intid, 0);
     send("uart: TX interrupt test\n");
-    u32 ris = rd32(base + RIS), imsc = rd32(base + IMSC), mis = rd32(base + MIS);
+    u32 ris = ureg_rd(RIS), imsc = ureg_rd(IMSC), mis = ureg_rd(MIS);
     printf_("uart: RIS=0x%x IMSC=0x%x MIS=0x%x\n", ris, imsc, mis);
     if (mis != (ris & imsc))
         fail("MIS 0x%x is not RIS & IMSC (0x%x)", mis, ris & imsc);
-    wr32(base + IMSC, imsc | IM_TX);
+    ureg_wr(IMSC, imsc | IM_TX);
     irq_enable();
     for (u64 i = 0; !tx_irqs && i < 10000000; i++)
         wfi();
@@ -80,15 +91,15 @@ static void tx_interrupt(void)
 static void send(const char *s)
 {
     for (; *s; s++) {
-        while (rd32(base + FR) & FR_TXFF)
+        while (ureg_rd(FR) & FR_TXFF)
             ;
-        wr32(base + DR, (u8)*s);
+        ureg_wr(DR, (u8)*s);
     }
 }
 
 static void wait_idle(void)
 {
-    for (int i = 0; i < 1000000 && (rd32(base + FR) & FR_BUSY); i++)
+    for (int i = 0; i < 1000000 && (ureg_rd(FR) & FR_BUSY); i++)
         ;
 }
 
@@ -96,16 +107,16 @@ static void sbsa_bringup(void)
 {
     printf_("uart: SBSA generic UART at 0x%lx, INTID %u, current-speed %u\n", base, plat.uart_intid, plat.uart_speed);
     /* the sbsa-uart driver: mask and clear everything, never touch CR/LCR_H/IBRD/IFLS */
-    wr32(base + IMSC, 0);
-    wr32(base + ICR, 0x7ff);
-    u32 fr = rd32(base + FR);
+    ureg_wr(IMSC, 0);
+    ureg_wr(ICR, 0x7ff);
+    u32 fr = ureg_rd(FR);
     printf_("uart: FR=0x%x\n", fr);
-    wr32(base + IMSC, IM_RT | IM_RX);
+    ureg_wr(IMSC, IM_RT | IM_RX);
     send("uart: sbsa transmit ok\n");
     wait_idle();
-    printf_("uart: IMSC=0x%x\n", rd32(base + IMSC));
+    printf_("uart: IMSC=0x%x\n", ureg_rd(IMSC));
     tx_interrupt();
-    wr32(base + IMSC, 0);
+    ureg_wr(IMSC, 0);
     if (!(fr & FR_TXFE) && (fr & FR_TXFF))
         fail("TX FIFO full at start");
 }
@@ -125,45 +136,45 @@ static void pl011_bringup(void)
         fail("PeriphID 0x%08x is not a PL011", pid);
 
     /* registration: mask and clear all interrupts */
-    wr32(base + IMSC, 0);
-    wr32(base + ICR, 0xffff);
+    ureg_wr(IMSC, 0);
+    ureg_wr(ICR, 0xffff);
 
     /* startup: clear pending error and receive interrupts, enable RX/RT, FIFO levels */
-    wr32(base + ICR, IM_ERR | IM_RT | IM_RX);
-    wr32(base + IMSC, IM_RT | IM_RX);
-    wr32(base + IFLS, 0x12);   /* RX 1/2, TX 1/2 */
+    ureg_wr(ICR, IM_ERR | IM_RT | IM_RX);
+    ureg_wr(IMSC, IM_RT | IM_RX);
+    ureg_wr(IFLS, 0x12);   /* RX 1/2, TX 1/2 */
 
     /* set_termios: disable, wait for idle, divisors, then LCR_H (latches them), then enable */
-    u32 cr = rd32(base + CR);
-    wr32(base + CR, 0);
+    u32 cr = ureg_rd(CR);
+    ureg_wr(CR, 0);
     wait_idle();
     u32 clk = plat.uart_clk_hz ? plat.uart_clk_hz : 24000000;
     u32 quot = (4 * clk + 115200 / 2) / 115200;   /* round(4 * clk / baud) */
-    wr32(base + IBRD, quot >> 6);
-    wr32(base + FBRD, quot & 0x3f);
-    wr32(base + LCRH, LCRH_WLEN8 | LCRH_FEN);
-    wr32(base + CR, CR_UARTEN | CR_TXE | CR_RXE);
+    ureg_wr(IBRD, quot >> 6);
+    ureg_wr(FBRD, quot & 0x3f);
+    ureg_wr(LCRH, LCRH_WLEN8 | LCRH_FEN);
+    ureg_wr(CR, CR_UARTEN | CR_TXE | CR_RXE);
     printf_("uart: reset CR=0x%x, now IBRD=%u FBRD=%u LCR_H=0x%x CR=0x%x IFLS=0x%x IMSC=0x%x\n",
-            cr, rd32(base + IBRD), rd32(base + FBRD), rd32(base + LCRH), rd32(base + CR),
-            rd32(base + IFLS), rd32(base + IMSC));
-    if (rd32(base + IBRD) != (quot >> 6) || rd32(base + FBRD) != (quot & 0x3f))
+            cr, ureg_rd(IBRD), ureg_rd(FBRD), ureg_rd(LCRH), ureg_rd(CR),
+            ureg_rd(IFLS), ureg_rd(IMSC));
+    if (ureg_rd(IBRD) != (quot >> 6) || ureg_rd(FBRD) != (quot & 0x3f))
         fail("divisors did not read back");
-    if (rd32(base + CR) != (CR_UARTEN | CR_TXE | CR_RXE))
+    if (ureg_rd(CR) != (CR_UARTEN | CR_TXE | CR_RXE))
         fail("CR did not read back");
 
     /* drain RX, then transmit with TX interrupt status check */
-    for (int i = 0; i < 64 && !(rd32(base + FR) & FR_RXFE); i++)
-        (void)rd32(base + DR);
-    wr32(base + ICR, IM_TX);
+    for (int i = 0; i < 64 && !(ureg_rd(FR) & FR_RXFE); i++)
+        (void)ureg_rd(DR);
+    ureg_wr(ICR, IM_TX);
     send("uart: transmit with UARTEN|TXE ok\n");
     wait_idle();
-    u32 fr = rd32(base + FR);
-    printf_("uart: FR=0x%x RSR=0x%x DMACR=0x%x\n", fr, rd32(base + RSR_ECR), rd32(base + DMACR));
+    u32 fr = ureg_rd(FR);
+    printf_("uart: FR=0x%x RSR=0x%x DMACR=0x%x\n", fr, ureg_rd(RSR_ECR), ureg_rd(DMACR));
     if (!(fr & FR_TXFE))
         fail("TX FIFO not empty after transmit");
     tx_interrupt();
-    wr32(base + IMSC, 0);
-    wr32(base + ICR, 0x7ff);
+    ureg_wr(IMSC, 0);
+    ureg_wr(ICR, 0x7ff);
 }
 
 void guest_main(void)
