@@ -68,6 +68,7 @@ export class StreamColumn {
     this.dictStr.clear();
     this.entries.length = 0;
     this.lastStr = undefined;
+    this.lastNum = -1;
   }
 
   strIndex(s: string): number {
@@ -84,7 +85,11 @@ export class StreamColumn {
     return i;
   }
 
+  lastNum = -1;
+  lastNumIdx = 0;
+
   numIndex(v: number): number {
+    if (v === this.lastNum) return this.lastNumIdx;
     let i = this.dictNum.get(v);
     if (i === undefined) {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
@@ -93,6 +98,8 @@ export class StreamColumn {
       this.dictNum.set(v, i);
       this.entries.push(v);
     }
+    this.lastNum = v;
+    this.lastNumIdx = i;
     return i;
   }
 }

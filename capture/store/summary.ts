@@ -33,9 +33,16 @@ const S_FUNC = sIdx('func:u53');
 const S_NAME = sIdx('name:str');
 const S_SUBOP = sIdx('subop:str');
 
+const DEVICE_STREAMS = KIND_LAYOUTS.flatMap((k) => {
+  const f = DEVICE_FIELD_BY_KIND[k.kind];
+  return f ? [k.fields.find((x) => x.name === f)!.stream.index] : [];
+});
+const READ_STREAMS = new Set([S_DEVICE, S_REGISTER, S_INTID, S_CONDUIT, S_FUNC, S_NAME, S_SUBOP, ...DEVICE_STREAMS]);
+
 /** Per kind code: which streams its events advance, and where the interesting ones sit. */
 const KIND_PLAN = KIND_LAYOUTS.map((k) => {
-  const streams = Int32Array.from(k.fields.map((f) => f.stream.index));
+  // Only the streams the summary reads need cursors; a kind advances those it has.
+  const streams = Int32Array.from(k.fields.map((f) => f.stream.index).filter((i) => READ_STREAMS.has(i)));
   const deviceField = DEVICE_FIELD_BY_KIND[k.kind];
   const deviceStream = deviceField ? k.fields.find((f) => f.name === deviceField)!.stream.index : -1;
   return {
@@ -53,13 +60,15 @@ const F_MMIO = 1;
 const F_DEVICE = 2;
 const F_INTID = 4;
 const F_HYPERCALL = 8;
+const F_ADVANCE = 16; // has streams the summary reads (cursor must move) but counts nothing else
 const KIND_FLAGS = Uint8Array.from(
   KIND_PLAN.map(
     (p) =>
       (p.isMmio ? F_MMIO : 0) |
       (!p.isMmio && p.deviceStream >= 0 ? F_DEVICE : 0) |
       (p.hasIntid ? F_INTID : 0) |
-      (p.isHypercall ? F_HYPERCALL : 0),
+      (p.isHypercall ? F_HYPERCALL : 0) |
+      (p.streams.length > 0 ? F_ADVANCE : 0),
   ),
 ); // kind code multiplier in numeric keys (codes < 32)
 
@@ -109,7 +118,7 @@ export class Summary {
       vcpuCounts[(vcpus[i]! + 1) * KSHIFT + k]!++;
       const flags = KIND_FLAGS[k]!;
       if (flags === 0) {
-        // Most common case handled below without lookups.
+        // Nothing but the kind/vCPU/time counters.
       } else if (flags & F_MMIO) {
         const d = devS!.num[cur[S_DEVICE]!]!;
         const r = regS!.num[cur[S_REGISTER]!]!;
@@ -130,8 +139,10 @@ export class Summary {
         }
         if (flags & F_HYPERCALL) this.addHypercall(v, cur);
       }
-      const adv = KIND_PLAN[k]!.streams;
-      for (let j = 0; j < adv.length; j++) cur[adv[j]!]!++;
+      if (flags !== 0) {
+        const adv = KIND_PLAN[k]!.streams;
+        for (let j = 0; j < adv.length; j++) cur[adv[j]!]!++;
+      }
     }
     if (dense)
       for (let d = 0; d < nDev; d++)
