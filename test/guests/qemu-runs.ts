@@ -82,8 +82,12 @@ export interface QemuResult {
 }
 
 /** Runs one guest on qemu-system-aarch64; kills it after `killAfterMs` so a hung guest cannot
- *  hang the suite (a safety net, not a speed limit). */
-export function runOnQemu(run: GuestRun, opts: { kernel?: string; killAfterMs?: number } = {}): Promise<QemuResult> {
+ *  hang the suite (a safety net, not a speed limit). `extraArgs` are appended to QEMU's command
+ *  line, e.g. `['-trace', 'pl011_*', '-D', logFile]` to get a log for the trace importer. */
+export function runOnQemu(
+  run: GuestRun,
+  opts: { kernel?: string; killAfterMs?: number; extraArgs?: string[] } = {},
+): Promise<QemuResult> {
   const killAfterMs = opts.killAfterMs ?? 120_000;
   const tmp = run.uartDt ? mkdtempSync(path.join(os.tmpdir(), 'bootscope-dtb-')) : undefined;
   const cleanup = () => { if (tmp) rmSync(tmp, { recursive: true, force: true }); };
@@ -95,7 +99,8 @@ export function runOnQemu(run: GuestRun, opts: { kernel?: string; killAfterMs?: 
     return Promise.reject(err);
   }
   return new Promise((resolve, reject) => {
-    const child = spawn('qemu-system-aarch64', qemuArgs(run, opts.kernel, dtb), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = [...qemuArgs(run, opts.kernel, dtb), ...(opts.extraArgs ?? [])];
+    const child = spawn('qemu-system-aarch64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timedOut = false;

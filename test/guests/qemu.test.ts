@@ -52,6 +52,24 @@ describe('guests on real QEMU', () => {
     expect(res.stdout).toBe(readFileSync(expectedFile, 'latin1'));
   });
 
+  it("the uart guest programs the PL011 in the Linux driver's order (QEMU's pl011 trace)", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bootscope-pl011-'));
+    try {
+      const log = path.join(dir, 'pl011.log');
+      const res = await runOnQemu(GUEST_RUNS[0]!, { extraArgs: ['-trace', 'pl011_write', '-D', log] });
+      expect(res.code).toBe(0);
+      const writes = [...readFileSync(log, 'utf8').matchAll(/^pl011_write addr 0x([0-9a-f]+) value 0x([0-9a-f]+)$/gm)]
+        .map((m) => [parseInt(m[1]!, 16), parseInt(m[2]!, 16)] as const)
+        .filter(([off]) => off !== 0x000); // DR: console bytes
+      const seq = writes.map(([off, v]) => `${off.toString(16)}=${v.toString(16)}`);
+      // registration, startup, then set_termios: CR off, divisors, LCR_H (latches them), CR on
+      const expected = ['38=0', '44=ffff', '44=7d0', '38=50', '34=12', '30=0', '24=d', '28=1', '2c=70', '30=301'];
+      expect(seq.slice(0, expected.length)).toEqual(expected);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the timer guest sees the GIC version QEMU was given', async () => {
     for (const run of GUEST_RUNS.filter((r) => r.guest === 'timer')) {
       const res = await runOnQemu(run);
