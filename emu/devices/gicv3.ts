@@ -890,7 +890,7 @@ class GicV3Dist implements MmioDevice {
   registerName(offset: number): string {
     return distRegisterName(offset);
   }
-  read(offset: number, size: number): number {
+  read(offset: number, size: number, _vcpu = 0): number {
     if (size < 4) {
       // Only IPRIORITYR and ITARGETSR are byte-accessible.
       if (offset >= 0x400 && offset < 0x800) {
@@ -909,7 +909,7 @@ class GicV3Dist implements MmioDevice {
     }
     return v >>> 0;
   }
-  write(offset: number, size: number, value: number): void {
+  write(offset: number, size: number, value: number, _vcpu = 0): void {
     if (size < 4) {
       if (offset >= 0x400 && offset < 0x800) {
         for (let i = 0; i < size; i++) this.gic.distWritePrio(offset - 0x400 + i, (value >>> (8 * i)) & 0xff);
@@ -922,7 +922,7 @@ class GicV3Dist implements MmioDevice {
     }
     if ((offset & 3) !== 0 || !this.gic.distWrite32(offset, value >>> 0)) this.lastOutcome = 'raz_wi';
   }
-  read64(offset: number): bigint {
+  read64(offset: number, _vcpu = 0): bigint {
     if (offset >= 0x6000 && offset < 0x8000 && (offset & 7) === 0) {
       const lo = this.gic.distRead32(offset) ?? 0;
       const hi = this.gic.distRead32(offset + 4) ?? 0;
@@ -931,7 +931,7 @@ class GicV3Dist implements MmioDevice {
     this.lastOutcome = 'raz_wi';
     return 0n;
   }
-  write64(offset: number, value: bigint): void {
+  write64(offset: number, value: bigint, _vcpu = 0): void {
     if (offset >= 0x6000 && offset < 0x8000 && (offset & 7) === 0) {
       this.gic.distWrite32(offset + 4, Number((value >> 32n) & 0xffffffffn));
       this.gic.distWrite32(offset, Number(value & 0xffffffffn));
@@ -957,7 +957,7 @@ class GicV3Redist implements MmioDevice {
     if (cpu >= this.gic.numCpu) return undefined;
     return { cpu, off: offset % REDIST_STRIDE };
   }
-  read(offset: number, size: number): number {
+  read(offset: number, size: number, _vcpu = 0): number {
     const loc = this.locate(offset);
     if (!loc) {
       this.lastOutcome = 'abort'; // beyond the last redistributor: unassigned
@@ -981,7 +981,7 @@ class GicV3Redist implements MmioDevice {
     }
     return v >>> 0;
   }
-  write(offset: number, size: number, value: number): void {
+  write(offset: number, size: number, value: number, _vcpu = 0): void {
     const loc = this.locate(offset);
     if (!loc) {
       this.lastOutcome = 'abort';
@@ -998,7 +998,7 @@ class GicV3Redist implements MmioDevice {
     }
     if ((loc.off & 3) !== 0 || !this.gic.redistWrite32(loc.cpu, loc.off, value >>> 0)) this.lastOutcome = 'raz_wi';
   }
-  read64(offset: number): bigint {
+  read64(offset: number, _vcpu = 0): bigint {
     const loc = this.locate(offset);
     if (!loc) {
       this.lastOutcome = 'abort';
@@ -1012,7 +1012,7 @@ class GicV3Redist implements MmioDevice {
     }
     return (BigInt(hi ?? 0) << 32n) | BigInt(lo);
   }
-  write64(offset: number, value: bigint): void {
+  write64(offset: number, value: bigint, _vcpu = 0): void {
     const loc = this.locate(offset);
     if (!loc) {
       this.lastOutcome = 'abort';

@@ -103,13 +103,13 @@ export class Pl011 implements MmioDevice {
     return this.input.length - this.inputHead;
   }
 
-  read(offset: number, size: number): number {
+  read(offset: number, size: number, _vcpu = 0): number {
     const shift = (offset & 3) * 8;
     const v = this.readReg(offset & ~3) >>> shift;
     return size >= 4 ? v >>> 0 : v & ((1 << (size * 8)) - 1);
   }
 
-  write(offset: number, _size: number, value: number): void {
+  write(offset: number, _size: number, value: number, _vcpu = 0): void {
     // Narrower accesses are widened to the 32-bit register, as QEMU's memory core does.
     this.writeReg(offset & ~3, (value << ((offset & 3) * 8)) >>> 0);
   }

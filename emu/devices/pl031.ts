@@ -65,7 +65,7 @@ export class Pl031 implements MmioDevice {
     return (this.tickOffset + this.elapsed()) >>> 0;
   }
 
-  read(offset: number, size: number): number {
+  read(offset: number, size: number, _vcpu = 0): number {
     const shift = (offset & 3) * 8;
     const v = this.readReg(offset & ~3) >>> shift;
     return size >= 4 ? v >>> 0 : v & ((1 << (size * 8)) - 1);
@@ -93,7 +93,7 @@ export class Pl031 implements MmioDevice {
     }
   }
 
-  write(offset: number, _size: number, value: number): void {
+  write(offset: number, _size: number, value: number, _vcpu = 0): void {
     const v = (value << ((offset & 3) * 8)) >>> 0;
     switch (offset & ~3) {
       case 0x04:

@@ -81,7 +81,7 @@ export class SbsaUart implements MmioDevice {
     this.fillRing();
   }
 
-  read(offset: number, size: number): number {
+  read(offset: number, size: number, _vcpu = 0): number {
     if (size === 8) return this.abort();
     let v: number;
     switch (offset) {
@@ -112,7 +112,7 @@ export class SbsaUart implements MmioDevice {
     return size >= 4 ? v >>> 0 : v & ((1 << (size * 8)) - 1);
   }
 
-  write(offset: number, size: number, value: number): void {
+  write(offset: number, size: number, value: number, _vcpu = 0): void {
     if (size === 8) {
       this.abort();
       return;
@@ -141,12 +141,12 @@ export class SbsaUart implements MmioDevice {
     }
   }
 
-  read64(): bigint {
+  read64(_offset?: number, _vcpu?: number): bigint {
     this.abort();
     return 0n;
   }
 
-  write64(): void {
+  write64(_offset?: number, _value?: bigint, _vcpu?: number): void {
     this.abort();
   }
 

@@ -29,7 +29,7 @@ export class VirtioMmio implements MmioDevice {
     return virtioRegisterName(offset);
   }
 
-  read(offset: number, size: number): number {
+  read(offset: number, size: number, _vcpu = 0): number {
     let v: number;
     switch (offset) {
       case 0x000:
@@ -47,7 +47,7 @@ export class VirtioMmio implements MmioDevice {
     return size >= 4 ? v >>> 0 : v & ((1 << (size * 8)) - 1);
   }
 
-  write(): void {
+  write(_offset?: number, _size?: number, _value?: number, _vcpu?: number): void {
     // No device: writes are ignored.
   }
 }
