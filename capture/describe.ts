@@ -1,0 +1,90 @@
+// Human and machine renderings of trace events, derived from the model's field table so
+// every consumer (CLI, TUI, reports) prints events the same way.
+
+import { COMMON_FIELDS, KIND_FIELDS, type TraceEvent } from './model.ts';
+
+const hex = (v: bigint | number): string => '0x' + v.toString(16);
+
+/** A JSON-safe plain object: bigints become hex strings, bytes become text (latin1-safe). */
+export function eventToJson(e: TraceEvent): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const rec = e as unknown as Record<string, unknown>;
+  for (const name of Object.keys(COMMON_FIELDS)) {
+    const v = rec[name];
+    if (v !== undefined) out[name] = typeof v === 'bigint' ? hex(v) : v;
+  }
+  out.kind = e.kind;
+  for (const [name, spec] of Object.entries(KIND_FIELDS[e.kind])) {
+    out[name] = fieldToJson(rec[name], spec.type);
+  }
+  return out;
+}
+
+function fieldToJson(v: unknown, type: string): unknown {
+  if (type === 'u64') return hex(v as bigint);
+  if (type === 'u64[]') return (v as bigint[]).map(hex);
+  if (type === 'bytes') return bytesToText(v as Uint8Array);
+  return v;
+}
+
+/** Bytes as a string, one char per byte (latin1), so console output survives a round trip. */
+export function bytesToText(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
+  return s;
+}
+
+function printable(b: Uint8Array): string {
+  return JSON.stringify(bytesToText(b));
+}
+
+/** One-line summary of what an event says (without seq/time/vcpu). */
+export function describeEvent(e: TraceEvent): string {
+  switch (e.kind) {
+    case 'mmio_read':
+    case 'mmio_write': {
+      const dir = e.kind === 'mmio_read' ? 'read ' : 'write';
+      const where = e.device ? `${e.device}${e.register ? '.' + e.register : '+' + hex(e.addr)}` : hex(e.addr);
+      const outcome = e.outcome === 'handled' ? '' : ` [${e.outcome}]`;
+      return `${dir} ${where} = ${hex(e.value)} (${e.size}B @${hex(e.addr)})${outcome}`;
+    }
+    case 'irq_line':
+      return `line INTID ${e.intid} ${e.trigger} ${e.level ? 'assert' : 'deassert'}${e.source ? ' from ' + e.source : ''}`;
+    case 'irq_deliver':
+      return `deliver INTID ${e.intid} as ${e.exception.toUpperCase()}`;
+    case 'irq_ack':
+      return `ack INTID ${e.intid}${e.intid < 16 ? ' from cpu' + e.source_cpu : ''} via ${e.via}`;
+    case 'irq_eoi':
+      return `EOI INTID ${e.intid} via ${e.via}`;
+    case 'irq_deactivate':
+      return `deactivate INTID ${e.intid} via ${e.via}`;
+    case 'hypercall': {
+      const name = e.name || `func ${hex(e.func)}`;
+      const sub = e.subop ? `/${e.subop}` : '';
+      const args = e.args.map(hex).join(', ');
+      const res = e.results.length ? ` -> ${e.results.map(hex).join(', ')}` : '';
+      return `${e.conduit.toUpperCase()} #${hex(e.imm)} ${name}${sub}(${args})${res}`;
+    }
+    case 'exception':
+      return `exception EC ${hex(e.ec)} ESR ${hex(e.esr)} FAR ${hex(e.far)} EL${e.from_el}->EL${e.to_el}${e.detail ? ' ' + e.detail : ''}`;
+    case 'sysreg':
+      return `${e.write ? 'msr' : 'mrs'} ${e.name} = ${hex(e.value)}${e.outcome === 'handled' ? '' : ` [${e.outcome}]`}`;
+    case 'wfx':
+      return `${e.wfe ? 'WFE' : 'WFI'} woke by ${e.wake} after ${e.slept}`;
+    case 'console':
+      return `console ${e.port} ${printable(e.bytes)}`;
+    case 'input':
+      return `input ${e.port} ${printable(e.bytes)}`;
+    case 'vcpu_state':
+      return `vcpu ${e.target} ${e.state}${e.entry ? ' entry ' + hex(e.entry) : ''}${e.reason ? ' (' + e.reason + ')' : ''}`;
+    case 'timer':
+      return `timer ${e.timer} ${e.op} ${hex(e.value)}`;
+  }
+}
+
+/** Full one-line rendering: seq, time, vCPU, PC and the summary. */
+export function formatEventLine(e: TraceEvent): string {
+  const vcpu = e.vcpu < 0 ? '-' : String(e.vcpu);
+  const pc = e.pc !== undefined ? ' pc=' + hex(e.pc) : '';
+  return `#${e.seq} t=${e.time} cpu${vcpu} ${e.kind.padEnd(14)} ${describeEvent(e)}${pc}`;
+}

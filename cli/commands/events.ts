@@ -1,0 +1,45 @@
+// `bootscope events TRACE`: list events, filtered.
+
+import type { Command } from 'commander';
+import { openTrace } from '../../capture/store/index.ts';
+import { eventToJson, formatEventLine } from '../../capture/describe.ts';
+import { addFilterOptions, parseFilter, type FilterOptions } from '../filters.ts';
+import { UserError } from '../errors.ts';
+
+export function registerEvents(program: Command): void {
+  addFilterOptions(
+    program
+      .command('events')
+      .description('list events, filtered by kind, device, register, vCPU, INTID and time or sequence range')
+      .argument('<trace>', 'trace file'),
+  )
+    .option('--limit <n>', 'print at most n events')
+    .option('--json', 'print a JSON array (one object per event)')
+    .action((path: string, opts: FilterOptions & { limit?: string; json?: boolean }) => {
+      const filter = parseFilter(opts);
+      const limit = opts.limit === undefined ? Infinity : Number(opts.limit);
+      if (!(limit >= 0)) throw new UserError(`--limit: '${opts.limit}' is not a number`);
+      const reader = openTrace(path);
+      try {
+        for (const p of reader.problems) process.stderr.write(`bootscope: warning: ${p}\n`);
+        writeEvents(reader.events(filter), limit, !!opts.json);
+      } finally {
+        reader.close();
+      }
+    });
+}
+
+function writeEvents(events: Iterable<Parameters<typeof formatEventLine>[0]>, limit: number, json: boolean): void {
+  const out: string[] = [];
+  let n = 0;
+  const flush = () => { if (out.length) { process.stdout.write(out.join('')); out.length = 0; } };
+  if (json) process.stdout.write('[');
+  for (const e of events) {
+    if (n >= limit) break;
+    out.push(json ? (n ? ',\n' : '\n') + JSON.stringify(eventToJson(e)) : formatEventLine(e) + '\n');
+    n++;
+    if (out.length >= 4096) flush();
+  }
+  flush();
+  if (json) process.stdout.write(n ? '\n]\n' : ']\n');
+}

@@ -1,0 +1,66 @@
+// `bootscope info TRACE`: source, duration, counts, devices, completeness, digest.
+
+import type { Command } from 'commander';
+import { openTrace, type TraceInfo } from '../../capture/store/index.ts';
+import { describeProblem } from '../../capture/store/index.ts';
+import { fmtBytes, fmtCount, fmtNs, renderTable, toJson } from '../output.ts';
+
+export function registerInfo(program: Command): void {
+  program
+    .command('info')
+    .description('show what a trace holds: source, duration, counts, devices, completeness, digest')
+    .argument('<trace>', 'trace file')
+    .option('--json', 'print JSON')
+    .action((path: string, opts: { json?: boolean }) => {
+      const reader = openTrace(path);
+      try {
+        const info = reader.info();
+        process.stdout.write(opts.json ? toJson(info) + '\n' : renderInfo(info));
+      } finally {
+        reader.close();
+      }
+    });
+}
+
+/** The text `bootscope info` prints (also used by `demo`). */
+export function renderInfo(i: TraceInfo): string {
+  const out: string[] = [];
+  const src = i.meta.source;
+  const cfg = Object.entries(src.config).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const clock = i.meta.clock;
+  const unit = clock.kind === 'instructions' ? 'instructions' : 'ns';
+  out.push(`trace     ${i.path} (${fmtBytes(i.fileBytes)}, ${i.bytesPerEvent.toFixed(2)} bytes/event)`);
+  out.push(`status    ${i.complete ? 'complete' : `INCOMPLETE: ${i.incomplete ?? 'writer did not finish'}`}`);
+  for (const p of i.problems) out.push(`problem   ${describeProblem(i.path, p)}`);
+  out.push(`source    ${src.type} ${src.name}${cfg.length ? '  ' + cfg.join(' ') : ''}`);
+  out.push(`clock     ${clock.kind}${clock.counterHz ? `, counter ${clock.counterHz} Hz` : ''}${clock.source ? ` (${clock.source})` : ''}`);
+  out.push(`duration  ${fmtCount(i.duration)} ${unit} (${fmtNs(i.durationNs)}), time ${i.timeFirst} to ${i.timeLast}`);
+  out.push(`events    ${fmtCount(i.events)} in ${i.chunks} chunks`);
+  out.push(`digest    ${i.digest ?? '(none: trace incomplete)'}`);
+  out.push(`schema    v${i.meta.schemaVersion}, written by bootscope ${i.meta.toolVersion} at ${i.meta.createdAt}`);
+  for (const [role, h] of Object.entries(i.meta.hashes)) out.push(`sha256    ${role} ${h}`);
+  out.push('', 'events by kind');
+  out.push(indent(renderTable(['kind', 'count'], sorted(i.counts.kinds))));
+  const perDevice: Record<string, number> = {};
+  for (const r of i.counts.devices) perDevice[r.device] = (perDevice[r.device] ?? 0) + r.count;
+  if (i.regions.length) {
+    out.push('', 'devices');
+    const rows = i.regions.map((r) => [
+      r.name, r.model, r.role, '0x' + r.base.toString(16), '0x' + r.size.toString(16),
+      r.intid ?? '', fmtCount(perDevice[r.name] ?? 0),
+    ]);
+    out.push(indent(renderTable(['name', 'model', 'role', 'base', 'size', 'intid', 'events'], rows)));
+  }
+  if (i.counts.hypercalls.length) {
+    out.push('', 'hypercalls');
+    const rows = i.counts.hypercalls.map((h) => [
+      h.conduit, '0x' + h.func.toString(16), h.name || '?', h.subop, fmtCount(h.count),
+    ]);
+    out.push(indent(renderTable(['conduit', 'func', 'name', 'subop', 'count'], rows)));
+  }
+  return out.join('\n') + '\n';
+}
+
+const indent = (s: string) => s.split('\n').map((l) => '  ' + l).join('\n');
+const sorted = (o: Record<string, number>) =>
+  Object.entries(o).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, fmtCount(v)]);
