@@ -1,0 +1,116 @@
+// The real `bootscope` program, run as a user runs it: exit codes, one-line errors, outputs.
+
+import { describe, it, expect, beforeAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+const ROOT = join(import.meta.dirname, '../..');
+const dir = mkdtempSync(join(tmpdir(), 'bootscope-cli-'));
+
+function bootscope(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(ROOT, 'cli/main.ts'), ...args], {
+    encoding: 'utf8',
+    cwd: dir,
+    maxBuffer: 256 << 20,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const trace = join(dir, 'boot.trace');
+const serial = readFileSync(join(ROOT, 'test/fixtures/qemu/linux-gicv3-smp2.prefix.serial'));
+
+beforeAll(() => {
+  const log = join(dir, 'boot.log');
+  writeFileSync(log, gunzipSync(readFileSync(join(ROOT, 'test/fixtures/qemu/linux-gicv3-smp2.prefix.log.gz'))));
+  const r = bootscope('import', log, '-o', trace, '--json');
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+});
+
+describe('bootscope CLI', () => {
+  it('prints help and version', () => {
+    const h = bootscope('--help');
+    expect(h.code).toBe(0);
+    for (const c of ['demo', 'info', 'events', 'console', 'sql', 'import']) expect(h.out).toContain(c);
+    const v = bootscope('--version');
+    expect(v.out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(bootscope('events', '--help').out).toContain('--from <t>');
+  });
+
+  it('info shows source, completeness, counts and digest; --json parses', () => {
+    const r = bootscope('info', trace);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('status    complete');
+    expect(r.out).toContain('import qemu-log');
+    expect(r.out).toMatch(/digest {4}sha256:[0-9a-f]{64}/);
+    const j = JSON.parse(bootscope('info', trace, '--json').out);
+    expect(j.complete).toBe(true);
+    expect(j.counts.kinds.mmio_read).toBeGreaterThan(1000);
+  });
+
+  it('console reproduces what QEMU printed on the serial port', () => {
+    const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(ROOT, 'cli/main.ts'), 'console', trace]);
+    expect(r.status).toBe(0);
+    // The fixture is a prefix of the log: its console is a prefix of QEMU's serial output.
+    expect(r.stdout.length).toBeGreaterThan(1000);
+    expect(serial.subarray(0, r.stdout.length).equals(r.stdout)).toBe(true);
+  });
+
+  it('events filter by kind, device, register, sequence range and limit', () => {
+    const r = bootscope('events', trace, '--device', 'pl011@9000000', '--register', 'DR', '--limit', '5');
+    const lines = r.out.trim().split('\n');
+    expect(lines).toHaveLength(5);
+    for (const l of lines) expect(l).toMatch(/mmio_write .*pl011@9000000\.DR/);
+    const j = JSON.parse(bootscope('events', trace, '--from', '#10', '--to', '#20', '--json').out);
+    expect(j.map((e: { seq: number }) => e.seq)).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    const acks = JSON.parse(bootscope('events', trace, '--kind', 'irq_ack', '--json').out);
+    expect(acks.length).toBeGreaterThan(0);
+    expect(acks.every((e: { kind: string }) => e.kind === 'irq_ack')).toBe(true);
+  });
+
+  it('sql runs queries over decoded events and the summary tables', () => {
+    const r = bootscope('sql', trace, "SELECT count(*) AS n FROM events WHERE kind = 'console'", '--json');
+    expect(r.code).toBe(0);
+    const [{ n }] = JSON.parse(r.out);
+    const viaInfo = JSON.parse(bootscope('info', trace, '--json').out).counts.kinds.console;
+    expect(n).toBe(viaInfo);
+    const t = bootscope('sql', trace, 'SELECT kind, count FROM kind_counts ORDER BY kind');
+    expect(t.out).toMatch(/mmio_read\s+\d+/);
+  });
+
+  it('bad input gives one line naming the file, no stack trace, non-zero exit', () => {
+    const notSqlite = join(dir, 'junk.trace');
+    writeFileSync(notSqlite, 'this is not a trace\n'.repeat(20));
+    const other = join(dir, 'other.sqlite');
+    new Database(other).exec('CREATE TABLE t(x); INSERT INTO t VALUES (1);');
+    for (const [file, msg] of [
+      [join(dir, 'missing.trace'), 'no such file'],
+      [notSqlite, 'not a SQLite database'],
+      [other, 'not a bootscope trace'],
+    ] as const) {
+      const r = bootscope('info', file);
+      expect(r.code).not.toBe(0);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).toContain(file);
+      expect(r.err).toContain(msg);
+      expect(r.err).not.toMatch(/\n\s+at /);
+    }
+    const bad = bootscope('events', trace, '--kind', 'mmio');
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toContain("unknown event kind 'mmio'");
+    const sql = bootscope('sql', trace, 'DELETE FROM meta');
+    expect(sql.code).not.toBe(0);
+    expect(sql.err).toContain(trace);
+    expect(bootscope('info', trace).code).toBe(0); // nothing was changed
+  });
+
+  it('--debug shows the stack', () => {
+    const r = bootscope('--debug', 'info', join(dir, 'missing.trace'));
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/\n\s+at /);
+  });
+});
