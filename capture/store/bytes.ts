@@ -242,6 +242,16 @@ export function readVarints(r: ByteReader, out: Float64Array, n: number): void {
   const buf = r.buf;
   const end = r.end;
   let pos = r.pos;
+  if (end - pos === n) {
+    // One byte per value (common: dense seq gaps, small deltas): a plain copy.
+    for (let i = 0; i < n; i++) {
+      const b = buf[pos + i]!;
+      if (b >= 0x80) throw new DecodeError('varint runs past the end of its stream');
+      out[i] = b;
+    }
+    r.pos = pos + n;
+    return;
+  }
   for (let i = 0; i < n; i++) {
     if (pos >= end) throw new DecodeError('stream ends early');
     let b = buf[pos++]!;
@@ -364,4 +374,41 @@ export function readU64Deltas(r: ByteReader, out: Uint32Array, n: number): void 
     out[2 * i] = plo;
     out[2 * i + 1] = phi;
   }
+}
+
+/** Decode n 64-bit varints into (lo, hi) pairs. */
+export function readVarint64s(r: ByteReader, out: Uint32Array, n: number): void {
+  const buf = r.buf;
+  const end = r.end;
+  let pos = r.pos;
+  for (let i = 0; i < n; i++) {
+    if (pos >= end) throw new DecodeError('stream ends early');
+    let b = buf[pos++]!;
+    if (b < 0x80) {
+      out[2 * i] = b;
+      out[2 * i + 1] = 0;
+      continue;
+    }
+    // Up to 28 bits stay in int32 arithmetic; longer values take the general path.
+    let lo = b & 0x7f;
+    let shift = 7;
+    while (shift < 28) {
+      if (pos >= end) throw new DecodeError('varint runs past the end of its stream');
+      b = buf[pos++]!;
+      lo |= (b & 0x7f) << shift;
+      if (b < 0x80) break;
+      shift += 7;
+    }
+    if (b < 0x80) {
+      out[2 * i] = lo >>> 0;
+      out[2 * i + 1] = 0;
+      continue;
+    }
+    // Longer than 4 groups: re-read this value with the general reader.
+    r.pos = pos - 4;
+    out[2 * i] = r.varint64();
+    out[2 * i + 1] = r.hi;
+    pos = r.pos;
+  }
+  r.pos = pos;
 }

@@ -21,6 +21,7 @@ import {
   readFixed,
   writeU64Deltas,
   readU64Deltas,
+  readVarint64s,
 } from './bytes.ts';
 import {
   FIELD_STREAMS,
@@ -528,10 +529,7 @@ function decodeColumn(spec: StreamSpec, r: ByteReader, n: number): DecodedStream
     }
     case 'u64':
       u64 = new Uint32Array(n * 2);
-      for (let i = 0; i < n; i++) {
-        u64[2 * i] = r.varint64();
-        u64[2 * i + 1] = r.hi;
-      }
+      readVarint64s(r, u64, n);
       break;
     case 'u8':
       u8 = r.bytes(n).slice();
