@@ -193,7 +193,6 @@ function main(): void {
     const k = seekFigures(file);
     log(`  open ${k.openMs.toFixed(1)} ms, seek median ${k.seekMedianMs.toFixed(2)} ms, max ${k.seekMaxMs.toFixed(2)} ms, info ${k.infoMs.toFixed(1)} ms`);
     out[label] = {
-      events: n,
       bytesPerEvent: w.bytes / w.events,
       fileMiB: w.bytes / 2 ** 20,
       writePerSec: w.events / w.seconds,
