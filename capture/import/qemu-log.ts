@@ -156,8 +156,17 @@ export class QemuLogImporter implements LineHandler {
     const lineNo = this.lineNo;
     let ne = t.indexOf(' ', p);
     if (ne < 0 || ne > e) ne = e;
+    // The hottest events are recognised without building the name string.
+    let h = ne - p === 22 && t.startsWith('memory_region_ops_', p) ? (t.charCodeAt(p + 18) === 114 ? MRO_READ : MRO_WRITE) : undefined;
+    if (h === undefined && ne - p === 10 && t.startsWith('pl011_', p)) h = t.charCodeAt(p + 6) === 114 ? PL011_READ : PL011_WRITE;
+    if (h !== undefined) {
+      if (h(this, t, ne, e)) this.stats.parsed++;
+      else this.badLine(t, s, e, 'cannot read the arguments of ' + t.slice(p, ne));
+      this.release(lineNo);
+      return;
+    }
     const name = t.slice(p, ne);
-    const h = HANDLERS.get(name);
+    h = HANDLERS.get(name);
     if (h === undefined) {
       if (!isEventName(t, p, ne)) return this.badLine(t, s, e, 'not a QEMU trace line');
       this.stats.unmapped[name] = (this.stats.unmapped[name] ?? 0) + 1;
@@ -465,8 +474,10 @@ function primecell(model: string, write: boolean): Handler {
     return imp.deviceMmio(imp.regionByModel(model), off, write, big(v), 4, imp.vcpuOfThread(), 'handled');
   };
 }
-H.set('pl011_read', primecell('pl011', false));
-H.set('pl011_write', primecell('pl011', true));
+const PL011_READ = primecell('pl011', false);
+const PL011_WRITE = primecell('pl011', true);
+H.set('pl011_read', PL011_READ);
+H.set('pl011_write', PL011_WRITE);
 H.set('pl031_read', primecell('pl031', false));
 H.set('pl031_write', primecell('pl031', true));
 H.set('pl011_irq_state', (imp, t, p, e) => {
@@ -677,20 +688,25 @@ H.set('virtio_mmio_write_offset', (imp, t, p, e) => {
 // memory_region_ops_*: "cpu %d mr %p addr 0x%x value 0x%x size %u name '%s'" (older QEMU: no name).
 function mro(write: boolean): Handler {
   return (imp, t, p, e) => {
-    const cpu = numAfter(t, 'cpu ', p, e);
-    const addr = numAfter(t, ' addr ', numEnd, e);
+    const cpu = t.startsWith(' cpu ', p) ? decAt(t, p + 5, e) : numAfter(t, 'cpu ', p, e);
+    // Skip " mr 0x…" (absent in some QEMU versions) without searching for it.
+    let q = numEnd;
+    if (t.startsWith(' mr ', q)) q = t.indexOf(' ', q + 4);
+    const addr = t.startsWith(' addr ', q) ? hexAt(t, q + 6, e) : numAfter(t, ' addr ', q, e);
     const v = bigAfter(t, 'value ', numEnd, e);
     const size = numAfter(t, 'size ', numEnd, e);
     if (cpu !== cpu || addr !== addr || v === undefined || size !== size) return false;
     let name = '';
-    const q = t.indexOf("name '", numEnd);
-    if (q >= 0 && q < e) name = t.slice(q + 6, t.charCodeAt(e - 1) === 39 ? e - 1 : e);
+    const nq = t.indexOf("name '", numEnd);
+    if (nq >= 0 && nq < e) name = t.slice(nq + 6, t.charCodeAt(e - 1) === 39 ? e - 1 : e);
     imp.opsMmio(write, cpu, addr, v, size, name);
     return true;
   };
 }
-H.set('memory_region_ops_read', mro(false));
-H.set('memory_region_ops_write', mro(true));
+const MRO_READ = mro(false);
+const MRO_WRITE = mro(true);
+H.set('memory_region_ops_read', MRO_READ);
+H.set('memory_region_ops_write', MRO_WRITE);
 
 // PSCI (TCG: arm_psci_call; HVF: hvf_psci_call): "PSCI Call x0=0x%016x x1=… x2=… x3=… cpuid=0x%x"
 const psci: Handler = (imp, t, p, e) => {
