@@ -1,0 +1,205 @@
+// The kvm personality's device tree, in the form QEMU 7.2's virt machine generates it
+// (hw/arm/virt.c create_fdt/fdt_add_*; hw/arm/boot.c for /chosen): same node names, property
+// names, values, phandle numbering and node/property order as `-M virt,dumpdtb=` for the
+// devices we model. Nodes for devices we do not model (flash, fw-cfg, PL061 + gpio-keys, PCIe,
+// platform bus, GICv2m/ITS, PMU) and the random /chosen seeds (kaslr-seed forces KPTI;
+// rng-seed would be host randomness) are left out on purpose; /aliases/serial0 is added as
+// newer QEMU versions do. docs/emulator-platform.md lists every difference.
+
+import { buildFdt, cells64, fdtNode, type FdtNode, type PropValue } from '../../capture/fdt.ts';
+
+export interface VirtDtConfig {
+  smp: number;
+  memBase: number;
+  memSize: number;
+  gic: 2 | 3;
+  /** GICv3 redistributor region size as QEMU describes it (0xF60000 for the low region). */
+  redistSize?: number;
+  cpuCompatible?: string;
+  psciMethod?: 'hvc' | 'smc';
+  bootargs?: string;
+  initrd?: { start: number; end: number };
+  /** MPIDR affinity (DT cpu `reg`) of each vCPU. */
+  affinity?: (cpu: number) => number;
+  /** Number of virtio-mmio transports (QEMU: 32). */
+  virtioCount?: number;
+  /** Add /aliases/serial0 (default true). */
+  aliases?: boolean;
+}
+
+export const VIRT = {
+  GIC_DIST: 0x08000000,
+  GIC_CPU: 0x08010000,
+  GIC_REDIST: 0x080a0000,
+  GIC_REDIST_SIZE: 0xf60000,
+  UART: 0x09000000,
+  RTC: 0x09010000,
+  VIRTIO: 0x0a000000,
+  VIRTIO_SIZE: 0x200,
+  MEM: 0x40000000,
+  UART_SPI: 1,
+  RTC_SPI: 2,
+  VIRTIO_SPI: 16,
+  CLOCK_HZ: 24000000,
+} as const;
+
+const IRQ_TYPE_EDGE_RISING = 1;
+const IRQ_TYPE_LEVEL_HIGH = 4;
+const GIC_FDT_IRQ_TYPE_SPI = 0;
+const GIC_FDT_IRQ_TYPE_PPI = 1;
+
+const hex = (n: number): string => n.toString(16);
+const reg64 = (base: number, size: number): number[] => [...cells64(base), ...cells64(size)];
+
+/** The DTB QEMU's virt machine would hand the kernel, for our modelled devices. */
+export function buildVirtDtb(cfg: VirtDtConfig): Uint8Array {
+  return buildFdt(virtTree(cfg));
+}
+
+export function virtTree(cfg: VirtDtConfig): FdtNode {
+  const smp = cfg.smp;
+  const affinity = cfg.affinity ?? ((c: number) => c);
+  // QEMU's phandle allocation: the clock first, then the CPUs (highest index first), then the GIC.
+  const clockPhandle = 0x8000;
+  const cpuPhandle = (i: number) => 0x8000 + smp - i;
+  const gicPhandle = 0x8000 + smp + 1;
+
+  const children: FdtNode[] = [];
+  children.push(
+    fdtNode('psci', {
+      migrate: 0xc4000005,
+      cpu_on: 0xc4000003,
+      cpu_off: 0x84000002,
+      cpu_suspend: 0xc4000001,
+      method: cfg.psciMethod ?? 'hvc',
+      compatible: ['arm,psci-1.0', 'arm,psci-0.2', 'arm,psci'],
+    }),
+  );
+  children.push(fdtNode(`memory@${hex(cfg.memBase)}`, { reg: reg64(cfg.memBase, cfg.memSize), device_type: 'memory' }));
+  // QEMU adds the virtio transports from the highest address down, so the blob lists them ascending.
+  const nVirtio = cfg.virtioCount ?? 32;
+  for (let i = 0; i < nVirtio; i++) {
+    const base = VIRT.VIRTIO + i * VIRT.VIRTIO_SIZE;
+    children.push(
+      fdtNode(`virtio_mmio@${hex(base)}`, {
+        'dma-coherent': true,
+        interrupts: [GIC_FDT_IRQ_TYPE_SPI, VIRT.VIRTIO_SPI + i, IRQ_TYPE_EDGE_RISING],
+        reg: reg64(base, VIRT.VIRTIO_SIZE),
+        compatible: 'virtio,mmio',
+      }),
+    );
+  }
+  children.push(
+    fdtNode(`pl031@${hex(VIRT.RTC)}`, {
+      'clock-names': 'apb_pclk',
+      clocks: clockPhandle,
+      interrupts: [GIC_FDT_IRQ_TYPE_SPI, VIRT.RTC_SPI, IRQ_TYPE_LEVEL_HIGH],
+      reg: reg64(VIRT.RTC, 0x1000),
+      compatible: ['arm,pl031', 'arm,primecell'],
+    }),
+  );
+  children.push(
+    fdtNode(`pl011@${hex(VIRT.UART)}`, {
+      'clock-names': ['uartclk', 'apb_pclk'],
+      clocks: [clockPhandle, clockPhandle],
+      interrupts: [GIC_FDT_IRQ_TYPE_SPI, VIRT.UART_SPI, IRQ_TYPE_LEVEL_HIGH],
+      reg: reg64(VIRT.UART, 0x1000),
+      compatible: ['arm,pl011', 'arm,primecell'],
+    }),
+  );
+  children.push(gicNode(cfg, gicPhandle));
+  children.push(cpusNode(smp, affinity, cpuPhandle, cfg.cpuCompatible ?? 'arm,cortex-a57'));
+  // GICv2 PPI specifiers carry the CPU mask in bits [15:8].
+  const ppiFlags = cfg.gic === 2 ? (((1 << smp) - 1) << 8) | IRQ_TYPE_LEVEL_HIGH : IRQ_TYPE_LEVEL_HIGH;
+  children.push(
+    fdtNode('timer', {
+      interrupts: [13, 14, 11, 10].flatMap((ppi) => [GIC_FDT_IRQ_TYPE_PPI, ppi, ppiFlags]),
+      'always-on': true,
+      compatible: ['arm,armv8-timer', 'arm,armv7-timer'],
+    }),
+  );
+  children.push(
+    fdtNode('apb-pclk', {
+      phandle: clockPhandle,
+      'clock-output-names': 'clk24mhz',
+      'clock-frequency': VIRT.CLOCK_HZ,
+      '#clock-cells': 0,
+      compatible: 'fixed-clock',
+    }),
+  );
+  if (cfg.aliases ?? true) children.push(fdtNode('aliases', { serial0: `/pl011@${hex(VIRT.UART)}` }));
+  children.push(chosenNode(cfg));
+
+  return fdtNode(
+    '',
+    {
+      'interrupt-parent': gicPhandle,
+      model: 'linux,dummy-virt',
+      '#size-cells': 2,
+      '#address-cells': 2,
+      compatible: 'linux,dummy-virt',
+    },
+    children,
+  );
+}
+
+function gicNode(cfg: VirtDtConfig, phandle: number): FdtNode {
+  if (cfg.gic === 3) {
+    return fdtNode(`intc@${hex(VIRT.GIC_DIST)}`, {
+      phandle,
+      reg: [...reg64(VIRT.GIC_DIST, 0x10000), ...reg64(VIRT.GIC_REDIST, cfg.redistSize ?? VIRT.GIC_REDIST_SIZE)],
+      '#redistributor-regions': 1,
+      compatible: 'arm,gic-v3',
+      ranges: true,
+      '#size-cells': 2,
+      '#address-cells': 2,
+      'interrupt-controller': true,
+      '#interrupt-cells': 3,
+    });
+  }
+  return fdtNode(`intc@${hex(VIRT.GIC_DIST)}`, {
+    phandle,
+    reg: [...reg64(VIRT.GIC_DIST, 0x10000), ...reg64(VIRT.GIC_CPU, 0x10000)],
+    compatible: 'arm,cortex-a15-gic',
+    ranges: true,
+    '#size-cells': 2,
+    '#address-cells': 2,
+    'interrupt-controller': true,
+    '#interrupt-cells': 3,
+  });
+}
+
+function cpusNode(smp: number, affinity: (c: number) => number, phandleOf: (c: number) => number, compatible: string): FdtNode {
+  // cpu-map: one socket, one cluster, a core per vCPU (QEMU 7.2 lists cores in reverse creation order).
+  const cores: FdtNode[] = [];
+  for (let i = 0; i < smp; i++) cores.push(fdtNode(`core${i}`, { cpu: phandleOf(i) }));
+  const cpuMap = fdtNode('cpu-map', {}, [fdtNode('socket0', {}, [fdtNode('cluster0', {}, cores)])]);
+  const cpus: FdtNode[] = [];
+  for (let i = 0; i < smp; i++) {
+    const aff = affinity(i);
+    const props: Record<string, PropValue> = { phandle: phandleOf(i) };
+    // #address-cells is 1 unless an affinity needs Aff3 (then QEMU uses 2).
+    props.reg = aff > 0xffffffff ? [...cells64(aff)] : aff;
+    if (smp > 1) props['enable-method'] = 'psci';
+    props.compatible = compatible;
+    props.device_type = 'cpu';
+    cpus.push(fdtNode(`cpu@${hex(aff)}`, props));
+  }
+  const wide = Array.from({ length: smp }, (_, i) => affinity(i)).some((a) => a > 0xffffffff);
+  return fdtNode('cpus', { '#size-cells': 0, '#address-cells': wide ? 2 : 1 }, [cpuMap, ...cpus]);
+}
+
+function chosenNode(cfg: VirtDtConfig): FdtNode {
+  const props: Record<string, PropValue> = {};
+  if (cfg.initrd) {
+    props['linux,initrd-end'] = addrCells(cfg.initrd.end);
+    props['linux,initrd-start'] = addrCells(cfg.initrd.start);
+  }
+  if (cfg.bootargs !== undefined) props.bootargs = cfg.bootargs;
+  props['stdout-path'] = `/pl011@${hex(VIRT.UART)}`;
+  return fdtNode('chosen', props);
+}
+
+function addrCells(v: number): number | number[] {
+  return v > 0xffffffff ? [...cells64(v)] : v;
+}

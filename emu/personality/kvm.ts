@@ -1,0 +1,219 @@
+// The kvm personality: what a guest sees in QEMU's virt machine under KVM (hw/arm/virt.c memory
+// and interrupt map, the DTB of emu/dt/virt.ts, PSCI 1.1 and SMCCC 1.1 answered as Linux 6.1's
+// KVM answers them). Devices: GICv2 or GICv3, PL011 (SPI 1 → INTID 33), PL031 (SPI 2 → 34),
+// 32 empty virtio-mmio transports (SPI 16+i → 48+i), EL1 generic timers (PPI 30 / 27).
+
+import type { DeviceRegion, DeviceRole } from '../../capture/model.ts';
+import { buildVirtDtb, VIRT } from '../dt/virt.ts';
+import { GenericTimer, LinearTimeBase, type TimeBase } from '../devices/generic-timer.ts';
+import { GicV2 } from '../devices/gicv2.ts';
+import { GicV3 } from '../devices/gicv3.ts';
+import type { DeviceEnv, InterruptController } from '../devices/irq.ts';
+import { Pl011 } from '../devices/pl011.ts';
+import { Pl031 } from '../devices/pl031.ts';
+import { VirtioMmio } from '../devices/virtio-mmio.ts';
+import type { MmioDevice, SysregProvider } from '../types.ts';
+import { KVM_SMCCC_DEFAULTS, kvmSmcccCall, type KvmSmcccOptions } from './kvm-smccc.ts';
+import { HYPERCALL, type DtbOptions, type HypercallCpu, type HypercallOutcome, type Personality, type PlatformControl, type RamRegion } from './types.ts';
+
+/** QEMU 7.2's generic timer frequency for Cortex-A57 (GTIMER_SCALE = 16 ns). */
+export const DEFAULT_COUNTER_HZ = 62_500_000;
+const GiB = 0x40000000;
+const REDIST_STRIDE = 0x20000;
+
+export interface KvmConfig {
+  smp: number;
+  /** Guest RAM in bytes at 0x40000000 (QEMU's default is 128 MiB). */
+  memBytes: number;
+  gic: 2 | 3;
+  /** Counter frequency and how it follows the instruction count (default 62.5 MHz, 1 count per instruction). */
+  timeBase?: TimeBase;
+  /** RTC seconds since 1970 at virtual time 0. */
+  rtcEpoch?: number;
+  /** virtio-mmio Version register: 1 (QEMU's legacy default) or 2. */
+  virtioVersion?: 1 | 2;
+  /** PL011 identification bytes (QEMU's by default). */
+  pl011Id?: readonly number[];
+  cpuCompatible?: string;
+  /** Where console bytes go as the guest writes them (stdout in the CLI). */
+  onConsole?: (byte: number) => void;
+  /** KVM answers that depend on the host (see docs/emulator-platform.md). */
+  smccc?: Partial<KvmSmcccOptions>;
+}
+
+function region(model: string, role: DeviceRole, base: number, size: number, extra: Partial<DeviceRegion> = {}): DeviceRegion {
+  return { name: `${model}@${base.toString(16)}`, model, role, base, size, ...extra };
+}
+
+/** MPIDR affinity QEMU virt gives vCPU i: clusters of 16 (GICv3) or 8 (GICv2) in Aff0. */
+export function virtAffinity(i: number, gic: 2 | 3): number {
+  const cluster = gic === 3 ? 16 : 8;
+  return (Math.floor(i / cluster) << 8) | (i % cluster);
+}
+
+export class KvmPersonality implements Personality {
+  readonly name = 'kvm';
+  readonly regions: DeviceRegion[];
+  readonly devices: MmioDevice[];
+  readonly sysregs: SysregProvider[];
+  readonly intc: InterruptController;
+  readonly timer: GenericTimer;
+  readonly ram: RamRegion[];
+  readonly counterHz: number;
+  readonly gicv3: boolean;
+  readonly uart: Pl011;
+  readonly rtc: Pl031;
+  readonly gicDevice: GicV2 | GicV3;
+  private readonly cfg: KvmConfig;
+  private readonly env: DeviceEnv;
+  private readonly platform: PlatformControl;
+  private readonly smcccOpts: KvmSmcccOptions;
+
+  constructor(cfg: KvmConfig, env: DeviceEnv, platform: PlatformControl) {
+    validate(cfg);
+    this.cfg = cfg;
+    this.env = env;
+    this.platform = platform;
+    this.smcccOpts = { ...KVM_SMCCC_DEFAULTS, ...cfg.smccc };
+    this.gicv3 = cfg.gic === 3;
+    const timeBase = cfg.timeBase ?? new LinearTimeBase(DEFAULT_COUNTER_HZ);
+    this.counterHz = timeBase.frequency;
+    this.ram = [{ base: VIRT.MEM, size: cfg.memBytes }];
+
+    const gicCompat = cfg.gic === 3 ? ['arm,gic-v3'] : ['arm,cortex-a15-gic'];
+    const regions: DeviceRegion[] = [];
+    const devices: MmioDevice[] = [];
+    if (cfg.gic === 3) {
+      const dist = region('gicv3-dist', 'gic_dist', VIRT.GIC_DIST, 0x10000, { compatible: gicCompat });
+      const redist = region('gicv3-redist', 'gic_redist', VIRT.GIC_REDIST, cfg.smp * REDIST_STRIDE, { compatible: gicCompat });
+      const g = new GicV3({ numCpu: cfg.smp, distRegion: dist, redistRegion: redist, env, affinity: (c) => virtAffinity(c, 3) });
+      this.gicDevice = g;
+      this.intc = g;
+      this.sysregs = [g];
+      devices.push(g.dist, g.redist);
+    } else {
+      const dist = region('gicv2-dist', 'gic_dist', VIRT.GIC_DIST, 0x10000, { compatible: gicCompat });
+      const cpu = region('gicv2-cpu', 'gic_cpu', VIRT.GIC_CPU, 0x10000, { compatible: gicCompat });
+      const g = new GicV2({ numCpu: cfg.smp, distRegion: dist, cpuRegion: cpu, env });
+      this.gicDevice = g;
+      this.intc = g;
+      this.sysregs = [];
+      devices.push(g.dist, g.cpu);
+    }
+    this.timer = new GenericTimer({ numCpu: cfg.smp, irq: this.intc, env, timeBase });
+    this.sysregs.push(this.timer);
+
+    this.uart = new Pl011({
+      region: region('pl011', 'uart', VIRT.UART, 0x1000, { intid: 32 + VIRT.UART_SPI, compatible: ['arm,pl011', 'arm,primecell'] }),
+      irq: this.intc,
+      env,
+      ...(cfg.pl011Id ? { id: cfg.pl011Id } : {}),
+      ...(cfg.onConsole ? { onTx: cfg.onConsole } : {}),
+    });
+    this.rtc = new Pl031({
+      region: region('pl031', 'rtc', VIRT.RTC, 0x1000, { intid: 32 + VIRT.RTC_SPI, compatible: ['arm,pl031', 'arm,primecell'] }),
+      irq: this.intc,
+      env,
+      timeBase,
+      ...(cfg.rtcEpoch !== undefined ? { epochSeconds: cfg.rtcEpoch } : {}),
+    });
+    devices.push(this.uart, this.rtc);
+    for (let i = 0; i < 32; i++) {
+      const base = VIRT.VIRTIO + i * VIRT.VIRTIO_SIZE;
+      devices.push(
+        new VirtioMmio({
+          region: region('virtio-mmio', 'virtio', base, VIRT.VIRTIO_SIZE, { intid: 32 + VIRT.VIRTIO_SPI + i, compatible: ['virtio,mmio'] }),
+          version: cfg.virtioVersion ?? 1,
+        }),
+      );
+    }
+    devices.sort((a, b) => a.region.base - b.region.base);
+    for (const d of devices) regions.push(d.region);
+    this.devices = devices;
+    this.regions = regions;
+  }
+
+  mpidr(vcpu: number): bigint {
+    return 0x80000000n | BigInt(virtAffinity(vcpu, this.cfg.gic));
+  }
+
+  pushInput(bytes: Uint8Array): void {
+    this.uart.pushInput(bytes);
+  }
+
+  buildDtb(opts: DtbOptions = {}): Uint8Array {
+    return buildVirtDtb({
+      smp: this.cfg.smp,
+      memBase: VIRT.MEM,
+      memSize: this.cfg.memBytes,
+      gic: this.cfg.gic,
+      affinity: (c) => virtAffinity(c, this.cfg.gic),
+      ...(this.cfg.cpuCompatible ? { cpuCompatible: this.cfg.cpuCompatible } : {}),
+      ...(opts.bootargs !== undefined ? { bootargs: opts.bootargs } : {}),
+      ...(opts.initrd ? { initrd: opts.initrd } : {}),
+    });
+  }
+
+  nextDeadline(): number {
+    return Math.min(this.timer.nextDeadline(), this.rtc.nextDeadline());
+  }
+
+  tick(now: number): void {
+    this.timer.tick(now);
+    this.rtc.tick(now);
+  }
+
+  handleHypercall(cpu: HypercallCpu, conduit: 'hvc' | 'smc', imm: number): HypercallOutcome {
+    const x0 = cpu.getX(0);
+    const fid = Number(x0 & 0xffffffffn);
+    if (conduit === 'smc') {
+      // Linux 6.1 KVM: an SMC from the guest is not forwarded; x0 = ~0 and the PC moves on.
+      cpu.setX(0, 0xffffffffffffffffn);
+      this.record(cpu, conduit, imm, fid, '', [], [0xffffffffffffffffn]);
+      return HYPERCALL.CONTINUE;
+    }
+    // KVM ignores the HVC immediate: every HVC is an SMCCC call.
+    const out = kvmSmcccCall(
+      fid,
+      {
+        vcpu: cpu.id,
+        arg: (n) => cpu.getX(n),
+        platform: this.platform,
+        affinity: (c) => BigInt(virtAffinity(c, this.cfg.gic)),
+      },
+      this.smcccOpts,
+    );
+    out.results.forEach((v, i) => cpu.setX(i, v));
+    this.record(cpu, conduit, imm, fid, out.name, out.args, out.results);
+    return out.outcome;
+  }
+
+  private record(cpu: HypercallCpu, conduit: 'hvc' | 'smc', imm: number, func: number, name: string, args: bigint[], results: bigint[]): void {
+    const r = this.env.recorder;
+    if (!r.enabled) return;
+    r.record({
+      kind: 'hypercall',
+      time: this.env.now(),
+      vcpu: cpu.id,
+      ...(cpu.pc !== undefined ? { pc: cpu.pc } : {}),
+      conduit,
+      imm,
+      func,
+      name,
+      subop: '',
+      args,
+      results,
+    });
+  }
+}
+
+function validate(cfg: KvmConfig): void {
+  if (!Number.isInteger(cfg.smp) || cfg.smp < 1) throw new RangeError(`--smp must be a positive integer, got ${cfg.smp}`);
+  if (cfg.gic === 2 && cfg.smp > 8) throw new RangeError(`GICv2 supports at most 8 vCPUs (got --smp ${cfg.smp}); use --gic 3`);
+  if (cfg.gic === 3 && cfg.smp > VIRT.GIC_REDIST_SIZE / REDIST_STRIDE) throw new RangeError(`the virt redistributor region holds at most 123 vCPUs (got --smp ${cfg.smp})`);
+  if (cfg.gic !== 2 && cfg.gic !== 3) throw new RangeError(`--gic must be 2 or 3, got ${String(cfg.gic)}`);
+  if (!Number.isInteger(cfg.memBytes) || cfg.memBytes < 0x100000 || cfg.memBytes % 4096 !== 0) {
+    throw new RangeError(`memory size must be a multiple of 4 KiB and at least 1 MiB, got ${cfg.memBytes}`);
+  }
+  if (cfg.memBytes > 255 * GiB) throw new RangeError(`memory size ${cfg.memBytes} exceeds the 255 GiB virt RAM window`);
+}
