@@ -8,7 +8,9 @@ import { ListRecorder } from '../devices/helpers.ts';
 class TestPlatform implements PlatformControl {
   readonly states: PsciPowerState[];
   readonly log: string[] = [];
-  constructor(readonly numCpu: number) {
+  readonly numCpu: number;
+  constructor(numCpu: number) {
+    this.numCpu = numCpu;
     this.states = Array.from({ length: numCpu }, (_, i) => (i === 0 ? 'on' : 'off'));
   }
   powerState(v: number): PsciPowerState {
@@ -35,7 +37,10 @@ class TestPlatform implements PlatformControl {
 
 class Regs implements HypercallCpu {
   readonly x = new Array<bigint>(31).fill(0n);
-  constructor(readonly id = 0) {}
+  readonly id: number;
+  constructor(id = 0) {
+    this.id = id;
+  }
   getX(n: number): bigint {
     return this.x[n]!;
   }
