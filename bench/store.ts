@@ -3,7 +3,7 @@
 //   node bench/store.ts [--events 50000000] [--small 1000000] [--dir /tmp] [--json]
 //
 // Events come from bench/boot-mix.ts (a Linux-boot-shaped mix: PL011 FR polls and DR writes
-// dominate, then GIC and timer traffic). A pool of 1M events is generated once and replayed
+// dominate, then GIC and timer traffic). A pool of 256K events is generated once and replayed
 // with advancing times, so the figures measure the store, not the generator. Each write runs
 // in a child process so its peak memory is its own.
 
@@ -16,7 +16,7 @@ import { createTrace, openTrace, runSql } from '../capture/store/index.ts';
 import type { NewEvent } from '../capture/model.ts';
 import { bootMixPool, BOOT_MIX_DEVICES } from './boot-mix.ts';
 
-const POOL = 1 << 20;
+const POOL = 1 << 18;
 
 interface WriteFigures {
   events: number;
@@ -28,7 +28,8 @@ interface WriteFigures {
   bytes: number;
   peakRssMiB: number;
   peakHeapMiB: number;
-  rssAtMiB: [number, number][];
+  /** [events written, RSS MiB, V8 heap used MiB] at 0, 1M, 2M, 4M… events. */
+  rssAtMiB: [number, number, number][];
 }
 
 /** Child mode: write n events, sampling memory every chunk. */
@@ -46,12 +47,12 @@ function writeChild(file: string, n: number): WriteFigures {
   const baseRss = process.memoryUsage().rss;
   let peakRss = 0;
   let peakHeap = 0;
-  const rssAt: [number, number][] = [];
+  const rssAt: [number, number, number][] = [];
   const sample = (i: number) => {
     const m = process.memoryUsage();
     peakRss = Math.max(peakRss, m.rss);
     peakHeap = Math.max(peakHeap, m.heapUsed);
-    if (rssAt.length === 0 || i >= Math.max(1, rssAt[rssAt.length - 1]![0]) * 2) rssAt.push([i, Math.round(m.rss / 2 ** 20)]);
+    if (rssAt.length === 0 || i >= Math.max(1, rssAt[rssAt.length - 1]![0]) * 2) rssAt.push([i, Math.round(m.rss / 2 ** 20), Math.round(m.heapUsed / 2 ** 20)]);
   };
   const t0 = performance.now();
   const c0 = process.cpuUsage();

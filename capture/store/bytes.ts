@@ -25,6 +25,11 @@ export class ByteWriter {
     this.pos = 0;
   }
 
+  /** Make room for n more bytes (then write through buf/pos directly). */
+  reserve(n: number): void {
+    if (this.pos + n > this.buf.length) this.grow(n);
+  }
+
   u8(v: number): void {
     if (this.pos + 1 > this.buf.length) this.grow(1);
     this.buf[this.pos++] = v;
@@ -300,19 +305,21 @@ export function writeFixed(w: ByteWriter, vals: ArrayLike<number>, n: number, bi
   }
   const width = widthFor(max);
   w.u8(width);
-  const bytes = new Uint8Array(n * width);
-  if (width === 1) for (let i = 0; i < n; i++) bytes[i] = vals[i]! - bias;
+  w.reserve(n * width);
+  const bytes = w.buf;
+  const at = w.pos;
+  if (width === 1) for (let i = 0; i < n; i++) bytes[at + i] = vals[i]! - bias;
   else if (width === 2)
     for (let i = 0; i < n; i++) {
       const v = vals[i]! - bias;
-      bytes[2 * i] = v & 0xff;
-      bytes[2 * i + 1] = v >>> 8;
+      bytes[at + 2 * i] = v & 0xff;
+      bytes[at + 2 * i + 1] = v >>> 8;
     }
   else {
-    const dv = new DataView(bytes.buffer);
+    const dv = new DataView(bytes.buffer, bytes.byteOffset + at, n * 4);
     for (let i = 0; i < n; i++) dv.setUint32(4 * i, vals[i]! - bias, true);
   }
-  w.bytes(bytes);
+  w.pos = at + n * width;
 }
 
 /** Read what writeFixed wrote, adding bias back. */
