@@ -1,5 +1,5 @@
 // The trace store: one SQLite file per trace, events in zstd-compressed column chunks.
-// Writers: createTrace(); readers: openTrace(); SQL: runSql(). See docs/trace-store.md.
+// Writers: createTrace(); readers: openTrace(); SQL: runSql(). See docs/trace-schema.md.
 
 export { TraceWriter, createTrace, DEFAULT_CHUNK_EVENTS, type WriterOptions, type WriteResult } from './writer.ts';
 export {

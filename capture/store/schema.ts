@@ -1,4 +1,4 @@
-// The SQLite schema of a trace file. docs/trace-store.md describes every table.
+// The SQLite schema of a trace file. docs/trace-schema.md describes every table.
 
 /** Value of meta.format: how readers recognise a bootscope trace. */
 export const FORMAT_ID = 'bootscope-trace';
