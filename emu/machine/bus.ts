@@ -1,0 +1,153 @@
+// The machine's physical bus: one RAM region in a single Uint8Array (the OS backs untouched pages
+// lazily, so a 512 MiB guest costs what it touches) and the personality's MMIO devices, looked up
+// by binary search. Every MMIO access is recorded here with its device, register name and outcome;
+// accesses nothing answers are 'unassigned' and abort, as on QEMU TCG.
+
+import type { MmioOutcome } from '../../capture/model.ts';
+import type { PageMapping, PhysBus } from '../cpu/bus.ts';
+import type { EventRecorder } from '../recorder.ts';
+import type { MmioDevice } from '../types.ts';
+
+const MASK32 = 0xffffffffn;
+
+export class MachineBus implements PhysBus {
+  readonly mem: Uint8Array;
+  readonly ramBase: number;
+  readonly ramSize: number;
+  private readonly bases: number[];
+  private readonly ends: number[];
+  private readonly devs: MmioDevice[];
+  private readonly rec: EventRecorder;
+  private readonly now: () => number;
+
+  constructor(ramBase: number, ramSize: number, devices: readonly MmioDevice[], rec: EventRecorder, now: () => number) {
+    if (ramBase % 4096 !== 0 || ramSize % 4096 !== 0 || ramSize <= 0) throw new RangeError(`RAM 0x${ramBase.toString(16)}+0x${ramSize.toString(16)} is not 4K aligned`);
+    this.ramBase = ramBase;
+    this.ramSize = ramSize;
+    this.mem = new Uint8Array(ramSize);
+    const sorted = [...devices].sort((a, b) => a.region.base - b.region.base);
+    for (let i = 1; i < sorted.length; i++) {
+      const p = sorted[i - 1]!.region, q = sorted[i]!.region;
+      if (p.base + p.size > q.base) throw new RangeError(`devices ${p.name} and ${q.name} overlap`);
+    }
+    const last = sorted[sorted.length - 1]?.region;
+    if (last && last.base + last.size > ramBase && sorted.some((d) => d.region.base < ramBase + ramSize && d.region.base + d.region.size > ramBase)) {
+      throw new RangeError('a device overlaps RAM');
+    }
+    this.devs = sorted;
+    this.bases = sorted.map((d) => d.region.base);
+    this.ends = sorted.map((d) => d.region.base + d.region.size);
+    this.rec = rec;
+    this.now = now;
+  }
+
+  /** Offset of a RAM physical address in mem, or -1. */
+  offsetOf(pa: number): number {
+    const off = pa - this.ramBase;
+    return off >= 0 && off < this.ramSize ? off : -1;
+  }
+
+  /** Copy bytes into RAM (loaders). */
+  load(pa: number, data: Uint8Array): void {
+    const off = this.offsetOf(pa);
+    if (off < 0 || off + data.length > this.ramSize) {
+      throw new RangeError(`${data.length} bytes at 0x${pa.toString(16)} do not fit in RAM (0x${this.ramBase.toString(16)}+0x${this.ramSize.toString(16)})`);
+    }
+    this.mem.set(data, off);
+  }
+
+  mapPage(pa: number): PageMapping | null {
+    const off = pa - this.ramBase;
+    return off >= 0 && off < this.ramSize ? { off, writable: true } : null;
+  }
+
+  /** The device whose region holds pa, or undefined. */
+  deviceAt(pa: number): MmioDevice | undefined {
+    const b = this.bases;
+    let lo = 0, hi = b.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (b[mid]! <= pa) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return hi >= 0 && pa < this.ends[hi]! ? this.devs[hi] : undefined;
+  }
+
+  mmioRead(pa: number, size: number, vcpu: number, pc: bigint): number | bigint | null {
+    const d = this.deviceAt(pa);
+    if (!d) {
+      this.record(false, vcpu, pc, pa, size, 0n, undefined, 0, 'unassigned');
+      return null;
+    }
+    const off = pa - d.region.base;
+    if (size === 8) {
+      if (d.read64) {
+        d.lastOutcome = 'handled';
+        if (this.rec.enabled) this.rec.hold();
+        const v = BigInt.asUintN(64, d.read64(off, vcpu));
+        const oc = d.lastOutcome;
+        this.record(false, vcpu, pc, pa, 8, oc === 'abort' ? 0n : v, d, off, oc);
+        if (this.rec.enabled) this.rec.release();
+        return oc === 'abort' ? null : v;
+      }
+      // Devices limited to 32 bits: two accesses, low word first (as QEMU splits them).
+      const lo = this.read32(d, pa, off, 4, vcpu, pc);
+      if (lo === null) return null;
+      const hi = this.read32(d, pa + 4, off + 4, 4, vcpu, pc);
+      if (hi === null) return null;
+      return (BigInt(hi) << 32n) | BigInt(lo);
+    }
+    return this.read32(d, pa, off, size, vcpu, pc);
+  }
+
+  private read32(d: MmioDevice, pa: number, off: number, size: number, vcpu: number, pc: bigint): number | null {
+    d.lastOutcome = 'handled';
+    const rec = this.rec;
+    if (rec.enabled) rec.hold();
+    const v = d.read(off, size, vcpu) >>> 0;
+    const oc = d.lastOutcome;
+    this.record(false, vcpu, pc, pa, size, oc === 'abort' ? 0n : BigInt(v), d, off, oc);
+    if (rec.enabled) rec.release();
+    return oc === 'abort' ? null : v;
+  }
+
+  mmioWrite(pa: number, size: number, value: number | bigint, vcpu: number, pc: bigint): boolean {
+    const d = this.deviceAt(pa);
+    const big = typeof value === 'bigint' ? BigInt.asUintN(64, value) : BigInt(value >>> 0);
+    if (!d) {
+      this.record(true, vcpu, pc, pa, size, big, undefined, 0, 'unassigned');
+      return false;
+    }
+    const off = pa - d.region.base;
+    if (size === 8) {
+      if (d.write64) {
+        d.lastOutcome = 'handled';
+        if (this.rec.enabled) this.rec.hold();
+        d.write64(off, big, vcpu);
+        const oc = d.lastOutcome;
+        this.record(true, vcpu, pc, pa, 8, big, d, off, oc);
+        if (this.rec.enabled) this.rec.release();
+        return oc !== 'abort';
+      }
+      return this.write32(d, pa, off, 4, Number(big & MASK32), vcpu, pc) && this.write32(d, pa + 4, off + 4, 4, Number(big >> 32n), vcpu, pc);
+    }
+    return this.write32(d, pa, off, size, Number(big), vcpu, pc);
+  }
+
+  private write32(d: MmioDevice, pa: number, off: number, size: number, value: number, vcpu: number, pc: bigint): boolean {
+    d.lastOutcome = 'handled';
+    const rec = this.rec;
+    if (rec.enabled) rec.hold();
+    d.write(off, size, value, vcpu);
+    const oc = d.lastOutcome;
+    this.record(true, vcpu, pc, pa, size, BigInt(value >>> 0), d, off, oc);
+    if (rec.enabled) rec.release();
+    return oc !== 'abort';
+  }
+
+  private record(write: boolean, vcpu: number, pc: bigint, pa: number, size: number, value: bigint, d: MmioDevice | undefined, off: number, oc: MmioOutcome): void {
+    const rec = this.rec;
+    if (!rec.enabled) return;
+    rec.mmio(write, this.now(), vcpu, pc, pa, size, value, d ? d.region.name : '', d ? d.registerName(off) : '', oc);
+  }
+}

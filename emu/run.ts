@@ -1,0 +1,218 @@
+// runGuest(): build a machine, load a guest, run it to the end and write the trace. Used by
+// `bootscope run`, `bootscope replay`, the tests and the benchmark.
+
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ClockInfo, NewEvent, TraceSource } from '../capture/model.ts';
+import { createTrace, type TraceWriter } from '../capture/store/index.ts';
+import { COUNTER_HZ, INSTRUCTIONS_PER_SECOND, Machine, type MachineConfig } from './machine/index.ts';
+import { GuestImageError, type ImageKind } from './machine/image.ts';
+import { bootGuest, loadGuest } from './machine/load.ts';
+import { EventRecorder } from './recorder.ts';
+import type { StopInfo } from './scheduler.ts';
+import type { Recorder } from './types.ts';
+
+export { GuestImageError };
+
+export const DEFAULT_MEM = 512 * 1024 * 1024;
+
+export interface RunConfig {
+  machine?: 'kvm';
+  /** Kernel image file (arm64 Image, ELF or raw). */
+  kernel: string;
+  /** 'auto' (default): the personality's generated DTB; else a DTB file. */
+  dtb?: string;
+  append?: string;
+  initrd?: string;
+  smp?: number;
+  memBytes?: number;
+  gic?: 2 | 3;
+  /** Stop after this many executed instructions. */
+  maxInsns?: number;
+  quantum?: number;
+  /** Trace file to write; without it nothing is recorded (unless `recorder` is given). */
+  output?: string;
+  /** Replace an existing trace file. */
+  overwrite?: boolean;
+  /** Receives every event instead of (or when no) trace file (replay's comparator). */
+  recorder?: Recorder;
+  /** Console bytes as the guest writes them. */
+  onConsole?: (byte: number) => void;
+  /** Called between run chunks with the instructions executed so far. */
+  onProgress?: (executed: number) => void;
+  /** Called once the machine is built and loaded, before the run (tests, replay). */
+  onReady?: (m: Machine) => void;
+}
+
+export interface RunResult {
+  stop: StopInfo;
+  /** Instructions executed by all vCPUs. */
+  executed: number;
+  /** Virtual time at the end (executed + time skipped while every vCPU waited). */
+  virtualTime: number;
+  skipped: number;
+  /** Events recorded. */
+  events: number;
+  console: Uint8Array;
+  /** Digest of the event stream (when a trace was written). */
+  digest?: string;
+  trace?: string;
+  hashes: Record<string, string>;
+  source: TraceSource;
+  clock: ClockInfo;
+  imageKind: ImageKind;
+  entry: number;
+  dtbAddr: number;
+  wallMs: number;
+}
+
+export const EMULATOR_CLOCK: ClockInfo = {
+  kind: 'instructions',
+  counterHz: COUNTER_HZ,
+  instructionsPerSecond: INSTRUCTIONS_PER_SECOND,
+};
+
+/** Instructions run between yields to the event loop (progress, console flushing). */
+const CHUNK = 20_000_000;
+
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+function readGuestFile(file: string, role: string): Uint8Array {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    throw new GuestImageError(`${file}: ${role} file not found`);
+  }
+  if (!st.isFile()) throw new GuestImageError(`${file}: ${role} is not a regular file`);
+  return new Uint8Array(fs.readFileSync(file));
+}
+
+/** The configuration stored in the trace (source.config), enough to run it again. */
+export function runSource(cfg: RunConfig): TraceSource {
+  return {
+    type: 'emulator',
+    name: cfg.machine ?? 'kvm',
+    config: {
+      kernel: path.resolve(cfg.kernel),
+      dtb: cfg.dtb === undefined || cfg.dtb === 'auto' ? 'auto' : path.resolve(cfg.dtb),
+      ...(cfg.append !== undefined ? { append: cfg.append } : {}),
+      ...(cfg.initrd !== undefined ? { initrd: path.resolve(cfg.initrd) } : {}),
+      smp: cfg.smp ?? 1,
+      mem: cfg.memBytes ?? DEFAULT_MEM,
+      gic: cfg.gic ?? 3,
+      ...(cfg.maxInsns !== undefined && Number.isFinite(cfg.maxInsns) ? { maxInsns: cfg.maxInsns } : {}),
+      ...(cfg.quantum !== undefined ? { quantum: cfg.quantum } : {}),
+    },
+  };
+}
+
+export async function runGuest(cfg: RunConfig): Promise<RunResult> {
+  const t0 = performance.now();
+  const source = runSource(cfg);
+  const c = source.config as { smp: number; mem: number; gic: 2 | 3 };
+  const kernel = readGuestFile(cfg.kernel, 'kernel');
+  const useDtbFile = cfg.dtb !== undefined && cfg.dtb !== 'auto';
+  const dtbFile = useDtbFile ? readGuestFile(cfg.dtb!, 'DTB') : undefined;
+  const initrd = cfg.initrd !== undefined ? readGuestFile(cfg.initrd, 'initrd') : undefined;
+  if (cfg.maxInsns !== undefined && !(cfg.maxInsns > 0)) throw new GuestImageError(`--max-insns must be a positive number, got ${cfg.maxInsns}`);
+
+  const consoleBytes: number[] = [];
+  const onConsole = cfg.onConsole;
+  const mc: MachineConfig = {
+    machine: 'kvm',
+    smp: c.smp,
+    memBytes: c.mem,
+    gic: c.gic,
+    ...(cfg.quantum !== undefined ? { quantum: cfg.quantum } : {}),
+    onConsole: (b) => {
+      consoleBytes.push(b);
+      onConsole?.(b);
+    },
+  };
+  const rec = new EventRecorder(null);
+  let m: Machine;
+  try {
+    m = new Machine(mc, rec);
+  } catch (err) {
+    if (err instanceof RangeError) throw new GuestImageError(err.message);
+    throw err;
+  }
+  const boot = loadGuest(m, {
+    kernel,
+    kernelName: cfg.kernel,
+    ...(dtbFile ? { dtb: dtbFile, dtbName: cfg.dtb } : {}),
+    ...(initrd ? { initrd } : {}),
+    ...(cfg.append !== undefined ? { append: cfg.append } : {}),
+  });
+  const hashes: Record<string, string> = { kernel: sha256(kernel), dtb: sha256(boot.dtb) };
+  if (initrd) hashes.initrd = sha256(initrd);
+
+  let writer: TraceWriter | undefined;
+  if (cfg.output) {
+    writer = createTrace(cfg.output, {
+      source,
+      clock: EMULATOR_CLOCK,
+      devices: m.personality.regions,
+      hashes,
+      extra: {
+        dtbBase64: Buffer.from(boot.dtb).toString('base64'),
+        boot: { image: boot.kind, entry: boot.entry, dtbAddr: boot.dtbAddr, ...(boot.initrd ? { initrd: boot.initrd } : {}) },
+      },
+      ...(cfg.overwrite ? { overwrite: true } : {}),
+    });
+  }
+  const sinks: Recorder[] = [];
+  if (writer) sinks.push(writer);
+  if (cfg.recorder?.enabled) sinks.push(cfg.recorder);
+  rec.attach(sinks.length === 0 ? null : sinks.length === 1 ? sinks[0]! : fanOut(sinks));
+
+  let stop: StopInfo | null = null;
+  try {
+    cfg.onReady?.(m);
+    bootGuest(m, boot);
+    const max = cfg.maxInsns ?? Infinity;
+    for (;;) {
+      stop = m.run(max, m.scheduler.executed + CHUNK);
+      cfg.onProgress?.(m.scheduler.executed);
+      if (stop) break;
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  } catch (err) {
+    writer?.abandon();
+    throw err;
+  }
+  const s = m.scheduler;
+  let digest: string | undefined;
+  if (writer) {
+    writer.setMeta({ extra: { stop: stop.kind, stopMessage: stop.message, executed: s.executed, virtualTime: s.now(), skipped: s.skipped } });
+    digest = writer.close().digest;
+  }
+  return {
+    stop,
+    executed: s.executed,
+    virtualTime: s.now(),
+    skipped: s.skipped,
+    events: rec.count,
+    console: Uint8Array.from(consoleBytes),
+    ...(digest ? { digest } : {}),
+    ...(cfg.output ? { trace: cfg.output } : {}),
+    hashes,
+    source,
+    clock: EMULATOR_CLOCK,
+    imageKind: boot.kind,
+    entry: boot.entry,
+    dtbAddr: boot.dtbAddr,
+    wallMs: performance.now() - t0,
+  };
+}
+
+function fanOut(sinks: Recorder[]): Recorder {
+  return {
+    enabled: true,
+    record(ev: NewEvent) {
+      for (const s of sinks) s.record(ev);
+    },
+  };
+}
