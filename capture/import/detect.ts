@@ -33,7 +33,11 @@ export function detectFormat(path: string): ImportFormat {
   const text = buf.toString('latin1', 0, n);
   const lines = text.split('\n', 200);
   if (n === SNIFF_BYTES) lines.pop(); // may be cut
+  // The first recognisable line decides; other lines before it (QEMU's own -d messages in a -D file,
+  // comments) are skipped. If nothing in the sniffed part is recognisable, the error names the first
+  // non-blank line.
   let lineNo = 0;
+  let firstOther: { line: number; what: string } | undefined;
   for (const raw of lines) {
     lineNo++;
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
@@ -42,10 +46,12 @@ export function detectFormat(path: string): ImportFormat {
     if (FTRACE_HEADER.test(line) || FTRACE_LINE.test(line)) return 'ftrace';
     if (line.startsWith('#')) continue; // ftrace comment block before the first line we recognise
     if (QEMU_PLAIN.test(line)) return 'qemu-log';
-    const nul = line.indexOf('\0');
-    const what = nul >= 0 || /[\x00-\x08\x0e-\x1f]/.test(line) ? 'binary data' : `'${preview(line, 0, line.length)}'`;
-    throw new ImportError(path, lineNo, `not a QEMU trace log, QEMU simple trace or ftrace text: ${what} (use --format to force one)`);
+    // eslint-disable-next-line no-control-regex
+    const binary = line.includes('\0') || /[\x00-\x08\x0e-\x1f]/.test(line);
+    firstOther ??= { line: lineNo, what: binary ? 'binary data' : `'${preview(line, 0, line.length)}'` };
+    if (binary) break;
   }
+  if (firstOther) throw new ImportError(path, firstOther.line, `not a QEMU trace log, QEMU simple trace or ftrace text: ${firstOther.what} (use --format to force one)`);
   throw new ImportError(path, lineNo, 'no trace lines found (only blank or comment lines)');
 }
 

@@ -178,3 +178,15 @@ describe('QEMU log: unmapped and bad lines', () => {
     expect(() => parse('qemu-log', L(['pl011_read addr 0x00000018 value 0x00000090', 'pl011_read addr zz'] ), { strict: true })).toThrow(/f\d+\.log:2: cannot read the arguments of pl011_read/);
   });
 });
+
+describe('format detection', () => {
+  it('skips QEMU -d messages before the first trace line and counts them as bad lines', async () => {
+    const { detectFormat } = await import('../../capture/import/detect.ts');
+    const { tmpFile } = await import('./helpers.ts');
+    const f = tmpFile('pl011_write: Bad offset 0x100\n1@1.000001:pl011_read addr 0x00000018 value 0x00000090\n');
+    expect(detectFormat(f)).toBe('qemu-log');
+    const r = parse('qemu-log', 'pl011_write: Bad offset 0x100\n1@1.000001:pl011_read addr 0x00000018 value 0x00000090\n');
+    expect(r.stats).toMatchObject({ bad: 1, parsed: 1 });
+    expect(detectFormat(tmpFile('version = 6\ncpus=2\n'))).toBe('ftrace');
+  });
+});
