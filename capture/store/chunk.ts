@@ -401,8 +401,12 @@ export interface DecodedStream {
   readonly entries: (string | number)[];
 }
 
-/** A chunk decoded into columns: the fast path for scans and aggregation. */
-export interface DecodedChunk {
+/**
+ * A chunk decoded into columns: the fast path for scans and aggregation. The common columns
+ * (kind, flags, seq, time, vcpu) are decoded at once; PCs, source lines and field streams on
+ * first use, so a seek or a kind-filtered scan only pays for what it reads.
+ */
+export class DecodedChunk {
   readonly count: number;
   readonly firstSeq: number;
   readonly kind: Uint8Array;
@@ -410,11 +414,98 @@ export interface DecodedChunk {
   readonly time: Float64Array;
   readonly vcpu: Int32Array;
   readonly flags: Uint8Array;
+  private readonly readers: Map<string, ByteReader>;
+  private readonly wanted: Int32Array;
+  private readonly nPc: number;
+  private readonly nSrc: number;
+  private pcCol: Uint32Array | undefined;
+  private srcCol: Float64Array | undefined;
+  private readonly decoded: (DecodedStream | undefined)[];
+
+  constructor(payload: Uint8Array) {
+    const { count: n, firstSeq, firstTime, streams } = readStreamTable(payload);
+    this.readers = streams;
+    this.count = n;
+    this.firstSeq = firstSeq;
+    this.kind = this.need('@kind').bytes(n).slice();
+    this.flags = this.need('@flags').bytes(n).slice();
+    const seq = new Float64Array(n);
+    readVarints(this.need('@seq'), seq, n);
+    let prev = firstSeq - 1;
+    for (let i = 0; i < n; i++) seq[i] = prev = prev + 1 + seq[i]!;
+    this.seq = seq;
+    this.time = new Float64Array(n);
+    readZigzagDeltas(this.need('@time'), this.time, n, firstTime);
+    this.vcpu = new Int32Array(n);
+    readFixed(this.need('@vcpu'), this.vcpu, n, -1);
+    // How many values each stream must hold, from the kinds present.
+    const perKind = new Int32Array(KIND_LAYOUTS.length);
+    let nPc = 0;
+    let nSrc = 0;
+    for (let i = 0; i < n; i++) {
+      const k = this.kind[i]!;
+      if (k >= KIND_LAYOUTS.length) throw new DecodeError(`event ${seq[i]} has unknown kind code ${k}`);
+      perKind[k]!++;
+      const fl = this.flags[i]!;
+      if (fl & FLAG_PC) nPc++;
+      if (fl & FLAG_SRC_LINE) nSrc++;
+    }
+    this.nPc = nPc;
+    this.nSrc = nSrc;
+    this.wanted = new Int32Array(FIELD_STREAMS.length);
+    KIND_LAYOUTS.forEach((k, code) => {
+      for (const f of k.fields) this.wanted[f.stream.index]! += perKind[code]!;
+    });
+    for (const spec of FIELD_STREAMS) if (this.wanted[spec.index]! > 0) this.need(spec.key);
+    this.need('@pc');
+    this.need('@src_line');
+    this.decoded = new Array(FIELD_STREAMS.length).fill(undefined);
+  }
+
+  private need(name: string): ByteReader {
+    const s = this.readers.get(name);
+    if (!s) throw new DecodeError(`chunk has no ${name} stream`);
+    return s;
+  }
+
   /** PCs of the events that have one, in order (lo/hi pairs). */
-  readonly pc: Uint32Array;
-  readonly srcLine: Float64Array;
-  /** Field streams by StreamSpec.index (undefined when no event in the chunk uses it). */
-  readonly streams: (DecodedStream | undefined)[];
+  get pc(): Uint32Array {
+    if (!this.pcCol) {
+      const pc = new Uint32Array(this.nPc * 2);
+      readU64Deltas(this.need('@pc'), pc, this.nPc);
+      this.pcCol = pc;
+    }
+    return this.pcCol;
+  }
+
+  get srcLine(): Float64Array {
+    if (!this.srcCol) {
+      const src = new Float64Array(this.nSrc);
+      readZigzagDeltas(this.need('@src_line'), src, this.nSrc, 0);
+      this.srcCol = src;
+    }
+    return this.srcCol;
+  }
+
+  /** Field stream by StreamSpec.index (undefined when no event in the chunk uses it). */
+  stream(index: number): DecodedStream | undefined {
+    let d = this.decoded[index];
+    if (d === undefined && this.wanted[index]! > 0) {
+      const spec = FIELD_STREAMS[index]!;
+      const r = this.need(spec.key);
+      d = decodeColumn(spec, new ByteReader(r.buf, r.pos, r.end), this.wanted[index]!);
+      this.decoded[index] = d;
+    }
+    return d;
+  }
+
+  /** Decode every column now (full scans, verification). */
+  decodeAll(): this {
+    void this.pc;
+    void this.srcLine;
+    for (let i = 0; i < FIELD_STREAMS.length; i++) this.stream(i);
+    return this;
+  }
 }
 
 function readStreamTable(payload: Uint8Array): {
@@ -440,59 +531,13 @@ function readStreamTable(payload: Uint8Array): {
   return { count, firstSeq, firstTime, streams };
 }
 
-/** Decode a chunk payload into columns. Throws DecodeError on malformed data. */
+/**
+ * Decode a chunk payload. Throws DecodeError on a malformed header or common columns; field
+ * streams decode on first use (decodeAll() forces them).
+ */
 export function decodeChunk(data: Uint8Array): DecodedChunk {
   // A plain Uint8Array view, so slice() copies even when data is a Buffer.
-  const payload = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const { count: n, firstSeq, firstTime, streams } = readStreamTable(payload);
-  const need = (name: string): ByteReader => {
-    const s = streams.get(name);
-    if (!s) throw new DecodeError(`chunk has no ${name} stream`);
-    return s;
-  };
-  const kindR = need('@kind');
-  const kind = kindR.bytes(n).slice();
-  const flags = need('@flags').bytes(n).slice();
-  const seq = new Float64Array(n);
-  readVarints(need('@seq'), seq, n);
-  let prev = firstSeq - 1;
-  for (let i = 0; i < n; i++) seq[i] = prev = prev + 1 + seq[i]!;
-  const time = new Float64Array(n);
-  readZigzagDeltas(need('@time'), time, n, firstTime);
-  const vcpu = new Int32Array(n);
-  readFixed(need('@vcpu'), vcpu, n, -1);
-
-  // How many values each stream must hold, from the kinds present.
-  const perKind = new Int32Array(KIND_LAYOUTS.length);
-  let nPc = 0;
-  let nSrc = 0;
-  for (let i = 0; i < n; i++) {
-    const k = kind[i]!;
-    if (k >= KIND_LAYOUTS.length) throw new DecodeError(`event ${seq[i]} has unknown kind code ${k}`);
-    perKind[k]!++;
-    if (flags[i]! & FLAG_PC) nPc++;
-    if (flags[i]! & FLAG_SRC_LINE) nSrc++;
-  }
-  const pc = new Uint32Array(nPc * 2);
-  readU64Deltas(need('@pc'), pc, nPc);
-  const srcLine = new Float64Array(nSrc);
-  readZigzagDeltas(need('@src_line'), srcLine, nSrc, 0);
-
-  const wanted = new Int32Array(FIELD_STREAMS.length);
-  KIND_LAYOUTS.forEach((k, code) => {
-    for (const f of k.fields) wanted[f.stream.index]! += perKind[code]!;
-  });
-  const decoded: (DecodedStream | undefined)[] = FIELD_STREAMS.map((spec) => {
-    const count = wanted[spec.index]!;
-    if (count === 0) return undefined;
-    return decodeColumn(spec, need(spec.key), count);
-  });
-  for (const [name] of streams) {
-    if (!name.startsWith('@') && !STREAM_BY_KEY.has(name)) {
-      // A stream from a newer writer: ignored (its fields are not in this model).
-    }
-  }
-  return { count: n, firstSeq, kind, seq, time, vcpu, flags, pc, srcLine, streams: decoded };
+  return new DecodedChunk(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }
 
 const EMPTY_F64 = new Float64Array(0);
@@ -565,7 +610,7 @@ function compileMakers(): MakeFn[] {
     for (const f of k.fields) {
       const si = f.stream.index;
       const p = `p${si}`;
-      pre.push(`const s${si} = c.streams[${si}]; const ${p} = cur[${si}]++;`);
+      pre.push(`const s${si} = c.stream(${si}); const ${p} = cur[${si}]++;`);
       let expr: string;
       switch (f.stream.enc) {
         case 'varint':

@@ -17,6 +17,7 @@ import {
   timeToNs,
 } from '../model.ts';
 import { ChunkCursor, decodeChunk, type DecodedChunk } from './chunk.ts';
+import { DecodeError } from './bytes.ts';
 import { defaultCodec, type ZstdCodec } from './codec.ts';
 import { TraceError, describeProblem, type TraceProblem } from './errors.ts';
 import { FORMAT_ID, META_KEYS } from './schema.ts';
@@ -265,10 +266,7 @@ export class TraceReader {
 
   /** Read and check every chunk (checksum and decoding); returns the problems found. */
   verify(): TraceProblem[] {
-    for (const info of this.chunks) {
-      this.cache = undefined;
-      this.chunk(info);
-    }
+    for (const info of this.chunks) this.chunk(info, true);
     return this.problemDetails;
   }
 
@@ -311,8 +309,8 @@ export class TraceReader {
   }
 
   /** Decode one chunk; undefined (and a problem reported) when it is damaged. */
-  chunk(info: ChunkInfo): DecodedChunk | undefined {
-    if (this.cache?.id === info.id) return this.cache.chunk;
+  chunk(info: ChunkInfo, full = false): DecodedChunk | undefined {
+    if (this.cache?.id === info.id && !full) return this.cache.chunk;
     if (this.badChunks.has(info.id)) return undefined;
     const bad = (message: string): undefined => {
       this.problem({ chunk: info.id, seqFirst: info.seqFirst, seqLast: info.seqLast, message });
@@ -331,6 +329,7 @@ export class TraceReader {
     try {
       const raw = this.codec.decompress(data);
       decoded = decodeChunk(raw);
+      if (full) decoded.decodeAll();
     } catch (err) {
       return bad(`cannot decode: ${(err as Error).message}`);
     }
@@ -369,37 +368,55 @@ export class TraceReader {
 
   /** Every event passing the filter, in sequence order. */
   *events(f: EventFilter = {}): Generator<TraceEvent> {
-    const simple =
-      !f.kinds && !f.devices && !f.registers && !f.vcpus && !f.intids && f.fromTime === undefined && f.toTime === undefined;
-    const kindMask = f.kinds ? f.kinds.reduce((m, k) => m | (1 << KIND_CODE[k]), 0) : -1;
     for (const info of this.candidateChunks(f)) {
       const c = this.chunk(info);
       if (!c) continue;
-      const cur = new ChunkCursor(c);
-      let start = 0;
-      if (f.fromSeq !== undefined && info.seqFirst < f.fromSeq) start = lowerBound(c.seq, f.fromSeq, c.count);
-      while (cur.i < start) cur.skip();
-      for (let i = start; i < c.count; i++) {
-        if (f.toSeq !== undefined && c.seq[i]! >= f.toSeq) return;
-        if (simple) {
-          yield cur.next();
-          continue;
-        }
-        // Cheap column tests first; the rest on the built event.
-        const t = c.time[i]!;
-        if (
-          ((1 << c.kind[i]!) & kindMask) === 0 ||
-          (f.fromTime !== undefined && t < f.fromTime) ||
-          (f.toTime !== undefined && t >= f.toTime) ||
-          (f.vcpus !== undefined && !f.vcpus.includes(c.vcpu[i]!))
-        ) {
-          cur.skip();
-          continue;
-        }
-        const ev = cur.next();
-        if (matchesFilter(ev, f)) yield ev;
+      // Field streams decode lazily: a damaged one surfaces here, and the chunk is skipped.
+      let evs: TraceEvent[];
+      try {
+        evs = this.chunkEvents(info, c, f);
+      } catch (err) {
+        if (!(err instanceof DecodeError)) throw err;
+        this.cache = undefined;
+        this.problem({ chunk: info.id, seqFirst: info.seqFirst, seqLast: info.seqLast, message: `cannot decode: ${err.message}` });
+        continue;
       }
+      yield* evs;
+      if (f.toSeq !== undefined && info.seqLast >= f.toSeq) return;
     }
+  }
+
+  /** The events of one decoded chunk that pass the filter. */
+  private chunkEvents(info: ChunkInfo, c: DecodedChunk, f: EventFilter): TraceEvent[] {
+    const out: TraceEvent[] = [];
+    const simple =
+      !f.kinds && !f.devices && !f.registers && !f.vcpus && !f.intids && f.fromTime === undefined && f.toTime === undefined;
+    const kindMask = f.kinds ? f.kinds.reduce((m, k) => m | (1 << KIND_CODE[k]), 0) : -1;
+    const cur = new ChunkCursor(c);
+    let start = 0;
+    if (f.fromSeq !== undefined && info.seqFirst < f.fromSeq) start = lowerBound(c.seq, f.fromSeq, c.count);
+    while (cur.i < start) cur.skip();
+    for (let i = start; i < c.count; i++) {
+      if (f.toSeq !== undefined && c.seq[i]! >= f.toSeq) break;
+      if (simple) {
+        out.push(cur.next());
+        continue;
+      }
+      // Cheap column tests first; the rest on the built event.
+      const t = c.time[i]!;
+      if (
+        ((1 << c.kind[i]!) & kindMask) === 0 ||
+        (f.fromTime !== undefined && t < f.fromTime) ||
+        (f.toTime !== undefined && t >= f.toTime) ||
+        (f.vcpus !== undefined && !f.vcpus.includes(c.vcpu[i]!))
+      ) {
+        cur.skip();
+        continue;
+      }
+      const ev = cur.next();
+      if (matchesFilter(ev, f)) out.push(ev);
+    }
+    return out;
   }
 
   /** The event with sequence number seq, or undefined. */
@@ -474,7 +491,7 @@ export class TraceReader {
   private scannedCounts(): CountRows {
     const s = new Summary();
     for (const c of this.scan()) {
-      s.add({ count: c.count, kind: c.kind, vcpu: c.vcpu, time: c.time, stream: (i) => c.streams[i] });
+      s.add({ count: c.count, kind: c.kind, vcpu: c.vcpu, time: c.time, stream: (i) => c.stream(i) });
     }
     const rows = (m: Map<string, number>) => [...m].map(([k, count]) => ({ parts: k.split('\0'), count })).sort((a, b) => b.count - a.count);
     return {

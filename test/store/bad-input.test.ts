@@ -114,6 +114,34 @@ describe('damaged traces', () => {
   });
 });
 
+describe('a field stream that fails to decode (checksum valid)', () => {
+  it('is found by verify() and skipped by events(), with a problem reported', async () => {
+    const f = goodTrace('bad-stream.trace');
+    const zlib = await import('node:zlib');
+    const db = new Database(f);
+    const row = db.prepare('SELECT data FROM chunk_data WHERE id = 2').get() as { data: Buffer };
+    const raw = Buffer.from(zlib.zstdDecompressSync(row.data));
+    // The register stream: name, byte length, then its dictionary size; claim an empty dictionary.
+    const at = raw.indexOf('register:str') + 'register:str'.length;
+    let p = at;
+    while (raw[p]! & 0x80) p++;
+    raw[p + 1] = 0;
+    const frame = zlib.zstdCompressSync(raw);
+    db.prepare('UPDATE chunk_data SET data = ? WHERE id = 2').run(frame);
+    db.prepare('UPDATE chunks SET crc32 = ?, zst_bytes = ? WHERE id = 2').run(zlib.crc32(frame), frame.length);
+    db.close();
+    const lazy = openTrace(f);
+    const evs = [...lazy.events()];
+    expect(evs.length).toBe(18_000);
+    expect(lazy.problems).toHaveLength(1);
+    expect(lazy.problems[0]).toMatch(/chunk 2: cannot decode: .* \(events 4000\.\.5999\) skipped$/);
+    lazy.close();
+    const eager = openTrace(f);
+    expect(eager.verify().map((p) => p.chunk)).toEqual([2]);
+    eager.close();
+  });
+});
+
 function runChild(file: string, mode: 'pause' | 'stream', n: number, wait: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--experimental-strip-types', '--disable-warning=ExperimentalWarning', path.join(import.meta.dirname, 'writer-child.ts'), file, mode, String(n)], {
