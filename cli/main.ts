@@ -11,6 +11,8 @@ import { registerConsole } from './commands/console.ts';
 import { registerSql } from './commands/sql.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerImport } from './commands/import.ts';
+import { registerRun } from './commands/run.ts';
+import { registerReplay } from './commands/replay.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -30,6 +32,8 @@ export function buildProgram(): Command {
   registerConsole(program);
   registerSql(program);
   registerImport(program);
+  registerRun(program);
+  registerReplay(program);
   return program;
 }
 

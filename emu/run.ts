@@ -157,7 +157,9 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
       devices: m.personality.regions,
       hashes,
       extra: {
-        dtbBase64: Buffer.from(boot.dtb).toString('base64'),
+        // The DTB the guest got (trailing zero padding trimmed; dtbSize restores it).
+        dtbBase64: Buffer.from(trimZeros(boot.dtb)).toString('base64'),
+        dtbSize: boot.dtb.length,
         boot: { image: boot.kind, entry: boot.entry, dtbAddr: boot.dtbAddr, ...(boot.initrd ? { initrd: boot.initrd } : {}) },
       },
       ...(cfg.overwrite ? { overwrite: true } : {}),
@@ -206,6 +208,12 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
     dtbAddr: boot.dtbAddr,
     wallMs: performance.now() - t0,
   };
+}
+
+function trimZeros(b: Uint8Array): Uint8Array {
+  let n = b.length;
+  while (n > 0 && b[n - 1] === 0) n--;
+  return b.subarray(0, n);
 }
 
 function fanOut(sinks: Recorder[]): Recorder {

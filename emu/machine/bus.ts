@@ -85,7 +85,7 @@ export class MachineBus implements PhysBus {
         d.lastOutcome = 'handled';
         if (this.rec.enabled) this.rec.hold();
         const v = BigInt.asUintN(64, d.read64(off, vcpu));
-        const oc = d.lastOutcome;
+        const oc: MmioOutcome = (d as { lastOutcome: MmioOutcome }).lastOutcome;
         this.record(false, vcpu, pc, pa, 8, oc === 'abort' ? 0n : v, d, off, oc);
         if (this.rec.enabled) this.rec.release();
         return oc === 'abort' ? null : v;
@@ -105,7 +105,7 @@ export class MachineBus implements PhysBus {
     const rec = this.rec;
     if (rec.enabled) rec.hold();
     const v = d.read(off, size, vcpu) >>> 0;
-    const oc = d.lastOutcome;
+    const oc: MmioOutcome = (d as { lastOutcome: MmioOutcome }).lastOutcome;
     this.record(false, vcpu, pc, pa, size, oc === 'abort' ? 0n : BigInt(v), d, off, oc);
     if (rec.enabled) rec.release();
     return oc === 'abort' ? null : v;
@@ -124,7 +124,7 @@ export class MachineBus implements PhysBus {
         d.lastOutcome = 'handled';
         if (this.rec.enabled) this.rec.hold();
         d.write64(off, big, vcpu);
-        const oc = d.lastOutcome;
+        const oc: MmioOutcome = (d as { lastOutcome: MmioOutcome }).lastOutcome;
         this.record(true, vcpu, pc, pa, 8, big, d, off, oc);
         if (this.rec.enabled) this.rec.release();
         return oc !== 'abort';
@@ -139,7 +139,7 @@ export class MachineBus implements PhysBus {
     const rec = this.rec;
     if (rec.enabled) rec.hold();
     d.write(off, size, value, vcpu);
-    const oc = d.lastOutcome;
+    const oc: MmioOutcome = (d as { lastOutcome: MmioOutcome }).lastOutcome;
     this.record(true, vcpu, pc, pa, size, BigInt(value >>> 0), d, off, oc);
     if (rec.enabled) rec.release();
     return oc !== 'abort';

@@ -1,0 +1,56 @@
+// `bootscope replay TRACE`: run a recorded emulator configuration again (same kernel file, hash
+// checked) and report "identical" or the first divergent event.
+
+import type { Command } from 'commander';
+import { formatEventLine } from '../../capture/describe.ts';
+import { replayTrace, type ReplayResult } from '../../emu/machine/replay.ts';
+import { UserError } from '../errors.ts';
+import { fmtCount, toJson } from '../output.ts';
+
+export function registerReplay(program: Command): void {
+  program
+    .command('replay')
+    .description('re-run the configuration recorded in an emulator trace and compare the events')
+    .argument('<trace>', 'trace recorded by `bootscope run`')
+    .option('--kernel <file>', 'replay with this kernel instead of the recorded one (no hash check)')
+    .option('--json', 'print the result as JSON')
+    .action(async (trace: string, opts: { json?: boolean; kernel?: string }) => {
+      const res = await replayTrace(trace, opts.kernel !== undefined ? { kernel: opts.kernel } : {});
+      if (opts.json) process.stdout.write(toJson(replaySummary(res)) + '\n');
+      else process.stdout.write(renderReplay(res));
+      if (!res.identical) throw new UserError(`replay: ${trace} diverged from the recorded run at event #${res.divergence!.seq}`);
+    });
+}
+
+export function replaySummary(r: ReplayResult) {
+  const d = r.divergence;
+  return {
+    identical: r.identical,
+    compared: r.compared,
+    recordedEvents: r.recordedEvents,
+    ...(d
+      ? {
+          divergence: {
+            seq: d.seq,
+            recorded: d.recorded ? formatEventLine(d.recorded) : null,
+            replayed: d.replayed ? formatEventLine(d.replayed) : null,
+          },
+        }
+      : {}),
+    notes: r.notes,
+  };
+}
+
+export function renderReplay(r: ReplayResult): string {
+  const out: string[] = [];
+  if (r.identical) {
+    out.push(`identical (${fmtCount(r.compared)} events)`);
+  } else {
+    const d = r.divergence!;
+    out.push(`diverged at event #${d.seq} (after ${fmtCount(r.compared)} identical events)`);
+    out.push(`  recorded: ${d.recorded ? formatEventLine(d.recorded) : '(no more events: the trace ends here)'}`);
+    out.push(`  replayed: ${d.replayed ? formatEventLine(d.replayed) : '(no more events: the new run ended here)'}`);
+  }
+  for (const n of r.notes) out.push(`note: ${n}`);
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,172 @@
+// `bootscope run --machine kvm --kernel FILE [...] -o TRACE`: boot a guest on the emulator and
+// record everything it does at the guest/hypervisor boundary. The guest console goes to stdout
+// as it runs (or into the JSON summary with --json); progress and the summary go to stderr.
+
+import cliProgress from 'cli-progress';
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { runGuest, type RunResult } from '../../emu/run.ts';
+import { UserError } from '../errors.ts';
+import { fmtCount, fmtNs, toJson } from '../output.ts';
+import { timeToNs } from '../../capture/model.ts';
+
+interface RunCliOptions {
+  machine: string;
+  kernel?: string;
+  dtb: string;
+  append?: string;
+  initrd?: string;
+  smp: string;
+  mem: string;
+  gic: string;
+  maxInsns?: string;
+  quantum?: string;
+  output?: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1 << 10, m: 1 << 20, g: 1 << 30 };
+
+/** "512M", "1G", "128MiB", "65536" → bytes. */
+export function parseSize(s: string): number {
+  const m = /^(\d+)\s*([kmg]?)(i?b)?$/i.exec(s.trim());
+  if (!m) throw new UserError(`--mem: cannot read '${s}' as a size (e.g. 512M, 1G)`);
+  return Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!;
+}
+
+/** Positive integer option; accepts 1e9 and 1_000_000 forms. */
+export function parseCount(name: string, s: string): number {
+  const n = Number(s.replace(/_/g, ''));
+  if (!Number.isFinite(n) || n <= 0 || !Number.isInteger(n)) throw new UserError(`${name}: '${s}' is not a positive integer`);
+  return n;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('boot a guest on the emulator and record what it does at the guest/hypervisor boundary')
+    .option('--machine <name>', 'hypervisor personality (kvm)', 'kvm')
+    .option('--kernel <file>', 'guest image: arm64 Linux Image, ELF or raw binary')
+    .option('--dtb <auto|file>', "device tree: 'auto' generates QEMU virt's, or give a DTB file", 'auto')
+    .option('--append <cmdline>', 'kernel command line (bootargs in the generated DTB)')
+    .option('--initrd <file>', 'initial ramdisk')
+    .option('--smp <n>', 'number of vCPUs', '1')
+    .option('--mem <size>', 'guest RAM at 0x40000000', '512M')
+    .option('--gic <2|3>', 'GIC version', '3')
+    .option('--max-insns <n>', 'stop after this many instructions')
+    .option('--quantum <n>', 'scheduler slice in instructions (changes SMP interleaving)')
+    .option('-o, --output <trace>', 'trace file to write')
+    .option('-f, --force', 'replace the trace file if it exists')
+    .option('--json', 'print a JSON summary (with the console) on stdout instead of the live console')
+    .action(async (opts: RunCliOptions) => {
+      if (opts.machine !== 'kvm') throw new UserError(`--machine: unknown machine '${opts.machine}' (available: kvm)`);
+      if (!opts.kernel) throw new UserError('run: --kernel FILE is required');
+      if (!opts.output) throw new UserError('run: -o TRACE is required');
+      if (opts.gic !== '2' && opts.gic !== '3') throw new UserError(`--gic must be 2 or 3, not '${opts.gic}'`);
+      const smp = parseCount('--smp', opts.smp);
+      const maxInsns = opts.maxInsns !== undefined ? parseCount('--max-insns', opts.maxInsns) : undefined;
+      const quantum = opts.quantum !== undefined ? parseCount('--quantum', opts.quantum) : undefined;
+      if (!opts.force && existsSync(opts.output)) throw new UserError(`${opts.output}: file exists (use --force to replace it)`);
+      const json = !!opts.json;
+      const bar = startBar();
+      const out = liveConsole(!json);
+      let res: RunResult;
+      try {
+        res = await runGuest({
+          machine: 'kvm',
+          kernel: opts.kernel,
+          dtb: opts.dtb,
+          ...(opts.append !== undefined ? { append: opts.append } : {}),
+          ...(opts.initrd !== undefined ? { initrd: opts.initrd } : {}),
+          smp,
+          memBytes: parseSize(opts.mem),
+          gic: Number(opts.gic) as 2 | 3,
+          ...(maxInsns !== undefined ? { maxInsns } : {}),
+          ...(quantum !== undefined ? { quantum } : {}),
+          output: opts.output,
+          ...(opts.force ? { overwrite: true } : {}),
+          onConsole: out.byte,
+          onProgress: (n) => {
+            out.flush();
+            bar.update(n);
+          },
+        });
+      } finally {
+        out.flush();
+        bar.stop();
+      }
+      if (json) process.stdout.write(toJson(runSummary(res)) + '\n');
+      else process.stderr.write(renderRunSummary(res));
+    });
+}
+
+/** The summary `run --json` prints. */
+export function runSummary(r: RunResult) {
+  return {
+    trace: r.trace,
+    stop: r.stop.kind,
+    stopMessage: r.stop.message,
+    instructions: r.executed,
+    virtualTime: r.virtualTime,
+    virtualTimeNs: timeToNs(r.virtualTime, r.clock),
+    skipped: r.skipped,
+    events: r.events,
+    digest: r.digest,
+    image: r.imageKind,
+    entry: r.entry,
+    dtbAddr: r.dtbAddr,
+    hashes: r.hashes,
+    config: r.source.config,
+    seconds: Number((r.wallMs / 1000).toFixed(3)),
+    mips: Number((r.executed / r.wallMs / 1000).toFixed(2)),
+    console: Buffer.from(r.console).toString('latin1'),
+  };
+}
+
+export function renderRunSummary(r: RunResult): string {
+  const lines = [
+    '',
+    `stopped       ${r.stop.message}`,
+    `instructions  ${fmtCount(r.executed)} (${(r.executed / r.wallMs / 1000).toFixed(1)} MIPS, ${(r.wallMs / 1000).toFixed(2)} s)`,
+    `virtual time  ${fmtCount(r.virtualTime)} (${fmtNs(timeToNs(r.virtualTime, r.clock))}; ${fmtCount(r.skipped)} skipped while idle)`,
+    `events        ${fmtCount(r.events)}`,
+    `trace         ${r.trace ?? '(none)'}${r.digest ? ` ${r.digest}` : ''}`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/** Guest console bytes to stdout, batched (one write per slice batch, not per byte). */
+function liveConsole(enabled: boolean): { byte: (b: number) => void; flush: () => void } {
+  let buf: number[] = [];
+  const flush = (): void => {
+    if (buf.length && enabled) process.stdout.write(Buffer.from(buf));
+    buf = [];
+  };
+  return {
+    byte: (b) => {
+      if (!enabled) return;
+      buf.push(b);
+      if (b === 10 || buf.length >= 4096) flush();
+    },
+    flush,
+  };
+}
+
+function startBar(): { update(n: number): void; stop(): void } {
+  if (!process.stderr.isTTY) return { update() {}, stop() {} };
+  const t0 = performance.now();
+  const bar = new cliProgress.SingleBar(
+    { format: 'emulating | {value} instructions | {mips} MIPS', stream: process.stderr, fps: 5, clearOnComplete: true, formatValue: (v) => fmtCount(v) },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(0, 0, { mips: '0' });
+  return {
+    update(n) {
+      bar.update(n, { mips: (n / (performance.now() - t0) / 1000).toFixed(1) });
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}

@@ -1,0 +1,167 @@
+// Replay: run a recorded emulator trace's configuration again and compare the new event stream
+// with the stored one, event by event, stopping at the first difference.
+
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { COMMON_FIELDS, KIND_FIELDS, type NewEvent, type TraceEvent } from '../../capture/model.ts';
+import { openTrace } from '../../capture/store/index.ts';
+import type { Recorder } from '../types.ts';
+import { GuestImageError } from './image.ts';
+import type { Machine } from './index.ts';
+import { runGuest, type RunConfig, type RunResult } from '../run.ts';
+
+export interface Divergence {
+  seq: number;
+  /** The stored event, or undefined when the new run produced more events. */
+  recorded?: TraceEvent;
+  /** The new run's event, or undefined when it ended early. */
+  replayed?: TraceEvent;
+}
+
+export interface ReplayResult {
+  identical: boolean;
+  divergence?: Divergence;
+  /** Events compared (equal ones). */
+  compared: number;
+  recordedEvents: number;
+  run: RunResult;
+  /** Notes that do not make the replay differ (e.g. a generated DTB that changed). */
+  notes: string[];
+}
+
+const sha256File = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+/** Field-by-field equality of a stored event and a new one (seq aside). */
+export function sameEvent(a: TraceEvent, b: TraceEvent): boolean {
+  if (a.kind !== b.kind || a.time !== b.time || a.vcpu !== b.vcpu || a.pc !== b.pc) return false;
+  const fields = KIND_FIELDS[a.kind] as Record<string, unknown>;
+  const ra = a as unknown as Record<string, unknown>, rb = b as unknown as Record<string, unknown>;
+  for (const f of Object.keys(fields)) if (!sameValue(ra[f], rb[f])) return false;
+  return true;
+}
+
+function sameValue(x: unknown, y: unknown): boolean {
+  if (x instanceof Uint8Array && y instanceof Uint8Array) return x.length === y.length && x.every((v, i) => v === y[i]);
+  if (Array.isArray(x) && Array.isArray(y)) return x.length === y.length && x.every((v, i) => sameValue(v, y[i]));
+  return x === y;
+}
+
+/** Compares events as they are produced against a stored sequence. */
+class Comparator implements Recorder {
+  readonly enabled = true;
+  seq = 0;
+  divergence: Divergence | undefined;
+  private readonly it: Iterator<TraceEvent>;
+  onDiverge: () => void = () => {};
+
+  constructor(it: Iterator<TraceEvent>) {
+    this.it = it;
+  }
+
+  record(ev: NewEvent): void {
+    if (this.divergence) return;
+    const replayed = { ...ev, seq: this.seq } as TraceEvent;
+    if (replayed.pc === undefined) delete (replayed as { pc?: bigint }).pc;
+    const next = this.it.next();
+    if (next.done) {
+      this.divergence = { seq: this.seq, replayed };
+      this.onDiverge();
+      return;
+    }
+    if (!sameEvent(next.value, replayed)) {
+      this.divergence = { seq: this.seq, recorded: next.value, replayed };
+      this.onDiverge();
+      return;
+    }
+    this.seq++;
+  }
+
+  /** After the run: a stored event nobody produced is a divergence too. */
+  finish(): void {
+    if (this.divergence) return;
+    const next = this.it.next();
+    if (!next.done) this.divergence = { seq: this.seq, recorded: next.value };
+  }
+}
+
+interface StoredConfig {
+  kernel: string;
+  dtb: string;
+  append?: string;
+  initrd?: string;
+  smp: number;
+  mem: number;
+  gic: 2 | 3;
+  maxInsns?: number;
+  quantum?: number;
+}
+
+export interface ReplayOptions {
+  /**
+   * Run this kernel instead of the recorded one (no hash check): shows where a changed guest
+   * first behaves differently from the recorded run.
+   */
+  kernel?: string;
+  onConsole?: (byte: number) => void;
+  onProgress?: (executed: number) => void;
+}
+
+export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
+  const reader = openTrace(tracePath);
+  try {
+    const meta = reader.meta;
+    if (meta.source.type !== 'emulator') {
+      throw new GuestImageError(`${tracePath}: not an emulator trace (source ${meta.source.type} ${meta.source.name}); only emulator traces can be replayed`);
+    }
+    if (meta.source.name !== 'kvm') throw new GuestImageError(`${tracePath}: cannot replay the '${meta.source.name}' machine (only kvm)`);
+    const c = meta.source.config as unknown as StoredConfig;
+    if (typeof c.kernel !== 'string') throw new GuestImageError(`${tracePath}: the trace does not record its kernel file`);
+    const checkFile = (file: string, role: string): void => {
+      if (!fs.existsSync(file)) throw new GuestImageError(`${tracePath}: the recorded ${role} ${file} is missing`);
+      const want = meta.hashes[role];
+      if (want && sha256File(file) !== want) {
+        throw new GuestImageError(`${tracePath}: the ${role} ${file} changed since it was recorded (sha256 ${sha256File(file).slice(0, 12)}…, recorded ${want.slice(0, 12)}…)`);
+      }
+    };
+    if (opts.kernel === undefined) checkFile(c.kernel, 'kernel');
+    else if (!fs.existsSync(opts.kernel)) throw new GuestImageError(`${opts.kernel}: kernel file not found`);
+    if (c.initrd) checkFile(c.initrd, 'initrd');
+    if (c.dtb !== 'auto') checkFile(c.dtb, 'dtb');
+    const recordedEvents = reader.eventCount;
+    const cmp = new Comparator(reader.events());
+    const cfg: RunConfig = {
+      machine: 'kvm',
+      kernel: opts.kernel ?? c.kernel,
+      dtb: c.dtb,
+      ...(c.append !== undefined ? { append: c.append } : {}),
+      ...(c.initrd !== undefined ? { initrd: c.initrd } : {}),
+      smp: c.smp,
+      memBytes: c.mem,
+      gic: c.gic,
+      ...(c.maxInsns !== undefined ? { maxInsns: c.maxInsns } : {}),
+      ...(c.quantum !== undefined ? { quantum: c.quantum } : {}),
+      recorder: cmp,
+      onReady: (m: Machine) => {
+        cmp.onDiverge = () => m.scheduler.stop('stopped', 'replay diverged');
+      },
+      ...(opts.onConsole ? { onConsole: opts.onConsole } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    };
+    const run = await runGuest(cfg);
+    cmp.finish();
+    const notes: string[] = [];
+    if (c.dtb === 'auto' && meta.hashes.dtb && run.hashes.dtb !== meta.hashes.dtb) notes.push('the generated DTB differs from the recorded one');
+    return {
+      identical: !cmp.divergence,
+      ...(cmp.divergence ? { divergence: cmp.divergence } : {}),
+      compared: cmp.seq,
+      recordedEvents,
+      run,
+      notes,
+    };
+  } finally {
+    reader.close();
+  }
+}
+
+export { COMMON_FIELDS };
