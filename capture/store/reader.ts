@@ -202,7 +202,7 @@ export class TraceReader {
       ...(r['intid'] !== null ? { intid: r['intid'] as number } : {}),
       ...(r['compatible'] !== null ? { compatible: JSON.parse(r['compatible'] as string) as string[] } : {}),
     }));
-    this.chunks = (db.prepare('SELECT * FROM chunks ORDER BY seq_first').all() as Record<string, number | string>[]).map(
+    this.chunks = (db.prepare('SELECT * FROM chunks ORDER BY id').all() as Record<string, number | string>[]).map(
       (r) => ({
         id: r['id'] as number,
         seqFirst: r['seq_first'] as number,

@@ -1,4 +1,6 @@
 // The SQLite schema of a trace file. docs/trace-schema.md describes every table.
+// Small traces are dominated by fixed per-table pages, hence WITHOUT ROWID tables (no separate
+// primary-key index), 4 KiB pages, and no SQL indexes on the chunk index (readers load it whole).
 
 /** Value of meta.format: how readers recognise a bootscope trace. */
 export const FORMAT_ID = 'bootscope-trace';
@@ -17,7 +19,7 @@ CREATE TABLE devices (
   size       INTEGER NOT NULL,
   intid      INTEGER,
   compatible TEXT                  -- JSON array or NULL
-);
+) WITHOUT ROWID;
 
 CREATE TABLE chunks (
   id          INTEGER PRIMARY KEY,
@@ -36,20 +38,18 @@ CREATE TABLE chunks (
   zst_bytes   INTEGER NOT NULL,
   crc32       INTEGER NOT NULL     -- CRC-32 of the compressed payload
 );
-CREATE INDEX chunks_seq ON chunks(seq_first);
-CREATE INDEX chunks_time ON chunks(time_first);
 
 CREATE TABLE chunk_data (
   id   INTEGER PRIMARY KEY,        -- = chunks.id
   data BLOB NOT NULL               -- zstd frame of the chunk payload
 );
 
-CREATE TABLE kind_counts     (kind TEXT PRIMARY KEY, count INTEGER NOT NULL);
-CREATE TABLE device_counts   (device TEXT NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (device, kind));
-CREATE TABLE register_counts (device TEXT NOT NULL, register TEXT NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (device, register, kind));
-CREATE TABLE intid_counts    (intid INTEGER NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (intid, kind));
-CREATE TABLE hypercall_counts(conduit TEXT NOT NULL, func INTEGER NOT NULL, name TEXT NOT NULL, subop TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (conduit, func, name, subop));
-CREATE TABLE vcpu_counts     (vcpu INTEGER NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (vcpu, kind));
+CREATE TABLE kind_counts     (kind TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE device_counts   (device TEXT NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (device, kind)) WITHOUT ROWID;
+CREATE TABLE register_counts (device TEXT NOT NULL, register TEXT NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (device, register, kind)) WITHOUT ROWID;
+CREATE TABLE intid_counts    (intid INTEGER NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (intid, kind)) WITHOUT ROWID;
+CREATE TABLE hypercall_counts(conduit TEXT NOT NULL, func INTEGER NOT NULL, name TEXT NOT NULL, subop TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (conduit, func, name, subop)) WITHOUT ROWID;
+CREATE TABLE vcpu_counts     (vcpu INTEGER NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (vcpu, kind)) WITHOUT ROWID;
 `;
 
 /** Keys of the meta table (values are JSON). */

@@ -108,7 +108,7 @@ export class TraceWriter implements Recorder {
       db.close();
       throw new TraceError(path, `chunkEvents must be an integer in 1..${1 << 20}`);
     }
-    db.pragma('page_size = 8192');
+    db.pragma('page_size = 4096');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.exec(DDL);

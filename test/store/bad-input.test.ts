@@ -66,7 +66,7 @@ describe('damaged traces', () => {
   it('a truncated file', () => {
     const f = goodTrace('truncated.trace');
     const size = fs.statSync(f).size;
-    fs.truncateSync(f, Math.floor(size / 2 / 8192) * 8192);
+    fs.truncateSync(f, Math.floor(size / 2 / 4096) * 4096);
     fails(f, /truncated: the SQLite header says \d+ bytes, the file has \d+/);
     const g = goodTrace('truncated-odd.trace');
     fs.truncateSync(g, fs.statSync(g).size - 100);
