@@ -4,7 +4,9 @@
 // store's writer, writes to a temporary name and renames at the end, so an import that fails
 // (or is killed) never leaves a trace at the output path that looks complete.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, existsSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { basename } from 'node:path';
 import type { ClockInfo, DeviceRegion, NewEvent, TraceSource } from '../model.ts';
 import { TraceWriter } from '../store/index.ts';
@@ -32,6 +34,8 @@ export interface ImportOptions {
   /** Stop at the first line that cannot be parsed. */
   strict?: boolean;
   onProgress?: (done: number, total: number) => void;
+  /** Name and sha256 recorded for the input (set when importing a decompressed copy of a .gz). */
+  origin?: { name: string; sha256: string };
 }
 
 export interface ImportResult {
@@ -101,6 +105,16 @@ export function parseFile(
   return { stats: r.stats, clock: SIMPLE_CLOCK, extra: r.extra };
 }
 
+function isGzip(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(2);
+    return readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function sha256File(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
@@ -118,10 +132,30 @@ export async function importFile(opts: ImportOptions): Promise<ImportResult> {
   if (!existsSync(input)) throw new ImportError(input, 0, 'no such file');
   if (statSync(input).isDirectory()) throw new ImportError(input, 0, 'is a directory, not a trace file');
   if (opts.format && !FORMATS.includes(opts.format)) throw new ImportError(input, 0, `unknown format '${opts.format}' (one of ${FORMATS.join(', ')})`);
+  if (isGzip(input)) {
+    // Decompress next to the output (streamed, constant memory) and import that; line numbers are
+    // those of the decompressed text (as `zcat` shows it).
+    const plain = `${output}.gunzip`;
+    try {
+      await pipeline(createReadStream(input), createGunzip(), createWriteStream(plain));
+    } catch (e) {
+      rmSync(plain, { force: true });
+      throw new ImportError(input, 0, `cannot decompress: ${(e as Error).message}`);
+    }
+    try {
+      const r = await importFile({ ...opts, input: plain, origin: { name: basename(input), sha256: await sha256File(input) } });
+      return { ...r, input };
+    } catch (e) {
+      if (e instanceof ImportError) throw new ImportError(input, e.line, e.message.replace(/^.*?: (\d+: )?/, ''));
+      throw e;
+    } finally {
+      rmSync(plain, { force: true });
+    }
+  }
   const format = opts.format ?? detectFormat(input);
   if (statSync(input).size === 0) throw new ImportError(input, 0, 'empty file: nothing to import');
   let dtbRegions: DeviceRegion[] | undefined;
-  const hashes: Record<string, string> = { input: await sha256File(input) };
+  const hashes: Record<string, string> = { input: opts.origin?.sha256 ?? (await sha256File(input)) };
   if (opts.dtb) {
     if (!existsSync(opts.dtb)) throw new ImportError(opts.dtb, 0, 'no such file');
     const dtb = readFileSync(opts.dtb);
@@ -131,7 +165,7 @@ export async function importFile(opts: ImportOptions): Promise<ImportResult> {
   const source: TraceSource = {
     type: 'import',
     name: format,
-    config: { file: basename(input), ...(opts.dtb ? { dtb: basename(opts.dtb) } : {}), ...(opts.events ? { events: basename(opts.events) } : {}), strict: !!opts.strict },
+    config: { file: opts.origin?.name ?? basename(input), ...(opts.dtb ? { dtb: basename(opts.dtb) } : {}), ...(opts.events ? { events: basename(opts.events) } : {}), strict: !!opts.strict },
   };
   const tmp = `${output}.importing`;
   for (const p of [tmp, `${tmp}-wal`, `${tmp}-shm`]) rmSync(p, { force: true });

@@ -79,3 +79,20 @@ describe('bad input', () => {
     expect(r.accounted).toBe(true);
   });
 });
+
+describe('compressed input', () => {
+  it('imports a gzipped log (line numbers as zcat shows them) and reports errors against the .gz', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const { openTrace } = await import('../../capture/store/index.ts');
+    const gz = tmpFile(gzipSync('pl011_write addr 0x00000000 value 0x00000041\n\npl011_write addr 0x00000000 value 0x00000042\n'), '.log.gz');
+    const o = out();
+    const r = await importFile({ input: gz, output: o });
+    expect(r).toMatchObject({ input: gz, format: 'qemu-log', events: 4 });
+    const reader = openTrace(o);
+    expect(reader.meta.source.config.file).toBe(gz.split('/').pop());
+    expect([...reader.events({ kinds: ['console'] })].map((e) => e.src_line)).toEqual([1, 3]);
+    reader.close();
+    const bad = tmpFile(gzipSync('pl011_write addr 0x00000000 value 0x00000041\npl011_wr'), '.log.gz');
+    await expectFailure(bad, new RegExp(`^${bad}:2: truncated last line`));
+  });
+});
