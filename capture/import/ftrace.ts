@@ -34,6 +34,9 @@ export const KVM_EC_NAMES: Readonly<Record<number, string>> = {
   0x3a: 'VECTOR32', 0x3c: 'BRK64',
 };
 
+/** Lines a WFx event waits for its vCPU's next kvm_entry before it is stored with slept = 0. */
+const WFX_WINDOW = 4096;
+
 type Handler = (imp: FtraceImporter, t: string, p: number, e: number) => boolean;
 
 export class FtraceImporter implements LineHandler {
@@ -90,9 +93,11 @@ export class FtraceImporter implements LineHandler {
     if (h === undefined) this.stats.unmapped[name] = (this.stats.unmapped[name] ?? 0) + 1;
     else if (h(this, t, q, e)) this.stats.parsed++;
     else this.bad(t, s, e, `cannot read the payload of ${name}`);
+    if (this.qh < this.q.length) this.drain(lineNo);
   }
 
   finish(): ImportStats {
+    this.drain(Infinity);
     return this.stats;
   }
 
@@ -190,9 +195,53 @@ export class FtraceImporter implements LineHandler {
     if (this.stats.badSamples.length < MAX_BAD_SAMPLES) this.stats.badSamples.push({ line: this.lineNo, reason, text });
   }
 
-  emit(ev: NewEvent): void {
-    this.opts.emit(ev);
-    this.stats.events++;
+  /**
+   * Output goes through a short queue so a WFx event can wait for its vCPU's next kvm_entry and
+   * learn how long the vCPU slept, without reordering events.
+   */
+  private q: Array<{ ev: NewEvent; until: number }> = [];
+  private qh = 0;
+  private readonly waiting = new Map<number, { ev: Extract<NewEvent, { kind: 'wfx' }>; until: number }>();
+
+  emit(ev: NewEvent, hold = false): void {
+    if (!hold && this.qh === this.q.length) {
+      this.opts.emit(ev);
+      this.stats.events++;
+      return;
+    }
+    const slot = { ev, until: hold ? this.lineNo + WFX_WINDOW : 0 };
+    this.q.push(slot);
+    if (hold && ev.kind === 'wfx') this.waiting.set(ev.vcpu, slot as { ev: Extract<NewEvent, { kind: 'wfx' }>; until: number });
+  }
+
+  /** kvm_entry of `vcpu` at the current time: the WFx it was sleeping in (if any) is complete. */
+  entered(vcpu: number): void {
+    const w = this.waiting.get(vcpu);
+    if (w) {
+      w.ev.slept = this.time - w.ev.time;
+      w.until = 0;
+      this.waiting.delete(vcpu);
+    }
+    this.drain(this.lineNo);
+  }
+
+  drain(lineNo: number): void {
+    const q = this.q;
+    while (this.qh < q.length) {
+      const s = q[this.qh]!;
+      if (s.until !== 0 && s.until >= lineNo) break;
+      if (s.until !== 0 && s.ev.kind === 'wfx' && this.waiting.get(s.ev.vcpu)?.ev === s.ev) this.waiting.delete(s.ev.vcpu);
+      this.qh++;
+      this.opts.emit(s.ev);
+      this.stats.events++;
+    }
+    if (this.qh === q.length) {
+      q.length = 0;
+      this.qh = 0;
+    } else if (this.qh > 4096) {
+      this.q = q.slice(this.qh);
+      this.qh = 0;
+    }
   }
 
   common(vcpu = this.vcpu, pc?: bigint) {
@@ -218,7 +267,11 @@ const H = new Map<string, Handler>();
 export const HANDLERS: ReadonlyMap<string, Handler> = H;
 
 // kvm_entry: "PC: 0x%016lx" — a return to the guest; no model event of its own.
-H.set('kvm_entry', (_imp, t, p, e) => bigAfter(t, 'PC: ', p, e) !== undefined);
+H.set('kvm_entry', (imp, t, p, e) => {
+  if (bigAfter(t, 'PC: ', p, e) === undefined) return false;
+  imp.entered(imp.vcpu);
+  return true;
+});
 
 // kvm_exit: "%s: HSR_EC: 0x%04x (%s), PC: 0x%016lx" (ESR_EC in some kernels).
 H.set('kvm_exit', (imp, t, p, e) => {
@@ -280,7 +333,8 @@ H.set('kvm_wfx_arm64', (imp, t, p, e) => {
   const i = t.indexOf('executed wf', p);
   const pc = bigAfter(t, 'at: ', p, e);
   if (i < 0 || i > e || pc === undefined) return false;
-  imp.emit({ kind: 'wfx', ...imp.common(imp.vcpu, pc), wfe: t.charCodeAt(i + 11) === 101, wake: 'unknown', slept: 0 });
+  // slept is filled in by the vCPU's next kvm_entry (if it comes within WFX_WINDOW lines).
+  imp.emit({ kind: 'wfx', ...imp.common(imp.vcpu, pc), wfe: t.charCodeAt(i + 11) === 101, wake: 'unknown', slept: 0 }, imp.vcpu >= 0);
   return true;
 });
 

@@ -50,6 +50,17 @@ describe('ftrace text', () => {
     expect(ofKind(r.events, 'wfx').map((e) => [e.wfe, e.vcpu, e.pc])).toEqual([[false, 2, 0xffff800008010000n], [true, 2, 0xffff800008010004n]]);
   });
 
+  it("gives a WFx the time until its vCPU's next kvm_entry, keeping event order", () => {
+    const r = parse('ftrace', L([
+      ' CPU 0/KVM-10 [000] ..... 1.000000: kvm_wfx_arm64: guest executed wfi at: 0xffff800008010000',
+      ' CPU 1/KVM-11 [001] ..... 1.000100: kvm_mmio: mmio write len 4 gpa 0x9000000 val 0x41',
+      ' CPU 0/KVM-10 [000] ..... 1.000500: kvm_entry: PC: 0xffff800008010004',
+    ]));
+    expect(r.events.map((e) => e.kind)).toEqual(['wfx', 'mmio_write', 'console']);
+    expect(r.events[0]).toMatchObject({ slept: 500000, vcpu: 0, time: 0 });
+    expect(r.events[1]).toMatchObject({ time: 100000, vcpu: 1 });
+  });
+
   it('reads trace-cmd report output (header, no flags, padded event column, ns timestamps)', () => {
     const r = parse('ftrace', L([
       'version = 6',
