@@ -25,6 +25,8 @@ export interface VirtDtConfig {
   virtioCount?: number;
   /** Add /aliases/serial0 (default true). */
   aliases?: boolean;
+  /** Pad the blob to this size (QEMU's virt DTB is 1 MiB, which the kernel reserves whole). */
+  padTo?: number;
 }
 
 export const VIRT = {
@@ -53,7 +55,7 @@ const reg64 = (base: number, size: number): number[] => [...cells64(base), ...ce
 
 /** The DTB QEMU's virt machine would hand the kernel, for our modelled devices. */
 export function buildVirtDtb(cfg: VirtDtConfig): Uint8Array {
-  return buildFdt(virtTree(cfg));
+  return buildFdt(virtTree(cfg), cfg.padTo ? { padTo: cfg.padTo } : {});
 }
 
 export function virtTree(cfg: VirtDtConfig): FdtNode {

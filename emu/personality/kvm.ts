@@ -37,6 +37,8 @@ export interface KvmConfig {
   cpuCompatible?: string;
   /** Where console bytes go as the guest writes them (stdout in the CLI). */
   onConsole?: (byte: number) => void;
+  /** Size the DTB is padded to (default 1 MiB, as QEMU's virt machine loads it; 0 for none). */
+  dtbPadTo?: number;
   /** KVM answers that depend on the host (see docs/emulator-platform.md). */
   smccc?: Partial<KvmSmcccOptions>;
 }
@@ -148,6 +150,7 @@ export class KvmPersonality implements Personality {
       memSize: this.cfg.memBytes,
       gic: this.cfg.gic,
       affinity: (c) => virtAffinity(c, this.cfg.gic),
+      padTo: this.cfg.dtbPadTo ?? 0x100000,
       ...(this.cfg.cpuCompatible ? { cpuCompatible: this.cfg.cpuCompatible } : {}),
       ...(opts.bootargs !== undefined ? { bootargs: opts.bootargs } : {}),
       ...(opts.initrd ? { initrd: opts.initrd } : {}),
