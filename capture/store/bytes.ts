@@ -296,12 +296,25 @@ export function widthFor(max: number): 1 | 2 | 4 {
   return max < 0x100 ? 1 : max < 0x10000 ? 2 : 4;
 }
 
-/** Write n small unsigned values (minus bias) as a width byte then fixed-size little-endian values. */
+/**
+ * Write n small unsigned values (minus bias) as a width byte then fixed-size little-endian
+ * values, or width 0 and one varint when all values are equal.
+ */
 export function writeFixed(w: ByteWriter, vals: ArrayLike<number>, n: number, bias = 0): void {
   let max = 0;
+  let same = true;
+  const first = n > 0 ? vals[0]! : 0;
   for (let i = 0; i < n; i++) {
-    const v = vals[i]! - bias;
+    const x = vals[i]!;
+    const v = x - bias;
     if (v > max) max = v;
+    if (x !== first) same = false;
+  }
+  if (same) {
+    // Width 0: every value is the same (one vCPU, one access size…): store it once.
+    w.u8(0);
+    w.varint(first - bias);
+    return;
   }
   const width = widthFor(max);
   w.u8(width);
@@ -325,6 +338,11 @@ export function writeFixed(w: ByteWriter, vals: ArrayLike<number>, n: number, bi
 /** Read what writeFixed wrote, adding bias back. */
 export function readFixed(r: ByteReader, out: Float64Array | Int32Array, n: number, bias = 0): number {
   const width = r.u8();
+  if (width === 0) {
+    const v = r.varint();
+    out.fill(v + bias, 0, n);
+    return v;
+  }
   if (width !== 1 && width !== 2 && width !== 4) throw new DecodeError(`bad fixed width ${width}`);
   const b = r.bytes(n * width);
   let max = 0;

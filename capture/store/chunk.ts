@@ -3,7 +3,7 @@
 // when full, and decoded back into columns and event objects.
 //
 // Chunk payload (before zstd):
-//   "BSC1" | varint count | varint firstSeq | varint firstTime | varint nStreams |
+//   "BSC2" | varint count | varint firstSeq | varint firstTime | varint nStreams |
 //   nStreams × (string name | varint byteLength | bytes)
 
 import type { NewEvent, TraceEvent, EventKind } from '../model.ts';
@@ -33,7 +33,7 @@ import {
   type KindLayout,
 } from './layout.ts';
 
-const MAGIC = [0x42, 0x53, 0x43, 0x31]; // "BSC1"
+const MAGIC = [0x42, 0x53, 0x43, 0x32]; // "BSC2"
 
 /** Column storage of one field stream while a chunk fills. */
 export class StreamColumn {
@@ -299,6 +299,8 @@ export class ChunkBuilder {
     writeStream(out, '@kind', tmp, (w) => w.bytes(this.kind.subarray(0, n)));
     writeStream(out, '@flags', tmp, (w) => w.bytes(this.flags.subarray(0, n)));
     writeStream(out, '@seq', tmp, (w) => {
+      // Dense sequence numbers (the usual case) leave the stream empty.
+      if (n === 0 || this.seq[n - 1]! - firstSeq === n - 1) return;
       let prev = firstSeq - 1;
       for (let i = 0; i < n; i++) {
         const s = this.seq[i]!;
@@ -430,9 +432,14 @@ export class DecodedChunk {
     this.kind = this.need('@kind').bytes(n).slice();
     this.flags = this.need('@flags').bytes(n).slice();
     const seq = new Float64Array(n);
-    readVarints(this.need('@seq'), seq, n);
-    let prev = firstSeq - 1;
-    for (let i = 0; i < n; i++) seq[i] = prev = prev + 1 + seq[i]!;
+    const seqR = this.need('@seq');
+    if (seqR.done) {
+      for (let i = 0; i < n; i++) seq[i] = firstSeq + i;
+    } else {
+      readVarints(seqR, seq, n);
+      let prev = firstSeq - 1;
+      for (let i = 0; i < n; i++) seq[i] = prev = prev + 1 + seq[i]!;
+    }
     this.seq = seq;
     this.time = new Float64Array(n);
     readZigzagDeltas(this.need('@time'), this.time, n, firstTime);

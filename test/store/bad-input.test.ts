@@ -102,7 +102,7 @@ describe('damaged traces', () => {
     const f = goodTrace('undecodable.trace');
     const zlib = await import('node:zlib');
     const db = new Database(f);
-    const garbage = zlib.zstdCompressSync(Buffer.from('BSC1 this is not a chunk'));
+    const garbage = zlib.zstdCompressSync(Buffer.from('BSC2 this is not a chunk'));
     db.prepare('UPDATE chunk_data SET data = ? WHERE id = 1').run(garbage);
     db.prepare('UPDATE chunks SET crc32 = ?, zst_bytes = ? WHERE id = 1').run(zlib.crc32(garbage), garbage.length);
     db.close();

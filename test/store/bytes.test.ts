@@ -77,6 +77,12 @@ describe('varints', () => {
       expect(readFixed(new ByteReader(w.view()), out, 4)).toBe(max);
       expect([...out]).toEqual([...vals]);
     }
+    const same = new ByteWriter();
+    writeFixed(same, Float64Array.from([7, 7, 7, 7, 7]), 5);
+    expect(same.pos).toBe(2);
+    const back = new Float64Array(5);
+    readFixed(new ByteReader(same.view()), back, 5);
+    expect([...back]).toEqual([7, 7, 7, 7, 7]);
     const v = Int32Array.from([-1, 0, 5]);
     const w = new ByteWriter();
     writeFixed(w, v, 3, -1);
