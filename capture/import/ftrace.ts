@@ -37,7 +37,7 @@ export const KVM_EC_NAMES: Readonly<Record<number, string>> = {
 /** Lines a WFx event waits for its vCPU's next kvm_entry before it is stored with slept = 0. */
 const WFX_WINDOW = 4096;
 
-type Handler = (imp: FtraceImporter, t: string, p: number, e: number) => boolean;
+type Handler = (imp: FtraceImporter, t: string, p: number, e: number) => boolean | 'unmapped';
 
 export class FtraceImporter implements LineHandler {
   readonly stats: ImportStats = newStats();
@@ -90,8 +90,9 @@ export class FtraceImporter implements LineHandler {
     let q = ne + 1;
     while (q < e && t.charCodeAt(q) === 32) q++;
     const h = HANDLERS.get(name);
-    if (h === undefined) this.stats.unmapped[name] = (this.stats.unmapped[name] ?? 0) + 1;
-    else if (h(this, t, q, e)) this.stats.parsed++;
+    const res = h === undefined ? 'unmapped' : h(this, t, q, e);
+    if (res === true) this.stats.parsed++;
+    else if (res === 'unmapped') this.stats.unmapped[name] = (this.stats.unmapped[name] ?? 0) + 1;
     else this.bad(t, s, e, `cannot read the payload of ${name}`);
     if (this.qh < this.q.length) this.drain(lineNo);
   }
@@ -347,9 +348,7 @@ H.set('kvm_irq_line', (imp, t, p, e) => {
   if ([type, idx, num, level].some((v) => v !== v)) return false;
   if (type === 0) {
     // Userspace irqchip: the CPU's IRQ/FIQ pin, not a GIC INTID.
-    imp.stats.unmapped['kvm_irq_line(CPU)'] = (imp.stats.unmapped['kvm_irq_line(CPU)'] ?? 0) + 1;
-    imp.stats.parsed--;
-    return true;
+    return 'unmapped';
   }
   imp.emit({ kind: 'irq_line', ...imp.common(type === 2 ? idx : -1), intid: num, level: level ? 1 : 0, trigger: 'level', source: imp.sourceOf(num) });
   return true;

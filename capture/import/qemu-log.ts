@@ -77,7 +77,8 @@ interface Slot {
   matched: boolean;
 }
 
-type Handler = (imp: QemuLogImporter, t: string, p: number, e: number) => boolean;
+/** true: mapped; false: the arguments could not be read; 'unmapped': well-formed, but no model event. */
+type Handler = (imp: QemuLogImporter, t: string, p: number, e: number) => boolean | 'unmapped';
 
 export class QemuLogImporter implements LineHandler {
   readonly stats: ImportStats = newStats();
@@ -159,19 +160,14 @@ export class QemuLogImporter implements LineHandler {
     // The hottest events are recognised without building the name string.
     let h = ne - p === 22 && t.startsWith('memory_region_ops_', p) ? (t.charCodeAt(p + 18) === 114 ? MRO_READ : MRO_WRITE) : undefined;
     if (h === undefined && ne - p === 10 && t.startsWith('pl011_', p)) h = t.charCodeAt(p + 6) === 114 ? PL011_READ : PL011_WRITE;
-    if (h !== undefined) {
-      if (h(this, t, ne, e)) this.stats.parsed++;
-      else this.badLine(t, s, e, 'cannot read the arguments of ' + t.slice(p, ne));
-      this.release(lineNo);
-      return;
-    }
-    const name = t.slice(p, ne);
-    h = HANDLERS.get(name);
-    if (h === undefined) {
-      if (!isEventName(t, p, ne)) return this.badLine(t, s, e, 'not a QEMU trace line');
+    if (h === undefined) h = HANDLERS.get(t.slice(p, ne));
+    const res = h === undefined ? (isEventName(t, p, ne) ? 'unmapped' : undefined) : h(this, t, ne, e);
+    if (res === true) this.stats.parsed++;
+    else if (res === 'unmapped') {
+      const name = t.slice(p, ne);
       this.stats.unmapped[name] = (this.stats.unmapped[name] ?? 0) + 1;
-    } else if (h(this, t, ne, e)) this.stats.parsed++;
-    else return this.badLine(t, s, e, `cannot read the arguments of ${name}`);
+    } else if (res === false) return this.badLine(t, s, e, `cannot read the arguments of ${t.slice(p, ne)}`);
+    else return this.badLine(t, s, e, 'not a QEMU trace line');
     this.release(lineNo);
   }
 
@@ -510,7 +506,7 @@ function gicCpu(write: boolean): Handler {
     const v = hexAt(t, numEnd + (write ? 1 : 2), e);
     if (cpu !== cpu || off !== off || v !== v) return false;
     const region = isV ? imp.regionByModel('gicv2-vcpu') : imp.regionByModel('gicv2-cpu');
-    if (!region) return true; // virtual CPU interface: no region on this map (counted as parsed)
+    if (!region) return 'unmapped'; // the virtual CPU interface has no region on this map
     return imp.deviceMmio(region, off, write, big(v), 4, cpu, 'handled');
   };
 }
