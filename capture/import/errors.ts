@@ -5,11 +5,11 @@ export class ImportError extends Error {
   readonly file: string;
   /** 1-based line or record number; 0 when the problem is not tied to one. */
   readonly line: number;
-  constructor(file: string, line: number, message: string, where = 'line') {
-    super(line > 0 ? `${file}:${line}: ${message}` : `${file}: ${message}`);
+  /** `where` = 'record' for binary formats: "FILE: record N: …" instead of "FILE:N: …". */
+  constructor(file: string, line: number, message: string, where: 'line' | 'record' = 'line') {
+    super(line <= 0 ? `${file}: ${message}` : where === 'record' ? `${file}: record ${line}: ${message}` : `${file}:${line}: ${message}`);
     this.name = 'ImportError';
     this.file = file;
     this.line = line;
-    void where;
   }
 }

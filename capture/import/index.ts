@@ -146,7 +146,12 @@ export async function importFile(opts: ImportOptions): Promise<ImportResult> {
       const r = await importFile({ ...opts, input: plain, origin: { name: basename(input), sha256: await sha256File(input) } });
       return { ...r, input };
     } catch (e) {
-      if (e instanceof ImportError) throw new ImportError(input, e.line, e.message.replace(/^.*?: (\d+: )?/, ''));
+      if (e instanceof ImportError && e.message.startsWith(plain)) {
+        const err = new ImportError(input, 0, '');
+        err.message = input + e.message.slice(plain.length);
+        Object.assign(err, { line: e.line });
+        throw err;
+      }
       throw e;
     } finally {
       rmSync(plain, { force: true });

@@ -99,7 +99,7 @@ export function importSimpleTrace(opts: SimpleOptions): { stats: ImportStats; ex
     let dropped = 0n;
     let record = 0;
     const fail = (msg: string): never => {
-      throw new ImportError(file, record, `${msg} (record ${record}, byte offset ${r.offset})`, 'record');
+      throw new ImportError(file, record, `${msg} (byte offset ${r.offset})`, 'record');
     };
     for (;;) {
       const have = r.ensure(8);

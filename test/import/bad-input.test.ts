@@ -50,7 +50,7 @@ describe('bad input', () => {
     const { readFileSync, writeFileSync } = await import('node:fs');
     const b = readFileSync(f);
     writeFileSync(f, b.subarray(0, b.length - 5));
-    await expectFailure(f, /: truncated event record \(needs 16 argument bytes\) \(record 2, byte offset \d+\)/);
+    await expectFailure(f, /: record 2: truncated event record \(needs 16 argument bytes\) \(byte offset \d+\)/);
   });
 
   it('a file in none of the formats', async () => {

@@ -48,7 +48,7 @@ describe('QEMU simple backend (v4)', () => {
     writeSimpleTrace(p, [{ name: 'pl011_read', ns: 1n, args: [0x18, 0x90] }], { skipMapping: ['pl011_read'] });
     const r = parsePath('qemu-simple', p);
     expect(r.stats.bad).toBe(1);
-    expect(() => parsePath('qemu-simple', p, { strict: true })).toThrow(/:1: event id 1 has no mapping record/);
+    expect(() => parsePath('qemu-simple', p, { strict: true })).toThrow(/: record 1: event id 1 has no mapping record/);
     expect(ofKind(r.events, 'mmio_read')).toHaveLength(0);
   });
 });
