@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { importFile } from '../../cli/commands/import.ts';
 import { openTrace } from '../../capture/store/index.ts';
+import { consoleBytes } from '../../analyze/console.ts';
 import { tmp } from './helpers.ts';
 
 const root = join(import.meta.dirname, '../..');
@@ -58,6 +59,8 @@ async function checkFixture(log: string, serial: Buffer) {
       else if (e.kind === 'mmio_read' || e.kind === 'mmio_write') mmio[e.device] = (mmio[e.device] ?? 0) + 1;
     }
     expect(Buffer.concat(parts).equals(serial)).toBe(true);
+    // …and as `bootscope console` reconstructs it.
+    expect(consoleBytes(reader.events({ kinds: ['console'] })).equals(serial)).toBe(true);
     // MMIO events per device equal the raw log's accesses (device lines merged into their ops lines).
     expect(mmio).toEqual(rawMmioCounts(text));
     expect(reader.meta.extra.unmappedEvents).toEqual(s.unmapped);
