@@ -2,7 +2,10 @@
 // state (GICD_CTLR.DS = 1) with affinity routing always on (ARE RAO/WI), 256 SPIs routed by
 // GICD_IROUTER, one redistributor per CPU (RD_base + SGI_base, 128 KiB stride, Last in the
 // final GICR_TYPER), the GICR_WAKER handshake, and the ICC_* CPU interface as system registers
-// with 5 priority bits (32 preemption levels, one AP0R/AP1R word). No LPIs or ITS.
+// with 5 priority bits (32 preemption levels, one AP0R/AP1R word). The ID and type registers
+// read exactly as QEMU 7.2's (which always advertises LPIs: GICD_TYPER.LPIS, GICR_TYPER.PLPIS,
+// GICR_CTLR.CES, 24-bit ICC IDbits), but LPIs are not implemented: with no ITS in the DT Linux
+// prints "ITS: No ITS available, not enabling LPIs" and never enables them, as on QEMU its=off.
 // Group 0 interrupts signal FIQ and are acknowledged through IAR0; Group 1 signal IRQ (IAR1).
 // See reference/devices.md §4.
 
@@ -33,7 +36,7 @@ const CTLR_DS = 1 << 6;
 const ICC_CTLR_CBPR = 1 << 0;
 const ICC_CTLR_EOIMODE = 1 << 1;
 const ICC_CTLR_PMHE = 1 << 6;
-const ICC_CTLR_RO = ((PRIBITS - 1) << 8) | (1 << 15); // PRIbits, IDbits = 16, A3V
+const ICC_CTLR_RO = ((PRIBITS - 1) << 8) | (1 << 11) | (1 << 15); // PRIbits, IDbits = 24, A3V
 // GICR_WAKER
 const WAKER_PS = 1 << 1;
 const WAKER_CA = 1 << 2;
@@ -603,7 +606,8 @@ export class GicV3 implements InterruptController, SysregProvider {
         case 0x0:
           return this.ctlr;
         case 0x4:
-          return ((1 << 25) | (1 << 24) | (15 << 19) | (this.numIrq / 32 - 1)) >>> 0;
+          // No1N, A3V, IDbits = 16, LPIS; ITLinesNumber counts SPIs only, as QEMU 7.2 computes it.
+          return ((1 << 25) | (1 << 24) | (15 << 19) | (1 << 17) | ((this.numIrq - GIC_INTERNAL) / 32 - 1)) >>> 0;
         case 0x8:
           return IIDR;
         case 0xc:
@@ -731,11 +735,11 @@ export class GicV3 implements InterruptController, SysregProvider {
     if (off < SGI_FRAME) {
       switch (off) {
         case 0x0:
-          return 0; // GICR_CTLR: no LPIs, RWP never set
+          return 2; // GICR_CTLR: CES (as QEMU); EnableLPIs stays 0, RWP never set
         case 0x4:
           return IIDR;
         case 0x8:
-          return ((1 << 24) | (cpu << 8) | (cpu === this.numCpu - 1 ? 1 << 4 : 0)) >>> 0; // CommonLPIAff, Processor_Number, Last
+          return ((1 << 24) | (cpu << 8) | (cpu === this.numCpu - 1 ? 1 << 4 : 0) | 1) >>> 0; // CommonLPIAff, Processor_Number, Last, PLPIS
         case 0xc:
           return cs.affinity;
         case 0x10:

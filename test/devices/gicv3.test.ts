@@ -52,7 +52,7 @@ describe('GICv3 identification', () => {
     expect(dr(0x0)).toBe(0x50);
     dw(0x0, 0x13);
     expect(dr(0x0)).toBe(0x53);
-    expect(dr(0x4)).toBe(0x3780008);
+    expect(dr(0x4)).toBe(0x37a0007);
     expect(dr(0x8)).toBe(0x43b);
     expect(dr(0xffe8)).toBe(0x3b);
     expect(dr(0xfff0)).toBe(0x0d);
@@ -85,9 +85,9 @@ describe('GICv3 identification', () => {
     expect(g.redist.registerName(STRIDE + SGI + 0x100)).toBe('GICR_ISENABLER0');
   });
 
-  it('reports 5 priority bits in ICC_CTLR_EL1 and masks PMR to them; SRE is RAO/WI', () => {
+  it('reports 5 priority bits and 24-bit IDs in ICC_CTLR_EL1 and masks PMR to them; SRE is RAO/WI', () => {
     const { sr, sw } = gic();
-    expect(sr(0, ICC.CTLR_EL1)).toBe(0x8400n);
+    expect(sr(0, ICC.CTLR_EL1)).toBe(0x8c00n);
     sw(0, ICC.PMR_EL1, 0xff);
     expect(sr(0, ICC.PMR_EL1)).toBe(0xf8n);
     sw(0, ICC.SRE_EL1, 0);
