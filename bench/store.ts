@@ -1,6 +1,8 @@
 // Store benchmark: bytes per event, write and scan throughput, seek time, writer memory.
 //
 //   node bench/store.ts [--events 50000000] [--small 1000000] [--dir /tmp] [--json]
+//   node bench/store.ts --trace FILE     scan/seek/size figures of an existing trace (e.g. an
+//                                        imported QEMU log), no writing
 //
 // Events come from bench/boot-mix.ts (a Linux-boot-shaped mix: PL011 FR polls and DR writes
 // dominate, then GIC and timer traffic). A pool of 256K events is generated once and replayed
@@ -167,11 +169,27 @@ function main(): void {
       dir: { type: 'string', default: os.tmpdir() },
       json: { type: 'boolean', default: false },
       'child-write': { type: 'string' },
+      trace: { type: 'string' },
       keep: { type: 'boolean', default: false },
     },
   });
   if (values['child-write']) {
     process.stdout.write(JSON.stringify(writeChild(values['child-write'], Number(values.events))));
+    return;
+  }
+  if (values.trace) {
+    const r = openTrace(values.trace);
+    const info = r.info();
+    r.close();
+    const fig = {
+      trace: values.trace,
+      source: info.meta.source,
+      bytesPerEvent: info.fileBytes / info.events,
+      fileMiB: info.fileBytes / 2 ** 20,
+      ...scanFigures(values.trace),
+      ...seekFigures(values.trace),
+    };
+    process.stdout.write(JSON.stringify(fig, null, 1) + '\n');
     return;
   }
   const big = Number(values.events);
