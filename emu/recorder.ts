@@ -25,6 +25,7 @@ export class EventRecorder implements Recorder {
   }
 
   private held: NewEvent[] | null = null;
+  private depth = 0;
 
   record(ev: NewEvent): void {
     if (!this.sink) return;
@@ -41,14 +42,17 @@ export class EventRecorder implements Recorder {
    * value and outcome are known) comes first and what it caused follows.
    */
   hold(): void {
-    this.held = [];
+    if (this.depth++ === 0) this.held = [];
   }
 
-  /** Record the access's consequences held since hold(). */
-  release(): void {
+  /** Record what was held since hold(); events of kind `first` (the cause) go first. */
+  release(first?: NewEvent['kind']): void {
+    if (this.depth === 0 || --this.depth > 0) return;
     const h = this.held;
     this.held = null;
-    if (h) for (const ev of h) this.record(ev);
+    if (!h) return;
+    if (first) for (const ev of h) if (ev.kind === first) this.record(ev);
+    for (const ev of h) if (ev.kind !== first) this.record(ev);
   }
 
   /** Record an event ahead of anything held (the access that caused them). */

@@ -162,7 +162,7 @@ export class Scheduler {
     const deadline = this.devices.nextDeadline();
     if (!Number.isFinite(deadline)) {
       const waiting = this.state.map((s, i) => (s === 'off' ? '' : `cpu${i} ${s.toUpperCase()} at 0x${this.cpus[i]!.pc.toString(16)}`)).filter(Boolean);
-      this.stop('hang', `guest hang: ${waiting.join(', ')} with no interrupt pending and no timer armed`);
+      this.stop('hang', `guest hang: ${waiting.join(', ')} with no interrupt pending at its CPU interface and no device deadline ahead`);
       return;
     }
     if (deadline > this.sliceStart) {

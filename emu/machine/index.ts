@@ -70,8 +70,18 @@ export class Machine implements PlatformControl, DeviceEnv {
     const ram = kvm.ram[0]!;
     this.bus = new MachineBus(ram.base, ram.size, kvm.devices, recorder, now);
     const shared = new CpuShared(this.bus.mem.length);
+    // The personality records the hypercall when it returns; what the call caused (vCPU power
+    // changes) is held and recorded after it, so the trace reads call → consequences.
     const hv: Hypervisor = {
-      call: (cpu, conduit, imm) => this.personality.handleHypercall(cpu, conduit, imm),
+      call: (cpu, conduit, imm) => {
+        if (!recorder.enabled) return this.personality.handleHypercall(cpu, conduit, imm);
+        recorder.hold();
+        try {
+          return this.personality.handleHypercall(cpu, conduit, imm);
+        } finally {
+          recorder.release('hypercall');
+        }
+      },
     };
     const intc = kvm.intc;
     this.cpus = [];

@@ -1,6 +1,7 @@
 // Shared helpers for the emulator tests: temp dirs, running a guest of the QEMU matrix on the
 // emulator with the same machine switches, and tiny raw guests assembled from instruction words.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runGuest, type RunConfig, type RunResult } from '../../emu/run.ts';
@@ -56,3 +57,19 @@ export const A64 = {
 
 /** PSCI SYSTEM_OFF as a raw guest: x0 = 0x84000008; HVC #0. */
 export const SYSTEM_OFF = [A64.movzW0Hi(0x8400), A64.movkW0(0x0008), A64.HVC0];
+
+/** Assemble AArch64 source with Debian's binutils into a flat binary (for raw guests). */
+export function assemble(source: string): Uint8Array {
+  const t = tempDir('bootscope-asm-');
+  try {
+    writeFileSync(t.file('g.S'), source + '\n');
+    execFileSync('aarch64-linux-gnu-as', ['-o', t.file('g.o'), t.file('g.S')], { stdio: 'pipe' });
+    execFileSync('aarch64-linux-gnu-objcopy', ['-O', 'binary', '-j', '.text', t.file('g.o'), t.file('g.bin')], { stdio: 'pipe' });
+    return new Uint8Array(readFileSync(t.file('g.bin')));
+  } finally {
+    t.cleanup();
+  }
+}
+
+/** Assembly: PSCI SYSTEM_OFF over HVC. */
+export const ASM_SYSTEM_OFF = 'movz x0, #0x8400, lsl #16\n movk x0, #0x0008\n hvc #0';
