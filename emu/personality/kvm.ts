@@ -166,6 +166,11 @@ export class KvmPersonality implements Personality {
     this.rtc.tick(now);
   }
 
+  /** emu/cpu's Hypervisor interface: the personality can be handed to the CPUs as is. */
+  call(cpu: HypercallCpu, conduit: 'hvc' | 'smc', imm: number): HypercallOutcome {
+    return this.handleHypercall(cpu, conduit, imm);
+  }
+
   handleHypercall(cpu: HypercallCpu, conduit: 'hvc' | 'smc', imm: number): HypercallOutcome {
     const x0 = cpu.getX(0);
     const fid = Number(x0 & 0xffffffffn);

@@ -82,6 +82,8 @@ export interface Personality {
   buildDtb(opts?: DtbOptions): Uint8Array;
   /** HVC/SMC from a vCPU: reads arguments, writes results, records a hypercall event. */
   handleHypercall(cpu: HypercallCpu, conduit: 'hvc' | 'smc', imm: number): HypercallOutcome;
+  /** Same as handleHypercall: makes a personality an emu/cpu `Hypervisor`. */
+  call(cpu: HypercallCpu, conduit: 'hvc' | 'smc', imm: number): HypercallOutcome;
   /** Devices with deadlines (timers, RTC alarm): the earliest, and a tick to run at it. */
   nextDeadline(): number;
   tick(now: number): void;
