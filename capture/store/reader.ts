@@ -139,6 +139,8 @@ export class TraceReader {
   readonly meta: TraceMeta;
   readonly complete: boolean;
   readonly digest: string | undefined;
+  /** Why the writer stopped early, when it said so (TraceWriter.abandon). */
+  readonly abandoned: string | undefined;
   readonly regions: DeviceRegion[];
   readonly chunks: ChunkInfo[];
   /** Damaged chunks met so far (they are found when read; see verify()). */
@@ -192,6 +194,7 @@ export class TraceReader {
       extra: (m.get(META_KEYS.extra) as Record<string, unknown>) ?? {},
     };
     this.complete = m.get(META_KEYS.complete) === true;
+    this.abandoned = typeof m.get(META_KEYS.abandoned) === 'string' ? (m.get(META_KEYS.abandoned) as string) : undefined;
     this.digest = typeof m.get(META_KEYS.digest) === 'string' ? (m.get(META_KEYS.digest) as string) : undefined;
     this.regions = (db.prepare('SELECT * FROM devices ORDER BY base').all() as Record<string, unknown>[]).map((r) => ({
       name: r['name'] as string,
@@ -544,10 +547,12 @@ export class TraceReader {
       problems: this.problemDetails,
     };
     if (this.digest) out.digest = this.digest;
-    if (!this.complete)
+    if (!this.complete) {
+      const why = this.abandoned ? `stopped early (${this.abandoned})` : 'did not finish (killed or crashed)';
       out.incomplete = last
-        ? `the writer did not finish (killed or crashed): readable up to chunk ${last.id}, event ${last.seqLast}`
-        : 'the writer did not finish (killed or crashed) before its first chunk';
+        ? `the writer ${why}: readable up to chunk ${last.id}, event ${last.seqLast}`
+        : `the writer ${why} before its first chunk`;
+    }
     return out;
   }
 }

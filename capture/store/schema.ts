@@ -70,6 +70,7 @@ export const META_KEYS = {
   timeFirst: 'time_first',
   timeLast: 'time_last',
   closedAt: 'closed_at',
+  abandoned: 'abandoned',
 } as const;
 
 export const SUMMARY_TABLES = [

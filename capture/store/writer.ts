@@ -263,11 +263,13 @@ export class TraceWriter implements Recorder {
     return { path: this.path, events: this.nextSeq, chunks: this.chunkId, bytes: fs.statSync(this.path).size, digest };
   }
 
-  /** Stop without finishing: the file stays readable and is reported as incomplete. */
-  abandon(): void {
+  /** Stop without finishing (e.g. the producer failed): readable, and reported as incomplete. */
+  abandon(reason = 'abandoned'): void {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    this.setMetaStmt.run(META_KEYS.abandoned, JSON.stringify(reason));
+    this.db.pragma('journal_mode = DELETE');
     this.db.close();
   }
 }

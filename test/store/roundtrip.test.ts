@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll } from 'vitest';
+import fs from 'node:fs';
 import path from 'node:path';
 import { matchesFilter, type EventFilter, type TraceEvent } from '../../capture/model.ts';
 import { openTrace, createTrace, TraceError } from '../../capture/store/index.ts';
@@ -167,6 +168,19 @@ describe('bad events', () => {
       r.close();
     });
   }
+
+  it('an abandoned writer leaves one readable file, reported as stopped early', () => {
+    const file = path.join(dir, 'abandoned.trace');
+    const w = createTrace(file, { ...BASE_OPTS, chunkEvents: 100 });
+    for (const e of bootMixPool(250)) w.record(e);
+    w.abandon('guest image not found');
+    expect(fs.existsSync(`${file}-wal`)).toBe(false);
+    const r = openTrace(file);
+    expect(r.complete).toBe(false);
+    expect(r.eventCount).toBe(250);
+    expect(r.info().incomplete).toBe('the writer stopped early (guest image not found): readable up to chunk 2, event 249');
+    r.close();
+  });
 
   it('refuses to overwrite an existing trace unless asked', () => {
     const file = path.join(dir, 'exists.trace');
