@@ -80,12 +80,12 @@ describe('kvm personality with emu/cpu', () => {
         read: (off, size, vcpu) => {
           d.lastOutcome = 'handled';
           const v = d.read(off, size, vcpu);
-          return d.lastOutcome === 'abort' ? null : v;
+          return (d.lastOutcome as string) === 'abort' ? null : v;
         },
         write: (off, size, value, vcpu) => {
           d.lastOutcome = 'handled';
           d.write(off, size, Number(value), vcpu);
-          return d.lastOutcome !== 'abort';
+          return (d.lastOutcome as string) !== 'abort';
         },
       });
     }
