@@ -313,7 +313,8 @@ export class QemuLogImporter implements LineHandler {
       const s = this.q[i]!;
       if (s.src !== 0 || s.matched || s.region?.model !== region.model || s.off !== off || (s.ev.kind === 'mmio_write') !== write) continue;
       const ev = s.ev as Extract<NewEvent, { kind: 'mmio_read' | 'mmio_write' }>;
-      if (value !== undefined && (ev.value & 0xffffffffffffffffn) !== value && BigInt.asUintN(32, ev.value) !== value) continue;
+      // Device lines print 32-bit values; the ops line prints the access value in full.
+      if (value !== undefined && ev.value !== value && BigInt.asUintN(32, ev.value) !== value) continue;
       s.matched = true;
       if (outcome !== 'handled') ev.outcome = outcome;
       if (ev.vcpu < 0) ev.vcpu = vcpu;
@@ -431,7 +432,7 @@ export class QemuLogImporter implements LineHandler {
   get now(): number {
     return this.time;
   }
-  get line_(): number {
+  get lineNumber(): number {
     return this.lineNo;
   }
 }
@@ -458,7 +459,7 @@ export function mappedQemuEvents(): string[] {
 }
 
 function common(imp: QemuLogImporter, vcpu: number) {
-  return { time: imp.now, vcpu, src_line: imp.line_ };
+  return { time: imp.now, vcpu, src_line: imp.lineNumber };
 }
 
 // PL011 / PL031: "addr 0x%08x value 0x%08x[ reg NAME]" (QEMU ≥ 8.1 appends the register name).
