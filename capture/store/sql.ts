@@ -9,13 +9,18 @@
 // keep a superset of the rows the query needs.
 
 import type Database from 'better-sqlite3';
-import { EVENT_KINDS, type EventFilter, type EventKind } from '../model.ts';
+import { EVENT_KINDS, KIND_FIELDS, type EventFilter, type EventKind } from '../model.ts';
 import { ALL_FIELD_NAMES } from './layout.ts';
 import { TraceError } from './errors.ts';
 import type { TraceReader } from './reader.ts';
 
 /** Columns of the `events` table, in order: common fields, then every kind's fields. */
 export const EVENTS_COLUMNS: readonly string[] = ['seq', 'time', 'vcpu', 'kind', 'pc', 'src_line', ...ALL_FIELD_NAMES];
+
+/** Per kind: the events-table column indexes of its fields. */
+const FIELD_COLUMNS = Object.fromEntries(
+  EVENT_KINDS.map((k) => [k, Object.keys(KIND_FIELDS[k]).map((f) => EVENTS_COLUMNS.indexOf(f))]),
+) as unknown as Record<EventKind, readonly number[]>;
 
 const I64_MAX = (1n << 63n) - 1n;
 
@@ -64,10 +69,24 @@ function stateFor(reader: TraceReader): SqlState {
       *rows() {
         const r = state.reader;
         if (!r || state.empty) return;
-        const row = new Array<unknown>(cols.length);
+        // One row array, rewritten per event: common columns, then only the event's own fields
+        // (the previous kind's fields are nulled first).
+        const row = new Array<unknown>(cols.length).fill(null);
+        let prevFields: readonly number[] = [];
         for (const ev of r.events(state.filter)) {
           const rec = ev as unknown as Record<string, unknown>;
-          for (let i = 0; i < cols.length; i++) row[i] = sqlValue(rec[cols[i]!]);
+          row[0] = ev.seq;
+          row[1] = ev.time;
+          row[2] = ev.vcpu;
+          row[3] = ev.kind;
+          row[4] = ev.pc === undefined ? null : sqlU64(ev.pc);
+          row[5] = ev.src_line ?? null;
+          const fields = FIELD_COLUMNS[ev.kind];
+          if (fields !== prevFields) {
+            for (const i of prevFields) row[i] = null;
+            prevFields = fields;
+          }
+          for (const i of fields) row[i] = sqlValue(rec[cols[i]!]);
           yield row;
         }
       },
