@@ -74,7 +74,7 @@ export const EMULATOR_CLOCK: ClockInfo = {
 };
 
 /** Instructions run between yields to the event loop (progress, console flushing). */
-const CHUNK = 20_000_000;
+const CHUNK = 4_000_000;
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 

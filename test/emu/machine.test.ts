@@ -2,6 +2,8 @@
 // skipping to a timer deadline, exception loops), the bus's unassigned-access recording, loading
 // errors, and robustness against random guest images.
 import { describe, expect, it, afterAll } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { buildFdt, fdtNode, findNode, getProp, parseFdt, propString, readCells } from '../../capture/fdt.ts';
 import { openTrace } from '../../capture/store/index.ts';
 import { runGuest } from '../../emu/run.ts';
 import { placeKernel, placeBootData } from '../../emu/machine/image.ts';
@@ -12,6 +14,8 @@ afterAll(() => tmp.cleanup());
 let n = 0;
 const image = (words: number[]) => writeImage(tmp.file(`g${n++}.bin`), rawImage(words));
 const MEM = 64 << 20;
+/** A minimal valid DTB (an empty root node). */
+const dtb0 = (): Uint8Array => buildFdt(fdtNode('', { '#address-cells': 2, '#size-cells': 2 }));
 
 describe('stop reasons and time', () => {
   it('PSCI SYSTEM_OFF from a raw image loaded at RAM + 0x80000', async () => {
@@ -133,6 +137,43 @@ describe('loading', () => {
     expect(k).toMatchObject({ kind: 'image', entry: 0x40080000, end: 0x40090000 });
     expect(placeBootData(k.end, 0, 0x1000, 0x40000000, 128 << 20)).toEqual({ dtb: 0x44000000 });
     expect(placeBootData(k.end, 5000, 0x1000, 0x40000000, 512 << 20)).toEqual({ initrd: { start: 0x48000000, end: 0x48000000 + 5000 }, dtb: 0x48200000 });
+  });
+
+  it('passes --append and the initrd through the generated DTB, x0 = DTB address', async () => {
+    const initrd = writeImage(tmp.file('initrd.img'), new Uint8Array(10_000).map((_, i) => i & 0xff));
+    let ram: Uint8Array | undefined;
+    let base = 0;
+    const r = await runGuest({
+      kernel: image(SYSTEM_OFF), initrd, append: 'console=ttyAMA0 quiet', memBytes: MEM, output: tmp.file('initrd.trace'),
+      onReady: (m) => { ram = m.bus.mem; base = m.bus.ramBase; },
+    });
+    expect(r.stop.kind).toBe('system_off');
+    expect(Object.keys(r.hashes).sort()).toEqual(['dtb', 'initrd', 'kernel']);
+    const t = openTrace(r.trace!);
+    try {
+      const dtb = new Uint8Array(t.meta.extra.dtbSize as number);
+      dtb.set(Buffer.from(t.meta.extra.dtbBase64 as string, 'base64'));
+      const fdt = parseFdt(dtb);
+      const chosen = findNode(fdt.root, '/chosen')!;
+      expect(propString(chosen, 'bootargs')).toBe('console=ttyAMA0 quiet');
+      const cellsOf = (name: string) => {
+        const v = getProp(chosen, name)!;
+        return Number(readCells(v, 0, v.length / 4));
+      };
+      const start = cellsOf('linux,initrd-start');
+      const end = cellsOf('linux,initrd-end');
+      expect(end - start).toBe(10_000);
+      expect(start).toBe(0x40000000 + (32 << 20));
+      expect(Buffer.from(ram!.subarray(start - base, end - base))).toEqual(readFileSync(initrd));
+      expect(r.dtbAddr).toBe(start + (2 << 20)); // next 2 MiB boundary after the initrd
+      expect(Buffer.from(ram!.subarray(r.dtbAddr - base, r.dtbAddr - base + dtb.length))).toEqual(Buffer.from(dtb));
+      const boot = [...t.events({ kinds: ['vcpu_state'] })][0]!;
+      expect(boot).toMatchObject({ state: 'on', target: 0, entry: 0x40080000n, context: BigInt(r.dtbAddr), reason: 'boot' });
+    } finally {
+      t.close();
+    }
+    const dtbFile = writeImage(tmp.file('given.dtb'), dtb0());
+    await expect(runGuest({ kernel: image(SYSTEM_OFF), dtb: dtbFile, append: 'x', memBytes: MEM })).rejects.toThrow(/--append needs the generated DTB \(--dtb auto\)/);
   });
 
   it('rejects images that cannot be guests, with one-line messages and no trace file', async () => {
