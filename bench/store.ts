@@ -131,17 +131,22 @@ function seekFigures(file: string) {
   const first = r.chunks[0]!.timeMin;
   const last = r.chunks[r.chunks.length - 1]!.timeMax;
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   let x = 42;
   for (let i = 0; i < 200; i++) {
     x = (x * 1103515245 + 12345) >>> 0;
     const t = Math.floor(first + ((last - first) * x) / 2 ** 32);
     (r as unknown as { cache: unknown }).cache = undefined; // cold chunk each time
     const s = performance.now();
+    const c0 = process.cpuUsage();
     const ev = r.seekTime(t);
+    const c = process.cpuUsage(c0);
     times.push(performance.now() - s);
+    cpuTimes.push((c.user + c.system) / 1000);
     if (!ev || ev.time < t) throw new Error(`seek to ${t} failed`);
   }
   times.sort((a, b) => a - b);
+  cpuTimes.sort((a, b) => a - b);
   const s = performance.now();
   const info = r.info();
   const infoMs = performance.now() - s;
@@ -154,6 +159,8 @@ function seekFigures(file: string) {
     seekMedianMs: times[times.length >> 1]!,
     seekP99Ms: times[Math.floor(times.length * 0.99)]!,
     seekMaxMs: times[times.length - 1]!,
+    seekCpuMedianMs: cpuTimes[cpuTimes.length >> 1]!,
+    seekCpuMaxMs: cpuTimes[cpuTimes.length - 1]!,
     infoMs,
     infoEvents: info.events,
     sqlWindowMs: sqlMs,
@@ -210,7 +217,7 @@ function main(): void {
     log(`  columnar ${(s.columnarPerSec / 1e6).toFixed(1)} M events/s, objects ${(s.objectsPerSec / 1e6).toFixed(2)} M events/s`);
     log('seeking…');
     const k = seekFigures(file);
-    log(`  open ${k.openMs.toFixed(1)} ms, seek median ${k.seekMedianMs.toFixed(2)} ms, max ${k.seekMaxMs.toFixed(2)} ms, info ${k.infoMs.toFixed(1)} ms`);
+    log(`  open ${k.openMs.toFixed(1)} ms, seek median ${k.seekMedianMs.toFixed(2)} ms (CPU ${k.seekCpuMedianMs.toFixed(2)}), max ${k.seekMaxMs.toFixed(2)} ms, info ${k.infoMs.toFixed(1)} ms`);
     out[label] = {
       bytesPerEvent: w.bytes / w.events,
       fileMiB: w.bytes / 2 ** 20,
