@@ -93,9 +93,13 @@ export class TraceWriter implements Recorder {
   /** Create a new trace file. */
   static create(path: string, opts: WriterOptions): TraceWriter {
     const codec = opts.codec ?? defaultCodec();
+    const chunkEvents = opts.chunkEvents ?? DEFAULT_CHUNK_EVENTS;
+    if (!Number.isInteger(chunkEvents) || chunkEvents < 1 || chunkEvents > 1 << 20)
+      throw new TraceError(path, `chunkEvents must be an integer in 1..${1 << 20}`);
+    const companions = [path, `${path}-wal`, `${path}-shm`, `${path}-journal`];
     if (fs.existsSync(path)) {
       if (!opts.overwrite) throw new TraceError(path, 'file exists (pass overwrite to replace it)');
-      for (const p of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) fs.rmSync(p, { force: true });
+      for (const p of companions) fs.rmSync(p, { force: true });
     }
     let db: Database.Database;
     try {
@@ -103,35 +107,38 @@ export class TraceWriter implements Recorder {
     } catch (err) {
       throw new TraceError(path, `cannot create: ${(err as Error).message}`);
     }
-    const chunkEvents = opts.chunkEvents ?? DEFAULT_CHUNK_EVENTS;
-    if (!Number.isInteger(chunkEvents) || chunkEvents < 1 || chunkEvents > 1 << 20) {
+    try {
+      db.pragma('page_size = 4096');
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.exec(DDL);
+      const w = new TraceWriter(path, db, codec, opts);
+      db.transaction(() => {
+        const meta: Record<string, unknown> = {
+          [META_KEYS.format]: FORMAT_ID,
+          [META_KEYS.schemaVersion]: SCHEMA_VERSION,
+          [META_KEYS.toolVersion]: TOOL_VERSION,
+          [META_KEYS.createdAt]: new Date().toISOString(),
+          [META_KEYS.source]: opts.source,
+          [META_KEYS.clock]: opts.clock,
+          [META_KEYS.hashes]: opts.hashes ?? {},
+          [META_KEYS.extra]: opts.extra ?? {},
+          [META_KEYS.chunkEvents]: chunkEvents,
+          [META_KEYS.codec]: codec.name,
+          [META_KEYS.complete]: false,
+          [META_KEYS.eventCount]: 0,
+        };
+        for (const [k, v] of Object.entries(meta)) w.setMetaStmt.run(k, JSON.stringify(v));
+        w.insertDevices(opts.devices ?? []);
+      })();
+      return w;
+    } catch (err) {
+      // Leave nothing behind that could pass for a trace.
       db.close();
-      throw new TraceError(path, `chunkEvents must be an integer in 1..${1 << 20}`);
+      for (const p of companions) fs.rmSync(p, { force: true });
+      if (err instanceof TraceError) throw err;
+      throw new TraceError(path, `cannot create: ${(err as Error).message}`);
     }
-    db.pragma('page_size = 4096');
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.exec(DDL);
-    const w = new TraceWriter(path, db, codec, opts);
-    db.transaction(() => {
-      const meta: Record<string, unknown> = {
-        [META_KEYS.format]: FORMAT_ID,
-        [META_KEYS.schemaVersion]: SCHEMA_VERSION,
-        [META_KEYS.toolVersion]: TOOL_VERSION,
-        [META_KEYS.createdAt]: new Date().toISOString(),
-        [META_KEYS.source]: opts.source,
-        [META_KEYS.clock]: opts.clock,
-        [META_KEYS.hashes]: opts.hashes ?? {},
-        [META_KEYS.extra]: opts.extra ?? {},
-        [META_KEYS.chunkEvents]: chunkEvents,
-        [META_KEYS.codec]: codec.name,
-        [META_KEYS.complete]: false,
-        [META_KEYS.eventCount]: 0,
-      };
-      for (const [k, v] of Object.entries(meta)) w.setMetaStmt.run(k, JSON.stringify(v));
-      w.insertDevices(opts.devices ?? []);
-    })();
-    return w;
   }
 
   /** Number of events recorded so far. */

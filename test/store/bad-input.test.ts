@@ -53,6 +53,24 @@ describe('files that are not traces', () => {
     db2.close();
     fails(g, /SQLite database, but not a bootscope trace \(meta format is "something-else"\)/);
   });
+  it('a directory', () => fails(dir, /: is a directory, not a trace file$/));
+  it('a trace whose metadata is damaged', () => {
+    const f = goodTrace('bad-meta.trace', 100);
+    const db = new Database(f);
+    db.prepare("UPDATE meta SET value = '{oops' WHERE key = 'clock'").run();
+    db.close();
+    fails(f, /meta value 'clock' is not valid JSON/);
+    const g = goodTrace('no-version.trace', 100);
+    const db2 = new Database(g);
+    db2.prepare("DELETE FROM meta WHERE key = 'schema_version'").run();
+    db2.close();
+    fails(g, /trace has no schema version/);
+    const h = goodTrace('no-chunks.trace', 100);
+    const db3 = new Database(h);
+    db3.exec('DROP TABLE chunks');
+    db3.close();
+    fails(h, /bootscope trace without a chunks table \(damaged\)/);
+  });
   it('a trace from a newer schema version', () => {
     const f = goodTrace('newer.trace', 100);
     const db = new Database(f);

@@ -182,6 +182,21 @@ describe('bad events', () => {
     r.close();
   });
 
+  it('refuses use after close, bad chunk sizes and unwritable paths', () => {
+    const file = path.join(dir, 'closed.trace');
+    const w = createTrace(file, BASE_OPTS);
+    w.close();
+    expect(() => w.record(everyKind()[0]!)).toThrow(`${file}: writer is closed`);
+    expect(() => w.close()).toThrow(`${file}: writer is already closed`);
+    expect(() => createTrace(path.join(dir, 'c0.trace'), { ...BASE_OPTS, chunkEvents: 0 })).toThrow(/c0\.trace: chunkEvents must be an integer in 1\.\.1048576/);
+    expect(() => createTrace(path.join(dir, 'no/such/dir/x.trace'), BASE_OPTS)).toThrow(/x\.trace: cannot create: /);
+    expect(() => createTrace(path.join(dir, 'dup.trace'), { ...BASE_OPTS, devices: [...BOOT_MIX_DEVICES, BOOT_MIX_DEVICES[0]!] })).toThrow(
+      /dup\.trace: device region gic-dist@8000000: UNIQUE constraint failed/,
+    );
+    expect(fs.existsSync(path.join(dir, 'dup.trace'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'c0.trace'))).toBe(false);
+  });
+
   it('refuses to overwrite an existing trace unless asked', () => {
     const file = path.join(dir, 'exists.trace');
     writeEvents(file, everyKind());
