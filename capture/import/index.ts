@@ -14,7 +14,7 @@ import { detectFormat, FORMATS, sniffQemuClockForm, type ImportFormat } from './
 import { ImportError } from './errors.ts';
 import { FtraceImporter } from './ftrace.ts';
 import { scanLines } from './lines.ts';
-import { regionsFromDtb } from './memmap.ts';
+import { qemuVirtBaseRegions, qemuVirtRegions, regionsFromDtb } from './memmap.ts';
 import { QemuLogImporter } from './qemu-log.ts';
 import { importSimpleTrace } from './qemu-simple.ts';
 import { unmappedTotal, type ImportStats } from './stats.ts';
@@ -177,7 +177,8 @@ export async function importFile(opts: ImportOptions): Promise<ImportResult> {
   const writer = await TraceWriter.create(tmp, {
     source,
     clock: clockFor(format, input),
-    devices: dtbRegions ?? [],
+    // Without --dtb: QEMU virt's map (the qemu-log importer adds the GIC's once the log shows which).
+    devices: dtbRegions ?? (format === 'ftrace' ? qemuVirtRegions(3) : qemuVirtBaseRegions()),
     hashes,
     overwrite: true,
   });

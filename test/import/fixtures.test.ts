@@ -65,6 +65,12 @@ async function checkFixture(log: string, serial: Buffer) {
     expect(mmio).toEqual(rawMmioCounts(text));
     expect(reader.meta.extra.unmappedEvents).toEqual(s.unmapped);
     expect(reader.meta.source).toMatchObject({ type: 'import', name: 'qemu-log' });
+    // Every device an event names is in the trace's region table.
+    const names = new Set(reader.regions.map((r) => r.name));
+    for (const d of Object.keys(mmio)) expect(names.has(d), d).toBe(true);
+    // The GIC's regions join once the log shows which GIC it is (U-Boot never touches it).
+    if (reader.meta.extra.gicVersion !== undefined) expect(names.has(`gicv${reader.meta.extra.gicVersion}-dist@8000000`)).toBe(true);
+    expect(names.has('pl011@9000000')).toBe(true);
   } finally {
     reader.close();
   }
