@@ -258,7 +258,7 @@ export class FtraceImporter implements LineHandler {
   }
 
   sourceOf(intid: number): string {
-    if (intid < 32) return '';
+    if (intid < 32) return ({ 30: 'timer_phys', 27: 'timer_virt', 26: 'timer_hyp', 29: 'timer_sec', 28: 'timer_hypvirt' } as Record<number, string>)[intid] ?? '';
     for (const r of this.map.regions) if (r.intid === intid) return r.name;
     return '';
   }

@@ -295,6 +295,15 @@ export class QemuLogImporter implements LineHandler {
     return this.map.byModel(model);
   }
 
+  /** What drives an INTID: the region with that interrupt, a generic timer's PPI, or ''. */
+  sourceOf(intid: number): string {
+    if (intid < 32) {
+      const t = TIMER_PPI.indexOf(intid);
+      return t >= 0 ? `timer_${TIMER_NAMES[t]}` : '';
+    }
+    return this.regionByIntid(intid)?.name ?? '';
+  }
+
   regionByIntid(intid: number): DeviceRegion | undefined {
     if (intid < 32) return undefined;
     for (const r of this.map.regions) if (r.intid === intid) return r;
@@ -528,7 +537,7 @@ H.set('gic_set_irq', (imp, t, p, e) => {
   const mask = numAfter(t, 'cpumask ', numEnd, e);
   if (irq !== irq || level !== level || mask !== mask) return false;
   const vcpu = irq < 32 && mask > 0 ? 31 - Math.clz32(mask & -mask) : -1;
-  imp.push({ kind: 'irq_line', ...common(imp, vcpu), intid: irq, level: level ? 1 : 0, trigger: irq < 16 ? 'edge' : 'level', source: imp.regionByIntid(irq)?.name ?? '' });
+  imp.push({ kind: 'irq_line', ...common(imp, vcpu), intid: irq, level: level ? 1 : 0, trigger: irq < 16 ? 'edge' : 'level', source: imp.sourceOf(irq) });
   return true;
 });
 
@@ -567,7 +576,7 @@ H.set('gicv3_dist_set_irq', (imp, t, p, e) => {
   const irq = numAfter(t, 'interrupt ', p, e);
   const level = numAfter(t, 'changed to ', numEnd, e);
   if (irq !== irq || level !== level) return false;
-  imp.push({ kind: 'irq_line', ...common(imp, -1), intid: irq, level: level ? 1 : 0, trigger: 'level', source: imp.regionByIntid(irq)?.name ?? '' });
+  imp.push({ kind: 'irq_line', ...common(imp, -1), intid: irq, level: level ? 1 : 0, trigger: 'level', source: imp.sourceOf(irq) });
   return true;
 });
 H.set('gicv3_redist_set_irq', (imp, t, p, e) => {
@@ -576,7 +585,7 @@ H.set('gicv3_redist_set_irq', (imp, t, p, e) => {
   const irq = numAfter(t, 'interrupt ', numEnd, e);
   const level = numAfter(t, 'changed to ', numEnd, e);
   if (cpu !== cpu || irq !== irq || level !== level) return false;
-  imp.push({ kind: 'irq_line', ...common(imp, imp.cpuIndex(cpu)), intid: irq, level: level ? 1 : 0, trigger: 'level', source: '' });
+  imp.push({ kind: 'irq_line', ...common(imp, imp.cpuIndex(cpu)), intid: irq, level: level ? 1 : 0, trigger: 'level', source: imp.sourceOf(irq) });
   return true;
 });
 H.set('gicv3_redist_send_sgi', (imp, t, p, e) => {

@@ -132,7 +132,7 @@ describe('QEMU log: GIC, timer, PSCI', () => {
     expect(pmr).toMatchObject({ kind: 'sysreg', name: 'ICC_PMR_EL1', write: true, value: 0xf0n, encoding: (3 << 14) | (4 << 7) | (6 << 3) });
     expect(sgi).toMatchObject({ kind: 'sysreg', name: 'ICC_SGI1R_EL1', value: (1n << 24n) | 2n });
     expect(pend).toMatchObject({ kind: 'irq_line', intid: 1, vcpu: 1, trigger: 'edge' });
-    expect(line).toMatchObject({ kind: 'irq_line', intid: 27, vcpu: 0 });
+    expect(line).toMatchObject({ kind: 'irq_line', intid: 27, vcpu: 0, source: 'timer_virt' });
     expect(r.stats.unmapped).toEqual({ gicv3_cpuif_update: 1 });
   });
 
