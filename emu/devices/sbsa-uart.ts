@@ -1,6 +1,7 @@
 // SBSA generic UART exactly as Xen's vpl011 emulates it (xen/arch/arm/vpl011.c, Xen-internal
 // backend): DR, RSR, FR, RIS, MIS, IMSC and ICR at 8/16/32 bits; every other offset reads 0 and
-// ignores writes; a read of ICR or any 64-bit access gives the guest a data abort. The output
+// ignores writes; a read of ICR or a 64-bit access to one of those registers gives the guest a
+// data abort (a 64-bit access elsewhere reads as zero, as Xen's `default:` case does). The output
 // ring drains at once (FR.TXFE stays set, TXI is raised by every write); the 32-byte input
 // ring raises RTI while it holds data and RXI when it is at least half full. Interrupts are
 // injected as edges when a new MIS bit appears (the old vGIC has no level model).
@@ -18,6 +19,7 @@ const IMSC = 0x38;
 const RIS = 0x3c;
 const MIS = 0x40;
 const ICR = 0x44;
+const HANDLED = new Set([DR, RSR, FR, IMSC, RIS, MIS, ICR]);
 
 export const SBSA_FR_BUSY = 0x08;
 export const SBSA_FR_RXFE = 0x10;
@@ -82,7 +84,7 @@ export class SbsaUart implements MmioDevice {
   }
 
   read(offset: number, size: number, _vcpu = 0): number {
-    if (size === 8) return this.abort();
+    if (size === 8) return Number(this.read64(offset));
     let v: number;
     switch (offset) {
       case DR:
@@ -114,7 +116,7 @@ export class SbsaUart implements MmioDevice {
 
   write(offset: number, size: number, value: number, _vcpu = 0): void {
     if (size === 8) {
-      this.abort();
+      this.write64(offset);
       return;
     }
     switch (offset) {
@@ -141,13 +143,16 @@ export class SbsaUart implements MmioDevice {
     }
   }
 
-  read64(_offset?: number, _vcpu?: number): bigint {
-    this.abort();
+  /** 64-bit accesses: Xen's width check rejects them on the emulated registers only. */
+  read64(offset: number, _vcpu?: number): bigint {
+    if (HANDLED.has(offset)) this.abort();
+    else this.lastOutcome = 'raz_wi';
     return 0n;
   }
 
-  write64(_offset?: number, _value?: bigint, _vcpu?: number): void {
-    this.abort();
+  write64(offset: number, _value?: bigint, _vcpu?: number): void {
+    if (HANDLED.has(offset)) this.abort();
+    else this.lastOutcome = 'raz_wi';
   }
 
   private abort(): number {

@@ -118,7 +118,7 @@ describe('SBSA UART (Xen vpl011)', () => {
     expect(u.read(0x30, 4, 0)).toBe(0);
   });
 
-  it('aborts on an ICR read and on any 64-bit access', () => {
+  it('aborts on an ICR read and on 64-bit accesses to its registers', () => {
     const { u } = sbsa();
     u.lastOutcome = 'handled';
     u.read(0x44, 4, 0);
@@ -130,7 +130,13 @@ describe('SBSA UART (Xen vpl011)', () => {
     u.write(0x38, 8, 0, 0);
     expect(u.lastOutcome).toBe('abort');
     u.lastOutcome = 'handled';
-    u.read64();
+    u.read64(0x18);
+    expect(u.lastOutcome).toBe('abort');
+    u.lastOutcome = 'handled';
+    u.read64(0x30); // not an emulated register: Xen's default case reads 0
+    expect(u.lastOutcome).toBe('raz_wi');
+    u.lastOutcome = 'handled';
+    u.write64(0x44, 0n);
     expect(u.lastOutcome).toBe('abort');
   });
 
