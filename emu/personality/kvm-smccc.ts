@@ -93,6 +93,12 @@ export function argCountOf(name: string): number {
 }
 
 export interface KvmSmcccOptions {
+  /**
+   * 'kvm' (default): Linux 6.1 KVM. 'qemu-tcg': QEMU 7.2's own PSCI emulation, for differential
+   * runs against TCG: PSCI_FEATURES does not list SMCCC_VERSION or SYSTEM_RESET2, every non-PSCI
+   * call returns −1, and only x0 is written.
+   */
+  flavor: 'kvm' | 'qemu-tcg';
   /** PSCI minor version with major 1: 0 → PSCI 1.0, 1 → PSCI 1.1 (KVM ≥ 5.18 default). */
   psciMinor: 0 | 1;
   /** SMCCC_ARCH_FEATURES answers for the three Spectre workarounds. */
@@ -104,6 +110,7 @@ export interface KvmSmcccOptions {
 }
 
 export const KVM_SMCCC_DEFAULTS: KvmSmcccOptions = {
+  flavor: 'kvm',
   psciMinor: 1,
   workaround1: SMCCC_RET.NOT_SUPPORTED,
   workaround2: SMCCC_RET.NOT_SUPPORTED,
@@ -142,13 +149,15 @@ export function kvmSmcccCall(fid: number, caller: SmcccCaller, opts: KvmSmcccOpt
   const arg = (n: number): bigint => (is32 ? lo32(caller.arg(n)) : u64(caller.arg(n)));
   const args: bigint[] = [];
   for (let i = 1; i <= nargs; i++) args.push(arg(i));
+  const tcg = opts.flavor === 'qemu-tcg';
   const done = (x0: bigint, x1 = 0n, x2 = 0n, x3 = 0n, outcome: HypercallOutcome = HYPERCALL.CONTINUE): SmcccOutcome => ({
     name,
     args,
-    results: [u64(x0), u64(x1), u64(x2), u64(x3)],
+    results: tcg ? [u64(x0)] : [u64(x0), u64(x1), u64(x2), u64(x3)],
     outcome,
   });
 
+  if (tcg && !isPsci(fid)) return done(SMCCC_RET.NOT_SUPPORTED);
   switch (fid) {
     case FID.SMCCC_VERSION:
       return done(0x10001n);
@@ -234,8 +243,16 @@ function psciCall(
   }
 }
 
-/** KVM's PSCI_FEATURES table (PSCI 1.x). */
+/** PSCI function IDs (32- and 64-bit, functions 0..31). */
+function isPsci(fid: number): boolean {
+  return ((fid & 0xbfffffe0) >>> 0) === 0x84000000;
+}
+
+/** KVM's PSCI_FEATURES table (PSCI 1.x); QEMU TCG lists neither SMCCC_VERSION nor SYSTEM_RESET2. */
 export function psciFeatures(queried: number, opts: KvmSmcccOptions = KVM_SMCCC_DEFAULTS): bigint {
+  if (opts.flavor === 'qemu-tcg' && (queried === FID.SMCCC_VERSION || queried === FID.SYSTEM_RESET2 || queried === FID.SYSTEM_RESET2_64)) {
+    return PSCI_RET.NOT_SUPPORTED;
+  }
   switch (queried >>> 0) {
     case FID.PSCI_VERSION:
     case FID.CPU_SUSPEND:

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { SimpleBus } from '../../emu/cpu/bus.ts';
 import { Cpu } from '../../emu/cpu/cpu.ts';
 import { staticEnv } from '../../emu/devices/irq.ts';
-import { KvmPersonality } from '../../emu/personality/kvm.ts';
+import { KvmPersonality, type KvmConfig } from '../../emu/personality/kvm.ts';
 import type { PlatformControl, PsciPowerState } from '../../emu/personality/types.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'bootscope-qh-'));
@@ -54,9 +54,9 @@ class Platform implements PlatformControl {
 }
 
 /** x1..x`count` after running the snippet on emu/cpu with the kvm personality. */
-export function runOnEmu(bin: Uint8Array, gic: 2 | 3, count: number, smp = 1): bigint[] {
+export function runOnEmu(bin: Uint8Array, gic: 2 | 3, count: number, smp = 1, extra: Partial<KvmConfig> = {}): bigint[] {
   const time = { t: 0 };
-  const p = new KvmPersonality({ smp, memBytes: 128 << 20, gic }, staticEnv(undefined, time), new Platform(smp));
+  const p = new KvmPersonality({ smp, memBytes: 128 << 20, gic, ...extra }, staticEnv(undefined, time), new Platform(smp));
   const bus = new SimpleBus([[0x40000000, 128 << 20]]);
   for (const d of p.devices) {
     bus.addMmio({
