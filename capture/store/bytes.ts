@@ -369,6 +369,47 @@ export function readFixed(r: ByteReader, out: Float64Array | Int32Array, n: numb
   return max;
 }
 
+/** An integer column: typed array of whatever width the values needed. */
+export type IntColumn = Float64Array | Uint32Array | Uint16Array | Uint8Array;
+
+/**
+ * Read what writeFixed wrote (bias 0) without widening: one-byte columns are views into the
+ * payload (no copy), wider ones the matching typed array. Returns the column and its maximum.
+ */
+export function readFixedColumn(r: ByteReader, n: number): { col: IntColumn; max: number } {
+  const width = r.u8();
+  if (width === 0) {
+    const v = r.varint();
+    const col = v < 0x100 ? new Uint8Array(n) : v < 0x10000 ? new Uint16Array(n) : new Float64Array(n);
+    col.fill(v);
+    return { col, max: n > 0 ? v : 0 };
+  }
+  if (width !== 1 && width !== 2 && width !== 4) throw new DecodeError(`bad fixed width ${width}`);
+  const b = r.bytes(n * width);
+  let max = 0;
+  if (width === 1) {
+    for (let i = 0; i < n; i++) if (b[i]! > max) max = b[i]!;
+    return { col: b, max };
+  }
+  if (width === 2) {
+    const col = new Uint16Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = b[2 * i]! | (b[2 * i + 1]! << 8);
+      if (v > max) max = v;
+      col[i] = v;
+    }
+    return { col, max };
+  }
+  const col = new Uint32Array(n);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 0; i < n; i++) {
+    const v = dv.getUint32(4 * i, true);
+    if (v > max) max = v;
+    col[i] = v;
+  }
+  return { col, max };
+}
+
 /** 64-bit values as (hi, lo) int32 deltas from the previous value: PCs in loops cost ~2 bytes. */
 export function writeU64Deltas(w: ByteWriter, halves: Uint32Array, n: number): void {
   let plo = 0;

@@ -19,6 +19,8 @@ import {
   readZigzagDeltas,
   writeFixed,
   readFixed,
+  readFixedColumn,
+  type IntColumn,
   writeU64Deltas,
   readU64Deltas,
   readVarint64s,
@@ -396,7 +398,7 @@ export interface DecodedStream {
   readonly spec: StreamSpec;
   readonly n: number;
   /** varint/zigzag values, or dictionary indices. */
-  readonly num: Float64Array;
+  readonly num: IntColumn;
   readonly u64: Uint32Array;
   readonly u8: Uint8Array;
   readonly refs: unknown[];
@@ -429,8 +431,9 @@ export class DecodedChunk {
     this.readers = streams;
     this.count = n;
     this.firstSeq = firstSeq;
-    this.kind = this.need('@kind').bytes(n).slice();
-    this.flags = this.need('@flags').bytes(n).slice();
+    // Views into the payload (which the chunk owns): no copies.
+    this.kind = this.need('@kind').bytes(n);
+    this.flags = this.need('@flags').bytes(n);
     const seq = new Float64Array(n);
     const seqR = this.need('@seq');
     if (seqR.done) {
@@ -552,9 +555,9 @@ const EMPTY_U32 = new Uint32Array(0);
 const EMPTY_U8 = new Uint8Array(0);
 
 function decodeColumn(spec: StreamSpec, r: ByteReader, n: number): DecodedStream {
-  let num = EMPTY_F64;
+  let num: IntColumn = EMPTY_F64;
   let u64 = EMPTY_U32;
-  let u8 = EMPTY_U8;
+  let u8: Uint8Array = EMPTY_U8;
   const refs: unknown[] = [];
   const entries: (string | number)[] = [];
   switch (spec.enc) {
@@ -574,8 +577,8 @@ function decodeColumn(spec: StreamSpec, r: ByteReader, n: number): DecodedStream
     case 'str': {
       const size = r.varint();
       for (let i = 0; i < size; i++) entries.push(spec.enc === 'str' ? r.string() : r.varint());
-      num = new Float64Array(n);
-      const max = readFixed(r, num, n);
+      const { col, max } = readFixedColumn(r, n);
+      num = col;
       if (n > 0 && max >= size) throw new DecodeError(`${spec.key}: dictionary index ${max} out of range`);
       break;
     }
@@ -584,7 +587,7 @@ function decodeColumn(spec: StreamSpec, r: ByteReader, n: number): DecodedStream
       readVarint64s(r, u64, n);
       break;
     case 'u8':
-      u8 = r.bytes(n).slice();
+      u8 = r.bytes(n); // a view: the chunk owns its payload
       break;
     case 'bytes':
       for (let i = 0; i < n; i++) refs.push(r.bytes(r.varint()).slice());

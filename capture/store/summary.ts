@@ -3,6 +3,7 @@
 
 import { KIND_BY_CODE, CONDUITS } from '../model.ts';
 import { KIND_LAYOUTS, STREAM_BY_KEY, DEVICE_FIELD_BY_KIND } from './layout.ts';
+import type { IntColumn } from './bytes.ts';
 
 /** The columns a summary needs: a ChunkBuilder or a DecodedChunk both provide them. */
 export interface ColumnView {
@@ -10,7 +11,7 @@ export interface ColumnView {
   readonly kind: Uint8Array;
   readonly vcpu: Int32Array;
   readonly time: Float64Array;
-  stream(index: number): { readonly num: Float64Array; readonly u8: Uint8Array; readonly entries: (string | number)[] } | undefined;
+  stream(index: number): { readonly num: IntColumn; readonly u8: Uint8Array; readonly entries: (string | number)[] } | undefined;
 }
 
 /** What the chunk index stores about one chunk. */
