@@ -7,8 +7,7 @@ import path from 'node:path';
 import type { ClockInfo, NewEvent, TraceSource } from '../capture/model.ts';
 import { createTrace, type TraceWriter } from '../capture/store/index.ts';
 import { COUNTER_HZ, INSTRUCTIONS_PER_SECOND, Machine, type MachineConfig } from './machine/index.ts';
-import { GuestImageError, type ImageKind } from './machine/image.ts';
-import { bootGuest, loadGuest } from './machine/load.ts';
+import { bootGuest, GuestImageError, loadGuest, type BootInfo } from './machine/load.ts';
 import { EventRecorder } from './recorder.ts';
 import type { StopInfo } from './scheduler.ts';
 import type { Recorder } from './types.ts';
@@ -61,9 +60,12 @@ export interface RunResult {
   hashes: Record<string, string>;
   source: TraceSource;
   clock: ClockInfo;
-  imageKind: ImageKind;
+  imageKind: BootInfo['kind'];
   entry: number;
-  dtbAddr: number;
+  /** DTB address (x0), or undefined for an ELF with no DTB. */
+  dtbAddr?: number;
+  /** Loader remarks (e.g. initrd ignored for ELF). */
+  notes: string[];
   wallMs: number;
 }
 
@@ -143,7 +145,7 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
     kernel,
     kernelName: cfg.kernel,
     ...(dtbFile ? { dtb: dtbFile, dtbName: cfg.dtb } : {}),
-    ...(initrd ? { initrd } : {}),
+    ...(initrd ? { initrd, initrdName: cfg.initrd! } : {}),
     ...(cfg.append !== undefined ? { append: cfg.append } : {}),
   });
   const hashes: Record<string, string> = { kernel: sha256(kernel), dtb: sha256(boot.dtb) };
@@ -160,7 +162,13 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
         // The DTB the guest got (trailing zero padding trimmed; dtbSize restores it).
         dtbBase64: Buffer.from(trimZeros(boot.dtb)).toString('base64'),
         dtbSize: boot.dtb.length,
-        boot: { image: boot.kind, entry: boot.entry, dtbAddr: boot.dtbAddr, ...(boot.initrd ? { initrd: boot.initrd } : {}) },
+        boot: {
+          image: boot.kind,
+          entry: Number(boot.entry),
+          ...(boot.dtbAddr !== undefined ? { dtbAddr: boot.dtbAddr } : {}),
+          ...(boot.initrd ? { initrd: boot.initrd } : {}),
+          ...(boot.notes.length ? { notes: boot.notes } : {}),
+        },
       },
       ...(cfg.overwrite ? { overwrite: true } : {}),
     });
@@ -204,8 +212,9 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
     source,
     clock: EMULATOR_CLOCK,
     imageKind: boot.kind,
-    entry: boot.entry,
-    dtbAddr: boot.dtbAddr,
+    entry: Number(boot.entry),
+    ...(boot.dtbAddr !== undefined ? { dtbAddr: boot.dtbAddr } : {}),
+    notes: boot.notes,
     wallMs: performance.now() - t0,
   };
 }

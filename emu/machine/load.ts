@@ -1,10 +1,16 @@
-// Putting a guest into a machine and starting the boot vCPU by the arm64 Linux boot protocol:
-// kernel placed as QEMU's -kernel does (image.ts), initrd and DTB above it, vCPU 0 at the entry
-// in EL1h with the MMU off, DAIF masked, x0 = DTB address and x1–x3 = 0.
+// Putting a guest into a machine and starting the boot vCPU. Placement and entry registers come
+// from emu/loader (planBoot: QEMU 7.2's -kernel/-initrd rules, checked against QEMU); this file
+// copies the blobs into RAM and powers on vCPU 0 at the entry in EL1h with the MMU off, DAIF
+// masked and x0..x3 as planned (x0 = DTB address for Image and raw kernels).
 
 import { parseFdt } from '../../capture/fdt.ts';
+import { planBoot, type BootPlan } from '../loader/index.ts';
 import type { Machine } from './index.ts';
-import { GuestImageError, placeBootData, placeKernel, type ImageKind } from './image.ts';
+
+/** A guest that cannot be booted for a reason outside the image itself (missing file, options). */
+export class GuestImageError extends Error {
+  override name = 'GuestImageError';
+}
 
 export interface GuestImages {
   kernel: Uint8Array;
@@ -14,28 +20,26 @@ export interface GuestImages {
   dtb?: Uint8Array;
   dtbName?: string;
   initrd?: Uint8Array;
+  initrdName?: string;
   /** Kernel command line (/chosen/bootargs of the generated DTB). */
   append?: string;
 }
 
 export interface BootInfo {
-  kind: ImageKind;
-  entry: number;
-  dtbAddr: number;
+  kind: BootPlan['kind'];
+  entry: bigint;
+  regs: BootPlan['regs'];
+  /** Where the DTB went (undefined: an ELF with no room for it below its segments). */
+  dtbAddr?: number;
   /** The DTB the guest was given. */
   dtb: Uint8Array;
   initrd?: { start: number; end: number };
-}
-
-/** Power on vCPU 0 at the loaded guest's entry with x0 = DTB (records the vcpu_state event). */
-export function bootGuest(m: Machine, b: BootInfo): void {
-  m.cpuOn(0, BigInt(b.entry), BigInt(b.dtbAddr), 'boot');
+  notes: string[];
 }
 
 /** Copy kernel, initrd and DTB into RAM (no vCPU is started: see bootGuest). */
 export function loadGuest(m: Machine, g: GuestImages): BootInfo {
   const bus = m.bus;
-  const k = placeKernel(g.kernel, g.kernelName, bus.ramBase, bus.ramSize);
   if (g.dtb) {
     try {
       parseFdt(g.dtb, g.dtbName ?? 'DTB');
@@ -44,17 +48,39 @@ export function loadGuest(m: Machine, g: GuestImages): BootInfo {
     }
     if (g.append !== undefined) throw new GuestImageError('--append needs the generated DTB (--dtb auto)');
   }
-  const initrdSize = g.initrd?.length ?? 0;
-  // The generated DTB's size depends on the initrd properties only, not their values: build it
-  // once to learn where things go, then again with the final addresses.
-  const draft = g.dtb ?? m.personality.buildDtb({ ...(g.append !== undefined ? { bootargs: g.append } : {}), ...(initrdSize ? { initrd: { start: 0, end: initrdSize } } : {}) });
-  const layout = placeBootData(k.end, initrdSize, draft.length, bus.ramBase, bus.ramSize);
-  const dtb = g.dtb ?? m.personality.buildDtb({ ...(g.append !== undefined ? { bootargs: g.append } : {}), ...(layout.initrd ? { initrd: layout.initrd } : {}) });
-  for (const s of k.segments) {
-    bus.load(s.pa, s.data);
-    if (s.zero > 0) bus.mem.fill(0, s.pa - bus.ramBase + s.data.length, s.pa - bus.ramBase + s.data.length + s.zero);
+  let dtb: Uint8Array | undefined;
+  const plan = planBoot({
+    kernel: g.kernel,
+    kernelName: g.kernelName,
+    ...(g.initrd ? { initrd: g.initrd, initrdName: g.initrdName ?? 'initrd' } : {}),
+    ram: { base: bus.ramBase, size: bus.ramSize },
+    dtb:
+      g.dtb ??
+      ((initrd) =>
+        m.personality.buildDtb({ ...(g.append !== undefined ? { bootargs: g.append } : {}), ...(initrd ? { initrd } : {}) })),
+  });
+  for (const b of plan.blobs) {
+    bus.load(b.addr, b.data);
+    if (b.zeroFill > 0) {
+      const off = b.addr - bus.ramBase + b.data.length;
+      bus.mem.fill(0, off, off + b.zeroFill);
+    }
+    if (b.name === 'dtb') dtb = b.data;
   }
-  if (g.initrd && layout.initrd) bus.load(layout.initrd.start, g.initrd);
-  bus.load(layout.dtb, dtb);
-  return { kind: k.kind, entry: k.entry, dtbAddr: layout.dtb, dtb, ...(layout.initrd ? { initrd: layout.initrd } : {}) };
+  return {
+    kind: plan.kind,
+    entry: plan.entry,
+    regs: plan.regs,
+    ...(plan.dtbAddr !== undefined ? { dtbAddr: plan.dtbAddr } : {}),
+    dtb: dtb ?? new Uint8Array(0),
+    ...(plan.initrd ? { initrd: plan.initrd } : {}),
+    notes: plan.notes,
+  };
+}
+
+/** Power on vCPU 0 at the loaded guest's entry with x0..x3 as planned (records vcpu_state 'boot'). */
+export function bootGuest(m: Machine, b: BootInfo): void {
+  m.cpuOn(0, b.entry, b.regs[0], 'boot');
+  const cpu = m.cpus[0]!;
+  for (let i = 1; i < 4; i++) cpu.setX(i, b.regs[i]!);
 }

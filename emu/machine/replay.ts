@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { COMMON_FIELDS, KIND_FIELDS, type NewEvent, type TraceEvent } from '../../capture/model.ts';
 import { openTrace } from '../../capture/store/index.ts';
 import type { Recorder } from '../types.ts';
-import { GuestImageError } from './image.ts';
+import { GuestImageError } from './load.ts';
 import type { Machine } from './index.ts';
 import { runGuest, type RunConfig, type RunResult } from '../run.ts';
 

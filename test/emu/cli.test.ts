@@ -40,7 +40,7 @@ describe('bootscope run', () => {
     const r = bootscope('run', '--kernel', guestBinary('uart'), '--gic', '2', '--mem', '128M', '-o', out, '--json');
     expect(r.code).toBe(0);
     const s = JSON.parse(r.out);
-    expect(s).toMatchObject({ trace: out, stop: 'system_off', stopMessage: 'PSCI SYSTEM_OFF', image: 'image', entry: 0x40080000 });
+    expect(s).toMatchObject({ trace: out, stop: 'system_off', stopMessage: 'PSCI SYSTEM_OFF', image: 'linux', entry: 0x40080000 });
     expect(s.console).toBe(expected('uart'));
     expect(s.instructions).toBeGreaterThan(100_000);
     expect(s.digest).toMatch(/^sha256:/);
@@ -60,11 +60,16 @@ describe('bootscope run', () => {
     const r = bootscope('run', '--kernel', bad, '-o', out);
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
-    expect(r.err).toBe(`bootscope: ${bad}: not a loadable AArch64 ELF: truncated header\n`);
+    expect(r.err).toBe(`bootscope: ${bad}: truncated ELF header: 61 bytes, expected at least 64\n`);
     expect(existsSync(out)).toBe(false);
     const empty = tmp.file('empty.bin');
     writeFileSync(empty, '');
-    expect(bootscope('run', '--kernel', empty, '-o', out).err).toBe(`bootscope: ${empty}: empty file, not a guest image\n`);
+    expect(bootscope('run', '--kernel', empty, '-o', out).err).toBe(`bootscope: ${empty}: kernel file is empty\n`);
+    const text = tmp.file('notes.txt');
+    writeFileSync(text, 'These are my notes, not a kernel.\nSecond line of notes here.\n');
+    const t = bootscope('run', '--kernel', text, '-o', out);
+    expect(t.code).toBe(1);
+    expect(t.err).toMatch(/^bootscope: .*notes\.txt: looks like text \("These are my notes, not …"\), not a kernel image: expected an ELF, an arm64 Image or raw AArch64 code\n$/);
     expect(existsSync(out)).toBe(false);
   });
 
