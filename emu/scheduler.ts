@@ -32,6 +32,9 @@ export interface DeadlineSource {
 
 export const DEFAULT_QUANTUM = 16384;
 
+/** Virtual time of the next WFE wake-up event from the generic timer's event stream after t (or Infinity). */
+export type EventStream = (vcpu: number, t: number) => number;
+
 export class Scheduler {
   readonly cpus: Cpu[];
   readonly state: VcpuRunState[];
@@ -48,16 +51,21 @@ export class Scheduler {
   stopInfo: StopInfo | null = null;
   readonly quantum: number;
   private readonly waitStart: number[];
+  /** For WFE waiters: when the timer event stream wakes them (Infinity when it is off). */
+  private readonly wakeAt: number[];
+  private readonly eventStream: EventStream;
   private readonly devices: DeadlineSource;
   private readonly rec: EventRecorder;
   /** Set when a slice must be re-cut at a possibly earlier deadline. */
   deadlineDirty = false;
 
-  constructor(cpus: Cpu[], devices: DeadlineSource, rec: EventRecorder, quantum = DEFAULT_QUANTUM) {
+  constructor(cpus: Cpu[], devices: DeadlineSource, rec: EventRecorder, quantum = DEFAULT_QUANTUM, eventStream: EventStream = () => Infinity) {
     if (!(Number.isInteger(quantum) && quantum > 0)) throw new RangeError(`quantum must be a positive integer, not ${quantum}`);
     this.cpus = cpus;
     this.state = cpus.map(() => 'off');
     this.waitStart = cpus.map(() => 0);
+    this.wakeAt = cpus.map(() => Infinity);
+    this.eventStream = eventStream;
     this.devices = devices;
     this.rec = rec;
     this.quantum = quantum;
@@ -78,7 +86,9 @@ export class Scheduler {
   /** A vCPU starts waiting (CPU_SUSPEND, or WFI/WFE seen by the scheduler). */
   wait(vcpu: number, kind: 'wfi' | 'wfe'): void {
     this.state[vcpu] = kind;
-    this.waitStart[vcpu] = this.now();
+    const t = this.now();
+    this.waitStart[vcpu] = t;
+    this.wakeAt[vcpu] = kind === 'wfe' ? this.eventStream(vcpu, t) : Infinity;
     if (this.current === vcpu) this.cpus[vcpu]!.requestStop();
   }
 
@@ -110,7 +120,7 @@ export class Scheduler {
         const cpu = cpus[i]!;
         if (st !== 'run') {
           const irq = cpu.irqPending(), fiq = cpu.fiqPending();
-          const ev = st === 'wfe' && cpu.eventReg !== 0;
+          const ev = st === 'wfe' && (cpu.eventReg !== 0 || this.sliceStart >= this.wakeAt[i]!);
           if (!irq && !fiq && !ev) continue;
           if (ev && !irq && !fiq) cpu.eventReg = 0; // WFE consumes the event
           this.state[i] = 'run';
@@ -159,7 +169,8 @@ export class Scheduler {
       const s = this.state[i], c = this.cpus[i]!;
       if ((s === 'wfi' || s === 'wfe') && (c.irqPending() || c.fiqPending() || (s === 'wfe' && c.eventReg !== 0))) return;
     }
-    const deadline = this.devices.nextDeadline();
+    let deadline = this.devices.nextDeadline();
+    for (let i = 0; i < this.cpus.length; i++) if (this.state[i] === 'wfe' && this.wakeAt[i]! < deadline) deadline = this.wakeAt[i]!;
     if (!Number.isFinite(deadline)) {
       const waiting = this.state.map((s, i) => (s === 'off' ? '' : `cpu${i} ${s.toUpperCase()} at 0x${this.cpus[i]!.pc.toString(16)}`)).filter(Boolean);
       this.stop('hang', `guest hang: ${waiting.join(', ')} with no interrupt pending at its CPU interface and no device deadline ahead`);

@@ -111,7 +111,7 @@ export class Machine implements PlatformControl, DeviceEnv {
       this.cpus.push(cpu);
     }
     intc.onSignal = (vcpu) => this.cpus[vcpu]?.notifyIrq();
-    sched = new Scheduler(this.cpus, kvm, recorder, config.quantum ?? DEFAULT_QUANTUM);
+    sched = new Scheduler(this.cpus, kvm, recorder, config.quantum ?? DEFAULT_QUANTUM, (vcpu, t) => eventStreamAfter(kvm.timer.cntkctl[vcpu] ?? 0, t));
     this.scheduler = sched;
   }
 
@@ -184,6 +184,22 @@ export class Machine implements PlatformControl, DeviceEnv {
   run(maxInsns = Infinity, pauseAt = Infinity): StopInfo | null {
     return this.scheduler.run(maxInsns, pauseAt);
   }
+}
+
+/**
+ * The generic timer's event stream (CNTKCTL_EL1.EVNTEN/EVNTDIR/EVNTI): an event each time the
+ * selected bit of the virtual counter goes 0→1 (EVNTDIR 0) or 1→0 (EVNTDIR 1). Linux enables it
+ * and relies on it to wake WFE in udelay(). Returns the virtual time of the next event after t.
+ */
+export function eventStreamAfter(cntkctl: number, t: number): number {
+  if (!(cntkctl & 4)) return Infinity;
+  const bit = (cntkctl >>> 4) & 15;
+  const period = 2 ** (bit + 1);
+  const phase = cntkctl & 8 ? 0 : period / 2;
+  const c = Math.floor(t / COUNTER_DIVISOR);
+  let next = c - (c % period) + phase;
+  if (next <= c) next += period;
+  return next * COUNTER_DIVISOR;
 }
 
 /** The INTID a vCPU's CPU interface is signalling (for irq_deliver events). */

@@ -87,6 +87,24 @@ describe('stop reasons and time', () => {
     }
   });
 
+  it('WFE wakes on the timer event stream (CNTKCTL_EL1.EVNTEN), as Linux udelay() needs', async () => {
+    // EVNTEN, EVNTDIR 0, EVNTI 4: an event whenever bit 4 of the counter goes 0→1, every 32
+    // counts (512 units of time), the first at count 16.
+    const code = assemble(`mov x1, #0x44\n msr cntkctl_el1, x1\n wfe\n wfe\n ${ASM_SYSTEM_OFF}`);
+    const r = await runGuest({ kernel: writeImage(tmp.file('wfe.bin'), code), memBytes: MEM, output: tmp.file('wfe.trace') });
+    expect(r.stop.kind).toBe('system_off');
+    const t = openTrace(r.trace!);
+    try {
+      const w = [...t.events({ kinds: ['wfx'] })];
+      expect(w.map((e) => [e.time, e.kind === 'wfx' && e.wake, e.kind === 'wfx' && e.wfe])).toEqual([[16 * 16, 'event', true], [48 * 16, 'event', true]]);
+    } finally {
+      t.close();
+    }
+    // Without the event stream nothing wakes a WFE here.
+    const idle = assemble(`wfe\n wfe\n ${ASM_SYSTEM_OFF}`);
+    expect((await runGuest({ kernel: writeImage(tmp.file('wfe2.bin'), idle), memBytes: MEM })).stop.kind).toBe('hang');
+  });
+
   it('WFI with the timer fired but the GIC off is a guest hang', async () => {
     const code = assemble(`mov x1, #1000\n msr cntv_tval_el0, x1\n mov x1, #1\n msr cntv_ctl_el0, x1\n wfi\n ${ASM_SYSTEM_OFF}`);
     const r = await runGuest({ kernel: writeImage(tmp.file('wfi-nogic.bin'), code), memBytes: MEM });
