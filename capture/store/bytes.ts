@@ -298,27 +298,19 @@ export function widthFor(max: number): 1 | 2 | 4 {
 
 /**
  * Write n small unsigned values (minus bias) as a width byte then fixed-size little-endian
- * values, or width 0 and one varint when all values are equal.
+ * values, or width 0 and one varint when all values are equal. Two copies (Float64Array,
+ * Int32Array) keep each loop monomorphic: this runs over every column of every chunk.
  */
-export function writeFixed(w: ByteWriter, vals: ArrayLike<number>, n: number, bias = 0): void {
+export function writeFixed(w: ByteWriter, vals: Float64Array, n: number, bias = 0): void {
   let max = 0;
-  let same = true;
-  const first = n > 0 ? vals[0]! : 0;
+  let min = Infinity;
   for (let i = 0; i < n; i++) {
-    const x = vals[i]!;
-    const v = x - bias;
+    const v = vals[i]!;
     if (v > max) max = v;
-    if (x !== first) same = false;
+    if (v < min) min = v;
   }
-  if (same) {
-    // Width 0: every value is the same (one vCPU, one access size…): store it once.
-    w.u8(0);
-    w.varint(first - bias);
-    return;
-  }
-  const width = widthFor(max);
-  w.u8(width);
-  w.reserve(n * width);
+  const width = putFixed(w, n, max - bias, min === max, n > 0 ? vals[0]! - bias : 0);
+  if (width === 0) return;
   const bytes = w.buf;
   const at = w.pos;
   if (width === 1) for (let i = 0; i < n; i++) bytes[at + i] = vals[i]! - bias;
@@ -333,6 +325,46 @@ export function writeFixed(w: ByteWriter, vals: ArrayLike<number>, n: number, bi
     for (let i = 0; i < n; i++) dv.setUint32(4 * i, vals[i]! - bias, true);
   }
   w.pos = at + n * width;
+}
+
+export function writeFixedI32(w: ByteWriter, vals: Int32Array, n: number, bias = 0): void {
+  let max = -0x80000000;
+  let min = 0x7fffffff;
+  for (let i = 0; i < n; i++) {
+    const v = vals[i]!;
+    if (v > max) max = v;
+    if (v < min) min = v;
+  }
+  if (n === 0) max = min = 0;
+  const width = putFixed(w, n, max - bias, min === max, n > 0 ? vals[0]! - bias : 0);
+  if (width === 0) return;
+  const bytes = w.buf;
+  const at = w.pos;
+  if (width === 1) for (let i = 0; i < n; i++) bytes[at + i] = vals[i]! - bias;
+  else if (width === 2)
+    for (let i = 0; i < n; i++) {
+      const v = vals[i]! - bias;
+      bytes[at + 2 * i] = v & 0xff;
+      bytes[at + 2 * i + 1] = v >>> 8;
+    }
+  else {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset + at, n * 4);
+    for (let i = 0; i < n; i++) dv.setUint32(4 * i, vals[i]! - bias, true);
+  }
+  w.pos = at + n * width;
+}
+
+/** Header of a fixed column (and the value of a constant one); returns the width, 0 if constant. */
+function putFixed(w: ByteWriter, n: number, max: number, constant: boolean, first: number): number {
+  if (constant) {
+    w.u8(0);
+    w.varint(first);
+    return 0;
+  }
+  const width = widthFor(max);
+  w.u8(width);
+  w.reserve(n * width);
+  return width;
 }
 
 /** Read what writeFixed wrote, adding bias back. */
@@ -412,6 +444,9 @@ export function readFixedColumn(r: ByteReader, n: number): { col: IntColumn; max
 
 /** 64-bit values as (hi, lo) int32 deltas from the previous value: PCs in loops cost ~2 bytes. */
 export function writeU64Deltas(w: ByteWriter, halves: Uint32Array, n: number): void {
+  w.reserve(n * 10);
+  const buf = w.buf;
+  let pos = w.pos;
   let plo = 0;
   let phi = 0;
   for (let i = 0; i < n; i++) {
@@ -419,11 +454,23 @@ export function writeU64Deltas(w: ByteWriter, halves: Uint32Array, n: number): v
     const hi = halves[2 * i + 1]!;
     const dhi = (hi - phi) | 0;
     const dlo = (lo - plo) | 0;
-    w.varint(dhi >= 0 ? dhi * 2 : -dhi * 2 - 1);
-    w.varint(dlo >= 0 ? dlo * 2 : -dlo * 2 - 1);
+    // Zigzag in int32 arithmetic, then unsigned LEB128 (at most 5 bytes each).
+    let z = ((dhi << 1) ^ (dhi >> 31)) >>> 0;
+    while (z >= 0x80) {
+      buf[pos++] = (z & 0x7f) | 0x80;
+      z >>>= 7;
+    }
+    buf[pos++] = z;
+    z = ((dlo << 1) ^ (dlo >> 31)) >>> 0;
+    while (z >= 0x80) {
+      buf[pos++] = (z & 0x7f) | 0x80;
+      z >>>= 7;
+    }
+    buf[pos++] = z;
     plo = lo;
     phi = hi;
   }
+  w.pos = pos;
 }
 
 export function readU64Deltas(r: ByteReader, out: Uint32Array, n: number): void {

@@ -18,6 +18,7 @@ import {
   readVarints,
   readZigzagDeltas,
   writeFixed,
+  writeFixedI32,
   readFixed,
   readFixedColumn,
   type IntColumn,
@@ -318,7 +319,7 @@ export class ChunkBuilder {
         prev = t;
       }
     });
-    writeStream(out, '@vcpu', tmp, (w) => writeFixed(w, this.vcpu, n, -1));
+    writeStream(out, '@vcpu', tmp, (w) => writeFixedI32(w, this.vcpu, n, -1));
     writeStream(out, '@pc', tmp, (w) => writeU64Deltas(w, this.pc, this.nPc));
     writeStream(out, '@src_line', tmp, (w) => {
       let prev = 0;

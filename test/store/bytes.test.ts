@@ -9,6 +9,7 @@ import {
   readVarints,
   readZigzagDeltas,
   writeFixed,
+  writeFixedI32,
   writeU64Deltas,
   splitU64,
   joinU64,
@@ -85,7 +86,7 @@ describe('varints', () => {
     expect([...back]).toEqual([7, 7, 7, 7, 7]);
     const v = Int32Array.from([-1, 0, 5]);
     const w = new ByteWriter();
-    writeFixed(w, v, 3, -1);
+    writeFixedI32(w, v, 3, -1);
     const out = new Int32Array(3);
     readFixed(new ByteReader(w.view()), out, 3, -1);
     expect([...out]).toEqual([-1, 0, 5]);
