@@ -43,9 +43,11 @@ export function renderInfo(i: TraceInfo): string {
   out.push(indent(renderTable(['kind', 'count'], sorted(i.counts.kinds))));
   const perDevice: Record<string, number> = {};
   for (const r of i.counts.devices) perDevice[r.device] = (perDevice[r.device] ?? 0) + r.count;
+  const used = i.regions.filter((r) => (perDevice[r.name] ?? 0) > 0);
   if (i.regions.length) {
-    out.push('', 'devices');
-    const rows = i.regions.map((r) => [
+    const quiet = i.regions.length - used.length;
+    out.push('', `devices the guest touched${quiet ? ` (${quiet} more regions described but untouched: --json lists all)` : ''}`);
+    const rows = used.map((r) => [
       r.name, r.model, r.role, '0x' + r.base.toString(16), '0x' + r.size.toString(16),
       r.intid ?? '', fmtCount(perDevice[r.name] ?? 0),
     ]);
