@@ -9,43 +9,10 @@
 // keep a superset of the rows the query needs.
 
 import type Database from 'better-sqlite3';
-import { EVENT_KINDS, KIND_FIELDS, type EventFilter, type EventKind } from '../model.ts';
-import { ALL_FIELD_NAMES } from './layout.ts';
+import { EVENT_KINDS, type EventFilter, type EventKind } from '../model.ts';
+import { EVENTS_COLUMNS, eventRows } from './sql-rows.ts';
 import { TraceError } from './errors.ts';
 import type { TraceReader } from './reader.ts';
-
-/** Columns of the `events` table, in order: common fields, then every kind's fields. */
-export const EVENTS_COLUMNS: readonly string[] = ['seq', 'time', 'vcpu', 'kind', 'pc', 'src_line', ...ALL_FIELD_NAMES];
-
-/** Per kind: the events-table column indexes of its fields. */
-const FIELD_COLUMNS = Object.fromEntries(
-  EVENT_KINDS.map((k) => [k, Object.keys(KIND_FIELDS[k]).map((f) => EVENTS_COLUMNS.indexOf(f))]),
-) as unknown as Record<EventKind, readonly number[]>;
-
-const I64_MAX = (1n << 63n) - 1n;
-
-/** A u64 as SQLite sees it: an INTEGER, values >= 2^63 as their two's-complement int64. */
-function sqlU64(v: bigint): number | bigint {
-  if (v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
-  return v > I64_MAX ? BigInt.asIntN(64, v) : v;
-}
-
-function sqlValue(v: unknown): unknown {
-  switch (typeof v) {
-    case 'undefined':
-      return null;
-    case 'bigint':
-      return sqlU64(v);
-    case 'boolean':
-      return v ? 1 : 0;
-    case 'object':
-      if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-      if (Array.isArray(v)) return JSON.stringify(v.map((x) => `0x${(x as bigint).toString(16)}`));
-      return JSON.stringify(v);
-    default:
-      return v;
-  }
-}
 
 interface SqlState {
   reader: TraceReader | undefined;
@@ -69,32 +36,15 @@ function stateFor(reader: TraceReader): SqlState {
       *rows() {
         const r = state.reader;
         if (!r || state.empty) return;
-        // One row array, rewritten per event: common columns, then only the event's own fields
-        // (the previous kind's fields are nulled first).
-        const row = new Array<unknown>(cols.length).fill(null);
-        let prevFields: readonly number[] = [];
-        for (const ev of r.events(state.filter)) {
-          const rec = ev as unknown as Record<string, unknown>;
-          row[0] = ev.seq;
-          row[1] = ev.time;
-          row[2] = ev.vcpu;
-          row[3] = ev.kind;
-          row[4] = ev.pc === undefined ? null : sqlU64(ev.pc);
-          row[5] = ev.src_line ?? null;
-          const fields = FIELD_COLUMNS[ev.kind];
-          if (fields !== prevFields) {
-            for (const i of prevFields) row[i] = null;
-            prevFields = fields;
-          }
-          for (const i of fields) row[i] = sqlValue(rec[cols[i]!]);
-          yield row;
-        }
+        yield* eventRows(r, state.filter);
       },
     });
   }
   st.reader = reader;
   return st;
 }
+
+export { EVENTS_COLUMNS };
 
 export interface SqlResult {
   columns: string[];
