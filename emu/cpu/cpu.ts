@@ -1220,6 +1220,7 @@ export class Cpu {
   /** Enter EL1: kind 0 sync, 1 IRQ, 2 FIQ, 3 SError; return address eh:el. */
   private enter(kind: number, esr: number, hasFar: boolean, farHi: number, farLo: number, eh: number, elo: number, detail: string): void {
     const fromEl = this.el;
+    const fromSpsel = this.spsel;
     const spsr = this.pstate;
     this.srLo[I_SPSR] = spsr | 0; this.srHi[I_SPSR] = 0;
     this.srLo[I_ELR] = elo; this.srHi[I_ELR] = eh;
@@ -1228,7 +1229,7 @@ export class Cpu {
     this.daif = 0x3c0;
     this.il = 0;
     this.selectSp(1, 1);
-    const off = (fromEl === 0 ? 0x400 : 0x200) + kind * 0x80;
+    const off = (fromEl === 0 ? 0x400 : fromSpsel ? 0x200 : 0) + kind * 0x80;
     this.pcLo = add64(this.srHi[I_VBAR], this.srLo[I_VBAR] & ~0x7ff, 0, off);
     this.pcHi = H.hi;
     this.fLo = 1;
@@ -1273,6 +1274,7 @@ export class Cpu {
   private instrAbort(fsc: number, hi: number, lo: number): never {
     const ec = this.el === 0 ? EC.IABT_LOWER : EC.IABT_SAME;
     const esr = (ec << 26) | (1 << 25) | fsc;
+    this.instret++; // a fetch fault consumes a step, so fault loops still end with the budget
     this.enter(0, esr, true, hi, lo, hi, lo, `instruction abort, fsc 0x${fsc.toString(16)}`);
     throw FAULT;
   }

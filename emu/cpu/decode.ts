@@ -259,9 +259,9 @@ const system: FieldFn = (i, f) => {
 };
 
 const branchReg: FieldFn = (i, f) => {
-  if ((i & 0xfffffc1f) === 0xd61f0000) return set(f, OP.BR, pack(0, rz(Rn(i)), 0, 0, 0));
-  if ((i & 0xfffffc1f) === 0xd63f0000) return set(f, OP.BLR, pack(0, rz(Rn(i)), 0, 0, 0));
-  if ((i & 0xfffffc1f) === 0xd65f0000) return set(f, OP.RET, pack(0, rz(Rn(i)), 0, 0, 0));
+  if ((i & 0xfffffc1f) === (0xd61f0000 | 0)) return set(f, OP.BR, pack(0, rz(Rn(i)), 0, 0, 0));
+  if ((i & 0xfffffc1f) === (0xd63f0000 | 0)) return set(f, OP.BLR, pack(0, rz(Rn(i)), 0, 0, 0));
+  if ((i & 0xfffffc1f) === (0xd65f0000 | 0)) return set(f, OP.RET, pack(0, rz(Rn(i)), 0, 0, 0));
   if (i === (0xd69f03e0 | 0)) return set(f, OP.ERET, 0);
   undef(f); // PAC branch forms, DRPS: absent
 };
