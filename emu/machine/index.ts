@@ -3,7 +3,7 @@
 // (emu/run.ts) wires a machine to the trace store and the console.
 
 import { Cpu, CpuShared, HV, type ExceptionInfo, type Hypervisor } from '../cpu/cpu.ts';
-import { LinearTimeBase } from '../devices/generic-timer.ts';
+import { LinearTimeBase, TIMER_REGS } from '../devices/generic-timer.ts';
 import type { DeviceEnv } from '../devices/irq.ts';
 import { KvmPersonality } from '../personality/kvm.ts';
 import type { Personality, PlatformControl, PsciPowerState } from '../personality/types.ts';
@@ -31,6 +31,8 @@ export interface MachineConfig {
   onConsole?: (byte: number) => void;
 }
 
+export const MAX_RAM = 2 ** 31;
+
 /** Consecutive synchronous exceptions taken at the vector they were taken to before we give up. */
 const EXCEPTION_LOOP_LIMIT = 64;
 /** op0=3, op1=3, CRn=14: the EL0-accessible generic timer registers (encoding >>> 7). */
@@ -51,6 +53,8 @@ export class Machine implements PlatformControl, DeviceEnv {
     this.config = config;
     this.recorder = recorder;
     this.numCpu = config.smp;
+    // The CPU's software TLB keeps RAM offsets in Int32Arrays: RAM must stay below 2 GiB.
+    if (config.memBytes > MAX_RAM) throw new RangeError(`--mem ${config.memBytes}: the emulator supports at most 2 GiB of RAM`);
     // The scheduler is created below; devices only ask for time once the machine runs.
     let sched: Scheduler | undefined;
     const now = (): number => (sched ? sched.now() : 0);
@@ -104,7 +108,11 @@ export class Machine implements PlatformControl, DeviceEnv {
           onSysreg: (c, enc, name, write, value) => {
             // Timer writes may move a deadline: end the slice so the next one is cut there.
             if (write && (enc >>> 7) === TIMER_SYSREG_GROUP) sched!.recut();
-            if (recorder.enabled) recorder.sysreg(now(), c.id, c.pc, name, enc, write, value, 'handled');
+            // Counter reads are time, not configuration: Linux's delay loops read CNTVCT
+            // millions of times, so they are not recorded (everything else providers serve is).
+            if (recorder.enabled && !(enc === TIMER_REGS.CNTVCT_EL0 || enc === TIMER_REGS.CNTPCT_EL0)) {
+              recorder.sysreg(now(), c.id, c.pc, name, enc, write, value, 'handled');
+            }
           },
         },
       });

@@ -82,6 +82,7 @@ describe('bootscope run', () => {
     expect(bootscope('run', ...k, ...o, '--gic', '4').err).toBe("bootscope: --gic must be 2 or 3, not '4'\n");
     expect(bootscope('run', ...k, ...o, '--smp', '0').err).toBe("bootscope: --smp: '0' is not a positive integer\n");
     expect(bootscope('run', ...k, ...o, '--mem', 'lots').err).toBe("bootscope: --mem: cannot read 'lots' as a size (e.g. 512M, 1G)\n");
+    expect(bootscope('run', ...k, ...o, '--mem', '3G').err).toBe('bootscope: --mem 3221225472: the emulator supports at most 2 GiB of RAM\n');
     expect(bootscope('run', ...k, ...o, '--smp', '9', '--gic', '2').err).toBe('bootscope: GICv2 supports at most 8 vCPUs (got --smp 9); use --gic 3\n');
     expect(bootscope('run', '--kernel', tmp.file('nope.bin'), ...o).err).toBe(`bootscope: ${tmp.file('nope.bin')}: kernel file not found\n`);
     expect(bootscope('run', ...k, ...o, '--dtb', guestBinary('uart')).err).toMatch(/^bootscope: .*uart\.bin: not a valid DTB: .*\n$/);
