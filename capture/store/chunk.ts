@@ -228,8 +228,10 @@ export class ChunkBuilder {
       throw new EventError(`event ${seq} (${ev.kind}): time must be a non-negative integer, got ${String(time)}`);
     this.seq[i] = seq;
     this.time[i] = time;
-    const vcpu = ev.vcpu;
-    this.vcpu[i] = vcpu === undefined ? -1 : vcpu;
+    const vcpu = ev.vcpu === undefined ? -1 : ev.vcpu;
+    if (!(vcpu >= -1 && vcpu <= 0xfffe) || (vcpu | 0) !== vcpu)
+      throw new EventError(`event ${seq} (${ev.kind}): vcpu must be an integer from -1 (unknown) to 65534, got ${String(vcpu)}`);
+    this.vcpu[i] = vcpu;
     let flags = 0;
     if (ev.pc !== undefined) {
       flags |= FLAG_PC;

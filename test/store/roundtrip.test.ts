@@ -153,6 +153,7 @@ describe('bad events', () => {
     ['a wrong type', { kind: 'irq_eoi', time: 1, vcpu: 0, intid: '33', via: 'gicc_mmio' }, /event 0: irq_eoi event: field 'intid' has the wrong type \(string\)/],
     ['a bad enum value', { kind: 'irq_eoi', time: 1, vcpu: 0, intid: 33, via: 'mmio' }, /field 'via' is "mmio", expected one of gicc_mmio, icc_sysreg, unknown/],
     ['an unknown kind', { kind: 'teleport', time: 1, vcpu: 0 }, /unknown event kind "teleport"/],
+    ['a bad vCPU', { kind: 'irq_eoi', time: 1, vcpu: -2, intid: 33, via: 'gicc_mmio' }, /vcpu must be an integer from -1 \(unknown\) to 65534, got -2/],
     ['a negative time', { kind: 'irq_eoi', time: -1, vcpu: 0, intid: 33, via: 'gicc_mmio' }, /time must be a non-negative integer, got -1/],
   ];
   for (const [name, ev, msg] of cases) {
