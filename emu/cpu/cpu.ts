@@ -331,139 +331,140 @@ export class Cpu {
       const npc = (pcLo + 4) | 0;
       this.pcLo = npc;
       if (npc === 0) this.pcHi = (pcHi + 1) | 0;
+      // literal case labels so V8 emits a jump table (OP.* property loads would compare one by one)
       switch (op) {
-        case OP.ADD_I64: {
+        case 1 /* ADD_I64 */: {
           const n = (p >>> 7) & 127, dd = p & 127, nl = X[n];
           const lo = (nl + a) | 0;
           X[dd + 1] = (X[n + 1] + ((lo >>> 0) < (nl >>> 0) ? 1 : 0)) | 0;
           X[dd] = lo;
           break;
         }
-        case OP.SUB_I64: {
+        case 2 /* SUB_I64 */: {
           const n = (p >>> 7) & 127, dd = p & 127, nl = X[n];
           X[dd + 1] = (X[n + 1] - ((nl >>> 0) < a ? 1 : 0)) | 0;
           X[dd] = (nl - a) | 0;
           break;
         }
-        case OP.ADD_I32: X[p & 127] = (X[(p >>> 7) & 127] + a) | 0; X[(p & 127) + 1] = 0; break;
-        case OP.SUB_I32: X[p & 127] = (X[(p >>> 7) & 127] - a) | 0; X[(p & 127) + 1] = 0; break;
-        case OP.ADDS_I: this.opAddsImm(p, a); break;
-        case OP.MOV_R: {
+        case 3 /* ADD_I32 */: X[p & 127] = (X[(p >>> 7) & 127] + a) | 0; X[(p & 127) + 1] = 0; break;
+        case 4 /* SUB_I32 */: X[p & 127] = (X[(p >>> 7) & 127] - a) | 0; X[(p & 127) + 1] = 0; break;
+        case 5 /* ADDS_I */: this.opAddsImm(p, a); break;
+        case 53 /* MOV_R */: {
           const m = (p >>> 14) & 127, dd = p & 127;
           X[dd] = X[m];
           X[dd + 1] = p >>> 28 ? X[m + 1] : 0;
           break;
         }
-        case OP.MOVC: X[p & 127] = a; X[(p & 127) + 1] = d[k + 3]; break;
-        case OP.MOVK: this.opMovk(p, a); break;
-        case OP.LOG_I: this.opLogImm(p, a, d[k + 3]); break;
-        case OP.LOG_R: this.opLogReg(p, a, d[k + 3]); break;
-        case OP.ADD_R: this.opAddReg(p, a, d[k + 3]); break;
-        case OP.ADDS_R: this.opAddsReg(p, a, d[k + 3]); break;
-        case OP.ADD_X: this.opAddExt(p, a, d[k + 3]); break;
-        case OP.SHIFT_I64: {
+        case 7 /* MOVC */: X[p & 127] = a; X[(p & 127) + 1] = d[k + 3]; break;
+        case 8 /* MOVK */: this.opMovk(p, a); break;
+        case 6 /* LOG_I */: this.opLogImm(p, a, d[k + 3]); break;
+        case 17 /* LOG_R */: this.opLogReg(p, a, d[k + 3]); break;
+        case 15 /* ADD_R */: this.opAddReg(p, a, d[k + 3]); break;
+        case 16 /* ADDS_R */: this.opAddsReg(p, a, d[k + 3]); break;
+        case 18 /* ADD_X */: this.opAddExt(p, a, d[k + 3]); break;
+        case 11 /* SHIFT_I64 */: {
           const n = (p >>> 7) & 127, dd = p & 127;
           const l1 = lsl64(X[n + 1], X[n], a);
           const lo = p >>> 28 ? lsr64(H.hi, l1, d[k + 3]) : asr64(H.hi, l1, d[k + 3]);
           X[dd] = lo; X[dd + 1] = H.hi;
           break;
         }
-        case OP.SHIFT_I32: {
+        case 12 /* SHIFT_I32 */: {
           const v = X[(p >>> 7) & 127] << a, s = d[k + 3], dd = p & 127;
           X[dd] = p >>> 28 ? (v >>> s) | 0 : v >> s;
           X[dd + 1] = 0;
           break;
         }
-        case OP.CSEL: this.opCsel(p, a); break;
-        case OP.CCMP: this.opCcmp(p, a); break;
-        case OP.B: this.pcLo = add64(pcHi, pcLo, d[k + 3], a); this.pcHi = H.hi; break;
-        case OP.BL:
+        case 21 /* CSEL */: this.opCsel(p, a); break;
+        case 20 /* CCMP */: this.opCcmp(p, a); break;
+        case 25 /* B */: this.pcLo = add64(pcHi, pcLo, d[k + 3], a); this.pcHi = H.hi; break;
+        case 26 /* BL */:
           X[60] = npc; X[61] = npc === 0 ? (pcHi + 1) | 0 : pcHi;
           this.pcLo = add64(pcHi, pcLo, d[k + 3], a); this.pcHi = H.hi;
           break;
-        case OP.BCOND:
+        case 27 /* BCOND */:
           if (this.cond(d[k + 3])) { this.pcLo = add64(pcHi, pcLo, a >> 31, a); this.pcHi = H.hi; }
           break;
-        case OP.CBZ: {
+        case 28 /* CBZ */: {
           const t = p & 127;
           const zero = (p >>> 29) & 1 ? (X[t] | X[t + 1]) === 0 : X[t] === 0;
           if (zero !== ((p >>> 28) & 1) > 0) { this.pcLo = add64(pcHi, pcLo, a >> 31, a); this.pcHi = H.hi; }
           break;
         }
-        case OP.TBZ: {
+        case 29 /* TBZ */: {
           const t = p & 127, bit = d[k + 3];
           const set = bit < 32 ? (X[t] >>> bit) & 1 : (X[t + 1] >>> (bit - 32)) & 1;
           if (set === p >>> 28) { this.pcLo = add64(pcHi, pcLo, a >> 31, a); this.pcHi = H.hi; }
           break;
         }
-        case OP.BR: case OP.RET: this.branchTo(X[((p >>> 7) & 127) + 1], X[(p >>> 7) & 127]); break;
-        case OP.BLR: {
+        case 30 /* BR */: case 32 /* RET */: this.branchTo(X[((p >>> 7) & 127) + 1], X[(p >>> 7) & 127]); break;
+        case 31 /* BLR */: {
           const n = (p >>> 7) & 127, tl = X[n], th = X[n + 1];
           X[60] = npc; X[61] = npc === 0 ? (pcHi + 1) | 0 : pcHi;
           this.branchTo(th, tl);
           break;
         }
-        case OP.LS_OFF_X: {
+        case 54 /* LS_OFF_X */: {
           const n = (p >>> 7) & 127, nl = X[n], lo = (nl + a) | 0;
           const hi = (X[n + 1] + ((lo >>> 0) < (nl >>> 0) ? 1 : 0)) | 0;
           const v = this.rd64(hi, lo);
           X[(p & 127) + 1] = H.hi; X[p & 127] = v;
           break;
         }
-        case OP.LS_OFF_W: {
+        case 55 /* LS_OFF_W */: {
           const n = (p >>> 7) & 127, nl = X[n], lo = (nl + a) | 0;
           const hi = (X[n + 1] + ((lo >>> 0) < (nl >>> 0) ? 1 : 0)) | 0;
           X[p & 127] = this.rd32(hi, lo); X[(p & 127) + 1] = 0;
           break;
         }
-        case OP.ST_OFF_X: {
+        case 56 /* ST_OFF_X */: {
           const n = (p >>> 7) & 127, nl = X[n], lo = (nl + a) | 0;
           const hi = (X[n + 1] + ((lo >>> 0) < (nl >>> 0) ? 1 : 0)) | 0;
           this.wr64(hi, lo, X[(p & 127) + 1], X[p & 127]);
           break;
         }
-        case OP.ST_OFF_W: {
+        case 57 /* ST_OFF_W */: {
           const n = (p >>> 7) & 127, nl = X[n], lo = (nl + a) | 0;
           const hi = (X[n + 1] + ((lo >>> 0) < (nl >>> 0) ? 1 : 0)) | 0;
           this.wr32(hi, lo, X[p & 127]);
           break;
         }
-        case OP.LS_OFF: {
+        case 33 /* LS_OFF */: {
           const n = (p >>> 7) & 127;
           const lo = add64(X[n + 1], X[n], a >> 31, a);
           this.ldst(p >>> 28, p & 127, H.hi, lo);
           break;
         }
-        case OP.LS_PRE: case OP.LS_POST: this.opLsIndexed(op, p, a); break;
-        case OP.LS_REG: this.opLsReg(p, a, d[k + 3]); break;
-        case OP.LSP: this.opPair(p, a, d[k + 3]); break;
-        case OP.ADR: {
+        case 34 /* LS_PRE */: case 35 /* LS_POST */: this.opLsIndexed(op, p, a); break;
+        case 36 /* LS_REG */: this.opLsReg(p, a, d[k + 3]); break;
+        case 40 /* LSP */: this.opPair(p, a, d[k + 3]); break;
+        case 9 /* ADR */: {
           const base = p >>> 28 ? pcLo & -4096 : pcLo;
           X[p & 127] = add64(pcHi, base, d[k + 3], a); X[(p & 127) + 1] = H.hi;
           break;
         }
-        case OP.BFM: this.opBfm(p, a, d[k + 3]); break;
-        case OP.EXTR: this.opExtr(p, a); break;
-        case OP.ADC: this.opAdc(p); break;
-        case OP.DP1: this.opDp1(p, a); break;
-        case OP.DP2: this.opDp2(p, a); break;
-        case OP.DP3: this.opDp3(p, a); break;
-        case OP.LS_LIT: {
+        case 13 /* BFM */: this.opBfm(p, a, d[k + 3]); break;
+        case 14 /* EXTR */: this.opExtr(p, a); break;
+        case 19 /* ADC */: this.opAdc(p); break;
+        case 23 /* DP1 */: this.opDp1(p, a); break;
+        case 22 /* DP2 */: this.opDp2(p, a); break;
+        case 24 /* DP3 */: this.opDp3(p, a); break;
+        case 39 /* LS_LIT */: {
           const lo = add64(pcHi, pcLo, a >> 31, a);
           this.ldst(p >>> 28, p & 127, H.hi, lo);
           break;
         }
-        case OP.LS_UNPRIV: this.opLsUnpriv(p, a); break;
-        case OP.EXCL: this.opExclusive(p, a); break;
-        case OP.NOP: break;
-        case OP.HINT: this.opHint(a); break;
-        case OP.BARRIER: this.opBarrier(a); break;
-        case OP.MRS: this.sysAccess(a, p & 127, true); break;
-        case OP.MSR: this.sysAccess(a, p & 127, false); break;
-        case OP.MSR_IMM: this.opMsrImm(a, d[k + 3]); break;
-        case OP.SYS: this.opSys(a, p); break;
-        case OP.EXC: this.opExc(p >>> 28, a); break;
-        case OP.ERET: this.opEret(); break;
+        case 38 /* LS_UNPRIV */: this.opLsUnpriv(p, a); break;
+        case 42 /* EXCL */: this.opExclusive(p, a); break;
+        case 41 /* NOP */: break;
+        case 46 /* HINT */: this.opHint(a); break;
+        case 47 /* BARRIER */: this.opBarrier(a); break;
+        case 43 /* MRS */: this.sysAccess(a, p & 127, true); break;
+        case 44 /* MSR */: this.sysAccess(a, p & 127, false); break;
+        case 45 /* MSR_IMM */: this.opMsrImm(a, d[k + 3]); break;
+        case 48 /* SYS */: this.opSys(a, p); break;
+        case 49 /* EXC */: this.opExc(p >>> 28, a); break;
+        case 50 /* ERET */: this.opEret(); break;
         default: this.undefined(); break;
       }
       if (this.evt !== 0 && (this.evt & EVT_STOP)) { this.evt &= ~EVT_STOP; if (this.stopReason === STOP.BUDGET) this.stopReason = STOP.REQUEST; return true; }
