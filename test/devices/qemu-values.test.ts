@@ -3,6 +3,7 @@
 // The same reads go through the kvm personality's devices and compare equal.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readLogTail } from '../qemu-log-window.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -40,7 +41,7 @@ function runQemu(gic: 2 | 3, smp: number, probes: Probe[]): bigint[] {
   } catch {
     // the guest spins until timeout
   }
-  const text = readFileSync(log, 'utf8');
+  const text = readLogTail(log);
   const states = text.split(/(?= PC=)/).filter((b) => b.startsWith(' PC='));
   const last = states[states.length - 1]!;
   const regs: bigint[] = [];

@@ -2,6 +2,7 @@
 // `-d cpu -singlestep`), the real Debian cloud kernel when it is cached, and bad input.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readLogHead } from '../qemu-log-window.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -57,7 +58,7 @@ function qemuEntry(kernel: Uint8Array, memMiB: number, initrd?: Uint8Array): { p
   } catch {
     // timeout ends QEMU: the guest spins forever by design
   }
-  const log = readFileSync(`${k}.log`, 'utf8');
+  const log = readLogHead(`${k}.log`);
   for (const m of log.matchAll(/PC=([0-9a-f]{16}) X00=([0-9a-f]{16})/g)) {
     const pc = BigInt('0x' + m[1]);
     if (pc >= 0x40001000n) return { pc, x0: BigInt('0x' + m[2]) };
