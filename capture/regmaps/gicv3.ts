@@ -27,7 +27,7 @@ export const GICV3_DIST_REGISTERS: readonly RegisterDef[] = [
   { offset: 0x0f00, name: 'GICD_SGIR' },
   { offset: 0x0f10, name: 'GICD_CPENDSGIR', count: 4 },
   { offset: 0x0f20, name: 'GICD_SPENDSGIR', count: 4 },
-  { offset: 0x6000, name: 'GICD_IROUTER', width: 8, count: 988, first: 32 },
+  { offset: 0x6100, name: 'GICD_IROUTER', width: 8, count: 988, first: 32 },
   { offset: 0xffd0, name: 'GICD_PIDR4', count: 4 },
   { offset: 0xffe0, name: 'GICD_PIDR0', count: 4 },
   { offset: 0xfff0, name: 'GICD_CIDR', count: 4 },

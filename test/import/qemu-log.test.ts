@@ -124,7 +124,7 @@ describe('QEMU log: GIC, timer, PSCI', () => {
     ]));
     expect(r.extra.gicVersion).toBe(3);
     const [dist, redist, bad, ack, eoi, pmr, sgi, pend, line] = r.events;
-    expect(dist).toMatchObject({ kind: 'mmio_write', addr: 0x8006100, register: 'GICD_IROUTER64', size: 8 });
+    expect(dist).toMatchObject({ kind: 'mmio_write', addr: 0x8006100, register: 'GICD_IROUTER32', size: 8 });
     expect(redist).toMatchObject({ kind: 'mmio_write', addr: 0x80a0000 + 0x20000 + 0x14, register: 'GICR_WAKER', vcpu: 1 });
     expect(bad).toMatchObject({ kind: 'mmio_read', register: 'GICD_TYPER2', outcome: 'raz_wi' });
     expect(ack).toMatchObject({ kind: 'irq_ack', intid: 27, vcpu: 1, via: 'icc_sysreg' });

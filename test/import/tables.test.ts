@@ -13,7 +13,7 @@ describe('register maps', () => {
     expect([0x24, 0x30, 0x18].map(sbsa)).toEqual(['', '', 'FR']);
     expect(registerNameFor('gicv2-dist', 0x41f)).toBe('GICD_IPRIORITYR7');
     expect(registerNameFor('gicv2-cpu', 0x1000)).toBe('GICC_DIR');
-    expect(registerNameFor('gicv3-dist', 0x6000 + 8 * 3 + 4)).toBe('GICD_IROUTER35');
+    expect(registerNameFor('gicv3-dist', 0x6100 + 8 * 3 + 4)).toBe('GICD_IROUTER35');
     expect(redistRegisterName(0x40014)).toBe('GICR_WAKER');
     expect(redistRegisterName(0x10000 + 0x100)).toBe('GICR_ISENABLER0');
     expect(registerNameFor('virtio-mmio', 0x70)).toBe('Status');
