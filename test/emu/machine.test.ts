@@ -224,8 +224,10 @@ describe('robustness', () => {
     1:`);
     const kinds = new Map<string, number>();
     let executed = 0;
+    let wordCount = 0;
     for (let i = 0; i < 120; i++) {
       const words = Array.from({ length: 1 + (rnd() % 4096) }, rnd);
+      wordCount += words.length;
       const noise = rawImage(words);
       const img = i % 2 ? noise : new Uint8Array([...stub, ...noise]);
       const r = await runGuest({ kernel: writeImage(tmp.file(`fuzz${i}.bin`), img), memBytes: 16 << 20, smp: 1 + (i % 3), gic: (2 + ((i >> 1) % 2)) as 2 | 3, maxInsns: 50_000 });
@@ -236,5 +238,6 @@ describe('robustness', () => {
     expect(kinds.get('exception_loop')).toBeGreaterThan(0);
     expect(kinds.get('insn_limit')).toBeGreaterThan(0);
     expect(executed).toBeGreaterThan(1_000_000);
+    expect(wordCount).toBeGreaterThan(100_000);
   });
 });
