@@ -1,0 +1,290 @@
+// GIC state (GICv2 IHI 0048B, GICv3 IHI 0069): per-INTID enable/pending/active/priority/target/
+// route/config, per-vCPU priority mask, running priority and active stack, v3 WAKER and SRE.
+// Fed by distributor/redistributor/CPU-interface MMIO, ICC_* system registers and the irq_* events.
+// Memory is bounded by the number of INTIDs and vCPUs, not by trace length.
+
+import type { DeviceRegion, EventOf, MmioEvent } from '../../capture/model.ts';
+
+const SPI_LIMIT = 1020;
+const REDIST_FRAME = 0x20000;
+const SGI_FRAME = 0x10000;
+
+/** op0<<14|op1<<11|CRn<<7|CRm<<3|op2, the model's sysreg `encoding`. */
+export const sysregEncoding = (op0: number, op1: number, crn: number, crm: number, op2: number): number =>
+  (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
+
+/** The GICv3 CPU interface registers, by encoding (traces may name them S3_0_C12_C12_5 etc.). */
+export const ICC_BY_ENCODING: ReadonlyMap<number, string> = new Map([
+  [sysregEncoding(3, 0, 4, 6, 0), 'ICC_PMR_EL1'],
+  [sysregEncoding(3, 0, 12, 8, 0), 'ICC_IAR0_EL1'],
+  [sysregEncoding(3, 0, 12, 8, 1), 'ICC_EOIR0_EL1'],
+  [sysregEncoding(3, 0, 12, 11, 1), 'ICC_DIR_EL1'],
+  [sysregEncoding(3, 0, 12, 11, 3), 'ICC_RPR_EL1'],
+  [sysregEncoding(3, 0, 12, 11, 5), 'ICC_SGI1R_EL1'],
+  [sysregEncoding(3, 0, 12, 12, 0), 'ICC_IAR1_EL1'],
+  [sysregEncoding(3, 0, 12, 12, 1), 'ICC_EOIR1_EL1'],
+  [sysregEncoding(3, 0, 12, 12, 2), 'ICC_HPPIR1_EL1'],
+  [sysregEncoding(3, 0, 12, 12, 3), 'ICC_BPR1_EL1'],
+  [sysregEncoding(3, 0, 12, 12, 4), 'ICC_CTLR_EL1'],
+  [sysregEncoding(3, 0, 12, 12, 5), 'ICC_SRE_EL1'],
+  [sysregEncoding(3, 0, 12, 12, 6), 'ICC_IGRPEN0_EL1'],
+  [sysregEncoding(3, 0, 12, 12, 7), 'ICC_IGRPEN1_EL1'],
+]);
+
+/** The ICC register a sysreg event touches, or '' when it is not one. */
+export function iccName(e: EventOf<'sysreg'>): string {
+  if (e.name.startsWith('ICC_')) return e.name;
+  return ICC_BY_ENCODING.get(e.encoding) ?? '';
+}
+
+export interface CpuIfState {
+  /** Priority mask (0 masks everything). */
+  pmr: number;
+  /** ICC_SRE_EL1.SRE: 1, 0, or -1 while unknown. */
+  sre: number;
+  /** EOImode: 1 = EOI only drops priority, DIR deactivates. */
+  eoiMode: number;
+  /** v3 redistributor: ProcessorSleep cleared and ChildrenAsleep seen clear. */
+  awake: boolean;
+  /** Seq of the WAKER write that cleared ProcessorSleep (-1 if never). */
+  wakerSeq: number;
+  /** Acknowledged, not yet priority-dropped INTIDs with their priorities, innermost last. */
+  readonly stack: { intid: number; prio: number; seq: number }[];
+}
+
+export type GicChange = (what: string, key: number, from: unknown, to: unknown) => void;
+
+export class GicState {
+  /** 2, 3, or 0 when the trace has no GIC regions. */
+  readonly version: number;
+  readonly dist: DeviceRegion | undefined;
+  readonly cpuIf: DeviceRegion | undefined;
+  readonly redists: readonly DeviceRegion[];
+  /** Distributor GICD_CTLR as last written/read. */
+  distCtlr = 0;
+  private size: number;
+  enabled: Uint8Array;
+  pending: Uint8Array;
+  active: Uint8Array;
+  line: Uint8Array;
+  priority: Uint8Array;
+  /** 1 = edge-triggered (ICFGR bit set). */
+  edge: Uint8Array;
+  /** v2 ITARGETSR byte (SPIs). */
+  target: Uint8Array;
+  /** v3 GICD_IROUTER: 1 once written (the value is the affinity). */
+  routed: Uint8Array;
+  route: Float64Array;
+  /** Seq of the oldest line assertion not yet acknowledged (-1 if none). */
+  assertSeq: Float64Array;
+  readonly cpus: CpuIfState[] = [];
+
+  constructor(regions: readonly DeviceRegion[]) {
+    this.dist = regions.find((r) => r.role === 'gic_dist');
+    this.cpuIf = regions.find((r) => r.role === 'gic_cpu');
+    this.redists = regions.filter((r) => r.role === 'gic_redist').sort((a, b) => a.base - b.base);
+    const m = this.dist?.model ?? '';
+    this.version = m.startsWith('gicv3') || this.redists.length ? 3 : m.startsWith('gicv2') ? 2 : 0;
+    this.size = SPI_LIMIT + 32 * 8;
+    this.enabled = new Uint8Array(this.size);
+    this.pending = new Uint8Array(this.size);
+    this.active = new Uint8Array(this.size);
+    this.line = new Uint8Array(this.size);
+    this.priority = new Uint8Array(this.size);
+    this.edge = new Uint8Array(this.size);
+    this.target = new Uint8Array(this.size);
+    this.routed = new Uint8Array(this.size);
+    this.route = new Float64Array(this.size);
+    this.assertSeq = new Float64Array(this.size).fill(-1);
+    // SGIs are edge-triggered by definition.
+    for (let v = 0; v < 8; v++) for (let i = 0; i < 16; i++) this.edge[SPI_LIMIT + v * 32 + i] = 1;
+  }
+
+  /** Index of an INTID's state for a vCPU (SGIs/PPIs are banked per vCPU). */
+  slot(intid: number, vcpu: number): number {
+    if (intid >= 32) return intid < SPI_LIMIT ? intid : -1;
+    const v = vcpu < 0 ? 0 : vcpu;
+    const idx = SPI_LIMIT + v * 32 + intid;
+    if (idx >= this.size) this.grow(v + 1);
+    return idx;
+  }
+
+  cpu(vcpu: number): CpuIfState {
+    const v = vcpu < 0 ? 0 : vcpu;
+    while (this.cpus.length <= v) this.cpus.push({ pmr: 0, sre: -1, eoiMode: 0, awake: false, wakerSeq: -1, stack: [] });
+    return this.cpus[v]!;
+  }
+
+  /** Running priority of a vCPU (0x100 = idle). */
+  runningPriority(vcpu: number): number {
+    const s = this.cpu(vcpu).stack;
+    return s.length ? s[s.length - 1]!.prio : 0x100;
+  }
+
+  private grow(vcpus: number): void {
+    const size = SPI_LIMIT + 32 * Math.max(vcpus, 8) * 2;
+    const growU8 = (a: Uint8Array) => {
+      const b = new Uint8Array(size);
+      b.set(a);
+      return b;
+    };
+    this.enabled = growU8(this.enabled);
+    this.pending = growU8(this.pending);
+    this.active = growU8(this.active);
+    this.line = growU8(this.line);
+    this.priority = growU8(this.priority);
+    this.edge = growU8(this.edge);
+    this.target = growU8(this.target);
+    this.routed = growU8(this.routed);
+    const r = new Float64Array(size);
+    r.set(this.route);
+    this.route = r;
+    const a = new Float64Array(size).fill(-1);
+    a.set(this.assertSeq);
+    this.assertSeq = a;
+    for (let i = this.size; i < size; i++) if ((i - SPI_LIMIT) % 32 < 16) this.edge[i] = 1;
+    this.size = size;
+  }
+
+  // --- MMIO ---------------------------------------------------------------------------------
+
+  applyMmio(e: MmioEvent, region: DeviceRegion, change: GicChange): void {
+    const off = e.addr - region.base;
+    if (region.role === 'gic_dist') {
+      if (e.register === 'GICD_CTLR') this.distCtlr = Number(e.value);
+      if (e.kind === 'mmio_write') this.distWrite(off, e, 0, change);
+    } else if (region.role === 'gic_redist') {
+      const frameBase = this.redists[0]?.base ?? region.base;
+      const rel = e.addr - frameBase;
+      const vcpu = Math.floor(rel / REDIST_FRAME);
+      const inFrame = rel % REDIST_FRAME;
+      if (inFrame === 0x14) this.waker(e, vcpu);
+      else if (inFrame >= SGI_FRAME && e.kind === 'mmio_write') this.distWrite(inFrame - SGI_FRAME, e, vcpu, change, true);
+    } else if (region.role === 'gic_cpu' && e.kind === 'mmio_write') {
+      const c = this.cpu(e.vcpu);
+      if (off === 0x04) c.pmr = Number(e.value & 0xffn);
+      else if (off === 0x00) c.eoiMode = Number((e.value >> 9n) & 1n);
+    }
+  }
+
+  private waker(e: MmioEvent, vcpu: number): void {
+    const c = this.cpu(vcpu);
+    const v = Number(e.value);
+    if (e.kind === 'mmio_write') {
+      if ((v & 2) === 0 && c.wakerSeq < 0) c.wakerSeq = e.seq;
+    } else if ((v & 6) === 0 && c.wakerSeq >= 0) c.awake = true; // ChildrenAsleep clear: handshake done
+    else if ((v & 2) === 0 && c.wakerSeq < 0) {
+      // Read with ProcessorSleep already clear (firmware or hypervisor woke it).
+      c.wakerSeq = e.seq;
+      if ((v & 4) === 0) c.awake = true;
+    }
+  }
+
+  /** Distributor-layout writes (also the redistributor SGI frame, private INTIDs only). */
+  private distWrite(off: number, e: MmioEvent, frameVcpu: number, change: GicChange, privateOnly = false): void {
+    const vcpu = privateOnly ? frameVcpu : e.vcpu;
+    const v = e.value;
+    const bytes = e.size;
+    const bits = (first: number, fn: (intid: number) => void) => {
+      const n = bytes * 8;
+      for (let b = 0; b < n; b++) if ((v >> BigInt(b)) & 1n) fn(first + b);
+    };
+    const byteIds = (first: number, fn: (intid: number, byte: number) => void) => {
+      for (let b = 0; b < bytes; b++) fn(first + b, Number((v >> BigInt(8 * b)) & 0xffn));
+    };
+    const ok = (intid: number) => !privateOnly || intid < 32;
+    if (off >= 0x100 && off < 0x180) bits((off - 0x100) * 8, (i) => ok(i) && this.set(this.enabled, i, vcpu, 1, 'gic.enabled', change));
+    else if (off >= 0x180 && off < 0x200) bits((off - 0x180) * 8, (i) => ok(i) && this.set(this.enabled, i, vcpu, 0, 'gic.enabled', change));
+    else if (off >= 0x200 && off < 0x280) bits((off - 0x200) * 8, (i) => ok(i) && this.set(this.pending, i, vcpu, 1, 'gic.pending', change));
+    else if (off >= 0x280 && off < 0x300) bits((off - 0x280) * 8, (i) => ok(i) && this.set(this.pending, i, vcpu, 0, 'gic.pending', change));
+    else if (off >= 0x300 && off < 0x380) bits((off - 0x300) * 8, (i) => ok(i) && this.set(this.active, i, vcpu, 1, 'gic.active', change));
+    else if (off >= 0x380 && off < 0x400) bits((off - 0x380) * 8, (i) => ok(i) && this.set(this.active, i, vcpu, 0, 'gic.active', change));
+    else if (off >= 0x400 && off < 0x800) byteIds(off - 0x400, (i, b) => ok(i) && this.set(this.priority, i, vcpu, b, '', change));
+    else if (off >= 0x800 && off < 0xc00 && !privateOnly) byteIds(off - 0x800, (i, b) => this.set(this.target, i, vcpu, b, 'gic.target', change));
+    else if (off >= 0xc00 && off < 0xd00) {
+      const first = (off - 0xc00) * 4;
+      for (let k = 0; k < bytes * 4; k++) {
+        const i = first + k;
+        if (ok(i) && i >= 16) this.set(this.edge, i, vcpu, Number((v >> BigInt(2 * k + 1)) & 1n), '', change);
+      }
+    } else if (off >= 0x6000 && off < 0x8000 && !privateOnly) {
+      const i = (off - 0x6000) >> 3;
+      const s = this.slot(i, vcpu);
+      if (s >= 0 && (off & 7) === 0) {
+        this.routed[s] = 1;
+        this.route[s] = Number(v & 0xff00ffffffn);
+        change('gic.route', i, undefined, this.route[s]);
+      }
+    }
+  }
+
+  private set(arr: Uint8Array, intid: number, vcpu: number, value: number, what: string, change: GicChange): boolean {
+    const s = this.slot(intid, vcpu);
+    if (s < 0) return false;
+    const old = arr[s]!;
+    arr[s] = value;
+    if (what && old !== value) change(what, intid, old, value);
+    return true;
+  }
+
+  // --- system registers and interrupt events ---------------------------------------------------
+
+  applySysreg(e: EventOf<'sysreg'>, name: string): void {
+    const c = this.cpu(e.vcpu);
+    const v = Number(e.value & 0xffffffffn);
+    if (name === 'ICC_SRE_EL1') c.sre = v & 1;
+    else if (name === 'ICC_PMR_EL1' && e.write) c.pmr = v & 0xff;
+    else if (name === 'ICC_CTLR_EL1' && e.write) c.eoiMode = (v >> 1) & 1;
+  }
+
+  applyLine(e: EventOf<'irq_line'>, change: GicChange): void {
+    const s = this.slot(e.intid, e.vcpu);
+    if (s < 0) return;
+    const old = this.line[s]!;
+    this.line[s] = e.trigger === 'edge' ? 0 : e.level;
+    if (e.level) {
+      if (!this.pending[s]) change('gic.pending', e.intid, 0, 1);
+      this.pending[s] = 1;
+      if (this.assertSeq[s]! < 0) this.assertSeq[s] = e.seq;
+    } else if (e.trigger === 'level') {
+      if (this.pending[s] && old) change('gic.pending', e.intid, 1, 0);
+      this.pending[s] = 0;
+      this.assertSeq[s] = -1; // deasserted before anyone looked: not a lost interrupt
+    }
+  }
+
+  applyAck(e: EventOf<'irq_ack'>, change: GicChange): void {
+    if (e.intid >= 1020) return;
+    const s = this.slot(e.intid, e.vcpu);
+    if (s < 0) return;
+    this.active[s] = 1;
+    this.pending[s] = this.line[s]! && !this.edge[s] ? this.pending[s]! : 0;
+    this.assertSeq[s] = -1;
+    change('gic.active', e.intid, 0, 1);
+    const st = this.cpu(e.vcpu).stack;
+    st.push({ intid: e.intid, prio: this.priority[s]!, seq: e.seq });
+    if (st.length > 64) st.shift(); // a guest that never EOIs must not grow memory
+  }
+
+  applyEoi(e: EventOf<'irq_eoi'>): void {
+    const st = this.cpu(e.vcpu).stack;
+    for (let i = st.length - 1; i >= 0; i--) {
+      if (st[i]!.intid === e.intid) {
+        st.splice(i, 1);
+        return;
+      }
+    }
+  }
+
+  applyDeactivate(e: EventOf<'irq_deactivate'>, change: GicChange): void {
+    const s = this.slot(e.intid, e.vcpu);
+    if (s < 0) return;
+    if (this.active[s]) change('gic.active', e.intid, 1, 0);
+    this.active[s] = 0;
+  }
+
+  isActive(intid: number, vcpu: number): boolean {
+    const s = this.slot(intid, vcpu);
+    return s >= 0 && this.active[s] === 1;
+  }
+}

@@ -1,0 +1,161 @@
+// PL011 / SBSA generic UART register state, per UART region (PL011 TRM DDI 0183, SBSA UART).
+// Updated from mmio_read/mmio_write events on regions of role 'uart'. Bounded: one record per region.
+
+import type { DeviceRegion, MmioEvent } from '../../capture/model.ts';
+
+export const CR_UARTEN = 0x1;
+export const CR_TXE = 0x100;
+export const CR_RXE = 0x200;
+/** PrimeCell cell ID every PL011 reads (CIDR3..0). */
+export const PRIMECELL_CID = 0xb105f00d;
+/** Linux's AMBA match for a PL011: (periphid & 0x000fffff) == 0x00041011. */
+export const PL011_PID_MASK = 0x000fffff;
+export const PL011_PID = 0x00041011;
+
+export interface UartRegs {
+  readonly region: DeviceRegion;
+  cr: number;
+  lcrh: number;
+  ibrd: number;
+  fbrd: number;
+  imsc: number;
+  ris: number;
+  /** Seq of the first IBRD/FBRD write not yet latched by an LCR_H write (-1 if none). */
+  unlatchedDivisorSeq: number;
+  /** Values read from PeriphID0..3 and PCellID0..3 (-1 until read). */
+  readonly periphId: number[];
+  readonly cellId: number[];
+  /** Seq of the first ID register read (-1 if none). */
+  firstIdReadSeq: number;
+  accesses: number;
+  reads: number;
+  writes: number;
+  txWrites: number;
+  firstAccessSeq: number;
+  firstTxSeq: number;
+  /** Seq of the CR write that set UARTEN (-1 if never). */
+  enableSeq: number;
+}
+
+/** Reset values (PL011 TRM: CR resets to 0x300, TXE|RXE set, UARTEN clear). */
+function freshRegs(region: DeviceRegion): UartRegs {
+  return {
+    region,
+    cr: 0x300,
+    lcrh: 0,
+    ibrd: 0,
+    fbrd: 0,
+    imsc: 0,
+    ris: 0,
+    unlatchedDivisorSeq: -1,
+    periphId: [-1, -1, -1, -1],
+    cellId: [-1, -1, -1, -1],
+    firstIdReadSeq: -1,
+    accesses: 0,
+    reads: 0,
+    writes: 0,
+    txWrites: 0,
+    firstAccessSeq: -1,
+    firstTxSeq: -1,
+    enableSeq: -1,
+  };
+}
+
+/** Combined ID value from four byte-wide ID registers (-1 when any is unread). */
+export function idValue(bytes: readonly number[]): number {
+  if (bytes.some((b) => b < 0)) return -1;
+  return ((bytes[0]! & 0xff) | ((bytes[1]! & 0xff) << 8) | ((bytes[2]! & 0xff) << 16) | ((bytes[3]! & 0xff) << 24)) >>> 0;
+}
+
+/** Does a PL011's ID pass Linux's AMBA bus match? undefined while unread. */
+export function amba(regs: UartRegs): { cid: number; pid: number; matches: boolean } | undefined {
+  const cid = idValue(regs.cellId);
+  const pid = idValue(regs.periphId);
+  if (cid < 0 && pid < 0) return undefined;
+  return { cid, pid, matches: cid === PRIMECELL_CID && ((pid & PL011_PID_MASK) >>> 0) === PL011_PID };
+}
+
+export type UartChange = (what: string, key: string, from: unknown, to: unknown) => void;
+
+export class UartState {
+  readonly byRegion = new Map<string, UartRegs>();
+
+  constructor(regions: readonly DeviceRegion[]) {
+    for (const r of regions) if (r.role === 'uart') this.byRegion.set(r.name, freshRegs(r));
+  }
+
+  get(name: string): UartRegs | undefined {
+    return this.byRegion.get(name);
+  }
+
+  enabled(r: UartRegs): boolean {
+    return (r.cr & CR_UARTEN) !== 0;
+  }
+
+  canTransmit(r: UartRegs): boolean {
+    return (r.cr & (CR_UARTEN | CR_TXE)) === (CR_UARTEN | CR_TXE);
+  }
+
+  apply(e: MmioEvent, change: UartChange): void {
+    const r = this.byRegion.get(e.device);
+    if (!r) return;
+    r.accesses++;
+    if (r.firstAccessSeq < 0) r.firstAccessSeq = e.seq;
+    const v = Number(e.value & 0xffffffffn);
+    const reg = e.register;
+    if (e.kind === 'mmio_read') {
+      r.reads++;
+      this.applyRead(r, reg, e.addr - r.region.base, v, e.seq);
+      return;
+    }
+    r.writes++;
+    switch (reg) {
+      case 'DR':
+        r.txWrites++;
+        if (r.firstTxSeq < 0) r.firstTxSeq = e.seq;
+        break;
+      case 'CR': {
+        const was = this.enabled(r);
+        const old = r.cr;
+        r.cr = v & 0xffff;
+        if (old !== r.cr) change('uart.cr', r.region.name, old, r.cr);
+        const now = this.enabled(r);
+        if (now && !was && r.enableSeq < 0) r.enableSeq = e.seq;
+        if (now !== was) change('uart.enabled', r.region.name, was, now);
+        break;
+      }
+      case 'LCR_H':
+        r.lcrh = v & 0xff;
+        r.unlatchedDivisorSeq = -1; // an LCR_H write latches IBRD/FBRD
+        break;
+      case 'IBRD':
+        r.ibrd = v & 0xffff;
+        if (r.unlatchedDivisorSeq < 0) r.unlatchedDivisorSeq = e.seq;
+        break;
+      case 'FBRD':
+        r.fbrd = v & 0x3f;
+        if (r.unlatchedDivisorSeq < 0) r.unlatchedDivisorSeq = e.seq;
+        break;
+      case 'IMSC': {
+        const old = r.imsc;
+        r.imsc = v & 0x7ff;
+        if (old !== r.imsc) change('uart.imsc', r.region.name, old, r.imsc);
+        break;
+      }
+      case 'ICR':
+        r.ris &= ~v;
+        break;
+    }
+  }
+
+  // ID registers by offset: an SBSA UART's register table has no names there (they read 0 on Xen).
+  private applyRead(r: UartRegs, reg: string, off: number, v: number, seq: number): void {
+    if (off >= 0xfe0 && off < 0x1000) {
+      const i = (off & 0xf) >> 2;
+      (off >= 0xff0 ? r.cellId : r.periphId)[i] = v & 0xff;
+      if (r.firstIdReadSeq < 0) r.firstIdReadSeq = seq;
+    } else if (reg === 'RIS') r.ris = v;
+    else if (reg === 'CR') r.cr = v & 0xffff;
+    else if (reg === 'IMSC') r.imsc = v & 0x7ff;
+  }
+}
