@@ -165,7 +165,7 @@ export class Cpu {
   private readonly tTag = new Int32Array(6 * TLB_N);
   private readonly tTagH = new Int32Array(6 * TLB_N).fill(-1);
   private readonly tOff = new Int32Array(6 * TLB_N);
-  private rB = 3 * TLB_N; private wB = 4 * TLB_N;
+  private rB = 3 * TLB_N; private wB = 4 * TLB_N; private xB = 5 * TLB_N;
   private seenWGen = 0; private seenCodeGen = 0; private seenTlbGen = 0;
   // current fetch page
   private fLo = 1; private fHi = 0; private fOff = 0;
@@ -349,6 +349,33 @@ export class Cpu {
         case 3 /* ADD_I32 */: X[p & 127] = (X[(p >>> 7) & 127] + a) | 0; X[(p & 127) + 1] = 0; break;
         case 4 /* SUB_I32 */: X[p & 127] = (X[(p >>> 7) & 127] - a) | 0; X[(p & 127) + 1] = 0; break;
         case 5 /* ADDS_I */: this.opAddsImm(p, a); break;
+        case 58 /* ADD_RR64 */: {
+          const n = (p >>> 7) & 127, m = (p >>> 14) & 127, dd = p & 127, nl = X[n], ml = X[m];
+          if (p >>> 28) {
+            X[dd + 1] = (X[n + 1] - X[m + 1] - ((nl >>> 0) < (ml >>> 0) ? 1 : 0)) | 0;
+            X[dd] = (nl - ml) | 0;
+          } else {
+            const lo = (nl + ml) | 0;
+            X[dd + 1] = (X[n + 1] + X[m + 1] + ((lo >>> 0) < (nl >>> 0) ? 1 : 0)) | 0;
+            X[dd] = lo;
+          }
+          break;
+        }
+        case 59 /* ADDS_RR64 */: {
+          const n = (p >>> 7) & 127, m = (p >>> 14) & 127, dd = p & 127;
+          const lo = p >>> 28 ? this.adds64(X[n + 1], X[n], ~X[m + 1], ~X[m], 1) : this.adds64(X[n + 1], X[n], X[m + 1], X[m], 0);
+          X[dd + 1] = H.hi; X[dd] = lo;
+          break;
+        }
+        case 60 /* LS_REG_X */: {
+          const n = (p >>> 7) & 127, m = (p >>> 14) & 127, t = p & 127, s = d[k + 3];
+          const ml = X[m], mh = X[m + 1]; // UXTX/LSL and SXTX both use all 64 bits
+          const ol = ml << s, oh = s ? (mh << s) | (ml >>> (32 - s)) : mh;
+          const nl = X[n], lo = (nl + ol) | 0;
+          const hi = (X[n + 1] + oh + ((lo >>> 0) < (nl >>> 0) ? 1 : 0)) | 0;
+          if (p >>> 28 === 7) { const v = this.rd64(hi, lo); X[t + 1] = H.hi; X[t] = v; } else this.wr64(hi, lo, X[t + 1], X[t]);
+          break;
+        }
         case 53 /* MOV_R */: {
           const m = (p >>> 14) & 127, dd = p & 127;
           X[dd] = X[m];
@@ -467,7 +494,6 @@ export class Cpu {
         case 50 /* ERET */: this.opEret(); break;
         default: this.undefined(); break;
       }
-      if (this.evt !== 0 && (this.evt & EVT_STOP)) { this.evt &= ~EVT_STOP; if (this.stopReason === STOP.BUDGET) this.stopReason = STOP.REQUEST; return true; }
     }
     return false;
   }
@@ -487,7 +513,9 @@ export class Cpu {
   /** Look up the page holding PC: translate for execution, find or create its decode array. */
   private refill(): void {
     const lo = this.pcLo, hi = this.pcHi;
-    const off = this.xlate(hi, lo, ACC_X, this.el, false);
+    const t = (lo >>> 12) | (hi << 20);
+    const i = this.xB + (t & TLB_MASK);
+    const off = this.tTag[i] === t && this.tTagH[i] === hi >>> 12 ? this.tOff[i] : this.xlate(hi, lo, ACC_X, this.el, false);
     if (off < 0) {
       // executing from MMIO / unassigned space: synchronous external abort on fetch
       this.instrAbort(FSC.EXT_ABORT, hi, lo);
@@ -1173,6 +1201,7 @@ export class Cpu {
     this.el = el;
     this.rB = (el * 3 + ACC_R) * TLB_N;
     this.wB = (el * 3 + ACC_W) * TLB_N;
+    this.xB = (el * 3 + ACC_X) * TLB_N;
     this.fLo = 1;
   }
 
@@ -1207,6 +1236,10 @@ export class Cpu {
     }
     if ((perm & (el ? PERM.W1 : PERM.W0)) && map.writable && !this.shared.code[map.off >>> 12]) {
       const i = base + ACC_W * TLB_N + idx;
+      this.tTag[i] = t; this.tTagH[i] = th; this.tOff[i] = map.off;
+    }
+    if (perm & (el ? PERM.X1 : PERM.X0)) {
+      const i = base + ACC_X * TLB_N + idx;
       this.tTag[i] = t; this.tTagH[i] = th; this.tOff[i] = map.off;
     }
     if (acc === ACC_W && !map.writable) {

@@ -16,6 +16,8 @@ export const OP = {
   LSP: 40, NOP: 41, EXCL: 42,
   MRS: 43, MSR: 44, MSR_IMM: 45, HINT: 46, BARRIER: 47, SYS: 48, EXC: 49, ERET: 50,
   UNDEF: 51, MOV_R: 53, LS_OFF_X: 54, LS_OFF_W: 55, ST_OFF_X: 56, ST_OFF_W: 57,
+  // specialised hot forms: 64-bit add/sub register without shift, X load/store with LSL'd register offset
+  ADD_RR64: 58, ADDS_RR64: 59, LS_REG_X: 60,
 } as const;
 
 /** Load/store access types carried in x (bits 28-31 of p). */
@@ -161,6 +163,7 @@ const logReg: FieldFn = (i, f) => {
 const addSubShifted: FieldFn = (i, f) => {
   const sf = SF(i), op = (i >>> 30) & 1, S = (i >>> 29) & 1, sh = (i >>> 22) & 3, amt = (i >>> 10) & 0x3f;
   if (sh === 3 || (!sf && amt > 31)) return undef(f);
+  if (sf && amt === 0) return set(f, S ? OP.ADDS_RR64 : OP.ADD_RR64, pack(wz(Rd(i)), rz(Rn(i)), rz(Rm(i)), 0, op));
   set(f, S ? OP.ADDS_R : OP.ADD_R, pack(wz(Rd(i)), rz(Rn(i)), rz(Rm(i)), 0, op | (sf << 1)), sh, amt);
 };
 
@@ -252,7 +255,10 @@ const system: FieldFn = (i, f) => {
   if (op0 === 1) return set(f, OP.SYS, pack(rz(rt), 0, 0, 0, L), enc);
   // op0 == 0: hints, barriers, PSTATE
   if (L || rt !== 31) return undef(f);
-  if (crn === 2) return set(f, OP.HINT, 0, (crm << 3) | op2);
+  if (crn === 2) {
+    const h = (crm << 3) | op2;
+    return set(f, h >= 2 && h <= 5 ? OP.HINT : OP.NOP, 0, h); // PAC/BTI/YIELD/ESB... execute as NOPs
+  }
   if (crn === 3 && op1 === 3) return set(f, OP.BARRIER, 0, op2, crm);
   if (crn === 4) return set(f, OP.MSR_IMM, 0, (op1 << 3) | op2, crm);
   undef(f);
@@ -310,6 +316,9 @@ const lsRegOff: FieldFn = (i, f) => {
   const size = i >>> 30, opc = (i >>> 22) & 3, opt = (i >>> 13) & 7, S = (i >>> 12) & 1;
   const t = lsType(size, opc, true);
   if (t < 0 || (opt & 2) === 0) return undef(f);
+  if ((t === LS.LDRX || t === LS.STRX) && (opt === 3 || opt === 7)) {
+    return set(f, OP.LS_REG_X, pack(rtFor(t, Rd(i)), rs(Rn(i)), rz(Rm(i)), 0, t), opt, S ? size : 0);
+  }
   set(f, OP.LS_REG, pack(rtFor(t, Rd(i)), rs(Rn(i)), rz(Rm(i)), 0, t), opt, S ? size : 0);
 };
 
