@@ -1,75 +1,115 @@
-// `bootscope demo`: the README's main command. Builds a trace from a built-in boot and shows
-// what bootscope sees in it. Today: the bundled real QEMU boot log (Debian's arm64 kernel on
-// QEMU virt, GICv3, 2 vCPUs), imported through the store, then info, console and events.
+// `bootscope demo`: the README's main command. Records bootscope's built-in UART guest on the
+// emulator (kvm personality), imports a bundled real QEMU boot log of Debian's arm64 kernel,
+// and shows what bootscope sees in each: info, the console and the boundary events.
 
 import type { Command } from 'commander';
 import { mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openTrace } from '../../capture/store/index.ts';
+import { openTrace, type TraceReader } from '../../capture/store/index.ts';
 import { importFile } from '../../capture/import/index.ts';
 import { formatEventLine } from '../../capture/describe.ts';
+import type { EventFilter } from '../../capture/model.ts';
 import { consoleLines } from '../../analyze/console.ts';
+import { runGuest } from '../../emu/run.ts';
 import { renderInfo } from './info.ts';
 import { toJson } from '../output.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const DEMO_GUEST = join(ROOT, 'guests/bin/uart.bin');
 export const DEMO_LOG = join(ROOT, 'test/fixtures/qemu/linux-gicv3-smp2.prefix.log.gz');
+
+export interface DemoTraces {
+  /** The built-in guest recorded on the emulator. */
+  kvm: string;
+  /** The bundled QEMU boot log, imported. */
+  qemu: string;
+}
+
+/** Builds the demo traces in `dir` (replacing earlier ones). */
+export async function buildDemoTraces(dir: string): Promise<DemoTraces> {
+  mkdirSync(dir, { recursive: true });
+  const kvm = join(dir, 'uart-guest-kvm.trace');
+  await runGuest({ kernel: DEMO_GUEST, machine: 'kvm', gic: 3, smp: 1, memBytes: 128 << 20, output: kvm, overwrite: true });
+  const log = join(dir, 'qemu-linux-boot.log');
+  const qemu = join(dir, 'qemu-linux-boot.trace');
+  writeFileSync(log, gunzipSync(readFileSync(DEMO_LOG)));
+  rmSync(qemu, { force: true });
+  await importFile({ input: log, output: qemu, format: 'qemu-log' });
+  return { kvm, qemu };
+}
 
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('build a trace from a built-in boot (bundled QEMU boot log) and show what bootscope sees')
-    .option('-o, --out <dir>', 'directory for the demo trace', 'bootscope-demo')
+    .description('record the built-in guest on the emulator, import a bundled real QEMU boot, and show what bootscope sees')
+    .option('-o, --out <dir>', 'directory for the demo traces', 'bootscope-demo')
     .option('--json', 'print a machine-readable summary')
     .action(async (opts: { out: string; json?: boolean }) => {
-      const dir = resolve(opts.out);
-      mkdirSync(dir, { recursive: true });
-      const log = join(dir, 'qemu-linux-boot.log');
-      const trace = join(dir, 'qemu-linux-boot.trace');
-      writeFileSync(log, gunzipSync(readFileSync(DEMO_LOG)));
-      rmSync(trace, { force: true });
-      const res = await importFile({ input: log, output: trace, format: 'qemu-log' });
-      const reader = openTrace(trace);
-      try {
-        if (opts.json) {
-          process.stdout.write(toJson({ trace, import: res.stats, info: reader.info() }) + '\n');
-          return;
-        }
-        const say = (s = '') => process.stdout.write(s + '\n');
-        say(`bootscope demo: imported ${res.stats.lines.toLocaleString('en-US')} lines of a real QEMU boot log into ${trace}`);
-        say();
-        say('== bootscope info ==');
-        process.stdout.write(renderInfo(reader.info()));
-        say();
-        say('== bootscope console --times (first 12 lines) ==');
-        let n = 0;
-        for (const l of consoleLines(reader.events({ kinds: ['console'] }))) {
-          if (n++ >= 12) break;
-          say(`[${String(l.time).padStart(12)} #${l.seq}] ${l.text}`);
-        }
-        say();
-        say('== bootscope events --kind hypercall,vcpu_state (PSCI as the guest used it) ==');
-        n = 0;
-        for (const e of reader.events({ kinds: ['hypercall', 'vcpu_state'] })) {
-          if (n++ >= 8) break;
-          say(formatEventLine(e));
-        }
-        say();
-        say('== bootscope events --device pl011@9000000 --limit 8 ==');
-        n = 0;
-        for (const e of reader.events({ devices: ['pl011@9000000'] })) {
-          if (n++ >= 8) break;
-          say(formatEventLine(e));
-        }
-        say();
-        say('Try next:');
-        say(`  ./bootscope console ${trace}`);
-        say(`  ./bootscope events ${trace} --kind irq_ack --limit 20`);
-        say(`  ./bootscope sql ${trace} "SELECT device, register, count(*) n FROM events WHERE kind='mmio_read' GROUP BY 1,2 ORDER BY n DESC LIMIT 10"`);
-      } finally {
-        reader.close();
+      const traces = await buildDemoTraces(resolve(opts.out));
+      if (opts.json) {
+        const info = (p: string) => withTrace(p, (r) => r.info());
+        process.stdout.write(toJson({ traces, kvm: info(traces.kvm), qemu: info(traces.qemu) }) + '\n');
+        return;
       }
+      showTrace(
+        'the built-in UART guest (guests/bin/uart.bin), recorded on the emulator as a KVM guest of QEMU virt',
+        traces.kvm,
+        [{ kinds: ['hypercall', 'vcpu_state'] }, { devices: ['pl011@9000000'], kinds: ['mmio_write'] }, { kinds: ['irq_line', 'irq_deliver', 'irq_ack', 'irq_eoi', 'irq_deactivate'] }],
+      );
+      showTrace(
+        "a real QEMU 7.2 boot log of Debian's arm64 kernel (GICv3, 2 vCPUs), imported",
+        traces.qemu,
+        [{ devices: ['pl011@9000000'] }, { kinds: ['irq_ack', 'irq_eoi'] }],
+      );
+      say('Try next:');
+      say(`  ./bootscope console ${traces.kvm}`);
+      say(`  ./bootscope events ${traces.qemu} --kind irq_ack --limit 20`);
+      say(`  ./bootscope sql ${traces.qemu} "SELECT device, register, count(*) n FROM events WHERE kind='mmio_read' GROUP BY 1,2 ORDER BY n DESC LIMIT 10"`);
     });
+}
+
+const say = (s = '') => process.stdout.write(s + '\n');
+
+function withTrace<T>(path: string, fn: (r: TraceReader) => T): T {
+  const r = openTrace(path);
+  try {
+    return fn(r);
+  } finally {
+    r.close();
+  }
+}
+
+function showTrace(title: string, path: string, samples: EventFilter[]): void {
+  withTrace(path, (reader) => {
+    say(`━━ ${title}`);
+    say();
+    say(`$ bootscope info ${path}`);
+    process.stdout.write(renderInfo(reader.info()));
+    say();
+    say(`$ bootscope console ${path} --times   (first 10 lines)`);
+    let n = 0;
+    for (const l of consoleLines(reader.events({ kinds: ['console'] }))) {
+      if (n++ >= 10) break;
+      say(`[${String(l.time).padStart(12)} #${l.seq}] ${l.text}`);
+    }
+    for (const f of samples) {
+      say();
+      say(`$ bootscope events ${path} ${filterFlags(f)} --limit 6`);
+      n = 0;
+      for (const e of reader.events(f)) {
+        if (n++ >= 6) break;
+        say(formatEventLine(e));
+      }
+    }
+    say();
+  });
+}
+
+function filterFlags(f: EventFilter): string {
+  const parts: string[] = [];
+  if (f.kinds) parts.push(`--kind ${f.kinds.join(',')}`);
+  if (f.devices) parts.push(`--device ${f.devices.join(',')}`);
+  return parts.join(' ');
 }

@@ -113,4 +113,17 @@ describe('bootscope CLI', () => {
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/\n\s+at /);
   });
+
+  it('demo records the built-in guest and imports the bundled boot', () => {
+    const r = bootscope('demo', '-o', join(dir, 'demo'), '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.kvm.complete).toBe(true);
+    expect(j.kvm.meta.source).toMatchObject({ type: 'emulator', name: 'kvm' });
+    expect(j.qemu.complete).toBe(true);
+    const text = bootscope('demo', '-o', join(dir, 'demo'));
+    expect(text.code).toBe(0);
+    expect(text.out).toContain('PASS uart');
+    expect(text.out).toContain('Booting Linux on physical CPU');
+  });
 });
