@@ -10,6 +10,8 @@ have aarch64-linux-gnu-gcc || need+=(gcc-aarch64-linux-gnu binutils-aarch64-linu
 have tmux || need+=(tmux)
 have chromium || need+=(chromium)
 have zstd || need+=(zstd)
+have cpio || need+=(cpio)
+/usr/bin/python3 -c "import unicorn" >/dev/null 2>&1 || need+=(python3-unicorn)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "bootscope: the tests need these Debian packages: ${need[*]} (run as root to install them)" >&2
