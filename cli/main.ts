@@ -13,6 +13,11 @@ import { registerDemo } from './commands/demo.ts';
 import { registerImport } from './commands/import.ts';
 import { registerRun } from './commands/run.ts';
 import { registerReplay } from './commands/replay.ts';
+import { registerTui } from './commands/tui.ts';
+import { registerReport } from './commands/report.ts';
+import { registerPhases } from './commands/phases.ts';
+import { registerLatency } from './commands/latency.ts';
+import { registerDiff } from './commands/diff.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -34,6 +39,11 @@ export function buildProgram(): Command {
   registerImport(program);
   registerRun(program);
   registerReplay(program);
+  registerTui(program);
+  registerReport(program);
+  registerPhases(program);
+  registerLatency(program);
+  registerDiff(program);
   return program;
 }
 

@@ -1,0 +1,71 @@
+// `bootscope latency TRACE`: interrupt latency per INTID and per device role, with histograms.
+
+import type { Command } from 'commander';
+import { openTrace } from '../../capture/store/index.ts';
+import { LatencyAnalysis, type LatencyGroup, type LatencyResult } from '../../analyze/latency.ts';
+import { runLite } from '../../analyze/standalone.ts';
+import { fmtNs, renderTable, toJson } from '../output.ts';
+
+const HIST_WIDTH = 40;
+
+export function registerLatency(program: Command): void {
+  program
+    .command('latency')
+    .description('interrupt latency (assert → deliver → ack → EOI → deactivate, timer deadline → assert) per INTID and role')
+    .argument('<trace>', 'trace file')
+    .option('--json', 'print the statistics as JSON')
+    .action((path: string, opts: { json?: boolean }) => {
+      const result = latencyOfTrace(path);
+      process.stdout.write(opts.json ? toJson(result) + '\n' : renderLatency(result));
+    });
+}
+
+export function latencyOfTrace(path: string): LatencyResult {
+  const reader = openTrace(path);
+  try {
+    for (const p of reader.problems) process.stderr.write(`bootscope: warning: ${p}\n`);
+    const out = runLite(reader.events({ kinds: ['irq_line', 'irq_deliver', 'irq_ack', 'irq_eoi', 'irq_deactivate', 'timer'] }), [new LatencyAnalysis()], reader.meta, reader.regions);
+    return out.latency as LatencyResult;
+  } finally {
+    reader.close();
+  }
+}
+
+function groupRows(groups: LatencyGroup[], unit: string): string {
+  const rows: (string | number)[][] = [];
+  for (const g of groups) {
+    if (!g.stages.length) { rows.push([g.key, g.role, g.interrupts, '-', '', '', '', '', '', '']); continue; }
+    g.stages.forEach((s, i) => rows.push([
+      i === 0 ? g.key : '', i === 0 ? g.role : '', i === 0 ? g.interrupts : '', s.stage.replace(/_/g, ' '),
+      s.count, s.p50, s.p90, s.p99, s.max, `${fmtNs(s.ns.p50)} / ${fmtNs(s.ns.p99)}`,
+    ]));
+  }
+  return renderTable(['', 'role', 'irqs', 'stage', 'count', `p50 (${unit})`, 'p90', 'p99', 'max', 'p50 / p99 (ns)'], rows);
+}
+
+/** The main stage of a group for its histogram: the longest path the source records. */
+function mainStage(g: LatencyGroup) {
+  const pref = ['assert_to_ack', 'deliver_to_ack', 'ack_to_eoi', 'deadline_to_assert'];
+  for (const p of pref) { const s = g.stages.find((x) => x.stage === p); if (s) return s; }
+  return g.stages[0];
+}
+
+export function renderLatency(r: LatencyResult): string {
+  const unit = r.clock === 'instructions' ? 'insns' : 'ns';
+  const out: string[] = [];
+  out.push('per INTID', groupRows(r.byIntid, unit), '', 'per role', groupRows(r.byRole, unit), '');
+  for (const g of r.byRole) {
+    const s = mainStage(g);
+    if (!s || !s.histogram.length) continue;
+    out.push(`histogram: ${g.role}, ${s.stage.replace(/_/g, ' ')} (${unit}, power-of-two buckets)`);
+    const most = Math.max(...s.histogram.map(([, c]) => c));
+    for (const [upper, c] of s.histogram) {
+      const bar = '#'.repeat(Math.max(1, Math.round((c / most) * HIST_WIDTH)));
+      out.push(`  < ${String(upper).padStart(12)}  ${String(c).padStart(8)}  ${bar}`);
+    }
+    out.push('');
+  }
+  if (r.unacknowledged.length) out.push(`asserted, never acknowledged: ${r.unacknowledged.map((u) => `INTID ${u.intid} ×${u.count}`).join(', ')}`);
+  for (const n of r.notes) out.push(`note: ${n}`);
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,60 @@
+// `bootscope phases TRACE`: the boot's phases with start, end, duration and a text Gantt bar.
+
+import type { Command } from 'commander';
+import { openTrace } from '../../capture/store/index.ts';
+import { PhasesAnalysis, type PhasesResult } from '../../analyze/phases.ts';
+import { runLite } from '../../analyze/standalone.ts';
+import { fmtNs, renderTable, toJson } from '../output.ts';
+
+const BAR_WIDTH = 40;
+
+export function registerPhases(program: Command): void {
+  program
+    .command('phases')
+    .description('boot phases (firmware, kernel entry, console, GIC, timer, SMP, probe, init/panic) with a Gantt bar')
+    .argument('<trace>', 'trace file')
+    .option('--json', 'print the phases as JSON')
+    .action((path: string, opts: { json?: boolean }) => {
+      const result = phasesOfTrace(path);
+      process.stdout.write(opts.json ? toJson(result) + '\n' : renderPhases(result));
+    });
+}
+
+export function phasesOfTrace(path: string): PhasesResult {
+  const reader = openTrace(path);
+  try {
+    for (const p of reader.problems) process.stderr.write(`bootscope: warning: ${p}\n`);
+    const out = runLite(reader.events(), [new PhasesAnalysis()], reader.meta, reader.regions);
+    return out.phases as PhasesResult;
+  } finally {
+    reader.close();
+  }
+}
+
+/** A bar from start to end on a BAR_WIDTH-column scale of the whole trace. */
+export function ganttBar(start: number, end: number, t0: number, t1: number, width = BAR_WIDTH): string {
+  const span = Math.max(t1 - t0, 1);
+  const a = Math.min(width - 1, Math.floor(((start - t0) / span) * width));
+  const b = Math.max(a + 1, Math.min(width, Math.ceil(((end - t0) / span) * width)));
+  return '|' + ' '.repeat(a) + '#'.repeat(b - a) + ' '.repeat(width - b) + '|';
+}
+
+export function renderPhases(r: PhasesResult): string {
+  const lines: string[] = [];
+  lines.push(`guest     ${r.guest}${r.banner ? `  (first line: "${r.banner.slice(0, 70)}")` : ''}`);
+  lines.push(`trace     time ${r.traceStart} to ${r.traceEnd}`);
+  lines.push('');
+  if (!r.phases.length) lines.push('no phases found (the trace is empty)');
+  else {
+    const rows = r.phases.map((p) => [
+      p.title, p.start, p.end, p.duration, fmtNs(p.durationNs), ganttBar(p.start, p.end, r.traceStart, r.traceEnd),
+    ]);
+    lines.push(renderTable(['phase', 'start', 'end', 'duration', 'duration (ns)', 'timeline'], rows));
+    lines.push('');
+    lines.push('started by');
+    for (const p of r.phases) lines.push(`  ${p.title.padEnd(18)} #${p.marker.seq} ${p.marker.by === 'line' ? `line "${p.marker.what.slice(0, 80)}"` : p.marker.what}`);
+  }
+  if (r.missing.length) lines.push('', `not seen  ${r.missing.join(', ')}`);
+  for (const n of r.notes) lines.push(`note      ${n}`);
+  return lines.join('\n') + '\n';
+}
