@@ -1,0 +1,20 @@
+// `bootscope report TRACE [OTHER] -o report.html`: one self-contained HTML file with d3-drawn
+// SVG charts (phases, event density, latency histograms, findings, diff summary).
+
+import type { Command } from 'commander';
+import { openTrace } from '../../capture/store/index.ts';
+
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description('write a self-contained HTML report (d3 SVG charts; no network requests)')
+    .argument('<trace>', 'trace file')
+    .argument('[other]', 'second trace, for the diff summary')
+    .option('-o, --output <file>', 'output HTML file', 'report.html')
+    .action(async (path: string, other: string | undefined, opts: { output: string }) => {
+      for (const p of [path, other]) if (p) openTrace(p).close();
+      const { writeReport } = await import('../../tui/report.ts');
+      await writeReport(other ? [path, other] : [path], opts.output);
+      process.stdout.write(`wrote ${opts.output}\n`);
+    });
+}

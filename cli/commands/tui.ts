@@ -1,0 +1,21 @@
+// `bootscope tui TRACE [OTHER]`: the terminal UI (screens: overview, timeline, events, findings,
+// latency, console, diff). See docs/tui.md.
+
+import type { Command } from 'commander';
+import { UserError } from '../errors.ts';
+import { openTrace } from '../../capture/store/index.ts';
+
+export function registerTui(program: Command): void {
+  program
+    .command('tui')
+    .description('browse a trace (or compare two) in an interactive terminal UI')
+    .argument('<trace>', 'trace file')
+    .argument('[other]', 'second trace, for the diff screen')
+    .action(async (path: string, other: string | undefined) => {
+      // Open first, so a bad file gives the store's one-line error before the screen changes.
+      for (const p of [path, other]) if (p) openTrace(p).close();
+      if (!process.stdin.isTTY) throw new UserError('tui needs an interactive terminal (stdin is not a TTY); try `bootscope report`');
+      const { runTui } = await import('../../tui/app.ts');
+      await runTui(other ? [path, other] : [path]);
+    });
+}

@@ -1,0 +1,178 @@
+// The TUI application: tabs, the current screen, a status line, prompts, and key routing.
+// runTui(paths) opens the traces and renders until q.
+
+import React, { useEffect, useState } from 'react';
+import { Box, Text, render, useApp, useInput, useStdout, type Key } from 'ink';
+import { TraceData, diffTraces, type Analyses, type DiffData } from './data.ts';
+import { parseFilter, parseJump } from './event-window.ts';
+import { SCREEN_KEYS, SCREENS, initialState, type AppState, type Ctx, type KeyHandler, type KeyInfo, type ScreenId } from './state.ts';
+import { Lines, fit, h, line, type Line } from './ui.ts';
+import { renderOverview } from './overview.ts';
+import { eventsKeys, gotoEvents, renderEvents } from './events.ts';
+import { findingsKeys, renderFindings } from './findings.ts';
+import { consoleKeys, renderConsole } from './console.ts';
+import { latencyKeys, renderLatency } from './latency.ts';
+import { renderTimeline, timelineKeys } from './timeline.ts';
+import { diffKeys, renderDiff } from './diff.ts';
+import { helpLines } from './keys.ts';
+
+const RENDER: Record<ScreenId, (s: AppState, ctx: Ctx) => Line[]> = {
+  overview: (_s, ctx) => renderOverview(ctx),
+  timeline: renderTimeline,
+  events: renderEvents,
+  findings: renderFindings,
+  latency: renderLatency,
+  console: renderConsole,
+  diff: renderDiff,
+};
+
+const KEYS: Partial<Record<ScreenId, KeyHandler>> = {
+  timeline: timelineKeys,
+  events: eventsKeys,
+  findings: findingsKeys,
+  latency: latencyKeys,
+  console: consoleKeys,
+  diff: diffKeys,
+};
+
+/** Apply one key press to the state (pure apart from trace reads); 'quit' ends the program. */
+export function reduceKey(s: AppState, input: string, key: KeyInfo, ctx: Ctx): AppState | 'quit' {
+  if (key.ctrl && input === 'c') return 'quit';
+  if (s.prompt) return promptKey(s, input, key, ctx);
+  if (s.help) return input === 'q' ? 'quit' : { ...s, help: false };
+  const t = { ...s, message: undefined };
+  if (input === 'q') return 'quit';
+  if (input === '?') return { ...t, help: true };
+  const to = SCREEN_KEYS[input];
+  if (to) return { ...t, screen: to };
+  if (s.screen === 'events' && (input === 'F' || input === '/' || input === ':'))
+    return { ...t, prompt: { kind: input === 'F' ? 'filter' : input === '/' ? 'search' : 'jump', text: '' } };
+  const handler = KEYS[s.screen];
+  return handler ? handler(t, input, key, ctx) : t;
+}
+
+function promptKey(s: AppState, input: string, key: KeyInfo, ctx: Ctx): AppState {
+  const p = s.prompt!;
+  if (key.escape) return { ...s, prompt: undefined };
+  if (key.backspace || key.delete) return { ...s, prompt: { ...p, text: p.text.slice(0, -1) } };
+  if (!key.return) return input && !key.ctrl ? { ...s, prompt: { ...p, text: p.text + input } } : s;
+  const done = { ...s, prompt: undefined };
+  const ev = s.events;
+  if (p.kind === 'filter') {
+    const f = parseFilter(p.text, ev.filter);
+    if (typeof f === 'string') return { ...done, message: f };
+    return { ...done, events: { ...ev, filter: f, top: 0, cursor: 0 }, message: p.text ? `filter: ${p.text}` : 'filter cleared' };
+  }
+  if (p.kind === 'search') {
+    const filter = { ...ev.filter };
+    if (p.text) filter.text = p.text;
+    else delete filter.text;
+    return { ...done, events: { ...ev, filter, top: ev.filter.fromSeq ?? 0, cursor: 0 }, message: p.text ? `search: ${p.text}` : 'search cleared' };
+  }
+  const j = parseJump(p.text);
+  if (typeof j === 'string') return { ...done, message: j };
+  if ('seq' in j) {
+    if (j.seq >= ctx.data.eventCount) return { ...done, message: `no event #${j.seq}: the trace has ${ctx.data.eventCount} events` };
+    return { ...gotoEvents(done, j.seq, ev.filter, ev.marks), message: `at #${j.seq}` };
+  }
+  const e = ctx.data.reader.seekTime(j.time);
+  if (!e) return { ...done, message: `no event at or after time ${j.time}` };
+  return { ...gotoEvents(done, e.seq, ev.filter, ev.marks), message: `time ${j.time}: #${e.seq}` };
+}
+
+/** The whole frame (tabs, body, status) as lines: what App draws, and what tests check. */
+export function frameLines(s: AppState, ctx: Ctx): { tabs: string; body: Line[]; status: Line } {
+  const tabs = SCREENS.filter((id) => id !== 'diff' || ctx.other)
+    .map((id) => (id === s.screen ? `[${id[0]}]${id.slice(1)}` : ` ${id[0]} ${id.slice(1)}`))
+    .join(' ');
+  const body = s.help ? helpLines() : RENDER[s.screen](s, ctx);
+  let status: Line;
+  if (s.prompt) status = line(`${s.prompt.kind === 'filter' ? 'filter' : s.prompt.kind === 'search' ? '/' : 'jump to'}: ${s.prompt.text}█`, { color: 'yellow' });
+  else if (s.message) status = line(s.message, { color: 'yellow' });
+  else status = line(`${ctx.data.path}${ctx.analyses ? '' : '  (analyzing…)'}   ? help  q quit`, { dim: true });
+  return { tabs, body, status };
+}
+
+export interface AppProps {
+  data: TraceData;
+  other?: TraceData;
+  /** Fixed size (tests); otherwise the terminal's, following resizes. */
+  width?: number;
+  height?: number;
+  /** Skip the background analyzer pass (tests that check the overview without it). */
+  noAnalyses?: boolean;
+  initial?: Partial<AppState>;
+}
+
+function useTerminalSize(fixed: { width?: number; height?: number }): { width: number; height: number } {
+  const { stdout } = useStdout();
+  const get = () => ({ width: fixed.width ?? stdout.columns ?? 80, height: fixed.height ?? stdout.rows ?? 24 });
+  const [size, setSize] = useState(get);
+  useEffect(() => {
+    if (fixed.width && fixed.height) return;
+    const on = () => setSize(get());
+    stdout.on('resize', on);
+    return () => {
+      stdout.off('resize', on);
+    };
+  }, [stdout]);
+  return size;
+}
+
+export function App(props: AppProps): React.ReactElement {
+  const { exit } = useApp();
+  const size = useTerminalSize(props);
+  const [state, setState] = useState<AppState>(() => ({ ...initialState(props.data), ...props.initial }));
+  const [analyses, setAnalyses] = useState<Analyses | undefined>(props.data.analysesDone);
+  const [diff, setDiff] = useState<{ data: DiffData; fromAnalyzer: boolean } | undefined>();
+  // Analyses run after the first frame is on screen, so opening is instant.
+  useEffect(() => {
+    if (props.noAnalyses) return;
+    let live = true;
+    const t = setTimeout(() => {
+      void props.data.analyses().then((a) => live && setAnalyses(a));
+      if (props.other) void diffTraces(props.data, props.other).then((d) => live && setDiff(d));
+    }, 30);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, []);
+  // One row fewer than the terminal: ink clears the whole screen (flicker) when output fills it.
+  const width = Math.max(40, size.width);
+  const height = Math.max(10, size.height - 1);
+  const ctx: Ctx = { data: props.data, other: props.other, analyses, diff, width, height: height - 2 };
+  useInput((input: string, key: Key) => {
+    setState((s) => {
+      const next = reduceKey(s, input, key as KeyInfo, ctx);
+      if (next === 'quit') {
+        exit();
+        return s;
+      }
+      return next;
+    });
+  });
+  const { tabs, body, status } = frameLines(state, ctx);
+  return h(
+    Box,
+    { flexDirection: 'column', width, height },
+    h(Text, { color: 'cyan', bold: true, wrap: 'truncate' }, fit(`bootscope  ${tabs}`, width)),
+    h(Lines, { lines: body, width, height: height - 2 }),
+    h(Text, { wrap: 'truncate', color: status.color, dimColor: status.dim }, fit(status.text, width)),
+  );
+}
+
+/** Open the traces and run the TUI until the user quits. */
+export async function runTui(paths: string[]): Promise<void> {
+  const [a, b] = paths;
+  if (!a) throw new Error('runTui: no trace given');
+  const data = new TraceData(a);
+  const other = b ? new TraceData(b) : undefined;
+  try {
+    const inst = render(h(App, { data, other }), { exitOnCtrlC: false });
+    await inst.waitUntilExit();
+  } finally {
+    data.close();
+    other?.close();
+  }
+}

@@ -1,0 +1,404 @@
+// What the TUI and the HTML report show, as plain data: the trace's headline facts (instant, from
+// the stored summaries and the chunk index), and the analyzer results (findings, phases, latency,
+// diff) adapted from whatever analyze/ provides. An analyzer that is missing or fails gives
+// `{ available: false, why }`, so screens say "not available" instead of breaking.
+
+import { KIND_CODE, deviceOf, timeToNs, type TraceEvent } from '../capture/model.ts';
+import { ChunkCursor, openTrace, type TraceInfo, type TraceReader } from '../capture/store/index.ts';
+import { consoleLines, type ConsoleLine } from '../analyze/console.ts';
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface Finding {
+  id: string;
+  severity: Severity;
+  message: string;
+  clause?: string;
+  /** Sequence numbers of the evidence events. */
+  evidence: number[];
+}
+
+export interface Phase {
+  name: string;
+  start: number; // trace time
+  end: number;
+}
+
+export interface LatencySeries {
+  /** e.g. 'INTID 27 (vtimer) assert→ack'. */
+  label: string;
+  intid?: number;
+  /** Latency samples (trace time units) or, when the analyzer gives only a summary, empty. */
+  samples: number[];
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export interface DiffData {
+  /** Summary lines, as `bootscope diff` prints them. */
+  summary: string[];
+  /** Divergences: positions in A and B (sequence numbers) and what differs. */
+  divergences: { a?: number; b?: number; text: string }[];
+}
+
+/** An analyzer result, or why there is none. */
+export type Maybe<T> = { available: true; value: T } | { available: false; why: string };
+
+export const notAvailable = <T>(why: string): Maybe<T> => ({ available: false, why });
+
+/** Everything the overview needs: from stored counts and the chunk index, no event decoding. */
+export interface Overview {
+  path: string;
+  label: string;
+  info: TraceInfo;
+  durationNs: number;
+  kinds: [string, number][];
+  devices: [string, number][];
+}
+
+/** One opened trace and the lazily computed views of it. */
+export class TraceData {
+  readonly path: string;
+  readonly reader: TraceReader;
+  readonly overview: Overview;
+  private consoleCache: ConsoleLine[] | undefined;
+  private analysesCache: Analyses | undefined;
+
+  constructor(path: string, reader?: TraceReader) {
+    this.path = path;
+    this.reader = reader ?? openTrace(path);
+    this.overview = buildOverview(path, this.reader);
+  }
+
+  get meta() {
+    return this.reader.meta;
+  }
+  get eventCount(): number {
+    return this.overview.info.events;
+  }
+  get timeFirst(): number {
+    return this.overview.info.timeFirst;
+  }
+  get timeLast(): number {
+    return this.overview.info.timeLast;
+  }
+  toNs(t: number): number {
+    return timeToNs(t, this.reader.meta.clock);
+  }
+
+  /** Console lines with times (decodes only chunks holding console events). */
+  consoleLines(): ConsoleLine[] {
+    this.consoleCache ??= [...consoleLines(this.reader.events({ kinds: ['console'] }))];
+    return this.consoleCache;
+  }
+
+  /** Findings, phases and latency, computed once (one pass when the replay engine exists). */
+  async analyses(): Promise<Analyses> {
+    this.analysesCache ??= await runAnalyses(this);
+    return this.analysesCache;
+  }
+
+  /** Cached results, if analyses() has finished. */
+  get analysesDone(): Analyses | undefined {
+    return this.analysesCache;
+  }
+
+  close(): void {
+    this.reader.close();
+  }
+}
+
+export interface Analyses {
+  findings: Maybe<Finding[]>;
+  phases: Maybe<Phase[]>;
+  latency: Maybe<LatencySeries[]>;
+}
+
+function buildOverview(path: string, reader: TraceReader): Overview {
+  const info = reader.info();
+  const src = info.meta.source;
+  const kinds = Object.entries(info.counts.kinds).sort((a, b) => b[1] - a[1]);
+  const devices = new Map<string, number>();
+  for (const r of info.counts.devices) if (r.device) devices.set(r.device, (devices.get(r.device) ?? 0) + r.count);
+  return {
+    path,
+    label: `${src.type} ${src.name}`,
+    info,
+    durationNs: info.durationNs,
+    kinds,
+    devices: [...devices].sort((a, b) => b[1] - a[1]),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event density over time, per device (the timeline's rows).
+
+export interface Density {
+  from: number;
+  to: number;
+  bins: number;
+  /** Per row name: counts per bin. 'all' is every event. */
+  rows: Map<string, Float64Array>;
+}
+
+/**
+ * Events per bin over [from, to), per device and in total. The total comes from the columns
+ * only; devices need the device field, so events of device-bearing kinds are built. Only
+ * chunks overlapping the window are decoded. `maxChunks` bounds work (the rest is estimated
+ * from the chunk index, spreading each chunk's count over its time range).
+ */
+/** Kinds whose events name a device (deviceOf is not ''). */
+const HAS_DEVICE = new Uint8Array(32);
+for (const k of ['mmio_read', 'mmio_write', 'irq_line', 'console', 'input'] as const) HAS_DEVICE[KIND_CODE[k]] = 1;
+
+export function density(data: TraceData, from: number, to: number, bins: number, maxChunks = Infinity): Density {
+  const rows = new Map<string, Float64Array>();
+  const all = new Float64Array(bins);
+  rows.set('all', all);
+  const span = Math.max(1, to - from);
+  const binOf = (t: number) => Math.min(bins - 1, Math.floor(((t - from) / span) * bins));
+  const chunks = data.reader.chunks.filter((c) => c.timeMax >= from && c.timeMin < to);
+  const exact = chunks.length <= maxChunks;
+  for (const info of chunks) {
+    if (!exact) {
+      // Estimate from the index: the chunk's events spread evenly over its time range.
+      const a = Math.max(from, info.timeMin);
+      const b = Math.min(to, info.timeMax + 1);
+      const full = Math.max(1, info.timeMax + 1 - info.timeMin);
+      const share = (info.count * (b - a)) / full;
+      const b0 = binOf(a);
+      const b1 = binOf(b - 1);
+      for (let i = b0; i <= b1; i++) all[i]! += share / (b1 - b0 + 1);
+      continue;
+    }
+    const c = data.reader.chunk(info);
+    if (!c) continue;
+    const cur = new ChunkCursor(c);
+    for (let i = 0; i < c.count; i++) {
+      const t = c.time[i]!;
+      const k = c.kind[i]!;
+      if (t < from || t >= to || !HAS_DEVICE[k]) {
+        if (t >= from && t < to) all[binOf(t)]!++;
+        cur.skip();
+        continue;
+      }
+      const bin = binOf(t);
+      all[bin]!++;
+      const dev = deviceOf(cur.next() as TraceEvent) || '(unassigned)';
+      let row = rows.get(dev);
+      if (!row) rows.set(dev, (row = new Float64Array(bins)));
+      row[bin]!++;
+    }
+  }
+  return { from, to, bins, rows };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Analyzer adapters. The analyzers live in analyze/ and are written in parallel with this file:
+// each is imported dynamically and its output normalized defensively.
+
+type Rec = Record<string, unknown>;
+const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null;
+const num = (v: unknown): number | undefined =>
+  typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' && v.trim() !== '' && !isNaN(Number(v)) ? Number(v) : undefined;
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+async function tryImport(rel: string): Promise<Rec | undefined> {
+  try {
+    return (await import(new URL(rel, import.meta.url).href)) as Rec;
+  } catch {
+    return undefined;
+  }
+}
+
+type Fn = (...args: unknown[]) => unknown;
+function pickFn(mod: Rec | undefined, names: string[]): Fn | undefined {
+  if (!mod) return undefined;
+  for (const n of names) if (typeof mod[n] === 'function') return mod[n] as Fn;
+  return undefined;
+}
+
+/** Call an analyzer entry point: with a path first (most CLI-style functions), then a reader. */
+async function callAnalyzer(fn: Fn, data: TraceData): Promise<unknown> {
+  const attempts: unknown[][] = [[data.reader], [data.path]];
+  let lastErr: unknown;
+  for (const args of attempts) {
+    try {
+      return await fn(...args);
+    } catch (err) {
+      lastErr = err;
+    }
+  }
+  throw lastErr;
+}
+
+async function runAnalyses(data: TraceData): Promise<Analyses> {
+  const [check, phases, latency] = await Promise.all([
+    tryImport('../analyze/check.ts'),
+    tryImport('../analyze/phases.ts'),
+    tryImport('../analyze/latency.ts'),
+  ]);
+  const run = async <T>(mod: Rec | undefined, names: string[], adapt: (v: unknown) => T | undefined, what: string): Promise<Maybe<T>> => {
+    const fn = pickFn(mod, names);
+    if (!fn) return notAvailable(mod ? `analyze/${what}.ts has no entry point the TUI knows` : `analyze/${what}.ts is not available`);
+    try {
+      const out = adapt(await callAnalyzer(fn, data));
+      return out === undefined ? notAvailable(`analyze/${what}.ts returned an unknown shape`) : { available: true, value: out };
+    } catch (err) {
+      return notAvailable(`analyze/${what}.ts failed: ${(err as Error).message}`);
+    }
+  };
+  return {
+    findings: await run(check, ['checkTrace', 'runCheck', 'check', 'runChecks'], adaptFindings, 'check'),
+    phases: await run(phases, ['tracePhases', 'phasesOf', 'computePhases', 'phases', 'runPhases'], adaptPhases, 'phases'),
+    latency: await run(latency, ['traceLatency', 'latencyOf', 'computeLatency', 'latency', 'runLatency'], adaptLatency, 'latency'),
+  };
+}
+
+function listIn(v: unknown, keys: string[]): unknown[] | undefined {
+  if (Array.isArray(v)) return v;
+  if (!isRec(v)) return undefined;
+  for (const k of keys) if (Array.isArray(v[k])) return v[k] as unknown[];
+  return undefined;
+}
+
+function seqsOf(v: unknown): number[] {
+  const list = listIn(v, ['evidence', 'events', 'seqs']) ?? [];
+  const out: number[] = [];
+  for (const x of list) {
+    const n = num(x) ?? (isRec(x) ? num(x.seq) : undefined);
+    if (n !== undefined) out.push(n);
+  }
+  return out;
+}
+
+export function adaptFindings(v: unknown): Finding[] | undefined {
+  const list = listIn(v, ['findings', 'results']);
+  if (!list) return undefined;
+  return list.filter(isRec).map((f) => {
+    const sev = (str(f.severity) ?? 'info').toLowerCase();
+    return {
+      id: str(f.id) ?? str(f.rule) ?? '?',
+      severity: sev.startsWith('err') ? 'error' : sev.startsWith('warn') ? 'warning' : 'info',
+      message: str(f.message) ?? str(f.text) ?? '',
+      ...(str(f.clause) ? { clause: str(f.clause)! } : {}),
+      evidence: seqsOf(f.evidence ?? f.events ?? f),
+    };
+  });
+}
+
+export function adaptPhases(v: unknown): Phase[] | undefined {
+  const list = listIn(v, ['phases']);
+  if (!list) return undefined;
+  const out: Phase[] = [];
+  for (const p of list) {
+    if (!isRec(p)) continue;
+    const start = num(p.start) ?? num(p.startTime) ?? num(p.from);
+    const end = num(p.end) ?? num(p.endTime) ?? num(p.to);
+    const name = str(p.name) ?? str(p.phase) ?? str(p.id);
+    if (start !== undefined && end !== undefined && name) out.push({ name, start, end });
+  }
+  return out;
+}
+
+export function adaptLatency(v: unknown): LatencySeries[] | undefined {
+  const list = listIn(v, ['series', 'intids', 'rows', 'latency', 'results']);
+  if (!list) return undefined;
+  const out: LatencySeries[] = [];
+  for (const s of list) {
+    if (!isRec(s)) continue;
+    const samples = (listIn(s, ['samples', 'values']) ?? []).map(num).filter((x): x is number => x !== undefined);
+    const stats = isRec(s.stats) ? s.stats : s;
+    const intid = num(s.intid);
+    const label =
+      str(s.label) ??
+      [intid !== undefined ? `INTID ${intid}` : '', str(s.role) ? `(${str(s.role)})` : '', str(s.stage) ?? str(s.span) ?? str(s.metric) ?? '']
+        .filter(Boolean)
+        .join(' ');
+    const sorted = [...samples].sort((a, b) => a - b);
+    const q = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : 0);
+    out.push({
+      label: label || '?',
+      ...(intid !== undefined ? { intid } : {}),
+      samples,
+      count: num(stats.count) ?? samples.length,
+      p50: num(stats.p50) ?? q(0.5),
+      p90: num(stats.p90) ?? q(0.9),
+      p99: num(stats.p99) ?? q(0.99),
+      max: num(stats.max) ?? (sorted.length ? sorted[sorted.length - 1]! : 0),
+    });
+  }
+  return out;
+}
+
+export function adaptDiff(v: unknown): DiffData | undefined {
+  if (!isRec(v)) return undefined;
+  const summary: string[] = [];
+  const text = str(v.text) ?? str(v.summaryText);
+  if (text) summary.push(...text.split('\n'));
+  const divs = listIn(v, ['divergences', 'differences']) ?? (isRec(v.firstDivergence) ? [v.firstDivergence] : []);
+  const divergences = divs.filter(isRec).map((d) => {
+    const a = num(d.a) ?? num(d.seqA) ?? (isRec(d.a) ? num(d.a.seq) : undefined);
+    const b = num(d.b) ?? num(d.seqB) ?? (isRec(d.b) ? num(d.b.seq) : undefined);
+    return { ...(a !== undefined ? { a } : {}), ...(b !== undefined ? { b } : {}), text: str(d.text) ?? str(d.message) ?? str(d.what) ?? 'divergence' };
+  });
+  return { summary, divergences };
+}
+
+/** Diff of two traces: analyze/diff.ts when present, else count differences from the summaries. */
+export async function diffTraces(a: TraceData, b: TraceData): Promise<{ data: DiffData; fromAnalyzer: boolean }> {
+  const mod = await tryImport('../analyze/diff.ts');
+  const fn = pickFn(mod, ['diffTraces', 'diff', 'runDiff', 'compareTraces']);
+  if (fn) {
+    for (const args of [[a.reader, b.reader], [a.path, b.path]]) {
+      try {
+        const d = adaptDiff(await fn(...args));
+        if (d) return { data: d, fromAnalyzer: true };
+      } catch {
+        // try the next calling convention, then fall back
+      }
+    }
+  }
+  return { data: countDiff(a, b), fromAnalyzer: false };
+}
+
+/** Differences in event counts per kind and device role (roles line up Xen and KVM addresses). */
+export function countDiff(a: TraceData, b: TraceData): DiffData {
+  const summary: string[] = [];
+  const ia = a.overview.info;
+  const ib = b.overview.info;
+  summary.push(`A: ${a.path} (${a.overview.label}), ${ia.events} events`);
+  summary.push(`B: ${b.path} (${b.overview.label}), ${ib.events} events`);
+  const keys = new Set([...Object.keys(ia.counts.kinds), ...Object.keys(ib.counts.kinds)]);
+  for (const k of [...keys].sort()) {
+    const x = ia.counts.kinds[k] ?? 0;
+    const y = ib.counts.kinds[k] ?? 0;
+    if (x !== y) summary.push(`kind ${k}: ${x} vs ${y} (${y - x >= 0 ? '+' : ''}${y - x})`);
+  }
+  const byRole = (d: TraceData) => {
+    const m = new Map<string, number>();
+    const role = new Map(d.reader.regions.map((r) => [r.name, r.role]));
+    for (const [dev, n] of d.overview.devices) {
+      const k = role.get(dev) ?? dev;
+      m.set(k, (m.get(k) ?? 0) + n);
+    }
+    return m;
+  };
+  const ra = byRole(a);
+  const rb = byRole(b);
+  for (const k of [...new Set([...ra.keys(), ...rb.keys()])].sort()) {
+    const x = ra.get(k) ?? 0;
+    const y = rb.get(k) ?? 0;
+    if (x !== y) summary.push(`device ${k}: ${x} vs ${y}`);
+  }
+  const ha = a.reader.summary.byHypercall;
+  const hb = b.reader.summary.byHypercall;
+  for (const k of [...new Set([...Object.keys(ha), ...Object.keys(hb)])].sort()) {
+    if (!(k in hb)) summary.push(`hypercall ${k}: only in A (${ha[k]})`);
+    else if (!(k in ha)) summary.push(`hypercall ${k}: only in B (${hb[k]})`);
+  }
+  return { summary, divergences: [] };
+}

@@ -1,0 +1,43 @@
+// Diff screen (two traces): the summary of `bootscope diff`, the two event streams side by side
+// at the selected divergence, and n/N for the next/previous divergence.
+
+import { formatEventLine } from '../capture/describe.ts';
+import { pageFrom } from './event-window.ts';
+import { fit, line, type Line } from './ui.ts';
+import type { AppState, Ctx, KeyHandler } from './state.ts';
+
+export function renderDiff(s: AppState, ctx: Ctx): Line[] {
+  if (!ctx.other) return [line('diff needs two traces: bootscope tui A.trace B.trace', { dim: true })];
+  if (!ctx.diff) return [line('comparing…', { dim: true })];
+  const { data, fromAnalyzer } = ctx.diff;
+  const out: Line[] = [];
+  const sumH = Math.min(data.summary.length + 1, Math.max(3, Math.floor(ctx.height / 3)));
+  out.push(line(fromAnalyzer ? 'diff (analyze/diff.ts)' : 'count differences (analyze/diff.ts not available: no stream alignment)', { bold: true }));
+  for (const l of data.summary.slice(s.diff.top, s.diff.top + sumH - 1)) out.push(line(l));
+  const dv = data.divergences[s.diff.cursor];
+  out.push(line(`${'─'.repeat(4)} ${data.divergences.length ? `divergence ${s.diff.cursor + 1}/${data.divergences.length}: ${dv?.text ?? ''}` : 'no divergences listed'} ${'─'.repeat(4)}`, { color: 'yellow' }));
+  const paneH = ctx.height - out.length - 1;
+  const half = Math.floor((ctx.width - 1) / 2);
+  const around = (q: number | undefined) => Math.max(0, (q ?? 0) - Math.floor(paneH / 3));
+  const a = pageFrom(ctx.data.reader, {}, around(dv?.a), paneH);
+  const b = pageFrom(ctx.other.reader, {}, around(dv?.b), paneH);
+  out.push(line(fit('A ' + ctx.data.overview.label, half) + '│' + fit('B ' + ctx.other.overview.label, half), { bold: true }));
+  for (let i = 0; i < paneH - 1; i++) {
+    const ea = a[i];
+    const eb = b[i];
+    const hit = (ea && ea.seq === dv?.a) || (eb && eb.seq === dv?.b);
+    out.push(line(fit(ea ? formatEventLine(ea) : '', half) + '│' + fit(eb ? formatEventLine(eb) : '', half), { color: hit ? 'yellow' : undefined }));
+  }
+  out.push(line('n/N next/previous divergence  ↑/↓ scroll summary', { dim: true }));
+  return out;
+}
+
+export const diffKeys: KeyHandler = (s, input, key, ctx) => {
+  const d = ctx.diff?.data;
+  if (!d) return s;
+  if (input === 'n') return { ...s, diff: { ...s.diff, cursor: Math.min(Math.max(0, d.divergences.length - 1), s.diff.cursor + 1) } };
+  if (input === 'N') return { ...s, diff: { ...s.diff, cursor: Math.max(0, s.diff.cursor - 1) } };
+  if (key.downArrow || input === 'j') return { ...s, diff: { ...s.diff, top: Math.min(Math.max(0, d.summary.length - 1), s.diff.top + 1) } };
+  if (key.upArrow || input === 'k') return { ...s, diff: { ...s.diff, top: Math.max(0, s.diff.top - 1) } };
+  return s;
+};

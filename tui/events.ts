@@ -1,0 +1,121 @@
+// Events screen: a virtualized list (only the visible page is read from the trace), filters,
+// text search, jumps to #seq or a time, and a detail pane with the decoded fields and guest PC.
+
+import { eventToJson, formatEventLine } from '../capture/describe.ts';
+import { deviceOf, type TraceEvent } from '../capture/model.ts';
+import { describeFilter, findNext, findPrev, pageBefore, pageFrom, type ViewFilter } from './event-window.ts';
+import { fit, line, type Line } from './ui.ts';
+import type { AppState, Ctx, KeyHandler } from './state.ts';
+
+/** Rows of the list and of the detail pane, and whether the detail sits to the right. */
+export function eventsLayout(ctx: Ctx): { list: number; detail: number; side: boolean; listWidth: number } {
+  const side = ctx.width >= 140;
+  if (side) return { list: ctx.height - 1, detail: ctx.height - 1, side, listWidth: ctx.width - 48 };
+  const detail = ctx.height >= 30 ? 10 : 7;
+  return { list: Math.max(3, ctx.height - 2 - detail), detail, side, listWidth: ctx.width };
+}
+
+function page(s: AppState, ctx: Ctx): TraceEvent[] {
+  return pageFrom(ctx.data.reader, s.events.filter, s.events.top, eventsLayout(ctx).list);
+}
+
+export function renderEvents(s: AppState, ctx: Ctx): Line[] {
+  const { list, detail, side, listWidth } = eventsLayout(ctx);
+  const evs = page(s, ctx);
+  const ev = evs[Math.min(s.events.cursor, evs.length - 1)];
+  const flt = describeFilter(s.events.filter);
+  const pos = ev ? `#${ev.seq} of ${ctx.data.eventCount.toLocaleString('en-US')}` : 'no events';
+  const out: Line[] = [line(fit(`filter: ${flt || '(none)'}`, Math.max(10, ctx.width - pos.length - 1)) + ' ' + pos, { color: 'cyan' })];
+  const marks = new Set(s.events.marks);
+  const rows: Line[] = [];
+  for (let i = 0; i < list; i++) {
+    const e = evs[i];
+    if (!e) {
+      rows.push(line(i === 0 ? '  (no matching events)' : '', { dim: true }));
+      continue;
+    }
+    const mark = marks.has(e.seq) ? '*' : ' ';
+    rows.push(line(mark + formatEventLine(e), { inverse: i === s.events.cursor, color: marks.has(e.seq) ? 'yellow' : undefined }));
+  }
+  const det = ev ? detailLines(ev, ctx) : [];
+  if (side) {
+    for (let i = 0; i < list; i++) {
+      const r = rows[i]!;
+      const d = det[i]?.text ?? '';
+      out.push({ ...r, text: fit(r.text, listWidth - 1) + '│' + fit(d, ctx.width - listWidth) });
+    }
+    return out;
+  }
+  out.push(...rows);
+  out.push(line('─'.repeat(ctx.width), { dim: true }));
+  out.push(...det.slice(0, detail));
+  return out;
+}
+
+/** The detail pane: decoded fields, guest PC and the device region. */
+export function detailLines(e: TraceEvent, ctx: Ctx): Line[] {
+  const out: Line[] = [];
+  const j = eventToJson(e);
+  out.push(line(`#${e.seq} ${e.kind}  time ${e.time} (${ctx.data.toNs(e.time).toFixed(0)} ns)  vCPU ${e.vcpu < 0 ? '-' : e.vcpu}  PC ${e.pc !== undefined ? '0x' + e.pc.toString(16) : '(not recorded)'}`, { bold: true }));
+  const fields = Object.entries(j).filter(([k]) => !['seq', 'time', 'vcpu', 'pc', 'kind'].includes(k));
+  const parts = fields.map(([k, v]) => `${k}: ${Array.isArray(v) ? '[' + v.join(', ') + ']' : typeof v === 'string' ? (k === 'bytes' ? JSON.stringify(v) : v) : String(v)}`);
+  // Two fields per line when they fit.
+  for (let i = 0; i < parts.length; i += 2) {
+    const a = parts[i]!;
+    const b = parts[i + 1];
+    out.push(line(b && a.length < 38 && b.length < 38 ? a.padEnd(40) + b : a));
+    if (b && !(a.length < 38 && b.length < 38)) out.push(line(b));
+  }
+  const dev = deviceOf(e);
+  const region = ctx.data.reader.regions.find((r) => r.name === dev);
+  if (region)
+    out.push(line(`device ${region.name}: ${region.model} (${region.role}) at 0x${region.base.toString(16)}+0x${region.size.toString(16)}${region.intid !== undefined ? ` INTID ${region.intid}` : ''}`, { dim: true }));
+  return out;
+}
+
+/** Show the events screen at seq (unfiltered unless a filter is given). */
+export function gotoEvents(s: AppState, seq: number, filter: ViewFilter = {}, marks: number[] = []): AppState {
+  return { ...s, screen: 'events', events: { filter, top: seq, cursor: 0, marks } };
+}
+
+export const eventsKeys: KeyHandler = (s, input, key, ctx) => {
+  const { list } = eventsLayout(ctx);
+  const ev = s.events;
+  const r = ctx.data.reader;
+  const set = (top: number, cursor: number, extra: Partial<AppState> = {}): AppState => ({ ...s, ...extra, events: { ...ev, top, cursor } });
+  if (key.downArrow || input === 'j') {
+    const p = pageFrom(r, ev.filter, ev.top, list + 1);
+    if (ev.cursor < Math.min(list, p.length) - 1) return set(ev.top, ev.cursor + 1);
+    return p.length > list ? set(p[1]!.seq, ev.cursor) : s;
+  }
+  if (key.upArrow || input === 'k') {
+    if (ev.cursor > 0) return set(ev.top, ev.cursor - 1);
+    const first = pageFrom(r, ev.filter, ev.top, 1)[0];
+    const prev = first ? pageBefore(r, ev.filter, first.seq, 1)[0] : undefined;
+    return prev ? set(prev.seq, 0) : s;
+  }
+  if (key.pageDown || input === ' ') {
+    const p = pageFrom(r, ev.filter, ev.top, list * 2);
+    if (p.length > list) return set(p[list]!.seq, Math.min(ev.cursor, p.length - list - 1));
+    return set(ev.top, Math.max(0, p.length - 1));
+  }
+  if (key.pageUp) {
+    const first = pageFrom(r, ev.filter, ev.top, 1)[0];
+    const prev = first ? pageBefore(r, ev.filter, first.seq, list) : [];
+    return prev.length ? set(prev[0]!.seq, ev.cursor) : set(ev.top, 0);
+  }
+  if (input === 'g' || key.home) return set(ev.filter.fromSeq ?? 0, 0);
+  if (input === 'G' || key.end) {
+    const last = pageBefore(r, ev.filter, Infinity, list);
+    return last.length ? set(last[0]!.seq, last.length - 1) : s;
+  }
+  if (input === 'x') return { ...s, message: 'filter cleared', events: { ...ev, filter: {}, marks: [] } };
+  if (input === 'n' || input === 'N') {
+    if (!ev.filter.text) return { ...s, message: 'no search: press / to search' };
+    const cur = pageFrom(r, ev.filter, ev.top, ev.cursor + 1)[ev.cursor];
+    const at = cur?.seq ?? ev.top;
+    const hit = input === 'n' ? findNext(r, ev.filter, at + 1) : findPrev(r, ev.filter, at);
+    return hit ? set(hit.seq, 0, { message: `match at #${hit.seq}` }) : { ...s, message: `no ${input === 'n' ? 'further' : 'earlier'} match for "${ev.filter.text}"` };
+  }
+  return s;
+};

@@ -1,0 +1,50 @@
+// Findings screen: the `check` results by severity; Enter jumps to the evidence events.
+
+import { fit, line, scrollTo, type Line } from './ui.ts';
+import { gotoEvents } from './events.ts';
+import { moveCursor, type Ctx, type KeyHandler, type AppState } from './state.ts';
+import type { Finding } from './data.ts';
+
+const ORDER = { error: 0, warning: 1, info: 2 };
+const COLOR = { error: 'red', warning: 'yellow', info: 'blue' };
+
+export function findingsList(ctx: Ctx): Finding[] | string {
+  const a = ctx.analyses;
+  if (!a) return 'analyzing… (findings appear when the check pass finishes)';
+  if (!a.findings.available) return `findings not available: ${a.findings.why}`;
+  return [...a.findings.value].sort((x, y) => ORDER[x.severity] - ORDER[y.severity]);
+}
+
+export function renderFindings(s: AppState, ctx: Ctx): Line[] {
+  const list = findingsList(ctx);
+  if (typeof list === 'string') return [line(list, { dim: true })];
+  if (!list.length) return [line('no findings: every rule passed', { color: 'green' })];
+  const detailH = 6;
+  const listH = Math.max(3, ctx.height - detailH - 1);
+  const top = scrollTo(s.findings.cursor, Math.max(0, s.findings.cursor - listH + 1), listH);
+  const out: Line[] = [];
+  for (let i = top; i < Math.min(list.length, top + listH); i++) {
+    const f = list[i]!;
+    out.push(line(`${f.severity.toUpperCase().padEnd(7)} ${fit(f.id, 22)} ${f.message}`, { color: COLOR[f.severity], inverse: i === s.findings.cursor }));
+  }
+  while (out.length < listH) out.push(line(''));
+  out.push(line('─'.repeat(ctx.width), { dim: true }));
+  const f = list[s.findings.cursor]!;
+  out.push(line(`${f.id}${f.clause ? '  (' + f.clause + ')' : ''}`, { bold: true }));
+  out.push(line(f.message));
+  out.push(line(`evidence: ${f.evidence.length ? f.evidence.slice(0, 12).map((q) => '#' + q).join(' ') + (f.evidence.length > 12 ? ' …' : '') : '(none)'}`));
+  out.push(line(f.evidence.length ? 'Enter: show the evidence events' : '', { dim: true }));
+  return out;
+}
+
+export const findingsKeys: KeyHandler = (s, input, key, ctx) => {
+  const list = findingsList(ctx);
+  if (typeof list === 'string' || !list.length) return s;
+  if (key.return) {
+    const f = list[s.findings.cursor]!;
+    if (!f.evidence.length) return { ...s, message: `${f.id} has no evidence events` };
+    const first = Math.min(...f.evidence);
+    return { ...gotoEvents(s, first, {}, f.evidence), message: `${f.id}: evidence ${f.evidence.map((q) => '#' + q).join(' ')}` };
+  }
+  return { ...s, findings: { cursor: moveCursor(s.findings.cursor, list.length, input, key, ctx.height - 7) } };
+};
