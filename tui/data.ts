@@ -30,11 +30,19 @@ export interface LatencySeries {
   intid?: number;
   /** Latency samples (trace time units) or, when the analyzer gives only a summary, empty. */
   samples: number[];
+  /** Histogram from the analyzer (power-of-two buckets), when it gives one. */
+  bins?: HistBin[];
   count: number;
   p50: number;
   p90: number;
   p99: number;
   max: number;
+}
+
+export interface HistBin {
+  x0: number;
+  x1: number;
+  count: number;
 }
 
 export interface DiffData {
@@ -235,26 +243,69 @@ async function callAnalyzer(fn: Fn, data: TraceData): Promise<unknown> {
   throw lastErr;
 }
 
+/** A constructor or factory of an analysis object (onEvent/finish) exported by a module. */
+function makeAnalysis(mod: Rec | undefined, names: string[]): { name: string; onEvent: Fn; finish: Fn } | undefined {
+  if (!mod) return undefined;
+  for (const n of names) {
+    const C = mod[n];
+    if (typeof C !== 'function') continue;
+    try {
+      const a = (/^[A-Z]/.test(n) ? new (C as new () => unknown)() : (C as () => unknown)()) as Rec;
+      if (typeof a.onEvent === 'function' && typeof a.finish === 'function') return a as { name: string; onEvent: Fn; finish: Fn };
+    } catch {
+      // not constructible without arguments: try the next name
+    }
+  }
+  return undefined;
+}
+
 async function runAnalyses(data: TraceData): Promise<Analyses> {
-  const [check, phases, latency] = await Promise.all([
+  const [check, phases, latency, engine, lite] = await Promise.all([
     tryImport('../analyze/check.ts'),
     tryImport('../analyze/phases.ts'),
     tryImport('../analyze/latency.ts'),
+    tryImport('../analyze/engine.ts'),
+    tryImport('../analyze/standalone.ts'),
   ]);
-  const run = async <T>(mod: Rec | undefined, names: string[], adapt: (v: unknown) => T | undefined, what: string): Promise<Maybe<T>> => {
-    const fn = pickFn(mod, names);
-    if (!fn) return notAvailable(mod ? `analyze/${what}.ts has no entry point the TUI knows` : `analyze/${what}.ts is not available`);
+  // Phases and latency: one pass through the replay engine (or the state-free runner).
+  const pa = makeAnalysis(phases, ['PhasesAnalysis']);
+  const la = makeAnalysis(latency, ['LatencyAnalysis']);
+  const passes = [pa, la].filter((a) => a !== undefined);
+  let results: Rec = {};
+  let passError = '';
+  if (passes.length) {
     try {
-      const out = adapt(await callAnalyzer(fn, data));
-      return out === undefined ? notAvailable(`analyze/${what}.ts returned an unknown shape`) : { available: true, value: out };
+      const replay = pickFn(engine, ['replay']);
+      const runLite = pickFn(lite, ['runLite']);
+      if (replay) results = replay(data.reader, passes) as Rec;
+      else if (runLite) results = runLite(data.reader.events(), passes, data.reader.meta, data.reader.regions) as Rec;
+      else passError = 'no replay engine (analyze/engine.ts)';
     } catch (err) {
-      return notAvailable(`analyze/${what}.ts failed: ${(err as Error).message}`);
+      passError = (err as Error).message;
     }
+  }
+  const fromPass = <T>(a: { name: string } | undefined, what: string, adapt: (v: unknown) => T | undefined): Maybe<T> => {
+    if (!a) return notAvailable(`analyze/${what}.ts is not available`);
+    if (passError) return notAvailable(`analysis pass failed: ${passError}`);
+    const v = adapt(results[a.name]);
+    return v === undefined ? notAvailable(`analyze/${what}.ts returned an unknown shape`) : { available: true, value: v };
   };
+  // Findings: check.ts's entry point (it runs its own rule families).
+  let findings: Maybe<Finding[]>;
+  const checkFn = pickFn(check, ['checkTrace', 'runCheck', 'runChecks', 'check']);
+  if (!checkFn) findings = notAvailable(check ? 'analyze/check.ts has no entry point the TUI knows' : 'analyze/check.ts is not available');
+  else {
+    try {
+      const out = adaptFindings(await callAnalyzer(checkFn, data));
+      findings = out ? { available: true, value: out } : notAvailable('analyze/check.ts returned an unknown shape');
+    } catch (err) {
+      findings = notAvailable(`analyze/check.ts failed: ${(err as Error).message}`);
+    }
+  }
   return {
-    findings: await run(check, ['checkTrace', 'runCheck', 'check', 'runChecks'], adaptFindings, 'check'),
-    phases: await run(phases, ['tracePhases', 'phasesOf', 'computePhases', 'phases', 'runPhases'], adaptPhases, 'phases'),
-    latency: await run(latency, ['traceLatency', 'latencyOf', 'computeLatency', 'latency', 'runLatency'], adaptLatency, 'latency'),
+    findings,
+    phases: fromPass(pa, 'phases', adaptPhases),
+    latency: fromPass(la, 'latency', adaptLatency),
   };
 }
 
@@ -298,38 +349,41 @@ export function adaptPhases(v: unknown): Phase[] | undefined {
     if (!isRec(p)) continue;
     const start = num(p.start) ?? num(p.startTime) ?? num(p.from);
     const end = num(p.end) ?? num(p.endTime) ?? num(p.to);
-    const name = str(p.name) ?? str(p.phase) ?? str(p.id);
+    const name = str(p.title) ?? str(p.name) ?? str(p.phase) ?? str(p.id);
     if (start !== undefined && end !== undefined && name) out.push({ name, start, end });
   }
   return out;
 }
 
 export function adaptLatency(v: unknown): LatencySeries[] | undefined {
-  const list = listIn(v, ['series', 'intids', 'rows', 'latency', 'results']);
-  if (!list) return undefined;
+  if (!isRec(v)) return undefined;
+  const groups = listIn(v, ['byIntid']);
+  if (!groups) return undefined;
   const out: LatencySeries[] = [];
-  for (const s of list) {
-    if (!isRec(s)) continue;
-    const samples = (listIn(s, ['samples', 'values']) ?? []).map(num).filter((x): x is number => x !== undefined);
-    const stats = isRec(s.stats) ? s.stats : s;
-    const intid = num(s.intid);
-    const label =
-      str(s.label) ??
-      [intid !== undefined ? `INTID ${intid}` : '', str(s.role) ? `(${str(s.role)})` : '', str(s.stage) ?? str(s.span) ?? str(s.metric) ?? '']
-        .filter(Boolean)
-        .join(' ');
-    const sorted = [...samples].sort((a, b) => a - b);
-    const q = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : 0);
-    out.push({
-      label: label || '?',
-      ...(intid !== undefined ? { intid } : {}),
-      samples,
-      count: num(stats.count) ?? samples.length,
-      p50: num(stats.p50) ?? q(0.5),
-      p90: num(stats.p90) ?? q(0.9),
-      p99: num(stats.p99) ?? q(0.99),
-      max: num(stats.max) ?? (sorted.length ? sorted[sorted.length - 1]! : 0),
-    });
+  for (const g of [...groups, ...(listIn(v, ['byRole']) ?? [])]) {
+    if (!isRec(g)) continue;
+    const intid = num(g.intid);
+    const who = intid !== undefined ? `INTID ${intid}${str(g.role) ? ' ' + str(g.role) : ''}` : `role ${str(g.role) ?? str(g.key) ?? '?'}`;
+    for (const st of listIn(g, ['stages']) ?? []) {
+      if (!isRec(st)) continue;
+      const bins: HistBin[] = [];
+      for (const hb of listIn(st, ['histogram']) ?? []) {
+        if (!Array.isArray(hb)) continue;
+        const upper = num(hb[0]) ?? 0;
+        bins.push({ x0: upper <= 1 ? 0 : upper / 2, x1: upper, count: num(hb[1]) ?? 0 });
+      }
+      out.push({
+        label: `${who} ${(str(st.stage) ?? '?').replace(/_to_/g, '→')}`,
+        ...(intid !== undefined ? { intid } : {}),
+        samples: [],
+        bins,
+        count: num(st.count) ?? 0,
+        p50: num(st.p50) ?? 0,
+        p90: num(st.p90) ?? 0,
+        p99: num(st.p99) ?? 0,
+        max: num(st.max) ?? 0,
+      });
+    }
   }
   return out;
 }

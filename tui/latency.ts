@@ -35,12 +35,12 @@ export function renderLatency(s: AppState, ctx: Ctx): Line[] {
   const sel = list[s.latency.cursor]!;
   out.push(line('─'.repeat(ctx.width), { dim: true }));
   const room = ctx.height - out.length - 1;
-  const hist = histogram(sel.samples, Math.max(2, room));
+  const hist = sel.bins?.length ? sel.bins : histogram(sel.samples, Math.max(2, room));
   if (!hist.length) {
     out.push(line(`${sel.label}: no samples to draw (summary only)`, { dim: true }));
     return out;
   }
-  out.push(line(`${sel.label}: histogram of ${fmtInt(sel.samples.length)} samples`, { bold: true }));
+  out.push(line(`${sel.label}: histogram of ${fmtInt(sel.count)} samples`, { bold: true }));
   const top2 = d3max(hist, (x) => x.count) ?? 1;
   const labW = 24;
   for (const b of hist.slice(0, room)) {
