@@ -8,6 +8,7 @@ import type { ClockInfo, NewEvent, TraceSource } from '../capture/model.ts';
 import { createTrace, type TraceWriter } from '../capture/store/index.ts';
 import { COUNTER_HZ, INSTRUCTIONS_PER_SECOND, Machine, type MachineConfig } from './machine/index.ts';
 import { bootGuest, GuestImageError, loadGuest, type BootInfo } from './machine/load.ts';
+import type { GuestInput } from './input.ts';
 import { EventRecorder } from './recorder.ts';
 import type { StopInfo } from './scheduler.ts';
 import type { Recorder } from './types.ts';
@@ -40,6 +41,10 @@ export interface RunConfig {
   onConsole?: (byte: number) => void;
   /** Called between run chunks with the instructions executed so far. */
   onProgress?: (executed: number) => void;
+  /** Bytes for the guest's UART (emu/input.ts: an input file, the terminal, a trace's input events). */
+  input?: GuestInput;
+  /** What the input came from, stored as the trace's extra.input (e.g. { file, sha256 }). */
+  inputInfo?: Record<string, unknown>;
   /** Called once the machine is built and loaded, before the run (tests, replay). */
   onReady?: (m: Machine) => void;
 }
@@ -169,6 +174,7 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
           ...(boot.initrd ? { initrd: boot.initrd } : {}),
           ...(boot.notes.length ? { notes: boot.notes } : {}),
         },
+        ...(cfg.inputInfo ? { input: cfg.inputInfo } : {}),
       },
       ...(cfg.overwrite ? { overwrite: true } : {}),
     });
@@ -183,8 +189,10 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
     cfg.onReady?.(m);
     bootGuest(m, boot);
     const max = cfg.maxInsns ?? Infinity;
+    const input = cfg.input;
+    if (input) input.onQuit = (msg) => m.scheduler.stop('stopped', msg);
     for (;;) {
-      stop = m.run(max, m.scheduler.executed + CHUNK);
+      stop = input ? runWithInput(m, input, max, m.scheduler.executed + CHUNK) : m.run(max, m.scheduler.executed + CHUNK);
       cfg.onProgress?.(m.scheduler.executed);
       if (stop) break;
       await new Promise<void>((r) => setImmediate(r));
@@ -192,6 +200,8 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
   } catch (err) {
     writer?.abandon();
     throw err;
+  } finally {
+    cfg.input?.close?.();
   }
   const s = m.scheduler;
   let digest: string | undefined;
@@ -217,6 +227,22 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
     notes: boot.notes,
     wallMs: performance.now() - t0,
   };
+}
+
+/**
+ * Run to the chunk end, pausing at each input time to hand the UART its bytes (input.ts explains
+ * why this is deterministic). A live (terminal) input returns at every poll so the host can read it.
+ */
+function runWithInput(m: Machine, input: GuestInput, max: number, chunkEnd: number): StopInfo | null {
+  const s = m.scheduler;
+  for (;;) {
+    const due = input.nextTime(s.now());
+    const stop = s.run(max, chunkEnd, due);
+    if (stop || s.now() < due) return stop;
+    const bytes = input.take(s.now());
+    if (bytes) m.personality.pushInput(bytes);
+    if (input.live) return null;
+  }
 }
 
 function trimZeros(b: Uint8Array): Uint8Array {

@@ -58,6 +58,8 @@ export class Scheduler {
   private readonly rec: EventRecorder;
   /** Set when a slice must be re-cut at a possibly earlier deadline. */
   deadlineDirty = false;
+  /** run()'s pauseTime: the virtual time of the next input delivery (Infinity: none). */
+  private pauseTime = Infinity;
 
   constructor(cpus: Cpu[], devices: DeadlineSource, rec: EventRecorder, quantum = DEFAULT_QUANTUM, eventStream: EventStream = () => Infinity) {
     if (!(Number.isInteger(quantum) && quantum > 0)) throw new RangeError(`quantum must be a positive integer, not ${quantum}`);
@@ -108,11 +110,14 @@ export class Scheduler {
    * Returns null (no stop) once `pauseAt` instructions have been executed, at a round boundary,
    * so callers can yield to the event loop and call run() again; pausing changes nothing.
    */
-  run(maxInsns = Infinity, pauseAt = Infinity): StopInfo | null {
+  run(maxInsns = Infinity, pauseAt = Infinity, pauseTime = Infinity): StopInfo | null {
     const cpus = this.cpus;
     const dev = this.devices;
+    // Input delivery (emu/input.ts): pause at the first round boundary at or after pauseTime; an
+    // idle skip stops there (input arriving wakes the machine), so the delivery time is exact.
+    this.pauseTime = pauseTime;
     while (!this.stopInfo) {
-      if (this.executed >= pauseAt) return null;
+      if (this.executed >= pauseAt || this.sliceStart >= pauseTime) return null;
       let ran = false;
       for (let i = 0; i < cpus.length && !this.stopInfo; i++) {
         const st = this.state[i];
@@ -171,6 +176,7 @@ export class Scheduler {
     }
     let deadline = this.devices.nextDeadline();
     for (let i = 0; i < this.cpus.length; i++) if (this.state[i] === 'wfe' && this.wakeAt[i]! < deadline) deadline = this.wakeAt[i]!;
+    if (this.pauseTime < deadline) deadline = this.pauseTime; // pending input (see run())
     if (!Number.isFinite(deadline)) {
       const waiting = this.state.map((s, i) => (s === 'off' ? '' : `cpu${i} ${s.toUpperCase()} at 0x${this.cpus[i]!.pc.toString(16)}`)).filter(Boolean);
       this.stop('hang', `guest hang: ${waiting.join(', ')} with no interrupt pending at its CPU interface and no device deadline ahead`);

@@ -3,7 +3,10 @@
 // as it runs (or into the JSON summary with --json); progress and the summary go to stderr.
 
 import cliProgress from 'cli-progress';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { InputFormatError, parseInputFile, ScheduledInput, TerminalInput, type GuestInput } from '../../emu/input.ts';
 import type { Command } from 'commander';
 import { runGuest, type RunResult } from '../../emu/run.ts';
 import { UserError } from '../errors.ts';
@@ -24,6 +27,8 @@ interface RunCliOptions {
   output?: string;
   force?: boolean;
   json?: boolean;
+  input?: string;
+  interactive?: boolean;
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1 << 10, m: 1 << 20, g: 1 << 30 };
@@ -59,6 +64,8 @@ export function registerRun(program: Command): void {
     .option('-o, --output <trace>', 'trace file to write')
     .option('-f, --force', 'replace the trace file if it exists')
     .option('--json', 'print a JSON summary (with the console) on stdout instead of the live console')
+    .option('--input <file>', "bytes for the guest's UART: '@<time> <text>' lines (docs/real-guests.md) or raw bytes")
+    .option('--interactive', 'type into the guest UART from the terminal (Ctrl-A x stops the run)')
     .action(async (opts: RunCliOptions) => {
       if (opts.machine !== 'kvm') throw new UserError(`--machine: unknown machine '${opts.machine}' (available: kvm)`);
       if (!opts.kernel) throw new UserError('run: --kernel FILE is required');
@@ -69,7 +76,8 @@ export function registerRun(program: Command): void {
       const quantum = opts.quantum !== undefined ? parseCount('--quantum', opts.quantum) : undefined;
       if (!opts.force && existsSync(opts.output)) throw new UserError(`${opts.output}: file exists (use --force to replace it)`);
       const json = !!opts.json;
-      const bar = startBar();
+      const { input, inputInfo } = openInput(opts);
+      const bar = input?.live ? { update() {}, stop() {} } : startBar();
       const out = liveConsole(!json);
       let res: RunResult;
       try {
@@ -86,6 +94,7 @@ export function registerRun(program: Command): void {
           ...(quantum !== undefined ? { quantum } : {}),
           output: opts.output,
           ...(opts.force ? { overwrite: true } : {}),
+          ...(input ? { input, inputInfo: inputInfo! } : {}),
           onConsole: out.byte,
           onProgress: (n) => {
             out.flush();
@@ -99,6 +108,29 @@ export function registerRun(program: Command): void {
       if (json) process.stdout.write(toJson(runSummary(res)) + '\n');
       else process.stderr.write(renderRunSummary(res));
     });
+}
+
+/** --input FILE / --interactive → the run's input source and what the trace says about it. */
+function openInput(opts: RunCliOptions): { input?: GuestInput; inputInfo?: Record<string, unknown> } {
+  if (opts.input !== undefined && opts.interactive) throw new UserError('run: use --input FILE or --interactive, not both');
+  if (opts.interactive) {
+    if (!process.stdin.isTTY) throw new UserError('run: --interactive needs a terminal on stdin (use --input FILE otherwise)');
+    return { input: new TerminalInput(), inputInfo: { interactive: true } };
+  }
+  if (opts.input === undefined) return {};
+  let data: Buffer;
+  try {
+    data = readFileSync(opts.input);
+  } catch {
+    throw new UserError(`${opts.input}: input file not found`);
+  }
+  try {
+    const steps = parseInputFile(data, opts.input);
+    return { input: new ScheduledInput(steps), inputInfo: { file: path.resolve(opts.input), sha256: createHash('sha256').update(data).digest('hex'), steps: steps.length } };
+  } catch (err) {
+    if (err instanceof InputFormatError) throw new UserError(err.message);
+    throw err;
+  }
 }
 
 /** The summary `run --json` prints. */

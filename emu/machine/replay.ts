@@ -9,6 +9,7 @@ import type { Recorder } from '../types.ts';
 import { GuestImageError } from './load.ts';
 import type { Machine } from './index.ts';
 import { runGuest, type RunConfig, type RunResult } from '../run.ts';
+import { ScheduledInput, type InputStep } from '../input.ts';
 
 export interface Divergence {
   seq: number;
@@ -129,6 +130,9 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
     if (c.dtb !== 'auto') checkFile(c.dtb, 'dtb');
     const recordedEvents = reader.eventCount;
     const cmp = new Comparator(reader.events());
+    // The UART input the run received (file or terminal), fed back at the recorded virtual times.
+    const inputSteps: InputStep[] = [];
+    for (const ev of reader.events({ kinds: ['input'] })) if (ev.kind === 'input') inputSteps.push({ time: ev.time, bytes: ev.bytes });
     const cfg: RunConfig = {
       machine: 'kvm',
       kernel: opts.kernel ?? c.kernel,
@@ -141,6 +145,7 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
       ...(c.maxInsns !== undefined ? { maxInsns: c.maxInsns } : {}),
       ...(c.quantum !== undefined ? { quantum: c.quantum } : {}),
       recorder: cmp,
+      ...(inputSteps.length ? { input: new ScheduledInput(inputSteps), ...(meta.extra.input ? { inputInfo: meta.extra.input as Record<string, unknown> } : {}) } : {}),
       onReady: (m: Machine) => {
         cmp.onDiverge = () => m.scheduler.stop('stopped', 'replay diverged');
       },
