@@ -1,0 +1,132 @@
+// `bootscope report`: one self-contained HTML file (inline CSS, inline SVG, no scripts, no
+// external references) with the overview, phases Gantt, event density, latency histograms,
+// findings table and, for two traces, the diff summary.
+
+import fs from 'node:fs';
+import { TraceData, countDiff, density, diffTraces, type Analyses, type Maybe } from './data.ts';
+import { compareBars, densityChart, esc, latencyHistogram, phasesGantt } from './report-charts.ts';
+import { fmtInt, fmtNs } from './ui.ts';
+
+const CSS = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1060px;color:#222;padding:0 16px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+h3{font-size:15px;margin:18px 0 6px}
+table{border-collapse:collapse;font-size:13px}td,th{padding:3px 10px 3px 0;text-align:left;vertical-align:top}
+th{border-bottom:1px solid #ccc}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.meta td:first-child{color:#666}.na{color:#888;font-style:italic}
+.sev-error{color:#c62828;font-weight:600}.sev-warning{color:#b26a00;font-weight:600}.sev-info{color:#1565c0}
+svg.chart{display:block;margin:6px 0;font:11px system-ui,sans-serif}svg .title{font-weight:600;font-size:12px}
+svg .sub{fill:#777}svg .axis text{fill:#555}svg .axis-label{fill:#777}
+.hists{display:grid;grid-template-columns:repeat(auto-fill,minmax(490px,1fr));gap:8px}
+code,pre{font:12px ui-monospace,Menlo,Consolas,monospace}pre{background:#f6f6f6;padding:8px;overflow-x:auto}
+.cols{display:grid;grid-template-columns:1fr 1fr;gap:24px}
+`;
+
+function na(m: Maybe<unknown>): string {
+  return m.available ? '' : `<p class="na">not available: ${esc(m.why)}</p>`;
+}
+
+function table(head: string[], rows: string[][], numeric: number[] = []): string {
+  return `<table><tr>${head.map((x) => `<th>${esc(x)}</th>`).join('')}</tr>${rows
+    .map((r) => `<tr>${r.map((c, i) => `<td${numeric.includes(i) ? ' class="n"' : ''}>${c}</td>`).join('')}</tr>`)
+    .join('')}</table>`;
+}
+
+function traceSection(d: TraceData, a: Analyses, title: string): string {
+  const o = d.overview;
+  const i = o.info;
+  const unit = i.meta.clock.kind === 'ns' ? 'ns' : 'instructions';
+  const out: string[] = [];
+  out.push(`<h2>${esc(title)}: ${esc(o.path)}</h2>`);
+  const cfg = Object.entries(i.meta.source.config).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+  out.push(
+    `<table class="meta">${[
+      ['source', `${o.label}${cfg ? ' — ' + cfg : ''}`],
+      ['clock', i.meta.clock.kind],
+      ['duration', `${fmtInt(i.duration)} ${unit} (${fmtNs(o.durationNs)})`],
+      ['events', `${fmtInt(i.events)} in ${i.chunks} chunks${i.complete ? '' : ' — INCOMPLETE'}`],
+      ['digest', i.digest ?? '(none)'],
+    ]
+      .map(([k, v]) => `<tr><td>${esc(k!)}</td><td>${esc(v!)}</td></tr>`)
+      .join('')}</table>`,
+  );
+  out.push('<div class="cols"><div><h3>Events by kind</h3>');
+  out.push(table(['kind', 'count'], o.kinds.map(([k, n]) => [esc(k), fmtInt(n)]), [1]));
+  out.push('</div><div><h3>Events by device</h3>');
+  out.push(table(['device', 'count'], o.devices.map(([k, n]) => [esc(k), fmtInt(n)]), [1]));
+  out.push('</div></div>');
+  // Phases.
+  out.push('<h3>Boot phases</h3>');
+  if (a.phases.available && a.phases.value.length) {
+    out.push(phasesGantt(a.phases.value, d.timeFirst, d.timeLast + 1, unit));
+    out.push(table(['phase', 'start', 'end', 'duration'], a.phases.value.map((p) => [esc(p.name), fmtInt(p.start), fmtInt(p.end), `${fmtInt(p.end - p.start)} (${fmtNs(d.toNs(p.end - p.start))})`]), [1, 2, 3]));
+  } else out.push(na(a.phases) || '<p class="na">no phases recognised</p>');
+  // Density.
+  out.push('<h3>Event density over time</h3>');
+  out.push(densityChart(density(d, d.timeFirst, d.timeLast + 1, 400), unit));
+  // Latency.
+  out.push('<h3>Interrupt latency</h3>');
+  if (a.latency.available && a.latency.value.length) {
+    const perIntid = a.latency.value.filter((s) => s.intid !== undefined);
+    out.push(table(['series', 'count', 'p50', 'p90', 'p99', 'max'], perIntid.map((s) => [esc(s.label), fmtInt(s.count), fmtInt(s.p50), fmtInt(s.p90), fmtInt(s.p99), fmtInt(s.max)]), [1, 2, 3, 4, 5]));
+    out.push(`<div class="hists">${perIntid.slice(0, 12).map((s) => latencyHistogram(s, unit)).join('')}</div>`);
+  } else out.push(na(a.latency) || '<p class="na">no interrupt latencies in this trace</p>');
+  // Findings.
+  out.push('<h3>Findings</h3>');
+  if (a.findings.available) {
+    if (!a.findings.value.length) out.push('<p>No findings: every rule passed.</p>');
+    else
+      out.push(
+        table(
+          ['severity', 'rule', 'message', 'evidence'],
+          a.findings.value.map((f) => [
+            `<span class="sev-${f.severity}">${f.severity}</span>`,
+            `${esc(f.id)}${f.clause ? `<br><small>${esc(f.clause)}</small>` : ''}`,
+            esc(f.message),
+            esc(f.evidence.slice(0, 5).map((s) => '#' + s).join(' ')),
+          ]),
+        ),
+      );
+  } else out.push(na(a.findings));
+  return out.join('\n');
+}
+
+async function diffSection(a: TraceData, b: TraceData): Promise<string> {
+  const out: string[] = ['<h2>Diff</h2>'];
+  const { data, fromAnalyzer } = await diffTraces(a, b);
+  if (!fromAnalyzer) out.push('<p class="na">analyze/diff.ts not available: count differences only (no stream alignment)</p>');
+  out.push(`<pre>${esc((fromAnalyzer ? data.summary : countDiff(a, b).summary).join('\n'))}</pre>`);
+  if (data.divergences.length) out.push(table(['A', 'B', 'divergence'], data.divergences.slice(0, 50).map((d) => [d.a !== undefined ? '#' + d.a : '', d.b !== undefined ? '#' + d.b : '', esc(d.text)])));
+  const ka = a.overview.info.counts.kinds;
+  const kb = b.overview.info.counts.kinds;
+  const keys = [...new Set([...Object.keys(ka), ...Object.keys(kb)])].sort();
+  out.push('<h3>Events by kind, A vs B</h3>');
+  out.push(compareBars(keys.map((k) => ({ key: k, a: ka[k] ?? 0, b: kb[k] ?? 0 }))));
+  return out.join('\n');
+}
+
+/** The report as an HTML string. */
+export async function buildReport(paths: string[]): Promise<string> {
+  const traces = paths.map((p) => new TraceData(p));
+  try {
+    const parts: string[] = [];
+    for (const [i, d] of traces.entries()) parts.push(traceSection(d, await d.analyses(), traces.length > 1 ? (i === 0 ? 'A' : 'B') : 'Trace'));
+    if (traces.length > 1) parts.push(await diffSection(traces[0]!, traces[1]!));
+    const title = `bootscope report — ${paths.join(' vs ')}`;
+    return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${esc(title)}</title><style>${CSS}</style></head>
+<body><h1>bootscope report</h1><p>${esc(paths.join(' vs '))} — generated ${esc(new Date().toISOString())}</p>
+${parts.join('\n')}
+</body></html>
+`;
+  } finally {
+    for (const t of traces) t.close();
+  }
+}
+
+/** Write the report for one trace (or a pair, with the diff) to `out`. */
+export async function writeReport(paths: string[], out: string): Promise<void> {
+  const html = await buildReport(paths);
+  fs.writeFileSync(out, html);
+}
