@@ -291,13 +291,7 @@ export class LatencyAnalysis implements LiteAnalysis<LatencyResult> {
   }
 
   roleOf(intid: number, ctx: LiteContext): string {
-    if (intid < 16) return 'sgi';
-    if (intid < 32) {
-      if (intid === 31 && this.xen) return 'xen-evtchn';
-      return PPI_ROLES[intid] ?? this.roleBySource.get(intid) ?? 'ppi';
-    }
-    const r = ctx.regions.find((x) => x.intid === intid);
-    return r ? r.role : this.roleBySource.get(intid) ?? 'spi';
+    return interruptRole(intid, ctx, this.xen, this.roleBySource);
   }
 
   finish(ctx: LiteContext): LatencyResult {
@@ -337,6 +331,17 @@ export class LatencyAnalysis implements LiteAnalysis<LatencyResult> {
       notes,
     };
   }
+}
+
+/** The role of an INTID: SGIs, architected PPIs, Xen's event channel PPI, devices' SPIs. */
+export function interruptRole(intid: number, ctx: Pick<LiteContext, 'regions'>, xen: boolean, learned?: ReadonlyMap<number, string>): string {
+  if (intid < 16) return 'sgi';
+  if (intid < 32) {
+    if (intid === 31 && xen) return 'xen-evtchn';
+    return PPI_ROLES[intid] ?? learned?.get(intid) ?? 'ppi';
+  }
+  const r = ctx.regions.find((x) => x.intid === intid);
+  return r ? r.role : learned?.get(intid) ?? 'spi';
 }
 
 const TIMER_NAMES_INDEX: Record<string, number> = { phys: 0, virt: 1, hyp: 2, sec: 3, hypvirt: 4, sel2phys: 5, sel2virt: 6 };

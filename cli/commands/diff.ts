@@ -93,6 +93,7 @@ export function renderDiff(d: DiffResult): string {
     for (const r of f.before) out.push(`    ${run(r)}`);
     for (const r of f.a) out.push(`  - ${run(r)}`);
     for (const r of f.b) out.push(`  + ${run(r)}`);
+    for (const r of f.after) out.push(`    ${run(r)}`);
     out.push('');
   } else out.push('the aligned event sequences match', '');
   out.push(renderTable(['vCPU', `events ${na}`, `events ${nb}`, 'runs matched', 'runs only A', 'runs only B', 'repeat counts differ'],
