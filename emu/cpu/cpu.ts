@@ -411,7 +411,12 @@ export class Cpu {
           X[dd + 1] = 0;
           break;
         }
-        case 21 /* CSEL */: this.opCsel(p, a); break;
+        case 21 /* CSEL */: {
+          if (p >>> 28 !== 4) { this.opCsel(p, a); break; }
+          const src = this.cond(a) ? (p >>> 7) & 127 : (p >>> 14) & 127, dd = p & 127; // CSEL Xd
+          X[dd] = X[src]; X[dd + 1] = X[src + 1];
+          break;
+        }
         case 20 /* CCMP */: this.opCcmp(p, a); break;
         case 25 /* B */: this.pcLo = add64(pcHi, pcLo, d[k + 3], a); this.pcHi = H.hi; break;
         case 26 /* BL */:
@@ -484,7 +489,18 @@ export class Cpu {
         case 19 /* ADC */: this.opAdc(p); break;
         case 23 /* DP1 */: this.opDp1(p, a); break;
         case 22 /* DP2 */: this.opDp2(p, a); break;
-        case 24 /* DP3 */: this.opDp3(p, a); break;
+        case 24 /* DP3 */: {
+          if (a !== 0 || p >>> 28 === 0) { this.opDp3(p, a); break; }
+          // MADD (64-bit), the common MUL: low 64 bits of the product plus Xa
+          const n = (p >>> 7) & 127, m = (p >>> 14) & 127, ra = (p >>> 21) & 127, dd = p & 127;
+          const al = X[n], bl = X[m];
+          const plo = Math.imul(al, bl);
+          const phi = Math.round(((al >>> 0) * (bl >>> 0) - (plo >>> 0)) / 4294967296) + Math.imul(X[n + 1], bl) + Math.imul(al, X[m + 1]);
+          const rl = X[ra], lo = (rl + plo) | 0;
+          X[dd + 1] = (X[ra + 1] + phi + ((lo >>> 0) < (rl >>> 0) ? 1 : 0)) | 0;
+          X[dd] = lo;
+          break;
+        }
         case 39 /* LS_LIT */: {
           const lo = add64(pcHi, pcLo, a >> 31, a);
           this.ldst(p >>> 28, p & 127, H.hi, lo);

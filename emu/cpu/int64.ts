@@ -63,12 +63,11 @@ export function add64(ahi: number, alo: number, bhi: number, blo: number): numbe
 
 /** Unsigned 32x32 → 64 multiply. */
 export function umul32(a: number, b: number): number {
-  const a0 = a & 0xffff, a1 = a >>> 16, b0 = b & 0xffff, b1 = b >>> 16;
-  const t = a0 * b0;
-  const m1 = a1 * b0 + (t >>> 16);
-  const m2 = a0 * b1 + (m1 & 0xffff);
-  H.hi = (a1 * b1 + (m1 >>> 16) + (m2 >>> 16)) | 0;
-  return Math.imul(a, b);
+  // The double product is within 2^11 of the exact one and the low word is exact (imul), so
+  // (product - low) / 2^32 rounds to the exact high word.
+  const lo = Math.imul(a, b);
+  H.hi = Math.round(((a >>> 0) * (b >>> 0) - (lo >>> 0)) / 4294967296) | 0;
+  return lo;
 }
 
 /** Signed 32x32 → 64 multiply. */
