@@ -101,6 +101,8 @@ export interface AppProps {
   height?: number;
   /** Skip the background analyzer pass (tests that check the overview without it). */
   noAnalyses?: boolean;
+  /** Analyzer results given up front (tests, or a caller that already ran them). */
+  analyses?: Analyses;
   initial?: Partial<AppState>;
 }
 
@@ -123,14 +125,13 @@ export function App(props: AppProps): React.ReactElement {
   const { exit } = useApp();
   const size = useTerminalSize(props);
   const [state, setState] = useState<AppState>(() => ({ ...initialState(props.data), ...props.initial }));
-  const [analyses, setAnalyses] = useState<Analyses | undefined>(props.data.analysesDone);
-  const [diff, setDiff] = useState<{ data: DiffData; fromAnalyzer: boolean } | undefined>();
+  const [analyses, setAnalyses] = useState<Analyses | undefined>(props.analyses ?? props.data.analysesDone);
+  const [diff, setDiff] = useState<{ data: DiffData; fromAnalyzer: boolean; why?: string } | undefined>();
   // Analyses run after the first frame is on screen, so opening is instant.
   useEffect(() => {
-    if (props.noAnalyses) return;
     let live = true;
     const t = setTimeout(() => {
-      void props.data.analyses().then((a) => live && setAnalyses(a));
+      if (!props.noAnalyses && !props.analyses) void props.data.analyses().then((a) => live && setAnalyses(a));
       if (props.other) void diffTraces(props.data, props.other).then((d) => live && setDiff(d));
     }, 30);
     return () => {

@@ -270,7 +270,8 @@ async function runAnalyses(data: TraceData): Promise<Analyses> {
   // Phases and latency: one pass through the replay engine (or the state-free runner).
   const pa = makeAnalysis(phases, ['PhasesAnalysis']);
   const la = makeAnalysis(latency, ['LatencyAnalysis']);
-  const passes = [pa, la].filter((a) => a !== undefined);
+  const ca = makeAnalysis(check, ['checkAnalysis']);
+  const passes = [ca, pa, la].filter((a) => a !== undefined);
   let results: Rec = {};
   let passError = '';
   if (passes.length) {
@@ -290,10 +291,11 @@ async function runAnalyses(data: TraceData): Promise<Analyses> {
     const v = adapt(results[a.name]);
     return v === undefined ? notAvailable(`analyze/${what}.ts returned an unknown shape`) : { available: true, value: v };
   };
-  // Findings: check.ts's entry point (it runs its own rule families).
+  // Findings: check.ts's analysis in the same pass, else its entry point.
   let findings: Maybe<Finding[]>;
   const checkFn = pickFn(check, ['checkTrace', 'runCheck', 'runChecks', 'check']);
-  if (!checkFn) findings = notAvailable(check ? 'analyze/check.ts has no entry point the TUI knows' : 'analyze/check.ts is not available');
+  if (ca) findings = fromPass(ca, 'check', adaptFindings);
+  else if (!checkFn) findings = notAvailable(check ? 'analyze/check.ts has no entry point the TUI knows' : 'analyze/check.ts is not available');
   else {
     try {
       const out = adaptFindings(await callAnalyzer(checkFn, data));
@@ -388,35 +390,61 @@ export function adaptLatency(v: unknown): LatencySeries[] | undefined {
   return out;
 }
 
-export function adaptDiff(v: unknown): DiffData | undefined {
+/** Adapts analyze/diff.ts's DiffResult: the summary text comes from `bootscope diff`'s renderer. */
+export function adaptDiff(v: unknown, render?: Fn): DiffData | undefined {
   if (!isRec(v)) return undefined;
-  const summary: string[] = [];
-  const text = str(v.text) ?? str(v.summaryText);
-  if (text) summary.push(...text.split('\n'));
-  const divs = listIn(v, ['divergences', 'differences']) ?? (isRec(v.firstDivergence) ? [v.firstDivergence] : []);
-  const divergences = divs.filter(isRec).map((d) => {
-    const a = num(d.a) ?? num(d.seqA) ?? (isRec(d.a) ? num(d.a.seq) : undefined);
-    const b = num(d.b) ?? num(d.seqB) ?? (isRec(d.b) ? num(d.b.seq) : undefined);
-    return { ...(a !== undefined ? { a } : {}), ...(b !== undefined ? { b } : {}), text: str(d.text) ?? str(d.message) ?? str(d.what) ?? 'divergence' };
-  });
+  let text = '';
+  try {
+    text = render ? String(render(v)) : '';
+  } catch {
+    text = '';
+  }
+  const summary = text ? text.replace(/\n+$/, '').split('\n') : [];
+  const divergences: DiffData['divergences'] = [];
+  const seqOf = (runs: unknown): number | undefined => {
+    const list = Array.isArray(runs) ? runs : [];
+    return list.length && isRec(list[0]) ? num(list[0].seq) : undefined;
+  };
+  const tokens = (runs: unknown): string =>
+    (Array.isArray(runs) ? runs : []).filter(isRec).slice(0, 2).map((r) => `${str(r.token) ?? '?'}${(num(r.count) ?? 1) > 1 ? '×' + num(r.count) : ''}`).join(', ');
+  const describe = (vcpu: unknown, a: unknown, b: unknown): string => {
+    const ta = tokens(a);
+    const tb = tokens(b);
+    return `vCPU ${num(vcpu) ?? '?'}: A ${ta || '(nothing)'} | B ${tb || '(nothing)'}`;
+  };
+  const fd = v.firstDivergence;
+  if (isRec(fd)) {
+    const a = seqOf(fd.a) ?? seqOf(fd.after);
+    const b = seqOf(fd.b);
+    divergences.push({ ...(a !== undefined ? { a } : {}), ...(b !== undefined ? { b } : {}), text: 'first divergence, ' + describe(fd.vcpu, fd.a, fd.b) });
+  }
+  for (const hk of listIn(v, ['hunks']) ?? []) {
+    if (!isRec(hk)) continue;
+    const a = seqOf(hk.a);
+    const b = seqOf(hk.b);
+    if (divergences.some((d) => d.a === a && d.b === b)) continue;
+    divergences.push({ ...(a !== undefined ? { a } : {}), ...(b !== undefined ? { b } : {}), text: describe(hk.vcpu, hk.a, hk.b) });
+  }
+  if (!summary.length) summary.push(v.identical === true ? 'no differences' : `${divergences.length} divergences`);
   return { summary, divergences };
 }
 
 /** Diff of two traces: analyze/diff.ts when present, else count differences from the summaries. */
-export async function diffTraces(a: TraceData, b: TraceData): Promise<{ data: DiffData; fromAnalyzer: boolean }> {
+export async function diffTraces(a: TraceData, b: TraceData): Promise<{ data: DiffData; fromAnalyzer: boolean; why?: string }> {
   const mod = await tryImport('../analyze/diff.ts');
-  const fn = pickFn(mod, ['diffTraces', 'diff', 'runDiff', 'compareTraces']);
+  const fn = pickFn(mod, ['diffTraces']);
+  let why = mod ? 'analyze/diff.ts has no diffTraces()' : 'analyze/diff.ts is not available';
   if (fn) {
-    for (const args of [[a.reader, b.reader], [a.path, b.path]]) {
-      try {
-        const d = adaptDiff(await fn(...args));
-        if (d) return { data: d, fromAnalyzer: true };
-      } catch {
-        // try the next calling convention, then fall back
-      }
+    try {
+      const cli = await tryImport('../cli/commands/diff.ts');
+      const d = adaptDiff(fn(a.reader, b.reader, { names: [a.path, b.path] }), pickFn(cli, ['renderDiff']));
+      if (d) return { data: d, fromAnalyzer: true };
+      why = 'analyze/diff.ts returned an unknown shape';
+    } catch (err) {
+      why = `analyze/diff.ts failed: ${(err as Error).message}`;
     }
   }
-  return { data: countDiff(a, b), fromAnalyzer: false };
+  return { data: countDiff(a, b), fromAnalyzer: false, why };
 }
 
 /** Differences in event counts per kind and device role (roles line up Xen and KVM addresses). */

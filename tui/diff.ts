@@ -9,10 +9,10 @@ import type { AppState, Ctx, KeyHandler } from './state.ts';
 export function renderDiff(s: AppState, ctx: Ctx): Line[] {
   if (!ctx.other) return [line('diff needs two traces: bootscope tui A.trace B.trace', { dim: true })];
   if (!ctx.diff) return [line('comparing…', { dim: true })];
-  const { data, fromAnalyzer } = ctx.diff;
+  const { data, fromAnalyzer, why } = ctx.diff;
   const out: Line[] = [];
   const sumH = Math.min(data.summary.length + 1, Math.max(3, Math.floor(ctx.height / 3)));
-  out.push(line(fromAnalyzer ? 'diff (analyze/diff.ts)' : 'count differences (analyze/diff.ts not available: no stream alignment)', { bold: true }));
+  out.push(line(fromAnalyzer ? 'diff (analyze/diff.ts)' : `count differences only (${why ?? 'analyze/diff.ts not available'}: no stream alignment)`, { bold: true }));
   for (const l of data.summary.slice(s.diff.top, s.diff.top + sumH - 1)) out.push(line(l));
   const dv = data.divergences[s.diff.cursor];
   out.push(line(`${'─'.repeat(4)} ${data.divergences.length ? `divergence ${s.diff.cursor + 1}/${data.divergences.length}: ${dv?.text ?? ''}` : 'no divergences listed'} ${'─'.repeat(4)}`, { color: 'yellow' }));

@@ -53,7 +53,7 @@ export interface Ctx {
   other?: TraceData;
   /** Analyzer results once computed (undefined while running). */
   analyses?: Analyses;
-  diff?: { data: DiffData; fromAnalyzer: boolean };
+  diff?: { data: DiffData; fromAnalyzer: boolean; why?: string };
   width: number;
   /** Rows available to the screen body. */
   height: number;
