@@ -18,6 +18,8 @@ import { registerReport } from './commands/report.ts';
 import { registerPhases } from './commands/phases.ts';
 import { registerLatency } from './commands/latency.ts';
 import { registerDiff } from './commands/diff.ts';
+import { registerCheck } from './commands/check.ts';
+import { registerExplain } from './commands/explain.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -44,6 +46,8 @@ export function buildProgram(): Command {
   registerPhases(program);
   registerLatency(program);
   registerDiff(program);
+  registerCheck(program);
+  registerExplain(program);
   return program;
 }
 
