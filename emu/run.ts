@@ -41,6 +41,8 @@ export interface RunConfig {
   onConsole?: (byte: number) => void;
   /** Called between run chunks with the instructions executed so far. */
   onProgress?: (executed: number) => void;
+  /** Stop the run (kind 'stopped') as soon as the guest console has printed this text. */
+  stopOn?: string;
   /** Bytes for the guest's UART (emu/input.ts: an input file, the terminal, a trace's input events). */
   input?: GuestInput;
   /** What the input came from, stored as the trace's extra.input (e.g. { file, sha256 }). */
@@ -111,6 +113,7 @@ export function runSource(cfg: RunConfig): TraceSource {
       gic: cfg.gic ?? 3,
       ...(cfg.maxInsns !== undefined && Number.isFinite(cfg.maxInsns) ? { maxInsns: cfg.maxInsns } : {}),
       ...(cfg.quantum !== undefined ? { quantum: cfg.quantum } : {}),
+      ...(cfg.stopOn !== undefined ? { stopOn: cfg.stopOn } : {}),
     },
   };
 }
@@ -127,6 +130,8 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
 
   const consoleBytes: number[] = [];
   const onConsole = cfg.onConsole;
+  let m: Machine;
+  const stopOn = cfg.stopOn !== undefined ? Buffer.from(cfg.stopOn, 'utf8') : undefined;
   const mc: MachineConfig = {
     machine: 'kvm',
     smp: c.smp,
@@ -136,10 +141,10 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
     onConsole: (b) => {
       consoleBytes.push(b);
       onConsole?.(b);
+      if (stopOn && b === stopOn[stopOn.length - 1] && endsWith(consoleBytes, stopOn)) m.scheduler.stop('stopped', `console printed ${JSON.stringify(cfg.stopOn)}`);
     },
   };
   const rec = new EventRecorder(null);
-  let m: Machine;
   try {
     m = new Machine(mc, rec);
   } catch (err) {
@@ -243,6 +248,13 @@ function runWithInput(m: Machine, input: GuestInput, max: number, chunkEnd: numb
     if (bytes) m.personality.pushInput(bytes);
     if (input.live) return null;
   }
+}
+
+function endsWith(bytes: number[], tail: Uint8Array): boolean {
+  const off = bytes.length - tail.length;
+  if (off < 0) return false;
+  for (let i = 0; i < tail.length; i++) if (bytes[off + i] !== tail[i]) return false;
+  return true;
 }
 
 function trimZeros(b: Uint8Array): Uint8Array {

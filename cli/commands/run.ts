@@ -29,6 +29,7 @@ interface RunCliOptions {
   json?: boolean;
   input?: string;
   interactive?: boolean;
+  stopOn?: string;
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1 << 10, m: 1 << 20, g: 1 << 30 };
@@ -65,6 +66,7 @@ export function registerRun(program: Command): void {
     .option('-f, --force', 'replace the trace file if it exists')
     .option('--json', 'print a JSON summary (with the console) on stdout instead of the live console')
     .option('--input <file>', "bytes for the guest's UART: '@<time> <text>' lines (docs/real-guests.md) or raw bytes")
+    .option('--stop-on <text>', 'stop the run once the guest console has printed this text (e.g. "end Kernel panic")')
     .option('--interactive', 'type into the guest UART from the terminal (Ctrl-A x stops the run)')
     .action(async (opts: RunCliOptions) => {
       if (opts.machine !== 'kvm') throw new UserError(`--machine: unknown machine '${opts.machine}' (available: kvm)`);
@@ -95,6 +97,7 @@ export function registerRun(program: Command): void {
           output: opts.output,
           ...(opts.force ? { overwrite: true } : {}),
           ...(input ? { input, inputInfo: inputInfo! } : {}),
+          ...(opts.stopOn !== undefined ? { stopOn: opts.stopOn } : {}),
           onConsole: out.byte,
           onProgress: (n) => {
             out.flush();

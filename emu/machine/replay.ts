@@ -95,6 +95,7 @@ interface StoredConfig {
   gic: 2 | 3;
   maxInsns?: number;
   quantum?: number;
+  stopOn?: string;
 }
 
 export interface ReplayOptions {
@@ -144,6 +145,7 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
       gic: c.gic,
       ...(c.maxInsns !== undefined ? { maxInsns: c.maxInsns } : {}),
       ...(c.quantum !== undefined ? { quantum: c.quantum } : {}),
+      ...(c.stopOn !== undefined ? { stopOn: c.stopOn } : {}),
       recorder: cmp,
       ...(inputSteps.length ? { input: new ScheduledInput(inputSteps), ...(meta.extra.input ? { inputInfo: meta.extra.input as Record<string, unknown> } : {}) } : {}),
       onReady: (m: Machine) => {
