@@ -5,11 +5,16 @@
 // Imported traces have fewer stages (QEMU: gic_set_irq → acknowledge → EOI); stages a source
 // does not record are simply absent.
 
-import type { TraceEvent } from '../capture/model.ts';
+import type { EventKind, TraceEvent } from '../capture/model.ts';
 import type { LiteAnalysis, LiteContext } from './standalone.ts';
+import { sysregName } from './sysregs.ts';
 
+/** Stages; for SGIs "assert" is the send (ICC_SGI1R_EL1 or GICD_SGIR write). */
 export const STAGES = ['assert_to_deliver', 'deliver_to_ack', 'assert_to_ack', 'ack_to_eoi', 'eoi_to_deactivate', 'assert_to_deactivate', 'deadline_to_assert'] as const;
 export type Stage = (typeof STAGES)[number];
+
+/** The event kinds the analysis reads (a reader can skip the rest). */
+export const LATENCY_KINDS: EventKind[] = ['irq_line', 'irq_deliver', 'irq_ack', 'irq_eoi', 'irq_deactivate', 'timer', 'sysreg', 'mmio_write'];
 
 /** Exact values kept per statistic before switching to the histogram. */
 export const EXACT_CAP = 4096;
@@ -160,6 +165,7 @@ const NONE = -1;
 
 export class LatencyAnalysis implements LiteAnalysis<LatencyResult> {
   readonly name = 'latency';
+  readonly kinds = LATENCY_KINDS;
   private readonly flight = new Map<number, InFlight>();
   private readonly stats = new Map<number, Map<Stage, Distribution>>(); // by intid
   private readonly acks = new Map<number, number>();
@@ -205,8 +211,11 @@ export class LatencyAnalysis implements LiteAnalysis<LatencyResult> {
         return;
       }
       case 'irq_deliver': {
-        const f = this.flight.get(this.keyOf(e.vcpu, e.intid));
-        if (!f || f.deliver !== NONE || f.ack !== NONE) return;
+        const key = this.keyOf(e.vcpu, e.intid);
+        let f = this.flight.get(key);
+        // No assert seen (SGIs without a send record, sources without line events): start here.
+        if (!f || f.ack !== NONE) this.flight.set(key, (f = { assert: NONE, deliver: NONE, ack: NONE, eoi: NONE, intid: e.intid }));
+        if (f.deliver !== NONE) return;
         f.deliver = e.time;
         if (f.assert !== NONE) this.dist(e.intid, 'assert_to_deliver').add(e.time - f.assert);
         return;
@@ -243,8 +252,27 @@ export class LatencyAnalysis implements LiteAnalysis<LatencyResult> {
         if (!this.started) this.start(ctx);
         this.onTimer(e);
         return;
+      case 'sysreg':
+        if (e.write && sysregName(e.name) === 'ICC_SGI1R_EL1') this.sgiSent(e.vcpu, sgi1rTargets(e.value, e.vcpu), Number((e.value >> 24n) & 15n), e.time);
+        return;
+      case 'mmio_write':
+        if (e.register === 'GICD_SGIR') this.sgiSent(e.vcpu, sgirTargets(e.value, e.vcpu), Number(e.value & 15n), e.time);
+        return;
       default:
     }
+  }
+
+  // An SGI's send (ICC_SGI1R_EL1 / GICD_SGIR write) is its assert: the line events some sources
+  // record for SGIs come later and are then ignored as repeats.
+  private sgiSent(from: number, targets: number[], intid: number, time: number): void {
+    for (const t of targets) {
+      const key = (t << 10) | intid;
+      const f = this.flight.get(key);
+      if (f && f.assert !== NONE && f.ack === NONE) continue;
+      this.flight.set(key, { assert: time, deliver: NONE, ack: NONE, eoi: NONE, intid });
+      this.asserts.set(intid, (this.asserts.get(intid) ?? 0) + 1);
+    }
+    void from;
   }
 
   private keyOf(vcpu: number, intid: number): number {
@@ -321,7 +349,7 @@ export class LatencyAnalysis implements LiteAnalysis<LatencyResult> {
     for (const f of this.flight.values()) if (f.ack === NONE && f.assert !== NONE) unack.set(f.intid, (unack.get(f.intid) ?? 0) + 1);
     const notes: string[] = [];
     const kinds = new Set(byIntid.flatMap((g) => g.stages.map((s) => s.stage)));
-    if (!kinds.has('assert_to_deliver')) notes.push('no irq_deliver events in this trace: delivery stages are absent');
+    if (!kinds.has('assert_to_deliver') && !kinds.has('deliver_to_ack')) notes.push('no irq_deliver events in this trace: delivery stages are absent');
     if (!kinds.has('assert_to_ack') && kinds.has('ack_to_eoi')) notes.push('no line assertions matched acknowledges: only ack→EOI is measured');
     if (!intids.length) notes.push('no interrupts in this trace');
     return {
@@ -342,6 +370,27 @@ export function interruptRole(intid: number, ctx: Pick<LiteContext, 'regions'>, 
   }
   const r = ctx.regions.find((x) => x.intid === intid);
   return r ? r.role : learned?.get(intid) ?? 'spi';
+}
+
+/** vCPUs an ICC_SGI1R_EL1 write targets (Aff0 = vCPU index within Aff1 groups of 16, as on virt). */
+export function sgi1rTargets(v: bigint, self: number, vcpus = 512): number[] {
+  if ((v >> 40n) & 1n) return Array.from({ length: vcpus }, (_, i) => i).filter((i) => i !== self).slice(0, 64);
+  const aff1 = Number((v >> 16n) & 0xffn);
+  const list = Number(v & 0xffffn);
+  const out: number[] = [];
+  for (let b = 0; b < 16; b++) if (list & (1 << b)) out.push(aff1 * 16 + b);
+  return out;
+}
+
+/** vCPUs a GICD_SGIR write targets (GICv2: filter, CPU target list). */
+export function sgirTargets(v: bigint, self: number): number[] {
+  const filter = Number((v >> 24n) & 3n);
+  if (filter === 2) return [self];
+  if (filter === 1) return [0, 1, 2, 3, 4, 5, 6, 7].filter((c) => c !== self);
+  const list = Number((v >> 16n) & 0xffn);
+  const out: number[] = [];
+  for (let b = 0; b < 8; b++) if (list & (1 << b)) out.push(b);
+  return out;
 }
 
 const TIMER_NAMES_INDEX: Record<string, number> = { phys: 0, virt: 1, hyp: 2, sec: 3, hypvirt: 4, sel2phys: 5, sel2virt: 6 };

@@ -158,7 +158,10 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
   private refreshPending(): void {
     this.eventPending = [];
     for (let i = 0; i < this.specs.length; i++) {
-      if (!this.hits[i] && this.specs[i]!.events.length && !(i === KERNEL_ENTRY && this.firmwareSeen)) this.eventPending.push(i);
+      if (this.hits[i] || !this.specs[i]!.events.length) continue;
+      // After firmware, the kernel's phases begin at its entry (a line marker), not before.
+      if (this.firmwareSeen && (i === KERNEL_ENTRY || !this.hits[KERNEL_ENTRY])) continue;
+      this.eventPending.push(i);
     }
   }
 

@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import { openTrace } from '../../capture/store/index.ts';
-import { LatencyAnalysis, type LatencyGroup, type LatencyResult } from '../../analyze/latency.ts';
+import { LATENCY_KINDS, LatencyAnalysis, type LatencyGroup, type LatencyResult } from '../../analyze/latency.ts';
 import { runLite } from '../../analyze/standalone.ts';
 import { fmtNs, renderTable, toJson } from '../output.ts';
 
@@ -24,7 +24,7 @@ export function latencyOfTrace(path: string): LatencyResult {
   const reader = openTrace(path);
   try {
     for (const p of reader.problems) process.stderr.write(`bootscope: warning: ${p}\n`);
-    const out = runLite(reader.events({ kinds: ['irq_line', 'irq_deliver', 'irq_ack', 'irq_eoi', 'irq_deactivate', 'timer'] }), [new LatencyAnalysis()], reader.meta, reader.regions);
+    const out = runLite(reader.events({ kinds: LATENCY_KINDS }), [new LatencyAnalysis()], reader.meta, reader.regions);
     return out.latency as LatencyResult;
   } finally {
     reader.close();

@@ -1,0 +1,46 @@
+// Shared by the analyzer tests: traces of our guests on the emulator and of the bundled QEMU
+// Linux boot prefix, made once per test file in a temporary directory.
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { runGuest } from '../../emu/run.ts';
+import { importFile } from '../../capture/import/index.ts';
+
+export const ROOT = join(import.meta.dirname, '../..');
+export const GOLDEN = join(import.meta.dirname, 'golden');
+export const tmp = mkdtempSync(join(tmpdir(), 'bootscope-analyze-'));
+
+/** The guests the golden files cover: emulator runs (kvm machine) of our guests. */
+export const GOLDEN_GUESTS = [
+  { id: 'timer', guest: 'timer', smp: 1, gic: 3 },
+  { id: 'smp', guest: 'smp', smp: 2, gic: 3 },
+  { id: 'uart', guest: 'uart', smp: 1, gic: 2 },
+] as const;
+
+export async function guestTrace(guest: string, smp: number, gic: 2 | 3, name = `${guest}-smp${smp}-gicv${gic}`): Promise<string> {
+  const out = join(tmp, `${name}.trace`);
+  if (existsSync(out)) return out;
+  await runGuest({ kernel: join(ROOT, 'guests/bin', `${guest}.bin`), smp, gic, output: out });
+  return out;
+}
+
+/** The bundled QEMU Linux boot prefix (GICv3, 2 vCPUs), imported. */
+export async function qemuLinuxTrace(): Promise<string> {
+  const out = join(tmp, 'qemu-linux.trace');
+  if (existsSync(out)) return out;
+  const log = join(tmp, 'linux-gicv3-smp2.prefix.log');
+  writeFileSync(log, gunzipSync(readFileSync(join(ROOT, 'test/fixtures/qemu/linux-gicv3-smp2.prefix.log.gz'))));
+  await importFile({ input: log, output: out });
+  return out;
+}
+
+/** Compares text with a golden file; UPDATE_GOLDEN=1 rewrites the file instead. */
+export function golden(name: string, text: string): { actual: string; expected: string } {
+  const file = join(GOLDEN, name);
+  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
+    if (process.env.UPDATE_GOLDEN !== '1') throw new Error(`golden file ${file} is missing (run with UPDATE_GOLDEN=1 after reviewing the output)`);
+    writeFileSync(file, text);
+  }
+  return { actual: text, expected: readFileSync(file, 'utf8') };
+}

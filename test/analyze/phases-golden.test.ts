@@ -1,0 +1,29 @@
+// Golden `phases` and `latency` output for our guests on the emulator and the imported QEMU
+// Linux boot. Regenerate (after reviewing the output) with UPDATE_GOLDEN=1.
+import { describe, expect, it } from 'vitest';
+import { phasesOfTrace, renderPhases } from '../../cli/commands/phases.ts';
+import { latencyOfTrace, renderLatency } from '../../cli/commands/latency.ts';
+import { GOLDEN_GUESTS, golden, guestTrace, qemuLinuxTrace } from './helpers.ts';
+
+describe('golden phases and latency', () => {
+  for (const g of GOLDEN_GUESTS) {
+    it(`${g.id} guest (emulator, ${g.smp} vCPU, GICv${g.gic})`, async () => {
+      const trace = await guestTrace(g.guest, g.smp, g.gic);
+      const p = golden(`phases-${g.id}.txt`, renderPhases(phasesOfTrace(trace)));
+      expect(p.actual).toBe(p.expected);
+      const l = golden(`latency-${g.id}.txt`, renderLatency(latencyOfTrace(trace)));
+      expect(l.actual).toBe(l.expected);
+    });
+  }
+
+  it('imported QEMU Linux boot (GICv3, 2 vCPUs, boot prefix)', async () => {
+    const trace = await qemuLinuxTrace();
+    const phases = phasesOfTrace(trace);
+    expect(phases.guest).toBe('linux');
+    expect(phases.phases.map((p) => p.id)).toEqual(['kernel_entry', 'early_console', 'gic_init', 'timer_init', 'smp_bringup']);
+    const p = golden('phases-qemu-linux.txt', renderPhases(phases));
+    expect(p.actual).toBe(p.expected);
+    const l = golden('latency-qemu-linux.txt', renderLatency(latencyOfTrace(trace)));
+    expect(l.actual).toBe(l.expected);
+  });
+});
