@@ -18,7 +18,11 @@ export { GuestImageError };
 export const DEFAULT_MEM = 512 * 1024 * 1024;
 
 export interface RunConfig {
-  machine?: 'kvm';
+  machine?: 'kvm' | 'xen';
+  /** xen: the SBSA vUART ('sbsa') or none (default). */
+  vuart?: 'sbsa' | 'none';
+  /** xen: how the DT describes the vUART ('sbsa' as libxl does, 'pl011' as hand-written DTs do). */
+  uartDt?: 'sbsa' | 'pl011';
   /** Kernel image file (arm64 Image, ELF or raw). */
   kernel: string;
   /** 'auto' (default): the personality's generated DTB; else a DTB file. */
@@ -113,6 +117,8 @@ export function runSource(cfg: RunConfig): TraceSource {
       gic: cfg.gic ?? 3,
       ...(cfg.maxInsns !== undefined && Number.isFinite(cfg.maxInsns) ? { maxInsns: cfg.maxInsns } : {}),
       ...(cfg.quantum !== undefined ? { quantum: cfg.quantum } : {}),
+      ...(cfg.machine === 'xen' && cfg.vuart !== undefined ? { vuart: cfg.vuart } : {}),
+      ...(cfg.machine === 'xen' && cfg.uartDt !== undefined ? { uartDt: cfg.uartDt } : {}),
       ...(cfg.stopOn !== undefined ? { stopOn: cfg.stopOn } : {}),
     },
   };
@@ -132,8 +138,14 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
   const onConsole = cfg.onConsole;
   let m: Machine;
   const stopOn = cfg.stopOn !== undefined ? Buffer.from(cfg.stopOn, 'utf8') : undefined;
+  if (cfg.machine !== 'xen' && (cfg.vuart !== undefined || cfg.uartDt !== undefined)) {
+    throw new GuestImageError(`${cfg.vuart !== undefined ? '--vuart/--no-vuart' : '--uart-dt'} models Xen's vUART: it needs --machine xen`);
+  }
   const mc: MachineConfig = {
-    machine: 'kvm',
+    machine: cfg.machine ?? 'kvm',
+    ...(cfg.machine === 'xen'
+      ? { xen: { ...(cfg.vuart !== undefined ? { vuart: cfg.vuart } : {}), ...(cfg.uartDt !== undefined ? { uartDt: cfg.uartDt } : {}) } }
+      : {}),
     smp: c.smp,
     memBytes: c.mem,
     gic: c.gic,

@@ -42,11 +42,24 @@ export const XEN_SUBOPS: Readonly<Record<string, Readonly<Record<number, string>
   vcpu_op: { 5: 'register_runstate_memory_area', 10: 'register_vcpu_info' },
   hvm_op: { 0: 'set_param', 1: 'get_param', 24: 'guest_request_vm_event' },
   console_io: { 0: 'write', 1: 'read' },
-  xen_version: { 0: 'version', 1: 'extraversion', 2: 'compile_info', 3: 'capabilities', 5: 'platform_parameters', 6: 'get_features' },
-  grant_table_op: { 2: 'setup_table', 6: 'query_size', 8: 'set_version' },
-  event_channel_op: { 4: 'send', 9: 'unmask', 11: 'init_control', 12: 'expand_array' },
+  xen_version: { 0: 'version', 1: 'extraversion', 2: 'compile_info', 3: 'capabilities', 4: 'changeset', 5: 'platform_parameters', 6: 'get_features', 7: 'pagesize', 9: 'commandline' },
+  grant_table_op: { 2: 'setup_table', 6: 'query_size', 8: 'set_version', 10: 'get_version' },
+  event_channel_op: {
+    0: 'bind_interdomain',
+    1: 'bind_virq',
+    3: 'close',
+    4: 'send',
+    5: 'status',
+    6: 'alloc_unbound',
+    7: 'bind_ipi',
+    8: 'bind_vcpu',
+    9: 'unmask',
+    11: 'init_control',
+    12: 'expand_array',
+  },
   sched_op: { 0: 'yield', 1: 'block', 2: 'shutdown', 3: 'poll' },
-  vm_assist: { 0: 'disable', 1: 'enable' },
+  // xen.h: VMASST_CMD_enable 0, VMASST_CMD_disable 1
+  vm_assist: { 0: 'enable', 1: 'disable' },
 };
 
 export const XENMAPSPACE: Readonly<Record<number, string>> = {

@@ -22,6 +22,8 @@ interface RunCliOptions {
   smp: string;
   mem: string;
   gic: string;
+  vuart?: string | false;
+  uartDt?: string;
   maxInsns?: string;
   quantum?: string;
   output?: string;
@@ -52,14 +54,17 @@ export function registerRun(program: Command): void {
   program
     .command('run')
     .description('boot a guest on the emulator and record what it does at the guest/hypervisor boundary')
-    .option('--machine <name>', 'hypervisor personality (kvm)', 'kvm')
+    .option('--machine <name>', 'hypervisor personality: kvm (QEMU virt under KVM) or xen (a Xen 4.17 domU)', 'kvm')
     .option('--kernel <file>', 'guest image: arm64 Linux Image, ELF or raw binary')
     .option('--dtb <auto|file>', "device tree: 'auto' generates QEMU virt's, or give a DTB file", 'auto')
     .option('--append <cmdline>', 'kernel command line (bootargs in the generated DTB)')
     .option('--initrd <file>', 'initial ramdisk')
     .option('--smp <n>', 'number of vCPUs', '1')
     .option('--mem <size>', 'guest RAM at 0x40000000', '512M')
-    .option('--gic <2|3>', 'GIC version', '3')
+    .option('--gic <2|3>', 'GIC version (xen: GICv2 at 0x03001000 or GICv3 with redistributors at 0x03020000)', '3')
+    .option('--vuart <sbsa>', 'xen: add the SBSA vUART at 0x22000000 (xl vuart = "sbsa_uart", Xen\'s vpl011)')
+    .option('--no-vuart', 'xen: no vUART (the default; console via the PV console or console_io)')
+    .option('--uart-dt <sbsa|pl011>', "xen: describe the vUART as arm,sbsa-uart (libxl) or as arm,pl011 + arm,primecell (hand-written DTs: ID registers read 0)")
     .option('--max-insns <n>', 'stop after this many instructions')
     .option('--quantum <n>', 'scheduler slice in instructions (changes SMP interleaving)')
     .option('-o, --output <trace>', 'trace file to write')
@@ -69,7 +74,8 @@ export function registerRun(program: Command): void {
     .option('--stop-on <text>', 'stop the run once the guest console has printed this text (e.g. "end Kernel panic")')
     .option('--interactive', 'type into the guest UART from the terminal (Ctrl-A x stops the run)')
     .action(async (opts: RunCliOptions) => {
-      if (opts.machine !== 'kvm') throw new UserError(`--machine: unknown machine '${opts.machine}' (available: kvm)`);
+      if (opts.machine !== 'kvm' && opts.machine !== 'xen') throw new UserError(`--machine: unknown machine '${opts.machine}' (available: kvm, xen)`);
+      const xen = xenSwitches(opts);
       if (!opts.kernel) throw new UserError('run: --kernel FILE is required');
       if (!opts.output) throw new UserError('run: -o TRACE is required');
       if (opts.gic !== '2' && opts.gic !== '3') throw new UserError(`--gic must be 2 or 3, not '${opts.gic}'`);
@@ -84,7 +90,8 @@ export function registerRun(program: Command): void {
       let res: RunResult;
       try {
         res = await runGuest({
-          machine: 'kvm',
+          machine: opts.machine,
+          ...xen,
           kernel: opts.kernel,
           dtb: opts.dtb,
           ...(opts.append !== undefined ? { append: opts.append } : {}),
@@ -134,6 +141,24 @@ function openInput(opts: RunCliOptions): { input?: GuestInput; inputInfo?: Recor
     if (err instanceof InputFormatError) throw new UserError(err.message);
     throw err;
   }
+}
+
+/** --vuart / --no-vuart / --uart-dt, checked: they model Xen's vUART, so they need --machine xen. */
+function xenSwitches(opts: RunCliOptions): { vuart?: 'sbsa' | 'none'; uartDt?: 'sbsa' | 'pl011' } {
+  const out: { vuart?: 'sbsa' | 'none'; uartDt?: 'sbsa' | 'pl011' } = {};
+  if (opts.vuart !== undefined) {
+    if (opts.vuart !== false && opts.vuart !== 'sbsa') throw new UserError(`--vuart: unknown vUART '${opts.vuart}' (available: sbsa)`);
+    out.vuart = opts.vuart === false ? 'none' : 'sbsa';
+  }
+  if (opts.uartDt !== undefined) {
+    if (opts.uartDt !== 'sbsa' && opts.uartDt !== 'pl011') throw new UserError(`--uart-dt must be sbsa or pl011, not '${opts.uartDt}'`);
+    out.uartDt = opts.uartDt;
+  }
+  if (opts.machine !== 'xen' && (out.vuart !== undefined || out.uartDt !== undefined)) {
+    throw new UserError(`${out.uartDt !== undefined ? '--uart-dt' : out.vuart === 'none' ? '--no-vuart' : '--vuart'} models Xen's vUART: it needs --machine xen`);
+  }
+  if (out.vuart === 'none' && out.uartDt !== undefined) throw new UserError(`--uart-dt ${out.uartDt} describes the vUART, which --no-vuart removes`);
+  return out;
 }
 
 /** The summary `run --json` prints. */

@@ -19,12 +19,23 @@ export class MachineBus implements PhysBus {
   private readonly devs: MmioDevice[];
   private readonly rec: EventRecorder;
   private readonly now: () => number;
+  /**
+   * Extra memory windows outside main RAM (the xen personality's grant-table frames and magic
+   * pages): plain memory the CPU reads and writes without MMIO events, stored after main RAM in
+   * `mem`. Each: guest-physical base, size, offset in mem.
+   */
+  readonly windows: { base: number; size: number; off: number }[] = [];
 
-  constructor(ramBase: number, ramSize: number, devices: readonly MmioDevice[], rec: EventRecorder, now: () => number) {
+  constructor(ramBase: number, ramSize: number, devices: readonly MmioDevice[], rec: EventRecorder, now: () => number, extraRam: readonly { base: number; size: number }[] = []) {
     if (ramBase % 4096 !== 0 || ramSize % 4096 !== 0 || ramSize <= 0) throw new RangeError(`RAM 0x${ramBase.toString(16)}+0x${ramSize.toString(16)} is not 4K aligned`);
     this.ramBase = ramBase;
     this.ramSize = ramSize;
-    this.mem = new Uint8Array(ramSize);
+    let total = ramSize;
+    for (const w of extraRam) {
+      this.windows.push({ base: w.base, size: w.size, off: total });
+      total += w.size;
+    }
+    this.mem = new Uint8Array(total);
     const sorted = [...devices].sort((a, b) => a.region.base - b.region.base);
     for (let i = 1; i < sorted.length; i++) {
       const p = sorted[i - 1]!.region, q = sorted[i]!.region;
@@ -58,7 +69,20 @@ export class MachineBus implements PhysBus {
 
   mapPage(pa: number): PageMapping | null {
     const off = pa - this.ramBase;
-    return off >= 0 && off < this.ramSize ? { off, writable: true } : null;
+    if (off >= 0 && off < this.ramSize) return { off, writable: true };
+    const w = this.windowOffset(pa);
+    return w >= 0 ? { off: w, writable: true } : null;
+  }
+
+  /** Offset in mem of a physical address in main RAM or an extra window, or -1. */
+  memOffset(pa: number): number {
+    const off = pa - this.ramBase;
+    return off >= 0 && off < this.ramSize ? off : this.windowOffset(pa);
+  }
+
+  private windowOffset(pa: number): number {
+    for (const w of this.windows) if (pa >= w.base && pa < w.base + w.size) return w.off + (pa - w.base);
+    return -1;
   }
 
   /** The device whose region holds pa, or undefined. */

@@ -6,6 +6,7 @@ import { Cpu, CpuShared, HV, type ExceptionInfo, type Hypervisor } from '../cpu/
 import { LinearTimeBase, TIMER_REGS } from '../devices/generic-timer.ts';
 import type { DeviceEnv } from '../devices/irq.ts';
 import { KvmPersonality } from '../personality/kvm.ts';
+import { XenPersonality } from '../personality/xen.ts';
 import type { Personality, PlatformControl, PsciPowerState } from '../personality/types.ts';
 import type { EventRecorder } from '../recorder.ts';
 import { DEFAULT_QUANTUM, Scheduler, type StopInfo } from '../scheduler.ts';
@@ -21,7 +22,9 @@ export const COUNTER_DIVISOR = 16;
 export const INSTRUCTIONS_PER_SECOND = COUNTER_HZ * COUNTER_DIVISOR;
 
 export interface MachineConfig {
-  machine: 'kvm';
+  machine: 'kvm' | 'xen';
+  /** xen only: the SBSA vUART, how the DT describes it, the Xen version told to the guest. */
+  xen?: { vuart?: 'sbsa' | 'none'; uartDt?: 'sbsa' | 'pl011'; version?: { major: number; minor: number } };
   smp: number;
   memBytes: number;
   gic: 2 | 3;
@@ -59,20 +62,18 @@ export class Machine implements PlatformControl, DeviceEnv {
     let sched: Scheduler | undefined;
     const now = (): number => (sched ? sched.now() : 0);
     this.now = now;
-    const kvm = new KvmPersonality(
-      {
-        smp: config.smp,
-        memBytes: config.memBytes,
-        gic: config.gic,
-        timeBase: new LinearTimeBase(COUNTER_HZ, 1, COUNTER_DIVISOR),
-        ...(config.onConsole ? { onConsole: config.onConsole } : {}),
-      },
-      this,
-      this,
-    );
+    const common = {
+      smp: config.smp,
+      memBytes: config.memBytes,
+      gic: config.gic,
+      timeBase: new LinearTimeBase(COUNTER_HZ, 1, COUNTER_DIVISOR),
+      ...(config.onConsole ? { onConsole: config.onConsole } : {}),
+    };
+    const kvm: Personality = config.machine === 'xen' ? new XenPersonality({ ...common, ...config.xen }, this, this) : new KvmPersonality(common, this, this);
     this.personality = kvm;
     const ram = kvm.ram[0]!;
-    this.bus = new MachineBus(ram.base, ram.size, kvm.devices, recorder, now);
+    this.bus = new MachineBus(ram.base, ram.size, kvm.devices, recorder, now, kvm.extraRam ?? []);
+    kvm.attachMemory?.(this.bus);
     const shared = new CpuShared(this.bus.mem.length);
     // The personality records the hypercall when it returns; what the call caused (vCPU power
     // changes) is held and recorded after it, so the trace reads call → consequences.
@@ -212,7 +213,7 @@ export function eventStreamAfter(cntkctl: number, t: number): number {
 
 /** The INTID a vCPU's CPU interface is signalling (for irq_deliver events). */
 function pendingIntid(p: Personality, vcpu: number): number {
-  const g = (p as KvmPersonality).gicDevice as unknown as {
+  const g = (p as KvmPersonality | XenPersonality).gicDevice as unknown as {
     currentPendingIrq?: (cpu: number) => number;
     cpus?: { hppiIrq: number }[];
   };

@@ -95,6 +95,8 @@ interface StoredConfig {
   gic: 2 | 3;
   maxInsns?: number;
   quantum?: number;
+  vuart?: 'sbsa' | 'none';
+  uartDt?: 'sbsa' | 'pl011';
   stopOn?: string;
 }
 
@@ -115,7 +117,7 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
     if (meta.source.type !== 'emulator') {
       throw new GuestImageError(`${tracePath}: not an emulator trace (source ${meta.source.type} ${meta.source.name}); only emulator traces can be replayed`);
     }
-    if (meta.source.name !== 'kvm') throw new GuestImageError(`${tracePath}: cannot replay the '${meta.source.name}' machine (only kvm)`);
+    if (meta.source.name !== 'kvm' && meta.source.name !== 'xen') throw new GuestImageError(`${tracePath}: cannot replay the '${meta.source.name}' machine (only kvm and xen)`);
     const c = meta.source.config as unknown as StoredConfig;
     if (typeof c.kernel !== 'string') throw new GuestImageError(`${tracePath}: the trace does not record its kernel file`);
     const checkFile = (file: string, role: string): void => {
@@ -135,7 +137,9 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
     const inputSteps: InputStep[] = [];
     for (const ev of reader.events({ kinds: ['input'] })) if (ev.kind === 'input') inputSteps.push({ time: ev.time, bytes: ev.bytes });
     const cfg: RunConfig = {
-      machine: 'kvm',
+      machine: meta.source.name,
+      ...(c.vuart !== undefined ? { vuart: c.vuart } : {}),
+      ...(c.uartDt !== undefined ? { uartDt: c.uartDt } : {}),
       kernel: opts.kernel ?? c.kernel,
       dtb: c.dtb,
       ...(c.append !== undefined ? { append: c.append } : {}),

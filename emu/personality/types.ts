@@ -71,6 +71,13 @@ export interface Personality {
   readonly intc: InterruptController;
   readonly timer: GenericTimer;
   readonly ram: RamRegion[];
+  /**
+   * Plain memory outside `ram` (Xen's grant-table frames and magic pages): mapped by the bus
+   * like RAM (no MMIO events), not described as RAM to the loader.
+   */
+  readonly extraRam?: RamRegion[];
+  /** Called once the bus exists, for personalities that read and write guest memory (Xen). */
+  attachMemory?(phys: { readonly mem: Uint8Array; memOffset(pa: number): number }): void;
   /** Counter frequency the guest sees in CNTFRQ_EL0. */
   readonly counterHz: number;
   /** Is the GICv3 system-register interface present (ID_AA64PFR0_EL1.GIC)? */
