@@ -19,7 +19,7 @@ export function renderFindings(s: AppState, ctx: Ctx): Line[] {
   const list = findingsList(ctx);
   if (typeof list === 'string') return [line(list, { dim: true })];
   if (!list.length) return [line('no findings: every rule passed', { color: 'green' })];
-  const detailH = 6;
+  const detailH = 8;
   const listH = Math.max(3, ctx.height - detailH - 1);
   const top = scrollTo(s.findings.cursor, Math.max(0, s.findings.cursor - listH + 1), listH);
   const out: Line[] = [];
@@ -31,9 +31,23 @@ export function renderFindings(s: AppState, ctx: Ctx): Line[] {
   out.push(line('─'.repeat(ctx.width), { dim: true }));
   const f = list[s.findings.cursor]!;
   out.push(line(`${f.id}${f.clause ? '  (' + f.clause + ')' : ''}`, { bold: true }));
-  out.push(line(f.message));
+  for (const l of wrap(f.message, ctx.width).slice(0, 3)) out.push(line(l));
   out.push(line(`evidence: ${f.evidence.length ? f.evidence.slice(0, 12).map((q) => '#' + q).join(' ') + (f.evidence.length > 12 ? ' …' : '') : '(none)'}`));
   out.push(line(f.evidence.length ? 'Enter: show the evidence events' : '', { dim: true }));
+  return out;
+}
+
+/** Word-wrap text to lines of at most w columns. */
+export function wrap(text: string, w: number): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (const word of text.split(/\s+/)) {
+    if (cur && cur.length + 1 + word.length > w) {
+      out.push(cur);
+      cur = word;
+    } else cur = cur ? cur + ' ' + word : word;
+  }
+  if (cur) out.push(cur);
   return out;
 }
 
@@ -46,5 +60,5 @@ export const findingsKeys: KeyHandler = (s, input, key, ctx) => {
     const first = Math.min(...f.evidence);
     return { ...gotoEvents(s, first, {}, f.evidence), message: `${f.id}: evidence ${f.evidence.map((q) => '#' + q).join(' ')}` };
   }
-  return { ...s, findings: { cursor: moveCursor(s.findings.cursor, list.length, input, key, ctx.height - 7) } };
+  return { ...s, findings: { cursor: moveCursor(s.findings.cursor, list.length, input, key, ctx.height - 9) } };
 };

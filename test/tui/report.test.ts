@@ -1,0 +1,94 @@
+// The HTML report: self-contained (no external references), and rendered by Debian's chromium
+// (headless, no background networking) with the SVG charts present and non-empty. A screenshot
+// is kept in test-output/.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeReport } from '../../tui/report.ts';
+import { makeTrace } from './fixture.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const OUT = path.join(ROOT, 'test-output');
+const CHROMIUM = '/usr/bin/chromium';
+
+function chromium(args: string[]): { stdout: string; stderr: string } {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'bootscope-chromium-'));
+  const r = spawnSync(
+    CHROMIUM,
+    ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, '--enable-logging=stderr', '--v=0', ...args],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
+  return { stdout: r.stdout, stderr: r.stderr };
+}
+
+let single: string;
+let pair: string;
+let htmlPair: string;
+
+beforeAll(async () => {
+  fs.mkdirSync(OUT, { recursive: true });
+  const a = makeTrace(30_000, 8192, 'a.trace');
+  const b = makeTrace(12_000, 8192, 'b.trace');
+  single = path.join(OUT, 'report-single.html');
+  pair = path.join(OUT, 'report.html');
+  await writeReport([a], single);
+  await writeReport([a, b], pair);
+  htmlPair = fs.readFileSync(pair, 'utf8');
+});
+
+describe('bootscope report', () => {
+  it('is one self-contained file: no scripts, links, images or URLs', () => {
+    for (const file of [single, pair]) {
+      const html = fs.readFileSync(file, 'utf8');
+      expect(html).not.toMatch(/https?:\/\//);
+      expect(html).not.toMatch(/\b(src|href)\s*=/i);
+      expect(html).not.toMatch(/<(script|link|img|iframe)\b/i);
+      expect(html).not.toMatch(/@import|url\(/i);
+    }
+  });
+
+  it('has the charts and tables, and the diff section for two traces', () => {
+    const html = fs.readFileSync(single, 'utf8');
+    expect(html).toContain('class="chart gantt"');
+    expect(html).toContain('class="chart density"');
+    expect(html).toContain('class="chart hist"');
+    expect(html).toContain('<h3>Findings</h3>');
+    expect(html).not.toContain('<h2>Diff</h2>');
+    expect(htmlPair).toContain('<h2>Diff</h2>');
+    expect(htmlPair).toContain('class="chart compare"');
+  });
+
+  it('renders in chromium without console errors; SVGs are present and non-empty; screenshot kept', () => {
+    const dom = chromium(['--dump-dom', `file://${pair}`]);
+    const svgs = [...dom.stdout.matchAll(/<svg class="chart (\w+)"[^>]*>([\s\S]*?)<\/svg>/g)];
+    const kinds = new Set(svgs.map((m) => m[1]));
+    for (const k of ['gantt', 'density', 'hist', 'compare']) expect(kinds).toContain(k);
+    for (const m of svgs) expect(m[2]!.length).toBeGreaterThan(100);
+    // Drawn shapes, not empty groups: bars and non-trivial paths.
+    expect(dom.stdout).toMatch(/<path d="M[\d.]+,[\d.]+[HVL]/);
+    expect(dom.stdout).toMatch(/<rect x="[\d.]+" y="[\d.]+" width="[1-9]/);
+    // Chromium logs page console messages as "CONSOLE" lines on stderr.
+    expect(dom.stderr).not.toMatch(/CONSOLE\(\d+\)|Uncaught|Failed to load resource/);
+    const png = path.join(OUT, 'report.png');
+    fs.rmSync(png, { force: true });
+    chromium([`--screenshot=${png}`, '--window-size=1200,2000', `file://${pair}`]);
+    expect(fs.statSync(png).size).toBeGreaterThan(20_000);
+  });
+
+  it('CLI: writes the file; bad input gives a one-line error', () => {
+    const out = path.join(OUT, 'report-cli.html');
+    const a = makeTrace(2000, 1024);
+    const r = execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'report', a, '-o', out], { cwd: ROOT, encoding: 'utf8' });
+    expect(r).toBe(`wrote ${out}\n`);
+    expect(fs.readFileSync(out, 'utf8')).toContain('<svg class="chart gantt"');
+    const bad = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'report', '/nonexistent.trace', '-o', out], { cwd: ROOT, encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toBe('bootscope: /nonexistent.trace: no such file\n');
+    const tui = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'tui', a], { cwd: ROOT, encoding: 'utf8', input: '' });
+    expect(tui.status).toBe(1);
+    expect(tui.stderr).toBe('bootscope: tui needs an interactive terminal (stdin is not a TTY); try `bootscope report`\n');
+  });
+});
