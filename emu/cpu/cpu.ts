@@ -1432,9 +1432,10 @@ export class Cpu {
         this.selectSp(this.el, crm & 1);
         return;
       case 0x1e: case 0x1f: // DAIFSet / DAIFClr
-        if (this.el === 0 && !(this.srLo[I_SCTLR] & (1 << 9))) this.sysTrap(0xc000 | (3 << 11) | (4 << 7) | (crm << 3) | (f & 7), 64, false);
-        if (f === 0x1e) this.daif |= crm << 6; else this.daif &= ~(crm << 6);
-        this.evt |= EVT_IRQ;
+        if (this.el === 0 && !(this.srLo[I_SCTLR] & (1 << 9))) this.sysTrap((3 << 11) | (4 << 7) | (crm << 3) | (f & 7), 64, false);
+        if (f === 0x1e) { this.daif |= crm << 6; return; } // masking more never makes an interrupt takeable
+        if (this.daif & (crm << 6) & 0xc0) this.evt |= EVT_IRQ;
+        this.daif &= ~(crm << 6);
         return;
       default: this.undefined();
     }
@@ -1624,7 +1625,10 @@ export class Cpu {
   private writeSpecial(s: number, i: number, hi: number, lo: number): boolean {
     switch (s) {
       case SPECIAL.NZCV: this.n = (lo >>> 31) & 1; this.z = (lo >>> 30) & 1; this.c = (lo >>> 29) & 1; this.v = (lo >>> 28) & 1; return true;
-      case SPECIAL.DAIF: this.daif = lo & 0x3c0; this.evt |= EVT_IRQ; return true;
+      case SPECIAL.DAIF:
+        if (this.daif & ~lo & 0xc0) this.evt |= EVT_IRQ; // only unmasking I or F can make one takeable
+        this.daif = lo & 0x3c0;
+        return true;
       case SPECIAL.SPSEL: this.selectSp(this.el, lo & 1); return true;
       case SPECIAL.SP_EL0:
         if (this.spsel === 0) return false;

@@ -60,6 +60,8 @@ describe('EL0', () => {
       msr daifset, #2
     `);
     expect(m.exceptions[0].ec).toBe(0x18);
+    // ISS: Op0=0 Op2=6 Op1=3 CRn=4 Rt=31 CRm=2, write
+    expect(esr(m)).toBe(hex((0x18n << 26n) | (1n << 25n) | (6n << 17n) | (3n << 14n) | (4n << 10n) | (31n << 5n) | (2n << 1n)));
   });
 
   it('ERET, TLBI, DC IVAC and HVC are UNDEFINED at EL0', () => {
