@@ -7,7 +7,7 @@
 // Replaying those events at their recorded times delivers them at the same boundaries, so the
 // replayed trace is identical.
 //
-// Input file format (docs/real-guests.md): when the first line starts with `@`, every line is
+// Input file format (docs/real-guests.md): when the file starts with `@` or `#`, every line is
 //   @<time> <text>        deliver <text> at virtual time <time>
 //   @+<delay> <text>      deliver <text> <delay> after the previous line's time
 //   # comment / blank     ignored
@@ -30,7 +30,8 @@ const UNIT: Record<string, number> = { '': 1, s: INSTRUCTIONS_PER_SECOND, ms: IN
 
 /** Parse an input file (timed `@` lines, or raw bytes at time 0). */
 export function parseInputFile(data: Uint8Array, name: string): InputStep[] {
-  if (data.length === 0 || data[0] !== 0x40 /* @ */) return data.length ? [{ time: 0, bytes: data.slice() }] : [];
+  const timed = data.length > 0 && (data[0] === 0x40 /* @ */ || data[0] === 0x23); /* # */
+  if (!timed) return data.length ? [{ time: 0, bytes: data.slice() }] : [];
   const text = Buffer.from(data).toString('utf8');
   const steps: InputStep[] = [];
   let prev = 0;

@@ -1,0 +1,83 @@
+// Shared by the real-guest tests: fetch the Debian guests (scripts/fetch-guests.sh), run the CLI
+// as a child process (the CPU core is ~10x slower inside vitest's module transform), and pick the
+// platform lines out of a Linux console.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+
+export interface Guests {
+  kernel: string;
+  uboot: string;
+  busybox: string;
+}
+
+/** Fetch (once, cached under .cache/guests/) and return the guest paths. */
+export function fetchGuests(): Guests {
+  const out = execFileSync(join(REPO_ROOT, 'scripts/fetch-guests.sh'), { encoding: 'utf8' });
+  const paths = Object.fromEntries(out.trim().split('\n').map((l) => l.split(' ', 2) as [string, string]));
+  return { kernel: paths.kernel!, uboot: paths['u-boot']!, busybox: paths.busybox! };
+}
+
+/** `bootscope ARGS` under plain node; stdout as latin1 (guest bytes 1:1), stderr as UTF-8. */
+export function bootscope(cwd: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), ...args], {
+    cwd,
+    maxBuffer: 256 << 20,
+  });
+  return { code: r.status, out: r.stdout.toString('latin1'), err: r.stderr.toString('utf8') };
+}
+
+export function tempDir(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, file: (name: string) => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Drop printk timestamps and carriage returns, keep "Booting Linux" … end of the panic. */
+export function kernelLog(console: string): string[] {
+  const lines = console.replace(/\r/g, '').split('\n').map((l) => l.replace(/^\[ *\d+\.\d+\] /, ''));
+  const start = lines.findIndex((l) => l.startsWith('Booting Linux'));
+  const end = lines.findIndex((l) => l.startsWith('---[ end Kernel panic'));
+  return lines.slice(Math.max(0, start), end < 0 ? undefined : end + 1);
+}
+
+/**
+ * The lines where the kernel describes the platform (docs/real-guests.md lists them and the
+ * exclusions): firmware (PSCI), interrupt controller, timer, UART, RTC, SMP bring-up, DT model.
+ */
+const PLATFORM = [
+  /^Booting Linux on physical CPU /,
+  /^Machine model: /,
+  /^earlycon: /,
+  /^printk: (boot)?console \[(pl11|ttyAMA0)\] /,
+  /^psci: /,
+  /^GICv[23]: /,
+  /^GIC: /,
+  /^NR_IRQS: /,
+  /^Root IRQ handler: /,
+  /^arch_timer: /,
+  /^clocksource: arch_sys_counter: /,
+  /^sched_clock: /,
+  /^Calibrating delay loop/,
+  /ttyAMA0 at MMIO 0x9000000/,
+  /^rtc-pl031 [0-9a-f]+\.pl031: registered as rtc0/,
+  /^smp: /,
+  /^SMP: /,
+  /^CPU: All CPU\(s\) started/,
+  /^CPU\d+: Booted secondary processor/,
+  /^Detected .* on CPU\d+/,
+  /^Kernel command line: /,
+  /^Kernel panic - not syncing: /,
+];
+
+/**
+ * Excluded platform lines: they name the hypervisor (KVM's SMCCC 1.1 and its vendor services,
+ * which QEMU TCG's firmware lacks) or depend on the GICv3 ITS, which the kvm machine does not model.
+ */
+const EXCLUDED = [/^psci: SMC Calling Convention v/, /^smccc: /, /^GICv3: .*LPI/, /^ITS/];
+
+export function platformLines(log: string[]): string[] {
+  return log.filter((l) => PLATFORM.some((re) => re.test(l)) && !EXCLUDED.some((re) => re.test(l)));
+}
