@@ -100,6 +100,8 @@ export interface DiffResult {
 
 const hex = (v: bigint | number) => '0x' + v.toString(16);
 
+const TX_REGISTERS = new Set(['DR', 'UARTDR']);
+
 /** Normalises one trace's events to semantic tokens. */
 export class Normalizer {
   private readonly ctx: LiteContext;
@@ -142,7 +144,11 @@ export class Normalizer {
       case 'mmio_write': {
         const r = this.ctx.region(e.device);
         const reg = e.register || (r ? `+${hex(e.addr - r.base)}` : `@${hex(e.addr)}`);
-        return e.kind === 'mmio_read' ? `read ${this.device(e.device)}.${reg} -> ${hex(e.value)}` : `write ${this.device(e.device)}.${reg} = ${hex(e.value)}`;
+        const dev = this.device(e.device);
+        if (e.kind === 'mmio_read') return `read ${dev}.${reg} -> ${hex(e.value)}`;
+        // Transmitted bytes are compared as console text; the alignment sees the write itself.
+        if (TX_REGISTERS.has(reg) && r?.role === 'uart') return `write ${dev}.${reg}`;
+        return `write ${dev}.${reg} = ${hex(e.value)}`;
       }
       case 'hypercall':
         return `${e.conduit} ${e.name || hex(e.func)}${e.subop ? '.' + e.subop : ''}`;

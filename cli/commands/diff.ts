@@ -21,16 +21,16 @@ export function registerDiff(program: Command): void {
     });
 }
 
-/** The findings of a trace from analyze/check.ts, when that module exists (it is optional). */
-async function findingsOf(path: string): Promise<FindingLike[] | undefined> {
+/** The findings of a trace from analyze/check.ts (`check(source)`), when that module exists:
+ *  diff works without it. */
+async function findingsOf(reader: TraceReader): Promise<FindingLike[] | undefined> {
   const url = new URL('../../analyze/check.ts', import.meta.url);
   if (!existsSync(url)) return undefined;
   const mod = (await import(url.href)) as Record<string, unknown>;
-  const fn = mod.checkTrace;
+  const fn = mod.check;
   if (typeof fn !== 'function') return undefined;
-  const out = (await (fn as (p: string) => unknown)(path)) as { findings?: FindingLike[] } | FindingLike[];
-  const list = Array.isArray(out) ? out : out?.findings;
-  return Array.isArray(list) ? list.map((f) => ({ rule: String(f.rule), message: f.message })) : undefined;
+  const out = (fn as (src: TraceReader) => { findings?: { rule: string; message?: string }[] })(reader);
+  return Array.isArray(out?.findings) ? out.findings.map((f) => ({ rule: String(f.rule), message: f.message })) : undefined;
 }
 
 export async function diffTraceFiles(pathA: string, pathB: string, opts: { findings?: boolean } = {}): Promise<DiffResult> {
@@ -44,7 +44,7 @@ export async function diffTraceFiles(pathA: string, pathB: string, opts: { findi
     let findings: [FindingLike[], FindingLike[]] | undefined;
     let findingsNote = '';
     if (opts.findings) {
-      const [fa, fb] = [await findingsOf(pathA), await findingsOf(pathB)];
+      const [fa, fb] = [await findingsOf(ra), await findingsOf(rb)];
       if (fa && fb) findings = [fa, fb];
       else findingsNote = 'spec checks (analyze/check.ts) not available: findings not compared';
     }

@@ -18,10 +18,11 @@ export const GOLDEN_GUESTS = [
   { id: 'uart', guest: 'uart', smp: 1, gic: 2 },
 ] as const;
 
-export async function guestTrace(guest: string, smp: number, gic: 2 | 3, name = `${guest}-smp${smp}-gicv${gic}`): Promise<string> {
+export async function guestTrace(guest: string, smp: number, gic: 2 | 3, extra: Record<string, unknown> = {}): Promise<string> {
+  const name = `${guest}-smp${smp}-gicv${gic}${Object.entries(extra).map(([k, v]) => `-${k}-${String(v)}`).join('')}`;
   const out = join(tmp, `${name}.trace`);
   if (existsSync(out)) return out;
-  await runGuest({ kernel: join(ROOT, 'guests/bin', `${guest}.bin`), smp, gic, output: out });
+  await runGuest({ kernel: join(ROOT, 'guests/bin', `${guest}.bin`), smp, gic, output: out, ...extra } as Parameters<typeof runGuest>[0]);
   return out;
 }
 
