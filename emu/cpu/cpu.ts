@@ -1027,6 +1027,13 @@ export class Cpu {
     return this.xlate(hi, lo, acc, this.el, true);
   }
 
+  /** mem offset of hi:lo from TLB set `set` (EL*3 + access kind), or undefined on a miss. */
+  private cached(hi: number, lo: number, set: number): number | undefined {
+    const t = (lo >>> 12) | (hi << 20);
+    const i = set * TLB_N + (t & TLB_MASK);
+    return this.tTag[i] === t && this.tTagH[i] === hi >>> 12 ? this.tOff[i] + (lo & 0xfff) : undefined;
+  }
+
   rd8(hi: number, lo: number): number {
     const t = (lo >>> 12) | (hi << 20);
     const i = this.rB + (t & TLB_MASK);
@@ -1132,7 +1139,7 @@ export class Cpu {
       H.hi = rh;
       return rl;
     }
-    const off = this.xlate(hi, lo, ACC_R, el, true);
+    const off = this.cached(hi, lo, el * 3 + ACC_R) ?? this.xlate(hi, lo, ACC_R, el, true);
     const dv = this.dv;
     if (off >= 0) {
       switch (size) {
@@ -1162,7 +1169,7 @@ export class Cpu {
       }
       return;
     }
-    const off = this.xlate(hi, lo, ACC_W, el, true);
+    const off = this.cached(hi, lo, el * 3 + ACC_W) ?? this.xlate(hi, lo, ACC_W, el, true);
     if (off >= 0) {
       this.storeAt(off, size, vh, vl);
       return;
@@ -1479,9 +1486,10 @@ export class Cpu {
   }
 
   private dcZva(hi: number, lo: number): void {
-    const off = this.xlate(hi, lo, ACC_W, this.el, true);
+    const off = this.physOff(hi, lo, ACC_W);
     if (off >= 0) {
-      for (let b = 0; b < 64; b += 8) this.storeAt(off + b, 8, 0, 0);
+      this.storeAt(off, 8, 0, 0); // code-page invalidation and monitors
+      this.bus.mem.fill(0, off + 8, off + 64);
       return;
     }
     for (let b = 0; b < 64; b += 8) this.writeMem(hi, (lo + b) | 0, 8, 0, 0, this.el);
