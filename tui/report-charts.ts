@@ -82,7 +82,8 @@ function fillLog2(bins: HistBin[]): HistBin[] {
 export function latencyHistogram(s: LatencySeries, unit: string, width = 480, height = 180): string {
   const bins: HistBin[] = s.bins?.length ? fillLog2(s.bins) : [];
   const m = { l: 50, r: 10, t: 26, b: 40 };
-  const title = `<text x="${m.l}" y="16" class="title">${esc(s.label)} — n=${fmt(s.count)}, p50 ${fmt(s.p50)}, p99 ${fmt(s.p99)} ${esc(unit)}</text>`;
+  const u = unit === 'instructions' ? 'instr' : unit;
+  const title = `<text x="${m.l}" y="16" class="title">${esc(s.label)} — n=${fmt(s.count)}, p50 ${fmt(s.p50)}, p99 ${fmt(s.p99)} ${esc(u)}</text>`;
   if (!bins.length) return svg(width, height, 'hist', title + `<text x="${m.l}" y="${height / 2}">no samples</text>`);
   const x = scaleBand<string>()
     .domain(bins.map((b) => `${b.x0}-${b.x1}`))

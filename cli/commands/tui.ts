@@ -1,6 +1,7 @@
 // `bootscope tui TRACE [OTHER]`: the terminal UI (screens: overview, timeline, events, findings,
 // latency, console, diff). See docs/tui.md.
 
+import module from 'node:module';
 import type { Command } from 'commander';
 import { UserError } from '../errors.ts';
 import { openTrace } from '../../capture/store/index.ts';
@@ -15,6 +16,8 @@ export function registerTui(program: Command): void {
       // Open first, so a bad file gives the store's one-line error before the screen changes.
       for (const p of [path, other]) if (p) openTrace(p).close();
       if (!process.stdin.isTTY) throw new UserError('tui needs an interactive terminal (stdin is not a TTY); try `bootscope report`');
+      // Ink and React are most of the start-up time: keep their compiled code on disk.
+      module.enableCompileCache?.();
       const { runTui } = await import('../../tui/app.ts');
       await runTui(other ? [path, other] : [path]);
     });
