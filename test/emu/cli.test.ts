@@ -78,7 +78,7 @@ describe('bootscope run', () => {
     const k = ['--kernel', guestBinary('uart')];
     expect(bootscope('run', ...o).err).toBe('bootscope: run: --kernel FILE is required\n');
     expect(bootscope('run', ...k).err).toBe('bootscope: run: -o TRACE is required\n');
-    expect(bootscope('run', ...k, ...o, '--machine', 'xen').err).toBe("bootscope: --machine: unknown machine 'xen' (available: kvm)\n");
+    expect(bootscope('run', ...k, ...o, '--machine', 'hyperv').err).toBe("bootscope: --machine: unknown machine 'hyperv' (available: kvm, xen)\n");
     expect(bootscope('run', ...k, ...o, '--gic', '4').err).toBe("bootscope: --gic must be 2 or 3, not '4'\n");
     expect(bootscope('run', ...k, ...o, '--smp', '0').err).toBe("bootscope: --smp: '0' is not a positive integer\n");
     expect(bootscope('run', ...k, ...o, '--mem', 'lots').err).toBe("bootscope: --mem: cannot read 'lots' as a size (e.g. 512M, 1G)\n");
