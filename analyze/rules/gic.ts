@@ -78,6 +78,8 @@ export const GIC_RULES = {
   },
 } as const satisfies Record<string, RuleDef>;
 
+const NEVER_ACKED_AFTER = 10_000;
+
 class GicRules implements Analysis<void> {
   readonly name = 'rules.gic';
   private readonly sink: FindingSink;
@@ -87,6 +89,9 @@ class GicRules implements Analysis<void> {
   private readonly assertEvents = new Map<number, TraceEvent>();
   private readonly ackedBy = new Set<number>();
   private readonly lastPmrEvent = new Map<number, TraceEvent>();
+  /** Position (events seen) of the last acknowledge, and of each pending assertion. */
+  private lastAckSeen = -1;
+  private readonly assertAt = new Map<number, number>();
 
   constructor(sink: FindingSink) {
     this.sink = sink;
@@ -113,10 +118,13 @@ class GicRules implements Analysis<void> {
       case 'irq_ack':
         this.ackedBy.add(e.vcpu);
         this.assertEvents.delete(e.intid);
+        this.lastAckSeen = ctx.eventsSeen;
         return;
       case 'irq_line':
-        if (e.level && !this.assertEvents.has(e.intid)) this.assertEvents.set(e.intid, e);
-        else if (!e.level && e.trigger === 'level') this.assertEvents.delete(e.intid);
+        if (e.level && !this.assertEvents.has(e.intid)) {
+          this.assertEvents.set(e.intid, e);
+          this.assertAt.set(e.intid, ctx.eventsSeen);
+        } else if (!e.level && e.trigger === 'level') this.assertEvents.delete(e.intid);
         if (e.intid >= 32) {
           const s = gic.slot(e.intid, e.vcpu);
           const configuredEdge = gic.edge[s] === 1;
@@ -209,6 +217,11 @@ class GicRules implements Analysis<void> {
     for (const [intid, ev] of this.assertEvents) {
       const s = gic.slot(intid, ev.vcpu);
       if (s < 0 || !gic.pending[s]) continue;
+      // A trace that simply ends right after an assertion (imports are prefixes) proves nothing:
+      // report only if the INTID was never enabled, other interrupts were taken after it, or
+      // the guest ran on for a long while.
+      const at = this.assertAt.get(intid) ?? 0;
+      if (gic.enabled[s] && this.lastAckSeen < at && ctx.eventsSeen - at < NEVER_ACKED_AFTER) continue;
       const why = !gic.enabled[s] ? 'it was never enabled in the GIC' : 'it was enabled but never acknowledged (masked by priority, or the CPU never unmasked IRQs)';
       this.sink.report(R.neverAcked, `${intid}`, `INTID ${intid} (${(ev as EventOf<'irq_line'>).source || 'unknown source'}) was asserted and is still pending at the end: ${why}.`, [ev]);
     }

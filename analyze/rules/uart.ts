@@ -69,6 +69,7 @@ class UartRules implements Analysis<void> {
   private readonly unlatched = new Map<string, TraceEvent>();
   /** First ID register reads per region (evidence for the ID rule). */
   private readonly idReads = new Map<string, TraceEvent[]>();
+  private readonly crSeen = new Set<string>();
 
   constructor(sink: FindingSink) {
     this.sink = sink;
@@ -80,6 +81,7 @@ class UartRules implements Analysis<void> {
     if (!r) return;
     const R = UART_RULES;
     const name = r.region.name;
+    if (m.register === 'CR') this.crSeen.add(name);
     if (m.size === 8) this.sink.report(R.access64, name, `${name}: 8-byte ${m.kind === 'mmio_read' ? 'read' : 'write'} of ${m.register || hex(m.addr - r.region.base)}; UART registers are 32-bit: use 32-bit (or 16/8-bit) accesses.`, [e]);
     if (r.region.model === 'sbsa-uart' && !SBSA_OK.has(m.register) && !(m.addr - r.region.base >= 0xfe0)) {
       const off = m.addr - r.region.base;
@@ -111,10 +113,18 @@ class UartRules implements Analysis<void> {
       this.sink.report(R.divisorNotLatched, name, `${name}: IBRD/FBRD were written but no LCR_H write followed before the UART was enabled, so the new baud rate never takes effect. Write LCR_H after the divisors.`, [this.unlatched.get(name), e]);
       this.unlatched.delete(name);
     }
-    if (reg === 'DR' && !ctx.state.uart.canTransmit(r)) {
+    // SBSA UARTs have no CR; imported traces start mid-boot, so CR is unknown until the guest shows it.
+    if (reg === 'DR' && r.region.model !== 'sbsa-uart' && this.crKnown(r, ctx) && !ctx.state.uart.canTransmit(r)) {
       const why = !(r.cr & 1) ? 'UARTEN' : 'TXE';
       this.sink.report(R.txDisabled, name, `${name}: DR written while CR.${why} is clear (CR=${hex(r.cr)}); a real PL011 does not transmit (QEMU/KVM do). Set CR.UARTEN|TXE before writing DR.`, [e]);
     }
+  }
+
+  /** CR is known from reset (emulator traces) or once the guest read or wrote it. */
+  private crKnown(r: UartRegs, ctx: ReplayContext): boolean {
+    if (ctx.meta.source.type === 'emulator') return true;
+    if (this.crSeen.has(r.region.name)) return true;
+    return false;
   }
 
   finish(ctx: ReplayContext): void {

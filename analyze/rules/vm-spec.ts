@@ -55,7 +55,9 @@ export const VM_SPEC_RULES = {
   },
 } as const satisfies Record<string, RuleDef>;
 
-const MAX_PAGES = 256;
+const MAX_KEYS = 16;
+/** Undescribed accesses are grouped per 2 MiB block (a stray pointer touches many pages). */
+const blockOf = (addr: number) => Math.floor(addr / 0x200000);
 
 class VmSpecRules implements Analysis<void> {
   readonly name = 'rules.vm-spec';
@@ -90,17 +92,18 @@ class VmSpecRules implements Analysis<void> {
     if (r?.role === 'virtio' && e.kind === 'mmio_read' && e.addr - r.base === 0x8 && e.value === 3n) this.virtioConsole = true;
     if (r?.role === 'ram') return;
     if (this.dt === null) this.dt = readDt(ctx.blob('dtb'));
-    const page = Math.floor(e.addr / 4096);
-    if (this.reportedPages.has(page) || this.reportedPages.size >= MAX_PAGES) return;
+    const page = blockOf(e.addr);
+    if (this.reportedPages.has(page) || this.reportedPages.size >= 4096) return;
     const dt = this.dt && !this.dt.error ? this.dt : undefined;
     const described = dt ? dtDeviceAt(dt, e.addr) : undefined;
     const unassigned = e.outcome === 'unassigned' || (!r && e.outcome !== 'handled');
+    const key = this.reportedPages.size >= MAX_KEYS ? 'more' : hex(page * 0x200000);
     if (dt && !described) {
       this.reportedPages.add(page);
-      this.sink.report(VM_SPEC_RULES.undescribedMmio, hex(page * 4096), `the guest accessed ${hex(e.addr)}${r ? ` (${r.name})` : ''}, which no DT node describes; a guest must find every device in the DT (describe the device, or fix the guest's hard-coded address).`, [e]);
+      this.sink.report(VM_SPEC_RULES.undescribedMmio, key, `the guest accessed ${hex(e.addr)}${r ? ` (${r.name})` : ''}, which no DT node describes; a guest must find every device in the DT (describe the device, or fix the guest's hard-coded address).`, [e]);
     } else if (!dt && unassigned) {
       this.reportedPages.add(page);
-      this.sink.report(VM_SPEC_RULES.undescribedMmio, hex(page * 4096), `the guest accessed ${hex(e.addr)}, where the platform has no device (unassigned); the guest relies on an address no hardware description gives it.`, [e]);
+      this.sink.report(VM_SPEC_RULES.undescribedMmio, key, `the guest accessed ${hex(e.addr)}, where the platform has no device (unassigned); the guest relies on an address no hardware description gives it.`, [e]);
     } else if (described && unassigned) {
       this.reportedPages.add(page);
       this.sink.report(VM_SPEC_RULES.describedAbsent, described.path, `the DT node ${described.path} (${described.compatible.join(', ') || 'no compatible'}) covers ${hex(e.addr)}, but the platform has no device there (access ${e.outcome}); fix the node's reg to the device's real address.`, [e]);
