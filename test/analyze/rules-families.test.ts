@@ -1,0 +1,164 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type { DeviceRegion, NewEvent } from '../../capture/model.ts';
+import { check, selectRules, RuleSelectionError, ALL_RULES } from '../../analyze/check.ts';
+import { at, call, GICC2, GICD2, GICD3, GICR3, mmio, PCIE, PL011, SBSA, tmpTraces, writeTrace } from './engine-helpers.ts';
+
+const tmp = tmpTraces();
+afterAll(() => tmp.cleanup());
+let n = 0;
+
+/** Rule ids found (with counts) in a hand-made trace. */
+function findings(regions: DeviceRegion[], events: NewEvent[], opts: Parameters<typeof writeTrace>[3] = {}) {
+  const r = writeTrace(tmp.file(`r${n++}.trace`), regions, events, opts);
+  try {
+    return check(r).findings;
+  } finally {
+    r.close();
+  }
+}
+const ids = (fs: { rule: string }[]) => [...new Set(fs.map((f) => f.rule))].sort();
+const BASE = [GICD3, GICR3, PCIE, PL011];
+
+describe('UART rules', () => {
+  it('line control while enabled, unlatched divisors, ICR read, 64-bit access, TX disabled', () => {
+    const fs = findings(BASE, [
+      mmio('mmio_write', PL011, 0x30, 0x301, 'CR'),
+      mmio('mmio_write', PL011, 0x2c, 0x70, 'LCR_H'),
+      mmio('mmio_write', PL011, 0x30, 0x0, 'CR'),
+      mmio('mmio_write', PL011, 0x24, 13, 'IBRD'),
+      mmio('mmio_write', PL011, 0x30, 0x301, 'CR'),
+      mmio('mmio_read', PL011, 0x44, 0, 'ICR'),
+      mmio('mmio_read', PL011, 0x18, 0, 'FR', 8),
+      mmio('mmio_write', PL011, 0x30, 0x201, 'CR'),
+      mmio('mmio_write', PL011, 0x0, 0x41, 'DR'),
+    ], { source: { type: 'emulator' } });
+    expect(ids(fs)).toEqual(['uart.access-64bit', 'uart.divisor-not-latched', 'uart.icr-read', 'uart.lcr-while-enabled', 'uart.tx-disabled']);
+    const lcr = fs.find((f) => f.rule === 'uart.lcr-while-enabled')!;
+    expect(lcr.severity).toBe('warning');
+    expect(lcr.message).toContain('LCR_H written while CR.UARTEN=1');
+    expect(lcr.evidence[0]).toMatchObject({ seq: 1, vcpu: 0 });
+    expect(lcr.evidence[0]!.pc).toBe('0x4008002c');
+    expect(fs.find((f) => f.rule === 'uart.tx-disabled')!.message).toContain('CR.TXE is clear');
+  });
+
+  it('PL011 ID mismatch and full-PL011 registers on an SBSA UART', () => {
+    const sbsaAsPl011: DeviceRegion = { ...SBSA, compatible: ['arm,pl011', 'arm,primecell'] };
+    const ev: NewEvent[] = [];
+    for (let i = 0; i < 4; i++) ev.push(mmio('mmio_read', sbsaAsPl011, 0xfe0 + 4 * i, 0, ''), mmio('mmio_read', sbsaAsPl011, 0xff0 + 4 * i, 0, ''));
+    ev.push(mmio('mmio_write', sbsaAsPl011, 0x24, 13, ''));
+    const fs = findings([...BASE, sbsaAsPl011], ev);
+    expect(ids(fs)).toEqual(['uart.not-pl011-id', 'uart.sbsa-full-register']);
+    expect(fs[0]!.rule).toBe('uart.not-pl011-id'); // errors first
+    expect(fs[0]!.message).toContain('IDs read cell 0x0 periph 0x0');
+    expect(fs[0]!.evidence.length).toBe(3);
+  });
+
+  it('does not judge TX on an imported trace before the guest shows CR', () => {
+    const fs = findings(BASE, [mmio('mmio_write', PL011, 0, 0x41, 'DR')], { source: { type: 'import', name: 'qemu-log' } });
+    expect(ids(fs)).toEqual([]);
+  });
+});
+
+describe('GIC rules', () => {
+  it('EOI not active / special / out of order, DIR without EOImode, ICC before SRE, redistributor before WAKER', () => {
+    const sys = (name: string, write: boolean, value: bigint): NewEvent => ({ kind: 'sysreg', time: at(), vcpu: 0, name, encoding: 0, write, value, outcome: 'handled' });
+    const fs = findings(BASE, [
+      sys('ICC_SRE_EL1', false, 0n),
+      sys('ICC_PMR_EL1', true, 0xf0n),
+      mmio('mmio_write', GICR3, 0x10100, 0xffff, 'GICR_ISENABLER0'),
+      { kind: 'irq_eoi', time: at(), vcpu: 0, intid: 50, via: 'icc_sysreg' },
+      { kind: 'irq_eoi', time: at(), vcpu: 0, intid: 1023, via: 'icc_sysreg' },
+      { kind: 'irq_ack', time: at(), vcpu: 0, intid: 40, source_cpu: 0, via: 'icc_sysreg' },
+      { kind: 'irq_ack', time: at(), vcpu: 0, intid: 41, source_cpu: 0, via: 'icc_sysreg' },
+      { kind: 'irq_eoi', time: at(), vcpu: 0, intid: 40, via: 'icc_sysreg' },
+      sys('ICC_DIR_EL1', true, 41n),
+    ]);
+    expect(ids(fs)).toEqual(['gic.dir-without-eoimode', 'gic.eoi-not-active', 'gic.eoi-out-of-order', 'gic.eoi-special', 'gic.icc-before-sre', 'gic.redist-before-waker']);
+    expect(fs.find((f) => f.rule === 'gic.eoi-out-of-order')!.message).toContain('INTID 41 (acknowledged later)');
+  });
+
+  it('GICv2 SPI enabled with no target, and a pending interrupt never acknowledged while others are', () => {
+    const fs = findings([GICD2, GICC2, PCIE, PL011], [
+      mmio('mmio_write', GICD2, 0x104, 0x6, 'GICD_ISENABLER1'),
+      mmio('mmio_write', GICD2, 0x820, 0x0000, 'GICD_ITARGETSR8'),
+      mmio('mmio_write', GICD2, 0x821, 0x01, 'GICD_ITARGETSR8', 1),
+      { kind: 'irq_line', time: at(), vcpu: -1, intid: 34, level: 1, trigger: 'level', source: 'rtc' },
+      { kind: 'irq_line', time: at(), vcpu: -1, intid: 33, level: 1, trigger: 'level', source: 'uart' },
+      { kind: 'irq_ack', time: at(), vcpu: 0, intid: 33, source_cpu: 0, via: 'gicc_mmio' },
+    ]);
+    expect(ids(fs)).toEqual(['gic.never-acked', 'gic.spi-no-target']);
+    expect(fs.find((f) => f.rule === 'gic.spi-no-target')!.message).toContain('SPI 34 is enabled but its GICD_ITARGETSR byte is 0');
+    expect(fs.find((f) => f.rule === 'gic.never-acked')!.message).toContain('INTID 34 (rtc)');
+  });
+});
+
+describe('PSCI/SMCCC rules', () => {
+  it('immediate, reserved bits, CPU_ON targets, NOT_SUPPORTED functions, return codes', () => {
+    const fs = findings(BASE, [
+      { kind: 'vcpu_state', time: at(), vcpu: -1, state: 'on', target: 0, entry: 0x40080000n, context: 0n, reason: 'boot' },
+      call('PSCI_VERSION', 0x84000000, [], [0x10001n], 1),
+      call('', 0x84020000),
+      call('PSCI_FEATURES', 0x8400000a, [0xc400000en], [BigInt.asUintN(64, -1n)]),
+      call('PSCI_SYSTEM_SUSPEND', 0xc400000e, [], [BigInt.asUintN(64, -1n)]),
+      call('PSCI_CPU_ON', 0xc4000003, [0x7n, 0x40080000n, 0n], [BigInt.asUintN(64, -2n)]),
+      call('PSCI_CPU_ON', 0xc4000003, [0x0n, 0x40080000n, 0n], [BigInt.asUintN(64, -4n)]),
+      call('PSCI_CPU_OFF', 0x84000002, [], [5n]),
+    ]);
+    expect(ids(fs)).toEqual(['psci.after-not-supported', 'psci.bad-return', 'psci.cpu-on-unknown', 'smccc.nonzero-imm', 'smccc.reserved-bits']);
+    const on = fs.filter((f) => f.rule === 'psci.cpu-on-unknown').map((f) => f.message);
+    expect(on[0]).toContain('names no vCPU of this 2-vCPU machine (returned INVALID_PARAMETERS)');
+    expect(on[1]).toContain('already on');
+  });
+});
+
+describe('Xen ABI rules', () => {
+  it('wrong immediate, x86-only hypercalls, undefined sub-operations', () => {
+    const fs = findings(BASE, [
+      call('console_io', 18, [0n, 3n, 0n], [0n], 0xea1),
+      call('sched_op', 29, [1n], [0n], 0xea0),
+      call('set_timer_op', 15, [0n], [BigInt.asUintN(64, -38n)], 0xea1),
+      call('event_channel_op', 32, [99n], [0n], 0xea1),
+    ], { source: { name: 'xen' } });
+    expect(ids(fs)).toEqual(['xen.hvc-imm', 'xen.malformed-args', 'xen.not-on-arm']);
+    expect(fs.find((f) => f.rule === 'xen.not-on-arm')!.message).toContain('set_timer_op (number 15) is not in the Arm hypercall table and returned -ENOSYS');
+  });
+});
+
+describe('VM spec and boot protocol rules', () => {
+  it('no console, no GIC, no hotplug bus, undescribed MMIO without a DTB', () => {
+    const fs = findings([], [{ kind: 'mmio_read', time: at(), vcpu: 0, addr: 0x1c090000, size: 4, value: 0n, device: '', register: '', outcome: 'unassigned' }]);
+    expect(ids(fs)).toEqual(['vmspec.console', 'vmspec.gic', 'vmspec.hotplug-bus', 'vmspec.undescribed-mmio']);
+  });
+
+  it('GICv2 with more than 8 vCPUs', () => {
+    const fs = findings([GICD2, GICC2, PCIE, PL011], [], { source: { config: { smp: 9 } } });
+    expect(fs.map((f) => f.message)).toContain('GICv2 with 9 vCPUs; GICv2 addresses at most 8 CPUs. Use GICv3 or at most 8 vCPUs.');
+  });
+
+  it('DTB alignment, x0 at entry, Image placement, secondaries started at boot', () => {
+    const fs = findings(BASE, [
+      { kind: 'vcpu_state', time: at(), vcpu: -1, state: 'on', target: 0, entry: 0x40090000n, context: 0n, reason: 'boot' },
+      { kind: 'vcpu_state', time: at(), vcpu: -1, state: 'on', target: 1, entry: 0x40090000n, context: 0n, reason: 'boot' },
+    ], { extra: { boot: { image: 'linux', entry: 0x40090000, dtbAddr: 0x48000004 } } });
+    expect(ids(fs)).toEqual(['boot.dtb-alignment', 'boot.image-placement', 'boot.registers', 'boot.secondaries-off']);
+    expect(fs.find((f) => f.rule === 'boot.registers')!.message).toBe('x0 at entry was 0x0, not the DTB address 0x48000004; the loader must pass the DTB in x0.');
+  });
+});
+
+describe('rule selection', () => {
+  it('takes ids, globs and family names', () => {
+    expect([...selectRules('gic.eoi-*')].sort()).toEqual(['gic.eoi-not-active', 'gic.eoi-out-of-order', 'gic.eoi-special']);
+    expect([...selectRules('xen-abi')].length).toBe(3);
+    expect(selectRules(undefined).size).toBe(ALL_RULES.length);
+  });
+
+  it('rejects a pattern that matches nothing, naming it', () => {
+    expect(() => selectRules('gic.*,nosuch')).toThrow(RuleSelectionError);
+    expect(() => selectRules('nosuch')).toThrow("--rules: 'nosuch' matches no rule (families: uart, gic, psci-smccc, xen-abi, vm-spec, boot-protocol; see docs/rules.md)");
+  });
+
+  it('every rule id is unique and has a clause', () => {
+    expect(new Set(ALL_RULES.map((r) => r.id)).size).toBe(ALL_RULES.length);
+    for (const r of ALL_RULES) expect(r.clause.length).toBeGreaterThan(10);
+  });
+});
