@@ -1,9 +1,10 @@
 // The TUI application: tabs, the current screen, a status line, prompts, and key routing.
 // runTui(paths) opens the traces and renders until q.
 
-import React, { useEffect, useState } from 'react';
+import React, { useEffect, useRef, useState } from 'react';
 import { Box, Text, render, useApp, useInput, useStdout, type Key } from 'ink';
-import { TraceData, diffTraces, type Analyses, type DiffData } from './data.ts';
+import { Worker } from 'node:worker_threads';
+import { TraceData, diffTraces, type Analyses, type Density, type DiffData } from './data.ts';
 import { parseFilter, parseJump } from './event-window.ts';
 import { SCREEN_KEYS, SCREENS, initialState, type AppState, type Ctx, type KeyHandler, type KeyInfo, type ScreenId } from './state.ts';
 import { Lines, fit, h, line, type Line } from './ui.ts';
@@ -25,6 +26,9 @@ const RENDER: Record<ScreenId, (s: AppState, ctx: Ctx) => Line[]> = {
   console: renderConsole,
   diff: renderDiff,
 };
+
+/** Resolution of the whole-trace density index (view bins are sums of these). */
+const DENSITY_BINS = 4096;
 
 const KEYS: Partial<Record<ScreenId, KeyHandler>> = {
   timeline: timelineKeys,
@@ -126,32 +130,54 @@ export function App(props: AppProps): React.ReactElement {
   const size = useTerminalSize(props);
   const [state, setState] = useState<AppState>(() => ({ ...initialState(props.data), ...props.initial }));
   const [analyses, setAnalyses] = useState<Analyses | undefined>(props.analyses ?? props.data.analysesDone);
+  const [densityIndex, setDensityIndex] = useState<Density | undefined>();
   const [diff, setDiff] = useState<{ data: DiffData; fromAnalyzer: boolean; why?: string } | undefined>();
   // Analyses run after the first frame is on screen, so opening is instant.
   useEffect(() => {
     let live = true;
+    let worker: Worker | undefined;
     const t = setTimeout(() => {
-      if (!props.noAnalyses && !props.analyses) void props.data.analyses().then((a) => live && setAnalyses(a));
+      if (!props.noAnalyses && !props.analyses) {
+        // Off the UI thread: the analyzer pass and the density index take seconds on large traces.
+        try {
+          worker = new Worker(new URL('./analysis-worker.ts', import.meta.url), { workerData: { path: props.data.path, bins: DENSITY_BINS } });
+          worker.on('message', (m: { type: string; value: unknown }) => {
+            if (!live) return;
+            if (m.type === 'analyses') setAnalyses(m.value as Analyses);
+            else if (m.type === 'density') setDensityIndex(m.value as Density);
+          });
+          worker.on('error', () => {
+            worker = undefined;
+            void props.data.analyses().then((a) => live && setAnalyses(a));
+          });
+          worker.unref();
+        } catch {
+          void props.data.analyses().then((a) => live && setAnalyses(a));
+        }
+      }
       if (props.other) void diffTraces(props.data, props.other).then((d) => live && setDiff(d));
     }, 30);
     return () => {
       live = false;
       clearTimeout(t);
+      void worker?.terminate();
     };
   }, []);
   // One row fewer than the terminal: ink clears the whole screen (flicker) when output fills it.
   const width = Math.max(40, size.width);
   const height = Math.max(10, size.height - 1);
-  const ctx: Ctx = { data: props.data, other: props.other, analyses, diff, width, height: height - 2 };
+  const ctx: Ctx = { data: props.data, other: props.other, analyses, diff, densityIndex, width, height: height - 2 };
+  // The latest state, also between renders (keys can arrive faster than frames).
+  const current = useRef(state);
+  current.current = state;
   useInput((input: string, key: Key) => {
-    setState((s) => {
-      const next = reduceKey(s, input, key as KeyInfo, ctx);
-      if (next === 'quit') {
-        exit();
-        return s;
-      }
-      return next;
-    });
+    const next = reduceKey(current.current, input, key as KeyInfo, ctx);
+    if (next === 'quit') {
+      exit();
+      return;
+    }
+    current.current = next;
+    setState(next);
   });
   const { tabs, body, status } = frameLines(state, ctx);
   return h(

@@ -204,6 +204,31 @@ export function density(data: TraceData, from: number, to: number, bins: number,
   return { from, to, bins, rows };
 }
 
+/** Per-device density over the whole trace at a fixed resolution (built in the worker). */
+export function densityIndex(data: TraceData, bins: number): Density {
+  return density(data, data.timeFirst, data.timeLast + 1, bins);
+}
+
+/**
+ * A view's density from the whole-trace index: each view bin sums the index bins it covers
+ * (views coarser than the index only; finer views decode their chunks instead).
+ */
+export function resample(index: Density, from: number, to: number, bins: number): Density | undefined {
+  const w = (index.to - index.from) / index.bins;
+  if ((to - from) / bins < w) return undefined;
+  const rows = new Map<string, Float64Array>();
+  for (const [name, src] of index.rows) {
+    const out = new Float64Array(bins);
+    for (let i = 0; i < index.bins; i++) {
+      const t = index.from + (i + 0.5) * w;
+      if (t < from || t >= to) continue;
+      out[Math.min(bins - 1, Math.floor(((t - from) / (to - from)) * bins))]! += src[i]!;
+    }
+    rows.set(name, out);
+  }
+  return { from, to, bins, rows };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Analyzer adapters. The analyzers live in analyze/ and are written in parallel with this file:
 // each is imported dynamically and its output normalized defensively.

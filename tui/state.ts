@@ -1,7 +1,7 @@
 // The TUI's state (one plain object, updated by the screens' key handlers) and the context the
 // screens render from.
 
-import type { Analyses, DiffData, TraceData } from './data.ts';
+import type { Analyses, Density, DiffData, TraceData } from './data.ts';
 import type { ViewFilter } from './event-window.ts';
 
 export const SCREENS = ['overview', 'timeline', 'events', 'findings', 'latency', 'console', 'diff'] as const;
@@ -54,6 +54,8 @@ export interface Ctx {
   /** Analyzer results once computed (undefined while running). */
   analyses?: Analyses;
   diff?: { data: DiffData; fromAnalyzer: boolean; why?: string };
+  /** Whole-trace per-device density (computed in the background), when ready. */
+  densityIndex?: Density;
   width: number;
   /** Rows available to the screen body. */
   height: number;

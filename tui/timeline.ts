@@ -2,7 +2,7 @@
 // +/- zoom around the centre, ←/→ pan, 0 resets, ↑/↓ pick a phase and p zooms to it,
 // Enter filters the Events screen to the visible time span.
 
-import { density, type Density, type TraceData } from './data.ts';
+import { density, resample, type Density, type TraceData } from './data.ts';
 import { fit, fmtInt, line, sparkline, type Line } from './ui.ts';
 import { gotoEvents } from './events.ts';
 import type { AppState, Ctx, KeyHandler } from './state.ts';
@@ -12,7 +12,13 @@ export const EXACT_CHUNKS = 24;
 
 const cache = new WeakMap<TraceData, Map<string, Density>>();
 
-export function viewDensity(d: TraceData, from: number, to: number, bins: number): Density {
+export function viewDensity(d: TraceData, from: number, to: number, bins: number, index?: Density): Density {
+  const chunks = d.reader.chunks.filter((c) => c.timeMax >= from && c.timeMin < to).length;
+  // Wide views of large traces: the whole-trace index (per device) when it is ready.
+  if (index && chunks > EXACT_CHUNKS) {
+    const r = resample(index, from, to, bins);
+    if (r) return r;
+  }
   let m = cache.get(d);
   if (!m) cache.set(d, (m = new Map()));
   const key = `${from}:${to}:${bins}`;
@@ -47,7 +53,7 @@ export function renderTimeline(s: AppState, ctx: Ctx): Line[] {
     });
   }
   // Density rows: all events, then devices by volume.
-  const dens = viewDensity(d, from, to, plotW);
+  const dens = viewDensity(d, from, to, plotW, ctx.densityIndex);
   const rows = [...dens.rows].sort((x, y) => (x[0] === 'all' ? -1 : y[0] === 'all' ? 1 : sum(y[1]) - sum(x[1])));
   const room = ctx.height - out.length - 1;
   for (const [name, vals] of rows.slice(0, Math.max(1, room))) {
@@ -56,7 +62,7 @@ export function renderTimeline(s: AppState, ctx: Ctx): Line[] {
     out.push(line(`${fit(name === 'all' ? 'all events' : name, labelW)} ${sparkline(vals, mx)}`, { color: name === 'all' ? 'cyan' : undefined }));
   }
   if (rows.length === 1 && d.reader.chunks.filter((c) => c.timeMax >= from && c.timeMin < to).length > EXACT_CHUNKS)
-    out.push(line('zoom in (+) for per-device rows', { dim: true }));
+    out.push(line(ctx.densityIndex ? 'zoom in (+) for per-device rows' : 'per-device rows: scanning the trace… (or zoom in with +)', { dim: true }));
   out.push(line('+/- zoom  ←/→ pan  0 reset  ↑/↓ phase  p zoom to phase  Enter: events in this span', { dim: true }));
   return out.slice(0, ctx.height);
 }

@@ -1,0 +1,14 @@
+// Worker thread for the TUI: runs the analyzer pass and the full-trace density index off the
+// UI thread, so a large trace stays browsable while they compute. Posts plain data back.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { TraceData, densityIndex } from './data.ts';
+
+const { path, bins } = workerData as { path: string; bins: number };
+const data = new TraceData(path);
+try {
+  parentPort!.postMessage({ type: 'analyses', value: await data.analyses() });
+  parentPort!.postMessage({ type: 'density', value: densityIndex(data, bins) });
+} finally {
+  data.close();
+}
