@@ -127,6 +127,8 @@ export class TerminalInput implements GuestInput {
   private readonly stdin: NodeJS.ReadStream;
   private readonly onData: (d: Buffer) => void;
   private ctrlA = false;
+  /** Ctrl-A x seen: stop at the first poll after what was typed before it has been delivered. */
+  private quitRequested = false;
   onQuit?: (message: string) => void;
 
   constructor(stdin: NodeJS.ReadStream = process.stdin) {
@@ -136,7 +138,7 @@ export class TerminalInput implements GuestInput {
         if (this.ctrlA) {
           this.ctrlA = false;
           if (b === 0x78 /* x */) {
-            this.onQuit?.('stopped from the terminal (Ctrl-A x)');
+            this.quitRequested = true;
             continue;
           }
           if (b !== CTRL_A) this.pending.push(CTRL_A);
@@ -157,7 +159,10 @@ export class TerminalInput implements GuestInput {
   }
 
   take(): Uint8Array | null {
-    if (this.pending.length === 0) return null;
+    if (this.pending.length === 0) {
+      if (this.quitRequested) this.onQuit?.('stopped from the terminal (Ctrl-A x)');
+      return null;
+    }
     const b = Uint8Array.from(this.pending);
     this.pending = [];
     return b;

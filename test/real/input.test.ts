@@ -1,7 +1,7 @@
 // `bootscope run --input FILE`: bytes for the guest UART at virtual times, recorded as `input`
 // events; `bootscope replay` feeds them back and the trace is identical. The guest is
 // test/real/echo-guest.S (polls the PL011, echoes, powers off on 'q').
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,25 @@ function inputFile(name: string, text: string | Buffer): string {
   const f = tmp.file(name);
   writeFileSync(f, text);
   return f;
+}
+
+/** Run the CLI on a pseudo-terminal (util-linux `script`), type `keys` once the guest's banner is out. */
+function onTerminal(args: string[], keys: string): Promise<string> {
+  const cmd = [process.execPath, '--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), ...args].map((a) => `'${a}'`).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: tmp.dir, stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    let typed = false;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+      if (!typed && out.includes('echo>')) {
+        typed = true;
+        child.stdin.write(keys);
+      }
+    });
+    child.on('error', reject);
+    child.on('exit', () => resolve(out.replace(/\r/g, '')));
+  });
 }
 
 /** The input events of a trace as [time, text]. */
@@ -66,6 +85,19 @@ describe('bootscope run --input', () => {
     const rb = JSON.parse(bootscope(tmp.dir, 'run', '--kernel', guest, '--input', inputFile('b.in', '@50000 q\n'), '-o', b, '--json').out);
     expect(ra.digest).not.toBe(rb.digest);
     expect(bootscope(tmp.dir, 'replay', b).out).toMatch(/^identical/);
+  });
+
+  it('--interactive: keys typed on a terminal are delivered, recorded and replayed; Ctrl-A x stops', async () => {
+    const trace = tmp.file('tty.trace');
+    const out = await onTerminal(['run', '--kernel', guest, '--interactive', '-o', trace], 'abq');
+    expect(out).toContain('echo>abq');
+    expect(out).toMatch(/stopped {7}PSCI SYSTEM_OFF/);
+    expect(inputEvents(trace).map(([, t]) => t).join('')).toBe('abq');
+    expect(bootscope(tmp.dir, 'replay', trace).out).toMatch(/^identical/);
+    const quit = tmp.file('quit.trace');
+    const out2 = await onTerminal(['run', '--kernel', guest, '--interactive', '-o', quit], 'z\x01x');
+    expect(out2).toContain('echo>z');
+    expect(out2).toMatch(/stopped {7}stopped from the terminal \(Ctrl-A x\)/);
   });
 
   const bad: [string, string, RegExp][] = [
