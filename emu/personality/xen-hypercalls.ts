@@ -284,9 +284,33 @@ function grantTableOp(d: XenDomain, cpu: XenCpu): XenCallResult {
       le(b).setUint32(4, g.version, true);
       return done(args, d.access.write(cpu, uop, b) ? 0n : ERRNO.EFAULT, cmd);
     }
+    case 12:
+      return done(args, cacheFlush(d, cpu, uop, count), cmd);
     default:
       return done(args, ERRNO.ENOSYS, cmd);
   }
+}
+
+/**
+ * GNTTABOP_cache_flush: gnttab_cache_flush { a u64 @0, offset u16 @8, length u16 @10, op u32 @12 }
+ * per entry. The emulator has no caches to maintain, so what remains are Xen's checks: range and
+ * op bits (-EINVAL); an empty flush succeeds (Linux probes with one); a frame the domain does not
+ * own, or a grant reference (GNTTAB_CACHE_SOURCE_GREF: the domain grants nothing to itself), -EPERM.
+ */
+function cacheFlush(d: XenDomain, cpu: XenCpu, uop: bigint, count: number): bigint {
+  const INVAL = 1, CLEAN = 2, SOURCE_GREF = 0x80000000;
+  for (let i = 0; i < Math.min(count, 512); i++) {
+    const b = d.access.read(cpu, uop + BigInt(16 * i), 16);
+    if (!b) return ERRNO.EFAULT;
+    const v = le(b);
+    const addr = v.getBigUint64(0, true), offset = v.getUint16(8, true), length = v.getUint16(10, true), op = v.getUint32(12, true);
+    if (offset >= 4096 || length > 4096 || offset + length > 4096 || (op & ~(INVAL | CLEAN | SOURCE_GREF)) !== 0) return ERRNO.EINVAL;
+    if (length === 0 || (op & (INVAL | CLEAN)) === 0) continue;
+    if (op & SOURCE_GREF) return ERRNO.EPERM;
+    const gfn = addr >> 12n;
+    if (gfn >= 1n << 36n || !d.canBack(Number(gfn))) return ERRNO.EPERM;
+  }
+  return 0n;
 }
 
 // ---- vcpu_op -------------------------------------------------------------------------------

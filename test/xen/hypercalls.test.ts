@@ -149,6 +149,22 @@ const ROWS: Row[] = [
     ret: E.EINVAL,
     check: (h) => expect(h.mem.u32(ARG)).toBe(1),
   },
+  { call: 'grant_table_op cache_flush probe (nothing to flush)', run: (h) => h.hypercall(NR.grant_table_op, [12n, S(ARG), 1n]), ret: 0n },
+  {
+    call: 'grant_table_op cache_flush clean of a RAM page',
+    run: (h) => (h.mem.w64(ARG, S(PAGE)), h.mem.w16(ARG + 8, 0), h.mem.w16(ARG + 10, 64), h.mem.w32(ARG + 12, 2), h.hypercall(NR.grant_table_op, [12n, S(ARG), 1n])),
+    ret: 0n,
+  },
+  {
+    call: 'grant_table_op cache_flush past the page',
+    run: (h) => (h.mem.w64(ARG, S(PAGE)), h.mem.w16(ARG + 8, 4000), h.mem.w16(ARG + 10, 200), h.mem.w32(ARG + 12, 2), h.hypercall(NR.grant_table_op, [12n, S(ARG), 1n])),
+    ret: E.EINVAL,
+  },
+  {
+    call: 'grant_table_op cache_flush of a frame the domain does not own',
+    run: (h) => (h.mem.w64(ARG, 0x10000000n), h.mem.w16(ARG + 8, 0), h.mem.w16(ARG + 10, 64), h.mem.w32(ARG + 12, 1), h.hypercall(NR.grant_table_op, [12n, S(ARG), 1n])),
+    ret: E.EPERM,
+  },
   { call: 'grant_table_op negative count', run: (h) => h.hypercall(NR.grant_table_op, [6n, S(ARG), S(-1)]), ret: E.EINVAL },
   { call: 'grant_table_op unknown cmd', run: (h) => h.hypercall(NR.grant_table_op, [99n, S(ARG), 1n]), ret: E.ENOSYS },
 
