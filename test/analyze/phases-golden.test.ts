@@ -27,3 +27,21 @@ describe('golden phases and latency', () => {
     expect(l.actual).toBe(l.expected);
   });
 });
+
+describe('under the replay engine', () => {
+  it('phases and latency give the same results in one engine pass as standalone', async () => {
+    const { replay } = await import('../../analyze/engine.ts');
+    const { openTrace } = await import('../../capture/store/index.ts');
+    const { PhasesAnalysis } = await import('../../analyze/phases.ts');
+    const { LatencyAnalysis } = await import('../../analyze/latency.ts');
+    const trace = await guestTrace('timer', 1, 3);
+    const reader = openTrace(trace);
+    try {
+      const r = replay(reader, [new PhasesAnalysis(), new LatencyAnalysis()]);
+      expect(r['phases']).toEqual(phasesOfTrace(trace));
+      expect(r['latency']).toEqual(latencyOfTrace(trace));
+    } finally {
+      reader.close();
+    }
+  });
+});
