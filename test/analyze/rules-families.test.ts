@@ -162,3 +162,11 @@ describe('rule selection', () => {
     for (const r of ALL_RULES) expect(r.clause.length).toBeGreaterThan(10);
   });
 });
+
+describe('docs/rules.md', () => {
+  it('lists every rule with its severity and clause', async () => {
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync(new URL('../../docs/rules.md', import.meta.url), 'utf8');
+    for (const r of ALL_RULES) expect(doc).toContain(`| \`${r.id}\` | ${r.severity} | ${r.clause.replace(/\|/g, '\\|')} |`);
+  });
+});
