@@ -109,6 +109,19 @@ export interface CpuOptions {
   gicv3?: boolean;
 }
 
+/** Byte tables of the reflected CRC-32 (0x04C11DB7) and CRC-32C (0x1EDC6F41) polynomials. */
+function crcTable(polyReflected: number): Int32Array {
+  const t = new Int32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ polyReflected : c >>> 1;
+    t[i] = c;
+  }
+  return t;
+}
+const CRC32_TABLE = crcTable(0xedb88320);
+const CRC32C_TABLE = crcTable(0x82f63b78);
+
 /** Thrown (as this object) after an exception was entered mid-instruction. */
 const FAULT = { fault: true };
 
@@ -831,6 +844,18 @@ export class Cpu {
     const X = this.x, n = (p >>> 7) & 127, m = (p >>> 14) & 127, dd = p & 127, sf = p >>> 28;
     const nl = X[n], nh = X[n + 1], ml = X[m], mh = X[m + 1];
     let lo: number, hi = 0;
+    if (opc >= 16) {
+      // CRC32 (opc 16-19) / CRC32C (20-23) of the low 1 << (opc & 3) bytes of Rm into Wn
+      const table = opc >= 20 ? CRC32C_TABLE : CRC32_TABLE;
+      let crc = nl;
+      const bytes = 1 << (opc & 3);
+      for (let b = 0; b < bytes; b++) {
+        const byte = b < 4 ? (ml >>> (8 * b)) & 0xff : (mh >>> (8 * (b - 4))) & 0xff;
+        crc = table[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+      }
+      X[dd] = crc; X[dd + 1] = 0;
+      return;
+    }
     if (opc >= 8) {
       const type = opc - 8;
       if (sf) { lo = shift64(type, nh, nl, ml & 63); hi = H.hi; } else lo = shift32(type, nl, ml & 31);

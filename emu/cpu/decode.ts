@@ -195,7 +195,8 @@ const condSel: FieldFn = (i, f) => {
 
 const dp2: FieldFn = (i, f) => {
   const opc = (i >>> 10) & 0x3f;
-  if (((i >>> 29) & 1) || (opc !== 2 && opc !== 3 && (opc < 8 || opc > 11))) return undef(f); // CRC32/PAC absent
+  const crc = opc >= 16 && opc <= 23 && ((opc & 3) === 3) === (SF(i) === 1); // CRC32{B,H,W,X}, CRC32C*
+  if (((i >>> 29) & 1) || (opc !== 2 && opc !== 3 && (opc < 8 || opc > 11) && !crc)) return undef(f); // PAC absent
   set(f, OP.DP2, pack(wz(Rd(i)), rz(Rn(i)), rz(Rm(i)), 0, SF(i)), opc);
 };
 

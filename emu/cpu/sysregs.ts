@@ -49,6 +49,8 @@ export const ID_AA64PFR0 = 0x00ff0011n;
 export const ID_AA64DFR0 = 0x10305006n;
 /** PARange 44 bits, 16-bit ASIDs, 4K granule only (TGran64 = 0xF, TGran16 = 0), mixed-endian absent. */
 export const ID_AA64MMFR0 = 0x0f001024n;
+/** CRC32 instructions implemented (as on the A57); AES/SHA/atomics absent. */
+export const ID_AA64ISAR0 = 0x10000n;
 export const CTR_EL0 = 0x8444c004n;
 /** DC ZVA allowed, 64-byte blocks. */
 export const DCZID_EL0 = 0x4n;
@@ -77,7 +79,7 @@ export const SYSREGS: SysregDef[] = [
   def('ID_AA64DFR1_EL1', [3, 0, 0, 5, 1], RO, 0n, { notable: true }),
   def('ID_AA64AFR0_EL1', [3, 0, 0, 5, 4], RO, 0n, { notable: true }),
   def('ID_AA64AFR1_EL1', [3, 0, 0, 5, 5], RO, 0n, { notable: true }),
-  def('ID_AA64ISAR0_EL1', [3, 0, 0, 6, 0], RO, 0n, { notable: true }),
+  def('ID_AA64ISAR0_EL1', [3, 0, 0, 6, 0], RO, ID_AA64ISAR0, { notable: true }),
   def('ID_AA64ISAR1_EL1', [3, 0, 0, 6, 1], RO, 0n, { notable: true }),
   def('ID_AA64ISAR2_EL1', [3, 0, 0, 6, 2], RO, 0n, { notable: true }),
   def('ID_AA64MMFR0_EL1', [3, 0, 0, 7, 0], RO, ID_AA64MMFR0, { notable: true }),

@@ -68,6 +68,46 @@ describe('branches', () => {
   });
 });
 
+describe('CRC32', () => {
+  it('CRC32B/W/X and CRC32CB give the standard check values of "123456789"', () => {
+    const m = runAsm(`
+      .arch armv8-a+crc
+      adr x1, msg
+      mov w0, #-1
+      mov w5, #-1
+      mov x2, #9
+    1:ldrb w3, [x1], #1
+      crc32b w0, w0, w3
+      crc32cb w5, w5, w3
+      subs x2, x2, #1
+      b.ne 1b
+      mvn w0, w0
+      mvn w5, w5
+      adr x1, msg
+      mov w6, #-1
+      ldr x3, [x1]
+      crc32x w6, w6, x3            // first 8 bytes at once
+      ldrb w3, [x1, #8]
+      crc32b w6, w6, w3
+      mvn w6, w6
+      mov w7, #-1
+      ldr w3, [x1]
+      crc32w w7, w7, w3
+      ldr w3, [x1, #4]
+      crc32w w7, w7, w3
+      ldrb w3, [x1, #8]
+      crc32b w7, w7, w3
+      mvn w7, w7
+      hvc #0
+    msg: .ascii "123456789"
+    `);
+    expect(hex(m.cpu.getX(0))).toBe('0xcbf43926');
+    expect(hex(m.cpu.getX(5))).toBe('0xe3069283');
+    expect(hex(m.cpu.getX(6))).toBe('0xcbf43926');
+    expect(hex(m.cpu.getX(7))).toBe('0xcbf43926');
+  });
+});
+
 describe('exclusives and acquire/release', () => {
   it('LDXR/STXR succeed, STXR without a reservation fails, CLREX clears, pairs work', () => {
     const m = runAsm(`
@@ -147,7 +187,7 @@ describe('system registers', () => {
     expect(x(0)).toBe(MIDR_A57);
     expect(hex(x(1))).toBe('0xff0011');
     expect(hex(x(2))).toBe('0xf001024');
-    expect([x(3), x(4)]).toEqual([0n, 0n]);
+    expect([x(3), x(4)]).toEqual([0x10000n, 0n]); // ISAR0: CRC32 only
     expect(hex(x(5))).toBe('0x80000000');
     expect(x(6)).toBe(4n);
     expect(x(7)).toBe(4n);
