@@ -455,15 +455,16 @@ export function adaptDiff(v: unknown, render?: Fn): DiffData | undefined {
 }
 
 /** Diff of two traces: analyze/diff.ts when present, else count differences from the summaries. */
-export async function diffTraces(a: TraceData, b: TraceData): Promise<{ data: DiffData; fromAnalyzer: boolean; why?: string }> {
+export async function diffTraces(a: TraceData, b: TraceData): Promise<{ data: DiffData; fromAnalyzer: boolean; why?: string; raw?: unknown }> {
   const mod = await tryImport('../analyze/diff.ts');
   const fn = pickFn(mod, ['diffTraces']);
   let why = mod ? 'analyze/diff.ts has no diffTraces()' : 'analyze/diff.ts is not available';
   if (fn) {
     try {
       const cli = await tryImport('../cli/commands/diff.ts');
-      const d = adaptDiff(fn(a.reader, b.reader, { names: [a.path, b.path] }), pickFn(cli, ['renderDiff']));
-      if (d) return { data: d, fromAnalyzer: true };
+      const raw = fn(a.reader, b.reader, { names: [a.path, b.path] });
+      const d = adaptDiff(raw, pickFn(cli, ['renderDiff']));
+      if (d) return { data: d, fromAnalyzer: true, raw };
       why = 'analyze/diff.ts returned an unknown shape';
     } catch (err) {
       why = `analyze/diff.ts failed: ${(err as Error).message}`;

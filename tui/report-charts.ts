@@ -114,7 +114,7 @@ export function compareBars(rows: { key: string; a: number; b: number }[], width
   const rowH = 26;
   const height = rows.length * rowH + 40;
   const top = max(rows, (r) => Math.max(r.a, r.b)) || 1;
-  const x = scaleLog().domain([1, Math.max(10, top)]).range([labelW, width - 90]).clamp(true);
+  const x = scaleLog().domain([0.5, Math.max(10, top)]).range([labelW, width - 90]).clamp(true);
   const body = rows
     .map((r, i) => {
       const y = 6 + i * rowH;

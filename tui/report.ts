@@ -3,7 +3,7 @@
 // findings table and, for two traces, the diff summary.
 
 import fs from 'node:fs';
-import { TraceData, countDiff, density, diffTraces, type Analyses, type Maybe } from './data.ts';
+import { TraceData, density, diffTraces, type Analyses, type Maybe } from './data.ts';
 import { compareBars, densityChart, esc, latencyHistogram, phasesGantt } from './report-charts.ts';
 import { fmtInt, fmtNs } from './ui.ts';
 
@@ -91,17 +91,42 @@ function traceSection(d: TraceData, a: Analyses, title: string): string {
   return out.join('\n');
 }
 
+type Row = { key: string; a: number; b: number };
+const rowsOf = (v: unknown): Row[] =>
+  Array.isArray(v) ? v.filter((r): r is Row => typeof r === 'object' && r !== null && typeof (r as Row).key === 'string') : [];
+
 async function diffSection(a: TraceData, b: TraceData): Promise<string> {
   const out: string[] = ['<h2>Diff</h2>'];
-  const { data, fromAnalyzer } = await diffTraces(a, b);
-  if (!fromAnalyzer) out.push('<p class="na">analyze/diff.ts not available: count differences only (no stream alignment)</p>');
-  out.push(`<pre>${esc((fromAnalyzer ? data.summary : countDiff(a, b).summary).join('\n'))}</pre>`);
-  if (data.divergences.length) out.push(table(['A', 'B', 'divergence'], data.divergences.slice(0, 50).map((d) => [d.a !== undefined ? '#' + d.a : '', d.b !== undefined ? '#' + d.b : '', esc(d.text)])));
+  const { data, fromAnalyzer, why, raw } = await diffTraces(a, b);
+  out.push(`<p>A = ${esc(a.path)} (${esc(a.overview.label)}), B = ${esc(b.path)} (${esc(b.overview.label)})</p>`);
+  if (!fromAnalyzer) {
+    out.push(`<p class="na">${esc(why ?? 'analyze/diff.ts not available')}: count differences only (no stream alignment)</p>`);
+    out.push(`<pre>${esc(data.summary.join('\n'))}</pre>`);
+  }
+  const r = (raw ?? {}) as Record<string, unknown>;
+  if (fromAnalyzer) {
+    out.push(`<p><b>${r.identical === true ? 'No differences.' : `${data.divergences.length} divergence(s) in the aligned streams.`}</b></p>`);
+    const eq = Array.isArray(r.equivalences) ? (r.equivalences as { role: string; a: string[]; b: string[] }[]) : [];
+    if (eq.length) {
+      out.push('<h3>Equivalent by role (different devices or addresses lined up)</h3>');
+      out.push(table(['role', 'A', 'B'], eq.map((e) => [esc(e.role), esc(e.a.join(', ')), esc(e.b.join(', '))])));
+    }
+    if (data.divergences.length)
+      out.push('<h3>Divergences</h3>' + table(['A', 'B', 'what'], data.divergences.slice(0, 30).map((d) => [d.a !== undefined ? '#' + d.a : '', d.b !== undefined ? '#' + d.b : '', esc(d.text)])));
+  }
+  // Charts: counts side by side (log scale).
   const ka = a.overview.info.counts.kinds;
   const kb = b.overview.info.counts.kinds;
-  const keys = [...new Set([...Object.keys(ka), ...Object.keys(kb)])].sort();
-  out.push('<h3>Events by kind, A vs B</h3>');
-  out.push(compareBars(keys.map((k) => ({ key: k, a: ka[k] ?? 0, b: kb[k] ?? 0 }))));
+  const kinds = rowsOf(r.kinds).length ? rowsOf(r.kinds) : [...new Set([...Object.keys(ka), ...Object.keys(kb)])].sort().map((k) => ({ key: k, a: ka[k] ?? 0, b: kb[k] ?? 0 }));
+  out.push('<h3>Events by kind, A vs B</h3>' + compareBars(kinds));
+  if (rowsOf(r.devices).length) out.push('<h3>MMIO accesses by device role, A vs B</h3>' + compareBars(rowsOf(r.devices)));
+  if (rowsOf(r.hypercalls).length) out.push('<h3>Hypercalls, A vs B</h3>' + compareBars(rowsOf(r.hypercalls)));
+  const phases = Array.isArray(r.phases) ? (r.phases as { phase: string; aNs: number | null; bNs: number | null }[]) : [];
+  if (phases.length) {
+    out.push('<h3>Phase durations (ns), A vs B</h3>');
+    out.push(compareBars(phases.map((p) => ({ key: p.phase, a: p.aNs ?? 0, b: p.bNs ?? 0 }))));
+  }
+  if (fromAnalyzer) out.push(`<details><summary>Full <code>bootscope diff</code> output</summary><pre>${esc(data.summary.join('\n'))}</pre></details>`);
   return out.join('\n');
 }
 
