@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Writes test/real/expected/linux-qemu-gicv3-smp1.txt: the console of Debian's 6.1 cloud kernel
-# (scripts/fetch-guests.sh) on Debian's QEMU virt machine, 1 vCPU, GICv3, to the VFS panic, with
+# Writes test/real/expected/linux-qemu-gicv<G>-smp<N>.txt: the console of Debian's 6.1 cloud kernel
+# (scripts/fetch-guests.sh) on Debian's QEMU virt machine, N vCPUs, GICv<G>, to the VFS panic, with
 # the same command line test/real/linux.test.ts gives the emulator. Timestamps ("[    0.000000] ")
 # are stripped; the test compares only the platform lines (see docs/real-guests.md).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 kernel="$("$root/scripts/fetch-guests.sh" | awk '$1 == "kernel" { print $2 }')"
-out="$root/test/real/expected/linux-qemu-gicv3-smp1.txt"
+# Usage: scripts/make-linux-expected.sh [GIC [SMP]]   (default: 3 1)
+gic="${1:-3}"
+smp="${2:-1}"
+out="$root/test/real/expected/linux-qemu-gicv$gic-smp$smp.txt"
 append="${LINUX_APPEND:-console=ttyAMA0 earlycon=pl011,0x9000000}"
 tmp="$(mktemp)"
 # The kernel panics and waits forever: stop QEMU once the panic's end marker is out.
-timeout 120 qemu-system-aarch64 -M virt,gic-version=3 -cpu cortex-a57 -smp 1 -m 512 -nographic \
+timeout 120 qemu-system-aarch64 -M "virt,gic-version=$gic" -cpu cortex-a57 -smp "$smp" -m 512 -nographic \
   -no-reboot -kernel "$kernel" -append "$append" </dev/null >"$tmp" 2>&1 &
 qpid=$!
 for _ in $(seq 1 240); do

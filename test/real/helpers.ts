@@ -74,9 +74,10 @@ const PLATFORM = [
 
 /**
  * Excluded platform lines: they name the hypervisor (KVM's SMCCC 1.1 and its vendor services,
- * which QEMU TCG's firmware lacks) or depend on the GICv3 ITS, which the kvm machine does not model.
+ * which QEMU TCG's firmware lacks) or depend on the GICv3 ITS or the GICv2m MSI frame, which the kvm
+ * machine does not model.
  */
-const EXCLUDED = [/^psci: SMC Calling Convention v/, /^smccc: /, /^GICv3: .*LPI/, /^ITS/];
+const EXCLUDED = [/^psci: SMC Calling Convention v/, /^smccc: /, /^GICv3: .*LPI/, /^ITS/, /^GICv2m: /];
 
 export function platformLines(log: string[]): string[] {
   return log.filter((l) => PLATFORM.some((re) => re.test(l)) && !EXCLUDED.some((re) => re.test(l)));

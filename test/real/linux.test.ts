@@ -1,6 +1,7 @@
-// Debian's 6.1 cloud kernel on the kvm machine, 1 vCPU, GICv3, to the VFS panic: every platform
-// line matches what the same kernel printed on QEMU's virt machine with the same command line
-// (test/real/expected/linux-qemu-gicv3-smp1.txt, from scripts/make-linux-expected.sh).
+// Debian's 6.1 cloud kernel on the kvm machine to the VFS panic: every platform line matches what
+// the same kernel printed on QEMU's virt machine with the same command line
+// (test/real/expected/linux-qemu-gicv<G>-smp<N>.txt, from scripts/make-linux-expected.sh G N),
+// and a replay of the recorded boot is identical.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,24 +15,43 @@ beforeAll(() => {
 });
 afterAll(() => tmp.cleanup());
 
+function bootToPanic(gic: 2 | 3, smp: number, trace: string): string[] {
+  const r = bootscope(tmp.dir, 'run', '--machine', 'kvm', '--kernel', guests.kernel, '--append', APPEND, '--smp', String(smp), '--gic', String(gic),
+    '--mem', '512M', '--stop-on', 'end Kernel panic', '-o', trace, '--json');
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+  const s = JSON.parse(r.out);
+  expect(s.stop).toBe('stopped');
+  expect(s.stopMessage).toBe('console printed "end Kernel panic"');
+  return kernelLog(s.console);
+}
+
+function expectQemuPlatform(log: string[], gic: 2 | 3, smp: number): void {
+  const qemu = readFileSync(join(REPO_ROOT, `test/real/expected/linux-qemu-gicv${gic}-smp${smp}.txt`), 'utf8').split('\n');
+  expect(log).toContain('Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)');
+  // The same kernel release as the stored QEMU console (a newer Debian kernel needs new ones).
+  expect(log[1]).toBe(qemu[1]);
+  const want = platformLines(qemu);
+  expect(want.length).toBeGreaterThan(20);
+  expect(want).toContain('9000000.pl011: ttyAMA0 at MMIO 0x9000000 (irq = 13, base_baud = 0) is a PL011 rev1');
+  expect(want).toContain(`SMP: Total of ${smp} processors activated.`);
+  expect(platformLines(log)).toEqual(want);
+}
+
 describe('Debian Linux 6.1 on --machine kvm', () => {
+  const trace = tmp.file('linux-v3.trace');
+
   it('boots to the VFS panic (1 vCPU, GICv3) with the platform lines QEMU virt prints', () => {
-    const trace = tmp.file('linux.trace');
-    const r = bootscope(tmp.dir, 'run', '--machine', 'kvm', '--kernel', guests.kernel, '--append', APPEND, '--smp', '1', '--gic', '3', '--mem', '512M',
-      '--stop-on', 'end Kernel panic', '-o', trace, '--json');
+    expectQemuPlatform(bootToPanic(3, 1, trace), 3, 1);
+  });
+
+  it('replay of that boot is identical', () => {
+    const r = bootscope(tmp.dir, 'replay', trace);
     expect(r.err).toBe('');
-    expect(r.code).toBe(0);
-    const s = JSON.parse(r.out);
-    expect(s.stop).toBe('stopped');
-    expect(s.stopMessage).toBe('console printed "end Kernel panic"');
-    const log = kernelLog(s.console);
-    expect(log).toContain('Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)');
-    const qemu = readFileSync(join(REPO_ROOT, 'test/real/expected/linux-qemu-gicv3-smp1.txt'), 'utf8').split('\n');
-    const want = platformLines(qemu);
-    expect(want.length).toBeGreaterThan(20);
-    expect(want).toContain('9000000.pl011: ttyAMA0 at MMIO 0x9000000 (irq = 13, base_baud = 0) is a PL011 rev1');
-    expect(platformLines(log)).toEqual(want);
-    // The same kernel release as the stored QEMU console (a newer Debian kernel needs a new one).
-    expect(log[1]).toBe(qemu[1]);
+    expect(r.out).toMatch(/^identical \([\d,]+ events\)\n$/);
+  });
+
+  it('boots to the VFS panic (2 vCPUs, GICv2) with the platform lines QEMU virt prints', () => {
+    expectQemuPlatform(bootToPanic(2, 2, tmp.file('linux-v2.trace')), 2, 2);
   });
 });
