@@ -39,6 +39,18 @@ describe('check golden output', () => {
     }, 120_000);
   }
 
+  it('smp guest under kvm with 2 vCPUs (it calls CPU_ON on a running CPU on purpose)', async () => {
+    const out = tmp.file('smp.trace');
+    await runGuest({ machine: 'kvm', kernel: path.join(ROOT, 'guests/bin/smp.bin'), smp: 2, output: out });
+    compareGolden('check-kvm-smp2.txt', checkText(out));
+  }, 120_000);
+
+  it('uart guest under xen with the SBSA vUART', async () => {
+    const out = tmp.file('xen-uart.trace');
+    await runGuest({ machine: 'xen', kernel: path.join(ROOT, 'guests/bin/uart.bin'), vuart: 'sbsa', output: out });
+    compareGolden('check-xen-uart-sbsa.txt', checkText(out));
+  }, 120_000);
+
   it('imported QEMU Linux boot (linux-gicv3-smp2 prefix)', async () => {
     const out = tmp.file('qemu.trace');
     await importFile({ input: path.join(ROOT, 'test/fixtures/qemu/linux-gicv3-smp2.prefix.log.gz'), output: out });
