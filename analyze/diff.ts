@@ -91,7 +91,8 @@ export interface DiffResult {
   hypercallsOnlyIn: { a: string[]; b: string[] };
   interrupts: CountRow[];
   phases: { phase: string; a: number | null; b: number | null; aNs: number | null; bNs: number | null }[];
-  console: { same: boolean; linesA: number; linesB: number; firstDifference: null | { line: number; a: string | null; b: string | null } };
+  /** The console compared: each side's port with the most lines. */
+  console: { same: boolean; portA: string; portB: string; linesA: number; linesB: number; firstDifference: null | { line: number; a: string | null; b: string | null } };
   findings: null | { onlyA: string[]; onlyB: string[]; both: string[] };
   notes: string[];
 }
@@ -309,6 +310,7 @@ interface Side {
   touched: Map<string, Set<string>>; // role -> "name (model @base)"
   phases: PhasesResult;
   console: string[];
+  consolePort: string;
 }
 
 const PRINTK_TIME = /^\[\s*\d+\.\d+\]\s?/;
@@ -321,10 +323,10 @@ function survey(src: DiffSource): Side {
   const phases = new PhasesAnalysis();
   const side: Side = {
     norm, runs: new Map(), kinds: new Map(), sysregs: new Map(), devices: new Map(), registers: new Map(),
-    hypercalls: new Map(), interrupts: new Map(), touched: new Map(), phases: undefined as unknown as PhasesResult, console: [],
+    hypercalls: new Map(), interrupts: new Map(), touched: new Map(), phases: undefined as unknown as PhasesResult, console: [], consolePort: '',
   };
   const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
-  let open = '';
+  const ports = new Map<string, { open: string; lines: string[] }>();
   for (const e of src.events()) {
     phases.onEvent(e, ctx);
     side.kinds.set(e.kind, (side.kinds.get(e.kind) ?? 0) + 1);
@@ -343,16 +345,25 @@ function survey(src: DiffSource): Side {
       case 'sysreg': bump(side.sysregs, sysregName(e.name)); break;
       case 'hypercall': bump(side.hypercalls, e.name || hex(e.func)); break;
       case 'irq_ack': if (e.intid < 1020) bump(side.interrupts, e.intid < 16 ? 'sgi' : norm.interrupt(e.intid)); break;
-      case 'console':
+      case 'console': {
+        let c = ports.get(e.port);
+        if (!c) ports.set(e.port, (c = { open: '', lines: [] }));
         for (const b of e.bytes) {
-          if (b === 0x0a) { if (side.console.length < MAX_CONSOLE_LINES) side.console.push(open.replace(PRINTK_TIME, '')); open = ''; }
-          else if (b !== 0x0d && open.length < 1024) open += String.fromCharCode(b);
+          if (b === 0x0a) { if (c.lines.length < MAX_CONSOLE_LINES) c.lines.push(c.open.replace(PRINTK_TIME, '')); c.open = ''; }
+          else if (b !== 0x0d && c.open.length < 1024) c.open += String.fromCharCode(b);
         }
         break;
+      }
       default:
     }
   }
-  if (open) side.console.push(open.replace(PRINTK_TIME, ''));
+  // The console compared is the port that wrote the most lines (Xen guests may also write a few
+  // lines to the hypervisor's console_io; the emulator names each port).
+  let best = -1;
+  for (const [port, c] of ports) {
+    if (c.open) c.lines.push(c.open.replace(PRINTK_TIME, ''));
+    if (c.lines.length > best) { best = c.lines.length; side.console = c.lines; side.consolePort = port; }
+  }
   side.phases = phases.finish(ctx);
   return side;
 }
@@ -517,7 +528,7 @@ export function diffTraces(srcA: DiffSource, srcB: DiffSource, opts: DiffOptions
     hypercallsOnlyIn,
     interrupts: rows(A.interrupts, B.interrupts),
     phases,
-    console: { same: !consoleDiff, linesA: A.console.length, linesB: B.console.length, firstDifference: consoleDiff },
+    console: { same: !consoleDiff, portA: A.consolePort, portB: B.consolePort, linesA: A.console.length, linesB: B.console.length, firstDifference: consoleDiff },
     findings,
     notes,
   };

@@ -119,7 +119,7 @@ export function renderDiff(d: DiffResult): string {
   }
   if (d.console.firstDifference) {
     const c = d.console.firstDifference;
-    out.push(`console differs at line ${c.line} (A ${d.console.linesA} lines, B ${d.console.linesB})`, `  A: ${c.a ?? '(no line)'}`, `  B: ${c.b ?? '(no line)'}`, '');
+    out.push(`console differs at line ${c.line} (A: ${d.console.portA}, ${d.console.linesA} lines; B: ${d.console.portB}, ${d.console.linesB} lines)`, `  A: ${c.a ?? '(no line)'}`, `  B: ${c.b ?? '(no line)'}`, '');
   } else out.push(`console: same text (${d.console.linesA} lines)`, '');
   if (d.findings) {
     if (d.findings.onlyA.length) out.push(`findings only in A: ${d.findings.onlyA.join(', ')}`);

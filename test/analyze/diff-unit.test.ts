@@ -118,4 +118,12 @@ describe('diffTraces', () => {
     // bytes sent are compared as text, not as aligned tokens
     expect(d.hunks.every((h) => h.vcpu === 1)).toBe(true);
   });
+
+  it('compares the console port with the most lines on each side, lines not garbled by other ports', () => {
+    const con = (time: number, port: string, text: string): E => ({ kind: 'console', time, vcpu: 0, port, bytes: Buffer.from(text) }) as E;
+    const a = source(syntheticMeta(), KVM, [con(1, 'pl011@9000000', 'one\ntw'), con(2, 'xen_console_io', 'X'), con(3, 'pl011@9000000', 'o\n')]);
+    const b = source(syntheticMeta(), XEN, [con(1, 'vpl011@22000000', 'one\ntwo\n')]);
+    const d = diffTraces(a, b);
+    expect(d.console).toMatchObject({ same: true, portA: 'pl011@9000000', portB: 'vpl011@22000000', linesA: 2 });
+  });
 });
