@@ -7,7 +7,7 @@ import type { DeviceRegion, EventOf, TraceEvent } from '../capture/model.ts';
 import { propU32 } from '../capture/fdt.ts';
 import type { Analysis, ReplayContext } from './analysis.ts';
 import { evidenceOf } from './check.ts';
-import { replay, type ReplaySource } from './engine.ts';
+import { replay, type ReplayOptions, type ReplaySource } from './engine.ts';
 import { clockRates, gicIntid, readDt, type DtDevice, type DtInfo } from './dt-info.ts';
 import { amba, PL011_PID, PRIMECELL_CID, type UartRegs } from './state/uart.ts';
 import type { Evidence } from './rules/rule.ts';
@@ -389,8 +389,8 @@ export function explainUartAnalysis(): Analysis<UartExplanation> {
   return new ExplainUart();
 }
 
-export function explainUart(src: ReplaySource): UartExplanation {
-  return replay(src, [explainUartAnalysis()])['explain-uart'] as UartExplanation;
+export function explainUart(src: ReplaySource, opts?: ReplayOptions): UartExplanation {
+  return replay(src, [explainUartAnalysis()], opts)['explain-uart'] as UartExplanation;
 }
 
 export function formatUartExplanation(x: UartExplanation): string {

@@ -4,7 +4,7 @@
 import { CommanderError, type Command } from 'commander';
 import { openTrace } from '../../capture/store/index.ts';
 import { check, formatCheck, selectRules } from '../../analyze/check.ts';
-import { toJson } from '../output.ts';
+import { startProgress, toJson } from '../output.ts';
 import { UserError } from '../errors.ts';
 
 export function registerCheck(program: Command): void {
@@ -22,10 +22,12 @@ export function registerCheck(program: Command): void {
         throw err instanceof Error && err.name === 'RuleSelectionError' ? new UserError(err.message) : err;
       }
       const reader = openTrace(path);
+      const progress = startProgress('checking', 'events', reader.eventCount);
       let result;
       try {
-        result = check(reader, rules);
+        result = check(reader, rules, { onProgress: (n) => progress.update(n), progressEvery: 250_000 });
       } finally {
+        progress.stop();
         reader.close();
       }
       process.stdout.write(opts.json ? toJson({ trace: path, ...result }) + '\n' : formatCheck(result));

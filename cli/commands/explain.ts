@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { openTrace } from '../../capture/store/index.ts';
 import { explainUart, formatUartExplanation } from '../../analyze/explain-uart.ts';
-import { toJson } from '../output.ts';
+import { startProgress, toJson } from '../output.ts';
 import { UserError } from '../errors.ts';
 
 const TOPICS = ['uart'];
@@ -18,11 +18,14 @@ export function registerExplain(program: Command): void {
     .action((topic: string, path: string, opts: { json?: boolean }) => {
       if (!TOPICS.includes(topic)) throw new UserError(`explain: unknown topic '${topic}' (expected one of: ${TOPICS.join(', ')})`);
       const reader = openTrace(path);
+      const progress = startProgress('explaining', 'events', reader.eventCount);
+      let x;
       try {
-        const x = explainUart(reader);
-        process.stdout.write(opts.json ? toJson({ trace: path, ...x }) + '\n' : formatUartExplanation(x));
+        x = explainUart(reader, { onProgress: (n) => progress.update(n), progressEvery: 250_000 });
       } finally {
+        progress.stop();
         reader.close();
       }
+      process.stdout.write(opts.json ? toJson({ trace: path, ...x }) + '\n' : formatUartExplanation(x));
     });
 }
