@@ -382,6 +382,18 @@ export function adaptPhases(v: unknown): Phase[] | undefined {
   return out;
 }
 
+/** Power-of-two buckets with the empty ones in between (and one either side) filled in. */
+export function fillLog2(bins: HistBin[]): HistBin[] {
+  if (!bins.length) return [];
+  const have = new Map(bins.map((b) => [Math.round(Math.log2(Math.max(1, b.x1))), b.count]));
+  const ks = [...have.keys()];
+  const lo = Math.max(0, Math.min(...ks) - 1);
+  const hi = Math.max(...ks) + 1;
+  const out: HistBin[] = [];
+  for (let k = lo; k <= hi; k++) out.push({ x0: k === 0 ? 0 : 2 ** (k - 1), x1: 2 ** k, count: have.get(k) ?? 0 });
+  return out;
+}
+
 export function adaptLatency(v: unknown): LatencySeries[] | undefined {
   if (!isRec(v)) return undefined;
   const groups = listIn(v, ['byIntid']);

@@ -4,7 +4,7 @@
 import { bin, max as d3max } from 'd3-array';
 import { bar, fit, fmtInt, line, type Line } from './ui.ts';
 import { moveCursor, type AppState, type Ctx, type KeyHandler } from './state.ts';
-import type { LatencySeries } from './data.ts';
+import { fillLog2, type LatencySeries } from './data.ts';
 
 export function latencyList(ctx: Ctx): LatencySeries[] | string {
   const a = ctx.analyses;
@@ -35,7 +35,7 @@ export function renderLatency(s: AppState, ctx: Ctx): Line[] {
   const sel = list[s.latency.cursor]!;
   out.push(line('─'.repeat(ctx.width), { dim: true }));
   const room = ctx.height - out.length - 1;
-  const hist = sel.bins?.length ? sel.bins : histogram(sel.samples, Math.max(2, room));
+  const hist = sel.bins?.length ? fillLog2(sel.bins) : histogram(sel.samples, Math.max(2, room));
   if (!hist.length) {
     out.push(line(`${sel.label}: no samples to draw (summary only)`, { dim: true }));
     return out;

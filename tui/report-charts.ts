@@ -4,7 +4,7 @@
 import { scaleBand, scaleLinear, scaleLog } from 'd3-scale';
 import { area, curveStepAfter } from 'd3-shape';
 import { max, sum } from 'd3-array';
-import type { Density, HistBin, LatencySeries, Phase } from './data.ts';
+import { fillLog2, type Density, type HistBin, type LatencySeries, type Phase } from './data.ts';
 
 export const esc = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -65,17 +65,6 @@ export function densityChart(d: Density, unit: string, width = 1000, maxRows = 8
     })
     .join('');
   return svg(width, height, 'density', body + xAxis(x, x.ticks(8), height - 38, unit));
-}
-
-/** Power-of-two buckets with the empty ones in between (and one either side) filled in. */
-function fillLog2(bins: HistBin[]): HistBin[] {
-  const have = new Map(bins.map((b) => [Math.round(Math.log2(Math.max(1, b.x1))), b.count]));
-  const ks = [...have.keys()];
-  const lo = Math.max(0, Math.min(...ks) - 1);
-  const hi = Math.max(...ks) + 1;
-  const out: HistBin[] = [];
-  for (let k = lo; k <= hi; k++) out.push({ x0: k === 0 ? 0 : 2 ** (k - 1), x1: 2 ** k, count: have.get(k) ?? 0 });
-  return out;
 }
 
 /** One latency histogram (log-scaled latency buckets, counts as bars). */

@@ -87,6 +87,9 @@ describe('bootscope report', () => {
     const bad = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'report', '/nonexistent.trace', '-o', out], { cwd: ROOT, encoding: 'utf8' });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toBe('bootscope: /nonexistent.trace: no such file\n');
+    const missing = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'tui', '/nonexistent.trace'], { cwd: ROOT, encoding: 'utf8' });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe('bootscope: /nonexistent.trace: no such file\n');
     const tui = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'tui', a], { cwd: ROOT, encoding: 'utf8', input: '' });
     expect(tui.status).toBe(1);
     expect(tui.stderr).toBe('bootscope: tui needs an interactive terminal (stdin is not a TTY); try `bootscope report`\n');

@@ -3,12 +3,12 @@
 
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeTrace } from './fixture.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const NODE = process.execPath;
-const SESSION = `bootscope-tui-${process.pid}`;
+let SESSION = '';
 
 const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
 const screen = () => tmux('capture-pane', '-p', '-t', SESSION);
@@ -34,10 +34,14 @@ let file: string;
 
 beforeAll(() => {
   file = makeTrace(30_000, 8192);
-  tmux('new-session', '-d', '-s', SESSION, '-x', '100', '-y', '30', `cd ${ROOT} && ${NODE} --disable-warning=ExperimentalWarning cli/main.ts tui ${file}; echo EXITED; sleep 30`);
 });
 
-afterAll(() => {
+function start(cols: number, rows: number): void {
+  SESSION = `bootscope-tui-${process.pid}-${cols}x${rows}`;
+  tmux('new-session', '-d', '-s', SESSION, '-x', String(cols), '-y', String(rows), `cd ${ROOT} && ${NODE} --disable-warning=ExperimentalWarning cli/main.ts tui ${file}; echo EXITED; sleep 30`);
+}
+
+afterEach(() => {
   try {
     tmux('kill-session', '-t', SESSION);
   } catch {
@@ -45,12 +49,16 @@ afterAll(() => {
   }
 });
 
-describe('bootscope tui in tmux (100x30)', () => {
+describe.each([
+  [100, 30],
+  [80, 24],
+])('bootscope tui in tmux (%ix%i)', (cols, height) => {
   it('opens, switches screens, filters, jumps from a finding, quits', async () => {
+    start(cols, height);
     let s = await waitFor(/\[o\]verview/, 'the overview');
     expect(s).toContain('events   30,000 in 4 chunks');
     s = await waitFor(/findings (\d+ errors|not available)/, 'the findings count');
-    for (const l of s.split('\n')) expect(l.length).toBeLessThanOrEqual(100);
+    for (const l of s.split('\n')) expect(l.length).toBeLessThanOrEqual(cols);
 
     await keys('t');
     s = await waitFor(/\[t\]imeline/, 'the timeline');
@@ -93,6 +101,7 @@ describe('bootscope tui in tmux (100x30)', () => {
     await waitFor(/bootscope tui — keys/, 'the help');
     await keys('Escape');
     await keys('q');
-    await waitFor(/EXITED/, 'the program to exit');
+    s = await waitFor(/EXITED/, 'the program to exit');
+    expect(s).not.toMatch(/Warning|Error|render method/);
   });
 });
