@@ -13,8 +13,13 @@ export class FakeCpu implements HypercallCpu {
   readonly id: number;
   readonly x = new Array<bigint>(31).fill(0n);
   pc = 0x40080000n;
+  /** System registers by encoding (SCTLR/TCR/TTBR for guest-VA tests); absent = MMU off. */
+  sysregs: Map<number, bigint> | undefined;
   constructor(id = 0) {
     this.id = id;
+  }
+  readSysregValue(enc: number): bigint | undefined {
+    return this.sysregs ? (this.sysregs.get(enc) ?? 0n) : undefined;
   }
   getX(n: number): bigint {
     return n >= 31 ? 0n : this.x[n]!;
