@@ -19,8 +19,16 @@ export function renderDiff(s: AppState, ctx: Ctx): Line[] {
   const paneH = ctx.height - out.length - 1;
   const half = Math.floor((ctx.width - 1) / 2);
   const around = (q: number | undefined) => Math.max(0, (q ?? 0) - Math.floor(paneH / 3));
-  const a = pageFrom(ctx.data.reader, {}, around(dv?.a), paneH);
-  const b = pageFrom(ctx.other.reader, {}, around(dv?.b), paneH);
+  // A divergence with nothing on one side: show that side where the last one with a position was.
+  const near = (side: 'a' | 'b'): number | undefined => {
+    for (let i = s.diff.cursor; i >= 0; i--) {
+      const q = data.divergences[i]?.[side];
+      if (q !== undefined) return q;
+    }
+    return undefined;
+  };
+  const a = pageFrom(ctx.data.reader, {}, around(near('a')), paneH);
+  const b = pageFrom(ctx.other.reader, {}, around(near('b')), paneH);
   out.push(line(fit('A ' + ctx.data.overview.label, half) + '│' + fit('B ' + ctx.other.overview.label, half), { bold: true }));
   for (let i = 0; i < paneH - 1; i++) {
     const ea = a[i];
