@@ -102,7 +102,7 @@ function replayFigures(file: string): ReplayFigures {
 }
 
 /** The analyses (with the engine's state models) over pre-built event objects, repeated. */
-function analysesOnly(poolSize: number, rounds: number): { events: number; seconds: number; cpuSeconds: number; eventsPerSec: number; eventsPerCpuSec: number } {
+function analysesOnly(poolSize: number, rounds: number, make: () => Analysis[] = analyses): { events: number; seconds: number; cpuSeconds: number; eventsPerSec: number; eventsPerCpuSec: number } {
   const pool = bootMixPool(poolSize).map((e, seq) => ({ ...e, seq }) as TraceEvent);
   const meta = { schemaVersion: 1, toolVersion: 'bench', createdAt: '', source: { type: 'synthetic' as const, name: 'boot-mix', config: {} }, clock: { kind: 'instructions' as const, instructionsPerSecond: 1e9, counterHz: 62_500_000 }, hashes: {}, extra: {} };
   const span = pool[pool.length - 1]!.time + 1;
@@ -118,7 +118,7 @@ function analysesOnly(poolSize: number, rounds: number): { events: number; secon
   };
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  replay(src, analyses());
+  replay(src, make());
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
@@ -157,6 +157,12 @@ const rep = replayFigures(big);
 log(`  ${rep.seconds.toFixed(1)} s wall, ${rep.cpuSeconds.toFixed(1)} CPU-s: ${(rep.eventsPerSec / 1e6).toFixed(2)} M events/s (${(rep.eventsPerCpuSec / 1e6).toFixed(2)} per CPU-s); RSS ${rep.rssMiB.map(([n, r]) => `${(n / 1e6).toFixed(0)}M:${r}`).join(' ')}`);
 const only = analysesOnly(1 << 18, 40);
 log(`  analyses only (engine + check + phases + latency on event objects): ${(only.eventsPerSec / 1e6).toFixed(2)} M events/s (${(only.eventsPerCpuSec / 1e6).toFixed(2)} per CPU-s)`);
+// Each analysis alone with the engine (the engine's state models with no analysis first).
+const single: Record<string, number> = {};
+for (const [name, make] of [['engine alone', () => []], ['phases', () => [new PhasesAnalysis()]], ['latency', () => [new LatencyAnalysis()]], ['check', () => [checkAnalysis()]]] as [string, () => Analysis[]][]) {
+  single[name] = analysesOnly(1 << 18, 8, make).eventsPerCpuSec;
+  log(`  ${name} (with the engine): ${(single[name]! / 1e6).toFixed(2)} M events per CPU-s`);
+}
 const d1 = path.join(dir, 'mix-1.trace'), d2 = path.join(dir, 'mix-2.trace');
 writeMix(d1, DIFF_N, 1);
 writeMix(d2, DIFF_N, 2);
@@ -164,6 +170,6 @@ const diffs = [diffFigures(d1, d1), diffFigures(d1, d2)];
 const linux = args.linux ?? [];
 if (linux.length === 2) diffs.push(diffFigures(linux[0]!, linux[1]!));
 for (const d of diffs) log(`  diff ${d.a} (${d.eventsA}) vs ${d.b} (${d.eventsB}): ${d.seconds.toFixed(2)} s (${d.cpuSeconds.toFixed(2)} CPU-s), runs ${d.runsA}/${d.runsB}, differing runs ${d.hunks}${d.budgetExceeded ? ' (budget exceeded)' : ''}`);
-const out = { node: process.version, cpus: os.cpus().length, load: os.loadavg(), events: N, writeSeconds, replay: rep, analysesOnly: only, diffs };
+const out = { node: process.version, cpus: os.cpus().length, load: os.loadavg(), events: N, writeSeconds, replay: rep, analysesOnly: only, single, diffs };
 if (args.json) process.stdout.write(JSON.stringify(out, null, 2) + '\n');
 if (!args.keep) fs.rmSync(dir, { recursive: true, force: true });
