@@ -343,6 +343,17 @@ describe('Xen hypercalls: what the guest gets back', () => {
     expect(bad).toMatchObject({ name: 'event_channel_op', subop: 'alloc_unbound', results: [BigInt.asUintN(64, E.EFAULT)] });
   });
 
+  it('typed input without a vUART goes into the PV console in ring and raises the console event', () => {
+    const h = xenHarness();
+    physmap(h, DOMID_SELF, 0, 0n, S(PAGE / 4096));
+    h.p.pushInput(Buffer.from('ls\n'));
+    expect(Buffer.from(h.mem.bytes(0x39000000, 3)).toString()).toBe('ls\n');
+    expect(h.mem.u32(0x39000000 + 3076)).toBe(3); // in_prod
+    expect(h.mem.u8(PAGE + 48) & 0b10).toBe(0b10); // port 1 pending
+    expect(h.mem.u8(PAGE)).toBe(1); // upcall pending
+    expect(h.events.find((e) => e.kind === 'input')).toMatchObject({ kind: 'input', port: 'hvc0' });
+  });
+
   it('never throws on random arguments to every hypercall number', () => {
     const h = xenHarness();
     let seed = 12345;
