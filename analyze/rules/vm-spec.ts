@@ -3,7 +3,7 @@
 
 import type { EventOf, TraceEvent } from '../../capture/model.ts';
 import type { Analysis, ReplayContext } from '../analysis.ts';
-import { dtDeviceAt, readDt, type DtInfo } from '../dt-info.ts';
+import { dtDeviceAt, readDt, type DtDevice, type DtInfo } from '../dt-info.ts';
 import { vcpuCount } from './psci-smccc.ts';
 import type { FindingSink, RuleDef, RuleFamily } from './rule.ts';
 
@@ -87,28 +87,51 @@ class VmSpecRules implements Analysis<void> {
     this.mmio(e as EventOf<'mmio_read'> | EventOf<'mmio_write'>, ctx);
   }
 
+  /** DT node covering each 4 KiB page the guest touched (null: none), so the DT is searched once per page. */
+  private readonly describedByPage = new Map<number, DtDevice | null>();
+
+  private describedAt(dt: DtInfo, addr: number): DtDevice | undefined {
+    const page = Math.floor(addr / 4096);
+    let d = this.describedByPage.get(page);
+    if (d === undefined) {
+      d = dtDeviceAt(dt, addr) ?? null;
+      // A node smaller than a page (virtio-mmio: 0x200) must be looked up by address, not page.
+      if (d && d.reg.some((g) => g.size < 4096)) return d;
+      if (this.describedByPage.size < 65536) this.describedByPage.set(page, d);
+    }
+    return d ?? undefined;
+  }
+
   private mmio(e: EventOf<'mmio_read'> | EventOf<'mmio_write'>, ctx: ReplayContext): void {
     const r = e.device ? ctx.region(e.device) : undefined;
-    if (r?.role === 'virtio' && e.kind === 'mmio_read' && e.addr - r.base === 0x8 && e.value === 3n) this.virtioConsole = true;
-    if (r?.role === 'ram') return;
+    if (r !== undefined) {
+      if (r.role === 'ram') return;
+      if (r.role === 'virtio' && e.kind === 'mmio_read' && e.addr - r.base === 0x8 && e.value === 3n) this.virtioConsole = true;
+      // Fast path: a handled access to a region whose base the DT describes is fine.
+      if (e.outcome === 'handled' && this.describedRegions.has(r.name)) return;
+    }
     if (this.dt === null) this.dt = readDt(ctx.blob('dtb'));
     const page = blockOf(e.addr);
     if (this.reportedPages.has(page) || this.reportedPages.size >= 4096) return;
     const dt = this.dt && !this.dt.error ? this.dt : undefined;
-    const described = dt ? dtDeviceAt(dt, e.addr) : undefined;
+    const described = dt ? this.describedAt(dt, e.addr) : undefined;
     const unassigned = e.outcome === 'unassigned' || (!r && e.outcome !== 'handled');
-    const key = this.reportedPages.size >= MAX_KEYS ? 'more' : hex(page * 0x200000);
+    if (r && described && !unassigned && this.describedRegions.size < 4096 && described.reg.some((g) => g.base <= r.base && g.base + g.size >= r.base + r.size)) this.describedRegions.add(r.name);
+    const key = () => (this.reportedPages.size >= MAX_KEYS ? 'more' : hex(page * 0x200000));
     if (dt && !described) {
+      this.sink.report(VM_SPEC_RULES.undescribedMmio, key(), `the guest accessed ${hex(e.addr)}${r ? ` (${r.name})` : ''}, which no DT node describes; a guest must find every device in the DT (describe the device, or fix the guest's hard-coded address).`, [e]);
       this.reportedPages.add(page);
-      this.sink.report(VM_SPEC_RULES.undescribedMmio, key, `the guest accessed ${hex(e.addr)}${r ? ` (${r.name})` : ''}, which no DT node describes; a guest must find every device in the DT (describe the device, or fix the guest's hard-coded address).`, [e]);
     } else if (!dt && unassigned) {
+      this.sink.report(VM_SPEC_RULES.undescribedMmio, key(), `the guest accessed ${hex(e.addr)}, where the platform has no device (unassigned); the guest relies on an address no hardware description gives it.`, [e]);
       this.reportedPages.add(page);
-      this.sink.report(VM_SPEC_RULES.undescribedMmio, key, `the guest accessed ${hex(e.addr)}, where the platform has no device (unassigned); the guest relies on an address no hardware description gives it.`, [e]);
     } else if (described && unassigned) {
-      this.reportedPages.add(page);
       this.sink.report(VM_SPEC_RULES.describedAbsent, described.path, `the DT node ${described.path} (${described.compatible.join(', ') || 'no compatible'}) covers ${hex(e.addr)}, but the platform has no device there (access ${e.outcome}); fix the node's reg to the device's real address.`, [e]);
+      this.reportedPages.add(page);
     }
   }
+
+  /** Regions seen handled inside a DT node (their later handled accesses skip the DT lookup). */
+  private readonly describedRegions = new Set<string>();
 
   finish(ctx: ReplayContext): void {
     const R = VM_SPEC_RULES;

@@ -101,19 +101,21 @@ export class UartState {
     if (!r) return;
     r.accesses++;
     if (r.firstAccessSeq < 0) r.firstAccessSeq = e.seq;
-    const v = Number(e.value & 0xffffffffn);
     const reg = e.register;
     if (e.kind === 'mmio_read') {
       r.reads++;
-      this.applyRead(r, reg, e.addr - r.region.base, v, e.seq);
+      // FR polls dominate UART traffic and change no state.
+      if (reg !== 'FR') this.applyRead(r, reg, e.addr - r.region.base, Number(e.value & 0xffffffffn), e.seq);
       return;
     }
     r.writes++;
+    if (reg === 'DR') {
+      r.txWrites++;
+      if (r.firstTxSeq < 0) r.firstTxSeq = e.seq;
+      return;
+    }
+    const v = Number(e.value & 0xffffffffn);
     switch (reg) {
-      case 'DR':
-        r.txWrites++;
-        if (r.firstTxSeq < 0) r.firstTxSeq = e.seq;
-        break;
       case 'CR': {
         const was = this.enabled(r);
         const old = r.cr;
