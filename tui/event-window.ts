@@ -11,8 +11,8 @@ export interface ViewFilter extends EventFilter {
   text?: string;
 }
 
-/** Limits how many events a search may build before giving up (keeps the UI responsive). */
-export const SEARCH_BUDGET = 2_000_000;
+/** How many events a text search looks at per step before pausing (keeps the UI responsive). */
+export const limits = { search: 2_000_000 };
 
 function kindMask(kinds: EventKind[] | undefined): number {
   return kinds ? kinds.reduce((m, k) => m | (1 << KIND_CODE[k]), 0) : -1;
@@ -64,8 +64,13 @@ function scanChunk(
   return true;
 }
 
-/** Up to n matching events with seq >= fromSeq, in order. */
-export function pageFrom(reader: TraceReader, f: ViewFilter, fromSeq: number, n: number, budget = Infinity): TraceEvent[] {
+/** Where a budgeted scan stopped (the last sequence number looked at), when it did. */
+export interface ScanStop {
+  stoppedAt?: number;
+}
+
+/** Up to n matching events with seq >= fromSeq, in order; stops after `budget` events looked at. */
+export function pageFrom(reader: TraceReader, f: ViewFilter, fromSeq: number, n: number, budget = Infinity, stop?: ScanStop): TraceEvent[] {
   const out: TraceEvent[] = [];
   if (n <= 0) return out;
   let seen = 0;
@@ -78,19 +83,25 @@ export function pageFrom(reader: TraceReader, f: ViewFilter, fromSeq: number, n:
       return out.length < n;
     });
     seen += info.count;
-    if (!more || out.length >= n || seen > budget) break;
+    if (!more || out.length >= n) break;
+    if (seen > budget) {
+      if (stop) stop.stoppedAt = info.seqLast;
+      break;
+    }
   }
   return out;
 }
 
 /** Up to n matching events with seq < beforeSeq, in order (the n closest to beforeSeq). */
-export function pageBefore(reader: TraceReader, f: ViewFilter, beforeSeq: number, n: number): TraceEvent[] {
+export function pageBefore(reader: TraceReader, f: ViewFilter, beforeSeq: number, n: number, budget = Infinity): TraceEvent[] {
   if (n <= 0) return [];
   const end = Math.min(beforeSeq, f.toSeq ?? Infinity);
   const start = f.fromSeq ?? 0;
   const chunks = reader.candidateChunks({ ...f, toSeq: end }).filter((c) => c.seqFirst < end);
   let got: TraceEvent[] = [];
-  for (let ci = chunks.length - 1; ci >= 0 && got.length < n; ci--) {
+  let seen = 0;
+  for (let ci = chunks.length - 1; ci >= 0 && got.length < n && seen <= budget; ci--) {
+    seen += chunks[ci]!.count;
     const part: TraceEvent[] = [];
     scanChunk(reader, chunks[ci]!, f, start, end, (e) => {
       part.push(e);
@@ -103,13 +114,13 @@ export function pageBefore(reader: TraceReader, f: ViewFilter, beforeSeq: number
 }
 
 /** The first matching event with seq >= fromSeq, within a budget of events looked at. */
-export function findNext(reader: TraceReader, f: ViewFilter, fromSeq: number): TraceEvent | undefined {
-  return pageFrom(reader, f, fromSeq, 1, SEARCH_BUDGET)[0];
+export function findNext(reader: TraceReader, f: ViewFilter, fromSeq: number, stop?: ScanStop): TraceEvent | undefined {
+  return pageFrom(reader, f, fromSeq, 1, limits.search, stop)[0];
 }
 
 /** The last matching event with seq < beforeSeq (searching back chunk by chunk). */
 export function findPrev(reader: TraceReader, f: ViewFilter, beforeSeq: number): TraceEvent | undefined {
-  return pageBefore(reader, f, beforeSeq, 1)[0];
+  return pageBefore(reader, f, beforeSeq, 1, limits.search)[0];
 }
 
 /** Parses a filter typed at the prompt: "kind=mmio_write dev=pl011@9000000 reg=UARTDR cpu=0 intid=27". */

@@ -3,7 +3,7 @@
 
 import { eventToJson, formatEventLine } from '../capture/describe.ts';
 import { deviceOf, type TraceEvent } from '../capture/model.ts';
-import { describeFilter, findNext, findPrev, pageBefore, pageFrom, type ViewFilter } from './event-window.ts';
+import { limits, describeFilter, findNext, findPrev, pageBefore, pageFrom, type ScanStop, type ViewFilter } from './event-window.ts';
 import { fit, line, type Line } from './ui.ts';
 import type { AppState, Ctx, KeyHandler } from './state.ts';
 
@@ -15,13 +15,16 @@ export function eventsLayout(ctx: Ctx): { list: number; detail: number; side: bo
   return { list: Math.max(3, ctx.height - 2 - detail), detail, side, listWidth: ctx.width };
 }
 
-function page(s: AppState, ctx: Ctx): TraceEvent[] {
-  return pageFrom(ctx.data.reader, s.events.filter, s.events.top, eventsLayout(ctx).list);
+/** The visible page. Text searches look at most SEARCH_BUDGET events per frame (no freezes). */
+function page(s: AppState, ctx: Ctx, stop?: ScanStop): TraceEvent[] {
+  const budget = s.events.filter.text ? limits.search : Infinity;
+  return pageFrom(ctx.data.reader, s.events.filter, s.events.top, eventsLayout(ctx).list, budget, stop);
 }
 
 export function renderEvents(s: AppState, ctx: Ctx): Line[] {
   const { list, detail, side, listWidth } = eventsLayout(ctx);
-  const evs = page(s, ctx);
+  const stop: ScanStop = {};
+  const evs = page(s, ctx, stop);
   const ev = evs[Math.min(s.events.cursor, evs.length - 1)];
   const flt = describeFilter(s.events.filter);
   const pos = ev ? `#${ev.seq} of ${ctx.data.eventCount.toLocaleString('en-US')}` : 'no events';
@@ -31,7 +34,13 @@ export function renderEvents(s: AppState, ctx: Ctx): Line[] {
   for (let i = 0; i < list; i++) {
     const e = evs[i];
     if (!e) {
-      rows.push(line(i === 0 ? '  (no matching events)' : '', { dim: true }));
+      const paused = stop.stoppedAt !== undefined && i === evs.length;
+      rows.push(
+        line(paused ? `  (search paused after #${stop.stoppedAt}: press n to search further)` : i === 0 ? '  (no matching events)' : '', {
+          dim: !paused,
+          color: paused ? 'yellow' : undefined,
+        }),
+      );
       continue;
     }
     const mark = marks.has(e.seq) ? '*' : ' ';
@@ -82,40 +91,56 @@ export const eventsKeys: KeyHandler = (s, input, key, ctx) => {
   const { list } = eventsLayout(ctx);
   const ev = s.events;
   const r = ctx.data.reader;
+  // Text searches are budgeted (see limits.search); other filters prune by the chunk index.
+  const budget = ev.filter.text ? limits.search : Infinity;
+  const pf = (from: number, n: number) => pageFrom(r, ev.filter, from, n, budget);
+  const pb = (before: number, n: number) => pageBefore(r, ev.filter, before, n, budget);
   const set = (top: number, cursor: number, extra: Partial<AppState> = {}): AppState => ({ ...s, ...extra, events: { ...ev, top, cursor } });
   if (key.downArrow || input === 'j') {
-    const p = pageFrom(r, ev.filter, ev.top, list + 1);
+    const p = pf(ev.top, list + 1);
     if (ev.cursor < Math.min(list, p.length) - 1) return set(ev.top, ev.cursor + 1);
     return p.length > list ? set(p[1]!.seq, ev.cursor) : s;
   }
   if (key.upArrow || input === 'k') {
     if (ev.cursor > 0) return set(ev.top, ev.cursor - 1);
-    const first = pageFrom(r, ev.filter, ev.top, 1)[0];
-    const prev = first ? pageBefore(r, ev.filter, first.seq, 1)[0] : undefined;
+    const first = pf(ev.top, 1)[0];
+    const prev = first ? pb(first.seq, 1)[0] : undefined;
     return prev ? set(prev.seq, 0) : s;
   }
   if (key.pageDown || input === ' ') {
-    const p = pageFrom(r, ev.filter, ev.top, list * 2);
+    const p = pf(ev.top, list * 2);
     if (p.length > list) return set(p[list]!.seq, Math.min(ev.cursor, p.length - list - 1));
     return set(ev.top, Math.max(0, p.length - 1));
   }
   if (key.pageUp) {
-    const first = pageFrom(r, ev.filter, ev.top, 1)[0];
-    const prev = first ? pageBefore(r, ev.filter, first.seq, list) : [];
+    const first = pf(ev.top, 1)[0];
+    const prev = first ? pb(first.seq, list) : [];
     return prev.length ? set(prev[0]!.seq, ev.cursor) : set(ev.top, 0);
   }
   if (input === 'g' || key.home) return set(ev.filter.fromSeq ?? 0, 0);
   if (input === 'G' || key.end) {
-    const last = pageBefore(r, ev.filter, Infinity, list);
+    const last = pb(Infinity, list);
     return last.length ? set(last[0]!.seq, last.length - 1) : s;
   }
   if (input === 'x') return { ...s, message: 'filter cleared', events: { ...ev, filter: {}, marks: [] } };
   if (input === 'n' || input === 'N') {
     if (!ev.filter.text) return { ...s, message: 'no search: press / to search' };
-    const cur = pageFrom(r, ev.filter, ev.top, ev.cursor + 1)[ev.cursor];
+    const stop: ScanStop = {};
+    const cur = pageFrom(r, ev.filter, ev.top, ev.cursor + 1, limits.search, stop)[ev.cursor];
+    if (input === 'n' && !cur && stop.stoppedAt !== undefined) {
+      // Nothing on screen yet: carry on from where the last look stopped.
+      const more: ScanStop = {};
+      const hit = findNext(r, ev.filter, stop.stoppedAt + 1, more);
+      if (hit) return set(hit.seq, 0, { message: `match at #${hit.seq}` });
+      const to = more.stoppedAt;
+      return to !== undefined ? set(to + 1, 0, { message: `no match up to #${to}; n searches further` }) : { ...s, message: `no further match for "${ev.filter.text}"` };
+    }
     const at = cur?.seq ?? ev.top;
-    const hit = input === 'n' ? findNext(r, ev.filter, at + 1) : findPrev(r, ev.filter, at);
-    return hit ? set(hit.seq, 0, { message: `match at #${hit.seq}` }) : { ...s, message: `no ${input === 'n' ? 'further' : 'earlier'} match for "${ev.filter.text}"` };
+    const more: ScanStop = {};
+    const hit = input === 'n' ? findNext(r, ev.filter, at + 1, more) : findPrev(r, ev.filter, at);
+    if (hit) return set(hit.seq, 0, { message: `match at #${hit.seq}` });
+    if (more.stoppedAt !== undefined) return set(more.stoppedAt + 1, 0, { message: `no match up to #${more.stoppedAt}; n searches further` });
+    return { ...s, message: `no ${input === 'n' ? 'further' : 'earlier'} match for "${ev.filter.text}"` };
   }
   return s;
 };

@@ -5,7 +5,7 @@ import { render } from 'ink-testing-library';
 import { h } from '../../tui/ui.ts';
 import { App } from '../../tui/app.ts';
 import { TraceData, adaptFindings, adaptPhases, type Analyses } from '../../tui/data.ts';
-import { pageBefore, pageFrom, parseFilter, parseJump } from '../../tui/event-window.ts';
+import { limits, pageBefore, pageFrom, parseFilter, parseJump } from '../../tui/event-window.ts';
 import type { TraceEvent } from '../../capture/model.ts';
 import { makeTrace } from './fixture.ts';
 
@@ -161,6 +161,24 @@ describe('App', () => {
     f = await press(ENTER);
     expect(rowSeqs(f)).toEqual([1, 2]); // the hypercall and the vcpu_state it caused
     r.unmount();
+  });
+
+  it('events: a text search pauses after its budget and n carries on', async () => {
+    const saved = limits.search;
+    limits.search = 5000; // the first chunk (4096 events) and a second one per step
+    try {
+      const { r, press, type } = await open(100, 30);
+      await press('e', '/');
+      await type('Run /init');
+      let f = await press(ENTER);
+      // The line is written late in the trace: the first look stops early.
+      expect(f).toMatch(/search paused after #\d+: press n to search further/);
+      for (let i = 0; i < 10 && !/console .*Run \/init/.test(f); i++) f = await press('n');
+      expect(f).toMatch(/^[ *]#\d+ t=\d+ cpu0 console +console pl011@9000000 "Run \/init/m);
+      r.unmount();
+    } finally {
+      limits.search = saved;
+    }
   });
 
   it('findings: Enter jumps to the evidence events, marked', async () => {
