@@ -1,6 +1,6 @@
 // `check`: every rule family in one replay, findings grouped per (rule, key), sorted by severity.
 
-import type { TraceEvent } from '../capture/model.ts';
+import { EVENT_KINDS, KIND_CODE, type TraceEvent } from '../capture/model.ts';
 import { formatEventLine } from '../capture/describe.ts';
 import type { Analysis, ReplayContext } from './analysis.ts';
 import { replay, type ReplaySource, type ReplayOptions } from './engine.ts';
@@ -83,17 +83,16 @@ export function checkAnalysis(rules?: Set<string>): Analysis<CheckResult> {
   const enabled = rules ?? selectRules(undefined);
   const sink = new FindingCollector(enabled);
   const members = RULE_FAMILIES.filter((f) => f.rules.some((r) => enabled.has(r.id))).map((f) => f.create(sink));
-  // A composite: the engine dispatches by kind, so take the union of the members' kinds.
+  // A composite: the engine dispatches by kind, so take the union of the members' kinds, and
+  // keep per-kind member lists so each event reaches only the families that want it.
   const kinds = members.some((m) => !m.kinds) ? undefined : [...new Set(members.flatMap((m) => m.kinds ?? []))];
-  const wants = members.map((m) => (m.kinds ? new Set<string>(m.kinds) : undefined));
+  const byKind: Analysis<void>[][] = EVENT_KINDS.map((k) => members.filter((m) => !m.kinds || m.kinds.includes(k)));
   return {
     name: 'check',
     ...(kinds ? { kinds } : {}),
     onEvent(e: TraceEvent, ctx: ReplayContext) {
-      for (let i = 0; i < members.length; i++) {
-        const w = wants[i];
-        if (!w || w.has(e.kind)) members[i]!.onEvent(e, ctx);
-      }
+      const list = byKind[KIND_CODE[e.kind]]!;
+      for (let i = 0; i < list.length; i++) list[i]!.onEvent(e, ctx);
     },
     finish(ctx: ReplayContext): CheckResult {
       for (const m of members) m.finish(ctx);

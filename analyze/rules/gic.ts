@@ -82,6 +82,7 @@ const NEVER_ACKED_AFTER = 10_000;
 
 class GicRules implements Analysis<void> {
   readonly name = 'rules.gic';
+  readonly kinds = ['irq_eoi', 'irq_ack', 'irq_line', 'sysreg', 'mmio_write'] as const;
   private readonly sink: FindingSink;
   /** Enable events of SPIs, for finish-time evidence (bounded by INTIDs). */
   private readonly enableEvents = new Map<number, TraceEvent>();
