@@ -21,8 +21,10 @@ export const DEMO_GUEST = join(ROOT, 'guests/bin/uart.bin');
 export const DEMO_LOG = join(ROOT, 'test/fixtures/qemu/linux-gicv3-smp2.prefix.log.gz');
 
 export interface DemoTraces {
-  /** The built-in guest recorded on the emulator. */
+  /** The built-in guest recorded on the emulator as a KVM guest of QEMU virt. */
   kvm: string;
+  /** The same guest as a Xen 4.17 domU with the SBSA vUART. */
+  xen: string;
   /** The bundled QEMU boot log, imported. */
   qemu: string;
 }
@@ -32,12 +34,14 @@ export async function buildDemoTraces(dir: string): Promise<DemoTraces> {
   mkdirSync(dir, { recursive: true });
   const kvm = join(dir, 'uart-guest-kvm.trace');
   await runGuest({ kernel: DEMO_GUEST, machine: 'kvm', gic: 3, smp: 1, memBytes: 128 << 20, output: kvm, overwrite: true });
+  const xen = join(dir, 'uart-guest-xen.trace');
+  await runGuest({ kernel: DEMO_GUEST, machine: 'xen', vuart: 'sbsa', gic: 3, smp: 1, memBytes: 128 << 20, output: xen, overwrite: true });
   const log = join(dir, 'qemu-linux-boot.log');
   const qemu = join(dir, 'qemu-linux-boot.trace');
   writeFileSync(log, gunzipSync(readFileSync(DEMO_LOG)));
   rmSync(qemu, { force: true });
   await importFile({ input: log, output: qemu, format: 'qemu-log' });
-  return { kvm, qemu };
+  return { kvm, xen, qemu };
 }
 
 export function registerDemo(program: Command): void {
@@ -50,13 +54,18 @@ export function registerDemo(program: Command): void {
       const traces = await buildDemoTraces(resolve(opts.out));
       if (opts.json) {
         const info = (p: string) => withTrace(p, (r) => r.info());
-        process.stdout.write(toJson({ traces, kvm: info(traces.kvm), qemu: info(traces.qemu) }) + '\n');
+        process.stdout.write(toJson({ traces, kvm: info(traces.kvm), xen: info(traces.xen), qemu: info(traces.qemu) }) + '\n');
         return;
       }
       showTrace(
         'the built-in UART guest (guests/bin/uart.bin), recorded on the emulator as a KVM guest of QEMU virt',
         traces.kvm,
         [{ kinds: ['hypercall', 'vcpu_state'] }, { devices: ['pl011@9000000'], kinds: ['mmio_write'] }, { kinds: ['irq_line', 'irq_deliver', 'irq_ack', 'irq_eoi', 'irq_deactivate'] }],
+      );
+      showTrace(
+        'the same guest as a Xen 4.17 domU with the SBSA vUART at 0x22000000',
+        traces.xen,
+        [{ kinds: ['hypercall'] }, { kinds: ['mmio_read', 'mmio_write'], devices: ['sbsa-uart@22000000'] }],
       );
       showTrace(
         "a real QEMU 7.2 boot log of Debian's arm64 kernel (GICv3, 2 vCPUs), imported",

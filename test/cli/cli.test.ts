@@ -120,6 +120,7 @@ describe('bootscope CLI', () => {
     const j = JSON.parse(r.out);
     expect(j.kvm.complete).toBe(true);
     expect(j.kvm.meta.source).toMatchObject({ type: 'emulator', name: 'kvm' });
+    expect(j.xen.meta.source).toMatchObject({ type: 'emulator', name: 'xen' });
     expect(j.qemu.complete).toBe(true);
     const text = bootscope('demo', '-o', join(dir, 'demo'));
     expect(text.code).toBe(0);
