@@ -43,7 +43,8 @@ export interface DiffOptions {
 export interface FindingLike { rule: string; message?: string }
 
 /** One run of identical tokens on one side, as reported. */
-export interface RunRef { token: string; count: number; seq: number; time: number }
+/** One run: a token (or a "(a; b; c)" pattern) repeated `count` times, covering `events` events. */
+export interface RunRef { token: string; count: number; events: number; seq: number; time: number }
 
 export interface Hunk {
   vcpu: number;
@@ -193,17 +194,63 @@ class Interner {
 /** One vCPU's runs: parallel growable arrays (token id, repeat count, first seq, first time). */
 class Runs {
   tok: number[] = [];
+  /** Repetitions: of the token, or of the whole pattern for a periodic run. */
   count: number[] = [];
+  /** Events the run covers (differs from count for periodic runs). */
+  covered: number[] = [];
   seq: number[] = [];
   time: number[] = [];
   events = 0;
   push(id: number, seq: number, time: number): void {
     this.events++;
     const n = this.tok.length;
-    if (n && this.tok[n - 1] === id) { this.count[n - 1]!++; return; }
-    this.tok.push(id); this.count.push(1); this.seq.push(seq); this.time.push(time);
+    if (n && this.tok[n - 1] === id) { this.count[n - 1]!++; this.covered[n - 1]!++; return; }
+    this.tok.push(id); this.count.push(1); this.covered.push(1); this.seq.push(seq); this.time.push(time);
+  }
+
+  /**
+   * Second-level compression: a pattern of 2..MAX_PERIOD runs repeated back to back (a UART
+   * transmit loop: FR polls then a DR write, per byte) becomes one periodic run, whose token is
+   * the pattern and whose count is the repetitions. Inner repeat counts (how many FR polls) are
+   * kept only as the events covered. Smaller periods are tried first, greedily, left to right.
+   */
+  compressPeriodic(interner: Interner): void {
+    const { tok, count, covered, seq, time } = this;
+    const n = tok.length;
+    const out = new Runs();
+    out.events = this.events;
+    let i = 0;
+    while (i < n) {
+      let done = false;
+      for (let p = 2; p <= MAX_PERIOD && i + 2 * p <= n; p++) {
+        let same = true;
+        for (let k = 0; k < p && same; k++) same = tok[i + k] === tok[i + p + k];
+        if (!same) continue;
+        let reps = 2;
+        outer: while (i + (reps + 1) * p <= n) {
+          for (let k = 0; k < p; k++) if (tok[i + k] !== tok[i + reps * p + k]) break outer;
+          reps++;
+        }
+        let ev = 0;
+        for (let k = 0; k < reps * p; k++) ev += covered[i + k]!;
+        const parts: string[] = [];
+        for (let k = 0; k < p; k++) parts.push(interner.names[tok[i + k]!]!);
+        out.tok.push(interner.id(`(${parts.join('; ')})`)); out.count.push(reps); out.covered.push(ev); out.seq.push(seq[i]!); out.time.push(time[i]!);
+        i += reps * p;
+        done = true;
+        break;
+      }
+      if (!done) {
+        out.tok.push(tok[i]!); out.count.push(count[i]!); out.covered.push(covered[i]!); out.seq.push(seq[i]!); out.time.push(time[i]!);
+        i++;
+      }
+    }
+    this.tok = out.tok; this.count = out.count; this.covered = out.covered; this.seq = out.seq; this.time = out.time;
   }
 }
+
+/** Longest pattern (in runs) the periodic compression looks for. */
+const MAX_PERIOD = 4;
 
 // ---- Myers' diff, linear space (middle snake), with a work budget ------------------------
 
@@ -419,12 +466,13 @@ export function diffTraces(srcA: DiffSource, srcB: DiffSource, opts: DiffOptions
   const kindSet = new Set(alignedKinds);
   tokenize(srcA, A, kindSet, sysregs, interner);
   tokenize(srcB, B, kindSet, sysregs, interner);
+  for (const side of [A, B]) for (const r of side.runs.values()) r.compressPeriodic(interner);
 
   const hunks: Hunk[] = [];
   const vcpus: VcpuDiff[] = [];
   let first: DiffResult['firstDivergence'] = null;
   let firstSeq = Infinity;
-  const ref = (r: Runs, i: number): RunRef => ({ token: interner.names[r.tok[i]!]!, count: r.count[i]!, seq: r.seq[i]!, time: r.time[i]! });
+  const ref = (r: Runs, i: number): RunRef => ({ token: interner.names[r.tok[i]!]!, count: r.count[i]!, events: r.covered[i]!, seq: r.seq[i]!, time: r.time[i]! });
   const refs = (r: Runs, from: number, to: number): RunRef[] => {
     const out: RunRef[] = [];
     for (let i = Math.max(0, from); i < Math.min(to, r.tok.length); i++) out.push(ref(r, i));
@@ -443,7 +491,7 @@ export function diffTraces(srcA: DiffSource, srcB: DiffSource, opts: DiffOptions
       const ed = edits[k]!;
       if (ed.op === 0) {
         vd.matchedRuns += ed.len;
-        for (let i = 0; i < ed.len; i++) if (ra.count[ed.a + i] !== rb.count[ed.b + i]) vd.repeatDifferences++;
+        for (let i = 0; i < ed.len; i++) if (ra.count[ed.a + i] !== rb.count[ed.b + i] || ra.covered[ed.a + i] !== rb.covered[ed.b + i]) vd.repeatDifferences++;
         continue;
       }
       // A hunk: a delete followed by an insert (or either alone).

@@ -60,7 +60,7 @@ export async function diffTraceFiles(pathA: string, pathB: string, opts: { findi
   }
 }
 
-const run = (r: RunRef) => `#${r.seq} ${r.token}${r.count > 1 ? ` ×${r.count}` : ''}`;
+const run = (r: RunRef) => `#${r.seq} ${r.token}${r.count > 1 ? ` ×${r.count}` : ''}${r.events !== r.count && r.token.startsWith('(') ? ` (${r.events} events)` : ''}`;
 
 function counts(title: string, list: CountRow[], onlyDifferent: boolean, names: [string, string]): string[] {
   const shown = onlyDifferent ? list.filter((r) => r.a !== r.b) : list;
