@@ -1,7 +1,7 @@
 // Shared by the real-guest tests: fetch the Debian guests (scripts/fetch-guests.sh), run the CLI
 // as a child process (the CPU core is ~10x slower inside vitest's module transform), and pick the
 // platform lines out of a Linux console.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,13 +21,19 @@ export function fetchGuests(): Guests {
   return { kernel: paths.kernel!, uboot: paths['u-boot']!, busybox: paths.busybox! };
 }
 
-/** `bootscope ARGS` under plain node; stdout as latin1 (guest bytes 1:1), stderr as UTF-8. */
-export function bootscope(cwd: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), ...args], {
-    cwd,
-    maxBuffer: 256 << 20,
+/**
+ * `bootscope ARGS` under plain node; stdout as latin1 (guest bytes 1:1), stderr as UTF-8.
+ * Asynchronous: a long spawnSync would starve the vitest worker's RPC ("Timeout calling onTaskUpdate").
+ */
+export function bootscope(cwd: string, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [], err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out: Buffer.concat(out).toString('latin1'), err: Buffer.concat(err).toString('utf8') }));
   });
-  return { code: r.status, out: r.stdout.toString('latin1'), err: r.stderr.toString('utf8') };
 }
 
 export function tempDir(prefix: string) {

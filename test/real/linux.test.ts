@@ -15,8 +15,8 @@ beforeAll(() => {
 });
 afterAll(() => tmp.cleanup());
 
-function bootToPanic(gic: 2 | 3, smp: number, trace: string): string[] {
-  const r = bootscope(tmp.dir, 'run', '--machine', 'kvm', '--kernel', guests.kernel, '--append', APPEND, '--smp', String(smp), '--gic', String(gic),
+async function bootToPanic(gic: 2 | 3, smp: number, trace: string): Promise<string[]> {
+  const r = await bootscope(tmp.dir, 'run', '--machine', 'kvm', '--kernel', guests.kernel, '--append', APPEND, '--smp', String(smp), '--gic', String(gic),
     '--mem', '512M', '--stop-on', 'end Kernel panic', '-o', trace, '--json');
   expect(r.err).toBe('');
   expect(r.code).toBe(0);
@@ -41,17 +41,17 @@ function expectQemuPlatform(log: string[], gic: 2 | 3, smp: number): void {
 describe('Debian Linux 6.1 on --machine kvm', () => {
   const trace = tmp.file('linux-v3.trace');
 
-  it('boots to the VFS panic (1 vCPU, GICv3) with the platform lines QEMU virt prints', () => {
-    expectQemuPlatform(bootToPanic(3, 1, trace), 3, 1);
+  it('boots to the VFS panic (1 vCPU, GICv3) with the platform lines QEMU virt prints', async () => {
+    expectQemuPlatform(await bootToPanic(3, 1, trace), 3, 1);
   });
 
-  it('replay of that boot is identical', () => {
-    const r = bootscope(tmp.dir, 'replay', trace);
+  it('replay of that boot is identical', async () => {
+    const r = await bootscope(tmp.dir, 'replay', trace);
     expect(r.err).toBe('');
     expect(r.out).toMatch(/^identical \([\d,]+ events\)\n$/);
   });
 
-  it('boots to the VFS panic (2 vCPUs, GICv2) with the platform lines QEMU virt prints', () => {
-    expectQemuPlatform(bootToPanic(2, 2, tmp.file('linux-v2.trace')), 2, 2);
+  it('boots to the VFS panic (2 vCPUs, GICv2) with the platform lines QEMU virt prints', async () => {
+    expectQemuPlatform(await bootToPanic(2, 2, tmp.file('linux-v2.trace')), 2, 2);
   });
 });
