@@ -4,7 +4,7 @@
 // delivery, and the Xen PV console, then gives one verdict with the events that show it.
 
 import type { DeviceRegion, EventOf, TraceEvent } from '../capture/model.ts';
-import { propU32 } from '../capture/fdt.ts';
+import { fdtNode, propU32 } from '../capture/fdt.ts';
 import type { Analysis, ReplayContext } from './analysis.ts';
 import { evidenceOf } from './check.ts';
 import { replay, type ReplayOptions, type ReplaySource } from './engine.ts';
@@ -111,11 +111,25 @@ class ExplainUart implements Analysis<UartExplanation> {
       if (r.intid !== undefined) this.byIntid.set(r.intid, r.name);
       this.uartWindows.push({ base: r.base, size: r.size });
     }
+    // Without a DTB (imports), the region table's compatible strings are the platform's description.
+    if (!this.dt) {
+      this.fromRegions = ctx.regionsByRole('uart').filter((r) => r.compatible?.length).map((r) => ({
+        path: `region table: ${r.name}`,
+        compatible: r.compatible!,
+        reg: [{ base: r.base, size: r.size }],
+        interrupts: r.intid !== undefined && r.intid >= 32 ? [0, r.intid - 32, 4] : [],
+        status: 'okay',
+        node: fdtNode(r.name),
+      }));
+    }
     for (const n of this.uartNodes()) for (const reg of n.reg) this.uartWindows.push({ base: reg.base, size: Math.max(reg.size, 0x1000) });
   }
 
+  private fromRegions: DtDevice[] = [];
+
   uartNodes(): DtDevice[] {
     const dt = this.dt && !this.dt.error ? this.dt : undefined;
+    if (!this.dt) return this.fromRegions;
     return dt ? dt.devices.filter((d) => d.compatible.some((c) => UART_COMPATIBLES.includes(c))) : [];
   }
 
@@ -194,7 +208,7 @@ class ExplainUart implements Analysis<UartExplanation> {
     if (this.dt === null) this.init(ctx);
     const dt = this.dt && !this.dt.error ? this.dt : undefined;
     const nodes = this.uartNodes();
-    const nodeReports = nodes.map((n) => this.nodeReport(n, ctx, dt!));
+    const nodeReports = nodes.map((n) => this.nodeReport(n, ctx, dt));
     const regions = ctx.regionsByRole('uart').map((r) => this.regionReport(r, ctx, nodes));
     const unassignedNearUart = [...this.unassigned].map(([addr, u]) => ({ addr: hex(addr), count: u.count, first: evidenceOf(u.first) }));
     const xenMain = [...this.xenPorts].sort((a, b) => b[1].bytes - a[1].bytes)[0];
@@ -209,7 +223,7 @@ class ExplainUart implements Analysis<UartExplanation> {
     return { ...this.diagnose(ctx, nodes, nodeReports, regions, unassignedNearUart, xenConsole), ...base };
   }
 
-  private nodeReport(n: DtDevice, ctx: ReplayContext, dt: DtInfo): UartNodeReport {
+  private nodeReport(n: DtDevice, ctx: ReplayContext, dt: DtInfo | undefined): UartNodeReport {
     const base = n.reg[0]?.base;
     const region = base !== undefined ? ctx.regionAt(base) : undefined;
     const intid = gicIntid(n.interrupts);
@@ -219,7 +233,7 @@ class ExplainUart implements Analysis<UartExplanation> {
       compatible: n.compatible,
       reg: n.reg.map((r) => ({ base: hex(r.base), size: hex(r.size) })),
       ...(intid !== undefined ? { intid } : {}),
-      clocks: dt.root ? clockRates(dt.root, n.node) : [],
+      clocks: dt?.root ? clockRates(dt.root, n.node) : [],
       ...(speed !== undefined ? { currentSpeed: speed } : {}),
       status: n.status,
       region: region?.name ?? '',
@@ -317,7 +331,7 @@ class ExplainUart implements Analysis<UartExplanation> {
     const regs = stateOf(main.name);
     const t = this.track(main.name);
     const node = nodeReports.find((n) => n.path === main.describedBy)!;
-    reasons.push(`DT ${node.path}: compatible ${node.compatible.join(', ')}, reg ${node.reg.map((r) => `${r.base}+${r.size}`).join(', ')}${node.intid !== undefined ? `, INTID ${node.intid}` : ''}${node.clocks.length ? `, clocks ${node.clocks.join('/')} Hz` : ''}${node.currentSpeed ? `, current-speed ${node.currentSpeed}` : ''}; it matches ${main.name} (${main.model}).`);
+    reasons.push(`${this.dt ? 'DT ' : ''}${node.path}: compatible ${node.compatible.join(', ')}, reg ${node.reg.map((r) => `${r.base}+${r.size}`).join(', ')}${node.intid !== undefined ? `, INTID ${node.intid}` : ''}${node.clocks.length ? `, clocks ${node.clocks.join('/')} Hz` : ''}${node.currentSpeed ? `, current-speed ${node.currentSpeed}` : ''}; it matches ${main.name} (${main.model}).`);
     const describedPl011 = node.compatible.includes('arm,pl011');
 
     // 3. An SBSA UART (or anything without PrimeCell IDs) described as a PL011.
@@ -350,8 +364,9 @@ class ExplainUart implements Analysis<UartExplanation> {
     // 5. Transmitting: show the enable sequence and TX, then the interrupt.
     for (const e of t.enable.slice(0, 4)) push(e);
     if (main.model !== 'sbsa-uart') {
-      const en = regs.enableSeq >= 0 ? 'enabled it (CR.UARTEN set)' : 'never set CR.UARTEN';
-      reasons.push(`Enable sequence: the guest ${en}; CR is now ${hex(regs.cr)}.`);
+      if (regs.enableSeq >= 0) reasons.push(`Enable sequence: the guest enabled it (CR.UARTEN set); CR is now ${hex(regs.cr)}.`);
+      else if (ctx.meta.source.type !== 'emulator' && !t.enable.some((e) => e.kind === 'mmio_write' && e.register === 'CR')) reasons.push('Enable sequence: not in the trace (firmware or an earlier stage may have enabled the UART before the trace starts).');
+      else reasons.push(`Enable sequence: the guest never set CR.UARTEN (CR is ${hex(regs.cr)}); a real PL011 would not transmit, QEMU/KVM do.`);
     }
     push(t.firstTxEnabled ?? t.firstTx);
     reasons.push(`Transmit: ${main.txWrites} DR writes, ${main.consoleBytes} console bytes on ${main.name}.`);
@@ -377,7 +392,7 @@ class ExplainUart implements Analysis<UartExplanation> {
       reasons.push(`Interrupt: INTID ${deviceIntid} asserted ${irq.asserted}, delivered ${irq.delivered}, acknowledged ${irq.acked} times.`);
     }
     const sbsa = main.model === 'sbsa-uart';
-    return this.result(sbsa ? 'working-sbsa' : 'working-pl011', true, `A working ${sbsa ? 'SBSA generic UART' : 'PL011'}: ${main.name} at ${main.base} is described in the DT${id ? ', its IDs match' : ''}, and the guest wrote ${main.consoleBytes} console bytes to it.`, reasons, ev, xen);
+    return this.result(sbsa ? 'working-sbsa' : 'working-pl011', true, `A working ${sbsa ? 'SBSA generic UART' : 'PL011'}: ${main.name} at ${main.base} is described ${this.dt ? 'in the DT' : 'by the region table (no DTB in the trace)'}${id ? ', its IDs match' : ''}, and the guest wrote ${main.consoleBytes} console bytes to it.`, reasons, ev, xen);
   }
 
   private result(verdict: UartVerdict, hasConsole: boolean, summary: string, reasons: string[], evidence: Evidence[], _xen: unknown) {
@@ -400,7 +415,10 @@ export function formatUartExplanation(x: UartExplanation): string {
   out.push('why:');
   for (const r of x.reasons) out.push(`  - ${r}`);
   out.push('', 'device tree:');
-  if (!x.dt.present) out.push('  (the trace carries no DTB)');
+  if (!x.dt.present) {
+    out.push("  (the trace carries no DTB: the region table's compatible strings stand in for it)");
+    for (const n of x.dt.nodes) out.push(`  ${n.path}: ${n.compatible.join(', ')} reg ${n.reg.map((r) => r.base).join(',')}${n.intid !== undefined ? ` INTID ${n.intid}` : ''}`);
+  }
   else if (x.dt.error) out.push(`  (DTB unreadable: ${x.dt.error})`);
   else {
     out.push(`  stdout-path ${x.dt.stdoutPath || '(unset)'}${x.dt.bootargsConsole ? `, bootargs ${x.dt.bootargsConsole}` : ''}`);

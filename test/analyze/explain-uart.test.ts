@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explainUart, type UartExplanation } from '../../analyze/explain-uart.ts';
 import { openTrace } from '../../capture/store/index.ts';
+import { importFile } from '../../capture/import/index.ts';
 import { runGuest, type RunConfig } from '../../emu/run.ts';
 import { at, GICD3, GICR3, tmpTraces, writeTrace } from './engine-helpers.ts';
 
@@ -116,6 +117,18 @@ describe('explain uart: hand-made traces and the CLI', () => {
     expect(x.verdict).toBe('no-uart');
     expect(x.dt.present).toBe(false);
   });
+
+  it('an imported QEMU boot without a DTB: the region table stands in for the DT', async () => {
+    const out = tmp.file('qemu.trace');
+    await importFile({ input: path.join(ROOT, 'test/fixtures/qemu/linux-gicv3-smp2.prefix.log.gz'), output: out });
+    const r = openTrace(out);
+    const x = explainUart(r);
+    r.close();
+    expect(x.verdict).toBe('working-pl011');
+    expect(x.dt.present).toBe(false);
+    expect(x.dt.nodes[0]!.path).toBe('region table: pl011@9000000');
+    expect(x.reasons).toContain('Enable sequence: not in the trace (firmware or an earlier stage may have enabled the UART before the trace starts).');
+  }, 120_000);
 
   it('prints text and JSON', async () => {
     const out = tmp.file('cli.trace');
