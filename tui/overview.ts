@@ -79,5 +79,13 @@ export function phaseBar(a: Analyses | undefined, d: TraceData, w: number): Line
     for (let x = Math.max(0, a0); x < Math.min(barW, a1); x++) cells[x] = String.fromCharCode(65 + (k % 26));
   });
   const legend = ps.map((p, k) => `${String.fromCharCode(65 + (k % 26))}=${p.name}`).join(' ');
-  return [line('phases   ' + cells.join(''), { color: PHASE_COLORS[0] }), line('         ' + legend, { dim: true })];
+  // One coloured piece per run of the same phase letter.
+  const parts: { text: string; color?: string }[] = [{ text: 'phases   ' }];
+  for (const ch of cells) {
+    const color = ch === '·' ? undefined : PHASE_COLORS[(ch.charCodeAt(0) - 65) % PHASE_COLORS.length];
+    const last = parts[parts.length - 1]!;
+    if (last.color === color && parts.length > 1) last.text += ch;
+    else parts.push({ text: ch, color });
+  }
+  return [{ text: 'phases   ' + cells.join(''), parts }, line('         ' + legend, { dim: true })];
 }

@@ -13,6 +13,8 @@ export interface Line {
   bold?: boolean;
   inverse?: boolean;
   dim?: boolean;
+  /** Differently coloured pieces; when present they are drawn instead of `text` (same characters). */
+  parts?: { text: string; color?: string }[];
 }
 
 export const line = (text: string, style: Omit<Line, 'text'> = {}): Line => ({ text, ...style });
@@ -29,8 +31,17 @@ export function Lines(props: { lines: Line[]; width: number; height: number }): 
   const rows: React.ReactElement[] = [];
   for (let i = 0; i < props.height; i++) {
     const l = props.lines[i];
-    const { text, ...style } = l ?? { text: '' };
-    rows.push(h(Text, { key: i, wrap: 'truncate', ...style }, fit(text, props.width)));
+    const { text, parts, ...style } = l ?? { text: '' };
+    if (parts) {
+      // Cut the pieces to the width, then pad.
+      let room = props.width;
+      const kids = parts.map((p, k) => {
+        const t = p.text.slice(0, Math.max(0, room));
+        room -= t.length;
+        return h(Text, { key: k, color: p.color }, t);
+      });
+      rows.push(h(Text, { key: i, wrap: 'truncate', ...style }, ...kids, ' '.repeat(Math.max(0, room))));
+    } else rows.push(h(Text, { key: i, wrap: 'truncate', ...style }, fit(text, props.width)));
   }
   return h(Box, { flexDirection: 'column', width: props.width, height: props.height }, ...rows);
 }
