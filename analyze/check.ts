@@ -38,6 +38,8 @@ export function evidenceOf(e: TraceEvent): Evidence {
   return { seq: e.seq, vcpu: e.vcpu, time: e.time, ...(e.pc !== undefined ? { pc: '0x' + e.pc.toString(16) } : {}), text: formatEventLine(e) };
 }
 
+const MAX_KEYS = 4096;
+
 /** Collects findings grouped per (rule, key); memory bounded by distinct keys × MAX_EVIDENCE. */
 export class FindingCollector implements FindingSink {
   private readonly byKey = new Map<string, Finding & { firstSeq: number }>();
@@ -50,7 +52,9 @@ export class FindingCollector implements FindingSink {
 
   report(rule: RuleDef, key: string, message: string, events: readonly (TraceEvent | undefined)[]): void {
     if (!this.enabled.has(rule.id)) return;
-    const k = rule.id + '\0' + key;
+    let k = rule.id + '\0' + key;
+    // Keys come from guest values (addresses, MPIDRs…): past MAX_KEYS, fold new ones together.
+    if (this.byKey.size >= MAX_KEYS && !this.byKey.has(k)) k = rule.id + '\0(more)';
     let f = this.byKey.get(k);
     if (!f) {
       const first = events.find((e) => e !== undefined);
