@@ -12,7 +12,7 @@ export const HELP: [string, string][] = [
   ['Events  /', 'search text (shows matching events; n/N next/previous)'],
   ['Events  :', 'jump to #SEQ or t=TIME'],
   ['Events  x', 'clear filter and search'],
-  ['Timeline', '+/- zoom, ←/→ pan, 0 reset, ↑/↓ phase, p zoom to phase'],
+  ['Timeline', '+/- zoom, ←/→ pan, 0 reset, ↑/↓ phase, p zoom to phase, s start/end a selection at the centre, Esc clears it'],
   ['Diff', 'n/N next/previous divergence'],
 ];
 

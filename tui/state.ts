@@ -30,7 +30,8 @@ export interface AppState {
   findings: { cursor: number };
   console: { cursor: number };
   latency: { cursor: number };
-  timeline: { from: number; to: number; phase: number };
+  /** View [from, to), selected phase, and a span being selected (`s` at its start, `s` at its end). */
+  timeline: { from: number; to: number; phase: number; selStart?: number; sel?: [number, number] };
   diff: { cursor: number; top: number };
 }
 

@@ -39,6 +39,7 @@ export function renderTimeline(s: AppState, ctx: Ctx): Line[] {
   const unit = d.meta.clock.kind === 'ns' ? 'ns' : 'instr';
   out.push(line(`view ${fmtInt(from)} – ${fmtInt(to)} ${unit} (${(((to - from) / Math.max(1, d.timeLast + 1 - d.timeFirst)) * 100).toFixed(1)}% of the trace)`, { color: 'cyan' }));
   out.push(line(`${' '.repeat(labelW)} ${axis(from, to, plotW)}`, { dim: true }));
+  out.push(line(`${fit(selectionLabel(s), labelW)} ${selectionRow(s, plotW)}`, { color: 'yellow' }));
   // Phases Gantt.
   const a = ctx.analyses;
   if (!a) out.push(line(fit('phases', labelW) + ' analyzing…', { dim: true }));
@@ -63,8 +64,27 @@ export function renderTimeline(s: AppState, ctx: Ctx): Line[] {
   }
   if (rows.length === 1 && d.reader.chunks.filter((c) => c.timeMax >= from && c.timeMin < to).length > EXACT_CHUNKS)
     out.push(line(ctx.densityIndex ? 'zoom in (+) for per-device rows' : 'per-device rows: scanning the trace… (or zoom in with +)', { dim: true }));
-  out.push(line('+/- zoom  ←/→ pan  0 reset  ↑/↓ phase  p zoom to phase  Enter: events in this span', { dim: true }));
+  out.push(line('+/- zoom  ←/→ pan  0 reset  ↑/↓ phase  p zoom to phase  s select from/to centre  Enter: events in selection (or view)', { dim: true }));
   return out.slice(0, ctx.height);
+}
+
+function selectionLabel(s: AppState): string {
+  const t = s.timeline;
+  if (t.selStart !== undefined) return 'selecting…';
+  return t.sel ? 'selection' : 'centre';
+}
+
+/** The selection (═) or the span being selected (from its start to the centre), and the centre (│). */
+function selectionRow(s: AppState, w: number): string {
+  const t = s.timeline;
+  const cells = new Array<string>(w).fill(' ');
+  const x = (v: number) => Math.floor(((v - t.from) / (t.to - t.from)) * w);
+  const mid = (t.from + t.to) / 2;
+  const span = t.selStart !== undefined ? [Math.min(t.selStart, mid), Math.max(t.selStart, mid)] : t.sel;
+  if (span) for (let i = Math.max(0, x(span[0]!)); i <= Math.min(w - 1, x(span[1]!)); i++) cells[i] = '═';
+  const c = Math.floor(w / 2);
+  cells[c] = '│';
+  return cells.join('');
 }
 
 function sum(a: Float64Array): number {
@@ -112,8 +132,16 @@ export const timelineKeys: KeyHandler = (s, input, key, ctx) => {
     const pad = Math.max(1, (p.end - p.start) * 0.05);
     return clamp(p.start - pad, p.end + pad);
   }
+  if (input === 's') {
+    const mid = Math.round((t.from + t.to) / 2);
+    if (t.selStart === undefined) return { ...s, timeline: { ...t, selStart: mid, sel: undefined }, message: `selection starts at ${mid}: pan/zoom, then s again` };
+    const sel: [number, number] = [Math.min(t.selStart, mid), Math.max(t.selStart, mid) + 1];
+    return { ...s, timeline: { ...t, selStart: undefined, sel }, message: `selected [${sel[0]}, ${sel[1]}): Enter shows its events` };
+  }
+  if (key.escape) return { ...s, timeline: { ...t, selStart: undefined, sel: undefined } };
   if (key.return) {
-    return { ...gotoEvents(s, 0, { fromTime: t.from, toTime: t.to }), message: `events in time [${t.from}, ${t.to})` };
+    const [a, b] = t.sel ?? [t.from, t.to];
+    return { ...gotoEvents(s, 0, { fromTime: a, toTime: b }), message: `events in time [${a}, ${b})` };
   }
   return s;
 };

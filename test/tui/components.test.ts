@@ -222,6 +222,14 @@ describe('App', () => {
     const times = [...f.matchAll(/^[ *]#\d+ t=(\d+)/gm)].map((x) => Number(x[1]));
     expect(times.length).toBeGreaterThan(0);
     for (const t of times) expect(t >= from && t < to).toBe(true);
+    // Select a span: s at the centre, pan right, s again; Enter filters to it.
+    await press('t', 's');
+    f = await press('\u001B[C', 's');
+    const sel = /selected \[(\d+), (\d+)\)/.exec(f)!;
+    expect(sel).not.toBeNull();
+    expect(f).toMatch(/selection\s+ *═+│?/);
+    f = await press(ENTER);
+    expect(f).toContain(`filter: time=[${sel[1]},${sel[2]})`);
     r.unmount();
   });
 
