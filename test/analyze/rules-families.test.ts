@@ -92,6 +92,23 @@ describe('GIC rules', () => {
   });
 });
 
+describe('GIC rules: priority mask and trigger configuration', () => {
+  it('PMR left at 0 with interrupts enabled, SPI configured level but driven as an edge', () => {
+    const fs = findings(BASE, [
+      { kind: 'vcpu_state', time: at(), vcpu: -1, state: 'on', target: 0, entry: 0x40080000n, context: 0n, reason: 'boot' },
+      { kind: 'sysreg', time: at(), vcpu: 0, name: 'ICC_PMR_EL1', encoding: 0, write: true, value: 0n, outcome: 'handled' },
+      mmio('mmio_write', GICR3, 0x14, 0, 'GICR_WAKER'),
+      mmio('mmio_write', GICD3, 0x6100 + 8 * 8, 0, 'GICD_IROUTER40', 8),
+      mmio('mmio_write', GICD3, 0x104, 0x100, 'GICD_ISENABLER1'),
+      mmio('mmio_write', GICD3, 0xc08, 0, 'GICD_ICFGR2'),
+      { kind: 'irq_line', time: at(), vcpu: -1, intid: 40, level: 1, trigger: 'edge', source: 'virtio' },
+    ]);
+    expect(ids(fs)).toEqual(['gic.bad-trigger', 'gic.pmr-zero']); // the trace ends right after the assertion: not judged
+    expect(fs.find((f) => f.rule === 'gic.pmr-zero')!.message).toContain("vCPU 0's priority mask is 0");
+    expect(fs.find((f) => f.rule === 'gic.bad-trigger')!.message).toContain('INTID 40 is configured level-triggered but virtio drives it edge-triggered');
+  });
+});
+
 describe('PSCI/SMCCC rules', () => {
   it('immediate, reserved bits, CPU_ON targets, NOT_SUPPORTED functions, return codes', () => {
     const fs = findings(BASE, [
@@ -128,6 +145,12 @@ describe('VM spec and boot protocol rules', () => {
   it('no console, no GIC, no hotplug bus, undescribed MMIO without a DTB', () => {
     const fs = findings([], [{ kind: 'mmio_read', time: at(), vcpu: 0, addr: 0x1c090000, size: 4, value: 0n, device: '', register: '', outcome: 'unassigned' }]);
     expect(ids(fs)).toEqual(['vmspec.console', 'vmspec.gic', 'vmspec.hotplug-bus', 'vmspec.undescribed-mmio']);
+  });
+
+  it('physical timer used instead of the virtual one', () => {
+    const fs = findings(BASE, [{ kind: 'timer', time: at(), vcpu: 0, timer: 'phys', op: 'ctl', value: 1n }]);
+    expect(ids(fs)).toEqual(['vmspec.vtimer']);
+    expect(fs[0]!.message).toContain('armed the EL1 physical timer but never the virtual timer');
   });
 
   it('GICv2 with more than 8 vCPUs', () => {
