@@ -349,9 +349,11 @@ export class LatencyAnalysis implements LiteAnalysis<LatencyResult> {
     for (const f of this.flight.values()) if (f.ack === NONE && f.assert !== NONE) unack.set(f.intid, (unack.get(f.intid) ?? 0) + 1);
     const notes: string[] = [];
     const kinds = new Set(byIntid.flatMap((g) => g.stages.map((s) => s.stage)));
-    if (!kinds.has('assert_to_deliver') && !kinds.has('deliver_to_ack')) notes.push('no irq_deliver events in this trace: delivery stages are absent');
-    if (!kinds.has('assert_to_ack') && kinds.has('ack_to_eoi')) notes.push('no line assertions matched acknowledges: only ack→EOI is measured');
     if (!intids.length) notes.push('no interrupts in this trace');
+    else {
+      if (!kinds.has('assert_to_deliver') && !kinds.has('deliver_to_ack')) notes.push('no irq_deliver events in this trace: delivery stages are absent');
+      if (!kinds.has('assert_to_ack') && kinds.has('ack_to_eoi')) notes.push('no line assertions matched acknowledges: only ack→EOI is measured');
+    }
     return {
       clock: ctx.clock.kind,
       byIntid, byRole,

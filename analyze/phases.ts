@@ -221,9 +221,11 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
     const phases: Phase[] = found.map(({ i, m }, k) => {
       const spec = this.specs[i]!;
       const end = spec.id === 'panic' || k === found.length - 1 ? traceEnd : found[k + 1]!.m.time;
-      const startNs = ctx.toNs(m.time - traceStart);
+      // Firmware runs from the start: what precedes its banner is firmware too.
+      const start = i === FIRMWARE ? traceStart : m.time;
+      const startNs = ctx.toNs(start - traceStart);
       const endNs = ctx.toNs(end - traceStart);
-      return { id: spec.id, title: spec.title, start: m.time, end, duration: end - m.time, startNs, endNs, durationNs: endNs - startNs, marker: m };
+      return { id: spec.id, title: spec.title, start, end, duration: end - start, startNs, endNs, durationNs: endNs - startNs, marker: m };
     });
     const has = (id: PhaseId) => phases.some((p) => p.id === id);
     const kernelByLine = phases.some((p) => p.id === 'kernel_entry' && p.marker.by === 'line');
@@ -235,6 +237,7 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
         ? `not a Linux boot (no kernel log lines; the guest's first line is "${this.banner}"): phases come from events only`
         : 'not a Linux boot and no console output: phases come from events only');
     }
+    if (guest === 'firmware') notes.push('firmware only: no kernel was started in this trace');
     if (this.hits[KERNEL_ENTRY]?.by === 'event') notes.push('kernel entry is the first event of the trace (no firmware or kernel banner seen)');
     if (linux && this.linuxLines > 0) notes.push('console-line phases start when the line reached the console; early printk lines are buffered until the early console exists');
     const missing = this.specs.filter((s, i) => !this.hits[i]).map((s) => s.id);

@@ -53,7 +53,7 @@ function mainStage(g: LatencyGroup) {
 export function renderLatency(r: LatencyResult): string {
   const unit = r.clock === 'instructions' ? 'insns' : 'ns';
   const out: string[] = [];
-  out.push('per INTID', groupRows(r.byIntid, unit), '', 'per role', groupRows(r.byRole, unit), '');
+  if (r.byIntid.length) out.push('per INTID', groupRows(r.byIntid, unit), '', 'per role', groupRows(r.byRole, unit), '');
   for (const g of r.byRole) {
     const s = mainStage(g);
     if (!s || !s.histogram.length) continue;

@@ -12,11 +12,14 @@ export const GOLDEN = join(import.meta.dirname, 'golden');
 export const tmp = mkdtempSync(join(tmpdir(), 'bootscope-analyze-'));
 
 /** The guests the golden files cover: emulator runs (kvm machine) of our guests. */
-export const GOLDEN_GUESTS = [
+export const GOLDEN_GUESTS: readonly { id: string; guest: string; smp: number; gic: 2 | 3; extra?: Record<string, unknown> }[] = [
   { id: 'timer', guest: 'timer', smp: 1, gic: 3 },
   { id: 'smp', guest: 'smp', smp: 2, gic: 3 },
   { id: 'uart', guest: 'uart', smp: 1, gic: 2 },
-] as const;
+  { id: 'timer-xen', guest: 'timer', smp: 1, gic: 3, extra: { machine: 'xen' } },
+  { id: 'smp-xen', guest: 'smp', smp: 2, gic: 3, extra: { machine: 'xen' } },
+  { id: 'uart-xen', guest: 'uart', smp: 1, gic: 3, extra: { machine: 'xen', vuart: 'sbsa' } },
+];
 
 export async function guestTrace(guest: string, smp: number, gic: 2 | 3, extra: Record<string, unknown> = {}): Promise<string> {
   const name = `${guest}-smp${smp}-gicv${gic}${Object.entries(extra).map(([k, v]) => `-${k}-${String(v)}`).join('')}`;
@@ -26,15 +29,16 @@ export async function guestTrace(guest: string, smp: number, gic: 2 | 3, extra: 
   return out;
 }
 
-/** The bundled QEMU Linux boot prefix (GICv3, 2 vCPUs), imported. */
-export async function qemuLinuxTrace(): Promise<string> {
-  const out = join(tmp, 'qemu-linux.trace');
+/** A bundled QEMU log prefix, imported: 'linux-gicv3-smp2' (Linux boot) or 'uboot-gicv2-smp1' (U-Boot). */
+export async function qemuFixtureTrace(name = 'linux-gicv3-smp2'): Promise<string> {
+  const out = join(tmp, `qemu-${name}.trace`);
   if (existsSync(out)) return out;
-  const log = join(tmp, 'linux-gicv3-smp2.prefix.log');
-  writeFileSync(log, gunzipSync(readFileSync(join(ROOT, 'test/fixtures/qemu/linux-gicv3-smp2.prefix.log.gz'))));
+  const log = join(tmp, `${name}.prefix.log`);
+  writeFileSync(log, gunzipSync(readFileSync(join(ROOT, `test/fixtures/qemu/${name}.prefix.log.gz`))));
   await importFile({ input: log, output: out });
   return out;
 }
+export const qemuLinuxTrace = () => qemuFixtureTrace('linux-gicv3-smp2');
 
 /** Compares text with a golden file; UPDATE_GOLDEN=1 rewrites the file instead. */
 export function golden(name: string, text: string): { actual: string; expected: string } {

@@ -3,12 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { phasesOfTrace, renderPhases } from '../../cli/commands/phases.ts';
 import { latencyOfTrace, renderLatency } from '../../cli/commands/latency.ts';
-import { GOLDEN_GUESTS, golden, guestTrace, qemuLinuxTrace } from './helpers.ts';
+import { GOLDEN_GUESTS, golden, guestTrace, qemuFixtureTrace, qemuLinuxTrace } from './helpers.ts';
 
 describe('golden phases and latency', () => {
   for (const g of GOLDEN_GUESTS) {
     it(`${g.id} guest (emulator, ${g.smp} vCPU, GICv${g.gic})`, async () => {
-      const trace = await guestTrace(g.guest, g.smp, g.gic);
+      const trace = await guestTrace(g.guest, g.smp, g.gic, g.extra);
       const p = golden(`phases-${g.id}.txt`, renderPhases(phasesOfTrace(trace)));
       expect(p.actual).toBe(p.expected);
       const l = golden(`latency-${g.id}.txt`, renderLatency(latencyOfTrace(trace)));
@@ -24,6 +24,19 @@ describe('golden phases and latency', () => {
     const p = golden('phases-qemu-linux.txt', renderPhases(phases));
     expect(p.actual).toBe(p.expected);
     const l = golden('latency-qemu-linux.txt', renderLatency(latencyOfTrace(trace)));
+    expect(l.actual).toBe(l.expected);
+  });
+});
+
+describe('golden phases and latency: U-Boot', () => {
+  it('imported QEMU U-Boot run (GICv2, 1 vCPU, no kernel): firmware only', async () => {
+    const trace = await qemuFixtureTrace('uboot-gicv2-smp1');
+    const phases = phasesOfTrace(trace);
+    expect(phases.guest).toBe('firmware');
+    expect(phases.phases.map((p) => p.id)).toEqual(['firmware']);
+    const p = golden('phases-qemu-uboot.txt', renderPhases(phases));
+    expect(p.actual).toBe(p.expected);
+    const l = golden('latency-qemu-uboot.txt', renderLatency(latencyOfTrace(trace)));
     expect(l.actual).toBe(l.expected);
   });
 });

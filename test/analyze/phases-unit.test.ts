@@ -57,7 +57,7 @@ describe('phases', () => {
     const r = phasesOf(ev, ctx);
     expect(r.guest).toBe('firmware+linux');
     expect(r.phases.map((p) => [p.id, p.start, p.end])).toEqual([
-      ['firmware', 5, 20], ['kernel_entry', 20, 30], ['gic_init', 30, 40], ['early_console', 40, 40], ['panic', 40, 50],
+      ['firmware', 1, 20], ['kernel_entry', 20, 30], ['gic_init', 30, 40], ['early_console', 40, 40], ['panic', 40, 50],
     ]);
     expect(r.phases.find((p) => p.id === 'kernel_entry')!.marker.by).toBe('line');
   });
