@@ -9,6 +9,7 @@ import { GenericTimer, LinearTimeBase, type TimeBase } from '../devices/generic-
 import { GicV2 } from '../devices/gicv2.ts';
 import { GicV3 } from '../devices/gicv3.ts';
 import type { DeviceEnv, InterruptController } from '../devices/irq.ts';
+import { CfiFlash, FLASH_BANK_SIZE, FLASH_BASE } from '../devices/cfi-flash.ts';
 import { Pl011 } from '../devices/pl011.ts';
 import { Pl031 } from '../devices/pl031.ts';
 import { VirtioMmio } from '../devices/virtio-mmio.ts';
@@ -120,6 +121,9 @@ export class KvmPersonality implements Personality {
       ...(cfg.rtcEpoch !== undefined ? { epochSeconds: cfg.rtcEpoch } : {}),
     });
     devices.push(this.uart, this.rtc);
+    // QEMU virt's two flash banks (read as erased; no DT node, as before): U-Boot reads its
+    // environment there (docs/real-guests.md).
+    devices.push(new CfiFlash(region('cfi-flash', 'flash', FLASH_BASE, 2 * FLASH_BANK_SIZE, { compatible: ['cfi-flash'] })));
     for (let i = 0; i < 32; i++) {
       const base = VIRT.VIRTIO + i * VIRT.VIRTIO_SIZE;
       devices.push(

@@ -71,13 +71,14 @@ describe('kvm personality: map', () => {
   it('lays out QEMU virt regions with roles, models and INTIDs', () => {
     const { p } = kvm(2, 2);
     const names = p.regions.map((r) => `${r.name}:${r.role}:${r.intid ?? ''}`);
-    expect(names.slice(0, 4)).toEqual(['gicv2-dist@8000000:gic_dist:', 'gicv2-cpu@8010000:gic_cpu:', 'pl011@9000000:uart:33', 'pl031@9010000:rtc:34']);
-    expect(names[4]).toBe('virtio-mmio@a000000:virtio:48');
-    expect(names[35]).toBe('virtio-mmio@a003e00:virtio:79');
-    expect(p.regions).toHaveLength(36);
+    expect(names.slice(0, 5)).toEqual(['cfi-flash@0:flash:', 'gicv2-dist@8000000:gic_dist:', 'gicv2-cpu@8010000:gic_cpu:', 'pl011@9000000:uart:33', 'pl031@9010000:rtc:34']);
+    expect(names[5]).toBe('virtio-mmio@a000000:virtio:48');
+    expect(names[36]).toBe('virtio-mmio@a003e00:virtio:79');
+    expect(p.regions).toHaveLength(37);
     expect(p.ram).toEqual([{ base: 0x40000000, size: 128 << 20 }]);
     const v3 = kvm(3, 3).p;
-    expect(v3.regions.slice(0, 2).map((r) => [r.name, r.size])).toEqual([
+    expect(v3.regions.slice(0, 3).map((r) => [r.name, r.size])).toEqual([
+      ['cfi-flash@0', 0x8000000],
       ['gicv3-dist@8000000', 0x10000],
       ['gicv3-redist@80a0000', 3 * 0x20000],
     ]);
