@@ -61,13 +61,16 @@ export function renderEvents(s: AppState, ctx: Ctx): Line[] {
   return out;
 }
 
+/** Numeric fields that read better in hex (addresses, syndromes, function ids). */
+const HEX_FIELDS = new Set(['addr', 'esr', 'func', 'encoding']);
+
 /** The detail pane: decoded fields, guest PC and the device region. */
 export function detailLines(e: TraceEvent, ctx: Ctx): Line[] {
   const out: Line[] = [];
   const j = eventToJson(e);
   out.push(line(`#${e.seq} ${e.kind}  time ${e.time} (${ctx.data.toNs(e.time).toFixed(0)} ns)  vCPU ${e.vcpu < 0 ? '-' : e.vcpu}  PC ${e.pc !== undefined ? '0x' + e.pc.toString(16) : '(not recorded)'}`, { bold: true }));
   const fields = Object.entries(j).filter(([k]) => !['seq', 'time', 'vcpu', 'pc', 'kind'].includes(k));
-  const parts = fields.map(([k, v]) => `${k}: ${Array.isArray(v) ? '[' + v.join(', ') + ']' : typeof v === 'string' ? (k === 'bytes' ? JSON.stringify(v) : v) : String(v)}`);
+  const parts = fields.map(([k, v]) => `${k}: ${Array.isArray(v) ? '[' + v.join(', ') + ']' : typeof v === 'string' ? (k === 'bytes' ? JSON.stringify(v) : v) : typeof v === 'number' && HEX_FIELDS.has(k) ? '0x' + v.toString(16) : String(v)}`);
   // Two fields per line when they fit.
   for (let i = 0; i < parts.length; i += 2) {
     const a = parts[i]!;
