@@ -82,6 +82,10 @@ interface RegionTrack {
   acked: number;
   firstAssert?: TraceEvent;
   imscWrite?: TraceEvent;
+  /** First IMSC write unmasking the TX interrupt (its condition holds whenever the FIFO drains). */
+  txUnmask?: TraceEvent;
+  /** Input bytes given to this UART (an RX interrupt is only expected with input). */
+  inputs: number;
 }
 
 const MAX_ENABLE = 8;
@@ -100,7 +104,7 @@ class ExplainUart implements Analysis<UartExplanation> {
 
   private track(name: string): RegionTrack {
     let t = this.tracks.get(name);
-    if (!t) this.tracks.set(name, (t = { firstId: [], enable: [], consoleBytes: 0, asserted: 0, delivered: 0, acked: 0 }));
+    if (!t) this.tracks.set(name, (t = { firstId: [], enable: [], consoleBytes: 0, asserted: 0, delivered: 0, acked: 0, inputs: 0 }));
     return t;
   }
 
@@ -139,6 +143,9 @@ class ExplainUart implements Analysis<UartExplanation> {
       case 'mmio_read':
       case 'mmio_write':
         this.mmio(e, ctx);
+        return;
+      case 'input':
+        if (ctx.region(e.port)?.role === 'uart') this.track(e.port).inputs += e.bytes.length;
         return;
       case 'console': {
         if (ctx.region(e.port)?.role === 'uart') this.track(e.port).consoleBytes += e.bytes.length;
@@ -180,6 +187,7 @@ class ExplainUart implements Analysis<UartExplanation> {
       if (e.kind === 'mmio_write') {
         if (['CR', 'LCR_H', 'IBRD', 'FBRD'].includes(e.register) && t.enable.length < MAX_ENABLE) t.enable.push(e);
         if (e.register === 'IMSC' && e.value !== 0n) t.imscWrite ??= e;
+        if (e.register === 'IMSC' && (e.value & 0x20n) !== 0n) t.txUnmask ??= e;
         if (e.register === 'DR') {
           t.firstTx ??= e;
           if (ctx.state.uart.canTransmit(regs) || r.model === 'sbsa-uart') t.firstTxEnabled ??= e;
@@ -376,20 +384,25 @@ class ExplainUart implements Analysis<UartExplanation> {
       const deviceIntid = main.intid;
       const dtIntid = node.intid;
       const routeText = `device drives INTID ${deviceIntid ?? '?'}, DT says INTID ${dtIntid ?? '?'}`;
-      if (irq.acked === 0) {
+      const mismatch = dtIntid !== undefined && deviceIntid !== undefined && dtIntid !== deviceIntid;
+      // An interrupt is only owed when its condition occurred: TX unmasked, RX with input, or an assertion.
+      const expected = mismatch || irq.asserted > 0 || t.txUnmask !== undefined || t.inputs > 0;
+      if (irq.acked === 0 && !expected) {
+        reasons.push(`Interrupt: the guest unmasked IMSC ${hex(Number(t.imscWrite.kind === 'mmio_write' ? t.imscWrite.value : 0n))} (receive/timeout) and enabled INTID ${deviceIntid ?? '?'}; no input arrived, so no interrupt was due.`);
+      } else if (irq.acked === 0) {
+        push(t.txUnmask);
         push(t.firstAssert);
         const why: string[] = [];
-        if (dtIntid !== undefined && deviceIntid !== undefined && dtIntid !== deviceIntid) {
+        if (mismatch) {
           why.push(`the DT gives the wrong interrupt (${routeText}): the guest enabled INTID ${dtIntid} in the GIC${this.gicEnableOf.has(dtIntid) ? '' : ' (or tried to)'}, while the UART asserts INTID ${deviceIntid}, which nobody enabled`);
           push(this.gicEnableOf.get(dtIntid));
-        } else if (irq.asserted === 0) why.push('the UART never asserted its line (no unmasked interrupt condition: check IMSC and RIS)');
+        } else if (irq.asserted === 0) why.push('the UART never asserted its line although an unmasked interrupt was due; check IMSC, RIS and the device model');
         else if (deviceIntid !== undefined && !ctx.state.gic.enabled[deviceIntid]) why.push(`INTID ${deviceIntid} was asserted ${irq.asserted} times but never enabled in the GIC`);
         else why.push(`INTID ${deviceIntid} was asserted ${irq.asserted} times and ${irq.delivered ? `delivered ${irq.delivered} times but never acknowledged` : 'never delivered (check routing, the priority mask and PSTATE.I)'}`);
         reasons.push(`Interrupt: the guest unmasked UART interrupts (IMSC), but none arrived: ${why.join('; ')}.`);
         reasons.push('Transmit still works (polled), but an interrupt-driven console/tty will stall once the FIFO fills.');
-        return this.result('interrupt-never-arrives', true, `The UART transmits, but its interrupt never arrives (${routeText}).`, reasons, ev, xen);
-      }
-      reasons.push(`Interrupt: INTID ${deviceIntid} asserted ${irq.asserted}, delivered ${irq.delivered}, acknowledged ${irq.acked} times.`);
+        return this.result('interrupt-never-arrives', true, `The UART transmits, but its interrupt never arrives (${mismatch ? routeText : why[0]}).`, reasons, ev, xen);
+      } else reasons.push(`Interrupt: INTID ${deviceIntid} asserted ${irq.asserted}, delivered ${irq.delivered}, acknowledged ${irq.acked} times.`);
     }
     const sbsa = main.model === 'sbsa-uart';
     return this.result(sbsa ? 'working-sbsa' : 'working-pl011', true, `A working ${sbsa ? 'SBSA generic UART' : 'PL011'}: ${main.name} at ${main.base} is described ${this.dt ? 'in the DT' : 'by the region table (no DTB in the trace)'}${id ? ', its IDs match' : ''}, and the guest wrote ${main.consoleBytes} console bytes to it.`, reasons, ev, xen);

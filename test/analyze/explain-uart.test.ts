@@ -8,7 +8,7 @@ import { explainUart, type UartExplanation } from '../../analyze/explain-uart.ts
 import { openTrace } from '../../capture/store/index.ts';
 import { importFile } from '../../capture/import/index.ts';
 import { runGuest, type RunConfig } from '../../emu/run.ts';
-import { at, GICD3, GICR3, tmpTraces, writeTrace } from './engine-helpers.ts';
+import { at, GICD3, GICR3, mmio, PL011, tmpTraces, writeTrace } from './engine-helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const UART_BIN = path.join(ROOT, 'guests/bin/uart.bin');
@@ -116,6 +116,25 @@ describe('explain uart: hand-made traces and the CLI', () => {
     r.close();
     expect(x.verdict).toBe('no-uart');
     expect(x.dt.present).toBe(false);
+  });
+
+  it('RX interrupts unmasked without input are not owed; an unmasked TX interrupt that never comes is', () => {
+    const events = (imsc: number) => [
+      mmio('mmio_write', PL011, 0x30, 0x301, 'CR'),
+      mmio('mmio_write', PL011, 0x38, imsc, 'IMSC'),
+      mmio('mmio_write', PL011, 0x0, 0x41, 'DR'),
+      { kind: 'console' as const, time: at(), vcpu: -1, port: PL011.name, bytes: new Uint8Array([0x41]) },
+    ];
+    const rx = writeTrace(tmp.file('rx.trace'), [GICD3, GICR3, PL011], events(0x50), { source: { type: 'emulator' } });
+    const a = explainUart(rx);
+    rx.close();
+    expect(a.verdict).toBe('working-pl011');
+    expect(a.reasons.at(-1)).toBe('Interrupt: the guest unmasked IMSC 0x50 (receive/timeout) and enabled INTID 33; no input arrived, so no interrupt was due.');
+    const tx = writeTrace(tmp.file('tx.trace'), [GICD3, GICR3, PL011], events(0x20), { source: { type: 'emulator' } });
+    const b = explainUart(tx);
+    tx.close();
+    expect(b.verdict).toBe('interrupt-never-arrives');
+    expect(b.summary).toBe('The UART transmits, but its interrupt never arrives (the UART never asserted its line although an unmasked interrupt was due; check IMSC, RIS and the device model).');
   });
 
   it('an imported QEMU boot without a DTB: the region table stands in for the DT', async () => {
