@@ -82,7 +82,10 @@ const qemu = () =>
   timeToPanic('qemu-system-aarch64', ['-M', 'virt,gic-version=3', '-accel', 'tcg', '-cpu', 'cortex-a57', '-smp', '1', '-m', MEM, '-nographic', '-no-reboot',
     '-kernel', kernel, '-append', APPEND], true);
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]): number => {
+  const v = [...xs].sort((a, b) => a - b), m = v.length >> 1;
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+};
 const num = (s: string, label: string): number => Number((new RegExp(`${label}\\s+([\\d,]+)`).exec(s)?.[1] ?? 'NaN').replace(/,/g, ''));
 
 const load0 = os.loadavg()[0]!;
@@ -99,6 +102,8 @@ const insns = num(last.stderr, 'instructions');
 const events = num(last.stderr, 'events');
 const emuMs = median(emu.map((s) => s.toPanicMs));
 const qemuMs = median(q.map((s) => s.toPanicMs));
+const emuBest = Math.min(...emu.map((s) => s.toPanicMs));
+const qemuBest = Math.min(...q.map((s) => s.toPanicMs));
 const rssMiB = Math.max(...emu.map((s) => s.peakRssKiB ?? 0)) / 1024;
 const ratio = emuMs / qemuMs;
 const ok = (b: boolean): string => (b ? 'met' : '**not met**');
@@ -112,13 +117,13 @@ const section = [
   '--stop-on "end Kernel panic" -o TRACE` (recording on) as a plain-node child process; QEMU:',
   '`qemu-system-aarch64 -M virt,gic-version=3 -accel tcg -cpu cortex-a57 -smp 1` (Debian\'s 7.2), in the',
   'same run. Wall time is spawn → the panic\'s end line on stdout; host memory is the emulator',
-  `process's peak RSS (VmHWM). ${RUNS} run(s), median; measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}`,
+  `process's peak RSS (VmHWM). ${RUNS} alternating run(s) each, median (best); measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}`,
   `(1-minute load average ${load0.toFixed(1)} at the start: other work on the machine slows both sides).`,
   '',
   '| | emulator | QEMU TCG | target |',
   '|---|---:|---:|---|',
-  `| wall time to the panic | ${(emuMs / 1000).toFixed(2)} s | ${(qemuMs / 1000).toFixed(2)} s | ≤ 15 s: ${ok(emuMs <= 15_000)} |`,
-  `| ratio emulator / QEMU | ${ratio.toFixed(1)}× | | ≤ 10×: ${ok(ratio <= 10)} (stretch ≤ 5×) |`,
+  `| wall time to the panic | ${(emuMs / 1000).toFixed(2)} s (${(emuBest / 1000).toFixed(2)} s) | ${(qemuMs / 1000).toFixed(2)} s (${(qemuBest / 1000).toFixed(2)} s) | ≤ 15 s: ${ok(emuMs <= 15_000)} |`,
+  `| ratio emulator / QEMU | ${ratio.toFixed(1)}× (${(emuBest / qemuBest).toFixed(1)}×) | | ≤ 10×: ${ok(ratio <= 10)} (stretch ≤ 5×: ${ok(ratio <= 5)}) |`,
   `| guest instructions to the panic | ${insns.toLocaleString('en-US')} | | |`,
   `| emulator speed | ${(insns / emuMs / 1000).toFixed(1)} MIPS | | |`,
   `| events recorded | ${events.toLocaleString('en-US')} | | |`,
