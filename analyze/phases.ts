@@ -24,6 +24,8 @@ export interface PhaseSpec {
   lines: readonly RegExp[];
   /** Events that mark the phase's start, with a label for the report. */
   events: readonly { label: string; test: EventMarker }[];
+  /** A point in time, not a stretch: it has no duration and does not end the phase it falls in. */
+  milestone?: boolean;
 }
 
 const isMmio = (e: TraceEvent): e is Extract<TraceEvent, { kind: 'mmio_read' | 'mmio_write' }> =>
@@ -75,6 +77,7 @@ export const PHASES: readonly PhaseSpec[] = [
     id: 'console_handover', title: 'console handover',
     lines: [/^printk: console \[[^\]]+\] enabled/, /^printk: bootconsole \[[^\]]+\] disabled/],
     events: [],
+    milestone: true,
   },
   {
     id: 'rootfs_init', title: 'rootfs / init',
@@ -220,7 +223,12 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
     found.sort((a, b) => a.m.time - b.m.time || a.m.seq - b.m.seq || a.i - b.i);
     const phases: Phase[] = found.map(({ i, m }, k) => {
       const spec = this.specs[i]!;
-      const end = spec.id === 'panic' || k === found.length - 1 ? traceEnd : found[k + 1]!.m.time;
+      let end = traceEnd;
+      if (spec.milestone) end = m.time;
+      else if (spec.id !== 'panic') {
+        // Ends where the next phase (not a milestone) starts.
+        for (let j = k + 1; j < found.length; j++) if (!this.specs[found[j]!.i]!.milestone) { end = found[j]!.m.time; break; }
+      }
       // Firmware runs from the start: what precedes its banner is firmware too.
       const start = i === FIRMWARE ? traceStart : m.time;
       const startNs = ctx.toNs(start - traceStart);
