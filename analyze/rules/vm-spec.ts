@@ -135,6 +135,10 @@ class VmSpecRules implements Analysis<void> {
 
   finish(ctx: ReplayContext): void {
     const R = VM_SPEC_RULES;
+    if (this.dt === null) this.dt = readDt(ctx.blob('dtb'));
+    // Absence is only evidence when the trace describes the whole platform: the emulator's region
+    // table or a DTB. An import without a DTB lists only the devices its log mentions.
+    if (ctx.meta.source.type === 'import' && !this.dt) return;
     const xen = ctx.meta.source.name === 'xen' || ctx.regionsByRole('xen_grant_table').length > 0;
     if (!ctx.regionsByRole('uart').length && !this.virtioConsole && !this.pvConsole && !xen) {
       this.sink.report(R.console, 'console', 'the platform provides no console: no UART region, no virtio-console and no Xen PV console. Give the VM a PL011 (or SBSA UART) or a virtio-console.', this.consoleEvent ? [this.consoleEvent] : []);

@@ -57,6 +57,12 @@ describe('check golden output', () => {
     compareGolden('check-qemu-linux-gicv3-smp2.txt', checkText(out));
   }, 120_000);
 
+  it('imported QEMU U-Boot boot (uboot-gicv2-smp1 prefix; no DTB: absence is not judged)', async () => {
+    const out = tmp.file('uboot.trace');
+    await importFile({ input: path.join(ROOT, 'test/fixtures/qemu/uboot-gicv2-smp1.prefix.log.gz'), output: out });
+    compareGolden('check-qemu-uboot-gicv2-smp1.txt', checkText(out));
+  }, 120_000);
+
   it('the golden comparison fails when the output changes', () => {
     const text = readFileSync(path.join(GOLDEN, 'check-kvm-uart.txt'), 'utf8');
     expect(() => expect(text.replace('warnings', 'warnings!')).toBe(text)).toThrow();
