@@ -59,8 +59,14 @@ class Context implements ReplayContext {
     };
   }
 
+  // One-entry cache: consecutive events mostly hit the same device (UART polls, GIC sequences).
+  private lastName = '';
+  private lastRegion: DeviceRegion | undefined;
+
   region(name: string): DeviceRegion | undefined {
-    return this.byName.get(name);
+    if (name === this.lastName) return this.lastRegion;
+    this.lastName = name;
+    return (this.lastRegion = this.byName.get(name));
   }
 
   regionsByRole(role: DeviceRole): readonly DeviceRegion[] {

@@ -84,8 +84,13 @@ export class UartState {
     for (const r of regions) if (r.role === 'uart') this.byRegion.set(r.name, freshRegs(r));
   }
 
+  private lastName = '';
+  private lastRegs: UartRegs | undefined;
+
   get(name: string): UartRegs | undefined {
-    return this.byRegion.get(name);
+    if (name === this.lastName) return this.lastRegs;
+    this.lastName = name;
+    return (this.lastRegs = this.byRegion.get(name));
   }
 
   enabled(r: UartRegs): boolean {
@@ -97,7 +102,7 @@ export class UartState {
   }
 
   apply(e: MmioEvent, change: UartChange): void {
-    const r = this.byRegion.get(e.device);
+    const r = this.get(e.device);
     if (!r) return;
     r.accesses++;
     if (r.firstAccessSeq < 0) r.firstAccessSeq = e.seq;
