@@ -18,6 +18,10 @@ export function registerTui(program: Command): void {
       if (!process.stdin.isTTY) throw new UserError('tui needs an interactive terminal (stdin is not a TTY); try `bootscope report`');
       // Ink and React are most of the start-up time: keep their compiled code on disk.
       module.enableCompileCache?.();
+      // Ink renders only its last frame when it sees a CI variable; a terminal is interactive
+      // wherever it runs (CI jobs that drive the TUI under tmux included).
+      delete process.env.CI;
+      delete process.env.CONTINUOUS_INTEGRATION;
       const { runTui } = await import('../../tui/app.ts');
       await runTui(other ? [path, other] : [path]);
     });
