@@ -1,6 +1,7 @@
 // `bootscope demo`: the README's main command. Records bootscope's built-in UART guest on the
-// emulator (kvm personality), imports a bundled real QEMU boot log of Debian's arm64 kernel,
-// and shows what bootscope sees in each: info, the console and the boundary events.
+// emulator as a KVM guest and as a Xen domU, imports a bundled real QEMU boot log of Debian's
+// arm64 kernel, runs check, phases and diff, writes the HTML report, and opens the TUI on the
+// kvm/xen pair — or, when stdout is not a terminal, prints the summaries instead.
 
 import type { Command } from 'commander';
 import { mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
@@ -13,7 +14,11 @@ import { formatEventLine } from '../../capture/describe.ts';
 import type { EventFilter } from '../../capture/model.ts';
 import { consoleLines } from '../../analyze/console.ts';
 import { runGuest } from '../../emu/run.ts';
+import { check, formatCheck } from '../../analyze/check.ts';
 import { renderInfo } from './info.ts';
+import { phasesOfTrace, renderPhases } from './phases.ts';
+import { diffTraceFiles, renderDiff } from './diff.ts';
+import { writeReport } from '../../tui/report.ts';
 import { toJson } from '../output.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -50,33 +55,73 @@ export function registerDemo(program: Command): void {
     .description('record the built-in guest on the emulator, import a bundled real QEMU boot, and show what bootscope sees')
     .option('-o, --out <dir>', 'directory for the demo traces', 'bootscope-demo')
     .option('--json', 'print a machine-readable summary')
-    .action(async (opts: { out: string; json?: boolean }) => {
-      const traces = await buildDemoTraces(resolve(opts.out));
+    .option('--no-tui', 'print the summaries even on a terminal')
+    .action(async (opts: { out: string; json?: boolean; tui: boolean }) => {
+      const dir = resolve(opts.out);
+      const traces = await buildDemoTraces(dir);
+      const report = join(dir, 'report.html');
+      await writeReport([traces.kvm, traces.xen], report);
       if (opts.json) {
         const info = (p: string) => withTrace(p, (r) => r.info());
-        process.stdout.write(toJson({ traces, kvm: info(traces.kvm), xen: info(traces.xen), qemu: info(traces.qemu) }) + '\n');
+        const findings = (p: string) => withTrace(p, (r) => check(r));
+        process.stdout.write(
+          toJson({
+            traces,
+            report,
+            kvm: info(traces.kvm),
+            xen: info(traces.xen),
+            qemu: info(traces.qemu),
+            check: { kvm: findings(traces.kvm), xen: findings(traces.xen), qemu: findings(traces.qemu) },
+            phases: { qemu: phasesOfTrace(traces.qemu) },
+            diff: await diffTraceFiles(traces.kvm, traces.xen),
+          }) + '\n',
+        );
         return;
       }
-      showTrace(
-        'the built-in UART guest (guests/bin/uart.bin), recorded on the emulator as a KVM guest of QEMU virt',
-        traces.kvm,
-        [{ kinds: ['hypercall', 'vcpu_state'] }, { devices: ['pl011@9000000'], kinds: ['mmio_write'] }, { kinds: ['irq_line', 'irq_deliver', 'irq_ack', 'irq_eoi', 'irq_deactivate'] }],
-      );
-      showTrace(
-        'the same guest as a Xen 4.17 domU with the SBSA vUART at 0x22000000',
-        traces.xen,
-        [{ kinds: ['hypercall'] }, { kinds: ['mmio_read', 'mmio_write'], devices: ['sbsa-uart@22000000'] }],
-      );
-      showTrace(
-        "a real QEMU 7.2 boot log of Debian's arm64 kernel (GICv3, 2 vCPUs), imported",
-        traces.qemu,
-        [{ devices: ['pl011@9000000'] }, { kinds: ['irq_ack', 'irq_eoi'] }],
-      );
-      say('Try next:');
-      say(`  ./bootscope console ${traces.kvm}`);
-      say(`  ./bootscope events ${traces.qemu} --kind irq_ack --limit 20`);
-      say(`  ./bootscope sql ${traces.qemu} "SELECT device, register, count(*) n FROM events WHERE kind='mmio_read' GROUP BY 1,2 ORDER BY n DESC LIMIT 10"`);
+      if (opts.tui && process.stdout.isTTY && process.stdin.isTTY) {
+        say(`bootscope demo: traces in ${dir}, report in ${report}; opening the TUI on the kvm/xen pair (? for help, q to quit)`);
+        const { runTui } = await import('../../tui/app.ts');
+        await runTui([traces.kvm, traces.xen]);
+        say(`Traces: ${traces.kvm}, ${traces.xen}, ${traces.qemu}. Report: ${report}`);
+        return;
+      }
+      await printSummaries(traces, report);
     });
+}
+
+async function printSummaries(traces: DemoTraces, report: string): Promise<void> {
+  showTrace(
+    'the built-in UART guest (guests/bin/uart.bin), recorded on the emulator as a KVM guest of QEMU virt',
+    traces.kvm,
+    [{ kinds: ['hypercall', 'vcpu_state'] }, { kinds: ['irq_line', 'irq_deliver', 'irq_ack', 'irq_eoi', 'irq_deactivate'] }],
+  );
+  showTrace(
+    'the same guest as a Xen 4.17 domU with the SBSA vUART at 0x22000000',
+    traces.xen,
+    [{ kinds: ['mmio_read', 'mmio_write'], devices: ['sbsa-uart@22000000'] }],
+  );
+  showTrace(
+    "a real QEMU 7.2 boot log of Debian's arm64 kernel (GICv3, 2 vCPUs), imported",
+    traces.qemu,
+    [{ kinds: ['irq_ack', 'irq_eoi'] }],
+  );
+  for (const [name, path] of [['kvm', traces.kvm], ['xen', traces.xen], ['QEMU import', traces.qemu]] as const) {
+    say(`$ bootscope check ${path}    (${name})`);
+    process.stdout.write(withTrace(path, (r) => formatCheck(check(r))));
+    say();
+  }
+  say(`$ bootscope phases ${traces.qemu}`);
+  process.stdout.write(renderPhases(phasesOfTrace(traces.qemu)));
+  say();
+  say(`$ bootscope diff ${traces.kvm} ${traces.xen}`);
+  process.stdout.write(renderDiff(await diffTraceFiles(traces.kvm, traces.xen)));
+  say();
+  say(`Report (phases, event density, latency, findings, diff): ${report}`);
+  say('Try next:');
+  say(`  ./bootscope tui ${traces.kvm} ${traces.xen}`);
+  say(`  ./bootscope explain uart ${traces.xen}`);
+  say(`  ./bootscope latency ${traces.qemu}`);
+  say(`  ./bootscope sql ${traces.qemu} "SELECT device, register, count(*) n FROM events WHERE kind='mmio_read' GROUP BY 1,2 ORDER BY n DESC LIMIT 10"`);
 }
 
 const say = (s = '') => process.stdout.write(s + '\n');

@@ -2,7 +2,7 @@
 
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,5 +126,9 @@ describe('bootscope CLI', () => {
     expect(text.code).toBe(0);
     expect(text.out).toContain('PASS uart');
     expect(text.out).toContain('Booting Linux on physical CPU');
+    expect(text.out).toContain('$ bootscope check');
+    expect(text.out).toMatch(/uart\s+A: pl011@9000000[\s\S]*B: sbsa-uart@22000000/); // diff lines the UARTs up by role
+    expect(j.diff).toBeDefined();
+    expect(existsSync(j.report)).toBe(true);
   });
 });
