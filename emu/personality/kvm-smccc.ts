@@ -248,26 +248,20 @@ function isPsci(fid: number): boolean {
   return ((fid & 0xbfffffe0) >>> 0) === 0x84000000;
 }
 
+/** The PSCI 1.x functions both KVM and Xen report through PSCI_FEATURES (as a table). */
+export const PSCI_CORE_FUNCTIONS: ReadonlySet<number> = new Set([
+  FID.PSCI_VERSION, FID.CPU_SUSPEND, FID.CPU_SUSPEND_64, FID.CPU_OFF, FID.CPU_ON, FID.CPU_ON_64,
+  FID.AFFINITY_INFO, FID.AFFINITY_INFO_64, FID.MIGRATE_INFO_TYPE, FID.SYSTEM_OFF, FID.SYSTEM_RESET,
+  FID.PSCI_FEATURES, FID.SMCCC_VERSION,
+].map((f) => f >>> 0));
+
 /** KVM's PSCI_FEATURES table (PSCI 1.x); QEMU TCG lists neither SMCCC_VERSION nor SYSTEM_RESET2. */
 export function psciFeatures(queried: number, opts: KvmSmcccOptions = KVM_SMCCC_DEFAULTS): bigint {
   if (opts.flavor === 'qemu-tcg' && (queried === FID.SMCCC_VERSION || queried === FID.SYSTEM_RESET2 || queried === FID.SYSTEM_RESET2_64)) {
     return PSCI_RET.NOT_SUPPORTED;
   }
+  if (PSCI_CORE_FUNCTIONS.has(queried >>> 0)) return 0n;
   switch (queried >>> 0) {
-    case FID.PSCI_VERSION:
-    case FID.CPU_SUSPEND:
-    case FID.CPU_SUSPEND_64:
-    case FID.CPU_OFF:
-    case FID.CPU_ON:
-    case FID.CPU_ON_64:
-    case FID.AFFINITY_INFO:
-    case FID.AFFINITY_INFO_64:
-    case FID.MIGRATE_INFO_TYPE:
-    case FID.SYSTEM_OFF:
-    case FID.SYSTEM_RESET:
-    case FID.PSCI_FEATURES:
-    case FID.SMCCC_VERSION:
-      return 0n;
     case FID.SYSTEM_RESET2:
     case FID.SYSTEM_RESET2_64:
       return opts.psciMinor >= 1 ? 0n : PSCI_RET.NOT_SUPPORTED;

@@ -8,7 +8,7 @@
 
 import { smcccName } from '../../capture/hypercalls/smccc.ts';
 import { HYPERCALL, type HypercallOutcome, type PlatformControl } from './types.ts';
-import { FID, PSCI_RET } from './kvm-smccc.ts';
+import { FID, PSCI_CORE_FUNCTIONS, PSCI_RET } from './kvm-smccc.ts';
 
 export const XEN_SMCCC = {
   /** Owner 5 (standard hypervisor service): Xen's own UID a71812dc-c698-4369-9acf-79d18ddee667. */
@@ -173,24 +173,7 @@ function psci02(fid: number, arg: (n: number) => bigint, caller: XenSmcccCaller)
 
 /** Xen's PSCI_FEATURES list (vpsci.c do_psci_1_0_features): no MIGRATE, UP_CPU or RESET2. */
 export function xenPsciFeatures(queried: number): bigint {
-  switch (queried >>> 0) {
-    case FID.PSCI_VERSION:
-    case FID.CPU_SUSPEND:
-    case FID.CPU_SUSPEND_64:
-    case FID.CPU_OFF:
-    case FID.CPU_ON:
-    case FID.CPU_ON_64:
-    case FID.AFFINITY_INFO:
-    case FID.AFFINITY_INFO_64:
-    case FID.MIGRATE_INFO_TYPE:
-    case FID.SYSTEM_OFF:
-    case FID.SYSTEM_RESET:
-    case FID.PSCI_FEATURES:
-    case FID.SMCCC_VERSION:
-      return 0n;
-    default:
-      return PSCI_RET.NOT_SUPPORTED;
-  }
+  return PSCI_CORE_FUNCTIONS.has(queried >>> 0) ? 0n : PSCI_RET.NOT_SUPPORTED;
 }
 
 /** do_common_cpu_on: unknown vCPU → INVALID_PARAMETERS, Thumb bit → INVALID_ADDRESS, running → ALREADY_ON. */
