@@ -7,6 +7,8 @@ import type { PhysBus } from './bus.ts';
 import * as Decode from './decode.ts';
 import type { Fields } from './decode.ts';
 import * as Int64 from './int64.ts';
+import { Jit } from './jit.ts';
+import type { JitOptions } from './jit.ts';
 import * as Mmu from './mmu.ts';
 import type { MmuRegs, WalkResult } from './mmu.ts';
 import * as Sysregs from './sysregs.ts';
@@ -107,6 +109,8 @@ export interface CpuOptions {
   hooks?: CpuHooks;
   /** Report the GICv3 system register interface in ID_AA64PFR0.GIC. */
   gicv3?: boolean;
+  /** Compile hot blocks to JavaScript (jit.ts); same architectural behaviour, off by default. */
+  jit?: boolean | JitOptions;
 }
 
 /** Byte tables of the reflected CRC-32 (0x04C11DB7) and CRC-32C (0x1EDC6F41) polynomials. */
@@ -180,6 +184,8 @@ export class Cpu {
   irqPending: () => boolean;
   fiqPending: () => boolean;
   hooks: CpuHooks;
+  /** Block compiler, when enabled. */
+  readonly jit: Jit | undefined;
 
   private readonly dv: DataView;
   private evt = EVT_IRQ;
@@ -220,6 +226,7 @@ export class Cpu {
     this.irqPending = o.irqPending ?? (() => false);
     this.fiqPending = o.fiqPending ?? (() => false);
     this.hooks = o.hooks ?? {};
+    this.jit = o.jit ? new Jit(o.jit === true ? {} : o.jit) : undefined;
     this.dv = new DataView(o.bus.mem.buffer, o.bus.mem.byteOffset, o.bus.mem.byteLength);
     this.reset();
     if (o.gicv3) this.srLo[I_PFR0] |= 1 << 24;
@@ -309,7 +316,7 @@ export class Cpu {
     this.evt &= ~EVT_STOP;
     while (this.instret < end) {
       try {
-        if (this.exec(end)) break;
+        if (this.jit ? this.jit.exec(this, end) : this.exec(end)) break;
       } catch (e) {
         if (e !== FAULT) throw e;
       }

@@ -1,0 +1,157 @@
+// Code templates of the block compiler (emu/cpu/jit.ts), one per decoded operation id.
+// Each template returns JavaScript source for one instruction with its register slots folded
+// into constants. The source runs with: c (the Cpu), X (its register file), H/add64/lsl64/
+// lsr64/asr64 (int64 helpers), pc0 (block entry PC low word), pcHi, i0 (instret at entry).
+// Templates mirror the interpreter's cases in cpu.ts line for line, so behaviour is identical.
+
+/** What the compiler must do around an operation. */
+export const KIND = {
+  /** Pure register operation that cannot fault: no state sync needed. */
+  PURE: 0,
+  /** May fault (calls into the Cpu): PC and instret are synced before it. */
+  CALL: 1,
+  /** Memory access: synced before; afterwards the block exits if an event is pending or the code page was written. */
+  MEM: 2,
+  /** Branch: ends the block; synced before, sets the PC. */
+  BRANCH: 3,
+} as const;
+
+/** Decoded fields of one instruction plus its address. */
+export interface OpArgs {
+  p: number;
+  a: number;
+  b: number;
+  /** Source expression of this instruction's PC low word. */
+  pc: string;
+}
+
+export interface OpTemplate {
+  kind: number;
+  /** JavaScript for the instruction, or undefined when this encoding is not compiled. */
+  code(o: OpArgs): string | undefined;
+}
+
+const dOf = (p: number): number => p & 127;
+const nOf = (p: number): number => (p >>> 7) & 127;
+const mOf = (p: number): number => (p >>> 14) & 127;
+
+/** Address n + signed 32-bit immediate into lo/hi locals (the LS_OFF_* fast forms). */
+const addrImm = (n: number, a: number): string =>
+  `const nl = X[${n}], lo = (nl + ${a}) | 0; const hi = (X[${n + 1}] + ((lo >>> 0) < (nl >>> 0) ? 1 : 0)) | 0;`;
+
+const pure = (code: (o: OpArgs) => string | undefined): OpTemplate => ({ kind: KIND.PURE, code });
+const call = (code: (o: OpArgs) => string | undefined): OpTemplate => ({ kind: KIND.CALL, code });
+const mem = (code: (o: OpArgs) => string | undefined): OpTemplate => ({ kind: KIND.MEM, code });
+const branch = (code: (o: OpArgs) => string | undefined): OpTemplate => ({ kind: KIND.BRANCH, code });
+
+/** Taken branch to pc + sign-extended a (BCOND, CBZ, TBZ). */
+const jumpRel = (o: OpArgs): string => `{ c.pcLo = add64(pcHi, ${o.pc}, ${o.a >> 31}, ${o.a}); c.pcHi = H.hi; }`;
+
+/** Templates by operation id (decode.ts OP); ids not listed end the block. */
+export const TEMPLATES: Record<number, OpTemplate> = {
+  1 /* ADD_I64 */: pure(({ p, a }) => {
+    const n = nOf(p), d = dOf(p);
+    return `{ const nl = X[${n}], lo = (nl + ${a}) | 0; X[${d + 1}] = (X[${n + 1}] + ((lo >>> 0) < (nl >>> 0) ? 1 : 0)) | 0; X[${d}] = lo; }`;
+  }),
+  2 /* SUB_I64 */: pure(({ p, a }) => {
+    const n = nOf(p), d = dOf(p);
+    return `{ const nl = X[${n}]; X[${d + 1}] = (X[${n + 1}] - ((nl >>> 0) < ${a} ? 1 : 0)) | 0; X[${d}] = (nl - ${a}) | 0; }`;
+  }),
+  3 /* ADD_I32 */: pure(({ p, a }) => `X[${dOf(p)}] = (X[${nOf(p)}] + ${a}) | 0; X[${dOf(p) + 1}] = 0;`),
+  4 /* SUB_I32 */: pure(({ p, a }) => `X[${dOf(p)}] = (X[${nOf(p)}] - ${a}) | 0; X[${dOf(p) + 1}] = 0;`),
+  5 /* ADDS_I */: pure(({ p, a }) => `c.opAddsImm(${p}, ${a});`),
+  6 /* LOG_I */: pure(({ p, a, b }) => `c.opLogImm(${p}, ${a}, ${b});`),
+  7 /* MOVC */: pure(({ p, a, b }) => `X[${dOf(p)}] = ${a}; X[${dOf(p) + 1}] = ${b};`),
+  8 /* MOVK */: pure(({ p, a }) => `c.opMovk(${p}, ${a});`),
+  9 /* ADR */: pure(({ p, a, b, pc }) => {
+    const base = p >>> 28 ? `(${pc}) & -4096` : pc;
+    return `X[${dOf(p)}] = add64(pcHi, ${base}, ${b}, ${a}); X[${dOf(p) + 1}] = H.hi;`;
+  }),
+  11 /* SHIFT_I64 */: pure(({ p, a, b }) => {
+    const n = nOf(p), d = dOf(p);
+    return `{ const l1 = lsl64(X[${n + 1}], X[${n}], ${a}); const lo = ${p >>> 28 ? 'lsr64' : 'asr64'}(H.hi, l1, ${b}); X[${d}] = lo; X[${d + 1}] = H.hi; }`;
+  }),
+  12 /* SHIFT_I32 */: pure(({ p, a, b }) => {
+    const d = dOf(p);
+    return `{ const v = X[${nOf(p)}] << ${a}; X[${d}] = ${p >>> 28 ? `(v >>> ${b}) | 0` : `v >> ${b}`}; X[${d + 1}] = 0; }`;
+  }),
+  13 /* BFM */: pure(({ p, a, b }) => `c.opBfm(${p}, ${a}, ${b});`),
+  14 /* EXTR */: pure(({ p, a }) => `c.opExtr(${p}, ${a});`),
+  15 /* ADD_R */: pure(({ p, a, b }) => `c.opAddReg(${p}, ${a}, ${b});`),
+  16 /* ADDS_R */: pure(({ p, a, b }) => `c.opAddsReg(${p}, ${a}, ${b});`),
+  17 /* LOG_R */: pure(({ p, a, b }) => `c.opLogReg(${p}, ${a}, ${b});`),
+  18 /* ADD_X */: pure(({ p, a, b }) => `c.opAddExt(${p}, ${a}, ${b});`),
+  19 /* ADC */: pure(({ p }) => `c.opAdc(${p});`),
+  20 /* CCMP */: pure(({ p, a }) => `c.opCcmp(${p}, ${a});`),
+  21 /* CSEL */: pure(({ p, a }) => {
+    if (p >>> 28 !== 4) return `c.opCsel(${p}, ${a});`;
+    const d = dOf(p);
+    return `{ const s = c.cond(${a}) ? ${nOf(p)} : ${mOf(p)}; X[${d}] = X[s]; X[${d + 1}] = X[s + 1]; }`;
+  }),
+  22 /* DP2 */: call(({ p, a }) => `c.opDp2(${p}, ${a});`),
+  23 /* DP1 */: call(({ p, a }) => `c.opDp1(${p}, ${a});`),
+  24 /* DP3 */: call(({ p, a }) => {
+    if (a !== 0 || p >>> 28 === 0) return `c.opDp3(${p}, ${a});`;
+    const n = nOf(p), m = mOf(p), ra = (p >>> 21) & 127, d = dOf(p);
+    return `{ const al = X[${n}], bl = X[${m}]; const plo = Math.imul(al, bl);
+      const phi = Math.round(((al >>> 0) * (bl >>> 0) - (plo >>> 0)) / 4294967296) + Math.imul(X[${n + 1}], bl) + Math.imul(al, X[${m + 1}]);
+      const rl = X[${ra}], lo = (rl + plo) | 0; X[${d + 1}] = (X[${ra + 1}] + phi + ((lo >>> 0) < (rl >>> 0) ? 1 : 0)) | 0; X[${d}] = lo; }`;
+  }),
+  25 /* B */: branch(({ a, b, pc }) => `c.pcLo = add64(pcHi, ${pc}, ${b}, ${a}); c.pcHi = H.hi;`),
+  26 /* BL */: branch(({ a, b, pc }) => `X[60] = (${pc} + 4) | 0; X[61] = pcHi; c.pcLo = add64(pcHi, ${pc}, ${b}, ${a}); c.pcHi = H.hi;`),
+  27 /* BCOND */: branch((o) => `if (c.cond(${o.b})) ${jumpRel(o)}`),
+  28 /* CBZ */: branch((o) => {
+    const t = dOf(o.p);
+    const zero = (o.p >>> 29) & 1 ? `(X[${t}] | X[${t + 1}]) === 0` : `X[${t}] === 0`;
+    return `if ((${zero}) !== ${((o.p >>> 28) & 1) > 0}) ${jumpRel(o)}`;
+  }),
+  29 /* TBZ */: branch((o) => {
+    const t = dOf(o.p), bit = o.b;
+    const set = bit < 32 ? `(X[${t}] >>> ${bit}) & 1` : `(X[${t + 1}] >>> ${bit - 32}) & 1`;
+    return `if ((${set}) === ${o.p >>> 28}) ${jumpRel(o)}`;
+  }),
+  30 /* BR */: branch(({ p }) => `c.branchTo(X[${nOf(p) + 1}], X[${nOf(p)}]);`),
+  31 /* BLR */: branch(({ p, pc }) => {
+    const n = nOf(p);
+    return `{ const tl = X[${n}], th = X[${n + 1}]; X[60] = (${pc} + 4) | 0; X[61] = pcHi; c.branchTo(th, tl); }`;
+  }),
+  32 /* RET */: branch(({ p }) => `c.branchTo(X[${nOf(p) + 1}], X[${nOf(p)}]);`),
+  33 /* LS_OFF */: mem(({ p, a }) => `{ const n = ${nOf(p)}; const lo = add64(X[n + 1], X[n], ${a >> 31}, ${a}); c.ldst(${p >>> 28}, ${dOf(p)}, H.hi, lo); }`),
+  34 /* LS_PRE */: mem(({ p, a }) => `c.opLsIndexed(34, ${p}, ${a});`),
+  35 /* LS_POST */: mem(({ p, a }) => `c.opLsIndexed(35, ${p}, ${a});`),
+  36 /* LS_REG */: mem(({ p, a, b }) => `c.opLsReg(${p}, ${a}, ${b});`),
+  38 /* LS_UNPRIV */: mem(({ p, a }) => `c.opLsUnpriv(${p}, ${a});`),
+  39 /* LS_LIT */: mem(({ p, a, pc }) => `{ const lo = add64(pcHi, ${pc}, ${a >> 31}, ${a}); c.ldst(${p >>> 28}, ${dOf(p)}, H.hi, lo); }`),
+  40 /* LSP */: mem(({ p, a, b }) => `c.opPair(${p}, ${a}, ${b});`),
+  41 /* NOP */: pure(() => ''),
+  42 /* EXCL */: mem(({ p, a }) => `c.opExclusive(${p}, ${a});`),
+  // WFE/WFI/SEV/SEVL touch the run state: only the plain hints (PAC, BTI, YIELD...) are compiled
+  46 /* HINT */: pure(({ a }) => (a >= 2 && a <= 5 ? undefined : '')),
+  53 /* MOV_R */: pure(({ p }) => {
+    const m = mOf(p), d = dOf(p);
+    return `X[${d}] = X[${m}]; X[${d + 1}] = ${p >>> 28 ? `X[${m + 1}]` : '0'};`;
+  }),
+  54 /* LS_OFF_X */: mem(({ p, a }) => `{ ${addrImm(nOf(p), a)} const v = c.rd64(hi, lo); X[${dOf(p) + 1}] = H.hi; X[${dOf(p)}] = v; }`),
+  55 /* LS_OFF_W */: mem(({ p, a }) => `{ ${addrImm(nOf(p), a)} X[${dOf(p)}] = c.rd32(hi, lo); X[${dOf(p) + 1}] = 0; }`),
+  56 /* ST_OFF_X */: mem(({ p, a }) => `{ ${addrImm(nOf(p), a)} c.wr64(hi, lo, X[${dOf(p) + 1}], X[${dOf(p)}]); }`),
+  57 /* ST_OFF_W */: mem(({ p, a }) => `{ ${addrImm(nOf(p), a)} c.wr32(hi, lo, X[${dOf(p)}]); }`),
+  58 /* ADD_RR64 */: pure(({ p }) => {
+    const n = nOf(p), m = mOf(p), d = dOf(p);
+    if (p >>> 28) {
+      return `{ const nl = X[${n}], ml = X[${m}]; X[${d + 1}] = (X[${n + 1}] - X[${m + 1}] - ((nl >>> 0) < (ml >>> 0) ? 1 : 0)) | 0; X[${d}] = (nl - ml) | 0; }`;
+    }
+    return `{ const nl = X[${n}], ml = X[${m}], lo = (nl + ml) | 0; X[${d + 1}] = (X[${n + 1}] + X[${m + 1}] + ((lo >>> 0) < (nl >>> 0) ? 1 : 0)) | 0; X[${d}] = lo; }`;
+  }),
+  59 /* ADDS_RR64 */: pure(({ p }) => {
+    const n = nOf(p), m = mOf(p), d = dOf(p);
+    const lo = p >>> 28 ? `c.adds64(X[${n + 1}], X[${n}], ~X[${m + 1}], ~X[${m}], 1)` : `c.adds64(X[${n + 1}], X[${n}], X[${m + 1}], X[${m}], 0)`;
+    return `{ const lo = ${lo}; X[${d + 1}] = H.hi; X[${d}] = lo; }`;
+  }),
+  60 /* LS_REG_X */: mem(({ p, b }) => {
+    const n = nOf(p), m = mOf(p), t = dOf(p), s = b;
+    const oh = s ? `(mh << ${s}) | (ml >>> ${32 - s})` : 'mh';
+    const access = p >>> 28 === 7 ? `const v = c.rd64(hi, lo); X[${t + 1}] = H.hi; X[${t}] = v;` : `c.wr64(hi, lo, X[${t + 1}], X[${t}]);`;
+    return `{ const ml = X[${m}], mh = X[${m + 1}]; const ol = ml << ${s}, oh = ${oh}; const nl = X[${n}], lo = (nl + ol) | 0;
+      const hi = (X[${n + 1}] + oh + ((lo >>> 0) < (nl >>> 0) ? 1 : 0)) | 0; ${access} }`;
+  }),
+};

@@ -1,0 +1,157 @@
+// Block compiler: hot straight-line blocks of decoded instructions become JavaScript functions
+// (`new Function`) over the same Int32Array register file, with register slots folded into
+// constants. A block runs from its start up to and including the first branch, and stops before
+// any operation without a template (system instructions, WFI, FP/SIMD, undefined encodings).
+//
+// Architectural behaviour is the interpreter's, instruction for instruction:
+// - PC and instret are stored before every operation that may fault or read them, so an exception
+//   mid-block is precise (the fault throws out of the block, as it does out of the interpreter);
+// - after a memory access the block returns when an event is pending (MMIO can raise an
+//   interrupt) or the current code page was written, so interrupts are still taken only between
+//   instructions at the same instret, and self-modifying code refetches;
+// - a block only starts when its whole length fits in the remaining budget;
+// - compiled blocks hang off the decode array of their physical page, so dropping decoded code
+//   (a write to a code page, loaders, DMA) drops them too.
+
+import * as Int64 from './int64.ts';
+import type { Cpu } from './cpu.ts';
+import { KIND, TEMPLATES } from './jit-ops.ts';
+
+const { H, add64, asr64, lsl64, lsr64 } = Int64;
+
+/** The parts of Cpu the compiled code and the dispatch loop use (private in the class). */
+interface CpuCore {
+  instret: number;
+  pcLo: number;
+  pcHi: number;
+  evt: number;
+  fLo: number;
+  fHi: number;
+  fDec: Int32Array;
+  onEvent(): boolean;
+  refill(): void;
+  exec(end: number): boolean;
+  decodeAt(d: Int32Array, k: number): number;
+}
+
+type Block = (c: CpuCore, pc0: number, pcHi: number) => void;
+
+/** Per decode array (physical page) state: entry counts, scanned lengths, compiled blocks. */
+interface PageBlocks {
+  /** Executions seen at each instruction slot, until compiled. */
+  readonly count: Int32Array;
+  /** Compilable instructions from each slot, plus one (0 = not scanned yet). */
+  readonly len: Int16Array;
+  readonly fns: (Block | undefined)[];
+}
+
+export interface JitOptions {
+  /** Executions of a block start before it is compiled (default 500). */
+  threshold?: number;
+  /** Longest block in instructions (default 200). */
+  maxLen?: number;
+}
+
+export interface JitStats {
+  blocks: number;
+  compiledInsns: number;
+}
+
+const SLOTS = 1024;
+
+export class Jit {
+  readonly threshold: number;
+  readonly maxLen: number;
+  readonly stats: JitStats = { blocks: 0, compiledInsns: 0 };
+  private readonly pages = new WeakMap<Int32Array, PageBlocks>();
+  private lastDec: Int32Array | undefined;
+  private lastPage: PageBlocks = newPage();
+
+  constructor(o: JitOptions = {}) {
+    this.threshold = o.threshold ?? 500;
+    this.maxLen = Math.min(o.maxLen ?? 200, SLOTS);
+  }
+
+  /** Run loop used instead of Cpu.exec: returns true when run() must return. */
+  exec(cpu: Cpu, end: number): boolean {
+    const c = cpu as unknown as CpuCore;
+    const threshold = this.threshold;
+    while (c.instret < end) {
+      if (c.evt !== 0 && c.onEvent()) return true;
+      const pcLo = c.pcLo, pcHi = c.pcHi;
+      if ((pcLo & -4096) !== c.fLo || pcHi !== c.fHi) { c.refill(); continue; }
+      const d = c.fDec;
+      let pg = this.lastPage;
+      if (d !== this.lastDec) { pg = this.pageOf(d); this.lastDec = d; this.lastPage = pg; }
+      const k = (pcLo & 0xffc) >>> 2;
+      let len = pg.len[k];
+      if (len === 0) { len = this.scan(c, d, k) + 1; pg.len[k] = len; }
+      const fn = pg.fns[k];
+      // the last page below a 2^32 boundary is left to the interpreter (its PC carries into pcHi)
+      if (fn !== undefined && c.instret + len - 1 <= end && (pcLo & -4096) !== -4096 && c.evt === 0) {
+        fn(c, pcLo, pcHi);
+        continue;
+      }
+      if (fn === undefined && len > 1 && ++pg.count[k] >= threshold) {
+        pg.fns[k] = this.compile(d, k, len - 1);
+        continue;
+      }
+      if (c.exec(Math.min(end, c.instret + (len > 1 ? len - 1 : 1)))) return true;
+    }
+    return false;
+  }
+
+  private pageOf(d: Int32Array): PageBlocks {
+    let pg = this.pages.get(d);
+    if (!pg) { pg = newPage(); this.pages.set(d, pg); }
+    return pg;
+  }
+
+  /** Number of compilable instructions from slot k (decoding as needed, like the interpreter would). */
+  private scan(c: CpuCore, d: Int32Array, k: number): number {
+    let n = 0;
+    for (let s = k; s < SLOTS && n < this.maxLen; s++) {
+      const i = s << 2;
+      let op = d[i];
+      if (op === 0) op = c.decodeAt(d, i);
+      const t = TEMPLATES[op];
+      if (!t || t.code({ p: d[i + 1], a: d[i + 2], b: d[i + 3], pc: '0' }) === undefined) break;
+      n++;
+      if (t.kind === KIND.BRANCH) break;
+    }
+    return n;
+  }
+
+  /** Source of the block of n instructions from slot k (exported for tests and debugging). */
+  source(d: Int32Array, k: number, n: number): string {
+    const out: string[] = ['const X = c.x, i0 = c.instret;'];
+    let ended = false;
+    for (let j = 0; j < n; j++) {
+      const i = (k + j) << 2;
+      const t = TEMPLATES[d[i]];
+      const pc = j === 0 ? 'pc0' : `((pc0 + ${4 * j}) | 0)`;
+      const code = t.code({ p: d[i + 1], a: d[i + 2], b: d[i + 3], pc });
+      const sync = `c.instret = i0 + ${j + 1}; c.pcLo = (pc0 + ${4 * (j + 1)}) | 0;`;
+      switch (t.kind) {
+        case KIND.PURE: out.push(code!); break;
+        case KIND.CALL: out.push(sync, code!); break;
+        case KIND.MEM: out.push(sync, code!, 'if (c.evt !== 0 || c.fLo === 1) return;'); break;
+        default: out.push(sync, code!); ended = true; break;
+      }
+    }
+    if (!ended) out.push(`c.instret = i0 + ${n}; c.pcLo = (pc0 + ${4 * n}) | 0;`);
+    return out.join('\n');
+  }
+
+  private compile(d: Int32Array, k: number, n: number): Block {
+    const body = this.source(d, k, n);
+    const make = new Function('H', 'add64', 'lsl64', 'lsr64', 'asr64', `return function block(c, pc0, pcHi) {\n${body}\n};`);
+    this.stats.blocks++;
+    this.stats.compiledInsns += n;
+    return make(H, add64, lsl64, lsr64, asr64) as Block;
+  }
+}
+
+function newPage(): PageBlocks {
+  return { count: new Int32Array(SLOTS), len: new Int16Array(SLOTS), fns: new Array<Block | undefined>(SLOTS).fill(undefined) };
+}
