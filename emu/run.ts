@@ -12,6 +12,7 @@ import type { GuestInput } from './input.ts';
 import { EventRecorder } from './recorder.ts';
 import type { StopInfo } from './scheduler.ts';
 import type { Recorder } from './types.ts';
+import type { JitOptions } from './cpu/jit.ts';
 
 export { GuestImageError };
 
@@ -35,6 +36,8 @@ export interface RunConfig {
   /** Stop after this many executed instructions. */
   maxInsns?: number;
   quantum?: number;
+  /** Block compiler (emu/cpu/jit.ts): same trace, faster; not part of the stored config. */
+  jit?: boolean | JitOptions;
   /** Trace file to write; without it nothing is recorded (unless `recorder` is given). */
   output?: string;
   /** Replace an existing trace file. */
@@ -150,6 +153,7 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
     memBytes: c.mem,
     gic: c.gic,
     ...(cfg.quantum !== undefined ? { quantum: cfg.quantum } : {}),
+    ...(cfg.jit ? { jit: cfg.jit } : {}),
     onConsole: (b) => {
       consoleBytes.push(b);
       onConsole?.(b);

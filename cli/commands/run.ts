@@ -32,6 +32,7 @@ interface RunCliOptions {
   input?: string;
   interactive?: boolean;
   stopOn?: string;
+  jit?: boolean;
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1 << 10, m: 1 << 20, g: 1 << 30 };
@@ -72,6 +73,7 @@ export function registerRun(program: Command): void {
     .option('--json', 'print a JSON summary (with the console) on stdout instead of the live console')
     .option('--input <file>', "bytes for the guest's UART: '@<time> <text>' lines (docs/real-guests.md) or raw bytes")
     .option('--stop-on <text>', 'stop the run once the guest console has printed this text (e.g. "end Kernel panic")')
+    .option('--jit', 'compile hot blocks to JavaScript (faster; same trace)')
     .option('--interactive', 'type into the guest UART from the terminal (Ctrl-A x stops the run)')
     .action(async (opts: RunCliOptions) => {
       if (opts.machine !== 'kvm' && opts.machine !== 'xen') throw new UserError(`--machine: unknown machine '${opts.machine}' (available: kvm, xen)`);
@@ -105,6 +107,7 @@ export function registerRun(program: Command): void {
           ...(opts.force ? { overwrite: true } : {}),
           ...(input ? { input, inputInfo: inputInfo! } : {}),
           ...(opts.stopOn !== undefined ? { stopOn: opts.stopOn } : {}),
+          ...(opts.jit ? { jit: true } : {}),
           onConsole: out.byte,
           onProgress: (n) => {
             out.flush();

@@ -11,6 +11,7 @@ import type { Personality, PlatformControl, PsciPowerState } from '../personalit
 import type { EventRecorder } from '../recorder.ts';
 import { DEFAULT_QUANTUM, Scheduler, type StopInfo } from '../scheduler.ts';
 import { MachineBus } from './bus.ts';
+import type { JitOptions } from '../cpu/jit.ts';
 
 /**
  * Time: one unit of virtual time per instruction retired (by any vCPU) or skipped while all wait.
@@ -32,6 +33,8 @@ export interface MachineConfig {
   quantum?: number;
   /** Console bytes as the guest writes them. */
   onConsole?: (byte: number) => void;
+  /** Block compiler in every vCPU (emu/cpu/jit.ts); same behaviour and trace, only faster. */
+  jit?: boolean | JitOptions;
 }
 
 export const MAX_RAM = 2 ** 31;
@@ -101,6 +104,7 @@ export class Machine implements PlatformControl, DeviceEnv {
         irqPending: () => intc.irqPending(i),
         fiqPending: () => intc.fiqPending(i),
         gicv3: kvm.gicv3,
+        ...(config.jit ? { jit: config.jit } : {}),
         hooks: {
           onException: (c, info) => this.onException(c, info),
           onSysregUndefined: (c, enc, name, write) => {
