@@ -2,9 +2,10 @@
 // `-d cpu -singlestep`), the real Debian cloud kernel when it is cached, and bad input.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { fetchGuests } from '../real/helpers.ts';
 import { readLogHead } from '../qemu-log-window.ts';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { LoaderError, planBoot, type BootInput } from '../../emu/loader/index.ts';
@@ -122,11 +123,12 @@ describe('loader details', () => {
     expect(plan.blobs.some((b) => b.zeroFill >= 8192)).toBe(true);
   });
 
-  const deb = join(process.cwd(), '.cache/kernel/x/boot');
-  const vmlinuz = existsSync(deb) ? readdirSync(deb).find((f) => f.startsWith('vmlinuz-')) : undefined;
-  it.skipIf(!vmlinuz)("places Debian's 6.1 cloud kernel Image as QEMU does", () => {
-    const kernel = new Uint8Array(readFileSync(join(deb, vmlinuz!)));
-    const plan = planBoot({ kernel, kernelName: vmlinuz!, ram: { base: RAM, size: 512 * MiB }, dtb: fakeDtb(), initrd: new Uint8Array(4096) });
+  // Debian's kernel is fetched by package name (scripts/fetch-guests.sh, cached under .cache/guests/).
+  it("places Debian's 6.1 cloud kernel Image as QEMU does", () => {
+    const path = fetchGuests().kernel;
+    const vmlinuz = basename(path);
+    const kernel = new Uint8Array(readFileSync(path));
+    const plan = planBoot({ kernel, kernelName: vmlinuz, ram: { base: RAM, size: 512 * MiB }, dtb: fakeDtb(), initrd: new Uint8Array(4096) });
     expect(plan.kind).toBe('linux');
     expect(plan.header!.efi).toBe(true);
     expect(plan.header!.textOffset).toBe(0n);
