@@ -5,6 +5,7 @@
 import type { SysregProvider } from '../types.ts';
 import type { PhysBus } from './bus.ts';
 import * as Decode from './decode.ts';
+import { execFpSimd } from './fpsimd.ts';
 import type { Fields } from './decode.ts';
 import * as Int64 from './int64.ts';
 import { Jit } from './jit.ts';
@@ -43,8 +44,11 @@ export const STOP_NAMES = ['budget', 'wfi', 'wfe', 'hypervisor', 'request'] as c
 export const EC = {
   UNKNOWN: 0x00, WFX: 0x01, ILLEGAL_STATE: 0x0e, SVC64: 0x15, HVC64: 0x16, SMC64: 0x17, SYSREG: 0x18,
   IABT_LOWER: 0x20, IABT_SAME: 0x21, PC_ALIGN: 0x22, DABT_LOWER: 0x24, DABT_SAME: 0x25, SP_ALIGN: 0x26,
-  BRK64: 0x3c,
+  BRK64: 0x3c, FP_ACCESS: 0x07,
 } as const;
+
+/** ESR ISS of an FP/SIMD access trap from AArch64: CV = 1, COND = 0b1110 (as QEMU reports). */
+const FP_TRAP_ISS = (1 << 24) | (0xe << 20);
 
 export type ExceptionKind = 'sync' | 'irq' | 'fiq' | 'serror';
 
@@ -111,6 +115,8 @@ export interface CpuOptions {
   gicv3?: boolean;
   /** Compile hot blocks to JavaScript (jit.ts); same architectural behaviour, off by default. */
   jit?: boolean | JitOptions;
+  /** Implement FP/AdvSIMD (ID_AA64PFR0.FP/AdvSIMD = 0); absent (UNDEFINED) otherwise. */
+  fpsimd?: boolean;
 }
 
 /** Byte tables of the reflected CRC-32 (0x04C11DB7) and CRC-32C (0x1EDC6F41) polynomials. */
@@ -141,17 +147,23 @@ const SR = {
   FAR: sysregByName('FAR_EL1'), VBAR: sysregByName('VBAR_EL1'), PAR: sysregByName('PAR_EL1'),
   MAIR: sysregByName('MAIR_EL1'), CSSELR: sysregByName('CSSELR_EL1'), SCTLR: sysregByName('SCTLR_EL1'),
   TCR: sysregByName('TCR_EL1'), TTBR0: sysregByName('TTBR0_EL1'), TTBR1: sysregByName('TTBR1_EL1'),
-  PFR0: sysregByName('ID_AA64PFR0_EL1'),
+  PFR0: sysregByName('ID_AA64PFR0_EL1'), CPACR: sysregByName('CPACR_EL1'), FPCR: sysregByName('FPCR'),
 };
 const IDX = (enc: number): number => SYSREG_INDEX[enc];
 const I_SPSR = IDX(SR.SPSR), I_ELR = IDX(SR.ELR), I_ESR = IDX(SR.ESR), I_FAR = IDX(SR.FAR);
 const I_VBAR = IDX(SR.VBAR), I_PAR = IDX(SR.PAR), I_MAIR = IDX(SR.MAIR), I_CSSELR = IDX(SR.CSSELR);
 const I_SCTLR = IDX(SR.SCTLR), I_TCR = IDX(SR.TCR), I_TTBR0 = IDX(SR.TTBR0), I_TTBR1 = IDX(SR.TTBR1);
-const I_PFR0 = IDX(SR.PFR0);
+const I_PFR0 = IDX(SR.PFR0), I_CPACR = IDX(SR.CPACR);
 
 export class Cpu {
   /** General registers: slot s at [2s] (lo) and [2s+1] (hi); 31 = current SP, 32 = zero, 33 = discard. */
   readonly x = new Int32Array(68);
+  /** SIMD&FP registers V0-V31, 4 little-endian words each (see fpsimd.ts). */
+  readonly vr = new Int32Array(128);
+  fpcr = 0;
+  fpsr = 0;
+  /** FP/AdvSIMD implemented (else every SIMD&FP instruction and FPCR/FPSR access is UNDEFINED). */
+  readonly fpsimd: boolean;
   pcLo = 0;
   pcHi = 0;
   // PSTATE
@@ -226,6 +238,7 @@ export class Cpu {
     this.irqPending = o.irqPending ?? (() => false);
     this.fiqPending = o.fiqPending ?? (() => false);
     this.hooks = o.hooks ?? {};
+    this.fpsimd = o.fpsimd ?? false;
     this.jit = o.jit ? new Jit(o.jit === true ? {} : o.jit) : undefined;
     this.dv = new DataView(o.bus.mem.buffer, o.bus.mem.byteOffset, o.bus.mem.byteLength);
     this.reset();
@@ -243,6 +256,9 @@ export class Cpu {
     SYSREGS.forEach((d, i) => { this.srLo[i] = fromBig(d.reset); this.srHi[i] = H.hi; });
     if (gic) this.srLo[I_PFR0] |= gic;
     else this.srLo[I_PFR0] = Number(ID_AA64PFR0);
+    if (this.fpsimd) this.srLo[I_PFR0] &= ~0xff0000; // FP = AdvSIMD = 0: implemented
+    this.vr.fill(0);
+    this.fpcr = 0; this.fpsr = 0;
     this.oslk = 1;
     this.eventReg = 0;
     this.clearExclusive();
@@ -537,6 +553,7 @@ export class Cpu {
         case 48 /* SYS */: this.opSys(a, p); break;
         case 49 /* EXC */: this.opExc(p >>> 28, a); break;
         case 50 /* ERET */: this.opEret(); break;
+        case 61 /* FPSIMD */: this.opFpSimd(a); break;
         default: this.undefined(); break;
       }
     }
@@ -589,7 +606,7 @@ export class Cpu {
 
   // ---------------------------------------------------------------- flags and conditions
 
-  private cond(c: number): boolean {
+  cond(c: number): boolean {
     let r: boolean;
     switch (c >>> 1) {
       case 0: r = this.z !== 0; break;
@@ -1358,6 +1375,19 @@ export class Cpu {
     this.enter(kind, 0, false, 0, 0, this.pcHi, this.pcLo, kind === 1 ? 'irq' : 'fiq');
   }
 
+  /** Trap SIMD&FP use as CPACR_EL1.FPEN says (EC 0x07); UNDEFINED when FP/SIMD is absent. */
+  private fpAccessCheck(): void {
+    if (!this.fpsimd) this.undefined('FP/SIMD not implemented');
+    const fpen = (this.srLo[I_CPACR] >>> 20) & 3;
+    if (fpen === 3 || (fpen === 1 && this.el === 1)) return;
+    this.takeSync(EC.FP_ACCESS, FP_TRAP_ISS, false, 0, 0, 'FP/SIMD access trapped by CPACR_EL1.FPEN');
+  }
+
+  private opFpSimd(insn: number): void {
+    this.fpAccessCheck();
+    if (!execFpSimd(this, insn)) this.undefined('undefined SIMD&FP instruction');
+  }
+
   private undefined(detail = 'undefined instruction'): never {
     return this.takeSync(EC.UNKNOWN, 0, false, 0, 0, detail);
   }
@@ -1655,7 +1685,10 @@ export class Cpu {
       case SPECIAL.CCSIDR: lo = Number(CCSIDR_VALUES[this.srLo[I_CSSELR]] ?? 0n) | 0; break;
       case SPECIAL.ISR: lo = (this.irqPending() ? 0x80 : 0) | (this.fiqPending() ? 0x40 : 0); break;
       case SPECIAL.OSLSR: lo = 0x8 | (this.oslk << 1); break;
-      case SPECIAL.FP: return false;
+      case SPECIAL.FP:
+        this.fpAccessCheck();
+        lo = SYSREGS[i].enc === SR.FPCR ? this.fpcr : this.fpsr;
+        break;
       default: lo = this.srLo[i]; hi = this.srHi[i]; break;
     }
     X[rt] = lo; X[rt + 1] = hi;
@@ -1681,7 +1714,12 @@ export class Cpu {
         return true;
       case SPECIAL.CONTEXTIDR: this.srLo[i] = lo; this.srHi[i] = 0; return true;
       case SPECIAL.OSLAR: this.oslk = lo & 1; return true;
-      default: return false; // read-only specials (CurrentEL, MPIDR, CCSIDR, ISR, OSLSR) and FP
+      case SPECIAL.FP:
+        this.fpAccessCheck();
+        // FPCR: AHP, DN, FZ, RMode (trap enables unimplemented: RAZ/WI); FPSR: cumulative flags, QC, NZCV
+        if (SYSREGS[i].enc === SR.FPCR) this.fpcr = lo & 0x07c00000; else this.fpsr = lo & 0xf800009f;
+        return true;
+      default: return false; // read-only specials (CurrentEL, MPIDR, CCSIDR, ISR, OSLSR)
     }
   }
 }

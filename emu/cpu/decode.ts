@@ -18,6 +18,8 @@ export const OP = {
   UNDEF: 51, MOV_R: 53, LS_OFF_X: 54, LS_OFF_W: 55, ST_OFF_X: 56, ST_OFF_W: 57,
   // specialised hot forms: 64-bit add/sub register without shift, X load/store with LSL'd register offset
   ADD_RR64: 58, ADDS_RR64: 59, LS_REG_X: 60,
+  // every SIMD&FP instruction: a = the instruction word, decoded and run by fpsimd.ts
+  FPSIMD: 61,
 } as const;
 
 /** Load/store access types carried in x (bits 28-31 of p). */
@@ -275,6 +277,9 @@ const branchReg: FieldFn = (i, f) => {
 
 // ---- loads and stores ----
 
+/** SIMD&FP instructions (V bit set, or the SIMD&FP data-processing space): run by fpsimd.ts. */
+const fpsimd: FieldFn = (i, f) => set(f, OP.FPSIMD, 0, i);
+
 /** LS type from size/opc of the single-register forms, or -1 when unallocated. */
 function lsType(size: number, opc: number, allowPrfm: boolean): number {
   if (opc === 0) return size; // STRB..STRX
@@ -288,7 +293,7 @@ function rtFor(type: number, rt: number): number {
 }
 
 const lsUnsigned: FieldFn = (i, f) => {
-  if ((i >>> 26) & 1) return undef(f); // FP/SIMD absent
+  if ((i >>> 26) & 1) return fpsimd(i, f);
   const size = i >>> 30, opc = (i >>> 22) & 3;
   const t = lsType(size, opc, true);
   if (t < 0) return undef(f);
@@ -302,7 +307,7 @@ const lsUnsigned: FieldFn = (i, f) => {
 };
 
 const lsImm9: FieldFn = (i, f) => {
-  if ((i >>> 26) & 1) return undef(f);
+  if ((i >>> 26) & 1) return fpsimd(i, f);
   const size = i >>> 30, opc = (i >>> 22) & 3, mode = (i >>> 10) & 3;
   const t = lsType(size, opc, mode === 0);
   if (t < 0) return undef(f);
@@ -313,7 +318,7 @@ const lsImm9: FieldFn = (i, f) => {
 };
 
 const lsRegOff: FieldFn = (i, f) => {
-  if ((i >>> 26) & 1) return undef(f);
+  if ((i >>> 26) & 1) return fpsimd(i, f);
   const size = i >>> 30, opc = (i >>> 22) & 3, opt = (i >>> 13) & 7, S = (i >>> 12) & 1;
   const t = lsType(size, opc, true);
   if (t < 0 || (opt & 2) === 0) return undef(f);
@@ -324,14 +329,14 @@ const lsRegOff: FieldFn = (i, f) => {
 };
 
 const lsLiteral: FieldFn = (i, f) => {
-  if ((i >>> 26) & 1) return undef(f);
+  if ((i >>> 26) & 1) return fpsimd(i, f);
   const opc = i >>> 30;
   const t = [LS.LDRW, LS.LDRX, LS.LDRSW, LS.PRFM][opc];
   set(f, OP.LS_LIT, pack(wz(Rd(i)), 0, 0, 0, t), sext((i >>> 5) & 0x7ffff, 19) * 4);
 };
 
 const lsPair: FieldFn = (i, f) => {
-  if ((i >>> 26) & 1) return undef(f);
+  if ((i >>> 26) & 1) return fpsimd(i, f);
   const opc = i >>> 30, L = (i >>> 22) & 1, mode = (i >>> 23) & 3;
   // type: 0 STP W, 1 LDP W, 2 STP X, 3 LDP X, 4 LDPSW
   let t: number;
@@ -392,6 +397,8 @@ const PATTERNS: Pattern[] = [
   { name: 'ld literal', mask: 0x3b000000, value: 0x18000000, decode: lsLiteral },
   { name: 'ld/st pair', mask: 0x3a000000, value: 0x28000000, decode: lsPair },
   { name: 'ld/st exclusive', mask: 0x3f000000, value: 0x08000000, decode: lsExcl },
+  { name: 'simd ld/st structures', mask: 0xbf000000 | 0, value: 0x0c000000, decode: fpsimd },
+  { name: 'simd&fp data processing', mask: 0x0e000000, value: 0x0e000000, decode: fpsimd },
 ];
 
 const scratch: Fields = { op: 0, p: 0, a: 0, b: 0 };
