@@ -351,7 +351,7 @@ export function fpToInt(x: bigint, f: Fmt, env: FpEnv, mode: number, unsigned: b
 export function intToFp(v: bigint, f: Fmt, env: FpEnv, fbits = 0): bigint {
   if (v === 0n) return 0n;
   const sign = v < 0n ? 1 : 0;
-  return fpRound(sign, sign ? -v : v, -fbits, f, { ...env, fz: env.fz }, env.rmode) ;
+  return fpRound(sign, sign ? -v : v, -fbits, f, env);
 }
 
 // ---------------------------------------------------------------- instruction execution
@@ -397,7 +397,10 @@ export function execFpData(cpu: FpCpu, i: number): boolean {
     if ((i >>> 31) & 1) return false;
     const f = FM(type); if (!f) return false;
     const o1 = (i >>> 21) & 1, o0 = (i >>> 15) & 1, a = (i >>> 10) & 31;
-    const r = withEnv(cpu, (env) => fpMulAdd(readS(cpu, a, f), readS(cpu, n, f), readS(cpu, m, f), f, env, o1 === 1, (o0 ^ o1) === 1));
+    // FMSUB/FNMADD/FNMSUB negate operands (NaNs included) before the fused operation, as ARM does
+    const sb = 1n << BigInt(f.width - 1);
+    const av = readS(cpu, a, f) ^ (o1 ? sb : 0n), nv = readS(cpu, n, f) ^ (o0 ^ o1 ? sb : 0n);
+    const r = withEnv(cpu, (env) => fpMulAdd(av, nv, readS(cpu, m, f), f, env, false, false));
     writeS(cpu, d, f, r);
     return true;
   }
@@ -457,7 +460,7 @@ function op2(opc: number, x: bigint, y: bigint, f: Fmt, env: FpEnv): bigint {
     case 5: return fpMinMax(x, y, f, env, false, false);
     case 6: return fpMinMax(x, y, f, env, true, true);
     case 7: return fpMinMax(x, y, f, env, false, true);
-    default: return fpMul(x, y, f, env, true); // FNMUL
+    default: return fpMul(x, y, f, env) ^ (1n << BigInt(f.width - 1)); // FNMUL: negate the rounded product
   }
 }
 

@@ -590,6 +590,7 @@ function twoMisc(cpu: FpCpu, i: number): boolean {
   const lanes = (q ? 16 : 8) >> size;
   switch (opcode) {
     case 0x00: case 0x01: { // REV64/REV32 (u=1)/REV16
+      if (opcode === 1 && u) return false;
       const cont = opcode === 1 ? 1 : u ? 2 : 3; // container log2 bytes... in 16/32/64 bits
       const cbits = 16 << (cont - 1);
       if ((8 << size) >= cbits) return false;
@@ -601,6 +602,13 @@ function twoMisc(cpu: FpCpu, i: number): boolean {
       break;
     }
     case 0x05:
+      if (size === 0 || size === 1) {
+        const bytes = q ? 16 : 8;
+        if (size === 1 && !u) return false;
+        if (size === 1) { for (let e = 0; e < bytes; e++) { let v = w.u8[n * 16 + e], r = 0; for (let b = 0; b < 8; b++) { r = (r << 1) | (v & 1); v >>= 1; } TV.u8[e] = r; } break; } // RBIT
+        for (let e = 0; e < bytes; e++) TV.u8[e] = u ? ~w.u8[n * 16 + e] : popcnt8(w.u8[n * 16 + e]); // NOT / CNT
+        break;
+      }
       if (size === 0) {
         if (!u) for (let e = 0; e < lanes; e++) { let v = w.u8[n * 16 + e], c = 0; while (v) { c += v & 1; v >>= 1; } TV.u8[e] = c; } // CNT
         else for (let e = 0; e < lanes; e++) TV.u8[e] = ~w.u8[n * 16 + e]; // NOT
@@ -820,3 +828,5 @@ function advsimdScalar(cpu: FpCpu, i: number): boolean {
 
 // vector FP ops delegate to fp-arith (imported lazily to keep this file about integers)
 import { vecFp2, vecFp3 } from './fp-arith.ts';
+
+function popcnt8(v: number): number { let c = 0; while (v) { c += v & 1; v >>= 1; } return c; }
