@@ -47,6 +47,29 @@ const branch = (code: (o: OpArgs) => string | undefined): OpTemplate => ({ kind:
 /** Taken branch to pc + sign-extended a (BCOND, CBZ, TBZ). */
 const jumpRel = (o: OpArgs): string => `{ c.pcLo = add64(pcHi, ${o.pc}, ${o.a >> 31}, ${o.a}); c.pcHi = H.hi; }`;
 
+
+/** Condition code cc as an expression on the flags (Cpu.cond, folded). */
+export function condExpr(cc: number): string {
+  const base = ['c.z !== 0', 'c.c !== 0', 'c.n !== 0', 'c.v !== 0', '(c.c !== 0 && c.z === 0)', 'c.n === c.v',
+    '(c.n === c.v && c.z === 0)', 'true'][cc >>> 1]!;
+  return (cc & 1) !== 0 && cc >>> 1 !== 7 ? `!(${base})` : base;
+}
+
+const SHIFT64 = ['lsl64', 'lsr64', 'asr64'];
+
+/** Locals bl/bh = Xm shifted (64-bit, types LSL/LSR/ASR), or undefined for ROR. */
+function shifted64(m: number, type: number, amt: number): string | undefined {
+  if (amt === 0) return `let bl = X[${m}], bh = X[${m + 1}];`;
+  if (type > 2) return undefined;
+  return `let bl = ${SHIFT64[type]}(X[${m + 1}], X[${m}], ${amt}), bh = H.hi;`;
+}
+
+/** Expression of Wm shifted (32-bit), or undefined for ROR. */
+function shifted32(m: number, type: number, amt: number): string | undefined {
+  if (amt === 0) return `X[${m}]`;
+  return [`(X[${m}] << ${amt})`, `((X[${m}] >>> ${amt}) | 0)`, `(X[${m}] >> ${amt})`][type];
+}
+
 /** Templates by operation id (decode.ts OP); ids not listed end the block. */
 export const TEMPLATES: Record<number, OpTemplate> = {
   1 /* ADD_I64 */: pure(({ p, a }) => {
@@ -59,7 +82,14 @@ export const TEMPLATES: Record<number, OpTemplate> = {
   }),
   3 /* ADD_I32 */: pure(({ p, a }) => `X[${dOf(p)}] = (X[${nOf(p)}] + ${a}) | 0; X[${dOf(p) + 1}] = 0;`),
   4 /* SUB_I32 */: pure(({ p, a }) => `X[${dOf(p)}] = (X[${nOf(p)}] - ${a}) | 0; X[${dOf(p) + 1}] = 0;`),
-  5 /* ADDS_I */: pure(({ p, a }) => `c.opAddsImm(${p}, ${a});`),
+  5 /* ADDS_I */: pure(({ p, a }) => {
+    const n = nOf(p), d = dOf(p), x = p >>> 28, sub = (x >>> 1) & 1;
+    if (x & 1) {
+      const lo = sub ? `c.adds64(X[${n + 1}], X[${n}], -1, ${~a}, 1)` : `c.adds64(X[${n + 1}], X[${n}], 0, ${a}, 0)`;
+      return `{ const lo = ${lo}; X[${d + 1}] = H.hi; X[${d}] = lo; }`;
+    }
+    return `X[${d}] = ${sub ? `c.adds32(X[${n}], ${~a}, 1)` : `c.adds32(X[${n}], ${a}, 0)`}; X[${d + 1}] = 0;`;
+  }),
   6 /* LOG_I */: pure(({ p, a, b }) => `c.opLogImm(${p}, ${a}, ${b});`),
   7 /* MOVC */: pure(({ p, a, b }) => `X[${dOf(p)}] = ${a}; X[${dOf(p) + 1}] = ${b};`),
   8 /* MOVK */: pure(({ p, a }) => `c.opMovk(${p}, ${a});`),
@@ -77,16 +107,40 @@ export const TEMPLATES: Record<number, OpTemplate> = {
   }),
   13 /* BFM */: pure(({ p, a, b }) => `c.opBfm(${p}, ${a}, ${b});`),
   14 /* EXTR */: pure(({ p, a }) => `c.opExtr(${p}, ${a});`),
-  15 /* ADD_R */: pure(({ p, a, b }) => `c.opAddReg(${p}, ${a}, ${b});`),
+  15 /* ADD_R */: pure(({ p, a, b }) => {
+    const n = nOf(p), m = mOf(p), d = dOf(p), x = p >>> 28;
+    if (x & 2) {
+      const operand = shifted64(m, a, b);
+      if (operand === undefined) return `c.opAddReg(${p}, ${a}, ${b});`;
+      return `{ ${operand} ${x & 1 ? 'bl = ~bl; bh = ~bh;' : ''} const ul = (X[${n}] >>> 0) + (bl >>> 0) + ${x & 1};
+        X[${d + 1}] = (X[${n + 1}] + bh + (ul > 0xffffffff ? 1 : 0)) | 0; X[${d}] = ul | 0; }`;
+    }
+    const operand = shifted32(m, a, b);
+    if (operand === undefined) return `c.opAddReg(${p}, ${a}, ${b});`;
+    return `X[${d}] = (X[${n}] ${x & 1 ? '-' : '+'} ${operand}) | 0; X[${d + 1}] = 0;`;
+  }),
   16 /* ADDS_R */: pure(({ p, a, b }) => `c.opAddsReg(${p}, ${a}, ${b});`),
-  17 /* LOG_R */: pure(({ p, a, b }) => `c.opLogReg(${p}, ${a}, ${b});`),
+  17 /* LOG_R */: pure(({ p, a, b }) => {
+    const n = nOf(p), m = mOf(p), d = dOf(p), x = p >>> 28, opc = x & 3;
+    if (opc === 3) return `c.opLogReg(${p}, ${a}, ${b});`; // ANDS/BICS set flags
+    const op = ['&', '|', '^'][opc]!;
+    if (x >>> 3) {
+      const operand = shifted64(m, a, b);
+      if (operand === undefined) return `c.opLogReg(${p}, ${a}, ${b});`;
+      return `{ ${operand} ${x & 4 ? 'bl = ~bl; bh = ~bh;' : ''} const lo = X[${n}] ${op} bl, hi = X[${n + 1}] ${op} bh; X[${d}] = lo; X[${d + 1}] = hi; }`;
+    }
+    const operand = shifted32(m, a, b);
+    if (operand === undefined) return `c.opLogReg(${p}, ${a}, ${b});`;
+    return `X[${d}] = X[${n}] ${op} ${x & 4 ? `~${operand}` : operand}; X[${d + 1}] = 0;`;
+  }),
   18 /* ADD_X */: pure(({ p, a, b }) => `c.opAddExt(${p}, ${a}, ${b});`),
   19 /* ADC */: pure(({ p }) => `c.opAdc(${p});`),
   20 /* CCMP */: pure(({ p, a }) => `c.opCcmp(${p}, ${a});`),
   21 /* CSEL */: pure(({ p, a }) => {
-    if (p >>> 28 !== 4) return `c.opCsel(${p}, ${a});`;
-    const d = dOf(p);
-    return `{ const s = c.cond(${a}) ? ${nOf(p)} : ${mOf(p)}; X[${d}] = X[s]; X[${d + 1}] = X[s + 1]; }`;
+    const n = nOf(p), m = mOf(p), d = dOf(p), x = p >>> 28;
+    const variant = ['', 'lo = add64(hi, lo, 0, 1); hi = H.hi;', 'lo = ~lo; hi = ~hi;', 'lo = add64(~hi, ~lo, 0, 1); hi = H.hi;'][x & 3];
+    return `{ let lo, hi; if (${condExpr(a)}) { lo = X[${n}]; hi = X[${n + 1}]; } else { lo = X[${m}]; hi = X[${m + 1}]; ${variant} }
+      X[${d}] = lo; X[${d + 1}] = ${x >>> 2 ? 'hi' : '0'}; }`;
   }),
   22 /* DP2 */: call(({ p, a }) => `c.opDp2(${p}, ${a});`),
   23 /* DP1 */: call(({ p, a }) => `c.opDp1(${p}, ${a});`),
@@ -99,7 +153,7 @@ export const TEMPLATES: Record<number, OpTemplate> = {
   }),
   25 /* B */: branch(({ a, b, pc }) => `c.pcLo = add64(pcHi, ${pc}, ${b}, ${a}); c.pcHi = H.hi;`),
   26 /* BL */: branch(({ a, b, pc }) => `X[60] = (${pc} + 4) | 0; X[61] = pcHi; c.pcLo = add64(pcHi, ${pc}, ${b}, ${a}); c.pcHi = H.hi;`),
-  27 /* BCOND */: branch((o) => `if (c.cond(${o.b})) ${jumpRel(o)}`),
+  27 /* BCOND */: branch((o) => `if (${condExpr(o.b)}) ${jumpRel(o)}`),
   28 /* CBZ */: branch((o) => {
     const t = dOf(o.p);
     const zero = (o.p >>> 29) & 1 ? `(X[${t}] | X[${t + 1}]) === 0` : `X[${t}] === 0`;
@@ -122,7 +176,17 @@ export const TEMPLATES: Record<number, OpTemplate> = {
   36 /* LS_REG */: mem(({ p, a, b }) => `c.opLsReg(${p}, ${a}, ${b});`),
   38 /* LS_UNPRIV */: mem(({ p, a }) => `c.opLsUnpriv(${p}, ${a});`),
   39 /* LS_LIT */: mem(({ p, a, pc }) => `{ const lo = add64(pcHi, ${pc}, ${a >> 31}, ${a}); c.ldst(${p >>> 28}, ${dOf(p)}, H.hi, lo); }`),
-  40 /* LSP */: mem(({ p, a, b }) => `c.opPair(${p}, ${a}, ${b});`),
+  40 /* LSP */: mem(({ p, a, b }) => {
+    const n = nOf(p), t = p >>> 28, r1 = dOf(p), r2 = (p >>> 21) & 127, mode = b;
+    if (t !== 2 && t !== 3) return `c.opPair(${p}, ${a}, ${b});`;
+    const access = t === 2
+      ? `c.wr64(ah, al, X[${r1 + 1}], X[${r1}]); c.wr64(bh, bl, X[${r2 + 1}], X[${r2}]);`
+      : `const v1 = c.rd64(ah, al), v1h = H.hi; const v2 = c.rd64(bh, bl), v2h = H.hi; X[${r1}] = v1; X[${r1 + 1}] = v1h; X[${r2}] = v2; X[${r2 + 1}] = v2h;`;
+    return `{ const wl = add64(X[${n + 1}], X[${n}], ${a >> 31}, ${a}), wh = H.hi;
+      const al = ${mode === 1 ? `X[${n}]` : 'wl'}, ah = ${mode === 1 ? `X[${n + 1}]` : 'wh'};
+      const bl = (al + 8) | 0, bh = (bl >>> 0) < (al >>> 0) ? (ah + 1) | 0 : ah;
+      ${access} ${mode !== 0 ? `X[${n}] = wl; X[${n + 1}] = wh;` : ''} }`;
+  }),
   41 /* NOP */: pure(() => ''),
   42 /* EXCL */: mem(({ p, a }) => `c.opExclusive(${p}, ${a});`),
   // WFE/WFI/SEV/SEVL touch the run state: only the plain hints (PAC, BTI, YIELD...) are compiled

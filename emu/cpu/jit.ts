@@ -28,6 +28,7 @@ interface CpuCore {
   fLo: number;
   fHi: number;
   fDec: Int32Array;
+  fOff: number;
   onEvent(): boolean;
   refill(): void;
   exec(end: number): boolean;
@@ -38,6 +39,8 @@ type Block = (c: CpuCore, pc0: number, pcHi: number) => void;
 
 /** Per decode array (physical page) state: entry counts, scanned lengths, compiled blocks. */
 interface PageBlocks {
+  /** The decode array these blocks were compiled from (replaced when the page's code is dropped). */
+  readonly dec: Int32Array;
   /** Executions seen at each instruction slot, until compiled. */
   readonly count: Int32Array;
   /** Compilable instructions from each slot, plus one (0 = not scanned yet). */
@@ -53,8 +56,12 @@ export interface JitOptions {
 }
 
 export interface JitStats {
+  /** Blocks compiled, and their instructions. */
   blocks: number;
   compiledInsns: number;
+  /** Compiled block calls, and their instructions (counted whole, even when one ends early). */
+  calls: number;
+  callInsns: number;
 }
 
 const SLOTS = 1024;
@@ -62,10 +69,10 @@ const SLOTS = 1024;
 export class Jit {
   readonly threshold: number;
   readonly maxLen: number;
-  readonly stats: JitStats = { blocks: 0, compiledInsns: 0 };
-  private readonly pages = new WeakMap<Int32Array, PageBlocks>();
-  private lastDec: Int32Array | undefined;
-  private lastPage: PageBlocks = newPage();
+  readonly stats: JitStats = { blocks: 0, compiledInsns: 0, calls: 0, callInsns: 0 };
+  /** By physical page of bus.mem; an entry whose decode array was replaced is stale. */
+  private pages: (PageBlocks | undefined)[] = [];
+  private lastPage: PageBlocks = newPage(new Int32Array(0));
 
   constructor(o: JitOptions = {}) {
     this.threshold = o.threshold ?? 500;
@@ -82,7 +89,7 @@ export class Jit {
       if ((pcLo & -4096) !== c.fLo || pcHi !== c.fHi) { c.refill(); continue; }
       const d = c.fDec;
       let pg = this.lastPage;
-      if (d !== this.lastDec) { pg = this.pageOf(d); this.lastDec = d; this.lastPage = pg; }
+      if (pg.dec !== d) { pg = this.pageOf(d, c.fOff >>> 12); this.lastPage = pg; }
       const k = (pcLo & 0xffc) >>> 2;
       let len = pg.len[k];
       if (len === 0) { len = this.scan(c, d, k) + 1; pg.len[k] = len; }
@@ -90,6 +97,8 @@ export class Jit {
       // the last page below a 2^32 boundary is left to the interpreter (its PC carries into pcHi)
       if (fn !== undefined && c.instret + len - 1 <= end && (pcLo & -4096) !== -4096 && c.evt === 0) {
         fn(c, pcLo, pcHi);
+        this.stats.calls++;
+        this.stats.callInsns += len - 1;
         continue;
       }
       if (fn === undefined && len > 1 && ++pg.count[k] >= threshold) {
@@ -101,9 +110,14 @@ export class Jit {
     return false;
   }
 
-  private pageOf(d: Int32Array): PageBlocks {
-    let pg = this.pages.get(d);
-    if (!pg) { pg = newPage(); this.pages.set(d, pg); }
+  private pageOf(d: Int32Array, page: number): PageBlocks {
+    if (page >= this.pages.length) {
+      const more = new Array<PageBlocks | undefined>(Math.max(page + 1, 2 * this.pages.length, 4096)).fill(undefined);
+      for (let i = 0; i < this.pages.length; i++) more[i] = this.pages[i];
+      this.pages = more;
+    }
+    let pg = this.pages[page];
+    if (pg === undefined || pg.dec !== d) { pg = newPage(d); this.pages[page] = pg; }
     return pg;
   }
 
@@ -152,6 +166,6 @@ export class Jit {
   }
 }
 
-function newPage(): PageBlocks {
-  return { count: new Int32Array(SLOTS), len: new Int16Array(SLOTS), fns: new Array<Block | undefined>(SLOTS).fill(undefined) };
+function newPage(dec: Int32Array): PageBlocks {
+  return { dec, count: new Int32Array(SLOTS), len: new Int16Array(SLOTS), fns: new Array<Block | undefined>(SLOTS).fill(undefined) };
 }
