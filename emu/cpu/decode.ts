@@ -397,7 +397,7 @@ const PATTERNS: Pattern[] = [
   { name: 'ld literal', mask: 0x3b000000, value: 0x18000000, decode: lsLiteral },
   { name: 'ld/st pair', mask: 0x3a000000, value: 0x28000000, decode: lsPair },
   { name: 'ld/st exclusive', mask: 0x3f000000, value: 0x08000000, decode: lsExcl },
-  { name: 'simd ld/st structures', mask: 0xbf000000 | 0, value: 0x0c000000, decode: fpsimd },
+  { name: 'simd ld/st structures', mask: 0xbe000000 | 0, value: 0x0c000000, decode: fpsimd },
   { name: 'simd&fp data processing', mask: 0x0e000000, value: 0x0e000000, decode: fpsimd },
 ];
 

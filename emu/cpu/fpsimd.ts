@@ -142,7 +142,7 @@ const sext = (v: number, bits: number): number => (v << (32 - bits)) >> (32 - bi
 
 function loadStore(cpu: FpCpu, i: number): boolean {
   const t = i & 31, n = (i >>> 5) & 31;
-  if ((i & 0xbf000000) === 0x0c000000) return structures(cpu, i);
+  if ((i & 0xbe000000) === 0x0c000000) return structures(cpu, i);
   if ((i & 0x3f000000) === 0x1c000000) { // LDR literal
     const opc = i >>> 30;
     if (opc === 3) return false;
@@ -300,7 +300,7 @@ function advsimd(cpu: FpCpu, i: number): boolean {
     if (((i >>> 10) & 3) === 0) return threeDiff(cpu, i);
     return false;
   }
-  if ((i & 0xbfe08400) === 0x0e000400) return copy(cpu, i);
+  if ((i & 0x9fe08400) === 0x0e000400) return copy(cpu, i);
   if ((i & 0xbf208c00) === 0x0e000800) return permute(cpu, i);
   if ((i & 0xbfe08400) === 0x2e000000) return ext(cpu, i);
   if ((i & 0xbfe08c00) === 0x0e000000) return tbl(cpu, i);
