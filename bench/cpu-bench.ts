@@ -24,7 +24,7 @@ function assemble(src: string): Uint8Array {
 }
 
 /** Workloads: each loops forever; the budget ends the run. */
-const WORKLOADS: Record<string, string> = {
+export const WORKLOADS: Record<string, string> = {
   // the emulator notes' 12-instruction loop: ldr (reg offset), alu ops, str, cmp, b.ne
   'alu-loop': `
     ldr x1, =0x40100000
@@ -115,11 +115,11 @@ const WORKLOADS: Record<string, string> = {
 /** mips uses wall time; cpuMips uses the process's CPU time (steadier on a shared machine). */
 export interface BenchResult { name: string; insns: number; seconds: number; mips: number; cpuSeconds: number; cpuMips: number }
 
-export function runWorkload(name: string, insns: number): BenchResult {
+export function runWorkload(name: string, insns: number, jit = false): BenchResult {
   const bin = assemble(WORKLOADS[name]);
   const bus = new SimpleBus([[RAM, 16 * 1024 * 1024]]);
   bus.load(RAM, bin);
-  const cpu = new Cpu({ bus, hypervisor: { call: () => HV.STOP } });
+  const cpu = new Cpu({ bus, hypervisor: { call: () => HV.STOP }, ...(jit ? { jit: true } : {}) });
   cpu.pc = BigInt(RAM);
   cpu.sp = BigInt(RAM + 16 * 1024 * 1024);
   cpu.run(2_000_000); // warm-up (JIT tiers)

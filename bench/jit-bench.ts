@@ -1,0 +1,91 @@
+// Block compiler benchmark: MIPS with the jit off and on, on the CPU loops of cpu-bench.ts, on
+// guests/bin/workload.bin (whole machine, trace recorded) and optionally on the Debian 6.1 kernel
+// to its "VFS: Unable to mount root fs" panic; the guest runs also compare the trace digests.
+//
+//   node bench/jit-bench.ts [--insns N] [--linux] [--write-docs]
+//
+// --write-docs replaces the "## Block compiler" section of docs/benchmarks.md.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { runGuest } from '../emu/run.ts';
+import type { Machine } from '../emu/machine/index.ts';
+import { WORKLOADS, runWorkload } from './cpu-bench.ts';
+
+const REPO_ROOT = path.resolve(import.meta.dirname, '..');
+
+interface GuestSample { name: string; insns: number; cpuSeconds: number; digest: string; blocks?: number; coverage?: number }
+
+function cpuNow(): number { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; }
+
+async function guestRun(name: string, kernel: string, jit: boolean, extra: { append?: string; stopOn?: string; memBytes?: number; gic?: 2 | 3 }, out: string): Promise<GuestSample> {
+  let m: Machine | undefined;
+  const c0 = cpuNow();
+  const r = await runGuest({ kernel, ...extra, jit, output: out, overwrite: true, onReady: (x) => { m = x; } });
+  const cpuSeconds = cpuNow() - c0;
+  const st = m!.cpus[0]!.jit?.stats;
+  return {
+    name, insns: r.executed, cpuSeconds, digest: r.digest!,
+    ...(st ? { blocks: st.blocks, coverage: st.callInsns / r.executed } : {}),
+  };
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const insns = args.includes('--insns') ? Number(args[args.indexOf('--insns') + 1]) : 50_000_000;
+  const rows: string[] = [];
+  for (const w of Object.keys(WORKLOADS)) {
+    const off = runWorkload(w, insns, false), on = runWorkload(w, insns, true);
+    const line = `| ${w} (loop) | ${off.cpuMips.toFixed(1)} | ${on.cpuMips.toFixed(1)} | ${(on.cpuMips / off.cpuMips).toFixed(2)}x | - |`;
+    console.log(line);
+    rows.push(line);
+  }
+  const tmp = mkdtempSync(path.join(tmpdir(), 'bootscope-jit-bench-'));
+  try {
+    const guests: [string, string, Parameters<typeof guestRun>[3]][] = [
+      ['workload.bin', path.join(REPO_ROOT, 'guests/bin/workload.bin'), { gic: 2, memBytes: 128 << 20 }],
+    ];
+    if (args.includes('--linux')) {
+      const fetched = execFileSync(path.join(REPO_ROOT, 'scripts/fetch-guests.sh'), { encoding: 'utf8' });
+      const kernel = /^kernel (.*)$/m.exec(fetched)![1]!;
+      guests.push(['Linux to the panic', kernel, { append: 'console=ttyAMA0 earlycon=pl011,0x9000000', stopOn: 'end Kernel panic', memBytes: 512 << 20 }]);
+    }
+    for (const [name, kernel, extra] of guests) {
+      const off = await guestRun(name, kernel, false, extra, path.join(tmp, 'off.trace'));
+      const on = await guestRun(name, kernel, true, extra, path.join(tmp, 'on.trace'));
+      const mipsOff = off.insns / off.cpuSeconds / 1e6, mipsOn = on.insns / on.cpuSeconds / 1e6;
+      const same = off.digest === on.digest && off.insns === on.insns ? 'identical' : `DIFFERENT (${off.digest} vs ${on.digest})`;
+      const line = `| ${name} (${(off.insns / 1e6).toFixed(0)} M insns, ${on.blocks} blocks, ${((on.coverage ?? 0) * 100).toFixed(0)} % compiled) | ${mipsOff.toFixed(1)} | ${mipsOn.toFixed(1)} | ${(mipsOn / mipsOff).toFixed(2)}x (${off.cpuSeconds.toFixed(1)} → ${on.cpuSeconds.toFixed(1)} s) | ${same} |`;
+      console.log(line);
+      rows.push(line);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  if (args.includes('--write-docs')) writeDocs(rows);
+}
+
+function writeDocs(rows: string[]): void {
+  const file = path.join(REPO_ROOT, 'docs/benchmarks.md');
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const section = [
+    '## Block compiler',
+    '',
+    `\`node bench/jit-bench.ts --linux --write-docs\` (Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, load average`,
+    `${loadavg().map((l) => l.toFixed(1)).join(' / ')} on 2 shared vCPUs). MIPS per CPU-second of the process (steadier than wall`,
+    'time on a shared machine), jit off (`new Cpu({ jit: false })`, the default) and on (`bootscope run --jit`, default threshold:',
+    'a block is compiled after 500 executions). Guest rows record a trace; the last column compares the trace digests.',
+    '',
+    '| workload | MIPS off | MIPS on | speed-up | trace |',
+    '|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+  const re = /## Block compiler\n[\s\S]*?(?=\n## |$)/;
+  const next = re.test(old) ? old.replace(re, section) : `${old.trimEnd()}\n\n${section}`;
+  writeFileSync(file, next.endsWith('\n') ? next : next + '\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
