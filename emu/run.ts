@@ -38,6 +38,8 @@ export interface RunConfig {
   quantum?: number;
   /** Block compiler (emu/cpu/jit.ts): same trace, faster; not part of the stored config. */
   jit?: boolean | JitOptions;
+  /** FP/SIMD in the vCPUs (changes what the guest sees, so it is part of the stored config). */
+  fpsimd?: boolean;
   /** Trace file to write; without it nothing is recorded (unless `recorder` is given). */
   output?: string;
   /** Replace an existing trace file. */
@@ -120,6 +122,7 @@ export function runSource(cfg: RunConfig): TraceSource {
       gic: cfg.gic ?? 3,
       ...(cfg.maxInsns !== undefined && Number.isFinite(cfg.maxInsns) ? { maxInsns: cfg.maxInsns } : {}),
       ...(cfg.quantum !== undefined ? { quantum: cfg.quantum } : {}),
+      ...(cfg.fpsimd ? { fpsimd: true } : {}),
       ...(cfg.machine === 'xen' && cfg.vuart !== undefined ? { vuart: cfg.vuart } : {}),
       ...(cfg.machine === 'xen' && cfg.uartDt !== undefined ? { uartDt: cfg.uartDt } : {}),
       ...(cfg.stopOn !== undefined ? { stopOn: cfg.stopOn } : {}),
@@ -154,6 +157,7 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
     gic: c.gic,
     ...(cfg.quantum !== undefined ? { quantum: cfg.quantum } : {}),
     ...(cfg.jit ? { jit: cfg.jit } : {}),
+    ...(cfg.fpsimd ? { fpsimd: true } : {}),
     onConsole: (b) => {
       consoleBytes.push(b);
       onConsole?.(b);

@@ -35,6 +35,8 @@ export interface MachineConfig {
   onConsole?: (byte: number) => void;
   /** Block compiler in every vCPU (emu/cpu/jit.ts); same behaviour and trace, only faster. */
   jit?: boolean | JitOptions;
+  /** FP/SIMD in every vCPU (emu/cpu/fpsimd.ts); off: ID registers say absent, the instructions are UNDEFINED. */
+  fpsimd?: boolean;
 }
 
 export const MAX_RAM = 2 ** 31;
@@ -105,6 +107,7 @@ export class Machine implements PlatformControl, DeviceEnv {
         fiqPending: () => intc.fiqPending(i),
         gicv3: kvm.gicv3,
         ...(config.jit ? { jit: config.jit } : {}),
+        ...(config.fpsimd ? { fpsimd: true } : {}),
         hooks: {
           onException: (c, info) => this.onException(c, info),
           onSysregUndefined: (c, enc, name, write) => {

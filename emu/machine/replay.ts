@@ -98,6 +98,7 @@ interface StoredConfig {
   vuart?: 'sbsa' | 'none';
   uartDt?: 'sbsa' | 'pl011';
   stopOn?: string;
+  fpsimd?: boolean;
 }
 
 export interface ReplayOptions {
@@ -150,6 +151,7 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
       ...(c.maxInsns !== undefined ? { maxInsns: c.maxInsns } : {}),
       ...(c.quantum !== undefined ? { quantum: c.quantum } : {}),
       ...(c.stopOn !== undefined ? { stopOn: c.stopOn } : {}),
+      ...(c.fpsimd ? { fpsimd: true } : {}),
       recorder: cmp,
       ...(inputSteps.length ? { input: new ScheduledInput(inputSteps), ...(meta.extra.input ? { inputInfo: meta.extra.input as Record<string, unknown> } : {}) } : {}),
       onReady: (m: Machine) => {
