@@ -115,7 +115,7 @@ export interface CpuOptions {
   gicv3?: boolean;
   /** Compile hot blocks to JavaScript (jit.ts); same architectural behaviour, off by default. */
   jit?: boolean | JitOptions;
-  /** Implement FP/AdvSIMD (ID_AA64PFR0.FP/AdvSIMD = 0); absent (UNDEFINED) otherwise. */
+  /** Implement FP/AdvSIMD (ID_AA64PFR0.FP/AdvSIMD = 0; the default); false: absent, UNDEFINED. */
   fpsimd?: boolean;
 }
 
@@ -238,7 +238,7 @@ export class Cpu {
     this.irqPending = o.irqPending ?? (() => false);
     this.fiqPending = o.fiqPending ?? (() => false);
     this.hooks = o.hooks ?? {};
-    this.fpsimd = o.fpsimd ?? false;
+    this.fpsimd = o.fpsimd ?? true;
     this.jit = o.jit ? new Jit(o.jit === true ? {} : o.jit) : undefined;
     this.dv = new DataView(o.bus.mem.buffer, o.bus.mem.byteOffset, o.bus.mem.byteLength);
     this.reset();

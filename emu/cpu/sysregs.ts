@@ -1,6 +1,6 @@
 // System register table: the EL1/EL0 registers Linux and U-Boot touch, with encodings, reset values
-// and access behaviour. ID registers describe an ARMv8.0 Cortex-A57 with every optional feature the
-// emulator does not implement reported absent (FP/SIMD, LSE, CRC32, PAuth, PMU, PAN, HAFDBS...).
+// and access behaviour. ID registers describe an ARMv8.0 Cortex-A57 with FP/AdvSIMD and CRC32, and
+// every optional feature the emulator does not implement reported absent (LSE, PAuth, PMU, PAN, HAFDBS...).
 // Timer (CNT*) and GICv3 (ICC_*) registers come from external SysregProviders.
 
 /** Encoding = op0<<14 | op1<<11 | CRn<<7 | CRm<<3 | op2 (as in emu/types.ts). */
@@ -43,7 +43,8 @@ const { RW, RO, WO, SPECIAL: SP } = SR_KIND;
 
 /** CPU model constants (QEMU's cortex-a57 values where they exist). */
 export const MIDR_A57 = 0x411fd070n;
-/** FP=0xF, AdvSIMD=0xF (absent), EL0/EL1 AArch64 only, EL2/EL3 absent; GIC field patched per machine. */
+/** FP=0xF, AdvSIMD=0xF (absent), EL0/EL1 AArch64 only, EL2/EL3 absent; GIC field patched per machine,
+ *  FP/AdvSIMD patched to 0 (implemented) by a Cpu with option fpsimd (the default). */
 export const ID_AA64PFR0 = 0x00ff0011n;
 /** DebugVer v8, 6 breakpoints, 4 watchpoints, 2 context comparators, PMU absent. */
 export const ID_AA64DFR0 = 0x10305006n;

@@ -31,12 +31,12 @@ const sr = (m: { cpu: { readSysregValue(e: number): bigint | undefined } }, name
   m.cpu.readSysregValue(sysregByName(name))!;
 
 describe('FP/SIMD access control', () => {
-  it('FP absent (the default): SIMD&FP instructions and FPCR are UNDEFINED, ID_AA64PFR0.FP/AdvSIMD = 0xF', () => {
-    const m = runAsm(`${PRELUDE}${ENABLE}  fmov d0, x1\n  hvc #1`);
+  it('FP absent (fpsimd: false): SIMD&FP instructions and FPCR are UNDEFINED, ID_AA64PFR0.FP/AdvSIMD = 0xF', () => {
+    const m = runAsm(`${PRELUDE}${ENABLE}  fmov d0, x1\n  hvc #1`, { fpsimd: false });
     expect(m.exceptions[0].ec).toBe(0);
     expect(m.exceptions[0].detail).toBe('FP/SIMD not implemented');
     expect((sr(m, 'ID_AA64PFR0_EL1') >> 16n) & 0xffn).toBe(0xffn);
-    const m2 = runAsm(`${PRELUDE}${ENABLE}  mrs x1, fpcr\n  hvc #1`);
+    const m2 = runAsm(`${PRELUDE}${ENABLE}  mrs x1, fpcr\n  hvc #1`, { fpsimd: false });
     expect(m2.exceptions[0].ec).toBe(0);
   });
 
