@@ -594,6 +594,11 @@ export function vecFp3(cpu: FpCpu, i: number): boolean {
         case 0x1c: r = fpCmpRel(x, y, f, env, 0) ? ones : 0n; break; // FCMEQ
         case (1 << 6 | 0x1c): r = fpCmpRel(x, y, f, env, 1) ? ones : 0n; break; // FCMGE
         case (1 << 6 | 1 << 5 | 0x1c): r = fpCmpRel(x, y, f, env, 2) ? ones : 0n; break; // FCMGT
+        case (1 << 6 | 0x1d): case (1 << 6 | 1 << 5 | 0x1d): { // FACGE / FACGT
+          const sb = 1n << BigInt(f.width - 1);
+          r = fpCmpRel(x & ~sb, y & ~sb, f, env, hi ? 2 : 1) ? ones : 0n;
+          break;
+        }
         case 0x19: r = fpMulAdd(getE(w, d, e, es), x, y, f, env, false, false); break; // FMLA
         case (1 << 5 | 0x19): r = fpMulAdd(getE(w, d, e, es), x, y, f, env, false, true); break; // FMLS
         default: return false;
@@ -613,6 +618,22 @@ export function vecFp3(cpu: FpCpu, i: number): boolean {
 export function vecFp2(cpu: FpCpu, i: number): boolean {
   const q = (i >>> 30) & 1, u = (i >>> 29) & 1, sz = (i >>> 22) & 1, hi = (i >>> 23) & 1, opcode = (i >>> 12) & 31;
   const d = i & 31, n = (i >>> 5) & 31;
+  if (!u && !hi && (opcode === 0x16 || opcode === 0x17)) { // FCVTN/FCVTN2 (D→S), FCVTL/FCVTL2 (S→D); half forms absent
+    if (!sz) return false;
+    const w = vviews(cpu.vr);
+    const res = withEnv(cpu, (env) => {
+      const out: bigint[] = [];
+      for (let e = 0; e < 2; e++) {
+        out.push(opcode === 0x16 ? fpConvert(getE(w, n, e, 3), FMTS[1], FMTS[0], env) : fpConvert(getE(w, n, (q ? 2 : 0) + e, 2), FMTS[0], FMTS[1], env));
+      }
+      return out;
+    });
+    if (opcode === 0x16) {
+      res.forEach((r, e) => setE(w, d, (q ? 2 : 0) + e, 2, r));
+      if (!q) w.b64[d * 2 + 1] = 0n;
+    } else res.forEach((r, e) => setE(w, d, e, 3, r));
+    return true;
+  }
   if (sz && !q) return false;
   const f = FMTS[sz], es = sz ? 3 : 2, lanes = (q ? 4 : 2) >> sz, width = f.width;
   const w = vviews(cpu.vr);

@@ -548,6 +548,19 @@ function threeSame(cpu: FpCpu, i: number): boolean {
     commit(vr, d, q);
     return true;
   }
+  if (opcode === 0x01 || opcode === 0x05) { // SQADD/UQADD, SQSUB/UQSUB
+    const bits = BigInt(8 << size);
+    const lo = u ? 0n : -(1n << (bits - 1n)), hi = u ? (1n << bits) - 1n : (1n << (bits - 1n)) - 1n;
+    for (let e = 0; e < lanes; e++) {
+      let a = getE(w, n, e, size), b = getE(w, m, e, size);
+      if (!u) { a = sx(a, size); b = sx(b, size); }
+      let r = opcode === 1 ? a + b : a - b;
+      if (r < lo || r > hi) { r = r < lo ? lo : hi; cpu.fpsr |= 1 << 27; } // QC
+      setE(TV, TMP, e, size, r);
+    }
+    commit(vr, d, q);
+    return true;
+  }
   if ((opcode === 0x13 || opcode === 0x12 || opcode === 0x0e || opcode === 0x0f || opcode <= 0x04 || opcode === 0x0c || opcode === 0x0d) && size === 3) return false;
   for (let e = 0; e < lanes; e++) {
     const r = intOp(opcode, u, size, getE(w, n, e, size), getE(w, m, e, size), getE(w, d, e, size));
@@ -563,6 +576,13 @@ function twoMisc(cpu: FpCpu, i: number): boolean {
   const d = i & 31, n = (i >>> 5) & 31;
   const w = vviews(cpu.vr);
   clearT();
+  if (opcode === 0x13 && u) { // SHLL/SHLL2: widen, shift left by esize
+    if (size === 3) return false;
+    const lanes = 8 >> size, part = q ? lanes : 0;
+    for (let e = 0; e < lanes; e++) setE(TV, TMP, e, size + 1, getE(w, n, part + e, size) << BigInt(8 << size));
+    commit(cpu.vr, d, 1);
+    return true;
+  }
   if (opcode >= 0x0c && opcode !== 0x12 && opcode !== 0x14) return vecFp2(cpu, i);
   if (opcode === 0x12 || opcode === 0x14) { // XTN / SQXTN / UQXTN / SQXTUN
     if (size === 3) return false;
@@ -622,6 +642,19 @@ function twoMisc(cpu: FpCpu, i: number): boolean {
         const v = sx(getE(w, n, e, size), size);
         const t = opcode === 0x08 ? (u ? v >= 0n : v > 0n) : opcode === 0x09 ? (u ? v <= 0n : v === 0n) : v < 0n;
         setE(TV, TMP, e, size, t ? MASKS[size] : 0n);
+      }
+      break;
+    }
+    case 0x04: { // CLS / CLZ
+      if (size === 3) return false;
+      const bits = 8 << size;
+      for (let e = 0; e < lanes; e++) {
+        let v = Number(getE(w, n, e, size));
+        if (!u) { const sign = (v >>> (bits - 1)) & 1; v = (sign ? ~v : v) & ((2 ** bits) - 1); v = (v << 1) & ((2 ** bits) - 1); }
+        let c = 0;
+        while (c < bits && ((v >>> (bits - 1 - c)) & 1) === 0) c++;
+        if (!u) c = Math.min(c, bits - 1);
+        setE(TV, TMP, e, size, BigInt(c));
       }
       break;
     }
@@ -691,6 +724,14 @@ function threeDiff(cpu: FpCpu, i: number): boolean {
         setE(TV, TMP, e, size, BigInt.asUintN(16 << size, r) >> esz);
       }
       if (q) { cpu.vr[d * 4 + 2] = T[0]; cpu.vr[d * 4 + 3] = T[1]; } else commit(cpu.vr, d, 0);
+      return true;
+    }
+    case 0x1: case 0x3: { // SADDW/UADDW, SSUBW/USUBW
+      for (let e = 0; e < lanes; e++) {
+        const a = getE(w, n, e, size + 1), b = sgn(getE(w, m, part + e, size), size);
+        setE(TV, TMP, e, size + 1, opcode === 1 ? a + b : a - b);
+      }
+      commit(cpu.vr, d, 1);
       return true;
     }
     case 0x0: case 0x2: case 0xc: case 0x8: case 0xa: case 0x7: case 0x5: { // xADDL, xSUBL, xMULL, xMLAL, xMLSL, xABDL, xABAL
