@@ -76,7 +76,7 @@ function writeDocs(rows: string[]): void {
     `\`node bench/jit-bench.ts --linux --write-docs\` (Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, load average`,
     `${loadavg().map((l) => l.toFixed(1)).join(' / ')} on 2 shared vCPUs). MIPS per CPU-second of the process (steadier than wall`,
     'time on a shared machine), jit off (`new Cpu({ jit: false })`, the default) and on (`bootscope run --jit`, default threshold:',
-    'a block is compiled after 500 executions). Guest rows record a trace; the last column compares the trace digests.',
+    'a block is compiled after 20000 executions). Guest rows record a trace; the last column compares the trace digests.',
     '',
     '| workload | MIPS off | MIPS on | speed-up | trace |',
     '|---|---|---|---|---|',
