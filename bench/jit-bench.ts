@@ -67,7 +67,37 @@ async function main(): Promise<void> {
   if (args.includes('--write-docs')) writeDocs(rows);
 }
 
-function writeDocs(rows: string[]): void {
+/** Findings that do not come from this run (measured while building the compiler, 2026-11-22). */
+const NOTES = [
+  'How it works (`emu/cpu/jit.ts`, templates in `emu/cpu/jit-ops.ts`): executions are counted per block start (slot of the',
+  'physical page\'s decode array); a hot block (straight-line code up to and including the first branch, stopping before',
+  'system instructions, WFI/WFE, FP/SIMD and undefined encodings) becomes one `new Function` over the same Int32Array',
+  'register file with register slots folded into constants. PC and instret are stored before anything that may fault, a',
+  'block exits after a memory access when an event is pending (MMIO, timer) or its code page was written, and it only',
+  'starts when it fits in the remaining budget, so virtual time and traces are unchanged: `test/cpu/jit.test.ts` checks the',
+  'same digest, events, virtual time and console on all 13 guest runs of the QEMU matrix (compiling on the 2nd execution),',
+  'a precise data abort mid-block, self-modifying code, and 100,000 random instruction words against the interpreter.',
+  'On the Debian 6.1 kernel the digest with `--jit` is the same as without at every threshold tried (500 to 100,000).',
+  '',
+  'Why the Linux gain is smaller than the loops\': V8 spends CPU compiling every block function (measured with',
+  '`--trace-opt` at threshold 2000: 2,039 Maglev compilations, 2.5 s, and 740 TurboFan compilations, 5.2 s, for 2,309',
+  'blocks), and on this 2-vCPU machine that background work competes with the emulator. Threshold sweep, Linux to the',
+  'panic, CPU seconds of the process (interpreter: 14.3-15.0 s):',
+  '',
+  '| threshold | blocks | instructions in compiled blocks | CPU s |',
+  '|---|---|---|---|',
+  '| 500 | 4,536 | 97 % | 14.3-14.9 |',
+  '| 2,000 | 2,309 | 94 % | 12.8-13.5 |',
+  '| 5,000 | 1,569 | 91 % | 11.4-13.7 |',
+  '| 20,000 (default) | 589 | 82 % | 10.5 |',
+  '| 100,000 | 120 | 69 % | 10.2-10.5 |',
+  '',
+  'Next steps if more speed is needed: chain blocks (jump to the successor without returning to the dispatch loop; blocks',
+  'average 9 instructions), keep heavy helpers (TLB slow paths) out of the inlined code so each block compiles faster,',
+  'or emit WebAssembly instead of JavaScript.',
+];
+
+export function writeDocs(rows: string[]): void {
   const file = path.join(REPO_ROOT, 'docs/benchmarks.md');
   const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
   const section = [
@@ -81,6 +111,8 @@ function writeDocs(rows: string[]): void {
     '| workload | MIPS off | MIPS on | speed-up | trace |',
     '|---|---|---|---|---|',
     ...rows,
+    '',
+    ...NOTES,
     '',
   ].join('\n');
   const re = /## Block compiler\n[\s\S]*?(?=\n## |$)/;
