@@ -600,7 +600,7 @@ export function vecFp3(cpu: FpCpu, i: number): boolean {
           break;
         }
         case 0x19: r = fpMulAdd(getE(w, d, e, es), x, y, f, env, false, false); break; // FMLA
-        case (1 << 5 | 0x19): r = fpMulAdd(getE(w, d, e, es), x, y, f, env, false, true); break; // FMLS
+        case (1 << 5 | 0x19): r = fpMulAdd(getE(w, d, e, es), x ^ (1n << BigInt(f.width - 1)), y, f, env, false, false); break; // FMLS: negate element 1 first
         default: return false;
       }
       out.push(r);

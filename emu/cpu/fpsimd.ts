@@ -532,6 +532,7 @@ function threeSame(cpu: FpCpu, i: number): boolean {
   const w = vviews(vr);
   const lanes = (q ? 16 : 8) >> size;
   clearT();
+  if (size === 0 && bytesSame(w, opcode, u, n, m, lanes)) { commit(vr, d, q); return true; }
   if (opcode === 0x14 || opcode === 0x15 || (opcode === 0x17 && !u)) { // pairwise max/min/add
     if (size === 3 && opcode !== 0x17) return false;
     for (let e = 0; e < lanes; e++) {
@@ -569,6 +570,30 @@ function threeSame(cpu: FpCpu, i: number): boolean {
   }
   commit(vr, d, q);
   return true;
+}
+
+/** Byte-lane fast path (string functions) for three-same ops into TV; false when not covered. */
+function bytesSame(w: VViews, opcode: number, u: number, n: number, m: number, lanes: number): boolean {
+  const a = w.u8, o = TV.u8, bn = n * 16, bm = m * 16;
+  switch ((opcode << 1) | u) {
+    case 0x0c: for (let e = 0; e < lanes; e++) o[e] = ((a[bn + e] << 24) >> 24) > ((a[bm + e] << 24) >> 24) ? 255 : 0; return true; // CMGT
+    case 0x0d: for (let e = 0; e < lanes; e++) o[e] = a[bn + e] > a[bm + e] ? 255 : 0; return true; // CMHI
+    case 0x0e: for (let e = 0; e < lanes; e++) o[e] = ((a[bn + e] << 24) >> 24) >= ((a[bm + e] << 24) >> 24) ? 255 : 0; return true; // CMGE
+    case 0x0f: for (let e = 0; e < lanes; e++) o[e] = a[bn + e] >= a[bm + e] ? 255 : 0; return true; // CMHS
+    case 0x20: for (let e = 0; e < lanes; e++) o[e] = a[bn + e] + a[bm + e]; return true; // ADD
+    case 0x21: for (let e = 0; e < lanes; e++) o[e] = a[bn + e] - a[bm + e]; return true; // SUB
+    case 0x22: for (let e = 0; e < lanes; e++) o[e] = (a[bn + e] & a[bm + e]) !== 0 ? 255 : 0; return true; // CMTST
+    case 0x23: for (let e = 0; e < lanes; e++) o[e] = a[bn + e] === a[bm + e] ? 255 : 0; return true; // CMEQ
+    case 0x29: case 0x2b: case 0x2e: { // UMAXP, UMINP, ADDP
+      const h = lanes >> 1;
+      for (let e = 0; e < lanes; e++) {
+        const b = (e < h ? bn : bm) + 2 * (e % h), x = a[b], y = a[b + 1];
+        o[e] = opcode === 0x17 ? x + y : (opcode === 0x14) === (x > y) ? x : y;
+      }
+      return true;
+    }
+  }
+  return false;
 }
 
 function twoMisc(cpu: FpCpu, i: number): boolean {
@@ -638,6 +663,7 @@ function twoMisc(cpu: FpCpu, i: number): boolean {
       break;
     case 0x08: case 0x09: case 0x0a: { // CMGT/CMGE #0, CMEQ/CMLE #0, CMLT #0
       if (opcode === 0x0a && u) return false;
+      if (size === 0 && opcode === 0x09 && !u) { for (let e = 0; e < lanes; e++) TV.u8[e] = w.u8[n * 16 + e] === 0 ? 255 : 0; break; }
       for (let e = 0; e < lanes; e++) {
         const v = sx(getE(w, n, e, size), size);
         const t = opcode === 0x08 ? (u ? v >= 0n : v > 0n) : opcode === 0x09 ? (u ? v <= 0n : v === 0n) : v < 0n;
@@ -687,6 +713,12 @@ function acrossLanes(cpu: FpCpu, i: number): boolean {
   if (size === 3 || (size === 2 && !q)) return false;
   const w = vviews(cpu.vr);
   const lanes = (q ? 16 : 8) >> size;
+  if (size === 0 && u && (opcode === 0x0a || opcode === 0x1a)) { // UMAXV/UMINV B (string functions)
+    let acc = w.u8[n * 16];
+    for (let e = 1; e < lanes; e++) { const v = w.u8[n * 16 + e]; if (opcode === 0x0a ? v > acc : v < acc) acc = v; }
+    cpu.vr[d * 4] = acc; cpu.vr[d * 4 + 1] = 0; cpu.vr[d * 4 + 2] = 0; cpu.vr[d * 4 + 3] = 0;
+    return true;
+  }
   let acc = u ? getE(w, n, 0, size) : sx(getE(w, n, 0, size), size);
   let outEs = size;
   for (let e = 1; e < lanes; e++) {
