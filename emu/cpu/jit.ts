@@ -35,7 +35,7 @@ interface CpuCore {
   decodeAt(d: Int32Array, k: number): number;
 }
 
-type Block = (c: CpuCore, pc0: number, pcHi: number) => void;
+type Block = (c: CpuCore, pc0: number, pcHi: number, end: number) => void;
 
 /** Per decode array (physical page) state: entry counts, scanned lengths, compiled blocks. */
 interface PageBlocks {
@@ -60,7 +60,7 @@ export interface JitStats {
   /** Blocks compiled, and their instructions. */
   blocks: number;
   compiledInsns: number;
-  /** Compiled block calls, and their instructions (counted whole, even when one ends early). */
+  /** Compiled block calls, and the instructions they retired (not counted when a call ends in a fault). */
   calls: number;
   callInsns: number;
 }
@@ -97,9 +97,10 @@ export class Jit {
       const fn = pg.fns[k];
       // the last page below a 2^32 boundary is left to the interpreter (its PC carries into pcHi)
       if (fn !== undefined && c.instret + len - 1 <= end && (pcLo & -4096) !== -4096 && c.evt === 0) {
-        fn(c, pcLo, pcHi);
+        const before = c.instret;
+        fn(c, pcLo, pcHi, end);
         this.stats.calls++;
-        this.stats.callInsns += len - 1;
+        this.stats.callInsns += c.instret - before;
         continue;
       }
       if (fn === undefined && len > 1 && ++pg.count[k] >= threshold) {
@@ -139,7 +140,7 @@ export class Jit {
 
   /** Source of the block of n instructions from slot k (exported for tests and debugging). */
   source(d: Int32Array, k: number, n: number): string {
-    const out: string[] = ['const X = c.x, i0 = c.instret;'];
+    const out: string[] = [];
     let ended = false;
     for (let j = 0; j < n; j++) {
       const i = (k + j) << 2;
@@ -155,12 +156,24 @@ export class Jit {
       }
     }
     if (!ended) out.push(`c.instret = i0 + ${n}; c.pcLo = (pc0 + ${4 * n}) | 0;`);
-    return out.join('\n');
+    if (!this.loopsToStart(d, k, n)) return ['const X = c.x, i0 = c.instret;', ...out].join('\n');
+    // a loop whose branch targets the block start runs again without leaving the function, with the
+    // checks the dispatch loop makes between blocks (same PC and page, no event, budget left)
+    return ['const X = c.x; let i0 = c.instret;', 'for (;;) {', ...out,
+      `if (c.pcLo !== pc0 || c.pcHi !== pcHi || c.evt !== 0 || c.fLo === 1 || i0 + ${2 * n} > end) return;`,
+      `i0 += ${n};`, '}'].join('\n');
+  }
+
+  /** Whether the block ends with a PC-relative branch back to its first instruction. */
+  private loopsToStart(d: Int32Array, k: number, n: number): boolean {
+    const i = (k + n - 1) << 2, op = d[i], a = d[i + 2], back = -4 * (n - 1);
+    if (op === 25 /* B */) return a === back && d[i + 3] === a >> 31;
+    return (op === 27 /* BCOND */ || op === 28 /* CBZ */ || op === 29 /* TBZ */) && a === back;
   }
 
   private compile(d: Int32Array, k: number, n: number): Block {
     const body = this.source(d, k, n);
-    const make = new Function('H', 'add64', 'lsl64', 'lsr64', 'asr64', `return function block(c, pc0, pcHi) {\n${body}\n};`);
+    const make = new Function('H', 'add64', 'lsl64', 'lsr64', 'asr64', `return function block(c, pc0, pcHi, end) {\n${body}\n};`);
     this.stats.blocks++;
     this.stats.compiledInsns += n;
     return make(H, add64, lsl64, lsr64, asr64) as Block;

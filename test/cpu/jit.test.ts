@@ -108,7 +108,7 @@ describe('jit: code and state', () => {
     expect(ref.cpu.getX(20)).toBe(1n);
     expect(ref.cpu.readSysregValue(sysregByName('FAR_EL1'))).toBe(0x100000000n);
     expect(view(jit)).toEqual(view(ref));
-    expect(jit.cpu.jit!.stats.calls).toBeGreaterThan(200);
+    expect(jit.cpu.jit!.stats.blocks).toBeGreaterThan(0); // the loop block runs all rounds in one call, which ends in the fault
   });
 
   it('compiled block source folds register slots into constants', () => {
