@@ -82,7 +82,7 @@ const NOTES = [
   'Why the Linux gain is smaller than the loops\': V8 spends CPU compiling every block function (measured with',
   '`--trace-opt` at threshold 2000: 2,039 Maglev compilations, 2.5 s, and 740 TurboFan compilations, 5.2 s, for 2,309',
   'blocks), and on this 2-vCPU machine that background work competes with the emulator. Threshold sweep, Linux to the',
-  'panic, CPU seconds of the process (interpreter: 14.3-15.0 s):',
+  'panic, CPU seconds of the process (interpreter: 14.3-15.0 s; measured before blocks looped on themselves):',
   '',
   '| threshold | blocks | instructions in compiled blocks | CPU s |',
   '|---|---|---|---|',
