@@ -4,7 +4,7 @@
 // kvm/xen pair — or, when stdout is not a terminal, prints the summaries instead.
 
 import type { Command } from 'commander';
-import { mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,7 @@ import { renderInfo } from './info.ts';
 import { phasesOfTrace, renderPhases } from './phases.ts';
 import { diffTraceFiles, renderDiff } from './diff.ts';
 import { writeReport } from '../../tui/report.ts';
-import { toJson } from '../output.ts';
+import { startProgress, toJson } from '../output.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEMO_GUEST = join(ROOT, 'guests/bin/uart.bin');
@@ -32,6 +32,35 @@ export interface DemoTraces {
   xen: string;
   /** The bundled QEMU boot log, imported. */
   qemu: string;
+  /** Debian's kernel booted to the rootfs panic under kvm and xen, when the package is at hand. */
+  linux?: { kvm: string; xen: string; kernel: string };
+}
+
+/** Debian's arm64 cloud kernel, when `scripts/fetch-guests.sh` has already fetched it. */
+export function cachedKernel(): string | undefined {
+  const root = join(ROOT, '.cache/guests');
+  if (!existsSync(root)) return undefined;
+  for (const pkg of readdirSync(root).filter((d) => d.startsWith('linux-image-')).sort().reverse()) {
+    const boot = join(root, pkg, 'boot');
+    const image = existsSync(boot) ? readdirSync(boot).find((f) => f.startsWith('vmlinuz-')) : undefined;
+    if (image) return join(boot, image);
+  }
+  return undefined;
+}
+
+/** Boots the kernel to its rootfs panic on one personality (progress on a terminal). */
+async function recordLinux(kernel: string, machine: 'kvm' | 'xen', output: string): Promise<void> {
+  const progress = startProgress(`booting Linux (${machine})`, 'instructions', 900_000_000);
+  try {
+    await runGuest({
+      kernel, machine, gic: 3, smp: 2, memBytes: 256 << 20, output, overwrite: true, jit: true,
+      append: machine === 'kvm' ? 'console=ttyAMA0 earlycon=pl011,0x9000000' : 'console=hvc0',
+      stopOn: 'end Kernel panic', maxInsns: 1_500_000_000,
+      onProgress: (n) => progress.update(n),
+    });
+  } finally {
+    progress.stop();
+  }
 }
 
 /** Builds the demo traces in `dir` (replacing earlier ones). */
@@ -46,7 +75,12 @@ export async function buildDemoTraces(dir: string): Promise<DemoTraces> {
   writeFileSync(log, gunzipSync(readFileSync(DEMO_LOG)));
   rmSync(qemu, { force: true });
   await importFile({ input: log, output: qemu, format: 'qemu-log' });
-  return { kvm, xen, qemu };
+  const kernel = cachedKernel();
+  if (!kernel) return { kvm, xen, qemu };
+  const linux = { kvm: join(dir, 'linux-kvm.trace'), xen: join(dir, 'linux-xen.trace'), kernel };
+  await recordLinux(kernel, 'kvm', linux.kvm);
+  await recordLinux(kernel, 'xen', linux.xen);
+  return { kvm, xen, qemu, linux };
 }
 
 export function registerDemo(program: Command): void {
@@ -60,7 +94,8 @@ export function registerDemo(program: Command): void {
       const dir = resolve(opts.out);
       const traces = await buildDemoTraces(dir);
       const report = join(dir, 'report.html');
-      await writeReport([traces.kvm, traces.xen], report);
+      const pair = traces.linux ? [traces.linux.kvm, traces.linux.xen] : [traces.kvm, traces.xen];
+      await writeReport(pair, report);
       if (opts.json) {
         const info = (p: string) => withTrace(p, (r) => r.info());
         const findings = (p: string) => withTrace(p, (r) => check(r));
@@ -73,7 +108,7 @@ export function registerDemo(program: Command): void {
             qemu: info(traces.qemu),
             check: { kvm: findings(traces.kvm), xen: findings(traces.xen), qemu: findings(traces.qemu) },
             phases: { qemu: phasesOfTrace(traces.qemu) },
-            diff: await diffTraceFiles(traces.kvm, traces.xen),
+            diff: await diffTraceFiles(pair[0]!, pair[1]!),
           }) + '\n',
         );
         return;
@@ -81,7 +116,7 @@ export function registerDemo(program: Command): void {
       if (opts.tui && process.stdout.isTTY && process.stdin.isTTY) {
         say(`bootscope demo: traces in ${dir}, report in ${report}; opening the TUI on the kvm/xen pair (? for help, q to quit)`);
         const { runTui } = await import('../../tui/app.ts');
-        await runTui([traces.kvm, traces.xen]);
+        await runTui(pair);
         say(`Traces: ${traces.kvm}, ${traces.xen}, ${traces.qemu}. Report: ${report}`);
         return;
       }
@@ -116,6 +151,19 @@ async function printSummaries(traces: DemoTraces, report: string): Promise<void>
   say(`$ bootscope diff ${traces.kvm} ${traces.xen}`);
   process.stdout.write(renderDiff(await diffTraceFiles(traces.kvm, traces.xen)));
   say();
+  if (traces.linux) {
+    const { kvm, xen, kernel } = traces.linux;
+    say(`━━ Debian's kernel (${kernel}) booted to its rootfs panic as a KVM guest and as a Xen domU`);
+    say();
+    say(`$ bootscope phases ${kvm}`);
+    process.stdout.write(renderPhases(phasesOfTrace(kvm)));
+    say();
+    say(`$ bootscope diff ${kvm} ${xen}`);
+    process.stdout.write(renderDiff(await diffTraceFiles(kvm, xen)));
+    say();
+  } else {
+    say("(Debian's arm64 kernel is not at hand: scripts/fetch-guests.sh fetches it, and the demo then boots it under kvm and xen too.)");
+  }
   say(`Report (phases, event density, latency, findings, diff): ${report}`);
   say('Try next:');
   say(`  ./bootscope tui ${traces.kvm} ${traces.xen}`);
