@@ -211,6 +211,8 @@ export const TEMPLATES: Record<number, OpTemplate> = {
     const lo = p >>> 28 ? `c.adds64(X[${n + 1}], X[${n}], ~X[${m + 1}], ~X[${m}], 1)` : `c.adds64(X[${n + 1}], X[${n}], X[${m + 1}], X[${m}], 0)`;
     return `{ const lo = ${lo}; X[${d + 1}] = H.hi; X[${d}] = lo; }`;
   }),
+  // every SIMD&FP instruction goes through the interpreter's handler (traps, loads/stores: treated as memory)
+  61 /* FPSIMD */: mem(({ a }) => `c.opFpSimd(${a});`),
   60 /* LS_REG_X */: mem(({ p, b }) => {
     const n = nOf(p), m = mOf(p), t = dOf(p), s = b;
     const oh = s ? `(mh << ${s}) | (ml >>> ${32 - s})` : 'mh';

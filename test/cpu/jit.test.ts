@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SimpleBus } from '../../emu/cpu/bus.ts';
 import { Cpu } from '../../emu/cpu/cpu.ts';
 import { Jit } from '../../emu/cpu/jit.ts';
-import { sysregByName } from '../../emu/cpu/sysregs.ts';
+import { SYSREG_INDEX, sysregByName } from '../../emu/cpu/sysregs.ts';
 import { GUEST_RUNS, REPO_ROOT, guestBinary } from '../guests/qemu-runs.ts';
 import { runMatrixGuest, tempDir } from '../emu/helpers.ts';
 import { runAsm } from './harness.ts';
@@ -136,9 +136,15 @@ describe('jit: code and state', () => {
     let executed = 0;
     const syndrome = ['ELR_EL1', 'ESR_EL1', 'FAR_EL1', 'SPSR_EL1'].map(sysregByName);
     const state = (c: Cpu): string =>
-      `${Array.from(c.x).join(',')}|${c.pc}|${c.instret}|${c.pstate}|${syndrome.map((e) => c.readSysregValue(e)).join(',')}`;
+      `${Array.from(c.x).join(',')}|${Array.from(c.vr).join(',')}|${c.fpcr},${c.fpsr}|${c.pc}|${c.instret}|${c.pstate}|${syndrome.map((e) => c.readSysregValue(e)).join(',')}`;
     for (let k = 0; k < 100_000; k++) {
-      if (k % 2000 === 0) { ref.cpu.reset(); jit.cpu.reset(); }
+      if (k % 2000 === 0) {
+        for (const m of [ref, jit]) {
+          m.cpu.reset();
+          // every other round with FP/SIMD enabled (CPACR_EL1.FPEN = 3), else its instructions trap
+          if (k % 4000 === 0) m.cpu.srLo[SYSREG_INDEX[sysregByName('CPACR_EL1')]!] = 3 << 20;
+        }
+      }
       const at = 0x1000 + (k % 1000) * 16;
       const words = [rnd(), rnd(), rnd(), rnd()];
       const regs = Array.from({ length: 31 }, () => ((rnd() % 3 === 0) ? 0x40000000 + (rnd() % 0x200000) : rnd()));
