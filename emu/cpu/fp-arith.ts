@@ -565,18 +565,21 @@ function fixedConv(cpu: FpCpu, i: number): boolean {
 // ---------------------------------------------------------------- vector FP
 
 /** AdvSIMD three-same FP (opcode 11xxx): FADD/FSUB/FMUL/FDIV/FMAX/FMIN(NM)/FCMxx/FADDP/FMLA/FMLS. */
-export function vecFp3(cpu: FpCpu, i: number): boolean {
+export function vecFp3(cpu: FpCpu, i: number, scalar = false): boolean {
   const q = (i >>> 30) & 1, u = (i >>> 29) & 1, sz = (i >>> 22) & 1, hi = (i >>> 23) & 1, opcode = (i >>> 11) & 31;
   const d = i & 31, n = (i >>> 5) & 31, m = (i >>> 16) & 31;
-  if (sz && !q) return false;
-  const f = FMTS[sz], es = sz ? 3 : 2, lanes = (q ? 4 : 2) >> sz;
+  if (sz && !q && !scalar) return false;
+  const f = FMTS[sz], es = sz ? 3 : 2, lanes = scalar ? 1 : (q ? 4 : 2) >> sz;
+  const key0 = (u << 6) | (hi << 5) | opcode;
+  // the scalar encoding space has only compares and FABD (FMULX/FRECPS/FRSQRTS are not implemented)
+  if (scalar && ![0x1c, 1 << 6 | 0x1c, 1 << 6 | 1 << 5 | 0x1c, 1 << 6 | 0x1d, 1 << 6 | 1 << 5 | 0x1d, 1 << 6 | 1 << 5 | 0x1a].includes(key0)) return false;
   const w = vviews(cpu.vr);
   const key = (u << 6) | (hi << 5) | opcode;
   const out: bigint[] = [];
   const ok = withEnv(cpu, (env) => {
     for (let e = 0; e < lanes; e++) {
       let x: bigint, y: bigint;
-      if (key === (1 << 6 | 0x1a) || key === (1 << 6 | 0x1e) || key === (1 << 6 | 0x18) || key === (1 << 6 | 1 << 5 | 0x1e) || key === (1 << 6 | 1 << 5 | 0x18)) {
+      if (scalar) { x = getE(w, n, e, es); y = getE(w, m, e, es); } else if (key === (1 << 6 | 0x1a) || key === (1 << 6 | 0x1e) || key === (1 << 6 | 0x18) || key === (1 << 6 | 1 << 5 | 0x1e) || key === (1 << 6 | 1 << 5 | 0x18)) {
         const src = e < lanes / 2 ? n : m, k = (e % (lanes / 2)) * 2; // pairwise
         x = getE(w, src, k, es); y = getE(w, src, k + 1, es);
       } else { x = getE(w, n, e, es); y = getE(w, m, e, es); }
@@ -585,6 +588,10 @@ export function vecFp3(cpu: FpCpu, i: number): boolean {
       switch (key) {
         case 0x1a: case (1 << 6 | 0x1a): r = fpAdd(x, y, f, env); break; // FADD, FADDP
         case (1 << 5 | 0x1a): r = fpAdd(x, y, f, env, true); break; // FSUB
+        case (1 << 6 | 1 << 5 | 0x1a): { // FABD: |x - y| (the sign of a NaN result is cleared too)
+          r = fpAdd(x, y, f, env, true) & ~(1n << BigInt(f.width - 1));
+          break;
+        }
         case (1 << 6 | 0x1b): r = fpMul(x, y, f, env); break; // FMUL
         case (1 << 6 | 0x1f): r = fpDiv(x, y, f, env); break; // FDIV
         case 0x1e: case (1 << 6 | 0x1e): r = fpMinMax(x, y, f, env, true, false); break; // FMAX(P)
@@ -608,17 +615,17 @@ export function vecFp3(cpu: FpCpu, i: number): boolean {
     return true;
   });
   if (!ok) return false;
-  w.b64[d * 2 + 1] = 0n; if (!q) w.b64[d * 2] = 0n;
+  if (scalar) { w.b64[d * 2] = 0n; w.b64[d * 2 + 1] = 0n; }
   out.forEach((r, e) => setE(w, d, e, es, r));
-  if (!q) w.b64[d * 2 + 1] = 0n;
+  if (!q || scalar) w.b64[d * 2 + 1] = 0n;
   return true;
 }
 
 /** AdvSIMD two-reg misc FP: FABS/FNEG/FSQRT/FRINTx/FCVTZS/FCVTZU/SCVTF/UCVTF/FCMxx #0. */
-export function vecFp2(cpu: FpCpu, i: number): boolean {
+export function vecFp2(cpu: FpCpu, i: number, scalar = false): boolean {
   const q = (i >>> 30) & 1, u = (i >>> 29) & 1, sz = (i >>> 22) & 1, hi = (i >>> 23) & 1, opcode = (i >>> 12) & 31;
   const d = i & 31, n = (i >>> 5) & 31;
-  if (!u && !hi && (opcode === 0x16 || opcode === 0x17)) { // FCVTN/FCVTN2 (D→S), FCVTL/FCVTL2 (S→D); half forms absent
+  if (!u && !hi && (opcode === 0x16 || opcode === 0x17) && !scalar) { // FCVTN/FCVTN2 (D→S), FCVTL/FCVTL2 (S→D); half forms absent
     if (!sz) return false;
     const w = vviews(cpu.vr);
     const res = withEnv(cpu, (env) => {
@@ -634,8 +641,12 @@ export function vecFp2(cpu: FpCpu, i: number): boolean {
     } else res.forEach((r, e) => setE(w, d, e, 3, r));
     return true;
   }
-  if (sz && !q) return false;
-  const f = FMTS[sz], es = sz ? 3 : 2, lanes = (q ? 4 : 2) >> sz, width = f.width;
+  if (sz && !q && !scalar) return false;
+  const f = FMTS[sz], es = sz ? 3 : 2, lanes = scalar ? 1 : (q ? 4 : 2) >> sz, width = f.width;
+  const skey = (u << 6) | (hi << 5) | opcode;
+  // scalar space: conversions and compares with zero only (FABS/FNEG/FSQRT/FRINT are vector-only here)
+  if (scalar && ![0x1a, 1 << 6 | 0x1a, 1 << 5 | 0x1b, 1 << 6 | 1 << 5 | 0x1b, 0x1d, 1 << 6 | 0x1d, 1 << 5 | 0x0c, 1 << 6 | 1 << 5 | 0x0c,
+    1 << 5 | 0x0d, 1 << 6 | 1 << 5 | 0x0d, 1 << 5 | 0x0e].includes(skey)) return false;
   const w = vviews(cpu.vr);
   const sbit = 1n << BigInt(width - 1), ones = sbit * 2n - 1n;
   const key = (u << 6) | (hi << 5) | opcode;
@@ -673,8 +684,9 @@ export function vecFp2(cpu: FpCpu, i: number): boolean {
     return true;
   });
   if (!ok) return false;
+  if (scalar) { w.b64[d * 2] = 0n; w.b64[d * 2 + 1] = 0n; }
   out.forEach((r, e) => setE(w, d, e, es, r));
-  if (!q) w.b64[d * 2 + 1] = 0n;
+  if (!q || scalar) w.b64[d * 2 + 1] = 0n;
   return true;
 }
 

@@ -860,9 +860,9 @@ function advsimdScalar(cpu: FpCpu, i: number): boolean {
     commit(cpu.vr, d, 0);
     return true;
   }
-  if ((i & 0xdf200400) === 0x5e200400) { // scalar three same (64-bit integer forms)
+  if ((i & 0xdf200400) === 0x5e200400) { // scalar three same (64-bit integer forms, FP compares, FABD)
     const u = (i >>> 29) & 1, size = (i >>> 22) & 3, opcode = (i >>> 11) & 31;
-    if (opcode >= 0x18) return false;
+    if (opcode >= 0x18) return vecFp3(cpu, i, true);
     if (size !== 3 || ![0x06, 0x07, 0x10, 0x11, 0x08].includes(opcode)) return false;
     const r = intOp(opcode, u, 3, w.b64[n * 2], w.b64[m * 2], 0n);
     if (r === null) return false;
@@ -881,8 +881,9 @@ function advsimdScalar(cpu: FpCpu, i: number): boolean {
     clearT(); TV.b64[0] = BigInt.asUintN(64, r); commit(cpu.vr, d, 0);
     return true;
   }
-  if ((i & 0xdf3e0c00) === 0x5e200800) { // scalar two-reg misc: CMEQ/CMGT/CMGE/CMLE/CMLT #0, ABS/NEG (64-bit)
+  if ((i & 0xdf3e0c00) === 0x5e200800) { // scalar two-reg misc: CMEQ/CMGT/CMGE/CMLE/CMLT #0, ABS/NEG (64-bit), FP conversions/compares
     const u = (i >>> 29) & 1, size = (i >>> 22) & 3, opcode = (i >>> 12) & 31;
+    if (opcode >= 0x0c && opcode !== 0x12 && opcode !== 0x14) return vecFp2(cpu, i, true);
     if (size !== 3) return false;
     const v = BigInt.asIntN(64, w.b64[n * 2]);
     let r: bigint;
