@@ -18,7 +18,6 @@ import { check, formatCheck } from '../../analyze/check.ts';
 import { renderInfo } from './info.ts';
 import { phasesOfTrace, renderPhases } from './phases.ts';
 import { diffTraceFiles, renderDiff } from './diff.ts';
-import { writeReport } from '../../tui/report.ts';
 import { startProgress, toJson } from '../output.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -95,6 +94,8 @@ export function registerDemo(program: Command): void {
       const traces = await buildDemoTraces(dir);
       const report = join(dir, 'report.html');
       const pair = traces.linux ? [traces.linux.kvm, traces.linux.xen] : [traces.kvm, traces.xen];
+      // Loaded on use: the report shares helpers with the TUI, and ink must not load before `tui` runs.
+      const { writeReport } = await import('../../tui/report.ts');
       await writeReport(pair, report);
       if (opts.json) {
         const info = (p: string) => withTrace(p, (r) => r.info());
