@@ -286,7 +286,8 @@ function advsimd(cpu: FpCpu, i: number): boolean {
   if ((i >>> 24) & 1) {
     if ((i & 0x9ff80400) === 0x0f000400) return modImm(cpu, i);
     if ((i & 0x9f800400) === 0x0f000400) return shiftImm(cpu, i);
-    return false; // by element (FMLA/MUL by element): not implemented
+    if (!((i >>> 10) & 1)) return byElement(cpu, i, false);
+    return false;
   }
   const b21 = (i >>> 21) & 1, b10 = (i >>> 10) & 1;
   if (b21) {
@@ -869,6 +870,7 @@ function advsimdScalar(cpu: FpCpu, i: number): boolean {
     clearT(); TV.b64[0] = BigInt.asUintN(64, r); commit(cpu.vr, d, 0);
     return true;
   }
+  if ((i & 0xdf000400) === 0x5f000000) return byElement(cpu, i, true);
   if ((i & 0xdf800400) === 0x5f000400) { // scalar shift by immediate (64-bit USHR/SSHR/SHL)
     const immh = (i >>> 19) & 15, opcode = (i >>> 11) & 31, u = (i >>> 29) & 1;
     if (!(immh & 8)) return false;
@@ -901,6 +903,63 @@ function advsimdScalar(cpu: FpCpu, i: number): boolean {
 }
 
 // vector FP ops delegate to fp-arith (imported lazily to keep this file about integers)
-import { vecFp2, vecFp3 } from './fp-arith.ts';
+import { envOf, FMTS, fpMul, fpMulAdd, vecFp2, vecFp3 } from './fp-arith.ts';
 
 function popcnt8(v: number): number { let c = 0; while (v) { c += v & 1; v >>= 1; } return c; }
+
+/** Vector/scalar ops by element: FMLA/FMLS/FMUL, MUL/MLA/MLS, SMULL/UMULL/SMLAL/UMLAL/SMLSL/UMLSL. */
+function byElement(cpu: FpCpu, i: number, scalar: boolean): boolean {
+  const q = (i >>> 30) & 1, u = (i >>> 29) & 1, size = (i >>> 22) & 3, L = (i >>> 21) & 1, M = (i >>> 20) & 1;
+  const H = (i >>> 11) & 1, opcode = (i >>> 12) & 15, d = i & 31, n = (i >>> 5) & 31;
+  const w = vviews(cpu.vr);
+  const fp = !u && (opcode === 1 || opcode === 5 || opcode === 9);
+  if (fp) {
+    if (size < 2) return false; // half precision absent
+    const sz = size & 1;
+    if (sz && (L || (!q && !scalar))) return false;
+    const index = sz ? H : (H << 1) | L, m = (M << 4) | ((i >>> 16) & 15), es = sz ? 3 : 2;
+    const f = FMTS[sz], sb = 1n << BigInt(f.width - 1);
+    const y = getE(w, m, index, es);
+    const lanes = scalar ? 1 : (q ? 4 : 2) >> sz;
+    const out: bigint[] = [];
+    const env = envOf(cpu.fpcr);
+    for (let e = 0; e < lanes; e++) {
+      const x = getE(w, n, e, es);
+      out.push(opcode === 9 ? fpMul(x, y, f, env) : fpMulAdd(getE(w, d, e, es), opcode === 5 ? x ^ sb : x, y, f, env, false, false));
+    }
+    cpu.fpsr |= env.flags;
+    if (scalar) { w.b64[d * 2] = 0n; w.b64[d * 2 + 1] = 0n; }
+    out.forEach((r, e) => setE(w, d, e, es, r));
+    if (!q || scalar) w.b64[d * 2 + 1] = 0n;
+    return true;
+  }
+  if (scalar || (size !== 1 && size !== 2)) return false;
+  const index = size === 1 ? (H << 2) | (L << 1) | M : (H << 1) | L;
+  const m = size === 1 ? (i >>> 16) & 15 : (M << 4) | ((i >>> 16) & 15);
+  const y = getE(w, m, index, size);
+  clearT();
+  switch (opcode) {
+    case 0x8: case 0x0: case 0x4: { // MUL (u=0), MLA (u=1, 0x0), MLS (u=1, 0x4)
+      if ((opcode === 8) === (u === 1)) return false;
+      const lanes = (q ? 16 : 8) >> size;
+      for (let e = 0; e < lanes; e++) {
+        const p = getE(w, n, e, size) * y;
+        setE(TV, TMP, e, size, opcode === 8 ? p : opcode === 0 ? getE(w, d, e, size) + p : getE(w, d, e, size) - p);
+      }
+      commit(cpu.vr, d, q);
+      return true;
+    }
+    case 0xa: case 0x2: case 0x6: { // xMULL, xMLAL, xMLSL (by element)
+      const lanes = 8 >> size, part = q ? lanes : 0;
+      const ys = u ? y : sx(y, size);
+      for (let e = 0; e < lanes; e++) {
+        const x = u ? getE(w, n, part + e, size) : sx(getE(w, n, part + e, size), size);
+        const p = x * ys, acc = getE(w, d, e, size + 1);
+        setE(TV, TMP, e, size + 1, opcode === 0xa ? p : opcode === 2 ? acc + p : acc - p);
+      }
+      commit(cpu.vr, d, 1);
+      return true;
+    }
+  }
+  return false;
+}

@@ -32,6 +32,7 @@ export const FP_CLASSES: Array<[number, number, string]> = [
   [0xbfe08c00 | 0, 0x0e000000, 'simd tbl'], [0x9f200c00 | 0, 0x0e200000, 'simd 3-diff'],
   [0xdfe08400 | 0, 0x5e000400, 'simd scalar dup'], [0xdf200400 | 0, 0x5e200400, 'simd scalar 3-same'],
   [0xdf800400 | 0, 0x5f000400, 'simd scalar shift'], [0xdf3e0c00 | 0, 0x5e200800, 'simd scalar 2-misc'],
+  [0x9f000400 | 0, 0x0f000000, 'simd by element'], [0xdf000400 | 0, 0x5f000000, 'simd scalar by element'],
 ];
 
 const F32 = [0, 0x80000000, 0x3f800000, 0xbf800000, 0x7f800000, 0xff800000, 0x7fc00000, 0x7fa00001, 0xffc00123,
