@@ -1,8 +1,8 @@
 // Golden `check` output and `explain uart` for Debian's 6.1 cloud kernel booted on the emulator
 // under kvm (PL011) and xen (SBSA vUART), 2 vCPUs, GICv3, to the "no root fs" panic. The kernel is
-// not in the repository (scripts/fetch-guests.sh puts it in .cache/kernel); the golden files name
-// the kernel they were made with, and with another kernel (or none) the tests are skipped.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// not in the repository: scripts/fetch-guests.sh fetches it by package name; the golden files name
+// the kernel they were made with, and with another kernel version the tests are skipped.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { check, formatCheck } from '../../analyze/check.ts';
@@ -10,11 +10,13 @@ import { explainUart } from '../../analyze/explain-uart.ts';
 import { openTrace } from '../../capture/store/index.ts';
 import { runGuest, type RunConfig } from '../../emu/run.ts';
 import { tmpTraces } from './engine-helpers.ts';
+import { fetchGuests } from '../real/helpers.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const GOLDEN = path.join(import.meta.dirname, 'golden');
-const dir = path.join(ROOT, '.cache/kernel/x/boot');
-const vmlinuz = existsSync(dir) ? readdirSync(dir).find((f) => f.startsWith('vmlinuz-')) : undefined;
+// Debian's kernel, fetched by package name and cached (scripts/fetch-guests.sh).
+const kernelPath = fetchGuests().kernel;
+const dir = path.dirname(kernelPath);
+const vmlinuz: string | undefined = path.basename(kernelPath);
 const version = vmlinuz?.replace(/^vmlinuz-/, '') ?? '';
 const haveGolden = !!vmlinuz && (!!process.env['UPDATE_GOLDEN'] || existsSync(path.join(GOLDEN, `check-linux-kvm-${version}.txt`)));
 const tmp = tmpTraces();

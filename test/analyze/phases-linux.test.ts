@@ -1,18 +1,21 @@
 // Golden `phases` and `latency` of Debian's 6.1 cloud kernel booted on the emulator under the kvm
 // and the xen personalities (2 vCPUs, GICv3, to the "no root fs" panic), and their `diff`. The
-// kernel is not in the repository: scripts/fetch-guests.sh puts it in .cache/kernel. The golden
-// files name the kernel they were made with; with another kernel (or none) the tests are skipped.
+// kernel is not in the repository: scripts/fetch-guests.sh fetches it by package name. The golden
+// files name the kernel they were made with; with another kernel version the tests are skipped.
 import { describe, expect, it } from 'vitest';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { runGuest } from '../../emu/run.ts';
 import { phasesOfTrace, renderPhases } from '../../cli/commands/phases.ts';
 import { latencyOfTrace, renderLatency } from '../../cli/commands/latency.ts';
 import { diffTraceFiles } from '../../cli/commands/diff.ts';
-import { GOLDEN, ROOT, golden, tmp } from './helpers.ts';
+import { GOLDEN, golden, tmp } from './helpers.ts';
+import { fetchGuests } from '../real/helpers.ts';
 
-const dir = join(ROOT, '.cache/kernel/x/boot');
-const vmlinuz = existsSync(dir) ? readdirSync(dir).find((f) => f.startsWith('vmlinuz-')) : undefined;
+// Debian's kernel, fetched by package name and cached (scripts/fetch-guests.sh).
+const kernelPath = fetchGuests().kernel;
+const dir = dirname(kernelPath);
+const vmlinuz: string | undefined = basename(kernelPath);
 const version = vmlinuz?.replace(/^vmlinuz-/, '') ?? '';
 const haveGolden = !!vmlinuz && (process.env.UPDATE_GOLDEN === '1' || existsSync(join(GOLDEN, `phases-linux-kvm-${version}.txt`)));
 
