@@ -122,7 +122,7 @@ export function runSource(cfg: RunConfig): TraceSource {
       gic: cfg.gic ?? 3,
       ...(cfg.maxInsns !== undefined && Number.isFinite(cfg.maxInsns) ? { maxInsns: cfg.maxInsns } : {}),
       ...(cfg.quantum !== undefined ? { quantum: cfg.quantum } : {}),
-      ...(cfg.fpsimd ? { fpsimd: true } : {}),
+      ...(cfg.fpsimd === false ? { fpsimd: false } : {}),
       ...(cfg.machine === 'xen' && cfg.vuart !== undefined ? { vuart: cfg.vuart } : {}),
       ...(cfg.machine === 'xen' && cfg.uartDt !== undefined ? { uartDt: cfg.uartDt } : {}),
       ...(cfg.stopOn !== undefined ? { stopOn: cfg.stopOn } : {}),
@@ -157,7 +157,7 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
     gic: c.gic,
     ...(cfg.quantum !== undefined ? { quantum: cfg.quantum } : {}),
     ...(cfg.jit ? { jit: cfg.jit } : {}),
-    ...(cfg.fpsimd ? { fpsimd: true } : {}),
+    ...(cfg.fpsimd === false ? { fpsimd: false } : {}),
     onConsole: (b) => {
       consoleBytes.push(b);
       onConsole?.(b);

@@ -74,7 +74,8 @@ export function registerRun(program: Command): void {
     .option('--json', 'print a JSON summary (with the console) on stdout instead of the live console')
     .option('--input <file>', "bytes for the guest's UART: '@<time> <text>' lines (docs/real-guests.md) or raw bytes")
     .option('--stop-on <text>', 'stop the run once the guest console has printed this text (e.g. "end Kernel panic")')
-    .option('--fpsimd', 'FP/SIMD in the vCPUs (needed by userspace, e.g. busybox; recorded in the trace)')
+    .option('--fpsimd', 'FP/SIMD in the vCPUs (the default; userspace such as busybox needs it)')
+    .option('--no-fpsimd', 'model a CPU without FP/SIMD: ID registers say absent, FP/SIMD instructions are UNDEFINED (recorded in the trace)')
     .option('--jit', 'compile hot blocks to JavaScript (faster; same trace)')
     .option('--interactive', 'type into the guest UART from the terminal (Ctrl-A x stops the run)')
     .action(async (opts: RunCliOptions) => {
@@ -110,7 +111,7 @@ export function registerRun(program: Command): void {
           ...(input ? { input, inputInfo: inputInfo! } : {}),
           ...(opts.stopOn !== undefined ? { stopOn: opts.stopOn } : {}),
           ...(opts.jit ? { jit: true } : {}),
-          ...(opts.fpsimd ? { fpsimd: true } : {}),
+          ...(opts.fpsimd === false ? { fpsimd: false } : {}),
           onConsole: out.byte,
           onProgress: (n) => {
             out.flush();

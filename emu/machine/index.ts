@@ -35,7 +35,7 @@ export interface MachineConfig {
   onConsole?: (byte: number) => void;
   /** Block compiler in every vCPU (emu/cpu/jit.ts); same behaviour and trace, only faster. */
   jit?: boolean | JitOptions;
-  /** FP/SIMD in every vCPU (emu/cpu/fpsimd.ts); off: ID registers say absent, the instructions are UNDEFINED. */
+  /** FP/SIMD in every vCPU (emu/cpu/fpsimd.ts; default on); false: ID registers say absent, the instructions are UNDEFINED. */
   fpsimd?: boolean;
 }
 
@@ -107,7 +107,7 @@ export class Machine implements PlatformControl, DeviceEnv {
         fiqPending: () => intc.fiqPending(i),
         gicv3: kvm.gicv3,
         ...(config.jit ? { jit: config.jit } : {}),
-        ...(config.fpsimd ? { fpsimd: true } : {}),
+        fpsimd: config.fpsimd !== false,
         hooks: {
           onException: (c, info) => this.onException(c, info),
           onSysregUndefined: (c, enc, name, write) => {

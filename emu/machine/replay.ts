@@ -151,7 +151,7 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
       ...(c.maxInsns !== undefined ? { maxInsns: c.maxInsns } : {}),
       ...(c.quantum !== undefined ? { quantum: c.quantum } : {}),
       ...(c.stopOn !== undefined ? { stopOn: c.stopOn } : {}),
-      ...(c.fpsimd ? { fpsimd: true } : {}),
+      ...(c.fpsimd === false ? { fpsimd: false } : {}),
       recorder: cmp,
       ...(inputSteps.length ? { input: new ScheduledInput(inputSteps), ...(meta.extra.input ? { inputInfo: meta.extra.input as Record<string, unknown> } : {}) } : {}),
       onReady: (m: Machine) => {
