@@ -15,6 +15,7 @@ import { Pl031 } from '../devices/pl031.ts';
 import { VirtioMmio } from '../devices/virtio-mmio.ts';
 import type { MmioDevice, SysregProvider } from '../types.ts';
 import { KVM_SMCCC_DEFAULTS, kvmSmcccCall, type KvmSmcccOptions } from './kvm-smccc.ts';
+import { recordHypercall } from './record.ts';
 import { HYPERCALL, type DtbOptions, type HypercallCpu, type HypercallOutcome, type Personality, type PlatformControl, type RamRegion } from './types.ts';
 
 /** QEMU 7.2's generic timer frequency for Cortex-A57 (GTIMER_SCALE = 16 ns). */
@@ -201,22 +202,9 @@ export class KvmPersonality implements Personality {
   }
 
   private record(cpu: HypercallCpu, conduit: 'hvc' | 'smc', imm: number, func: number, name: string, args: bigint[], results: bigint[]): void {
-    const r = this.env.recorder;
-    if (!r.enabled) return;
-    r.record({
-      kind: 'hypercall',
-      time: this.env.now(),
-      vcpu: cpu.id,
-      ...(cpu.pc !== undefined ? { pc: cpu.pc } : {}),
-      conduit,
-      imm,
-      func,
-      name,
-      subop: '',
-      args,
-      results,
-    });
+    recordHypercall(this.env, cpu, { conduit, imm, func, name, subop: '', args, results });
   }
+
 }
 
 function validate(cfg: KvmConfig): void {

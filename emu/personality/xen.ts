@@ -16,6 +16,7 @@ import { IrqLine, type DeviceEnv, type InterruptController } from '../devices/ir
 import { SbsaUart } from '../devices/sbsa-uart.ts';
 import type { MmioDevice, SysregProvider } from '../types.ts';
 import { DEFAULT_COUNTER_HZ } from './kvm.ts';
+import { recordHypercall } from './record.ts';
 import { HYPERCALL, type DtbOptions, type HypercallCpu, type HypercallOutcome, type Personality, type PlatformControl, type RamRegion } from './types.ts';
 import { XenPvConsole } from './xen-console.ts';
 import { XenEvents } from './xen-events.ts';
@@ -266,22 +267,9 @@ export class XenPersonality implements Personality {
   }
 
   private record(cpu: HypercallCpu, conduit: 'hvc' | 'smc', imm: number, func: number, name: string, subop: string, args: bigint[], results: bigint[]): void {
-    const r = this.env.recorder;
-    if (!r.enabled) return;
-    r.record({
-      kind: 'hypercall',
-      time: this.env.now(),
-      vcpu: cpu.id,
-      ...(cpu.pc !== undefined ? { pc: cpu.pc } : {}),
-      conduit,
-      imm,
-      func,
-      name,
-      subop,
-      args: args.map((a) => BigInt.asUintN(64, a)),
-      results,
-    });
+    recordHypercall(this.env, cpu, { conduit, imm, func, name, subop, args, results });
   }
+
 }
 
 function validate(cfg: XenConfig): void {
