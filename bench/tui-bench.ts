@@ -1,11 +1,16 @@
 // TUI benchmark: time to the first overview frame on a large trace, and the cost of the
 // interactive operations (an Events page anywhere, the last page, a filtered page, the timeline).
 //
-//   node bench/tui-bench.ts [--events 10000000] [--trace FILE] [--runs 5] [--json]
+//   node bench/tui-bench.ts [--events 10000000] [--trace FILE] [--runs 5] [--json] [--terminal]
 //
 // The trace is generated with bench/boot-mix.ts' generator through createTrace (kept in
 // /tmp for later runs). Each "open" run is a fresh child process, timed from process start
 // (module loading included) to the first rendered overview frame (ink-testing-library).
+//
+// --terminal also times what a user sees: `./bootscope tui TRACE` (launcher included) started in a
+// fresh tmux session of 100x30, from the moment tmux is asked to start it until capture-pane shows
+// the overview's "events by kind" table (polled every 5 ms). The first of those runs starts with
+// an empty compile cache (cold).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,6 +26,7 @@ const { values: opt } = parseArgs({
     runs: { type: 'string', default: '5' },
     json: { type: 'boolean', default: false },
     child: { type: 'string' },
+    terminal: { type: 'boolean', default: false },
   },
 });
 
@@ -105,6 +111,34 @@ async function generate(file: string, n: number): Promise<number> {
 
 const CACHE_DIR = path.join(os.tmpdir(), 'bootscope-tui-bench-compile-cache');
 
+/** Milliseconds from asking tmux to start `bootscope tui FILE` until the overview is on screen. */
+function terminalOpen(file: string, compileCache: string): number {
+  const session = `bootscope-tui-bench-${process.pid}`;
+  const tmux = (...a: string[]) => spawnSync('tmux', a, { encoding: 'utf8' });
+  const launcher = path.join(import.meta.dirname, '..', 'bootscope');
+  const t0 = performance.now();
+  tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', `NODE_COMPILE_CACHE=${compileCache} ${launcher} tui ${file}; sleep 30`);
+  try {
+    for (;;) {
+      const screen = tmux('capture-pane', '-p', '-t', session).stdout;
+      if (screen.includes('events by kind')) return performance.now() - t0;
+      if (performance.now() - t0 > 30_000) throw new Error(`the overview never appeared:\n${screen}`);
+      spawnSync('sleep', ['0.005']);
+    }
+  } finally {
+    tmux('kill-session', '-t', session);
+  }
+}
+
+function terminalRuns(file: string, runs: number): { cold: number; median: number; best: number; all: number[] } {
+  const cache = path.join(os.tmpdir(), 'bootscope-tui-bench-terminal-cache');
+  fs.rmSync(cache, { recursive: true, force: true });
+  const cold = terminalOpen(file, cache);
+  const all: number[] = [];
+  for (let i = 0; i < runs; i++) all.push(terminalOpen(file, cache));
+  return { cold, median: median(all), best: Math.min(...all), all };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
@@ -132,7 +166,8 @@ async function main(): Promise<void> {
   const keys = Object.keys(runs[0]!);
   const med = Object.fromEntries(keys.map((k) => [k, median(runs.map((r) => r[k]!))]));
   const best = Object.fromEntries(keys.map((k) => [k, Math.min(...runs.map((r) => r[k]!))]));
-  const out = { trace: file, bytes: fs.statSync(file).size, events: n, genSeconds, runs: runs.length, cold, median: med, best, load: os.loadavg()[0], cpus: os.cpus().length };
+  const terminal = opt.terminal ? terminalRuns(file, Number(opt.runs)) : undefined;
+  const out = { trace: file, bytes: fs.statSync(file).size, events: n, genSeconds, runs: runs.length, cold, median: med, best, terminal, load: os.loadavg()[0], cpus: os.cpus().length };
   if (opt.json) {
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
     return;
@@ -141,6 +176,10 @@ async function main(): Promise<void> {
   process.stdout.write(`trace ${file} (${(out.bytes / 2 ** 20).toFixed(1)} MiB, ${n.toLocaleString('en-US')} events)\n`);
   process.stdout.write(`median of ${runs.length} fresh processes (best in parentheses; cold = first run, empty compile cache); load ${out.load.toFixed(1)} on ${out.cpus} CPUs:\n`);
   for (const k of keys) process.stdout.write(`  ${k.padEnd(18)} ${f(med[k]!)} (${f(best[k]!)})  cold ${f(cold[k]!)}\n`);
+  if (terminal) {
+    process.stdout.write(`\`bootscope tui\` in a 100x30 tmux pane, launch → overview on screen (${runs.length} runs + 1 cold):\n`);
+    process.stdout.write(`  median ${f(terminal.median)} (best ${f(terminal.best)})  cold ${f(terminal.cold)}  all ${terminal.all.map((x) => x.toFixed(0)).join(' ')} ms\n`);
+  }
 }
 
 await main();
