@@ -36,7 +36,8 @@ export interface RunConfig {
   /** Stop after this many executed instructions. */
   maxInsns?: number;
   quantum?: number;
-  /** Block compiler (emu/cpu/jit.ts): same trace, faster; not part of the stored config. */
+  /** Block compiler (emu/cpu/jit.ts): on by default (false: interpreter only); same trace, faster;
+   *  not part of the stored config. */
   jit?: boolean | JitOptions;
   /** FP/SIMD in the vCPUs (changes what the guest sees, so it is part of the stored config). */
   fpsimd?: boolean;
@@ -156,7 +157,7 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
     memBytes: c.mem,
     gic: c.gic,
     ...(cfg.quantum !== undefined ? { quantum: cfg.quantum } : {}),
-    ...(cfg.jit ? { jit: cfg.jit } : {}),
+    jit: cfg.jit ?? true,
     ...(cfg.fpsimd === false ? { fpsimd: false } : {}),
     onConsole: (b) => {
       consoleBytes.push(b);

@@ -52,7 +52,7 @@ async function recordLinux(kernel: string, machine: 'kvm' | 'xen', output: strin
   const progress = startProgress(`booting Linux (${machine})`, 'instructions', 900_000_000);
   try {
     await runGuest({
-      kernel, machine, gic: 3, smp: 2, memBytes: 256 << 20, output, overwrite: true, jit: true,
+      kernel, machine, gic: 3, smp: 2, memBytes: 256 << 20, output, overwrite: true,
       append: machine === 'kvm' ? 'console=ttyAMA0 earlycon=pl011,0x9000000' : 'console=hvc0',
       stopOn: 'end Kernel panic', maxInsns: 1_500_000_000,
       onProgress: (n) => progress.update(n),

@@ -14,8 +14,13 @@ export function registerReplay(program: Command): void {
     .argument('<trace>', 'trace recorded by `bootscope run`')
     .option('--kernel <file>', 'replay with this kernel instead of the recorded one (no hash check)')
     .option('--json', 'print the result as JSON')
-    .action(async (trace: string, opts: { json?: boolean; kernel?: string }) => {
-      const res = await replayTrace(trace, opts.kernel !== undefined ? { kernel: opts.kernel } : {});
+    .option('--jit', 'compile hot blocks to JavaScript (the default; same events)')
+    .option('--no-jit', 'interpreter only, no block compiler (slower; same events)')
+    .action(async (trace: string, opts: { json?: boolean; kernel?: string; jit?: boolean }) => {
+      const res = await replayTrace(trace, {
+        ...(opts.kernel !== undefined ? { kernel: opts.kernel } : {}),
+        ...(opts.jit === false ? { jit: false } : {}),
+      });
       if (opts.json) process.stdout.write(toJson(replaySummary(res)) + '\n');
       else process.stdout.write(renderReplay(res));
       if (!res.identical) throw new UserError(`replay: ${trace} diverged from the recorded run at event #${res.divergence!.seq}`);

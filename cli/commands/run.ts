@@ -76,7 +76,8 @@ export function registerRun(program: Command): void {
     .option('--stop-on <text>', 'stop the run once the guest console has printed this text (e.g. "end Kernel panic")')
     .option('--fpsimd', 'FP/SIMD in the vCPUs (the default; userspace such as busybox needs it)')
     .option('--no-fpsimd', 'model a CPU without FP/SIMD: ID registers say absent, FP/SIMD instructions are UNDEFINED (recorded in the trace)')
-    .option('--jit', 'compile hot blocks to JavaScript (faster; same trace)')
+    .option('--jit', 'compile hot blocks to JavaScript (the default; same trace)')
+    .option('--no-jit', 'interpreter only, no block compiler (slower; same trace)')
     .option('--interactive', 'type into the guest UART from the terminal (Ctrl-A x stops the run)')
     .action(async (opts: RunCliOptions) => {
       if (opts.machine !== 'kvm' && opts.machine !== 'xen') throw new UserError(`--machine: unknown machine '${opts.machine}' (available: kvm, xen)`);
@@ -110,7 +111,7 @@ export function registerRun(program: Command): void {
           ...(opts.force ? { overwrite: true } : {}),
           ...(input ? { input, inputInfo: inputInfo! } : {}),
           ...(opts.stopOn !== undefined ? { stopOn: opts.stopOn } : {}),
-          ...(opts.jit ? { jit: true } : {}),
+          ...(opts.jit === false ? { jit: false } : {}),
           ...(opts.fpsimd === false ? { fpsimd: false } : {}),
           onConsole: out.byte,
           onProgress: (n) => {

@@ -113,7 +113,8 @@ export interface CpuOptions {
   hooks?: CpuHooks;
   /** Report the GICv3 system register interface in ID_AA64PFR0.GIC. */
   gicv3?: boolean;
-  /** Compile hot blocks to JavaScript (jit.ts); same architectural behaviour, off by default. */
+  /** Compile hot blocks to JavaScript (jit.ts); same architectural behaviour. Off by default for a
+   *  bare Cpu (the CPU tests check the interpreter); the Machine turns it on unless told not to. */
   jit?: boolean | JitOptions;
   /** Implement FP/AdvSIMD (ID_AA64PFR0.FP/AdvSIMD = 0; the default); false: absent, UNDEFINED. */
   fpsimd?: boolean;

@@ -33,7 +33,8 @@ export interface MachineConfig {
   quantum?: number;
   /** Console bytes as the guest writes them. */
   onConsole?: (byte: number) => void;
-  /** Block compiler in every vCPU (emu/cpu/jit.ts); same behaviour and trace, only faster. */
+  /** Block compiler in every vCPU (emu/cpu/jit.ts; default on, false: interpreter only); same
+   *  behaviour and trace, only faster. */
   jit?: boolean | JitOptions;
   /** FP/SIMD in every vCPU (emu/cpu/fpsimd.ts; default on); false: ID registers say absent, the instructions are UNDEFINED. */
   fpsimd?: boolean;
@@ -106,7 +107,7 @@ export class Machine implements PlatformControl, DeviceEnv {
         irqPending: () => intc.irqPending(i),
         fiqPending: () => intc.fiqPending(i),
         gicv3: kvm.gicv3,
-        ...(config.jit ? { jit: config.jit } : {}),
+        jit: config.jit ?? true,
         fpsimd: config.fpsimd !== false,
         hooks: {
           onException: (c, info) => this.onException(c, info),

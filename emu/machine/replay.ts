@@ -107,6 +107,8 @@ export interface ReplayOptions {
    * first behaves differently from the recorded run.
    */
   kernel?: string;
+  /** Block compiler (default on, as in runGuest); the trace is the same either way. */
+  jit?: boolean;
   onConsole?: (byte: number) => void;
   onProgress?: (executed: number) => void;
 }
@@ -152,6 +154,7 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
       ...(c.quantum !== undefined ? { quantum: c.quantum } : {}),
       ...(c.stopOn !== undefined ? { stopOn: c.stopOn } : {}),
       ...(c.fpsimd === false ? { fpsimd: false } : {}),
+      ...(opts.jit !== undefined ? { jit: opts.jit } : {}),
       recorder: cmp,
       ...(inputSteps.length ? { input: new ScheduledInput(inputSteps), ...(meta.extra.input ? { inputInfo: meta.extra.input as Record<string, unknown> } : {}) } : {}),
       onReady: (m: Machine) => {

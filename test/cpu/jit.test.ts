@@ -20,7 +20,7 @@ const EAGER = { threshold: 2 };
 describe('jit: guests give the same trace as the interpreter', () => {
   for (const run of GUEST_RUNS) {
     it(`${run.id}: same digest, events, virtual time and console`, async () => {
-      const a = await runMatrixGuest(run, { output: tmp.file(`${run.id}-int.trace`) });
+      const a = await runMatrixGuest(run, { output: tmp.file(`${run.id}-int.trace`), jit: false });
       const b = await runMatrixGuest(run, { output: tmp.file(`${run.id}-jit.trace`), jit: EAGER });
       expect(a.digest).toMatch(/^sha256:/);
       expect(b.digest).toBe(a.digest);
@@ -31,17 +31,19 @@ describe('jit: guests give the same trace as the interpreter', () => {
     });
   }
 
-  it('bootscope run --jit (CLI) gives the same digest as without', () => {
+  it('bootscope run (jit by default), --jit and --no-jit (CLI) give the same digest', () => {
     const node = process.execPath;
     const cli = `${REPO_ROOT}/cli/main.ts`;
     const digest = (extra: string[], out: string): unknown => {
       const res = execFileSync(node, [cli, 'run', '--kernel', guestBinary('workload'), '--gic', '2', '--mem', '128M', '-o', out, '--json', ...extra], { encoding: 'utf8' });
       return (JSON.parse(res) as { digest?: unknown }).digest;
     };
-    const a = digest([], tmp.file('cli-int.trace'));
-    const b = digest(['--jit'], tmp.file('cli-jit.trace'));
+    const a = digest(['--no-jit'], tmp.file('cli-int.trace'));
+    const b = digest([], tmp.file('cli-default.trace'));
+    const c = digest(['--jit'], tmp.file('cli-jit.trace'));
     expect(a).toMatch(/^sha256:/);
     expect(b).toBe(a);
+    expect(c).toBe(a);
   });
 });
 

@@ -102,6 +102,11 @@ describe('bootscope replay', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^identical \([\d,]+ events\)\n$/);
     expect(JSON.parse(bootscope('replay', out, '--json').out)).toMatchObject({ identical: true });
+    // the block compiler is on by default; --no-jit (interpreter only) replays the same events
+    const n = bootscope('replay', out, '--no-jit');
+    expect(n.code).toBe(0);
+    expect(n.out).toBe(r.out);
+    expect(bootscope('replay', out, '--jit').out).toBe(r.out);
   });
 
   it('names the first divergent event for a changed guest, and refuses a changed kernel file', () => {

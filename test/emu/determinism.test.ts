@@ -45,6 +45,17 @@ describe('determinism', () => {
     expect(res.divergence).toBeUndefined();
   });
 
+  it('a run recorded without the block compiler replays identically with it, and the other way round', async () => {
+    for (const [rec, rep] of [[false, true], [true, false]]) {
+      const out = tmp.file(`smp4-jit-${rec}.trace`);
+      // eager compilation so that most of this short guest runs compiled code
+      await runMatrixGuest(matrix('smp4-gicv3'), { output: out, jit: rec ? { threshold: 2 } : false });
+      const res = await replayTrace(out, { jit: rep });
+      expect(res.identical, `recorded jit ${rec}, replayed jit ${rep}`).toBe(true);
+      expect(res.compared).toBe(res.recordedEvents);
+    }
+  });
+
   it('a guest with one byte changed: replay names the first divergent event', async () => {
     const run = matrix('uart');
     const changed = tmp.file('uart-changed.bin');

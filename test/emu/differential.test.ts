@@ -68,13 +68,16 @@ describe('PL011 and GIC accesses match QEMU per device', () => {
     it(id, async () => {
       const run = GUEST_RUNS.find((r) => r.id === id)!;
       const qemu = await qemuAccesses(run);
-      const out = tmp.file(`${id}-emu.trace`);
-      await runMatrixGuest(run, { output: out });
-      const emu = accessesByDevice(out);
-      expect([...emu.keys()].sort()).toEqual([...qemu.keys()].sort());
-      for (const [dev, want] of qemu) {
-        expect(want.length).toBeGreaterThan(0);
-        expect(emu.get(dev), dev).toEqual(want);
+      // the default (block compiler on) and the interpreter alone (--no-jit)
+      for (const jit of [true, false]) {
+        const out = tmp.file(`${id}-emu-${jit ? 'jit' : 'nojit'}.trace`);
+        await runMatrixGuest(run, { output: out, jit });
+        const emu = accessesByDevice(out);
+        expect([...emu.keys()].sort()).toEqual([...qemu.keys()].sort());
+        for (const [dev, want] of qemu) {
+          expect(want.length).toBeGreaterThan(0);
+          expect(emu.get(dev), `${dev} (jit ${jit})`).toEqual(want);
+        }
       }
     });
   }

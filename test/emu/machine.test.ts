@@ -233,6 +233,14 @@ describe('robustness', () => {
       const r = await runGuest({ kernel: writeImage(tmp.file(`fuzz${i}.bin`), img), memBytes: 16 << 20, smp: 1 + (i % 3), gic: (2 + ((i >> 1) % 2)) as 2 | 3, maxInsns: 50_000 });
       kinds.set(r.stop.kind, (kinds.get(r.stop.kind) ?? 0) + 1);
       executed += r.executed;
+      if (i % 4 === 0) {
+        // the interpreter alone, and the block compiler compiling on a block's second run, record the same
+        const same = { kernel: tmp.file(`fuzz${i}.bin`), memBytes: 16 << 20, smp: 1 + (i % 3), gic: (2 + ((i >> 1) % 2)) as 2 | 3, maxInsns: 50_000 };
+        const a = await runGuest({ ...same, jit: false, output: tmp.file(`fuzz${i}-int.trace`) });
+        const b = await runGuest({ ...same, jit: { threshold: 2 }, output: tmp.file(`fuzz${i}-jit.trace`) });
+        expect(b.digest, `image ${i}`).toBe(a.digest);
+        expect(b.executed).toBe(r.executed);
+      }
       expect(['insn_limit', 'exception_loop', 'hang', 'system_off', 'system_reset', 'all_off']).toContain(r.stop.kind);
     }
     expect(kinds.get('exception_loop')).toBeGreaterThan(0);
