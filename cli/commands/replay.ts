@@ -14,11 +14,14 @@ export function registerReplay(program: Command): void {
     .argument('<trace>', 'trace recorded by `bootscope run`')
     .option('--kernel <file>', 'replay with this kernel instead of the recorded one (no hash check)')
     .option('--json', 'print the result as JSON')
+    .option('-o, --output <trace>', 'also write the replayed run as a trace (e.g. for `bootscope diff RECORDED REPLAYED`)')
+    .option('-f, --force', 'replace the --output file if it exists')
     .option('--jit', 'compile hot blocks to JavaScript (the default; same events)')
     .option('--no-jit', 'interpreter only, no block compiler (slower; same events)')
-    .action(async (trace: string, opts: { json?: boolean; kernel?: string; jit?: boolean }) => {
+    .action(async (trace: string, opts: { json?: boolean; kernel?: string; jit?: boolean; output?: string; force?: boolean }) => {
       const res = await replayTrace(trace, {
         ...(opts.kernel !== undefined ? { kernel: opts.kernel } : {}),
+        ...(opts.output !== undefined ? { output: opts.output, ...(opts.force ? { overwrite: true } : {}) } : {}),
         ...(opts.jit === false ? { jit: false } : {}),
       });
       if (opts.json) process.stdout.write(toJson(replaySummary(res)) + '\n');

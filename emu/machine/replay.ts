@@ -3,6 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { COMMON_FIELDS, KIND_FIELDS, type NewEvent, type TraceEvent } from '../../capture/model.ts';
 import { openTrace } from '../../capture/store/index.ts';
 import type { Recorder } from '../types.ts';
@@ -111,6 +112,9 @@ export interface ReplayOptions {
   jit?: boolean;
   onConsole?: (byte: number) => void;
   onProgress?: (executed: number) => void;
+  /** Also write the replayed run as a trace here (compare it with `bootscope diff`). */
+  output?: string;
+  overwrite?: boolean;
 }
 
 export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
@@ -130,6 +134,9 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
         throw new GuestImageError(`${tracePath}: the ${role} ${file} changed since it was recorded (sha256 ${sha256File(file).slice(0, 12)}…, recorded ${want.slice(0, 12)}…)`);
       }
     };
+    if (opts.output !== undefined && path.resolve(opts.output) === path.resolve(tracePath)) {
+      throw new GuestImageError(`${opts.output}: the replay's --output cannot be the trace being replayed`);
+    }
     if (opts.kernel === undefined) checkFile(c.kernel, 'kernel');
     else if (!fs.existsSync(opts.kernel)) throw new GuestImageError(`${opts.kernel}: kernel file not found`);
     if (c.initrd) checkFile(c.initrd, 'initrd');
@@ -156,6 +163,7 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
       ...(c.fpsimd === false ? { fpsimd: false } : {}),
       ...(opts.jit !== undefined ? { jit: opts.jit } : {}),
       recorder: cmp,
+      ...(opts.output !== undefined ? { output: opts.output, ...(opts.overwrite ? { overwrite: true } : {}) } : {}),
       ...(inputSteps.length ? { input: new ScheduledInput(inputSteps), ...(meta.extra.input ? { inputInfo: meta.extra.input as Record<string, unknown> } : {}) } : {}),
       onReady: (m: Machine) => {
         cmp.onDiverge = () => m.scheduler.stop('stopped', 'replay diverged');

@@ -109,6 +109,29 @@ describe('bootscope replay', () => {
     expect(bootscope('replay', out, '--jit').out).toBe(r.out);
   });
 
+  it('--output writes the replayed run as a trace, and diff finds no difference from the recorded one', () => {
+    const out = tmp.file('smp-rec.trace');
+    expect(bootscope('run', '--kernel', guestBinary('smp'), '--smp', '2', '--gic', '3', '--mem', '128M', '-o', out, '--json').code).toBe(0);
+    const again = tmp.file('smp-replayed.trace');
+    const r = bootscope('replay', out, '-o', again);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^identical \([\d,]+ events\)\n$/);
+    expect(bootscope('info', again).out).toContain('source    emulator kvm');
+    const d = bootscope('diff', out, again);
+    expect(d.code).toBe(0);
+    expect(d.out).toMatch(/no difference \([\d,]+ aligned events\)/);
+    // the same stream, so the same digest
+    const digest = (f: string) => /^digest +sha256:([0-9a-f]{64})$/m.exec(bootscope('info', f).out)?.[1];
+    expect(digest(again)).toBeDefined();
+    expect(digest(again)).toBe(digest(out));
+    // an existing file needs --force; the trace being replayed is never overwritten
+    expect(bootscope('replay', out, '-o', again).err).toMatch(/^bootscope: .*smp-replayed\.trace.*exists.*\n$/);
+    expect(bootscope('replay', out, '-o', again, '--force').code).toBe(0);
+    const self = bootscope('replay', out, '-o', out, '--force');
+    expect(self.err).toBe(`bootscope: ${out}: the replay's --output cannot be the trace being replayed\n`);
+    expect(bootscope('replay', out).code).toBe(0);
+  });
+
   it('names the first divergent event for a changed guest, and refuses a changed kernel file', () => {
     const k = tmp.file('uart-copy.bin');
     copyFileSync(guestBinary('uart'), k);
