@@ -63,6 +63,13 @@ export interface Analysis<R = unknown> {
   readonly name: string;
   /** Kinds this analysis wants; all kinds when absent (the engine skips the call otherwise). */
   readonly kinds?: readonly EventKind[];
+  /**
+   * A composite (e.g. `check`, whose rule families are analyses): the engine calls each
+   * member's onEvent for the member's kinds, in place of this analysis' own onEvent (which
+   * must do the same for callers without the engine). afterEvent, onChange and finish are
+   * still this analysis'.
+   */
+  readonly members?: readonly Analysis<unknown>[];
   /** Called with the state before `e` is applied. */
   onEvent(e: TraceEvent, ctx: ReplayContext): void;
   /** Called with the state after `e` is applied. */

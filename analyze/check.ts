@@ -94,6 +94,7 @@ export function checkAnalysis(rules?: Set<string>): Analysis<CheckResult> {
   return {
     name: 'check',
     ...(kinds ? { kinds } : {}),
+    members,
     onEvent(e: TraceEvent, ctx: ReplayContext) {
       const list = byKind[KIND_CODE[e.kind]]!;
       for (let i = 0; i < list.length; i++) list[i]!.onEvent(e, ctx);

@@ -1,7 +1,7 @@
 // The replay engine: one streaming pass over a trace, in seq order, through the state models,
 // serving every analysis at once (see analyze/analysis.ts for the call order).
 
-import type { DeviceRegion, DeviceRole, EventKind, TraceEvent, TraceMeta } from '../capture/model.ts';
+import type { DeviceRegion, DeviceRole, EventKind, EventOf, MmioEvent, TraceEvent, TraceMeta } from '../capture/model.ts';
 import { EVENT_KINDS, KIND_CODE, timeToNs } from '../capture/model.ts';
 import type { EventFilter } from '../capture/model.ts';
 import type { Analysis, ReplayContext, ReplayResults, StateChange, StateModels } from './analysis.ts';
@@ -16,6 +16,11 @@ export interface ReplaySource {
   readonly meta: TraceMeta;
   readonly regions: readonly DeviceRegion[];
   events(filter?: EventFilter): Iterable<TraceEvent>;
+  /**
+   * Optional push-based read of the same events (TraceReader has it): cb(event, kindCode) per
+   * event, in order, kindCode = KIND_CODE[event.kind]. The engine prefers it to events().
+   */
+  forEachEvent?(filter: EventFilter, cb: (e: TraceEvent, kindCode: number) => void): void;
   blob?(name: string): Uint8Array | undefined;
 }
 
@@ -32,6 +37,8 @@ class Context implements ReplayContext {
   readonly state: StateModels;
   eventsSeen = 0;
   lastTime = 0;
+  /** The event being replayed (the engine's, for StateChange.event). */
+  current: TraceEvent | undefined = undefined;
   private readonly byName = new Map<string, DeviceRegion>();
   private readonly byRole = new Map<DeviceRole, DeviceRegion[]>();
   private readonly sorted: DeviceRegion[];
@@ -111,93 +118,128 @@ function emulatorDtb(meta: TraceMeta): Uint8Array | undefined {
   return out;
 }
 
+// Kind codes (KIND_CODE, stable: the store's append-only numbering) as literals for the switch.
+const K_MMIO_READ = 0, K_MMIO_WRITE = 1, K_IRQ_LINE = 2, K_IRQ_DELIVER = 3, K_IRQ_ACK = 4, K_IRQ_EOI = 5,
+  K_IRQ_DEACTIVATE = 6, K_HYPERCALL = 7, K_SYSREG = 9, K_VCPU_STATE = 13, K_TIMER = 14;
+for (const [k, c] of [['mmio_read', K_MMIO_READ], ['mmio_write', K_MMIO_WRITE], ['irq_line', K_IRQ_LINE], ['irq_deliver', K_IRQ_DELIVER], ['irq_ack', K_IRQ_ACK], ['irq_eoi', K_IRQ_EOI], ['irq_deactivate', K_IRQ_DEACTIVATE], ['hypercall', K_HYPERCALL], ['sysreg', K_SYSREG], ['vcpu_state', K_VCPU_STATE], ['timer', K_TIMER]] as const)
+  if (KIND_CODE[k] !== c) throw new Error(`engine: kind code of ${k} is ${KIND_CODE[k]}, expected ${c}`);
+
+type StepFn = (e: TraceEvent, code: number) => void;
+
+/**
+ * The per-event function, generated for this replay's analyses: one case per kind that calls
+ * each wanted analysis directly. Each call site then sees one analysis (monomorphic, so V8 can
+ * inline it), where a loop over a list of analyses would be one megamorphic call site.
+ */
+function compileStep(
+  onEvent: readonly (readonly Analysis[])[],
+  after: readonly (readonly Analysis[])[],
+  ctx: Context,
+  apply: (e: TraceEvent, code: number) => void,
+  onProgress: ((events: number) => void) | undefined,
+  every: number,
+): StepFn {
+  const pre: Analysis[] = [...new Set(onEvent.flat())];
+  const post: Analysis[] = [...new Set(after.flat())];
+  const cases = EVENT_KINDS.map((_, code) => {
+    const calls = onEvent[code]!.map((a) => `a${pre.indexOf(a)}.onEvent(e, ctx);`);
+    calls.push(`apply(e, ${code});`);
+    for (const a of after[code]!) calls.push(`q${post.indexOf(a)}.afterEvent(e, ctx);`);
+    return `case ${code}: ${calls.join(' ')} break;`;
+  });
+  const body = `${pre.map((_, i) => `const a${i} = A[${i}];`).join(' ')}
+${post.map((_, i) => `const q${i} = Q[${i}];`).join(' ')}
+return function step(e, code) {
+  ctx.current = e;
+  const seen = ++ctx.eventsSeen;
+  ctx.lastTime = e.time;
+  switch (code) {
+    ${cases.join('\n    ')}
+  }
+  if (progress !== undefined && seen % every === 0) progress(seen);
+};`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const make = new Function('A', 'Q', 'ctx', 'apply', 'progress', 'every', body) as (
+    A: Analysis[], Q: Analysis[], ctx: Context, apply: (e: TraceEvent, code: number) => void, progress: ((n: number) => void) | undefined, every: number,
+  ) => StepFn;
+  return make(pre, post, ctx, apply, onProgress, every);
+}
+
 /** Replays `src` through the state models and `analyses`; returns each analysis' result by name. */
 export function replay(src: ReplaySource, analyses: readonly Analysis[], opts: ReplayOptions = {}): ReplayResults {
   const ctx = new Context(src);
   const st = ctx.state;
   // Per-kind dispatch lists, so an analysis that wants three kinds costs nothing on the others.
+  // A composite (Analysis.members) is replaced by its members, each in the lists of its kinds.
   const onEvent: Analysis[][] = EVENT_KINDS.map(() => []);
   const after: Analysis[][] = EVENT_KINDS.map(() => []);
   for (const a of analyses) {
-    const kinds: readonly EventKind[] = a.kinds ?? EVENT_KINDS;
-    for (const k of kinds) {
-      onEvent[KIND_CODE[k]]!.push(a);
-      if (a.afterEvent) after[KIND_CODE[k]]!.push(a);
+    for (const m of a.members ?? [a]) {
+      const kinds: readonly EventKind[] = m.kinds ?? EVENT_KINDS;
+      for (const k of kinds) onEvent[KIND_CODE[k]]!.push(m);
     }
+    if (a.afterEvent) for (const k of a.kinds ?? EVENT_KINDS) after[KIND_CODE[k]]!.push(a);
   }
   const listeners = analyses.filter((a) => a.onChange);
-  let current: TraceEvent | undefined;
   const emit = (model: keyof StateModels) => (what: string, key: string | number, from: unknown, to: unknown) => {
     if (!listeners.length) return;
-    const c: StateChange = { model, what, key, from, to, event: current! };
+    const c: StateChange = { model, what, key, from, to, event: ctx.current! };
     for (const a of listeners) a.onChange!(c, ctx);
   };
   const uartChange = emit('uart');
   const gicChange = emit('gic');
-  const every = opts.progressEvery ?? 1_000_000;
+  // State models only regions of the trace can reach are skipped when absent.
+  const uart = st.uart.byRegion.size > 0 ? st.uart : undefined;
+  const gic = st.gic;
 
-  for (const e of src.events()) {
-    current = e;
-    ctx.eventsSeen++;
-    ctx.lastTime = e.time;
-    const code = KIND_CODE[e.kind];
-    const pre = onEvent[code]!;
-    for (let i = 0; i < pre.length; i++) pre[i]!.onEvent(e, ctx);
-    applyToState(e, ctx, st, uartChange, gicChange);
-    const post = after[code]!;
-    for (let i = 0; i < post.length; i++) post[i]!.afterEvent!(e, ctx);
-    if (opts.onProgress && ctx.eventsSeen % every === 0) opts.onProgress(ctx.eventsSeen);
-  }
+  const apply = (e: TraceEvent, code: number): void => {
+    switch (code) {
+      case K_MMIO_READ:
+      case K_MMIO_WRITE: {
+        const m = e as MmioEvent;
+        const r = m.device ? ctx.region(m.device) : undefined;
+        if (r === undefined) return;
+        const role = r.role;
+        if (role === 'uart') uart?.apply(m, uartChange);
+        else if (role === 'gic_dist' || role === 'gic_redist' || role === 'gic_cpu') gic.applyMmio(m, r, gicChange);
+        return;
+      }
+      case K_SYSREG: {
+        const icc = iccName(e as EventOf<'sysreg'>);
+        if (icc) gic.applySysreg(e as EventOf<'sysreg'>, icc);
+        return;
+      }
+      case K_IRQ_LINE:
+        gic.applyLine(e as EventOf<'irq_line'>, gicChange);
+        return;
+      case K_IRQ_ACK:
+        gic.applyAck(e as EventOf<'irq_ack'>, gicChange);
+        return;
+      case K_IRQ_EOI:
+        gic.applyEoi(e as EventOf<'irq_eoi'>);
+        return;
+      case K_IRQ_DEACTIVATE:
+        gic.applyDeactivate(e as EventOf<'irq_deactivate'>, gicChange);
+        return;
+      case K_IRQ_DELIVER:
+        st.evtchn.applyDeliver(e as EventOf<'irq_deliver'>);
+        return;
+      case K_HYPERCALL:
+        st.psci.applyCall(e as EventOf<'hypercall'>);
+        st.evtchn.applyCall(e as EventOf<'hypercall'>);
+        return;
+      case K_VCPU_STATE:
+        st.psci.applyVcpu(e as EventOf<'vcpu_state'>);
+        return;
+      case K_TIMER:
+        st.timer.apply(e as EventOf<'timer'>);
+        return;
+    }
+  };
+  const step = compileStep(onEvent, after, ctx, apply, opts.onProgress, opts.progressEvery ?? 1_000_000);
+  if (src.forEachEvent) src.forEachEvent({}, step);
+  else for (const e of src.events()) step(e, KIND_CODE[e.kind]);
   const results: ReplayResults = {};
   for (const a of analyses) results[a.name] = a.finish(ctx);
   return results;
-}
-
-function applyToState(
-  e: TraceEvent,
-  ctx: Context,
-  st: StateModels,
-  uartChange: (w: string, k: string | number, f: unknown, t: unknown) => void,
-  gicChange: (w: string, k: number, f: unknown, t: unknown) => void,
-): void {
-  switch (e.kind) {
-    case 'mmio_read':
-    case 'mmio_write': {
-      const r = e.device ? ctx.region(e.device) : undefined;
-      if (!r) return;
-      if (r.role === 'uart') st.uart.apply(e, uartChange);
-      else if (r.role === 'gic_dist' || r.role === 'gic_redist' || r.role === 'gic_cpu') st.gic.applyMmio(e, r, gicChange);
-      return;
-    }
-    case 'sysreg': {
-      const icc = iccName(e);
-      if (icc) st.gic.applySysreg(e, icc);
-      return;
-    }
-    case 'irq_line':
-      st.gic.applyLine(e, gicChange);
-      return;
-    case 'irq_ack':
-      st.gic.applyAck(e, gicChange);
-      return;
-    case 'irq_eoi':
-      st.gic.applyEoi(e);
-      return;
-    case 'irq_deactivate':
-      st.gic.applyDeactivate(e, gicChange);
-      return;
-    case 'irq_deliver':
-      st.evtchn.applyDeliver(e);
-      return;
-    case 'hypercall':
-      st.psci.applyCall(e);
-      st.evtchn.applyCall(e);
-      return;
-    case 'vcpu_state':
-      st.psci.applyVcpu(e);
-      return;
-    case 'timer':
-      st.timer.apply(e);
-      return;
-  }
 }

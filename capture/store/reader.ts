@@ -16,7 +16,7 @@ import {
   type TraceMeta,
   timeToNs,
 } from '../model.ts';
-import { ChunkCursor, decodeChunk, type DecodedChunk } from './chunk.ts';
+import { ChunkCursor, decodeChunk, forEachInChunk, type DecodedChunk, type EventCallback } from './chunk.ts';
 import { DecodeError } from './bytes.ts';
 import { defaultCodec, type ZstdCodec } from './codec.ts';
 import { TraceError, describeProblem, type TraceProblem } from './errors.ts';
@@ -380,8 +380,7 @@ export class TraceReader {
         evs = this.chunkEvents(info, c, f);
       } catch (err) {
         if (!(err instanceof DecodeError)) throw err;
-        this.cache = undefined;
-        this.problem({ chunk: info.id, seqFirst: info.seqFirst, seqLast: info.seqLast, message: `cannot decode: ${err.message}` });
+        this.decodeProblem(info, err);
         continue;
       }
       yield* evs;
@@ -389,11 +388,58 @@ export class TraceReader {
     }
   }
 
+  /**
+   * Every event passing the filter, in sequence order, pushed to cb(event, kindCode) — the same
+   * events as events(f), without a generator per event (the replay engine's fast path).
+   * A damaged chunk is reported and skipped whole, as events() does.
+   */
+  forEachEvent(f: EventFilter, cb: EventCallback): void {
+    const simple = isSimpleFilter(f);
+    for (const info of this.candidateChunks(f)) {
+      const c = this.chunk(info);
+      if (!c) continue;
+      if (simple) {
+        const from = f.fromSeq !== undefined && info.seqFirst < f.fromSeq ? lowerBound(c.seq, f.fromSeq, c.count) : 0;
+        const to = f.toSeq !== undefined && info.seqLast >= f.toSeq ? lowerBound(c.seq, f.toSeq, c.count) : c.count;
+        try {
+          c.decodeAll();
+        } catch (err) {
+          if (!(err instanceof DecodeError)) throw err;
+          this.decodeProblem(info, err);
+          continue;
+        }
+        forEachInChunk(c, from, to, cb);
+      } else {
+        let evs: TraceEvent[];
+        try {
+          evs = this.chunkEvents(info, c, f);
+        } catch (err) {
+          if (!(err instanceof DecodeError)) throw err;
+          this.decodeProblem(info, err);
+          continue;
+        }
+        for (let i = 0; i < evs.length; i++) cb(evs[i]!, KIND_CODE[evs[i]!.kind]);
+      }
+      if (f.toSeq !== undefined && info.seqLast >= f.toSeq) return;
+    }
+  }
+
+  private decodeProblem(info: ChunkInfo, err: DecodeError): void {
+    this.cache = undefined;
+    this.problem({ chunk: info.id, seqFirst: info.seqFirst, seqLast: info.seqLast, message: `cannot decode: ${err.message}` });
+  }
+
   /** The events of one decoded chunk that pass the filter. */
   private chunkEvents(info: ChunkInfo, c: DecodedChunk, f: EventFilter): TraceEvent[] {
     const out: TraceEvent[] = [];
-    const simple =
-      !f.kinds && !f.devices && !f.registers && !f.vcpus && !f.intids && f.fromTime === undefined && f.toTime === undefined;
+    const simple = isSimpleFilter(f);
+    if (simple) {
+      // One generated loop over the chunk (decodes every stream first, so it fails before any event).
+      const from = f.fromSeq !== undefined && info.seqFirst < f.fromSeq ? lowerBound(c.seq, f.fromSeq, c.count) : 0;
+      const to = f.toSeq !== undefined ? lowerBound(c.seq, f.toSeq, c.count) : c.count;
+      forEachInChunk(c, from, to, (e) => { out.push(e); });
+      return out;
+    }
     const kindMask = f.kinds ? f.kinds.reduce((m, k) => m | (1 << KIND_CODE[k]), 0) : -1;
     const cur = new ChunkCursor(c);
     let start = 0;
@@ -555,6 +601,11 @@ export class TraceReader {
     }
     return out;
   }
+}
+
+/** A filter the chunk walker handles by index range alone (no per-event tests). */
+function isSimpleFilter(f: EventFilter): boolean {
+  return !f.kinds && !f.devices && !f.registers && !f.vcpus && !f.intids && f.fromTime === undefined && f.toTime === undefined;
 }
 
 /** First index i in sorted a[0..n) with a[i] >= x. */
