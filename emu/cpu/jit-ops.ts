@@ -70,6 +70,57 @@ function shifted32(m: number, type: number, amt: number): string | undefined {
   return [`(X[${m}] << ${amt})`, `((X[${m}] >>> ${amt}) | 0)`, `(X[${m}] >> ${amt})`][type];
 }
 
+/** One single-register access of LS type t for slot rt at address locals hi:lo (Cpu.ldst, folded). */
+function ldstCode(t: number, rt: number, hi: string, lo: string): string {
+  const at = `${hi}, ${lo}`;
+  switch (t) {
+    case 0 /* STRB */: return `c.wr8(${at}, X[${rt}]);`;
+    case 1 /* STRH */: return `c.wr16(${at}, X[${rt}]);`;
+    case 2 /* STRW */: return `c.wr32(${at}, X[${rt}]);`;
+    case 3 /* STRX */: return `c.wr64(${at}, X[${rt + 1}], X[${rt}]);`;
+    case 4 /* LDRB */: return `X[${rt}] = c.rd8(${at}); X[${rt + 1}] = 0;`;
+    case 5 /* LDRH */: return `X[${rt}] = c.rd16(${at}); X[${rt + 1}] = 0;`;
+    case 6 /* LDRW */: return `X[${rt}] = c.rd32(${at}); X[${rt + 1}] = 0;`;
+    case 7 /* LDRX */: return `{ const v = c.rd64(${at}); X[${rt + 1}] = H.hi; X[${rt}] = v; }`;
+    case 8 /* LDRSB_X */: return `{ const v = (c.rd8(${at}) << 24) >> 24; X[${rt}] = v; X[${rt + 1}] = v >> 31; }`;
+    case 9 /* LDRSH_X */: return `{ const v = (c.rd16(${at}) << 16) >> 16; X[${rt}] = v; X[${rt + 1}] = v >> 31; }`;
+    case 10 /* LDRSW */: return `{ const v = c.rd32(${at}); X[${rt}] = v; X[${rt + 1}] = v >> 31; }`;
+    case 11 /* LDRSB_W */: return `X[${rt}] = (c.rd8(${at}) << 24) >> 24; X[${rt + 1}] = 0;`;
+    case 12 /* LDRSH_W */: return `X[${rt}] = (c.rd16(${at}) << 16) >> 16; X[${rt + 1}] = 0;`;
+    default: return ''; // PRFM
+  }
+}
+
+/** Locals el/eh = Xm extended by option opt and shifted left by sh (Cpu.extendReg, folded). */
+function extendCode(m: number, opt: number, sh: number): string {
+  const base = [
+    `let el = X[${m}] & 0xff, eh = 0;`, `let el = X[${m}] & 0xffff, eh = 0;`, `let el = X[${m}], eh = 0;`,
+    `let el = X[${m}], eh = X[${m + 1}];`, `let el = (X[${m}] << 24) >> 24, eh = el >> 31;`,
+    `let el = (X[${m}] << 16) >> 16, eh = el >> 31;`, `let el = X[${m}], eh = el >> 31;`, `let el = X[${m}], eh = X[${m + 1}];`,
+  ][opt & 7]!;
+  return sh === 0 ? base : `${base} { const t = lsl64(eh, el, ${sh}); eh = H.hi; el = t; }`;
+}
+
+/** 64-bit a + b + cin setting NZCV (Cpu.adds64, inlined); writes slot d unless d < 0. */
+function adds64Code(d: number, ah: string, al: string, bh: string, bl: string, cin: string): string {
+  return `{ const sah = ${ah}, sal = ${al}, sbh = ${bh}, sbl = ${bl};
+    const ul = (sal >>> 0) + (sbl >>> 0) + ${cin}; const uh = (sah >>> 0) + (sbh >>> 0) + (ul > 0xffffffff ? 1 : 0);
+    const lo = ul | 0, hi = uh | 0;
+    c.n = hi >>> 31; c.z = (lo | hi) === 0 ? 1 : 0; c.c = uh > 0xffffffff ? 1 : 0; c.v = (~(sah ^ sbh) & (sah ^ hi)) >>> 31;
+    ${d >= 0 ? `X[${d}] = lo; X[${d + 1}] = hi;` : ''} }`;
+}
+
+/** 32-bit a + b + cin setting NZCV (Cpu.adds32, inlined); writes slot d (high word 0) unless d < 0. */
+function adds32Code(d: number, a: string, b: string, cin: string): string {
+  return `{ const sa = ${a}, sb = ${b}; const u = (sa >>> 0) + (sb >>> 0) + ${cin}; const r = u | 0;
+    c.n = r >>> 31; c.z = r === 0 ? 1 : 0; c.c = u > 0xffffffff ? 1 : 0; c.v = (~(sa ^ sb) & (sa ^ r)) >>> 31;
+    ${d >= 0 ? `X[${d}] = r; X[${d + 1}] = 0;` : ''} }`;
+}
+
+/** Calls into the interpreter's handler for system instructions (treated as memory operations:
+ *  they may raise events, stop the run or drop the fetch page, and the block then exits). */
+const SYS_OPS = { MRS: 43, MSR: 44, MSR_IMM: 45, BARRIER: 47, SYS: 48 } as const;
+
 /** Templates by operation id (decode.ts OP); ids not listed end the block. */
 export const TEMPLATES: Record<number, OpTemplate> = {
   1 /* ADD_I64 */: pure(({ p, a }) => {
@@ -85,14 +136,24 @@ export const TEMPLATES: Record<number, OpTemplate> = {
   5 /* ADDS_I */: pure(({ p, a }) => {
     const n = nOf(p), d = dOf(p), x = p >>> 28, sub = (x >>> 1) & 1;
     if (x & 1) {
-      const lo = sub ? `c.adds64(X[${n + 1}], X[${n}], -1, ${~a}, 1)` : `c.adds64(X[${n + 1}], X[${n}], 0, ${a}, 0)`;
-      return `{ const lo = ${lo}; X[${d + 1}] = H.hi; X[${d}] = lo; }`;
+      return sub ? adds64Code(d, `X[${n + 1}]`, `X[${n}]`, '-1', `${~a}`, '1') : adds64Code(d, `X[${n + 1}]`, `X[${n}]`, '0', `${a}`, '0');
     }
-    return `X[${d}] = ${sub ? `c.adds32(X[${n}], ${~a}, 1)` : `c.adds32(X[${n}], ${a}, 0)`}; X[${d + 1}] = 0;`;
+    return sub ? adds32Code(d, `X[${n}]`, `${~a}`, '1') : adds32Code(d, `X[${n}]`, `${a}`, '0');
   }),
-  6 /* LOG_I */: pure(({ p, a, b }) => `c.opLogImm(${p}, ${a}, ${b});`),
+  6 /* LOG_I */: pure(({ p, a, b }) => {
+    const n = nOf(p), d = dOf(p), x = p >>> 28, opc = x & 3, sf = x >>> 2, op = ['&', '|', '^', '&'][opc]!;
+    const hi = sf ? `X[${n + 1}] ${op} ${b}` : '0';
+    const flags = opc !== 3 ? '' : sf ? 'c.n = hi >>> 31; c.z = (lo | hi) === 0 ? 1 : 0; c.c = 0; c.v = 0;'
+      : 'c.n = lo >>> 31; c.z = lo === 0 ? 1 : 0; c.c = 0; c.v = 0;';
+    return `{ const lo = X[${n}] ${op} ${a}, hi = ${hi}; ${flags} X[${d}] = lo; X[${d + 1}] = hi; }`;
+  }),
   7 /* MOVC */: pure(({ p, a, b }) => `X[${dOf(p)}] = ${a}; X[${dOf(p) + 1}] = ${b};`),
-  8 /* MOVK */: pure(({ p, a }) => `c.opMovk(${p}, ${a});`),
+  8 /* MOVK */: pure(({ p, a }) => {
+    const d = dOf(p), hw = (p >>> 28) & 3;
+    const set = [`X[${d}] = (X[${d}] & -65536) | ${a};`, `X[${d}] = (X[${d}] & 0xffff) | ${a << 16};`,
+      `X[${d + 1}] = (X[${d + 1}] & -65536) | ${a};`, `X[${d + 1}] = (X[${d + 1}] & 0xffff) | ${a << 16};`][hw]!;
+    return p >>> 30 ? set : `${set} X[${d + 1}] = 0;`;
+  }),
   9 /* ADR */: pure(({ p, a, b, pc }) => {
     const base = p >>> 28 ? `(${pc}) & -4096` : pc;
     return `X[${dOf(p)}] = add64(pcHi, ${base}, ${b}, ${a}); X[${dOf(p) + 1}] = H.hi;`;
@@ -119,23 +180,61 @@ export const TEMPLATES: Record<number, OpTemplate> = {
     if (operand === undefined) return `c.opAddReg(${p}, ${a}, ${b});`;
     return `X[${d}] = (X[${n}] ${x & 1 ? '-' : '+'} ${operand}) | 0; X[${d + 1}] = 0;`;
   }),
-  16 /* ADDS_R */: pure(({ p, a, b }) => `c.opAddsReg(${p}, ${a}, ${b});`),
+  16 /* ADDS_R */: pure(({ p, a, b }) => {
+    const n = nOf(p), m = mOf(p), d = dOf(p), x = p >>> 28, sub = x & 1;
+    if (x & 2) {
+      const operand = shifted64(m, a, b);
+      if (operand === undefined) return `c.opAddsReg(${p}, ${a}, ${b});`;
+      return `{ ${operand} ${adds64Code(d, `X[${n + 1}]`, `X[${n}]`, sub ? '~bh' : 'bh', sub ? '~bl' : 'bl', `${sub}`)} }`;
+    }
+    const operand = shifted32(m, a, b);
+    if (operand === undefined) return `c.opAddsReg(${p}, ${a}, ${b});`;
+    return adds32Code(d, `X[${n}]`, sub ? `~${operand}` : operand, `${sub}`);
+  }),
   17 /* LOG_R */: pure(({ p, a, b }) => {
     const n = nOf(p), m = mOf(p), d = dOf(p), x = p >>> 28, opc = x & 3;
-    if (opc === 3) return `c.opLogReg(${p}, ${a}, ${b});`; // ANDS/BICS set flags
-    const op = ['&', '|', '^'][opc]!;
+    const op = ['&', '|', '^', '&'][opc]!;
     if (x >>> 3) {
       const operand = shifted64(m, a, b);
       if (operand === undefined) return `c.opLogReg(${p}, ${a}, ${b});`;
-      return `{ ${operand} ${x & 4 ? 'bl = ~bl; bh = ~bh;' : ''} const lo = X[${n}] ${op} bl, hi = X[${n + 1}] ${op} bh; X[${d}] = lo; X[${d + 1}] = hi; }`;
+      const flags = opc === 3 ? 'c.n = hi >>> 31; c.z = (lo | hi) === 0 ? 1 : 0; c.c = 0; c.v = 0;' : ''; // ANDS/BICS
+      return `{ ${operand} ${x & 4 ? 'bl = ~bl; bh = ~bh;' : ''} const lo = X[${n}] ${op} bl, hi = X[${n + 1}] ${op} bh; ${flags} X[${d}] = lo; X[${d + 1}] = hi; }`;
     }
     const operand = shifted32(m, a, b);
     if (operand === undefined) return `c.opLogReg(${p}, ${a}, ${b});`;
+    if (opc === 3) return `{ const lo = X[${n}] & ${x & 4 ? `~${operand}` : operand}; c.n = lo >>> 31; c.z = lo === 0 ? 1 : 0; c.c = 0; c.v = 0; X[${d}] = lo; X[${d + 1}] = 0; }`;
     return `X[${d}] = X[${n}] ${op} ${x & 4 ? `~${operand}` : operand}; X[${d + 1}] = 0;`;
   }),
-  18 /* ADD_X */: pure(({ p, a, b }) => `c.opAddExt(${p}, ${a}, ${b});`),
-  19 /* ADC */: pure(({ p }) => `c.opAdc(${p});`),
-  20 /* CCMP */: pure(({ p, a }) => `c.opCcmp(${p}, ${a});`),
+  18 /* ADD_X */: pure(({ p, a, b }) => {
+    const n = nOf(p), m = mOf(p), d = dOf(p), x = p >>> 28, sub = x & 1, S = (x >>> 1) & 1, sf = x >>> 2;
+    const ext = `${extendCode(m, a, b)} ${sub ? 'el = ~el; eh = ~eh;' : ''}`;
+    if (sf) {
+      if (S) return `{ ${ext} ${adds64Code(d, `X[${n + 1}]`, `X[${n}]`, 'eh', 'el', `${sub}`)} }`;
+      return `{ ${ext} const ul = (X[${n}] >>> 0) + (el >>> 0) + ${sub}; const hi = (X[${n + 1}] + eh + (ul > 0xffffffff ? 1 : 0)) | 0;
+        X[${d}] = ul | 0; X[${d + 1}] = hi; }`;
+    }
+    if (S) return `{ ${ext} ${adds32Code(d, `X[${n}]`, 'el', `${sub}`)} }`;
+    return `{ ${ext} X[${d}] = (X[${n}] + el + ${sub}) | 0; X[${d + 1}] = 0; }`;
+  }),
+  19 /* ADC */: pure(({ p }) => {
+    const n = nOf(p), m = mOf(p), d = dOf(p), x = p >>> 28, sub = x & 1, S = (x >>> 1) & 1, sf = x >>> 2;
+    const bl = sub ? `~X[${m}]` : `X[${m}]`, bh = sub ? `~X[${m + 1}]` : `X[${m + 1}]`;
+    if (sf) {
+      if (S) return adds64Code(d, `X[${n + 1}]`, `X[${n}]`, bh, bl, 'c.c');
+      return `{ const sbl = ${bl}, sbh = ${bh}; const ul = (X[${n}] >>> 0) + (sbl >>> 0) + c.c; const hi = (X[${n + 1}] + sbh + (ul > 0xffffffff ? 1 : 0)) | 0;
+        X[${d}] = ul | 0; X[${d + 1}] = hi; }`;
+    }
+    if (S) return adds32Code(d, `X[${n}]`, bl, 'c.c');
+    return `X[${d}] = (X[${n}] + ${bl} + c.c) | 0; X[${d + 1}] = 0;`;
+  }),
+  20 /* CCMP */: pure(({ p, a }) => {
+    const n = nOf(p), m = mOf(p), x = p >>> 28, sub = x & 1, f = (a >>> 4) & 15;
+    const imm = (a >>> 8) & 1;
+    let bl = imm ? `${a >>> 9}` : `X[${m}]`, bh = imm ? '0' : `X[${m + 1}]`;
+    if (sub) { bl = `~${bl}`; bh = `~${bh}`; }
+    const cmp = x >>> 2 ? adds64Code(-1, `X[${n + 1}]`, `X[${n}]`, bh, bl, `${sub}`) : adds32Code(-1, `X[${n}]`, bl, `${sub}`);
+    return `if (${condExpr(a & 15)}) ${cmp} else { c.n = ${f >>> 3}; c.z = ${(f >>> 2) & 1}; c.c = ${(f >>> 1) & 1}; c.v = ${f & 1}; }`;
+  }),
   21 /* CSEL */: pure(({ p, a }) => {
     const n = nOf(p), m = mOf(p), d = dOf(p), x = p >>> 28;
     const variant = ['', 'lo = add64(hi, lo, 0, 1); hi = H.hi;', 'lo = ~lo; hi = ~hi;', 'lo = add64(~hi, ~lo, 0, 1); hi = H.hi;'][x & 3];
@@ -170,21 +269,42 @@ export const TEMPLATES: Record<number, OpTemplate> = {
     return `{ const tl = X[${n}], th = X[${n + 1}]; X[60] = (${pc} + 4) | 0; X[61] = pcHi; c.branchTo(th, tl); }`;
   }),
   32 /* RET */: branch(({ p }) => `c.branchTo(X[${nOf(p) + 1}], X[${nOf(p)}]);`),
-  33 /* LS_OFF */: mem(({ p, a }) => `{ const n = ${nOf(p)}; const lo = add64(X[n + 1], X[n], ${a >> 31}, ${a}); c.ldst(${p >>> 28}, ${dOf(p)}, H.hi, lo); }`),
-  34 /* LS_PRE */: mem(({ p, a }) => `c.opLsIndexed(34, ${p}, ${a});`),
-  35 /* LS_POST */: mem(({ p, a }) => `c.opLsIndexed(35, ${p}, ${a});`),
-  36 /* LS_REG */: mem(({ p, a, b }) => `c.opLsReg(${p}, ${a}, ${b});`),
+  33 /* LS_OFF */: mem(({ p, a }) => {
+    const n = nOf(p);
+    return `{ const lo = add64(X[${n + 1}], X[${n}], ${a >> 31}, ${a}), hi = H.hi; ${ldstCode(p >>> 28, dOf(p), 'hi', 'lo')} }`;
+  }),
+  34 /* LS_PRE */: mem(({ p, a }) => {
+    const n = nOf(p);
+    return `{ const wl = add64(X[${n + 1}], X[${n}], ${a >> 31}, ${a}), wh = H.hi; ${ldstCode(p >>> 28, dOf(p), 'wh', 'wl')} X[${n}] = wl; X[${n + 1}] = wh; }`;
+  }),
+  35 /* LS_POST */: mem(({ p, a }) => {
+    const n = nOf(p);
+    return `{ const nl = X[${n}], nh = X[${n + 1}]; const wl = add64(nh, nl, ${a >> 31}, ${a}), wh = H.hi; ${ldstCode(p >>> 28, dOf(p), 'nh', 'nl')} X[${n}] = wl; X[${n + 1}] = wh; }`;
+  }),
+  36 /* LS_REG */: mem(({ p, a, b }) => {
+    const n = nOf(p);
+    return `{ ${extendCode(mOf(p), a, b)} const lo = add64(X[${n + 1}], X[${n}], eh, el), hi = H.hi; ${ldstCode(p >>> 28, dOf(p), 'hi', 'lo')} }`;
+  }),
   38 /* LS_UNPRIV */: mem(({ p, a }) => `c.opLsUnpriv(${p}, ${a});`),
-  39 /* LS_LIT */: mem(({ p, a, pc }) => `{ const lo = add64(pcHi, ${pc}, ${a >> 31}, ${a}); c.ldst(${p >>> 28}, ${dOf(p)}, H.hi, lo); }`),
+  39 /* LS_LIT */: mem(({ p, a, pc }) => `{ const lo = add64(pcHi, ${pc}, ${a >> 31}, ${a}), hi = H.hi; ${ldstCode(p >>> 28, dOf(p), 'hi', 'lo')} }`),
   40 /* LSP */: mem(({ p, a, b }) => {
     const n = nOf(p), t = p >>> 28, r1 = dOf(p), r2 = (p >>> 21) & 127, mode = b;
-    if (t !== 2 && t !== 3) return `c.opPair(${p}, ${a}, ${b});`;
-    const access = t === 2
-      ? `c.wr64(ah, al, X[${r1 + 1}], X[${r1}]); c.wr64(bh, bl, X[${r2 + 1}], X[${r2}]);`
-      : `const v1 = c.rd64(ah, al), v1h = H.hi; const v2 = c.rd64(bh, bl), v2h = H.hi; X[${r1}] = v1; X[${r1 + 1}] = v1h; X[${r2}] = v2; X[${r2 + 1}] = v2h;`;
+    let access: string;
+    switch (t) {
+      case 0: access = `c.wr32(ah, al, X[${r1}]); c.wr32(bh, bl, X[${r2}]);`; break;
+      case 1: case 4: {
+        const his = t === 4 ? `X[${r1 + 1}] = v1 >> 31; X[${r2 + 1}] = v2 >> 31;` : `X[${r1 + 1}] = 0; X[${r2 + 1}] = 0;`;
+        access = `const v1 = c.rd32(ah, al), v2 = c.rd32(bh, bl); X[${r1}] = v1; X[${r2}] = v2; ${his}`;
+        break;
+      }
+      case 2: access = `c.wr64(ah, al, X[${r1 + 1}], X[${r1}]); c.wr64(bh, bl, X[${r2 + 1}], X[${r2}]);`; break;
+      case 3: access = `const v1 = c.rd64(ah, al), v1h = H.hi; const v2 = c.rd64(bh, bl), v2h = H.hi; X[${r1}] = v1; X[${r1 + 1}] = v1h; X[${r2}] = v2; X[${r2 + 1}] = v2h;`; break;
+      default: return `c.opPair(${p}, ${a}, ${b});`;
+    }
+    const step = t === 2 || t === 3 ? 8 : 4;
     return `{ const wl = add64(X[${n + 1}], X[${n}], ${a >> 31}, ${a}), wh = H.hi;
       const al = ${mode === 1 ? `X[${n}]` : 'wl'}, ah = ${mode === 1 ? `X[${n + 1}]` : 'wh'};
-      const bl = (al + 8) | 0, bh = (bl >>> 0) < (al >>> 0) ? (ah + 1) | 0 : ah;
+      const bl = (al + ${step}) | 0, bh = (bl >>> 0) < (al >>> 0) ? (ah + 1) | 0 : ah;
       ${access} ${mode !== 0 ? `X[${n}] = wl; X[${n + 1}] = wh;` : ''} }`;
   }),
   41 /* NOP */: pure(() => ''),
@@ -211,6 +331,12 @@ export const TEMPLATES: Record<number, OpTemplate> = {
     const lo = p >>> 28 ? `c.adds64(X[${n + 1}], X[${n}], ~X[${m + 1}], ~X[${m}], 1)` : `c.adds64(X[${n + 1}], X[${n}], X[${m + 1}], X[${m}], 0)`;
     return `{ const lo = ${lo}; X[${d + 1}] = H.hi; X[${d}] = lo; }`;
   }),
+  [SYS_OPS.MRS]: mem(({ p, a }) => `c.sysAccess(${a}, ${p & 127}, true);`),
+  [SYS_OPS.MSR]: mem(({ p, a }) => `c.sysAccess(${a}, ${p & 127}, false);`),
+  [SYS_OPS.MSR_IMM]: mem(({ a, b }) => `c.opMsrImm(${a}, ${b});`),
+  // CLREX, DSB, DMB, ISB (other encodings are UNDEFINED: left to the interpreter)
+  [SYS_OPS.BARRIER]: pure(({ a }) => (a === 2 ? 'c.clearExclusive();' : a >= 4 && a <= 6 ? '' : undefined)),
+  [SYS_OPS.SYS]: mem(({ p, a }) => `c.opSys(${a}, ${p});`),
   // every SIMD&FP instruction goes through the interpreter's handler (traps, loads/stores: treated as memory)
   61 /* FPSIMD */: mem(({ a }) => `c.opFpSimd(${a});`),
   60 /* LS_REG_X */: mem(({ p, b }) => {

@@ -35,7 +35,9 @@ interface CpuCore {
   decodeAt(d: Int32Array, k: number): number;
 }
 
-type Block = (c: CpuCore, pc0: number, pcHi: number, end: number) => void;
+/** A compiled group of blocks of one page: runs the block at c.pcLo, then the next one while the
+ *  PC stays on the page at another block of the group (and no event, code write or budget end). */
+type Block = (c: CpuCore, pcHi: number, end: number) => void;
 
 /** Per decode array (physical page) state: entry counts, scanned lengths, compiled blocks. */
 interface PageBlocks {
@@ -45,6 +47,7 @@ interface PageBlocks {
   readonly count: Int32Array;
   /** Compilable instructions from each slot, plus one (0 = not scanned yet). */
   readonly len: Int16Array;
+  /** The group function holding the block at each slot, once compiled. */
   readonly fns: (Block | undefined)[];
 }
 
@@ -54,12 +57,16 @@ export interface JitOptions {
   threshold?: number;
   /** Longest block in instructions (default 200). */
   maxLen?: number;
+  /** Most instructions compiled into one group function (default 64: V8's optimizing compile time
+   *  grows quickly with function size, and cases that never ran before it optimizes deoptimize it). */
+  maxGroup?: number;
 }
 
 export interface JitStats {
-  /** Blocks compiled, and their instructions. */
+  /** Blocks compiled, and their instructions; group functions made (each holds one or more blocks of a page). */
   blocks: number;
   compiledInsns: number;
+  groups: number;
   /** Compiled block calls, and the instructions they retired (not counted when a call ends in a fault). */
   calls: number;
   callInsns: number;
@@ -70,7 +77,8 @@ const SLOTS = 1024;
 export class Jit {
   readonly threshold: number;
   readonly maxLen: number;
-  readonly stats: JitStats = { blocks: 0, compiledInsns: 0, calls: 0, callInsns: 0 };
+  readonly maxGroup: number;
+  readonly stats: JitStats = { blocks: 0, compiledInsns: 0, groups: 0, calls: 0, callInsns: 0 };
   /** By physical page of bus.mem; an entry whose decode array was replaced is stale. */
   private pages: (PageBlocks | undefined)[] = [];
   private lastPage: PageBlocks = newPage(new Int32Array(0));
@@ -78,6 +86,7 @@ export class Jit {
   constructor(o: JitOptions = {}) {
     this.threshold = o.threshold ?? 20_000;
     this.maxLen = Math.min(o.maxLen ?? 200, SLOTS);
+    this.maxGroup = o.maxGroup ?? 64;
   }
 
   /** Run loop used instead of Cpu.exec: returns true when run() must return. */
@@ -98,13 +107,13 @@ export class Jit {
       // the last page below a 2^32 boundary is left to the interpreter (its PC carries into pcHi)
       if (fn !== undefined && c.instret + len - 1 <= end && (pcLo & -4096) !== -4096 && c.evt === 0) {
         const before = c.instret;
-        fn(c, pcLo, pcHi, end);
+        fn(c, pcHi, end);
         this.stats.calls++;
         this.stats.callInsns += c.instret - before;
         continue;
       }
       if (fn === undefined && len > 1 && ++pg.count[k] >= threshold) {
-        pg.fns[k] = this.compile(d, k, len - 1);
+        this.compileGroup(pg, k);
         continue;
       }
       if (c.exec(Math.min(end, c.instret + (len > 1 ? len - 1 : 1)))) return true;
@@ -138,8 +147,9 @@ export class Jit {
     return n;
   }
 
-  /** Source of the block of n instructions from slot k (exported for tests and debugging). */
-  source(d: Int32Array, k: number, n: number): string {
+  /** Lines of the block of n instructions from slot k, as one case of a group function (entered with
+   *  c.pcLo = pc0 = the block's address, i0 = c.instret); it ends by breaking out of the switch. */
+  private caseBody(d: Int32Array, k: number, n: number): string[] {
     const out: string[] = [];
     let ended = false;
     for (let j = 0; j < n; j++) {
@@ -156,12 +166,35 @@ export class Jit {
       }
     }
     if (!ended) out.push(`c.instret = i0 + ${n}; c.pcLo = (pc0 + ${4 * n}) | 0;`);
-    if (!this.loopsToStart(d, k, n)) return ['const X = c.x, i0 = c.instret;', ...out].join('\n');
-    // a loop whose branch targets the block start runs again without leaving the function, with the
-    // checks the dispatch loop makes between blocks (same PC and page, no event, budget left)
-    return ['const X = c.x; let i0 = c.instret;', 'for (;;) {', ...out,
-      `if (c.pcLo !== pc0 || c.pcHi !== pcHi || c.evt !== 0 || c.fLo === 1 || i0 + ${2 * n} > end) return;`,
-      `i0 += ${n};`, '}'].join('\n');
+    const head = `case ${k}: {`, fits = `if (i0 + ${n} > end) return;`;
+    const loop = this.loopsToStart(d, k, n);
+    // a loop whose branch targets the block start runs again at once, with the checks made between
+    // blocks (same PC and page, no event, budget left)
+    const again = `if (c.pcLo !== pc0 || c.pcHi !== pcHi || c.evt !== 0 || c.fLo === 1 || i0 + ${2 * n} > end) break;`;
+    const local = localRegisters(out.join('\n'));
+    if (local === undefined) {
+      if (!loop) return [head, fits, ...out, 'break; }'];
+      return [head, fits, 'for (;;) {', ...out, again, `i0 += ${n};`, '}', 'break; }'];
+    }
+    // registers in locals: written back on every way out (end, early exit, fault)
+    const inner = loop ? ['for (;;) {', local.body, again, `i0 += ${n};`, '}'] : [local.body];
+    return [head, fits, local.decl, 'let ex = false;', 'try {', 'blk: {', ...inner, '}', '} finally {', local.writeBack, '}',
+      'if (ex) return;', 'break; }'];
+  }
+
+  /** Source of a group function body holding blocks [slot, length] of one decode array. */
+  groupSource(d: Int32Array, blocks: [number, number][]): string {
+    const cases: string[] = [];
+    for (const [k, n] of blocks) cases.push(...this.caseBody(d, k, n));
+    return ['const X = c.x, vb = c.pcLo & -4096;', 'for (;;) {', 'const pc0 = c.pcLo; let i0 = c.instret;',
+      'switch ((pc0 >>> 2) & 1023) {', ...cases, 'default: return;', '}',
+      // the next block: same page (so the same translation and decode array), nothing pending
+      'if (c.evt !== 0 || c.fLo !== vb || c.pcHi !== pcHi || (c.pcLo & -4096) !== vb) return;', '}'].join('\n');
+  }
+
+  /** Source of the block of n instructions from slot k, alone in a group (tests and debugging). */
+  source(d: Int32Array, k: number, n: number): string {
+    return this.groupSource(d, [[k, n]]);
   }
 
   /** Whether the block ends with a PC-relative branch back to its first instruction. */
@@ -171,13 +204,61 @@ export class Jit {
     return (op === 27 /* BCOND */ || op === 28 /* CBZ */ || op === 29 /* TBZ */) && a === back;
   }
 
-  private compile(d: Int32Array, k: number, n: number): Block {
-    const body = this.source(d, k, n);
-    const make = new Function('H', 'add64', 'lsl64', 'lsr64', 'asr64', `return function block(c, pc0, pcHi, end) {\n${body}\n};`);
-    this.stats.blocks++;
-    this.stats.compiledInsns += n;
-    return make(H, add64, lsl64, lsr64, asr64) as Block;
+  /**
+   * Compile the block at slot k (it reached the threshold) together with the page's other warm
+   * blocks not compiled yet (run at least threshold/2 times), hottest first, up to maxGroup
+   * instructions: blocks of one group follow each other without returning to the dispatch loop,
+   * and fewer, larger functions cost V8 less to compile than one per block.
+   */
+  private compileGroup(pg: PageBlocks, k: number): void {
+    const warm: number[] = [];
+    const min = Math.max(1, this.threshold >>> 1);
+    for (let s = 0; s < SLOTS; s++) {
+      if (s !== k && pg.len[s] > 1 && pg.fns[s] === undefined && pg.count[s] >= min) warm.push(s);
+    }
+    warm.sort((a, b) => pg.count[b] - pg.count[a] || a - b);
+    const blocks: [number, number][] = [[k, pg.len[k] - 1]];
+    let total = pg.len[k] - 1;
+    for (const s of warm) {
+      const n = pg.len[s] - 1;
+      if (total + n > this.maxGroup) continue;
+      blocks.push([s, n]);
+      total += n;
+    }
+    const body = this.groupSource(pg.dec, blocks);
+    const make = new Function('H', 'add64', 'lsl64', 'lsr64', 'asr64', `return function block(c, pcHi, end) {\n${body}\n};`);
+    const fn = make(H, add64, lsl64, lsr64, asr64) as Block;
+    for (const [s] of blocks) pg.fns[s] = fn;
+    this.stats.blocks += blocks.length;
+    this.stats.compiledInsns += total;
+    this.stats.groups++;
   }
+}
+
+/** Helpers that read or write the register file themselves (blocks using them keep registers in X). */
+const USES_X = /c\.(op|sysAccess|ldst)/;
+const X_SLOT = /X\[(\d+)\]/g;
+const X_WRITE = /X\[(\d+)\] *[|&^+-]?=(?!=)/g;
+const MEM_EXIT = 'if (c.evt !== 0 || c.fLo === 1) return;';
+
+/**
+ * The block's code with registers held in locals x<slot> (loaded at entry, the written ones stored
+ * back in a finally), when nothing in it reads the register file behind its back. SP (slots 62/63)
+ * stays in X: exception entry banks it while the fault unwinds. Early exits become `ex = true`.
+ */
+function localRegisters(code: string): { decl: string; body: string; writeBack: string } | undefined {
+  if (USES_X.test(code)) return undefined;
+  const slots = new Set<number>(), written = new Set<number>();
+  for (const m of code.matchAll(X_SLOT)) if (+m[1]! < 62 || +m[1]! > 63) slots.add(+m[1]!);
+  for (const m of code.matchAll(X_WRITE)) if (+m[1]! < 62 || +m[1]! > 63) written.add(+m[1]!);
+  if (slots.size === 0) return undefined;
+  const sorted = [...slots].sort((a, b) => a - b);
+  return {
+    decl: `let ${sorted.map((r) => `x${r} = X[${r}]`).join(', ')};`,
+    body: code.replace(X_SLOT, (all, r: string) => (+r === 62 || +r === 63 ? all : `x${r}`))
+      .split(MEM_EXIT).join('if (c.evt !== 0 || c.fLo === 1) { ex = true; break blk; }'),
+    writeBack: [...written].sort((a, b) => a - b).map((r) => `X[${r}] = x${r};`).join(' '),
+  };
 }
 
 function newPage(dec: Int32Array): PageBlocks {
