@@ -124,6 +124,8 @@ const K_MMIO_READ = 0, K_MMIO_WRITE = 1, K_IRQ_LINE = 2, K_IRQ_DELIVER = 3, K_IR
 for (const [k, c] of [['mmio_read', K_MMIO_READ], ['mmio_write', K_MMIO_WRITE], ['irq_line', K_IRQ_LINE], ['irq_deliver', K_IRQ_DELIVER], ['irq_ack', K_IRQ_ACK], ['irq_eoi', K_IRQ_EOI], ['irq_deactivate', K_IRQ_DEACTIVATE], ['hypercall', K_HYPERCALL], ['sysreg', K_SYSREG], ['vcpu_state', K_VCPU_STATE], ['timer', K_TIMER]] as const)
   if (KIND_CODE[k] !== c) throw new Error(`engine: kind code of ${k} is ${KIND_CODE[k]}, expected ${c}`);
 
+const MODEL_NONE = 0, MODEL_UART = 1, MODEL_GIC = 2;
+
 type StepFn = (e: TraceEvent, code: number) => void;
 
 /**
@@ -142,21 +144,26 @@ function compileStep(
   const pre: Analysis[] = [...new Set(onEvent.flat())];
   const post: Analysis[] = [...new Set(after.flat())];
   const cases = EVENT_KINDS.map((_, code) => {
-    const calls = onEvent[code]!.map((a) => `a${pre.indexOf(a)}.onEvent(e, ctx);`);
+    // e.time is read per case: there it sees one kind's shapes, not all of them (megamorphic).
+    const calls = [`ctx.lastTime = e.time;`, ...onEvent[code]!.map((a) => `a${pre.indexOf(a)}.onEvent(e, ctx);`)];
     calls.push(`apply(e, ${code});`);
     for (const a of after[code]!) calls.push(`q${post.indexOf(a)}.afterEvent(e, ctx);`);
     return `case ${code}: ${calls.join(' ')} break;`;
   });
   const body = `${pre.map((_, i) => `const a${i} = A[${i}];`).join(' ')}
 ${post.map((_, i) => `const q${i} = Q[${i}];`).join(' ')}
+let untilProgress = every; // progress(seen) when seen % every === 0, without a division per event
 return function step(e, code) {
   ctx.current = e;
   const seen = ++ctx.eventsSeen;
-  ctx.lastTime = e.time;
   switch (code) {
     ${cases.join('\n    ')}
+    default: ctx.lastTime = e.time;
   }
-  if (progress !== undefined && seen % every === 0) progress(seen);
+  if (progress !== undefined && --untilProgress === 0) {
+    untilProgress = every;
+    progress(seen);
+  }
 };`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const make = new Function('A', 'Q', 'ctx', 'apply', 'progress', 'every', body) as (
@@ -192,16 +199,24 @@ export function replay(src: ReplaySource, analyses: readonly Analysis[], opts: R
   const uart = st.uart.byRegion.size > 0 ? st.uart : undefined;
   const gic = st.gic;
 
+  // The device of the last MMIO event, its region and which state model it feeds.
+  let devName = '';
+  let devRegion: DeviceRegion | undefined;
+  let devModel = MODEL_NONE;
   const apply = (e: TraceEvent, code: number): void => {
     switch (code) {
       case K_MMIO_READ:
       case K_MMIO_WRITE: {
         const m = e as MmioEvent;
-        const r = m.device ? ctx.region(m.device) : undefined;
-        if (r === undefined) return;
-        const role = r.role;
-        if (role === 'uart') uart?.apply(m, uartChange);
-        else if (role === 'gic_dist' || role === 'gic_redist' || role === 'gic_cpu') gic.applyMmio(m, r, gicChange);
+        const d = m.device;
+        if (d !== devName) {
+          devName = d;
+          devRegion = d ? ctx.region(d) : undefined;
+          const role = devRegion?.role;
+          devModel = role === 'uart' ? MODEL_UART : role === 'gic_dist' || role === 'gic_redist' || role === 'gic_cpu' ? MODEL_GIC : MODEL_NONE;
+        }
+        if (devModel === MODEL_UART) uart?.apply(m, uartChange);
+        else if (devModel === MODEL_GIC) gic.applyMmio(m, devRegion!, gicChange);
         return;
       }
       case K_SYSREG: {

@@ -1,7 +1,7 @@
 // ARM VM System Specification rules (as the design brief reads the 2014 threads): console,
 // GIC, virtual timer, hotpluggable bus, and every MMIO region the guest touches described in the DT.
 
-import type { EventOf, TraceEvent } from '../../capture/model.ts';
+import type { DeviceRegion, EventOf, TraceEvent } from '../../capture/model.ts';
 import type { Analysis, ReplayContext } from '../analysis.ts';
 import { dtDeviceAt, readDt, type DtDevice, type DtInfo } from '../dt-info.ts';
 import { vcpuCount } from './psci-smccc.ts';
@@ -108,21 +108,28 @@ class VmSpecRules implements Analysis<void> {
       if (r.role === 'ram') return;
       if (r.role === 'virtio' && e.kind === 'mmio_read' && e.addr - r.base === 0x8 && e.value === 3n) this.virtioConsole = true;
       // Fast path: a handled access to a region whose base the DT describes is fine.
-      if (e.outcome === 'handled' && this.describedRegions.has(r.name)) return;
+      if (e.outcome === 'handled') {
+        if (r === this.lastDescribed) return;
+        if (this.describedRegions.size > 0 && this.describedRegions.has(r.name)) {
+          this.lastDescribed = r;
+          return;
+        }
+      }
     }
     if (this.dt === null) this.dt = readDt(ctx.blob('dtb'));
+    const dt = this.dt && !this.dt.error ? this.dt : undefined;
+    const unassigned = e.outcome === 'unassigned' || (!r && e.outcome !== 'handled');
+    // Without a DT only unassigned accesses can be findings (and nothing is learnt).
+    if (!dt && !unassigned) return;
     const page = blockOf(e.addr);
     if (this.reportedPages.has(page) || this.reportedPages.size >= 4096) return;
-    const dt = this.dt && !this.dt.error ? this.dt : undefined;
     const described = dt ? this.describedAt(dt, e.addr) : undefined;
-    const unassigned = e.outcome === 'unassigned' || (!r && e.outcome !== 'handled');
     if (r && described && !unassigned && this.describedRegions.size < 4096 && described.reg.some((g) => g.base <= r.base && g.base + g.size >= r.base + r.size)) this.describedRegions.add(r.name);
-    const key = () => (this.reportedPages.size >= MAX_KEYS ? 'more' : hex(page * 0x200000));
     if (dt && !described) {
-      this.sink.report(VM_SPEC_RULES.undescribedMmio, key(), `the guest accessed ${hex(e.addr)}${r ? ` (${r.name})` : ''}, which no DT node describes; a guest must find every device in the DT (describe the device, or fix the guest's hard-coded address).`, [e]);
+      this.sink.report(VM_SPEC_RULES.undescribedMmio, this.key(page), `the guest accessed ${hex(e.addr)}${r ? ` (${r.name})` : ''}, which no DT node describes; a guest must find every device in the DT (describe the device, or fix the guest's hard-coded address).`, [e]);
       this.reportedPages.add(page);
     } else if (!dt && unassigned) {
-      this.sink.report(VM_SPEC_RULES.undescribedMmio, key(), `the guest accessed ${hex(e.addr)}, where the platform has no device (unassigned); the guest relies on an address no hardware description gives it.`, [e]);
+      this.sink.report(VM_SPEC_RULES.undescribedMmio, this.key(page), `the guest accessed ${hex(e.addr)}, where the platform has no device (unassigned); the guest relies on an address no hardware description gives it.`, [e]);
       this.reportedPages.add(page);
     } else if (described && unassigned) {
       this.sink.report(VM_SPEC_RULES.describedAbsent, described.path, `the DT node ${described.path} (${described.compatible.join(', ') || 'no compatible'}) covers ${hex(e.addr)}, but the platform has no device there (access ${e.outcome}); fix the node's reg to the device's real address.`, [e]);
@@ -130,8 +137,14 @@ class VmSpecRules implements Analysis<void> {
     }
   }
 
+  private key(page: number): string {
+    return this.reportedPages.size >= MAX_KEYS ? 'more' : hex(page * 0x200000);
+  }
+
   /** Regions seen handled inside a DT node (their later handled accesses skip the DT lookup). */
   private readonly describedRegions = new Set<string>();
+  /** The last region found in describedRegions (which only grows). */
+  private lastDescribed: DeviceRegion | undefined;
 
   finish(ctx: ReplayContext): void {
     const R = VM_SPEC_RULES;

@@ -110,7 +110,7 @@ export class UartState {
     if (e.kind === 'mmio_read') {
       r.reads++;
       // FR polls dominate UART traffic and change no state.
-      if (reg !== 'FR') this.applyRead(r, reg, e.addr - r.region.base, Number(e.value & 0xffffffffn), e.seq);
+      if (reg !== 'FR') this.applyRead(r, reg, e);
       return;
     }
     r.writes++;
@@ -119,9 +119,10 @@ export class UartState {
       if (r.firstTxSeq < 0) r.firstTxSeq = e.seq;
       return;
     }
-    const v = Number(e.value & 0xffffffffn);
+    // The value (low 32 bits) is only computed for the registers that use it.
     switch (reg) {
       case 'CR': {
+        const v = lo32(e.value);
         const was = this.enabled(r);
         const old = r.cr;
         r.cr = v & 0xffff;
@@ -132,37 +133,44 @@ export class UartState {
         break;
       }
       case 'LCR_H':
-        r.lcrh = v & 0xff;
+        r.lcrh = lo32(e.value) & 0xff;
         r.unlatchedDivisorSeq = -1; // an LCR_H write latches IBRD/FBRD
         break;
       case 'IBRD':
-        r.ibrd = v & 0xffff;
+        r.ibrd = lo32(e.value) & 0xffff;
         if (r.unlatchedDivisorSeq < 0) r.unlatchedDivisorSeq = e.seq;
         break;
       case 'FBRD':
-        r.fbrd = v & 0x3f;
+        r.fbrd = lo32(e.value) & 0x3f;
         if (r.unlatchedDivisorSeq < 0) r.unlatchedDivisorSeq = e.seq;
         break;
       case 'IMSC': {
         const old = r.imsc;
-        r.imsc = v & 0x7ff;
+        r.imsc = lo32(e.value) & 0x7ff;
         if (old !== r.imsc) change('uart.imsc', r.region.name, old, r.imsc);
         break;
       }
       case 'ICR':
-        r.ris &= ~v;
+        r.ris &= ~lo32(e.value);
         break;
     }
   }
 
   // ID registers by offset: an SBSA UART's register table has no names there (they read 0 on Xen).
-  private applyRead(r: UartRegs, reg: string, off: number, v: number, seq: number): void {
+  private applyRead(r: UartRegs, reg: string, e: MmioEvent): void {
+    const off = e.addr - r.region.base;
     if (off >= 0xfe0 && off < 0x1000) {
       const i = (off & 0xf) >> 2;
-      (off >= 0xff0 ? r.cellId : r.periphId)[i] = v & 0xff;
-      if (r.firstIdReadSeq < 0) r.firstIdReadSeq = seq;
-    } else if (reg === 'RIS') r.ris = v;
-    else if (reg === 'CR') r.cr = v & 0xffff;
-    else if (reg === 'IMSC') r.imsc = v & 0x7ff;
+      (off >= 0xff0 ? r.cellId : r.periphId)[i] = lo32(e.value) & 0xff;
+      if (r.firstIdReadSeq < 0) r.firstIdReadSeq = e.seq;
+    } else if (reg === 'RIS') r.ris = lo32(e.value);
+    else if (reg === 'CR') r.cr = lo32(e.value) & 0xffff;
+    else if (reg === 'IMSC') r.imsc = lo32(e.value) & 0x7ff;
   }
+}
+
+/** Number(v & 0xffffffffn) without a bigint operation when v is a safe integer (the usual case). */
+export function lo32(v: bigint): number {
+  const n = Number(v);
+  return n <= Number.MAX_SAFE_INTEGER && n >= -Number.MAX_SAFE_INTEGER ? n >>> 0 : Number(v & 0xffffffffn);
 }

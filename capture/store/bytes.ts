@@ -474,6 +474,7 @@ export function writeU64Deltas(w: ByteWriter, halves: Uint32Array, n: number): v
 }
 
 export function readU64Deltas(r: ByteReader, out: Uint32Array, n: number): void {
+  if (readU64DeltasShort(r, out, n)) return;
   const tmp = new Float64Array(2 * n);
   readVarints(r, tmp, 2 * n);
   let plo = 0;
@@ -487,6 +488,54 @@ export function readU64Deltas(r: ByteReader, out: Uint32Array, n: number): void 
     out[2 * i] = plo;
     out[2 * i + 1] = phi;
   }
+}
+
+/**
+ * readU64Deltas when every varint fits 32 bits (zigzagged int32 deltas always do), in int32
+ * arithmetic with no temporary array. Returns false, consuming nothing, otherwise.
+ */
+function readU64DeltasShort(r: ByteReader, out: Uint32Array, n: number): boolean {
+  const buf = r.buf;
+  const end = r.end;
+  let pos = r.pos;
+  let plo = 0;
+  let phi = 0;
+  for (let i = 0; i < 2 * n; i++) {
+    if (pos >= end) return false;
+    let b = buf[pos++]!;
+    let z = b & 0x7f;
+    if (b >= 0x80) {
+      if (pos >= end) return false;
+      b = buf[pos++]!;
+      z |= (b & 0x7f) << 7;
+      if (b >= 0x80) {
+        if (pos >= end) return false;
+        b = buf[pos++]!;
+        z |= (b & 0x7f) << 14;
+        if (b >= 0x80) {
+          if (pos >= end) return false;
+          b = buf[pos++]!;
+          z |= (b & 0x7f) << 21;
+          if (b >= 0x80) {
+            if (pos >= end) return false;
+            b = buf[pos++]!;
+            if (b > 0x0f) return false;
+            z = (z | (b << 28)) >>> 0;
+          }
+        }
+      }
+    }
+    // z < 2^32: zigzag-decode in int32, accumulate modulo 2^32.
+    const d = (z >>> 1) ^ -(z & 1);
+    if ((i & 1) === 0) phi = (phi + d) >>> 0;
+    else {
+      plo = (plo + d) >>> 0;
+      out[i - 1] = plo;
+      out[i] = phi;
+    }
+  }
+  r.pos = pos;
+  return true;
 }
 
 /** Decode n 64-bit varints into (lo, hi) pairs. */

@@ -553,6 +553,18 @@ export function decodeChunk(data: Uint8Array): DecodedChunk {
   return new DecodedChunk(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }
 
+/**
+ * The internalized copy of a string (V8 keeps one copy of every property name). Dictionary
+ * strings (device, register, port names…) are compared with literals on every event by the
+ * analyses: internalized strings compare by pointer, others by content. Same value either way.
+ */
+export function internString(s: string): string {
+  const o: Record<string, number> = {};
+  o[s] = 0;
+  for (const k in o) return k;
+  return s;
+}
+
 const EMPTY_F64 = new Float64Array(0);
 const EMPTY_U32 = new Uint32Array(0);
 const EMPTY_U8 = new Uint8Array(0);
@@ -579,7 +591,7 @@ function decodeColumn(spec: StreamSpec, r: ByteReader, n: number): DecodedStream
     case 'numdict':
     case 'str': {
       const size = r.varint();
-      for (let i = 0; i < size; i++) entries.push(spec.enc === 'str' ? r.string() : r.varint());
+      for (let i = 0; i < size; i++) entries.push(spec.enc === 'str' ? internString(r.string()) : r.varint());
       const { col, max } = readFixedColumn(r, n);
       num = col;
       if (n > 0 && max >= size) throw new DecodeError(`${spec.key}: dictionary index ${max} out of range`);

@@ -16,7 +16,7 @@ import {
   type TraceMeta,
   timeToNs,
 } from '../model.ts';
-import { ChunkCursor, decodeChunk, forEachInChunk, type DecodedChunk, type EventCallback } from './chunk.ts';
+import { ChunkCursor, decodeChunk, forEachInChunk, internString, type DecodedChunk, type EventCallback } from './chunk.ts';
 import { DecodeError } from './bytes.ts';
 import { defaultCodec, type ZstdCodec } from './codec.ts';
 import { TraceError, describeProblem, type TraceProblem } from './errors.ts';
@@ -196,10 +196,11 @@ export class TraceReader {
     this.complete = m.get(META_KEYS.complete) === true;
     this.abandoned = typeof m.get(META_KEYS.abandoned) === 'string' ? (m.get(META_KEYS.abandoned) as string) : undefined;
     this.digest = typeof m.get(META_KEYS.digest) === 'string' ? (m.get(META_KEYS.digest) as string) : undefined;
+    // Names, models and roles internalized: analyses compare them with literals per event.
     this.regions = (db.prepare('SELECT * FROM devices ORDER BY base').all() as Record<string, unknown>[]).map((r) => ({
-      name: r['name'] as string,
-      model: r['model'] as string,
-      role: r['role'] as DeviceRole,
+      name: internString(r['name'] as string),
+      model: internString(r['model'] as string),
+      role: internString(r['role'] as string) as DeviceRole,
       base: r['base'] as number,
       size: r['size'] as number,
       ...(r['intid'] !== null ? { intid: r['intid'] as number } : {}),
