@@ -10,6 +10,7 @@
 //   - replay: openTrace → replay(reader, [check, phases, latency]) → results, end to end (the
 //     reader builds an event object per event, the engine updates its state models, then the
 //     three analyses run);
+//   - reading alone: reader.forEachEvent over the same trace (decode and build every event);
 //   - analyses only: the same three analyses over a pre-built pool of event objects with the
 //     engine's state models (no decoding), i.e. what the analysis code itself costs;
 //   - diff: diffTraces on two 1 M-event boot-mix traces (seeds 1 and 2; and one against itself),
@@ -20,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTrace, openTrace } from '../capture/store/index.ts';
-import type { NewEvent, TraceEvent } from '../capture/model.ts';
+import { KIND_CODE, type EventFilter, type NewEvent, type TraceEvent } from '../capture/model.ts';
 import { replay } from '../analyze/engine.ts';
 import { checkAnalysis } from '../analyze/check.ts';
 import type { Analysis } from '../analyze/analysis.ts';
@@ -101,17 +102,41 @@ function replayFigures(file: string): ReplayFigures {
   return { events, seconds, cpuSeconds, eventsPerSec: events / seconds, eventsPerCpuSec: events / cpuSeconds, rssMiB: rss, heapMiB: heap, findings: check.findings.length, phases: phases.phases.length, intids: latency.byIntid.length };
 }
 
+/** The reader alone: every event built and handed to a callback that does nothing with it. */
+function readFigures(file: string): { events: number; seconds: number; cpuSeconds: number; eventsPerSec: number; eventsPerCpuSec: number } {
+  global.gc?.();
+  const reader = openTrace(file);
+  let events = 0;
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  reader.forEachEvent({}, () => { events++; });
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  reader.close();
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return { events, seconds, cpuSeconds, eventsPerSec: events / seconds, eventsPerCpuSec: events / cpuSeconds };
+}
+
 /** The analyses (with the engine's state models) over pre-built event objects, repeated. */
 function analysesOnly(poolSize: number, rounds: number, make: () => Analysis[] = analyses): { events: number; seconds: number; cpuSeconds: number; eventsPerSec: number; eventsPerCpuSec: number } {
   const pool = bootMixPool(poolSize).map((e, seq) => ({ ...e, seq }) as TraceEvent);
   const meta = { schemaVersion: 1, toolVersion: 'bench', createdAt: '', source: { type: 'synthetic' as const, name: 'boot-mix', config: {} }, clock: { kind: 'instructions' as const, instructionsPerSecond: 1e9, counterHz: 62_500_000 }, hashes: {}, extra: {} };
   const span = pool[pool.length - 1]!.time + 1;
+  const codes = pool.map((e) => KIND_CODE[e.kind]);
+  // Both reads the engine knows; it uses forEachEvent (push-based, as TraceReader), like a real replay.
   const src = {
     meta, regions: BOOT_MIX_DEVICES,
     *events(): Iterable<TraceEvent> {
       let off = 0, seq = 0;
       for (let r = 0; r < rounds; r++) {
         for (const e of pool) { const t = e.time, s = e.seq; e.time = t + off; e.seq = seq++; yield e; e.time = t; e.seq = s; }
+        off += span;
+      }
+    },
+    forEachEvent(_f: EventFilter, cb: (e: TraceEvent, code: number) => void): void {
+      let off = 0, seq = 0;
+      for (let r = 0; r < rounds; r++) {
+        for (let i = 0; i < pool.length; i++) { const e = pool[i]!; const t = e.time, s = e.seq; e.time = t + off; e.seq = seq++; cb(e, codes[i]!); e.time = t; e.seq = s; }
         off += span;
       }
     },
@@ -155,6 +180,8 @@ const writeSeconds = writeMix(big, N, 1);
 log(`  ${writeSeconds.toFixed(1)} s; replaying check + phases + latency …`);
 const rep = replayFigures(big);
 log(`  ${rep.seconds.toFixed(1)} s wall, ${rep.cpuSeconds.toFixed(1)} CPU-s: ${(rep.eventsPerSec / 1e6).toFixed(2)} M events/s (${(rep.eventsPerCpuSec / 1e6).toFixed(2)} per CPU-s); RSS ${rep.rssMiB.map(([n, r]) => `${(n / 1e6).toFixed(0)}M:${r}`).join(' ')}`);
+const read = readFigures(big);
+log(`  reading alone (reader.forEachEvent, events built, no engine): ${(read.eventsPerSec / 1e6).toFixed(2)} M events/s (${(read.eventsPerCpuSec / 1e6).toFixed(2)} per CPU-s)`);
 const only = analysesOnly(1 << 18, 40);
 log(`  analyses only (engine + check + phases + latency on event objects): ${(only.eventsPerSec / 1e6).toFixed(2)} M events/s (${(only.eventsPerCpuSec / 1e6).toFixed(2)} per CPU-s)`);
 // Each analysis alone with the engine (the engine's state models with no analysis first).
@@ -170,6 +197,6 @@ const diffs = [diffFigures(d1, d1), diffFigures(d1, d2)];
 const linux = args.linux ?? [];
 if (linux.length === 2) diffs.push(diffFigures(linux[0]!, linux[1]!));
 for (const d of diffs) log(`  diff ${d.a} (${d.eventsA}) vs ${d.b} (${d.eventsB}): ${d.seconds.toFixed(2)} s (${d.cpuSeconds.toFixed(2)} CPU-s), runs ${d.runsA}/${d.runsB}, differing runs ${d.hunks}${d.budgetExceeded ? ' (budget exceeded)' : ''}`);
-const out = { node: process.version, cpus: os.cpus().length, load: os.loadavg(), events: N, writeSeconds, replay: rep, analysesOnly: only, single, diffs };
+const out = { node: process.version, cpus: os.cpus().length, load: os.loadavg(), events: N, writeSeconds, replay: rep, read, analysesOnly: only, single, diffs };
 if (args.json) process.stdout.write(JSON.stringify(out, null, 2) + '\n');
 if (!args.keep) fs.rmSync(dir, { recursive: true, force: true });
