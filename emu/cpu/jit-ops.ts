@@ -55,13 +55,32 @@ export function condExpr(cc: number): string {
   return (cc & 1) !== 0 && cc >>> 1 !== 7 ? `!(${base})` : base;
 }
 
-const SHIFT64 = ['lsl64', 'lsr64', 'asr64'];
+
+/**
+ * Declares locals <o>l/<o>h = h:l shifted by the constant s (type 0 LSL, 1 LSR, 2 ASR): lsl64/
+ * lsr64/asr64 folded for that amount. h and l are read more than once (plain reads only).
+ */
+function shiftConst(type: number, h: string, l: string, s: number, o: string): string {
+  s &= 63;
+  const lo = `${o}l`, hi = `${o}h`;
+  if (s === 0) return `let ${lo} = ${l}, ${hi} = ${h};`;
+  if (type === 0) {
+    if (s < 32) return `let ${lo} = ${l} << ${s}, ${hi} = (${h} << ${s}) | (${l} >>> ${32 - s});`;
+    return `let ${lo} = 0, ${hi} = ${l} << ${s - 32};`;
+  }
+  if (type === 1) {
+    if (s < 32) return `let ${lo} = (${l} >>> ${s}) | (${h} << ${32 - s}), ${hi} = (${h} >>> ${s}) | 0;`;
+    return `let ${lo} = (${h} >>> ${s - 32}) | 0, ${hi} = 0;`;
+  }
+  if (s < 32) return `let ${lo} = (${l} >>> ${s}) | (${h} << ${32 - s}), ${hi} = ${h} >> ${s};`;
+  return `let ${lo} = ${h} >> ${s - 32}, ${hi} = ${h} >> 31;`;
+}
 
 /** Locals bl/bh = Xm shifted (64-bit, types LSL/LSR/ASR), or undefined for ROR. */
 function shifted64(m: number, type: number, amt: number): string | undefined {
   if (amt === 0) return `let bl = X[${m}], bh = X[${m + 1}];`;
   if (type > 2) return undefined;
-  return `let bl = ${SHIFT64[type]}(X[${m + 1}], X[${m}], ${amt}), bh = H.hi;`;
+  return shiftConst(type, `X[${m + 1}]`, `X[${m}]`, amt, 'b');
 }
 
 /** Expression of Wm shifted (32-bit), or undefined for ROR. */
@@ -160,7 +179,7 @@ export const TEMPLATES: Record<number, OpTemplate> = {
   }),
   11 /* SHIFT_I64 */: pure(({ p, a, b }) => {
     const n = nOf(p), d = dOf(p);
-    return `{ const l1 = lsl64(X[${n + 1}], X[${n}], ${a}); const lo = ${p >>> 28 ? 'lsr64' : 'asr64'}(H.hi, l1, ${b}); X[${d}] = lo; X[${d + 1}] = H.hi; }`;
+    return `{ ${shiftConst(0, `X[${n + 1}]`, `X[${n}]`, a, 's')} ${shiftConst(p >>> 28 ? 1 : 2, 'sh', 'sl', b, 't')} X[${d}] = tl; X[${d + 1}] = th; }`;
   }),
   12 /* SHIFT_I32 */: pure(({ p, a, b }) => {
     const d = dOf(p);
@@ -241,10 +260,16 @@ export const TEMPLATES: Record<number, OpTemplate> = {
     return `{ let lo, hi; if (${condExpr(a)}) { lo = X[${n}]; hi = X[${n + 1}]; } else { lo = X[${m}]; hi = X[${m + 1}]; ${variant} }
       X[${d}] = lo; X[${d + 1}] = ${x >>> 2 ? 'hi' : '0'}; }`;
   }),
-  22 /* DP2 */: call(({ p, a }) => `c.opDp2(${p}, ${a});`),
-  23 /* DP1 */: call(({ p, a }) => `c.opDp1(${p}, ${a});`),
-  24 /* DP3 */: call(({ p, a }) => {
-    if (a !== 0 || p >>> 28 === 0) return `c.opDp3(${p}, ${a});`;
+  // DP1/DP2/DP3 cannot fault
+  22 /* DP2 */: pure(({ p, a }) => `c.opDp2(${p}, ${a});`),
+  23 /* DP1 */: pure(({ p, a }) => `c.opDp1(${p}, ${a});`),
+  24 /* DP3 */: pure(({ p, a }) => {
+    if (p >>> 28 === 0) {
+      // MADD/MSUB (32-bit)
+      const n = nOf(p), m = mOf(p), ra = (p >>> 21) & 127, d = dOf(p);
+      return `{ const prod = Math.imul(X[${n}], X[${m}]); X[${d}] = (X[${ra}] ${a ? '-' : '+'} prod) | 0; X[${d + 1}] = 0; }`;
+    }
+    if (a !== 0) return `c.opDp3(${p}, ${a});`;
     const n = nOf(p), m = mOf(p), ra = (p >>> 21) & 127, d = dOf(p);
     return `{ const al = X[${n}], bl = X[${m}]; const plo = Math.imul(al, bl);
       const phi = Math.round(((al >>> 0) * (bl >>> 0) - (plo >>> 0)) / 4294967296) + Math.imul(X[${n + 1}], bl) + Math.imul(al, X[${m + 1}]);
@@ -328,8 +353,8 @@ export const TEMPLATES: Record<number, OpTemplate> = {
   }),
   59 /* ADDS_RR64 */: pure(({ p }) => {
     const n = nOf(p), m = mOf(p), d = dOf(p);
-    const lo = p >>> 28 ? `c.adds64(X[${n + 1}], X[${n}], ~X[${m + 1}], ~X[${m}], 1)` : `c.adds64(X[${n + 1}], X[${n}], X[${m + 1}], X[${m}], 0)`;
-    return `{ const lo = ${lo}; X[${d + 1}] = H.hi; X[${d}] = lo; }`;
+    return p >>> 28 ? adds64Code(d, `X[${n + 1}]`, `X[${n}]`, `~X[${m + 1}]`, `~X[${m}]`, '1')
+      : adds64Code(d, `X[${n + 1}]`, `X[${n}]`, `X[${m + 1}]`, `X[${m}]`, '0');
   }),
   [SYS_OPS.MRS]: mem(({ p, a }) => `c.sysAccess(${a}, ${p & 127}, true);`),
   [SYS_OPS.MSR]: mem(({ p, a }) => `c.sysAccess(${a}, ${p & 127}, false);`),

@@ -57,7 +57,7 @@ export interface JitOptions {
   threshold?: number;
   /** Longest block in instructions (default 200). */
   maxLen?: number;
-  /** Most instructions compiled into one group function (default 64: V8's optimizing compile time
+  /** Most instructions compiled into one group function (default 32: V8's optimizing compile time
    *  grows quickly with function size, and cases that never ran before it optimizes deoptimize it). */
   maxGroup?: number;
 }
@@ -86,7 +86,7 @@ export class Jit {
   constructor(o: JitOptions = {}) {
     this.threshold = o.threshold ?? 20_000;
     this.maxLen = Math.min(o.maxLen ?? 200, SLOTS);
-    this.maxGroup = o.maxGroup ?? 64;
+    this.maxGroup = o.maxGroup ?? 32;
   }
 
   /** Run loop used instead of Cpu.exec: returns true when run() must return. */
@@ -156,7 +156,8 @@ export class Jit {
       const i = (k + j) << 2;
       const t = TEMPLATES[d[i]];
       const pc = j === 0 ? 'pc0' : `((pc0 + ${4 * j}) | 0)`;
-      const code = t.code({ p: d[i + 1], a: d[i + 2], b: d[i + 3], pc });
+      // the zero register's slot (64/65) is never written: its reads are the constant 0
+      const code = t.code({ p: d[i + 1], a: d[i + 2], b: d[i + 3], pc })?.replace(ZERO_READ, '0');
       const sync = `c.instret = i0 + ${j + 1}; c.pcLo = (pc0 + ${4 * (j + 1)}) | 0;`;
       switch (t.kind) {
         case KIND.PURE: out.push(code!); break;
@@ -239,6 +240,7 @@ export class Jit {
 const USES_X = /c\.(op|sysAccess|ldst)/;
 const X_SLOT = /X\[(\d+)\]/g;
 const X_WRITE = /X\[(\d+)\] *[|&^+-]?=(?!=)/g;
+const ZERO_READ = /X\[6[45]\](?! *[|&^+-]?=(?!=))/g;
 const MEM_EXIT = 'if (c.evt !== 0 || c.fLo === 1) return;';
 
 /**
