@@ -122,17 +122,23 @@ function extendCode(m: number, opt: number, sh: number): string {
 
 /** 64-bit a + b + cin setting NZCV (Cpu.adds64, inlined); writes slot d unless d < 0. */
 function adds64Code(d: number, ah: string, al: string, bh: string, bl: string, cin: string): string {
+  // int32 arithmetic only (carries from the sign bits: carry = majority(a31, b31, carry into bit 31))
   return `{ const sah = ${ah}, sal = ${al}, sbh = ${bh}, sbl = ${bl};
-    const ul = (sal >>> 0) + (sbl >>> 0) + ${cin}; const uh = (sah >>> 0) + (sbh >>> 0) + (ul > 0xffffffff ? 1 : 0);
-    const lo = ul | 0, hi = uh | 0;
-    c.n = hi >>> 31; c.z = (lo | hi) === 0 ? 1 : 0; c.c = uh > 0xffffffff ? 1 : 0; c.v = (~(sah ^ sbh) & (sah ^ hi)) >>> 31;
+    const lo = (sal + sbl + ${cin}) | 0; const hi = (sah + sbh + (((sal & sbl) | ((sal | sbl) & ~lo)) >>> 31)) | 0;
+    c.n = hi >>> 31; c.z = (lo | hi) === 0 ? 1 : 0; c.c = ((sah & sbh) | ((sah | sbh) & ~hi)) >>> 31; c.v = (~(sah ^ sbh) & (sah ^ hi)) >>> 31;
     ${d >= 0 ? `X[${d}] = lo; X[${d + 1}] = hi;` : ''} }`;
+}
+
+/** 64-bit a + b + cin into slot d, flags untouched (int32 arithmetic, carry from the sign bits). */
+function add64Code(d: number, ah: string, al: string, bh: string, bl: string, cin: string): string {
+  return `{ const sal = ${al}, sbl = ${bl}; const lo = (sal + sbl + ${cin}) | 0;
+    X[${d + 1}] = (${ah} + ${bh} + (((sal & sbl) | ((sal | sbl) & ~lo)) >>> 31)) | 0; X[${d}] = lo; }`;
 }
 
 /** 32-bit a + b + cin setting NZCV (Cpu.adds32, inlined); writes slot d (high word 0) unless d < 0. */
 function adds32Code(d: number, a: string, b: string, cin: string): string {
-  return `{ const sa = ${a}, sb = ${b}; const u = (sa >>> 0) + (sb >>> 0) + ${cin}; const r = u | 0;
-    c.n = r >>> 31; c.z = r === 0 ? 1 : 0; c.c = u > 0xffffffff ? 1 : 0; c.v = (~(sa ^ sb) & (sa ^ r)) >>> 31;
+  return `{ const sa = ${a}, sb = ${b}; const r = (sa + sb + ${cin}) | 0;
+    c.n = r >>> 31; c.z = r === 0 ? 1 : 0; c.c = ((sa & sb) | ((sa | sb) & ~r)) >>> 31; c.v = (~(sa ^ sb) & (sa ^ r)) >>> 31;
     ${d >= 0 ? `X[${d}] = r; X[${d + 1}] = 0;` : ''} }`;
 }
 
@@ -192,8 +198,7 @@ export const TEMPLATES: Record<number, OpTemplate> = {
     if (x & 2) {
       const operand = shifted64(m, a, b);
       if (operand === undefined) return `c.opAddReg(${p}, ${a}, ${b});`;
-      return `{ ${operand} ${x & 1 ? 'bl = ~bl; bh = ~bh;' : ''} const ul = (X[${n}] >>> 0) + (bl >>> 0) + ${x & 1};
-        X[${d + 1}] = (X[${n + 1}] + bh + (ul > 0xffffffff ? 1 : 0)) | 0; X[${d}] = ul | 0; }`;
+      return `{ ${operand} ${x & 1 ? 'bl = ~bl; bh = ~bh;' : ''} ${add64Code(d, `X[${n + 1}]`, `X[${n}]`, 'bh', 'bl', `${x & 1}`)} }`;
     }
     const operand = shifted32(m, a, b);
     if (operand === undefined) return `c.opAddReg(${p}, ${a}, ${b});`;
@@ -229,8 +234,7 @@ export const TEMPLATES: Record<number, OpTemplate> = {
     const ext = `${extendCode(m, a, b)} ${sub ? 'el = ~el; eh = ~eh;' : ''}`;
     if (sf) {
       if (S) return `{ ${ext} ${adds64Code(d, `X[${n + 1}]`, `X[${n}]`, 'eh', 'el', `${sub}`)} }`;
-      return `{ ${ext} const ul = (X[${n}] >>> 0) + (el >>> 0) + ${sub}; const hi = (X[${n + 1}] + eh + (ul > 0xffffffff ? 1 : 0)) | 0;
-        X[${d}] = ul | 0; X[${d + 1}] = hi; }`;
+      return `{ ${ext} ${add64Code(d, `X[${n + 1}]`, `X[${n}]`, 'eh', 'el', `${sub}`)} }`;
     }
     if (S) return `{ ${ext} ${adds32Code(d, `X[${n}]`, 'el', `${sub}`)} }`;
     return `{ ${ext} X[${d}] = (X[${n}] + el + ${sub}) | 0; X[${d + 1}] = 0; }`;
@@ -240,8 +244,7 @@ export const TEMPLATES: Record<number, OpTemplate> = {
     const bl = sub ? `~X[${m}]` : `X[${m}]`, bh = sub ? `~X[${m + 1}]` : `X[${m + 1}]`;
     if (sf) {
       if (S) return adds64Code(d, `X[${n + 1}]`, `X[${n}]`, bh, bl, 'c.c');
-      return `{ const sbl = ${bl}, sbh = ${bh}; const ul = (X[${n}] >>> 0) + (sbl >>> 0) + c.c; const hi = (X[${n + 1}] + sbh + (ul > 0xffffffff ? 1 : 0)) | 0;
-        X[${d}] = ul | 0; X[${d + 1}] = hi; }`;
+      return add64Code(d, `X[${n + 1}]`, `X[${n}]`, bh, bl, 'c.c');
     }
     if (S) return adds32Code(d, `X[${n}]`, bl, 'c.c');
     return `X[${d}] = (X[${n}] + ${bl} + c.c) | 0; X[${d + 1}] = 0;`;

@@ -13,6 +13,7 @@
 // - compiled blocks hang off the decode array of their physical page, so dropping decoded code
 //   (a write to a code page, loaders, DMA) drops them too.
 
+import v8 from 'node:v8';
 import * as Int64 from './int64.ts';
 import type { Cpu } from './cpu.ts';
 import { KIND, TEMPLATES } from './jit-ops.ts';
@@ -73,6 +74,20 @@ export interface JitStats {
 }
 
 const SLOTS = 1024;
+/** Names of the compiled functions: a block looping on itself, and any other group. */
+const LOOP_FN = 'jitloop', GROUP_FN = 'jitblock';
+
+let tierSet = false;
+/**
+ * Groups stay at V8's mid tier (Maglev): its optimizing compiler (TurboFan) costs ~10-20 ms of CPU
+ * per group, more than most groups ever save; self-looping blocks (where the hot loops are) still
+ * get it. A V8 name filter, set once for the process; it only matches the group functions.
+ */
+function keepGroupsOffTurbofan(): void {
+  if (tierSet) return;
+  tierSet = true;
+  v8.setFlagsFromString(`--turbo-filter=-${GROUP_FN}`);
+}
 
 export class Jit {
   readonly threshold: number;
@@ -87,6 +102,7 @@ export class Jit {
     this.threshold = o.threshold ?? 20_000;
     this.maxLen = Math.min(o.maxLen ?? 200, SLOTS);
     this.maxGroup = o.maxGroup ?? 32;
+    keepGroupsOffTurbofan();
   }
 
   /** Run loop used instead of Cpu.exec: returns true when run() must return. */
@@ -183,10 +199,17 @@ export class Jit {
       'if (ex) return;', 'break; }'];
   }
 
-  /** Source of a group function body holding blocks [slot, length] of one decode array. */
+  /**
+   * Source of a group function body holding blocks [slot, length] of one decode array. A block that
+   * loops on itself is compiled alone and returns after its loop: V8 compiles a hot loop while it
+   * runs (on-stack replacement) and throws that code away when an inner loop exits.
+   */
   groupSource(d: Int32Array, blocks: [number, number][]): string {
     const cases: string[] = [];
     for (const [k, n] of blocks) cases.push(...this.caseBody(d, k, n));
+    if (blocks.length === 1 && this.loopsToStart(d, blocks[0]![0], blocks[0]![1])) {
+      return ['const X = c.x;', 'const pc0 = c.pcLo; let i0 = c.instret;', 'switch ((pc0 >>> 2) & 1023) {', ...cases, 'default: return;', '}'].join('\n');
+    }
     return ['const X = c.x, vb = c.pcLo & -4096;', 'for (;;) {', 'const pc0 = c.pcLo; let i0 = c.instret;',
       'switch ((pc0 >>> 2) & 1023) {', ...cases, 'default: return;', '}',
       // the next block: same page (so the same translation and decode array), nothing pending
@@ -214,12 +237,15 @@ export class Jit {
   private compileGroup(pg: PageBlocks, k: number): void {
     const warm: number[] = [];
     const min = Math.max(1, this.threshold >>> 1);
-    for (let s = 0; s < SLOTS; s++) {
-      if (s !== k && pg.len[s] > 1 && pg.fns[s] === undefined && pg.count[s] >= min) warm.push(s);
-    }
-    warm.sort((a, b) => pg.count[b] - pg.count[a] || a - b);
+    const d = pg.dec;
     const blocks: [number, number][] = [[k, pg.len[k] - 1]];
     let total = pg.len[k] - 1;
+    if (!this.loopsToStart(d, k, total)) {
+      for (let s = 0; s < SLOTS; s++) {
+        if (s !== k && pg.len[s] > 1 && pg.fns[s] === undefined && pg.count[s] >= min && !this.loopsToStart(d, s, pg.len[s] - 1)) warm.push(s);
+      }
+    }
+    warm.sort((a, b) => pg.count[b] - pg.count[a] || a - b);
     for (const s of warm) {
       const n = pg.len[s] - 1;
       if (total + n > this.maxGroup) continue;
@@ -227,7 +253,8 @@ export class Jit {
       total += n;
     }
     const body = this.groupSource(pg.dec, blocks);
-    const make = new Function('H', 'add64', 'lsl64', 'lsr64', 'asr64', `return function block(c, pcHi, end) {\n${body}\n};`);
+    const name = blocks.length === 1 && this.loopsToStart(pg.dec, k, total) ? LOOP_FN : GROUP_FN;
+    const make = new Function('H', 'add64', 'lsl64', 'lsr64', 'asr64', `return function ${name}(c, pcHi, end) {\n${body}\n};`);
     const fn = make(H, add64, lsl64, lsr64, asr64) as Block;
     for (const [s] of blocks) pg.fns[s] = fn;
     this.stats.blocks += blocks.length;
