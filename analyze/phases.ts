@@ -176,18 +176,26 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
     }
   }
 
+  // Lines are split at LF; CR is dropped; a line keeps its first 512 characters (latin1, a byte each).
+  // A line starts (time, seq) with the event that wrote its first byte.
   private feedConsole(port: string, bytes: Uint8Array, time: number, seq: number): void {
     let line = this.open.get(port);
-    for (let i = 0; i < bytes.length; i++) {
-      const b = bytes[i]!;
+    const n = bytes.length;
+    let i = 0;
+    while (i < n) {
       if (!line) this.open.set(port, (line = { text: '', time, seq }));
-      if (b === 0x0a) {
-        this.onLine(line.text, line.time, line.seq);
-        this.open.delete(port);
-        line = undefined;
-      } else if (b !== 0x0d && line.text.length < 512) {
-        line.text += String.fromCharCode(b);
+      const nl = bytes.indexOf(0x0a, i);
+      const end = nl < 0 ? n : nl;
+      if (end > i && line.text.length < 512) {
+        let part = Buffer.from(bytes.buffer, bytes.byteOffset + i, end - i).toString('latin1');
+        if (part.includes('\r')) part = part.replaceAll('\r', '');
+        line.text = (line.text + part).slice(0, 512);
       }
+      if (nl < 0) break;
+      this.onLine(line.text, line.time, line.seq);
+      this.open.delete(port);
+      line = undefined;
+      i = nl + 1;
     }
   }
 

@@ -408,6 +408,21 @@ export interface DecodedStream {
   readonly entries: (string | number)[];
 }
 
+/** A fully decoded chunk as plain data (structured-cloneable; see DecodedChunk.columns()). */
+export interface ChunkColumns {
+  count: number;
+  firstSeq: number;
+  kind: Uint8Array;
+  flags: Uint8Array;
+  seq: Float64Array;
+  time: Float64Array;
+  vcpu: Int32Array;
+  pc: Uint32Array;
+  srcLine: Float64Array;
+  wanted: Int32Array;
+  streams: (DecodedStream | undefined)[];
+}
+
 /**
  * A chunk decoded into columns: the fast path for scans and aggregation. The common columns
  * (kind, flags, seq, time, vcpu) are decoded at once; PCs, source lines and field streams on
@@ -429,7 +444,28 @@ export class DecodedChunk {
   private srcCol: Float64Array | undefined;
   private readonly decoded: (DecodedStream | undefined)[];
 
-  constructor(payload: Uint8Array) {
+  constructor(payload: Uint8Array | ChunkColumns) {
+    if (!(payload instanceof Uint8Array)) {
+      // Columns decoded elsewhere (a decoding worker): everything is decoded already.
+      const c = payload;
+      this.readers = new Map();
+      this.count = c.count;
+      this.firstSeq = c.firstSeq;
+      this.kind = c.kind;
+      this.flags = c.flags;
+      this.seq = c.seq;
+      this.time = c.time;
+      this.vcpu = c.vcpu;
+      this.wanted = c.wanted;
+      this.nPc = c.pc.length / 2;
+      this.nSrc = c.srcLine.length;
+      this.pcCol = c.pc;
+      this.srcCol = c.srcLine;
+      this.decoded = c.streams.map((d) =>
+        d && d.spec.enc === 'str' ? { ...d, entries: d.entries.map((x) => internString(x as string)) } : d,
+      );
+      return;
+    }
     const { count: n, firstSeq, firstTime, streams } = readStreamTable(payload);
     this.readers = streams;
     this.count = n;
@@ -518,6 +554,19 @@ export class DecodedChunk {
     void this.srcLine;
     for (let i = 0; i < FIELD_STREAMS.length; i++) this.stream(i);
     return this;
+  }
+
+  /**
+   * Every column, decoded (for posting to another thread; `new DecodedChunk(columns)` there).
+   * Throws DecodeError like decodeAll().
+   */
+  columns(): ChunkColumns {
+    this.decodeAll();
+    const streams = this.decoded.map((d) => (d ? { spec: d.spec, n: d.n, num: d.num, u64: d.u64, u8: d.u8, refs: d.refs, entries: d.entries } : undefined));
+    return {
+      count: this.count, firstSeq: this.firstSeq, kind: this.kind, flags: this.flags, seq: this.seq, time: this.time,
+      vcpu: this.vcpu, pc: this.pc, srcLine: this.srcLine, wanted: this.wanted, streams,
+    };
   }
 }
 
@@ -753,7 +802,8 @@ function compileWalker(): WalkFn {
     const values: string[] = [];
     k.fields.forEach((f, j) => {
       const i = f.stream.index;
-      lines.push(`const f${j} = ${fieldExpr(k, f, `n${i}`, `d${i}`, `u${i}`, `b${i}`, `r${i}`, `p${i}`)}; p${i}++;`);
+      if (f.stream.enc === 'u64') lines.push(`let f${j}; ${inlineBig(`f${j}`, `u${i}[2 * p${i}]`, `u${i}[2 * p${i} + 1]`)} p${i}++;`);
+      else lines.push(`const f${j} = ${fieldExpr(k, f, `n${i}`, `d${i}`, `u${i}`, `b${i}`, `r${i}`, `p${i}`)}; p${i}++;`);
       values.push(`f${j}`);
     });
     const [v0, v1, v2, v3] = literalVariants(k, values, 'SEQ[i]', 'TIME[i]', 'VCPU[i]');
@@ -761,9 +811,9 @@ function compileWalker(): WalkFn {
       ${lines.join('\n      ')}
       switch (FLAGS[i] & 3) {
         case 0: cb(${v0}, ${k.code}); break;
-        case 1: { const pc = big(PC[2 * pcAt], PC[2 * pcAt + 1]); pcAt++; cb(${v1}, ${k.code}); break; }
+        case 1: { let pc; ${inlineBig('pc', 'PC[2 * pcAt]', 'PC[2 * pcAt + 1]')} pcAt++; cb(${v1}, ${k.code}); break; }
         case 2: { const src = SRC[srcAt++]; cb(${v2}, ${k.code}); break; }
-        default: { const pc = big(PC[2 * pcAt], PC[2 * pcAt + 1]); pcAt++; const src = SRC[srcAt++]; cb(${v3}, ${k.code}); }
+        default: { let pc; ${inlineBig('pc', 'PC[2 * pcAt]', 'PC[2 * pcAt + 1]')} pcAt++; const src = SRC[srcAt++]; cb(${v3}, ${k.code}); }
       }
       break;
     }`);
@@ -779,7 +829,12 @@ return function walkChunk(c, from, to, cur, pcAt, srcAt, cb) {
     }
   }
 };`;
-  return new Function('big', body)(bigU64) as WalkFn;
+  return new Function('big', 'SMALL', 'BLO', 'BHI', 'BVAL', body)(bigU64, SMALL_BIGINTS, bigLo, bigHi, bigVal) as WalkFn;
+}
+
+/** `target = bigU64(lo, hi)` as statements, table and cache hits inline (the walker is too big for V8 to inline bigU64). */
+function inlineBig(target: string, lo: string, hi: string): string {
+  return `{ const lo = ${lo}, hi = ${hi}; if (hi === 0 && lo < 1024) ${target} = SMALL[lo]; else { const h = Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> ${32 - BIG_CACHE_BITS}; ${target} = BLO[h] === lo && BHI[h] === hi ? BVAL[h] : big(lo, hi); } }`;
 }
 
 const WALK = compileWalker();

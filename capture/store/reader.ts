@@ -16,7 +16,9 @@ import {
   type TraceMeta,
   timeToNs,
 } from '../model.ts';
-import { ChunkCursor, decodeChunk, forEachInChunk, internString, type DecodedChunk, type EventCallback } from './chunk.ts';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { ChunkCursor, DecodedChunk, decodeChunk, forEachInChunk, internString, type EventCallback } from './chunk.ts';
+import { CTL_CONSUMED, CTL_DONE, CTL_NEXT, CTL_SIZE, CTL_STOP, CTL_WAITING, type DecodeResult, type DecodeWorkerData } from './decode-worker.ts';
 import { DecodeError } from './bytes.ts';
 import { defaultCodec, type ZstdCodec } from './codec.ts';
 import { TraceError, describeProblem, type TraceProblem } from './errors.ts';
@@ -93,6 +95,92 @@ export interface ReaderOptions {
   codec?: ZstdCodec;
   /** Called once per damaged chunk, when it is first met. */
   onProblem?: (p: TraceProblem, text: string) => void;
+  /**
+   * forEachEvent decodes chunks ahead on a worker thread (with Node's own zstd) when true; never
+   * when false; by default when no codec is given, Node has zstd, and the read covers at least
+   * DECODE_AHEAD_MIN_CHUNKS chunks (the worker's start-up is not worth it for fewer).
+   */
+  decodeAhead?: boolean;
+}
+
+/** forEachEvent reads of at least this many chunks decode on a worker thread too. */
+export const DECODE_AHEAD_MIN_CHUNKS = 8;
+
+/**
+ * The reading side of capture/store/decode-worker.ts: chunks k = 0, 1, … of a read, each either
+ * decoded by the worker (take(k) returns its result) or left to the caller (take(k) returns
+ * undefined, having claimed k so the worker skips it). Memory: at most AHEAD chunks in flight.
+ */
+class DecodeAhead {
+  private static readonly AHEAD = 4;
+  /** Longest wait for a chunk the worker claimed before decoding it here instead. */
+  private static readonly PATIENCE_MS = 10_000;
+  private readonly ctl: Int32Array;
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly ready = new Map<number, DecodeResult>();
+
+  private constructor(ctl: Int32Array, worker: Worker, port: MessagePort) {
+    this.ctl = ctl;
+    this.worker = worker;
+    this.port = port;
+  }
+
+  static start(path: string, infos: readonly ChunkInfo[]): DecodeAhead | undefined {
+    try {
+      const ctl = new Int32Array(new SharedArrayBuffer(4 * CTL_SIZE));
+      const { port1, port2 } = new MessageChannel();
+      const data: DecodeWorkerData = {
+        kind: 'bootscope-decode', path, ctl: ctl.buffer as SharedArrayBuffer, ahead: DecodeAhead.AHEAD, port: port2,
+        jobs: infos.map((i) => ({ id: i.id, count: i.count, seqFirst: i.seqFirst, zstBytes: i.zstBytes, crc32: i.crc32 })),
+      };
+      const worker = new Worker(new URL('./decode-worker.ts', import.meta.url), { workerData: data, transferList: [port2] });
+      worker.unref();
+      worker.on('error', () => {}); // a worker that fails leaves its chunks to the reader (see take)
+      return new DecodeAhead(ctl, worker, port1);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The worker's result for chunk k, or undefined when the caller must decode it. */
+  take(k: number): DecodeResult | undefined {
+    const ctl = this.ctl;
+    let got = this.drain(k);
+    if (got === undefined && Atomics.compareExchange(ctl, CTL_NEXT, k, k + 1) !== k) {
+      // The worker claimed chunk k: wait for its post.
+      const until = performance.now() + DecodeAhead.PATIENCE_MS;
+      for (;;) {
+        const done = Atomics.load(ctl, CTL_DONE);
+        got = this.drain(k);
+        if (got !== undefined || performance.now() > until) break;
+        Atomics.wait(ctl, CTL_DONE, done, 50);
+      }
+    }
+    Atomics.store(ctl, CTL_CONSUMED, k + 1);
+    if (Atomics.load(ctl, CTL_WAITING)) Atomics.notify(ctl, CTL_CONSUMED);
+    return got;
+  }
+
+  private drain(k: number): DecodeResult | undefined {
+    for (;;) {
+      const m = receiveMessageOnPort(this.port);
+      if (!m) break;
+      const r = m.message as DecodeResult;
+      this.ready.set(r.index, r);
+    }
+    const got = this.ready.get(k);
+    if (got !== undefined) this.ready.delete(k);
+    return got;
+  }
+
+  stop(): void {
+    Atomics.store(this.ctl, CTL_STOP, 1);
+    Atomics.notify(this.ctl, CTL_CONSUMED);
+    this.ready.clear();
+    this.port.close();
+    void this.worker.terminate();
+  }
 }
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
@@ -153,6 +241,9 @@ export class TraceReader {
   private readonly badChunks = new Set<number>();
   private readonly getData: Database.Statement;
   private cache: { id: number; chunk: DecodedChunk } | undefined;
+  /** ReaderOptions.decodeAhead, and whether the codec is Node's own (the worker's). */
+  private readonly decodeAhead: boolean | undefined;
+  private readonly defaultCodec: boolean;
 
   private constructor(path: string, db: Database.Database, codec: ZstdCodec, fileBytes: number, opts: ReaderOptions) {
     this.path = path;
@@ -160,6 +251,8 @@ export class TraceReader {
     this.codec = codec;
     this.fileBytes = fileBytes;
     this.onProblem = opts.onProblem;
+    this.decodeAhead = opts.decodeAhead;
+    this.defaultCodec = opts.codec === undefined && codec.name === 'node';
     const tables = new Set(
       (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name),
     );
@@ -396,8 +489,35 @@ export class TraceReader {
    */
   forEachEvent(f: EventFilter, cb: EventCallback): void {
     const simple = isSimpleFilter(f);
-    for (const info of this.candidateChunks(f)) {
-      const c = this.chunk(info);
+    const infos = this.candidateChunks(f);
+    // Large reads decode ahead on a second thread while this one builds events.
+    const useAhead = this.decodeAhead === true || (this.decodeAhead === undefined && this.defaultCodec && infos.length >= DECODE_AHEAD_MIN_CHUNKS);
+    const ahead = simple && useAhead && infos.length > 0 ? DecodeAhead.start(this.path, infos) : undefined;
+    try {
+      this.forEachIn(infos, f, simple, cb, ahead);
+    } finally {
+      ahead?.stop();
+    }
+  }
+
+  private forEachIn(infos: ChunkInfo[], f: EventFilter, simple: boolean, cb: EventCallback, ahead: DecodeAhead | undefined): void {
+    for (let k = 0; k < infos.length; k++) {
+      const info = infos[k]!;
+      let c: DecodedChunk | undefined;
+      if (ahead) {
+        const got = ahead.take(k);
+        if (got === undefined) c = this.chunk(info); // decoded here: the worker had not claimed it
+        else if (got.type === 'ok') {
+          c = new DecodedChunk(got.columns);
+          this.cache = { id: info.id, chunk: c };
+        } else if (got.type === 'bad') {
+          this.problem({ chunk: info.id, seqFirst: info.seqFirst, seqLast: info.seqLast, message: got.message });
+          continue;
+        } else if (got.type === 'undecodable') {
+          if (!this.badChunks.has(info.id)) this.decodeProblem(info, new DecodeError(got.message));
+          continue;
+        } else c = this.chunk(info);
+      } else c = this.chunk(info);
       if (!c) continue;
       if (simple) {
         const from = f.fromSeq !== undefined && info.seqFirst < f.fromSeq ? lowerBound(c.seq, f.fromSeq, c.count) : 0;

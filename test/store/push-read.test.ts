@@ -38,8 +38,8 @@ function mixed(): NewEvent[] {
 const file = path.join(dir, 'push.trace');
 writeEvents(file, mixed(), { chunkEvents: 1000 });
 
-function pushed(f: EventFilter, at = file): { events: TraceEvent[]; codes: boolean } {
-  const r = openTrace(at);
+function pushed(f: EventFilter, at = file, decodeAhead?: boolean): { events: TraceEvent[]; codes: boolean } {
+  const r = openTrace(at, decodeAhead === undefined ? {} : { decodeAhead });
   const events: TraceEvent[] = [];
   let codes = true;
   r.forEachEvent(f, (e, code) => {
@@ -67,10 +67,10 @@ describe('TraceReader.forEachEvent', () => {
     { devices: ['gic-cpu@8010000'] },
     { vcpus: [1], fromTime: 100, toTime: 9000 },
   ];
-  for (const f of filters) {
-    it(`gives the events events() gives, same objects' shape and key order: ${JSON.stringify(f)}`, () => {
+  for (const [f, decodeAhead] of filters.flatMap((f) => [[f, false], [f, true]] as const)) {
+    it(`gives the events events() gives, same objects' shape and key order: ${JSON.stringify(f)}${decodeAhead ? ', decoding on a worker' : ''}`, () => {
       const want = pulled(f);
-      const got = pushed(f);
+      const got = pushed(f, file, decodeAhead);
       expect(got.codes).toBe(true);
       expect(got.events.length).toBe(want.length);
       expect(got.events.length).toBeGreaterThan(0);
@@ -87,8 +87,8 @@ describe('TraceReader.forEachEvent', () => {
     expect(events[1]!.time).not.toBe(-1);
   });
 
-  it('skips a chunk whose field stream fails to decode, whole, and reports it like events()', () => {
-    const bad = path.join(dir, 'push-bad.trace');
+  it.each([false, true])('skips a chunk whose field stream fails to decode, whole, and reports it like events() (worker: %s)', (decodeAhead) => {
+    const bad = path.join(dir, `push-bad-${decodeAhead}.trace`);
     writeEvents(bad, bootMixPool(10_000), { chunkEvents: 2000 });
     const db = new Database(bad);
     const row = db.prepare('SELECT data FROM chunk_data WHERE id = 2').get() as { data: Buffer };
@@ -101,7 +101,7 @@ describe('TraceReader.forEachEvent', () => {
     db.prepare('UPDATE chunk_data SET data = ? WHERE id = 2').run(frame);
     db.prepare('UPDATE chunks SET crc32 = ?, zst_bytes = ? WHERE id = 2').run(zlib.crc32(frame), frame.length);
     db.close();
-    const r = openTrace(bad);
+    const r = openTrace(bad, { decodeAhead });
     const seqs: number[] = [];
     r.forEachEvent({}, (e) => seqs.push(e.seq));
     expect(seqs.length).toBe(8000);
@@ -110,6 +110,49 @@ describe('TraceReader.forEachEvent', () => {
     expect(r.problems[0]).toMatch(/chunk 2: cannot decode: .* \(events 4000\.\.5999\) skipped$/);
     r.close();
     expect(seqs).toEqual(pulled({}, bad).map((e) => e.seq));
+  });
+});
+
+describe('forEachEvent decoding on a worker thread', () => {
+  it('reports a corrupt chunk once, skips it, and reads the rest', () => {
+    const f = path.join(dir, 'push-corrupt.trace');
+    writeEvents(f, bootMixPool(20_000), { chunkEvents: 2000 });
+    const db = new Database(f);
+    const row = db.prepare('SELECT data FROM chunk_data WHERE id = 3').get() as { data: Buffer };
+    const data = Buffer.from(row.data);
+    data[Math.floor(data.length / 2)]! ^= 0x55;
+    db.prepare('UPDATE chunk_data SET data = ? WHERE id = 3').run(data);
+    db.close();
+    const seen: string[] = [];
+    const r = openTrace(f, { decodeAhead: true, onProblem: (_p, text) => seen.push(text) });
+    let n = 0;
+    let last = -1;
+    let ordered = true;
+    r.forEachEvent({}, (e) => {
+      n++;
+      if (e.seq <= last || (e.seq >= 6000 && e.seq < 8000)) ordered = false;
+      last = e.seq;
+    });
+    expect(n).toBe(18_000);
+    expect(ordered).toBe(true);
+    expect(seen).toEqual([`${f}: chunk 3: checksum mismatch (chunk is corrupt) (events 6000..7999) skipped`]);
+    // The second read meets the same problem without reporting it again.
+    r.forEachEvent({ fromSeq: 5000, toSeq: 9000 }, () => n++);
+    expect(n).toBe(18_000 + 2000);
+    expect(seen).toHaveLength(1);
+    r.close();
+  });
+
+  it('stops the worker when the callback throws, and the reader stays usable', () => {
+    const r = openTrace(file, { decodeAhead: true });
+    let n = 0;
+    expect(() => r.forEachEvent({}, () => {
+      if (++n === 2500) throw new Error('stop here');
+    })).toThrow('stop here');
+    const again: number[] = [];
+    r.forEachEvent({ toSeq: 3000 }, (e) => again.push(e.seq));
+    expect(again).toEqual([...Array(3000).keys()]);
+    r.close();
   });
 });
 
