@@ -1,14 +1,19 @@
 // Block compiler: hot straight-line blocks of decoded instructions become JavaScript functions
 // (`new Function`) over the same Int32Array register file, with register slots folded into
 // constants. A block runs from its start up to and including the first branch, and stops before
-// any operation without a template (system instructions, WFI, FP/SIMD, undefined encodings).
+// any operation without a template (WFI/WFE/SEV, SVC/HVC/SMC/BRK, ERET, undefined encodings).
+// A block that reached the threshold is compiled with its page's other warm blocks into one group
+// function that runs them one after another while the PC stays on the page at one of them; a block
+// looping on itself is compiled alone. Where no register-file helper is called, registers live in
+// locals inside the block (written back in a finally, so faults still see exact registers).
 //
 // Architectural behaviour is the interpreter's, instruction for instruction:
 // - PC and instret are stored before every operation that may fault or read them, so an exception
 //   mid-block is precise (the fault throws out of the block, as it does out of the interpreter);
-// - after a memory access the block returns when an event is pending (MMIO can raise an
-//   interrupt) or the current code page was written, so interrupts are still taken only between
-//   instructions at the same instret, and self-modifying code refetches;
+// - after a memory access or system instruction the block returns when an event is pending (MMIO
+//   can raise an interrupt) or the current code page was dropped (written, TLB or MMU change), so
+//   interrupts are still taken only between instructions at the same instret, and self-modifying
+//   code refetches; between blocks of a group the same checks as the dispatch loop's are made;
 // - a block only starts when its whole length fits in the remaining budget;
 // - compiled blocks hang off the decode array of their physical page, so dropping decoded code
 //   (a write to a code page, loaders, DMA) drops them too.
