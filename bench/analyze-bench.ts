@@ -10,6 +10,7 @@
 //   - replay: openTrace → replay(reader, [check, phases, latency]) → results, end to end (the
 //     reader builds an event object per event, the engine updates its state models, then the
 //     three analyses run);
+//   - the same replay with the experimental decoding worker (openTrace(t, { decodeAhead: true }));
 //   - reading alone: reader.forEachEvent over the same trace (decode and build every event);
 //   - analyses only: the same three analyses over a pre-built pool of event objects with the
 //     engine's state models (no decoding), i.e. what the analysis code itself costs;
@@ -69,9 +70,9 @@ function analyses(): Analysis[] {
 
 interface ReplayFigures { events: number; seconds: number; cpuSeconds: number; eventsPerSec: number; eventsPerCpuSec: number; rssMiB: [number, number][]; heapMiB: [number, number][]; findings: number; phases: number; intids: number }
 
-function replayFigures(file: string): ReplayFigures {
+function replayFigures(file: string, decodeAhead = false): ReplayFigures {
   global.gc?.();
-  const reader = openTrace(file);
+  const reader = openTrace(file, { decodeAhead });
   const rss: [number, number][] = [];
   const heap: [number, number][] = [];
   let next = 1;
@@ -180,6 +181,8 @@ const writeSeconds = writeMix(big, N, 1);
 log(`  ${writeSeconds.toFixed(1)} s; replaying check + phases + latency …`);
 const rep = replayFigures(big);
 log(`  ${rep.seconds.toFixed(1)} s wall, ${rep.cpuSeconds.toFixed(1)} CPU-s: ${(rep.eventsPerSec / 1e6).toFixed(2)} M events/s (${(rep.eventsPerCpuSec / 1e6).toFixed(2)} per CPU-s); RSS ${rep.rssMiB.map(([n, r]) => `${(n / 1e6).toFixed(0)}M:${r}`).join(' ')}`);
+const repAhead = replayFigures(big, true);
+log(`  the same with the decoding worker (openTrace(t, { decodeAhead: true }), experimental): ${(repAhead.eventsPerSec / 1e6).toFixed(2)} M events/s (${(repAhead.eventsPerCpuSec / 1e6).toFixed(2)} per CPU-s); RSS ${repAhead.rssMiB.map(([n, r]) => `${(n / 1e6).toFixed(0)}M:${r}`).join(' ')}`);
 const read = readFigures(big);
 log(`  reading alone (reader.forEachEvent, events built, no engine): ${(read.eventsPerSec / 1e6).toFixed(2)} M events/s (${(read.eventsPerCpuSec / 1e6).toFixed(2)} per CPU-s)`);
 const only = analysesOnly(1 << 18, 40);
@@ -197,6 +200,6 @@ const diffs = [diffFigures(d1, d1), diffFigures(d1, d2)];
 const linux = args.linux ?? [];
 if (linux.length === 2) diffs.push(diffFigures(linux[0]!, linux[1]!));
 for (const d of diffs) log(`  diff ${d.a} (${d.eventsA}) vs ${d.b} (${d.eventsB}): ${d.seconds.toFixed(2)} s (${d.cpuSeconds.toFixed(2)} CPU-s), runs ${d.runsA}/${d.runsB}, differing runs ${d.hunks}${d.budgetExceeded ? ' (budget exceeded)' : ''}`);
-const out = { node: process.version, cpus: os.cpus().length, load: os.loadavg(), events: N, writeSeconds, replay: rep, read, analysesOnly: only, single, diffs };
+const out = { node: process.version, cpus: os.cpus().length, load: os.loadavg(), events: N, writeSeconds, replay: rep, replayDecodeAhead: repAhead, read, analysesOnly: only, single, diffs };
 if (args.json) process.stdout.write(JSON.stringify(out, null, 2) + '\n');
 if (!args.keep) fs.rmSync(dir, { recursive: true, force: true });

@@ -96,15 +96,13 @@ export interface ReaderOptions {
   /** Called once per damaged chunk, when it is first met. */
   onProblem?: (p: TraceProblem, text: string) => void;
   /**
-   * forEachEvent decodes chunks ahead on a worker thread (with Node's own zstd) when true; never
-   * when false; by default when no codec is given, Node has zstd, and the read covers at least
-   * DECODE_AHEAD_MIN_CHUNKS chunks (the worker's start-up is not worth it for fewer).
+   * Experimental, off by default: forEachEvent reads (whole chunks, no per-event filter) decode
+   * chunks ahead on a worker thread (capture/store/decode-worker.ts) while this thread builds
+   * events. Not with a given codec. On the shared 2-CPU development machine it cost ~2× the CPU of
+   * decoding in-thread and ~100 MiB more RSS, for no wall-clock gain (docs/benchmarks.md).
    */
   decodeAhead?: boolean;
 }
-
-/** forEachEvent reads of at least this many chunks decode on a worker thread too. */
-export const DECODE_AHEAD_MIN_CHUNKS = 8;
 
 /**
  * The reading side of capture/store/decode-worker.ts: chunks k = 0, 1, … of a read, each either
@@ -241,9 +239,8 @@ export class TraceReader {
   private readonly badChunks = new Set<number>();
   private readonly getData: Database.Statement;
   private cache: { id: number; chunk: DecodedChunk } | undefined;
-  /** ReaderOptions.decodeAhead, and whether the codec is Node's own (the worker's). */
-  private readonly decodeAhead: boolean | undefined;
-  private readonly defaultCodec: boolean;
+  /** ReaderOptions.decodeAhead (only with the default codec: the worker uses its own). */
+  private readonly decodeAhead: boolean;
 
   private constructor(path: string, db: Database.Database, codec: ZstdCodec, fileBytes: number, opts: ReaderOptions) {
     this.path = path;
@@ -251,8 +248,7 @@ export class TraceReader {
     this.codec = codec;
     this.fileBytes = fileBytes;
     this.onProblem = opts.onProblem;
-    this.decodeAhead = opts.decodeAhead;
-    this.defaultCodec = opts.codec === undefined && codec.name === 'node';
+    this.decodeAhead = opts.decodeAhead === true && opts.codec === undefined;
     const tables = new Set(
       (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name),
     );
@@ -491,8 +487,7 @@ export class TraceReader {
     const simple = isSimpleFilter(f);
     const infos = this.candidateChunks(f);
     // Large reads decode ahead on a second thread while this one builds events.
-    const useAhead = this.decodeAhead === true || (this.decodeAhead === undefined && this.defaultCodec && infos.length >= DECODE_AHEAD_MIN_CHUNKS);
-    const ahead = simple && useAhead && infos.length > 0 ? DecodeAhead.start(this.path, infos) : undefined;
+    const ahead = simple && this.decodeAhead && infos.length > 0 ? DecodeAhead.start(this.path, infos) : undefined;
     try {
       this.forEachIn(infos, f, simple, cb, ahead);
     } finally {

@@ -1,5 +1,5 @@
-// TraceReader.forEachEvent (the push-based read the replay engine uses) against events(), and
-// the bigint cache behind both.
+// TraceReader.forEachEvent (the push-based read the replay engine uses) against events(), in
+// thread and with the experimental decoding worker (decodeAhead), and the bigint cache behind both.
 
 import { describe, it, expect } from 'vitest';
 import path from 'node:path';
