@@ -29,6 +29,8 @@ export interface OpTemplate {
   kind: number;
   /** JavaScript for the instruction, or undefined when this encoding is not compiled. */
   code(o: OpArgs): string | undefined;
+  /** Some encodings of this operation are not compiled (code() says which); others always are. */
+  partial?: boolean;
 }
 
 const dOf = (p: number): number => p & 127;
@@ -338,7 +340,7 @@ export const TEMPLATES: Record<number, OpTemplate> = {
   41 /* NOP */: pure(() => ''),
   42 /* EXCL */: mem(({ p, a }) => `c.opExclusive(${p}, ${a});`),
   // WFE/WFI/SEV/SEVL touch the run state: only the plain hints (PAC, BTI, YIELD...) are compiled
-  46 /* HINT */: pure(({ a }) => (a >= 2 && a <= 5 ? undefined : '')),
+  46 /* HINT */: { ...pure(({ a }) => (a >= 2 && a <= 5 ? undefined : '')), partial: true },
   53 /* MOV_R */: pure(({ p }) => {
     const m = mOf(p), d = dOf(p);
     return `X[${d}] = X[${m}]; X[${d + 1}] = ${p >>> 28 ? `X[${m + 1}]` : '0'};`;
@@ -363,7 +365,7 @@ export const TEMPLATES: Record<number, OpTemplate> = {
   [SYS_OPS.MSR]: mem(({ p, a }) => `c.sysAccess(${a}, ${p & 127}, false);`),
   [SYS_OPS.MSR_IMM]: mem(({ a, b }) => `c.opMsrImm(${a}, ${b});`),
   // CLREX, DSB, DMB, ISB (other encodings are UNDEFINED: left to the interpreter)
-  [SYS_OPS.BARRIER]: pure(({ a }) => (a === 2 ? 'c.clearExclusive();' : a >= 4 && a <= 6 ? '' : undefined)),
+  [SYS_OPS.BARRIER]: { ...pure(({ a }) => (a === 2 ? 'c.clearExclusive();' : a >= 4 && a <= 6 ? '' : undefined)), partial: true },
   [SYS_OPS.SYS]: mem(({ p, a }) => `c.opSys(${a}, ${p});`),
   // every SIMD&FP instruction goes through the interpreter's handler (traps, loads/stores: treated as memory)
   61 /* FPSIMD */: mem(({ a }) => `c.opFpSimd(${a});`),

@@ -51,7 +51,7 @@ interface PageBlocks {
   readonly dec: Int32Array;
   /** Executions seen at each instruction slot, until compiled. */
   readonly count: Int32Array;
-  /** Compilable instructions from each slot, plus one (0 = not scanned yet). */
+  /** Compilable instructions from each slot, plus one (0 = not scanned yet); | COMPILED once compiled. */
   readonly len: Int16Array;
   /** The group function holding the block at each slot, once compiled. */
   readonly fns: (Block | undefined)[];
@@ -79,6 +79,8 @@ export interface JitStats {
 }
 
 const SLOTS = 1024;
+/** Flag in PageBlocks.len: the slot's block is compiled (fns holds its group). */
+const COMPILED = 0x4000, LEN_MASK = 0x3fff;
 /** Names of the compiled functions: a block looping on itself, and any other group. */
 const LOOP_FN = 'jitloop', GROUP_FN = 'jitblock';
 
@@ -124,7 +126,8 @@ export class Jit {
       const k = (pcLo & 0xffc) >>> 2;
       let len = pg.len[k];
       if (len === 0) { len = this.scan(c, d, k) + 1; pg.len[k] = len; }
-      const fn = pg.fns[k];
+      const fn = len >= COMPILED ? pg.fns[k] : undefined;
+      len &= LEN_MASK;
       // the last page below a 2^32 boundary is left to the interpreter (its PC carries into pcHi)
       if (fn !== undefined && c.instret + len - 1 <= end && (pcLo & -4096) !== -4096 && c.evt === 0) {
         const before = c.instret;
@@ -161,7 +164,7 @@ export class Jit {
       let op = d[i];
       if (op === 0) op = c.decodeAt(d, i);
       const t = TEMPLATES[op];
-      if (!t || t.code({ p: d[i + 1], a: d[i + 2], b: d[i + 3], pc: '0' }) === undefined) break;
+      if (!t || (t.partial && t.code({ p: d[i + 1], a: d[i + 2], b: d[i + 3], pc: '0' }) === undefined)) break;
       n++;
       if (t.kind === KIND.BRANCH) break;
     }
@@ -247,7 +250,7 @@ export class Jit {
     let total = pg.len[k] - 1;
     if (!this.loopsToStart(d, k, total)) {
       for (let s = 0; s < SLOTS; s++) {
-        if (s !== k && pg.len[s] > 1 && pg.fns[s] === undefined && pg.count[s] >= min && !this.loopsToStart(d, s, pg.len[s] - 1)) warm.push(s);
+        if (s !== k && pg.len[s] > 1 && pg.len[s] < COMPILED && pg.count[s] >= min && !this.loopsToStart(d, s, pg.len[s] - 1)) warm.push(s);
       }
     }
     warm.sort((a, b) => pg.count[b] - pg.count[a] || a - b);
@@ -261,7 +264,7 @@ export class Jit {
     const name = blocks.length === 1 && this.loopsToStart(pg.dec, k, total) ? LOOP_FN : GROUP_FN;
     const make = new Function('H', 'add64', 'lsl64', 'lsr64', 'asr64', `return function ${name}(c, pcHi, end) {\n${body}\n};`);
     const fn = make(H, add64, lsl64, lsr64, asr64) as Block;
-    for (const [s] of blocks) pg.fns[s] = fn;
+    for (const [s] of blocks) { pg.fns[s] = fn; pg.len[s] |= COMPILED; }
     this.stats.blocks += blocks.length;
     this.stats.compiledInsns += total;
     this.stats.groups++;
