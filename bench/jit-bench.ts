@@ -98,11 +98,13 @@ const NOTES = [
   'Maglev for groups), same digest throughout; figures are single runs on a loaded 2-vCPU machine (+-10 %). About half',
   'of the boot\'s instructions are the RSA self-test\'s bignum loops (`mpihelp_*mul_1`, the `bignum` row).',
   '',
-  'Thresholds (same build, interleaved runs): 5,000 (91 % compiled) and 20,000 (82 %) are within noise of each other;',
-  '40,000 is slower. What is left on the Linux boot: interpreted instructions (18 %, mostly blocks warming up or run',
-  'fewer than 20,000 times) and the dispatch loop between them (~30 % of the main thread together), V8 compile work on',
-  'background threads (~1.5 s), and the compiled code itself. Next steps: a cheaper tier for warm blocks (no V8 compile',
-  'per block) or WebAssembly for the compiled blocks.',
+  'Thresholds (same build, interleaved runs): 5,000 (91 % compiled) and 20,000 (82 %) were within noise of each other in',
+  'total CPU (5,000 uses less of the main thread and more of V8\'s background threads); 40,000 was slower. What is left',
+  'on the Linux boot (CPU profile of the main thread): the interpreter and the dispatch loop around it (about a third:',
+  '18 % of the instructions are interpreted, mostly blocks warming up or run fewer than 20,000 times), group functions',
+  '(~15 %), self-looping blocks (~13 %), memory access helpers, recording and devices; plus V8 compile work on background',
+  'threads (~1.5 s more than the interpreter alone). Each group costs V8 ~2-3 ms to compile, so compiling colder blocks',
+  'does not pay; next steps: a cheaper tier for warm blocks (no V8 compile per block) or WebAssembly for compiled blocks.',
 ];
 
 export function writeDocs(rows: string[]): void {
