@@ -137,7 +137,7 @@ function compileStep(
   onEvent: readonly (readonly Analysis[])[],
   after: readonly (readonly Analysis[])[],
   ctx: Context,
-  apply: (e: TraceEvent, code: number) => void,
+  apply: readonly (((e: TraceEvent) => void) | undefined)[],
   onProgress: ((events: number) => void) | undefined,
   every: number,
 ): StepFn {
@@ -146,11 +146,12 @@ function compileStep(
   const cases = EVENT_KINDS.map((_, code) => {
     // e.time is read per case: there it sees one kind's shapes, not all of them (megamorphic).
     const calls = [`ctx.lastTime = e.time;`, ...onEvent[code]!.map((a) => `a${pre.indexOf(a)}.onEvent(e, ctx);`)];
-    calls.push(`apply(e, ${code});`);
+    if (apply[code]) calls.push(`s${code}(e);`);
     for (const a of after[code]!) calls.push(`q${post.indexOf(a)}.afterEvent(e, ctx);`);
     return `case ${code}: ${calls.join(' ')} break;`;
   });
   const body = `${pre.map((_, i) => `const a${i} = A[${i}];`).join(' ')}
+${apply.map((f, code) => (f ? `const s${code} = apply[${code}];` : '')).join(' ')}
 ${post.map((_, i) => `const q${i} = Q[${i}];`).join(' ')}
 let untilProgress = every; // progress(seen) when seen % every === 0, without a division per event
 return function step(e, code) {
@@ -167,7 +168,7 @@ return function step(e, code) {
 };`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const make = new Function('A', 'Q', 'ctx', 'apply', 'progress', 'every', body) as (
-    A: Analysis[], Q: Analysis[], ctx: Context, apply: (e: TraceEvent, code: number) => void, progress: ((n: number) => void) | undefined, every: number,
+    A: Analysis[], Q: Analysis[], ctx: Context, apply: readonly (((e: TraceEvent) => void) | undefined)[], progress: ((n: number) => void) | undefined, every: number,
   ) => StepFn;
   return make(pre, post, ctx, apply, onProgress, every);
 }
@@ -203,54 +204,37 @@ export function replay(src: ReplaySource, analyses: readonly Analysis[], opts: R
   let devName = '';
   let devRegion: DeviceRegion | undefined;
   let devModel = MODEL_NONE;
-  const apply = (e: TraceEvent, code: number): void => {
-    switch (code) {
-      case K_MMIO_READ:
-      case K_MMIO_WRITE: {
-        const m = e as MmioEvent;
-        const d = m.device;
-        if (d !== devName) {
-          devName = d;
-          devRegion = d ? ctx.region(d) : undefined;
-          const role = devRegion?.role;
-          devModel = role === 'uart' ? MODEL_UART : role === 'gic_dist' || role === 'gic_redist' || role === 'gic_cpu' ? MODEL_GIC : MODEL_NONE;
-        }
-        if (devModel === MODEL_UART) uart?.apply(m, uartChange);
-        else if (devModel === MODEL_GIC) gic.applyMmio(m, devRegion!, gicChange);
-        return;
-      }
-      case K_SYSREG: {
-        const icc = iccName(e as EventOf<'sysreg'>);
-        if (icc) gic.applySysreg(e as EventOf<'sysreg'>, icc);
-        return;
-      }
-      case K_IRQ_LINE:
-        gic.applyLine(e as EventOf<'irq_line'>, gicChange);
-        return;
-      case K_IRQ_ACK:
-        gic.applyAck(e as EventOf<'irq_ack'>, gicChange);
-        return;
-      case K_IRQ_EOI:
-        gic.applyEoi(e as EventOf<'irq_eoi'>);
-        return;
-      case K_IRQ_DEACTIVATE:
-        gic.applyDeactivate(e as EventOf<'irq_deactivate'>, gicChange);
-        return;
-      case K_IRQ_DELIVER:
-        st.evtchn.applyDeliver(e as EventOf<'irq_deliver'>);
-        return;
-      case K_HYPERCALL:
-        st.psci.applyCall(e as EventOf<'hypercall'>);
-        st.evtchn.applyCall(e as EventOf<'hypercall'>);
-        return;
-      case K_VCPU_STATE:
-        st.psci.applyVcpu(e as EventOf<'vcpu_state'>);
-        return;
-      case K_TIMER:
-        st.timer.apply(e as EventOf<'timer'>);
-        return;
+  // One small function per kind that changes state (kinds without are left out of the step).
+  const apply: ((e: TraceEvent) => void)[] = [];
+  const mmio = (e: TraceEvent): void => {
+    const m = e as MmioEvent;
+    const d = m.device;
+    if (d !== devName) {
+      devName = d;
+      devRegion = d ? ctx.region(d) : undefined;
+      const role = devRegion?.role;
+      devModel = role === 'uart' ? MODEL_UART : role === 'gic_dist' || role === 'gic_redist' || role === 'gic_cpu' ? MODEL_GIC : MODEL_NONE;
     }
+    if (devModel === MODEL_UART) uart?.apply(m, uartChange);
+    else if (devModel === MODEL_GIC) gic.applyMmio(m, devRegion!, gicChange);
   };
+  apply[K_MMIO_READ] = mmio;
+  apply[K_MMIO_WRITE] = (e) => mmio(e);
+  apply[K_SYSREG] = (e) => {
+    const icc = iccName(e as EventOf<'sysreg'>);
+    if (icc) gic.applySysreg(e as EventOf<'sysreg'>, icc);
+  };
+  apply[K_IRQ_LINE] = (e) => gic.applyLine(e as EventOf<'irq_line'>, gicChange);
+  apply[K_IRQ_ACK] = (e) => gic.applyAck(e as EventOf<'irq_ack'>, gicChange);
+  apply[K_IRQ_EOI] = (e) => gic.applyEoi(e as EventOf<'irq_eoi'>);
+  apply[K_IRQ_DEACTIVATE] = (e) => gic.applyDeactivate(e as EventOf<'irq_deactivate'>, gicChange);
+  apply[K_IRQ_DELIVER] = (e) => st.evtchn.applyDeliver(e as EventOf<'irq_deliver'>);
+  apply[K_HYPERCALL] = (e) => {
+    st.psci.applyCall(e as EventOf<'hypercall'>);
+    st.evtchn.applyCall(e as EventOf<'hypercall'>);
+  };
+  apply[K_VCPU_STATE] = (e) => st.psci.applyVcpu(e as EventOf<'vcpu_state'>);
+  apply[K_TIMER] = (e) => st.timer.apply(e as EventOf<'timer'>);
   const step = compileStep(onEvent, after, ctx, apply, opts.onProgress, opts.progressEvery ?? 1_000_000);
   if (src.forEachEvent) src.forEachEvent({}, step);
   else for (const e of src.events()) step(e, KIND_CODE[e.kind]);

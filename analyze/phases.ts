@@ -186,8 +186,9 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
       if (!line) this.open.set(port, (line = { text: '', time, seq }));
       const nl = bytes.indexOf(0x0a, i);
       const end = nl < 0 ? n : nl;
-      if (end > i && line.text.length < 512) {
-        let part = Buffer.from(bytes.buffer, bytes.byteOffset + i, end - i).toString('latin1');
+      // Pieces of at most 1024 bytes (fromCharCode's argument list), until the line is full.
+      for (let a = i; a < end && line.text.length < 512; a += 1024) {
+        let part = String.fromCharCode.apply(null, bytes.subarray(a, Math.min(end, a + 1024)) as unknown as number[]);
         if (part.includes('\r')) part = part.replaceAll('\r', '');
         line.text = (line.text + part).slice(0, 512);
       }
