@@ -42,8 +42,9 @@ interface CpuCore {
 }
 
 /** A compiled group of blocks of one page: runs the block at c.pcLo, then the next one while the
- *  PC stays on the page at another block of the group (and no event, code write or budget end). */
-type Block = (c: CpuCore, pcHi: number, end: number) => void;
+ *  PC stays on the page at another block of the group (and no event, code write or budget end);
+ *  a compiled block of another group of the page is called directly, up to CHAIN_DEPTH deep. */
+type Block = (c: CpuCore, pcHi: number, end: number, depth: number) => void;
 
 /** Per decode array (physical page) state: entry counts, scanned lengths, compiled blocks. */
 interface PageBlocks {
@@ -79,6 +80,8 @@ export interface JitStats {
 }
 
 const SLOTS = 1024;
+/** Nested calls from one group function to another of the same page before returning to the dispatch loop. */
+const CHAIN_DEPTH = 16;
 /** Flag in PageBlocks.len: the slot's block is compiled (fns holds its group). */
 const COMPILED = 0x4000, LEN_MASK = 0x3fff;
 /** Names of the compiled functions: a block looping on itself, and any other group. */
@@ -131,7 +134,7 @@ export class Jit {
       // the last page below a 2^32 boundary is left to the interpreter (its PC carries into pcHi)
       if (fn !== undefined && c.instret + len - 1 <= end && (pcLo & -4096) !== -4096 && c.evt === 0) {
         const before = c.instret;
-        fn(c, pcHi, end);
+        fn(c, pcHi, end, 0);
         this.stats.calls++;
         this.stats.callInsns += c.instret - before;
         continue;
@@ -215,13 +218,16 @@ export class Jit {
   groupSource(d: Int32Array, blocks: [number, number][]): string {
     const cases: string[] = [];
     for (const [k, n] of blocks) cases.push(...this.caseBody(d, k, n));
+    // the next block: same page (so the same translation and decode array), nothing pending
+    const same = 'if (c.evt !== 0 || c.fLo !== vb || c.pcHi !== pcHi || (c.pcLo & -4096) !== vb) return;';
+    // a block of another group of this page: call it (its case checks the budget)
+    const other = `if (depth < ${CHAIN_DEPTH}) { const f = F[(c.pcLo >>> 2) & 1023]; if (f !== undefined) f(c, pcHi, end, depth + 1); } return;`;
     if (blocks.length === 1 && this.loopsToStart(d, blocks[0]![0], blocks[0]![1])) {
-      return ['const X = c.x;', 'const pc0 = c.pcLo; let i0 = c.instret;', 'switch ((pc0 >>> 2) & 1023) {', ...cases, 'default: return;', '}'].join('\n');
+      return ['const X = c.x, vb = c.pcLo & -4096;', 'const pc0 = c.pcLo; let i0 = c.instret;', 'switch ((pc0 >>> 2) & 1023) {', ...cases,
+        'default: return;', '}', same, other].join('\n');
     }
     return ['const X = c.x, vb = c.pcLo & -4096;', 'for (;;) {', 'const pc0 = c.pcLo; let i0 = c.instret;',
-      'switch ((pc0 >>> 2) & 1023) {', ...cases, 'default: return;', '}',
-      // the next block: same page (so the same translation and decode array), nothing pending
-      'if (c.evt !== 0 || c.fLo !== vb || c.pcHi !== pcHi || (c.pcLo & -4096) !== vb) return;', '}'].join('\n');
+      'switch ((pc0 >>> 2) & 1023) {', ...cases, `default: ${other}`, '}', same, '}'].join('\n');
   }
 
   /** Source of the block of n instructions from slot k, alone in a group (tests and debugging). */
@@ -262,8 +268,8 @@ export class Jit {
     }
     const body = this.groupSource(pg.dec, blocks);
     const name = blocks.length === 1 && this.loopsToStart(pg.dec, k, total) ? LOOP_FN : GROUP_FN;
-    const make = new Function('H', 'add64', 'lsl64', 'lsr64', 'asr64', `return function ${name}(c, pcHi, end) {\n${body}\n};`);
-    const fn = make(H, add64, lsl64, lsr64, asr64) as Block;
+    const make = new Function('H', 'add64', 'lsl64', 'lsr64', 'asr64', 'F', `return function ${name}(c, pcHi, end, depth) {\n${body}\n};`);
+    const fn = make(H, add64, lsl64, lsr64, asr64, pg.fns) as Block;
     for (const [s] of blocks) { pg.fns[s] = fn; pg.len[s] |= COMPILED; }
     this.stats.blocks += blocks.length;
     this.stats.compiledInsns += total;
