@@ -772,7 +772,7 @@ type WalkFn = (c: DecodedChunk, from: number, to: number, cur: Int32Array, pcAt:
  * several times cheaper than a cursor or generator per event. Streams must be decoded already
  * (DecodedChunk.decodeAll), so the loop itself cannot fail.
  */
-function compileWalker(): WalkFn {
+function compileWalker(withSrcLine: boolean): WalkFn {
   const pro: string[] = [];
   for (const s of FIELD_STREAMS) {
     const i = s.index;
@@ -807,20 +807,24 @@ function compileWalker(): WalkFn {
       values.push(`f${j}`);
     });
     const [v0, v1, v2, v3] = literalVariants(k, values, 'SEQ[i]', 'TIME[i]', 'VCPU[i]');
-    cases.push(`case ${k.code}: {
-      ${lines.join('\n      ')}
-      switch (FLAGS[i] & 3) {
+    const build = withSrcLine
+      ? `switch (FLAGS[i] & 3) {
         case 0: cb(${v0}, ${k.code}); break;
         case 1: { let pc; ${inlineBig('pc', 'PC[2 * pcAt]', 'PC[2 * pcAt + 1]')} pcAt++; cb(${v1}, ${k.code}); break; }
         case 2: { const src = SRC[srcAt++]; cb(${v2}, ${k.code}); break; }
         default: { let pc; ${inlineBig('pc', 'PC[2 * pcAt]', 'PC[2 * pcAt + 1]')} pcAt++; const src = SRC[srcAt++]; cb(${v3}, ${k.code}); }
-      }
+      }`
+      : `if ((FLAGS[i] & 1) === 0) cb(${v0}, ${k.code});
+      else { let pc; ${inlineBig('pc', 'PC[2 * pcAt]', 'PC[2 * pcAt + 1]')} pcAt++; cb(${v1}, ${k.code}); }`;
+    cases.push(`case ${k.code}: {
+      ${lines.join('\n      ')}
+      ${build}
       break;
     }`);
   }
   const body = `${enumConsts()}
 const NONE_NUM = new Float64Array(0), NONE_U32 = new Uint32Array(0), NONE_U8 = new Uint8Array(0), NONE_REFS = [];
-return function walkChunk(c, from, to, cur, pcAt, srcAt, cb) {
+return function ${withSrcLine ? 'walkChunkSrc' : 'walkChunk'}(c, from, to, cur, pcAt, srcAt, cb) {
   const KIND = c.kind, FLAGS = c.flags, SEQ = c.seq, TIME = c.time, VCPU = c.vcpu, PC = c.pc, SRC = c.srcLine;
   ${pro.join('\n  ')}
   for (let i = from; i < to; i++) {
@@ -837,7 +841,10 @@ function inlineBig(target: string, lo: string, hi: string): string {
   return `{ const lo = ${lo}, hi = ${hi}; if (hi === 0 && lo < 1024) ${target} = SMALL[lo]; else { const h = Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> ${32 - BIG_CACHE_BITS}; ${target} = BLO[h] === lo && BHI[h] === hi ? BVAL[h] : big(lo, hi); } }`;
 }
 
-const WALK = compileWalker();
+// Two walkers: chunks without source lines (emulator traces) get one half the size, which V8
+// optimizes sooner; imports (a source line per event) get the one with all four shapes per kind.
+const WALK = compileWalker(false);
+const WALK_SRC = compileWalker(true);
 
 /**
  * Calls cb(event, kindCode) for events [from, to) of a chunk, in order (all kinds). Decodes
@@ -847,7 +854,7 @@ export function forEachInChunk(c: DecodedChunk, from: number, to: number, cb: Ev
   c.decodeAll();
   const cur = new ChunkCursor(c);
   while (cur.i < from) cur.skip();
-  WALK(c, from, Math.min(to, c.count), cur.positions, cur.pcPosition, cur.srcPosition, cb);
+  (c.srcLine.length === 0 ? WALK : WALK_SRC)(c, from, Math.min(to, c.count), cur.positions, cur.pcPosition, cur.srcPosition, cb);
 }
 
 /**

@@ -5,7 +5,7 @@ import { describe, it, expect } from 'vitest';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import Database from 'better-sqlite3';
-import { openTrace } from '../../capture/store/index.ts';
+import { ChunkCursor, openTrace } from '../../capture/store/index.ts';
 import { bigU64 } from '../../capture/store/chunk.ts';
 import { joinU64 } from '../../capture/store/bytes.ts';
 import { KIND_CODE, type EventFilter, type NewEvent, type TraceEvent } from '../../capture/model.ts';
@@ -14,8 +14,8 @@ import { everyKind, plain, tmpDir, writeEvents } from './helpers.ts';
 
 const dir = tmpDir();
 
-/** Every kind, with and without pc and src_line, among boot-mix events, over many chunks. */
-function mixed(): NewEvent[] {
+/** Every kind, with and without pc (and src_line unless noSrc), among boot-mix events, over many chunks. */
+function mixed(noSrc = false): NewEvent[] {
   const out: NewEvent[] = [];
   const pool = bootMixPool(6000);
   let t = 0;
@@ -27,7 +27,7 @@ function mixed(): NewEvent[] {
         delete x.pc;
         delete x.src_line;
         if ((i + j) % 2) x.pc = 0xffff800008000000n + BigInt(i * 4 + j);
-        if ((i + j) % 3 === 0) x.src_line = i + j;
+        if ((i + j) % 3 === 0 && !noSrc) x.src_line = i + j;
         out.push(x);
       }
     }
@@ -37,6 +37,9 @@ function mixed(): NewEvent[] {
 
 const file = path.join(dir, 'push.trace');
 writeEvents(file, mixed(), { chunkEvents: 1000 });
+// No source lines anywhere: chunks go through the other (smaller) generated walker.
+const fileNoSrc = path.join(dir, 'push-nosrc.trace');
+writeEvents(fileNoSrc, mixed(true), { chunkEvents: 1000 });
 
 function pushed(f: EventFilter, at = file, decodeAhead?: boolean): { events: TraceEvent[]; codes: boolean } {
   const r = openTrace(at, decodeAhead === undefined ? {} : { decodeAhead });
@@ -48,6 +51,18 @@ function pushed(f: EventFilter, at = file, decodeAhead?: boolean): { events: Tra
   });
   r.close();
   return { events, codes };
+}
+
+/** Every event through ChunkCursor (the per-event makers, not the chunk walker). */
+function viaCursor(at: string): TraceEvent[] {
+  const r = openTrace(at);
+  const out: TraceEvent[] = [];
+  for (const c of r.scan()) {
+    const cur = new ChunkCursor(c);
+    while (!cur.done) out.push(cur.next());
+  }
+  r.close();
+  return out;
 }
 
 function pulled(f: EventFilter, at = file): TraceEvent[] {
@@ -79,6 +94,34 @@ describe('TraceReader.forEachEvent', () => {
       expect(got.events.map((e) => Object.keys(e).join())).toEqual(want.map((e) => Object.keys(e).join()));
     });
   }
+
+  it.each([false, true])('gives the events events() gives on a trace without source lines (worker: %s)', (decodeAhead) => {
+    const want = pulled({}, fileNoSrc);
+    const got = pushed({}, fileNoSrc, decodeAhead);
+    expect(got.codes).toBe(true);
+    expect(want.some((e) => e.src_line !== undefined)).toBe(false);
+    expect(want.filter((e) => e.pc !== undefined).length).toBeGreaterThan(1000);
+    expect(got.events.map((e) => JSON.stringify(plain(e)))).toEqual(want.map((e) => JSON.stringify(plain(e))));
+    expect(got.events.map((e) => Object.keys(e).join())).toEqual(want.map((e) => Object.keys(e).join()));
+  });
+
+  it.each([file, fileNoSrc])('builds the events ChunkCursor builds, key order included (%s)', (at) => {
+    const want = viaCursor(at);
+    const got = pushed({}, at).events;
+    expect(got.length).toBe(want.length);
+    expect(got.map((e) => JSON.stringify(plain(e)))).toEqual(want.map((e) => JSON.stringify(plain(e))));
+    expect(got.map((e) => Object.keys(e).join())).toEqual(want.map((e) => Object.keys(e).join()));
+  });
+
+  it('keeps the key order JSON output has always had: common fields, kind fields, pc, src_line', () => {
+    const keys = new Set(pushed({}).events.filter((e) => e.kind === 'timer').map((e) => Object.keys(e).join()));
+    expect([...keys].sort()).toEqual([
+      'seq,time,vcpu,kind,timer,op,value',
+      'seq,time,vcpu,kind,timer,op,value,pc',
+      'seq,time,vcpu,kind,timer,op,value,pc,src_line',
+      'seq,time,vcpu,kind,timer,op,value,src_line',
+    ]);
+  });
 
   it('hands out independent event objects', () => {
     const { events } = pushed({ toSeq: 3000 });
