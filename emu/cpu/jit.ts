@@ -3,8 +3,9 @@
 // constants. A block runs from its start up to and including the first branch, and stops before
 // any operation without a template (WFI/WFE/SEV, SVC/HVC/SMC/BRK, ERET, undefined encodings).
 // A block that reached the threshold is compiled with its page's other warm blocks into one group
-// function that runs them one after another while the PC stays on the page at one of them; a block
-// looping on itself is compiled alone. Where no register-file helper is called, registers live in
+// function that runs them one after another while the PC stays on the page at one of them, and
+// calls the group of another compiled block of the page directly; a block looping on itself is
+// compiled alone. Where no register-file helper is called, registers live in
 // locals inside the block (written back in a finally, so faults still see exact registers).
 //
 // Architectural behaviour is the interpreter's, instruction for instruction:
