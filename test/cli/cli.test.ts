@@ -7,6 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { bootscope as bootscopeAsync } from '../real/helpers.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'bootscope-cli-'));
@@ -114,15 +115,17 @@ describe('bootscope CLI', () => {
     expect(r.err).toMatch(/\n\s+at /);
   });
 
-  it('demo records the built-in guest and imports the bundled boot', () => {
-    const r = bootscope('demo', '-o', join(dir, 'demo'), '--json');
+  // Asynchronous child processes: the demo boots Linux twice when the kernel is at hand, and a
+  // long spawnSync would starve the vitest worker's RPC ("Timeout calling onTaskUpdate").
+  it('demo records the built-in guest and imports the bundled boot', async () => {
+    const r = await bootscopeAsync(dir, 'demo', '-o', join(dir, 'demo'), '--json');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
     expect(j.kvm.complete).toBe(true);
     expect(j.kvm.meta.source).toMatchObject({ type: 'emulator', name: 'kvm' });
     expect(j.xen.meta.source).toMatchObject({ type: 'emulator', name: 'xen' });
     expect(j.qemu.complete).toBe(true);
-    const text = bootscope('demo', '-o', join(dir, 'demo'));
+    const text = await bootscopeAsync(dir, 'demo', '-o', join(dir, 'demo'));
     expect(text.code).toBe(0);
     expect(text.out).toContain('PASS uart');
     expect(text.out).toContain('Booting Linux on physical CPU');
