@@ -9,13 +9,13 @@
 // recomputations, delivery/deactivation, which sources record with very different granularity)
 // are counted, not aligned.
 
-import type { DeviceRegion, EventKind, TraceEvent, TraceMeta } from '../capture/model.ts';
+import type { DeviceRegion, EventFilter, EventKind, TraceEvent, TraceMeta } from '../capture/model.ts';
 import { interruptRole } from './latency.ts';
 import { sysregName } from './sysregs.ts';
 
 export { sysregName };
 import { PhasesAnalysis, type PhasesResult } from './phases.ts';
-import { liteContext, type LiteContext } from './standalone.ts';
+import { eachEvent, liteContext, type LiteContext } from './standalone.ts';
 
 /** Kinds aligned when both sides recorded them. */
 export const ALIGNED_KINDS: readonly EventKind[] = ['mmio_read', 'mmio_write', 'hypercall', 'sysreg', 'irq_ack', 'irq_eoi', 'vcpu_state', 'exception', 'wfx'];
@@ -25,7 +25,12 @@ export interface DiffSource {
   readonly meta: TraceMeta;
   readonly regions: readonly DeviceRegion[];
   events(): Iterable<TraceEvent>;
+  /** The same events pushed (TraceReader's fast path); used when present. */
+  forEachEvent?(f: EventFilter, cb: (e: TraceEvent) => void): void;
 }
+
+/** Every event of a side, pushed when the source can, else iterated. */
+const eachOf = (src: DiffSource, cb: (e: TraceEvent) => void): void => eachEvent(src.forEachEvent ? (src as Required<DiffSource>) : src.events(), cb);
 
 export interface DiffOptions {
   /** Name shown for each side (default 'A'/'B'). */
@@ -374,7 +379,7 @@ function survey(src: DiffSource): Side {
   };
   const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
   const ports = new Map<string, { open: string; lines: string[] }>();
-  for (const e of src.events()) {
+  eachOf(src, (e) => {
     phases.onEvent(e, ctx);
     side.kinds.set(e.kind, (side.kinds.get(e.kind) ?? 0) + 1);
     switch (e.kind) {
@@ -403,7 +408,7 @@ function survey(src: DiffSource): Side {
       }
       default:
     }
-  }
+  });
   // The console compared is the port that wrote the most lines (Xen guests may also write a few
   // lines to the hypervisor's console_io; the emulator names each port).
   let best = -1;
@@ -423,20 +428,20 @@ const EOI_REGISTERS = new Set(['GICC_EOIR', 'GICC_AEOIR', 'ICC_EOIR1_EL1', 'ICC_
 /** Second pass: the aligned token runs per vCPU. */
 function tokenize(src: DiffSource, side: Side, kinds: ReadonlySet<EventKind>, sysregs: ReadonlySet<string>, interner: Interner): void {
   const skipAck = kinds.has('irq_ack'), skipEoi = kinds.has('irq_eoi');
-  for (const e of src.events()) {
-    if (!kinds.has(e.kind)) continue;
+  eachOf(src, (e) => {
+    if (!kinds.has(e.kind)) return;
     if (e.kind === 'sysreg') {
       const n = sysregName(e.name);
-      if (!sysregs.has(n) || (skipAck && ACK_REGISTERS.has(n)) || (skipEoi && EOI_REGISTERS.has(n))) continue;
+      if (!sysregs.has(n) || (skipAck && ACK_REGISTERS.has(n)) || (skipEoi && EOI_REGISTERS.has(n))) return;
     } else if (e.kind === 'mmio_read' || e.kind === 'mmio_write') {
-      if ((skipAck && ACK_REGISTERS.has(e.register)) || (skipEoi && EOI_REGISTERS.has(e.register))) continue;
+      if ((skipAck && ACK_REGISTERS.has(e.register)) || (skipEoi && EOI_REGISTERS.has(e.register))) return;
     }
     const t = side.norm.token(e);
-    if (!t) continue;
+    if (!t) return;
     let r = side.runs.get(e.vcpu);
     if (!r) side.runs.set(e.vcpu, (r = new Runs()));
     r.push(interner.id(t), e.seq, e.time);
-  }
+  });
 }
 
 function rows(a: Map<string, number>, b: Map<string, number>): CountRow[] {

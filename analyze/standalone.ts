@@ -2,7 +2,17 @@
 // stream: unit tests feed arrays, the CLI feeds a reader. The same analyses also plug into the
 // replay engine (analyze/engine.ts), whose context is a superset of LiteContext.
 
-import { timeToNs, type ClockInfo, type DeviceRegion, type DeviceRole, type TraceEvent, type TraceMeta } from '../capture/model.ts';
+import { timeToNs, type ClockInfo, type DeviceRegion, type DeviceRole, type EventFilter, type TraceEvent, type TraceMeta } from '../capture/model.ts';
+
+/** Events to analyse: an iterable (tests' arrays, `reader.events(f)`), or something that pushes
+ *  them (TraceReader.forEachEvent: no generator step per event, the fast path). */
+export type EventStream = Iterable<TraceEvent> | { forEachEvent(f: EventFilter, cb: (e: TraceEvent) => void): void };
+
+/** Calls cb for every event of `events` (with `filter` when the stream is a reader). */
+export function eachEvent(events: EventStream, cb: (e: TraceEvent) => void, filter: EventFilter = {}): void {
+  if (Symbol.iterator in events) for (const e of events) cb(e);
+  else events.forEachEvent(filter, cb);
+}
 
 /** The part of the engine's ReplayContext that state-free analyses use. */
 export interface LiteContext {
@@ -47,19 +57,25 @@ export function liteContext(meta: TraceMeta, regions: readonly DeviceRegion[]): 
   };
 }
 
-/** One pass of `events` through `analyses`; returns each result by analysis name. */
+/** One pass of `events` (only those matching `filter`, for a reader) through `analyses`; returns
+ *  each result by analysis name. */
 export function runLite(
-  events: Iterable<TraceEvent>,
+  events: EventStream,
   analyses: readonly LiteAnalysis<unknown>[],
   meta: TraceMeta,
   regions: readonly DeviceRegion[],
+  filter: EventFilter = {},
 ): Record<string, unknown> {
   const ctx = liteContext(meta, regions);
   const n = analyses.length;
-  for (const e of events) {
-    ctx.lastTime = e.time;
-    for (let i = 0; i < n; i++) analyses[i]!.onEvent(e, ctx);
-  }
+  eachEvent(
+    events,
+    (e) => {
+      ctx.lastTime = e.time;
+      for (let i = 0; i < n; i++) analyses[i]!.onEvent(e, ctx);
+    },
+    filter,
+  );
   const out: Record<string, unknown> = {};
   for (const a of analyses) out[a.name] = a.finish(ctx);
   return out;

@@ -304,7 +304,7 @@ async function runAnalyses(data: TraceData): Promise<Analyses> {
       const replay = pickFn(engine, ['replay']);
       const runLite = pickFn(lite, ['runLite']);
       if (replay) results = replay(data.reader, passes) as Rec;
-      else if (runLite) results = runLite(data.reader.events(), passes, data.reader.meta, data.reader.regions) as Rec;
+      else if (runLite) results = runLite(data.reader, passes, data.reader.meta, data.reader.regions) as Rec;
       else passError = 'no replay engine (analyze/engine.ts)';
     } catch (err) {
       passError = (err as Error).message;

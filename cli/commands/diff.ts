@@ -49,8 +49,8 @@ export async function diffTraceFiles(pathA: string, pathB: string, opts: { findi
       else findingsNote = 'spec checks (analyze/check.ts) not available: findings not compared';
     }
     const res = diffTraces(
-      { meta: ra.meta, regions: ra.regions, events: () => ra.events() },
-      { meta: rb.meta, regions: rb.regions, events: () => rb.events() },
+      ra,
+      rb,
       { names: [basename(pathA), basename(pathB)], findings },
     );
     if (findingsNote) res.notes.push(findingsNote);

@@ -24,7 +24,7 @@ export function latencyOfTrace(path: string): LatencyResult {
   const reader = openTrace(path);
   try {
     for (const p of reader.problems) process.stderr.write(`bootscope: warning: ${p}\n`);
-    const out = runLite(reader.events({ kinds: LATENCY_KINDS }), [new LatencyAnalysis()], reader.meta, reader.regions);
+    const out = runLite(reader, [new LatencyAnalysis()], reader.meta, reader.regions, { kinds: LATENCY_KINDS });
     return out.latency as LatencyResult;
   } finally {
     reader.close();

@@ -24,7 +24,7 @@ export function phasesOfTrace(path: string): PhasesResult {
   const reader = openTrace(path);
   try {
     for (const p of reader.problems) process.stderr.write(`bootscope: warning: ${p}\n`);
-    const out = runLite(reader.events(), [new PhasesAnalysis()], reader.meta, reader.regions);
+    const out = runLite(reader, [new PhasesAnalysis()], reader.meta, reader.regions);
     return out.phases as PhasesResult;
   } finally {
     reader.close();
