@@ -92,7 +92,7 @@ try {
       '',
       `\`./bootscope node bench/emu-bench.ts --write-docs\` (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs ${os.cpus()[0]?.model ?? ''}, Node ${process.versions.node};`,
       `load average ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')}). The guest is \`guests/bin/workload.bin\` (CRC-32, sieve, matrix product; the`,
-      "console is checked against QEMU's on every run) on the kvm personality, 1 vCPU, GICv2, 128 MiB.",
+      "console is checked against QEMU's on every run) on the kvm personality, 1 vCPU, GICv2, 128 MiB, block compiler on (the default).",
       'Wall time covers building the machine, loading, running to PSCI SYSTEM_OFF and closing the trace.',
       "QEMU's row is the wall time of the whole `qemu-system-aarch64 -M virt -cpu cortex-a57` process",
       "(start-up included) on the same binary; its MIPS uses the emulator's instruction count for the guest.",
