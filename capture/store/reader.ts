@@ -464,16 +464,8 @@ export class TraceReader {
     for (const info of this.candidateChunks(f)) {
       const c = this.chunk(info);
       if (!c) continue;
-      // Field streams decode lazily: a damaged one surfaces here, and the chunk is skipped.
-      let evs: TraceEvent[];
-      try {
-        evs = this.chunkEvents(info, c, f);
-      } catch (err) {
-        if (!(err instanceof DecodeError)) throw err;
-        this.decodeProblem(info, err);
-        continue;
-      }
-      yield* evs;
+      const evs = this.eventsOrProblem(info, c, f);
+      if (evs) yield* evs;
       if (f.toSeq !== undefined && info.seqLast >= f.toSeq) return;
     }
   }
@@ -526,17 +518,22 @@ export class TraceReader {
         }
         forEachInChunk(c, from, to, cb);
       } else {
-        let evs: TraceEvent[];
-        try {
-          evs = this.chunkEvents(info, c, f);
-        } catch (err) {
-          if (!(err instanceof DecodeError)) throw err;
-          this.decodeProblem(info, err);
-          continue;
-        }
-        for (let i = 0; i < evs.length; i++) cb(evs[i]!, KIND_CODE[evs[i]!.kind]);
+        const evs = this.eventsOrProblem(info, c, f);
+        if (evs) for (let i = 0; i < evs.length; i++) cb(evs[i]!, KIND_CODE[evs[i]!.kind]);
       }
       if (f.toSeq !== undefined && info.seqLast >= f.toSeq) return;
+    }
+  }
+
+  /** The chunk's events passing f; undefined (and a problem reported) when a field stream is
+   *  damaged: streams decode lazily, so that surfaces here and the chunk is skipped. */
+  private eventsOrProblem(info: ChunkInfo, c: DecodedChunk, f: EventFilter): TraceEvent[] | undefined {
+    try {
+      return this.chunkEvents(info, c, f);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      this.decodeProblem(info, err);
+      return undefined;
     }
   }
 

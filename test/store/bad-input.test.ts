@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { openTrace, TraceError } from '../../capture/store/index.ts';
 import { SCHEMA_VERSION } from '../../capture/model.ts';
 import { bootMixPool } from '../../bench/boot-mix.ts';
-import { tmpDir, writeEvents } from './helpers.ts';
+import { corruptChunk, tmpDir, writeEvents } from './helpers.ts';
 
 const dir = tmpDir();
 
@@ -96,12 +96,7 @@ describe('damaged traces', () => {
 
   it('a corrupt chunk is reported and skipped, the rest stays readable', () => {
     const f = goodTrace('corrupt.trace');
-    const db = new Database(f);
-    const row = db.prepare('SELECT data FROM chunk_data WHERE id = 3').get() as { data: Buffer };
-    const data = Buffer.from(row.data);
-    data[Math.floor(data.length / 2)]! ^= 0x55;
-    db.prepare('UPDATE chunk_data SET data = ? WHERE id = 3').run(data);
-    db.close();
+    corruptChunk(f, 3);
     const seen: string[] = [];
     const r = openTrace(f, { onProblem: (_p, text) => seen.push(text) });
     const evs = [...r.events()];

@@ -1,6 +1,7 @@
 // Shared fixtures for the store tests: temp files and events of every kind.
 
 import fs from 'node:fs';
+import Database from 'better-sqlite3';
 import os from 'node:os';
 import path from 'node:path';
 import type { NewEvent, TraceEvent } from '../../capture/model.ts';
@@ -64,4 +65,14 @@ export function writeEvents(file: string, evs: Iterable<NewEvent>, opts: Partial
   const w = createTrace(file, { ...BASE_OPTS, ...opts });
   for (const e of evs) w.record(e);
   return w.close();
+}
+
+/** Flips a byte in the middle of one stored chunk (its CRC no longer matches). */
+export function corruptChunk(file: string, id: number): void {
+  const db = new Database(file);
+  const row = db.prepare('SELECT data FROM chunk_data WHERE id = ?').get(id) as { data: Buffer };
+  const data = Buffer.from(row.data);
+  data[Math.floor(data.length / 2)]! ^= 0x55;
+  db.prepare('UPDATE chunk_data SET data = ? WHERE id = ?').run(data, id);
+  db.close();
 }

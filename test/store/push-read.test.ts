@@ -10,7 +10,7 @@ import { bigU64 } from '../../capture/store/chunk.ts';
 import { joinU64 } from '../../capture/store/bytes.ts';
 import { KIND_CODE, type EventFilter, type NewEvent, type TraceEvent } from '../../capture/model.ts';
 import { bootMixPool } from '../../bench/boot-mix.ts';
-import { everyKind, plain, tmpDir, writeEvents } from './helpers.ts';
+import { corruptChunk, everyKind, plain, tmpDir, writeEvents } from './helpers.ts';
 
 const dir = tmpDir();
 
@@ -160,12 +160,7 @@ describe('forEachEvent decoding on a worker thread', () => {
   it('reports a corrupt chunk once, skips it, and reads the rest', () => {
     const f = path.join(dir, 'push-corrupt.trace');
     writeEvents(f, bootMixPool(20_000), { chunkEvents: 2000 });
-    const db = new Database(f);
-    const row = db.prepare('SELECT data FROM chunk_data WHERE id = 3').get() as { data: Buffer };
-    const data = Buffer.from(row.data);
-    data[Math.floor(data.length / 2)]! ^= 0x55;
-    db.prepare('UPDATE chunk_data SET data = ? WHERE id = 3').run(data);
-    db.close();
+    corruptChunk(f, 3);
     const seen: string[] = [];
     const r = openTrace(f, { decodeAhead: true, onProblem: (_p, text) => seen.push(text) });
     let n = 0;
