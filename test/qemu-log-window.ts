@@ -1,7 +1,7 @@
 // QEMU's `-d cpu -singlestep` logs grow for as long as a guest spins, and how long that is
 // depends on the machine's speed and load: read only the part of the log a test needs.
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, rmSync } from 'node:fs';
 
 const WINDOW = 4 << 20;
 
@@ -16,6 +16,24 @@ export function readLogTail(path: string, bytes = WINDOW): string {
   const size = fstatSync(fd).size;
   closeSync(fd);
   return readWindow(path, Math.max(0, size - bytes), bytes);
+}
+
+/** readLogHead, then delete the log: these logs reach hundreds of MiB in a few seconds. */
+export function takeLogHead(path: string, bytes = WINDOW): string {
+  try {
+    return readLogHead(path, bytes);
+  } finally {
+    rmSync(path, { force: true });
+  }
+}
+
+/** readLogTail, then delete the log. */
+export function takeLogTail(path: string, bytes = WINDOW): string {
+  try {
+    return readLogTail(path, bytes);
+  } finally {
+    rmSync(path, { force: true });
+  }
 }
 
 function readWindow(path: string, start: number, bytes: number): string {

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { readLogTail } from '../qemu-log-window.ts';
+import { takeLogTail } from '../qemu-log-window.ts';
 import { join } from 'node:path';
 import { SimpleBus } from '../../emu/cpu/bus.ts';
 import { Cpu } from '../../emu/cpu/cpu.ts';
@@ -34,7 +34,7 @@ export function runOnQemu(bin: Uint8Array, gic: 2 | 3, count: number, smp = 1): 
   } catch {
     // the snippet spins until timeout
   }
-  const states = readLogTail(`${base}.log`).split(/(?= PC=)/).filter((b) => b.startsWith(' PC='));
+  const states = takeLogTail(`${base}.log`).split(/(?= PC=)/).filter((b) => b.startsWith(' PC='));
   const last = states[states.length - 1]!;
   return Array.from({ length: count }, (_, i) => BigInt('0x' + new RegExp(`X${String(i + 1).padStart(2, '0')}=([0-9a-f]{16})`).exec(last)![1]));
 }

@@ -2,17 +2,18 @@
 // loads each register into x1..x28 and spins; QEMU's `-d cpu` log gives the values it read.
 // The same reads go through the kvm personality's devices and compare equal.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { readLogTail } from '../qemu-log-window.ts';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { takeLogTail } from '../qemu-log-window.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { staticEnv } from '../../emu/devices/irq.ts';
 import { GicV3 } from '../../emu/devices/gicv3.ts';
 import { KvmPersonality } from '../../emu/personality/kvm.ts';
 import type { PlatformControl } from '../../emu/personality/types.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'bootscope-qvals-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** An MMIO read (addr, 4 or 8 bytes) or an ICC system register read (by name). */
 type Probe = { name: string; addr: number; size?: 4 | 8 } | { name: string; sysreg: string; enc: [number, number, number, number, number] };
@@ -41,7 +42,7 @@ function runQemu(gic: 2 | 3, smp: number, probes: Probe[]): bigint[] {
   } catch {
     // the guest spins until timeout
   }
-  const text = readLogTail(log);
+  const text = takeLogTail(log);
   const states = text.split(/(?= PC=)/).filter((b) => b.startsWith(' PC='));
   const last = states[states.length - 1]!;
   const regs: bigint[] = [];

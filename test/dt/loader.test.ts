@@ -1,16 +1,17 @@
 // Loader placement against qemu-system-aarch64 7.2 itself (PC and x0 at kernel entry from
 // `-d cpu -singlestep`), the real Debian cloud kernel when it is cached, and bad input.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fetchGuests } from '../real/helpers.ts';
-import { readLogHead } from '../qemu-log-window.ts';
+import { takeLogHead } from '../qemu-log-window.ts';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { LoaderError, planBoot, type BootInput } from '../../emu/loader/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'bootscope-loader-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const RAM = 0x40000000;
 const MiB = 0x100000;
 const LOOP = 0x14000000; // b .
@@ -59,7 +60,7 @@ function qemuEntry(kernel: Uint8Array, memMiB: number, initrd?: Uint8Array): { p
   } catch {
     // timeout ends QEMU: the guest spins forever by design
   }
-  const log = readLogHead(`${k}.log`);
+  const log = takeLogHead(`${k}.log`);
   for (const m of log.matchAll(/PC=([0-9a-f]{16}) X00=([0-9a-f]{16})/g)) {
     const pc = BigInt('0x' + m[1]);
     if (pc >= 0x40001000n) return { pc, x0: BigInt('0x' + m[2]) };
