@@ -16,12 +16,16 @@ const CHROMIUM = '/usr/bin/chromium';
 
 function chromium(args: string[]): { stdout: string; stderr: string } {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'bootscope-chromium-'));
-  const r = spawnSync(
-    CHROMIUM,
-    ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, '--enable-logging=stderr', '--v=0', ...args],
-    { encoding: 'utf8', timeout: 120_000 },
-  );
-  return { stdout: r.stdout, stderr: r.stderr };
+  try {
+    const r = spawnSync(
+      CHROMIUM,
+      ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, '--enable-logging=stderr', '--v=0', ...args],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    return { stdout: r.stdout, stderr: r.stderr };
+  } finally {
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
 }
 
 let single: string;
