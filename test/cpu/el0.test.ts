@@ -3,20 +3,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { sysregByName } from '../../emu/cpu/sysregs.ts';
-import { hex, runAsm, type TestMachine } from './harness.ts';
+import { VECTOR_PRELUDE, hex, runAsm, type TestMachine } from './harness.ts';
 
-const PRELUDE = `
-  ldr x0, =vectors
-  msr vbar_el1, x0
-  b main
-  .balign 2048
-vectors:
-  .rept 16
-  hvc #0
-  .balign 128
-  .endr
-main:
-`;
+const PRELUDE = VECTOR_PRELUDE;
 const TO_EL0 = `
   ldr x0, =user
   msr elr_el1, x0

@@ -3,21 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { STOP } from '../../emu/cpu/cpu.ts';
 import { sysregByName } from '../../emu/cpu/sysregs.ts';
-import { RAM_BASE, hex, runAsm, machine } from './harness.ts';
+import { RAM_BASE, VECTOR_PRELUDE, hex, runAsm, machine } from './harness.ts';
 
-/** A vector table at RAM_BASE+0x800 whose 16 entries stop the run (hvc #0). */
-const PRELUDE = `
-  ldr x0, =vectors
-  msr vbar_el1, x0
-  b main
-  .balign 2048
-vectors:
-  .rept 16
-  hvc #0
-  .balign 128
-  .endr
-main:
-`;
+const PRELUDE = VECTOR_PRELUDE;
 const VBAR = BigInt(RAM_BASE + 0x800);
 
 function sr(m: { cpu: { readSysregValue(e: number): bigint | undefined } }, name: string): bigint {

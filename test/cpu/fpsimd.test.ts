@@ -3,21 +3,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { sysregByName } from '../../emu/cpu/sysregs.ts';
-import { RAM_BASE, runAsm } from './harness.ts';
+import { RAM_BASE, VECTOR_PRELUDE, runAsm } from './harness.ts';
 
-/** Vector table at RAM_BASE+0x800 whose entries stop the run (hvc #0); FPEN set from x9. */
-const PRELUDE = `
-  ldr x0, =vectors
-  msr vbar_el1, x0
-  b main
-  .balign 2048
-vectors:
-  .rept 16
-  hvc #0
-  .balign 128
-  .endr
-main:
-`;
+const PRELUDE = VECTOR_PRELUDE;
 const ENABLE = `  mov x0, #(3 << 20)
   msr cpacr_el1, x0
   isb

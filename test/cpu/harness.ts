@@ -97,3 +97,21 @@ export function runAsm(src: string, opts: Partial<CpuOptions> = {}): TestMachine
 }
 
 export const hex = (v: bigint): string => '0x' + v.toString(16);
+
+/** A vector table at RAM_BASE+0x800 whose 16 entries stop the run (hvc #0), then `main:`; code
+ *  before it branches over it. */
+export const STOP_VECTORS = `  b main
+  .balign 2048
+vectors:
+  .rept 16
+  hvc #0
+  .balign 128
+  .endr
+main:
+`;
+
+/** Points VBAR_EL1 at STOP_VECTORS and continues at `main:`. */
+export const VECTOR_PRELUDE = `
+  ldr x0, =vectors
+  msr vbar_el1, x0
+${STOP_VECTORS}`;

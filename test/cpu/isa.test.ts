@@ -4,20 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { MIDR_A57, sysregByName } from '../../emu/cpu/sysregs.ts';
 import { Cpu } from '../../emu/cpu/cpu.ts';
 import { SimpleBus } from '../../emu/cpu/bus.ts';
-import { RAM_BASE, hex, runAsm } from './harness.ts';
+import { RAM_BASE, VECTOR_PRELUDE, hex, runAsm } from './harness.ts';
 
-const VECTORS = `
-  ldr x0, =vectors
-  msr vbar_el1, x0
-  b main
-  .balign 2048
-vectors:
-  .rept 16
-  hvc #0
-  .balign 128
-  .endr
-main:
-`;
+const VECTORS = VECTOR_PRELUDE;
 
 describe('branches', () => {
   it('B, BL/RET, BLR, BR, B.cond, CBZ/CBNZ, TBZ/TBNZ', () => {

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { sysregByName } from '../../emu/cpu/sysregs.ts';
-import { RAM_BASE, hex, machine, type TestMachine } from './harness.ts';
+import { RAM_BASE, STOP_VECTORS, hex, machine, type TestMachine } from './harness.ts';
 
 const L0 = 0x40100000, L1 = 0x40101000, L2 = 0x40102000, L3 = 0x40103000, L2DEV = 0x40104000;
 const AF = 1n << 10n;
@@ -48,15 +48,7 @@ const MMU_ON = `
   orr x0, x0, #1
   msr sctlr_el1, x0
   isb
-  b main
-  .balign 2048
-vectors:
-  .rept 16
-  hvc #0
-  .balign 128
-  .endr
-main:
-`;
+${STOP_VECTORS}`;
 
 function run(body: string): TestMachine {
   const m = machine(`${MMU_ON}\n${body}`);
