@@ -3,11 +3,11 @@
 // KVM answers them). Devices: GICv2 or GICv3, PL011 (SPI 1 → INTID 33), PL031 (SPI 2 → 34),
 // 32 empty virtio-mmio transports (SPI 16+i → 48+i), EL1 generic timers (PPI 30 / 27).
 
-import type { DeviceRegion, DeviceRole } from '../../capture/model.ts';
+import type { DeviceRegion } from '../../capture/model.ts';
 import { buildVirtDtb, VIRT } from '../dt/virt.ts';
 import { GenericTimer, LinearTimeBase, type TimeBase } from '../devices/generic-timer.ts';
-import { GicV2 } from '../devices/gicv2.ts';
-import { GicV3 } from '../devices/gicv3.ts';
+import type { GicV2 } from '../devices/gicv2.ts';
+import type { GicV3 } from '../devices/gicv3.ts';
 import type { DeviceEnv, InterruptController } from '../devices/irq.ts';
 import { CfiFlash, FLASH_BANK_SIZE, FLASH_BASE } from '../devices/cfi-flash.ts';
 import { Pl011 } from '../devices/pl011.ts';
@@ -15,13 +15,13 @@ import { Pl031 } from '../devices/pl031.ts';
 import { VirtioMmio } from '../devices/virtio-mmio.ts';
 import type { MmioDevice, SysregProvider } from '../types.ts';
 import { KVM_SMCCC_DEFAULTS, kvmSmcccCall, type KvmSmcccOptions } from './kvm-smccc.ts';
+import { buildGic, REDIST_STRIDE, region } from './gic.ts';
 import { recordHypercall } from './record.ts';
 import { HYPERCALL, type DtbOptions, type HypercallCpu, type HypercallOutcome, type Personality, type PlatformControl, type RamRegion } from './types.ts';
 
 /** QEMU 7.2's generic timer frequency for Cortex-A57 (GTIMER_SCALE = 16 ns). */
 export const DEFAULT_COUNTER_HZ = 62_500_000;
 const GiB = 0x40000000;
-const REDIST_STRIDE = 0x20000;
 
 export interface KvmConfig {
   smp: number;
@@ -43,10 +43,6 @@ export interface KvmConfig {
   dtbPadTo?: number;
   /** KVM answers that depend on the host (see docs/emulator-platform.md). */
   smccc?: Partial<KvmSmcccOptions>;
-}
-
-function region(model: string, role: DeviceRole, base: number, size: number, extra: Partial<DeviceRegion> = {}): DeviceRegion {
-  return { name: `${model}@${base.toString(16)}`, model, role, base, size, ...extra };
 }
 
 /** MPIDR affinity QEMU virt gives vCPU i: clusters of 16 (GICv3) or 8 (GICv2) in Aff0. */
@@ -84,26 +80,15 @@ export class KvmPersonality implements Personality {
     this.counterHz = timeBase.frequency;
     this.ram = [{ base: VIRT.MEM, size: cfg.memBytes }];
 
-    const gicCompat = cfg.gic === 3 ? ['arm,gic-v3'] : ['arm,cortex-a15-gic'];
     const regions: DeviceRegion[] = [];
-    const devices: MmioDevice[] = [];
-    if (cfg.gic === 3) {
-      const dist = region('gicv3-dist', 'gic_dist', VIRT.GIC_DIST, 0x10000, { compatible: gicCompat });
-      const redist = region('gicv3-redist', 'gic_redist', VIRT.GIC_REDIST, cfg.smp * REDIST_STRIDE, { compatible: gicCompat });
-      const g = new GicV3({ numCpu: cfg.smp, distRegion: dist, redistRegion: redist, env, affinity: (c) => virtAffinity(c, 3) });
-      this.gicDevice = g;
-      this.intc = g;
-      this.sysregs = [g];
-      devices.push(g.dist, g.redist);
-    } else {
-      const dist = region('gicv2-dist', 'gic_dist', VIRT.GIC_DIST, 0x10000, { compatible: gicCompat });
-      const cpu = region('gicv2-cpu', 'gic_cpu', VIRT.GIC_CPU, 0x10000, { compatible: gicCompat });
-      const g = new GicV2({ numCpu: cfg.smp, distRegion: dist, cpuRegion: cpu, env });
-      this.gicDevice = g;
-      this.intc = g;
-      this.sysregs = [];
-      devices.push(g.dist, g.cpu);
-    }
+    const built = buildGic(
+      { version: cfg.gic, numCpu: cfg.smp, distBase: VIRT.GIC_DIST, distSize: 0x10000, redistBase: VIRT.GIC_REDIST, cpuBase: VIRT.GIC_CPU, cpuSize: 0x10000, affinity: (c) => virtAffinity(c, 3) },
+      env,
+    );
+    this.gicDevice = built.gic;
+    this.intc = built.gic;
+    this.sysregs = built.sysregs;
+    const devices: MmioDevice[] = built.devices;
     this.timer = new GenericTimer({ numCpu: cfg.smp, irq: this.intc, env, timeBase });
     this.sysregs.push(this.timer);
 

@@ -6,16 +6,17 @@
 // (xen-events.ts) and the PV console ring (xen-console.ts). Any other HVC immediate is
 // UNDEFINED. docs/xen.md describes every answer and every deliberate difference.
 
-import type { DeviceRegion, DeviceRole } from '../../capture/model.ts';
+import type { DeviceRegion } from '../../capture/model.ts';
 import { decodeXen, XEN_HYPERCALL_IMM } from '../../capture/hypercalls/xen.ts';
 import { buildXenDtb, MAGIC_PAGE, XEN_GUEST } from '../dt/xen.ts';
 import { GenericTimer, LinearTimeBase, type TimeBase } from '../devices/generic-timer.ts';
-import { GicV2 } from '../devices/gicv2.ts';
-import { GicV3 } from '../devices/gicv3.ts';
+import type { GicV2 } from '../devices/gicv2.ts';
+import type { GicV3 } from '../devices/gicv3.ts';
 import { IrqLine, type DeviceEnv, type InterruptController } from '../devices/irq.ts';
 import { SbsaUart } from '../devices/sbsa-uart.ts';
 import type { MmioDevice, SysregProvider } from '../types.ts';
 import { DEFAULT_COUNTER_HZ } from './kvm.ts';
+import { buildGic, region } from './gic.ts';
 import { recordHypercall } from './record.ts';
 import { HYPERCALL, type DtbOptions, type HypercallCpu, type HypercallOutcome, type Personality, type PlatformControl, type RamRegion } from './types.ts';
 import { XenPvConsole } from './xen-console.ts';
@@ -24,7 +25,6 @@ import { GuestAccess, type GuestPhysMemory } from './xen-guest-memory.ts';
 import { HVM_PARAM, HVM_NR_PARAMS, xenHypercall, type XenCpu, type XenDomain } from './xen-hypercalls.ts';
 import { xenSmcccCall } from './xen-smccc.ts';
 
-const REDIST_STRIDE = 0x20000;
 /** Xen's default max_grant_frames (libxl 4.17). */
 export const XEN_MAX_GRANT_FRAMES = 64;
 /** Wallclock at virtual time 0 (the same epoch as the kvm machine's PL031). */
@@ -44,10 +44,6 @@ export interface XenConfig {
   version?: { major: number; minor: number };
   timeBase?: TimeBase;
   onConsole?: (byte: number) => void;
-}
-
-function region(model: string, role: DeviceRole, base: number, size: number, extra: Partial<DeviceRegion> = {}): DeviceRegion {
-  return { name: `${model}@${base.toString(16)}`, model, role, base, size, ...extra };
 }
 
 /** Xen's vMPIDR affinity (vcpuid_to_vaffinity): Aff0 = id[3:0], Aff1 = id[11:4]. */
@@ -91,26 +87,23 @@ export class XenPersonality implements Personality {
       { base: XEN_GUEST.MAGIC, size: 4 * 4096 },
     ];
 
-    const devices: MmioDevice[] = [];
-    if (cfg.gic === 3) {
-      const compatible = ['arm,gic-v3'];
-      const dist = region('gicv3-dist', 'gic_dist', XEN_GUEST.GICD, XEN_GUEST.GICD_SIZE_V3, { compatible });
-      const redist = region('gicv3-redist', 'gic_redist', XEN_GUEST.GICR, cfg.smp * REDIST_STRIDE, { compatible });
-      const g = new GicV3({ numCpu: cfg.smp, distRegion: dist, redistRegion: redist, env, affinity: xenAffinity });
-      this.gicDevice = g;
-      this.intc = g;
-      this.sysregs = [g];
-      devices.push(g.dist, g.redist);
-    } else {
-      const compatible = ['arm,cortex-a15-gic'];
-      const dist = region('gicv2-dist', 'gic_dist', XEN_GUEST.GICD, XEN_GUEST.GICD_SIZE_V2, { compatible });
-      const cpu = region('gicv2-cpu', 'gic_cpu', XEN_GUEST.GICC, XEN_GUEST.GICC_SIZE, { compatible });
-      const g = new GicV2({ numCpu: cfg.smp, distRegion: dist, cpuRegion: cpu, env });
-      this.gicDevice = g;
-      this.intc = g;
-      this.sysregs = [];
-      devices.push(g.dist, g.cpu);
-    }
+    const built = buildGic(
+      {
+        version: cfg.gic === 3 ? 3 : 2,
+        numCpu: cfg.smp,
+        distBase: XEN_GUEST.GICD,
+        distSize: cfg.gic === 3 ? XEN_GUEST.GICD_SIZE_V3 : XEN_GUEST.GICD_SIZE_V2,
+        redistBase: XEN_GUEST.GICR,
+        cpuBase: XEN_GUEST.GICC,
+        cpuSize: XEN_GUEST.GICC_SIZE,
+        affinity: xenAffinity,
+      },
+      env,
+    );
+    this.gicDevice = built.gic;
+    this.intc = built.gic;
+    this.sysregs = built.sysregs;
+    const devices: MmioDevice[] = built.devices;
     this.timer = new GenericTimer({ numCpu: cfg.smp, irq: this.intc, env, timeBase });
     this.sysregs.push(this.timer);
     if (vuartOf(cfg) === 'sbsa') {
