@@ -2,7 +2,7 @@
 // absolute reg ranges, interrupts and status, plus /chosen. Built once per replay from the DTB
 // the trace carries (emulator: meta.extra.dtbBase64; others: the 'dtb' blob).
 
-import { FdtError, parseFdt, propStrings, propString, propU32, propU32s, regEntries, walkNodes, findPhandle, type FdtNode } from '../capture/fdt.ts';
+import { FdtError, parseFdt, propStrings, propString, propU32, propU32s, regEntries, walkNodes, findPhandle, type FdtNode } from '../arch/fdt.ts';
 
 export interface DtDevice {
   path: string;

@@ -4,7 +4,7 @@
 // delivery, and the Xen PV console, then gives one verdict with the events that show it.
 
 import type { DeviceRegion, EventOf, TraceEvent } from '../capture/model.ts';
-import { fdtNode, propU32 } from '../capture/fdt.ts';
+import { fdtNode, propU32 } from '../arch/fdt.ts';
 import type { Analysis, ReplayContext } from './analysis.ts';
 import { evidenceOf } from './check.ts';
 import { replay, type ReplayOptions, type ReplaySource } from './engine.ts';

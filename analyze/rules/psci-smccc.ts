@@ -1,8 +1,8 @@
 // PSCI (DEN0022) and SMCCC (DEN0028) rules, from hypercall and vcpu_state events.
 
 import type { EventOf, TraceEvent } from '../../capture/model.ts';
-import { PSCI_RETURN } from '../../capture/hypercalls/psci.ts';
-import { XEN_HYPERCALL_IMM } from '../../capture/hypercalls/xen.ts';
+import { PSCI_RETURN } from '../../arch/hypercalls/psci.ts';
+import { XEN_HYPERCALL_IMM } from '../../arch/hypercalls/xen.ts';
 import type { Analysis, ReplayContext } from '../analysis.ts';
 import { PSCI_NOT_SUPPORTED } from '../state/psci.ts';
 import type { FindingSink, RuleDef, RuleFamily } from './rule.ts';

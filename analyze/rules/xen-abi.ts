@@ -1,7 +1,7 @@
 // Xen on Arm hypercall ABI rules (xen/include/public/arch-arm.h: HVC #0xEA1, number in x16).
 
 import type { EventOf, TraceEvent } from '../../capture/model.ts';
-import { XEN_ENOSYS, XEN_HYPERCALL_IMM, XEN_HYPERCALLS } from '../../capture/hypercalls/xen.ts';
+import { XEN_ENOSYS, XEN_HYPERCALL_IMM, XEN_HYPERCALLS } from '../../arch/hypercalls/xen.ts';
 import type { Analysis, ReplayContext } from '../analysis.ts';
 import { isXenCall } from './psci-smccc.ts';
 import type { FindingSink, RuleDef, RuleFamily } from './rule.ts';

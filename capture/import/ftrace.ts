@@ -6,9 +6,9 @@
 // "[digits]" preceded by "-pid" (and an optional "(tgid)"). Flags have 4 or 5 characters on
 // tracefs, none on trace-cmd (unless -l). Fractions have 6 digits (µs) or 9 (trace-cmd -t).
 import type { DeviceRegion, NewEvent } from '../model.ts';
-import { decodeSmccc } from '../hypercalls/smccc.ts';
-import { XEN_HYPERCALL_IMM } from '../hypercalls/xen.ts';
-import { lookupFor } from '../regmaps/index.ts';
+import { decodeSmccc } from '../../arch/hypercalls/smccc.ts';
+import { XEN_HYPERCALL_IMM } from '../../arch/hypercalls/xen.ts';
+import { lookupFor } from '../../arch/regmaps/index.ts';
 import { ImportError } from './errors.ts';
 import { preview, type LineHandler } from './lines.ts';
 import { AddressMap, qemuVirtRegions } from './memmap.ts';

@@ -1,7 +1,7 @@
 // Device regions an import resolves addresses against: QEMU's `virt` machine by default, or the
 // regions a guest's DTB describes (`--dtb`). Region names follow `<model>@<hex base>`.
 import type { DeviceRegion, DeviceRole } from '../model.ts';
-import { FdtError, getProp, parseFdt, propStrings, propU32, propU32s, regEntries, type FdtNode } from '../fdt.ts';
+import { FdtError, getProp, parseFdt, propStrings, propU32, propU32s, regEntries, type FdtNode } from '../../arch/fdt.ts';
 import { ImportError } from './errors.ts';
 
 const MiB = 0x100000;

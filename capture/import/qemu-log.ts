@@ -9,9 +9,9 @@
 // reorder window and merges a pair into one event.
 import type { DeviceRegion, NewEvent } from '../model.ts';
 import { TIMER_NAMES } from '../model.ts';
-import { decodeSmccc } from '../hypercalls/smccc.ts';
-import { lookupFor } from '../regmaps/index.ts';
-import { GICV3_REDIST_STRIDE } from '../regmaps/gicv3.ts';
+import { decodeSmccc } from '../../arch/hypercalls/smccc.ts';
+import { lookupFor } from '../../arch/regmaps/index.ts';
+import { GICV3_REDIST_STRIDE } from '../../arch/regmaps/gicv3.ts';
 import { ImportError } from './errors.ts';
 import type { LineHandler } from './lines.ts';
 import { preview } from './lines.ts';

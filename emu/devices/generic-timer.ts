@@ -5,7 +5,7 @@
 
 import type { IrqSink, SysregProvider } from '../types.ts';
 import { IrqLine, type DeviceEnv } from './irq.ts';
-import { sysregEncoding as enc } from './sysreg-encoding.ts';
+import { sysregEncoding as enc } from '../../arch/sysreg-encoding.ts';
 
 export const TIMER_REGS = {
   CNTFRQ_EL0: enc(3, 3, 14, 0, 0),

@@ -7,7 +7,7 @@
 // active priority and, with EOImode = 1, DIR deactivates. See reference/devices.md §3.
 
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
-import { cpuRegisterName, distRegisterName } from '../../capture/regmaps/gicv2.ts';
+import { cpuRegisterName, distRegisterName } from '../../arch/regmaps/gicv2.ts';
 import type { MmioDevice } from '../types.ts';
 import type { DeviceEnv, InterruptController } from './irq.ts';
 

@@ -10,10 +10,10 @@
 // See reference/devices.md §4.
 
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
-import { distRegisterName, redistRegisterName } from '../../capture/regmaps/gicv3.ts';
+import { distRegisterName, redistRegisterName } from '../../arch/regmaps/gicv3.ts';
 import type { MmioDevice, SysregProvider } from '../types.ts';
 import type { DeviceEnv, InterruptController } from './irq.ts';
-import { sysregEncoding as enc } from './sysreg-encoding.ts';
+import { sysregEncoding as enc } from '../../arch/sysreg-encoding.ts';
 
 const GIC_INTERNAL = 32;
 const NR_SGIS = 16;

@@ -5,7 +5,7 @@
 // See reference/devices.md §1.
 
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
-import { registerName as pl011RegisterName } from '../../capture/regmaps/pl011.ts';
+import { registerName as pl011RegisterName } from '../../arch/regmaps/pl011.ts';
 import type { IrqSink, MmioDevice } from '../types.ts';
 import { IrqLine, type DeviceEnv } from './irq.ts';
 

@@ -4,7 +4,7 @@
 // output is level = RIS & IMSC.
 
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
-import { registerName as pl031RegisterName } from '../../capture/regmaps/pl031.ts';
+import { registerName as pl031RegisterName } from '../../arch/regmaps/pl031.ts';
 import type { IrqSink, MmioDevice } from '../types.ts';
 import type { TimeBase } from './generic-timer.ts';
 import { IrqLine, type DeviceEnv } from './irq.ts';

@@ -8,7 +8,7 @@
 // See reference/devices.md §2.
 
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
-import { registerName as sbsaRegisterName } from '../../capture/regmaps/sbsa-uart.ts';
+import { registerName as sbsaRegisterName } from '../../arch/regmaps/sbsa-uart.ts';
 import type { IrqSink, MmioDevice } from '../types.ts';
 import { IrqLine, type DeviceEnv } from './irq.ts';
 

@@ -4,7 +4,7 @@
 // are ignored, at any access size. Linux's probe sees DeviceID 0 and skips the slot.
 
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
-import { registerName as virtioRegisterName, VIRTIO_MMIO } from '../../capture/regmaps/virtio-mmio.ts';
+import { registerName as virtioRegisterName, VIRTIO_MMIO } from '../../arch/regmaps/virtio-mmio.ts';
 import type { MmioDevice } from '../types.ts';
 
 export const VIRTIO_VENDOR_QEMU = 0x554d4551;

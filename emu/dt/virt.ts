@@ -6,7 +6,7 @@
 // rng-seed would be host randomness) are left out on purpose; /aliases/serial0 is added as
 // newer QEMU versions do. docs/emulator-platform.md lists every difference.
 
-import { buildFdt, cells64, fdtNode, type FdtNode, type PropValue } from '../../capture/fdt.ts';
+import { buildFdt, cells64, fdtNode, type FdtNode, type PropValue } from '../../arch/fdt.ts';
 
 export interface VirtDtConfig {
   smp: number;

@@ -8,7 +8,7 @@
 // arm,primecell with an apb_pclk clock), so Linux's AMBA bus reads its (zero) ID registers.
 // reference/hypercalls-and-trace-formats.md §3.3, devices.md §2; docs/xen.md.
 
-import { buildFdt, cells64, fdtNode, type FdtNode, type PropValue } from '../../capture/fdt.ts';
+import { buildFdt, cells64, fdtNode, type FdtNode, type PropValue } from '../../arch/fdt.ts';
 
 /** arch-arm.h guest memory map (Xen 4.17). */
 export const XEN_GUEST = {

@@ -3,7 +3,7 @@
 // copies the blobs into RAM and powers on vCPU 0 at the entry in EL1h with the MMU off, DAIF
 // masked and x0..x3 as planned (x0 = DTB address for Image and raw kernels).
 
-import { parseFdt } from '../../capture/fdt.ts';
+import { parseFdt } from '../../arch/fdt.ts';
 import { planBoot, type BootPlan } from '../loader/index.ts';
 import type { Machine } from './index.ts';
 

@@ -9,7 +9,7 @@
 // not offered, steal time is not configured, and the Spectre workaround queries answer as a
 // host that offers no firmware mitigation (−1).
 
-import { KVM_UID_WORDS, smcccName } from '../../capture/hypercalls/smccc.ts';
+import { KVM_UID_WORDS, smcccName } from '../../arch/hypercalls/smccc.ts';
 import { HYPERCALL, type HypercallOutcome, type PlatformControl } from './types.ts';
 
 export const SMCCC_RET = { SUCCESS: 0n, NOT_SUPPORTED: -1n, NOT_REQUIRED: -2n, INVALID_PARAMETER: -3n } as const;

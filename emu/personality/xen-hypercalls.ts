@@ -4,7 +4,7 @@
 // fault is -EFAULT. Errors follow Xen's order of checks (see docs/xen.md for each call).
 // Anything not provided is -ENOSYS. Handlers never throw: bad guest input is an errno.
 
-import { DOMID_SELF } from '../../capture/hypercalls/xen.ts';
+import { DOMID_SELF } from '../../arch/hypercalls/xen.ts';
 import type { DeviceEnv } from '../devices/irq.ts';
 import { HYPERCALL, type HypercallCpu, type HypercallOutcome, type PlatformControl } from './types.ts';
 import type { XenEvents } from './xen-events.ts';

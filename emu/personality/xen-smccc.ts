@@ -6,7 +6,7 @@
 // result (x0; x0..x3 for UIDs; x0..x1 for revisions). SMCCC_VERSION is 1.1 up to Xen 4.17 and 1.2
 // from 4.18 (reference §1.3). reference/hypercalls-and-trace-formats.md §1–3.4.
 
-import { smcccName } from '../../capture/hypercalls/smccc.ts';
+import { smcccName } from '../../arch/hypercalls/smccc.ts';
 import { HYPERCALL, type HypercallOutcome, type PlatformControl } from './types.ts';
 import { FID, PSCI_CORE_FUNCTIONS, PSCI_RET } from './kvm-smccc.ts';
 

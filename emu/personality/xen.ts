@@ -7,7 +7,7 @@
 // UNDEFINED. docs/xen.md describes every answer and every deliberate difference.
 
 import type { DeviceRegion } from '../../capture/model.ts';
-import { decodeXen, XEN_HYPERCALL_IMM } from '../../capture/hypercalls/xen.ts';
+import { decodeXen, XEN_HYPERCALL_IMM } from '../../arch/hypercalls/xen.ts';
 import { buildXenDtb, MAGIC_PAGE, XEN_GUEST } from '../dt/xen.ts';
 import { GenericTimer, LinearTimeBase, type TimeBase } from '../devices/generic-timer.ts';
 import type { GicV2 } from '../devices/gicv2.ts';

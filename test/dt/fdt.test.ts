@@ -19,7 +19,7 @@ import {
   propU32,
   propU32s,
   regEntries,
-} from '../../capture/fdt.ts';
+} from '../../arch/fdt.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'bootscope-fdt-'));
 let n = 0;

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildFdt, findNode, parseFdt, propStrings, propU32, propU32s, type FdtNode } from '../../capture/fdt.ts';
+import { buildFdt, findNode, parseFdt, propStrings, propU32, propU32s, type FdtNode } from '../../arch/fdt.ts';
 import { buildVirtDtb } from '../../emu/dt/virt.ts';
 import { virtAffinity } from '../../emu/personality/kvm.ts';
 

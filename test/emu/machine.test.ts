@@ -3,7 +3,7 @@
 // errors, and robustness against random guest images.
 import { describe, expect, it, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { buildFdt, fdtNode, findNode, getProp, parseFdt, propString, readCells } from '../../capture/fdt.ts';
+import { buildFdt, fdtNode, findNode, getProp, parseFdt, propString, readCells } from '../../arch/fdt.ts';
 import { openTrace } from '../../capture/store/index.ts';
 import { runGuest } from '../../emu/run.ts';
 import { A64, ASM_SYSTEM_OFF, SYSTEM_OFF, assemble, rawImage, tempDir, writeImage } from './helpers.ts';

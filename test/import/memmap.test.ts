@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildFdt, fdtNode } from '../../capture/fdt.ts';
+import { buildFdt, fdtNode } from '../../arch/fdt.ts';
 import { importFile } from '../../cli/commands/import.ts';
 import { openTrace } from '../../capture/store/index.ts';
 import { AddressMap, qemuVirtRegions, regionsFromDtb } from '../../capture/import/memmap.ts';

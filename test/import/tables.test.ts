@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { registerNameFor } from '../../capture/regmaps/index.ts';
-import { registerName as pl011 } from '../../capture/regmaps/pl011.ts';
-import { registerName as sbsa } from '../../capture/regmaps/sbsa-uart.ts';
-import { redistRegisterName } from '../../capture/regmaps/gicv3.ts';
-import { decodeSmccc } from '../../capture/hypercalls/smccc.ts';
-import { decodeXen } from '../../capture/hypercalls/xen.ts';
-import { psciName } from '../../capture/hypercalls/psci.ts';
+import { registerNameFor } from '../../arch/regmaps/index.ts';
+import { registerName as pl011 } from '../../arch/regmaps/pl011.ts';
+import { registerName as sbsa } from '../../arch/regmaps/sbsa-uart.ts';
+import { redistRegisterName } from '../../arch/regmaps/gicv3.ts';
+import { decodeSmccc } from '../../arch/hypercalls/smccc.ts';
+import { decodeXen } from '../../arch/hypercalls/xen.ts';
+import { psciName } from '../../arch/hypercalls/psci.ts';
 
 describe('register maps', () => {
   it('decode every offset inside a register, arrays with their index', () => {

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseFdt, propString } from '../../capture/fdt.ts';
+import { parseFdt, propString } from '../../arch/fdt.ts';
 import { SimpleBus } from '../../emu/cpu/bus.ts';
 import { Cpu, STOP } from '../../emu/cpu/cpu.ts';
 import { staticEnv } from '../../emu/devices/irq.ts';

@@ -3,7 +3,7 @@
 // xen/include/public/errno.h), guest memory holds what Xen would write, and nothing throws in
 // the host. One row per case; rows share a fresh personality each.
 import { describe, expect, it } from 'vitest';
-import { DOMID_SELF } from '../../capture/hypercalls/xen.ts';
+import { DOMID_SELF } from '../../arch/hypercalls/xen.ts';
 import { RAM, xenHarness } from './harness.ts';
 
 type H = ReturnType<typeof xenHarness>;
