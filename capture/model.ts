@@ -195,6 +195,17 @@ export type TraceEvent = { [K in EventKind]: EventOf<K> }[EventKind];
 /** What producers hand to the writer: seq is assigned by the writer. */
 export type NewEvent = { [K in EventKind]: Omit<EventOf<K>, 'seq'> & { seq?: number } }[EventKind];
 
+/**
+ * Where producers send events: the store's writer, an emulator's in-memory list, or nothing when
+ * recording is off. Defined here, beside the events, so producers and the store share it without
+ * the store depending on any producer.
+ */
+export interface Recorder {
+  /** True when events are kept; producers may skip building events when false. */
+  readonly enabled: boolean;
+  record(ev: NewEvent): void;
+}
+
 export type MmioEvent = EventOf<'mmio_read'> | EventOf<'mmio_write'>;
 export type MmioOutcome = (typeof MMIO_OUTCOMES)[number];
 

@@ -1,14 +1,10 @@
 // Contracts between the CPU, the memory bus, devices, personalities and the recorder.
 // Devices know nothing about tracing beyond the Recorder interface.
 
-import type { DeviceRegion, DeviceRole, MmioOutcome, NewEvent } from '../capture/model.ts';
+import type { DeviceRegion, DeviceRole, MmioOutcome, Recorder } from '../capture/model.ts';
 
-/** Where every emulator event goes (the store's writer, or nothing when recording is off). */
-export interface Recorder {
-  /** True when events are kept; producers may skip building events when false. */
-  readonly enabled: boolean;
-  record(ev: NewEvent): void;
-}
+/** Where every emulator event goes (the trace model's sink: the store's writer, or nothing). */
+export type { Recorder };
 
 export const NULL_RECORDER: Recorder = { enabled: false, record() {} };
 

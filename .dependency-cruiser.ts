@@ -1,0 +1,90 @@
+// Layering rules for bootscope, checked by dependency-cruiser (test/layers.test.ts runs them in CI;
+// `npm run lint:layers` prints the same report). Data flows one way:
+//
+//   arch ← capture ← analyze ← tui ← cli        arch ← emu, capture ← emu, emu ← cli
+//
+// arch holds architecture facts (register maps, hypercall numbers, system-register encodings, FDT)
+// and imports nothing of ours; capture (trace model, store, importers) never imports emu or analyze;
+// analyze never imports emu; only cli ties the emulator and the analyzers together. Type-only imports
+// count: a layer that needs a type from above does not sit below it.
+
+import type { IConfiguration, IForbiddenRuleType } from 'dependency-cruiser';
+
+/** Each layer and the layers it may import (besides itself). */
+export const LAYERS: Readonly<Record<string, readonly string[]>> = {
+  arch: [],
+  capture: ['arch'],
+  emu: ['arch', 'capture'],
+  analyze: ['arch', 'capture'],
+  tui: ['arch', 'capture', 'analyze'],
+  cli: ['arch', 'capture', 'emu', 'analyze', 'tui'],
+};
+
+/** Top-level folders that are not layers: nothing in a layer may import them. */
+const OUTSIDE = ['bench', 'test', 'scripts', 'guests'];
+
+/**
+ * Import cycles being removed in emu/cpu (issue 13 item 5), each as its two files. These are the only
+ * cycles allowed; delete an entry when its cycle is gone, and the list with it when it is empty.
+ */
+export const KNOWN_CYCLES: readonly (readonly [string, string])[] = [
+  ['emu/cpu/cpu.ts', 'emu/cpu/jit.ts'],
+  ['emu/cpu/fpsimd.ts', 'emu/cpu/fp-arith.ts'],
+];
+
+const exact = (file: string): string => `^${file.replace(/[.]/g, '\\.')}$`;
+
+/** One rule per layer: a module in it may import only its own layer and the layers below. */
+function layerRules(layers: Readonly<Record<string, readonly string[]>>): IForbiddenRuleType[] {
+  const all = [...Object.keys(layers), ...OUTSIDE];
+  return Object.entries(layers).map(([layer, below]) => ({
+    name: `layer-${layer}`,
+    comment: `${layer}/ may import only ${[layer, ...below].join(', ')}`,
+    severity: 'error',
+    from: { path: `^${layer}/` },
+    to: { path: `^(${all.join('|')})/`, pathNot: `^(${[layer, ...below].join('|')})/` },
+  }));
+}
+
+/** No cycles, except the known ones: each of their files may close a cycle through its partner only. */
+function cycleRules(known: readonly (readonly [string, string])[]): IForbiddenRuleType[] {
+  const partners = new Map<string, string[]>();
+  for (const [a, b] of known) {
+    partners.set(a, [...(partners.get(a) ?? []), b]);
+    partners.set(b, [...(partners.get(b) ?? []), a]);
+  }
+  const rules: IForbiddenRuleType[] = [
+    {
+      name: 'no-circular',
+      comment: 'modules must not import each other, directly or through others',
+      severity: 'error',
+      from: partners.size > 0 ? { pathNot: [...partners.keys()].map(exact) } : {},
+      to: { circular: true },
+    },
+  ];
+  for (const [file, others] of partners) {
+    rules.push({
+      name: 'no-circular',
+      comment: `${file} is in a known cycle with ${others.join(', ')} only`,
+      severity: 'error',
+      from: { path: exact(file) },
+      to: { circular: true, pathNot: others.map(exact) },
+    });
+  }
+  return rules;
+}
+
+/** The rule set for a tree laid out as `layers` (tests pass their own to show the rules bite). */
+export function layerConfig(layers = LAYERS, known = KNOWN_CYCLES): IConfiguration {
+  return {
+    forbidden: [...layerRules(layers), ...cycleRules(known)],
+    options: {
+      // Count `import type` too: a type from an upper layer is still an upward dependency.
+      tsPreCompilationDeps: true,
+      doNotFollow: { path: 'node_modules' },
+      exclude: { path: '^node_modules/' },
+    },
+  };
+}
+
+export default layerConfig();
