@@ -1,28 +1,21 @@
 // What the TUI and the HTML report show, as plain data: the trace's headline facts (instant, from
 // the stored summaries and the chunk index), and the analyzer results (findings, phases, latency,
-// diff) adapted from whatever analyze/ provides. An analyzer that is missing or fails gives
-// `{ available: false, why }`, so screens say "not available" instead of breaking.
+// diff) in the analyzers' own types. An analysis that fails (e.g. on a damaged trace) gives
+// `{ available: false, why }`, so screens say why instead of breaking.
 
 import { KIND_CODE, deviceOf, timeToNs, type TraceEvent } from '../capture/model.ts';
 import { ChunkCursor, openTrace, type TraceInfo, type TraceReader } from '../capture/store/index.ts';
 import { consoleLines, type ConsoleLine } from '../analyze/console.ts';
+import { checkAnalysis, type CheckResult } from '../analyze/check.ts';
+import { diffTraces as analyzeDiff, type DiffResult, type RunRef } from '../analyze/diff.ts';
+import { replay } from '../analyze/engine.ts';
+import type { ReplayResults } from '../analyze/analysis.ts';
+import { LatencyAnalysis, type LatencyResult } from '../analyze/latency.ts';
+import { PhasesAnalysis, type Phase, type PhasesResult } from '../analyze/phases.ts';
+import type { Finding, Severity } from '../analyze/rules/rule.ts';
+import { renderDiff } from '../cli/commands/diff.ts';
 
-export type Severity = 'error' | 'warning' | 'info';
-
-export interface Finding {
-  id: string;
-  severity: Severity;
-  message: string;
-  clause?: string;
-  /** Sequence numbers of the evidence events. */
-  evidence: number[];
-}
-
-export interface Phase {
-  name: string;
-  start: number; // trace time
-  end: number;
-}
+export type { Finding, Phase, Severity };
 
 export interface LatencySeries {
   /** e.g. 'INTID 27 (vtimer) assert→ack'. */
@@ -230,154 +223,49 @@ export function resample(index: Density, from: number, to: number, bins: number)
 }
 
 // ---------------------------------------------------------------------------------------------
-// Analyzer adapters. The analyzers live in analyze/ and are written in parallel with this file:
-// each is imported dynamically and its output normalized defensively.
-
-type Rec = Record<string, unknown>;
-const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null;
-const num = (v: unknown): number | undefined =>
-  typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' && v.trim() !== '' && !isNaN(Number(v)) ? Number(v) : undefined;
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-async function tryImport(rel: string): Promise<Rec | undefined> {
-  try {
-    return (await import(new URL(rel, import.meta.url).href)) as Rec;
-  } catch {
-    return undefined;
-  }
-}
-
-type Fn = (...args: unknown[]) => unknown;
-function pickFn(mod: Rec | undefined, names: string[]): Fn | undefined {
-  if (!mod) return undefined;
-  for (const n of names) if (typeof mod[n] === 'function') return mod[n] as Fn;
-  return undefined;
-}
-
-/** Call an analyzer entry point: with a path first (most CLI-style functions), then a reader. */
-async function callAnalyzer(fn: Fn, data: TraceData): Promise<unknown> {
-  const attempts: unknown[][] = [[data.reader], [data.path]];
-  let lastErr: unknown;
-  for (const args of attempts) {
-    try {
-      return await fn(...args);
-    } catch (err) {
-      lastErr = err;
-    }
-  }
-  throw lastErr;
-}
-
-/** A constructor or factory of an analysis object (onEvent/finish) exported by a module. */
-function makeAnalysis(mod: Rec | undefined, names: string[]): { name: string; onEvent: Fn; finish: Fn } | undefined {
-  if (!mod) return undefined;
-  for (const n of names) {
-    const C = mod[n];
-    if (typeof C !== 'function') continue;
-    try {
-      const a = (/^[A-Z]/.test(n) ? new (C as new () => unknown)() : (C as () => unknown)()) as Rec;
-      if (typeof a.onEvent === 'function' && typeof a.finish === 'function') return a as { name: string; onEvent: Fn; finish: Fn };
-    } catch {
-      // not constructible without arguments: try the next name
-    }
-  }
-  return undefined;
-}
+// Analyzer results as the screens show them: the analyzers' own types, flattened where a screen
+// wants rows (latency series, diff lines).
 
 async function runAnalyses(data: TraceData): Promise<Analyses> {
-  const [check, phases, latency, engine, lite] = await Promise.all([
-    tryImport('../analyze/check.ts'),
-    tryImport('../analyze/phases.ts'),
-    tryImport('../analyze/latency.ts'),
-    tryImport('../analyze/engine.ts'),
-    tryImport('../analyze/standalone.ts'),
-  ]);
-  // Phases and latency: one pass through the replay engine (or the state-free runner).
-  const pa = makeAnalysis(phases, ['PhasesAnalysis']);
-  const la = makeAnalysis(latency, ['LatencyAnalysis']);
-  const ca = makeAnalysis(check, ['checkAnalysis']);
-  const passes = [ca, pa, la].filter((a) => a !== undefined);
-  let results: Rec = {};
-  let passError = '';
-  if (passes.length) {
-    try {
-      const replay = pickFn(engine, ['replay']);
-      const runLite = pickFn(lite, ['runLite']);
-      if (replay) results = replay(data.reader, passes) as Rec;
-      else if (runLite) results = runLite(data.reader, passes, data.reader.meta, data.reader.regions) as Rec;
-      else passError = 'no replay engine (analyze/engine.ts)';
-    } catch (err) {
-      passError = (err as Error).message;
-    }
-  }
-  const fromPass = <T>(a: { name: string } | undefined, what: string, adapt: (v: unknown) => T | undefined): Maybe<T> => {
-    if (!a) return notAvailable(`analyze/${what}.ts is not available`);
-    if (passError) return notAvailable(`analysis pass failed: ${passError}`);
-    const v = adapt(results[a.name]);
-    return v === undefined ? notAvailable(`analyze/${what}.ts returned an unknown shape`) : { available: true, value: v };
-  };
-  // Findings: check.ts's analysis in the same pass, else its entry point.
-  let findings: Maybe<Finding[]>;
-  const checkFn = pickFn(check, ['checkTrace', 'runCheck', 'runChecks', 'check']);
-  if (ca) findings = fromPass(ca, 'check', adaptFindings);
-  else if (!checkFn) findings = notAvailable(check ? 'analyze/check.ts has no entry point the TUI knows' : 'analyze/check.ts is not available');
-  else {
-    try {
-      const out = adaptFindings(await callAnalyzer(checkFn, data));
-      findings = out ? { available: true, value: out } : notAvailable('analyze/check.ts returned an unknown shape');
-    } catch (err) {
-      findings = notAvailable(`analyze/check.ts failed: ${(err as Error).message}`);
-    }
+  const check = checkAnalysis();
+  const phases = new PhasesAnalysis();
+  const latency = new LatencyAnalysis();
+  let results: ReplayResults;
+  try {
+    // One pass through the replay engine serves all three.
+    results = replay(data.reader, [check, phases, latency]);
+  } catch (err) {
+    const why = `analysis pass failed: ${(err as Error).message}`;
+    return { findings: notAvailable(why), phases: notAvailable(why), latency: notAvailable(why) };
   }
   return {
-    findings,
-    phases: fromPass(pa, 'phases', adaptPhases),
-    latency: fromPass(la, 'latency', adaptLatency),
+    findings: { available: true, value: (results[check.name] as CheckResult).findings },
+    phases: { available: true, value: (results[phases.name] as PhasesResult).phases },
+    latency: { available: true, value: latencySeries(results[latency.name] as LatencyResult) },
   };
 }
 
-function listIn(v: unknown, keys: string[]): unknown[] | undefined {
-  if (Array.isArray(v)) return v;
-  if (!isRec(v)) return undefined;
-  for (const k of keys) if (Array.isArray(v[k])) return v[k] as unknown[];
-  return undefined;
-}
+/** The sequence numbers of a finding's evidence events. */
+export const evidenceSeqs = (f: Finding): number[] => f.evidence.map((e) => e.seq);
 
-function seqsOf(v: unknown): number[] {
-  const list = listIn(v, ['evidence', 'events', 'seqs']) ?? [];
-  const out: number[] = [];
-  for (const x of list) {
-    const n = num(x) ?? (isRec(x) ? num(x.seq) : undefined);
-    if (n !== undefined) out.push(n);
-  }
-  return out;
-}
-
-export function adaptFindings(v: unknown): Finding[] | undefined {
-  const list = listIn(v, ['findings', 'results']);
-  if (!list) return undefined;
-  return list.filter(isRec).map((f) => {
-    const sev = (str(f.severity) ?? 'info').toLowerCase();
-    return {
-      id: str(f.id) ?? str(f.rule) ?? '?',
-      severity: sev.startsWith('err') ? 'error' : sev.startsWith('warn') ? 'warning' : 'info',
-      message: str(f.message) ?? str(f.text) ?? '',
-      ...(str(f.clause) ? { clause: str(f.clause)! } : {}),
-      evidence: seqsOf(f.evidence ?? f.events ?? f),
-    };
-  });
-}
-
-export function adaptPhases(v: unknown): Phase[] | undefined {
-  const list = listIn(v, ['phases']);
-  if (!list) return undefined;
-  const out: Phase[] = [];
-  for (const p of list) {
-    if (!isRec(p)) continue;
-    const start = num(p.start) ?? num(p.startTime) ?? num(p.from);
-    const end = num(p.end) ?? num(p.endTime) ?? num(p.to);
-    const name = str(p.title) ?? str(p.name) ?? str(p.phase) ?? str(p.id);
-    if (start !== undefined && end !== undefined && name) out.push({ name, start, end });
+/** One row per (INTID or role, stage), with the analyzer's power-of-two histogram as bins. */
+export function latencySeries(r: LatencyResult): LatencySeries[] {
+  const out: LatencySeries[] = [];
+  for (const g of [...r.byIntid, ...r.byRole]) {
+    const who = g.intid !== undefined ? `INTID ${g.intid}${g.role ? ' ' + g.role : ''}` : `role ${g.role || g.key}`;
+    for (const st of g.stages) {
+      out.push({
+        label: `${who} ${st.stage.replace(/_to_/g, '→')}`,
+        ...(g.intid !== undefined ? { intid: g.intid } : {}),
+        samples: [],
+        bins: st.histogram.map(([upper, count]) => ({ x0: upper <= 1 ? 0 : upper / 2, x1: upper, count })),
+        count: st.count,
+        p50: st.p50,
+        p90: st.p90,
+        p99: st.p99,
+        max: st.max,
+      });
+    }
   }
   return out;
 }
@@ -386,103 +274,54 @@ export function adaptPhases(v: unknown): Phase[] | undefined {
 export function fillLog2(bins: HistBin[]): HistBin[] {
   if (!bins.length) return [];
   const have = new Map(bins.map((b) => [Math.round(Math.log2(Math.max(1, b.x1))), b.count]));
-  const ks = [...have.keys()];
-  const lo = Math.max(0, Math.min(...ks) - 1);
-  const hi = Math.max(...ks) + 1;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const k of have.keys()) {
+    if (k < lo) lo = k;
+    if (k > hi) hi = k;
+  }
+  lo = Math.max(0, lo - 1);
+  hi += 1;
   const out: HistBin[] = [];
   for (let k = lo; k <= hi; k++) out.push({ x0: k === 0 ? 0 : 2 ** (k - 1), x1: 2 ** k, count: have.get(k) ?? 0 });
   return out;
 }
 
-export function adaptLatency(v: unknown): LatencySeries[] | undefined {
-  if (!isRec(v)) return undefined;
-  const groups = listIn(v, ['byIntid']);
-  if (!groups) return undefined;
-  const out: LatencySeries[] = [];
-  for (const g of [...groups, ...(listIn(v, ['byRole']) ?? [])]) {
-    if (!isRec(g)) continue;
-    const intid = num(g.intid);
-    const who = intid !== undefined ? `INTID ${intid}${str(g.role) ? ' ' + str(g.role) : ''}` : `role ${str(g.role) ?? str(g.key) ?? '?'}`;
-    for (const st of listIn(g, ['stages']) ?? []) {
-      if (!isRec(st)) continue;
-      const bins: HistBin[] = [];
-      for (const hb of listIn(st, ['histogram']) ?? []) {
-        if (!Array.isArray(hb)) continue;
-        const upper = num(hb[0]) ?? 0;
-        bins.push({ x0: upper <= 1 ? 0 : upper / 2, x1: upper, count: num(hb[1]) ?? 0 });
-      }
-      out.push({
-        label: `${who} ${(str(st.stage) ?? '?').replace(/_to_/g, '→')}`,
-        ...(intid !== undefined ? { intid } : {}),
-        samples: [],
-        bins,
-        count: num(st.count) ?? 0,
-        p50: num(st.p50) ?? 0,
-        p90: num(st.p90) ?? 0,
-        p99: num(st.p99) ?? 0,
-        max: num(st.max) ?? 0,
-      });
-    }
-  }
-  return out;
-}
+const runText = (runs: readonly RunRef[]): string =>
+  runs
+    .slice(0, 2)
+    .map((r) => `${r.token}${r.count > 1 ? '×' + r.count : ''}`)
+    .join(', ');
 
-/** Adapts analyze/diff.ts's DiffResult: the summary text comes from `bootscope diff`'s renderer. */
-export function adaptDiff(v: unknown, render?: Fn): DiffData | undefined {
-  if (!isRec(v)) return undefined;
-  let text = '';
-  try {
-    text = render ? String(render(v)) : '';
-  } catch {
-    text = '';
-  }
-  const summary = text ? text.replace(/\n+$/, '').split('\n') : [];
+const divergenceText = (vcpu: number, a: readonly RunRef[], b: readonly RunRef[]): string =>
+  `vCPU ${vcpu}: A ${runText(a) || '(nothing)'} | B ${runText(b) || '(nothing)'}`;
+
+/** The diff screen's lines: `bootscope diff`'s text, and each divergence with its seqs in A and B. */
+export function diffView(d: DiffResult): DiffData {
+  const summary = renderDiff(d).replace(/\n+$/, '').split('\n');
   const divergences: DiffData['divergences'] = [];
-  const seqOf = (runs: unknown): number | undefined => {
-    const list = Array.isArray(runs) ? runs : [];
-    return list.length && isRec(list[0]) ? num(list[0].seq) : undefined;
+  const at = (runs: readonly RunRef[]) => (runs.length ? { seq: runs[0]!.seq } : undefined);
+  const push = (a: readonly RunRef[], b: readonly RunRef[], text: string) => {
+    const sa = at(a)?.seq;
+    const sb = at(b)?.seq;
+    if (divergences.some((x) => x.a === sa && x.b === sb)) return;
+    divergences.push({ ...(sa !== undefined ? { a: sa } : {}), ...(sb !== undefined ? { b: sb } : {}), text });
   };
-  const tokens = (runs: unknown): string =>
-    (Array.isArray(runs) ? runs : []).filter(isRec).slice(0, 2).map((r) => `${str(r.token) ?? '?'}${(num(r.count) ?? 1) > 1 ? '×' + num(r.count) : ''}`).join(', ');
-  const describe = (vcpu: unknown, a: unknown, b: unknown): string => {
-    const ta = tokens(a);
-    const tb = tokens(b);
-    return `vCPU ${num(vcpu) ?? '?'}: A ${ta || '(nothing)'} | B ${tb || '(nothing)'}`;
-  };
-  const fd = v.firstDivergence;
-  if (isRec(fd)) {
-    const a = seqOf(fd.a) ?? seqOf(fd.after);
-    const b = seqOf(fd.b);
-    divergences.push({ ...(a !== undefined ? { a } : {}), ...(b !== undefined ? { b } : {}), text: 'first divergence, ' + describe(fd.vcpu, fd.a, fd.b) });
-  }
-  for (const hk of listIn(v, ['hunks']) ?? []) {
-    if (!isRec(hk)) continue;
-    const a = seqOf(hk.a);
-    const b = seqOf(hk.b);
-    if (divergences.some((d) => d.a === a && d.b === b)) continue;
-    divergences.push({ ...(a !== undefined ? { a } : {}), ...(b !== undefined ? { b } : {}), text: describe(hk.vcpu, hk.a, hk.b) });
-  }
-  if (!summary.length) summary.push(v.identical === true ? 'no differences' : `${divergences.length} divergences`);
+  const fd = d.firstDivergence;
+  if (fd) push(fd.a.length ? fd.a : fd.after, fd.b, 'first divergence, ' + divergenceText(fd.vcpu, fd.a, fd.b));
+  for (const h of d.hunks) push(h.a, h.b, divergenceText(h.vcpu, h.a, h.b));
   return { summary, divergences };
 }
 
-/** Diff of two traces: analyze/diff.ts when present, else count differences from the summaries. */
-export async function diffTraces(a: TraceData, b: TraceData): Promise<{ data: DiffData; fromAnalyzer: boolean; why?: string; raw?: unknown }> {
-  const mod = await tryImport('../analyze/diff.ts');
-  const fn = pickFn(mod, ['diffTraces']);
-  let why = mod ? 'analyze/diff.ts has no diffTraces()' : 'analyze/diff.ts is not available';
-  if (fn) {
-    try {
-      const cli = await tryImport('../cli/commands/diff.ts');
-      const raw = fn(a.reader, b.reader, { names: [a.path, b.path] });
-      const d = adaptDiff(raw, pickFn(cli, ['renderDiff']));
-      if (d) return { data: d, fromAnalyzer: true, raw };
-      why = 'analyze/diff.ts returned an unknown shape';
-    } catch (err) {
-      why = `analyze/diff.ts failed: ${(err as Error).message}`;
-    }
+/** Diff of two traces through analyze/diff.ts; if that fails (e.g. a damaged trace), the
+ *  differences in stored counts, with the reason. */
+export async function diffTraces(a: TraceData, b: TraceData): Promise<{ data: DiffData; fromAnalyzer: boolean; why?: string; raw?: DiffResult }> {
+  try {
+    const raw = analyzeDiff(a.reader, b.reader, { names: [a.path, b.path] });
+    return { data: diffView(raw), fromAnalyzer: true, raw };
+  } catch (err) {
+    return { data: countDiff(a, b), fromAnalyzer: false, why: `analyze/diff.ts failed: ${(err as Error).message}` };
   }
-  return { data: countDiff(a, b), fromAnalyzer: false, why };
 }
 
 /** Differences in event counts per kind and device role (roles line up Xen and KVM addresses). */

@@ -3,7 +3,7 @@
 import { fit, line, scrollTo, type Line } from './ui.ts';
 import { gotoEvents } from './events.ts';
 import { moveCursor, type Ctx, type KeyHandler, type AppState } from './state.ts';
-import type { Finding } from './data.ts';
+import { evidenceSeqs, type Finding } from './data.ts';
 
 const ORDER = { error: 0, warning: 1, info: 2 };
 const COLOR = { error: 'red', warning: 'yellow', info: 'blue' };
@@ -25,14 +25,15 @@ export function renderFindings(s: AppState, ctx: Ctx): Line[] {
   const out: Line[] = [];
   for (let i = top; i < Math.min(list.length, top + listH); i++) {
     const f = list[i]!;
-    out.push(line(`${f.severity.toUpperCase().padEnd(7)} ${fit(f.id, 22)} ${f.message}`, { color: COLOR[f.severity], inverse: i === s.findings.cursor }));
+    out.push(line(`${f.severity.toUpperCase().padEnd(7)} ${fit(f.rule, 22)} ${f.message}`, { color: COLOR[f.severity], inverse: i === s.findings.cursor }));
   }
   while (out.length < listH) out.push(line(''));
   out.push(line('─'.repeat(ctx.width), { dim: true }));
   const f = list[s.findings.cursor]!;
-  out.push(line(`${f.id}${f.clause ? '  (' + f.clause + ')' : ''}`, { bold: true }));
+  out.push(line(`${f.rule}${f.clause ? '  (' + f.clause + ')' : ''}`, { bold: true }));
   for (const l of wrap(f.message, ctx.width).slice(0, 3)) out.push(line(l));
-  out.push(line(`evidence: ${f.evidence.length ? f.evidence.slice(0, 12).map((q) => '#' + q).join(' ') + (f.evidence.length > 12 ? ' …' : '') : '(none)'}`));
+  const seqs = evidenceSeqs(f);
+  out.push(line(`evidence: ${seqs.length ? seqs.slice(0, 12).map((q) => '#' + q).join(' ') + (seqs.length > 12 ? ' …' : '') : '(none)'}`));
   out.push(line(f.evidence.length ? 'Enter: show the evidence events' : '', { dim: true }));
   return out;
 }
@@ -56,9 +57,10 @@ export const findingsKeys: KeyHandler = (s, input, key, ctx) => {
   if (typeof list === 'string' || !list.length) return s;
   if (key.return) {
     const f = list[s.findings.cursor]!;
-    if (!f.evidence.length) return { ...s, message: `${f.id} has no evidence events` };
-    const first = Math.min(...f.evidence);
-    return { ...gotoEvents(s, first, {}, f.evidence), message: `${f.id}: evidence ${f.evidence.map((q) => '#' + q).join(' ')}` };
+    const seqs = evidenceSeqs(f);
+    if (!seqs.length) return { ...s, message: `${f.rule} has no evidence events` };
+    const first = Math.min(...seqs);
+    return { ...gotoEvents(s, first, {}, seqs), message: `${f.rule}: evidence ${seqs.map((q) => '#' + q).join(' ')}` };
   }
   return { ...s, findings: { cursor: moveCursor(s.findings.cursor, list.length, input, key, ctx.height - 9) } };
 };

@@ -78,7 +78,7 @@ export function phaseBar(a: Analyses | undefined, d: TraceData, w: number): Line
     const a1 = Math.max(a0 + 1, Math.ceil(((p.end - d.timeFirst) / span) * barW));
     for (let x = Math.max(0, a0); x < Math.min(barW, a1); x++) cells[x] = String.fromCharCode(65 + (k % 26));
   });
-  const legend = ps.map((p, k) => `${String.fromCharCode(65 + (k % 26))}=${p.name}`).join(' ');
+  const legend = ps.map((p, k) => `${String.fromCharCode(65 + (k % 26))}=${p.title}`).join(' ');
   // One coloured piece per run of the same phase letter.
   const parts: { text: string; color?: string }[] = [{ text: 'phases   ' }];
   for (const ch of cells) {

@@ -35,7 +35,7 @@ export function phasesGantt(phases: Phase[], t0: number, t1: number, unit: strin
       const y = 10 + i * rowH;
       const x0 = x(p.start);
       const w = Math.max(2, x(p.end) - x0);
-      return `<g class="phase"><text x="${labelW - 8}" y="${y + 15}" text-anchor="end">${esc(p.name)}</text><rect x="${x0.toFixed(1)}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}" rx="3" fill="${PALETTE[i % PALETTE.length]}"><title>${esc(`${p.name}: ${p.start} – ${p.end} ${unit}`)}</title></rect></g>`;
+      return `<g class="phase"><text x="${labelW - 8}" y="${y + 15}" text-anchor="end">${esc(p.title)}</text><rect x="${x0.toFixed(1)}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}" rx="3" fill="${PALETTE[i % PALETTE.length]}"><title>${esc(`${p.title}: ${p.start} – ${p.end} ${unit}`)}</title></rect></g>`;
     })
     .join('');
   return svg(width, height, 'gantt', rows + xAxis(x, x.ticks(8), height - 38, unit));

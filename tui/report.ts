@@ -59,7 +59,7 @@ function traceSection(d: TraceData, a: Analyses, title: string): string {
   out.push('<h3>Boot phases</h3>');
   if (a.phases.available && a.phases.value.length) {
     out.push(phasesGantt(a.phases.value, d.timeFirst, d.timeLast + 1, unit));
-    out.push(table(['phase', 'start', 'end', 'duration'], a.phases.value.map((p) => [esc(p.name), fmtInt(p.start), fmtInt(p.end), `${fmtInt(p.end - p.start)} (${fmtNs(d.toNs(p.end - p.start))})`]), [1, 2, 3]));
+    out.push(table(['phase', 'start', 'end', 'duration'], a.phases.value.map((p) => [esc(p.title), fmtInt(p.start), fmtInt(p.end), `${fmtInt(p.end - p.start)} (${fmtNs(d.toNs(p.end - p.start))})`]), [1, 2, 3]));
   } else out.push(na(a.phases) || '<p class="na">no phases recognised</p>');
   // Density.
   out.push('<h3>Event density over time</h3>');
@@ -81,9 +81,9 @@ function traceSection(d: TraceData, a: Analyses, title: string): string {
           ['severity', 'rule', 'message', 'evidence'],
           a.findings.value.map((f) => [
             `<span class="sev-${f.severity}">${f.severity}</span>`,
-            `${esc(f.id)}${f.clause ? `<br><small>${esc(f.clause)}</small>` : ''}`,
+            `${esc(f.rule)}${f.clause ? `<br><small>${esc(f.clause)}</small>` : ''}`,
             esc(f.message),
-            esc(f.evidence.slice(0, 5).map((s) => '#' + s).join(' ')),
+            esc(f.evidence.slice(0, 5).map((e) => '#' + e.seq).join(' ')),
           ]),
         ),
       );
@@ -91,42 +91,35 @@ function traceSection(d: TraceData, a: Analyses, title: string): string {
   return out.join('\n');
 }
 
-type Row = { key: string; a: number; b: number };
-const rowsOf = (v: unknown): Row[] =>
-  Array.isArray(v) ? v.filter((r): r is Row => typeof r === 'object' && r !== null && typeof (r as Row).key === 'string') : [];
-
 async function diffSection(a: TraceData, b: TraceData): Promise<string> {
   const out: string[] = ['<h2>Diff</h2>'];
-  const { data, fromAnalyzer, why, raw } = await diffTraces(a, b);
+  const { data, why, raw } = await diffTraces(a, b);
   out.push(`<p>A = ${esc(a.path)} (${esc(a.overview.label)}), B = ${esc(b.path)} (${esc(b.overview.label)})</p>`);
-  if (!fromAnalyzer) {
-    out.push(`<p class="na">${esc(why ?? 'analyze/diff.ts not available')}: count differences only (no stream alignment)</p>`);
-    out.push(`<pre>${esc(data.summary.join('\n'))}</pre>`);
-  }
-  const r = (raw ?? {}) as Record<string, unknown>;
-  if (fromAnalyzer) {
-    out.push(`<p><b>${r.identical === true ? 'No differences.' : `${data.divergences.length} divergence(s) in the aligned streams.`}</b></p>`);
-    const eq = Array.isArray(r.equivalences) ? (r.equivalences as { role: string; a: string[]; b: string[] }[]) : [];
-    if (eq.length) {
-      out.push('<h3>Equivalent by role (different devices or addresses lined up)</h3>');
-      out.push(table(['role', 'A', 'B'], eq.map((e) => [esc(e.role), esc(e.a.join(', ')), esc(e.b.join(', '))])));
-    }
-    if (data.divergences.length)
-      out.push('<h3>Divergences</h3>' + table(['A', 'B', 'what'], data.divergences.slice(0, 30).map((d) => [d.a !== undefined ? '#' + d.a : '', d.b !== undefined ? '#' + d.b : '', esc(d.text)])));
-  }
-  // Charts: counts side by side (log scale).
   const ka = a.overview.info.counts.kinds;
   const kb = b.overview.info.counts.kinds;
-  const kinds = rowsOf(r.kinds).length ? rowsOf(r.kinds) : [...new Set([...Object.keys(ka), ...Object.keys(kb)])].sort().map((k) => ({ key: k, a: ka[k] ?? 0, b: kb[k] ?? 0 }));
-  out.push('<h3>Events by kind, A vs B</h3>' + compareBars(kinds));
-  if (rowsOf(r.devices).length) out.push('<h3>MMIO accesses by device role, A vs B</h3>' + compareBars(rowsOf(r.devices)));
-  if (rowsOf(r.hypercalls).length) out.push('<h3>Hypercalls, A vs B</h3>' + compareBars(rowsOf(r.hypercalls)));
-  const phases = Array.isArray(r.phases) ? (r.phases as { phase: string; aNs: number | null; bNs: number | null }[]) : [];
-  if (phases.length) {
-    out.push('<h3>Phase durations (ns), A vs B</h3>');
-    out.push(compareBars(phases.map((p) => ({ key: p.phase, a: p.aNs ?? 0, b: p.bNs ?? 0 }))));
+  if (!raw) {
+    out.push(`<p class="na">${esc(why ?? 'diff failed')}: count differences only (no stream alignment)</p>`);
+    out.push(`<pre>${esc(data.summary.join('\n'))}</pre>`);
+    const kinds = [...new Set([...Object.keys(ka), ...Object.keys(kb)])].sort().map((k) => ({ key: k, a: ka[k] ?? 0, b: kb[k] ?? 0 }));
+    out.push('<h3>Events by kind, A vs B</h3>' + compareBars(kinds));
+    return out.join('\n');
   }
-  if (fromAnalyzer) out.push(`<details><summary>Full <code>bootscope diff</code> output</summary><pre>${esc(data.summary.join('\n'))}</pre></details>`);
+  out.push(`<p><b>${raw.identical ? 'No differences.' : `${data.divergences.length} divergence(s) in the aligned streams.`}</b></p>`);
+  if (raw.equivalences.length) {
+    out.push('<h3>Equivalent by role (different devices or addresses lined up)</h3>');
+    out.push(table(['role', 'A', 'B'], raw.equivalences.map((e) => [esc(e.role), esc(e.a.join(', ')), esc(e.b.join(', '))])));
+  }
+  if (data.divergences.length)
+    out.push('<h3>Divergences</h3>' + table(['A', 'B', 'what'], data.divergences.slice(0, 30).map((d) => [d.a !== undefined ? '#' + d.a : '', d.b !== undefined ? '#' + d.b : '', esc(d.text)])));
+  // Charts: counts side by side (log scale).
+  out.push('<h3>Events by kind, A vs B</h3>' + compareBars(raw.kinds));
+  if (raw.devices.length) out.push('<h3>MMIO accesses by device role, A vs B</h3>' + compareBars(raw.devices));
+  if (raw.hypercalls.length) out.push('<h3>Hypercalls, A vs B</h3>' + compareBars(raw.hypercalls));
+  if (raw.phases.length) {
+    out.push('<h3>Phase durations (ns), A vs B</h3>');
+    out.push(compareBars(raw.phases.map((p) => ({ key: p.phase, a: p.aNs ?? 0, b: p.bNs ?? 0 }))));
+  }
+  out.push(`<details><summary>Full <code>bootscope diff</code> output</summary><pre>${esc(data.summary.join('\n'))}</pre></details>`);
   return out.join('\n');
 }
 

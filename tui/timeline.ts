@@ -50,7 +50,7 @@ export function renderTimeline(s: AppState, ctx: Ctx): Line[] {
       const x0 = Math.floor(((p.start - from) / (to - from)) * plotW);
       const x1 = Math.ceil(((p.end - from) / (to - from)) * plotW);
       for (let x = Math.max(0, x0); x < Math.min(plotW, Math.max(x0 + 1, x1)); x++) cells[x] = '█';
-      out.push(line(`${fit(p.name, labelW)} ${cells.join('')}`, { color: k === s.timeline.phase ? 'yellow' : 'green' }));
+      out.push(line(`${fit(p.title, labelW)} ${cells.join('')}`, { color: k === s.timeline.phase ? 'yellow' : 'green' }));
     });
   }
   // Density rows: all events, then devices by volume.

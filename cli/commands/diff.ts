@@ -1,9 +1,9 @@
 // `bootscope diff A B`: two traces normalised to semantic events, aligned per vCPU, compared.
 
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { openTrace, type TraceReader } from '../../capture/store/index.ts';
+import { check } from '../../analyze/check.ts';
 import { diffTraces, type CountRow, type DiffResult, type FindingLike, type RunRef } from '../../analyze/diff.ts';
 import { fmtNs, renderTable, toJson } from '../output.ts';
 
@@ -21,16 +21,9 @@ export function registerDiff(program: Command): void {
     });
 }
 
-/** The findings of a trace from analyze/check.ts (`check(source)`), when that module exists:
- *  diff works without it. */
-async function findingsOf(reader: TraceReader): Promise<FindingLike[] | undefined> {
-  const url = new URL('../../analyze/check.ts', import.meta.url);
-  if (!existsSync(url)) return undefined;
-  const mod = (await import(url.href)) as Record<string, unknown>;
-  const fn = mod.check;
-  if (typeof fn !== 'function') return undefined;
-  const out = (fn as (src: TraceReader) => { findings?: { rule: string; message?: string }[] })(reader);
-  return Array.isArray(out?.findings) ? out.findings.map((f) => ({ rule: String(f.rule), message: f.message })) : undefined;
+/** A trace's findings, as diff compares them (rule and message). */
+function findingsOf(reader: TraceReader): FindingLike[] {
+  return check(reader).findings.map((f) => ({ rule: f.rule, message: f.message }));
 }
 
 export async function diffTraceFiles(pathA: string, pathB: string, opts: { findings?: boolean } = {}): Promise<DiffResult> {
@@ -41,20 +34,8 @@ export async function diffTraceFiles(pathA: string, pathB: string, opts: { findi
     const rb = openTrace(pathB);
     readers.push(rb);
     for (const r of readers) for (const p of r.problems) process.stderr.write(`bootscope: warning: ${p}\n`);
-    let findings: [FindingLike[], FindingLike[]] | undefined;
-    let findingsNote = '';
-    if (opts.findings) {
-      const [fa, fb] = [await findingsOf(ra), await findingsOf(rb)];
-      if (fa && fb) findings = [fa, fb];
-      else findingsNote = 'spec checks (analyze/check.ts) not available: findings not compared';
-    }
-    const res = diffTraces(
-      ra,
-      rb,
-      { names: [basename(pathA), basename(pathB)], findings },
-    );
-    if (findingsNote) res.notes.push(findingsNote);
-    return res;
+    const findings: [FindingLike[], FindingLike[]] | undefined = opts.findings ? [findingsOf(ra), findingsOf(rb)] : undefined;
+    return diffTraces(ra, rb, { names: [basename(pathA), basename(pathB)], findings });
   } finally {
     for (const r of readers) r.close();
   }

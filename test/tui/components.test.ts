@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { render } from 'ink-testing-library';
 import { h } from '../../tui/ui.ts';
 import { App } from '../../tui/app.ts';
-import { TraceData, adaptFindings, adaptPhases, type Analyses } from '../../tui/data.ts';
+import { TraceData, type Analyses, type Phase } from '../../tui/data.ts';
 import { limits, pageBefore, pageFrom, parseFilter, parseJump } from '../../tui/event-window.ts';
 import type { TraceEvent } from '../../capture/model.ts';
 import { makeTrace } from './fixture.ts';
@@ -16,19 +16,22 @@ const tick = (ms = 40) => new Promise((r) => setTimeout(r, ms));
 const DOWN = '\u001B[B';
 const ENTER = '\r';
 
+function phase(id: Phase['id'], title: string, start: number, end: number): Phase {
+  const marker = { by: 'event' as const, what: title, seq: 0, time: start };
+  return { id, title, start, end, duration: end - start, startNs: start, endNs: end, durationNs: end - start, marker };
+}
+
 /** Analyzer results with one finding whose evidence is events 120 and 121. */
 function fakeAnalyses(): Analyses {
   return {
     findings: {
       available: true,
-      value: adaptFindings({
-        findings: [
+      value: [
           { rule: 'uart.lcr-while-enabled', severity: 'warning', clause: 'PL011 TRM 3.3.7', title: 't', message: 'LCR_H written while UARTEN set', count: 1, evidence: [{ seq: 120, vcpu: 0, time: 1, text: '' }, { seq: 121, vcpu: 0, time: 2, text: '' }] },
           { rule: 'gic.eoi-not-active', severity: 'error', clause: 'GIC 4.1', title: 't', message: 'EOI of an inactive INTID', count: 1, evidence: [{ seq: 300, vcpu: 0, time: 1, text: '' }] },
-        ],
-      })!,
+      ],
     },
-    phases: { available: true, value: adaptPhases({ phases: [{ id: 'kernel_entry', title: 'kernel entry', start: 0, end: 5000 }, { id: 'early_console', title: 'early console', start: 5000, end: 90000 }] })! },
+    phases: { available: true, value: [phase('kernel_entry', 'kernel entry', 0, 5000), phase('early_console', 'early console', 5000, 90000)] },
     latency: { available: false, why: 'test' },
   };
 }
