@@ -13,7 +13,7 @@ import type { ReplayResults } from '../analyze/analysis.ts';
 import { LatencyAnalysis, type LatencyResult } from '../analyze/latency.ts';
 import { PhasesAnalysis, type Phase, type PhasesResult } from '../analyze/phases.ts';
 import type { Finding, Severity } from '../analyze/rules/rule.ts';
-import { renderDiff } from '../cli/commands/diff.ts';
+import { renderDiff } from '../analyze/diff-text.ts';
 
 export type { Finding, Phase, Severity };
 

@@ -50,13 +50,7 @@ export function fmtInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
-export function fmtNs(ns: number): string {
-  if (!isFinite(ns)) return '-';
-  if (ns < 1e3) return `${ns.toFixed(0)} ns`;
-  if (ns < 1e6) return `${(ns / 1e3).toFixed(1)} µs`;
-  if (ns < 1e9) return `${(ns / 1e6).toFixed(2)} ms`;
-  return `${(ns / 1e9).toFixed(3)} s`;
-}
+export { fmtNs } from '../analyze/text.ts';
 
 /** A horizontal bar of `frac` (0..1) of w cells, with eighth-block precision. */
 export function bar(frac: number, w: number): string {
