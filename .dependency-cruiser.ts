@@ -1,5 +1,5 @@
 // Layering rules for bootscope, checked by dependency-cruiser (test/layers.test.ts runs them in CI;
-// `npm run lint:layers` prints the same report). Data flows one way:
+// `npx depcruise arch capture emu analyze tui cli` prints the same report). Data flows one way:
 //
 //   arch ← capture ← analyze ← tui ← cli        arch ← emu, capture ← emu, emu ← cli
 //
