@@ -29,7 +29,6 @@ const OUTSIDE = ['bench', 'test', 'scripts', 'guests'];
  */
 export const KNOWN_CYCLES: readonly (readonly [string, string])[] = [
   ['emu/cpu/cpu.ts', 'emu/cpu/jit.ts'],
-  ['emu/cpu/fpsimd.ts', 'emu/cpu/fp-arith.ts'],
 ];
 
 const exact = (file: string): string => `^${file.replace(/[.]/g, '\\.')}$`;
