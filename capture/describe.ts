@@ -79,6 +79,18 @@ export function describeEvent(e: TraceEvent): string {
       return `vcpu ${e.target} ${e.state}${e.entry ? ' entry ' + hex(e.entry) : ''}${e.reason ? ' (' + e.reason + ')' : ''}`;
     case 'timer':
       return `timer ${e.timer} ${e.op} ${hex(e.value)}`;
+    case 'block_request':
+      return `block ${e.device} q${e.queue} #${e.request} ${e.op}${e.op === 'flush' ? '' : ` sector ${e.sector} +${e.length}`}`;
+    case 'block_complete':
+      return `block ${e.device} q${e.queue} #${e.request} ${e.op} done ${e.status} (${e.length} bytes)${e.intid ? ' -> INTID ' + e.intid : ''}`;
+    case 'net_frame':
+      return `net ${e.device} q${e.queue} ${e.direction} ${e.length} bytes ethertype ${hex(e.ethertype)}`;
+    case 'pci_config': {
+      const what = e.register || '+' + hex(e.offset);
+      const bar = e.bar >= 0 ? (e.bar === 6 ? ' [ROM]' : ` [BAR${e.bar}]`) : '';
+      const absent = e.outcome === 'absent' ? ' [absent]' : '';
+      return `pci ${e.write ? 'write' : 'read '} ${e.bdf} ${what} = ${hex(e.value)} (${e.size}B @${hex(e.offset)})${e.device ? ' ' + e.device : ''}${bar}${absent}`;
+    }
   }
 }
 

@@ -5,7 +5,7 @@
 // (emulator, importers) and consumers (analyzers, TUI) import the types from here.
 
 /** Bumped whenever the stored encoding or the meaning of a field changes. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Field value types, as stored. */
 export type FieldType =
@@ -41,6 +41,13 @@ export const VCPU_STATES = ['on', 'off', 'reset', 'suspend', 'on_pending'] as co
 export const TIMER_NAMES = ['phys', 'virt', 'hyp', 'sec', 'hypvirt', 'sel2phys', 'sel2virt'] as const;
 export const TIMER_OPS = ['ctl', 'cval', 'tval', 'recalc', 'disabled', 'imask_toggle', 'cntvoff'] as const;
 export const WAKE_REASONS = ['irq', 'fiq', 'timer', 'event', 'sgi', 'none', 'unknown'] as const;
+/** Block request operations, transport-independent (virtio-blk types, Xen blkif operations). */
+export const BLOCK_OPS = ['read', 'write', 'flush', 'get_id', 'discard', 'write_zeroes', 'other'] as const;
+/** Block completion status: virtio-blk OK/IOERR/UNSUPP, blkif OKAY/ERROR/EOPNOTSUPP. */
+export const BLOCK_STATUS = ['ok', 'ioerr', 'unsupported'] as const;
+export const NET_DIRECTIONS = ['tx', 'rx'] as const;
+/** How a PCI configuration access was resolved: a present function, or none there (reads all-ones). */
+export const PCI_OUTCOMES = ['handled', 'absent'] as const;
 
 /**
  * Event kinds and their fields (in addition to the common fields). Order of fields is the
@@ -136,6 +143,44 @@ export const KIND_FIELDS = {
     timer: f('enum', 'which generic timer', { values: TIMER_NAMES }),
     op: f('enum', 'what happened to it', { values: TIMER_OPS }),
     value: f('u64', 'value written or deadline computed'),
+  },
+  // Device-independent I/O: the kvm machine's virtio devices and the xen machine's backends
+  // record the same kinds, so diff, latency and phases compare them across machines.
+  block_request: {
+    device: f('str', "block device: the PCI function (e.g. 'virtio-blk@00:02.0') or the Xen virtual disk (e.g. 'vbd-51712')"),
+    queue: f('u32', 'virtqueue or ring index the request came on'),
+    request: f('u64', 'request id as the transport names it: virtio descriptor chain head, blkif request id'),
+    op: f('enum', 'operation', { values: BLOCK_OPS }),
+    sector: f('u53', 'first 512-byte sector (0 for flush and get_id)'),
+    length: f('u32', 'data bytes of the request (0 for flush)'),
+  },
+  block_complete: {
+    device: f('str', 'block device, as in block_request'),
+    queue: f('u32', 'virtqueue or ring index'),
+    request: f('u64', 'request id, as in block_request'),
+    op: f('enum', 'operation', { values: BLOCK_OPS }),
+    status: f('enum', 'completion status', { values: BLOCK_STATUS }),
+    length: f('u32', 'bytes the device wrote into guest memory (virtio used length; reads: data + status)'),
+    intid: f('u32', 'INTID raised to announce the completion (INTx SPI, MSI LPI, or the event-channel PPI); 0 when none was raised (suppressed by the guest, or the interrupt was already pending)'),
+  },
+  net_frame: {
+    device: f('str', "network device: the PCI function (e.g. 'virtio-net@00:01.0') or the Xen vif (e.g. 'vif-0')"),
+    queue: f('u32', 'virtqueue or ring index'),
+    direction: f('enum', 'tx: sent by the guest; rx: given to the guest', { values: NET_DIRECTIONS }),
+    length: f('u32', 'Ethernet frame length in bytes (without the transport header)'),
+    ethertype: f('u32', 'EtherType (0x0800 IPv4, 0x86dd IPv6, 0x0806 ARP…); 0 for a frame shorter than 14 bytes'),
+    frame: f('bytes', 'the frame, from the destination MAC on'),
+  },
+  pci_config: {
+    bdf: f('str', "bus:device.function, e.g. '00:02.0'"),
+    device: f('str', "the function's device name (e.g. 'virtio-blk@00:02.0', 'pcie-host@00:00.0'); '' when absent"),
+    write: f('bool', 'true for a write'),
+    offset: f('u32', 'configuration-space offset (0-4095)'),
+    size: f('u32', 'access size in bytes (1, 2, 4)'),
+    value: f('u64', 'value read or written'),
+    register: f('str', "decoded register, e.g. 'COMMAND', 'BAR4', 'CAP_MSIX+2', 'VIRTIO_CAP_COMMON+8'"),
+    bar: f('i32', 'BAR index the access concerns (0-5), 6 for the expansion ROM, -1 for none'),
+    outcome: f('enum', 'handled, or absent (no function: reads all-ones, writes ignored)', { values: PCI_OUTCOMES }),
   },
 } as const;
 
@@ -325,6 +370,11 @@ export function deviceOf(e: TraceEvent): string {
     case 'console':
     case 'input':
       return e.port;
+    case 'block_request':
+    case 'block_complete':
+    case 'net_frame':
+    case 'pci_config':
+      return e.device;
     default:
       return '';
   }

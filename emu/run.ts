@@ -13,6 +13,8 @@ import { EventRecorder } from './recorder.ts';
 import type { StopInfo } from './scheduler.ts';
 import type { Recorder } from './types.ts';
 import type { JitOptions } from './cpu/jit.ts';
+import { diskRole, openDisks, type DiskImage, type DiskSpec } from './storage/disk.ts';
+import { formatMac, type NicSpec } from './net/nic.ts';
 
 export { GuestImageError };
 
@@ -59,6 +61,12 @@ export interface RunConfig {
   inputInfo?: Record<string, unknown>;
   /** Called once the machine is built and loaded, before the run (tests, replay). */
   onReady?: (m: Machine) => void;
+  /** Disk images (--disk FILE[,ro|,rw]), in order. */
+  disks?: DiskSpec[];
+  /** Network interfaces (--nic), in order. */
+  nics?: NicSpec[];
+  /** kvm: 'virtio' gives the guest a virtio-console (hvc0) besides the PL011. */
+  console?: 'uart' | 'virtio';
 }
 
 export interface RunResult {
@@ -127,6 +135,9 @@ export function runSource(cfg: RunConfig): TraceSource {
       ...(cfg.machine === 'xen' && cfg.vuart !== undefined ? { vuart: cfg.vuart } : {}),
       ...(cfg.machine === 'xen' && cfg.uartDt !== undefined ? { uartDt: cfg.uartDt } : {}),
       ...(cfg.stopOn !== undefined ? { stopOn: cfg.stopOn } : {}),
+      ...(cfg.disks?.length ? { disks: cfg.disks.map((d) => ({ file: path.resolve(d.file), mode: d.mode })) } : {}),
+      ...(cfg.nics?.length ? { nics: cfg.nics.map((n) => (n.mac ? { mac: formatMac(n.mac) } : {})) } : {}),
+      ...(cfg.console !== undefined && cfg.console !== 'uart' ? { console: cfg.console } : {}),
     },
   };
 }
@@ -165,13 +176,38 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
       if (stopOn && b === stopOn[stopOn.length - 1] && endsWith(consoleBytes, stopOn)) m.scheduler.stop('stopped', `console printed ${JSON.stringify(cfg.stopOn)}`);
     },
   };
+  if (cfg.machine === 'xen' && cfg.console === 'virtio') throw new GuestImageError('--console virtio is a device of the kvm machine (the xen machine has the Xen PV console)');
+  const disks: DiskImage[] = openDisks(cfg.disks ?? []);
+  if (disks.length) mc.disks = disks;
+  if (cfg.nics?.length) mc.nics = cfg.nics;
+  if (cfg.console !== undefined) mc.console = cfg.console;
+  try {
+    return await runMachine(cfg, mc, source, disks, { kernel, dtbFile, initrd, consoleBytes, t0, setMachine: (x) => (m = x) });
+  } finally {
+    for (const d of disks) d.close();
+  }
+}
+
+interface RunInputs {
+  kernel: Uint8Array;
+  dtbFile: Uint8Array | undefined;
+  initrd: Uint8Array | undefined;
+  consoleBytes: number[];
+  t0: number;
+  setMachine: (m: Machine) => void;
+}
+
+async function runMachine(cfg: RunConfig, mc: MachineConfig, source: TraceSource, disks: DiskImage[], inp: RunInputs): Promise<RunResult> {
+  const { kernel, dtbFile, initrd, consoleBytes, t0 } = inp;
   const rec = new EventRecorder(null);
+  let m: Machine;
   try {
     m = new Machine(mc, rec);
   } catch (err) {
     if (err instanceof RangeError) throw new GuestImageError(err.message);
     throw err;
   }
+  inp.setMachine(m);
   const boot = loadGuest(m, {
     kernel,
     kernelName: cfg.kernel,
@@ -181,6 +217,7 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
   });
   const hashes: Record<string, string> = { kernel: sha256(kernel), dtb: sha256(boot.dtb) };
   if (initrd) hashes.initrd = sha256(initrd);
+  disks.forEach((d, i) => (hashes[diskRole(i)] = d.sha256));
 
   let writer: TraceWriter | undefined;
   if (cfg.output) {
@@ -201,6 +238,7 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
           ...(boot.notes.length ? { notes: boot.notes } : {}),
         },
         ...(cfg.inputInfo ? { input: cfg.inputInfo } : {}),
+        ...(disks.length ? { disks: disks.map((d) => d.record()) } : {}),
       },
       ...(cfg.overwrite ? { overwrite: true } : {}),
     });
@@ -232,7 +270,12 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
   const s = m.scheduler;
   let digest: string | undefined;
   if (writer) {
-    writer.setMeta({ extra: { stop: stop.kind, stopMessage: stop.message, executed: s.executed, virtualTime: s.now(), skipped: s.skipped } });
+    writer.setMeta({
+      extra: {
+        stop: stop.kind, stopMessage: stop.message, executed: s.executed, virtualTime: s.now(), skipped: s.skipped,
+        ...(disks.length ? { disksWritten: disks.map((d) => d.sectorsWritten) } : {}),
+      },
+    });
     digest = writer.close().digest;
   }
   return {

@@ -11,6 +11,7 @@ have tmux || need+=(tmux)
 have chromium || need+=(chromium)
 have zstd || need+=(zstd)
 have cpio || need+=(cpio)
+[ -x /usr/sbin/mke2fs ] || [ -x /sbin/mke2fs ] || need+=(e2fsprogs) # the disk boot's ext4 image (scripts/make-test-disk.ts)
 /usr/bin/python3 -c "import unicorn" >/dev/null 2>&1 || need+=(python3-unicorn)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

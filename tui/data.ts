@@ -3,7 +3,8 @@
 // diff) in the analyzers' own types. An analysis that fails (e.g. on a damaged trace) gives
 // `{ available: false, why }`, so screens say why instead of breaking.
 
-import { KIND_CODE, deviceOf, timeToNs, type TraceEvent } from '../capture/model.ts';
+import { KIND_CODE, deviceOf, timeToNs, type EventKind, type TraceEvent } from '../capture/model.ts';
+import { DEVICE_FIELD_BY_KIND } from '../capture/store/layout.ts';
 import { ChunkCursor, openTrace, type TraceInfo, type TraceReader } from '../capture/store/index.ts';
 import { consoleLines, type ConsoleLine } from '../analyze/console.ts';
 import { checkAnalysis, type CheckResult } from '../analyze/check.ts';
@@ -153,7 +154,7 @@ export interface Density {
  */
 /** Kinds whose events name a device (deviceOf is not ''). */
 const HAS_DEVICE = new Uint8Array(32);
-for (const k of ['mmio_read', 'mmio_write', 'irq_line', 'console', 'input'] as const) HAS_DEVICE[KIND_CODE[k]] = 1;
+for (const k of Object.keys(DEVICE_FIELD_BY_KIND) as EventKind[]) HAS_DEVICE[KIND_CODE[k]] = 1;
 
 export function density(data: TraceData, from: number, to: number, bins: number, maxChunks = Infinity): Density {
   const rows = new Map<string, Float64Array>();

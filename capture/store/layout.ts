@@ -109,6 +109,10 @@ export const DEVICE_FIELD_BY_KIND: Partial<Record<EventKind, string>> = {
   irq_line: 'source',
   console: 'port',
   input: 'port',
+  block_request: 'device',
+  block_complete: 'device',
+  net_frame: 'device',
+  pci_config: 'device',
 };
 
 /** All distinct field names across kinds (the SQL `events` columns after the common ones). */

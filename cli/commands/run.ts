@@ -7,11 +7,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputFormatError, parseInputFile, ScheduledInput, TerminalInput, type GuestInput } from '../../emu/input.ts';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { runGuest, type RunResult } from '../../emu/run.ts';
 import { UserError } from '../errors.ts';
 import { fmtCount, fmtNs, toJson } from '../output.ts';
 import { timeToNs } from '../../capture/model.ts';
+import { parseDiskOption } from '../../emu/storage/disk.ts';
+import { parseNicOption } from '../../emu/net/nic.ts';
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 interface RunCliOptions {
   machine: string;
@@ -34,6 +38,9 @@ interface RunCliOptions {
   stopOn?: string;
   jit?: boolean;
   fpsimd?: boolean;
+  disk: string[];
+  nic: string[];
+  console?: string;
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1 << 10, m: 1 << 20, g: 1 << 30 };
@@ -79,6 +86,10 @@ export function registerRun(program: Command): void {
     .option('--jit', 'compile hot blocks to JavaScript (the default; same trace)')
     .option('--no-jit', 'interpreter only, no block compiler (slower; same trace)')
     .option('--interactive', 'type into the guest UART from the terminal (Ctrl-A x stops the run)')
+    .option('--disk <file[,ro|,rw]>', 'raw disk image (repeatable): virtio-blk on kvm, a Xen virtual disk on xen; the file is never written (guest writes go to an overlay) unless ,rw; ,ro: the guest sees a read-only disk', collect, [] as string[])
+    // preset(''): a bare --nic still goes through the collector (commander would store `true`).
+    .addOption(new Option('--nic [mac=xx:xx:xx:xx:xx:xx]', 'network interface (repeatable): virtio-net on kvm, a Xen vif on xen; frames the guest sends are recorded, none come in').preset('').argParser(collect).default([] as string[]))
+    .option('--console <uart|virtio>', "kvm: 'virtio' adds a virtio-console (hvc0) to the PL011")
     .action(async (opts: RunCliOptions) => {
       if (opts.machine !== 'kvm' && opts.machine !== 'xen') throw new UserError(`--machine: unknown machine '${opts.machine}' (available: kvm, xen)`);
       const xen = xenSwitches(opts);
@@ -90,6 +101,8 @@ export function registerRun(program: Command): void {
       const quantum = opts.quantum !== undefined ? parseCount('--quantum', opts.quantum) : undefined;
       if (!opts.force && existsSync(opts.output)) throw new UserError(`${opts.output}: file exists (use --force to replace it)`);
       const json = !!opts.json;
+      if (opts.console !== undefined && opts.console !== 'uart' && opts.console !== 'virtio') throw new UserError(`--console must be uart or virtio, not '${opts.console}'`);
+      const consoleKind = opts.console as 'uart' | 'virtio' | undefined;
       const { input, inputInfo } = openInput(opts);
       const bar = input?.live ? { update() {}, stop() {} } : startBar();
       const out = liveConsole(!json);
@@ -113,6 +126,9 @@ export function registerRun(program: Command): void {
           ...(opts.stopOn !== undefined ? { stopOn: opts.stopOn } : {}),
           ...(opts.jit === false ? { jit: false } : {}),
           ...(opts.fpsimd === false ? { fpsimd: false } : {}),
+          ...(opts.disk.length ? { disks: opts.disk.map(parseDiskOption) } : {}),
+          ...(opts.nic.length ? { nics: opts.nic.map(parseNicOption) } : {}),
+          ...(consoleKind !== undefined ? { console: consoleKind } : {}),
           onConsole: out.byte,
           onProgress: (n) => {
             out.flush();

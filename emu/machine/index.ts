@@ -12,6 +12,8 @@ import type { EventRecorder } from '../recorder.ts';
 import { DEFAULT_QUANTUM, Scheduler, type StopInfo } from '../scheduler.ts';
 import { MachineBus } from './bus.ts';
 import type { JitOptions } from '../cpu/jit.ts';
+import type { DiskImage } from '../storage/disk.ts';
+import type { NicSpec } from '../net/nic.ts';
 
 /**
  * Time: one unit of virtual time per instruction retired (by any vCPU) or skipped while all wait.
@@ -38,6 +40,12 @@ export interface MachineConfig {
   jit?: boolean | JitOptions;
   /** FP/SIMD in every vCPU (emu/cpu/fpsimd.ts; default on); false: ID registers say absent, the instructions are UNDEFINED. */
   fpsimd?: boolean;
+  /** Open disk images (--disk), in order: virtio-blk on kvm, Xen virtual disks on xen. */
+  disks?: DiskImage[];
+  /** Network interfaces (--nic), in order: virtio-net on kvm, Xen vifs on xen. */
+  nics?: NicSpec[];
+  /** kvm: the console device ('uart': the PL011, the default; 'virtio': a virtio-console as hvc0). */
+  console?: 'uart' | 'virtio';
 }
 
 export const MAX_RAM = 2 ** 31;
@@ -74,6 +82,8 @@ export class Machine implements PlatformControl, DeviceEnv {
       gic: config.gic,
       timeBase: new LinearTimeBase(COUNTER_HZ, 1, COUNTER_DIVISOR),
       ...(config.onConsole ? { onConsole: config.onConsole } : {}),
+      disks: config.disks ?? [],
+      nics: config.nics ?? [],
     };
     const kvm: Personality = config.machine === 'xen' ? new XenPersonality({ ...common, ...config.xen }, this, this) : new KvmPersonality(common, this, this);
     this.personality = kvm;

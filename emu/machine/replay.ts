@@ -11,6 +11,8 @@ import { GuestImageError } from './load.ts';
 import type { Machine } from './index.ts';
 import { runGuest, type RunConfig, type RunResult } from '../run.ts';
 import { ScheduledInput, type InputStep } from '../input.ts';
+import { diskRole, DISK_MODES, hashFile, type DiskMode, type DiskSpec } from '../storage/disk.ts';
+import { parseMac, type NicSpec } from '../net/nic.ts';
 
 export interface Divergence {
   seq: number;
@@ -100,6 +102,9 @@ interface StoredConfig {
   uartDt?: 'sbsa' | 'pl011';
   stopOn?: string;
   fpsimd?: boolean;
+  disks?: { file: string; mode: DiskMode }[];
+  nics?: { mac?: string }[];
+  console?: 'uart' | 'virtio';
 }
 
 export interface ReplayOptions {
@@ -141,6 +146,7 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
     else if (!fs.existsSync(opts.kernel)) throw new GuestImageError(`${opts.kernel}: kernel file not found`);
     if (c.initrd) checkFile(c.initrd, 'initrd');
     if (c.dtb !== 'auto') checkFile(c.dtb, 'dtb');
+    const disks = checkDisks(tracePath, c.disks ?? [], meta.hashes);
     const recordedEvents = reader.eventCount;
     const cmp = new Comparator(reader.events());
     // The UART input the run received (file or terminal), fed back at the recorded virtual times.
@@ -161,6 +167,9 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
       ...(c.quantum !== undefined ? { quantum: c.quantum } : {}),
       ...(c.stopOn !== undefined ? { stopOn: c.stopOn } : {}),
       ...(c.fpsimd === false ? { fpsimd: false } : {}),
+      ...(disks.length ? { disks } : {}),
+      ...(c.nics?.length ? { nics: c.nics.map((n): NicSpec => (n.mac ? { mac: parseMac(n.mac) } : {})) } : {}),
+      ...(c.console !== undefined ? { console: c.console } : {}),
       ...(opts.jit !== undefined ? { jit: opts.jit } : {}),
       recorder: cmp,
       ...(opts.output !== undefined ? { output: opts.output, ...(opts.overwrite ? { overwrite: true } : {}) } : {}),
@@ -186,6 +195,30 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
   } finally {
     reader.close();
   }
+}
+
+/**
+ * The recorded disks, each still there with the contents the run started from (size and sha256):
+ * a changed image would make the guest read other data, so replay refuses it.
+ */
+function checkDisks(tracePath: string, disks: { file: string; mode: DiskMode }[], hashes: Record<string, string>): DiskSpec[] {
+  return disks.map((d, i) => {
+    if (typeof d.file !== 'string' || !DISK_MODES.includes(d.mode)) throw new GuestImageError(`${tracePath}: disk ${i} is recorded without a file or mode`);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(d.file);
+    } catch {
+      throw new GuestImageError(`${tracePath}: the recorded disk image ${d.file} is missing`);
+    }
+    if (!st.isFile()) throw new GuestImageError(`${tracePath}: the recorded disk image ${d.file} is not a regular file`);
+    const want = hashes[diskRole(i)];
+    const got = hashFile(d.file);
+    if (want && got !== want) {
+      const why = d.mode === 'rw' ? ' (the run had it ,rw: its own writes changed it; replay needs a copy of the image as it was before)' : '';
+      throw new GuestImageError(`${tracePath}: the disk image ${d.file} changed since it was recorded (sha256 ${got.slice(0, 12)}…, recorded ${want.slice(0, 12)}…)${why}`);
+    }
+    return { file: d.file, mode: d.mode };
+  });
 }
 
 export { COMMON_FIELDS };

@@ -38,6 +38,10 @@ export function everyKind(t0 = 0): NewEvent[] {
     { kind: 'input', time: (t += 1), vcpu: 0, port: 'pl011@9000000', bytes: new Uint8Array(0) },
     { kind: 'vcpu_state', time: (t += 1), vcpu: 0, state: 'on_pending', target: 7, entry: 0x40200000n, context: 0n, reason: 'PSCI_CPU_ON', src_line: 12 },
     { kind: 'timer', time: (t += 1), vcpu: 0, timer: 'sel2virt', op: 'imask_toggle', value: 0n, src_line: 9 },
+    { kind: 'block_request', time: (t += 1), vcpu: 1, pc: 0xffff800008123450n, device: 'virtio-blk@00:02.0', queue: 0, request: 0xffffffffffffffffn, op: 'write', sector: 2 ** 40, length: 4096 },
+    { kind: 'block_complete', time: (t += 1), vcpu: 1, device: 'virtio-blk@00:02.0', queue: 0, request: 0xffffffffffffffffn, op: 'get_id', status: 'unsupported', length: 1, intid: 0 },
+    { kind: 'net_frame', time: (t += 1), vcpu: 0, device: 'vif-0', queue: 1, direction: 'rx', length: 3, ethertype: 0, frame: new Uint8Array([1, 2, 3]) },
+    { kind: 'pci_config', time: (t += 1), vcpu: 0, bdf: '00:1f.7', device: '', write: false, offset: 0xffc, size: 4, value: 0xffffffffn, register: '', bar: -1, outcome: 'absent' },
   ];
 }
 

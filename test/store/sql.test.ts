@@ -43,7 +43,7 @@ describe('the events table', () => {
 
   it('shows values as SQLite types: u64 as INTEGER (two\'s complement above 2^63), bytes as BLOB, lists as JSON', () => {
     const res = sql(`SELECT kind, value, printf('%x', value) AS hex, typeof(bytes) AS bt, CAST(bytes AS TEXT) AS text, results, write, pc
-      FROM events WHERE seq >= ${evs.length - 15} ORDER BY seq`);
+      FROM events WHERE seq >= ${evs.length - everyKind().length} ORDER BY seq`);
     const byKind = Object.fromEntries(res.rows.map((r) => [r[0], r]));
     expect(byKind['mmio_write']![1]).toBe(-1);
     expect(byKind['mmio_write']![2]).toBe('ffffffffffffffff');
@@ -139,7 +139,7 @@ describe('output', () => {
       { kind: 'hypercall', n: n['hypercall'] },
       { kind: 'wfx', n: n['wfx'] },
     ]);
-    const big = sql(`SELECT value, bytes FROM events WHERE seq >= ${evs.length - 15} AND kind IN ('mmio_write', 'console') ORDER BY seq`);
+    const big = sql(`SELECT value, bytes FROM events WHERE seq >= ${evs.length - everyKind().length} AND kind IN ('mmio_write', 'console') ORDER BY seq`);
     expect(JSON.parse(formatSqlResult(big, { json: true }))).toEqual([
       { value: -1, bytes: null },
       { value: null, bytes: 'hi\u0000\u00ff\n' },
