@@ -2,14 +2,14 @@
 // machine (virtio-net) and the xen machine (netfront/netback). No backend carries frames in or
 // out yet: frames the guest sends are recorded (net_frame events), nothing is received.
 
-import { GuestImageError } from '../machine/load.ts';
-
 export interface NicSpec {
   /** Six bytes; undefined: the machine's deterministic default for this interface index. */
   mac?: Uint8Array;
 }
 
-export class NicError extends GuestImageError {}
+export class NicError extends Error {
+  override name = 'NicError';
+}
 
 /** QEMU's default MAC for the first NIC; the n-th gets the last byte + n. */
 export const QEMU_DEFAULT_MAC = Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, 0x56);

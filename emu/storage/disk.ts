@@ -11,7 +11,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { GuestImageError } from '../machine/load.ts';
 
 export const SECTOR = 512;
 
@@ -26,7 +25,9 @@ export interface DiskSpec {
 }
 
 /** A disk problem the user can fix (missing file, bad size…): one line, naming the file. */
-export class DiskError extends GuestImageError {}
+export class DiskError extends Error {
+  override name = 'DiskError';
+}
 
 /**
  * Parses one `--disk` value: `FILE`, `FILE,ro` or `FILE,rw`. A comma that is not followed by one
