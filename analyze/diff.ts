@@ -11,9 +11,8 @@
 
 import type { DeviceRegion, EventFilter, EventKind, TraceEvent, TraceMeta } from '../capture/model.ts';
 import { interruptRole } from './latency.ts';
-import { sysregName } from './sysregs.ts';
+import { resolveSysregName as sysregName } from '../arch/sysregs.ts';
 
-export { sysregName };
 import { PhasesAnalysis, type PhasesResult } from './phases.ts';
 import { eachEvent, liteContext, type LiteContext } from './standalone.ts';
 

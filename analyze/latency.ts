@@ -7,7 +7,7 @@
 
 import type { EventKind, TraceEvent } from '../capture/model.ts';
 import type { LiteAnalysis, LiteContext } from './standalone.ts';
-import { sysregName } from './sysregs.ts';
+import { resolveSysregName } from '../arch/sysregs.ts';
 
 /** Stages; for SGIs "assert" is the send (ICC_SGI1R_EL1 or GICD_SGIR write). */
 export const STAGES = ['assert_to_deliver', 'deliver_to_ack', 'assert_to_ack', 'ack_to_eoi', 'eoi_to_deactivate', 'assert_to_deactivate', 'deadline_to_assert'] as const;
@@ -253,7 +253,7 @@ export class LatencyAnalysis implements LiteAnalysis<LatencyResult> {
         this.onTimer(e);
         return;
       case 'sysreg':
-        if (e.write && sysregName(e.name) === 'ICC_SGI1R_EL1') this.sgiSent(e.vcpu, sgi1rTargets(e.value, e.vcpu), Number((e.value >> 24n) & 15n), e.time);
+        if (e.write && resolveSysregName(e.name) === 'ICC_SGI1R_EL1') this.sgiSent(e.vcpu, sgi1rTargets(e.value, e.vcpu), Number((e.value >> 24n) & 15n), e.time);
         return;
       case 'mmio_write':
         if (e.register === 'GICD_SGIR') this.sgiSent(e.vcpu, sgirTargets(e.value, e.vcpu), Number(e.value & 15n), e.time);

@@ -3,38 +3,17 @@
 // Fed by distributor/redistributor/CPU-interface MMIO, ICC_* system registers and the irq_* events.
 // Memory is bounded by the number of INTIDs and vCPUs, not by trace length.
 
+import { iccRegisterName } from '../../arch/sysregs.ts';
 import type { DeviceRegion, EventOf, MmioEvent } from '../../capture/model.ts';
 
 const SPI_LIMIT = 1020;
 const REDIST_FRAME = 0x20000;
 const SGI_FRAME = 0x10000;
 
-/** op0<<14|op1<<11|CRn<<7|CRm<<3|op2, the model's sysreg `encoding`. */
-export const sysregEncoding = (op0: number, op1: number, crn: number, crm: number, op2: number): number =>
-  (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
-
-/** The GICv3 CPU interface registers, by encoding (traces may name them S3_0_C12_C12_5 etc.). */
-export const ICC_BY_ENCODING: ReadonlyMap<number, string> = new Map([
-  [sysregEncoding(3, 0, 4, 6, 0), 'ICC_PMR_EL1'],
-  [sysregEncoding(3, 0, 12, 8, 0), 'ICC_IAR0_EL1'],
-  [sysregEncoding(3, 0, 12, 8, 1), 'ICC_EOIR0_EL1'],
-  [sysregEncoding(3, 0, 12, 11, 1), 'ICC_DIR_EL1'],
-  [sysregEncoding(3, 0, 12, 11, 3), 'ICC_RPR_EL1'],
-  [sysregEncoding(3, 0, 12, 11, 5), 'ICC_SGI1R_EL1'],
-  [sysregEncoding(3, 0, 12, 12, 0), 'ICC_IAR1_EL1'],
-  [sysregEncoding(3, 0, 12, 12, 1), 'ICC_EOIR1_EL1'],
-  [sysregEncoding(3, 0, 12, 12, 2), 'ICC_HPPIR1_EL1'],
-  [sysregEncoding(3, 0, 12, 12, 3), 'ICC_BPR1_EL1'],
-  [sysregEncoding(3, 0, 12, 12, 4), 'ICC_CTLR_EL1'],
-  [sysregEncoding(3, 0, 12, 12, 5), 'ICC_SRE_EL1'],
-  [sysregEncoding(3, 0, 12, 12, 6), 'ICC_IGRPEN0_EL1'],
-  [sysregEncoding(3, 0, 12, 12, 7), 'ICC_IGRPEN1_EL1'],
-]);
-
-/** The ICC register a sysreg event touches, or '' when it is not one. */
+/** The ICC register a sysreg event touches, or '' when it is not one (traces may name them S3_0_C12_C12_5 etc.). */
 export function iccName(e: EventOf<'sysreg'>): string {
   if (e.name.startsWith('ICC_')) return e.name;
-  return ICC_BY_ENCODING.get(e.encoding) ?? '';
+  return iccRegisterName(e.encoding);
 }
 
 export interface CpuIfState {

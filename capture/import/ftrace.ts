@@ -9,6 +9,7 @@ import type { DeviceRegion, NewEvent } from '../model.ts';
 import { decodeSmccc } from '../../arch/hypercalls/smccc.ts';
 import { XEN_HYPERCALL_IMM } from '../../arch/hypercalls/xen.ts';
 import { lookupFor } from '../../arch/regmaps/index.ts';
+import { sysregEncoding } from '../../arch/sysregs.ts';
 import { ImportError } from './errors.ts';
 import { preview, type LineHandler } from './lines.ts';
 import { AddressMap, qemuVirtRegions } from './memmap.ts';
@@ -392,7 +393,7 @@ H.set('kvm_sys_access', (imp, t, p, e) => {
     q = numEnd + 1;
   }
   const write = t.endsWith('write', e);
-  const encoding = (ops[0]! << 14) | (ops[1]! << 11) | (ops[2]! << 7) | (ops[3]! << 3) | ops[4]!;
+  const encoding = sysregEncoding(ops[0]!, ops[1]!, ops[2]!, ops[3]!, ops[4]!);
   imp.emit({ kind: 'sysreg', ...imp.common(imp.vcpu, pc), name: name === 'UNKN' ? '' : name, encoding, write, value: 0n, outcome: 'trapped' });
   return true;
 });

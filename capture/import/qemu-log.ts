@@ -12,6 +12,7 @@ import { TIMER_NAMES } from '../model.ts';
 import { decodeSmccc } from '../../arch/hypercalls/smccc.ts';
 import { lookupFor } from '../../arch/regmaps/index.ts';
 import { GICV3_REDIST_STRIDE } from '../../arch/regmaps/gicv3.ts';
+import { ICC, iccEncoding } from '../../arch/sysregs.ts';
 import { ImportError } from './errors.ts';
 import type { LineHandler } from './lines.ts';
 import { preview } from './lines.ts';
@@ -36,27 +37,6 @@ const MERGE_WINDOW = 256;
 
 /** Models QEMU traces with their own per-access events (so a memory_region_ops line has a partner). */
 const DEVICE_TRACED = new Set(['pl011', 'pl031', 'gicv2-dist', 'gicv2-cpu', 'gicv3-dist', 'gicv3-redist', 'gicv3-its', 'virtio-mmio']);
-
-/** ICC system registers QEMU traces as gicv3_icc_*: name → op0<<14|op1<<11|CRn<<7|CRm<<3|op2. */
-const enc = (op0: number, op1: number, crn: number, crm: number, op2: number) => (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
-const ICC_ENCODINGS: Record<string, number> = {
-  ICC_PMR_EL1: enc(3, 0, 4, 6, 0),
-  ICC_BPR0_EL1: enc(3, 0, 12, 8, 3),
-  ICC_BPR1_EL1: enc(3, 0, 12, 12, 3),
-  ICC_HPPIR0_EL1: enc(3, 0, 12, 8, 2),
-  ICC_HPPIR1_EL1: enc(3, 0, 12, 12, 2),
-  ICC_RPR_EL1: enc(3, 0, 12, 11, 3),
-  ICC_CTLR_EL1: enc(3, 0, 12, 12, 4),
-  ICC_IGRPEN0_EL1: enc(3, 0, 12, 12, 6),
-  ICC_IGRPEN1_EL1: enc(3, 0, 12, 12, 7),
-  ICC_CTLR_EL3: enc(3, 6, 12, 12, 4),
-  ICC_IGRPEN1_EL3: enc(3, 6, 12, 12, 7),
-  ICC_SGI1R_EL1: enc(3, 0, 12, 11, 5),
-};
-for (let n = 0; n < 4; n++) {
-  ICC_ENCODINGS[`ICC_AP0R${n}_EL1`] = enc(3, 0, 12, 8, 4 + n);
-  ICC_ENCODINGS[`ICC_AP1R${n}_EL1`] = enc(3, 0, 12, 9, n);
-}
 
 /** memory_region_ops names whose `addr` is relative to an alias container, and the model it belongs to. */
 const RELATIVE_MR: Readonly<Record<string, string>> = { 'pcie-mmcfg-mmio': 'pcie-ecam' };
@@ -607,7 +587,7 @@ H.set('gicv3_icc_generate_sgi', (imp, t, p, e) => {
   const list = numAfter(t, 'targetlist ', numEnd, e);
   if ([cpu, sgi, irm, aff, list].some((v) => v !== v)) return false;
   const value = (BigInt(aff >>> 16) << 48n) | (BigInt(irm) << 40n) | (BigInt((aff >>> 8) & 0xff) << 32n) | (BigInt(sgi) << 24n) | (BigInt(aff & 0xff) << 16n) | BigInt(list);
-  imp.push({ kind: 'sysreg', ...common(imp, imp.cpuIndex(cpu)), name: 'ICC_SGI1R_EL1', encoding: ICC_ENCODINGS.ICC_SGI1R_EL1!, write: true, value, outcome: 'handled' });
+  imp.push({ kind: 'sysreg', ...common(imp, imp.cpuIndex(cpu)), name: 'ICC_SGI1R_EL1', encoding: ICC.SGI1R_EL1, write: true, value, outcome: 'handled' });
   return true;
 });
 function iccAck(imp: QemuLogImporter, t: string, p: number, e: number, kind: 'irq_ack' | 'irq_eoi' | 'irq_deactivate'): boolean {
@@ -637,7 +617,7 @@ const iccSysreg: Handler = (imp, t, p, e) => {
   const cpu = numAfter(t, 'cpu ', sp, e);
   const v = bigAfter(t, 'value ', numEnd, e);
   if (cpu !== cpu || v === undefined) return false;
-  imp.push({ kind: 'sysreg', ...common(imp, imp.cpuIndex(cpu)), name, encoding: ICC_ENCODINGS[name] ?? 0, write, value: v, outcome: 'handled' });
+  imp.push({ kind: 'sysreg', ...common(imp, imp.cpuIndex(cpu)), name, encoding: iccEncoding(name) ?? 0, write, value: v, outcome: 'handled' });
   return true;
 };
 for (const reg of ['pmr', 'bpr', 'ap', 'igrpen', 'igrpen1_el3', 'ctlr', 'ctlr_el3', 'hppir0', 'hppir1', 'rpr']) {

@@ -3,15 +3,7 @@
 // every optional feature the emulator does not implement reported absent (LSE, PAuth, PMU, PAN, HAFDBS...).
 // Timer (CNT*) and GICv3 (ICC_*) registers come from external SysregProviders.
 
-/** Encoding = op0<<14 | op1<<11 | CRn<<7 | CRm<<3 | op2 (as in emu/types.ts). */
-export function sysregEnc(op0: number, op1: number, crn: number, crm: number, op2: number): number {
-  return (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
-}
-
-/** Generic name S<op0>_<op1>_C<n>_C<m>_<op2> for an encoding. */
-export function sysregGenericName(enc: number): string {
-  return `S${enc >>> 14}_${(enc >>> 11) & 7}_C${(enc >>> 7) & 15}_C${(enc >>> 3) & 15}_${enc & 7}`;
-}
+import { sysregEncoding, sysregGenericName } from '../../arch/sysregs.ts';
 
 export const SR_KIND = { RW: 0, RO: 1, WO: 2, SPECIAL: 3 } as const;
 /** EL0 access: none, read-only, read/write. */
@@ -36,7 +28,7 @@ export interface SysregDef {
 
 function def(name: string, e: [number, number, number, number, number], kind: number, reset: bigint = 0n,
   opts: { el0?: number; special?: number; notable?: boolean } = {}): SysregDef {
-  return { name, enc: sysregEnc(...e), kind, el0: opts.el0 ?? SR_EL0.NONE, reset, special: opts.special ?? 0, notable: opts.notable ?? false };
+  return { name, enc: sysregEncoding(...e), kind, el0: opts.el0 ?? SR_EL0.NONE, reset, special: opts.special ?? 0, notable: opts.notable ?? false };
 }
 
 const { RW, RO, WO, SPECIAL: SP } = SR_KIND;

@@ -1,24 +1,12 @@
 // The ARM generic timer as EL1 sees it: per-vCPU EL1 physical and virtual timers (CTL, CVAL,
 // TVAL), CNTFRQ, CNTPCT and CNTVCT derived from virtual time (never host time), CNTKCTL_EL1 as
 // storage, and level outputs to PPIs 30 (physical) and 27 (virtual). `nextDeadline()` tells the
-// machine when an output will rise, so WFI can skip ahead. See reference/devices.md §5.
+// machine when an output will rise, so WFI can skip ahead. Arm DDI 0487, chapter 'The Generic Timer
+// in AArch64 state'; what the model does is listed in docs/emulator-platform.md (Device models).
 
 import type { IrqSink, SysregProvider } from '../types.ts';
 import { IrqLine, type DeviceEnv } from './irq.ts';
-import { sysregEncoding as enc } from '../../arch/sysreg-encoding.ts';
-
-export const TIMER_REGS = {
-  CNTFRQ_EL0: enc(3, 3, 14, 0, 0),
-  CNTPCT_EL0: enc(3, 3, 14, 0, 1),
-  CNTVCT_EL0: enc(3, 3, 14, 0, 2),
-  CNTP_TVAL_EL0: enc(3, 3, 14, 2, 0),
-  CNTP_CTL_EL0: enc(3, 3, 14, 2, 1),
-  CNTP_CVAL_EL0: enc(3, 3, 14, 2, 2),
-  CNTV_TVAL_EL0: enc(3, 3, 14, 3, 0),
-  CNTV_CTL_EL0: enc(3, 3, 14, 3, 1),
-  CNTV_CVAL_EL0: enc(3, 3, 14, 3, 2),
-  CNTKCTL_EL1: enc(3, 0, 14, 1, 0),
-} as const;
+import { CNT } from '../../arch/sysregs.ts';
 
 /** PPI INTIDs of the EL1 timers (BSA numbering, as QEMU wires them). */
 export const TIMER_PPI = { phys: 30, virt: 27, hypPhys: 26, hypVirt: 28, secPhys: 29 } as const;
@@ -183,27 +171,27 @@ export class GenericTimer implements SysregProvider {
     const pair = this.timers[vcpu];
     if (!pair) return undefined;
     switch (encoding) {
-      case TIMER_REGS.CNTFRQ_EL0:
+      case CNT.CNTFRQ_EL0:
         return BigInt(this.timeBase.frequency);
-      case TIMER_REGS.CNTPCT_EL0:
+      case CNT.CNTPCT_EL0:
         return this.counter();
-      case TIMER_REGS.CNTVCT_EL0:
+      case CNT.CNTVCT_EL0:
         return BigInt.asUintN(64, this.counter() - this.cntvoff);
-      case TIMER_REGS.CNTKCTL_EL1:
+      case CNT.CNTKCTL_EL1:
         return BigInt(this.cntkctl[vcpu]!);
-      case TIMER_REGS.CNTP_CTL_EL0:
-      case TIMER_REGS.CNTV_CTL_EL0: {
-        const t = pair[encoding === TIMER_REGS.CNTP_CTL_EL0 ? 0 : 1]!;
+      case CNT.CNTP_CTL_EL0:
+      case CNT.CNTV_CTL_EL0: {
+        const t = pair[encoding === CNT.CNTP_CTL_EL0 ? 0 : 1]!;
         this.recalc(t);
         return BigInt(t.ctl);
       }
-      case TIMER_REGS.CNTP_CVAL_EL0:
+      case CNT.CNTP_CVAL_EL0:
         return pair[0]!.cval;
-      case TIMER_REGS.CNTV_CVAL_EL0:
+      case CNT.CNTV_CVAL_EL0:
         return pair[1]!.cval;
-      case TIMER_REGS.CNTP_TVAL_EL0:
-      case TIMER_REGS.CNTV_TVAL_EL0: {
-        const t = pair[encoding === TIMER_REGS.CNTP_TVAL_EL0 ? 0 : 1]!;
+      case CNT.CNTP_TVAL_EL0:
+      case CNT.CNTV_TVAL_EL0: {
+        const t = pair[encoding === CNT.CNTP_TVAL_EL0 ? 0 : 1]!;
         return BigInt.asUintN(32, t.cval - (this.counter() - this.offsetOf(t)));
       }
       default:
@@ -215,33 +203,33 @@ export class GenericTimer implements SysregProvider {
     const pair = this.timers[vcpu];
     if (!pair) return false;
     switch (encoding) {
-      case TIMER_REGS.CNTFRQ_EL0:
+      case CNT.CNTFRQ_EL0:
         return false; // only the highest EL may write it: UNDEFINED at EL1
-      case TIMER_REGS.CNTPCT_EL0:
-      case TIMER_REGS.CNTVCT_EL0:
+      case CNT.CNTPCT_EL0:
+      case CNT.CNTVCT_EL0:
         return false; // read-only
-      case TIMER_REGS.CNTKCTL_EL1:
+      case CNT.CNTKCTL_EL1:
         this.cntkctl[vcpu] = Number(value & 0x3ffn);
         return true;
-      case TIMER_REGS.CNTP_CTL_EL0:
-      case TIMER_REGS.CNTV_CTL_EL0: {
-        const t = pair[encoding === TIMER_REGS.CNTP_CTL_EL0 ? 0 : 1]!;
+      case CNT.CNTP_CTL_EL0:
+      case CNT.CNTV_CTL_EL0: {
+        const t = pair[encoding === CNT.CNTP_CTL_EL0 ? 0 : 1]!;
         t.ctl = (t.ctl & CTL_ISTATUS) | Number(value & 3n);
         this.record(vcpu, t, 'ctl', value & 3n);
         this.recalc(t);
         return true;
       }
-      case TIMER_REGS.CNTP_CVAL_EL0:
-      case TIMER_REGS.CNTV_CVAL_EL0: {
-        const t = pair[encoding === TIMER_REGS.CNTP_CVAL_EL0 ? 0 : 1]!;
+      case CNT.CNTP_CVAL_EL0:
+      case CNT.CNTV_CVAL_EL0: {
+        const t = pair[encoding === CNT.CNTP_CVAL_EL0 ? 0 : 1]!;
         this.setCval(t, value);
         this.record(vcpu, t, 'cval', t.cval);
         this.recalc(t);
         return true;
       }
-      case TIMER_REGS.CNTP_TVAL_EL0:
-      case TIMER_REGS.CNTV_TVAL_EL0: {
-        const t = pair[encoding === TIMER_REGS.CNTP_TVAL_EL0 ? 0 : 1]!;
+      case CNT.CNTP_TVAL_EL0:
+      case CNT.CNTV_TVAL_EL0: {
+        const t = pair[encoding === CNT.CNTP_TVAL_EL0 ? 0 : 1]!;
         const tval = BigInt.asIntN(32, value);
         this.setCval(t, this.counter() - this.offsetOf(t) + tval);
         this.record(vcpu, t, 'tval', BigInt.asUintN(64, tval));

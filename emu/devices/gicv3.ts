@@ -7,13 +7,13 @@
 // GICR_CTLR.CES, 24-bit ICC IDbits), but LPIs are not implemented: with no ITS in the DT Linux
 // prints "ITS: No ITS available, not enabling LPIs" and never enables them, as on QEMU its=off.
 // Group 0 interrupts signal FIQ and are acknowledged through IAR0; Group 1 signal IRQ (IAR1).
-// See reference/devices.md §4.
+// Arm IHI 0069H chapter 12; what the model does is listed in docs/emulator-platform.md (Device models).
 
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
 import { distRegisterName, redistRegisterName } from '../../arch/regmaps/gicv3.ts';
 import type { MmioDevice, SysregProvider } from '../types.ts';
 import type { DeviceEnv, InterruptController } from './irq.ts';
-import { sysregEncoding as enc } from '../../arch/sysreg-encoding.ts';
+import { ICC, ICC_AP_REGS } from '../../arch/sysregs.ts';
 
 const GIC_INTERNAL = 32;
 const NR_SGIS = 16;
@@ -45,29 +45,6 @@ const GICD_IDS = [0x44, 0x00, 0x00, 0x00, 0x92, 0xb4, 0x3b, 0x00, 0x0d, 0xf0, 0x
 const GICR_IDS = [0x44, 0x00, 0x00, 0x00, 0x93, 0xb4, 0x3b, 0x00, 0x0d, 0xf0, 0x05, 0xb1];
 const IIDR = 0x43b;
 
-/** ICC system register encodings. */
-export const ICC = {
-  PMR_EL1: enc(3, 0, 4, 6, 0),
-  IAR0_EL1: enc(3, 0, 12, 8, 0),
-  EOIR0_EL1: enc(3, 0, 12, 8, 1),
-  HPPIR0_EL1: enc(3, 0, 12, 8, 2),
-  BPR0_EL1: enc(3, 0, 12, 8, 3),
-  AP0R0_EL1: enc(3, 0, 12, 8, 4),
-  AP1R0_EL1: enc(3, 0, 12, 9, 0),
-  DIR_EL1: enc(3, 0, 12, 11, 1),
-  RPR_EL1: enc(3, 0, 12, 11, 3),
-  SGI1R_EL1: enc(3, 0, 12, 11, 5),
-  ASGI1R_EL1: enc(3, 0, 12, 11, 6),
-  SGI0R_EL1: enc(3, 0, 12, 11, 7),
-  IAR1_EL1: enc(3, 0, 12, 12, 0),
-  EOIR1_EL1: enc(3, 0, 12, 12, 1),
-  HPPIR1_EL1: enc(3, 0, 12, 12, 2),
-  BPR1_EL1: enc(3, 0, 12, 12, 3),
-  CTLR_EL1: enc(3, 0, 12, 12, 4),
-  SRE_EL1: enc(3, 0, 12, 12, 5),
-  IGRPEN0_EL1: enc(3, 0, 12, 12, 6),
-  IGRPEN1_EL1: enc(3, 0, 12, 12, 7),
-} as const;
 
 export interface GicV3Options {
   numCpu: number;
@@ -560,20 +537,10 @@ export class GicV3 implements InterruptController, SysregProvider {
 
   private aprIndex(encoding: number): { grp: number; n: number } | undefined {
     const d0 = encoding - ICC.AP0R0_EL1;
-    if (d0 >= 0 && d0 < 4) return { grp: 0, n: d0 };
+    if (d0 >= 0 && d0 < ICC_AP_REGS) return { grp: 0, n: d0 };
     const d1 = encoding - ICC.AP1R0_EL1;
-    if (d1 >= 0 && d1 < 4) return { grp: 1, n: d1 };
+    if (d1 >= 0 && d1 < ICC_AP_REGS) return { grp: 1, n: d1 };
     return undefined;
-  }
-
-  /** Name of an ICC register encoding ('' if not one of ours). */
-  static sysregName(encoding: number): string {
-    for (const [k, v] of Object.entries(ICC)) if (v === encoding) return `ICC_${k}`;
-    for (let n = 0; n < 4; n++) {
-      if (encoding === ICC.AP0R0_EL1 + n) return `ICC_AP0R${n}_EL1`;
-      if (encoding === ICC.AP1R0_EL1 + n) return `ICC_AP1R${n}_EL1`;
-    }
-    return '';
   }
 
   // ---- distributor registers ---------------------------------------------------------------

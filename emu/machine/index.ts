@@ -3,7 +3,8 @@
 // (emu/run.ts) wires a machine to the trace store and the console.
 
 import { Cpu, CpuShared, HV, type ExceptionInfo, type Hypervisor } from '../cpu/cpu.ts';
-import { LinearTimeBase, TIMER_REGS } from '../devices/generic-timer.ts';
+import { LinearTimeBase } from '../devices/generic-timer.ts';
+import { CNT } from '../../arch/sysregs.ts';
 import type { DeviceEnv } from '../devices/irq.ts';
 import { KvmPersonality } from '../personality/kvm.ts';
 import { XenPersonality } from '../personality/xen.ts';
@@ -129,7 +130,7 @@ export class Machine implements PlatformControl, DeviceEnv {
             if (write && (enc >>> 7) === TIMER_SYSREG_GROUP) sched!.recut();
             // Counter reads are time, not configuration: Linux's delay loops read CNTVCT
             // millions of times, so they are not recorded (everything else providers serve is).
-            if (recorder.enabled && !(enc === TIMER_REGS.CNTVCT_EL0 || enc === TIMER_REGS.CNTPCT_EL0)) {
+            if (recorder.enabled && !(enc === CNT.CNTVCT_EL0 || enc === CNT.CNTPCT_EL0)) {
               recorder.sysreg(now(), c.id, c.pc, name, enc, write, value, 'handled');
             }
           },

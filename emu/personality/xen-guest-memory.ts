@@ -4,7 +4,7 @@
 // TLB fill, no fault taken). A failed translation or a page outside memory is -EFAULT.
 
 import { walk, PERM, type MmuRegs, type WalkResult } from '../cpu/mmu.ts';
-import { sysregEnc } from '../cpu/sysregs.ts';
+import { sysregEncoding as sysregEnc } from '../../arch/sysregs.ts';
 
 /** What the hypercall code needs of physical memory (emu/machine/bus.ts MachineBus has it). */
 export interface GuestPhysMemory {

@@ -1,7 +1,8 @@
 // GICv3 (QEMU arm_gicv3, DS = 1, ARE on): identification, the redistributor walk and WAKER
 // handshake, affinity routing, the ICC_* CPU interface, SGIs through ICC_SGI1R_EL1.
 import { describe, expect, it } from 'vitest';
-import { GicV3, ICC } from '../../emu/devices/gicv3.ts';
+import { GicV3 } from '../../emu/devices/gicv3.ts';
+import { ICC, iccRegisterName } from '../../arch/sysregs.ts';
 import { reg, testEnv } from './helpers.ts';
 
 const STRIDE = 0x20000;
@@ -94,7 +95,7 @@ describe('GICv3 identification', () => {
     expect(sr(0, ICC.SRE_EL1)).toBe(7n);
     expect(sr(0, ICC.EOIR1_EL1)).toBeUndefined();
     expect(sw(0, ICC.IAR1_EL1, 0)).toBe(false);
-    expect(GicV3.sysregName(ICC.IAR1_EL1)).toBe('ICC_IAR1_EL1');
+    expect(iccRegisterName(ICC.IAR1_EL1)).toBe('ICC_IAR1_EL1');
   });
 });
 

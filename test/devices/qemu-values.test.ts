@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { staticEnv } from '../../emu/devices/irq.ts';
 import { GicV3 } from '../../emu/devices/gicv3.ts';
+import { sysregEncoding } from '../../arch/sysregs.ts';
 import { KvmPersonality } from '../../emu/personality/kvm.ts';
 import type { PlatformControl } from '../../emu/personality/types.ts';
 
@@ -77,9 +78,7 @@ function ours(gic: 2 | 3, smp: number, probes: Probe[]): bigint[] {
       if (pr.size === 8) return d.read64 ? d.read64(off, 0) : BigInt(d.read(off, 4, 0)) | (BigInt(d.read(off + 4, 4, 0)) << 32n);
       return BigInt(d.read(off, 4, 0));
     }
-    const [op0, op1, crn, crm, op2] = pr.enc;
-    const enc = (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
-    return (p.intc as GicV3).readSysreg(0, enc)!;
+    return (p.intc as GicV3).readSysreg(0, sysregEncoding(...pr.enc))!;
   });
 }
 

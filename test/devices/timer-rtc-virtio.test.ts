@@ -1,7 +1,8 @@
 // Generic timer (condition, level output, TVAL/CVAL, deadlines), PL031 from a fixed epoch,
 // empty virtio-mmio transports.
 import { describe, expect, it } from 'vitest';
-import { GenericTimer, LinearTimeBase, TIMER_REGS as T } from '../../emu/devices/generic-timer.ts';
+import { GenericTimer, LinearTimeBase } from '../../emu/devices/generic-timer.ts';
+import { CNT as T } from '../../arch/sysregs.ts';
 import { Pl031 } from '../../emu/devices/pl031.ts';
 import { VirtioMmio } from '../../emu/devices/virtio-mmio.ts';
 import { LevelSink, reg, testEnv } from './helpers.ts';

@@ -2,7 +2,7 @@
 // calling vCPU's stage-1 tables (SCTLR_EL1.M, TCR_EL1, TTBR0_EL1) as Xen's copy_{from,to}_guest
 // do, with EL1 permissions; an unmapped VA or a write to a read-only mapping is -EFAULT.
 import { describe, expect, it } from 'vitest';
-import { sysregEnc } from '../../emu/cpu/sysregs.ts';
+import { sysregEncoding as sysregEnc } from '../../arch/sysregs.ts';
 import { translateForHypervisor } from '../../emu/personality/xen-guest-memory.ts';
 import { RAM, xenHarness } from './harness.ts';
 
