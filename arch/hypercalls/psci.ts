@@ -1,4 +1,5 @@
-// PSCI function IDs (Arm DEN0022; reference/hypercalls-and-trace-formats.md §2).
+// PSCI function IDs and return codes (Arm DEN0022, Power State Coordination Interface: the function
+// list and 'Return error codes'); sources per table in docs/arch.md.
 // Function n has the SMC32 ID 0x84000000+n and, where listed, the SMC64 ID 0xC4000000+n.
 
 export interface PsciFunction {

@@ -1,4 +1,4 @@
-// SMCCC function IDs (Arm DEN0028; reference/hypercalls-and-trace-formats.md §1): field decoding,
+// SMCCC function IDs (Arm DEN0028, SMC Calling Convention: 'Function Identifier'; docs/arch.md): field decoding,
 // the Arm-architecture, standard-service and KVM vendor-hypervisor calls, and PSCI.
 import { psciName } from './psci.ts';
 

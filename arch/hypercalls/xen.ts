@@ -1,5 +1,5 @@
 // Xen on Arm hypercalls (HVC #0xEA1, number in x16) and their sub-operations
-// (reference/hypercalls-and-trace-formats.md §3).
+// (Xen's public ABI headers xen/include/public/xen.h and arch-arm.h; docs/arch.md).
 
 export const XEN_HYPERCALL_IMM = 0xea1;
 

@@ -1,4 +1,5 @@
-// GICv2 distributor (GICD) and CPU interface (GICC) registers (IHI 0048B; reference/devices.md §3).
+// GICv2 distributor (GICD) and CPU interface (GICC) registers (Arm IHI 0048B §4.1.2, §4.1.3 register
+// maps; docs/arch.md).
 import { makeLookup, type RegisterDef } from './table.ts';
 
 export const GICV2_DIST_REGISTERS: readonly RegisterDef[] = [

@@ -1,5 +1,5 @@
 // GICv3 distributor (GICD), redistributor (GICR: RD_base + SGI_base frames) and ITS registers
-// (IHI 0069; reference/devices.md §4).
+// (Arm IHI 0069H, chapter 12 'Programmers' model': the GICD, GICR and GITS register maps; docs/arch.md).
 import { makeLookup, type RegisterDef } from './table.ts';
 
 export const GICV3_DIST_REGISTERS: readonly RegisterDef[] = [

@@ -1,4 +1,5 @@
-// ARM PL011 UART registers (PrimeCell TRM DDI 0183); see reference/devices.md §1.
+// ARM PL011 UART registers (PrimeCell UART TRM, Arm DDI 0183, §3.2 'Summary of registers' and §3.3
+// 'Register descriptions'; docs/arch.md).
 import { makeLookup, PRIMECELL_ID, type RegisterDef } from './table.ts';
 
 export const PL011_REGISTERS: readonly RegisterDef[] = [

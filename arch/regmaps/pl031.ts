@@ -1,4 +1,4 @@
-// ARM PL031 real-time clock registers (QEMU virt RTC at 0x09010000).
+// ARM PL031 real-time clock registers (PrimeCell RTC TRM, Arm DDI 0224; QEMU virt's RTC at 0x09010000).
 import { makeLookup, PRIMECELL_ID, type RegisterDef } from './table.ts';
 
 export const PL031_REGISTERS: readonly RegisterDef[] = [

@@ -1,4 +1,5 @@
-// SBSA Generic UART: the PL011 subset firmware leaves to the OS (reference/devices.md §2).
+// SBSA Generic UART: the PL011 subset firmware leaves to the OS (Arm DEN0029, SBSA, appendix B
+// 'Generic UART'; docs/arch.md).
 // Offsets outside the subset have no name: on Xen's vpl011 they read 0 and ignore writes.
 import { makeLookup, type RegisterDef } from './table.ts';
 

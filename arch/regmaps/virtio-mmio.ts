@@ -1,4 +1,5 @@
-// virtio-mmio transport registers, version 1 (legacy) and 2 (reference/devices.md §8).
+// virtio-mmio transport registers, version 1 (legacy) and 2 (OASIS virtio 1.2 §4.2.2 'MMIO Device
+// Register Layout', §4.2.4 'Legacy interface'; docs/arch.md).
 import { makeLookup, type RegisterDef } from './table.ts';
 
 export const VIRTIO_MMIO_REGISTERS: readonly RegisterDef[] = [

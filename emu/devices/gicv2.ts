@@ -4,7 +4,8 @@
 // Level-sensitive interrupts are pending while their line is high; edges latch. SGIs are
 // always enabled and edge-triggered; ITARGETSR is RAZ/WI with one CPU (all SPIs go to CPU0).
 // The CPU interface keeps active priorities (GICC_APR) per CPU, so EOIR drops the highest
-// active priority and, with EOImode = 1, DIR deactivates. See reference/devices.md §3.
+// active priority and, with EOImode = 1, DIR deactivates. Arm IHI 0048B chapter 4 (GICC_EOIR,
+// GICC_DIR, GICC_APRn); what the model does is listed in docs/emulator-platform.md (Device models).
 
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
 import { cpuRegisterName, distRegisterName } from '../../arch/regmaps/gicv2.ts';

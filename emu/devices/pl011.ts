@@ -2,7 +2,7 @@
 // transmit is instantaneous (every DR write sets RIS.TX and the byte goes straight to the
 // console), the RX FIFO is 16 deep with FEN and 1 deep without, RX raises at the first byte
 // (QEMU's fixed read trigger), the interrupt output is level = (RIS & IMSC) != 0.
-// See reference/devices.md §1.
+// Arm DDI 0183 chapter 3; what the model does is listed in docs/emulator-platform.md (Device models).
 
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
 import { registerName as pl011RegisterName } from '../../arch/regmaps/pl011.ts';

@@ -5,7 +5,7 @@
 // ring drains at once (FR.TXFE stays set, TXI is raised by every write); the 32-byte input
 // ring raises RTI while it holds data and RXI when it is at least half full. Interrupts are
 // injected as edges when a new MIS bit appears (the old vGIC has no level model).
-// See reference/devices.md §2.
+// Arm DEN0029 appendix B; what the model does is listed in docs/emulator-platform.md (Device models).
 
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
 import { registerName as sbsaRegisterName } from '../../arch/regmaps/sbsa-uart.ts';

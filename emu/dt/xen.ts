@@ -6,7 +6,7 @@
 // and, with a vUART, `sbsa-uart@22000000`. No PL011, PL031 or virtio nodes: a domU has none.
 // `uartDt: 'pl011'` re-describes the vUART as hand-written device trees do (arm,pl011 +
 // arm,primecell with an apb_pclk clock), so Linux's AMBA bus reads its (zero) ID registers.
-// reference/hypercalls-and-trace-formats.md §3.3, devices.md §2; docs/xen.md.
+// Xen's xen/include/public/arch-arm.h (guest memory map) and libxl_arm.c; docs/xen.md.
 
 import { buildFdt, cells64, fdtNode, type FdtNode, type PropValue } from '../../arch/fdt.ts';
 

@@ -1,4 +1,4 @@
-// The arm64 Linux Image header (Documentation/arch/arm64/booting.rst; reference/devices.md §6).
+// The arm64 Linux Image header (Linux Documentation/arch/arm64/booting.rst, 'Call the kernel image').
 
 import { hex, LoaderError } from './errors.ts';
 

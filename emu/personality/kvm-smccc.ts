@@ -1,5 +1,5 @@
 // KVM's answers to SMCCC and PSCI calls from an arm64 guest (Linux 6.1
-// arch/arm64/kvm/hypercalls.c and psci.c; reference/hypercalls-and-trace-formats.md §1–2),
+// arch/arm64/kvm/hypercalls.c and psci.c; Arm DEN0028 SMCCC and DEN0022 PSCI),
 // as pure functions over the caller's registers and a PlatformControl.
 //
 // Every handled call writes x0..x3 (x1..x3 = 0 unless they carry results), as KVM's

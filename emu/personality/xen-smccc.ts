@@ -4,7 +4,7 @@
 // service (Xen's count/UID/revision), standard secure service (vPSCI 1.1, count/UID/revision).
 // Anything else is "unknown function": x0 = −1. Xen writes only the registers that carry a
 // result (x0; x0..x3 for UIDs; x0..x1 for revisions). SMCCC_VERSION is 1.1 up to Xen 4.17 and 1.2
-// from 4.18 (reference §1.3). reference/hypercalls-and-trace-formats.md §1–3.4.
+// from 4.18 (vsmc.c). Arm DEN0028 SMCCC, DEN0022 PSCI; docs/xen.md.
 
 import { smcccName } from '../../arch/hypercalls/smccc.ts';
 import { HYPERCALL, type HypercallOutcome, type PlatformControl } from './types.ts';
