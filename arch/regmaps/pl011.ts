@@ -2,29 +2,12 @@
 // 'Register descriptions'; docs/arch.md).
 import { makeLookup, PRIMECELL_ID, type RegisterDef } from './table.ts';
 
-export const PL011_REGISTERS: readonly RegisterDef[] = [
-  { offset: 0x000, name: 'DR' },
-  { offset: 0x004, name: 'RSR' }, // RSR on read, ECR on write
-  { offset: 0x018, name: 'FR' },
-  { offset: 0x020, name: 'ILPR' },
-  { offset: 0x024, name: 'IBRD' },
-  { offset: 0x028, name: 'FBRD' },
-  { offset: 0x02c, name: 'LCR_H' },
-  { offset: 0x030, name: 'CR' },
-  { offset: 0x034, name: 'IFLS' },
-  { offset: 0x038, name: 'IMSC' },
-  { offset: 0x03c, name: 'RIS' },
-  { offset: 0x040, name: 'MIS' },
-  { offset: 0x044, name: 'ICR' },
-  { offset: 0x048, name: 'DMACR' },
-  ...PRIMECELL_ID,
-];
-
-/** Offsets used by code that drives the UART (emulator, console reconstruction). */
+/** Register offsets (DDI 0183 Table 3-1), the names devices and console reconstruction use. */
 export const PL011 = {
   DR: 0x000,
-  RSR: 0x004,
+  RSR: 0x004, // RSR on read, ECR on write
   FR: 0x018,
+  ILPR: 0x020,
   IBRD: 0x024,
   FBRD: 0x028,
   LCR_H: 0x02c,
@@ -35,7 +18,22 @@ export const PL011 = {
   MIS: 0x040,
   ICR: 0x044,
   DMACR: 0x048,
+  /** PeriphID0..3 then PCellID0..3, one byte per word, up to 0xffc (PrimeCell identification). */
+  ID: 0xfe0,
+  ID_END: 0x1000,
 } as const;
+
+export const PL011_REGISTERS: readonly RegisterDef[] = [
+  ...(['DR', 'RSR', 'FR', 'ILPR', 'IBRD', 'FBRD', 'LCR_H', 'CR', 'IFLS', 'IMSC', 'RIS', 'MIS', 'ICR', 'DMACR'] as const).map((name) => ({ offset: PL011[name], name })),
+  ...PRIMECELL_ID,
+];
+
+/** UARTFR flag bits (§3.3.3). */
+export const PL011_FR = { BUSY: 0x08, RXFE: 0x10, TXFF: 0x20, RXFF: 0x40, TXFE: 0x80 } as const;
+/** Interrupt bits, the same in IMSC, RIS, MIS and ICR (§3.3.10-§3.3.13). */
+export const PL011_INT = { RX: 0x10, TX: 0x20, RT: 0x40 } as const;
+/** UARTLCR_H.FEN: FIFOs enabled (§3.3.7). */
+export const PL011_LCR_H_FEN = 0x10;
 
 /** QEMU ≥ 8.1 prints these names in pl011_read/pl011_write (`reg NAME`); LCRH is our LCR_H. */
 export const QEMU_PL011_REG_NAMES: Readonly<Record<string, string>> = { LCRH: 'LCR_H', UNKN: '' };

@@ -5,7 +5,7 @@
 // Arm DDI 0183 chapter 3; what the model does is listed in docs/emulator-platform.md (Device models).
 
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
-import { registerName as pl011RegisterName } from '../../arch/regmaps/pl011.ts';
+import { PL011, PL011_FR, PL011_INT, PL011_LCR_H_FEN as LCR_FEN, registerName as pl011RegisterName } from '../../arch/regmaps/pl011.ts';
 import type { IrqSink, MmioDevice } from '../types.ts';
 import { IrqLine, type DeviceEnv } from './irq.ts';
 
@@ -14,18 +14,8 @@ export const PL011_QEMU_ID = [0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1] as
 /** A genuine r1p5 part (revision 3 in PeriphID2[7:4]). */
 export const PL011_R1P5_ID = [0x11, 0x10, 0x34, 0x00, 0x0d, 0xf0, 0x05, 0xb1] as const;
 
-// Flag register bits
-export const FR_BUSY = 0x08;
-export const FR_RXFE = 0x10;
-export const FR_TXFF = 0x20;
-export const FR_RXFF = 0x40;
-export const FR_TXFE = 0x80;
-// Interrupt bits (RIS/MIS/IMSC/ICR)
-export const INT_RX = 0x10;
-export const INT_TX = 0x20;
-export const INT_RT = 0x40;
-
-const LCR_FEN = 0x10;
+const { RXFE: FR_RXFE, RXFF: FR_RXFF, TXFE: FR_TXFE } = PL011_FR;
+const { RX: INT_RX, TX: INT_TX } = PL011_INT;
 const FIFO_DEPTH = 16;
 
 export interface Pl011Options {
@@ -116,35 +106,36 @@ export class Pl011 implements MmioDevice {
 
   private readReg(off: number): number {
     switch (off) {
-      case 0x000: // FR is the hot path, but DR reads must pop the FIFO
+      case PL011.DR: // FR is the hot path, but DR reads must pop the FIFO
         return this.readDr();
-      case 0x004:
+      case PL011.RSR:
         return this.rsr;
-      case 0x018:
+      case PL011.FR:
         return this.flags;
-      case 0x020:
+      case PL011.ILPR:
         return this.ilpr;
-      case 0x024:
+      case PL011.IBRD:
         return this.ibrd;
-      case 0x028:
+      case PL011.FBRD:
         return this.fbrd;
-      case 0x02c:
+      case PL011.LCR_H:
         return this.lcr;
-      case 0x030:
+      case PL011.CR:
         return this.cr;
-      case 0x034:
+      case PL011.IFLS:
         return this.ifl;
-      case 0x038:
+      case PL011.IMSC:
         return this.imsc;
-      case 0x03c:
+      case PL011.RIS:
         return this.ris;
-      case 0x040:
+      case PL011.MIS:
         return this.ris & this.imsc;
-      case 0x048:
+      case PL011.DMACR:
         return this.dmacr;
       default:
-        if (off >= 0xfe0 && off <= 0xffc) return this.id[(off - 0xfe0) >> 2] ?? 0;
-        return 0; // unknown offsets and write-only ICR read as 0 ("Bad offset")
+        if (off >= PL011.ID && off < PL011.ID_END) return this.id[(off - PL011.ID) >> 2] ?? 0;
+        // RAZ, as QEMU: the write-only ICR and offsets with no register read 0 ("Bad offset").
+        return 0;
     }
   }
 
@@ -165,22 +156,22 @@ export class Pl011 implements MmioDevice {
 
   private writeReg(off: number, value: number): void {
     switch (off) {
-      case 0x000:
+      case PL011.DR:
         this.transmit(value & 0xff);
         return;
-      case 0x004:
+      case PL011.RSR: // ECR: any write clears the error flags
         this.rsr = 0;
         return;
-      case 0x020:
+      case PL011.ILPR:
         this.ilpr = value & 0xff;
         return;
-      case 0x024:
+      case PL011.IBRD:
         this.ibrd = value & 0xffff;
         return;
-      case 0x028:
+      case PL011.FBRD:
         this.fbrd = value & 0x3f;
         return;
-      case 0x02c:
+      case PL011.LCR_H:
         if ((this.lcr ^ value) & LCR_FEN) {
           this.rxCount = 0;
           this.rxPos = 0;
@@ -189,25 +180,26 @@ export class Pl011 implements MmioDevice {
         this.lcr = value & 0xff;
         this.acceptInput();
         return;
-      case 0x030:
+      case PL011.CR:
         this.cr = value & 0xffff;
         return;
-      case 0x034:
+      case PL011.IFLS:
         this.ifl = value & 0x3f;
         return;
-      case 0x038:
+      case PL011.IMSC:
         this.imsc = value & 0x7ff;
         this.update();
         return;
-      case 0x044:
+      case PL011.ICR:
         this.ris &= ~value;
         this.update();
         return;
-      case 0x048:
+      case PL011.DMACR:
         this.dmacr = value & 7;
         return;
       default:
-        return; // FR, RIS, MIS, IDs and unknown offsets ignore writes
+        // WI: the read-only FR, RIS, MIS and IDs and offsets with no register ignore writes.
+        return;
     }
   }
 

@@ -8,27 +8,17 @@
 // Arm DEN0029 appendix B; what the model does is listed in docs/emulator-platform.md (Device models).
 
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
-import { registerName as sbsaRegisterName } from '../../arch/regmaps/sbsa-uart.ts';
+import { PL011_FR, PL011_INT } from '../../arch/regmaps/pl011.ts';
+import { SBSA_UART, registerName as sbsaRegisterName } from '../../arch/regmaps/sbsa-uart.ts';
 import type { IrqSink, MmioDevice } from '../types.ts';
 import { IrqLine, type DeviceEnv } from './irq.ts';
 
-const DR = 0x00;
-const RSR = 0x04;
-const FR = 0x18;
-const IMSC = 0x38;
-const RIS = 0x3c;
-const MIS = 0x40;
-const ICR = 0x44;
-const HANDLED = new Set([DR, RSR, FR, IMSC, RIS, MIS, ICR]);
+const { DR, RSR, FR, IMSC, RIS, MIS, ICR } = SBSA_UART;
+/** The registers Xen emulates; every other offset is RAZ/WI (see `razWi`). */
+const HANDLED: ReadonlySet<number> = new Set(Object.values(SBSA_UART));
 
-export const SBSA_FR_BUSY = 0x08;
-export const SBSA_FR_RXFE = 0x10;
-export const SBSA_FR_TXFF = 0x20;
-export const SBSA_FR_RXFF = 0x40;
-export const SBSA_FR_TXFE = 0x80;
-export const SBSA_RXI = 0x10;
-export const SBSA_TXI = 0x20;
-export const SBSA_RTI = 0x40;
+const { BUSY: SBSA_FR_BUSY, RXFE: SBSA_FR_RXFE, TXFF: SBSA_FR_TXFF, RXFF: SBSA_FR_RXFF, TXFE: SBSA_FR_TXFE } = PL011_FR;
+const { RX: SBSA_RXI, TX: SBSA_TXI, RT: SBSA_RTI } = PL011_INT;
 
 /** Xen's SBSA_UART_FIFO_SIZE and the level at which RXI is raised (in_fifo_level ≥ size − 16). */
 const IN_RING = 32;
@@ -108,8 +98,7 @@ export class SbsaUart implements MmioDevice {
       case ICR:
         return this.abort(); // write-only: Xen injects a data abort
       default:
-        this.lastOutcome = 'raz_wi';
-        return 0;
+        return this.razWi();
     }
     return size >= 4 ? v >>> 0 : v & ((1 << (size * 8)) - 1);
   }
@@ -138,21 +127,26 @@ export class SbsaUart implements MmioDevice {
       case MIS:
         return; // read-only: ignored
       default:
-        this.lastOutcome = 'raz_wi';
-        return;
+        this.razWi();
     }
   }
 
   /** 64-bit accesses: Xen's width check rejects them on the emulated registers only. */
   read64(offset: number, _vcpu?: number): bigint {
     if (HANDLED.has(offset)) this.abort();
-    else this.lastOutcome = 'raz_wi';
+    else this.razWi();
     return 0n;
   }
 
   write64(offset: number, _value?: bigint, _vcpu?: number): void {
     if (HANDLED.has(offset)) this.abort();
-    else this.lastOutcome = 'raz_wi';
+    else this.razWi();
+  }
+
+  /** Offsets outside the SBSA subset (and 64-bit accesses there) read 0 and ignore writes, as Xen's `default:` case. */
+  private razWi(): number {
+    this.lastOutcome = 'raz_wi';
+    return 0;
   }
 
   private abort(): number {

@@ -1,9 +1,16 @@
 // PL011 (QEMU's model) and the SBSA UART (Xen's vpl011), register by register.
 import { describe, expect, it } from 'vitest';
-import { FR_RXFE, FR_RXFF, FR_TXFE, INT_RX, INT_TX, Pl011 } from '../../emu/devices/pl011.ts';
-import { SBSA_FR_RXFE, SBSA_FR_TXFE, SBSA_RTI, SBSA_RXI, SBSA_TXI, SbsaUart } from '../../emu/devices/sbsa-uart.ts';
+import { PL011_FR, PL011_INT } from '../../arch/regmaps/pl011.ts';
+import { Pl011 } from '../../emu/devices/pl011.ts';
+import { SbsaUart } from '../../emu/devices/sbsa-uart.ts';
 import type { InterruptController } from '../../emu/devices/irq.ts';
 import { LevelSink, reg, testEnv } from './helpers.ts';
+
+const { RXFE: FR_RXFE, RXFF: FR_RXFF, TXFE: FR_TXFE } = PL011_FR;
+const { RX: INT_RX, TX: INT_TX } = PL011_INT;
+// The SBSA UART keeps the PL011's flag and interrupt bits.
+const { RXFE: SBSA_FR_RXFE, TXFE: SBSA_FR_TXFE } = PL011_FR;
+const { RX: SBSA_RXI, TX: SBSA_TXI, RT: SBSA_RTI } = PL011_INT;
 
 function pl011() {
   const { rec, env } = testEnv();
