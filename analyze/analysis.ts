@@ -48,7 +48,7 @@ export interface ReplayContext {
   regionsByRole(role: DeviceRole): readonly DeviceRegion[];
   /** Region containing a guest-physical address. */
   regionAt(addr: number): DeviceRegion | undefined;
-  /** A stored blob (e.g. 'dtb'); the engine also exposes the emulator's meta.extra.dtbBase64 as 'dtb'. */
+  /** A stored blob (e.g. 'dtb'); the engine also exposes the DTB kept in meta.extra (capture/dtb-meta.ts) as 'dtb'. */
   blob(name: string): Uint8Array | undefined;
   /** Trace time → nanoseconds. */
   toNs(time: number): number;

@@ -1,6 +1,6 @@
 // What the guest's device tree says, flattened for analyses: every node with its compatible,
 // absolute reg ranges, interrupts and status, plus /chosen. Built once per replay from the DTB
-// the trace carries (emulator: meta.extra.dtbBase64; others: the 'dtb' blob).
+// the trace carries (meta.extra.dtbBase64, written by `run` and `import --dtb`; see capture/dtb-meta.ts).
 
 import { FdtError, parseFdt, propStrings, propString, propU32, propU32s, regEntries, walkNodes, findPhandle, type FdtNode } from '../arch/fdt.ts';
 

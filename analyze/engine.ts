@@ -3,6 +3,7 @@
 
 import type { DeviceRegion, DeviceRole, EventKind, EventOf, MmioEvent, TraceEvent, TraceMeta } from '../capture/model.ts';
 import { EVENT_KINDS, KIND_CODE, timeToNs } from '../capture/model.ts';
+import { dtbFromMeta } from '../capture/dtb-meta.ts';
 import type { EventFilter } from '../capture/model.ts';
 import type { Analysis, ReplayContext, ReplayResults, StateChange, StateModels } from './analysis.ts';
 import { GicState, iccName } from './state/gic.ts';
@@ -98,24 +99,13 @@ class Context implements ReplayContext {
   blob(name: string): Uint8Array | undefined {
     const stored = this.src.blob?.(name);
     if (stored || name !== 'dtb') return stored;
-    if (this.dtbCache === null) this.dtbCache = emulatorDtb(this.meta);
+    if (this.dtbCache === null) this.dtbCache = dtbFromMeta(this.meta.extra);
     return this.dtbCache;
   }
 
   toNs(time: number): number {
     return timeToNs(time, this.clock);
   }
-}
-
-/** The emulator keeps the DTB the guest got in meta.extra (base64, trailing zeros trimmed). */
-function emulatorDtb(meta: TraceMeta): Uint8Array | undefined {
-  const b64 = meta.extra['dtbBase64'];
-  if (typeof b64 !== 'string') return undefined;
-  const raw = Buffer.from(b64, 'base64');
-  const size = typeof meta.extra['dtbSize'] === 'number' ? (meta.extra['dtbSize'] as number) : raw.length;
-  const out = new Uint8Array(Math.max(size, raw.length));
-  out.set(raw);
-  return out;
 }
 
 // Kind codes (KIND_CODE, stable: the store's append-only numbering) as literals for the switch.

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ClockInfo, NewEvent, TraceSource } from '../capture/model.ts';
 import { createTrace, type TraceWriter } from '../capture/store/index.ts';
+import { dtbMeta } from '../capture/dtb-meta.ts';
 import { COUNTER_HZ, INSTRUCTIONS_PER_SECOND, Machine, type MachineConfig } from './machine/index.ts';
 import { bootGuest, GuestImageError, loadGuest, type BootInfo } from './machine/load.ts';
 import type { GuestInput } from './input.ts';
@@ -228,8 +229,7 @@ async function runMachine(cfg: RunConfig, mc: MachineConfig, source: TraceSource
       hashes,
       extra: {
         // The DTB the guest got (trailing zero padding trimmed; dtbSize restores it).
-        dtbBase64: Buffer.from(trimZeros(boot.dtb)).toString('base64'),
-        dtbSize: boot.dtb.length,
+        ...dtbMeta(boot.dtb),
         boot: {
           image: boot.kind,
           entry: Number(boot.entry),
@@ -319,12 +319,6 @@ function endsWith(bytes: number[], tail: Uint8Array): boolean {
   if (off < 0) return false;
   for (let i = 0; i < tail.length; i++) if (bytes[off + i] !== tail[i]) return false;
   return true;
-}
-
-function trimZeros(b: Uint8Array): Uint8Array {
-  let n = b.length;
-  while (n > 0 && b[n - 1] === 0) n--;
-  return b.subarray(0, n);
 }
 
 function fanOut(sinks: Recorder[]): Recorder {

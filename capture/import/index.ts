@@ -14,7 +14,8 @@ import { detectFormat, FORMATS, sniffQemuClockForm, type ImportFormat } from './
 import { ImportError } from './errors.ts';
 import { FtraceImporter } from './ftrace.ts';
 import { scanLines } from './lines.ts';
-import { qemuVirtBaseRegions, qemuVirtRegions, regionsFromDtb } from './memmap.ts';
+import { platformRegionsFromDtb, qemuVirtBaseRegions, qemuVirtRegions } from './memmap.ts';
+import { dtbMeta, type DtbMeta } from '../dtb-meta.ts';
 import { QemuLogImporter } from './qemu-log.ts';
 import { importSimpleTrace } from './qemu-simple.ts';
 import { unmappedTotal, type ImportStats } from './stats.ts';
@@ -160,12 +161,15 @@ export async function importFile(opts: ImportOptions): Promise<ImportResult> {
   const format = opts.format ?? detectFormat(input);
   if (statSync(input).size === 0) throw new ImportError(input, 0, 'empty file: nothing to import');
   let dtbRegions: DeviceRegion[] | undefined;
+  let dtbExtra: DtbMeta | undefined;
   const hashes: Record<string, string> = { input: opts.origin?.sha256 ?? (await sha256File(input)) };
   if (opts.dtb) {
     if (!existsSync(opts.dtb)) throw new ImportError(opts.dtb, 0, 'no such file');
     const dtb = readFileSync(opts.dtb);
-    dtbRegions = regionsFromDtb(dtb, opts.dtb);
+    dtbRegions = platformRegionsFromDtb(dtb, opts.dtb, format === 'ftrace');
     hashes.dtb = createHash('sha256').update(dtb).digest('hex');
+    // The guest's own description, stored as the emulator stores its DTB (explain uart and the rules read it).
+    dtbExtra = dtbMeta(dtb);
   }
   const source: TraceSource = {
     type: 'import',
@@ -180,6 +184,7 @@ export async function importFile(opts: ImportOptions): Promise<ImportResult> {
     // Without --dtb: QEMU virt's map (the qemu-log importer adds the GIC's once the log shows which).
     devices: dtbRegions ?? (format === 'ftrace' ? qemuVirtRegions(3) : qemuVirtBaseRegions()),
     hashes,
+    ...(dtbExtra ? { extra: { ...dtbExtra } } : {}),
     overwrite: true,
   });
   let outcome: ParseOutcome;

@@ -98,6 +98,23 @@ export function regionsFromDtb(dtb: Uint8Array, file: string): DeviceRegion[] {
   return out.sort((a, b) => a.base - b.base);
 }
 
+/**
+ * The platform regions of an import given the guest's DTB (`--dtb`). A DTB of QEMU's virt machine
+ * (root compatible "linux,dummy-virt") does not move QEMU's devices: a DT edited to put the UART at
+ * another address misdescribes the machine, the PL011 stays where virt put it, so virt's map stands
+ * and the DT is only the guest's description (kept in the trace, compared by `explain uart`).
+ * `undefined` then means "the default virt map" (the QEMU log importer adds the GIC the log shows);
+ * with `gicFromDt` (ftrace: no GIC events to tell) the map comes with the GIC the DT names.
+ * Any other DTB describes its own platform: its regions are the map.
+ */
+export function platformRegionsFromDtb(dtb: Uint8Array, file: string, gicFromDt: boolean): DeviceRegion[] | undefined {
+  const described = regionsFromDtb(dtb, file);
+  const root = parseFdt(dtb, file).root;
+  if (!(propStrings(root, 'compatible') ?? []).includes('linux,dummy-virt')) return described;
+  if (!gicFromDt) return undefined;
+  return qemuVirtRegions(described.some((x) => x.model === 'gicv2-dist') ? 2 : 3);
+}
+
 function regionsOfNode(node: FdtNode, ac: number, sc: number, add: (r: DeviceRegion) => void): void {
   const regs: Array<[number, number]> = regEntries(node, ac, sc).map((x) => [Number(x.address), Number(x.size)]);
   if (regs.length === 0) return;

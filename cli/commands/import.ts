@@ -25,7 +25,7 @@ export function registerImport(program: Command): void {
     .argument('<file>', 'file to import')
     .requiredOption('-o, --output <trace>', 'trace file to write')
     .option('--format <format>', `input format: ${FORMATS.join(', ')} (default: detected)`)
-    .option('--dtb <file>', "take device regions from this DTB instead of QEMU virt's memory map")
+    .option('--dtb <file>', "the DTB the guest got: kept in the trace (explain uart reads it); its regions replace QEMU virt's map unless it is virt's own DT")
     .option('--events <file>', 'trace-events-all file for the simple backend (default: /usr/share/qemu/trace-events-all)')
     .option('--strict', 'stop at the first line that cannot be parsed')
     .option('--json', 'print the import summary as JSON')

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { buildFdt, fdtNode } from '../../arch/fdt.ts';
 import { importFile } from '../../cli/commands/import.ts';
 import { openTrace } from '../../capture/store/index.ts';
+import { dtbFromMeta } from '../../capture/dtb-meta.ts';
 import { AddressMap, qemuVirtRegions, regionsFromDtb } from '../../capture/import/memmap.ts';
 import { tmp, tmpFile } from './helpers.ts';
 
@@ -68,6 +69,42 @@ describe('memory maps', () => {
     expect(ev[0]).toMatchObject({ device: 'sbsa-uart@22000000', register: 'DR' });
     expect(r.regions.map((x) => x.name)).toContain('sbsa-uart@22000000');
     expect(r.meta.hashes.dtb).toMatch(/^[0-9a-f]{64}$/);
+    expect(dtbFromMeta(r.meta.extra)).toEqual(new Uint8Array(readFileSync(dtb)));
     r.close();
+  });
+
+  it('--dtb of QEMU virt: the DTB is stored as `run` stores it, and the virt map stands (a DT moving the UART does not move it)', async () => {
+    // dumpdtb pads its blob to 1 MiB with zeros: stored trimmed, restored to the same bytes.
+    const blob = buildFdt(
+      fdtNode('', { '#address-cells': 2, '#size-cells': 2, compatible: 'linux,dummy-virt' }, [
+        fdtNode('pl011@9000000', { compatible: ['arm,pl011', 'arm,primecell'], reg: [0, 0x9100000, 0, 0x1000], interrupts: [0, 1, 4] }),
+        fdtNode('intc@8000000', { compatible: 'arm,cortex-a15-gic', reg: [0, 0x8000000, 0, 0x10000, 0, 0x8010000, 0, 0x10000] }),
+        fdtNode('chosen', { bootargs: 'console=ttyAMA0 earlycon' }),
+      ]),
+    );
+    const padded = new Uint8Array(0x100000);
+    padded.set(blob);
+    const dtb = join(tmp, 'virt-moved.dtb');
+    writeFileSync(dtb, padded);
+    const f = tmpFile("memory_region_ops_write cpu 0 mr 0x1 addr 0x9000000 value 0x41 size 1 name 'pl011'\ngic_dist_write dist write at 0x00000000 size 4: 0x00000001\n");
+    for (const format of ['qemu-log', 'ftrace'] as const) {
+      const o = join(tmp, `virt-${format}.trace`);
+      if (format === 'ftrace') await importFile({ input: tmpFile('# tracer: nop\n'), output: o, dtb, format });
+      else await importFile({ input: f, output: o, dtb });
+      const r = openTrace(o);
+      try {
+        expect(r.meta.extra['dtbSize']).toBe(0x100000);
+        expect(dtbFromMeta(r.meta.extra)).toEqual(padded);
+        expect((r.meta.extra['dtbBase64'] as string).length).toBeLessThan(blob.length * 2);
+        const names = r.regions.map((x) => x.name);
+        expect(names).toContain('pl011@9000000');
+        expect(names).not.toContain('pl011@9100000');
+        // The GIC: from the log for qemu-log, from the DT's intc for ftrace (both GICv2 here).
+        expect(names).toContain('gicv2-dist@8000000');
+        if (format === 'qemu-log') expect([...r.events()][0]).toMatchObject({ device: 'pl011@9000000', register: 'DR' });
+      } finally {
+        r.close();
+      }
+    }
   });
 });
