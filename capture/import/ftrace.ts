@@ -13,8 +13,8 @@ import { sysregEncoding } from '../../arch/sysregs.ts';
 import { ImportError } from './errors.ts';
 import { preview, type LineHandler } from './lines.ts';
 import { AddressMap, qemuVirtRegions } from './memmap.ts';
-import { bigAfter, decAt, numAfter, numEnd } from './parse.ts';
-import { MAX_BAD_SAMPLES, newStats, type ImportStats } from './stats.ts';
+import { bigAfter, clearOverflow, decAt, numAfter, numEnd, numOverflow, OVERFLOW_REASON, validVcpu } from './parse.ts';
+import { MAX_BAD_SAMPLES, newStats, noteBackwards, type ImportStats } from './stats.ts';
 
 export interface FtraceOptions {
   file: string;
@@ -58,6 +58,8 @@ export class FtraceImporter implements LineHandler {
   private lastTime = 0;
   time = 0;
   vcpu = -1;
+  /** Why the current line is bad, when a handler knows better than "cannot read the payload". */
+  why: string | undefined;
   private readonly pidVcpu = new Map<number, number>();
 
   constructor(opts: FtraceOptions) {
@@ -73,6 +75,8 @@ export class FtraceImporter implements LineHandler {
       this.stats.blank++;
       return;
     }
+    clearOverflow();
+    this.why = undefined;
     const c0 = t.charCodeAt(s);
     if (c0 === 35 /* # */) {
       this.stats.header++;
@@ -84,7 +88,7 @@ export class FtraceImporter implements LineHandler {
       return;
     }
     const p = this.prefix(t, s, e);
-    if (p < 0) return this.bad(t, s, e, 'not an ftrace line (expected COMM-PID [CPU] FLAGS SEC.USEC: EVENT: ...)');
+    if (p < 0) return this.bad(t, s, e, this.why ?? (numOverflow ? OVERFLOW_REASON : 'not an ftrace line (expected COMM-PID [CPU] FLAGS SEC.USEC: EVENT: ...)'));
     let ne = t.indexOf(':', p);
     if (ne < 0 || ne > e) return this.bad(t, s, e, 'no event name');
     const name = t.slice(p, ne);
@@ -94,7 +98,7 @@ export class FtraceImporter implements LineHandler {
     const res = h === undefined ? 'unmapped' : h(this, t, q, e);
     if (res === true) this.stats.parsed++;
     else if (res === 'unmapped') this.stats.unmapped[name] = (this.stats.unmapped[name] ?? 0) + 1;
-    else this.bad(t, s, e, `cannot read the payload of ${name}`);
+    else this.bad(t, s, e, this.why ?? (numOverflow ? OVERFLOW_REASON : `cannot read the payload of ${name}`));
     if (this.qh < this.q.length) this.drain(lineNo);
   }
 
@@ -137,6 +141,7 @@ export class FtraceImporter implements LineHandler {
         if (k < pidEnd - 1 && t.charCodeAt(k) === 45 /* - */) {
           dash = k;
           pid = decAt(t, k + 1, pidEnd);
+          if (pid !== pid) return -1; // more digits than an exact integer holds
           close = j;
           break;
         }
@@ -172,15 +177,28 @@ export class FtraceImporter implements LineHandler {
       this.clockStartNs = (BigInt(sec) * 1000000000n + BigInt(fracNs)).toString();
     }
     const rel = (sec - this.firstSec) * 1e9 + fracNs - this.firstFrac;
-    this.time = rel > this.lastTime ? rel : this.lastTime;
-    this.lastTime = this.time;
+    if (!(rel <= Number.MAX_SAFE_INTEGER)) {
+      this.why = 'timestamp out of range (more than 2^53 ns, about 104 days, after the first event)';
+      return -1;
+    }
+    // A line earlier than the one before keeps the previous time; counted and reported (a merged
+    // trace is sorted, so a step back means clock trouble or files pasted together).
+    if (rel < this.lastTime) noteBackwards(this.stats, this.lineNo, this.lastTime - rel);
+    else this.lastTime = rel;
+    this.time = this.lastTime;
     // vCPU from QEMU's thread name "CPU <n>/KVM" (learned per pid: comm is cut to 15 characters).
     let cs = s;
     while (cs < dash && t.charCodeAt(cs) === 32) cs++;
     let v = -1;
     if (t.startsWith('CPU ', cs)) {
       const n = decAt(t, cs + 4, dash);
-      if (n === n && t.charCodeAt(numEnd) === 47 /* / */) v = n;
+      if (n === n && t.charCodeAt(numEnd) === 47 /* / */) {
+        if (!validVcpu(n)) {
+          this.why = `vCPU ${n} out of range (0 to 65534) in the thread name`;
+          return -1;
+        }
+        v = n;
+      }
     }
     if (v >= 0) this.pidVcpu.set(pid, v);
     else v = this.pidVcpu.get(pid) ?? -1;
@@ -256,6 +274,12 @@ export class FtraceImporter implements LineHandler {
     const c = this.common();
     this.emit({ kind: write ? 'mmio_write' : 'mmio_read', ...c, addr, size, value, device: region?.name ?? '', register: region ? lookupFor(region.model)(off) : '', outcome: 'handled' });
     if (write && region?.role === 'uart' && off === 0) this.emit({ kind: 'console', ...c, port: region.name, bytes: Uint8Array.of(Number(value & 0xffn)) });
+  }
+
+  /** A vCPU number the store cannot hold: the line is bad, and says why. */
+  badVcpu(v: number): false {
+    this.why = `vCPU ${v} out of range (0 to 65534)`;
+    return false;
   }
 
   sourceOf(intid: number): string {
@@ -351,6 +375,7 @@ H.set('kvm_irq_line', (imp, t, p, e) => {
     // Userspace irqchip: the CPU's IRQ/FIQ pin, not a GIC INTID.
     return 'unmapped';
   }
+  if (type === 2 && !(idx >= 0 && validVcpu(idx))) return imp.badVcpu(idx);
   imp.emit({ kind: 'irq_line', ...imp.common(type === 2 ? idx : -1), intid: num, level: level ? 1 : 0, trigger: 'level', source: imp.sourceOf(num) });
   return true;
 });
@@ -362,6 +387,7 @@ function vcpuIrq(source: string | undefined): Handler {
     const irq = numAfter(t, 'IRQ ', numEnd, e);
     const level = levelAt(t, e);
     if (v !== v || irq !== irq || level !== level) return false;
+    if (!(v >= 0 && validVcpu(v))) return imp.badVcpu(v);
     imp.emit({ kind: 'irq_line', ...imp.common(v), intid: irq, level: level ? 1 : 0, trigger: 'level', source: source ?? imp.sourceOf(irq) });
     return true;
   };

@@ -209,6 +209,7 @@ export async function importFile(opts: ImportOptions): Promise<ImportResult> {
       importLines: { total: stats.lines, parsed: stats.parsed, unmapped: unmappedTotal(stats), blank: stats.blank, header: stats.header, bad: stats.bad },
       badLines: stats.badSamples,
       mergedMmioPairs: stats.merged,
+      ...(stats.backwards.lines ? { timeBackwards: stats.backwards } : {}),
     },
   });
   const res = writer.close();

@@ -17,8 +17,8 @@ import { ImportError } from './errors.ts';
 import type { LineHandler } from './lines.ts';
 import { preview } from './lines.ts';
 import { AddressMap, qemuVirtBaseRegions, qemuVirtGicRegions } from './memmap.ts';
-import { big, bigAfter, decAt, hexAt, numAfter, numEnd } from './parse.ts';
-import { MAX_BAD_SAMPLES, newStats, type ImportStats } from './stats.ts';
+import { big, bigAfter, clearOverflow, decAt, hexAt, hexBigAt, numAfter, numEnd, numOverflow, OVERFLOW_REASON, validVcpu } from './parse.ts';
+import { MAX_BAD_SAMPLES, newStats, noteBackwards, type ImportStats } from './stats.ts';
 
 export type QemuClockForm = 'tid-sec-usec' | 'iso8601' | 'none';
 
@@ -31,6 +31,8 @@ export interface QemuLogOptions {
   /** Regions discovered while reading (the GIC's, once the log shows which GIC it is). */
   onRegions?(regions: DeviceRegion[]): void;
 }
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 /** Lines an unmerged MMIO event waits for its partner (device line ↔ memory_region_ops line). */
 const MERGE_WINDOW = 256;
@@ -83,6 +85,8 @@ export class QemuLogImporter implements LineHandler {
   private minKey = '';
   private minMs = 0;
   private lastVirtio: DeviceRegion | undefined;
+  /** Why the current line is bad, when a handler knows better than "cannot read the arguments". */
+  why: string | undefined;
 
   constructor(opts: QemuLogOptions) {
     this.opts = opts;
@@ -97,8 +101,10 @@ export class QemuLogImporter implements LineHandler {
       this.stats.blank++;
       return;
     }
+    clearOverflow();
+    this.why = undefined;
     const p = this.prefix(t, s, e);
-    if (p < 0) return this.badLine(t, s, e, 'not a QEMU trace line (expected EVENT ARGS, TID@SEC.USEC:EVENT or an ISO-8601 timestamp)');
+    if (p < 0) return this.badLine(t, s, e, this.why ?? (numOverflow ? OVERFLOW_REASON : 'not a QEMU trace line (expected EVENT ARGS, TID@SEC.USEC:EVENT or an ISO-8601 timestamp)'));
     this.dispatch(t, s, p, e);
   }
 
@@ -108,6 +114,8 @@ export class QemuLogImporter implements LineHandler {
     this.stats.lines++;
     this.tid = -1;
     if (this.clockForm === undefined) this.clockForm = 'none';
+    clearOverflow();
+    this.why = undefined;
     this.setTime(timeNs);
     this.dispatch(text, 0, 0, text.length);
   }
@@ -146,7 +154,7 @@ export class QemuLogImporter implements LineHandler {
     else if (res === 'unmapped') {
       const name = t.slice(p, ne);
       this.stats.unmapped[name] = (this.stats.unmapped[name] ?? 0) + 1;
-    } else if (res === false) return this.badLine(t, s, e, `cannot read the arguments of ${t.slice(p, ne)}`);
+    } else if (res === false) return this.badLine(t, s, e, this.why ?? (numOverflow ? OVERFLOW_REASON : `cannot read the arguments of ${t.slice(p, ne)}`));
     else return this.badLine(t, s, e, 'not a QEMU trace line');
     this.release(lineNo);
   }
@@ -175,9 +183,12 @@ export class QemuLogImporter implements LineHandler {
       p = numEnd;
       if (usec !== usec || t.charCodeAt(p) !== 58) return -1; // ':'
       const us = sec * 1e6 + (digits === 6 ? usec : Math.round(usec * 10 ** (6 - digits)));
+      if (!(us <= MAX_SAFE)) return this.timeOutOfRange();
       if (this.clockForm === undefined) this.startClock('tid-sec-usec', us);
       this.tid = tid;
-      this.setTime(this.firstUs === this.firstUs ? (us - this.firstUs) * 1000 : this.lastTime);
+      const rel = this.firstUs === this.firstUs ? (us - this.firstUs) * 1000 : this.lastTime;
+      if (rel > MAX_SAFE) return this.timeOutOfRange();
+      this.setTime(rel);
       return p + 1;
     }
     if ((c0 >= 97 && c0 <= 122) || c0 === 95) {
@@ -221,7 +232,9 @@ export class QemuLogImporter implements LineHandler {
       this.clockStartNs = (BigInt(this.minMs) * 1000000n + BigInt(secNs)).toString();
     }
     this.tid = -1;
-    this.setTime(this.firstMinMs === this.firstMinMs ? (this.minMs - this.firstMinMs) * 1e6 + secNs - this.firstSecNs : this.lastTime);
+    const rel = this.firstMinMs === this.firstMinMs ? (this.minMs - this.firstMinMs) * 1e6 + secNs - this.firstSecNs : this.lastTime;
+    if (rel > MAX_SAFE) return this.timeOutOfRange();
+    this.setTime(rel);
     return p + 2;
   }
 
@@ -233,10 +246,24 @@ export class QemuLogImporter implements LineHandler {
     }
   }
 
-  /** Times never go backwards: QEMU threads take timestamps before they take the log lock. */
+  /**
+   * Times never go backwards: QEMU threads take timestamps before they take the log lock, so a
+   * line can carry an earlier time by a few µs. Such lines keep the previous time and are counted
+   * (stats.backwards), so a real jump back (two logs concatenated) is reported, not hidden.
+   */
   private setTime(t: number): void {
-    this.time = t > this.lastTime ? t : this.lastTime;
-    this.lastTime = this.time;
+    if (t < this.lastTime) {
+      noteBackwards(this.stats, this.lineNo, this.lastTime - t);
+      t = this.lastTime;
+    }
+    this.time = t;
+    this.lastTime = t;
+  }
+
+  /** A timestamp whose time in ns does not fit an exact integer: the line is bad. */
+  private timeOutOfRange(): -1 {
+    this.why = 'timestamp out of range (more than 2^53 ns, about 104 days, after the first line)';
+    return -1;
   }
 
   // ---- bad lines -------------------------------------------------------------------------------
@@ -249,6 +276,12 @@ export class QemuLogImporter implements LineHandler {
   }
 
   // ---- event helpers (used by the handlers) ----------------------------------------------------
+
+  /** A vCPU number the store cannot hold: the line is bad, and says why. */
+  badVcpu(cpu: number): false {
+    this.why = `vCPU ${cpu} out of range (-1 to 65534)`;
+    return false;
+  }
 
   vcpuOfThread(): number {
     return this.tid >= 0 ? (this.tidCpu.get(this.tid) ?? -1) : -1;
@@ -455,9 +488,9 @@ function common(imp: QemuLogImporter, vcpu: number) {
 function primecell(model: string, write: boolean): Handler {
   return (imp, t, p, e) => {
     const off = numAfter(t, 'addr ', p, e);
-    const v = numAfter(t, 'value ', numEnd, e);
-    if (off !== off || v !== v) return false;
-    return imp.deviceMmio(imp.regionByModel(model), off, write, big(v), 4, imp.vcpuOfThread(), 'handled');
+    const v = bigAfter(t, 'value ', numEnd, e);
+    if (off !== off || v === undefined) return false;
+    return imp.deviceMmio(imp.regionByModel(model), off, write, v, 4, imp.vcpuOfThread(), 'handled');
   };
 }
 const PL011_READ = primecell('pl011', false);
@@ -480,9 +513,9 @@ function gicDist(write: boolean): Handler {
     imp.ensureGic(2);
     const off = numAfter(t, 'at ', p, e);
     const size = numAfter(t, 'size ', numEnd, e);
-    const v = numAfter(t, ': ', numEnd, e);
-    if (off !== off || size !== size || v !== v) return false;
-    return imp.deviceMmio(imp.regionByModel('gicv2-dist'), off, write, big(v), size, imp.vcpuOfThread(), 'handled');
+    const v = bigAfter(t, ': ', numEnd, e);
+    if (off !== off || size !== size || v === undefined) return false;
+    return imp.deviceMmio(imp.regionByModel('gicv2-dist'), off, write, v, size, imp.vcpuOfThread(), 'handled');
   };
 }
 H.set('gic_dist_read', gicDist(false));
@@ -493,11 +526,12 @@ function gicCpu(write: boolean): Handler {
     const isV = t.startsWith(' vcpu', p);
     const cpu = decAt(t, p + (isV ? 6 : 5), e);
     const off = numAfter(t, 'at ', numEnd, e);
-    const v = hexAt(t, numEnd + (write ? 1 : 2), e);
-    if (cpu !== cpu || off !== off || v !== v) return false;
+    const v = hexBigAt(t, numEnd + (write ? 1 : 2), e);
+    if (cpu !== cpu || off !== off || v === undefined) return false;
+    if (!validVcpu(cpu)) return imp.badVcpu(cpu);
     const region = isV ? imp.regionByModel('gicv2-vcpu') : imp.regionByModel('gicv2-cpu');
     if (!region) return 'unmapped'; // the virtual CPU interface has no region on this map
-    return imp.deviceMmio(region, off, write, big(v), 4, cpu, 'handled');
+    return imp.deviceMmio(region, off, write, v, 4, cpu, 'handled');
   };
 }
 H.set('gic_cpu_read', gicCpu(false));
@@ -507,6 +541,7 @@ H.set('gic_acknowledge_irq', (imp, t, p, e) => {
   const cpu = numAfter(t, 'cpu ', p, e);
   const irq = numAfter(t, 'irq ', numEnd, e);
   if (cpu !== cpu || irq !== irq) return false;
+  if (!validVcpu(cpu)) return imp.badVcpu(cpu);
   imp.push({ kind: 'irq_ack', ...common(imp, cpu), intid: irq, source_cpu: 0, via: 'gicc_mmio' });
   return true;
 });
@@ -632,7 +667,7 @@ function gtOp(op: 'ctl' | 'cval' | 'tval' | 'recalc' | 'disabled' | 'imask_toggl
     let v: bigint | undefined = 0n;
     if (key) v = key === 'irqstate ' ? big(Math.max(0, numAfter(t, key, numEnd, e) || 0)) : bigAfter(t, key, numEnd, e);
     const name = TIMER_NAMES[timer];
-    if (name === undefined || v === undefined) return false;
+    if (name === undefined || v === undefined || numOverflow) return false;
     imp.push({ kind: 'timer', ...common(imp, imp.vcpuOfThread()), timer: name, op, value: v });
     return true;
   };
@@ -682,6 +717,7 @@ function mro(write: boolean): Handler {
     const v = bigAfter(t, 'value ', numEnd, e);
     const size = numAfter(t, 'size ', numEnd, e);
     if (cpu !== cpu || addr !== addr || v === undefined || size !== size) return false;
+    if (!validVcpu(cpu)) return imp.badVcpu(cpu);
     let name = '';
     const nq = t.indexOf("name '", numEnd);
     if (nq >= 0 && nq < e) name = t.slice(nq + 6, t.charCodeAt(e - 1) === 39 ? e - 1 : e);
@@ -702,7 +738,7 @@ const psci: Handler = (imp, t, p, e) => {
   const x3 = bigAfter(t, 'x3=', p, e);
   let cpu = numAfter(t, 'cpuid=', p, e);
   if (cpu !== cpu) cpu = numAfter(t, 'cpu=', p, e);
-  if (x0 === undefined || x1 === undefined || x2 === undefined || x3 === undefined) return false;
+  if (x0 === undefined || x1 === undefined || x2 === undefined || x3 === undefined || numOverflow) return false;
   const func = Number(BigInt.asUintN(32, x0));
   imp.push({
     kind: 'hypercall',

@@ -16,6 +16,7 @@ import { DEFAULT_TRACE_EVENTS, formatEvent, loadTraceEvents, type TraceEventDef 
 
 export const SIMPLE_VERSION = 4;
 export const SIMPLE_DROPPED_EVENT_ID = 0xfffffffffffffffen;
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
 
 export interface SimpleOptions {
   file: string;
@@ -129,7 +130,12 @@ export function importSimpleTrace(opts: SimpleOptions): { stats: ImportStats; ex
       if (r.ensure(argBytes) < argBytes) fail(`truncated event record (needs ${argBytes} argument bytes)`);
       const args = r.bytes(argBytes);
       firstNs ??= ns;
-      const time = Number(ns - firstNs);
+      const rel = ns - firstNs;
+      if (rel > MAX_SAFE_BIG) {
+        imp.badRecord(record, `timestamp out of range (${rel} ns after the first record is more than 2^53)`);
+        continue;
+      }
+      const time = Number(rel);
       if (id === SIMPLE_DROPPED_EVENT_ID) {
         if (args.length >= 8) dropped += args.readBigUInt64LE(0);
         imp.countHeader();

@@ -25,12 +25,35 @@ export interface ImportStats {
   events: number;
   /** Pairs of lines describing one access that were stored as one MMIO event. */
   merged: number;
+  /** Lines whose timestamp was earlier than the line before (their events keep the earlier time). */
+  backwards: BackwardsTime;
+}
+
+/** Timestamps that went backwards: counted and reported, the event keeps the previous time. */
+export interface BackwardsTime {
+  lines: number;
+  /** Largest step back, in ns, and the line where it happened. */
+  maxStepNs: number;
+  maxStepLine: number;
+  /** First few lines, with how far back each went. */
+  samples: { line: number; stepNs: number }[];
 }
 
 export const MAX_BAD_SAMPLES = 10;
 
 export function newStats(): ImportStats {
-  return { lines: 0, parsed: 0, blank: 0, bad: 0, header: 0, unmapped: {}, badSamples: [], events: 0, merged: 0 };
+  return { lines: 0, parsed: 0, blank: 0, bad: 0, header: 0, unmapped: {}, badSamples: [], events: 0, merged: 0, backwards: { lines: 0, maxStepNs: 0, maxStepLine: 0, samples: [] } };
+}
+
+/** Record that `line`'s timestamp is `stepNs` before the previous one (the caller clamps). */
+export function noteBackwards(s: ImportStats, line: number, stepNs: number): void {
+  const b = s.backwards;
+  b.lines++;
+  if (stepNs > b.maxStepNs) {
+    b.maxStepNs = stepNs;
+    b.maxStepLine = line;
+  }
+  if (b.samples.length < MAX_BAD_SAMPLES) b.samples.push({ line, stepNs });
 }
 
 export function unmappedTotal(s: ImportStats): number {

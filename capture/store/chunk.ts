@@ -96,8 +96,8 @@ export class StreamColumn {
     if (v === this.lastNum) return this.lastNumIdx;
     let i = this.dictNum.get(v);
     if (i === undefined) {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
-        throw new TypeError(`field ${this.spec.field} must be a non-negative integer`);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > Number.MAX_SAFE_INTEGER)
+        throw new EventError(`field '${this.spec.field}' is ${String(v)}, expected an integer from 0 to 2^53-1`);
       i = this.entries.length;
       this.dictNum.set(v, i);
       this.entries.push(v);
@@ -126,13 +126,17 @@ function compileAppend(): AppendFn {
       const s = `b.cols[${f.stream.index}]`;
       const v = `ev[${JSON.stringify(f.name)}]`;
       const miss = `b.missing(ev, ${JSON.stringify(f.name)})`;
+      const bad = `b.outOfRange(ev, ${JSON.stringify(f.name)})`;
       lines.push(`{ const v = ${v}; const c = ${s};`);
       switch (f.stream.enc) {
+        // Numbers must be in range: a larger double would be stored as garbage varints and spoil
+        // the whole chunk; a bad value is an error, never a damaged chunk. (A fraction would only
+        // be truncated, so that costlier test is left to the producers.)
         case 'varint':
-          lines.push(`if (typeof v !== 'number' || !(v >= 0)) ${miss}; c.num[c.n++] = v;`);
+          lines.push(`if (typeof v !== 'number') ${miss}; if (!(v >= 0 && v <= ${Number.MAX_SAFE_INTEGER})) ${bad}; c.num[c.n++] = v;`);
           break;
         case 'zigzag':
-          lines.push(`if (typeof v !== 'number') ${miss}; c.num[c.n++] = v;`);
+          lines.push(`if (typeof v !== 'number') ${miss}; if (!(v >= -2147483648 && v <= 4294967295)) ${bad}; c.num[c.n++] = v;`);
           break;
         case 'numdict':
           lines.push(`if (v === undefined) ${miss}; c.num[c.n++] = c.numIndex(v);`);
@@ -141,7 +145,7 @@ function compileAppend(): AppendFn {
           lines.push(`if (v === undefined) ${miss}; c.num[c.n++] = c.strIndex(v);`);
           break;
         case 'u64':
-          lines.push(`if (v === undefined) ${miss}; split(v, c.u64, c.n * 2); c.n++;`);
+          lines.push(`if (typeof v !== 'bigint') ${miss}; split(v, c.u64, c.n * 2); c.n++;`);
           break;
         case 'u8':
           if (f.type === 'bool') lines.push(`if (typeof v !== 'boolean') ${miss}; c.u8[c.n++] = v ? 1 : 0;`);
@@ -154,7 +158,7 @@ function compileAppend(): AppendFn {
           lines.push(`if (!(v instanceof Uint8Array)) ${miss}; c.refs[c.n++] = v; b.refBytes += v.length;`);
           break;
         case 'u64list':
-          lines.push(`if (!Array.isArray(v)) ${miss}; c.refs[c.n++] = v; b.refBytes += v.length * 8;`);
+          lines.push(`if (!Array.isArray(v)) ${miss}; for (const x of v) if (typeof x !== 'bigint' || x < 0n || x > 0xffffffffffffffffn) ${bad}; c.refs[c.n++] = v; b.refBytes += v.length * 8;`);
           break;
       }
       lines.push('}');
@@ -226,6 +230,7 @@ export class ChunkBuilder {
     const time = ev.time;
     if (typeof time !== 'number' || !(time >= 0) || !Number.isInteger(time))
       throw new EventError(`event ${seq} (${ev.kind}): time must be a non-negative integer, got ${String(time)}`);
+    if (time > Number.MAX_SAFE_INTEGER) throw new EventError(`event ${seq} (${ev.kind}): time must be below 2^53, got ${String(time)}`);
     this.seq[i] = seq;
     this.time[i] = time;
     const vcpu = ev.vcpu === undefined ? -1 : ev.vcpu;
@@ -239,6 +244,8 @@ export class ChunkBuilder {
       this.nPc++;
     }
     if (ev.src_line !== undefined) {
+      if (!(ev.src_line >= 0 && ev.src_line <= Number.MAX_SAFE_INTEGER) || !Number.isInteger(ev.src_line))
+        throw new EventError(`event ${seq} (${ev.kind}): src_line must be an integer from 0 to 2^53-1, got ${String(ev.src_line)}`);
       flags |= FLAG_SRC_LINE;
       this.srcLine[this.nSrc++] = ev.src_line;
     }
@@ -275,6 +282,13 @@ export class ChunkBuilder {
     const v = (ev as unknown as Record<string, unknown>)[field];
     const what = v === undefined ? 'is missing' : `has the wrong type (${typeof v})`;
     throw new EventError(`${ev.kind} event: field '${field}' ${what}`);
+  }
+
+  outOfRange(ev: NewEvent, field: string): never {
+    const v = (ev as unknown as Record<string, unknown>)[field];
+    const spec = KIND_LAYOUTS.find((k) => k.kind === ev.kind)!.fields.find((f) => f.name === field)!;
+    const range = spec.type === 'u64' || spec.type === 'u64[]' ? '0 to 2^64-1 (as bigints)' : spec.type === 'i32' ? 'a 32-bit integer' : 'an integer from 0 to 2^53-1';
+    throw new EventError(`${ev.kind} event: field '${field}' is ${String(v)}, expected ${range}`);
   }
 
   badEnum(ev: NewEvent, field: string): never {

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { FORMATS, importFile, type ImportFormat, type ImportResult } from '../../capture/import/index.ts';
 import { unmappedTotal } from '../../capture/import/stats.ts';
 import { UserError } from '../errors.ts';
-import { fmtBytes, fmtCount, startProgress, toJson } from '../output.ts';
+import { fmtBytes, fmtCount, fmtNs, startProgress, toJson } from '../output.ts';
 
 export { importFile } from '../../capture/import/index.ts';
 
@@ -70,6 +70,7 @@ function summaryOf(r: ImportResult) {
     mergedMmioPairs: s.merged,
     unmappedEvents: s.unmapped,
     badLines: s.badSamples,
+    timeBackwards: s.backwards,
     inputBytes: r.inputBytes,
     outputBytes: r.outputBytes,
     seconds: Number((r.elapsedMs / 1000).toFixed(3)),
@@ -86,5 +87,10 @@ function describe(r: ImportResult): string {
   const unm = Object.entries(s.unmapped).sort((a, b) => b[1] - a[1]);
   if (unm.length) lines.push(`  unmapped: ${unm.slice(0, 8).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ')}${unm.length > 8 ? ', …' : ''}`);
   for (const b of s.badSamples) lines.push(`  bad line ${b.line}: ${b.reason}${b.text ? `: '${b.text}'` : ''}`);
+  const back = s.backwards;
+  if (back.lines) {
+    const at = back.samples.map((x) => x.line).join(', ');
+    lines.push(`  warning: time went backwards on ${fmtCount(back.lines)} line${back.lines === 1 ? '' : 's'} (largest step ${fmtNs(back.maxStepNs)} back, at line ${back.maxStepLine}; first at lines ${at}${back.lines > back.samples.length ? ', …' : ''}): their events keep the previous time`);
+  }
   return lines.join('\n') + '\n';
 }

@@ -155,6 +155,11 @@ describe('bad events', () => {
     ['an unknown kind', { kind: 'teleport', time: 1, vcpu: 0 }, /unknown event kind "teleport"/],
     ['a bad vCPU', { kind: 'irq_eoi', time: 1, vcpu: -2, intid: 33, via: 'gicc_mmio' }, /vcpu must be an integer from -1 \(unknown\) to 65534, got -2/],
     ['a negative time', { kind: 'irq_eoi', time: -1, vcpu: 0, intid: 33, via: 'gicc_mmio' }, /time must be a non-negative integer, got -1/],
+    // Out of range: stored, these would turn into varints the reader cannot decode (a lost chunk).
+    ['a time of 2^53', { kind: 'irq_eoi', time: 2 ** 53, vcpu: 0, intid: 33, via: 'gicc_mmio' }, /time must be below 2\^53, got 9007199254740992/],
+    ['an address of 2^60', { kind: 'mmio_read', time: 1, vcpu: 0, addr: 2 ** 60, size: 4, value: 0n, device: '', register: '', outcome: 'handled' }, /field 'addr' is 1152921504606847000, expected an integer from 0 to 2\^53-1/],
+    ['an INTID of 1e21', { kind: 'irq_eoi', time: 1, vcpu: 0, intid: 1e21, via: 'gicc_mmio' }, /field 'intid' is 1e\+21, expected an integer from 0 to 2\^53-1/],
+    ['a 65-bit argument', { kind: 'hypercall', time: 1, vcpu: 0, conduit: 'hvc', imm: 0, func: 0, name: '', subop: '', args: [1n, 2n ** 64n], results: [] }, /field 'args' is 1,18446744073709551616, expected 0 to 2\^64-1/],
   ];
   for (const [name, ev, msg] of cases) {
     it(`rejects ${name} with a clear message and keeps the trace consistent`, () => {
