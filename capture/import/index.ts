@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { basename } from 'node:path';
 import type { ClockInfo, DeviceRegion, NewEvent, TraceSource } from '../model.ts';
-import { TraceWriter } from '../store/index.ts';
+import { TraceError, TraceWriter } from '../store/index.ts';
 import { detectFormat, FORMATS, sniffQemuClockForm, type ImportFormat } from './detect.ts';
 import { ImportError } from './errors.ts';
 import { FtraceImporter } from './ftrace.ts';
@@ -126,6 +126,20 @@ function sha256File(path: string): Promise<string> {
   });
 }
 
+/**
+ * Append one parsed event. The parsers check what the store needs, so a refusal here is a gap in
+ * a parser: report it against the input line the event came from, not the temporary trace.
+ */
+function storeEvent(writer: TraceWriter, ev: NewEvent, input: string, tmp: string): void {
+  try {
+    writer.append(ev);
+  } catch (err) {
+    if (!(err instanceof TraceError)) throw err;
+    const why = err.message.startsWith(`${tmp}: `) ? err.message.slice(tmp.length + 2) : err.message;
+    throw new ImportError(input, ev.src_line ?? 0, `cannot store the ${ev.kind} event of this line: ${why.replace(/^event \d+: /, '')}`);
+  }
+}
+
 /** Import `input` into a new trace at `output`. Throws ImportError/TraceError on bad input. */
 export async function importFile(opts: ImportOptions): Promise<ImportResult> {
   const t0 = performance.now();
@@ -189,7 +203,7 @@ export async function importFile(opts: ImportOptions): Promise<ImportResult> {
   });
   let outcome: ParseOutcome;
   try {
-    outcome = parseFile(format, input, (ev) => writer.append(ev), {
+    outcome = parseFile(format, input, (ev) => storeEvent(writer, ev, input, tmp), {
       dtbRegions,
       events: opts.events,
       strict: opts.strict,
