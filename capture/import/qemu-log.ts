@@ -104,8 +104,38 @@ export class QemuLogImporter implements LineHandler {
     clearOverflow();
     this.why = undefined;
     const p = this.prefix(t, s, e);
-    if (p < 0) return this.badLine(t, s, e, this.why ?? (numOverflow ? OVERFLOW_REASON : 'not a QEMU trace line (expected EVENT ARGS, TID@SEC.USEC:EVENT or an ISO-8601 timestamp)'));
+    if (p < 0) {
+      if (this.guestError(t, s, e)) return this.release(lineNo);
+      return this.badLine(t, s, e, this.why ?? (numOverflow ? OVERFLOW_REASON : 'not a QEMU trace line (expected EVENT ARGS, TID@SEC.USEC:EVENT or an ISO-8601 timestamp)'));
+    }
     this.dispatch(t, s, p, e);
+  }
+
+  /**
+   * `-d guest_errors` messages share the log (-D) with the trace lines, with no timestamp. An access
+   * where nothing is mapped ("Invalid read at addr 0x9100018, size 4, region '(null)', reason:
+   * rejected", from QEMU's memory core) becomes an MMIO event with outcome 'unassigned' (the guest
+   * takes an external abort); the other messages ("FUNCTION: text", e.g. "gicv3_dist_read: invalid
+   * guest read at offset …", or an access a device rejected, whose addr is relative to the device)
+   * are counted as unmapped 'guest_error'.
+   */
+  private guestError(t: string, s: number, e: number): boolean {
+    const write = t.startsWith('Invalid write at addr ', s);
+    if (write || t.startsWith('Invalid read at addr ', s)) {
+      const addr = numAfter(t, 'addr ', s, e);
+      const size = numAfter(t, 'size ', numEnd, e);
+      if (addr !== addr || size !== size) return false;
+      const r = t.indexOf("region '", numEnd);
+      const mr = r >= 0 && r < e ? t.slice(r + 8, t.indexOf("'", r + 8)) : '';
+      if (mr === '(null)' || mr === '') {
+        this.stats.parsed++;
+        const kind = write ? 'mmio_write' : 'mmio_read';
+        this.push({ kind, time: this.time, vcpu: -1, src_line: this.lineNo, addr, size, value: 0n, device: '', register: '', outcome: 'unassigned' });
+        return true;
+      }
+    } else if (!GUEST_ERROR.test(t.slice(s, Math.min(e, s + 64)))) return false;
+    this.stats.unmapped['guest_error'] = (this.stats.unmapped['guest_error'] ?? 0) + 1;
+    return true;
   }
 
   /** A record of the simple backend, rendered as the log backend prints it (no prefix). */
@@ -155,7 +185,7 @@ export class QemuLogImporter implements LineHandler {
       const name = t.slice(p, ne);
       this.stats.unmapped[name] = (this.stats.unmapped[name] ?? 0) + 1;
     } else if (res === false) return this.badLine(t, s, e, this.why ?? (numOverflow ? OVERFLOW_REASON : `cannot read the arguments of ${t.slice(p, ne)}`));
-    else return this.badLine(t, s, e, 'not a QEMU trace line');
+    else if (!this.guestError(t, p, e)) return this.badLine(t, s, e, 'not a QEMU trace line');
     this.release(lineNo);
   }
 
@@ -458,6 +488,9 @@ export class QemuLogImporter implements LineHandler {
     return this.lineNo;
   }
 }
+
+/** A QEMU guest-error message: "function_name: text". */
+const GUEST_ERROR = /^[A-Za-z_][A-Za-z0-9_]*: /;
 
 const BYTE: Uint8Array[] = Array.from({ length: 256 }, (_, i) => Uint8Array.of(i));
 

@@ -174,19 +174,37 @@ describe('QEMU log: unmapped and bad lines', () => {
     expect(r.stats.lines).toBe(r.stats.parsed + 4 + r.stats.blank + r.stats.bad);
   });
 
+  it('-d guest_errors: an access to an unmapped address is an unassigned MMIO event, other messages are counted', () => {
+    const r = parse('qemu-log', L([
+      '12@1.000001:pl011_read addr 0x00000018 value 0x00000090',
+      "Invalid read at addr 0x9100018, size 4, region '(null)', reason: rejected",
+      "Invalid write at addr 0x910001C, size 1, region '(null)', reason: rejected",
+      'gicv3_dist_read: invalid guest read at offset 000000000000000c size 4',
+      "Invalid read at addr 0x10, size 8, region 'pl011', reason: invalid size (min:1 max:4)",
+      'GARBAGE!! line',
+    ]));
+    const mmio = r.events.filter((e) => e.kind === 'mmio_read' || e.kind === 'mmio_write');
+    expect(mmio.slice(1)).toMatchObject([
+      { kind: 'mmio_read', addr: 0x9100018, size: 4, device: '', outcome: 'unassigned', src_line: 2, time: 0 },
+      { kind: 'mmio_write', addr: 0x910001c, size: 1, device: '', outcome: 'unassigned', src_line: 3 },
+    ]);
+    expect(r.stats.unmapped).toEqual({ guest_error: 2 });
+    expect(r.stats).toMatchObject({ parsed: 3, bad: 1 });
+  });
+
   it('stops at the first bad line with --strict, naming file and line', () => {
     expect(() => parse('qemu-log', L(['pl011_read addr 0x00000018 value 0x00000090', 'pl011_read addr zz'] ), { strict: true })).toThrow(/f\d+\.log:2: cannot read the arguments of pl011_read/);
   });
 });
 
 describe('format detection', () => {
-  it('skips QEMU -d messages before the first trace line and counts them as bad lines', async () => {
+  it('skips QEMU -d messages before the first trace line and counts them as unmapped guest errors', async () => {
     const { detectFormat } = await import('../../capture/import/detect.ts');
     const { tmpFile } = await import('./helpers.ts');
     const f = tmpFile('pl011_write: Bad offset 0x100\n1@1.000001:pl011_read addr 0x00000018 value 0x00000090\n');
     expect(detectFormat(f)).toBe('qemu-log');
     const r = parse('qemu-log', 'pl011_write: Bad offset 0x100\n1@1.000001:pl011_read addr 0x00000018 value 0x00000090\n');
-    expect(r.stats).toMatchObject({ bad: 1, parsed: 1 });
+    expect(r.stats).toMatchObject({ bad: 0, parsed: 1, unmapped: { guest_error: 1 } });
     expect(detectFormat(tmpFile('version = 6\ncpus=2\n'))).toBe('ftrace');
   });
 });
