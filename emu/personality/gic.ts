@@ -2,6 +2,7 @@
 // (v2: distributor + CPU interface; v3: distributor + one redistributor frame pair per vCPU)
 // at the addresses each hypervisor uses.
 
+import { GICV3_REDIST_STRIDE } from '../../arch/regmaps/gicv3.ts';
 import type { DeviceRegion, DeviceRole } from '../../capture/model.ts';
 import { GicV2 } from '../devices/gicv2.ts';
 import { GicV3 } from '../devices/gicv3.ts';
@@ -14,7 +15,7 @@ export function region(model: string, role: DeviceRole, base: number, size: numb
 }
 
 /** GICv3 redistributor frames per vCPU (RD_base + SGI_base, 64 KiB each). */
-export const REDIST_STRIDE = 0x20000;
+export const REDIST_STRIDE = GICV3_REDIST_STRIDE;
 
 export interface GicPlacement {
   version: 2 | 3;

@@ -1,0 +1,231 @@
+// The GICv3 redistributors (GICR), one per CPU, 128 KiB apart: the RD_base frame (GICR_CTLR,
+// GICR_TYPER with affinity, processor number and Last, the GICR_WAKER handshake, no LPIs) and the
+// SGI_base frame (SGI/PPI group, enable, pending, active, priority and trigger). Offsets are the
+// register map's (arch/regmaps/gicv3.ts). Arm IHI 0069H chapter 12 (GICR_*); docs/emulator-platform.md.
+
+import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
+import { GICR, GICR_SGI, GICV3_FRAME, redistRegisterName } from '../../arch/regmaps/gicv3.ts';
+import type { MmioDevice } from '../types.ts';
+import { IIDR, REDIST_STRIDE, SGI_FRAME, WAKER_CA, WAKER_PS, edgeBitsOf, icfgrOf, type GicV3State } from './gicv3-state.ts';
+
+const GICR_IDS = [0x44, 0x00, 0x00, 0x00, 0x93, 0xb4, 0x3b, 0x00, 0x0d, 0xf0, 0x05, 0xb1];
+
+/** SGI_base offsets of IPRIORITYR0..7 (byte-accessible), relative to the frame. */
+const PRIO_START = GICR_SGI.IPRIORITYR;
+const PRIO_END = GICR_SGI.IPRIORITYR + 0x20;
+
+/**
+ * The RAZ/WI rule of this model, stated once (offsets within one redistributor): PROPBASER and
+ * PENDBASER (no LPIs) and the SGI frame's NSACR (DS = 1) read as zero and ignore writes, as
+ * ordinary handled accesses.
+ */
+function isRazWi(off: number): boolean {
+  return (off >= GICR.PROPBASER && off < GICR.PENDBASER + 8) || off === SGI_FRAME + GICR_SGI.NSACR;
+}
+
+export class GicV3Redistributor implements MmioDevice {
+  readonly region: DeviceRegion;
+  lastOutcome: MmioOutcome = 'handled';
+  private readonly gic: GicV3State;
+
+  constructor(gic: GicV3State, region: DeviceRegion) {
+    this.gic = gic;
+    this.region = region;
+  }
+
+  registerName(offset: number): string {
+    return redistRegisterName(offset);
+  }
+
+  private locate(offset: number): { cpu: number; off: number } | undefined {
+    const cpu = Math.floor(offset / REDIST_STRIDE);
+    if (cpu >= this.gic.numCpu) return undefined;
+    return { cpu, off: offset % REDIST_STRIDE };
+  }
+
+  read(offset: number, size: number, _vcpu = 0): number {
+    const loc = this.locate(offset);
+    if (!loc) {
+      this.lastOutcome = 'abort'; // beyond the last redistributor: unassigned
+      return 0;
+    }
+    if (size < 4) {
+      const s = loc.off - SGI_FRAME;
+      if (s >= PRIO_START && s < PRIO_END) {
+        const cs = this.gic.cpus[loc.cpu]!;
+        let v = 0;
+        for (let i = 0; i < size; i++) v |= cs.prio[s - PRIO_START + i]! << (8 * i);
+        return v;
+      }
+      this.lastOutcome = 'raz_wi';
+      return 0;
+    }
+    const v = (loc.off & 3) === 0 ? this.read32(loc.cpu, loc.off) : undefined;
+    if (v === undefined) {
+      this.lastOutcome = 'raz_wi';
+      return 0;
+    }
+    return v >>> 0;
+  }
+
+  write(offset: number, size: number, value: number, _vcpu = 0): void {
+    const loc = this.locate(offset);
+    if (!loc) {
+      this.lastOutcome = 'abort';
+      return;
+    }
+    if (size < 4) {
+      const s = loc.off - SGI_FRAME;
+      if (s >= PRIO_START && s < PRIO_END) {
+        for (let i = 0; i < size; i++) this.writePrioByte(loc.cpu, s - PRIO_START + i, (value >>> (8 * i)) & 0xff);
+        return;
+      }
+      this.lastOutcome = 'raz_wi';
+      return;
+    }
+    if ((loc.off & 3) !== 0 || !this.write32(loc.cpu, loc.off, value >>> 0)) this.lastOutcome = 'raz_wi';
+  }
+
+  read64(offset: number, _vcpu = 0): bigint {
+    const loc = this.locate(offset);
+    if (!loc) {
+      this.lastOutcome = 'abort';
+      return 0n;
+    }
+    const lo = this.read32(loc.cpu, loc.off);
+    const hi = this.read32(loc.cpu, loc.off + 4);
+    if (lo === undefined || (loc.off & 7) !== 0) {
+      this.lastOutcome = 'raz_wi';
+      return 0n;
+    }
+    return (BigInt(hi ?? 0) << 32n) | BigInt(lo);
+  }
+
+  write64(offset: number, value: bigint, _vcpu = 0): void {
+    const loc = this.locate(offset);
+    if (!loc) {
+      this.lastOutcome = 'abort';
+      return;
+    }
+    if ((loc.off & 7) !== 0 || !this.write32(loc.cpu, loc.off, Number(value & 0xffffffffn))) this.lastOutcome = 'raz_wi';
+  }
+
+  /** A 32-bit register of `cpu`'s redistributor; undefined for offsets that do not decode. */
+  private read32(cpu: number, off: number): number | undefined {
+    const g = this.gic;
+    const cs = g.cpus[cpu]!;
+    if (isRazWi(off)) return 0;
+    if (off < SGI_FRAME) {
+      switch (off) {
+        case GICR.CTLR:
+          return 2; // GICR_CTLR: CES (as QEMU); EnableLPIs stays 0, RWP never set
+        case GICR.IIDR:
+          return IIDR;
+        case GICR.TYPER:
+          return ((1 << 24) | (cpu << 8) | (cpu === g.numCpu - 1 ? 1 << 4 : 0) | 1) >>> 0; // CommonLPIAff, Processor_Number, Last, PLPIS
+        case GICR.TYPER + 4:
+          return cs.affinity;
+        case GICR.STATUSR:
+          return 0;
+        case GICR.WAKER:
+          return cs.waker;
+        default:
+          if (off >= GICR.PIDR4 && off < GICV3_FRAME) return GICR_IDS[(off - GICR.PIDR4) >> 2]!;
+          return undefined;
+      }
+    }
+    const s = off - SGI_FRAME;
+    switch (s) {
+      case GICR_SGI.IGROUPR0:
+        return cs.group >>> 0;
+      case GICR_SGI.ISENABLER0:
+      case GICR_SGI.ICENABLER0:
+        return cs.enabled >>> 0;
+      case GICR_SGI.ISPENDR0:
+      case GICR_SGI.ICPENDR0:
+        return (cs.pending | (~cs.edge & cs.level)) >>> 0;
+      case GICR_SGI.ISACTIVER0:
+      case GICR_SGI.ICACTIVER0:
+        return cs.active >>> 0;
+      case GICR_SGI.ICFGR0:
+        return 0xaaaaaaaa; // SGIs: always edge
+      case GICR_SGI.ICFGR1:
+        return icfgrOf(cs.edge >>> 16);
+      case GICR_SGI.IGRPMODR0:
+        return cs.grpmod >>> 0;
+      default:
+        if (s >= PRIO_START && s < PRIO_END) {
+          let v = 0;
+          for (let i = 0; i < 4; i++) v |= cs.prio[s - PRIO_START + i]! << (8 * i);
+          return v >>> 0;
+        }
+        return undefined;
+    }
+  }
+
+  /** Write a 32-bit register of `cpu`'s redistributor; false for offsets that do not decode. */
+  private write32(cpu: number, off: number, v: number): boolean {
+    const g = this.gic;
+    const cs = g.cpus[cpu]!;
+    if (isRazWi(off)) return true;
+    if (off < SGI_FRAME) {
+      switch (off) {
+        case GICR.WAKER: {
+          let w = v & WAKER_PS;
+          if (w & WAKER_PS) w |= WAKER_CA;
+          cs.waker = w;
+          return true;
+        }
+        case GICR.CTLR:
+          return true; // EnableLPIs: no LPIs to enable
+        default:
+          return false;
+      }
+    }
+    const s = off - SGI_FRAME;
+    switch (s) {
+      case GICR_SGI.IGROUPR0:
+        cs.group = v | 0;
+        break;
+      case GICR_SGI.ISENABLER0:
+        cs.enabled |= v;
+        break;
+      case GICR_SGI.ICENABLER0:
+        cs.enabled &= ~v;
+        break;
+      case GICR_SGI.ISPENDR0:
+        cs.pending |= v;
+        break;
+      case GICR_SGI.ICPENDR0:
+        cs.pending &= ~v;
+        break;
+      case GICR_SGI.ISACTIVER0:
+        cs.active |= v;
+        break;
+      case GICR_SGI.ICACTIVER0:
+        cs.active &= ~v;
+        break;
+      case GICR_SGI.ICFGR0:
+        return true; // SGIs: always edge
+      case GICR_SGI.ICFGR1:
+        cs.edge = (cs.edge & 0xffff) | (edgeBitsOf(v) << 16);
+        break;
+      case GICR_SGI.IGRPMODR0:
+        cs.grpmod = v | 0;
+        break;
+      default:
+        if (s >= PRIO_START && s < PRIO_END) {
+          for (let i = 0; i < 4; i++) cs.prio[s - PRIO_START + i] = (v >>> (8 * i)) & 0xff;
+          break;
+        }
+        return false;
+    }
+    g.updateCpu(cpu);
+    return true;
+  }
+
+  private writePrioByte(cpu: number, irq: number, v: number): void {
+    this.gic.cpus[cpu]!.prio[irq] = v & 0xff;
+    this.gic.updateCpu(cpu);
+  }
+}
