@@ -1,5 +1,6 @@
 // GIC rules: GICv2 architecture spec (IHI 0048B) and GICv3/v4 (IHI 0069).
 
+import { GICV3_REDIST_STRIDE, GICV3_SGI_FRAME } from '../../arch/regmaps/gicv3.ts';
 import type { EventOf, TraceEvent } from '../../capture/model.ts';
 import type { Analysis, ReplayContext } from '../analysis.ts';
 import { iccName } from '../state/gic.ts';
@@ -172,11 +173,11 @@ class GicRules implements Analysis<void> {
     }
     if (r.role === 'gic_redist') {
       const rel = e.addr - (gic.redists[0]?.base ?? r.base);
-      const frame = Math.floor(rel / 0x20000);
-      if (rel % 0x20000 >= 0x10000 && gic.cpu(frame).wakerSeq < 0) {
+      const frame = Math.floor(rel / GICV3_REDIST_STRIDE);
+      if (rel % GICV3_REDIST_STRIDE >= GICV3_SGI_FRAME && gic.cpu(frame).wakerSeq < 0) {
         this.sink.report(GIC_RULES.redistBeforeWaker, `redist${frame}`, `${e.register || 'SGI-frame register'} of redistributor ${frame} written before GICR_WAKER.ProcessorSleep was cleared; wake the redistributor (clear ProcessorSleep, poll ChildrenAsleep) first.`, [e]);
       }
-      const off = rel % 0x20000 - 0x10000;
+      const off = (rel % GICV3_REDIST_STRIDE) - GICV3_SGI_FRAME;
       if (off >= 0xc00 && off < 0xc08) this.icfgr(e, off - 0xc00, true);
       return;
     }

@@ -3,12 +3,13 @@
 // Fed by distributor/redistributor/CPU-interface MMIO, ICC_* system registers and the irq_* events.
 // Memory is bounded by the number of INTIDs and vCPUs, not by trace length.
 
+import { GICV3_REDIST_STRIDE, GICV3_SGI_FRAME } from '../../arch/regmaps/gicv3.ts';
 import { iccRegisterName } from '../../arch/sysregs.ts';
 import type { DeviceRegion, EventOf, MmioEvent } from '../../capture/model.ts';
 
 const SPI_LIMIT = 1020;
-const REDIST_FRAME = 0x20000;
-const SGI_FRAME = 0x10000;
+const REDIST_FRAME = GICV3_REDIST_STRIDE;
+const SGI_FRAME = GICV3_SGI_FRAME;
 
 /** The ICC register a sysreg event touches, or '' when it is not one (traces may name them S3_0_C12_C12_5 etc.). */
 export function iccName(e: EventOf<'sysreg'>): string {
