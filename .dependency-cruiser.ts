@@ -23,16 +23,6 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
 /** Top-level folders that are not layers: nothing in a layer may import them. */
 const OUTSIDE = ['bench', 'test', 'scripts', 'guests'];
 
-/**
- * Import cycles being removed in emu/cpu (issue 13 item 5), each as its two files. These are the only
- * cycles allowed; delete an entry when its cycle is gone, and the list with it when it is empty.
- */
-export const KNOWN_CYCLES: readonly (readonly [string, string])[] = [
-  ['emu/cpu/cpu.ts', 'emu/cpu/jit.ts'],
-];
-
-const exact = (file: string): string => `^${file.replace(/[.]/g, '\\.')}$`;
-
 /** One rule per layer: a module in it may import only its own layer and the layers below. */
 function layerRules(layers: Readonly<Record<string, readonly string[]>>): IForbiddenRuleType[] {
   const all = [...Object.keys(layers), ...OUTSIDE];
@@ -45,38 +35,19 @@ function layerRules(layers: Readonly<Record<string, readonly string[]>>): IForbi
   }));
 }
 
-/** No cycles, except the known ones: each of their files may close a cycle through its partner only. */
-function cycleRules(known: readonly (readonly [string, string])[]): IForbiddenRuleType[] {
-  const partners = new Map<string, string[]>();
-  for (const [a, b] of known) {
-    partners.set(a, [...(partners.get(a) ?? []), b]);
-    partners.set(b, [...(partners.get(b) ?? []), a]);
-  }
-  const rules: IForbiddenRuleType[] = [
-    {
-      name: 'no-circular',
-      comment: 'modules must not import each other, directly or through others',
-      severity: 'error',
-      from: partners.size > 0 ? { pathNot: [...partners.keys()].map(exact) } : {},
-      to: { circular: true },
-    },
-  ];
-  for (const [file, others] of partners) {
-    rules.push({
-      name: 'no-circular',
-      comment: `${file} is in a known cycle with ${others.join(', ')} only`,
-      severity: 'error',
-      from: { path: exact(file) },
-      to: { circular: true, pathNot: others.map(exact) },
-    });
-  }
-  return rules;
-}
+/** No import cycles, in any layer. */
+const NO_CYCLES: IForbiddenRuleType = {
+  name: 'no-circular',
+  comment: 'modules must not import each other, directly or through others',
+  severity: 'error',
+  from: {},
+  to: { circular: true },
+};
 
 /** The rule set for a tree laid out as `layers` (tests pass their own to show the rules bite). */
-export function layerConfig(layers = LAYERS, known = KNOWN_CYCLES): IConfiguration {
+export function layerConfig(layers = LAYERS): IConfiguration {
   return {
-    forbidden: [...layerRules(layers), ...cycleRules(known)],
+    forbidden: [...layerRules(layers), NO_CYCLES],
     options: {
       // Count `import type` too: a type from an upper layer is still an upward dependency.
       tsPreCompilationDeps: true,

@@ -3,7 +3,7 @@
 // point) and the AdvSIMD vector FP forms, on the arithmetic of fp-arith.ts.
 
 import {
-  envOf, FMTS, FPSR, fpAdd, fpCmpRel, fpCompare, fpConvert, fpDiv, fpMinMax, fpMul, fpMulAdd, fpRoundInt, fpSqrt,
+  envOf, FMTS, fpAdd, fpCmpRel, fpCompare, fpConvert, fpDiv, fpMinMax, fpMul, fpMulAdd, fpRoundInt, fpSqrt,
   fpToInt, intToFp, RM, vfpExpand32, vfpExpand64, type Fmt, type FpEnv,
 } from './fp-arith.ts';
 import { getE, setE, vviews, type FpCpu } from './vregs.ts';

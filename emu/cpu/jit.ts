@@ -21,31 +21,15 @@
 
 import v8 from 'node:v8';
 import * as Int64 from './int64.ts';
-import type { Cpu } from './cpu.ts';
+import { X_METHODS, type JitCpu } from './jit-cpu.ts';
 import { KIND, TEMPLATES } from './jit-ops.ts';
 
 const { H, add64, asr64, lsl64, lsr64 } = Int64;
 
-/** The parts of Cpu the compiled code and the dispatch loop use (private in the class). */
-interface CpuCore {
-  instret: number;
-  pcLo: number;
-  pcHi: number;
-  evt: number;
-  fLo: number;
-  fHi: number;
-  fDec: Int32Array;
-  fOff: number;
-  onEvent(): boolean;
-  refill(): void;
-  exec(end: number): boolean;
-  decodeAt(d: Int32Array, k: number): number;
-}
-
 /** A compiled group of blocks of one page: runs the block at c.pcLo, then the next one while the
  *  PC stays on the page at another block of the group (and no event, code write or budget end);
  *  a compiled block of another group of the page is called directly, up to CHAIN_DEPTH deep. */
-type Block = (c: CpuCore, pcHi: number, end: number, depth: number) => void;
+type Block = (c: JitCpu, pcHi: number, end: number, depth: number) => void;
 
 /** Per decode array (physical page) state: entry counts, scanned lengths, compiled blocks. */
 interface PageBlocks {
@@ -117,8 +101,7 @@ export class Jit {
   }
 
   /** Run loop used instead of Cpu.exec: returns true when run() must return. */
-  exec(cpu: Cpu, end: number): boolean {
-    const c = cpu as unknown as CpuCore;
+  exec(c: JitCpu, end: number): boolean {
     const threshold = this.threshold;
     while (c.instret < end) {
       if (c.evt !== 0 && c.onEvent()) return true;
@@ -161,7 +144,7 @@ export class Jit {
   }
 
   /** Number of compilable instructions from slot k (decoding as needed, like the interpreter would). */
-  private scan(c: CpuCore, d: Int32Array, k: number): number {
+  private scan(c: JitCpu, d: Int32Array, k: number): number {
     let n = 0;
     for (let s = k; s < SLOTS && n < this.maxLen; s++) {
       const i = s << 2;
@@ -278,8 +261,8 @@ export class Jit {
   }
 }
 
-/** Helpers that read or write the register file themselves (blocks using them keep registers in X). */
-const USES_X = /c\.(op|sysAccess|ldst)/;
+/** Calls of helpers that read or write the register file themselves (blocks using them keep registers in X). */
+const USES_X = new RegExp(`c\\.(${X_METHODS.join('|')})\\(`);
 const X_SLOT = /X\[(\d+)\]/g;
 const X_WRITE = /X\[(\d+)\] *[|&^+-]?=(?!=)/g;
 const ZERO_READ = /X\[6[45]\](?! *[|&^+-]?=(?!=))/g;
