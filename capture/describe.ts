@@ -1,6 +1,7 @@
 // Human and machine renderings of trace events, derived from the model's field table so
 // every consumer (CLI, TUI, reports) prints events the same way.
 
+import { gntstName, xenbusStateName } from '../arch/hypercalls/xen-io.ts';
 import { COMMON_FIELDS, KIND_FIELDS, type TraceEvent } from './model.ts';
 
 const hex = (v: bigint | number): string => '0x' + v.toString(16);
@@ -91,6 +92,18 @@ export function describeEvent(e: TraceEvent): string {
       const absent = e.outcome === 'absent' ? ' [absent]' : '';
       return `pci ${e.write ? 'write' : 'read '} ${e.bdf} ${what} = ${hex(e.value)} (${e.size}B @${hex(e.offset)})${e.device ? ' ' + e.device : ''}${bar}${absent}`;
     }
+    case 'xenstore': {
+      const tx = e.tx ? ` tx ${e.tx}` : '';
+      const token = e.token ? ` token ${JSON.stringify(e.token)}` : '';
+      const data = e.data.length ? ' ' + printable(e.data) : '';
+      return `xenstore d${e.domid} ${e.xs_op}${e.req_id ? ' #' + e.req_id : ''}${tx} ${e.path || '-'}${data}${token} -> ${e.result}`;
+    }
+    case 'xen_grant':
+      return `grant ${e.backend} d${e.granter} gref ${e.gref} ${e.access} flags ${hex(e.flags)} frame ${hex(e.gfn)} -> ${gntstName(e.gntst)}`;
+    case 'xenbus_state':
+      return `xenbus ${e.device} ${e.end} ${xenbusStateName(e.xb_state) || 'state'} (${e.xb_state})`;
+    case 'xen_evtchn':
+      return `evtchn port ${e.evtchn} ${e.dir === 'to_guest' ? e.peer + ' -> guest' : 'guest -> ' + e.peer}`;
   }
 }
 

@@ -182,6 +182,37 @@ export const KIND_FIELDS = {
     bar: f('i32', 'BAR index the access concerns (0-5), 6 for the expansion ROM, -1 for none'),
     outcome: f('enum', 'handled, or absent (no function: reads all-ones, writes ignored)', { values: PCI_OUTCOMES }),
   },
+
+  // ---- Xen PV bus: xenstore, grants, xenbus states, backend event channels (docs/xen.md) ----
+  xenstore: {
+    domid: f('u32', 'domain whose connection carried the message: the domU, or 0 for the emulated backends'),
+    xs_op: f('str', 'message type (io/xs_wire.h: READ, WRITE, WATCH_EVENT…), or the ring error that dropped the connection'),
+    req_id: f('u32', 'request id, echoed in the reply (0 for watch events)'),
+    tx: f('u32', 'transaction id (0 = none)'),
+    path: f('str', "absolute path the message names ('' if none)"),
+    data: f('bytes', 'value written or read; children, permissions or transaction id; NUL-separated where the wire has several strings'),
+    token: f('str', "watch token (WATCH, UNWATCH, WATCH_EVENT; '' otherwise)"),
+    result: f('str', "'OK', the errno name of an XS_ERROR reply, or XENSTORE_ERROR_* when the ring was dropped"),
+  },
+  xen_grant: {
+    backend: f('str', 'device whose backend used the grant, named as in block/net events: vbd-51712, vif-0'),
+    gref: f('u32', 'grant reference'),
+    granter: f('u32', 'domain the grant belongs to'),
+    flags: f('u32', 'grant entry flags as read (GTF_permit_access 1, GTF_readonly 4)'),
+    gfn: f('u53', 'guest frame the entry names'),
+    access: f('enum', 'what the backend needed: to read the page (guest to backend) or to write it', { values: ['read', 'write'] as const }),
+    gntst: f('i32', 'GNTST_* result: 0 okay, -1 general error (bad flags, domain or read-only), -3 bad gntref'),
+  },
+  xenbus_state: {
+    device: f('str', 'PV device, named as in block/net events: vbd-51712 (blkif virtual-device), vif-0'),
+    end: f('enum', 'which end changed state', { values: ['frontend', 'backend'] as const }),
+    xb_state: f('u32', 'new state (io/xenbus.h: 1 Initialising, 2 InitWait, 3 Initialised, 4 Connected, 5 Closing, 6 Closed)'),
+  },
+  xen_evtchn: {
+    evtchn: f('u32', "the domU's port"),
+    peer: f('str', 'what is at the other end: xenstored, console, vbd-51712, vif-0'),
+    dir: f('enum', 'direction of the notification', { values: ['to_backend', 'to_guest'] as const }),
+  },
 } as const;
 
 export type EventKind = keyof typeof KIND_FIELDS;
@@ -375,6 +406,12 @@ export function deviceOf(e: TraceEvent): string {
     case 'net_frame':
     case 'pci_config':
       return e.device;
+    case 'xenbus_state':
+      return e.device;
+    case 'xen_grant':
+      return e.backend;
+    case 'xen_evtchn':
+      return e.peer;
     default:
       return '';
   }

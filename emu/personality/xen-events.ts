@@ -25,6 +25,8 @@ const LEGACY_VCPUS = 1;
 /** 2-level ABI: 64 × 64 ports. */
 export const NR_PORTS_2L = 4096;
 export const NR_VIRQS = 24;
+/** Ports per bucket of channel structures (PAGE_SIZE / sizeof(struct evtchn) rounded to 64 bytes). */
+const EVTCHNS_PER_BUCKET = 64;
 
 export type PortState =
   | { kind: 'free' }
@@ -116,6 +118,14 @@ export class XenEvents {
     return -1;
   }
 
+  /**
+   * port_is_valid(): Xen allocates channel structures in buckets of 64 ports, and a port is valid
+   * once its bucket exists (a free port in it is "closed"; beyond it, -EINVAL).
+   */
+  portValid(p: number): boolean {
+    return p >= 0 && p < Math.ceil(Math.max(this.ports.length, 1) / EVTCHNS_PER_BUCKET) * EVTCHNS_PER_BUCKET;
+  }
+
   port(p: number): Exclude<PortState, { kind: 'free' }> | undefined {
     const s = p > 0 && p < this.ports.length ? this.ports[p]! : undefined;
     return s && s.kind !== 'free' ? s : undefined;
@@ -144,6 +154,14 @@ export class XenEvents {
     if (this.testAndSetBit(SHARED_INFO.PENDING, p)) return;
     if (this.testBit(SHARED_INFO.MASK, p)) return;
     this.raiseSelector(vcpu, p);
+  }
+
+  /** Would setPending(p) inject the upcall now (not pending, not masked, upcall not yet pending)? */
+  wouldUpcall(p: number): boolean {
+    if (this.testBit(SHARED_INFO.PENDING, p) || this.testBit(SHARED_INFO.MASK, p)) return false;
+    const s = this.ports[p];
+    const vi = this.vcpuInfo(s && s.kind !== 'free' ? s.vcpu : 0);
+    return vi !== undefined && vi.getUint8(0) === 0;
   }
 
   /** evtchn_2l_unmask: clear the mask; a pending event then raises the selector and upcall. */

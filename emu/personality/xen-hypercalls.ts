@@ -5,11 +5,13 @@
 // Anything not provided is -ENOSYS. Handlers never throw: bad guest input is an errno.
 
 import { DOMID_SELF } from '../../arch/hypercalls/xen.ts';
+import { EVTCHNSTAT, GNTTAB_RESERVED } from '../../arch/hypercalls/xen-io.ts';
 import type { DeviceEnv } from '../devices/irq.ts';
 import { HYPERCALL, type HypercallCpu, type HypercallOutcome, type PlatformControl } from './types.ts';
 import type { XenEvents } from './xen-events.ts';
-import { NR_PORTS_2L, NR_VIRQS, VCPU_INFO_SIZE } from './xen-events.ts';
+import { NR_VIRQS, VCPU_INFO_SIZE } from './xen-events.ts';
 import type { XenPvConsole } from './xen-console.ts';
+import type { InterdomainChannels } from './xen/evtchn.ts';
 import type { GuestAccess, TranslatingCpu } from './xen-guest-memory.ts';
 
 export const ERRNO = {
@@ -70,6 +72,8 @@ export interface XenDomain {
   consoleIo(bytes: Uint8Array, vcpu: number): void;
   /** The console event channel (the PV console backend runs when it is notified). */
   readonly consolePort: number;
+  /** dom0's ends of the interdomain channels (xenstored, console, backends). */
+  readonly channels: InterdomainChannels;
   /** Runstate areas registered per vCPU (guest VAs), for the record. */
   readonly runstate: bigint[];
   vm_assist: number;
@@ -210,10 +214,15 @@ function mapGrantFrame(d: XenDomain, i: number, gfn: number): void {
   const src = old >= 0 ? d.access.physView(old * 4096, 4096) : undefined;
   for (let k = 0; k < 4096; k += 4) dst.setUint32(k, src ? src.getUint32(k, true) : 0, true);
   if (old < 0 && i === 0) {
-    // The toolstack's seed (xc_dom_gnttab_seed): entry 0 grants the console page to dom0.
-    dst.setUint16(0, GTF_permit_access, true);
-    dst.setUint16(2, 0, true);
-    dst.setUint32(4, Number(d.params[HVM_PARAM.CONSOLE_PFN] ?? 0n), true);
+    // The toolstack's seed (xc_dom_gnttab_seed): the console and xenstore pages granted to dom0.
+    const seed = (ref: number, pfn: bigint): void => {
+      if (pfn === 0n) return;
+      dst.setUint16(8 * ref, GTF_permit_access, true);
+      dst.setUint16(8 * ref + 2, 0, true);
+      dst.setUint32(8 * ref + 4, Number(pfn), true);
+    };
+    seed(GNTTAB_RESERVED.CONSOLE, d.params[HVM_PARAM.CONSOLE_PFN] ?? 0n);
+    seed(GNTTAB_RESERVED.XENSTORE, d.params[HVM_PARAM.STORE_PFN] ?? 0n);
   }
   g.gfn[i] = gfn;
   if (i + 1 > g.nrFrames) g.nrFrames = i + 1;
@@ -360,26 +369,28 @@ function eventChannelOp(d: XenDomain, cpu: XenCpu): XenCallResult {
   const arg = cpu.getX(1);
   const args = [BigInt(cmd), arg];
   const ev = d.events;
-  const size: Record<number, number> = { 1: 12, 3: 4, 4: 4, 6: 8, 7: 8, 8: 8, 9: 4, 11: 24 };
+  const size: Record<number, number> = { 0: 12, 1: 12, 3: 4, 4: 4, 5: 24, 6: 8, 7: 8, 8: 8, 9: 4, 11: 24 };
   const len = size[cmd];
-  if (len === undefined) return done(args, ERRNO.ENOSYS, cmd); // status, bind_interdomain, expand_array, …
+  if (len === undefined) return done(args, ERRNO.ENOSYS, cmd); // bind_pirq, reset, expand_array, set_priority…
   const b = d.access.read(cpu, arg, len);
   if (!b) return done(args, ERRNO.EFAULT, cmd);
   const v = le(b);
-  const writeBack = (rc: bigint): XenCallResult => done(args, rc === 0n && !d.access.write(cpu, arg, b) ? ERRNO.EFAULT : rc, cmd);
+  const writeBack = (rc: bigint, extra: bigint[] = []): XenCallResult => done([...args, ...extra], rc === 0n && !d.access.write(cpu, arg, b) ? ERRNO.EFAULT : rc, cmd);
   switch (cmd) {
     case 6: {
-      // alloc_unbound: dom u16, remote_dom u16, port u32 (out)
+      // alloc_unbound: dom u16, remote_dom u16, port u32 (out). Xen does not check that the
+      // remote domain exists: the port simply waits for it.
       const dom = checkDomain(d, v.getUint16(0, true));
       if (dom) return done(args, dom, cmd);
       let remote = v.getUint16(2, true);
       if (remote === DOMID_SELF) remote = d.domid;
-      if (remote !== d.domid && remote !== 0) return done(args, ERRNO.ESRCH, cmd);
       const p = ev.allocPort({ kind: 'unbound', vcpu: 0, remote });
       if (p < 0) return done(args, ERRNO.ENOSPC, cmd);
       v.setUint32(4, p, true);
-      return writeBack(0n);
+      return writeBack(0n, [BigInt(remote), BigInt(p)]);
     }
+    case 0:
+      return bindInterdomain(d, args, v, writeBack);
     case 1: {
       // bind_virq: virq u32, vcpu u32, port u32 (out)
       const virq = v.getUint32(0, true), vcpu = v.getUint32(4, true);
@@ -402,9 +413,7 @@ function eventChannelOp(d: XenDomain, cpu: XenCpu): XenCallResult {
     case 3: {
       // close: port u32
       const p = v.getUint32(0, true);
-      if (p >= NR_PORTS_2L || p === 0) return done(args, ERRNO.EINVAL, cmd);
-      if (ev.port(p)) ev.close(p);
-      return done(args, 0n, cmd);
+      return done([...args, BigInt(p)], closePort(d, p), cmd);
     }
     case 8: {
       // bind_vcpu: port u32, vcpu u32
@@ -417,19 +426,20 @@ function eventChannelOp(d: XenDomain, cpu: XenCpu): XenCallResult {
       return done(args, 0n, cmd);
     }
     case 4: {
-      // send: port u32
+      // send: port u32. Interdomain: the other end's owner is notified; unbound: dropped silently.
       const p = v.getUint32(0, true);
       const s = ev.port(p);
-      if (!s) return done([...args, BigInt(p)], ERRNO.EINVAL, cmd);
-      if (s.kind === 'virq') return done([...args, BigInt(p)], ERRNO.EINVAL, cmd);
+      const full = [...args, BigInt(p)];
+      if (!s || s.kind === 'virq') return done(full, ERRNO.EINVAL, cmd);
       if (s.kind === 'ipi') ev.setPending(p);
-      else if (p === d.consolePort) {
-        // xenconsoled: take the bytes, then notify the guest back
-        d.console.drain(cpu.id);
-        ev.setPending(p);
+      else if (s.kind === 'interdomain') {
+        if (s.remote === d.domid) ev.setPending(s.remotePort);
+        else d.channels.sendFromGuest(p, s.remotePort, cpu.id);
       }
-      return done([...args, BigInt(p)], 0n, cmd);
+      return done(full, 0n, cmd);
     }
+    case 5:
+      return channelStatus(d, args, v, writeBack);
     case 9: {
       // unmask: port u32
       const p = v.getUint32(0, true);
@@ -449,6 +459,83 @@ function eventChannelOp(d: XenDomain, cpu: XenCpu): XenCallResult {
     default:
       return done(args, ERRNO.ENOSYS, cmd);
   }
+}
+
+/**
+ * evtchn_close: a free or reserved port is -EINVAL; an interdomain port's other end goes back to
+ * unbound (waiting for this domain again).
+ */
+function closePort(d: XenDomain, p: number): bigint {
+  const ev = d.events;
+  const s = ev.port(p);
+  if (!s) return ERRNO.EINVAL;
+  if (s.kind === 'interdomain') {
+    if (s.remote === d.domid) {
+      const other = ev.port(s.remotePort);
+      if (other?.kind === 'interdomain') ev.ports[s.remotePort] = { kind: 'unbound', vcpu: other.vcpu, remote: d.domid };
+    } else d.channels.guestClosed(s.remotePort);
+  }
+  ev.close(p);
+  return 0n;
+}
+
+/**
+ * bind_interdomain: remote_dom u16 @0, remote_port u32 @4, local_port u32 @8 (out). The remote
+ * port must be unbound and waiting for this domain; binding sets the new local port pending
+ * (Xen's rule, so nothing sent before the bind is lost). dom0 has no port waiting for the domU,
+ * so binding to dom0 is -EINVAL; other domains do not exist (-ESRCH).
+ */
+function bindInterdomain(d: XenDomain, args: bigint[], v: DataView, writeBack: (rc: bigint, extra?: bigint[]) => XenCallResult): XenCallResult {
+  const ev = d.events;
+  let rdom = v.getUint16(0, true);
+  const rport = v.getUint32(4, true);
+  if (rdom === DOMID_SELF) rdom = d.domid;
+  const extra = [BigInt(rdom), BigInt(rport)];
+  if (rdom !== d.domid && rdom !== 0) return done([...args, ...extra], ERRNO.ESRCH, 0);
+  const remote = rdom === d.domid ? ev.port(rport) : undefined;
+  if (!remote || remote.kind !== 'unbound' || remote.remote !== d.domid) return done([...args, ...extra], ERRNO.EINVAL, 0);
+  const local = ev.allocPort({ kind: 'interdomain', vcpu: 0, remote: d.domid, remotePort: rport });
+  if (local < 0) return done([...args, ...extra], ERRNO.ENOSPC, 0);
+  ev.ports[rport] = { kind: 'interdomain', vcpu: remote.vcpu, remote: d.domid, remotePort: local };
+  ev.setPending(local);
+  v.setUint32(8, local, true);
+  return writeBack(0n, [...extra, BigInt(local)]);
+}
+
+/**
+ * status: dom u16 @0, port u32 @4 → status u32 @8, vcpu u32 @12, then the union @16: unbound
+ * {dom u16}, interdomain {dom u16, port u32 @20}, virq u32. Ports beyond those in use are -EINVAL.
+ */
+function channelStatus(d: XenDomain, args: bigint[], v: DataView, writeBack: (rc: bigint, extra?: bigint[]) => XenCallResult): XenCallResult {
+  const dom = checkDomain(d, v.getUint16(0, true));
+  if (dom) return done(args, dom, 5);
+  const p = v.getUint32(4, true);
+  if (!d.events.portValid(p)) return done([...args, BigInt(p)], ERRNO.EINVAL, 5);
+  const s = d.events.port(p);
+  for (let off = 8; off < 24; off += 4) v.setUint32(off, 0, true);
+  if (!s) v.setUint32(8, EVTCHNSTAT.closed, true);
+  else {
+    v.setUint32(12, s.vcpu, true);
+    switch (s.kind) {
+      case 'unbound':
+        v.setUint32(8, EVTCHNSTAT.unbound, true);
+        v.setUint16(16, s.remote, true);
+        break;
+      case 'interdomain':
+        v.setUint32(8, EVTCHNSTAT.interdomain, true);
+        v.setUint16(16, s.remote, true);
+        v.setUint32(20, s.remotePort, true);
+        break;
+      case 'virq':
+        v.setUint32(8, EVTCHNSTAT.virq, true);
+        v.setUint32(16, s.virq, true);
+        break;
+      case 'ipi':
+        v.setUint32(8, EVTCHNSTAT.ipi, true);
+        break;
+    }
+  }
+  return writeBack(0n, [BigInt(p), BigInt(v.getUint32(8, true))]);
 }
 
 // ---- hvm_op --------------------------------------------------------------------------------

@@ -24,6 +24,14 @@ import { XenEvents } from './xen-events.ts';
 import { GuestAccess, type GuestPhysMemory } from './xen-guest-memory.ts';
 import { HVM_PARAM, HVM_NR_PARAMS, xenHypercall, type XenCpu, type XenDomain } from './xen-hypercalls.ts';
 import { xenSmcccCall } from './xen-smccc.ts';
+import { InterdomainChannels } from './xen/evtchn.ts';
+import { BlkBack, type BlockBacking } from './xen/blkback.ts';
+import { GrantTable } from './xen/grant-table.ts';
+import { NetBack } from './xen/netback.ts';
+import { devicePaths, populateDomain } from './xen/toolstack.ts';
+import { XenBus } from './xen/xenbus.ts';
+import { xvdVirtualDevice } from '../../arch/hypercalls/xen-io.ts';
+import { formatMac, macOf, type NicSpec } from '../net/nic.ts';
 
 /** Xen's default max_grant_frames (libxl 4.17). */
 export const XEN_MAX_GRANT_FRAMES = 64;
@@ -31,6 +39,9 @@ export const XEN_MAX_GRANT_FRAMES = 64;
 const EPOCH_SECONDS = 1704067200;
 /** The domain id the guest is given (the first domU xl creates). */
 export const XEN_DOMID = 1;
+/** The domain's name and UUID in xenstore (xl's `name`, a fixed UUID so traces are reproducible). */
+export const XEN_DOMAIN_NAME = 'bootscope';
+export const XEN_DOMAIN_UUID = '00000000-0000-4000-8000-000000000001';
 
 export interface XenConfig {
   smp: number;
@@ -44,7 +55,21 @@ export interface XenConfig {
   version?: { major: number; minor: number };
   timeBase?: TimeBase;
   onConsole?: (byte: number) => void;
+  /** PV disks (xl `disk = [...]`), in order: xvda, xvdb… */
+  disks?: XenDisk[];
+  /** PV network interfaces (xl `vif = [...]`), in order: vif 0, 1… */
+  nics?: NicSpec[];
+  /** Virtual time at which the toolstack asks the guest to power off (xl shutdown). */
+  shutdownAt?: number;
 }
+
+/** A disk image behind a vbd (emu/storage's DiskImage): its blocks and the file `params` names. */
+export interface XenDisk extends BlockBacking {
+  readonly file: string;
+}
+
+/** Default MACs: Xen's OUI (00:16:3e, what xl draws random MACs from) with a fixed tail, so runs repeat. */
+export const XEN_DEFAULT_MAC = Uint8Array.of(0x00, 0x16, 0x3e, 0x12, 0x34, 0x56);
 
 /** Xen's vMPIDR affinity (vcpuid_to_vaffinity): Aff0 = id[3:0], Aff1 = id[11:4]. */
 export function xenAffinity(vcpu: number): number {
@@ -66,12 +91,22 @@ export class XenPersonality implements Personality {
   readonly gicDevice: GicV2 | GicV3;
   readonly uart: SbsaUart | undefined;
   readonly events: XenEvents;
+  readonly channels: InterdomainChannels;
+  /** xenstore, the toolstack's tree and the backends' connection (docs/xen.md "xenstore"). */
+  readonly xenbus: XenBus;
+  readonly grants: GrantTable;
+  /** The PV backends, in device order: blkback per disk, then netback per NIC. */
+  readonly backends: (BlkBack | NetBack)[] = [];
   readonly domain: XenDomain;
+  /** When the toolstack writes control/shutdown (Infinity: never, or done). */
+  private shutdownAt: number;
   private readonly cfg: XenConfig;
   private readonly env: DeviceEnv;
   private readonly platform: PlatformControl;
   private readonly upcallLines: IrqLine[];
   private phys: GuestPhysMemory | undefined;
+  /** dom0's end of the console channel (typed input notifies through it). */
+  private readonly consoleDom0: number;
 
   constructor(cfg: XenConfig, env: DeviceEnv, platform: PlatformControl) {
     validate(cfg);
@@ -126,15 +161,50 @@ export class XenPersonality implements Personality {
     this.upcallLines = Array.from({ length: cfg.smp }, (_, i) => new IrqLine(this.intc, XEN_GUEST.EVTCHN_PPI, 'xen-evtchn', env, { trigger: 'edge', vcpu: i }));
     const access = new GuestAccess(this.physProxy());
     this.events = new XenEvents({ numCpu: cfg.smp, access, epochSeconds: EPOCH_SECONDS, upcall: (v) => this.upcallLines[v]?.inject() });
+    this.channels = new InterdomainChannels(this.events, XEN_DOMID, env);
     const consolePa = XEN_GUEST.MAGIC + MAGIC_PAGE.CONSOLE * 4096;
+    const storePa = XEN_GUEST.MAGIC + MAGIC_PAGE.XENSTORE * 4096;
     const onConsole = cfg.onConsole ?? (() => {});
+    const pvConsole = new XenPvConsole(consolePa, access, env, onConsole);
+    // libxl__build_pre: the xenstore channel, then the console's, both unbound for dom0; xenstored
+    // and xenconsoled bind them when the domain is introduced.
+    const storePort = this.channels.allocForDom0();
+    const consolePort = this.channels.allocForDom0();
+    const channels = this.channels;
+    let storeDom0 = -1;
+    this.xenbus = new XenBus({ domid: XEN_DOMID, env, page: () => access.physView(storePa, 4096), notifyGuest: () => channels.notifyGuest(storeDom0, this.xenbus.vcpu) });
+    storeDom0 = channels.bind(storePort, { name: 'xenstored', onNotify: (vcpu) => this.xenbus.guestNotified(vcpu) });
+    const consoleDom0: number = channels.bind(consolePort, {
+      name: 'console',
+      onNotify: (vcpu) => {
+        // xenconsoled: take the bytes, then notify the guest back
+        pvConsole.drain(vcpu);
+        channels.notifyGuest(consoleDom0, vcpu);
+      },
+    });
+    this.consoleDom0 = consoleDom0;
     const params = new Array<bigint>(HVM_NR_PARAMS).fill(0n);
-    // The toolstack's console channel: unbound, its remote end in dom0 (xenconsoled).
-    const consolePort = this.events.allocPort({ kind: 'unbound', vcpu: 0, remote: 0 });
     params[HVM_PARAM.CALLBACK_IRQ] = (2n << 56n) | (2n << 8n) | BigInt(XEN_GUEST.EVTCHN_PPI);
     params[HVM_PARAM.CONSOLE_PFN] = BigInt(consolePa / 4096);
     params[HVM_PARAM.CONSOLE_EVTCHN] = BigInt(consolePort);
-    // No xenstore: STORE_PFN / STORE_EVTCHN stay 0, as for a domain built without one.
+    params[HVM_PARAM.STORE_PFN] = BigInt(storePa / 4096);
+    params[HVM_PARAM.STORE_EVTCHN] = BigInt(storePort);
+    const disks = (cfg.disks ?? []).map((d, i) => ({ vdev: `xvd${String.fromCharCode(97 + i)}`, devid: xvdVirtualDevice(i), target: d.file, readonly: d.readOnly }));
+    const nics = (cfg.nics ?? []).map((n, i) => ({ devid: i, mac: formatMac(macOf(n, i, XEN_DEFAULT_MAC)) }));
+    populateDomain(this.xenbus, {
+      domid: XEN_DOMID,
+      name: XEN_DOMAIN_NAME,
+      uuid: XEN_DOMAIN_UUID,
+      memKb: cfg.memBytes / 1024,
+      vcpus: cfg.smp,
+      storePort,
+      storeGfn: storePa / 4096,
+      consolePort,
+      consoleGfn: consolePa / 4096,
+      disks,
+      nics,
+    });
+    this.shutdownAt = cfg.shutdownAt ?? Infinity;
     const v = cfg.version ?? { major: 4, minor: 17 };
     const self = this;
     this.domain = {
@@ -143,7 +213,7 @@ export class XenPersonality implements Personality {
       version: { ...v, extra: '.0' },
       access,
       events: this.events,
-      console: new XenPvConsole(consolePa, access, env, onConsole),
+      console: pvConsole,
       platform,
       env,
       params,
@@ -155,10 +225,24 @@ export class XenPersonality implements Personality {
         if (r.enabled) r.record({ kind: 'console', time: env.now(), vcpu, port: 'xen_console_io', bytes });
       },
       consolePort,
+      channels,
       runstate: new Array<bigint>(cfg.smp).fill(0n),
       vm_assist: 0,
       nowNs: () => env.now(),
     };
+    this.grants = new GrantTable(this.domain, access, env, XEN_DOMID);
+    this.startBackends(cfg);
+  }
+
+  /** Backends for the configured devices, probed (InitWait) before the guest's first instruction. */
+  private startBackends(cfg: XenConfig): void {
+    const ctx = { bus: this.xenbus, channels: this.channels, grants: this.grants, env: this.env, domid: XEN_DOMID };
+    (cfg.disks ?? []).forEach((d, i) => {
+      const devid = xvdVirtualDevice(i);
+      this.backends.push(new BlkBack(ctx, devid, d, devicePaths(XEN_DOMID, 'vbd', devid)));
+    });
+    (cfg.nics ?? []).forEach((n, i) => this.backends.push(new NetBack(ctx, i, formatMac(macOf(n, i, XEN_DEFAULT_MAC)), devicePaths(XEN_DOMID, 'vif', i))));
+    for (const b of this.backends) b.start();
   }
 
   /** The machine hands over guest-physical memory once its bus exists. */
@@ -193,7 +277,7 @@ export class XenPersonality implements Personality {
     }
     const r = this.env.recorder;
     if (r.enabled && bytes.length) r.record({ kind: 'input', time: this.env.now(), vcpu: -1, port: 'hvc0', bytes: bytes.slice() });
-    if (this.domain.console.feed(bytes) > 0) this.events.setPending(this.domain.consolePort);
+    if (this.domain.console.feed(bytes) > 0) this.channels.notifyGuest(this.consoleDom0);
   }
 
   buildDtb(opts: DtbOptions = {}): Uint8Array {
@@ -211,11 +295,16 @@ export class XenPersonality implements Personality {
   }
 
   nextDeadline(): number {
-    return this.timer.nextDeadline();
+    return Math.min(this.timer.nextDeadline(), this.shutdownAt);
   }
 
   tick(now: number): void {
     this.timer.tick(now);
+    if (now >= this.shutdownAt) {
+      this.shutdownAt = Infinity;
+      // xl shutdown: the toolstack writes the request; the guest's watch on control/shutdown fires.
+      this.xenbus.fromDom0(() => this.xenbus.dom0.write(`/local/domain/${XEN_DOMID}/control/shutdown`, 'poweroff'));
+    }
   }
 
   call(cpu: HypercallCpu, conduit: 'hvc' | 'smc', imm: number): HypercallOutcome {
