@@ -8,7 +8,7 @@
 // GICC_DIR, GICC_APRn); what the model does is listed in docs/emulator-platform.md (Device models).
 
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
-import { cpuRegisterName, distRegisterName } from '../../arch/regmaps/gicv2.ts';
+import { GICC, GICD, cpuRegisterName, distRegisterName } from '../../arch/regmaps/gicv2.ts';
 import type { MmioDevice } from '../types.ts';
 import type { DeviceEnv, InterruptController } from './irq.ts';
 
@@ -320,14 +320,14 @@ export class GicV2 implements InterruptController {
 
   distReadByte(offset: number, cpu: number): number {
     const cm = 1 << cpu;
-    if (offset < 0x100) {
-      if (offset === 0) return this.ctlr;
-      if (offset === 4) return ((this.numIrq / 32 - 1) | ((this.numCpu - 1) << 5)) & 0xff;
-      if (offset === 8) return 0x3b; // IIDR: Arm JEP106
-      if (offset === 9) return 0x04;
-      if (offset < 0x0c) return 0;
-      if (offset >= 0x80) {
-        const irq = (offset - 0x80) * 8;
+    if (offset < GICD.ISENABLER) {
+      if (offset === GICD.CTLR) return this.ctlr;
+      if (offset === GICD.TYPER) return ((this.numIrq / 32 - 1) | ((this.numCpu - 1) << 5)) & 0xff;
+      if (offset === GICD.IIDR) return 0x3b; // IIDR: Arm JEP106
+      if (offset === GICD.IIDR + 1) return 0x04;
+      if (offset < GICD.IIDR + 4) return 0;
+      if (offset >= GICD.IGROUPR) {
+        const irq = (offset - GICD.IGROUPR) * 8;
         if (irq >= this.numIrq) return 0;
         let res = 0;
         for (let i = 0; i < 8; i++) if (this.group[irq + i]! & cm) res |= 1 << i;
@@ -335,8 +335,13 @@ export class GicV2 implements InterruptController {
       }
       return 0;
     }
-    if (offset < 0x400) {
-      const base = offset < 0x200 ? (offset < 0x180 ? 0x100 : 0x180) : offset < 0x300 ? (offset < 0x280 ? 0x200 : 0x280) : offset < 0x380 ? 0x300 : 0x380;
+    if (offset < GICD.IPRIORITYR) {
+      const base =
+        offset < GICD.ISPENDR
+          ? offset < GICD.ICENABLER ? GICD.ISENABLER : GICD.ICENABLER
+          : offset < GICD.ISACTIVER
+            ? offset < GICD.ICPENDR ? GICD.ISPENDR : GICD.ICPENDR
+            : offset < GICD.ICACTIVER ? GICD.ISACTIVER : GICD.ICACTIVER;
       const irq = (offset - base) * 8;
       if (irq >= this.numIrq) return 0;
       const mask = irq < GIC_INTERNAL ? cm : ALL_CPU_MASK;
@@ -344,45 +349,46 @@ export class GicV2 implements InterruptController {
       for (let i = 0; i < 8; i++) {
         const q = irq + i;
         let set: boolean;
-        if (base < 0x200) set = (this.enabled[q]! & cm) !== 0;
-        else if (base < 0x300) set = this.testPending(q, mask);
+        if (base < GICD.ISPENDR) set = (this.enabled[q]! & cm) !== 0;
+        else if (base < GICD.ISACTIVER) set = this.testPending(q, mask);
         else set = (this.active[q]! & mask) !== 0;
         if (set) res |= 1 << i;
       }
       return res;
     }
-    if (offset < 0x800) {
-      const irq = offset - 0x400;
+    if (offset < GICD.ITARGETSR) {
+      const irq = offset - GICD.IPRIORITYR;
       return irq < this.numIrq ? this.priority(irq, cpu) : 0;
     }
-    if (offset < 0xc00) {
+    if (offset < GICD.ICFGR) {
       if (this.numCpu === 1) return 0; // RAZ/WI on a uniprocessor GIC
-      const irq = offset - 0x800;
+      const irq = offset - GICD.ITARGETSR;
       if (irq >= this.numIrq) return 0;
       return irq < GIC_INTERNAL ? cm : this.target[irq]!;
     }
-    if (offset < 0xf00) {
-      const irq = (offset - 0xc00) * 4;
+    if (offset < GICD.SGIR) {
+      // QEMU decodes ICFGR bytes up to the SGIR (PPISR, SPISR and NSACR are not modelled).
+      const irq = (offset - GICD.ICFGR) * 4;
       if (irq >= this.numIrq) return 0;
       let res = 0;
       for (let i = 0; i < 4; i++) if (this.edge[irq + i]) res |= 2 << (i * 2);
       return res;
     }
-    if (offset < 0xf10) return 0;
-    if (offset < 0xf30) {
-      const irq = offset < 0xf20 ? offset - 0xf10 : offset - 0xf20;
+    if (offset < GICD.CPENDSGIR) return 0; // SGIR is write-only
+    if (offset < GICD.SPENDSGIR + 0x10) {
+      const irq = offset < GICD.SPENDSGIR ? offset - GICD.CPENDSGIR : offset - GICD.SPENDSGIR;
       return this.sgiPending[irq * NCPU_MAX + cpu]!;
     }
-    if (offset >= 0xfd0 && offset < 0x1000) return offset & 3 ? 0 : GICV2_ID[(offset - 0xfd0) >> 2]!;
+    if (offset >= GICD.PIDR4 && offset < GICD.END) return offset & 3 ? 0 : GICV2_ID[(offset - GICD.PIDR4) >> 2]!;
     return 0;
   }
 
   /** Returns false for offsets that do not decode (QEMU's "Bad offset"). */
   distWriteByte(offset: number, value: number, cpu: number): void {
-    if (offset < 0x100) {
-      if (offset === 0) this.ctlr = value & 3;
-      else if (offset >= 0x80) {
-        const irq = (offset - 0x80) * 8;
+    if (offset < GICD.ISENABLER) {
+      if (offset === GICD.CTLR) this.ctlr = value & 3;
+      else if (offset >= GICD.IGROUPR) {
+        const irq = (offset - GICD.IGROUPR) * 8;
         if (irq >= this.numIrq) return;
         for (let i = 0; i < 8; i++) {
           const cm = irq < GIC_INTERNAL ? 1 << cpu : ALL_CPU_MASK;
@@ -392,37 +398,37 @@ export class GicV2 implements InterruptController {
       }
       return;
     }
-    if (offset < 0x180) {
-      const irq = (offset - 0x100) * 8;
+    if (offset < GICD.ICENABLER) {
+      const irq = (offset - GICD.ISENABLER) * 8;
       if (irq >= this.numIrq) return;
       if (irq < NR_SGIS) value = 0xff;
       for (let i = 0; i < 8; i++) if (value & (1 << i)) this.enabled[irq + i]! |= irq < GIC_INTERNAL ? 1 << cpu : ALL_CPU_MASK;
       return;
     }
-    if (offset < 0x200) {
-      const irq = (offset - 0x180) * 8;
+    if (offset < GICD.ISPENDR) {
+      const irq = (offset - GICD.ICENABLER) * 8;
       if (irq >= this.numIrq) return;
       if (irq < NR_SGIS) value = 0;
       for (let i = 0; i < 8; i++) if (value & (1 << i)) this.enabled[irq + i]! &= ~(irq < GIC_INTERNAL ? 1 << cpu : ALL_CPU_MASK);
       return;
     }
-    if (offset < 0x280) {
-      const irq = (offset - 0x200) * 8;
+    if (offset < GICD.ICPENDR) {
+      const irq = (offset - GICD.ISPENDR) * 8;
       if (irq >= this.numIrq) return;
       if (irq < NR_SGIS) value = 0;
       for (let i = 0; i < 8; i++) if (value & (1 << i)) this.pending[irq + i]! |= irq < GIC_INTERNAL ? 1 << cpu : this.target[irq + i]!;
       return;
     }
-    if (offset < 0x300) {
-      const irq = (offset - 0x280) * 8;
+    if (offset < GICD.ISACTIVER) {
+      const irq = (offset - GICD.ICPENDR) * 8;
       if (irq >= this.numIrq) return;
       if (irq < NR_SGIS) value = 0;
       for (let i = 0; i < 8; i++) if (value & (1 << i)) this.pending[irq + i] = 0; // QEMU clears for all CPUs
       return;
     }
-    if (offset < 0x400) {
-      const set = offset < 0x380;
-      const irq = (offset - (set ? 0x300 : 0x380)) * 8;
+    if (offset < GICD.IPRIORITYR) {
+      const set = offset < GICD.ICACTIVER;
+      const irq = (offset - (set ? GICD.ISACTIVER : GICD.ICACTIVER)) * 8;
       if (irq >= this.numIrq) return;
       const cm = irq < GIC_INTERNAL ? 1 << cpu : ALL_CPU_MASK;
       for (let i = 0; i < 8; i++) {
@@ -432,14 +438,14 @@ export class GicV2 implements InterruptController {
       }
       return;
     }
-    if (offset < 0x800) {
-      const irq = offset - 0x400;
+    if (offset < GICD.ITARGETSR) {
+      const irq = offset - GICD.IPRIORITYR;
       if (irq < this.numIrq) this.setPriority(irq, cpu, value & 0xff);
       return;
     }
-    if (offset < 0xc00) {
-      if (this.numCpu === 1) return;
-      const irq = offset - 0x800;
+    if (offset < GICD.ICFGR) {
+      if (this.numCpu === 1) return; // RAZ/WI on a uniprocessor GIC
+      const irq = offset - GICD.ITARGETSR;
       if (irq >= this.numIrq) return;
       if (irq < GIC_INTERNAL) value = ALL_CPU_MASK;
       const cpus = (1 << this.numCpu) - 1;
@@ -447,23 +453,23 @@ export class GicV2 implements InterruptController {
       if (irq >= GIC_INTERNAL && this.pending[irq]) this.pending[irq] = value & ALL_CPU_MASK & cpus;
       return;
     }
-    if (offset < 0xf00) {
-      const irq = (offset - 0xc00) * 4;
+    if (offset < GICD.SGIR) {
+      const irq = (offset - GICD.ICFGR) * 4;
       if (irq >= this.numIrq) return;
       if (irq < NR_SGIS) value |= 0xaa;
       for (let i = 0; i < 4; i++) this.edge[irq + i] = value & (2 << (i * 2)) ? 1 : 0;
       return;
     }
-    if (offset < 0xf10) return; // SGIR only decodes as a 32-bit write
-    if (offset < 0xf20) {
-      const irq = offset - 0xf10;
+    if (offset < GICD.CPENDSGIR) return; // SGIR only decodes as a 32-bit write
+    if (offset < GICD.SPENDSGIR) {
+      const irq = offset - GICD.CPENDSGIR;
       const k = irq * NCPU_MAX + cpu;
       this.sgiPending[k]! &= ~value;
       if (this.sgiPending[k] === 0) this.pending[irq]! &= ~(1 << cpu);
       return;
     }
-    if (offset < 0xf30) {
-      const irq = offset - 0xf20;
+    if (offset < GICD.SPENDSGIR + 0x10) {
+      const irq = offset - GICD.SPENDSGIR;
       this.pending[irq]! |= 1 << cpu;
       this.sgiPending[irq * NCPU_MAX + cpu]! |= value & 0xff;
     }
@@ -496,73 +502,73 @@ export class GicV2 implements InterruptController {
 
   cpuRead(offset: number, cpu: number): number {
     switch (offset) {
-      case 0x00:
+      case GICC.CTLR:
         return this.cpuCtlr[cpu]!;
-      case 0x04:
+      case GICC.PMR:
         return this.pmr[cpu]!;
-      case 0x08:
+      case GICC.BPR:
         return this.bpr[cpu]!;
-      case 0x0c:
+      case GICC.IAR:
         return this.acknowledge(cpu);
-      case 0x14:
+      case GICC.RPR:
         return this.runningPriority[cpu]! > 0xff ? 0xff : this.runningPriority[cpu]!;
-      case 0x18:
+      case GICC.HPPIR:
         return this.currentPendingIrq(cpu);
-      case 0x1c:
+      case GICC.ABPR:
         return this.abpr[cpu]!;
-      case 0xd0:
-      case 0xd4:
-      case 0xd8:
-      case 0xdc:
-        return this.apr[((offset - 0xd0) >> 2) * NCPU_MAX + cpu]!;
-      case 0xe0:
-      case 0xe4:
-      case 0xe8:
-      case 0xec:
-        return this.nsapr[((offset - 0xe0) >> 2) * NCPU_MAX + cpu]!;
-      case 0xfc:
+      case GICC.APR:
+      case GICC.APR + 4:
+      case GICC.APR + 8:
+      case GICC.APR + 12:
+        return this.apr[((offset - GICC.APR) >> 2) * NCPU_MAX + cpu]!;
+      case GICC.NSAPR:
+      case GICC.NSAPR + 4:
+      case GICC.NSAPR + 8:
+      case GICC.NSAPR + 12:
+        return this.nsapr[((offset - GICC.NSAPR) >> 2) * NCPU_MAX + cpu]!;
+      case GICC.IIDR:
         return (2 << 16) | 0x43b;
       default:
-        return 0;
+        return 0; // RAZ: the write-only EOIR and DIR, the aliased A* registers (not modelled) and unused offsets
     }
   }
 
   cpuWrite(offset: number, value: number, cpu: number): void {
     switch (offset) {
-      case 0x00:
+      case GICC.CTLR:
         this.cpuCtlr[cpu] = value & CTLR_V2_MASK;
         break;
-      case 0x04:
+      case GICC.PMR:
         this.pmr[cpu] = value & 0xff;
         break;
-      case 0x08:
+      case GICC.BPR:
         this.bpr[cpu] = Math.max(value & 7, GIC_MIN_BPR);
         break;
-      case 0x10:
+      case GICC.EOIR:
         this.complete(cpu, value);
         return;
-      case 0x1c:
+      case GICC.ABPR:
         this.abpr[cpu] = Math.max(value & 7, GIC_MIN_ABPR);
         break;
-      case 0xd0:
-      case 0xd4:
-      case 0xd8:
-      case 0xdc:
-        this.apr[((offset - 0xd0) >> 2) * NCPU_MAX + cpu] = value >>> 0;
+      case GICC.APR:
+      case GICC.APR + 4:
+      case GICC.APR + 8:
+      case GICC.APR + 12:
+        this.apr[((offset - GICC.APR) >> 2) * NCPU_MAX + cpu] = value >>> 0;
         this.runningPriority[cpu] = this.priorityFromApr(cpu);
         break;
-      case 0xe0:
-      case 0xe4:
-      case 0xe8:
-      case 0xec:
-        this.nsapr[((offset - 0xe0) >> 2) * NCPU_MAX + cpu] = value >>> 0;
+      case GICC.NSAPR:
+      case GICC.NSAPR + 4:
+      case GICC.NSAPR + 8:
+      case GICC.NSAPR + 12:
+        this.nsapr[((offset - GICC.NSAPR) >> 2) * NCPU_MAX + cpu] = value >>> 0;
         this.runningPriority[cpu] = this.priorityFromApr(cpu);
         break;
-      case 0x1000:
+      case GICC.DIR:
         this.deactivate(cpu, value);
         break;
       default:
-        return;
+        return; // WI: read-only and unused offsets
     }
     this.update();
   }
@@ -594,7 +600,7 @@ class GicV2Dist implements MmioDevice {
     return v >>> 0;
   }
   write(offset: number, size: number, value: number, vcpu: number): void {
-    if (offset === 0xf00 && size === 4) {
+    if (offset === GICD.SGIR && size === 4) {
       this.gic.sendSgi(vcpu, value >>> 0);
       return;
     }
