@@ -2,15 +2,19 @@
 // (compatible, reg, interrupts, clocks, current-speed) to the platform's UART region, the guest's
 // accesses, the ID registers (AMBA match), the enable sequence, TX writes, interrupt routing and
 // delivery, and the Xen PV console, then gives one verdict with the events that show it.
+// For a Linux guest it also tells a console that only went through earlycon (DR writes, no driver
+// probe) from a bound pl011 driver, and names the DT property or command-line argument that kept the
+// driver or the console away (analyze/uart-linux.ts), quoting the kernel's own lines.
 
 import type { DeviceRegion, EventOf, TraceEvent } from '../capture/model.ts';
-import { fdtNode, propU32 } from '../arch/fdt.ts';
+import { fdtNode, propStrings, propU32 } from '../arch/fdt.ts';
 import type { Analysis, ReplayContext } from './analysis.ts';
 import { evidenceOf } from './check.ts';
 import { replay, type ReplayOptions, type ReplaySource } from './engine.ts';
 import { clockRates, gicIntid, readDt, type DtDevice, type DtInfo } from './dt-info.ts';
 import { amba, PL011_PID, PRIMECELL_CID, type UartRegs } from './state/uart.ts';
 import type { Evidence } from './rules/rule.ts';
+import { consoleArgs, consoleDriver, dtBindProblem, dtProp, guestCommandLine, KernelConsoleScanner, pl011PortIndex, type CommandLine, type KernelConsole, type KernelLine } from './uart-linux.ts';
 
 export const UART_VERDICTS = [
   'working-pl011',
@@ -20,6 +24,14 @@ export const UART_VERDICTS = [
   'wrong-address',
   'xen-pv-console',
   'interrupt-never-arrives',
+  'disabled-in-dt',
+  'not-primecell',
+  'missing-clocks',
+  'missing-interrupt',
+  'earlycon-only',
+  'console-wrong-port',
+  'console-other-device',
+  'no-console-selected',
   'uart-unused',
   'no-uart',
 ] as const;
@@ -34,6 +46,7 @@ export interface UartNodeReport {
   reg: { base: string; size: string }[];
   intid?: number;
   clocks: number[];
+  clockNames: string[];
   currentSpeed?: number;
   status: string;
   /** Platform region at the node's reg base ('' if none). */
@@ -57,6 +70,8 @@ export interface UartRegionReport {
   cr: string;
   enableSequence: Evidence[];
   interrupt: { intid?: number; dtIntid?: number; gicEnabled: boolean; imsc: string; asserted: number; delivered: number; acked: number } | null;
+  /** What a driver did: ID reads (the AMBA probe), its set-up writes, DR writes before the first ID read (earlycon). */
+  driver: { idReadSeq: number; probeSeq: number; lineSetupSeq: number; txBeforeProbe: number; txAfterProbe: number };
 }
 
 export interface UartExplanation {
@@ -68,6 +83,8 @@ export interface UartExplanation {
   regions: UartRegionReport[];
   unassignedNearUart: { addr: string; count: number; first: Evidence }[];
   xenConsole: { port: string; bytes: number; first: Evidence | null; hypercalls: number };
+  /** The guest kernel's command line (kernel line, else the DT's /chosen/bootargs) and its console lines. */
+  kernel: { commandLine: CommandLine | null; lines: KernelLine[] };
   evidence: Evidence[];
 }
 
@@ -86,6 +103,17 @@ interface RegionTrack {
   txUnmask?: TraceEvent;
   /** Input bytes given to this UART (an RX interrupt is only expected with input). */
   inputs: number;
+  /** Linux's pl011 driver at work: after the AMBA probe's ID reads, its IMSC/ICR writes (probe). */
+  probe?: TraceEvent;
+  /** LCR_H/IBRD/FBRD written after the ID reads: the port set up (as a console, or opened). */
+  lineSetup?: TraceEvent;
+  /** The tty opened: RX interrupts unmasked (pl011_startup), then IFLS written once request_irq succeeded. */
+  rxUnmask?: TraceEvent;
+  maskedAgain?: TraceEvent;
+  ifls?: TraceEvent;
+  txBeforeProbe: number;
+  txAfterProbe: number;
+  lastAccess?: TraceEvent;
 }
 
 const MAX_ENABLE = 8;
@@ -101,10 +129,13 @@ class ExplainUart implements Analysis<UartExplanation> {
   private gicEnableOf = new Map<number, TraceEvent>();
   private dt: DtInfo | undefined | null = null;
   private uartWindows: { base: number; size: number }[] = [];
+  private readonly kernelConsole = new KernelConsoleScanner();
+  /** Registers other than DR and FR each UART saw (a handful of names at most). */
+  private readonly otherRegs = new Map<string, Set<string>>();
 
   private track(name: string): RegionTrack {
     let t = this.tracks.get(name);
-    if (!t) this.tracks.set(name, (t = { firstId: [], enable: [], consoleBytes: 0, asserted: 0, delivered: 0, acked: 0, inputs: 0 }));
+    if (!t) this.tracks.set(name, (t = { firstId: [], enable: [], consoleBytes: 0, asserted: 0, delivered: 0, acked: 0, inputs: 0, txBeforeProbe: 0, txAfterProbe: 0 }));
     return t;
   }
 
@@ -148,6 +179,7 @@ class ExplainUart implements Analysis<UartExplanation> {
         if (ctx.region(e.port)?.role === 'uart') this.track(e.port).inputs += e.bytes.length;
         return;
       case 'console': {
+        this.kernelConsole.feed(e.port, e.bytes, e.seq);
         if (ctx.region(e.port)?.role === 'uart') this.track(e.port).consoleBytes += e.bytes.length;
         else {
           const p = this.xenPorts.get(e.port);
@@ -183,7 +215,14 @@ class ExplainUart implements Analysis<UartExplanation> {
       const t = this.track(r.name);
       const off = e.addr - r.base;
       const regs = ctx.state.uart.get(r.name)!;
+      t.lastAccess = e;
+      if (e.register !== 'DR' && e.register !== 'FR') {
+        let o = this.otherRegs.get(r.name);
+        if (!o) this.otherRegs.set(r.name, (o = new Set()));
+        o.add(e.register || hex(off));
+      }
       if (e.kind === 'mmio_read' && off >= 0xfe0 && t.firstId.length < 8) t.firstId.push(e);
+      if (e.kind === 'mmio_write') this.driverStep(t, e);
       if (e.kind === 'mmio_write') {
         if (['CR', 'LCR_H', 'IBRD', 'FBRD'].includes(e.register) && t.enable.length < MAX_ENABLE) t.enable.push(e);
         if (e.register === 'IMSC' && e.value !== 0n) t.imscWrite ??= e;
@@ -207,6 +246,22 @@ class ExplainUart implements Analysis<UartExplanation> {
     }
   }
 
+  /** Follows Linux's pl011 driver through its writes (amba-pl011.c: probe, console set-up, startup). */
+  private driverStep(t: RegionTrack, e: EventOf<'mmio_write'>): void {
+    const probed = t.firstId.length > 0;
+    if (e.register === 'DR') {
+      if (probed) t.txAfterProbe++;
+      else t.txBeforeProbe++;
+      return;
+    }
+    if (!probed) return;
+    if (e.register === 'IMSC' || e.register === 'ICR') t.probe ??= e;
+    if (e.register === 'LCR_H' || e.register === 'IBRD' || e.register === 'FBRD') t.lineSetup ??= e;
+    if (e.register === 'IMSC' && (e.value & 0x50n) !== 0n) t.rxUnmask ??= e;
+    if (e.register === 'IMSC' && e.value === 0n && t.rxUnmask && !t.ifls) t.maskedAgain ??= e;
+    if (e.register === 'IFLS') t.ifls ??= e;
+  }
+
   /** Within 64 KiB of a UART region or a DT UART node. */
   private nearUart(addr: number): boolean {
     return this.uartWindows.some((w) => addr >= w.base - 0x10000 && addr < w.base + w.size + 0x10000);
@@ -222,13 +277,17 @@ class ExplainUart implements Analysis<UartExplanation> {
     const xenMain = [...this.xenPorts].sort((a, b) => b[1].bytes - a[1].bytes)[0];
     const xenConsole = { port: xenMain?.[0] ?? '', bytes: xenMain?.[1].bytes ?? 0, first: xenMain ? evidenceOf(xenMain[1].first) : null, hypercalls: this.xenConsoleCalls };
     const bootargsConsole = (dt?.bootargs.match(/(?:^|\s)(console=\S+|earlycon\S*)/g) ?? []).map((s) => s.trim()).join(' ');
+    const k = this.kernelConsole.finish();
+    const commandLine = guestCommandLine(k, dt, ctx.meta.source.config ?? {}) ?? null;
+    const lines = [k.linux, k.commandLine, k.earlycon, k.bootconsole, k.driverInit, ...k.ports, ...k.consoleEnabled, k.bootconsoleDisabled, k.noInitialConsole, k.panic].filter((l): l is KernelLine => !!l);
     const base = {
       dt: { present: !!this.dt, ...(this.dt?.error ? { error: this.dt.error } : {}), stdoutPath: dt?.stdoutPath ?? '', bootargsConsole, nodes: nodeReports },
       regions,
       unassignedNearUart,
       xenConsole,
+      kernel: { commandLine, lines: lines.sort((a, b) => a.seq - b.seq) },
     };
-    return { ...this.diagnose(ctx, nodes, nodeReports, regions, unassignedNearUart, xenConsole), ...base };
+    return { ...this.diagnose(ctx, nodes, nodeReports, regions, unassignedNearUart, xenConsole, k, commandLine ?? undefined), ...base };
   }
 
   private nodeReport(n: DtDevice, ctx: ReplayContext, dt: DtInfo | undefined): UartNodeReport {
@@ -242,6 +301,7 @@ class ExplainUart implements Analysis<UartExplanation> {
       reg: n.reg.map((r) => ({ base: hex(r.base), size: hex(r.size) })),
       ...(intid !== undefined ? { intid } : {}),
       clocks: dt?.root ? clockRates(dt.root, n.node) : [],
+      clockNames: propStrings(n.node, 'clock-names') ?? [],
       ...(speed !== undefined ? { currentSpeed: speed } : {}),
       status: n.status,
       region: region?.name ?? '',
@@ -283,6 +343,7 @@ class ExplainUart implements Analysis<UartExplanation> {
             acked: t.acked,
           }
         : null,
+      driver: { idReadSeq: t.firstId[0]?.seq ?? -1, probeSeq: t.probe?.seq ?? -1, lineSetupSeq: t.lineSetup?.seq ?? -1, txBeforeProbe: t.txBeforeProbe, txAfterProbe: t.txAfterProbe },
     };
   }
 
@@ -293,7 +354,9 @@ class ExplainUart implements Analysis<UartExplanation> {
     regions: UartRegionReport[],
     unassigned: UartExplanation['unassignedNearUart'],
     xen: UartExplanation['xenConsole'],
-  ): Pick<UartExplanation, 'verdict' | 'hasConsole' | 'summary' | 'reasons' | 'evidence'> {
+    k: KernelConsole,
+    cmdline: CommandLine | undefined,
+  ): Diagnosis {
     const reasons: string[] = [];
     const ev: Evidence[] = [];
     const push = (e: TraceEvent | undefined) => e && ev.length < 12 && !ev.some((x) => x.seq === e.seq) && ev.push(evidenceOf(e));
@@ -304,13 +367,22 @@ class ExplainUart implements Analysis<UartExplanation> {
     const misplaced = nodeReports.filter((n) => !n.region || ctx.region(n.region)?.role !== 'uart');
     if (misplaced.length && !nodeReports.some((n) => n.region && ctx.region(n.region)?.role === 'uart')) {
       const n = misplaced[0]!;
-      reasons.push(`The DT node ${n.path} (${n.compatible.join(', ')}) puts the UART at ${n.reg[0]?.base ?? '?'}, but the platform has no device there${uartRegions.length ? `; the platform's UART is ${uartRegions.map((r) => `${r.name} at ${hex(r.base)}`).join(', ')}` : ''}.`);
+      const regProp = this.dt ? nodes.find((d) => d.path === n.path) : undefined;
+      // The platform UART the node meant: the one at the node name's unit address, else the first of its model.
+      const unit = parseInt(n.path.split('@')[1] ?? '', 16);
+      const meant = uartRegions.find((r) => r.base === unit) ?? uartRegions.find((r) => n.compatible.includes(`arm,${r.model}`)) ?? uartRegions[0];
+      reasons.push(`The DT node ${n.path} (${n.compatible.join(', ')}) puts the UART at ${n.reg[0]?.base ?? '?'}${regProp ? ` (${dtProp(regProp.node, 'reg')})` : ''}, but the platform has no device there${meant ? `; the platform's UART is ${meant.name} at ${hex(meant.base)}` : ''}.`);
       if (unassigned.length) {
-        reasons.push(`The guest followed the DT: ${unassigned.reduce((s, u) => s + u.count, 0)} accesses went to unassigned addresses (${unassigned.map((u) => u.addr).join(', ')}), so nothing it wrote reached a UART.`);
+        reasons.push(`The guest followed the DT: ${unassigned.reduce((s, u) => s + u.count, 0)} accesses went to unassigned addresses (${unassigned.map((u) => u.addr).join(', ')}; first at seq ${unassigned[0]!.first.seq}), so none reached a UART.`);
         for (const u of unassigned.slice(0, 3)) ev.push(u.first);
+      } else if (ctx.meta.source.type === 'import') reasons.push('The trace shows no access at that address (QEMU logs accesses to unmapped addresses only with -d guest_errors).');
+      if (meant) reasons.push(`${meant.name} itself was ${stateOf(meant.name).accesses ? `accessed ${stateOf(meant.name).accesses} times` : 'never accessed'}; ${this.track(meant.name).consoleBytes} console bytes.`);
+      const args = cmdline ? consoleArgs(cmdline.text) : undefined;
+      if (args?.earlycon === 'earlycon' && this.dt && !this.dt.error && stdoutNode(this.dt) === n.path) {
+        reasons.push(`The command line's "earlycon" (from ${cmdline!.source}) has no options, so it takes its UART from /chosen/stdout-path = "${this.dt.stdoutPath}" — this node: the early console used the wrong address too${k.earlycon ? '' : ', and the kernel printed nothing'}.`);
       }
-      reasons.push(`Fix the node's reg to ${uartRegions[0] ? hex(uartRegions[0].base) : "the UART's real address"}.`);
-      return this.result('wrong-address', false, 'The UART is described at the wrong address: the guest writes to an address with no device behind it.', reasons, ev, xen);
+      reasons.push(`Fix the node's reg to ${meant ? hex(meant.base) : "the UART's real address"}.`);
+      return this.result('wrong-address', false, 'The UART is described at the wrong address: the guest accesses an address with no device behind it.', reasons, ev, xen);
     }
 
     // 2. A platform UART with no DT node.
@@ -358,18 +430,27 @@ class ExplainUart implements Analysis<UartExplanation> {
       push(t.firstId[0]);
     }
 
-    // 4. The guest did not use the UART (console elsewhere, or none).
+    // 4. A Linux guest and its pl011 driver: earlycon only, a DT property that keeps the driver away,
+    //    no interrupt, or a command line that never makes the bound port the console.
+    if (main.model === 'pl011') {
+      const dtNode = this.dt && !this.dt.error ? nodes.find((n) => n.path === main.describedBy) : undefined;
+      const linux = this.linuxPl011({ ctx, main, dtNode, t, regs, k, cmdline, reasons, push });
+      if (linux) return { ...linux, reasons, evidence: ev };
+    }
+
+    // 5. The guest did not use the UART (console elsewhere, or none).
     if (!main.txWrites) {
       if (xen.bytes) {
         reasons.push(`The guest never wrote ${main.name}'s DR; its console went to ${xen.port} (${xen.bytes} bytes${xen.hypercalls ? `, ${xen.hypercalls} console_io hypercalls` : ''}).`);
         if (xen.first) ev.push(xen.first);
         return this.result('xen-pv-console', true, `The console is Xen's PV console (${xen.port}), not the UART.`, reasons, ev, xen);
       }
-      reasons.push(`The guest ${main.accesses ? `touched ${main.name} ${main.accesses} times but` : 'never'} wrote its data register; check the kernel command line (console=ttyAMA0) and /chosen stdout-path (${(this.dt && !this.dt.error && this.dt.stdoutPath) || 'unset'}).`);
+      reasons.push(`The guest ${main.accesses ? `touched ${main.name} ${main.accesses} times but never wrote` : 'never touched it and never wrote'} its data register.`);
+      reasons.push(`Check the kernel command line (${cmdline ? `"${cmdline.text}", from ${cmdline.source}` : 'not in the trace'}) and /chosen/stdout-path (${(this.dt && !this.dt.error && this.dt.stdoutPath) || (this.dt ? 'unset' : 'no DTB in the trace')}).`);
       return this.result('uart-unused', false, `${main.name} is present and described, but the guest never transmitted on it.`, reasons, ev, xen);
     }
 
-    // 5. Transmitting: show the enable sequence and TX, then the interrupt.
+    // 6. Transmitting: show the enable sequence and TX, then the interrupt.
     for (const e of t.enable.slice(0, 4)) push(e);
     if (main.model !== 'sbsa-uart') {
       if (regs.enableSeq >= 0) reasons.push(`Enable sequence: the guest enabled it (CR.UARTEN set); CR is now ${hex(regs.cr)}.`);
@@ -411,6 +492,137 @@ class ExplainUart implements Analysis<UartExplanation> {
   private result(verdict: UartVerdict, hasConsole: boolean, summary: string, reasons: string[], evidence: Evidence[], _xen: unknown) {
     return { verdict, hasConsole, summary, reasons, evidence };
   }
+
+  /**
+   * Linux's view of a PL011 (amba-pl011.c in 6.1): the AMBA bus reads PeriphID/PCellID before it
+   * binds the driver; the probe then masks (IMSC = 0) and clears (ICR) interrupts; the console
+   * set-up writes LCR_H/IBRD/FBRD; opening the tty unmasks RX interrupts and, once request_irq
+   * succeeded, writes IFLS. earlycon only polls FR and writes DR. A verdict, or undefined to go on.
+   */
+  private linuxPl011(a: LinuxPl011Input): Omit<Diagnosis, 'reasons' | 'evidence'> | undefined {
+    const { ctx, main, dtNode, t, regs, k, cmdline, reasons, push } = a;
+    const dt = this.dt && !this.dt.error ? this.dt : undefined;
+    if (!cmdline && !k.linux && !k.earlycon) return undefined; // not a Linux guest as far as the trace shows
+    const args = cmdline ? consoleArgs(cmdline.text) : { consoles: [] };
+    const printed = main.consoleBytes ? `; only earlycon printed (${main.consoleBytes} bytes)` : '; nothing was printed';
+    const span = regs.accesses ? ` in its ${regs.accesses} accesses (seq ${regs.firstAccessSeq}–${t.lastAccess?.seq ?? regs.firstAccessSeq})` : ' (the guest never touched it)';
+
+    if (t.firstId.length === 0) {
+      const problem = dtNode ? dtBindProblem(dtNode) : undefined;
+      const reached = k.driverInit ?? k.noInitialConsole ?? k.panic;
+      if (!problem && (!main.txWrites || !reached)) {
+        if (main.txWrites) reasons.push('So far only earlycon wrote to it: the trace ends before Linux registered its PL011 driver ("Serial: AMBA PL011 UART driver" not seen).');
+        return undefined;
+      }
+      if (problem) reasons.push(`DT ${problem.property}: ${problem.why}.`);
+      reasons.push(`No PeriphID/PCellID read (0xfe0–0xffc)${span}: the AMBA bus reads them before it binds a driver to a PrimeCell, so the pl011 driver never probed ${main.name}${k.driverInit ? ` although it registered ("${k.driverInit.text}", console seq ${k.driverInit.seq})` : ''}.`);
+      const others = [...(this.otherRegs.get(main.name) ?? [])];
+      reasons.push(others.length ? `Besides DR and FR the guest touched only ${others.join(', ')}.` : 'No driver set-up either: no IMSC, ICR, LCR_H, IBRD, FBRD or CR access, only DR writes and FR polls.');
+      if (main.txWrites) {
+        push(t.firstTx);
+        const ec = args.earlycon ? `the command line has "${args.earlycon}"${args.earlycon === 'earlycon' ? ` (no options: it takes the UART from /chosen/stdout-path${dt?.stdoutPath ? ` = "${dt.stdoutPath}"` : ''})` : ''} (from ${cmdline!.source})` : '';
+        const said = k.earlycon ? `the kernel said "${k.earlycon.text}" (seq ${k.earlycon.seq})` : '';
+        reasons.push(`The ${main.txWrites} DR writes (first at seq ${t.firstTx!.seq}) are the boot console's (earlycon)${ec || said ? `: ${[ec, said].filter(Boolean).join('; ')}` : ''}.`);
+      }
+      if (k.noInitialConsole) reasons.push(`No real console took over: the kernel said "${k.noInitialConsole.text}" (seq ${k.noInitialConsole.seq}), so user space has no console.`);
+      push(t.lastAccess);
+      if (problem) {
+        reasons.push(`Fix: ${problem.fix}.`);
+        const what = {
+          'disabled-in-dt': `${main.name} is disabled in the DT (status = "${dtNode!.status}"): Linux never probes it`,
+          'not-primecell': 'The PL011 node\'s compatible lacks "arm,primecell": Linux never puts it on the AMBA bus and the pl011 driver never binds',
+          'missing-clocks': 'The PL011 node has no "apb_pclk" clock: the AMBA bus never reads its IDs and the pl011 driver never binds',
+        }[problem.verdict];
+        return { verdict: problem.verdict, hasConsole: false, summary: `${what}, so there is no ttyAMA console${printed}.` };
+      }
+      reasons.push(dt ? 'The DT node looks right (status okay, "arm,primecell", an "apb_pclk" clock): the cause is in the kernel (e.g. built without the PL011 driver, CONFIG_SERIAL_AMBA_PL011).' : 'The trace carries no DTB: import it with --dtb (the DTB the guest got) to see whether the DT keeps the driver away (status, compatible, clocks).');
+      return { verdict: 'earlycon-only', hasConsole: false, summary: `Only earlycon wrote to ${main.name}: Linux's pl011 driver never bound it (no ID read, no set-up), so there is no ttyAMA console.` };
+    }
+
+    // The driver bound the port.
+    const idx = pl011PortIndex(dt, dtNode, k, regs.region.base);
+    const mine = `ttyAMA${idx}`;
+    const portLine = k.ports.find((l) => l.text.includes(`${mine} at MMIO`));
+    push(t.firstId[0]);
+    push(t.probe);
+    reasons.push(`Linux's pl011 driver bound it: PrimeCell IDs read at seq ${t.firstId[0]!.seq}${t.probe && t.probe.kind === 'mmio_write' ? `, then ${t.probe.register} = ${hex(Number(t.probe.value))} at seq ${t.probe.seq} (the probe masks and clears its interrupts)` : ''}${portLine ? `; the kernel said "${portLine.text}" (seq ${portLine.seq})` : ''}.`);
+
+    if (dtNode && dtNode.interrupts.length === 0 && !dtProp(dtNode.node, 'interrupts-extended')) {
+      reasons.unshift(`DT ${dtNode.path} has no interrupts property: the AMBA device gets no IRQ (irq = 0).`);
+      if (t.rxUnmask && t.rxUnmask.kind === 'mmio_write') {
+        push(t.rxUnmask);
+        push(t.maskedAgain);
+        reasons.push(t.ifls
+          ? `When the tty was opened the driver unmasked RX interrupts (IMSC = ${hex(Number(t.rxUnmask.value))} at seq ${t.rxUnmask.seq}) and went on (IFLS at seq ${t.ifls.seq}).`
+          : `When the tty was opened the driver unmasked RX interrupts (IMSC = ${hex(Number(t.rxUnmask.value))} at seq ${t.rxUnmask.seq}) and masked them again${t.maskedAgain ? ` (IMSC = 0x0 at seq ${t.maskedAgain.seq})` : ''} with no IFLS or CR set-up after: requesting IRQ 0 failed and the port's start-up was abandoned.`);
+      }
+      reasons.push(`The kernel's own messages still print (polled DR writes: ${main.txWrites}), but ${mine} cannot run with interrupts: user space (init, getty, a shell on the console) gets no working tty.`);
+      reasons.push(`Fix: interrupts = <0x0 ${hex((main.intid ?? 33) - 32)} 0x4> on ${dtNode.path} (the platform's UART drives INTID ${main.intid ?? '?'}).`);
+      return { verdict: 'missing-interrupt', hasConsole: true, summary: `The PL011 node has no interrupts: the driver binds and the kernel console prints (polled), but ${mine} cannot take its interrupt, so user space gets no working console.` };
+    }
+
+    const enabledLine = k.consoleEnabled.find((l) => l.text.includes(`[${mine}]`));
+    const earlyActive = !!args.earlycon || !!k.earlycon;
+    if (t.lineSetup || enabledLine || (t.txAfterProbe > 0 && !earlyActive)) {
+      reasons.push(`It is the console: ${[t.lineSetup ? `line set-up (${t.lineSetup.kind === 'mmio_write' ? t.lineSetup.register : ''}) at seq ${t.lineSetup.seq}` : '', enabledLine ? `the kernel said "${enabledLine.text}" (seq ${enabledLine.seq})` : ''].filter(Boolean).join('; ') || `${t.txAfterProbe} DR writes after the probe`}.`);
+      return undefined;
+    }
+    if (!cmdline) return undefined;
+    const noSetup = `The driver never set ${mine} up as a console: no LCR_H/IBRD/FBRD write after the probe${t.txAfterProbe ? `, and the ${t.txAfterProbe} DR writes after it are earlycon's` : ', and not one DR write'}.`;
+    const stdoutNote = dt?.stdoutPath ? `/chosen/stdout-path ("${dt.stdoutPath}") does not help: a console= on the command line overrides it.` : '';
+    const named = args.consoles;
+    if (named.some((c) => c.name === 'ttyAMA' && c.index === idx)) return undefined;
+    const ama = named.find((c) => c.name === 'ttyAMA');
+    if (ama) {
+      // Linux makes a ttyAMA port for each PL011 the DT describes (and enables); the platform table may list more.
+      const pl011s = dt ? dt.devices.filter((d) => d.compatible.includes('arm,pl011') && !dtBindProblem(d)).length : ctx.regionsByRole('uart').filter((r) => r.model === 'pl011').length;
+      reasons.push(`The command line (${cmdline.source}) is "${cmdline.text}": "${ama.arg}" names PL011 port ${ama.index}, but ${dt ? 'the DT describes' : 'the platform has'} ${pl011s} PL011${pl011s === 1 ? '' : 's'} and this one is ${mine}: there is no ttyAMA${ama.index}, so Linux enables no console.`);
+      reasons.push(noSetup);
+      if (stdoutNote) reasons.push(stdoutNote);
+      reasons.push(`Fix: console=${mine}.`);
+      return { verdict: 'console-wrong-port', hasConsole: false, summary: `"${ama.arg}" names a port that does not exist: the only PL011 is ${mine}; the driver bound it, but the kernel never made it its console${printed}.` };
+    }
+    if (named.length) {
+      const last = named[named.length - 1]!;
+      const drv = consoleDriver(last.name);
+      const present = dt ? dt.devices.filter((d) => d.compatible.some((c) => drv.compatibles.includes(c)) && (d.status === 'okay' || d.status === 'ok')) : [];
+      const none = drv.compatibles.length && dt && !present.length ? `, and the DT describes none (no ${drv.compatibles.map((c) => `"${c}"`).join(' / ')} node)` : '';
+      reasons.push(`The command line (${cmdline.source}) is "${cmdline.text}": "${last.arg}" names ${drv.what}${none}. With console= given, only the consoles it names are enabled, so ${mine} is not one.`);
+      reasons.push(noSetup);
+      if (stdoutNote) reasons.push(stdoutNote);
+      reasons.push(`Fix: console=${mine}.`);
+      return { verdict: 'console-other-device', hasConsole: false, summary: `"${last.arg}" names ${drv.what}, not ${mine}: the driver bound ${mine}, but the kernel never made it its console${printed}.` };
+    }
+    if (!dt?.stdoutPath) {
+      reasons.push(`The command line (${cmdline.source}) is "${cmdline.text}", with no console=, and ${dt ? "the DT's /chosen has no stdout-path" : 'the trace has no DTB that could give a stdout-path'}: nothing selects ${mine}, and Linux takes the first console with a tty that registers (the virtual terminal, tty0, when the kernel has one).`);
+      reasons.push(noSetup);
+      reasons.push(`Fix: console=${mine} on the command line, or stdout-path = "${dtNode?.path ?? main.describedBy}" in /chosen.`);
+      return { verdict: 'no-console-selected', hasConsole: false, summary: `No console is selected: no console= on the command line and no /chosen/stdout-path, so Linux never makes ${mine} its console; the driver bound it${printed}.` };
+    }
+    return undefined;
+  }
+}
+
+type Diagnosis = Pick<UartExplanation, 'verdict' | 'hasConsole' | 'summary' | 'reasons' | 'evidence'>;
+
+interface LinuxPl011Input {
+  ctx: ReplayContext;
+  main: UartRegionReport;
+  dtNode: DtDevice | undefined;
+  t: RegionTrack;
+  regs: UartRegs;
+  k: KernelConsole;
+  cmdline: CommandLine | undefined;
+  reasons: string[];
+  push: (e: TraceEvent | undefined) => unknown;
+}
+
+/** The node /chosen/stdout-path names (an alias resolved, ":options" dropped). */
+function stdoutNode(dt: DtInfo): string {
+  const name = dt.stdoutPath.split(':')[0] ?? '';
+  if (name.startsWith('/') || !dt.root) return name;
+  const aliases = dt.root.children.find((c) => c.name === 'aliases');
+  return (aliases && propStrings(aliases, name)?.[0]) ?? name;
 }
 
 export function explainUartAnalysis(): Analysis<UartExplanation> {
@@ -437,9 +649,12 @@ export function formatUartExplanation(x: UartExplanation): string {
     out.push(`  stdout-path ${x.dt.stdoutPath || '(unset)'}${x.dt.bootargsConsole ? `, bootargs ${x.dt.bootargsConsole}` : ''}`);
     if (!x.dt.nodes.length) out.push('  no UART node');
     for (const n of x.dt.nodes) {
-      out.push(`  ${n.path}: ${n.compatible.join(', ')} reg ${n.reg.map((r) => r.base).join(',')}${n.intid !== undefined ? ` INTID ${n.intid}` : ''}${n.clocks.length ? ` clocks ${n.clocks.join('/')} Hz` : ''}${n.currentSpeed ? ` current-speed ${n.currentSpeed}` : ''} → ${n.region || 'no device at that address'}`);
+      out.push(`  ${n.path}: ${n.compatible.join(', ')} reg ${n.reg.map((r) => r.base).join(',')}${n.status !== 'okay' ? ` status ${n.status}` : ''}${n.intid !== undefined ? ` INTID ${n.intid}` : ' no interrupts'}${n.clocks.length ? ` clocks ${n.clocks.join('/')} Hz` : ' no clocks'}${n.clockNames.length ? ` (${n.clockNames.join(', ')})` : ''}${n.currentSpeed ? ` current-speed ${n.currentSpeed}` : ''} → ${n.region || 'no device at that address'}`);
     }
   }
+  out.push('', 'kernel:');
+  out.push(x.kernel.commandLine ? `  command line "${x.kernel.commandLine.text}" (from ${x.kernel.commandLine.source})` : '  command line: not in the trace');
+  for (const l of x.kernel.lines) out.push(`  seq ${l.seq}: ${l.text}`);
   out.push('', 'platform UARTs:');
   if (!x.regions.length) out.push('  none');
   for (const r of x.regions) {
