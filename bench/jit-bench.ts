@@ -48,7 +48,7 @@ async function main(): Promise<void> {
       ['workload.bin', path.join(REPO_ROOT, 'guests/bin/workload.bin'), { gic: 2, memBytes: 128 << 20 }],
     ];
     if (args.includes('--linux')) {
-      const fetched = execFileSync(path.join(REPO_ROOT, 'scripts/fetch-guests.sh'), { encoding: 'utf8' });
+      const fetched = execFileSync(path.join(REPO_ROOT, 'scripts/fetch-guests.sh'), ['kernel'], { encoding: 'utf8' });
       const kernel = /^kernel (.*)$/m.exec(fetched)![1]!;
       guests.push(['Linux to the panic', kernel, { append: 'console=ttyAMA0 earlycon=pl011,0x9000000', stopOn: 'end Kernel panic', memBytes: 512 << 20 }]);
     }

@@ -25,7 +25,7 @@ const runsArg = args.indexOf('--runs');
 const RUNS = runsArg >= 0 ? Number(args[runsArg + 1]) : 1;
 const writeDocs = args.includes('--write-docs');
 
-const fetched = execFileSync(path.join(REPO_ROOT, 'scripts/fetch-guests.sh'), { encoding: 'utf8' });
+const fetched = execFileSync(path.join(REPO_ROOT, 'scripts/fetch-guests.sh'), ['kernel'], { encoding: 'utf8' });
 const kernel = /^kernel (.*)$/m.exec(fetched)![1]!;
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'bootscope-linux-bench-'));
 

@@ -4,7 +4,7 @@
 # The archive is written by scripts/make-initramfs.ts (cpio newc, gzip), so no cpio or root needed.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-busybox="$("$root/scripts/fetch-guests.sh" | awk '$1 == "busybox" { print $2 }')"
+busybox="$("$root/scripts/fetch-guests.sh" busybox | awk '$1 == "busybox" { print $2 }')"
 out="${1:-$root/.cache/guests/initramfs.cpio.gz}"
 export PATH="$root/.cache/node/bin:$PATH"
 node --disable-warning=ExperimentalWarning "$root/scripts/make-initramfs.ts" "$busybox" "$out"

@@ -5,7 +5,7 @@
 # are stripped; the test compares only the platform lines (see docs/real-guests.md).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-kernel="$("$root/scripts/fetch-guests.sh" | awk '$1 == "kernel" { print $2 }')"
+kernel="$("$root/scripts/fetch-guests.sh" kernel | awk '$1 == "kernel" { print $2 }')"
 # Usage: scripts/make-linux-expected.sh [GIC [SMP]]   (default: 3 1)
 gic="${1:-3}"
 smp="${2:-1}"

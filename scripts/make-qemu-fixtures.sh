@@ -3,8 +3,8 @@
 #
 #   scripts/make-qemu-fixtures.sh [--trim] [OUTDIR]        (default: .cache/fixtures)
 #
-# Downloads Debian's arm64 cloud kernel (newest linux-image-6.1.0-*-cloud-arm64) and u-boot-qemu
-# with `apt-get download` into .cache/debs, then boots each under Debian's qemu-system-aarch64
+# Takes Debian's arm64 cloud kernel and u-boot-qemu as guests/inputs.lock pins them
+# (scripts/fetch-guests.sh), then boots each under Debian's qemu-system-aarch64
 # (virt, TCG, cortex-a57) with tracing on, for GICv2/GICv3 and 1/2 vCPUs:
 #   linux-gicv{2,3}-smp{1,2}.{log,serial}   kernel until "VFS: Unable to mount root fs"
 #   uboot-gicv{2,3}-smp{1,2}.{log,serial}   U-Boot until its "=> " prompt
@@ -19,28 +19,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 do_trim=
 if [ "${1:-}" = --trim ]; then do_trim=1; shift; fi
 out=${1:-$root/.cache/fixtures}
-debs=$root/.cache/debs
-mkdir -p "$out" "$debs"
+mkdir -p "$out"
 
 command -v qemu-system-aarch64 >/dev/null || { echo "make-qemu-fixtures: qemu-system-aarch64 is not installed" >&2; exit 1; }
 
-# --- guests -------------------------------------------------------------------------------
-kernel_pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-cloud-arm64$' | awk '{print $1}' | sort -V | tail -1)
-[ -n "$kernel_pkg" ] || { echo "make-qemu-fixtures: no linux-image-6.1.0-*-cloud-arm64 in apt (dpkg --add-architecture arm64; apt-get update)" >&2; exit 1; }
-fetch() { # fetch PKG ARCH -> extracted dir on stdout
-  local pkg=$1 arch=$2 dir=$debs/$1
-  if [ ! -d "$dir" ]; then
-    (cd "$debs" && apt-get download -q "$pkg:$arch" >/dev/null)
-    local deb; deb=$(ls -t "$debs"/"${pkg}"_*.deb | head -1)
-    mkdir -p "$dir.tmp" && dpkg-deb -x "$deb" "$dir.tmp" && mv "$dir.tmp" "$dir"
-  fi
-  echo "$dir"
-}
-kdir=$(fetch "$kernel_pkg" arm64)
-kernel=$(ls "$kdir"/boot/vmlinuz-* | head -1)
-udir=$(fetch u-boot-qemu all)
-uboot=$udir/usr/lib/u-boot/qemu_arm64/u-boot.bin
-[ -f "$kernel" ] && [ -f "$uboot" ] || { echo "make-qemu-fixtures: guest images missing under $debs" >&2; exit 1; }
+# --- guests ---------------------------------------------------------------------------------
+# The pinned versions (guests/inputs.lock), fetched, verified and unpacked by fetch-guests.
+guests=$("$root/scripts/fetch-guests.sh" kernel u-boot)
+kernel=$(awk '$1 == "kernel" { print $2 }' <<<"$guests")
+uboot=$(awk '$1 == "u-boot" { print $2 }' <<<"$guests")
+kernel_pkg=$(awk '$1 == "guest" && $2 == "kernel" { print $3 }' "$root/guests/inputs.lock")
 echo "$kernel_pkg" >"$out/kernel-package.txt"
 
 # --- trace events ----------------------------------------------------------------------------

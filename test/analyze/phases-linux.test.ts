@@ -1,23 +1,21 @@
 // Golden `phases` and `latency` of Debian's 6.1 cloud kernel booted on the emulator under the kvm
 // and the xen personalities (2 vCPUs, GICv3, to the "no root fs" panic), and their `diff`. The
-// kernel is not in the repository: scripts/fetch-guests.sh fetches it by package name. The golden
-// files name the kernel they were made with; with another kernel version the tests are skipped.
+// kernel is not in the repository: scripts/fetch-guests.sh fetches the version guests/inputs.lock
+// pins. The golden files name that kernel; a moved pin without new goldens fails (UPDATE_GOLDEN=1
+// writes them; docs/inputs.md).
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { runGuest } from '../../emu/run.ts';
 import { phasesOfTrace, renderPhases } from '../../cli/commands/phases.ts';
 import { latencyOfTrace, renderLatency } from '../../cli/commands/latency.ts';
 import { diffTraceFiles } from '../../cli/commands/diff.ts';
-import { GOLDEN, golden, tmp } from './helpers.ts';
+import { golden, tmp } from './helpers.ts';
 import { fetchGuests } from '../real/helpers.ts';
 
-// Debian's kernel, fetched by package name and cached (scripts/fetch-guests.sh).
+// Debian's kernel as pinned, fetched and cached (scripts/fetch-guests.sh).
 const kernelPath = fetchGuests().kernel;
-const dir = dirname(kernelPath);
-const vmlinuz: string | undefined = basename(kernelPath);
-const version = vmlinuz?.replace(/^vmlinuz-/, '') ?? '';
-const haveGolden = !!vmlinuz && (process.env.UPDATE_GOLDEN === '1' || existsSync(join(GOLDEN, `phases-linux-kvm-${version}.txt`)));
+const version = basename(kernelPath).replace(/^vmlinuz-/, '');
 
 const MACHINES = {
   kvm: { machine: 'kvm', append: 'console=ttyAMA0' },
@@ -28,13 +26,13 @@ async function boot(which: keyof typeof MACHINES): Promise<string> {
   const out = join(tmp, `linux-${which}.trace`);
   if (existsSync(out)) return out;
   await runGuest({
-    kernel: join(dir, vmlinuz!), smp: 2, gic: 3, memBytes: 256 * 2 ** 20, output: out,
+    kernel: kernelPath, smp: 2, gic: 3, memBytes: 256 * 2 ** 20, output: out,
     stopOn: 'end Kernel panic', maxInsns: 1.5e9, ...MACHINES[which],
   } as Parameters<typeof runGuest>[0]);
   return out;
 }
 
-describe.skipIf(!haveGolden)(`Debian ${version} on the emulator`, () => {
+describe(`Debian ${version} on the emulator`, () => {
   for (const which of ['kvm', 'xen'] as const) {
     it(`${which}: phases and latency match the golden files`, async () => {
       const trace = await boot(which);

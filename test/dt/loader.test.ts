@@ -124,7 +124,7 @@ describe('loader details', () => {
     expect(plan.blobs.some((b) => b.zeroFill >= 8192)).toBe(true);
   });
 
-  // Debian's kernel is fetched by package name (scripts/fetch-guests.sh, cached under .cache/guests/).
+  // Debian's kernel as guests/inputs.lock pins it (scripts/fetch-guests.sh, cached under .cache/guests/).
   it("places Debian's 6.1 cloud kernel Image as QEMU does", () => {
     const path = fetchGuests().kernel;
     const vmlinuz = basename(path);

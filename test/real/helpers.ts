@@ -1,4 +1,5 @@
-// Shared by the real-guest tests: fetch the Debian guests (scripts/fetch-guests.sh), run the CLI
+// Shared by the real-guest tests: fetch the pinned Debian guests (scripts/fetch-guests.sh,
+// guests/inputs.lock), run the CLI
 // as a child process (the CPU core is ~10x slower inside vitest's module transform), and pick the
 // platform lines out of a Linux console.
 import { execFileSync, spawn } from 'node:child_process';
@@ -9,16 +10,31 @@ import { join, resolve } from 'node:path';
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
 export interface Guests {
+  /** Debian's 6.1 cloud kernel, the one the goldens were made with. */
   kernel: string;
+  kernel612: string;
   uboot: string;
   busybox: string;
+  xen: string;
+  edk2: string;
 }
 
-/** Fetch (once, cached under .cache/guests/) and return the guest paths. */
+/**
+ * Fetch the pinned guests (once, cached under .cache/guests/) and return their paths. Never
+ * skips: when a pinned input cannot be fetched, this throws with fetch-guests' one-line reason
+ * and the tests that need it fail.
+ */
 export function fetchGuests(): Guests {
-  const out = execFileSync(join(REPO_ROOT, 'scripts/fetch-guests.sh'), { encoding: 'utf8' });
-  const paths = Object.fromEntries(out.trim().split('\n').map((l) => l.split(' ', 2) as [string, string]));
-  return { kernel: paths.kernel!, uboot: paths['u-boot']!, busybox: paths.busybox! };
+  let out: string;
+  try {
+    out = execFileSync(join(REPO_ROOT, 'scripts/fetch-guests.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const err = (e as { stderr?: string }).stderr?.trim();
+    throw new Error(`scripts/fetch-guests.sh failed: ${err || (e as Error).message}`);
+  }
+  const paths = Object.fromEntries(out.trim().split('\n').map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
+  const need = (role: string) => paths[role] ?? (() => { throw new Error(`scripts/fetch-guests.sh printed no '${role}' line`); })();
+  return { kernel: need('kernel'), kernel612: need('kernel-6.12'), uboot: need('u-boot'), busybox: need('busybox'), xen: need('xen'), edk2: need('edk2') };
 }
 
 /**
@@ -26,8 +42,17 @@ export function fetchGuests(): Guests {
  * Asynchronous: a long spawnSync would starve the vitest worker's RPC ("Timeout calling onTaskUpdate").
  */
 export function bootscope(cwd: string, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return bootscopeWith({ cwd }, ...args);
+}
+
+/** `bootscope ARGS` as above, in `cwd` with extra environment variables. */
+export function bootscopeWith(opts: { cwd: string; env?: NodeJS.ProcessEnv }, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), ...args], {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [], err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
