@@ -34,17 +34,19 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt=(apt-get -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600)
   apt-get update -qq >/dev/null
-  if ! "${apt[@]}" install "${need[@]}" >/dev/null 2>/tmp/bootscope-apt.$$; then
+  log="$(mktemp)"
+  trap 'rm -f "$log"' EXIT
+  apt_error() { grep '^E:' "$log" | tail -n1 | sed 's/^E: //'; }
+  if ! "${apt[@]}" install "${need[@]}" >/dev/null 2>"$log"; then
     # A pinned version the archive no longer has (or that conflicts with what is installed):
     # take the archive's current ones rather than fail the tests, and say which.
-    say "apt could not install the pinned versions ($(grep '^E:' /tmp/bootscope-apt.$$ | tail -n1 | sed 's/^E: //')); installing the archive's current ones: ${need[*]%%=*}"
-    "${apt[@]}" install "${need[@]%%=*}" >/dev/null
+    say "apt could not install the pinned versions ($(apt_error)); installing the archive's current ones: ${need[*]%%=*}"
+    "${apt[@]}" install "${need[@]%%=*}" >/dev/null 2>"$log" || { say "apt-get install ${need[*]%%=*} failed: $(apt_error)"; exit 1; }
     for p in "${need[@]}"; do
       got="$(dpkg-query -W -f '${Version}' "${p%%=*}")"
       [ "$got" = "${p#*=}" ] || say "${p%%=*} $got installed; guests/inputs.lock pins ${p#*=}"
     done
   fi
-  rm -f /tmp/bootscope-apt.$$
 fi
 # arm64 packages (kernel, U-Boot, busybox, Xen) are fetched with `apt-get download` by
 # scripts/fetch-guests.sh, which needs apt's arm64 lists.
