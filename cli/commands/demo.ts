@@ -4,7 +4,7 @@
 // kvm/xen pair — or, when stdout is not a terminal, prints the summaries instead.
 
 import type { Command } from 'commander';
-import { existsSync, mkdirSync, readdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ import { renderInfo } from './info.ts';
 import { phasesOfTrace, renderPhases } from './phases.ts';
 import { diffTraceFiles, renderDiff } from './diff.ts';
 import { startProgress, toJson } from '../output.ts';
+import { fetchGuestsWithProgress } from '../inputs.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEMO_GUEST = join(ROOT, 'guests/bin/uart.bin');
@@ -31,20 +32,23 @@ export interface DemoTraces {
   xen: string;
   /** The bundled QEMU boot log, imported. */
   qemu: string;
-  /** Debian's kernel booted to the rootfs panic under kvm and xen, when the package is at hand. */
+  /** Debian's pinned kernel booted to the rootfs panic under kvm and xen. */
   linux?: { kvm: string; xen: string; kernel: string };
+  /** Why the kernel could not be fetched (then the demo shows the built-in guest only). */
+  linuxUnavailable?: string;
 }
 
-/** Debian's arm64 cloud kernel, when `scripts/fetch-guests.sh` has already fetched it. */
-export function cachedKernel(): string | undefined {
-  const root = join(ROOT, '.cache/guests');
-  if (!existsSync(root)) return undefined;
-  for (const pkg of readdirSync(root).filter((d) => d.startsWith('linux-image-')).sort().reverse()) {
-    const boot = join(root, pkg, 'boot');
-    const image = existsSync(boot) ? readdirSync(boot).find((f) => f.startsWith('vmlinuz-')) : undefined;
-    if (image) return join(boot, image);
+/**
+ * Debian's kernel as guests/inputs.lock pins it, fetched (once, cached) by scripts/fetch-guests.sh
+ * with a progress bar on a terminal; the one-line reason when this machine cannot fetch it.
+ */
+async function pinnedKernel(): Promise<{ kernel: string } | { reason: string }> {
+  try {
+    const { kernel } = await fetchGuestsWithProgress(['kernel']);
+    return kernel ? { kernel } : { reason: 'scripts/fetch-guests.sh printed no kernel path' };
+  } catch (e) {
+    return { reason: e instanceof Error ? e.message : String(e) };
   }
-  return undefined;
 }
 
 /** Boots the kernel to its rootfs panic on one personality (progress on a terminal). */
@@ -74,8 +78,9 @@ export async function buildDemoTraces(dir: string): Promise<DemoTraces> {
   writeFileSync(log, gunzipSync(readFileSync(DEMO_LOG)));
   rmSync(qemu, { force: true });
   await importFile({ input: log, output: qemu, format: 'qemu-log' });
-  const kernel = cachedKernel();
-  if (!kernel) return { kvm, xen, qemu };
+  const pinned = await pinnedKernel();
+  if ('reason' in pinned) return { kvm, xen, qemu, linuxUnavailable: pinned.reason };
+  const { kernel } = pinned;
   const linux = { kvm: join(dir, 'linux-kvm.trace'), xen: join(dir, 'linux-xen.trace'), kernel };
   await recordLinux(kernel, 'kvm', linux.kvm);
   await recordLinux(kernel, 'xen', linux.xen);
@@ -115,6 +120,7 @@ export function registerDemo(program: Command): void {
         return;
       }
       if (opts.tui && process.stdout.isTTY && process.stdin.isTTY) {
+        if (traces.linuxUnavailable) say(unavailableLine(traces.linuxUnavailable));
         say(`bootscope demo: traces in ${dir}, report in ${report}; opening the TUI on the kvm/xen pair (? for help, q to quit)`);
         const { runTui } = await import('../../tui/app.ts');
         await runTui(pair);
@@ -162,8 +168,8 @@ async function printSummaries(traces: DemoTraces, report: string): Promise<void>
     say(`$ bootscope diff ${kvm} ${xen}`);
     process.stdout.write(renderDiff(await diffTraceFiles(kvm, xen)));
     say();
-  } else {
-    say("(Debian's arm64 kernel is not at hand: scripts/fetch-guests.sh fetches it, and the demo then boots it under kvm and xen too.)");
+  } else if (traces.linuxUnavailable) {
+    say(unavailableLine(traces.linuxUnavailable));
   }
   say(`Report (phases, event density, latency, findings, diff): ${report}`);
   say('Try next:');
@@ -174,6 +180,8 @@ async function printSummaries(traces: DemoTraces, report: string): Promise<void>
 }
 
 const say = (s = '') => process.stdout.write(s + '\n');
+
+const unavailableLine = (reason: string) => `(Debian's kernel could not be fetched, so only the built-in guest ran: ${reason})`;
 
 function withTrace<T>(path: string, fn: (r: TraceReader) => T): T {
   const r = openTrace(path);

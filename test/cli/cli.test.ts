@@ -2,12 +2,13 @@
 
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { bootscope as bootscopeAsync } from '../real/helpers.ts';
+import { bootscope as bootscopeAsync, bootscopeWith } from '../real/helpers.ts';
+import { fetchGuests, guestPin } from '../../cli/inputs.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'bootscope-cli-'));
@@ -115,12 +116,21 @@ describe('bootscope CLI', () => {
     expect(r.err).toMatch(/\n\s+at /);
   });
 
-  // Asynchronous child processes: the demo boots Linux twice when the kernel is at hand, and a
-  // long spawnSync would starve the vitest worker's RPC ("Timeout calling onTaskUpdate").
-  it('demo records the built-in guest and imports the bundled boot', async () => {
+  // Asynchronous child processes: the demo boots Linux twice, and a long spawnSync would starve
+  // the vitest worker's RPC ("Timeout calling onTaskUpdate").
+  it("demo boots Debian's pinned kernel under kvm and xen, records the built-in guest and imports the bundled boot", async () => {
     const r = await bootscopeAsync(dir, 'demo', '-o', join(dir, 'demo'), '--json');
     expect(r.code).toBe(0);
+    expect(r.err).toBe(''); // piped: no progress bars
     const j = JSON.parse(r.out);
+    // The kernel the demo fetched itself, through scripts/fetch-guests.sh: the pinned one.
+    expect(j.traces.linux.kernel).toBe((await fetchGuests(['kernel'])).kernel);
+    expect(j.traces.linuxUnavailable).toBeUndefined();
+    for (const which of ['kvm', 'xen']) {
+      const info = JSON.parse((await bootscopeAsync(dir, 'info', j.traces.linux[which], '--json')).out);
+      expect(info.complete).toBe(true);
+      expect(info.meta.source).toMatchObject({ type: 'emulator', name: which });
+    }
     expect(j.kvm.complete).toBe(true);
     expect(j.kvm.meta.source).toMatchObject({ type: 'emulator', name: 'kvm' });
     expect(j.xen.meta.source).toMatchObject({ type: 'emulator', name: 'xen' });
@@ -131,7 +141,36 @@ describe('bootscope CLI', () => {
     expect(text.out).toContain('Booting Linux on physical CPU');
     expect(text.out).toContain('$ bootscope check');
     expect(text.out).toMatch(/uart\s+A: pl011@9000000[\s\S]*B: sbsa-uart@22000000/); // diff lines the UARTs up by role
+    expect(text.out).toContain(`Debian's kernel (${j.traces.linux.kernel}) booted to its rootfs panic as a KVM guest and as a Xen domU`);
+    expect(text.out).not.toContain('could not be fetched');
     expect(j.diff).toBeDefined();
     expect(existsSync(j.report)).toBe(true);
+  });
+
+  it('demo on a machine that cannot fetch the kernel: says why in one line and shows the built-in guest', async () => {
+    // Not root, an empty guest cache, and an apt that fails: scripts/fetch-guests.sh cannot fetch.
+    const bin = join(dir, 'no-apt-bin');
+    mkdirSync(bin, { recursive: true });
+    for (const [name, body] of Object.entries({ id: 'echo 1000', dpkg: 'echo arm64', 'apt-get': 'echo "E: Temporary failure resolving the archive" >&2; exit 100', 'apt-helper': 'exit 100' })) {
+      writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
+      chmodSync(join(bin, name), 0o755);
+    }
+    const cache = join(dir, 'empty-guests');
+    const env = { PATH: `${bin}:${process.env.PATH}`, BOOTSCOPE_GUESTS: cache };
+    const k = guestPin('kernel');
+    const why = `cannot fetch ${k.package} ${k.version} (kernel): apt-get download ${k.package}:arm64=${k.version} failed (Temporary failure resolving the archive); as root, apt-get update may help; ${k.pool} is not on any configured apt source. If the archive dropped it, move the pin on purpose: docs/inputs.md`;
+    const r = await bootscopeWith({ cwd: dir, env }, 'demo', '-o', join(dir, 'demo-offline'), '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.traces.linux).toBeUndefined();
+    expect(j.traces.linuxUnavailable).toBe(why);
+    expect(j.kvm.complete).toBe(true);
+    const text = await bootscopeWith({ cwd: dir, env }, 'demo', '-o', join(dir, 'demo-offline'));
+    expect(text.code).toBe(0);
+    const lines = text.out.split('\n').filter((l) => l.includes('could not be fetched'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toBe(`(Debian's kernel could not be fetched, so only the built-in guest ran: ${j.traces.linuxUnavailable})`);
+    expect(text.out).toContain('PASS uart');
+    expect(readdirSync(cache).filter((f) => f !== '.lock')).toEqual([]); // nothing half fetched
   });
 });
