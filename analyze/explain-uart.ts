@@ -671,5 +671,6 @@ export function formatUartExplanation(x: UartExplanation): string {
     out.push('', 'evidence:');
     for (const e of x.evidence) out.push(`  ${e.text}`);
   }
-  return out.join('\n') + '\n';
+  // DT strings and console lines are the guest's: control bytes are shown, never sent to the terminal.
+  return out.join('\n').replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) + '\n';
 }

@@ -49,7 +49,8 @@ export class KernelConsoleScanner {
       }
       if (b === 13) continue;
       cur ??= { text: '', seq };
-      if (cur.text.length < MAX_LINE) cur.text += String.fromCharCode(b);
+      // Guest text reaches the user's terminal: control bytes (escape sequences) are shown, not sent.
+      if (cur.text.length < MAX_LINE) cur.text += b < 0x20 || (b >= 0x7f && b < 0xa0) ? `\\x${b.toString(16).padStart(2, '0')}` : String.fromCharCode(b);
     }
     if (cur) this.open.set(port, cur);
     else this.open.delete(port);
