@@ -23,7 +23,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/.cache/uart-corpus}
 [ $# -gt 0 ] && shift
-quiet=${BOOTSCOPE_CORPUS_QUIET:-10}
+quiet=${BOOTSCOPE_CORPUS_QUIET:-20}
 limit=${BOOTSCOPE_CORPUS_LIMIT:-600}
 die() { echo "make-uart-corpus: $*" >&2; exit 1; }
 for tool in qemu-system-aarch64 fdtput dtc; do command -v $tool >/dev/null || die "$tool is not installed (test/setup-system.sh installs it)"; done
