@@ -12,7 +12,7 @@ import zlib from 'node:zlib';
 import Database from 'better-sqlite3';
 import { decodeChunk, type ChunkColumns } from './chunk.ts';
 import { DecodeError } from './bytes.ts';
-import { defaultCodec } from './codec.ts';
+import { defaultCodec, MAX_CHUNK_RAW_BYTES } from './codec.ts';
 
 export const CTL_NEXT = 0;
 export const CTL_CONSUMED = 1;
@@ -28,6 +28,8 @@ export interface DecodeJob {
   seqFirst: number;
   zstBytes: number;
   crc32: number;
+  /** Payload size the index records: the frame must declare exactly this (checked before inflating). */
+  rawBytes: number;
 }
 
 export interface DecodeWorkerData {
@@ -62,9 +64,16 @@ function decodeOne(get: Database.Statement, job: DecodeJob, index: number): { re
     return bad(`unreadable: ${e.message ?? String(err)}`);
   }
   if (data.length !== job.zstBytes || zlib.crc32(data) !== job.crc32) return bad('checksum mismatch (chunk is corrupt)');
+  // An implausible size is left to the reader, which words the problem.
+  if (!(job.rawBytes >= 0 && job.rawBytes <= MAX_CHUNK_RAW_BYTES)) return { result: { index, type: 'retry' }, transfer: [] };
+  let raw: Uint8Array;
+  try {
+    raw = codec.decompress(data, job.rawBytes);
+  } catch (err) {
+    return bad(`cannot decompress: ${(err as Error).message}`);
+  }
   let chunk;
   try {
-    let raw = codec.decompress(data);
     // Own the whole buffer, so it can be transferred without detaching anything else.
     if (raw.byteOffset !== 0 || raw.byteLength !== raw.buffer.byteLength) raw = new Uint8Array(raw);
     chunk = decodeChunk(raw);

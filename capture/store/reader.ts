@@ -3,6 +3,7 @@
 // problems and skipped; the rest of the trace stays readable.
 
 import fs from 'node:fs';
+import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
 import Database from 'better-sqlite3';
 import {
@@ -20,7 +21,7 @@ import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from '
 import { ChunkCursor, DecodedChunk, decodeChunk, forEachInChunk, internString, type EventCallback } from './chunk.ts';
 import { CTL_CONSUMED, CTL_DONE, CTL_NEXT, CTL_SIZE, CTL_STOP, CTL_WAITING, type DecodeResult, type DecodeWorkerData } from './decode-worker.ts';
 import { DecodeError } from './bytes.ts';
-import { defaultCodec, type ZstdCodec } from './codec.ts';
+import { defaultCodec, MAX_CHUNK_RAW_BYTES, type ZstdCodec } from './codec.ts';
 import { TraceError, describeProblem, type TraceProblem } from './errors.ts';
 import { FORMAT_ID, META_KEYS } from './schema.ts';
 import { Summary } from './summary.ts';
@@ -73,7 +74,10 @@ export interface TraceInfo {
   bytesPerEvent: number;
   regions: DeviceRegion[];
   counts: CountRows;
+  /** Damaged chunks met so far (TraceReader.checkStored/verify look for them). */
   problems: TraceProblem[];
+  /** What a full verification checked, when one ran and found nothing. */
+  verified?: string;
 }
 
 export interface TraceSummary {
@@ -130,7 +134,7 @@ class DecodeAhead {
       const { port1, port2 } = new MessageChannel();
       const data: DecodeWorkerData = {
         kind: 'bootscope-decode', path, ctl: ctl.buffer as SharedArrayBuffer, ahead: DecodeAhead.AHEAD, port: port2,
-        jobs: infos.map((i) => ({ id: i.id, count: i.count, seqFirst: i.seqFirst, zstBytes: i.zstBytes, crc32: i.crc32 })),
+        jobs: infos.map((i) => ({ id: i.id, count: i.count, seqFirst: i.seqFirst, zstBytes: i.zstBytes, crc32: i.crc32, rawBytes: i.rawBytes })),
       };
       const worker = new Worker(new URL('./decode-worker.ts', import.meta.url), { workerData: data, transferList: [port2] });
       worker.unref();
@@ -315,6 +319,33 @@ export class TraceReader {
       }),
     );
     this.getData = db.prepare('SELECT data FROM chunk_data WHERE id = ?');
+    const count = m.get(META_KEYS.eventCount);
+    this.checkIndex(typeof count === 'number' ? count : undefined);
+  }
+
+  /**
+   * What the chunk index alone shows (nothing decoded): the writer numbers chunks 0, 1, 2…, so a
+   * missing id is a chunk whose row was lost; and it records the event count with every chunk, so
+   * events past the last chunk were lost too.
+   */
+  private checkIndex(eventCount: number | undefined): void {
+    let prev: ChunkInfo | undefined;
+    for (const c of this.chunks) {
+      const expected = prev ? prev.id + 1 : 0;
+      if (c.id > expected) {
+        const n = c.id - expected;
+        this.problem({
+          chunk: expected,
+          seqFirst: prev ? prev.seqLast + 1 : 0,
+          seqLast: c.seqFirst - 1,
+          message: `missing from the chunk index${n === 1 ? '' : n === 2 ? `, and so is chunk ${c.id - 1}` : `, and so are chunks ${expected + 1}..${c.id - 1}`}`,
+        });
+      }
+      prev = c;
+    }
+    const next = prev ? prev.seqLast + 1 : 0;
+    if (eventCount !== undefined && eventCount > next)
+      this.problem({ chunk: prev ? prev.id + 1 : 0, seqFirst: next, seqLast: eventCount - 1, message: `missing from the chunk index (the trace says it holds ${eventCount} events)` });
   }
 
   /** Open a trace for reading. Throws TraceError (one line, names the file) on bad input. */
@@ -357,9 +388,38 @@ export class TraceReader {
     return this.problemDetails.map((p) => describeProblem(this.path, p));
   }
 
-  /** Read and check every chunk (checksum and decoding); returns the problems found. */
+  /**
+   * Read every chunk's stored bytes and check their size and CRC (nothing inflated: cheap enough
+   * for `info`); returns the problems found, with those met before.
+   */
+  checkStored(): TraceProblem[] {
+    for (const info of this.chunks) {
+      if (this.badChunks.has(info.id)) continue;
+      this.stored(info);
+    }
+    return this.problemDetails;
+  }
+
+  /**
+   * Read and check every chunk: checksum, decompression, decoding of every column, event count and
+   * first sequence number, and on a complete trace the digest of the event stream. Returns the
+   * problems found (a digest mismatch is a problem of chunk -1).
+   */
   verify(): TraceProblem[] {
-    for (const info of this.chunks) this.chunk(info, true);
+    const h = createHash('sha256');
+    let whole = this.problemDetails.length === 0;
+    for (const info of this.chunks) {
+      const raw = this.badChunks.has(info.id) ? undefined : this.payload(info);
+      if (raw === undefined || this.decode(info, raw, true) === undefined) {
+        whole = false;
+        continue;
+      }
+      h.update(raw);
+    }
+    if (whole && this.complete && this.digest) {
+      const got = `sha256:${h.digest('hex')}`;
+      if (got !== this.digest) this.problem({ chunk: -1, message: `digest mismatch: the events hash to ${got}, the trace says ${this.digest}` });
+    }
     return this.problemDetails;
   }
 
@@ -405,30 +465,55 @@ export class TraceReader {
   chunk(info: ChunkInfo, full = false): DecodedChunk | undefined {
     if (this.cache?.id === info.id && !full) return this.cache.chunk;
     if (this.badChunks.has(info.id)) return undefined;
-    const bad = (message: string): undefined => {
-      this.problem({ chunk: info.id, seqFirst: info.seqFirst, seqLast: info.seqLast, message });
-      return undefined;
-    };
+    const raw = this.payload(info);
+    if (raw === undefined) return undefined;
+    const decoded = this.decode(info, raw, full);
+    if (decoded) this.cache = { id: info.id, chunk: decoded };
+    return decoded;
+  }
+
+  private bad(info: ChunkInfo, message: string): undefined {
+    this.problem({ chunk: info.id, seqFirst: info.seqFirst, seqLast: info.seqLast, message });
+    return undefined;
+  }
+
+  /** A chunk's stored bytes, when present with the size and CRC the index records. */
+  private stored(info: ChunkInfo): Buffer | undefined {
     let data: Buffer;
     try {
       const row = this.getData.get(info.id) as { data: Buffer } | undefined;
-      if (!row) return bad('chunk data is missing');
+      if (!row) return this.bad(info, 'chunk data is missing');
       data = row.data;
     } catch (err) {
-      return bad(`unreadable: ${sqliteMessage(err)}`);
+      return this.bad(info, `unreadable: ${sqliteMessage(err)}`);
     }
-    if (data.length !== info.zstBytes || zlib.crc32(data) !== info.crc32) return bad('checksum mismatch (chunk is corrupt)');
+    if (data.length !== info.zstBytes || zlib.crc32(data) !== info.crc32) return this.bad(info, 'checksum mismatch (chunk is corrupt)');
+    return data;
+  }
+
+  /** A chunk's payload: stored bytes checked, then inflated to exactly the size the index says. */
+  private payload(info: ChunkInfo): Uint8Array | undefined {
+    const data = this.stored(info);
+    if (data === undefined) return undefined;
+    if (!(info.rawBytes >= 0 && info.rawBytes <= MAX_CHUNK_RAW_BYTES))
+      return this.bad(info, `the index says it holds ${info.rawBytes} bytes, more than a chunk can (${MAX_CHUNK_RAW_BYTES})`);
+    try {
+      return this.codec.decompress(data, info.rawBytes);
+    } catch (err) {
+      return this.bad(info, `cannot decompress: ${(err as Error).message}`);
+    }
+  }
+
+  private decode(info: ChunkInfo, raw: Uint8Array, full: boolean): DecodedChunk | undefined {
     let decoded: DecodedChunk;
     try {
-      const raw = this.codec.decompress(data);
       decoded = decodeChunk(raw);
       if (full) decoded.decodeAll();
     } catch (err) {
-      return bad(`cannot decode: ${(err as Error).message}`);
+      return this.bad(info, `cannot decode: ${(err as Error).message}`);
     }
     if (decoded.count !== info.count || (decoded.count > 0 && decoded.seq[0] !== info.seqFirst))
-      return bad(`holds ${decoded.count} events from seq ${decoded.seq[0]}, the index says ${info.count} from ${info.seqFirst}`);
-    this.cache = { id: info.id, chunk: decoded };
+      return this.bad(info, `holds ${decoded.count} events from seq ${decoded.seq[0]}, the index says ${info.count} from ${info.seqFirst}`);
     return decoded;
   }
 

@@ -2,7 +2,7 @@
 // exits with status 2 when any error is found, so it can gate CI.
 
 import { CommanderError, type Command } from 'commander';
-import { openTrace } from '../../capture/store/index.ts';
+import { Damage } from '../damage.ts';
 import { check, formatCheck, selectRules } from '../../analyze/check.ts';
 import { startProgress, toJson } from '../output.ts';
 import { UserError } from '../errors.ts';
@@ -21,7 +21,8 @@ export function registerCheck(program: Command): void {
       } catch (err) {
         throw err instanceof Error && err.name === 'RuleSelectionError' ? new UserError(err.message) : err;
       }
-      const reader = openTrace(path);
+      const damage = new Damage();
+      const reader = damage.open(path);
       const progress = startProgress('checking', 'events', reader.eventCount);
       let result;
       try {
@@ -31,6 +32,7 @@ export function registerCheck(program: Command): void {
         reader.close();
       }
       process.stdout.write(opts.json ? toJson({ trace: path, ...result }) + '\n' : formatCheck(result));
+      damage.raise();
       if (result.counts.error > 0) throw new CommanderError(2, 'bootscope.check.errors', '');
     });
 }

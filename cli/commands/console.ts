@@ -1,7 +1,7 @@
 // `bootscope console TRACE`: the bytes the guest wrote to its console, reconstructed from events.
 
 import type { Command } from 'commander';
-import { openTrace } from '../../capture/store/index.ts';
+import { Damage } from '../damage.ts';
 import { consoleBytes, consoleLines } from '../../analyze/console.ts';
 import { timeToNs } from '../../capture/model.ts';
 import { toJson } from '../output.ts';
@@ -15,9 +15,9 @@ export function registerConsole(program: Command): void {
     .option('--times', 'prefix each line with its virtual time and sequence number')
     .option('--json', 'print lines with times as JSON')
     .action((path: string, opts: { port?: string; times?: boolean; json?: boolean }) => {
-      const reader = openTrace(path);
+      const damage = new Damage();
+      const reader = damage.open(path);
       try {
-        for (const p of reader.problems) process.stderr.write(`bootscope: warning: ${p}\n`);
         const events = reader.events({ kinds: ['console'] });
         if (opts.json || opts.times) {
           const lines = [...consoleLines(events, opts.port)];
@@ -32,6 +32,7 @@ export function registerConsole(program: Command): void {
         process.stdout.write(consoleBytes(events, opts.port));
       } finally {
         reader.close();
+        damage.raise();
       }
     });
 }

@@ -2,7 +2,8 @@
 
 import type { Command } from 'commander';
 import { basename } from 'node:path';
-import { openTrace, type TraceReader } from '../../capture/store/index.ts';
+import type { TraceReader } from '../../capture/store/index.ts';
+import { Damage } from '../damage.ts';
 import { check } from '../../analyze/check.ts';
 import { diffTraces, type DiffResult, type FindingLike } from '../../analyze/diff.ts';
 import { renderDiff } from '../../analyze/diff-text.ts';
@@ -17,8 +18,10 @@ export function registerDiff(program: Command): void {
     .option('--json', 'print the comparison as JSON')
     .option('--no-findings', 'do not run the spec checks on both traces')
     .action(async (a: string, b: string, opts: { json?: boolean; findings?: boolean }) => {
-      const result = await diffTraceFiles(a, b, { findings: opts.findings !== false });
+      const damage = new Damage();
+      const result = await diffTraceFiles(a, b, { findings: opts.findings !== false, damage });
       process.stdout.write(opts.json ? toJson(result) + '\n' : renderDiff(result));
+      damage.raise();
     });
 }
 
@@ -27,14 +30,15 @@ function findingsOf(reader: TraceReader): FindingLike[] {
   return check(reader).findings.map((f) => ({ rule: f.rule, message: f.message }));
 }
 
-export async function diffTraceFiles(pathA: string, pathB: string, opts: { findings?: boolean } = {}): Promise<DiffResult> {
+/** Damaged chunks are reported on stderr and kept in `opts.damage` (raise it after printing). */
+export async function diffTraceFiles(pathA: string, pathB: string, opts: { findings?: boolean; damage?: Damage } = {}): Promise<DiffResult> {
+  const damage = opts.damage ?? new Damage();
   const readers: TraceReader[] = [];
   try {
-    const ra = openTrace(pathA);
+    const ra = damage.open(pathA);
     readers.push(ra);
-    const rb = openTrace(pathB);
+    const rb = damage.open(pathB);
     readers.push(rb);
-    for (const r of readers) for (const p of r.problems) process.stderr.write(`bootscope: warning: ${p}\n`);
     const findings: [FindingLike[], FindingLike[]] | undefined = opts.findings ? [findingsOf(ra), findingsOf(rb)] : undefined;
     return diffTraces(ra, rb, { names: [basename(pathA), basename(pathB)], findings });
   } finally {

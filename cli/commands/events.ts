@@ -1,10 +1,10 @@
 // `bootscope events TRACE`: list events, filtered.
 
 import type { Command } from 'commander';
-import { openTrace } from '../../capture/store/index.ts';
 import { eventToJson, formatEventLine } from '../../capture/describe.ts';
 import { addFilterOptions, parseFilter, type FilterOptions } from '../filters.ts';
 import { UserError } from '../errors.ts';
+import { Damage } from '../damage.ts';
 
 export function registerEvents(program: Command): void {
   addFilterOptions(
@@ -19,13 +19,14 @@ export function registerEvents(program: Command): void {
       const filter = parseFilter(opts);
       const limit = opts.limit === undefined ? Infinity : Number(opts.limit);
       if (!(limit >= 0)) throw new UserError(`--limit: '${opts.limit}' is not a number`);
-      const reader = openTrace(path);
+      const damage = new Damage();
+      const reader = damage.open(path);
       try {
-        for (const p of reader.problems) process.stderr.write(`bootscope: warning: ${p}\n`);
         writeEvents(reader.events(filter), limit, !!opts.json);
       } finally {
         reader.close();
       }
+      damage.raise();
     });
 }
 

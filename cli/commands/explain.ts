@@ -1,7 +1,7 @@
 // `bootscope explain uart TRACE [--json]`: why the guest has, or has no, UART console.
 
 import type { Command } from 'commander';
-import { openTrace } from '../../capture/store/index.ts';
+import { Damage } from '../damage.ts';
 import { explainUart, formatUartExplanation } from '../../analyze/explain-uart.ts';
 import { startProgress, toJson } from '../output.ts';
 import { UserError } from '../errors.ts';
@@ -17,7 +17,8 @@ export function registerExplain(program: Command): void {
     .option('--json', 'print JSON')
     .action((topic: string, path: string, opts: { json?: boolean }) => {
       if (!TOPICS.includes(topic)) throw new UserError(`explain: unknown topic '${topic}' (expected one of: ${TOPICS.join(', ')})`);
-      const reader = openTrace(path);
+      const damage = new Damage();
+      const reader = damage.open(path);
       const progress = startProgress('explaining', 'events', reader.eventCount);
       let x;
       try {
@@ -27,5 +28,6 @@ export function registerExplain(program: Command): void {
         reader.close();
       }
       process.stdout.write(opts.json ? toJson({ trace: path, ...x }) + '\n' : formatUartExplanation(x));
+      damage.raise();
     });
 }

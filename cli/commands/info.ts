@@ -1,8 +1,8 @@
 // `bootscope info TRACE`: source, duration, counts, devices, completeness, digest.
 
 import type { Command } from 'commander';
-import { openTrace, type TraceInfo } from '../../capture/store/index.ts';
-import { describeProblem } from '../../capture/store/index.ts';
+import { describeProblem, type TraceInfo } from '../../capture/store/index.ts';
+import { Damage, damageSummary } from '../damage.ts';
 import { fmtBytes, fmtCount, fmtNs, renderTable, toJson } from '../output.ts';
 
 export function registerInfo(program: Command): void {
@@ -11,14 +11,22 @@ export function registerInfo(program: Command): void {
     .description('show what a trace holds: source, duration, counts, devices, completeness, digest')
     .argument('<trace>', 'trace file')
     .option('--json', 'print JSON')
-    .action((path: string, opts: { json?: boolean }) => {
-      const reader = openTrace(path);
+    .option('--verify', 'decompress and decode every chunk, check event counts and the digest (reads the whole trace)')
+    .action((path: string, opts: { json?: boolean; verify?: boolean }) => {
+      const damage = new Damage();
+      const reader = damage.open(path);
       try {
+        // Always: every chunk's stored size and CRC (cheap: nothing is inflated). --verify: all of it.
+        const found = opts.verify ? reader.verify() : reader.checkStored();
         const info = reader.info();
+        if (opts.verify && !found.length) {
+          info.verified = `${info.chunks} chunks: checksums, decoding, event counts${info.digest ? ' and the digest' : ''} match`;
+        }
         process.stdout.write(opts.json ? toJson(info) + '\n' : renderInfo(info));
       } finally {
         reader.close();
       }
+      damage.raise();
     });
 }
 
@@ -30,7 +38,9 @@ export function renderInfo(i: TraceInfo): string {
   const clock = i.meta.clock;
   const unit = clock.kind === 'instructions' ? 'instructions' : 'ns';
   out.push(`trace     ${i.path} (${fmtBytes(i.fileBytes)}, ${i.bytesPerEvent.toFixed(2)} bytes/event)`);
-  out.push(`status    ${i.complete ? 'complete' : `INCOMPLETE: ${i.incomplete ?? 'writer did not finish'}`}`);
+  const status = i.complete ? 'complete' : `INCOMPLETE: ${i.incomplete ?? 'writer did not finish'}`;
+  out.push(`status    ${i.problems.length ? `DAMAGED: ${damageSummary(i.problems)} (${status})` : status}`);
+  if (i.verified) out.push(`verified  ${i.verified}`);
   for (const p of i.problems) out.push(`problem   ${describeProblem(i.path, p)}`);
   out.push(`source    ${src.type} ${src.name}${cfg.length ? '  ' + cfg.join(' ') : ''}`);
   out.push(`clock     ${clock.kind}${clock.counterHz ? `, counter ${clock.counterHz} Hz` : ''}${clock.source ? ` (${clock.source})` : ''}`);

@@ -1,7 +1,7 @@
 // `bootscope latency TRACE`: interrupt latency per INTID and per device role, with histograms.
 
 import type { Command } from 'commander';
-import { openTrace } from '../../capture/store/index.ts';
+import { Damage } from '../damage.ts';
 import { LATENCY_KINDS, LatencyAnalysis, type LatencyGroup, type LatencyResult } from '../../analyze/latency.ts';
 import { runLite } from '../../analyze/standalone.ts';
 import { fmtNs, renderTable, toJson } from '../output.ts';
@@ -15,15 +15,17 @@ export function registerLatency(program: Command): void {
     .argument('<trace>', 'trace file')
     .option('--json', 'print the statistics as JSON')
     .action((path: string, opts: { json?: boolean }) => {
-      const result = latencyOfTrace(path);
+      const damage = new Damage();
+      const result = latencyOfTrace(path, damage);
       process.stdout.write(opts.json ? toJson(result) + '\n' : renderLatency(result));
+      damage.raise();
     });
 }
 
-export function latencyOfTrace(path: string): LatencyResult {
-  const reader = openTrace(path);
+/** Damaged chunks are reported on stderr and kept in `damage` (raise it after printing). */
+export function latencyOfTrace(path: string, damage = new Damage()): LatencyResult {
+  const reader = damage.open(path);
   try {
-    for (const p of reader.problems) process.stderr.write(`bootscope: warning: ${p}\n`);
     const out = runLite(reader, [new LatencyAnalysis()], reader.meta, reader.regions, { kinds: LATENCY_KINDS });
     return out.latency as LatencyResult;
   } finally {

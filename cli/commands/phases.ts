@@ -1,7 +1,7 @@
 // `bootscope phases TRACE`: the boot's phases with start, end, duration and a text Gantt bar.
 
 import type { Command } from 'commander';
-import { openTrace } from '../../capture/store/index.ts';
+import { Damage } from '../damage.ts';
 import { PhasesAnalysis, type PhasesResult } from '../../analyze/phases.ts';
 import { runLite } from '../../analyze/standalone.ts';
 import { fmtNs, renderTable, toJson } from '../output.ts';
@@ -15,15 +15,17 @@ export function registerPhases(program: Command): void {
     .argument('<trace>', 'trace file')
     .option('--json', 'print the phases as JSON')
     .action((path: string, opts: { json?: boolean }) => {
-      const result = phasesOfTrace(path);
+      const damage = new Damage();
+      const result = phasesOfTrace(path, damage);
       process.stdout.write(opts.json ? toJson(result) + '\n' : renderPhases(result));
+      damage.raise();
     });
 }
 
-export function phasesOfTrace(path: string): PhasesResult {
-  const reader = openTrace(path);
+/** Damaged chunks are reported on stderr and kept in `damage` (raise it after printing). */
+export function phasesOfTrace(path: string, damage = new Damage()): PhasesResult {
+  const reader = damage.open(path);
   try {
-    for (const p of reader.problems) process.stderr.write(`bootscope: warning: ${p}\n`);
     const out = runLite(reader, [new PhasesAnalysis()], reader.meta, reader.regions);
     return out.phases as PhasesResult;
   } finally {

@@ -1,7 +1,8 @@
 // `bootscope sql TRACE "SELECT …"`: SQLite over the trace; decoded events appear as `events`.
 
 import type { Command } from 'commander';
-import { formatSqlResult, openTrace, runSql } from '../../capture/store/index.ts';
+import { formatSqlResult, runSql } from '../../capture/store/index.ts';
+import { Damage } from '../damage.ts';
 
 export function registerSql(program: Command): void {
   program
@@ -11,11 +12,13 @@ export function registerSql(program: Command): void {
     .argument('<query>', 'SQL, e.g. "SELECT register, count(*) FROM events WHERE device = \'pl011@9000000\' GROUP BY 1"')
     .option('--json', 'print a JSON array of row objects')
     .action((path: string, query: string, opts: { json?: boolean }) => {
-      const reader = openTrace(path);
+      const damage = new Damage();
+      const reader = damage.open(path);
       try {
         process.stdout.write(formatSqlResult(runSql(reader, query), { json: opts.json }));
       } finally {
         reader.close();
       }
+      damage.raise();
     });
 }

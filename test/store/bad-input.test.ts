@@ -115,9 +115,10 @@ describe('damaged traces', () => {
     const f = goodTrace('undecodable.trace');
     const zlib = await import('node:zlib');
     const db = new Database(f);
-    const garbage = zlib.zstdCompressSync(Buffer.from('BSC2 this is not a chunk'));
+    const payload = Buffer.from('BSC2 this is not a chunk');
+    const garbage = zlib.zstdCompressSync(payload);
     db.prepare('UPDATE chunk_data SET data = ? WHERE id = 1').run(garbage);
-    db.prepare('UPDATE chunks SET crc32 = ?, zst_bytes = ? WHERE id = 1').run(zlib.crc32(garbage), garbage.length);
+    db.prepare('UPDATE chunks SET crc32 = ?, zst_bytes = ?, raw_bytes = ? WHERE id = 1').run(zlib.crc32(garbage), garbage.length, payload.length);
     db.close();
     const r = openTrace(f);
     expect(r.verify()).toHaveLength(1);

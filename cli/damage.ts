@@ -1,0 +1,54 @@
+// Damaged traces, as every reading command reports them: each damaged chunk is named on stderr when
+// it is met (which chunk, which events), the command prints what it could read, and then fails with
+// one line saying the output is incomplete (exit status 1). Nothing is skipped silently.
+
+import { openTrace, type ReaderOptions, type TraceProblem, type TraceReader } from '../capture/store/index.ts';
+import { UserError } from './errors.ts';
+
+/** The output is incomplete because a trace is damaged (exit status 1, like any error). */
+export class DamagedTraceError extends UserError {
+  override name = 'DamagedTraceError';
+}
+
+export class Damage {
+  private readonly seen: { path: string; problem: TraceProblem }[] = [];
+
+  /** Open a trace whose damaged chunks are reported on stderr as they are met, and remembered. */
+  open(path: string, opts: Omit<ReaderOptions, 'onProblem'> = {}): TraceReader {
+    return openTrace(path, {
+      ...opts,
+      onProblem: (problem, text) => {
+        this.seen.push({ path, problem });
+        process.stderr.write(`bootscope: ${text}\n`);
+      },
+    });
+  }
+
+  get any(): boolean {
+    return this.seen.length > 0;
+  }
+
+  /** Throw the one-line error when anything was damaged; call it after printing the output. */
+  raise(): void {
+    if (!this.seen.length) return;
+    const paths = [...new Set(this.seen.map((s) => s.path))];
+    const first = paths[0]!;
+    const mine = this.seen.filter((s) => s.path === first).map((s) => s.problem);
+    const also = paths.length > 1 ? `; ${paths.slice(1).join(', ')} damaged too` : '';
+    throw new DamagedTraceError(`${first}: damaged: ${damageSummary(mine)}; the output above is incomplete${also}`);
+  }
+}
+
+/** "2 chunks could not be read (4,000 events)", or the trace-level problem when no chunk is named. */
+export function damageSummary(problems: readonly TraceProblem[]): string {
+  const chunks = problems.filter((p) => p.chunk >= 0);
+  if (!chunks.length) return problems.map((p) => p.message).join('; ');
+  let events = 0;
+  let known = true;
+  for (const p of chunks) {
+    if (p.seqFirst === undefined || p.seqLast === undefined) known = false;
+    else events += p.seqLast - p.seqFirst + 1;
+  }
+  const rest = problems.length > chunks.length ? `; ${problems.filter((p) => p.chunk < 0).map((p) => p.message).join('; ')}` : '';
+  return `${chunks.length} chunk${chunks.length === 1 ? '' : 's'} could not be read${known ? ` (${events} events)` : ''}${rest}`;
+}
