@@ -27,9 +27,12 @@ export const WRITTEN_FILE = '/bootscope-written';
 export const WRITTEN_TEXT = 'written by the guest on its virtio or Xen disk\n';
 export const DISK_SIZE = 16 << 20;
 
-/** Modules in load order (dependencies first), per disk transport. Built-in ones are skipped. */
-export const VIRTIO_MODULES = ['virtio', 'virtio_ring', 'virtio_pci_legacy_dev', 'virtio_pci_modern_dev', 'virtio_pci', 'virtio_blk'];
-export const XEN_MODULES = ['xen-blkfront'];
+/**
+ * The drivers each machine's /init loads; their dependencies (the modules' own `depends=`) are
+ * found and loaded first. Built-in ones (modules.builtin; on 6.12 most of virtio) are skipped.
+ */
+export const VIRTIO_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_net', 'virtio_console'];
+export const XEN_MODULES = ['xen-blkfront', 'xen-netfront'];
 
 const S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFLNK = 0o120000, S_IFCHR = 0o020000;
 
@@ -83,30 +86,53 @@ interface Module {
   data: Uint8Array;
 }
 
-/** Finds each module (`.ko` or `.ko.xz`) in the package; built-in ones (modules.builtin) are skipped. */
+/**
+ * Finds each module (`.ko` or `.ko.xz`) and the modules it depends on, in load order (dependencies
+ * first). Built-in ones (modules.builtin) are skipped. Dependencies are read from a `.ko`'s
+ * modinfo (`depends=`); a compressed `.ko.xz` is taken as is (on 6.12 its dependencies are built in).
+ */
 export function findModules(modDir: string, names: string[]): Module[] {
-  const all = new Map<string, string>();
+  const files = new Map<string, string>();
   const walk = (d: string): void => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (/\.ko(\.xz)?$/.test(e.name)) all.set(e.name.replace(/\.ko(\.xz)?$/, ''), p);
+      else if (/\.ko(\.xz)?$/.test(e.name)) files.set(canon(e.name.replace(/\.ko(\.xz)?$/, '')), p);
     }
   };
   walk(path.join(modDir, 'kernel'));
   const builtinFile = path.join(modDir, 'modules.builtin');
   const builtin = new Set(
-    fs.existsSync(builtinFile)
-      ? fs.readFileSync(builtinFile, 'utf8').split('\n').filter(Boolean).map((l) => path.basename(l).replace(/\.ko$/, ''))
-      : [],
+    fs.existsSync(builtinFile) ? fs.readFileSync(builtinFile, 'utf8').split('\n').filter(Boolean).map((l) => canon(path.basename(l).replace(/\.ko$/, ''))) : [],
   );
   const out: Module[] = [];
-  for (const n of names) {
-    const p = all.get(n) ?? all.get(n.replace(/-/g, '_')) ?? all.get(n.replace(/_/g, '-'));
-    if (p) out.push({ name: n, file: path.basename(p), data: fs.readFileSync(p) });
-    else if (!builtin.has(n) && !builtin.has(n.replace(/-/g, '_'))) throw new DiskBuildError(`${modDir}: module ${n} is neither in the package nor built in`);
-  }
+  const seen = new Set<string>();
+  const visit = (name: string, from: string): void => {
+    const key = canon(name);
+    if (seen.has(key)) return;
+    seen.add(key);
+    const p = files.get(key);
+    if (!p) {
+      if (builtin.has(key)) return;
+      throw new DiskBuildError(`${modDir}: module ${name}${from ? ` (needed by ${from})` : ''} is neither in the package nor built in`);
+    }
+    const data = fs.readFileSync(p);
+    for (const dep of dependsOf(data)) visit(dep, name);
+    out.push({ name, file: path.basename(p), data });
+  };
+  for (const n of names) visit(n, '');
   return out;
+}
+
+/** Module names compare with '-' and '_' alike (as the kernel does). */
+const canon = (name: string): string => name.replace(/-/g, '_');
+
+/** The `depends=` list of an uncompressed module's modinfo strings. */
+function dependsOf(ko: Uint8Array): string[] {
+  if (ko[0] !== 0x7f || ko[1] !== 0x45) return []; // compressed (.ko.xz): not read
+  const text = Buffer.from(ko).toString('latin1');
+  const m = /\0depends=([^\0]*)\0/.exec(text);
+  return m && m[1] ? m[1].split(',').filter(Boolean) : [];
 }
 
 export function makeDiskInitramfs(busybox: Uint8Array, virtio: Module[], xen: Module[]): Uint8Array {
