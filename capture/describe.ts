@@ -86,6 +86,8 @@ export function describeEvent(e: TraceEvent): string {
       return `block ${e.device} q${e.queue} #${e.request} ${e.op} done ${e.status} (${e.length} bytes)${e.intid ? ' -> INTID ' + e.intid : ''}`;
     case 'net_frame':
       return `net ${e.device} q${e.queue} ${e.direction} ${e.length} bytes ethertype ${hex(e.ethertype)}`;
+    case 'device_error':
+      return `device error ${e.device}: ${e.detail}`;
     case 'pci_config': {
       const what = e.register || '+' + hex(e.offset);
       const bar = e.bar >= 0 ? (e.bar === 6 ? ' [ROM]' : ` [BAR${e.bar}]`) : '';

@@ -161,7 +161,7 @@ export const KIND_FIELDS = {
     op: f('enum', 'operation', { values: BLOCK_OPS }),
     status: f('enum', 'completion status', { values: BLOCK_STATUS }),
     length: f('u32', 'bytes the device wrote into guest memory (virtio used length; reads: data + status)'),
-    intid: f('u32', 'INTID raised to announce the completion (INTx SPI, MSI LPI, or the event-channel PPI); 0 when none was raised (suppressed by the guest, or the interrupt was already pending)'),
+    intid: f('u32', 'INTID raised to announce the completion (INTx SPI, MSI LPI, or the event-channel PPI); 0 when the guest suppressed it (event index, or no-interrupt flag)'),
   },
   net_frame: {
     device: f('str', "network device: the PCI function (e.g. 'virtio-net@00:01.0') or the Xen vif (e.g. 'vif-0')"),
@@ -212,6 +212,10 @@ export const KIND_FIELDS = {
     evtchn: f('u32', "the domU's port"),
     peer: f('str', 'what is at the other end: xenstored, console, vbd-51712, vif-0'),
     dir: f('enum', 'direction of the notification', { values: ['to_backend', 'to_guest'] as const }),
+  },
+  device_error: {
+    device: f('str', "the device that found the error, e.g. 'virtio-blk@00:02.0'"),
+    detail: f('str', "what the guest did wrong and what the device did, e.g. 'queue 0: buffer at 0x… is outside guest RAM; device needs reset'"),
   },
 } as const;
 
@@ -405,6 +409,7 @@ export function deviceOf(e: TraceEvent): string {
     case 'block_complete':
     case 'net_frame':
     case 'pci_config':
+    case 'device_error':
       return e.device;
     case 'xenbus_state':
       return e.device;

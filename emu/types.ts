@@ -22,6 +22,11 @@ export interface MmioDevice {
   /** Decoded register name at an offset ('' when none). */
   registerName(offset: number): string;
   /**
+   * The device an access at this offset concerns, when the region is shared (a PCI window: the
+   * function whose BAR is there); region.name when absent.
+   */
+  deviceName?(offset: number): string;
+  /**
    * Outcome of the last access: the bus sets 'handled' before each access and the device
    * overwrites it with 'raz_wi' or 'abort' (the guest then gets a synchronous external abort).
    */

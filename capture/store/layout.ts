@@ -113,6 +113,7 @@ export const DEVICE_FIELD_BY_KIND: Partial<Record<EventKind, string>> = {
   block_complete: 'device',
   net_frame: 'device',
   pci_config: 'device',
+  device_error: 'device',
 };
 
 /** All distinct field names across kinds (the SQL `events` columns after the common ones). */

@@ -2,7 +2,11 @@
 // extensions, 8 priority bits, GIC_MIN_BPR 0) on the virt machine: per-INTID state is kept as
 // CPU masks like QEMU's irq_state, so banked SGI/PPI state and SPI targets work the same way.
 // Level-sensitive interrupts are pending while their line is high; edges latch. SGIs are
-// always enabled and edge-triggered; ITARGETSR is RAZ/WI with one CPU (all SPIs go to CPU0).
+// always enabled and edge-triggered. With one CPU every SPI goes to CPU0 and ITARGETSR is, by
+// option, RAZ/WI (the architecture's uniprocessor choice, which QEMU TCG makes), KVM's vgic-v2
+// (reads the target bits masked to the online vCPUs: 0x01 per byte from reset; writes keep only
+// the CPU0 bit) or Xen's vgic (reads the vCPU the interrupt is routed to; writes naming no vCPU
+// are ignored). Arm IHI 0048B §4.3.12 (GICD_ITARGETSRn).
 // The CPU interface keeps active priorities (GICC_APR) per CPU, so EOIR drops the highest
 // active priority and, with EOImode = 1, DIR deactivates. Arm IHI 0048B chapter 4 (GICC_EOIR,
 // GICC_DIR, GICC_APRn); what the model does is listed in docs/emulator-platform.md (Device models).
@@ -41,6 +45,8 @@ export interface GicV2Options {
   distRegion: DeviceRegion;
   cpuRegion: DeviceRegion;
   env: DeviceEnv;
+  /** ITARGETSR with one CPU: 'raz_wi' (QEMU TCG, the default), 'kvm' (KVM's vgic-v2) or 'xen' (Xen's vgic). */
+  uniprocessorTargets?: 'raz_wi' | 'kvm' | 'xen';
 }
 
 export class GicV2 implements InterruptController {
@@ -60,6 +66,9 @@ export class GicV2 implements InterruptController {
   private readonly group: Uint8Array;
   private readonly edge: Uint8Array; // 1 = edge-triggered
   private readonly target: Uint8Array;
+  /** What ITARGETSR shows with one CPU under the kvm/xen options (delivery always goes to CPU0). */
+  private readonly shownTarget: Uint8Array;
+  private readonly upTargets: 'raz_wi' | 'kvm' | 'xen';
   private readonly prio1: Uint8Array; // SGI/PPI priorities, [irq * 8 + cpu]
   private readonly prio2: Uint8Array; // SPI priorities, [irq - 32]
   private readonly sgiPending: Uint8Array; // [irq * 8 + cpu] = source CPU mask
@@ -91,6 +100,8 @@ export class GicV2 implements InterruptController {
     this.group = new Uint8Array(n);
     this.edge = new Uint8Array(n);
     this.target = new Uint8Array(n);
+    this.shownTarget = new Uint8Array(n);
+    this.upTargets = opts.uniprocessorTargets ?? 'raz_wi';
     this.prio1 = new Uint8Array(GIC_INTERNAL * NCPU_MAX);
     this.prio2 = new Uint8Array(spis);
     this.sgiPending = new Uint8Array(NR_SGIS * NCPU_MAX);
@@ -116,6 +127,7 @@ export class GicV2 implements InterruptController {
       this.edge[i] = 1;
     }
     if (this.numCpu === 1) this.target.fill(1);
+    this.shownTarget.fill(1);
     this.ctlr = 0;
     for (let c = 0; c < NCPU_MAX; c++) {
       this.pmr[c] = 0;
@@ -361,7 +373,11 @@ export class GicV2 implements InterruptController {
       return irq < this.numIrq ? this.priority(irq, cpu) : 0;
     }
     if (offset < GICD.ICFGR) {
-      if (this.numCpu === 1) return 0; // RAZ/WI on a uniprocessor GIC
+      if (this.numCpu === 1) {
+        if (this.upTargets === 'raz_wi') return 0; // RAZ/WI on a uniprocessor GIC
+        const irq = offset - GICD.ITARGETSR;
+        return irq < this.numIrq ? this.shownTarget[irq]! : 0;
+      }
       const irq = offset - GICD.ITARGETSR;
       if (irq >= this.numIrq) return 0;
       return irq < GIC_INTERNAL ? cm : this.target[irq]!;
@@ -444,7 +460,13 @@ export class GicV2 implements InterruptController {
       return;
     }
     if (offset < GICD.ICFGR) {
-      if (this.numCpu === 1) return; // RAZ/WI on a uniprocessor GIC
+      if (this.numCpu === 1) {
+        // Delivery stays on CPU0 whatever is written; only what reads back differs.
+        const irq = offset - GICD.ITARGETSR;
+        if (irq < GIC_INTERNAL || irq >= this.numIrq || this.upTargets === 'raz_wi') return;
+        if (this.upTargets === 'kvm') this.shownTarget[irq] = value & 1;
+        return; // Xen: the only vCPU stays the target (a write naming none is ignored)
+      }
       const irq = offset - GICD.ITARGETSR;
       if (irq >= this.numIrq) return;
       if (irq < GIC_INTERNAL) value = ALL_CPU_MASK;

@@ -1,7 +1,7 @@
 // The kvm personality's device tree, in the form QEMU 7.2's virt machine generates it
 // (hw/arm/virt.c create_fdt/fdt_add_*; hw/arm/boot.c for /chosen): same node names, property
 // names, values, phandle numbering and node/property order as `-M virt,dumpdtb=` for the
-// devices we model. Nodes for devices we do not model (flash, fw-cfg, PL061 + gpio-keys, PCIe,
+// devices we model. Nodes for devices we do not model (flash, fw-cfg, PL061 + gpio-keys,
 // platform bus, GICv2m/ITS, PMU) and the random /chosen seeds (kaslr-seed forces KPTI;
 // rng-seed would be host randomness) are left out on purpose; /aliases/serial0 is added as
 // newer QEMU versions do. docs/emulator-platform.md lists every difference.
@@ -27,6 +27,10 @@ export interface VirtDtConfig {
   aliases?: boolean;
   /** Pad the blob to this size (QEMU's virt DTB is 1 MiB, which the kernel reserves whole). */
   padTo?: number;
+  /** Describe the PCIe host (default true, as QEMU virt always has one). */
+  pcie?: boolean;
+  /** Phandle of the MSI controller (ITS or GICv2m frame) the host's msi-map points to; none: INTx only. */
+  msiPhandle?: number;
 }
 
 export const VIRT = {
@@ -43,6 +47,15 @@ export const VIRT = {
   RTC_SPI: 2,
   VIRTIO_SPI: 16,
   CLOCK_HZ: 24000000,
+  PCIE_ECAM: 0x40_1000_0000,
+  PCIE_ECAM_SIZE: 0x1000_0000,
+  PCIE_MMIO: 0x1000_0000,
+  PCIE_MMIO_SIZE: 0x2eff_0000,
+  PCIE_PIO: 0x3eff_0000,
+  PCIE_PIO_SIZE: 0x1_0000,
+  PCIE_MMIO_HIGH: 0x80_0000_0000,
+  PCIE_MMIO_HIGH_SIZE: 0x80_0000_0000,
+  PCIE_IRQ_SPI: 3,
 } as const;
 
 const IRQ_TYPE_EDGE_RISING = 1;
@@ -91,6 +104,7 @@ export function virtTree(cfg: VirtDtConfig): FdtNode {
       }),
     );
   }
+  if (cfg.pcie ?? true) children.push(pcieNode(gicPhandle, cfg.msiPhandle));
   children.push(
     fdtNode(`pl031@${hex(VIRT.RTC)}`, {
       'clock-names': 'apb_pclk',
@@ -143,6 +157,42 @@ export function virtTree(cfg: VirtDtConfig): FdtNode {
     },
     children,
   );
+}
+
+/**
+ * The generic ECAM host (Linux binding pci-host-ecam-generic; the PCI bus binding's `ranges`
+ * and `interrupt-map`): I/O, 32-bit and 64-bit memory windows, and INTx of slots 0-3 swizzled
+ * onto SPIs 3-6, which the mask 0x1800 repeats for every fourth slot.
+ */
+function pcieNode(gicPhandle: number, msiPhandle: number | undefined): FdtNode {
+  const map: number[] = [];
+  for (let slot = 0; slot < 4; slot++) {
+    for (let pin = 1; pin <= 4; pin++) {
+      const spi = VIRT.PCIE_IRQ_SPI + ((slot + pin - 1) % 4);
+      map.push(slot << 11, 0, 0, pin, gicPhandle, 0, 0, GIC_FDT_IRQ_TYPE_SPI, spi, IRQ_TYPE_LEVEL_HIGH);
+    }
+  }
+  const PCI_IO = 0x1000000, PCI_MEM32 = 0x2000000, PCI_MEM64 = 0x3000000;
+  const props: Record<string, PropValue> = {
+    'interrupt-map-mask': [0x1800, 0, 0, 7],
+    'interrupt-map': map,
+    '#interrupt-cells': 1,
+    ranges: [
+      PCI_IO, 0, 0, ...cells64(VIRT.PCIE_PIO), ...cells64(VIRT.PCIE_PIO_SIZE),
+      PCI_MEM32, ...cells64(VIRT.PCIE_MMIO), ...cells64(VIRT.PCIE_MMIO), ...cells64(VIRT.PCIE_MMIO_SIZE),
+      PCI_MEM64, ...cells64(VIRT.PCIE_MMIO_HIGH), ...cells64(VIRT.PCIE_MMIO_HIGH), ...cells64(VIRT.PCIE_MMIO_HIGH_SIZE),
+    ],
+    reg: reg64(VIRT.PCIE_ECAM, VIRT.PCIE_ECAM_SIZE),
+  };
+  if (msiPhandle !== undefined) props['msi-map'] = [0, msiPhandle, 0, 0x10000];
+  props['dma-coherent'] = true;
+  props['bus-range'] = [0, 0xff];
+  props['linux,pci-domain'] = 0;
+  props['#size-cells'] = 2;
+  props['#address-cells'] = 3;
+  props.device_type = 'pci';
+  props.compatible = 'pci-host-ecam-generic';
+  return fdtNode(`pcie@${hex(VIRT.PCIE_MMIO)}`, props);
 }
 
 function gicNode(cfg: VirtDtConfig, phandle: number): FdtNode {

@@ -172,6 +172,7 @@ export class MachineBus implements PhysBus {
   private record(write: boolean, vcpu: number, pc: bigint, pa: number, size: number, value: bigint, d: MmioDevice | undefined, off: number, oc: MmioOutcome): void {
     const rec = this.rec;
     if (!rec.enabled) return;
-    rec.mmio(write, this.now(), vcpu, pc, pa, size, value, d ? d.region.name : '', d ? d.registerName(off) : '', oc);
+    const device = d ? (d.deviceName ? d.deviceName(off) : d.region.name) : '';
+    rec.mmio(write, this.now(), vcpu, pc, pa, size, value, device, d ? d.registerName(off) : '', oc);
   }
 }

@@ -29,6 +29,8 @@ export interface GicPlacement {
   cpuSize: number;
   /** GICv3: each vCPU's MPIDR affinity. */
   affinity: (cpu: number) => number;
+  /** GICv2 with one vCPU: what ITARGETSR shows (KVM's vgic, Xen's vgic, or RAZ/WI as QEMU TCG). */
+  uniprocessorTargets?: 'raz_wi' | 'kvm' | 'xen';
 }
 
 export interface BuiltGic {
@@ -50,6 +52,6 @@ export function buildGic(p: GicPlacement, env: DeviceEnv): BuiltGic {
   const compatible = ['arm,cortex-a15-gic'];
   const dist = region('gicv2-dist', 'gic_dist', p.distBase, p.distSize, { compatible });
   const cpu = region('gicv2-cpu', 'gic_cpu', p.cpuBase, p.cpuSize, { compatible });
-  const g = new GicV2({ numCpu: p.numCpu, distRegion: dist, cpuRegion: cpu, env });
+  const g = new GicV2({ numCpu: p.numCpu, distRegion: dist, cpuRegion: cpu, env, ...(p.uniprocessorTargets ? { uniprocessorTargets: p.uniprocessorTargets } : {}) });
   return { gic: g, devices: [g.dist, g.cpu], sysregs: [] };
 }

@@ -14,6 +14,12 @@ import { Pl011 } from '../devices/pl011.ts';
 import { Pl031 } from '../devices/pl031.ts';
 import { VirtioMmio } from '../devices/virtio-mmio.ts';
 import type { MmioDevice, SysregProvider } from '../types.ts';
+import { intxSpi, PciHost } from '../devices/pci-host.ts';
+import { VirtioPci } from '../devices/virtio-pci.ts';
+import { VirtioBlk } from '../devices/virtio-blk.ts';
+import type { GuestMemory } from '../devices/virtqueue.ts';
+import type { DiskImage } from '../storage/disk.ts';
+import type { NicSpec } from '../net/nic.ts';
 import { KVM_SMCCC_DEFAULTS, kvmSmcccCall, type KvmSmcccOptions } from './kvm-smccc.ts';
 import { buildGic, REDIST_STRIDE, region } from './gic.ts';
 import { recordHypercall } from './record.ts';
@@ -43,6 +49,12 @@ export interface KvmConfig {
   dtbPadTo?: number;
   /** KVM answers that depend on the host (see docs/emulator-platform.md). */
   smccc?: Partial<KvmSmcccOptions>;
+  /** Disk images: one virtio-blk-pci function each. */
+  disks?: DiskImage[];
+  /** Network interfaces: one virtio-net-pci function each. */
+  nics?: NicSpec[];
+  /** 'virtio': a virtio-console-pci function (hvc0) besides the PL011. */
+  console?: 'uart' | 'virtio';
 }
 
 /** MPIDR affinity QEMU virt gives vCPU i: clusters of 16 (GICv3) or 8 (GICv2) in Aff0. */
@@ -68,6 +80,9 @@ export class KvmPersonality implements Personality {
   private readonly env: DeviceEnv;
   private readonly platform: PlatformControl;
   private readonly smcccOpts: KvmSmcccOptions;
+  readonly pci: PciHost;
+  /** Guest RAM for the PCI devices' DMA (the bus hands it over in attachMemory). */
+  private phys: { mem: Uint8Array; memOffset(pa: number): number } = { mem: new Uint8Array(0), memOffset: () => -1 };
 
   constructor(cfg: KvmConfig, env: DeviceEnv, platform: PlatformControl) {
     validate(cfg);
@@ -82,7 +97,7 @@ export class KvmPersonality implements Personality {
 
     const regions: DeviceRegion[] = [];
     const built = buildGic(
-      { version: cfg.gic, numCpu: cfg.smp, distBase: VIRT.GIC_DIST, distSize: 0x10000, redistBase: VIRT.GIC_REDIST, cpuBase: VIRT.GIC_CPU, cpuSize: 0x10000, affinity: (c) => virtAffinity(c, 3) },
+      { version: cfg.gic, numCpu: cfg.smp, distBase: VIRT.GIC_DIST, distSize: 0x10000, redistBase: VIRT.GIC_REDIST, cpuBase: VIRT.GIC_CPU, cpuSize: 0x10000, affinity: (c) => virtAffinity(c, 3), uniprocessorTargets: 'kvm' },
       env,
     );
     this.gicDevice = built.gic;
@@ -119,10 +134,38 @@ export class KvmPersonality implements Personality {
         }),
       );
     }
+    this.pci = new PciHost({ irq: this.intc, env });
+    this.plugPciDevices(cfg);
+    devices.push(...this.pci.devices);
     devices.sort((a, b) => a.region.base - b.region.base);
     for (const d of devices) regions.push(d.region);
+    regions.push(...this.pci.regions().filter((r) => r.size === 0));
     this.devices = devices;
     this.regions = regions;
+  }
+
+  /**
+   * PCI functions in QEMU's order for the equivalent command line: NICs (-nic) first, then the
+   * disks and the console (-device …, in that order), each in the next free slot from 00:01.0.
+   */
+  private plugPciDevices(cfg: KvmConfig): void {
+    const phys = () => this.phys;
+    const memory: GuestMemory = {
+      get mem() {
+        return phys().mem;
+      },
+      memOffset: (pa) => phys().memOffset(pa),
+    };
+    for (const disk of cfg.disks ?? []) {
+      const dev = this.pci.nextSlot();
+      const fn = new VirtioPci(`virtio-blk@00:${dev.toString(16).padStart(2, '0')}.0`, 'virtio-blk-pci', dev, new VirtioBlk(disk, { queues: cfg.smp }), memory, this.env);
+      fn.intxIntid = 32 + intxSpi(dev, 1);
+      this.pci.plug(fn);
+    }
+  }
+
+  attachMemory(phys: { readonly mem: Uint8Array; memOffset(pa: number): number }): void {
+    this.phys = phys;
   }
 
   mpidr(vcpu: number): bigint {

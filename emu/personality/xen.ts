@@ -132,6 +132,7 @@ export class XenPersonality implements Personality {
         cpuBase: XEN_GUEST.GICC,
         cpuSize: XEN_GUEST.GICC_SIZE,
         affinity: xenAffinity,
+        uniprocessorTargets: 'xen',
       },
       env,
     );

@@ -7,11 +7,12 @@ import { reg, testEnv } from './helpers.ts';
 const D = { CTLR: 0x0, TYPER: 0x4, IIDR: 0x8, IGROUPR: 0x80, ISENABLER: 0x100, ICENABLER: 0x180, ISPENDR: 0x200, ICPENDR: 0x280, ISACTIVER: 0x300, IPRIORITYR: 0x400, ITARGETSR: 0x800, ICFGR: 0xc00, SGIR: 0xf00, PIDR2: 0xfe8 };
 const C = { CTLR: 0x0, PMR: 0x4, BPR: 0x8, IAR: 0xc, EOIR: 0x10, RPR: 0x14, HPPIR: 0x18, APR0: 0xd0, IIDR: 0xfc, DIR: 0x1000 };
 
-function gic(numCpu = 1) {
+function gic(numCpu = 1, uniprocessorTargets?: 'raz_wi' | 'kvm' | 'xen') {
   const { rec, env } = testEnv();
   const g = new GicV2({
     numCpu,
     env,
+    ...(uniprocessorTargets ? { uniprocessorTargets } : {}),
     distRegion: reg('gic-dist@8000000', 'gicv2-dist', 0x8000000, 0x10000),
     cpuRegion: reg('gic-cpu@8010000', 'gicv2-cpu', 0x8010000, 0x10000),
   });
@@ -59,6 +60,28 @@ describe('GICv2 identification and configuration', () => {
     expect(two.dr(D.ITARGETSR + 32)).toBe(0); // SPIs reset to no target on an SMP GIC
     two.dw(D.ITARGETSR + 32, 0x00000302);
     expect(two.dr(D.ITARGETSR + 32)).toBe(0x0302);
+  });
+
+  it('with one CPU as KVM\'s vgic-v2: ITARGETSR reads 0x01 per byte and keeps only the CPU0 bit; delivery stays on CPU0', () => {
+    const g = gic(1, 'kvm');
+    expect(g.dr(D.ITARGETSR)).toBe(0x01010101);
+    expect(g.dr(D.ITARGETSR + 32)).toBe(0x01010101);
+    g.dw(D.ITARGETSR + 32, 0x03020100);
+    expect(g.dr(D.ITARGETSR + 32)).toBe(0x01000100);
+    g.dw(D.ITARGETSR, 0);
+    expect(g.dr(D.ITARGETSR)).toBe(0x01010101); // SGI/PPI targets are read-only
+    g.linuxInit();
+    g.dw(D.ITARGETSR + 40, 0);
+    g.dw(D.ISENABLER + 4, 1 << 8); // INTID 40
+    g.g.setLine(40, true);
+    expect(g.signals).toContainEqual([0, true]);
+    expect(g.cr(C.IAR)).toBe(40);
+  });
+
+  it('with one CPU as Xen\'s vgic: ITARGETSR reads 0x01 per byte and a write naming no vCPU is ignored', () => {
+    const g = gic(1, 'xen');
+    g.dw(D.ITARGETSR + 32, 0);
+    expect(g.dr(D.ITARGETSR + 32)).toBe(0x01010101);
   });
 
   it('keeps SGIs enabled and edge-triggered; ICFGR of SPIs is writable', () => {

@@ -124,9 +124,11 @@ describe('reset and ID values equal QEMU 7.2', () => {
     expect(Object.fromEntries(probes.map((p, i) => [p.name, o[i]!.toString(16)]))).toEqual(Object.fromEntries(probes.map((p, i) => [p.name, q[i]!.toString(16)])));
   });
 
-  it('GICv2 with one vCPU makes ITARGETSR RAZ', () => {
+  it('GICv2 with one vCPU: QEMU TCG makes ITARGETSR RAZ; the kvm machine reads 0x01 per byte, as KVM\'s vgic does', () => {
     const probes = [mm('GICD_TYPER', GICD + 4), mm('GICD_ITARGETSR0', GICD + 0x800), mm('GICD_ITARGETSR8', GICD + 0x820)];
-    expect(ours(2, 1, probes)).toEqual(runQemu(2, 1, probes));
+    const q = runQemu(2, 1, probes);
+    expect(q.slice(1)).toEqual([0n, 0n]);
+    expect(ours(2, 1, probes)).toEqual([q[0], 0x01010101n, 0x01010101n]);
   });
 
   it('GICv3 distributor, redistributors and ICC registers (2 vCPUs)', () => {

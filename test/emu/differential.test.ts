@@ -19,14 +19,18 @@ type Access = string;
  * - GICR_TYPER.PLPIS (bit 0) and GICR_CTLR.CES (bit 1): QEMU's virt GICv3 has an ITS and
  *   supports LPIs, and QEMU sets CES whenever LPIs are enabled; the emulator's GICv3 has no
  *   ITS/LPIs and reports both as 0.
+ * - GICD_ITARGETSRn with one vCPU on GICv2: QEMU TCG makes it RAZ/WI; the kvm machine reads
+ *   0x01 per byte as KVM's vgic does (docs/emulator-platform.md). The guests write back what they
+ *   read, so both reads and writes are compared as 0.
  */
-function normalise(device: string, register: string, value: bigint): bigint {
+function normalise(device: string, register: string, value: bigint, uniprocessor: boolean): bigint {
+  if (uniprocessor && device.startsWith('gicv2-dist') && register.startsWith('GICD_ITARGETSR')) return 0n;
   if (device.startsWith('gicv3-redist') && register === 'GICR_TYPER') return value & ~1n;
   if (device.startsWith('gicv3-redist') && register === 'GICR_CTLR') return value & ~2n;
   return value;
 }
 
-function accessesByDevice(tracePath: string): Map<string, Access[]> {
+function accessesByDevice(tracePath: string, uniprocessor: boolean): Map<string, Access[]> {
   const r = openTrace(tracePath);
   const m = new Map<string, Access[]>();
   try {
@@ -43,7 +47,7 @@ function accessesByDevice(tracePath: string): Map<string, Access[]> {
       // QEMU's pl011/gic trace points see only those devices; unassigned accesses (the
       // exceptions guest) are not in its log.
       if (!/^(pl011|gicv[23]-)/.test(e.device)) continue;
-      const v = normalise(e.device, e.register, e.value);
+      const v = normalise(e.device, e.register, e.value, uniprocessor);
       const list = m.get(e.device) ?? [];
       list.push(`${e.kind === 'mmio_read' ? 'read ' : 'write'} ${e.register || '0x' + e.addr.toString(16)} = 0x${v.toString(16)}`);
       m.set(e.device, list);
@@ -60,7 +64,7 @@ async function qemuAccesses(run: GuestRun): Promise<Map<string, Access[]>> {
   expect(res.code).toBe(0);
   const out = tmp.file(`${run.id}-qemu.trace`);
   await importFile({ input: log, output: out, format: 'qemu-log' });
-  return accessesByDevice(out);
+  return accessesByDevice(out, run.smp === 1);
 }
 
 describe('PL011 and GIC accesses match QEMU per device', () => {
@@ -72,7 +76,7 @@ describe('PL011 and GIC accesses match QEMU per device', () => {
       for (const jit of [true, false]) {
         const out = tmp.file(`${id}-emu-${jit ? 'jit' : 'nojit'}.trace`);
         await runMatrixGuest(run, { output: out, jit });
-        const emu = accessesByDevice(out);
+        const emu = accessesByDevice(out, run.smp === 1);
         expect([...emu.keys()].sort()).toEqual([...qemu.keys()].sort());
         for (const [dev, want] of qemu) {
           expect(want.length).toBeGreaterThan(0);

@@ -1,0 +1,114 @@
+// Debian's 6.1 kernel boots from the disk initramfs (scripts/make-test-disk.ts) onto the ext4
+// disk over virtio-blk-pci and runs the disk's /sbin/init (busybox), which prints a marker, writes
+// a file and powers off. The user's image is byte-identical afterwards; with ,rw it holds the
+// file. QEMU 7.2 with the same kernel, initramfs and disk prints the same PCI and virtio lines.
+// Replay is identical; replay with a changed image is refused. Three emulator boots, one QEMU boot.
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DISK_MARKER, INITRAMFS_MARKER, makeTestDisk, WRITTEN_FILE, WRITTEN_TEXT } from '../../scripts/make-test-disk.ts';
+import { bootscope, fetchGuests, tempDir, type Guests } from './helpers.ts';
+
+const tmp = tempDir('bootscope-real-disk-');
+let guests: Guests;
+let disk: string;
+let initrd: string;
+let diskSha: string;
+beforeAll(() => {
+  guests = fetchGuests();
+  ({ disk, initramfs: initrd } = makeTestDisk(guests.kernel, guests.busybox, tmp.dir));
+  diskSha = sha(disk);
+});
+afterAll(() => tmp.cleanup());
+
+const sha = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
+const APPEND = 'console=ttyAMA0';
+
+/** The lines where the kernel enumerates PCI and probes the virtio disk (timestamps dropped). */
+function pciLines(console: string): string[] {
+  return console
+    .replace(/\r/g, '')
+    .split('\n')
+    .map((l) => l.replace(/^\[ *\d+\.\d+\] /, ''))
+    .filter((l) => /^(PCI: |pci-host-generic |pci_bus |pci |virtio-pci |virtio_blk |EXT4-fs \(vda\)|BOOTSCOPE-)/.test(l));
+}
+
+function qemu(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('qemu-system-aarch64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => out.push(d));
+    child.on('error', reject);
+    child.on('close', () => resolve(Buffer.concat(out).toString('latin1')));
+  });
+}
+
+describe('Debian Linux 6.1 to /sbin/init on a virtio-blk-pci disk (--machine kvm)', () => {
+  const cowDisk = tmp.file('cow.ext4');
+  const cowTrace = tmp.file('cow.trace');
+  let emuConsole = '';
+
+  it('GICv3, 2 vCPUs: the initramfs mounts /dev/vda, its /sbin/init runs and powers off; the image is unchanged', async () => {
+    copyFileSync(disk, cowDisk);
+    const r = await bootscope(tmp.dir, 'run', '--kernel', guests.kernel, '--initrd', initrd, '--append', APPEND, '--smp', '2', '--gic', '3', '--mem', '512M',
+      '--disk', cowDisk, '--max-insns', '4e9', '-o', cowTrace, '--json');
+    expect(r.err).toBe('');
+    const s = JSON.parse(r.out);
+    emuConsole = s.console as string;
+    expect(emuConsole).toContain(`${INITRAMFS_MARKER} /dev/vda`);
+    expect(emuConsole).toMatch(new RegExp(`\\n${DISK_MARKER}\\r?\\n`));
+    expect(emuConsole).toContain('reboot: Power down');
+    expect(s.stop).toBe('system_off');
+    expect(sha(cowDisk)).toBe(diskSha);
+    expect(s.hashes.disk0).toBe(diskSha);
+    // The trace has the device-independent block events and the decoded configuration accesses.
+    const ev = await bootscope(tmp.dir, 'sql', cowTrace, "SELECT kind, count(*) FROM events WHERE kind IN ('block_request', 'block_complete', 'pci_config') GROUP BY kind ORDER BY kind", '--json');
+    const counts = Object.fromEntries((JSON.parse(ev.out) as { kind: string; 'count(*)': number }[]).map((x) => [x.kind, x['count(*)']]));
+    expect(counts.block_request).toBeGreaterThan(10);
+    expect(counts.block_complete).toBe(counts.block_request);
+    expect(counts.pci_config).toBeGreaterThan(50);
+    const writes = await bootscope(tmp.dir, 'sql', cowTrace, "SELECT count(*) AS n FROM events WHERE kind = 'block_request' AND op = 'write'", '--json');
+    expect(JSON.parse(writes.out)[0].n).toBeGreaterThan(0);
+    const info = await bootscope(tmp.dir, 'info', cowTrace);
+    expect(info.out).toMatch(/virtio-blk@00:01\.0 +virtio-blk-pci/);
+  });
+
+  it('QEMU 7.2 with the same kernel, initramfs and disk prints the same PCI enumeration and virtio lines', async () => {
+    const out = await qemu(['-M', 'virt,gic-version=3,its=off', '-cpu', 'cortex-a57', '-smp', '2', '-m', '512M', '-nographic', '-no-reboot',
+      '-kernel', guests.kernel, '-initrd', initrd, '-append', APPEND,
+      '-drive', `file=${disk},if=none,id=d0,format=raw,snapshot=on`, '-device', 'virtio-blk-pci,drive=d0,disable-legacy=on', '-nic', 'none']);
+    const theirs = pciLines(out);
+    expect(theirs).toContain('pci 0000:00:01.0: [1af4:1042] type 00 class 0x010000');
+    expect(theirs).toContain('virtio_blk virtio0: 2/0/0 default/read/poll queues');
+    expect(theirs).toContain(DISK_MARKER);
+    expect(pciLines(emuConsole)).toEqual(theirs);
+    expect(sha(disk)).toBe(diskSha);
+  });
+
+  it('replay of the disk boot is identical', async () => {
+    const r = await bootscope(tmp.dir, 'replay', cowTrace);
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/^identical \([\d,]+ events\)\n$/);
+  });
+
+  it('GICv2, 1 vCPU, ,rw: the guest\'s file lands in the image; replay then refuses the changed image', async () => {
+    const rwDisk = tmp.file('rw.ext4');
+    const rwTrace = tmp.file('rw.trace');
+    copyFileSync(disk, rwDisk);
+    const r = await bootscope(tmp.dir, 'run', '--kernel', guests.kernel, '--initrd', initrd, '--append', APPEND, '--smp', '1', '--gic', '2', '--mem', '512M',
+      '--disk', `${rwDisk},rw`, '--max-insns', '4e9', '-o', rwTrace, '--json');
+    expect(r.err).toBe('');
+    const s = JSON.parse(r.out);
+    expect(s.console).toMatch(new RegExp(`\\n${DISK_MARKER}\\r?\\n`));
+    expect(s.stop).toBe('system_off');
+    expect(sha(rwDisk)).not.toBe(diskSha);
+    const text = execFileSync(existsSync('/usr/sbin/debugfs') ? '/usr/sbin/debugfs' : 'debugfs', ['-R', `cat ${WRITTEN_FILE}`, rwDisk], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    expect(text).toBe(WRITTEN_TEXT);
+    const again = await bootscope(tmp.dir, 'replay', rwTrace);
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/rw\.trace: the disk image .*rw\.ext4 changed since it was recorded \(sha256 [0-9a-f]{12}…, recorded [0-9a-f]{12}…\) \(the run had it ,rw/);
+    expect(again.err.trim().split('\n')).toHaveLength(1);
+  });
+});
