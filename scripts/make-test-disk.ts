@@ -21,6 +21,8 @@ import zlib from 'node:zlib';
 import { newc } from './make-initramfs.ts';
 
 export const DISK_MARKER = 'BOOTSCOPE-DISK-INIT-OK';
+/** Written to /dev/hvc0 when the machine has a virtio console. */
+export const HVC_MARKER = 'BOOTSCOPE-HVC0-OK';
 export const INITRAMFS_MARKER = 'BOOTSCOPE-INITRAMFS: root on';
 /** The file /sbin/init writes on the disk, and what it holds. */
 export const WRITTEN_FILE = '/bootscope-written';
@@ -73,6 +75,14 @@ export function rcS(): string {
 export PATH=/bin:/sbin
 mount -t proc proc /proc
 echo ${DISK_MARKER}
+# A virtio console (hvc0) gets a line; a network interface is brought up and pinged through
+# (the ARP requests are the frames a machine without a network backend records).
+[ -c /dev/hvc0 ] && echo ${HVC_MARKER} > /dev/hvc0
+if [ -e /sys/class/net/eth0 ]; then
+  ip link set eth0 up
+  ip addr add 10.0.2.15/24 dev eth0
+  ping -c 1 -W 1 10.0.2.2 > /dev/null
+fi
 printf '${WRITTEN_TEXT.replace(/\n/g, '\\n')}' > ${WRITTEN_FILE}
 sync
 mount -o remount,ro /
@@ -156,7 +166,7 @@ export function makeDiskImage(busybox: Uint8Array, out: string): void {
   try {
     for (const d of ['bin', 'sbin', 'etc', 'etc/init.d', 'dev', 'proc', 'sys', 'tmp']) fs.mkdirSync(path.join(root, d), { recursive: true });
     fs.writeFileSync(path.join(root, 'bin/busybox'), busybox, { mode: 0o755 });
-    for (const a of ['sh', 'mount', 'sync', 'poweroff', 'printf', 'echo', 'cat', 'ls']) fs.symlinkSync('busybox', path.join(root, 'bin', a));
+    for (const a of ['sh', 'mount', 'sync', 'poweroff', 'printf', 'echo', 'cat', 'ls', 'ip', 'ping']) fs.symlinkSync('busybox', path.join(root, 'bin', a));
     fs.symlinkSync('../bin/busybox', path.join(root, 'sbin/init'));
     fs.writeFileSync(path.join(root, 'etc/inittab'), '::sysinit:/etc/init.d/rcS\n');
     fs.writeFileSync(path.join(root, 'etc/init.d/rcS'), rcS(), { mode: 0o755 });

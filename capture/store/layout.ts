@@ -113,6 +113,9 @@ export const DEVICE_FIELD_BY_KIND: Partial<Record<EventKind, string>> = {
   block_complete: 'device',
   net_frame: 'device',
   pci_config: 'device',
+  xenbus_state: 'device',
+  xen_grant: 'backend',
+  xen_evtchn: 'peer',
   device_error: 'device',
 };
 

@@ -63,6 +63,13 @@ export function renderInfo(i: TraceInfo): string {
     ]);
     out.push(indent(renderTable(['name', 'model', 'role', 'base', 'size', 'intid', 'events'], rows)));
   }
+  // PCI functions (kvm's PCIe bus): no fixed address, so listed by bus:device.function.
+  const pci = i.regions.filter((r) => /@[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(r.name));
+  if (pci.length) {
+    out.push('', 'PCI functions');
+    const rows = pci.map((r) => [r.name.slice(r.name.indexOf('@') + 1), r.model, r.name.slice(0, r.name.indexOf('@')), r.intid ?? '', fmtCount(perDevice[r.name] ?? 0)]);
+    out.push(indent(renderTable(['bdf', 'model', 'device', 'INTx', 'events'], rows)));
+  }
   if (i.counts.hypercalls.length) {
     out.push('', 'hypercalls');
     const rows = i.counts.hypercalls.map((h) => [

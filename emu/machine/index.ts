@@ -85,6 +85,7 @@ export class Machine implements PlatformControl, DeviceEnv {
       ...(config.onConsole ? { onConsole: config.onConsole } : {}),
       disks: config.disks ?? [],
       nics: config.nics ?? [],
+      ...(config.console ? { console: config.console } : {}),
     };
     const kvm: Personality = config.machine === 'xen' ? new XenPersonality({ ...common, ...config.xen }, this, this) : new KvmPersonality(common, this, this);
     this.personality = kvm;

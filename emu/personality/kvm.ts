@@ -17,9 +17,12 @@ import type { MmioDevice, SysregProvider } from '../types.ts';
 import { intxSpi, PciHost } from '../devices/pci-host.ts';
 import { VirtioPci } from '../devices/virtio-pci.ts';
 import { VirtioBlk } from '../devices/virtio-blk.ts';
+import { VirtioNet } from '../devices/virtio-net.ts';
+import { VirtioConsole } from '../devices/virtio-console.ts';
+import type { VirtioBackend } from '../devices/virtio-pci.ts';
 import type { GuestMemory } from '../devices/virtqueue.ts';
 import type { DiskImage } from '../storage/disk.ts';
-import type { NicSpec } from '../net/nic.ts';
+import { macOf, type NicSpec } from '../net/nic.ts';
 import { KVM_SMCCC_DEFAULTS, kvmSmcccCall, type KvmSmcccOptions } from './kvm-smccc.ts';
 import { buildGic, REDIST_STRIDE, region } from './gic.ts';
 import { recordHypercall } from './record.ts';
@@ -156,12 +159,16 @@ export class KvmPersonality implements Personality {
       },
       memOffset: (pa) => phys().memOffset(pa),
     };
-    for (const disk of cfg.disks ?? []) {
+    const plug = (kind: string, backend: VirtioBackend): void => {
       const dev = this.pci.nextSlot();
-      const fn = new VirtioPci(`virtio-blk@00:${dev.toString(16).padStart(2, '0')}.0`, 'virtio-blk-pci', dev, new VirtioBlk(disk, { queues: cfg.smp }), memory, this.env);
+      const fn = new VirtioPci(`${kind}@00:${dev.toString(16).padStart(2, '0')}.0`, `${kind}-pci`, dev, backend, memory, this.env);
       fn.intxIntid = 32 + intxSpi(dev, 1);
       this.pci.plug(fn);
-    }
+    };
+    (cfg.nics ?? []).forEach((nic, i) => plug('virtio-net', new VirtioNet(macOf(nic, i))));
+    // QEMU's virtio-blk-pci default num-queues is the vCPU count.
+    for (const disk of cfg.disks ?? []) plug('virtio-blk', new VirtioBlk(disk, { queues: cfg.smp }));
+    if (cfg.console === 'virtio') plug('virtio-console', new VirtioConsole(cfg.onConsole));
   }
 
   attachMemory(phys: { readonly mem: Uint8Array; memOffset(pa: number): number }): void {

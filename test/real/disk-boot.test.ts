@@ -73,6 +73,7 @@ describe('Debian Linux 6.1 to /sbin/init on a virtio-blk-pci disk (--machine kvm
     expect(JSON.parse(writes.out)[0].n).toBeGreaterThan(0);
     const info = await bootscope(tmp.dir, 'info', cowTrace);
     expect(info.out).toMatch(/virtio-blk@00:01\.0 +virtio-blk-pci/);
+    expect(info.out).toMatch(/PCI functions\n.*\n +00:00\.0 +gpex-root +pcie-host +\d+\n +00:01\.0 +virtio-blk-pci +virtio-blk +36 +[\d,]+\n/);
   });
 
   it('QEMU 7.2 with the same kernel, initramfs and disk prints the same PCI enumeration and virtio lines', async () => {
