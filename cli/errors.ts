@@ -1,5 +1,7 @@
 // User-facing errors: one line, naming the file and what was wrong; no stack unless --debug.
 
+import { ERRNO_TEXT } from '../capture/output.ts';
+
 /** An error whose message is meant for the user as is. */
 export class UserError extends Error {
   override name = 'UserError';
@@ -9,7 +11,7 @@ export class UserError extends Error {
 export function isUserFacing(err: unknown): err is Error {
   return (
     err instanceof Error &&
-    (err instanceof UserError || /^(TraceError|ImportError|FdtError|LoaderError|GuestImageError|DiskError|NicError)$/.test(err.name))
+    (err instanceof UserError || /^(TraceError|ImportError|FdtError|LoaderError|GuestImageError|DiskError|NicError|OutputError)$/.test(err.name))
   );
 }
 
@@ -19,9 +21,18 @@ export function reportError(err: unknown, debug: boolean): number {
     process.stderr.write(err.stack + '\n');
   } else if (isUserFacing(err)) {
     process.stderr.write(`bootscope: ${err.message}\n`);
+  } else if (fileError(err)) {
+    // A system error about a file that no check above caught (e.g. EACCES): the file and the reason.
+    process.stderr.write(`bootscope: ${err.path}: ${ERRNO_TEXT[err.code]}\n`);
   } else {
     const msg = err instanceof Error ? err.message : String(err);
     process.stderr.write(`bootscope: internal error: ${msg} (run with --debug for details)\n`);
   }
   return 1;
+}
+
+/** A Node file-system error with a path and a code users understand (EACCES, ENOSPC, EROFS…). */
+function fileError(err: unknown): err is NodeJS.ErrnoException & { path: string; code: string } {
+  const e = err as NodeJS.ErrnoException | undefined;
+  return e instanceof Error && typeof e.path === 'string' && typeof e.code === 'string' && e.code in ERRNO_TEXT;
 }

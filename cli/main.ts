@@ -57,7 +57,8 @@ async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
   try {
     await program.parseAsync(argv);
-    return 0;
+    // A command may end with a code of its own (130/143: interrupted by SIGINT/SIGTERM).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode; // commander already printed it
     return reportError(err, debug);

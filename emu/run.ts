@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { ClockInfo, NewEvent, TraceSource } from '../capture/model.ts';
 import { createTrace, type TraceWriter } from '../capture/store/index.ts';
 import { dtbMeta } from '../capture/dtb-meta.ts';
+import { checkOutput, errnoText } from '../capture/output.ts';
 import { COUNTER_HZ, INSTRUCTIONS_PER_SECOND, Machine, type MachineConfig } from './machine/index.ts';
 import { bootGuest, GuestImageError, loadGuest, type BootInfo } from './machine/load.ts';
 import type { GuestInput } from './input.ts';
@@ -46,8 +47,15 @@ export interface RunConfig {
   fpsimd?: boolean;
   /** Trace file to write; without it nothing is recorded (unless `recorder` is given). */
   output?: string;
-  /** Replace an existing trace file. */
+  /** Replace an existing trace file (only once the new one is closed: it survives a failed run). */
   overwrite?: boolean;
+  /** Other files the run reads (e.g. the --input file): the trace may never replace one of them. */
+  inputs?: readonly string[];
+  /**
+   * Asked between run slices: a reason (e.g. 'SIGINT') stops the run there (stop kind
+   * 'interrupted'); the trace is closed with everything recorded and says it was interrupted.
+   */
+  interrupt?: () => string | undefined;
   /** Receives every event instead of (or when no) trace file (replay's comparator). */
   recorder?: Recorder;
   /** Console bytes as the guest writes them. */
@@ -106,15 +114,40 @@ const CHUNK = 4_000_000;
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-function readGuestFile(file: string, role: string): Uint8Array {
+/**
+ * A guest image, read whole once its size is known to fit: no image can be larger than the guest's
+ * RAM, so a bigger file (a sparse 100 GB one, a disk image given by mistake) is refused before a
+ * byte of it is read.
+ */
+function readGuestFile(file: string, role: string, ramBytes: number): Uint8Array {
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
-  } catch {
-    throw new GuestImageError(`${file}: ${role} file not found`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new GuestImageError(`${file}: ${role} file not found`);
+    throw new GuestImageError(`${file}: cannot read the ${role}: ${errnoText(err)}`);
   }
   if (!st.isFile()) throw new GuestImageError(`${file}: ${role} is not a regular file`);
-  return new Uint8Array(fs.readFileSync(file));
+  if (st.size > ramBytes) {
+    throw new GuestImageError(`${file}: ${role} is ${fmtSize(st.size)}, larger than the guest's RAM (${fmtSize(ramBytes)}); it cannot be loaded`);
+  }
+  try {
+    return new Uint8Array(fs.readFileSync(file));
+  } catch (err) {
+    throw new GuestImageError(`${file}: cannot read the ${role}: ${errnoText(err)}`);
+  }
+}
+
+/** "100 GiB (107,374,182,400 bytes)": the rounded size for people, the exact one for checking. */
+function fmtSize(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} bytes` : `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[i]} (${n.toLocaleString('en-US')} bytes)`;
 }
 
 /** The configuration stored in the trace (source.config), enough to run it again. */
@@ -147,10 +180,13 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
   const t0 = performance.now();
   const source = runSource(cfg);
   const c = source.config as { smp: number; mem: number; gic: 2 | 3 };
-  const kernel = readGuestFile(cfg.kernel, 'kernel');
   const useDtbFile = cfg.dtb !== undefined && cfg.dtb !== 'auto';
-  const dtbFile = useDtbFile ? readGuestFile(cfg.dtb!, 'DTB') : undefined;
-  const initrd = cfg.initrd !== undefined ? readGuestFile(cfg.initrd, 'initrd') : undefined;
+  const inputs = [cfg.kernel, useDtbFile ? cfg.dtb : undefined, cfg.initrd, ...(cfg.disks ?? []).map((d) => d.file), ...(cfg.inputs ?? [])];
+  // Before reading any image: an output that cannot or may not be written fails the run at once.
+  if (cfg.output) checkOutput(cfg.output, { overwrite: !!cfg.overwrite, inputs });
+  const kernel = readGuestFile(cfg.kernel, 'kernel', c.mem);
+  const dtbFile = useDtbFile ? readGuestFile(cfg.dtb!, 'DTB', c.mem) : undefined;
+  const initrd = cfg.initrd !== undefined ? readGuestFile(cfg.initrd, 'initrd', c.mem) : undefined;
   if (cfg.maxInsns !== undefined && !(cfg.maxInsns > 0)) throw new GuestImageError(`--max-insns must be a positive number, got ${cfg.maxInsns}`);
 
   const consoleBytes: number[] = [];
@@ -183,7 +219,7 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
   if (cfg.nics?.length) mc.nics = cfg.nics;
   if (cfg.console !== undefined) mc.console = cfg.console;
   try {
-    return await runMachine(cfg, mc, source, disks, { kernel, dtbFile, initrd, consoleBytes, t0, setMachine: (x) => (m = x) });
+    return await runMachine(cfg, mc, source, disks, { kernel, dtbFile, initrd, consoleBytes, t0, inputs, setMachine: (x) => (m = x) });
   } finally {
     for (const d of disks) d.close();
   }
@@ -195,11 +231,13 @@ interface RunInputs {
   initrd: Uint8Array | undefined;
   consoleBytes: number[];
   t0: number;
+  /** Every file the run reads (the trace may never replace one). */
+  inputs: (string | undefined)[];
   setMachine: (m: Machine) => void;
 }
 
 async function runMachine(cfg: RunConfig, mc: MachineConfig, source: TraceSource, disks: DiskImage[], inp: RunInputs): Promise<RunResult> {
-  const { kernel, dtbFile, initrd, consoleBytes, t0 } = inp;
+  const { kernel, dtbFile, initrd, consoleBytes, t0, inputs } = inp;
   const rec = new EventRecorder(null);
   let m: Machine;
   try {
@@ -241,6 +279,7 @@ async function runMachine(cfg: RunConfig, mc: MachineConfig, source: TraceSource
         ...(disks.length ? { disks: disks.map((d) => d.record()) } : {}),
       },
       ...(cfg.overwrite ? { overwrite: true } : {}),
+      inputs,
     });
   }
   const sinks: Recorder[] = [];
@@ -260,6 +299,11 @@ async function runMachine(cfg: RunConfig, mc: MachineConfig, source: TraceSource
       cfg.onProgress?.(m.scheduler.executed);
       if (stop) break;
       await new Promise<void>((r) => setImmediate(r));
+      const why = cfg.interrupt?.();
+      if (why !== undefined) {
+        stop = { kind: 'interrupted', message: `interrupted by ${why} after ${m.scheduler.executed} instructions` };
+        break;
+      }
     }
   } catch (err) {
     writer?.abandon();
@@ -276,7 +320,8 @@ async function runMachine(cfg: RunConfig, mc: MachineConfig, source: TraceSource
         ...(disks.length ? { disksWritten: disks.map((d) => d.sectorsWritten) } : {}),
       },
     });
-    digest = writer.close().digest;
+    const why = stop.kind === 'interrupted' ? cfg.interrupt?.() : undefined;
+    digest = writer.close(why !== undefined ? { interrupted: why } : {}).digest;
   }
   return {
     stop,

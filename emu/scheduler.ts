@@ -16,7 +16,7 @@ import type { EventRecorder } from './recorder.ts';
 export type VcpuRunState = 'off' | 'run' | 'wfi' | 'wfe';
 
 /** Why a run ended. */
-export type StopKind = 'system_off' | 'system_reset' | 'insn_limit' | 'hang' | 'all_off' | 'exception_loop' | 'stopped';
+export type StopKind = 'system_off' | 'system_reset' | 'insn_limit' | 'hang' | 'all_off' | 'exception_loop' | 'stopped' | 'interrupted';
 
 export interface StopInfo {
   kind: StopKind;

@@ -20,7 +20,8 @@ export function renderOverview(ctx: Ctx): Line[] {
   out.push(line(`source   ${o.label}${cfg ? '  ' + cfg : ''}`));
   out.push(line(`clock    ${i.meta.clock.kind}${i.meta.clock.counterHz ? `, counter ${i.meta.clock.counterHz} Hz` : ''}`));
   out.push(line(`duration ${fmtInt(i.duration)} ${i.meta.clock.kind === 'ns' ? 'ns' : 'instructions'} (${fmtNs(o.durationNs)})`));
-  out.push(line(`events   ${fmtInt(i.events)} in ${i.chunks} chunks${i.complete ? '' : '  INCOMPLETE: ' + (i.incomplete ?? '')}`, { color: i.complete ? undefined : 'red' }));
+  const status = !i.complete ? '  INCOMPLETE: ' + (i.incomplete ?? '') : i.interrupted ? `  INTERRUPTED by ${i.interrupted}` : '';
+  out.push(line(`events   ${fmtInt(i.events)} in ${i.chunks} chunks${status}`, { color: status ? 'red' : undefined }));
   out.push(line(`findings ${findingsText(ctx.analyses)}`, { color: findingsColor(ctx.analyses) }));
   out.push(...phaseBar(ctx.analyses, d, w));
   out.push(line(''));

@@ -2,7 +2,7 @@
 // external references) with the overview, phases Gantt, event density, latency histograms,
 // findings table and, for two traces, the diff summary.
 
-import fs from 'node:fs';
+import { checkOutput, writeOutputFile } from '../capture/output.ts';
 import { TraceData, density, diffTraces, type Analyses, type Maybe } from './data.ts';
 import { compareBars, densityChart, esc, latencyHistogram, phasesGantt } from './report-charts.ts';
 import { fmtInt, fmtNs } from './ui.ts';
@@ -44,7 +44,7 @@ function traceSection(d: TraceData, a: Analyses, title: string): string {
       ['source', `${o.label}${cfg ? ' — ' + cfg : ''}`],
       ['clock', i.meta.clock.kind],
       ['duration', `${fmtInt(i.duration)} ${unit} (${fmtNs(o.durationNs)})`],
-      ['events', `${fmtInt(i.events)} in ${i.chunks} chunks${i.complete ? '' : ' — INCOMPLETE'}`],
+      ['events', `${fmtInt(i.events)} in ${i.chunks} chunks${!i.complete ? ' — INCOMPLETE' : i.interrupted ? ` — INTERRUPTED by ${i.interrupted}` : ''}`],
       ['digest', i.digest ?? '(none)'],
     ]
       .map(([k, v]) => `<tr><td>${esc(k!)}</td><td>${esc(v!)}</td></tr>`)
@@ -144,7 +144,10 @@ ${parts.join('\n')}
 }
 
 /** Write the report for one trace (or a pair, with the diff) to `out`. */
-export async function writeReport(paths: string[], out: string): Promise<void> {
+export async function writeReport(paths: string[], out: string, opts: { overwrite?: boolean } = {}): Promise<void> {
+  // Checked before the work, and again when writing (the file is written whole, then renamed).
+  const rules = { overwrite: !!opts.overwrite, inputs: paths };
+  checkOutput(out, rules);
   const html = await buildReport(paths);
-  fs.writeFileSync(out, html);
+  writeOutputFile(out, html, rules);
 }

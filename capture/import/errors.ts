@@ -13,3 +13,16 @@ export class ImportError extends Error {
     this.line = line;
   }
 }
+
+/** The user stopped an import before any event was read (e.g. while a .gz input was decompressed). */
+export class ImportInterrupted extends Error {
+  readonly file: string;
+  /** What stopped it, e.g. 'SIGINT'. */
+  readonly reason: string;
+  constructor(file: string, reason: string) {
+    super(`${file}: interrupted (${reason}) before any event was imported; nothing was written`);
+    this.name = 'ImportInterrupted';
+    this.file = file;
+    this.reason = reason;
+  }
+}

@@ -1,17 +1,20 @@
 // Import a trace file written by another tool into a bootscope trace.
 //
 // The parsers are pure streaming functions producing NewEvents; this module wires them to the
-// store's writer, writes to a temporary name and renames at the end, so an import that fails
-// (or is killed) never leaves a trace at the output path that looks complete.
+// store's writer. The output is checked before any work (capture/output.ts); an import that fails
+// leaves nothing (and an existing file it was to replace unchanged); one that is killed leaves a
+// trace readable up to its last committed chunk and reported as incomplete; one that is
+// interrupted (ImportOptions.interrupt) keeps what it read and says so.
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, existsSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, createReadStream, createWriteStream, openSync, readFileSync, readSync, rmSync, statSync, type Stats } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { basename } from 'node:path';
 import type { ClockInfo, DeviceRegion, NewEvent, TraceSource } from '../model.ts';
+import { checkOutput, errnoText } from '../output.ts';
 import { TraceError, TraceWriter } from '../store/index.ts';
 import { detectFormat, FORMATS, sniffQemuClockForm, type ImportFormat } from './detect.ts';
-import { ImportError } from './errors.ts';
+import { ImportError, ImportInterrupted } from './errors.ts';
 import { FtraceImporter } from './ftrace.ts';
 import { scanLines } from './lines.ts';
 import { platformRegionsFromDtb, qemuVirtBaseRegions, qemuVirtRegions } from './memmap.ts';
@@ -20,7 +23,7 @@ import { QemuLogImporter } from './qemu-log.ts';
 import { importSimpleTrace } from './qemu-simple.ts';
 import { unmappedTotal, type ImportStats } from './stats.ts';
 
-export { ImportError } from './errors.ts';
+export { ImportError, ImportInterrupted } from './errors.ts';
 export { detectFormat, FORMATS, type ImportFormat } from './detect.ts';
 export type { ImportStats } from './stats.ts';
 
@@ -37,6 +40,13 @@ export interface ImportOptions {
   onProgress?: (done: number, total: number) => void;
   /** Name and sha256 recorded for the input (set when importing a decompressed copy of a .gz). */
   origin?: { name: string; sha256: string };
+  /** Replace an existing output file (the CLI's --force); it survives an import that fails. */
+  overwrite?: boolean;
+  /**
+   * Asked regularly while reading (every MiB of text, every 65,536 records): a reason (e.g.
+   * 'SIGINT') stops the import there. What was read is kept and the trace says it was interrupted.
+   */
+  interrupt?: () => string | undefined;
 }
 
 export interface ImportResult {
@@ -50,6 +60,8 @@ export interface ImportResult {
   elapsedMs: number;
   /** lines == parsed + unmapped + blank + header + bad */
   accounted: boolean;
+  /** Why the import stopped before the end of the input (ImportOptions.interrupt), when it did. */
+  interrupted?: string;
 }
 
 /** The events a parser produced plus what the writer needs to describe the trace. */
@@ -80,11 +92,19 @@ export function parseFile(
   format: ImportFormat,
   input: string,
   emit: Emit,
-  opts: { dtbRegions?: DeviceRegion[]; events?: string; strict?: boolean; onRegions?: (r: DeviceRegion[]) => void; onProgress?: (done: number, total: number) => void } = {},
+  opts: {
+    dtbRegions?: DeviceRegion[];
+    events?: string;
+    strict?: boolean;
+    onRegions?: (r: DeviceRegion[]) => void;
+    onProgress?: (done: number, total: number) => void;
+    /** Asked regularly: true stops reading there (the events so far are emitted, stats cover the lines read). */
+    shouldStop?: () => boolean;
+  } = {},
 ): ParseOutcome {
   if (format === 'qemu-log') {
     const imp = new QemuLogImporter({ file: input, regions: opts.dtbRegions, strict: opts.strict, emit, onRegions: opts.onRegions });
-    scanLines(input, imp, opts.onProgress);
+    scanLines(input, imp, opts.onProgress, opts.shouldStop);
     const stats = imp.finish();
     return {
       stats,
@@ -94,7 +114,7 @@ export function parseFile(
   }
   if (format === 'ftrace') {
     const imp = new FtraceImporter({ file: input, strict: opts.strict, emit, regions: opts.dtbRegions });
-    scanLines(input, imp, opts.onProgress);
+    scanLines(input, imp, opts.onProgress, opts.shouldStop);
     const stats = imp.finish();
     return {
       stats,
@@ -102,7 +122,16 @@ export function parseFile(
       extra: { ...(imp.clockStartNs ? { clockStartNs: imp.clockStartNs } : {}), ftraceFlags: imp.flagColumns ?? 0, userspaceExits: imp.userspaceExits, ...(imp.header ? { ftraceHeader: imp.header } : {}) },
     };
   }
-  const r = importSimpleTrace({ file: input, eventsFile: opts.events, strict: opts.strict, emit, regions: opts.dtbRegions, onRegions: opts.onRegions, onProgress: opts.onProgress });
+  const r = importSimpleTrace({
+    file: input,
+    eventsFile: opts.events,
+    strict: opts.strict,
+    emit,
+    regions: opts.dtbRegions,
+    onRegions: opts.onRegions,
+    onProgress: opts.onProgress,
+    shouldStop: opts.shouldStop,
+  });
   return { stats: r.stats, clock: SIMPLE_CLOCK, extra: r.extra };
 }
 
@@ -128,57 +157,55 @@ function sha256File(path: string): Promise<string> {
 
 /**
  * Append one parsed event. The parsers check what the store needs, so a refusal here is a gap in
- * a parser: report it against the input line the event came from, not the temporary trace.
+ * a parser: report it against the input line the event came from, not the trace being written.
  */
-function storeEvent(writer: TraceWriter, ev: NewEvent, input: string, tmp: string): void {
+function storeEvent(writer: TraceWriter, ev: NewEvent, input: string, output: string): void {
   try {
     writer.append(ev);
   } catch (err) {
     if (!(err instanceof TraceError)) throw err;
-    const why = err.message.startsWith(`${tmp}: `) ? err.message.slice(tmp.length + 2) : err.message;
+    const why = err.message.startsWith(`${output}: `) ? err.message.slice(output.length + 2) : err.message;
     throw new ImportError(input, ev.src_line ?? 0, `cannot store the ${ev.kind} event of this line: ${why.replace(/^event \d+: /, '')}`);
   }
 }
 
-/** Import `input` into a new trace at `output`. Throws ImportError/TraceError on bad input. */
+/** The input's size, or an ImportError naming it: missing, a directory, unreadable (EACCES). */
+function checkInput(file: string): Stats {
+  let st: Stats;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    throw new ImportError(file, 0, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `cannot read: ${errnoText(e)}`);
+  }
+  if (st.isDirectory()) throw new ImportError(file, 0, 'is a directory, not a trace file');
+  try {
+    accessSync(file, constants.R_OK);
+  } catch (e) {
+    throw new ImportError(file, 0, `cannot read: ${errnoText(e)}`);
+  }
+  return st;
+}
+
+/**
+ * Import `input` into a new trace at `output`. Throws ImportError/TraceError on bad input and
+ * OutputError on an output that may not or cannot be written (checked before any work).
+ */
 export async function importFile(opts: ImportOptions): Promise<ImportResult> {
   const t0 = performance.now();
   const { input, output } = opts;
-  if (!existsSync(input)) throw new ImportError(input, 0, 'no such file');
-  if (statSync(input).isDirectory()) throw new ImportError(input, 0, 'is a directory, not a trace file');
+  const inputSize = checkInput(input).size;
   if (opts.format && !FORMATS.includes(opts.format)) throw new ImportError(input, 0, `unknown format '${opts.format}' (one of ${FORMATS.join(', ')})`);
-  if (isGzip(input)) {
-    // Decompress next to the output (streamed, constant memory) and import that; line numbers are
-    // those of the decompressed text (as `zcat` shows it).
-    const plain = `${output}.gunzip`;
-    try {
-      await pipeline(createReadStream(input), createGunzip(), createWriteStream(plain));
-    } catch (e) {
-      rmSync(plain, { force: true });
-      throw new ImportError(input, 0, `cannot decompress: ${(e as Error).message}`);
-    }
-    try {
-      const r = await importFile({ ...opts, input: plain, origin: { name: basename(input), sha256: await sha256File(input) } });
-      return { ...r, input };
-    } catch (e) {
-      if (e instanceof ImportError && e.message.startsWith(plain)) {
-        const err = new ImportError(input, 0, '');
-        err.message = input + e.message.slice(plain.length);
-        Object.assign(err, { line: e.line });
-        throw err;
-      }
-      throw e;
-    } finally {
-      rmSync(plain, { force: true });
-    }
-  }
+  if (opts.dtb !== undefined) checkInput(opts.dtb);
+  if (opts.events !== undefined) checkInput(opts.events);
+  const inputs = [input, opts.dtb, opts.events];
+  checkOutput(output, { overwrite: !!opts.overwrite, inputs });
+  if (isGzip(input)) return importGzip(opts);
   const format = opts.format ?? detectFormat(input);
-  if (statSync(input).size === 0) throw new ImportError(input, 0, 'empty file: nothing to import');
+  if (inputSize === 0) throw new ImportError(input, 0, 'empty file: nothing to import');
   let dtbRegions: DeviceRegion[] | undefined;
   let dtbExtra: DtbMeta | undefined;
   const hashes: Record<string, string> = { input: opts.origin?.sha256 ?? (await sha256File(input)) };
   if (opts.dtb) {
-    if (!existsSync(opts.dtb)) throw new ImportError(opts.dtb, 0, 'no such file');
     const dtb = readFileSync(opts.dtb);
     dtbRegions = platformRegionsFromDtb(dtb, opts.dtb, format === 'ftrace');
     hashes.dtb = createHash('sha256').update(dtb).digest('hex');
@@ -190,29 +217,30 @@ export async function importFile(opts: ImportOptions): Promise<ImportResult> {
     name: format,
     config: { file: opts.origin?.name ?? basename(input), ...(opts.dtb ? { dtb: basename(opts.dtb) } : {}), ...(opts.events ? { events: basename(opts.events) } : {}), strict: !!opts.strict },
   };
-  const tmp = `${output}.importing`;
-  for (const p of [tmp, `${tmp}-wal`, `${tmp}-shm`]) rmSync(p, { force: true });
-  const writer = await TraceWriter.create(tmp, {
+  const writer = TraceWriter.create(output, {
     source,
     clock: clockFor(format, input),
     // Without --dtb: QEMU virt's map (the qemu-log importer adds the GIC's once the log shows which).
     devices: dtbRegions ?? (format === 'ftrace' ? qemuVirtRegions(3) : qemuVirtBaseRegions()),
     hashes,
     ...(dtbExtra ? { extra: { ...dtbExtra } } : {}),
-    overwrite: true,
+    overwrite: !!opts.overwrite,
+    inputs,
   });
+  let interrupted: string | undefined;
+  const interrupt = opts.interrupt;
   let outcome: ParseOutcome;
   try {
-    outcome = parseFile(format, input, (ev) => storeEvent(writer, ev, input, tmp), {
+    outcome = parseFile(format, input, (ev) => storeEvent(writer, ev, input, output), {
       dtbRegions,
       events: opts.events,
       strict: opts.strict,
       onRegions: (r) => writer.addDevices(r),
       onProgress: opts.onProgress,
+      ...(interrupt ? { shouldStop: () => (interrupted = interrupt()) !== undefined } : {}),
     });
   } catch (err) {
-    writer.abandon();
-    for (const p of [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`]) rmSync(p, { force: true });
+    writer.discard();
     throw err;
   }
   const { stats } = outcome;
@@ -226,9 +254,7 @@ export async function importFile(opts: ImportOptions): Promise<ImportResult> {
       ...(stats.backwards.lines ? { timeBackwards: stats.backwards } : {}),
     },
   });
-  const res = writer.close();
-  for (const p of [output, `${output}-wal`, `${output}-shm`]) rmSync(p, { force: true });
-  renameSync(tmp, output);
+  const res = writer.close(interrupted !== undefined ? { interrupted } : {});
   const accounted = stats.lines === stats.parsed + unmappedTotal(stats) + stats.blank + stats.header + stats.bad;
   return {
     input,
@@ -236,9 +262,48 @@ export async function importFile(opts: ImportOptions): Promise<ImportResult> {
     format,
     stats,
     events: res.events,
-    outputBytes: statSync(output).size,
-    inputBytes: statSync(input).size,
+    outputBytes: res.bytes,
+    inputBytes: inputSize,
     elapsedMs: performance.now() - t0,
     accounted,
+    ...(interrupted !== undefined ? { interrupted } : {}),
   };
+}
+
+/**
+ * A gzip-compressed input: decompressed next to the output (streamed, constant memory), then
+ * imported; line numbers are those of the decompressed text (as `zcat` shows it).
+ */
+async function importGzip(opts: ImportOptions): Promise<ImportResult> {
+  const { input, output } = opts;
+  const plain = `${output}.gunzip-${process.pid}`;
+  const interrupt = opts.interrupt;
+  rmSync(plain, { force: true }); // a leftover of a killed import that had this process id
+  try {
+    await pipeline(createReadStream(input), createGunzip(), async function* (chunks: AsyncIterable<Buffer>) {
+      for await (const c of chunks) {
+        const why = interrupt?.();
+        if (why !== undefined) throw new ImportInterrupted(input, why);
+        yield c;
+      }
+    }, createWriteStream(plain, { flags: 'wx' }));
+  } catch (e) {
+    rmSync(plain, { force: true });
+    if (e instanceof ImportInterrupted) throw e;
+    throw new ImportError(input, 0, `cannot decompress: ${errnoText(e)}`);
+  }
+  try {
+    const r = await importFile({ ...opts, input: plain, origin: { name: basename(input), sha256: await sha256File(input) } });
+    return { ...r, input };
+  } catch (e) {
+    if (e instanceof ImportError && e.message.startsWith(plain)) {
+      const err = new ImportError(input, 0, '');
+      err.message = input + e.message.slice(plain.length);
+      Object.assign(err, { line: e.line });
+      throw err;
+    }
+    throw e;
+  } finally {
+    rmSync(plain, { force: true });
+  }
 }

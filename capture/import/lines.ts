@@ -12,6 +12,8 @@ export interface LineHandler {
 export interface ScanResult {
   lines: number;
   bytes: number;
+  /** shouldStop() asked to stop before the end of the file. */
+  stopped?: boolean;
 }
 
 /** 1 MiB: large enough to amortise reads, small enough that the decoded chunk strings stay cheap. */
@@ -19,9 +21,15 @@ const CHUNK = 1 << 20;
 
 /**
  * Feed every line of `path` to `handler`. Throws ImportError for binary data (NUL bytes) and for a
- * last line that has no newline (a truncated file), naming the line.
+ * last line that has no newline (a truncated file), naming the line. `shouldStop` is asked after
+ * each buffer (the user interrupted the import): the lines handed out so far are whole.
  */
-export function scanLines(path: string, handler: LineHandler, onProgress?: (bytes: number, total: number) => void): ScanResult {
+export function scanLines(
+  path: string,
+  handler: LineHandler,
+  onProgress?: (bytes: number, total: number) => void,
+  shouldStop?: () => boolean,
+): ScanResult {
   const fd = openSync(path, 'r');
   try {
     const total = fstatSync(fd).size;
@@ -53,6 +61,7 @@ export function scanLines(path: string, handler: LineHandler, onProgress?: (byte
       carry = pos < text.length ? text.slice(pos) : '';
       if (carry.length > 64 << 20) throw new ImportError(path, lineNo + 1, 'line longer than 64 MiB: not a text trace');
       onProgress?.(bytes, total);
+      if (shouldStop?.()) return { lines: lineNo, bytes, stopped: true };
     }
     if (carry.length > 0) {
       throw new ImportError(path, lineNo + 1, `truncated last line (no newline at end of file): '${preview(carry, 0, carry.length)}'`);

@@ -26,6 +26,8 @@ export interface SimpleOptions {
   regions?: DeviceRegion[];
   onRegions?(regions: DeviceRegion[]): void;
   onProgress?(done: number, total: number): void;
+  /** Asked every 65,536 records: true stops the import there (the user interrupted it). */
+  shouldStop?(): boolean;
 }
 
 /** Buffered little-endian reader over a file descriptor. */
@@ -158,7 +160,10 @@ export function importSimpleTrace(opts: SimpleOptions): { stats: ImportStats; ex
       }
       const text = name + ' ' + formatEvent(def, values);
       imp.eventLine(text, record, time, pid);
-      if ((record & 0xffff) === 0) opts.onProgress?.(r.offset, total);
+      if ((record & 0xffff) === 0) {
+        opts.onProgress?.(r.offset, total);
+        if (opts.shouldStop?.()) break;
+      }
     }
     opts.onProgress?.(total, total);
     const stats = imp.finish();

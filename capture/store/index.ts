@@ -1,7 +1,7 @@
 // The trace store: one SQLite file per trace, events in zstd-compressed column chunks.
 // Writers: createTrace(); readers: openTrace(); SQL: runSql(). See docs/trace-schema.md.
 
-export { TraceWriter, createTrace, DEFAULT_CHUNK_EVENTS, type WriterOptions, type WriteResult } from './writer.ts';
+export { TraceWriter, createTrace, DEFAULT_CHUNK_EVENTS, type WriterOptions, type WriteResult, type CloseOptions } from './writer.ts';
 export {
   TraceReader,
   openTrace,

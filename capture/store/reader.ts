@@ -22,6 +22,7 @@ import { ChunkCursor, DecodedChunk, decodeChunk, forEachInChunk, internString, t
 import { CTL_CONSUMED, CTL_DONE, CTL_NEXT, CTL_SIZE, CTL_STOP, CTL_WAITING, type DecodeResult, type DecodeWorkerData } from './decode-worker.ts';
 import { DecodeError } from './bytes.ts';
 import { defaultCodec, MAX_CHUNK_RAW_BYTES, type ZstdCodec } from './codec.ts';
+import { errnoText } from '../output.ts';
 import { TraceError, describeProblem, type TraceProblem } from './errors.ts';
 import { FORMAT_ID, META_KEYS } from './schema.ts';
 import { Summary } from './summary.ts';
@@ -62,6 +63,8 @@ export interface TraceInfo {
   complete: boolean;
   /** Why the trace is incomplete, when it is. */
   incomplete?: string;
+  /** The producer was stopped by the user (e.g. 'SIGINT'); the trace ends there. */
+  interrupted?: string;
   meta: TraceMeta;
   events: number;
   chunks: number;
@@ -198,7 +201,12 @@ function checkFile(path: string): number {
   if (st.isDirectory()) throw new TraceError(path, 'is a directory, not a trace file');
   if (st.size === 0) throw new TraceError(path, 'empty file, not a bootscope trace');
   const head = Buffer.alloc(100);
-  const fd = fs.openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch (err) {
+    throw new TraceError(path, `cannot read: ${errnoText(err)}`);
+  }
   let got: number;
   try {
     got = fs.readSync(fd, head, 0, 100, 0);
@@ -231,6 +239,8 @@ export class TraceReader {
   readonly digest: string | undefined;
   /** Why the writer stopped early, when it said so (TraceWriter.abandon). */
   readonly abandoned: string | undefined;
+  /** Why the producer stopped early on the user's request (e.g. 'SIGINT'), when it did. */
+  readonly interrupted: string | undefined;
   readonly regions: DeviceRegion[];
   readonly chunks: ChunkInfo[];
   /** Damaged chunks met so far (they are found when read; see verify()). */
@@ -288,6 +298,7 @@ export class TraceReader {
     };
     this.complete = m.get(META_KEYS.complete) === true;
     this.abandoned = typeof m.get(META_KEYS.abandoned) === 'string' ? (m.get(META_KEYS.abandoned) as string) : undefined;
+    this.interrupted = typeof m.get(META_KEYS.interrupted) === 'string' ? (m.get(META_KEYS.interrupted) as string) : undefined;
     this.digest = typeof m.get(META_KEYS.digest) === 'string' ? (m.get(META_KEYS.digest) as string) : undefined;
     // Names, models and roles internalized: analyses compare them with literals per event.
     this.regions = (db.prepare('SELECT * FROM devices ORDER BY base').all() as Record<string, unknown>[]).map((r) => ({
@@ -791,6 +802,7 @@ export class TraceReader {
       problems: this.problemDetails,
     };
     if (this.digest) out.digest = this.digest;
+    if (this.interrupted) out.interrupted = this.interrupted;
     if (!this.complete) {
       const why = this.abandoned ? `stopped early (${this.abandoned})` : 'did not finish (killed or crashed)';
       out.incomplete = last

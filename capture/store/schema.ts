@@ -71,6 +71,7 @@ export const META_KEYS = {
   timeLast: 'time_last',
   closedAt: 'closed_at',
   abandoned: 'abandoned',
+  interrupted: 'interrupted',
 } as const;
 
 export const SUMMARY_TABLES = [

@@ -11,6 +11,7 @@ import { ByteWriter } from './bytes.ts';
 import { ChunkBuilder, EventError, type StreamColumn } from './chunk.ts';
 import { defaultCodec, DEFAULT_LEVEL, type ZstdCodec } from './codec.ts';
 import { TraceError } from './errors.ts';
+import { checkOutput, errnoText, finishOutput, type OutputPlan } from '../output.ts';
 import { DDL, FORMAT_ID, META_KEYS } from './schema.ts';
 import { Summary, type ColumnView } from './summary.ts';
 import { TOOL_VERSION } from './version.ts';
@@ -26,12 +27,26 @@ export interface WriterOptions {
   devices?: DeviceRegion[];
   hashes?: Record<string, string>;
   extra?: Record<string, unknown>;
-  /** Replace an existing file (default: refuse). */
+  /**
+   * Replace an existing file (default: refuse). The new trace is written next to it and renamed
+   * over it by close(), so the old file survives a producer that fails or is killed.
+   */
   overwrite?: boolean;
+  /** Files the producer reads: the trace may never replace one of them (see checkOutput). */
+  inputs?: readonly (string | undefined)[];
   chunkEvents?: number;
   /** zstd implementation (default: Node's built-in, else zstd-codec); see loadCodec(). */
   codec?: ZstdCodec;
   level?: number;
+}
+
+/** How close() ends the trace. */
+export interface CloseOptions {
+  /**
+   * The producer was stopped by the user (e.g. 'SIGINT'): everything recorded so far is committed
+   * and the trace is finished as usual, with meta.interrupted saying why it ends early.
+   */
+  interrupted?: string;
 }
 
 /** What close() reports. */
@@ -45,7 +60,11 @@ export interface WriteResult {
 
 export class TraceWriter implements Recorder {
   readonly enabled = true;
+  /** The trace's path (where it is once closed). */
   readonly path: string;
+  /** Where the trace is written until close(): `path`, or a temporary sibling when replacing a file. */
+  readonly writePath: string;
+  private readonly plan: OutputPlan;
   private readonly db: Database.Database;
   private readonly codec: ZstdCodec;
   private readonly level: number;
@@ -63,8 +82,10 @@ export class TraceWriter implements Recorder {
   private closed = false;
   private readonly columnView: ColumnView;
 
-  private constructor(path: string, db: Database.Database, codec: ZstdCodec, opts: WriterOptions) {
-    this.path = path;
+  private constructor(plan: OutputPlan, db: Database.Database, codec: ZstdCodec, opts: WriterOptions) {
+    this.plan = plan;
+    this.path = plan.path;
+    this.writePath = plan.writePath;
     this.db = db;
     this.codec = codec;
     this.level = opts.level ?? DEFAULT_LEVEL;
@@ -95,23 +116,30 @@ export class TraceWriter implements Recorder {
     const chunkEvents = opts.chunkEvents ?? DEFAULT_CHUNK_EVENTS;
     if (!Number.isInteger(chunkEvents) || chunkEvents < 1 || chunkEvents > 1 << 20)
       throw new TraceError(path, `chunkEvents must be an integer in 1..${1 << 20}`);
-    const companions = [path, `${path}-wal`, `${path}-shm`, `${path}-journal`];
-    if (fs.existsSync(path)) {
-      if (!opts.overwrite) throw new TraceError(path, 'file exists (pass overwrite to replace it)');
-      for (const p of companions) fs.rmSync(p, { force: true });
-    }
+    const plan = checkOutput(path, { overwrite: !!opts.overwrite, inputs: opts.inputs ?? [] });
+    const file = plan.writePath;
+    // No database goes with these names (the file itself does not exist): a stale WAL left by a
+    // crashed writer must not be applied to the new file.
+    const companions = [file, `${file}-wal`, `${file}-shm`, `${file}-journal`];
+    for (const p of companions.slice(1)) fs.rmSync(p, { force: true });
     let db: Database.Database;
     try {
-      db = new Database(path);
+      fs.closeSync(fs.openSync(file, 'wx')); // exclusive: never open a file someone else just created
     } catch (err) {
-      throw new TraceError(path, `cannot create: ${(err as Error).message}`);
+      throw new TraceError(path, `cannot create: ${errnoText(err)}`);
+    }
+    try {
+      db = new Database(file);
+    } catch (err) {
+      fs.rmSync(file, { force: true });
+      throw new TraceError(path, `cannot create: ${errnoText(err)}`);
     }
     try {
       db.pragma('page_size = 4096');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.exec(DDL);
-      const w = new TraceWriter(path, db, codec, opts);
+      const w = new TraceWriter(plan, db, codec, opts);
       db.transaction(() => {
         const meta: Record<string, unknown> = {
           [META_KEYS.format]: FORMAT_ID,
@@ -136,7 +164,7 @@ export class TraceWriter implements Recorder {
       db.close();
       for (const p of companions) fs.rmSync(p, { force: true });
       if (err instanceof TraceError) throw err;
-      throw new TraceError(path, `cannot create: ${(err as Error).message}`);
+      throw new TraceError(path, `cannot create: ${errnoText(err)}`);
     }
   }
 
@@ -209,7 +237,7 @@ export class TraceWriter implements Recorder {
     const zst = this.codec.compress(raw, this.level);
     const crc = zlib.crc32(zst);
     const id = this.chunkId++;
-    this.db.transaction(() => {
+    this.write(() => {
       this.insertChunk.run(
         id,
         b.seq[0]!,
@@ -229,19 +257,22 @@ export class TraceWriter implements Recorder {
       );
       this.insertData.run(id, zst);
       this.setMetaStmt.run(META_KEYS.eventCount, JSON.stringify(this.nextSeq));
-    })();
+    });
     b.reset();
   }
 
-  /** Finish the trace: last chunk, summaries, digest, complete mark; leaves a single file. */
-  close(): WriteResult {
+  /**
+   * Finish the trace: last chunk, summaries, digest, complete mark (and `interrupted` when the user
+   * stopped the producer); leaves one self-contained file at `path`, even while readers have it open.
+   */
+  close(opts: CloseOptions = {}): WriteResult {
     if (this.closed) throw new TraceError(this.path, 'writer is already closed');
     this.flush();
     this.closed = true;
     const digest = `sha256:${this.digest.digest('hex')}`;
     const s = this.summary;
     const db = this.db;
-    db.transaction(() => {
+    this.write(() => {
       const put = (sql: string, rows: Iterable<unknown[]>): void => {
         const st = db.prepare(sql);
         for (const r of rows) st.run(...r);
@@ -260,23 +291,90 @@ export class TraceWriter implements Recorder {
         [META_KEYS.timeLast]: this.timeLast,
         [META_KEYS.closedAt]: new Date().toISOString(),
         [META_KEYS.complete]: true,
+        ...(opts.interrupted !== undefined ? { [META_KEYS.interrupted]: opts.interrupted } : {}),
       };
       for (const [k, v] of Object.entries(meta)) this.setMetaStmt.run(k, JSON.stringify(v));
-    })();
-    // Back to a rollback journal: checkpoints the WAL so the trace is one self-contained file.
-    db.pragma('journal_mode = DELETE');
-    db.close();
+    });
+    this.finishFile();
     return { path: this.path, events: this.nextSeq, chunks: this.chunkId, bytes: fs.statSync(this.path).size, digest };
   }
 
-  /** Stop without finishing (e.g. the producer failed): readable, and reported as incomplete. */
+  /**
+   * Stop without finishing (e.g. the producer failed). A new file stays, readable and reported as
+   * incomplete with the reason; a replacement is dropped instead, so the file it was to replace
+   * survives the failure unchanged.
+   */
   abandon(reason = 'abandoned'): void {
     if (this.closed) return;
-    this.flush();
+    if (this.plan.replaces) {
+      this.discard();
+      return;
+    }
     this.closed = true;
-    this.setMetaStmt.run(META_KEYS.abandoned, JSON.stringify(reason));
-    this.db.pragma('journal_mode = DELETE');
-    this.db.close();
+    try {
+      this.flush();
+      this.setMetaStmt.run(META_KEYS.abandoned, JSON.stringify(reason));
+    } finally {
+      this.finishFile();
+    }
+  }
+
+  /** Stop and remove what was written (a producer whose partial output is of no use). */
+  discard(): void {
+    if (this.db.open) this.db.close();
+    this.closed = true;
+    for (const p of [this.writePath, `${this.writePath}-wal`, `${this.writePath}-shm`, `${this.writePath}-journal`]) fs.rmSync(p, { force: true });
+  }
+
+  /** Run one write transaction; SQLite's failures (disk full, I/O error) become a TraceError naming the file. */
+  private write(fn: () => void): void {
+    try {
+      this.db.transaction(fn)();
+    } catch (err) {
+      if (err instanceof TraceError) throw err;
+      throw new TraceError(this.path, `cannot write: ${errnoText(err)}`);
+    }
+  }
+
+  /**
+   * Leave the trace as one file in rollback-journal mode (readable from read-only media, copied as
+   * one file) and put it at `path`. Leaving WAL mode needs the only connection to the file, and a
+   * reader in WAL mode holds a shared lock for as long as it is open; so when readers are present,
+   * the finished trace is copied into a fresh rollback-mode file (VACUUM INTO) that replaces the
+   * one they hold: they keep reading the old file, new readers open the new one.
+   */
+  private finishFile(): void {
+    const db = this.db;
+    const file = this.writePath;
+    let switched = false;
+    try {
+      switched = String(db.pragma('journal_mode = DELETE', { simple: true })).toLowerCase() === 'delete';
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY') {
+        db.close();
+        throw new TraceError(this.path, `cannot finish: ${errnoText(err)}`);
+      }
+    }
+    if (switched) {
+      db.close();
+    } else {
+      const copy = `${file}.closing-${process.pid}`;
+      fs.rmSync(copy, { force: true });
+      try {
+        // Copy the WAL's frames into the file first: a reader that opens it before the rename sees it all.
+        db.pragma('wal_checkpoint(PASSIVE)');
+        db.prepare('VACUUM INTO ?').run(copy);
+      } catch (err) {
+        db.close();
+        fs.rmSync(copy, { force: true });
+        throw new TraceError(this.path, `cannot finish while readers have it open: ${errnoText(err)}`);
+      }
+      db.close();
+      // The readers hold these open; new readers must not find them next to the new file.
+      for (const p of [`${file}-wal`, `${file}-shm`]) fs.rmSync(p, { force: true });
+      fs.renameSync(copy, file);
+    }
+    finishOutput(this.plan);
   }
 }
 

@@ -4,7 +4,7 @@
 // kvm/xen pair — or, when stdout is not a terminal, prints the summaries instead.
 
 import type { Command } from 'commander';
-import { mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import { phasesOfTrace, renderPhases } from './phases.ts';
 import { diffTraceFiles, renderDiff } from './diff.ts';
 import { startProgress, toJson } from '../output.ts';
 import { fetchGuestsWithProgress } from '../inputs.ts';
+import { UserError } from '../errors.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEMO_GUEST = join(ROOT, 'guests/bin/uart.bin');
@@ -68,6 +69,7 @@ async function recordLinux(kernel: string, machine: 'kvm' | 'xen', output: strin
 
 /** Builds the demo traces in `dir` (replacing earlier ones). */
 export async function buildDemoTraces(dir: string): Promise<DemoTraces> {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`${dir}: exists and is not a directory (the demo writes its traces into a directory)`);
   mkdirSync(dir, { recursive: true });
   const kvm = join(dir, 'uart-guest-kvm.trace');
   await runGuest({ kernel: DEMO_GUEST, machine: 'kvm', gic: 3, smp: 1, memBytes: 128 << 20, output: kvm, overwrite: true });
@@ -76,8 +78,7 @@ export async function buildDemoTraces(dir: string): Promise<DemoTraces> {
   const log = join(dir, 'qemu-linux-boot.log');
   const qemu = join(dir, 'qemu-linux-boot.trace');
   writeFileSync(log, gunzipSync(readFileSync(DEMO_LOG)));
-  rmSync(qemu, { force: true });
-  await importFile({ input: log, output: qemu, format: 'qemu-log' });
+  await importFile({ input: log, output: qemu, format: 'qemu-log', overwrite: true });
   const pinned = await pinnedKernel();
   if ('reason' in pinned) return { kvm, xen, qemu, linuxUnavailable: pinned.reason };
   const { kernel } = pinned;
@@ -101,7 +102,7 @@ export function registerDemo(program: Command): void {
       const pair = traces.linux ? [traces.linux.kvm, traces.linux.xen] : [traces.kvm, traces.xen];
       // Loaded on use: the report shares helpers with the TUI, and ink must not load before `tui` runs.
       const { writeReport } = await import('../../tui/report.ts');
-      await writeReport(pair, report);
+      await writeReport(pair, report, { overwrite: true }); // the demo's own file, from its last run
       if (opts.json) {
         const info = (p: string) => withTrace(p, (r) => r.info());
         const findings = (p: string) => withTrace(p, (r) => check(r));

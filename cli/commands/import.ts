@@ -1,11 +1,14 @@
 // `bootscope import [--format F] [--dtb FILE] [--events FILE] [--strict] FILE -o TRACE`:
 // read a QEMU trace log, a QEMU simpletrace file or ftrace text into a bootscope trace.
 
+import { Worker } from 'node:worker_threads';
 import type { Command } from 'commander';
-import { FORMATS, importFile, type ImportFormat, type ImportResult } from '../../capture/import/index.ts';
+import { FORMATS, type ImportFormat, type ImportResult } from '../../capture/import/index.ts';
 import { unmappedTotal } from '../../capture/import/stats.ts';
 import { UserError } from '../errors.ts';
+import type { ImportWorkerMessage, WorkerImportOptions } from '../import-worker.ts';
 import { fmtBytes, fmtCount, fmtNs, startProgress, toJson } from '../output.ts';
+import { catchInterrupts } from '../signals.ts';
 
 export { importFile } from '../../capture/import/index.ts';
 
@@ -16,6 +19,7 @@ interface ImportCliOptions {
   events?: string;
   strict?: boolean;
   json?: boolean;
+  force?: boolean;
 }
 
 export function registerImport(program: Command): void {
@@ -28,30 +32,73 @@ export function registerImport(program: Command): void {
     .option('--dtb <file>', "the DTB the guest got: kept in the trace (explain uart reads it); its regions replace QEMU virt's map unless it is virt's own DT")
     .option('--events <file>', 'trace-events-all file for the simple backend (default: /usr/share/qemu/trace-events-all)')
     .option('--strict', 'stop at the first line that cannot be parsed')
+    .option('-f, --force', 'replace the trace file if it exists (the old one stays if the import fails)')
     .option('--json', 'print the import summary as JSON')
     .action(async (file: string, opts: ImportCliOptions) => {
       if (opts.format !== undefined && !(FORMATS as readonly string[]).includes(opts.format)) {
         throw new UserError(`unknown --format '${opts.format}' (one of ${FORMATS.join(', ')})`);
       }
       const progress = startProgress('importing', 'bytes');
+      const interrupts = catchInterrupts('the import');
       let res: ImportResult;
       try {
-        res = await importFile({
-          input: file,
-          output: opts.output!,
-          format: opts.format as ImportFormat | undefined,
-          dtb: opts.dtb,
-          events: opts.events,
-          strict: opts.strict,
-          onProgress: (done, total) => progress.update(done, total),
-        });
+        res = await importInWorker(
+          {
+            input: file,
+            output: opts.output!,
+            format: opts.format as ImportFormat | undefined,
+            dtb: opts.dtb,
+            events: opts.events,
+            strict: opts.strict,
+            overwrite: !!opts.force,
+          },
+          interrupts.shared,
+          (done, total) => progress.update(done, total),
+        );
+      } catch (err) {
+        // Stopped before anything was imported (e.g. while a .gz input was decompressed).
+        if ((err as Error).name !== 'ImportInterrupted') throw err;
+        process.stderr.write(`bootscope: ${(err as Error).message}\n`);
+        process.exitCode = interrupts.exitCode() ?? 130;
+        return;
       } finally {
         progress.stop();
+        interrupts.dispose();
       }
       const json = opts.json || !process.stdout.isTTY;
       if (json) process.stdout.write(toJson(summaryOf(res)) + '\n');
       else process.stdout.write(describe(res));
+      if (res.interrupted !== undefined) process.exitCode = interrupts.exitCode() ?? 130;
     });
+}
+
+/**
+ * importFile() in a worker thread (cli/import-worker.ts), so that this thread hears SIGINT and
+ * SIGTERM while the parser runs; errors come back with their name and message (one line).
+ */
+function importInWorker(opts: WorkerImportOptions, shared: Int32Array, onProgress: (done: number, total: number) => void): Promise<ImportResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('../import-worker.ts', import.meta.url), { workerData: { opts, shared } });
+    let settled = false;
+    worker.on('message', (m: ImportWorkerMessage) => {
+      if (m.type === 'progress') return onProgress(m.done, m.total);
+      settled = true;
+      if (m.type === 'done') return resolve(m.result);
+      const err: NodeJS.ErrnoException = new Error(m.message);
+      err.name = m.name;
+      if (m.stack) err.stack = m.stack;
+      if (m.code) err.code = m.code;
+      if (m.path) err.path = m.path;
+      reject(err);
+    });
+    worker.on('error', (err) => {
+      settled = true;
+      reject(err);
+    });
+    worker.on('exit', (code) => {
+      if (!settled) reject(new Error(`the import worker stopped (exit code ${code}) without a result`));
+    });
+  });
 }
 
 function summaryOf(r: ImportResult) {
@@ -67,6 +114,7 @@ function summaryOf(r: ImportResult) {
     header: s.header,
     bad: s.bad,
     events: r.events,
+    ...(r.interrupted !== undefined ? { interrupted: r.interrupted } : {}),
     mergedMmioPairs: s.merged,
     unmappedEvents: s.unmapped,
     badLines: s.badSamples,

@@ -38,8 +38,7 @@ export function renderInfo(i: TraceInfo): string {
   const clock = i.meta.clock;
   const unit = clock.kind === 'instructions' ? 'instructions' : 'ns';
   out.push(`trace     ${i.path} (${fmtBytes(i.fileBytes)}, ${i.bytesPerEvent.toFixed(2)} bytes/event)`);
-  const status = i.complete ? 'complete' : `INCOMPLETE: ${i.incomplete ?? 'writer did not finish'}`;
-  out.push(`status    ${i.problems.length ? `DAMAGED: ${damageSummary(i.problems)} (${status})` : status}`);
+  out.push(`status    ${i.problems.length ? `DAMAGED: ${damageSummary(i.problems)} (${statusText(i)})` : statusText(i)}`);
   if (i.verified) out.push(`verified  ${i.verified}`);
   for (const p of i.problems) out.push(`problem   ${describeProblem(i.path, p)}`);
   out.push(`source    ${src.type} ${src.name}${cfg.length ? '  ' + cfg.join(' ') : ''}`);
@@ -78,6 +77,13 @@ export function renderInfo(i: TraceInfo): string {
     out.push(indent(renderTable(['conduit', 'func', 'name', 'subop', 'count'], rows)));
   }
   return out.join('\n') + '\n';
+}
+
+/** complete / INTERRUPTED (stopped by the user, closed properly) / INCOMPLETE (killed, crashed, abandoned). */
+function statusText(i: TraceInfo): string {
+  if (!i.complete) return `INCOMPLETE: ${i.incomplete ?? 'writer did not finish'}`;
+  if (i.interrupted) return `INTERRUPTED by ${i.interrupted}: the recording stopped early; all ${fmtCount(i.events)} events recorded up to then are in the trace`;
+  return 'complete';
 }
 
 const indent = (s: string) => s.split('\n').map((l) => '  ' + l).join('\n');

@@ -11,10 +11,11 @@ export function registerReport(program: Command): void {
     .argument('<trace>', 'trace file')
     .argument('[other]', 'second trace, for the diff summary')
     .option('-o, --output <file>', 'output HTML file', 'report.html')
-    .action(async (path: string, other: string | undefined, opts: { output: string }) => {
+    .option('-f, --force', 'replace the output file if it exists')
+    .action(async (path: string, other: string | undefined, opts: { output: string; force?: boolean }) => {
       for (const p of [path, other]) if (p) openTrace(p).close();
       const { writeReport } = await import('../../tui/report.ts');
-      await writeReport(other ? [path, other] : [path], opts.output);
+      await writeReport(other ? [path, other] : [path], opts.output, { overwrite: !!opts.force });
       process.stdout.write(`wrote ${opts.output}\n`);
     });
 }

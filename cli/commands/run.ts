@@ -4,7 +4,7 @@
 
 import cliProgress from 'cli-progress';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputFormatError, parseInputFile, ScheduledInput, TerminalInput, type GuestInput } from '../../emu/input.ts';
 import { Option, type Command } from 'commander';
@@ -14,6 +14,8 @@ import { fmtCount, fmtNs, toJson } from '../output.ts';
 import { timeToNs } from '../../capture/model.ts';
 import { parseDiskOption } from '../../emu/storage/disk.ts';
 import { parseNicOption } from '../../emu/net/nic.ts';
+import { checkOutput, errnoText } from '../../capture/output.ts';
+import { catchInterrupts } from '../signals.ts';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -99,13 +101,15 @@ export function registerRun(program: Command): void {
       const smp = parseCount('--smp', opts.smp);
       const maxInsns = opts.maxInsns !== undefined ? parseCount('--max-insns', opts.maxInsns) : undefined;
       const quantum = opts.quantum !== undefined ? parseCount('--quantum', opts.quantum) : undefined;
-      if (!opts.force && existsSync(opts.output)) throw new UserError(`${opts.output}: file exists (use --force to replace it)`);
+      const disks = opts.disk.map(parseDiskOption);
+      checkOutput(opts.output, { overwrite: !!opts.force, inputs: [opts.kernel, opts.dtb === 'auto' ? undefined : opts.dtb, opts.initrd, opts.input, ...disks.map((d) => d.file)] });
       const json = !!opts.json;
       if (opts.console !== undefined && opts.console !== 'uart' && opts.console !== 'virtio') throw new UserError(`--console must be uart or virtio, not '${opts.console}'`);
       const consoleKind = opts.console as 'uart' | 'virtio' | undefined;
       const { input, inputInfo } = openInput(opts);
       const bar = input?.live ? { update() {}, stop() {} } : startBar();
       const out = liveConsole(!json);
+      const interrupts = catchInterrupts('the guest');
       let res: RunResult;
       try {
         res = await runGuest({
@@ -122,11 +126,13 @@ export function registerRun(program: Command): void {
           ...(quantum !== undefined ? { quantum } : {}),
           output: opts.output,
           ...(opts.force ? { overwrite: true } : {}),
+          ...(opts.input !== undefined ? { inputs: [opts.input] } : {}),
+          interrupt: interrupts.reason,
           ...(input ? { input, inputInfo: inputInfo! } : {}),
           ...(opts.stopOn !== undefined ? { stopOn: opts.stopOn } : {}),
           ...(opts.jit === false ? { jit: false } : {}),
           ...(opts.fpsimd === false ? { fpsimd: false } : {}),
-          ...(opts.disk.length ? { disks: opts.disk.map(parseDiskOption) } : {}),
+          ...(disks.length ? { disks } : {}),
           ...(opts.nic.length ? { nics: opts.nic.map(parseNicOption) } : {}),
           ...(consoleKind !== undefined ? { console: consoleKind } : {}),
           onConsole: out.byte,
@@ -138,9 +144,11 @@ export function registerRun(program: Command): void {
       } finally {
         out.flush();
         bar.stop();
+        interrupts.dispose();
       }
       if (json) process.stdout.write(toJson(runSummary(res)) + '\n');
       else process.stderr.write(renderRunSummary(res));
+      if (res.stop.kind === 'interrupted') process.exitCode = interrupts.exitCode() ?? 130;
     });
 }
 
@@ -155,8 +163,9 @@ function openInput(opts: RunCliOptions): { input?: GuestInput; inputInfo?: Recor
   let data: Buffer;
   try {
     data = readFileSync(opts.input);
-  } catch {
-    throw new UserError(`${opts.input}: input file not found`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError(`${opts.input}: input file not found`);
+    throw new UserError(`${opts.input}: cannot read the input file: ${errnoText(err)}`);
   }
   try {
     const steps = parseInputFile(data, opts.input);

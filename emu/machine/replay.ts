@@ -172,7 +172,7 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
       ...(c.console !== undefined ? { console: c.console } : {}),
       ...(opts.jit !== undefined ? { jit: opts.jit } : {}),
       recorder: cmp,
-      ...(opts.output !== undefined ? { output: opts.output, ...(opts.overwrite ? { overwrite: true } : {}) } : {}),
+      ...(opts.output !== undefined ? { output: opts.output, inputs: [tracePath], ...(opts.overwrite ? { overwrite: true } : {}) } : {}),
       ...(inputSteps.length ? { input: new ScheduledInput(inputSteps), ...(meta.extra.input ? { inputInfo: meta.extra.input as Record<string, unknown> } : {}) } : {}),
       onReady: (m: Machine) => {
         cmp.onDiverge = () => m.scheduler.stop('stopped', 'replay diverged');

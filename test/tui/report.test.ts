@@ -38,8 +38,8 @@ beforeAll(async () => {
   const b = makeTrace(12_000, 8192, 'b.trace');
   single = path.join(OUT, 'report-single.html');
   pair = path.join(OUT, 'report.html');
-  await writeReport([a], single);
-  await writeReport([a, b], pair);
+  await writeReport([a], single, { overwrite: true });
+  await writeReport([a, b], pair, { overwrite: true });
   htmlPair = fs.readFileSync(pair, 'utf8');
 });
 
@@ -85,7 +85,7 @@ describe('bootscope report', () => {
   it('CLI: writes the file; bad input gives a one-line error', () => {
     const out = path.join(OUT, 'report-cli.html');
     const a = makeTrace(2000, 1024);
-    const r = execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'report', a, '-o', out], { cwd: ROOT, encoding: 'utf8' });
+    const r = execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'report', a, '-o', out, '--force'], { cwd: ROOT, encoding: 'utf8' });
     expect(r).toBe(`wrote ${out}\n`);
     expect(fs.readFileSync(out, 'utf8')).toContain('<svg class="chart gantt"');
     const bad = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'report', '/nonexistent.trace', '-o', out], { cwd: ROOT, encoding: 'utf8' });
