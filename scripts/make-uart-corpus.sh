@@ -55,7 +55,8 @@ gicv3_*
 memory_region_ops_*
 EV
 
-qemu() { qemu-system-aarch64 -M "virt,gic-version=3$1" -cpu cortex-a57 -smp 1 -m 512 -nographic -monitor none -nic none -kernel "$kernel" "${@:2}"; }
+# A command, not a function: the boot runs it in the background and must signal QEMU itself ($!).
+qemu=(qemu-system-aarch64 -cpu cortex-a57 -smp 1 -m 512 -nographic -monitor none -nic none -kernel "$kernel")
 
 # boot NAME APPEND EDITS
 boot() {
@@ -63,17 +64,18 @@ boot() {
   rm -f "$out/$name".{log,serial,dtb,stderr,edit.dtb,done}
   if [ -n "$edits" ]; then
     # dumpdtb pads the blob to 1 MiB; packed (dtc) so QEMU's own padding keeps it under Linux's 2 MiB.
-    qemu ",dumpdtb=$out/$name.edit.dtb" -append "$append" >/dev/null 2>&1 </dev/null
+    "${qemu[@]}" -M "virt,gic-version=3,dumpdtb=$out/$name.edit.dtb" -append "$append" >/dev/null 2>&1 </dev/null
     dtc -q -I dtb -O dtb -o "$out/$name.edit.dtb" "$out/$name.edit.dtb"
     IFS=';' read -ra eds <<<"$edits"
     for e in "${eds[@]}"; do eval "fdtput \"\$out/\$name.edit.dtb\" $e"; done
     dtbarg=(-dtb "$out/$name.edit.dtb")
   fi
-  qemu ",dumpdtb=$out/$name.dtb" "${dtbarg[@]}" -append "$append" >/dev/null 2>&1 </dev/null
+  "${qemu[@]}" -M "virt,gic-version=3,dumpdtb=$out/$name.dtb" "${dtbarg[@]}" -append "$append" >/dev/null 2>&1 </dev/null
   [ -s "$out/$name.dtb" ] || die "$name: QEMU wrote no DTB"
-  qemu "" "${dtbarg[@]}" -append "$append" -no-reboot -serial "file:$out/$name.serial" -msg timestamp=on \
+  "${qemu[@]}" -M virt,gic-version=3 "${dtbarg[@]}" -append "$append" -no-reboot -serial "file:$out/$name.serial" -msg timestamp=on \
     -trace "events=$out/events.txt" -d guest_errors -D "$out/$name.log" </dev/null >/dev/null 2>"$out/$name.stderr" &
   local pid=$! t=0 size=-1 still=0 how=panic
+  trap 'kill -TERM $pid 2>/dev/null' EXIT # never leave a QEMU behind (the script killed, a test cut short)
   while kill -0 "$pid" 2>/dev/null; do
     sleep 1; t=$((t + 1))
     local now; now=$(stat -c %s "$out/$name.log" 2>/dev/null || echo 0)
@@ -82,6 +84,8 @@ boot() {
     if [ "$t" -ge "$limit" ]; then kill -TERM "$pid"; wait "$pid" || true; die "$name: still running after ${limit}s"; fi
   done
   wait "$pid" || true # QEMU exits 0 at the guest's reset (-no-reboot), or on SIGTERM after flushing its log
+  trap - EXIT
+  ! kill -0 "$pid" 2>/dev/null || die "$name: QEMU (pid $pid) did not stop"
   rm -f "$out/$name.edit.dtb"
   touch "$out/$name.done"
   echo "make-uart-corpus: $name: $how after ${t}s, $(wc -l <"$out/$name.log") trace lines, $(wc -c <"$out/$name.serial") serial bytes" >&2
