@@ -28,6 +28,17 @@ export class InputFormatError extends Error {}
 
 const UNIT: Record<string, number> = { '': 1, s: INSTRUCTIONS_PER_SECOND, ms: INSTRUCTIONS_PER_SECOND / 1e3, us: INSTRUCTIONS_PER_SECOND / 1e6, ns: INSTRUCTIONS_PER_SECOND / 1e9 };
 
+/**
+ * A virtual time as the input file writes it: an instruction count (`2.5e8`, `250_000_000`) or a
+ * duration at the nominal rate (`250ms`, `1.5s`, `40us`); undefined when it is neither.
+ */
+export function parseVirtualTime(s: string): number | undefined {
+  const m = /^([0-9][0-9_.eE+]*)(s|ms|us|ns)?$/.exec(s.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]!.replace(/_/g, '')) * UNIT[m[2] ?? '']!;
+  return Number.isFinite(n) && n >= 0 ? Math.round(n) : undefined;
+}
+
 /** Parse an input file (timed `@` lines, or raw bytes at time 0). */
 export function parseInputFile(data: Uint8Array, name: string): InputStep[] {
   const timed = data.length > 0 && (data[0] === 0x40 /* @ */ || data[0] === 0x23); /* # */
@@ -41,14 +52,14 @@ export function parseInputFile(data: Uint8Array, name: string): InputStep[] {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     const where = `${name}:${i + 1}`;
     if (line.trim() === '' || line.startsWith('#')) return;
-    const m = /^@(\+?)([0-9][0-9_.eE+]*)(s|ms|us|ns)?(?: (.*))?$/.exec(line);
+    const m = /^@(\+?)([0-9][0-9_.eE+]*(?:s|ms|us|ns)?)(?: (.*))?$/.exec(line);
     if (!m) throw new InputFormatError(`${where}: expected '@<time> <text>' (e.g. '@2e8 version\\n'), got '${line.slice(0, 40)}'`);
-    const n = Number(m[2]!.replace(/_/g, '')) * UNIT[m[3] ?? '']!;
-    if (!Number.isFinite(n) || n < 0) throw new InputFormatError(`${where}: '${m[2]}${m[3] ?? ''}' is not a time`);
-    const time = Math.round(m[1] ? prev + n : n);
+    const n = parseVirtualTime(m[2]!);
+    if (n === undefined) throw new InputFormatError(`${where}: '${m[2]}' is not a time`);
+    const time = m[1] ? prev + n : n;
     if (time < prev) throw new InputFormatError(`${where}: time ${time} is before the previous line's ${prev}; times must not go back`);
     prev = time;
-    const bytes = unescape(m[4] ?? '', where);
+    const bytes = unescape(m[3] ?? '', where);
     if (bytes.length) steps.push({ time, bytes });
   });
   return steps;

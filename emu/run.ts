@@ -28,6 +28,8 @@ export interface RunConfig {
   vuart?: 'sbsa' | 'none';
   /** xen: how the DT describes the vUART ('sbsa' as libxl does, 'pl011' as hand-written DTs do). */
   uartDt?: 'sbsa' | 'pl011';
+  /** xen: virtual time at which the toolstack writes control/shutdown = poweroff (xl shutdown). */
+  shutdownAfter?: number;
   /** Kernel image file (arm64 Image, ELF or raw). */
   kernel: string;
   /** 'auto' (default): the personality's generated DTB; else a DTB file. */
@@ -168,6 +170,7 @@ export function runSource(cfg: RunConfig): TraceSource {
       ...(cfg.fpsimd === false ? { fpsimd: false } : {}),
       ...(cfg.machine === 'xen' && cfg.vuart !== undefined ? { vuart: cfg.vuart } : {}),
       ...(cfg.machine === 'xen' && cfg.uartDt !== undefined ? { uartDt: cfg.uartDt } : {}),
+      ...(cfg.machine === 'xen' && cfg.shutdownAfter !== undefined ? { shutdownAfter: cfg.shutdownAfter } : {}),
       ...(cfg.stopOn !== undefined ? { stopOn: cfg.stopOn } : {}),
       ...(cfg.disks?.length ? { disks: cfg.disks.map((d) => ({ file: path.resolve(d.file), mode: d.mode })) } : {}),
       ...(cfg.nics?.length ? { nics: cfg.nics.map((n) => (n.mac ? { mac: formatMac(n.mac) } : {})) } : {}),
@@ -196,10 +199,17 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
   if (cfg.machine !== 'xen' && (cfg.vuart !== undefined || cfg.uartDt !== undefined)) {
     throw new GuestImageError(`${cfg.vuart !== undefined ? '--vuart/--no-vuart' : '--uart-dt'} models Xen's vUART: it needs --machine xen`);
   }
+  if (cfg.machine !== 'xen' && cfg.shutdownAfter !== undefined) throw new GuestImageError('--shutdown-after asks the Xen toolstack to shut the guest down: it needs --machine xen');
   const mc: MachineConfig = {
     machine: cfg.machine ?? 'kvm',
     ...(cfg.machine === 'xen'
-      ? { xen: { ...(cfg.vuart !== undefined ? { vuart: cfg.vuart } : {}), ...(cfg.uartDt !== undefined ? { uartDt: cfg.uartDt } : {}) } }
+      ? {
+          xen: {
+            ...(cfg.vuart !== undefined ? { vuart: cfg.vuart } : {}),
+            ...(cfg.uartDt !== undefined ? { uartDt: cfg.uartDt } : {}),
+            ...(cfg.shutdownAfter !== undefined ? { shutdownAt: cfg.shutdownAfter } : {}),
+          },
+        }
       : {}),
     smp: c.smp,
     memBytes: c.mem,
@@ -318,6 +328,7 @@ async function runMachine(cfg: RunConfig, mc: MachineConfig, source: TraceSource
       extra: {
         stop: stop.kind, stopMessage: stop.message, executed: s.executed, virtualTime: s.now(), skipped: s.skipped,
         ...(disks.length ? { disksWritten: disks.map((d) => d.sectorsWritten) } : {}),
+        ...(m.personality.runSummary?.() ?? {}),
       },
     });
     const why = stop.kind === 'interrupted' ? cfg.interrupt?.() : undefined;

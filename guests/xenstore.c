@@ -6,6 +6,9 @@
  * requests (io/blkif.h), good and bad. Last it breaks its xenstore ring on purpose: with bootargs
  * "ringidx" by moving req_prod more than a ring ahead, otherwise with an oversized message; it
  * then checks that xenstored set the interface's error field and answers nothing more.
+ * With bootargs "shutdown" it only watches control/shutdown and waits (polling its ring, no
+ * hypercalls) for the toolstack's request (bootscope run --shutdown-after), acknowledges it as
+ * Linux does and powers off with SCHEDOP_shutdown.
  * Needs --machine xen and a --disk whose sector n starts with "bootscope disk sector n". */
 #include "rt.h"
 
@@ -454,11 +457,47 @@ static void break_ring(void)
     printf_("a READ afterwards: %s\n", xs(XS_READ, 0, "name", NULL, 0) ? "answered" : "no reply");
 }
 
+/* xl shutdown as a domU sees it: a watch event, then the request read and cleared in a transaction. */
+static void wait_for_shutdown(void)
+{
+    op2("WATCH control/shutdown sd", XS_WATCH, "control/shutdown", "sd");
+    for (int round = 0; round < 2; round++) {
+        /* first the event every watch gets when registered, then the toolstack's */
+        if (round == 1) {
+            puts_("waiting for the toolstack\n");
+            u32 cons = rd32(ring + RSP_CONS);
+            while (rd32(ring + RSP_PROD) == cons)
+                ;
+        }
+        u32 h[4];
+        if (!ring_get((u8 *)h, 16) || h[3] >= sizeof reply || !ring_get(reply, h[3]))
+            fail("no watch event");
+        for (u32 i = 0; i < h[3]; i++)
+            if (!reply[i])
+                reply[i] = '|';
+        reply[h[3]] = 0;
+        printf_("type %u: %s\n", h[0], (char *)reply);
+    }
+    op("TRANSACTION_START", XS_TX_START, 0, "", NULL);
+    u32 tx = 0;
+    for (u32 i = 0; i < reply_len && reply[i]; i++)
+        tx = tx * 10 + (reply[i] - '0');
+    op("READ control/shutdown (in tx)", XS_READ, tx, "control/shutdown", NULL);
+    op("WRITE control/shutdown \"\" (in tx)", XS_WRITE, tx, "control/shutdown", "");
+    op("TRANSACTION_END T", XS_TX_END, tx, "T", NULL);
+    static u32 reason;                          /* SHUTDOWN_poweroff */
+    puts_("SCHEDOP_shutdown poweroff\n");
+    hcall(29, 2, (u64)&reason, 0);
+    fail("SCHEDOP_shutdown returned");
+}
+
 void guest_main(void)
 {
     store_port = (u32)hvm_get(2);               /* HVM_PARAM_STORE_EVTCHN */
     ring = hvm_get(1) << 12;                    /* HVM_PARAM_STORE_PFN */
     printf_("xenstore ring at 0x%lx, event channel %u\n", ring, store_port);
+    if (strcmp(bootargs(), "shutdown") == 0)
+        wait_for_shutdown();
     xenstore_ops();
     blkif();
     break_ring();

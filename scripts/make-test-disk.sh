@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the disk boot's images into .cache/guests/ (or $1): test-disk.ext4 (busybox as /sbin/init)
-# and disk-initramfs.cpio.gz (the pinned kernel's virtio and xen-blkfront modules, an /init that
-# mounts /dev/vda or /dev/xvda and switch_roots). Inputs come from scripts/fetch-guests.sh; the
+# and disk-initramfs.cpio.gz (the pinned kernel's virtio, xen-blkfront and xen-netfront modules, an
+# /init that mounts /dev/vda or /dev/xvda and switch_roots). Inputs come from scripts/fetch-guests.sh; the
 # work is done by scripts/make-test-disk.ts. Prints "disk PATH" and "disk-initramfs PATH".
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -4,8 +4,9 @@
 //     remounts / read-only (the journal is checkpointed, so the file is in the image proper) and
 //     powers off (PSCI SYSTEM_OFF);
 //   - an initramfs holding the kernel package's own modules for the virtio-blk and Xen disks,
-//     whose /init loads them (virtio on a virt machine, xen-blkfront when the DT has /hypervisor),
-//     waits for /dev/vda (or /dev/xvda), mounts it and switch_roots to its /sbin/init.
+//     whose /init loads them (virtio on a virt machine, xen-blkfront and xen-netfront when the DT
+//     has /hypervisor), reports eth0 (its MAC and carrier) when a NIC came up, waits for /dev/vda
+//     (or /dev/xvda), mounts it and switch_roots to its /sbin/init.
 // The initramfs is reproducible byte for byte; the disk has a fixed UUID, hash seed and timestamps
 // (mke2fs still draws inode generation numbers at random, so two builds differ there).
 // Usage: node scripts/make-test-disk.ts KERNEL BUSYBOX OUTDIR
@@ -24,6 +25,8 @@ export const DISK_MARKER = 'BOOTSCOPE-DISK-INIT-OK';
 /** Written to /dev/hvc0 when the machine has a virtio console. */
 export const HVC_MARKER = 'BOOTSCOPE-HVC0-OK';
 export const INITRAMFS_MARKER = 'BOOTSCOPE-INITRAMFS: root on';
+/** Printed by /init once eth0 is up: "<marker> <mac> carrier <0|1> operstate <state>". */
+export const NET_MARKER = 'BOOTSCOPE-INITRAMFS: eth0';
 /** The file /sbin/init writes on the disk, and what it holds. */
 export const WRITTEN_FILE = '/bootscope-written';
 export const WRITTEN_TEXT = 'written by the guest on its virtio or Xen disk\n';
@@ -53,6 +56,12 @@ load() { insmod /lib/modules/$1 || echo "BOOTSCOPE-INITRAMFS: insmod $1 failed";
 if [ -e /sys/firmware/devicetree/base/hypervisor ]; then
   disk=/dev/xvda
 ${load(xen) || '  :'}
+  if [ -e /sys/class/net/eth0 ]; then
+    ip link set eth0 up
+    i=0
+    while [ "$(cat /sys/class/net/eth0/carrier 2>/dev/null)" != 1 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+    echo "${NET_MARKER} $(cat /sys/class/net/eth0/address) carrier $(cat /sys/class/net/eth0/carrier) operstate $(cat /sys/class/net/eth0/operstate)"
+  fi
 else
   disk=/dev/vda
 ${load(virtio) || '  :'}
@@ -147,7 +156,7 @@ function dependsOf(ko: Uint8Array): string[] {
 
 export function makeDiskInitramfs(busybox: Uint8Array, virtio: Module[], xen: Module[]): Uint8Array {
   const dirs = ['bin', 'dev', 'proc', 'sys', 'lib', 'lib/modules', 'newroot'];
-  const applets = ['sh', 'mount', 'umount', 'insmod', 'sleep', 'mkdir', 'switch_root', 'poweroff', 'echo'];
+  const applets = ['sh', 'mount', 'umount', 'insmod', 'sleep', 'mkdir', 'switch_root', 'poweroff', 'echo', 'cat', 'ip'];
   const entries = [
     ...dirs.map((d) => ({ name: d, mode: S_IFDIR | 0o755 })),
     { name: 'dev/console', mode: S_IFCHR | 0o600, rdevMajor: 5, rdevMinor: 1 },

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { describeProblem, type TraceInfo } from '../../capture/store/index.ts';
 import { Damage, damageSummary } from '../damage.ts';
+import { xenbusStateName } from '../../arch/hypercalls/xen-io.ts';
 import { fmtBytes, fmtCount, fmtNs, renderTable, toJson } from '../output.ts';
 
 export function registerInfo(program: Command): void {
@@ -69,6 +70,11 @@ export function renderInfo(i: TraceInfo): string {
     const rows = pci.map((r) => [r.name.slice(r.name.indexOf('@') + 1), r.model, r.name.slice(0, r.name.indexOf('@')), r.intid ?? '', fmtCount(perDevice[r.name] ?? 0)]);
     out.push(indent(renderTable(['bdf', 'model', 'device', 'INTx', 'events'], rows)));
   }
+  const pv = pvDeviceRows(i.meta.extra['pvDevices']);
+  if (pv.length) {
+    out.push('', 'Xen PV devices (state each end reached)');
+    out.push(indent(renderTable(['device', 'what', 'frontend', 'backend', 'I/O'], pv)));
+  }
   if (i.counts.hypercalls.length) {
     out.push('', 'hypercalls');
     const rows = i.counts.hypercalls.map((h) => [
@@ -84,6 +90,18 @@ function statusText(i: TraceInfo): string {
   if (!i.complete) return `INCOMPLETE: ${i.incomplete ?? 'writer did not finish'}`;
   if (i.interrupted) return `INTERRUPTED by ${i.interrupted}: the recording stopped early; all ${fmtCount(i.events)} events recorded up to then are in the trace`;
   return 'complete';
+}
+
+/** The xen machine's PV devices (meta.extra.pvDevices), one row each; [] for other traces. */
+function pvDeviceRows(v: unknown): string[][] {
+  if (!Array.isArray(v)) return [];
+  const state = (n: unknown) => (typeof n === 'number' ? `${xenbusStateName(n) || '?'} (${n})` : '?');
+  return v.filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null).map((d) => {
+    const what = typeof d['mac'] === 'string' ? `vif, mac ${d['mac']}` : `${String(d['vdev'] ?? 'vbd')}, ${String(d['sectors'] ?? '?')} sectors${d['readOnly'] ? ', read-only' : ''}`;
+    const io = typeof d['mac'] === 'string' ? `${String(d['framesSent'] ?? 0)} frames sent` : `${String(d['requests'] ?? 0)} requests`;
+    const errors = typeof d['errors'] === 'number' && d['errors'] > 0 ? `, ${d['errors']} refused` : '';
+    return [String(d['device'] ?? '?'), what, state(d['frontendState']), state(d['backendState']), io + errors];
+  });
 }
 
 const indent = (s: string) => s.split('\n').map((l) => '  ' + l).join('\n');

@@ -6,7 +6,7 @@ import cliProgress from 'cli-progress';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { InputFormatError, parseInputFile, ScheduledInput, TerminalInput, type GuestInput } from '../../emu/input.ts';
+import { InputFormatError, parseInputFile, parseVirtualTime, ScheduledInput, TerminalInput, type GuestInput } from '../../emu/input.ts';
 import { Option, type Command } from 'commander';
 import { runGuest, type RunResult } from '../../emu/run.ts';
 import { UserError } from '../errors.ts';
@@ -38,6 +38,7 @@ interface RunCliOptions {
   input?: string;
   interactive?: boolean;
   stopOn?: string;
+  shutdownAfter?: string;
   jit?: boolean;
   fpsimd?: boolean;
   disk: string[];
@@ -83,6 +84,7 @@ export function registerRun(program: Command): void {
     .option('--json', 'print a JSON summary (with the console) on stdout instead of the live console')
     .option('--input <file>', "bytes for the guest's UART: '@<time> <text>' lines (docs/real-guests.md) or raw bytes")
     .option('--stop-on <text>', 'stop the run once the guest console has printed this text (e.g. "end Kernel panic")')
+    .option('--shutdown-after <time>', "xen: at this virtual time the toolstack asks the guest to power off (xl shutdown: control/shutdown = poweroff); instructions, or 250ms, 1.5s")
     .option('--fpsimd', 'FP/SIMD in the vCPUs (the default; userspace such as busybox needs it)')
     .option('--no-fpsimd', 'model a CPU without FP/SIMD: ID registers say absent, FP/SIMD instructions are UNDEFINED (recorded in the trace)')
     .option('--jit', 'compile hot blocks to JavaScript (the default; same trace)')
@@ -101,6 +103,7 @@ export function registerRun(program: Command): void {
       const smp = parseCount('--smp', opts.smp);
       const maxInsns = opts.maxInsns !== undefined ? parseCount('--max-insns', opts.maxInsns) : undefined;
       const quantum = opts.quantum !== undefined ? parseCount('--quantum', opts.quantum) : undefined;
+      const shutdownAfter = shutdownTime(opts);
       const disks = opts.disk.map(parseDiskOption);
       checkOutput(opts.output, { overwrite: !!opts.force, inputs: [opts.kernel, opts.dtb === 'auto' ? undefined : opts.dtb, opts.initrd, opts.input, ...disks.map((d) => d.file)] });
       const json = !!opts.json;
@@ -130,6 +133,7 @@ export function registerRun(program: Command): void {
           interrupt: interrupts.reason,
           ...(input ? { input, inputInfo: inputInfo! } : {}),
           ...(opts.stopOn !== undefined ? { stopOn: opts.stopOn } : {}),
+          ...(shutdownAfter !== undefined ? { shutdownAfter } : {}),
           ...(opts.jit === false ? { jit: false } : {}),
           ...(opts.fpsimd === false ? { fpsimd: false } : {}),
           ...(disks.length ? { disks } : {}),
@@ -174,6 +178,15 @@ function openInput(opts: RunCliOptions): { input?: GuestInput; inputInfo?: Recor
     if (err instanceof InputFormatError) throw new UserError(err.message);
     throw err;
   }
+}
+
+/** --shutdown-after TIME, checked: a virtual time, and only the Xen toolstack can ask. */
+function shutdownTime(opts: RunCliOptions): number | undefined {
+  if (opts.shutdownAfter === undefined) return undefined;
+  if (opts.machine !== 'xen') throw new UserError('--shutdown-after asks the Xen toolstack to shut the guest down: it needs --machine xen');
+  const t = parseVirtualTime(opts.shutdownAfter);
+  if (t === undefined) throw new UserError(`--shutdown-after: '${opts.shutdownAfter}' is not a virtual time (an instruction count, or e.g. 250ms, 1.5s)`);
+  return t;
 }
 
 /** --vuart / --no-vuart / --uart-dt, checked: they model Xen's vUART, so they need --machine xen. */

@@ -28,7 +28,7 @@ export const INSTRUCTIONS_PER_SECOND = COUNTER_HZ * COUNTER_DIVISOR;
 export interface MachineConfig {
   machine: 'kvm' | 'xen';
   /** xen only: the SBSA vUART, how the DT describes it, the Xen version told to the guest. */
-  xen?: { vuart?: 'sbsa' | 'none'; uartDt?: 'sbsa' | 'pl011'; version?: { major: number; minor: number } };
+  xen?: { vuart?: 'sbsa' | 'none'; uartDt?: 'sbsa' | 'pl011'; version?: { major: number; minor: number }; shutdownAt?: number };
   smp: number;
   memBytes: number;
   gic: 2 | 3;

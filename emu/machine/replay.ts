@@ -100,6 +100,7 @@ interface StoredConfig {
   quantum?: number;
   vuart?: 'sbsa' | 'none';
   uartDt?: 'sbsa' | 'pl011';
+  shutdownAfter?: number;
   stopOn?: string;
   fpsimd?: boolean;
   disks?: { file: string; mode: DiskMode }[];
@@ -156,6 +157,7 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
       machine: meta.source.name,
       ...(c.vuart !== undefined ? { vuart: c.vuart } : {}),
       ...(c.uartDt !== undefined ? { uartDt: c.uartDt } : {}),
+      ...(c.shutdownAfter !== undefined ? { shutdownAfter: c.shutdownAfter } : {}),
       kernel: opts.kernel ?? c.kernel,
       dtb: c.dtb,
       ...(c.append !== undefined ? { append: c.append } : {}),

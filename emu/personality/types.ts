@@ -91,6 +91,8 @@ export interface Personality {
   handleHypercall(cpu: HypercallCpu, conduit: 'hvc' | 'smc', imm: number): HypercallOutcome;
   /** Same as handleHypercall: makes a personality an emu/cpu `Hypervisor`. */
   call(cpu: HypercallCpu, conduit: 'hvc' | 'smc', imm: number): HypercallOutcome;
+  /** Facts about the run only the personality knows (Xen: the PV devices), stored in the trace's extra. */
+  runSummary?(): Record<string, unknown>;
   /** Devices with deadlines (timers, RTC alarm): the earliest, and a tick to run at it. */
   nextDeadline(): number;
   tick(now: number): void;

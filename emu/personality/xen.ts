@@ -246,6 +246,18 @@ export class XenPersonality implements Personality {
     for (const b of this.backends) b.start();
   }
 
+  /** The PV devices at the end of the run, and the PV bus's traffic (trace extra: pvDevices, pvBus). */
+  runSummary(): Record<string, unknown> {
+    const bus = this.xenbus;
+    const pvDevices = this.backends.map((b) => {
+      const common = { device: b.name, frontend: b.frontend, backend: b.backend, frontendState: bus.stateOf(b.name, 'frontend'), backendState: bus.stateOf(b.name, 'backend') };
+      return b instanceof BlkBack
+        ? { ...common, vdev: `xvd${String.fromCharCode(97 + ((b.devid >> 4) & 15))}`, sectors: b.disk.sectors, readOnly: b.disk.readOnly, requests: b.stats.requests, errors: b.stats.errors }
+        : { ...common, mac: b.mac, framesSent: b.stats.frames, errors: b.stats.errors };
+    });
+    return { pvDevices, pvBus: { xenstoreRequests: bus.stats.requests, watchEvents: bus.stats.watchEvents, notifications: this.channels.counts } };
+  }
+
   /** The machine hands over guest-physical memory once its bus exists. */
   attachMemory(phys: GuestPhysMemory): void {
     this.phys = phys;

@@ -104,7 +104,7 @@ describe('bootscope run --machine xen', () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain('PASS exceptions');
     const help = execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), 'run', '--help'], { encoding: 'utf8' });
-    for (const opt of ['--vuart <sbsa>', '--no-vuart', '--uart-dt <sbsa|pl011>', 'xen (a Xen 4.17 domU)']) expect(help).toContain(opt);
+    for (const opt of ['--vuart <sbsa>', '--no-vuart', '--uart-dt <sbsa|pl011>', 'xen (a Xen 4.17 domU)', '--shutdown-after <time>']) expect(help).toContain(opt);
   });
   it('bad switches are one-line errors', () => {
     expect(cli('run', '--machine', 'hyperv', '--kernel', 'k', '-o', 't').err).toContain("--machine: unknown machine 'hyperv' (available: kvm, xen)");
@@ -112,5 +112,7 @@ describe('bootscope run --machine xen', () => {
     expect(cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--vuart', 'pl011').err).toContain("--vuart: unknown vUART 'pl011' (available: sbsa)");
     expect(cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--uart-dt', 'ns16550').err).toContain("--uart-dt must be sbsa or pl011, not 'ns16550'");
     expect(cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--no-vuart', '--uart-dt', 'pl011').err).toContain('--uart-dt pl011 describes the vUART, which --no-vuart removes');
+    expect(cli('run', '--kernel', 'k', '-o', 't', '--shutdown-after', '1s').err).toBe('bootscope: --shutdown-after asks the Xen toolstack to shut the guest down: it needs --machine xen\n');
+    expect(cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--shutdown-after', 'soon').err).toBe("bootscope: --shutdown-after: 'soon' is not a virtual time (an instruction count, or e.g. 250ms, 1.5s)\n");
   });
 });

@@ -4,6 +4,8 @@
 // bad grant reference among them), then a broken ring: an oversized message, or (second run)
 // request indices more than a ring apart. Each is answered as Xen does, recorded, and the run ends
 // with the guest's orderly power-off; the user's disk image is unchanged and replay is identical.
+// A third run waits for `--shutdown-after`: the toolstack's control/shutdown request, acknowledged
+// and obeyed as Linux does (xl shutdown).
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventOf, TraceEvent } from '../../capture/model.ts';
 import { openTrace } from '../../capture/store/index.ts';
 import { replayTrace } from '../../emu/machine/replay.ts';
-import { runGuest, type RunResult } from '../../emu/run.ts';
+import { runGuest, type RunConfig, type RunResult } from '../../emu/run.ts';
+import { renderInfo } from '../../cli/commands/info.ts';
 import { tempDir } from '../emu/helpers.ts';
 import { REPO_ROOT } from '../guests/qemu-runs.ts';
 
@@ -34,9 +37,9 @@ function makeDisk(): string {
   return file;
 }
 
-async function run(name: string, append: string): Promise<{ res: RunResult; events: TraceEvent[]; trace: string }> {
+async function run(name: string, append: string, extra: Partial<RunConfig> = {}): Promise<{ res: RunResult; events: TraceEvent[]; trace: string }> {
   const trace = tmp.file(`${name}.trace`);
-  const res = await runGuest({ machine: 'xen', kernel: GUEST, memBytes: 128 << 20, maxInsns: 5e7, disks: [{ file: disk, mode: 'cow' }], append, output: trace });
+  const res = await runGuest({ machine: 'xen', kernel: GUEST, memBytes: 128 << 20, maxInsns: 5e7, disks: [{ file: disk, mode: 'cow' }], append, output: trace, ...extra });
   const r = openTrace(trace);
   const events = [...r.events()];
   r.close();
@@ -47,12 +50,14 @@ const of = <K extends TraceEvent['kind']>(events: TraceEvent[], kind: K) => even
 
 let main: Awaited<ReturnType<typeof run>>;
 let ringidx: Awaited<ReturnType<typeof run>>;
+let shutdown: Awaited<ReturnType<typeof run>>;
 
 beforeAll(async () => {
   disk = makeDisk();
   diskHash = sha256(disk);
   main = await run('main', '');
   ringidx = await run('ringidx', 'ringidx');
+  shutdown = await run('shutdown', 'shutdown', { disks: [], shutdownAfter: 1e6 });
 });
 
 describe('a bare-metal domU on the PV bus', () => {
@@ -106,8 +111,45 @@ describe('a bare-metal domU on the PV bus', () => {
     expect(of(main.events, 'block_request').find((e) => e.request === 105n)).toMatchObject({ device: 'vbd-51712', op: 'read', sector: 8, length: 4096 });
   });
 
+  it('info lists the PV device with the state each end reached', () => {
+    const r = openTrace(main.trace);
+    const text = renderInfo(r.info());
+    expect(r.meta.extra['pvBus']).toMatchObject({ xenstoreRequests: expect.any(Number), notifications: { toBackend: expect.any(Number), toGuest: expect.any(Number) } });
+    r.close();
+    expect(text).toContain('Xen PV devices (state each end reached)');
+    expect(text).toMatch(/vbd-51712 +xvda, 64 sectors +Connected \(4\) +Connected \(4\) +12 requests, 7 refused/);
+  });
+
   it("leaves the user's image as it was; the guest's write went to the overlay", () => {
     expect(sha256(disk)).toBe(diskHash);
+  });
+
+  it('--shutdown-after: the toolstack writes control/shutdown at that time, the guest acknowledges and powers off', async () => {
+    expect(Buffer.from(shutdown.res.console).toString('latin1')).toBe(
+      [
+        'bootscope guest xenstore',
+        'xenstore ring at 0x39001000, event channel 1',
+        'WATCH control/shutdown sd: OK|',
+        'type 15: control/shutdown|sd|',
+        'waiting for the toolstack',
+        'type 15: control/shutdown|sd|',
+        'TRANSACTION_START: 1|',
+        'READ control/shutdown (in tx): poweroff',
+        'WRITE control/shutdown "" (in tx): OK|',
+        'TRANSACTION_END T: [event control/shutdown|sd|] OK|',
+        'SCHEDOP_shutdown poweroff',
+        '',
+      ].join('\n'),
+    );
+    expect(shutdown.res.stop).toEqual({ kind: 'system_off', message: 'Xen SCHEDOP_shutdown poweroff' });
+    const req = of(shutdown.events, 'xenstore').find((e) => e.domid === 0);
+    expect(req).toMatchObject({ xs_op: 'WRITE', path: '/local/domain/1/control/shutdown', result: 'OK' });
+    expect(Buffer.from(req!.data).toString()).toBe('poweroff');
+    expect(req!.time).toBe(1e6);
+    const call = of(shutdown.events, 'hypercall').at(-1);
+    expect(call).toMatchObject({ name: 'sched_op', subop: 'shutdown' });
+    const r = await replayTrace(shutdown.trace);
+    expect(r.identical).toBe(true);
   });
 
   it('replays identically', async () => {

@@ -42,6 +42,8 @@ export class InterdomainChannels {
   /** dom0's ports, by number (allocated from 1 upwards, as a fresh dom0 would). */
   private readonly dom0 = new Map<number, Dom0Port>();
   private nextDom0Port = 1;
+  /** Notifications each way (for the run summary and the benchmark). */
+  readonly counts = { toBackend: 0, toGuest: 0 };
 
   constructor(events: XenEvents, domid: number, env: DeviceEnv) {
     this.events = events;
@@ -83,6 +85,7 @@ export class InterdomainChannels {
   sendFromGuest(guestPort: number, dom0Port: number, vcpu: number): void {
     const p = this.dom0.get(dom0Port);
     if (!p || p.state !== 'interdomain' || p.remotePort !== guestPort) return;
+    this.counts.toBackend++;
     this.record(guestPort, p.backend.name, 'to_backend', vcpu);
     p.backend.onNotify(vcpu);
   }
@@ -91,6 +94,7 @@ export class InterdomainChannels {
   notifyGuest(dom0Port: number, vcpu = -1): void {
     const p = this.dom0.get(dom0Port);
     if (!p || p.state !== 'interdomain') return;
+    this.counts.toGuest++;
     this.record(p.remotePort, p.backend.name, 'to_guest', vcpu);
     this.events.setPending(p.remotePort);
   }
