@@ -13,7 +13,8 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const INPUTS_FILE = join(ROOT, 'guests/inputs.lock');
 export const FETCH_GUESTS = join(ROOT, 'scripts/fetch-guests.sh');
 
-export type InputKind = 'guest' | 'node' | 'tool';
+/** oracle: a Debian package like a guest, fetched only when asked for (the KVM oracle's host). */
+export type InputKind = 'guest' | 'oracle' | 'node' | 'tool';
 
 /** One line of guests/inputs.lock ('-' fields become undefined). */
 export interface Input {
@@ -41,9 +42,9 @@ export function parseInputs(text: string, file = INPUTS_FILE): Input[] {
     const where = `${file}:${i + 1}`;
     if (f.length !== 9) throw new InputsError(`${where}: expected 9 fields (kind role package version arch size hash file pool), found ${f.length}`);
     const [kind, role, pkg, version, arch, size, hash, path, pool] = f as [string, string, string, string, string, string, string, string, string];
-    if (kind !== 'guest' && kind !== 'node' && kind !== 'tool') throw new InputsError(`${where}: unknown kind '${kind}' (guest, node or tool)`);
+    if (kind !== 'guest' && kind !== 'oracle' && kind !== 'node' && kind !== 'tool') throw new InputsError(`${where}: unknown kind '${kind}' (guest, oracle, node or tool)`);
     const opt = (s: string) => (s === '-' ? undefined : s);
-    if (kind === 'guest' && !/^sha256:[0-9a-f]{64}$/.test(hash)) throw new InputsError(`${where}: a guest's hash must be sha256:<64 hex digits>, found '${hash}'`);
+    if ((kind === 'guest' || kind === 'oracle') && !/^sha256:[0-9a-f]{64}$/.test(hash)) throw new InputsError(`${where}: a${kind === 'guest' ? ' guest' : 'n oracle package'}'s hash must be sha256:<64 hex digits>, found '${hash}'`);
     if (kind === 'node' && !/^sha512-[A-Za-z0-9+/]{86}==$/.test(hash)) throw new InputsError(`${where}: a node's hash must be the registry's sha512- integrity, found '${hash}'`);
     if (size !== '-' && !/^\d+$/.test(size)) throw new InputsError(`${where}: size '${size}' is not a number of bytes`);
     out.push({ kind, role, package: pkg, version, arch, size: size === '-' ? undefined : Number(size), hash: opt(hash), file: opt(path), pool: opt(pool) });

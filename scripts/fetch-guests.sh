@@ -8,6 +8,9 @@
 #       against the pin, unpacks it with dpkg-deb into .cache/guests/PKG_VERSION_ARCH/ (a directory
 #       per version; BOOTSCOPE_GUESTS=DIR moves the cache) and prints one line per role:
 #       "<role> <absolute path>" (kernel, kernel-6.12, u-boot, busybox, xen, edk2; all by default).
+#       The KVM oracle's packages (kind oracle, roles kvm-host/<package>: Debian's arm64 QEMU and
+#       its libraries, docs/kvm-oracle.md) come only when asked for, by group: `fetch-guests.sh
+#       kvm-host` prints one "kvm-host/<package> <path>" line per package.
 #       Idempotent: what is unpacked is not fetched again. A .deb whose sha256 differs from the pin
 #       is deleted and the run fails; nothing is left half unpacked. --progress writes
 #       "progress <role> <download|verify|unpack> <percent>" lines to stderr (cli/inputs.ts reads them).
@@ -53,19 +56,20 @@ select_roles() {
   lines="$(pins "$kind")"
   [ ${#roles[@]} -eq 0 ] && { printf '%s\n' "$lines"; return; }
   for role in "${roles[@]}"; do
-    found="$(awk -v r="$role" '$2 == r' <<<"$lines")"
+    # A role names its own line, or a group: "kvm-host" is every "kvm-host/<package>" line.
+    found="$(awk -v r="$role" '$2 == r || index($2, r "/") == 1' <<<"$lines")"
     if [ -n "$found" ]; then printf '%s\n' "$found"; fi
   done
 }
-check_roles() { # KIND-REGEX: every role asked for is on a line of such a kind
+check_roles() { # KIND-REGEX: every role asked for is on a line of such a kind (or names a group)
   local role known
-  known="$(awk -v k="$1" '$1 ~ k { printf "%s ", $2 }' "$inputs")"
+  known="$(awk -v k="$1" '$1 ~ k { sub("/.*", "", $2); if (!seen[$2]++) printf "%s ", $2 }' "$inputs")"
   for role in "${roles[@]}"; do
-    awk -v k="$1" -v r="$role" '$1 ~ k && $2 == r { f = 1 } END { exit !f }' "$inputs" \
+    awk -v k="$1" -v r="$role" '$1 ~ k && ($2 == r || index($2, r "/") == 1) { f = 1 } END { exit !f }' "$inputs" \
       || die "unknown role '$role' (guests/inputs.lock has: ${known% })"
   done
 }
-if [ "$newest" = 1 ]; then check_roles '^(guest|node|tool)$'; else check_roles '^guest$'; fi
+if [ "$newest" = 1 ]; then check_roles '^(guest|oracle|node|tool)$'; else check_roles '^(guest|oracle)$'; fi
 
 # ---------------------------------------------------------------------------------------------
 # Fetch mode
@@ -192,7 +196,8 @@ fetch_all() {
   while read -r kind role pkg ver arch size sha file pool; do
     [ -n "$kind" ] || continue
     fetch_one "$role" "$pkg" "$ver" "$arch" "$sha" "$file" "$pool" "$size"
-  done < <(select_roles guest)
+  # oracle packages (the nested KVM host's, scripts/kvm-oracle/) only when their role is asked for.
+  done < <(select_roles guest; [ ${#roles[@]} -eq 0 ] || select_roles oracle)
   printf '%s' "$out"
 }
 
@@ -244,15 +249,15 @@ newest_mode() {
   [ -x "$root/.cache/node/bin/npm" ] && PATH="$root/.cache/node/bin:$PATH"
   local rows kind role pkg ver arch size sha file pool q npkg nver st newer=0 total=0 moved=() names=() cands
   local -A series=()
-  rows="$(for k in guest node tool; do select_roles "$k"; done)"
-  if grep -q '^guest .* arm64 ' <<<"$rows" && ! arm64_enabled; then
+  rows="$(for k in guest oracle node tool; do select_roles "$k"; done)"
+  if grep -Eq '^(guest|oracle) .* arm64 ' <<<"$rows" && ! arm64_enabled; then
     die "the arm64 architecture is not enabled for apt (as root: dpkg --add-architecture arm64 && apt-get update)"
   fi
   # Every apt name to ask about: the pinned packages and, for kernels, every member of the series.
   while read -r kind role pkg ver arch size sha file pool; do
     q=""; [ "$arch" = arm64 ] && q=":arm64"
     case "$kind" in
-      guest)
+      guest | oracle)
         if [[ "$role" == kernel* ]]; then
           series[$role]="$(series_members "$pkg")"
           names+=($(sed "s/\$/$q/" <<<"${series[$role]}"))
@@ -270,7 +275,7 @@ newest_mode() {
     npkg="$pkg" nver=""
     q=""; [ "$arch" = arm64 ] && q=":arm64"
     case "$kind" in
-      guest)
+      guest | oracle)
         if [[ "$role" == kernel* ]]; then
           # The highest-numbered member of the series that apt can fetch.
           for npkg in ${series[$role]} "$pkg"; do
@@ -308,7 +313,7 @@ move_pin() {
   old="$(awk -v k="$kind" -v r="$role" '$1 == k && $2 == r' "$inputs")"
   read -r k r pkg ver arch size sha file pool <<<"$old"
   case "$kind" in
-    guest)
+    guest | oracle)
       info="$(apt-cache show "$npkg$([ "$arch" = all ] || echo ":$arch")=$nver" 2>/dev/null)" || die "apt-cache show $npkg=$nver failed"
       size="$(awk '/^Size: / { print $2; exit }' <<<"$info")"
       sha="sha256:$(awk '/^SHA256: / { print $2; exit }' <<<"$info")"

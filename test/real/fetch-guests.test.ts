@@ -51,6 +51,14 @@ describe('guests/inputs.lock', () => {
       expect(inputs.find((i) => i.kind === 'tool' && i.package === t)?.version).toMatch(/^\S+$/);
     }
     expect(new Set(inputs.map((i) => `${i.kind} ${i.role}`)).size).toBe(inputs.length);
+    // The KVM oracle's host packages: one group, arm64, each like a guest pin.
+    const oracle = inputs.filter((i) => i.kind === 'oracle');
+    expect(oracle[0]).toMatchObject({ role: 'kvm-host/qemu-system-arm', file: 'usr/bin/qemu-system-aarch64', arch: 'arm64' });
+    for (const o of oracle) {
+      expect(o.role).toBe(`kvm-host/${o.package}`);
+      expect(o.hash).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(basename(o.pool!)).toBe(`${key(o)}.deb`);
+    }
   });
 
   it("the 6.1 kernel pin is the kernel the stored QEMU consoles were made with", () => {
@@ -156,7 +164,7 @@ describe('scripts/fetch-guests.sh', () => {
   });
 
   it('unknown roles and options are one-line errors', () => {
-    expect(fetchWith({}, {}, 'kernal').err).toBe('fetch-guests: unknown role \'kernal\' (guests/inputs.lock has: kernel kernel-6.12 u-boot busybox xen edk2)\n');
+    expect(fetchWith({}, {}, 'kernal').err).toBe('fetch-guests: unknown role \'kernal\' (guests/inputs.lock has: kernel kernel-6.12 u-boot busybox xen edk2 kvm-host)\n');
     expect(fetchWith({}, {}, '--write').err).toBe('fetch-guests: --write goes with --newest\n');
   });
 });
@@ -180,7 +188,7 @@ describe("cli/inputs.ts fetchGuests (the demo's way in)", () => {
     const env = { ...process.env, BOOTSCOPE_GUESTS: tmp.file('ts-bad') };
     const err = await fetchPinned(['no-such-role'], { env }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputsError);
-    expect((err as Error).message).toBe("unknown role 'no-such-role' (guests/inputs.lock has: kernel kernel-6.12 u-boot busybox xen edk2)");
+    expect((err as Error).message).toBe("unknown role 'no-such-role' (guests/inputs.lock has: kernel kernel-6.12 u-boot busybox xen edk2 kvm-host)");
   });
 });
 
