@@ -6,6 +6,7 @@ import { formatEventLine } from '../../capture/describe.ts';
 import { replayTrace, type ReplayResult } from '../../emu/machine/replay.ts';
 import { UserError } from '../errors.ts';
 import { fmtCount, toJson } from '../output.ts';
+import { catchInterrupts } from '../signals.ts';
 
 export function registerReplay(program: Command): void {
   program
@@ -19,13 +20,24 @@ export function registerReplay(program: Command): void {
     .option('--jit', 'compile hot blocks to JavaScript (the default; same events)')
     .option('--no-jit', 'interpreter only, no block compiler (slower; same events)')
     .action(async (trace: string, opts: { json?: boolean; kernel?: string; jit?: boolean; output?: string; force?: boolean }) => {
-      const res = await replayTrace(trace, {
-        ...(opts.kernel !== undefined ? { kernel: opts.kernel } : {}),
-        ...(opts.output !== undefined ? { output: opts.output, ...(opts.force ? { overwrite: true } : {}) } : {}),
-        ...(opts.jit === false ? { jit: false } : {}),
-      });
+      const interrupts = catchInterrupts('the replay');
+      let res: ReplayResult;
+      try {
+        res = await replayTrace(trace, {
+          ...(opts.kernel !== undefined ? { kernel: opts.kernel } : {}),
+          ...(opts.output !== undefined ? { output: opts.output, ...(opts.force ? { overwrite: true } : {}) } : {}),
+          ...(opts.jit === false ? { jit: false } : {}),
+          interrupt: interrupts.reason,
+        });
+      } finally {
+        interrupts.dispose();
+      }
       if (opts.json) process.stdout.write(toJson(replaySummary(res)) + '\n');
       else process.stdout.write(renderReplay(res));
+      if (res.interrupted !== undefined && res.identical) {
+        process.exitCode = interrupts.exitCode() ?? 130;
+        return;
+      }
       if (!res.identical) throw new UserError(`replay: ${trace} diverged from the recorded run at event #${res.divergence!.seq}`);
     });
 }
@@ -36,6 +48,7 @@ export function replaySummary(r: ReplayResult) {
     identical: r.identical,
     compared: r.compared,
     recordedEvents: r.recordedEvents,
+    ...(r.interrupted !== undefined ? { interrupted: r.interrupted } : {}),
     ...(d
       ? {
           divergence: {
@@ -51,7 +64,9 @@ export function replaySummary(r: ReplayResult) {
 
 export function renderReplay(r: ReplayResult): string {
   const out: string[] = [];
-  if (r.identical) {
+  if (r.identical && r.interrupted !== undefined) {
+    out.push(`interrupted by ${r.interrupted}: identical for the ${fmtCount(r.compared)} events replayed (of ${fmtCount(r.recordedEvents)} recorded); the rest was not compared`);
+  } else if (r.identical) {
     out.push(`identical (${fmtCount(r.compared)} events)`);
   } else {
     const d = r.divergence!;

@@ -31,6 +31,8 @@ export interface ReplayResult {
   run: RunResult;
   /** Notes that do not make the replay differ (e.g. a generated DTB that changed). */
   notes: string[];
+  /** The replay was stopped by the user (ReplayOptions.interrupt): the events after it were not compared. */
+  interrupted?: string;
 }
 
 const sha256File = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
@@ -121,6 +123,8 @@ export interface ReplayOptions {
   /** Also write the replayed run as a trace here (compare it with `bootscope diff`). */
   output?: string;
   overwrite?: boolean;
+  /** Asked between run slices: a reason (e.g. 'SIGINT') stops the replay there (see RunConfig.interrupt). */
+  interrupt?: () => string | undefined;
 }
 
 export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
@@ -153,6 +157,8 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
     // The UART input the run received (file or terminal), fed back at the recorded virtual times.
     const inputSteps: InputStep[] = [];
     for (const ev of reader.events({ kinds: ['input'] })) if (ev.kind === 'input') inputSteps.push({ time: ev.time, bytes: ev.bytes });
+    // A recorded run the user interrupted ends where it was stopped; the replay stops there too.
+    const maxInsns = c.maxInsns ?? (reader.interrupted !== undefined && typeof meta.extra.executed === 'number' ? meta.extra.executed : undefined);
     const cfg: RunConfig = {
       machine: meta.source.name,
       ...(c.vuart !== undefined ? { vuart: c.vuart } : {}),
@@ -165,7 +171,7 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
       smp: c.smp,
       memBytes: c.mem,
       gic: c.gic,
-      ...(c.maxInsns !== undefined ? { maxInsns: c.maxInsns } : {}),
+      ...(maxInsns !== undefined ? { maxInsns } : {}),
       ...(c.quantum !== undefined ? { quantum: c.quantum } : {}),
       ...(c.stopOn !== undefined ? { stopOn: c.stopOn } : {}),
       ...(c.fpsimd === false ? { fpsimd: false } : {}),
@@ -181,9 +187,12 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
       },
       ...(opts.onConsole ? { onConsole: opts.onConsole } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.interrupt ? { interrupt: opts.interrupt } : {}),
     };
     const run = await runGuest(cfg);
-    cmp.finish();
+    const interrupted = run.stop.kind === 'interrupted' ? opts.interrupt?.() : undefined;
+    // Stopped by the user: the recorded events the replay did not reach were not compared.
+    if (interrupted === undefined) cmp.finish();
     const notes: string[] = [];
     if (c.dtb === 'auto' && meta.hashes.dtb && run.hashes.dtb !== meta.hashes.dtb) notes.push('the generated DTB differs from the recorded one');
     return {
@@ -193,6 +202,7 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
       recordedEvents,
       run,
       notes,
+      ...(interrupted !== undefined ? { interrupted } : {}),
     };
   } finally {
     reader.close();

@@ -167,6 +167,15 @@ describe('import -o', () => {
   });
 });
 
+describe('demo -o', () => {
+  it('a file where the demo wants its directory: one line, the file untouched', () => {
+    const f = at('demo-file');
+    fs.writeFileSync(f, 'mine');
+    failsWith(bootscope(['demo', '-o', f, '--json']), `${f}: exists and is not a directory (the demo writes its traces into a directory)`);
+    expect(fs.readFileSync(f, 'utf8')).toBe('mine');
+  });
+});
+
 describe('report -o', () => {
   it('an existing file needs --force; the input trace is never replaced', () => {
     const html = at('r.html');
@@ -262,6 +271,7 @@ describe('files the user may not read or write (EACCES)', () => {
     failsWith(bootscope(['run', '--kernel', kernel, '-o', never], user), `${kernel}: cannot read the kernel: permission denied`);
     failsWith(bootscope(['run', '--kernel', guestBinary('uart'), '-o', path.join(locked, 'x.trace')], user), `${path.join(locked, 'x.trace')}: cannot write in ${locked}: permission denied`);
     failsWith(bootscope(['report', trace, '-o', path.join(locked, 'r.html')], user), `${path.join(locked, 'r.html')}: cannot write in ${locked}: permission denied`);
+    failsWith(bootscope(['demo', '-o', path.join(locked, 'demo'), '--json'], user), `${path.join(locked, 'demo')}: permission denied`);
     expect(fs.readdirSync(pub)).toEqual([]);
     expect(fs.readdirSync(locked)).toEqual([]);
   });
@@ -328,6 +338,35 @@ describe('Ctrl-C (SIGINT) and SIGTERM midway', () => {
     expect(leftovers('import-term.trace')).toEqual(['import-term.trace']);
     const t = openTrace(out);
     expect(t.interrupted).toBe('SIGTERM');
+    t.close();
+  });
+});
+
+describe('replay: Ctrl-C midway, and replaying an interrupted recording', () => {
+  it('an interrupted recording replays identical up to where it stopped; SIGINT stops a replay, its -o trace says so, exit 130', async () => {
+    const rec = at('loop-rec.trace');
+    const child = spawnCli(['run', '--kernel', loop, '--mem', '128M', '-o', rec, '--json']);
+    // Past two run slices (4 M instructions each), so that a replay interrupted after its first one stops early.
+    await committed(child, rec, 2_500_000);
+    child.kill('SIGINT');
+    expect((await child.done).code).toBe(130);
+    const same = bootscope(['replay', rec, '--json']);
+    expect(same.code).toBe(0);
+    const recorded = openTrace(rec);
+    expect(JSON.parse(same.out)).toMatchObject({ identical: true, compared: recorded.eventCount });
+    recorded.close();
+    const out = at('loop-replayed.trace');
+    const r = spawnCli(['replay', rec, '-o', out, '--json']);
+    await exists(r, out);
+    r.kill('SIGINT');
+    const res = await r.done;
+    expect(res.code).toBe(130);
+    const j = JSON.parse(res.out);
+    expect(j).toMatchObject({ identical: true, interrupted: 'SIGINT' });
+    expect(j.compared).toBeLessThan(j.recordedEvents);
+    const t = openTrace(out);
+    expect(t.interrupted).toBe('SIGINT');
+    expect(t.eventCount).toBe(j.compared);
     t.close();
   });
 });
