@@ -88,6 +88,8 @@ export function describeEvent(e: TraceEvent): string {
       return `net ${e.device} q${e.queue} ${e.direction} ${e.length} bytes ethertype ${hex(e.ethertype)}`;
     case 'device_error':
       return `device error ${e.device}: ${e.detail}`;
+    case 'msi':
+      return `MSI from ${e.device}: write ${hex(e.msi_data)} to ${hex(e.addr)}${e.intid ? ' -> INTID ' + e.intid : ''}`;
     case 'pci_config': {
       const what = e.register || '+' + hex(e.offset);
       const bar = e.bar >= 0 ? (e.bar === 6 ? ' [ROM]' : ` [BAR${e.bar}]`) : '';

@@ -217,6 +217,12 @@ export const KIND_FIELDS = {
     device: f('str', "the device that found the error, e.g. 'virtio-blk@00:02.0'"),
     detail: f('str', "what the guest did wrong and what the device did, e.g. 'queue 0: buffer at 0x… is outside guest RAM; device needs reset'"),
   },
+  msi: {
+    device: f('str', "the device that sent the message (a PCI function, e.g. 'virtio-blk@00:02.0')"),
+    addr: f('u53', 'message address (the doorbell: GICv2m MSI_SETSPI_NS, GITS_TRANSLATER)'),
+    msi_data: f('u32', 'message data'),
+    intid: f('u32', 'INTID the controller raised for it (0 when the address is no doorbell: the write went to memory or nowhere)'),
+  },
 } as const;
 
 export type EventKind = keyof typeof KIND_FIELDS;
@@ -410,6 +416,7 @@ export function deviceOf(e: TraceEvent): string {
     case 'net_frame':
     case 'pci_config':
     case 'device_error':
+    case 'msi':
       return e.device;
     case 'xenbus_state':
       return e.device;

@@ -83,6 +83,7 @@ export function rcS(): string {
   return `#!/bin/sh
 export PATH=/bin:/sbin
 mount -t proc proc /proc
+mount -t sysfs sysfs /sys
 echo ${DISK_MARKER}
 # A virtio console (hvc0) gets a line; a network interface is brought up and pinged through
 # (the ARP requests are the frames a machine without a network backend records).

@@ -117,6 +117,7 @@ export const DEVICE_FIELD_BY_KIND: Partial<Record<EventKind, string>> = {
   xen_grant: 'backend',
   xen_evtchn: 'peer',
   device_error: 'device',
+  msi: 'device',
 };
 
 /** All distinct field names across kinds (the SQL `events` columns after the common ones). */

@@ -50,6 +50,8 @@ export abstract class PciFunction {
   private intxLevel = false;
   /** Set by the host when the function is plugged. */
   intxSink: IntxSink = () => {};
+  /** The host, for MSI writes (set when plugged). */
+  host: { sendMsi(f: PciFunction, addr: number, data: number, vcpu: number): number; msiIntid(addr: number, data: number): number } | undefined;
 
   constructor(name: string, model: string, dev: number, fn: number, id: PciIdentity) {
     this.name = name;
@@ -217,6 +219,11 @@ export abstract class PciFunction {
   /** MSI-X, when enabled, replaces INTx (PCI Local Bus 3.0 §6.8.3.1). */
   protected intxAllowed(): boolean {
     return true;
+  }
+
+  /** Re-evaluates the INTx pin (after MSI-X is switched on or off). */
+  protected refreshIntx(): void {
+    this.updateIntx();
   }
 
   // ---- little-endian helpers ---------------------------------------------------------------

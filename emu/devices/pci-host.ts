@@ -85,6 +85,25 @@ export class PciHost {
     this.plug(new HostBridge());
   }
 
+  /**
+   * Where MSI writes go (the GICv2m frame's doorbell; the machine sets it): returns the INTID raised,
+   * or 0 when the address is no doorbell. `dryRun` only says which INTID it would be.
+   */
+  msiTarget: ((addr: number, data: number, source: string, dryRun: boolean) => number) | undefined;
+
+  /** A function's MSI write: recorded as an msi event, then delivered. Returns the INTID (0: none). */
+  sendMsi(f: PciFunction, addr: number, data: number, vcpu: number): number {
+    const intid = this.msiTarget ? this.msiTarget(addr, data, f.name, true) : 0;
+    const r = this.env.recorder;
+    if (r.enabled) r.record({ kind: 'msi', time: this.env.now(), vcpu, device: f.name, addr, msi_data: data >>> 0, intid });
+    return this.msiTarget ? this.msiTarget(addr, data, f.name, false) : 0;
+  }
+
+  /** The INTID an MSI would raise, without sending it. */
+  msiIntid(addr: number, data: number): number {
+    return this.msiTarget ? this.msiTarget(addr, data, '', true) : 0;
+  }
+
   /** MMIO devices for the machine bus: the ECAM and the three windows. */
   get devices(): MmioDevice[] {
     return [this.ecam, ...this.windows];
@@ -106,6 +125,7 @@ export class PciHost {
     this.bySlot.set(key, f);
     this.functions.push(f);
     f.intxSink = (fn, level) => this.setIntx(fn, level);
+    f.host = this;
   }
 
   /** The next free slot on bus 0 (QEMU's automatic addressing: slots in creation order). */

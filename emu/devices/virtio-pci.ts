@@ -83,7 +83,14 @@ const TRANSPORT_FEATURES =
   (1n << BigInt(VIRTIO_F.RING_RESET));
 
 /** Capability offsets in configuration space (QEMU 7.2's). */
-const CAP = { COMMON: 0x40, ISR: 0x50, DEVICE: 0x60, NOTIFY: 0x70, PCI_CFG: 0x84 } as const;
+const CAP = { COMMON: 0x40, ISR: 0x50, DEVICE: 0x60, NOTIFY: 0x70, PCI_CFG: 0x84, MSIX: 0x98 } as const;
+
+/**
+ * MSI-X (PCI Local Bus 3.0 §6.8.2) as QEMU's msix_init_exclusive_bar lays it out: the table (16
+ * bytes per vector: address low/high, data, vector control) at BAR 1 + 0, the pending bits at
+ * + 0x800, BAR 1 a 32-bit 4 KiB memory BAR.
+ */
+const MSIX = { BAR: 1, BAR_SIZE: 0x1000, PBA: 0x800, ENTRY: 16, ENABLE: 0x80, MASKALL: 0x40 } as const;
 
 export class VirtioPci extends PciFunction implements VirtioTransport, BarHandler {
   readonly memory: GuestMemory;
@@ -102,7 +109,12 @@ export class VirtioPci extends PciFunction implements VirtioTransport, BarHandle
   intxIntid = 0;
   vcpu = -1;
 
-  constructor(name: string, model: string, dev: number, backend: VirtioBackend, memory: GuestMemory, env: DeviceEnv) {
+  /** MSI-X vectors (0: no MSI-X capability, as QEMU when the machine has no MSI controller). */
+  readonly msixVectors: number;
+  private readonly msixTable: Uint8Array;
+  private readonly msixPba: Uint8Array;
+
+  constructor(name: string, model: string, dev: number, backend: VirtioBackend, memory: GuestMemory, env: DeviceEnv, opts: { msixVectors?: number } = {}) {
     super(name, model, dev, 0, {
       vendorId: VIRTIO_PCI_VENDOR,
       deviceId: VIRTIO_PCI_DEVICE_BASE + backend.deviceType,
@@ -130,6 +142,20 @@ export class VirtioPci extends PciFunction implements VirtioTransport, BarHandle
     this.setWritable(CAP.PCI_CFG + 4, 1);
     this.setWritable(CAP.PCI_CFG + 8, 8);
     this.setWritable(CAP.PCI_CFG + 16, 4);
+    this.msixVectors = opts.msixVectors ?? 0;
+    this.msixTable = new Uint8Array(MSIX.ENTRY * this.msixVectors);
+    this.msixPba = new Uint8Array(Math.ceil(this.msixVectors / 64) * 8);
+    if (this.msixVectors) {
+      if (this.msixVectors > 2048) throw new RangeError(`${name}: ${this.msixVectors} MSI-X vectors (2048 at most)`);
+      this.addBar(MSIX.BAR, { size: MSIX.BAR_SIZE, kind: 'mem32' });
+      this.addCapability(CAP.MSIX, PCI_CAP_ID.MSIX, 12);
+      this.set16(CAP.MSIX + 2, this.msixVectors - 1);
+      this.setWritable(CAP.MSIX + 3, 1, MSIX.ENABLE | MSIX.MASKALL);
+      this.set32(CAP.MSIX + 4, 0 | MSIX.BAR);
+      this.set32(CAP.MSIX + 8, MSIX.PBA | MSIX.BAR);
+      // Every vector starts masked (vector control bit 0).
+      for (let v = 0; v < this.msixVectors; v++) this.msixTable[v * MSIX.ENTRY + 12] = 1;
+    }
     backend.attach(this);
   }
 
@@ -143,8 +169,74 @@ export class VirtioPci extends PciFunction implements VirtioTransport, BarHandle
   }
 
   barHandler(bar: number): BarHandler | undefined {
-    return bar === BAR.INDEX ? this : undefined;
+    if (bar === BAR.INDEX) return this;
+    if (bar === MSIX.BAR && this.msixVectors) return this.msixBar;
+    return undefined;
   }
+
+  // ---- MSI-X --------------------------------------------------------------------------------
+
+  private get msixEnabled(): boolean {
+    return this.msixVectors > 0 && (this.config[CAP.MSIX + 3]! & MSIX.ENABLE) !== 0;
+  }
+
+  private vectorMasked(v: number): boolean {
+    return (this.config[CAP.MSIX + 3]! & MSIX.MASKALL) !== 0 || (this.msixTable[v * MSIX.ENTRY + 12]! & 1) !== 0;
+  }
+
+  private message(v: number): { addr: number; data: number } {
+    const t = this.msixTable, o = v * MSIX.ENTRY;
+    const rd = (i: number) => (t[o + i]! | (t[o + i + 1]! << 8) | (t[o + i + 2]! << 16) | (t[o + i + 3]! << 24)) >>> 0;
+    return { addr: rd(4) * 0x100000000 + rd(0), data: rd(8) };
+  }
+
+  /** Sends vector v's message now, or marks it pending while masked. Returns the INTID (0: none yet). */
+  private msixNotify(v: number): number {
+    if (v >= this.msixVectors) return 0;
+    if (this.vectorMasked(v)) {
+      this.msixPba[v >> 3]! |= 1 << (v & 7);
+      return 0;
+    }
+    const m = this.message(v);
+    return this.host ? this.host.sendMsi(this, m.addr, m.data, this.vcpu) : 0;
+  }
+
+  /** A vector was unmasked (or the function mask cleared): send what is pending (§6.8.3.4). */
+  private msixUnmasked(): void {
+    for (let v = 0; v < this.msixVectors; v++) {
+      if (this.msixPba[v >> 3]! & (1 << (v & 7)) && !this.vectorMasked(v)) {
+        this.msixPba[v >> 3]! &= ~(1 << (v & 7));
+        this.msixNotify(v);
+      }
+    }
+  }
+
+  protected override intxAllowed(): boolean {
+    return !this.msixEnabled;
+  }
+
+  private readonly msixBar: BarHandler = {
+    read: (offset, size) => {
+      const src = offset < MSIX.PBA ? this.msixTable : this.msixPba;
+      const off = offset < MSIX.PBA ? offset : offset - MSIX.PBA;
+      return readLe(src, off, size);
+    },
+    write: (offset, size, value) => {
+      if (offset >= this.msixTable.length) return; // the PBA is read-only
+      for (let i = 0; i < size && offset + i < this.msixTable.length; i++) {
+        // Vector control: only the mask bit is writable.
+        const at = offset + i;
+        const b = (value >>> (8 * i)) & 0xff;
+        this.msixTable[at] = at % MSIX.ENTRY === 12 ? b & 1 : at % MSIX.ENTRY > 12 ? 0 : b;
+      }
+      this.msixUnmasked();
+    },
+    registerName: (offset) => {
+      if (offset >= MSIX.PBA) return 'msix_pba';
+      const field = ['addr_lo', 'addr_lo', 'addr_lo', 'addr_lo', 'addr_hi', 'addr_hi', 'addr_hi', 'addr_hi', 'data', 'data', 'data', 'data', 'vector_ctrl', 'vector_ctrl', 'vector_ctrl', 'vector_ctrl'][offset % MSIX.ENTRY];
+      return offset < this.msixTable.length ? `msix_table[${Math.floor(offset / MSIX.ENTRY)}].${field}` : '';
+    },
+  };
 
   get live(): boolean {
     return (this.status & VIRTIO_STATUS.DRIVER_OK) !== 0 && (this.status & VIRTIO_STATUS.NEEDS_RESET) === 0;
@@ -261,9 +353,9 @@ export class VirtioPci extends PciFunction implements VirtioTransport, BarHandle
     }
   }
 
-  /** MSI-X vectors: none without MSI-X (the write reads back as VIRTIO_MSI_NO_VECTOR). */
-  protected acceptVector(_v: number): number {
-    return VIRTIO_MSI_NO_VECTOR;
+  /** MSI-X vectors: a vector the function has, else VIRTIO_MSI_NO_VECTOR (which the driver reads back). */
+  protected acceptVector(v: number): number {
+    return v < this.msixVectors ? v : VIRTIO_MSI_NO_VECTOR;
   }
 
   private enableQueue(q: SplitQueue): void {
@@ -307,9 +399,12 @@ export class VirtioPci extends PciFunction implements VirtioTransport, BarHandle
     return this.raise(VIRTIO_ISR.QUEUE, queue.vector);
   }
 
-  /** The INTID an interrupt on `vector` arrives as (INTx here; MSI-X in a subclass). */
-  protected intidFor(_vector: number): number {
-    return this.intxIntid;
+  /** The INTID an interrupt on `vector` arrives as: its MSI-X message's, or INTx's. */
+  protected intidFor(vector: number): number {
+    if (!this.msixEnabled) return this.intxIntid;
+    if (vector >= this.msixVectors || this.vectorMasked(vector) || !this.host) return 0;
+    const m = this.message(vector);
+    return this.host.msiIntid(m.addr, m.data);
   }
 
   fail(err: VirtqError): void {
@@ -321,9 +416,13 @@ export class VirtioPci extends PciFunction implements VirtioTransport, BarHandle
     if (this.status & VIRTIO_STATUS.DRIVER_OK) this.raise(VIRTIO_ISR.CONFIG, this.configVector);
   }
 
-  /** Sets ISR bits and signals: INTx here; MSI-X in a subclass. Returns the INTID. */
-  protected raise(isrBits: number, _vector: number): number {
+  /**
+   * Sets ISR bits and signals: the vector's MSI-X message when MSI-X is on (no vector: no
+   * interrupt, §4.1.5.1.2), else INTx. Returns the INTID raised (0: none).
+   */
+  protected raise(isrBits: number, vector: number): number {
     this.isr |= isrBits;
+    if (this.msixEnabled) return vector === VIRTIO_MSI_NO_VECTOR ? 0 : this.msixNotify(vector);
     this.setIntxCondition(true);
     return this.intxIntid;
   }
@@ -338,6 +437,11 @@ export class VirtioPci extends PciFunction implements VirtioTransport, BarHandle
   }
 
   protected override afterConfigWrite(reg: number, size: number, value: number): void {
+    if (this.msixVectors && reg <= CAP.MSIX + 3 && reg + size > CAP.MSIX + 3) {
+      // MSI-X switched on or off: INTx follows; clearing the function mask sends what is pending.
+      this.refreshIntx();
+      if (this.msixEnabled) this.msixUnmasked();
+    }
     if (reg >= CAP.PCI_CFG + 16 && reg < CAP.PCI_CFG + 20) {
       const acc = this.cfgWindow(size);
       if (acc) this.write(acc.offset, acc.len, value, 0);
@@ -355,6 +459,7 @@ export class VirtioPci extends PciFunction implements VirtioTransport, BarHandle
 
   protected override capabilityRegisterName(reg: number): string {
     const caps: [number, string][] = [
+      ...(this.msixVectors ? ([[CAP.MSIX, 'CAP_MSIX']] as [number, string][]) : []),
       [CAP.PCI_CFG, 'VIRTIO_CAP_PCI_CFG'],
       [CAP.NOTIFY, 'VIRTIO_CAP_NOTIFY'],
       [CAP.DEVICE, 'VIRTIO_CAP_DEVICE'],

@@ -29,8 +29,8 @@ export interface VirtDtConfig {
   padTo?: number;
   /** Describe the PCIe host (default true, as QEMU virt always has one). */
   pcie?: boolean;
-  /** Phandle of the MSI controller (ITS or GICv2m frame) the host's msi-map points to; none: INTx only. */
-  msiPhandle?: number;
+  /** GICv2: describe the GICv2m MSI frame (QEMU always has one) and point the PCIe host's msi-map at it. */
+  v2m?: boolean;
 }
 
 export const VIRT = {
@@ -38,6 +38,7 @@ export const VIRT = {
   GIC_CPU: 0x08010000,
   GIC_REDIST: 0x080a0000,
   GIC_REDIST_SIZE: 0xf60000,
+  GIC_V2M: 0x08020000,
   UART: 0x09000000,
   RTC: 0x09010000,
   VIRTIO: 0x0a000000,
@@ -104,7 +105,9 @@ export function virtTree(cfg: VirtDtConfig): FdtNode {
       }),
     );
   }
-  if (cfg.pcie ?? true) children.push(pcieNode(gicPhandle, cfg.msiPhandle));
+  // QEMU numbers the MSI frame right after the GIC.
+  const v2m = cfg.gic === 2 && (cfg.v2m ?? false);
+  if (cfg.pcie ?? true) children.push(pcieNode(gicPhandle, v2m ? gicPhandle + 1 : undefined));
   children.push(
     fdtNode(`pl031@${hex(VIRT.RTC)}`, {
       'clock-names': 'apb_pclk',
@@ -123,7 +126,7 @@ export function virtTree(cfg: VirtDtConfig): FdtNode {
       compatible: ['arm,pl011', 'arm,primecell'],
     }),
   );
-  children.push(gicNode(cfg, gicPhandle));
+  children.push(gicNode(cfg, gicPhandle, v2m));
   children.push(cpusNode(smp, affinity, cpuPhandle, cfg.cpuCompatible ?? 'arm,cortex-a57'));
   // GICv2 PPI specifiers carry the CPU mask in bits [15:8].
   const ppiFlags = cfg.gic === 2 ? (((1 << smp) - 1) << 8) | IRQ_TYPE_LEVEL_HIGH : IRQ_TYPE_LEVEL_HIGH;
@@ -195,7 +198,7 @@ function pcieNode(gicPhandle: number, msiPhandle: number | undefined): FdtNode {
   return fdtNode(`pcie@${hex(VIRT.PCIE_MMIO)}`, props);
 }
 
-function gicNode(cfg: VirtDtConfig, phandle: number): FdtNode {
+function gicNode(cfg: VirtDtConfig, phandle: number, v2m = false): FdtNode {
   if (cfg.gic === 3) {
     return fdtNode(`intc@${hex(VIRT.GIC_DIST)}`, {
       phandle,
@@ -209,16 +212,23 @@ function gicNode(cfg: VirtDtConfig, phandle: number): FdtNode {
       '#interrupt-cells': 3,
     });
   }
-  return fdtNode(`intc@${hex(VIRT.GIC_DIST)}`, {
-    phandle,
-    reg: [...reg64(VIRT.GIC_DIST, 0x10000), ...reg64(VIRT.GIC_CPU, 0x10000)],
-    compatible: 'arm,cortex-a15-gic',
-    ranges: true,
-    '#size-cells': 2,
-    '#address-cells': 2,
-    'interrupt-controller': true,
-    '#interrupt-cells': 3,
-  });
+  const frames = v2m
+    ? [fdtNode(`v2m@${hex(VIRT.GIC_V2M)}`, { phandle: phandle + 1, reg: reg64(VIRT.GIC_V2M, 0x1000), 'msi-controller': true, compatible: 'arm,gic-v2m-frame' })]
+    : [];
+  return fdtNode(
+    `intc@${hex(VIRT.GIC_DIST)}`,
+    {
+      phandle,
+      reg: [...reg64(VIRT.GIC_DIST, 0x10000), ...reg64(VIRT.GIC_CPU, 0x10000)],
+      compatible: 'arm,cortex-a15-gic',
+      ranges: true,
+      '#size-cells': 2,
+      '#address-cells': 2,
+      'interrupt-controller': true,
+      '#interrupt-cells': 3,
+    },
+    frames,
+  );
 }
 
 function cpusNode(smp: number, affinity: (c: number) => number, phandleOf: (c: number) => number, compatible: string): FdtNode {

@@ -20,6 +20,7 @@ import { VirtioBlk } from '../devices/virtio-blk.ts';
 import { VirtioNet } from '../devices/virtio-net.ts';
 import { VirtioConsole } from '../devices/virtio-console.ts';
 import type { VirtioBackend } from '../devices/virtio-pci.ts';
+import { GicV2m, GICV2M } from '../devices/gicv2m.ts';
 import type { GuestMemory } from '../devices/virtqueue.ts';
 import type { DiskImage } from '../storage/disk.ts';
 import { macOf, type NicSpec } from '../net/nic.ts';
@@ -138,6 +139,19 @@ export class KvmPersonality implements Personality {
       );
     }
     this.pci = new PciHost({ irq: this.intc, env });
+    // GICv2: QEMU virt always adds a GICv2m frame, so PCI functions get MSI-X (QEMU gives them
+    // MSI-X only when the machine has an MSI controller). GICv3 without an ITS: INTx only.
+    if (cfg.gic === 2) {
+      const frame = new GicV2m(region('gicv2m', 'gic_its', GICV2M.BASE, GICV2M.SIZE, { compatible: ['arm,gic-v2m-frame'] }), this.intc, env);
+      devices.push(frame);
+      this.pci.msiTarget = (addr, data, source, dryRun) => {
+        if (addr === GICV2M.BASE + GICV2M.MSI_SETSPI_NS) return dryRun ? frame.intidFor(data) : frame.setSpi(data, source);
+        // Not a doorbell: the message is a plain DMA write (to RAM, or lost).
+        const off = this.phys.memOffset(addr);
+        if (!dryRun && off >= 0 && this.phys.memOffset(addr + 3) === off + 3) new DataView(this.phys.mem.buffer, this.phys.mem.byteOffset).setUint32(off, data >>> 0, true);
+        return 0;
+      };
+    }
     this.plugPciDevices(cfg);
     devices.push(...this.pci.devices);
     devices.sort((a, b) => a.region.base - b.region.base);
@@ -159,16 +173,19 @@ export class KvmPersonality implements Personality {
       },
       memOffset: (pa) => phys().memOffset(pa),
     };
-    const plug = (kind: string, backend: VirtioBackend): void => {
+    const msi = this.pci.msiTarget !== undefined;
+    const plug = (kind: string, backend: VirtioBackend, vectors: number): void => {
       const dev = this.pci.nextSlot();
-      const fn = new VirtioPci(`${kind}@00:${dev.toString(16).padStart(2, '0')}.0`, `${kind}-pci`, dev, backend, memory, this.env);
+      const fn = new VirtioPci(`${kind}@00:${dev.toString(16).padStart(2, '0')}.0`, `${kind}-pci`, dev, backend, memory, this.env, { msixVectors: msi ? vectors : 0 });
       fn.intxIntid = 32 + intxSpi(dev, 1);
       this.pci.plug(fn);
     };
-    (cfg.nics ?? []).forEach((nic, i) => plug('virtio-net', new VirtioNet(macOf(nic, i))));
+    // Vectors as QEMU 7.2 sizes them: net 2 × queue pairs + config + control queue; blk one per
+    // queue + config; the console 2.
+    (cfg.nics ?? []).forEach((nic, i) => plug('virtio-net', new VirtioNet(macOf(nic, i)), 4));
     // QEMU's virtio-blk-pci default num-queues is the vCPU count.
-    for (const disk of cfg.disks ?? []) plug('virtio-blk', new VirtioBlk(disk, { queues: cfg.smp }));
-    if (cfg.console === 'virtio') plug('virtio-console', new VirtioConsole(cfg.onConsole));
+    for (const disk of cfg.disks ?? []) plug('virtio-blk', new VirtioBlk(disk, { queues: cfg.smp }), cfg.smp + 1);
+    if (cfg.console === 'virtio') plug('virtio-console', new VirtioConsole(cfg.onConsole), 2);
   }
 
   attachMemory(phys: { readonly mem: Uint8Array; memOffset(pa: number): number }): void {
@@ -191,6 +208,7 @@ export class KvmPersonality implements Personality {
       gic: this.cfg.gic,
       affinity: (c) => virtAffinity(c, this.cfg.gic),
       padTo: this.cfg.dtbPadTo ?? 0x100000,
+      v2m: true,
       ...(this.cfg.cpuCompatible ? { cpuCompatible: this.cfg.cpuCompatible } : {}),
       ...(opts.bootargs !== undefined ? { bootargs: opts.bootargs } : {}),
       ...(opts.initrd ? { initrd: opts.initrd } : {}),

@@ -23,7 +23,7 @@ const RAM = 0x4000_0000;
 const RAM_SIZE = 1 << 20;
 const BAR4 = 0x1000_0000; // where the tests place BAR 4 (in the 32-bit window)
 
-function rig(opts: { queues?: number; sectors?: number } = {}) {
+function rig(opts: { queues?: number; sectors?: number; msix?: number } = {}) {
   const events: NewEvent[] = [];
   const env = staticEnv({ enabled: true, record: (e) => events.push(e) });
   const lines: [number, boolean][] = [];
@@ -36,7 +36,9 @@ function rig(opts: { queues?: number; sectors?: number } = {}) {
   for (let i = 0; i < data.length; i++) data[i] = (i >> 9) & 0xff; // each sector holds its number
   writeFileSync(file, data);
   const disk = DiskImage.open({ file, mode: 'cow' });
-  const fn = new VirtioPci('virtio-blk@00:01.0', 'virtio-blk-pci', 1, new VirtioBlk(disk, { queues: opts.queues ?? 1 }), memory, env);
+  const msis: [number, number][] = [];
+  if (opts.msix) host.msiTarget = (addr, data, _src, dry) => (dry ? 0 : (msis.push([addr, data]), 0)) || (addr === 0x8020040 ? data : 0);
+  const fn = new VirtioPci('virtio-blk@00:01.0', 'virtio-blk-pci', 1, new VirtioBlk(disk, { queues: opts.queues ?? 1 }), memory, env, { msixVectors: opts.msix ?? 0 });
   fn.intxIntid = 36;
   host.plug(fn);
   const ecam = host.ecam;
@@ -46,7 +48,7 @@ function rig(opts: { queues?: number; sectors?: number } = {}) {
   const bar = (off: number, size = 4) => mmio.read(BAR4 - VIRT_PCIE.MMIO + off, size, 0);
   const barW = (off: number, v: number, size = 4) => mmio.write(BAR4 - VIRT_PCIE.MMIO + off, size, v, 0);
   const view = new DataView(mem.buffer);
-  return { events, lines, host, fn, disk, mem, view, cfg, cfgW, bar, barW };
+  return { events, lines, host, fn, disk, mem, view, cfg, cfgW, bar, barW, msis };
 }
 
 type Rig = ReturnType<typeof rig>;
@@ -312,6 +314,71 @@ describe('virtio-blk over PCI', () => {
     r.barW(0x1c, 1, 2);
     expect(r.bar(0x1c, 2)).toBe(0);
     expect(r.bar(0x14, 1) & 0x40).toBe(0x40);
+  });
+});
+
+describe('MSI-X (GICv2 machines) and the GICv2m frame', () => {
+  const BAR1 = 0x1000_8000;
+  const table = (r: Rig, off: number, v?: number): number => {
+    if (v === undefined) return r.host.windows[0]!.read(BAR1 - VIRT_PCIE.MMIO + off, 4, 0);
+    r.host.windows[0]!.write(BAR1 - VIRT_PCIE.MMIO + off, 4, v, 0);
+    return 0;
+  };
+
+  it('capability at 0x98 heading the list, BAR 1 of 4 KiB; a masked vector is pending until unmasked; INTx stays low', () => {
+    const r = rig({ msix: 2 });
+    expect(r.cfg(1, 0x34, 1)).toBe(0x98);
+    expect(r.cfg(1, 0x98)).toBe(0x00018411); // id 0x11, next 0x84, table size 2
+    expect(r.cfg(1, 0x9c)).toBe(1); // table at BAR 1 + 0
+    expect(r.cfg(1, 0xa0)).toBe(0x801); // PBA at BAR 1 + 0x800
+    r.cfgW(1, 0x14, 0xffffffff);
+    expect(r.cfg(1, 0x14)).toBe(0xfffff000);
+    r.cfgW(1, 0x14, BAR1);
+    bringUp(r);
+    r.cfgW(1, 0x9a, 0x8001, 2); // MSI-X enable
+    r.barW(0x16, 0, 2);
+    r.barW(0x1a, 1, 2); // queue 0 → vector 1
+    expect(r.bar(0x1a, 2)).toBe(1);
+    r.barW(0x1a, 7, 2); // no such vector: NO_VECTOR reads back
+    expect(r.bar(0x1a, 2)).toBe(0xffff);
+    r.barW(0x1a, 1, 2);
+    table(r, 16, 0x8020040);
+    table(r, 20, 0);
+    table(r, 24, 81);
+    header(r, 4, 0);
+    desc(r, 0, HDR, 16, VIRTQ_DESC_F.NEXT, 1);
+    desc(r, 1, STATUS, 1, VIRTQ_DESC_F.WRITE);
+    submit(r, 0);
+    expect(r.msis).toEqual([]); // vector 1 still masked (reset state)
+    expect(table(r, 0x800) & 2).toBe(2);
+    table(r, 28, 0); // unmask
+    expect(r.msis).toEqual([[0x8020040, 81]]);
+    expect(table(r, 0x800)).toBe(0);
+    r.view.setUint16(AVAIL - RAM + 4 + 2 * QSIZE, 1, true); // used_event: tell me after the next one
+    submit(r, 0);
+    expect(r.msis).toEqual([[0x8020040, 81], [0x8020040, 81]]);
+    expect(r.lines).toEqual([]); // no INTx while MSI-X is on
+    const msi = r.events.filter((e) => e.kind === 'msi');
+    expect(msi).toHaveLength(2);
+    expect(msi[0]).toMatchObject({ device: 'virtio-blk@00:01.0', addr: 0x8020040, msi_data: 81, intid: 81 });
+    const done = r.events.filter((e) => e.kind === 'block_complete');
+    expect(done.map((e) => (e.kind === 'block_complete' ? e.intid : -1))).toEqual([0, 81]);
+  });
+
+  it('GICv2m: MSI_TYPER says SPIs 80-143; a write of an SPI number raises it as an edge, others are ignored', async () => {
+    const { GicV2m } = await import('../../emu/devices/gicv2m.ts');
+    const events: NewEvent[] = [];
+    const lines: [number, boolean][] = [];
+    const env = staticEnv({ enabled: true, record: (e) => events.push(e) });
+    const irq: InterruptController = { setLine: (i, l) => lines.push([i, l]), inject() {}, irqPending: () => false, fiqPending: () => false };
+    const f = new GicV2m({ name: 'gicv2m@8020000', model: 'gicv2m', role: 'gic_its', base: 0x8020000, size: 0x1000 }, irq, env);
+    expect(f.read(0x8, 4, 0)).toBe(0x00500040);
+    expect(f.read(0xfcc, 4, 0)).toBe(0x05100000);
+    f.write(0x40, 4, 90, 0);
+    f.write(0x40, 4, 79, 0);
+    f.write(0x40, 4, 144, 0);
+    expect(lines).toEqual([[90, true], [90, false]]);
+    expect(events).toMatchObject([{ kind: 'irq_line', intid: 90, trigger: 'edge', source: 'gicv2m@8020000' }]);
   });
 });
 

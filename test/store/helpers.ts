@@ -43,6 +43,7 @@ export function everyKind(t0 = 0): NewEvent[] {
     { kind: 'net_frame', time: (t += 1), vcpu: 0, device: 'vif-0', queue: 1, direction: 'rx', length: 3, ethertype: 0, frame: new Uint8Array([1, 2, 3]) },
     { kind: 'pci_config', time: (t += 1), vcpu: 0, bdf: '00:1f.7', device: '', write: false, offset: 0xffc, size: 4, value: 0xffffffffn, register: '', bar: -1, outcome: 'absent' },
     { kind: 'device_error', time: (t += 1), vcpu: -1, device: 'virtio-blk@00:02.0', detail: 'queue 0: descriptor chain loops; device needs reset' },
+    { kind: 'msi', time: (t += 1), vcpu: 0, device: 'virtio-blk@00:02.0', addr: 0x8020040, msi_data: 80, intid: 80 },
   ];
 }
 
