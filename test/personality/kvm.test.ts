@@ -71,11 +71,12 @@ describe('kvm personality: map', () => {
   it('lays out QEMU virt regions with roles, models and INTIDs', () => {
     const { p } = kvm(2, 2);
     const names = p.regions.map((r) => `${r.name}:${r.role}:${r.intid ?? ''}`);
-    expect(names.slice(0, 5)).toEqual(['cfi-flash@0:flash:', 'gicv2-dist@8000000:gic_dist:', 'gicv2-cpu@8010000:gic_cpu:', 'pl011@9000000:uart:33', 'pl031@9010000:rtc:34']);
-    expect(names[5]).toBe('virtio-mmio@a000000:virtio:48');
-    expect(names[36]).toBe('virtio-mmio@a003e00:virtio:79');
+    // GICv2 has QEMU's GICv2m MSI frame after the CPU interface.
+    expect(names.slice(0, 6)).toEqual(['cfi-flash@0:flash:', 'gicv2-dist@8000000:gic_dist:', 'gicv2-cpu@8010000:gic_cpu:', 'gicv2m@8020000:gic_its:', 'pl011@9000000:uart:33', 'pl031@9010000:rtc:34']);
+    expect(names[6]).toBe('virtio-mmio@a000000:virtio:48');
+    expect(names[37]).toBe('virtio-mmio@a003e00:virtio:79');
     // Then the PCIe windows and ECAM in address order, and the host bridge (no address: its BARs are the guest's).
-    expect(names.slice(37)).toEqual(['pcie-mmio@10000000:pcie:', 'pcie-pio@3eff0000:pcie:', 'pcie-ecam@4010000000:pcie:', 'pcie-mmio-high@8000000000:pcie:', 'pcie-host@00:00.0:pcie:']);
+    expect(names.slice(38)).toEqual(['pcie-mmio@10000000:pcie:', 'pcie-pio@3eff0000:pcie:', 'pcie-ecam@4010000000:pcie:', 'pcie-mmio-high@8000000000:pcie:', 'pcie-host@00:00.0:pcie:']);
     expect(p.ram).toEqual([{ base: 0x40000000, size: 128 << 20 }]);
     const v3 = kvm(3, 3).p;
     expect(v3.regions.slice(0, 3).map((r) => [r.name, r.size])).toEqual([
