@@ -75,11 +75,12 @@ if [ "$newest" = 1 ]; then check_roles '^(guest|oracle|node|tool)$'; else check_
 # Fetch mode
 # ---------------------------------------------------------------------------------------------
 
-# step ROLE STEP PERCENT WHAT: progress for cli/inputs.ts, or one line per step on a terminal.
+# step ROLE STEP PERCENT [WHAT]: progress for cli/inputs.ts, or on a terminal one line for each
+# step that names WHAT (its start).
 step() {
   if [ "$progress" = 1 ]; then
     echo "progress $1 $2 $3" >&2
-  elif [ -t 2 ] && [ "$3" = 0 ]; then
+  elif [ -t 2 ] && [ -n "${4:-}" ]; then
     echo "fetch-guests: $1: $2 $4" >&2
   fi
 }
@@ -150,7 +151,7 @@ fetch_one() {
   if [ ! -f "$dir/.done" ]; then
     work="$(mktemp -d "$cache/.partial.$key.XXXXXX")"
     if [ ! -f "$deb" ]; then
-      step "$role" download 0 "$what ($(( ${8:-0} / 1048576 )) MiB)"
+      step "$role" download 0 "$what ($(awk -v b="${8:-0}" 'BEGIN { printf "%.1f", b / 1048576 }') MiB)"
       download "$role" "$pkg" "$ver" "$arch" "$pool" "$work/new.deb" \
         || die "cannot fetch $what ($role): $why. If the archive dropped it, move the pin on purpose: docs/inputs.md"
       step "$role" download 100 ""
