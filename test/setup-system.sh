@@ -53,4 +53,10 @@ fi
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   [ "$(id -u)" = 0 ] && { dpkg --add-architecture arm64; apt-get update -qq >/dev/null; }
 fi
+# The pinned guests, fetched here, before vitest starts (a second of checks when they are
+# cached): the tests' own calls then find them unpacked, and a fresh machine's downloads (~55 MB)
+# do not block a test worker for minutes, which starves vitest's RPC. A failure is said once and
+# is not fatal here: every test that needs a guest fails with the same one-line reason, the
+# others still run.
+"$root/scripts/fetch-guests.sh" >/dev/null || true
 exit 0
