@@ -169,6 +169,11 @@ function storeEvent(writer: TraceWriter, ev: NewEvent, input: string, output: st
   }
 }
 
+/** The largest DTB an arm64 kernel accepts ("must not exceed 2 megabytes", Documentation/arch/arm64/booting.rst). */
+const MAX_DTB_BYTES = 2 << 20;
+/** A bound far above any real trace-events-all file (QEMU 7.2's is 455 KB). */
+const MAX_EVENTS_FILE_BYTES = 64 << 20;
+
 /** The input's size, or an ImportError naming it: missing, a directory, unreadable (EACCES). */
 function checkInput(file: string): Stats {
   let st: Stats;
@@ -195,8 +200,11 @@ export async function importFile(opts: ImportOptions): Promise<ImportResult> {
   const { input, output } = opts;
   const inputSize = checkInput(input).size;
   if (opts.format && !FORMATS.includes(opts.format)) throw new ImportError(input, 0, `unknown format '${opts.format}' (one of ${FORMATS.join(', ')})`);
-  if (opts.dtb !== undefined) checkInput(opts.dtb);
-  if (opts.events !== undefined) checkInput(opts.events);
+  // Both are read whole, so their size is checked first (a sparse 100 GB file is refused at once).
+  const dtbSize = opts.dtb !== undefined ? checkInput(opts.dtb).size : 0;
+  if (dtbSize > MAX_DTB_BYTES) throw new ImportError(opts.dtb!, 0, `${dtbSize} bytes: a DTB for an arm64 guest is at most 2 MiB (Linux, Documentation/arch/arm64/booting.rst)`);
+  const eventsSize = opts.events !== undefined ? checkInput(opts.events).size : 0;
+  if (eventsSize > MAX_EVENTS_FILE_BYTES) throw new ImportError(opts.events!, 0, `${eventsSize} bytes: too large for a trace-events-all file (QEMU 7.2's is 455 KB; at most 64 MiB)`);
   const inputs = [input, opts.dtb, opts.events];
   checkOutput(output, { overwrite: !!opts.overwrite, inputs });
   if (isGzip(input)) return importGzip(opts);

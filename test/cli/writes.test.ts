@@ -231,7 +231,7 @@ describe('run -o and replay -o', () => {
     failsWith(bootscope(['replay', rec, '-o', again]), `${again}: file exists (use --force to replace it)`);
   });
 
-  it('images larger than RAM are refused before they are read (a sparse 100 GiB initrd)', () => {
+  it('images larger than RAM (and import\'s DTB or events file larger than they can be) are refused before they are read (a sparse 100 GiB file)', () => {
     const huge = at('huge.img');
     fs.closeSync(fs.openSync(huge, 'w'));
     fs.truncateSync(huge, 100 * 2 ** 30);
@@ -241,6 +241,8 @@ describe('run -o and replay -o', () => {
     failsWith(bootscope(['run', '--kernel', k, '--initrd', huge, '-o', out]), `${huge}: initrd is ${big}, larger than the guest's RAM (512 MiB (536,870,912 bytes)); it cannot be loaded`);
     failsWith(bootscope(['run', '--kernel', huge, '--mem', '128M', '-o', out]), `${huge}: kernel is ${big}, larger than the guest's RAM (128 MiB (134,217,728 bytes)); it cannot be loaded`);
     failsWith(bootscope(['run', '--kernel', k, '--dtb', huge, '-o', out]), `${huge}: DTB is ${big}, larger than the guest's RAM (512 MiB (536,870,912 bytes)); it cannot be loaded`);
+    failsWith(bootscope(['import', log, '--dtb', huge, '-o', out]), `${huge}: 107374182400 bytes: a DTB for an arm64 guest is at most 2 MiB (Linux, Documentation/arch/arm64/booting.rst)`);
+    failsWith(bootscope(['import', log, '--events', huge, '-o', out]), `${huge}: 107374182400 bytes: too large for a trace-events-all file (QEMU 7.2's is 455 KB; at most 64 MiB)`);
     expect(leftovers('huge.trace')).toEqual([]);
   });
 });
