@@ -91,6 +91,18 @@ async function committed(child: Cli, file: string, events: number): Promise<numb
   }
 }
 
+/** A reader on the trace being written (kept open across the writer's close by the caller). */
+async function openLive(child: Cli, file: string): Promise<ReturnType<typeof openTrace>> {
+  for (;;) {
+    alive(child, `${file} could be opened`);
+    try {
+      return openTrace(file);
+    } catch {
+      await pause(10);
+    }
+  }
+}
+
 async function exists(child: Cli, file: string): Promise<void> {
   while (!fs.existsSync(file)) {
     alive(child, `${file} existed`);
@@ -284,9 +296,11 @@ describe('Ctrl-C (SIGINT) and SIGTERM midway', () => {
     it(`run: ${signal} commits what was recorded, closes the trace, marks it interrupted, exits ${code}`, async () => {
       const out = at(`run-${signal}.trace`);
       const child = spawnCli(['run', '--kernel', loop, '--mem', '128M', '-o', out, '--json']);
-      await exists(child, out);
+      // A reader holds the trace open while the run closes it (e.g. `bootscope tui` on a live run).
+      const live = await openLive(child, out);
       child.kill(signal);
       const r = await child.done;
+      live.close();
       expect(r.code).toBe(code);
       expect(r.err).toContain(`${signal}: stopping the guest`);
       const s = JSON.parse(r.out);
@@ -309,9 +323,10 @@ describe('Ctrl-C (SIGINT) and SIGTERM midway', () => {
   it('import: SIGINT keeps the lines read so far, closes the trace, marks it interrupted, exits 130', async () => {
     const out = at('import-int.trace');
     const child = spawnCli(['import', bigLog, '-o', out, '--json']);
-    await exists(child, out);
+    const live = await openLive(child, out);
     child.kill('SIGINT');
     const r = await child.done;
+    live.close();
     expect(r.code).toBe(130);
     const s = JSON.parse(r.out);
     expect(s.interrupted).toBe('SIGINT');
