@@ -1,4 +1,4 @@
-// `bootscope import [--format F] [--dtb FILE] [--events FILE] [--strict] FILE -o TRACE`:
+// `bootscope import [--format F] [--dtb FILE] [--events FILE] [--strict] [-f] FILE -o TRACE`:
 // read a QEMU trace log, a QEMU simpletrace file or ftrace text into a bootscope trace.
 
 import { Worker } from 'node:worker_threads';

@@ -209,7 +209,7 @@ describe('report -o', () => {
 });
 
 describe('run -o and replay -o', () => {
-  it('an output that is an input (kernel, --initrd, --input, or a link to one) is refused, even with --force', () => {
+  it('an output that is an input (kernel, --initrd, --input, --disk, or a link to one) is refused, even with --force', () => {
     const kernel = at('k.bin');
     fs.copyFileSync(guestBinary('uart'), kernel);
     const before = fs.readFileSync(kernel);
@@ -223,6 +223,10 @@ describe('run -o and replay -o', () => {
     const input = at('typed.txt');
     fs.writeFileSync(input, '@0 hello\n');
     failsWith(bootscope(['run', '--kernel', kernel, '--input', input, '-o', input, '--force']), `${input}: is also an input of this command; choose another output file`);
+    const disk = at('disk.img');
+    fs.writeFileSync(disk, Buffer.alloc(65536, 2));
+    failsWith(bootscope(['run', '--kernel', kernel, '--disk', `${disk},rw`, '-o', disk, '--force']), `${disk}: is also an input of this command; choose another output file`);
+    expect(fs.readFileSync(disk).equals(Buffer.alloc(65536, 2))).toBe(true);
     expect(fs.readFileSync(kernel).equals(before)).toBe(true);
     expect(fs.readFileSync(initrd).equals(Buffer.alloc(4096, 1))).toBe(true);
     const d = at('run-dir');
