@@ -114,6 +114,9 @@ interface RegionTrack {
   txBeforeProbe: number;
   txAfterProbe: number;
   lastAccess?: TraceEvent;
+  /** MIS/RIS reads and ICR writes after the line first rose: the guest's interrupt handler at work. */
+  serviced: number;
+  firstServiced?: TraceEvent;
 }
 
 const MAX_ENABLE = 8;
@@ -130,12 +133,18 @@ class ExplainUart implements Analysis<UartExplanation> {
   private dt: DtInfo | undefined | null = null;
   private uartWindows: { base: number; size: number }[] = [];
   private readonly kernelConsole = new KernelConsoleScanner();
+  /**
+   * The trace shows interrupt deliveries or acknowledgements at all. A real KVM guest reads
+   * ICC_IAR1_EL1 without an exit, so an ftrace of KVM has none: its UART interrupts are judged by
+   * the guest's handler (MIS/RIS reads, ICR writes after an assertion) instead.
+   */
+  private seesAcks = false;
   /** Registers other than DR and FR each UART saw (a handful of names at most). */
   private readonly otherRegs = new Map<string, Set<string>>();
 
   private track(name: string): RegionTrack {
     let t = this.tracks.get(name);
-    if (!t) this.tracks.set(name, (t = { firstId: [], enable: [], consoleBytes: 0, asserted: 0, delivered: 0, acked: 0, inputs: 0, txBeforeProbe: 0, txAfterProbe: 0 }));
+    if (!t) this.tracks.set(name, (t = { firstId: [], enable: [], consoleBytes: 0, asserted: 0, delivered: 0, acked: 0, inputs: 0, txBeforeProbe: 0, txAfterProbe: 0, serviced: 0 }));
     return t;
   }
 
@@ -202,6 +211,7 @@ class ExplainUart implements Analysis<UartExplanation> {
       }
       case 'irq_deliver':
       case 'irq_ack': {
+        this.seesAcks = true;
         const n = this.byIntid.get(e.intid);
         if (n) e.kind === 'irq_ack' ? this.track(n).acked++ : this.track(n).delivered++;
         return;
@@ -222,6 +232,10 @@ class ExplainUart implements Analysis<UartExplanation> {
         o.add(e.register || hex(off));
       }
       if (e.kind === 'mmio_read' && off >= 0xfe0 && t.firstId.length < 8) t.firstId.push(e);
+      if (t.firstAssert && (e.kind === 'mmio_read' ? e.register === 'MIS' || e.register === 'RIS' : e.register === 'ICR')) {
+        t.serviced++;
+        t.firstServiced ??= e;
+      }
       if (e.kind === 'mmio_write') this.driverStep(t, e);
       if (e.kind === 'mmio_write') {
         if (['CR', 'LCR_H', 'IBRD', 'FBRD'].includes(e.register) && t.enable.length < MAX_ENABLE) t.enable.push(e);
@@ -468,7 +482,11 @@ class ExplainUart implements Analysis<UartExplanation> {
       const mismatch = dtIntid !== undefined && deviceIntid !== undefined && dtIntid !== deviceIntid;
       // An interrupt is only owed when its condition occurred: TX unmasked, RX with input, or an assertion.
       const expected = mismatch || irq.asserted > 0 || t.txUnmask !== undefined || t.inputs > 0;
-      if (irq.acked === 0 && !expected) {
+      if (irq.acked === 0 && !this.seesAcks && irq.asserted > 0 && t.serviced > 0) {
+        push(t.firstAssert);
+        push(t.firstServiced);
+        reasons.push(`Interrupt: INTID ${deviceIntid ?? '?'} was asserted ${irq.asserted} times and the guest's interrupt handler answered (${t.serviced} MIS/RIS reads and ICR writes after it rose); this trace does not show deliveries or acknowledgements (under KVM the guest acknowledges through ICC_IAR1_EL1 without an exit).`);
+      } else if (irq.acked === 0 && !expected) {
         reasons.push(`Interrupt: the guest unmasked IMSC ${hex(Number(t.imscWrite.kind === 'mmio_write' ? t.imscWrite.value : 0n))} (receive/timeout) and enabled INTID ${deviceIntid ?? '?'}; no input arrived, so no interrupt was due.`);
       } else if (irq.acked === 0) {
         push(t.txUnmask);

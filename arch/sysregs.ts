@@ -115,3 +115,43 @@ export function resolveSysregName(name: string): string {
   const e = parseSysregGenericName(name);
   return e < 0 ? name : (PROVIDED_NAMES.get(e) ?? name);
 }
+
+/**
+ * Performance Monitors registers as EL1 and EL0 reach them (Arm DDI 0487, 'Performance Monitors
+ * Extension registers'). KVM names some of these in its traces by their encoding macros' text.
+ */
+export const PMU = {
+  PMINTENSET_EL1: enc(3, 0, 9, 14, 1),
+  PMINTENCLR_EL1: enc(3, 0, 9, 14, 2),
+  PMCR_EL0: enc(3, 3, 9, 12, 0),
+  PMCNTENSET_EL0: enc(3, 3, 9, 12, 1),
+  PMCNTENCLR_EL0: enc(3, 3, 9, 12, 2),
+  PMOVSCLR_EL0: enc(3, 3, 9, 12, 3),
+  PMSWINC_EL0: enc(3, 3, 9, 12, 4),
+  PMSELR_EL0: enc(3, 3, 9, 12, 5),
+  PMCEID0_EL0: enc(3, 3, 9, 12, 6),
+  PMCEID1_EL0: enc(3, 3, 9, 12, 7),
+  PMCCNTR_EL0: enc(3, 3, 9, 13, 0),
+  PMXEVTYPER_EL0: enc(3, 3, 9, 13, 1),
+  PMXEVCNTR_EL0: enc(3, 3, 9, 13, 2),
+  PMUSERENR_EL0: enc(3, 3, 9, 14, 0),
+  PMOVSSET_EL0: enc(3, 3, 9, 14, 3),
+  PMCCFILTR_EL0: enc(3, 3, 14, 15, 7),
+} as const;
+
+function pmuNames(): Map<number, string> {
+  const m = new Map<number, string>(Object.entries(PMU).map(([n, e]) => [e, n]));
+  // PMEVCNTR<n>_EL0 is (3,3,14,8+n/8,n%8), PMEVTYPER<n>_EL0 (3,3,14,12+n/8,n%8), n < 31.
+  for (let n = 0; n < 31; n++) {
+    m.set(enc(3, 3, 14, 8 + (n >> 3), n & 7), `PMEVCNTR${n}_EL0`);
+    m.set(enc(3, 3, 14, 12 + (n >> 3), n & 7), `PMEVTYPER${n}_EL0`);
+  }
+  return m;
+}
+
+const KNOWN_NAMES: ReadonlyMap<number, string> = new Map([...PROVIDED_NAMES, ...pmuNames()]);
+
+/** The name of a GICv3 CPU interface, generic timer or PMU register, else its generic spelling. */
+export function sysregNameOf(encoding: number): string {
+  return KNOWN_NAMES.get(encoding) ?? sysregGenericName(encoding);
+}

@@ -39,7 +39,12 @@ export const GIC_VIA = ['gicc_mmio', 'icc_sysreg', 'unknown'] as const;
 export const CONDUITS = ['hvc', 'smc'] as const;
 export const VCPU_STATES = ['on', 'off', 'reset', 'suspend', 'on_pending'] as const;
 export const TIMER_NAMES = ['phys', 'virt', 'hyp', 'sec', 'hypvirt', 'sel2phys', 'sel2virt'] as const;
-export const TIMER_OPS = ['ctl', 'cval', 'tval', 'recalc', 'disabled', 'imask_toggle', 'cntvoff'] as const;
+/**
+ * What happened to a timer: the guest wrote CTL/CVAL/TVAL, the model recomputed it…; save_* and
+ * restore_* are a hypervisor putting the guest's CTL or CVAL away when the vCPU leaves the CPU and
+ * loading it back (KVM's kvm_timer_save_state / kvm_timer_restore_state), not guest writes.
+ */
+export const TIMER_OPS = ['ctl', 'cval', 'tval', 'recalc', 'disabled', 'imask_toggle', 'cntvoff', 'save_ctl', 'save_cval', 'restore_ctl', 'restore_cval'] as const;
 export const WAKE_REASONS = ['irq', 'fiq', 'timer', 'event', 'sgi', 'none', 'unknown'] as const;
 /** Block request operations, transport-independent (virtio-blk types, Xen blkif operations). */
 export const BLOCK_OPS = ['read', 'write', 'flush', 'get_id', 'discard', 'write_zeroes', 'other'] as const;

@@ -76,7 +76,7 @@ describe('ftrace text', () => {
     expect(r.extra.ftraceFlags).toBe(0);
     expect(r.stats.header).toBe(3);
     const [timer, vgic, sys, fault] = r.events;
-    expect(timer).toMatchObject({ kind: 'irq_line', intid: 27, level: 1, vcpu: 1, source: 'timer' });
+    expect(timer).toMatchObject({ kind: 'irq_line', intid: 27, level: 1, vcpu: 1, source: 'timer_virt' });
     expect(vgic).toMatchObject({ kind: 'irq_line', intid: 27, level: 0, vcpu: 1 });
     expect(sys).toMatchObject({ kind: 'sysreg', name: 'ICC_SGI1R_EL1', write: true, encoding: (3 << 14) | (12 << 7) | (11 << 3) | 5, outcome: 'trapped', time: 69123 });
     expect(fault).toMatchObject({ kind: 'exception', ec: 0x24, esr: 0x93c08006, far: 0xffff7dfffe600000n });
