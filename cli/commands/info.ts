@@ -72,7 +72,7 @@ export function renderInfo(i: TraceInfo): string {
   }
   const pv = pvDeviceRows(i.meta.extra['pvDevices']);
   if (pv.length) {
-    out.push('', 'Xen PV devices (state each end reached)');
+    out.push('', 'Xen PV devices (the xenbus states each end went through: 4 is Connected)');
     out.push(indent(renderTable(['device', 'what', 'frontend', 'backend', 'I/O'], pv)));
   }
   if (i.counts.hypercalls.length) {
@@ -95,12 +95,16 @@ function statusText(i: TraceInfo): string {
 /** The xen machine's PV devices (meta.extra.pvDevices), one row each; [] for other traces. */
 function pvDeviceRows(v: unknown): string[][] {
   if (!Array.isArray(v)) return [];
-  const state = (n: unknown) => (typeof n === 'number' ? `${xenbusStateName(n) || '?'} (${n})` : '?');
+  // The states an end went through: "1 3 4 5 6 (Closed)"; Connected is 4.
+  const state = (v: unknown) => {
+    const list = Array.isArray(v) ? v.filter((n): n is number => typeof n === 'number') : [];
+    return list.length ? `${list.join(' ')} (${xenbusStateName(list[list.length - 1]!) || '?'})` : '?';
+  };
   return v.filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null).map((d) => {
     const what = typeof d['mac'] === 'string' ? `vif, mac ${d['mac']}` : `${String(d['vdev'] ?? 'vbd')}, ${String(d['sectors'] ?? '?')} sectors${d['readOnly'] ? ', read-only' : ''}`;
     const io = typeof d['mac'] === 'string' ? `${String(d['framesSent'] ?? 0)} frames sent` : `${String(d['requests'] ?? 0)} requests`;
     const errors = typeof d['errors'] === 'number' && d['errors'] > 0 ? `, ${d['errors']} refused` : '';
-    return [String(d['device'] ?? '?'), what, state(d['frontendState']), state(d['backendState']), io + errors];
+    return [String(d['device'] ?? '?'), what, state(d['frontendStates']), state(d['backendStates']), io + errors];
   });
 }
 

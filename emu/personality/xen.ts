@@ -250,7 +250,7 @@ export class XenPersonality implements Personality {
   runSummary(): Record<string, unknown> {
     const bus = this.xenbus;
     const pvDevices = this.backends.map((b) => {
-      const common = { device: b.name, frontend: b.frontend, backend: b.backend, frontendState: bus.stateOf(b.name, 'frontend'), backendState: bus.stateOf(b.name, 'backend') };
+      const common = { device: b.name, frontend: b.frontend, backend: b.backend, frontendStates: bus.statesOf(b.name, 'frontend'), backendStates: bus.statesOf(b.name, 'backend') };
       return b instanceof BlkBack
         ? { ...common, vdev: `xvd${String.fromCharCode(97 + ((b.devid >> 4) & 15))}`, sectors: b.disk.sectors, readOnly: b.disk.readOnly, requests: b.stats.requests, errors: b.stats.errors }
         : { ...common, mac: b.mac, framesSent: b.stats.frames, errors: b.stats.errors };

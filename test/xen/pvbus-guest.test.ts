@@ -111,13 +111,13 @@ describe('a bare-metal domU on the PV bus', () => {
     expect(of(main.events, 'block_request').find((e) => e.request === 105n)).toMatchObject({ device: 'vbd-51712', op: 'read', sector: 8, length: 4096 });
   });
 
-  it('info lists the PV device with the state each end reached', () => {
+  it('info lists the PV device with the states each end went through', () => {
     const r = openTrace(main.trace);
     const text = renderInfo(r.info());
     expect(r.meta.extra['pvBus']).toMatchObject({ xenstoreRequests: expect.any(Number), notifications: { toBackend: expect.any(Number), toGuest: expect.any(Number) } });
     r.close();
-    expect(text).toContain('Xen PV devices (state each end reached)');
-    expect(text).toMatch(/vbd-51712 +xvda, 64 sectors +Connected \(4\) +Connected \(4\) +12 requests, 7 refused/);
+    expect(text).toContain('Xen PV devices (the xenbus states each end went through: 4 is Connected)');
+    expect(text).toMatch(/vbd-51712 +xvda, 64 sectors +1 3 4 \(Connected\) +1 2 4 \(Connected\) +12 requests, 7 refused/);
   });
 
   it("leaves the user's image as it was; the guest's write went to the overlay", () => {

@@ -110,6 +110,7 @@ function writeDomain(xs: Dom0Xenstore, d: ToolstackDomain): void {
 function writeDevice(bus: XenBus, d: ToolstackDomain, kind: 'vbd' | 'vif', devid: number, front: [string, string][], back: [string, string][]): void {
   const xs = bus.dom0;
   const { frontend, backend } = devicePaths(d.domid, kind, devid);
+  bus.addDevice({ name: `${kind}-${devid}`, frontend, backend });
   const lib = `/libxl/${d.domid}/device/${kind}/${devid}`;
   xs.write(`${lib}/frontend`, frontend);
   xs.write(`${lib}/backend`, backend);
@@ -121,7 +122,6 @@ function writeDevice(bus: XenBus, d: ToolstackDomain, kind: 'vbd' | 'vif', devid
   xs.setPerms(backend, ['n0', `r${d.domid}`]);
   xs.write(`${backend}/frontend`, frontend);
   for (const [k, v] of back) xs.write(`${backend}/${k}`, v);
-  bus.addDevice({ name: `${kind}-${devid}`, frontend, backend });
 }
 
 function writeDisk(bus: XenBus, d: ToolstackDomain, disk: ToolstackDisk): void {

@@ -46,8 +46,12 @@ export class XenBus {
   private draining = false;
   private readonly statePaths = new Map<string, { device: string; end: 'frontend' | 'backend' }>();
   private readonly lastState = new Map<string, number>();
+  /** Every state each end went through, in order (for the run summary). */
+  private readonly history = new Map<string, number[]>();
   /** The vCPU whose notification is being served (-1 outside one), for event records. */
   vcpu = -1;
+  /** While a request is processed, the events it caused wait here so the request is recorded first. */
+  private held: (() => void)[] | undefined;
   /** Counts for `info` and the benchmark. */
   readonly stats = { requests: 0, watchEvents: 0 };
 
@@ -62,7 +66,7 @@ export class XenBus {
     });
     this.ring.onWatchEvent = (path, token) => {
       this.stats.watchEvents++;
-      this.recordXs(opts.domid, 'WATCH_EVENT', 0, 0, path, new Uint8Array(0), token, 'OK');
+      this.afterRequest(() => this.recordXs(opts.domid, 'WATCH_EVENT', 0, 0, path, new Uint8Array(0), token, 'OK'));
     };
     this.dom0 = new Dom0Xenstore(this);
     this.db.connections.push(this.dom0, this.ring);
@@ -94,8 +98,9 @@ export class XenBus {
 
   private handleGuest(conn: XenstoreRing, type: number, reqId: number, txId: number, payload: Uint8Array): void {
     this.stats.requests++;
-    const r = processRequest(this.db, conn, { type, reqId, txId, payload });
+    const r = this.process(conn, { type, reqId, txId, payload });
     this.recordReply(conn.domid, reqId, txId, type, r);
+    this.releaseHeld();
     conn.reply(r.type, reqId, txId, r.payload);
     if (r.registered) conn.deliver(this.db.watchPath(conn, r.registered, r.registered.path), r.registered.token);
     this.drain();
@@ -103,14 +108,42 @@ export class XenBus {
 
   /** A request of the privileged connection, recorded like the domU's. */
   dom0Request(type: number, payload: Uint8Array, txId = 0, quiet = false): XsReply {
-    const r = processRequest(this.db, this.dom0, { type, reqId: 0, txId, payload });
+    const r = this.process(this.dom0, { type, reqId: 0, txId, payload });
     if (!quiet) this.recordReply(0, 0, txId, type, r);
     else if (r.type !== XS_TYPE.ERROR) this.noteState(r, true);
+    this.releaseHeld();
     if (r.registered) {
       this.dom0.adopt(r.registered);
       this.dom0.deliver(r.registered.path, r.registered.token, r.registered);
     }
     return r;
+  }
+
+  /** processRequest with the watch events it fires held back, to be recorded after the request. */
+  private process(conn: XsConnection, req: { type: number; reqId: number; txId: number; payload: Uint8Array }): XsReply {
+    const outer = this.held;
+    this.held = [];
+    try {
+      return processRequest(this.db, conn, req);
+    } finally {
+      const mine = this.held;
+      this.held = outer;
+      this.pendingRelease = mine;
+    }
+  }
+
+  private pendingRelease: (() => void)[] = [];
+
+  private releaseHeld(): void {
+    const list = this.pendingRelease;
+    this.pendingRelease = [];
+    for (const f of list) f();
+  }
+
+  /** Record now, or after the request being processed has been recorded. */
+  afterRequest(record: () => void): void {
+    if (this.held) this.held.push(record);
+    else record();
   }
 
   /** Queue a backend reaction; it runs once the current request has been answered. */
@@ -145,6 +178,9 @@ export class XenBus {
     if (!Number.isFinite(state) || state < 0) return;
     if (this.lastState.get(r.record.path) === state) return;
     this.lastState.set(r.record.path, state);
+    const h = this.history.get(r.record.path) ?? [];
+    h.push(state);
+    this.history.set(r.record.path, h);
     const rec = this.opts.env.recorder;
     if (!quiet && rec.enabled) rec.record({ kind: 'xenbus_state', time: this.opts.env.now(), vcpu: this.vcpu, device: dev.device, end: dev.end, xb_state: state >>> 0 });
   }
@@ -154,6 +190,13 @@ export class XenBus {
     const d = this.devices.find((x) => x.name === device);
     if (!d) return XENBUS_STATE.Unknown;
     return this.lastState.get(`${end === 'frontend' ? d.frontend : d.backend}/state`) ?? XENBUS_STATE.Unknown;
+  }
+
+  /** The states a device end went through, in order (the toolstack's initial one first). */
+  statesOf(device: string, end: 'frontend' | 'backend'): number[] {
+    const d = this.devices.find((x) => x.name === device);
+    if (!d) return [];
+    return [...(this.history.get(`${end === 'frontend' ? d.frontend : d.backend}/state`) ?? [])];
   }
 
   recordXs(domid: number, op: string, reqId: number, tx: number, path: string, data: Uint8Array, token: string, result: string): void {
@@ -188,7 +231,7 @@ export class Dom0Xenstore implements XsConnection {
     if (!cb) return;
     if (!this.quiet) {
       this.bus.stats.watchEvents++;
-      this.bus.recordXs(0, 'WATCH_EVENT', 0, 0, path, new Uint8Array(0), token, 'OK');
+      this.bus.afterRequest(() => this.bus.recordXs(0, 'WATCH_EVENT', 0, 0, path, new Uint8Array(0), token, 'OK'));
     }
     this.bus.defer(() => cb(path));
   }
