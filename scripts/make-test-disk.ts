@@ -137,7 +137,7 @@ export function findModules(modDir: string, names: string[]): Module[] {
       throw new DiskBuildError(`${modDir}: module ${name}${from ? ` (needed by ${from})` : ''} is neither in the package nor built in`);
     }
     const data = fs.readFileSync(p);
-    for (const dep of dependsOf(data)) visit(dep, name);
+    for (const dep of dependsOf(data, name)) visit(dep, name);
     out.push({ name, file: path.basename(p), data });
   };
   for (const n of names) visit(n, '');
@@ -147,9 +147,15 @@ export function findModules(modDir: string, names: string[]): Module[] {
 /** Module names compare with '-' and '_' alike (as the kernel does). */
 const canon = (name: string): string => name.replace(/-/g, '_');
 
-/** The `depends=` list of an uncompressed module's modinfo strings. */
-function dependsOf(ko: Uint8Array): string[] {
-  if (ko[0] !== 0x7f || ko[1] !== 0x45) return []; // compressed (.ko.xz): not read
+/**
+ * Dependencies of the compressed modules we load whose modinfo is not read (xz): 6.12 builds
+ * virtio in but keeps virtio_net's failover helpers as modules.
+ */
+const XZ_DEPENDS: Record<string, string[]> = { virtio_net: ['failover', 'net_failover'], net_failover: ['failover'] };
+
+/** The `depends=` list of an uncompressed module's modinfo strings (compressed: XZ_DEPENDS). */
+function dependsOf(ko: Uint8Array, name: string): string[] {
+  if (ko[0] !== 0x7f || ko[1] !== 0x45) return XZ_DEPENDS[canon(name)] ?? [];
   const text = Buffer.from(ko).toString('latin1');
   const m = /\0depends=([^\0]*)\0/.exec(text);
   return m && m[1] ? m[1].split(',').filter(Boolean) : [];

@@ -4,6 +4,7 @@
 // kvm/xen pair — or, when stdout is not a terminal, prints the summaries instead.
 
 import type { Command } from 'commander';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
@@ -33,8 +34,13 @@ export interface DemoTraces {
   xen: string;
   /** The bundled QEMU boot log, imported. */
   qemu: string;
-  /** Debian's pinned kernel booted to the rootfs panic under kvm and xen. */
-  linux?: { kvm: string; xen: string; kernel: string };
+  /**
+   * Debian's pinned kernel under kvm and xen: from the disk initramfs onto the test disk to the
+   * disk's /sbin/init (`disk` set), or, where the disk cannot be built, to the rootfs panic.
+   */
+  linux?: { kvm: string; xen: string; kernel: string; disk?: string };
+  /** Why the test disk could not be built (then Linux boots to its rootfs panic). */
+  diskUnavailable?: string;
   /** Why the kernel could not be fetched (then the demo shows the built-in guest only). */
   linuxUnavailable?: string;
 }
@@ -43,23 +49,43 @@ export interface DemoTraces {
  * Debian's kernel as guests/inputs.lock pins it, fetched (once, cached) by scripts/fetch-guests.sh
  * with a progress bar on a terminal; the one-line reason when this machine cannot fetch it.
  */
-async function pinnedKernel(): Promise<{ kernel: string } | { reason: string }> {
+async function pinnedKernel(): Promise<{ kernel: string; busybox?: string } | { reason: string }> {
   try {
-    const { kernel } = await fetchGuestsWithProgress(['kernel']);
-    return kernel ? { kernel } : { reason: 'scripts/fetch-guests.sh printed no kernel path' };
+    const { kernel, busybox } = await fetchGuestsWithProgress(['kernel', 'busybox']);
+    return kernel ? { kernel, ...(busybox ? { busybox } : {}) } : { reason: 'scripts/fetch-guests.sh printed no kernel path' };
   } catch (e) {
     return { reason: e instanceof Error ? e.message : String(e) };
   }
 }
 
-/** Boots the kernel to its rootfs panic on one personality (progress on a terminal). */
-async function recordLinux(kernel: string, machine: 'kvm' | 'xen', output: string): Promise<void> {
-  const progress = startProgress(`booting Linux (${machine})`, 'instructions', 900_000_000);
+/**
+ * The test disk and its initramfs (scripts/make-test-disk.ts, run as a child: the script builds
+ * with mke2fs, outside the CLI's layers), or the one-line reason they could not be made.
+ */
+function makeDisk(kernel: string, busybox: string, dir: string): Promise<{ disk: string; initramfs: string } | { reason: string }> {
+  const script = join(ROOT, 'scripts/make-test-disk.ts');
+  return new Promise((done) => {
+    execFile(process.execPath, ['--disable-warning=ExperimentalWarning', script, kernel, busybox, dir], { encoding: 'utf8' }, (err, out, errOut) => {
+      const disk = /^disk (.*)$/m.exec(out)?.[1];
+      const initramfs = /^disk-initramfs (.*)$/m.exec(out)?.[1];
+      if (err || !disk || !initramfs) done({ reason: (errOut.trim().split('\n').pop() ?? '') || (err?.message ?? 'scripts/make-test-disk.ts printed no paths') });
+      else done({ disk, initramfs });
+    });
+  });
+}
+
+/**
+ * Boots the kernel on one personality (progress on a terminal): with the test disk, from the
+ * initramfs to the disk's /sbin/init, which powers off; without, to the rootfs panic.
+ */
+async function recordLinux(kernel: string, machine: 'kvm' | 'xen', output: string, disk?: { disk: string; initramfs: string }): Promise<void> {
+  const progress = startProgress(`booting Linux (${machine})`, 'instructions', disk ? 1_050_000_000 : 900_000_000);
   try {
     await runGuest({
       kernel, machine, gic: 3, smp: 2, memBytes: 256 << 20, output, overwrite: true,
       append: machine === 'kvm' ? 'console=ttyAMA0 earlycon=pl011,0x9000000' : 'console=hvc0',
-      stopOn: 'end Kernel panic', maxInsns: 1_500_000_000,
+      maxInsns: 1_500_000_000,
+      ...(disk ? { initrd: disk.initramfs, disks: [{ file: disk.disk, mode: 'cow' as const }] } : { stopOn: 'end Kernel panic' }),
       onProgress: (n) => progress.update(n),
     });
   } finally {
@@ -82,10 +108,12 @@ export async function buildDemoTraces(dir: string): Promise<DemoTraces> {
   const pinned = await pinnedKernel();
   if ('reason' in pinned) return { kvm, xen, qemu, linuxUnavailable: pinned.reason };
   const { kernel } = pinned;
-  const linux = { kvm: join(dir, 'linux-kvm.trace'), xen: join(dir, 'linux-xen.trace'), kernel };
-  await recordLinux(kernel, 'kvm', linux.kvm);
-  await recordLinux(kernel, 'xen', linux.xen);
-  return { kvm, xen, qemu, linux };
+  const made = pinned.busybox ? await makeDisk(kernel, pinned.busybox, dir) : { reason: 'scripts/fetch-guests.sh printed no busybox path' };
+  const disk = 'disk' in made ? made : undefined;
+  const linux = { kvm: join(dir, 'linux-kvm.trace'), xen: join(dir, 'linux-xen.trace'), kernel, ...(disk ? { disk: disk.disk } : {}) };
+  await recordLinux(kernel, 'kvm', linux.kvm, disk);
+  await recordLinux(kernel, 'xen', linux.xen, disk);
+  return { kvm, xen, qemu, linux, ...('reason' in made ? { diskUnavailable: made.reason } : {}) };
 }
 
 export function registerDemo(program: Command): void {
@@ -160,8 +188,9 @@ async function printSummaries(traces: DemoTraces, report: string): Promise<void>
   process.stdout.write(renderDiff(await diffTraceFiles(traces.kvm, traces.xen)));
   say();
   if (traces.linux) {
-    const { kvm, xen, kernel } = traces.linux;
-    say(`━━ Debian's kernel (${kernel}) booted to its rootfs panic as a KVM guest and as a Xen domU`);
+    const { kvm, xen, kernel, disk } = traces.linux;
+    if (disk) say(`━━ Debian's kernel (${kernel}) booted from its initramfs onto ${disk} (virtio-blk on kvm, a Xen PV disk on xen) to the disk's /sbin/init, as a KVM guest and as a Xen domU`);
+    else say(`━━ Debian's kernel (${kernel}) booted to its rootfs panic as a KVM guest and as a Xen domU (the test disk could not be made: ${traces.diskUnavailable ?? 'unknown'})`);
     say();
     say(`$ bootscope phases ${kvm}`);
     process.stdout.write(renderPhases(phasesOfTrace(kvm)));

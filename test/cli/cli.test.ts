@@ -126,10 +126,15 @@ describe('bootscope CLI', () => {
     // The kernel the demo fetched itself, through scripts/fetch-guests.sh: the pinned one.
     expect(j.traces.linux.kernel).toBe((await fetchGuests(['kernel'])).kernel);
     expect(j.traces.linuxUnavailable).toBeUndefined();
+    // Linux boots from the disk initramfs onto the test disk (scripts/make-test-disk.ts) to its init.
+    expect(j.traces.linux.disk).toBe(join(dir, 'demo', 'test-disk.ext4'));
+    expect(j.traces.diskUnavailable).toBeUndefined();
     for (const which of ['kvm', 'xen']) {
       const info = JSON.parse((await bootscopeAsync(dir, 'info', j.traces.linux[which], '--json')).out);
       expect(info.complete).toBe(true);
       expect(info.meta.source).toMatchObject({ type: 'emulator', name: which });
+      expect(info.counts.kinds.block_request).toBeGreaterThan(10);
+      expect(info.meta.hashes.disk0).toMatch(/^[0-9a-f]{64}$/);
     }
     expect(j.kvm.complete).toBe(true);
     expect(j.kvm.meta.source).toMatchObject({ type: 'emulator', name: 'kvm' });
@@ -141,7 +146,7 @@ describe('bootscope CLI', () => {
     expect(text.out).toContain('Booting Linux on physical CPU');
     expect(text.out).toContain('$ bootscope check');
     expect(text.out).toMatch(/uart\s+A: pl011@9000000[\s\S]*B: sbsa-uart@22000000/); // diff lines the UARTs up by role
-    expect(text.out).toContain(`Debian's kernel (${j.traces.linux.kernel}) booted to its rootfs panic as a KVM guest and as a Xen domU`);
+    expect(text.out).toContain(`Debian's kernel (${j.traces.linux.kernel}) booted from its initramfs onto ${j.traces.linux.disk} (virtio-blk on kvm, a Xen PV disk on xen) to the disk's /sbin/init, as a KVM guest and as a Xen domU`);
     expect(text.out).not.toContain('could not be fetched');
     expect(j.diff).toBeDefined();
     expect(existsSync(j.report)).toBe(true);

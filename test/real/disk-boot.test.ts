@@ -140,4 +140,25 @@ describe('Debian Linux 6.1 to /sbin/init on a virtio-blk-pci disk (--machine kvm
     expect(again.err).toMatch(/rw\.trace: the disk image .*rw\.ext4 changed since it was recorded \(sha256 [0-9a-f]{12}…, recorded [0-9a-f]{12}…\) \(the run had it ,rw/);
     expect(again.err.trim().split('\n')).toHaveLength(1);
   });
+
+  it('Debian 6.12 (virtio built in, virtio_blk a .ko.xz module), GICv3, 1 vCPU: the same init on the same disk, the same PCI and virtio lines as QEMU', async () => {
+    const dir612 = tmp.file('k612');
+    const d = makeTestDisk(guests.kernel612, guests.busybox, dir612);
+    const copy = tmp.file('k612.ext4');
+    copyFileSync(d.disk, copy);
+    const r = await bootscope(tmp.dir, 'run', '--kernel', guests.kernel612, '--initrd', d.initramfs, '--append', APPEND, '--smp', '1', '--gic', '3', '--mem', '512M',
+      '--disk', copy, '--max-insns', '5e9', '-o', tmp.file('k612.trace'), '--json');
+    expect(r.err).toBe('');
+    const s = JSON.parse(r.out);
+    expect(s.stop).toBe('system_off');
+    expect(s.console).toMatch(new RegExp(`\\n${DISK_MARKER}\\r?\\n`));
+    expect(s.console).not.toContain('insmod');
+    expect(sha(copy)).toBe(sha(d.disk));
+    const out = await qemu(['-M', 'virt,gic-version=3,its=off', '-cpu', 'cortex-a57', '-smp', '1', '-m', '512M', '-nographic', '-no-reboot',
+      '-kernel', guests.kernel612, '-initrd', d.initramfs, '-append', APPEND,
+      '-drive', `file=${d.disk},if=none,id=d0,format=raw,snapshot=on`, '-device', 'virtio-blk-pci,drive=d0,disable-legacy=on', '-nic', 'none']);
+    const theirs = pciLines(out);
+    expect(theirs).toContain(DISK_MARKER);
+    expect(pciLines(s.console)).toEqual(theirs);
+  });
 });
