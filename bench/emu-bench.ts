@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { runGuest, type RunResult } from '../emu/run.ts';
-import { GUEST_RUNS, guestBinary, REPO_ROOT, runOnQemu } from '../test/guests/qemu-runs.ts';
+import { GUEST_RUNS, guestBinary, REPO_ROOT, runOnQemu } from '../test/helpers/qemu-runs.ts';
 
 const args = process.argv.slice(2);
 const runsArg = args.indexOf('--runs');

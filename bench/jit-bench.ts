@@ -86,7 +86,7 @@ const NOTES = [
   'Exactness: PC and instret are stored before anything that may fault, a block exits after a memory access or system',
   'instruction when an event is pending (MMIO, timer, DAIF, a stop request) or its fetch page was dropped (code write, TLB',
   'maintenance, MMU change), and a block only starts when it fits in the remaining budget, so interrupts are taken at the',
-  'same instret and traces are unchanged. Tests: `test/cpu/jit.test.ts` (all 13 matrix guests give the same digest, events,',
+  'same instret and traces are unchanged. Tests: `test/emu/cpu/jit.test.ts` (all 13 matrix guests give the same digest, events,',
   'virtual time and console as the interpreter compiling on the 2nd execution; precise data abort mid-block; self-modifying',
   'code; 100,000 random instruction words against the interpreter), `test/emu` (QEMU differential with and without the',
   'compiler, replay across modes, random images both ways), and the Linux tests in `test/real` run with it.',

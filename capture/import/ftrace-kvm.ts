@@ -74,7 +74,7 @@ export const KVM_HANDLERS: ReadonlyMap<string, Handler> = H;
 
 /**
  * kvm:* events of Linux 6.1 and 6.12 (arm64) counted as unmapped on purpose, with the reason. Every
- * other kvm event of those kernels has a handler (test/import/ftrace-kvm.test.ts checks both
+ * other kvm event of those kernels has a handler (test/capture/import/ftrace-kvm.test.ts checks both
  * kernels' format lists against these two tables).
  */
 export const FTRACE_UNMAPPED: ReadonlyMap<string, string> = new Map([

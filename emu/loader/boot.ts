@@ -1,5 +1,5 @@
 // Where QEMU's `-kernel`/`-initrd` put things on an AArch64 machine (hw/arm/boot.c, 7.2; checked
-// against qemu-system-aarch64 7.2 in test/dt/loader.test.ts), and the register state at entry.
+// against qemu-system-aarch64 7.2 in test/emu/dt/loader.test.ts), and the register state at entry.
 //
 //  - ELF: PT_LOAD segments at p_paddr, entered at e_entry with x0..x3 = 0; no initrd; the DTB goes
 //    to the base of RAM only if it fits below the lowest segment.

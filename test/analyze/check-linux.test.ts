@@ -11,7 +11,7 @@ import { openTrace } from '../../capture/store/index.ts';
 import { runGuest, type RunConfig } from '../../emu/run.ts';
 import { tmpTraces } from './engine-helpers.ts';
 import { golden } from './helpers.ts';
-import { fetchGuests } from '../real/helpers.ts';
+import { fetchGuests } from '../helpers/real-guests.ts';
 
 // Debian's kernel as pinned, fetched and cached (scripts/fetch-guests.sh).
 const kernelPath = fetchGuests().kernel;

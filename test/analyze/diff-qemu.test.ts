@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { diffTraceFiles, renderDiff } from '../../cli/commands/diff.ts';
 import { importFile } from '../../capture/import/index.ts';
-import { GUEST_RUNS, runOnQemu } from '../guests/qemu-runs.ts';
+import { GUEST_RUNS, runOnQemu } from '../helpers/qemu-runs.ts';
 import { guestTrace, tmp } from './helpers.ts';
 
 describe('diff of real traces', () => {

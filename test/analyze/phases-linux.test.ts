@@ -11,7 +11,7 @@ import { phasesOfTrace, renderPhases } from '../../cli/commands/phases.ts';
 import { latencyOfTrace, renderLatency } from '../../cli/commands/latency.ts';
 import { diffTraceFiles } from '../../cli/commands/diff.ts';
 import { golden, tmp } from './helpers.ts';
-import { fetchGuests } from '../real/helpers.ts';
+import { fetchGuests } from '../helpers/real-guests.ts';
 
 // Debian's kernel as pinned, fetched and cached (scripts/fetch-guests.sh).
 const kernelPath = fetchGuests().kernel;

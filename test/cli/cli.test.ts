@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { bootscope as bootscopeAsync, bootscopeWith } from '../real/helpers.ts';
+import { bootscope as bootscopeAsync, bootscopeWith } from '../helpers/real-guests.ts';
 import { fetchGuests, guestPin } from '../../cli/inputs.ts';
 
 const ROOT = join(import.meta.dirname, '../..');

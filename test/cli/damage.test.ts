@@ -5,8 +5,8 @@ import Database from 'better-sqlite3';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bootMixPool } from '../../bench/boot-mix.ts';
-import { bootscope, tempDir } from '../real/helpers.ts';
-import { corruptChunk, writeEvents } from '../store/helpers.ts';
+import { bootscope, tempDir } from '../helpers/real-guests.ts';
+import { corruptChunk, writeEvents } from '../capture/store/helpers.ts';
 
 const { dir, file } = tempDir('bootscope-damage-');
 const good = file('good.trace');

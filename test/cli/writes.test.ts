@@ -11,7 +11,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { openTrace } from '../../capture/store/index.ts';
 import { assemble } from '../emu/helpers.ts';
-import { guestBinary } from '../guests/qemu-runs.ts';
+import { guestBinary } from '../helpers/qemu-runs.ts';
 
 const ROOT = path.join(import.meta.dirname, '../..');
 const MAIN = path.join(ROOT, 'cli/main.ts');

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { guestBinary, REPO_ROOT } from '../guests/qemu-runs.ts';
+import { guestBinary, REPO_ROOT } from '../helpers/qemu-runs.ts';
 import { tempDir } from './helpers.ts';
 
 const tmp = tempDir('bootscope-emu-cli-');

@@ -4,7 +4,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openTrace } from '../../capture/store/index.ts';
 import { replayTrace } from '../../emu/machine/replay.ts';
-import { GUEST_RUNS, guestBinary } from '../guests/qemu-runs.ts';
+import { GUEST_RUNS, guestBinary } from '../helpers/qemu-runs.ts';
 import { runMatrixGuest, tempDir } from './helpers.ts';
 
 const tmp = tempDir();

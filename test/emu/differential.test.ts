@@ -5,7 +5,7 @@
 import { describe, expect, it, afterAll } from 'vitest';
 import { importFile } from '../../capture/import/index.ts';
 import { openTrace } from '../../capture/store/index.ts';
-import { GUEST_RUNS, runOnQemu, type GuestRun } from '../guests/qemu-runs.ts';
+import { GUEST_RUNS, runOnQemu, type GuestRun } from '../helpers/qemu-runs.ts';
 import { runMatrixGuest, tempDir } from './helpers.ts';
 
 const tmp = tempDir();

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GUEST_RUNS, REPO_ROOT } from '../guests/qemu-runs.ts';
+import { GUEST_RUNS, REPO_ROOT } from '../helpers/qemu-runs.ts';
 import { runMatrixGuest } from './helpers.ts';
 
 describe('guests on the emulator match QEMU consoles', () => {

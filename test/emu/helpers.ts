@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runGuest, type RunConfig, type RunResult } from '../../emu/run.ts';
-import { guestBinary, sbsaUartDtb, type GuestRun } from '../guests/qemu-runs.ts';
+import { guestBinary, sbsaUartDtb, type GuestRun } from '../helpers/qemu-runs.ts';
 
 /** QEMU's -m 128M in the matrix: the same RAM size gives the same DTB memory node. */
 export const MATRIX_MEM = 128 * 1024 * 1024;

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GUEST_NAMES, GUEST_RUNS, REPO_ROOT, guestBinary, runOnQemu } from './qemu-runs.ts';
+import { GUEST_NAMES, GUEST_RUNS, REPO_ROOT, guestBinary, runOnQemu } from '../helpers/qemu-runs.ts';
 
 const EXPECTED_DIR = path.join(REPO_ROOT, 'test', 'guests', 'expected');
 

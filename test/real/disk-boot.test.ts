@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DISK_MARKER, HVC_MARKER, INITRAMFS_MARKER, makeTestDisk, WRITTEN_FILE, WRITTEN_TEXT } from '../../scripts/make-test-disk.ts';
-import { bootscope, fetchGuests, tempDir, type Guests } from './helpers.ts';
+import { bootscope, fetchGuests, tempDir, type Guests } from '../helpers/real-guests.ts';
 
 const tmp = tempDir('bootscope-real-disk-');
 let guests: Guests;

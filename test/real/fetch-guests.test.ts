@@ -9,7 +9,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSy
 import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fetchGuests as fetchPinned, guestPin, INPUTS_FILE, InputsError, parseInputs, readInputs, type Input } from '../../cli/inputs.ts';
-import { fetchGuests, REPO_ROOT, tempDir } from './helpers.ts';
+import { fetchGuests, REPO_ROOT, tempDir } from '../helpers/real-guests.ts';
 
 const tmp = tempDir('bootscope-real-fetch-');
 afterAll(() => tmp.cleanup());

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initScript, makeInitramfs, USERSPACE_MARKER } from '../../scripts/make-initramfs.ts';
-import { fetchGuests, tempDir, type Guests } from './helpers.ts';
+import { fetchGuests, tempDir, type Guests } from '../helpers/real-guests.ts';
 
 const tmp = tempDir('bootscope-real-initramfs-');
 let guests: Guests;

@@ -5,7 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootscope, REPO_ROOT, tempDir } from './helpers.ts';
+import { bootscope, REPO_ROOT, tempDir } from '../helpers/real-guests.ts';
 
 const tmp = tempDir('bootscope-real-input-');
 let guest: string;

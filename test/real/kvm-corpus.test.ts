@@ -11,7 +11,7 @@ import { importFile } from '../../cli/commands/import.ts';
 import { openTrace } from '../../capture/store/index.ts';
 import type { TraceEvent } from '../../capture/model.ts';
 import { FTRACE_UNMAPPED } from '../../capture/import/ftrace-kvm.ts';
-import { bootscope, REPO_ROOT, tempDir } from './helpers.ts';
+import { bootscope, REPO_ROOT, tempDir } from '../helpers/real-guests.ts';
 
 const CASES = ['nvhe-smp1', 'nvhe-smp2', 'vhe-smp1', 'vhe-smp2', 'nvhe-smp2-host612'];
 const corpus = join(REPO_ROOT, '.cache/kvm-oracle');

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { elfDeps } from '../../scripts/kvm-oracle/make-initramfs.ts';
-import { REPO_ROOT, tempDir } from './helpers.ts';
+import { REPO_ROOT, tempDir } from '../helpers/real-guests.ts';
 
 const tmp = tempDir('bootscope-kvm-oracle-');
 afterAll(() => tmp.cleanup());

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootscope, fetchGuests, kernelLog, platformLines, REPO_ROOT, tempDir, type Guests } from './helpers.ts';
+import { bootscope, fetchGuests, kernelLog, platformLines, REPO_ROOT, tempDir, type Guests } from '../helpers/real-guests.ts';
 
 const APPEND = 'console=ttyAMA0 earlycon=pl011,0x9000000';
 const tmp = tempDir('bootscope-real-linux-');

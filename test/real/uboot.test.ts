@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootscope, fetchGuests, REPO_ROOT, tempDir } from './helpers.ts';
+import { bootscope, fetchGuests, REPO_ROOT, tempDir } from '../helpers/real-guests.ts';
 
 const tmp = tempDir('bootscope-real-uboot-');
 let elf: string;

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootscope, fetchGuests, REPO_ROOT, tempDir, type Guests } from './helpers.ts';
+import { bootscope, fetchGuests, REPO_ROOT, tempDir, type Guests } from '../helpers/real-guests.ts';
 
 const tmp = tempDir('bootscope-real-userspace-');
 let guests: Guests;

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DISK_MARKER, INITRAMFS_MARKER, makeTestDisk, NET_MARKER } from '../../scripts/make-test-disk.ts';
-import { bootscope, fetchGuests, tempDir, type Guests } from './helpers.ts';
+import { bootscope, fetchGuests, tempDir, type Guests } from '../helpers/real-guests.ts';
 
 const tmp = tempDir('bootscope-real-xen-disk-');
 let guests: Guests;

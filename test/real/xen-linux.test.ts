@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTrace } from '../../capture/store/index.ts';
 import type { EventOf, TraceEvent } from '../../capture/model.ts';
-import { bootscope, fetchGuests, kernelLog, tempDir, type Guests } from './helpers.ts';
+import { bootscope, fetchGuests, kernelLog, tempDir, type Guests } from '../helpers/real-guests.ts';
 
 const MAX_INSNS = '1.2e9';
 const PANIC = 'Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)';

@@ -1,0 +1,168 @@
+// Block compiler (emu/cpu/jit.ts): with jit on, every guest gives the same trace digest, virtual
+// time and console as the interpreter; self-modifying code still works; random instruction words
+// leave the CPU in the same state as the interpreter and never throw in the host.
+import { execFileSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SimpleBus } from '../../../emu/cpu/bus.ts';
+import { Cpu } from '../../../emu/cpu/cpu.ts';
+import { Jit } from '../../../emu/cpu/jit.ts';
+import { SYSREG_INDEX, sysregByName } from '../../../emu/cpu/sysregs.ts';
+import { GUEST_RUNS, REPO_ROOT, guestBinary } from '../../helpers/qemu-runs.ts';
+import { runMatrixGuest, tempDir } from '../helpers.ts';
+import { runAsm } from '../../helpers/cpu-harness.ts';
+
+const tmp = tempDir('bootscope-jit-');
+afterAll(() => tmp.cleanup());
+
+/** Compile on the second execution, so even short guests run mostly compiled code. */
+const EAGER = { threshold: 2 };
+
+describe('jit: guests give the same trace as the interpreter', () => {
+  for (const run of GUEST_RUNS) {
+    it(`${run.id}: same digest, events, virtual time and console`, async () => {
+      const a = await runMatrixGuest(run, { output: tmp.file(`${run.id}-int.trace`), jit: false });
+      const b = await runMatrixGuest(run, { output: tmp.file(`${run.id}-jit.trace`), jit: EAGER });
+      expect(a.digest).toMatch(/^sha256:/);
+      expect(b.digest).toBe(a.digest);
+      expect(b.events).toBe(a.events);
+      expect(b.executed).toBe(a.executed);
+      expect(b.virtualTime).toBe(a.virtualTime);
+      expect(Buffer.from(b.console).toString()).toBe(Buffer.from(a.console).toString());
+    });
+  }
+
+  it('bootscope run (jit by default), --jit and --no-jit (CLI) give the same digest', () => {
+    const node = process.execPath;
+    const cli = `${REPO_ROOT}/cli/main.ts`;
+    const digest = (extra: string[], out: string): unknown => {
+      const res = execFileSync(node, [cli, 'run', '--kernel', guestBinary('workload'), '--gic', '2', '--mem', '128M', '-o', out, '--json', ...extra], { encoding: 'utf8' });
+      return (JSON.parse(res) as { digest?: unknown }).digest;
+    };
+    const a = digest(['--no-jit'], tmp.file('cli-int.trace'));
+    const b = digest([], tmp.file('cli-default.trace'));
+    const c = digest(['--jit'], tmp.file('cli-jit.trace'));
+    expect(a).toMatch(/^sha256:/);
+    expect(b).toBe(a);
+    expect(c).toBe(a);
+  });
+});
+
+describe('jit: code and state', () => {
+  it('self-modifying code inside a hot loop is refetched (the patched block is dropped)', () => {
+    // the loop body's "add x0, x0, #1" is rewritten to "add x0, x0, #2" after 100 rounds
+    const m = runAsm(`
+      mov x0, #0
+      mov x1, #0
+      adr x2, patch
+      ldr w3, newinsn
+    1:
+    patch:
+      add x0, x0, #1
+      add x1, x1, #1
+      cmp x1, #100
+      b.ne 2f
+      str w3, [x2]
+      ic ivau, x2
+      isb
+    2:cmp x1, #200
+      b.ne 1b
+      hvc #0
+    newinsn:
+      add x0, x0, #2
+    `, { jit: EAGER });
+    expect(m.cpu.getX(0)).toBe(100n + 2n * 100n);
+    expect(m.cpu.jit!.stats.blocks).toBeGreaterThan(0);
+  });
+
+  it('a data abort in the middle of a compiled block is precise (ELR, ESR, FAR, instret, registers)', () => {
+    // 300 rounds of a block whose second load faults on the last round (0x1_0000_0000 is unassigned)
+    const src = `
+      ldr x0, =vectors
+      msr vbar_el1, x0
+      ldr x1, =0x40100000
+      mov x2, #0
+      mov x9, #0x100000000
+    1:add x3, x2, #1
+      ldr x4, [x1]
+      add x5, x4, x3
+      ldr x6, [x1, #8]
+      add x7, x6, x5
+      add x2, x2, #1
+      cmp x2, #299
+      csel x1, x9, x1, eq
+      cmp x2, #300
+      b.ne 1b
+      hvc #0
+      .balign 2048
+    vectors:
+      .rept 16
+      mov x20, #1
+      hvc #0
+      .balign 128
+      .endr
+    `;
+    const ref = runAsm(src);
+    const jit = runAsm(src, { jit: EAGER });
+    const view = (m: ReturnType<typeof runAsm>): unknown => ({
+      x: Array.from(m.cpu.x), instret: m.cpu.instret, hvcs: m.hvcs,
+      sr: ['ELR_EL1', 'ESR_EL1', 'FAR_EL1'].map((n) => m.cpu.readSysregValue(sysregByName(n))),
+    });
+    expect(ref.cpu.getX(20)).toBe(1n);
+    expect(ref.cpu.readSysregValue(sysregByName('FAR_EL1'))).toBe(0x100000000n);
+    expect(view(jit)).toEqual(view(ref));
+    expect(jit.cpu.jit!.stats.blocks).toBeGreaterThan(0); // the loop block runs all rounds in one call, which ends in the fault
+  });
+
+  it('compiled block source folds register slots into constants', () => {
+    const d = new Int32Array(4096);
+    // ADD_I64 x1 = x2 + 5, then B . (op ids from decode.ts)
+    d[0] = 1; d[1] = (4 << 7) | 2; d[2] = 5;
+    d[4] = 25; d[5] = 0; d[6] = 0; d[7] = 0;
+    const src = new Jit().source(d, 0, 2);
+    expect(src).toContain('X[4]');
+    expect(src).toContain('X[3] =');
+    expect(src).toContain('c.pcLo = add64(pcHi, ((pc0 + 4) | 0), 0, 0)');
+  });
+
+  it('100,000 random instruction words: same registers, PC, instret and exception syndrome as the interpreter, never a host error', () => {
+    const make = (jit: boolean): { cpu: Cpu; dv: DataView; bus: SimpleBus } => {
+      const bus = new SimpleBus([[0x40000000, 0x200000]]);
+      const cpu = new Cpu({ bus, hypervisor: { call: () => 0 }, ...(jit ? { jit: { threshold: 1 } } : {}) });
+      const dv = new DataView(bus.mem.buffer);
+      for (let v = 0; v < 16; v++) dv.setUint32(v * 0x80, 0x14000000, true); // vectors: "b ."
+      return { cpu, dv, bus };
+    };
+    const ref = make(false), jit = make(true);
+    let s = 0x7654321;
+    const rnd = (): number => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s; };
+    let executed = 0;
+    const syndrome = ['ELR_EL1', 'ESR_EL1', 'FAR_EL1', 'SPSR_EL1'].map(sysregByName);
+    const state = (c: Cpu): string =>
+      `${Array.from(c.x).join(',')}|${Array.from(c.vr).join(',')}|${c.fpcr},${c.fpsr}|${c.pc}|${c.instret}|${c.pstate}|${syndrome.map((e) => c.readSysregValue(e)).join(',')}`;
+    for (let k = 0; k < 100_000; k++) {
+      if (k % 2000 === 0) {
+        for (const m of [ref, jit]) {
+          m.cpu.reset();
+          // every other round with FP/SIMD enabled (CPACR_EL1.FPEN = 3), else its instructions trap
+          if (k % 4000 === 0) m.cpu.srLo[SYSREG_INDEX[sysregByName('CPACR_EL1')]!] = 3 << 20;
+        }
+      }
+      const at = 0x1000 + (k % 1000) * 16;
+      const words = [rnd(), rnd(), rnd(), rnd()];
+      const regs = Array.from({ length: 31 }, () => ((rnd() % 3 === 0) ? 0x40000000 + (rnd() % 0x200000) : rnd()));
+      for (const m of [ref, jit]) {
+        words.forEach((w, i) => m.dv.setUint32(at + 4 * i, w, true));
+        m.cpu.shared.invalidateMem(at, 16);
+        regs.forEach((v, r) => m.cpu.setXNum(r, v));
+        m.cpu.pc = BigInt(0x40000000 + at);
+      }
+      executed += ref.cpu.run(6);
+      jit.cpu.run(6);
+      if (state(jit.cpu) !== state(ref.cpu)) {
+        expect.fail(`case ${k}: words ${words.map((w) => w.toString(16)).join(' ')}: jit state differs`);
+      }
+    }
+    expect(executed).toBeGreaterThan(100_000);
+    expect(jit.cpu.jit!.stats.blocks).toBeGreaterThan(1000);
+  });
+});
