@@ -36,3 +36,32 @@ export function fmtNs(ns: number): string {
   if (ns < 1e9) return `${(ns / 1e6).toFixed(2)} ms`;
   return `${(ns / 1e9).toFixed(3)} s`;
 }
+
+// Control characters a terminal acts on: C0 except tab and newline, DEL, and C1 (U+0080–U+009F,
+// which a UTF-8 terminal may take as 8-bit CSI/OSC). Guest text is latin1-decoded bytes, so every
+// byte the guest wrote is one of these code points or printable.
+// eslint-disable-next-line no-control-regex
+const TERMINAL_CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+// eslint-disable-next-line no-control-regex
+const TERMINAL_CONTROL_ALL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+
+/**
+ * Text for a terminal with guest-controlled parts in it (console lines, DT strings, names from an
+ * imported file): control characters are shown as \xNN, never sent as escape sequences.
+ */
+export function terminalSafe(s: string): string {
+  return TERMINAL_CONTROL.test(s) ? s.replace(TERMINAL_CONTROL_ALL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) : s;
+}
+
+// eslint-disable-next-line no-control-regex
+const JSON_RAW_CONTROL = /[\x7f-\x9f]/;
+// eslint-disable-next-line no-control-regex
+const JSON_RAW_CONTROL_ALL = /[\x7f-\x9f]/g;
+
+/**
+ * JSON text that is also safe on a terminal: JSON.stringify escapes C0 controls but leaves DEL and
+ * C1 raw; inside JSON strings (the only place they can be) \u00XX means the same.
+ */
+export function jsonSafe(json: string): string {
+  return JSON_RAW_CONTROL.test(json) ? json.replace(JSON_RAW_CONTROL_ALL, (c) => `\\u00${c.charCodeAt(0).toString(16)}`) : json;
+}

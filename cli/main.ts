@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { reportError } from './errors.ts';
+import { StdoutClosed } from './stdout.ts';
 import { registerInfo } from './commands/info.ts';
 import { registerEvents } from './commands/events.ts';
 import { registerConsole } from './commands/console.ts';
@@ -61,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode; // commander already printed it
+    if (err instanceof StdoutClosed) return 0; // `bootscope events T | head`: the reader has what it wanted
     return reportError(err, debug);
   }
 }

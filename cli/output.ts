@@ -2,11 +2,13 @@
 
 import cliProgress from 'cli-progress';
 
-export { fmtBytes, fmtCount, fmtNs, renderTable } from '../analyze/text.ts';
+import { jsonSafe } from '../analyze/text.ts';
 
-/** JSON with bigints as hex strings. */
+export { fmtBytes, fmtCount, fmtNs, jsonSafe, renderTable, terminalSafe } from '../analyze/text.ts';
+
+/** JSON with bigints as hex strings; DEL and C1 controls escaped too (see jsonSafe). */
 export function toJson(v: unknown, pretty = true): string {
-  return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? '0x' + x.toString(16) : x), pretty ? 2 : undefined);
+  return jsonSafe(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? '0x' + x.toString(16) : x), pretty ? 2 : undefined));
 }
 
 /** A progress bar on a TTY; a no-op when stderr is piped (quiet, machine-readable runs). */

@@ -447,8 +447,8 @@ export class TraceReader {
     }
     const out: TraceSummary = {
       eventCount: this.eventCount,
-      firstTime: this.chunks.length ? Math.min(...this.chunks.map((c) => c.timeMin)) : 0,
-      lastTime: this.chunks.length ? Math.max(...this.chunks.map((c) => c.timeMax)) : 0,
+      firstTime: this.timeRange()[0],
+      lastTime: this.timeRange()[1],
       byKind: counts.kinds,
       byDevice,
       byHypercall,
@@ -456,6 +456,18 @@ export class TraceReader {
     };
     if (this.digest) out.digest = this.digest;
     return out;
+  }
+
+  /** Earliest and latest time in the chunk index ([0, 0] when empty); a loop, not Math.min(...all). */
+  private timeRange(): [number, number] {
+    if (!this.chunks.length) return [0, 0];
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const c of this.chunks) {
+      if (c.timeMin < lo) lo = c.timeMin;
+      if (c.timeMax > hi) hi = c.timeMax;
+    }
+    return [lo, hi];
   }
 
   /** Events in the readable chunks. */
@@ -782,8 +794,7 @@ export class TraceReader {
   info(): TraceInfo {
     const counts = this.counts();
     const events = this.eventCount;
-    const timeFirst = this.chunks.length ? Math.min(...this.chunks.map((c) => c.timeMin)) : 0;
-    const timeLast = this.chunks.length ? Math.max(...this.chunks.map((c) => c.timeMax)) : 0;
+    const [timeFirst, timeLast] = this.timeRange();
     const last = this.chunks[this.chunks.length - 1];
     const out: TraceInfo = {
       path: this.path,

@@ -53,8 +53,23 @@ export interface SqlResult {
   pushdown: EventFilter;
 }
 
-/** Run one read-only SQL statement over a trace. Errors are TraceErrors naming the file. */
-export function runSql(reader: TraceReader, sql: string): SqlResult {
+/** A query's rows as they come: nothing is held but the row being read. */
+export interface SqlStream {
+  columns: string[];
+  rows: Iterable<unknown[]>;
+  /** The filter pushed down to the events table ({} when none). */
+  pushdown: EventFilter;
+}
+
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Run one read-only SQL statement over a trace, row by row. Errors (preparing, or met while the
+ * rows are read) are TraceErrors naming the file. Integers come as numbers when exact, else as
+ * bigints.
+ */
+export function streamSql(reader: TraceReader, sql: string): SqlStream {
   const st = stateFor(reader);
   const { filter, empty } = analyzePushdown(sql);
   st.filter = filter;
@@ -66,15 +81,51 @@ export function runSql(reader: TraceReader, sql: string): SqlResult {
     throw new TraceError(reader.path, `SQL: ${(err as Error).message}`);
   }
   if (!stmt.reader) throw new TraceError(reader.path, 'SQL: only queries that return rows (SELECT, WITH, PRAGMA …) are allowed');
+  let columns: string[];
   try {
     stmt.safeIntegers(true);
-    const rows = (stmt.raw(true).all() as unknown[][]).map((r) =>
-      r.map((v) => (typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v)),
-    );
-    return { columns: stmt.columns().map((c) => c.name), rows, pushdown: filter };
+    stmt.raw(true);
+    columns = stmt.columns().map((c) => c.name);
   } catch (err) {
     throw new TraceError(reader.path, `SQL: ${(err as Error).message}`);
   }
+  const fail = (err: unknown): never => {
+    throw err instanceof TraceError ? err : new TraceError(reader.path, `SQL: ${(err as Error).message}`);
+  };
+  function* rows(): Generator<unknown[]> {
+    let it: IterableIterator<unknown[]> | undefined;
+    try {
+      it = stmt.iterate() as IterableIterator<unknown[]>;
+    } catch (err) {
+      fail(err);
+    }
+    try {
+      for (;;) {
+        let r: IteratorResult<unknown[]>;
+        try {
+          r = it!.next();
+        } catch (err) {
+          return fail(err);
+        }
+        if (r.done) return;
+        const row = r.value;
+        for (let i = 0; i < row.length; i++) {
+          const v = row[i];
+          if (typeof v === 'bigint' && v >= MIN_SAFE && v <= MAX_SAFE) row[i] = Number(v);
+        }
+        yield row;
+      }
+    } finally {
+      it?.return?.(); // a consumer that stops early (`| head`) frees the statement
+    }
+  }
+  return { columns, rows: rows(), pushdown: filter };
+}
+
+/** Run one read-only SQL statement over a trace, all rows in memory (see streamSql). */
+export function runSql(reader: TraceReader, sql: string): SqlResult {
+  const s = streamSql(reader, sql);
+  return { columns: s.columns, rows: [...s.rows], pushdown: s.pushdown };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -92,20 +143,77 @@ function jsonValue(v: unknown): unknown {
   return v;
 }
 
-/** An aligned text table, or with json a JSON array of row objects. */
-export function formatSqlResult(res: SqlResult, opts: { json?: boolean } = {}): string {
+export interface SqlOutputOptions {
+  json?: boolean;
+  /** Text mode: applied to every cell before widths are measured (e.g. escaping for a terminal). */
+  cell?: (s: string) => string;
+  /** Text mode: column widths and alignment come from the first `sample` rows (default 1000). */
+  sample?: number;
+}
+
+/**
+ * Write a query's rows as an aligned text table, or with json as a JSON array of row objects (one
+ * per line), streaming: memory holds at most `sample` rows whatever the row count. Rows past the
+ * sample that are wider than it keep their full text (the table is then ragged, nothing is cut).
+ * Returns the number of rows.
+ */
+export function writeSqlResult(res: { columns: string[]; rows: Iterable<unknown[]> }, write: (s: string) => void, opts: SqlOutputOptions = {}): number {
+  const cols = res.columns;
+  let n = 0;
   if (opts.json) {
-    const objs = res.rows.map((r) => Object.fromEntries(res.columns.map((c, i) => [c, jsonValue(r[i])])));
-    return JSON.stringify(objs, null, 1) + '\n';
+    for (const r of res.rows) {
+      const o: Record<string, unknown> = {};
+      for (let i = 0; i < cols.length; i++) o[cols[i]!] = jsonValue(r[i]);
+      write((n++ ? ',\n' : '[\n') + JSON.stringify(o));
+    }
+    write(n ? '\n]\n' : '[]\n');
+    return n;
   }
-  const cells = res.rows.map((r) => r.map(cellText));
-  const widths = res.columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
-  const numeric = res.columns.map((_, i) => res.rows.length > 0 && res.rows.every((r) => typeof r[i] === 'number' || typeof r[i] === 'bigint' || r[i] === null));
-  const line = (r: string[]) =>
-    r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  const out = [line(res.columns), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)];
-  out.push(`(${res.rows.length} row${res.rows.length === 1 ? '' : 's'})`);
-  return out.join('\n') + '\n';
+  const it = res.rows[Symbol.iterator]();
+  try {
+    return writeTable(cols, it, write, opts.cell ?? ((s: string) => s), opts.sample ?? 1000);
+  } finally {
+    it.return?.(); // stopped early (the reader of the output went away): free the statement
+  }
+}
+
+function writeTable(cols: string[], it: Iterator<unknown[]>, write: (s: string) => void, cell: (s: string) => string, limit: number): number {
+  const sample: unknown[][] = [];
+  let next = it.next();
+  while (!next.done && sample.length < limit) {
+    sample.push([...next.value]); // the producer may reuse its row array
+    next = it.next();
+  }
+  const widths = cols.map((c) => c.length);
+  const numeric = cols.map(() => sample.length > 0);
+  for (const r of sample) {
+    for (let i = 0; i < cols.length; i++) {
+      const w = cell(cellText(r[i])).length;
+      if (w > widths[i]!) widths[i] = w;
+      const v = r[i];
+      if (!(typeof v === 'number' || typeof v === 'bigint' || v === null)) numeric[i] = false;
+    }
+  }
+  const line = (cells: string[]) => cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd() + '\n';
+  const row = (r: unknown[]) => line(r.map((v) => cell(cellText(v))));
+  write(line(cols));
+  write(widths.map((w) => '-'.repeat(w)).join('  ') + '\n');
+  for (const r of sample) write(row(r));
+  let n = sample.length;
+  sample.length = 0;
+  for (; !next.done; next = it.next()) {
+    write(row(next.value));
+    n++;
+  }
+  write(`(${n} row${n === 1 ? '' : 's'})\n`);
+  return n;
+}
+
+/** An aligned text table, or with json a JSON array of row objects (in memory; see writeSqlResult). */
+export function formatSqlResult(res: SqlResult, opts: { json?: boolean } = {}): string {
+  const parts: string[] = [];
+  writeSqlResult(res, (s) => parts.push(s), { ...opts, sample: Infinity });
+  return parts.join('');
 }
 
 // ---------------------------------------------------------------------------------------------

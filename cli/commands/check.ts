@@ -4,7 +4,7 @@
 import { CommanderError, type Command } from 'commander';
 import { Damage } from '../damage.ts';
 import { check, formatCheck, selectRules } from '../../analyze/check.ts';
-import { startProgress, toJson } from '../output.ts';
+import { startProgress, terminalSafe, toJson } from '../output.ts';
 import { UserError } from '../errors.ts';
 
 export function registerCheck(program: Command): void {
@@ -31,7 +31,7 @@ export function registerCheck(program: Command): void {
         progress.stop();
         reader.close();
       }
-      process.stdout.write(opts.json ? toJson({ trace: path, ...result }) + '\n' : formatCheck(result));
+      process.stdout.write(opts.json ? toJson({ trace: path, ...result }) + '\n' : terminalSafe(formatCheck(result)));
       damage.raise();
       if (result.counts.error > 0) throw new CommanderError(2, 'bootscope.check.errors', '');
     });

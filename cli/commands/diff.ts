@@ -7,7 +7,7 @@ import { Damage } from '../damage.ts';
 import { check } from '../../analyze/check.ts';
 import { diffTraces, type DiffResult, type FindingLike } from '../../analyze/diff.ts';
 import { renderDiff } from '../../analyze/diff-text.ts';
-import { toJson } from '../output.ts';
+import { terminalSafe, toJson } from '../output.ts';
 
 export function registerDiff(program: Command): void {
   program
@@ -20,7 +20,7 @@ export function registerDiff(program: Command): void {
     .action(async (a: string, b: string, opts: { json?: boolean; findings?: boolean }) => {
       const damage = new Damage();
       const result = await diffTraceFiles(a, b, { findings: opts.findings !== false, damage });
-      process.stdout.write(opts.json ? toJson(result) + '\n' : renderDiff(result));
+      process.stdout.write(opts.json ? toJson(result) + '\n' : terminalSafe(renderDiff(result)));
       damage.raise();
     });
 }

@@ -4,7 +4,9 @@ import type { Command } from 'commander';
 import { eventToJson, formatEventLine } from '../../capture/describe.ts';
 import { addFilterOptions, parseFilter, type FilterOptions } from '../filters.ts';
 import { UserError } from '../errors.ts';
+import { jsonSafe, terminalSafe } from '../output.ts';
 import { Damage } from '../damage.ts';
+import { Stdout } from '../stdout.ts';
 
 export function registerEvents(program: Command): void {
   addFilterOptions(
@@ -30,17 +32,16 @@ export function registerEvents(program: Command): void {
     });
 }
 
+/** Streamed: memory stays flat however many events match, and `| head` ends it early. */
 function writeEvents(events: Iterable<Parameters<typeof formatEventLine>[0]>, limit: number, json: boolean): void {
-  const out: string[] = [];
+  const out = new Stdout();
   let n = 0;
-  const flush = () => { if (out.length) { process.stdout.write(out.join('')); out.length = 0; } };
-  if (json) process.stdout.write('[');
+  if (json) out.write('[');
   for (const e of events) {
     if (n >= limit) break;
-    out.push(json ? (n ? ',\n' : '\n') + JSON.stringify(eventToJson(e)) : formatEventLine(e) + '\n');
+    out.write(json ? (n ? ',\n' : '\n') + jsonSafe(JSON.stringify(eventToJson(e))) : terminalSafe(formatEventLine(e)) + '\n');
     n++;
-    if (out.length >= 4096) flush();
   }
-  flush();
-  if (json) process.stdout.write(n ? '\n]\n' : ']\n');
+  if (json) out.write(n ? '\n]\n' : ']\n');
+  out.flush();
 }

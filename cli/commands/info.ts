@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { describeProblem, type TraceInfo } from '../../capture/store/index.ts';
 import { Damage, damageSummary } from '../damage.ts';
 import { xenbusStateName } from '../../arch/hypercalls/xen-io.ts';
-import { fmtBytes, fmtCount, fmtNs, renderTable, toJson } from '../output.ts';
+import { fmtBytes, fmtCount, fmtNs, renderTable, terminalSafe, toJson } from '../output.ts';
 
 export function registerInfo(program: Command): void {
   program
@@ -23,7 +23,7 @@ export function registerInfo(program: Command): void {
         if (opts.verify && !found.length) {
           info.verified = `${info.chunks} chunks: checksums, decoding, event counts${info.digest ? ' and the digest' : ''} match`;
         }
-        process.stdout.write(opts.json ? toJson(info) + '\n' : renderInfo(info));
+        process.stdout.write(opts.json ? toJson(info) + '\n' : terminalSafe(renderInfo(info)));
       } finally {
         reader.close();
       }

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { Damage } from '../damage.ts';
 import { LATENCY_KINDS, LatencyAnalysis, type LatencyGroup, type LatencyResult } from '../../analyze/latency.ts';
 import { runLite } from '../../analyze/standalone.ts';
-import { fmtNs, renderTable, toJson } from '../output.ts';
+import { fmtNs, renderTable, terminalSafe, toJson } from '../output.ts';
 
 const HIST_WIDTH = 40;
 
@@ -17,7 +17,7 @@ export function registerLatency(program: Command): void {
     .action((path: string, opts: { json?: boolean }) => {
       const damage = new Damage();
       const result = latencyOfTrace(path, damage);
-      process.stdout.write(opts.json ? toJson(result) + '\n' : renderLatency(result));
+      process.stdout.write(opts.json ? toJson(result) + '\n' : terminalSafe(renderLatency(result)));
       damage.raise();
     });
 }

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { Damage } from '../damage.ts';
 import { PhasesAnalysis, type PhasesResult } from '../../analyze/phases.ts';
 import { runLite } from '../../analyze/standalone.ts';
-import { fmtNs, renderTable, toJson } from '../output.ts';
+import { fmtNs, renderTable, terminalSafe, toJson } from '../output.ts';
 
 const BAR_WIDTH = 40;
 
@@ -17,7 +17,7 @@ export function registerPhases(program: Command): void {
     .action((path: string, opts: { json?: boolean }) => {
       const damage = new Damage();
       const result = phasesOfTrace(path, damage);
-      process.stdout.write(opts.json ? toJson(result) + '\n' : renderPhases(result));
+      process.stdout.write(opts.json ? toJson(result) + '\n' : terminalSafe(renderPhases(result)));
       damage.raise();
     });
 }
