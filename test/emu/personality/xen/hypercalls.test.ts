@@ -241,6 +241,49 @@ const ROWS: Row[] = [
     ret: 0n,
     check: (h) => expect([h.mem.u8(PAGE), h.mem.u8(PAGE + 560)]).toEqual([1, 0]),
   },
+  {
+    call: 'event_channel_op status of the xenstore port: interdomain with xenstored in dom0',
+    run: (h) => evtchn(h, 5, [DOMID_SELF, 1]),
+    ret: 0n,
+    check: (h) => expect([h.mem.u32(ARG + 8), h.mem.u16(ARG + 16), h.mem.u32(ARG + 20)]).toEqual([2, 0, 1]),
+  },
+  { call: 'event_channel_op status of a free port in use range: closed', run: (h) => evtchn(h, 5, [DOMID_SELF, 10]), ret: 0n, check: (h) => expect(h.mem.u32(ARG + 8)).toBe(0) },
+  { call: 'event_channel_op status beyond the allocated ports', run: (h) => evtchn(h, 5, [DOMID_SELF, 100]), ret: E.EINVAL },
+  { call: "event_channel_op status of dom0's port", run: (h) => evtchn(h, 5, [0, 1]), ret: E.EPERM },
+  {
+    call: 'event_channel_op alloc_unbound for dom0, then status: unbound, remote 0',
+    run: (h) => (evtchn(h, 6, [DOMID_SELF, 0]), evtchn(h, 5, [DOMID_SELF, 3])),
+    ret: 0n,
+    check: (h) => expect([h.mem.u32(ARG + 8), h.mem.u16(ARG + 16)]).toEqual([1, 0]),
+  },
+  {
+    call: 'event_channel_op bind_interdomain to its own unbound port: a loopback pair, the new port pending',
+    run: (h) => {
+      physmap(h, DOMID_SELF, 0, 0n, S(PAGE / 4096));
+      evtchn(h, 6, [(DOMID_SELF << 16) | DOMID_SELF, 0]); // port 3, waiting for itself
+      return evtchn(h, 0, [DOMID_SELF, 3, 0]);
+    },
+    ret: 0n,
+    check: (h) => {
+      expect(h.mem.u32(ARG + 8)).toBe(4);
+      expect(h.mem.u8(PAGE + 48) & 0b10000).toBe(0b10000); // port 4 pending
+      evtchn(h, 5, [DOMID_SELF, 3]);
+      expect([h.mem.u32(ARG + 8), h.mem.u32(ARG + 20)]).toEqual([2, 4]);
+    },
+  },
+  { call: 'event_channel_op bind_interdomain to dom0 (no port of dom0 waits for the domU)', run: (h) => evtchn(h, 0, [0, 1, 0]), ret: E.EINVAL },
+  { call: 'event_channel_op bind_interdomain to a domain that does not exist', run: (h) => evtchn(h, 0, [5, 1, 0]), ret: E.ESRCH },
+  { call: 'event_channel_op close a free port', run: (h) => evtchn(h, 3, [10]), ret: E.EINVAL },
+  {
+    call: 'event_channel_op close the xenstore port: closed here, xenstored can no longer notify',
+    run: (h) => evtchn(h, 3, [1]),
+    ret: 0n,
+    check: (h) => {
+      evtchn(h, 5, [DOMID_SELF, 1]);
+      expect(h.mem.u32(ARG + 8)).toBe(0);
+      expect(evtchn(h, 4, [1])).toBe(E.EINVAL);
+    },
+  },
   { call: 'event_channel_op send to an unallocated port', run: (h) => evtchn(h, 4, [999]), ret: E.EINVAL },
   { call: 'event_channel_op send to port 0', run: (h) => evtchn(h, 4, [0]), ret: E.EINVAL },
   { call: 'event_channel_op unmask unallocated port', run: (h) => evtchn(h, 9, [77]), ret: E.EINVAL },
