@@ -137,18 +137,53 @@ export const GICV3_SGI_REGISTERS: readonly RegisterDef[] = [
   { offset: GICR_SGI.NSACR, name: 'GICR_NSACR' },
 ];
 
+/**
+ * ITS register offsets (Arm IHI 0069H §12.19): the control frame ITS_base, and GITS_TRANSLATER in
+ * the translation frame at ITS_base + 64 KiB. The ITS spans 128 KiB without GICv4.
+ */
+export const GITS = {
+  CTLR: 0x0000,
+  IIDR: 0x0004,
+  TYPER: 0x0008,
+  CBASER: 0x0080,
+  CWRITER: 0x0088,
+  CREADR: 0x0090,
+  BASER: 0x0100,
+  PIDR4: 0xffd0,
+  PIDR0: 0xffe0,
+  CIDR0: 0xfff0,
+  TRANSLATER: 0x10040,
+  SIZE: 0x20000,
+} as const;
+
+/** ITS command numbers (Arm IHI 0069H §5.3, Table 5-4): byte 0 of each 32-byte command. */
+export const ITS_CMD = {
+  MOVI: 0x01,
+  INT: 0x03,
+  CLEAR: 0x04,
+  SYNC: 0x05,
+  MAPD: 0x08,
+  MAPC: 0x09,
+  MAPTI: 0x0a,
+  MAPI: 0x0b,
+  INV: 0x0c,
+  INVALL: 0x0d,
+  MOVALL: 0x0e,
+  DISCARD: 0x0f,
+} as const;
+
 export const GICV3_ITS_REGISTERS: readonly RegisterDef[] = [
-  { offset: 0x0000, name: 'GITS_CTLR' },
-  { offset: 0x0004, name: 'GITS_IIDR' },
-  { offset: 0x0008, name: 'GITS_TYPER', width: 8 },
-  { offset: 0x0080, name: 'GITS_CBASER', width: 8 },
-  { offset: 0x0088, name: 'GITS_CWRITER', width: 8 },
-  { offset: 0x0090, name: 'GITS_CREADR', width: 8 },
-  { offset: 0x0100, name: 'GITS_BASER', width: 8, count: 8 },
-  { offset: 0xffd0, name: 'GITS_PIDR4', count: 4 },
-  { offset: 0xffe0, name: 'GITS_PIDR0', count: 4 },
-  { offset: 0xfff0, name: 'GITS_CIDR', count: 4 },
-  { offset: 0x10040, name: 'GITS_TRANSLATER' },
+  { offset: GITS.CTLR, name: 'GITS_CTLR' },
+  { offset: GITS.IIDR, name: 'GITS_IIDR' },
+  { offset: GITS.TYPER, name: 'GITS_TYPER', width: 8 },
+  { offset: GITS.CBASER, name: 'GITS_CBASER', width: 8 },
+  { offset: GITS.CWRITER, name: 'GITS_CWRITER', width: 8 },
+  { offset: GITS.CREADR, name: 'GITS_CREADR', width: 8 },
+  { offset: GITS.BASER, name: 'GITS_BASER', width: 8, count: 8 },
+  { offset: GITS.PIDR4, name: 'GITS_PIDR4', count: 4 },
+  { offset: GITS.PIDR0, name: 'GITS_PIDR0', count: 4 },
+  { offset: GITS.CIDR0, name: 'GITS_CIDR', count: 4 },
+  { offset: GITS.TRANSLATER, name: 'GITS_TRANSLATER' },
 ];
 
 /** One redistributor (RD_base + SGI_base) spans 128 KiB without VLPIs. */

@@ -5,7 +5,7 @@
 
 import { ICC, ICC_AP_REGS } from '../../arch/sysregs.ts';
 import type { SysregProvider } from '../types.ts';
-import { GIC_INTERNAL, ICC_CTLR_CBPR, ICC_CTLR_EOIMODE, ICC_CTLR_PMHE, ICC_CTLR_RO, MIN_BPR, MIN_BPR_NS, PREBITS, PRIO_MASK, SPURIOUS, type GicV3State } from './gicv3-state.ts';
+import { GIC_INTERNAL, LPI_BASE, ICC_CTLR_CBPR, ICC_CTLR_EOIMODE, ICC_CTLR_PMHE, ICC_CTLR_RO, MIN_BPR, MIN_BPR_NS, PREBITS, PRIO_MASK, SPURIOUS, type GicV3State } from './gicv3-state.ts';
 
 export class GicV3CpuInterface implements SysregProvider {
   private readonly gic: GicV3State;
@@ -133,11 +133,15 @@ export class GicV3CpuInterface implements SysregProvider {
     const cs = this.gic.cpus[cpu]!;
     let intid = SPURIOUS;
     if (this.gic.canPreempt(cs) && cs.hppiGrp === grp) intid = cs.hppiIrq;
-    if (intid < 1020) {
+    if (intid < 1020 || intid >= LPI_BASE) {
       const prio = cs.hppiPrio & this.gic.gprioMask(cs, grp);
       const aprbit = prio >> (8 - PREBITS);
       (grp ? cs.ap1r : cs.ap0r)[aprbit >> 5]! |= 1 << (aprbit & 31);
-      if (intid < GIC_INTERNAL) {
+      if (intid >= LPI_BASE) {
+        // LPIs have no active state: acknowledging one only ends its pending state (Arm IHI 0069H §5.1).
+        cs.lpiPending.delete(intid);
+        this.gic.updateCpu(cpu);
+      } else if (intid < GIC_INTERNAL) {
         cs.active |= 1 << intid;
         cs.pending &= ~(1 << intid);
         this.gic.updateCpu(cpu);
@@ -163,7 +167,7 @@ export class GicV3CpuInterface implements SysregProvider {
     const irq = value & 0xffffff;
     const r = this.gic.env.recorder;
     if (r.enabled) r.record({ kind: 'irq_eoi', time: this.gic.env.now(), vcpu: cpu, intid: irq, via: 'icc_sysreg' });
-    if (irq >= this.gic.numIrq) return;
+    if (irq >= this.gic.numIrq && irq < LPI_BASE) return;
     if (this.gic.highestActiveGroup(cs) !== grp) return; // nothing active in this group: ignored
     const ap = grp ? cs.ap1r : cs.ap0r;
     for (let i = 0; i < 4; i++) {
@@ -185,6 +189,11 @@ export class GicV3CpuInterface implements SysregProvider {
   }
 
   private deactivateIrq(cpu: number, irq: number, record = true): void {
+    if (irq >= LPI_BASE) {
+      // No active state to end; only the priority drop (done by EOIR) mattered.
+      this.gic.updateCpu(cpu);
+      return;
+    }
     if (irq < GIC_INTERNAL) this.gic.cpus[cpu]!.active &= ~(1 << irq);
     else this.gic.active[irq >> 5]! &= ~(1 << (irq & 31));
     const r = this.gic.env.recorder;

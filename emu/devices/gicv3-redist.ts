@@ -6,7 +6,8 @@
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
 import { GICR, GICR_SGI, GICV3_FRAME, redistRegisterName } from '../../arch/regmaps/gicv3.ts';
 import type { MmioDevice } from '../types.ts';
-import { IIDR, REDIST_STRIDE, SGI_FRAME, WAKER_CA, WAKER_PS, edgeBitsOf, icfgrOf, type GicV3State } from './gicv3-state.ts';
+import { GICR_CTLR_ENABLE_LPIS, IIDR, REDIST_STRIDE, SGI_FRAME, WAKER_CA, WAKER_PS, edgeBitsOf, icfgrOf, type GicV3State } from './gicv3-state.ts';
+import { sanitiseTableAttrs } from './gicv3-tables.ts';
 
 const GICR_IDS = [0x44, 0x00, 0x00, 0x00, 0x93, 0xb4, 0x3b, 0x00, 0x0d, 0xf0, 0x05, 0xb1];
 
@@ -16,12 +17,24 @@ const PRIO_END = GICR_SGI.IPRIORITYR + 0x20;
 
 /**
  * The RAZ/WI rule of this model, stated once (offsets within one redistributor): PROPBASER and
- * PENDBASER (no LPIs) and the SGI frame's NSACR (DS = 1) read as zero and ignore writes, as
- * ordinary handled accesses.
+ * PENDBASER when the machine has no ITS (no LPIs), and the SGI frame's NSACR (DS = 1) read as
+ * zero and ignore writes, as ordinary handled accesses.
  */
-function isRazWi(off: number): boolean {
-  return (off >= GICR.PROPBASER && off < GICR.PENDBASER + 8) || off === SGI_FRAME + GICR_SGI.NSACR;
+function isRazWi(off: number, lpis: boolean): boolean {
+  return (!lpis && isLpiBaser(off)) || off === SGI_FRAME + GICR_SGI.NSACR;
 }
+
+function isLpiBaser(off: number): boolean {
+  return off >= GICR.PROPBASER && off < GICR.PENDBASER + 8;
+}
+
+// GICR_PROPBASER / GICR_PENDBASER fields (Arm IHI 0069H §12.11.29, §12.11.32) as KVM's vgic keeps
+// them: RES0 bits cleared, cacheability and shareability sanitised; PENDBASER.PTZ reads as 0.
+const PROPBASER_RES0 = 0xf8f0_0000_0000_0060n;
+const PENDBASER_RES0 = 0xb8f0_0000_0000_f07fn;
+const PENDBASER_PTZ = 1n << 62n;
+/** PROPBASER/PENDBASER cacheability: inner [9:7], outer [58:56]; shareability [11:10]. */
+const RD_TABLE_FIELDS = { inner: 7n, outer: 56n, shareability: 10n } as const;
 
 export class GicV3Redistributor implements MmioDevice {
   readonly region: DeviceRegion;
@@ -92,6 +105,7 @@ export class GicV3Redistributor implements MmioDevice {
       this.lastOutcome = 'abort';
       return 0n;
     }
+    if (this.gic.lpis && isLpiBaser(loc.off) && (loc.off & 7) === 0) return this.readLpiBaser(loc.cpu, loc.off);
     const lo = this.read32(loc.cpu, loc.off);
     const hi = this.read32(loc.cpu, loc.off + 4);
     if (lo === undefined || (loc.off & 7) !== 0) {
@@ -107,22 +121,53 @@ export class GicV3Redistributor implements MmioDevice {
       this.lastOutcome = 'abort';
       return;
     }
+    if (this.gic.lpis && isLpiBaser(loc.off) && (loc.off & 7) === 0) {
+      this.writeLpiBaser(loc.cpu, loc.off, value);
+      return;
+    }
     if ((loc.off & 7) !== 0 || !this.write32(loc.cpu, loc.off, Number(value & 0xffffffffn))) this.lastOutcome = 'raz_wi';
+  }
+
+  // ---- LPI tables (with an ITS) --------------------------------------------------------------
+
+  private readLpiBaser(cpu: number, off: number): bigint {
+    if (off === GICR.PROPBASER) return this.gic.propbaser;
+    return this.gic.cpus[cpu]!.pendbaser & ~PENDBASER_PTZ;
+  }
+
+  /** Writes are ignored once EnableLPIs is set (KVM's vgic; the architecture leaves it UNPREDICTABLE). */
+  private writeLpiBaser(cpu: number, off: number, v: bigint): void {
+    const cs = this.gic.cpus[cpu]!;
+    if (cs.lpiEnabled) return;
+    if (off === GICR.PROPBASER) this.gic.propbaser = sanitiseTableAttrs(v & ~PROPBASER_RES0, RD_TABLE_FIELDS);
+    else cs.pendbaser = sanitiseTableAttrs(v & ~PENDBASER_RES0, RD_TABLE_FIELDS);
+  }
+
+  private setEnableLpis(cpu: number, on: boolean): void {
+    const cs = this.gic.cpus[cpu]!;
+    if (cs.lpiEnabled === on) return;
+    cs.lpiEnabled = on;
+    if (!on) cs.lpiPending.clear();
+    this.gic.updateCpu(cpu);
   }
 
   /** A 32-bit register of `cpu`'s redistributor; undefined for offsets that do not decode. */
   private read32(cpu: number, off: number): number | undefined {
     const g = this.gic;
     const cs = g.cpus[cpu]!;
-    if (isRazWi(off)) return 0;
+    if (isRazWi(off, g.lpis)) return 0;
+    if (isLpiBaser(off)) {
+      const v = this.readLpiBaser(cpu, off & ~7);
+      return Number(off & 4 ? v >> 32n : v & 0xffffffffn);
+    }
     if (off < SGI_FRAME) {
       switch (off) {
         case GICR.CTLR:
-          return 2; // GICR_CTLR: CES (as QEMU); EnableLPIs stays 0, RWP never set
+          return 2 | (cs.lpiEnabled ? GICR_CTLR_ENABLE_LPIS : 0); // CES (as QEMU), EnableLPIs; RWP never set
         case GICR.IIDR:
           return IIDR;
         case GICR.TYPER:
-          return ((1 << 24) | (cpu << 8) | (cpu === g.numCpu - 1 ? 1 << 4 : 0) | 1) >>> 0; // CommonLPIAff, Processor_Number, Last, PLPIS
+          return ((1 << 24) | (cpu << 8) | (cpu === g.numCpu - 1 ? 1 << 4 : 0) | 1) >>> 0; // CommonLPIAff, Processor_Number, Last, PLPIS (no DirectLPI: LPIs are invalidated through the ITS)
         case GICR.TYPER + 4:
           return cs.affinity;
         case GICR.STATUSR:
@@ -167,7 +212,13 @@ export class GicV3Redistributor implements MmioDevice {
   private write32(cpu: number, off: number, v: number): boolean {
     const g = this.gic;
     const cs = g.cpus[cpu]!;
-    if (isRazWi(off)) return true;
+    if (isRazWi(off, g.lpis)) return true;
+    if (isLpiBaser(off)) {
+      const old = this.readLpiBaser(cpu, off & ~7);
+      const v64 = off & 4 ? (old & 0xffffffffn) | (BigInt(v >>> 0) << 32n) : (old & ~0xffffffffn) | BigInt(v >>> 0);
+      this.writeLpiBaser(cpu, off & ~7, v64);
+      return true;
+    }
     if (off < SGI_FRAME) {
       switch (off) {
         case GICR.WAKER: {
@@ -177,7 +228,8 @@ export class GicV3Redistributor implements MmioDevice {
           return true;
         }
         case GICR.CTLR:
-          return true; // EnableLPIs: no LPIs to enable
+          if (g.lpis) this.setEnableLpis(cpu, (v & GICR_CTLR_ENABLE_LPIS) !== 0);
+          return true; // without an ITS EnableLPIs stays 0
         default:
           return false;
       }

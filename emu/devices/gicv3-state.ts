@@ -20,6 +20,10 @@ export const MIN_BPR_NS = MIN_BPR + 1;
 export const PRIO_MASK = (0xff << (8 - PRIBITS)) & 0xff; // 0xf8
 export const NO_PRIO = 0xff;
 export const SPURIOUS = 1023;
+/** The first LPI (Arm IHI 0069H §2.2.1: INTIDs 8192 and up). */
+export const LPI_BASE = 8192;
+/** GICD_TYPER.IDbits + 1: the INTID width the redistributors implement (16 bits, as KVM's vgic). */
+export const INTID_BITS = 16;
 
 // GICD_CTLR (DS = 1 view)
 export const CTLR_EN_GRP0 = 1 << 0;
@@ -31,6 +35,10 @@ export const ICC_CTLR_CBPR = 1 << 0;
 export const ICC_CTLR_EOIMODE = 1 << 1;
 export const ICC_CTLR_PMHE = 1 << 6;
 export const ICC_CTLR_RO = ((PRIBITS - 1) << 8) | (1 << 11) | (1 << 15); // PRIbits, IDbits = 24, A3V
+// GICR_CTLR
+export const GICR_CTLR_ENABLE_LPIS = 1 << 0;
+// LPI configuration table byte (Arm IHI 0069H §5.1.1): priority [7:2], enable [0]
+export const LPI_CFG_ENABLE = 1 << 0;
 // GICR_WAKER
 export const WAKER_PS = 1 << 1;
 export const WAKER_CA = 1 << 2;
@@ -47,6 +55,11 @@ export interface GicV3Options {
   env: DeviceEnv;
   /** MPIDR affinity of each CPU (Aff3<<32 | Aff2<<16 | Aff1<<8 | Aff0); default Aff0 = index. */
   affinity?: (cpu: number) => number;
+  /**
+   * LPIs usable (the machine has an ITS): GICR_PROPBASER/PENDBASER and GICR_CTLR.EnableLPIs work.
+   * Without, they are RAZ/WI as before and Linux finds no ITS to enable LPIs with.
+   */
+  lpis?: boolean;
 }
 
 /** One CPU's redistributor (SGIs and PPIs) and CPU-interface state. */
@@ -62,6 +75,11 @@ export interface CpuState {
   prio: Uint8Array;
   waker: number;
   affinity: number; // Aff3.Aff2.Aff1.Aff0 as 32 bits, as GICR_TYPER holds it
+  // LPIs (Arm IHI 0069H §5.1): GICR_CTLR.EnableLPIs, GICR_PENDBASER and the pending LPIs, which
+  // the redistributor keeps to itself (the architecture lets it cache the pending table).
+  lpiEnabled: boolean;
+  pendbaser: bigint;
+  lpiPending: Set<number>;
   // CPU interface
   ctlr: number;
   igrpen0: number;
@@ -88,6 +106,7 @@ export class GicV3State {
   readonly numIrq: number;
   onSignal?: (vcpu: number, irq: boolean, fiq: boolean) => void;
   readonly env: DeviceEnv;
+  readonly lpis: boolean;
   private readonly affinityOf: (cpu: number) => number;
 
   ctlr = CTLR_ARE | CTLR_DS;
@@ -106,6 +125,13 @@ export class GicV3State {
   /** CPU index each SPI is routed to (-1: none). */
   readonly spiTarget: Int16Array;
   readonly cpus: CpuState[];
+  /**
+   * GICR_PROPBASER, one value for all redistributors (KVM's vgic keeps a single one: Linux
+   * writes the same table to every redistributor, GICR_TYPER.CommonLPIAff).
+   */
+  propbaser = 0n;
+  /** Cached LPI configuration bytes (priority | enable), read by the ITS at MAPTI, INV and INVALL. */
+  readonly lpiConfig = new Map<number, number>();
 
   constructor(opts: GicV3Options) {
     const spis = opts.numSpis ?? 256;
@@ -115,6 +141,7 @@ export class GicV3State {
     this.numCpu = opts.numCpu;
     this.numIrq = GIC_INTERNAL + spis;
     this.env = opts.env;
+    this.lpis = opts.lpis ?? false;
     this.affinityOf = opts.affinity ?? ((c) => c);
     this.words = this.numIrq >> 5;
     const w = this.words;
@@ -135,6 +162,7 @@ export class GicV3State {
       const aff32 = ((Math.floor(a / 2 ** 32) & 0xff) << 24) | (a & 0xffffff);
       this.cpus.push({
         group: 0, grpmod: 0, enabled: 0, pending: 0, active: 0, level: 0, edge: 0, prio: new Uint8Array(32), waker: 0, affinity: aff32 >>> 0,
+        lpiEnabled: false, pendbaser: 0n, lpiPending: new Set<number>(),
         ctlr: 0, igrpen0: 0, igrpen1: 0, pmr: 0, bpr0: 0, bpr1: 0, ap0r: new Uint32Array(4), ap1r: new Uint32Array(4),
         hppiIrq: SPURIOUS, hppiPrio: NO_PRIO, hppiGrp: 0, irqOut: false, fiqOut: false,
       });
@@ -156,7 +184,12 @@ export class GicV3State {
       cs.bpr1 = MIN_BPR_NS;
       cs.ap0r.fill(0);
       cs.ap1r.fill(0);
+      cs.lpiEnabled = false;
+      cs.pendbaser = 0n;
+      cs.lpiPending.clear();
     }
+    this.propbaser = 0n;
+    this.lpiConfig.clear();
     this.recomputeRouting();
     this.updateAll();
   }
@@ -206,6 +239,45 @@ export class GicV3State {
 
   fiqPending(vcpu: number): boolean {
     return this.cpus[vcpu]?.fiqOut ?? false;
+  }
+
+  // ---- LPIs (Arm IHI 0069H chapter 5) --------------------------------------------------------
+
+  /** How many INTID bits the LPI configuration table covers: GICR_PROPBASER.IDbits + 1, capped. */
+  lpiIdBits(): number {
+    return Math.min(Number(this.propbaser & 0x1fn) + 1, INTID_BITS);
+  }
+
+  /** Is `intid` an LPI the configuration table describes (what MAPTI/MAPI accept as pINTID)? */
+  lpiInRange(intid: number): boolean {
+    return intid >= LPI_BASE && intid < 2 ** this.lpiIdBits();
+  }
+
+  /** An LPI made pending on `cpu`'s redistributor (by an ITS translation or INT). */
+  setLpiPending(cpu: number, intid: number): void {
+    const cs = this.cpus[cpu];
+    if (!cs || intid < LPI_BASE) return;
+    cs.lpiPending.add(intid);
+    this.updateCpu(cpu);
+  }
+
+  /** Clear an LPI's pending state wherever it is (CLEAR, DISCARD). */
+  clearLpiPending(intid: number): void {
+    for (let c = 0; c < this.numCpu; c++) {
+      if (this.cpus[c]!.lpiPending.delete(intid)) this.updateCpu(c);
+    }
+  }
+
+  /** Move a pending LPI to another redistributor (MOVI, MOVALL). */
+  moveLpi(intid: number, to: number): void {
+    let was = false;
+    for (let c = 0; c < this.numCpu; c++) {
+      if (c !== to && this.cpus[c]!.lpiPending.delete(intid)) {
+        was = true;
+        this.updateCpu(c);
+      }
+    }
+    if (was) this.setLpiPending(to, intid);
   }
 
   // ---- routing and priority resolution -------------------------------------------------
@@ -267,6 +339,18 @@ export class GicV3State {
         }
       }
     }
+    if (cs.lpiEnabled && this.ctlr & CTLR_EN_GRP1) {
+      // LPIs are always Group 1 (Arm IHI 0069H §5.1); their priority is the configuration byte's [7:2].
+      for (const intid of cs.lpiPending) {
+        const cfg = this.lpiConfig.get(intid) ?? 0;
+        if (!(cfg & LPI_CFG_ENABLE)) continue;
+        const p = cfg & 0xfc & PRIO_MASK;
+        if (p < bestPrio) {
+          bestPrio = p;
+          bestIrq = intid;
+        }
+      }
+    }
     cs.hppiIrq = bestIrq;
     cs.hppiPrio = bestPrio;
     cs.hppiGrp = bestIrq === SPURIOUS ? 0 : this.groupOf(cpu, bestIrq);
@@ -281,11 +365,13 @@ export class GicV3State {
   }
 
   private groupOf(cpu: number, irq: number): number {
+    if (irq >= LPI_BASE) return 1;
     if (irq < GIC_INTERNAL) return (this.cpus[cpu]!.group >>> irq) & 1;
     return (this.group[irq >> 5]! >>> (irq & 31)) & 1;
   }
 
   private priorityOf(cpu: number, irq: number): number {
+    if (irq >= LPI_BASE) return (this.lpiConfig.get(irq) ?? 0) & 0xfc & PRIO_MASK;
     return irq < GIC_INTERNAL ? this.cpus[cpu]!.prio[irq]! : this.prio[irq]!;
   }
 
@@ -337,6 +423,7 @@ export class GicV3State {
   }
 
   isPending(intid: number, cpu: number): boolean {
+    if (intid >= LPI_BASE) return this.cpus[cpu]?.lpiPending.has(intid) ?? false;
     if (intid < GIC_INTERNAL) {
       const cs = this.cpus[cpu]!;
       return (((cs.pending | (~cs.edge & cs.level)) >>> intid) & 1) === 1;

@@ -4,13 +4,16 @@
 // final GICR_TYPER), the GICR_WAKER handshake, and the ICC_* CPU interface as system registers
 // with 5 priority bits (32 preemption levels, one AP0R/AP1R word). The ID and type registers
 // read exactly as QEMU 7.2's (which always advertises LPIs: GICD_TYPER.LPIS, GICR_TYPER.PLPIS,
-// GICR_CTLR.CES, 24-bit ICC IDbits), but LPIs are not implemented: with no ITS in the DT Linux
-// prints "ITS: No ITS available, not enabling LPIs" and never enables them, as on QEMU its=off.
+// GICR_CTLR.CES, 24-bit ICC IDbits). LPIs work when the machine has an ITS (GicV3Options.lpis;
+// the ITS is emu/devices/gicv3-its.ts): GICR_PROPBASER/PENDBASER and GICR_CTLR.EnableLPIs as KVM's
+// vgic keeps them. Without one they are RAZ/WI and Linux prints "ITS: No ITS available, not
+// enabling LPIs", as on QEMU its=off.
 // Group 0 interrupts signal FIQ and are acknowledged through IAR0; Group 1 signal IRQ (IAR1).
 // Arm IHI 0069H chapter 12; what the model does is listed in docs/emulator-platform.md (Device models).
 
 // The model is split along the GIC's own seams: gicv3-state.ts (interrupt state, routing and
-// priority resolution), gicv3-dist.ts (GICD), gicv3-redist.ts (GICR) and gicv3-cpuif.ts (ICC_*).
+// priority resolution, LPI pending state), gicv3-dist.ts (GICD), gicv3-redist.ts (GICR),
+// gicv3-cpuif.ts (ICC_*) and gicv3-tables.ts (the LPI/ITS table attributes and entries in RAM).
 
 import type { MmioDevice, SysregProvider } from '../types.ts';
 import { GicV3CpuInterface } from './gicv3-cpuif.ts';
