@@ -127,7 +127,8 @@ export class Cpu extends CpuLoadStore implements JitCpu, FpCpu {
       const npc = (pcLo + 4) | 0;
       this.pcLo = npc;
       if (npc === 0) this.pcHi = (pcHi + 1) | 0;
-      // literal case labels so V8 emits a jump table (OP.* property loads would compare one by one)
+      // literal case labels and inline field reads of p, checked against ops.ts by test/cpu/ops.test.ts
+      // (V8 builds a jump table only for literal labels; inlined accessors would eat the loop's inlining budget)
       switch (op) {
         case 1 /* ADD_I64 */: {
           const n = (p >>> 7) & 127, dd = p & 127, nl = X[n];

@@ -1,43 +1,12 @@
-// A64 decoder built from a table of encoding patterns (mask/value → op id + field extraction).
-// Decoded instructions are 4 int32 words: [op, p, a, b], cached per physical page (see cpu.ts).
-// p packs register slot offsets (slot*2 into the register file): rd 0-6, rn 7-13, rm 14-20,
-// ra/rt2/rs 21-27, plus a 4-bit variant field x in bits 28-31. Slot 31 = current SP, 32 = zero
-// register (reads), 33 = discard (writes), so handlers never test for register 31.
+// A64 decoder built from a table of encoding patterns (mask/value → a field function that picks
+// the operation and packs its fields). Decoded instructions are 4 int32 words [op, p, a, b], cached
+// per physical page (see cpu.ts); ops.ts names every operation and says what its fields hold.
 
-export const OP = {
-  UNDECODED: 0,
-  ADD_I64: 1, SUB_I64: 2, ADD_I32: 3, SUB_I32: 4, ADDS_I: 5,
-  LOG_I: 6, MOVC: 7, MOVK: 8, ADR: 9,
-  SHIFT_I64: 11, SHIFT_I32: 12, BFM: 13, EXTR: 14,
-  ADD_R: 15, ADDS_R: 16, LOG_R: 17, ADD_X: 18, ADC: 19, CCMP: 20, CSEL: 21,
-  DP2: 22, DP1: 23, DP3: 24,
-  B: 25, BL: 26, BCOND: 27, CBZ: 28, TBZ: 29, BR: 30, BLR: 31, RET: 32,
-  LS_OFF: 33, LS_PRE: 34, LS_POST: 35, LS_REG: 36, LS_UNPRIV: 38, LS_LIT: 39,
-  LSP: 40, NOP: 41, EXCL: 42,
-  MRS: 43, MSR: 44, MSR_IMM: 45, HINT: 46, BARRIER: 47, SYS: 48, EXC: 49, ERET: 50,
-  UNDEF: 51, MOV_R: 53, LS_OFF_X: 54, LS_OFF_W: 55, ST_OFF_X: 56, ST_OFF_W: 57,
-  // specialised hot forms: 64-bit add/sub register without shift, X load/store with LSL'd register offset
-  ADD_RR64: 58, ADDS_RR64: 59, LS_REG_X: 60,
-  // every SIMD&FP instruction: a = the instruction word, decoded and run by fpsimd.ts
-  FPSIMD: 61,
-} as const;
-
-/** Load/store access types carried in x (bits 28-31 of p). */
-export const LS = {
-  STRB: 0, STRH: 1, STRW: 2, STRX: 3, LDRB: 4, LDRH: 5, LDRW: 6, LDRX: 7,
-  LDRSB_X: 8, LDRSH_X: 9, LDRSW: 10, LDRSB_W: 11, LDRSH_W: 12, PRFM: 13,
-} as const;
-
-/** Access size in bytes (log2) per LS type. */
-export const LS_SIZE_LOG2 = [0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 0, 1, 3];
+import { LS, OP, pack } from './ops.ts';
 
 const rz = (r: number): number => (r === 31 ? 32 : r) * 2; // register read, 31 = XZR
 const wz = (r: number): number => (r === 31 ? 33 : r) * 2; // register write, 31 = XZR (discard)
 const rs = (r: number): number => r * 2; // 31 = SP
-
-function pack(d: number, n: number, m: number, a: number, x: number): number {
-  return d | (n << 7) | (m << 14) | (a << 21) | (x << 28);
-}
 
 const sext = (v: number, bits: number): number => (v << (32 - bits)) >> (32 - bits);
 

@@ -1,8 +1,11 @@
-// Code templates of the block compiler (emu/cpu/jit.ts), one per decoded operation id.
-// Each template returns JavaScript source for one instruction with its register slots folded
-// into constants. The source runs with: c (the Cpu), X (its register file), H/add64/lsl64/
-// lsr64/asr64 (int64 helpers), pc0 (block entry PC low word), pcHi, i0 (instret at entry).
-// Templates mirror the interpreter's cases in cpu.ts line for line, so behaviour is identical.
+// Code templates of the block compiler (emu/cpu/jit.ts), one per decoded operation (ops.ts; the
+// operations without one are marked interpreted-only there). Each template returns JavaScript
+// source for one instruction with its register slots folded into constants. The source runs with:
+// c (the vCPU, as jit-cpu.ts declares it), X (its register file), H/add64/lsl64/lsr64/asr64 (int64
+// helpers), pc0 (block entry PC low word), pcHi, i0 (instret at entry). Templates mirror the
+// interpreter's cases in cpu.ts line for line, so behaviour is identical.
+
+import { OP, slotA, slotD, slotM, slotN, variant } from './ops.ts';
 
 /** What the compiler must do around an operation. */
 export const KIND = {
@@ -33,16 +36,11 @@ export interface OpTemplate {
   partial?: boolean;
 }
 
-const dOf = (p: number): number => p & 127;
-const nOf = (p: number): number => (p >>> 7) & 127;
-const mOf = (p: number): number => (p >>> 14) & 127;
-
 /** Address n + signed 32-bit immediate into lo/hi locals (the LS_OFF_* fast forms). */
 const addrImm = (n: number, a: number): string =>
   `const nl = X[${n}], lo = (nl + ${a}) | 0; const hi = (X[${n + 1}] + ((lo >>> 0) < (nl >>> 0) ? 1 : 0)) | 0;`;
 
 const pure = (code: (o: OpArgs) => string | undefined): OpTemplate => ({ kind: KIND.PURE, code });
-const call = (code: (o: OpArgs) => string | undefined): OpTemplate => ({ kind: KIND.CALL, code });
 const mem = (code: (o: OpArgs) => string | undefined): OpTemplate => ({ kind: KIND.MEM, code });
 const branch = (code: (o: OpArgs) => string | undefined): OpTemplate => ({ kind: KIND.BRANCH, code });
 
@@ -144,59 +142,55 @@ function adds32Code(d: number, a: string, b: string, cin: string): string {
     ${d >= 0 ? `X[${d}] = r; X[${d + 1}] = 0;` : ''} }`;
 }
 
-/** Calls into the interpreter's handler for system instructions (treated as memory operations:
- *  they may raise events, stop the run or drop the fetch page, and the block then exits). */
-const SYS_OPS = { MRS: 43, MSR: 44, MSR_IMM: 45, BARRIER: 47, SYS: 48 } as const;
-
-/** Templates by operation id (decode.ts OP); ids not listed end the block. */
+/** Templates by operation id (ops.ts); ids not listed end the block. */
 export const TEMPLATES: Record<number, OpTemplate> = {
-  1 /* ADD_I64 */: pure(({ p, a }) => {
-    const n = nOf(p), d = dOf(p);
+  [OP.ADD_I64]: pure(({ p, a }) => {
+    const n = slotN(p), d = slotD(p);
     return `{ const nl = X[${n}], lo = (nl + ${a}) | 0; X[${d + 1}] = (X[${n + 1}] + ((lo >>> 0) < (nl >>> 0) ? 1 : 0)) | 0; X[${d}] = lo; }`;
   }),
-  2 /* SUB_I64 */: pure(({ p, a }) => {
-    const n = nOf(p), d = dOf(p);
+  [OP.SUB_I64]: pure(({ p, a }) => {
+    const n = slotN(p), d = slotD(p);
     return `{ const nl = X[${n}]; X[${d + 1}] = (X[${n + 1}] - ((nl >>> 0) < ${a} ? 1 : 0)) | 0; X[${d}] = (nl - ${a}) | 0; }`;
   }),
-  3 /* ADD_I32 */: pure(({ p, a }) => `X[${dOf(p)}] = (X[${nOf(p)}] + ${a}) | 0; X[${dOf(p) + 1}] = 0;`),
-  4 /* SUB_I32 */: pure(({ p, a }) => `X[${dOf(p)}] = (X[${nOf(p)}] - ${a}) | 0; X[${dOf(p) + 1}] = 0;`),
-  5 /* ADDS_I */: pure(({ p, a }) => {
-    const n = nOf(p), d = dOf(p), x = p >>> 28, sub = (x >>> 1) & 1;
+  [OP.ADD_I32]: pure(({ p, a }) => `X[${slotD(p)}] = (X[${slotN(p)}] + ${a}) | 0; X[${slotD(p) + 1}] = 0;`),
+  [OP.SUB_I32]: pure(({ p, a }) => `X[${slotD(p)}] = (X[${slotN(p)}] - ${a}) | 0; X[${slotD(p) + 1}] = 0;`),
+  [OP.ADDS_I]: pure(({ p, a }) => {
+    const n = slotN(p), d = slotD(p), x = variant(p), sub = (x >>> 1) & 1;
     if (x & 1) {
       return sub ? adds64Code(d, `X[${n + 1}]`, `X[${n}]`, '-1', `${~a}`, '1') : adds64Code(d, `X[${n + 1}]`, `X[${n}]`, '0', `${a}`, '0');
     }
     return sub ? adds32Code(d, `X[${n}]`, `${~a}`, '1') : adds32Code(d, `X[${n}]`, `${a}`, '0');
   }),
-  6 /* LOG_I */: pure(({ p, a, b }) => {
-    const n = nOf(p), d = dOf(p), x = p >>> 28, opc = x & 3, sf = x >>> 2, op = ['&', '|', '^', '&'][opc]!;
+  [OP.LOG_I]: pure(({ p, a, b }) => {
+    const n = slotN(p), d = slotD(p), x = variant(p), opc = x & 3, sf = x >>> 2, op = ['&', '|', '^', '&'][opc]!;
     const hi = sf ? `X[${n + 1}] ${op} ${b}` : '0';
     const flags = opc !== 3 ? '' : sf ? 'c.n = hi >>> 31; c.z = (lo | hi) === 0 ? 1 : 0; c.c = 0; c.v = 0;'
       : 'c.n = lo >>> 31; c.z = lo === 0 ? 1 : 0; c.c = 0; c.v = 0;';
     return `{ const lo = X[${n}] ${op} ${a}, hi = ${hi}; ${flags} X[${d}] = lo; X[${d + 1}] = hi; }`;
   }),
-  7 /* MOVC */: pure(({ p, a, b }) => `X[${dOf(p)}] = ${a}; X[${dOf(p) + 1}] = ${b};`),
-  8 /* MOVK */: pure(({ p, a }) => {
-    const d = dOf(p), hw = (p >>> 28) & 3;
+  [OP.MOVC]: pure(({ p, a, b }) => `X[${slotD(p)}] = ${a}; X[${slotD(p) + 1}] = ${b};`),
+  [OP.MOVK]: pure(({ p, a }) => {
+    const d = slotD(p), hw = variant(p) & 3;
     const set = [`X[${d}] = (X[${d}] & -65536) | ${a};`, `X[${d}] = (X[${d}] & 0xffff) | ${a << 16};`,
       `X[${d + 1}] = (X[${d + 1}] & -65536) | ${a};`, `X[${d + 1}] = (X[${d + 1}] & 0xffff) | ${a << 16};`][hw]!;
-    return p >>> 30 ? set : `${set} X[${d + 1}] = 0;`;
+    return variant(p) >>> 2 ? set : `${set} X[${d + 1}] = 0;`;
   }),
-  9 /* ADR */: pure(({ p, a, b, pc }) => {
-    const base = p >>> 28 ? `(${pc}) & -4096` : pc;
-    return `X[${dOf(p)}] = add64(pcHi, ${base}, ${b}, ${a}); X[${dOf(p) + 1}] = H.hi;`;
+  [OP.ADR]: pure(({ p, a, b, pc }) => {
+    const base = variant(p) ? `(${pc}) & -4096` : pc;
+    return `X[${slotD(p)}] = add64(pcHi, ${base}, ${b}, ${a}); X[${slotD(p) + 1}] = H.hi;`;
   }),
-  11 /* SHIFT_I64 */: pure(({ p, a, b }) => {
-    const n = nOf(p), d = dOf(p);
-    return `{ ${shiftConst(0, `X[${n + 1}]`, `X[${n}]`, a, 's')} ${shiftConst(p >>> 28 ? 1 : 2, 'sh', 'sl', b, 't')} X[${d}] = tl; X[${d + 1}] = th; }`;
+  [OP.SHIFT_I64]: pure(({ p, a, b }) => {
+    const n = slotN(p), d = slotD(p);
+    return `{ ${shiftConst(0, `X[${n + 1}]`, `X[${n}]`, a, 's')} ${shiftConst(variant(p) ? 1 : 2, 'sh', 'sl', b, 't')} X[${d}] = tl; X[${d + 1}] = th; }`;
   }),
-  12 /* SHIFT_I32 */: pure(({ p, a, b }) => {
-    const d = dOf(p);
-    return `{ const v = X[${nOf(p)}] << ${a}; X[${d}] = ${p >>> 28 ? `(v >>> ${b}) | 0` : `v >> ${b}`}; X[${d + 1}] = 0; }`;
+  [OP.SHIFT_I32]: pure(({ p, a, b }) => {
+    const d = slotD(p);
+    return `{ const v = X[${slotN(p)}] << ${a}; X[${d}] = ${variant(p) ? `(v >>> ${b}) | 0` : `v >> ${b}`}; X[${d + 1}] = 0; }`;
   }),
-  13 /* BFM */: pure(({ p, a, b }) => `c.opBfm(${p}, ${a}, ${b});`),
-  14 /* EXTR */: pure(({ p, a }) => `c.opExtr(${p}, ${a});`),
-  15 /* ADD_R */: pure(({ p, a, b }) => {
-    const n = nOf(p), m = mOf(p), d = dOf(p), x = p >>> 28;
+  [OP.BFM]: pure(({ p, a, b }) => `c.opBfm(${p}, ${a}, ${b});`),
+  [OP.EXTR]: pure(({ p, a }) => `c.opExtr(${p}, ${a});`),
+  [OP.ADD_R]: pure(({ p, a, b }) => {
+    const n = slotN(p), m = slotM(p), d = slotD(p), x = variant(p);
     if (x & 2) {
       const operand = shifted64(m, a, b);
       if (operand === undefined) return `c.opAddReg(${p}, ${a}, ${b});`;
@@ -206,8 +200,8 @@ export const TEMPLATES: Record<number, OpTemplate> = {
     if (operand === undefined) return `c.opAddReg(${p}, ${a}, ${b});`;
     return `X[${d}] = (X[${n}] ${x & 1 ? '-' : '+'} ${operand}) | 0; X[${d + 1}] = 0;`;
   }),
-  16 /* ADDS_R */: pure(({ p, a, b }) => {
-    const n = nOf(p), m = mOf(p), d = dOf(p), x = p >>> 28, sub = x & 1;
+  [OP.ADDS_R]: pure(({ p, a, b }) => {
+    const n = slotN(p), m = slotM(p), d = slotD(p), x = variant(p), sub = x & 1;
     if (x & 2) {
       const operand = shifted64(m, a, b);
       if (operand === undefined) return `c.opAddsReg(${p}, ${a}, ${b});`;
@@ -217,8 +211,8 @@ export const TEMPLATES: Record<number, OpTemplate> = {
     if (operand === undefined) return `c.opAddsReg(${p}, ${a}, ${b});`;
     return adds32Code(d, `X[${n}]`, sub ? `~${operand}` : operand, `${sub}`);
   }),
-  17 /* LOG_R */: pure(({ p, a, b }) => {
-    const n = nOf(p), m = mOf(p), d = dOf(p), x = p >>> 28, opc = x & 3;
+  [OP.LOG_R]: pure(({ p, a, b }) => {
+    const n = slotN(p), m = slotM(p), d = slotD(p), x = variant(p), opc = x & 3;
     const op = ['&', '|', '^', '&'][opc]!;
     if (x >>> 3) {
       const operand = shifted64(m, a, b);
@@ -231,8 +225,8 @@ export const TEMPLATES: Record<number, OpTemplate> = {
     if (opc === 3) return `{ const lo = X[${n}] & ${x & 4 ? `~${operand}` : operand}; c.n = lo >>> 31; c.z = lo === 0 ? 1 : 0; c.c = 0; c.v = 0; X[${d}] = lo; X[${d + 1}] = 0; }`;
     return `X[${d}] = X[${n}] ${op} ${x & 4 ? `~${operand}` : operand}; X[${d + 1}] = 0;`;
   }),
-  18 /* ADD_X */: pure(({ p, a, b }) => {
-    const n = nOf(p), m = mOf(p), d = dOf(p), x = p >>> 28, sub = x & 1, S = (x >>> 1) & 1, sf = x >>> 2;
+  [OP.ADD_X]: pure(({ p, a, b }) => {
+    const n = slotN(p), m = slotM(p), d = slotD(p), x = variant(p), sub = x & 1, S = (x >>> 1) & 1, sf = x >>> 2;
     const ext = `${extendCode(m, a, b)} ${sub ? 'el = ~el; eh = ~eh;' : ''}`;
     if (sf) {
       if (S) return `{ ${ext} ${adds64Code(d, `X[${n + 1}]`, `X[${n}]`, 'eh', 'el', `${sub}`)} }`;
@@ -241,8 +235,8 @@ export const TEMPLATES: Record<number, OpTemplate> = {
     if (S) return `{ ${ext} ${adds32Code(d, `X[${n}]`, 'el', `${sub}`)} }`;
     return `{ ${ext} X[${d}] = (X[${n}] + el + ${sub}) | 0; X[${d + 1}] = 0; }`;
   }),
-  19 /* ADC */: pure(({ p }) => {
-    const n = nOf(p), m = mOf(p), d = dOf(p), x = p >>> 28, sub = x & 1, S = (x >>> 1) & 1, sf = x >>> 2;
+  [OP.ADC]: pure(({ p }) => {
+    const n = slotN(p), m = slotM(p), d = slotD(p), x = variant(p), sub = x & 1, S = (x >>> 1) & 1, sf = x >>> 2;
     const bl = sub ? `~X[${m}]` : `X[${m}]`, bh = sub ? `~X[${m + 1}]` : `X[${m + 1}]`;
     if (sf) {
       if (S) return adds64Code(d, `X[${n + 1}]`, `X[${n}]`, bh, bl, 'c.c');
@@ -251,74 +245,74 @@ export const TEMPLATES: Record<number, OpTemplate> = {
     if (S) return adds32Code(d, `X[${n}]`, bl, 'c.c');
     return `X[${d}] = (X[${n}] + ${bl} + c.c) | 0; X[${d + 1}] = 0;`;
   }),
-  20 /* CCMP */: pure(({ p, a }) => {
-    const n = nOf(p), m = mOf(p), x = p >>> 28, sub = x & 1, f = (a >>> 4) & 15;
+  [OP.CCMP]: pure(({ p, a }) => {
+    const n = slotN(p), m = slotM(p), x = variant(p), sub = x & 1, f = (a >>> 4) & 15;
     const imm = (a >>> 8) & 1;
     let bl = imm ? `${a >>> 9}` : `X[${m}]`, bh = imm ? '0' : `X[${m + 1}]`;
     if (sub) { bl = `~${bl}`; bh = `~${bh}`; }
     const cmp = x >>> 2 ? adds64Code(-1, `X[${n + 1}]`, `X[${n}]`, bh, bl, `${sub}`) : adds32Code(-1, `X[${n}]`, bl, `${sub}`);
     return `if (${condExpr(a & 15)}) ${cmp} else { c.n = ${f >>> 3}; c.z = ${(f >>> 2) & 1}; c.c = ${(f >>> 1) & 1}; c.v = ${f & 1}; }`;
   }),
-  21 /* CSEL */: pure(({ p, a }) => {
-    const n = nOf(p), m = mOf(p), d = dOf(p), x = p >>> 28;
-    const variant = ['', 'lo = add64(hi, lo, 0, 1); hi = H.hi;', 'lo = ~lo; hi = ~hi;', 'lo = add64(~hi, ~lo, 0, 1); hi = H.hi;'][x & 3];
-    return `{ let lo, hi; if (${condExpr(a)}) { lo = X[${n}]; hi = X[${n + 1}]; } else { lo = X[${m}]; hi = X[${m + 1}]; ${variant} }
+  [OP.CSEL]: pure(({ p, a }) => {
+    const n = slotN(p), m = slotM(p), d = slotD(p), x = variant(p);
+    const alt = ['', 'lo = add64(hi, lo, 0, 1); hi = H.hi;', 'lo = ~lo; hi = ~hi;', 'lo = add64(~hi, ~lo, 0, 1); hi = H.hi;'][x & 3];
+    return `{ let lo, hi; if (${condExpr(a)}) { lo = X[${n}]; hi = X[${n + 1}]; } else { lo = X[${m}]; hi = X[${m + 1}]; ${alt} }
       X[${d}] = lo; X[${d + 1}] = ${x >>> 2 ? 'hi' : '0'}; }`;
   }),
   // DP1/DP2/DP3 cannot fault
-  22 /* DP2 */: pure(({ p, a }) => `c.opDp2(${p}, ${a});`),
-  23 /* DP1 */: pure(({ p, a }) => `c.opDp1(${p}, ${a});`),
-  24 /* DP3 */: pure(({ p, a }) => {
-    if (p >>> 28 === 0) {
+  [OP.DP2]: pure(({ p, a }) => `c.opDp2(${p}, ${a});`),
+  [OP.DP1]: pure(({ p, a }) => `c.opDp1(${p}, ${a});`),
+  [OP.DP3]: pure(({ p, a }) => {
+    if (variant(p) === 0) {
       // MADD/MSUB (32-bit)
-      const n = nOf(p), m = mOf(p), ra = (p >>> 21) & 127, d = dOf(p);
+      const n = slotN(p), m = slotM(p), ra = slotA(p), d = slotD(p);
       return `{ const prod = Math.imul(X[${n}], X[${m}]); X[${d}] = (X[${ra}] ${a ? '-' : '+'} prod) | 0; X[${d + 1}] = 0; }`;
     }
     if (a !== 0) return `c.opDp3(${p}, ${a});`;
-    const n = nOf(p), m = mOf(p), ra = (p >>> 21) & 127, d = dOf(p);
+    const n = slotN(p), m = slotM(p), ra = slotA(p), d = slotD(p);
     return `{ const al = X[${n}], bl = X[${m}]; const plo = Math.imul(al, bl);
       const phi = Math.round(((al >>> 0) * (bl >>> 0) - (plo >>> 0)) / 4294967296) + Math.imul(X[${n + 1}], bl) + Math.imul(al, X[${m + 1}]);
       const rl = X[${ra}], lo = (rl + plo) | 0; X[${d + 1}] = (X[${ra + 1}] + phi + ((lo >>> 0) < (rl >>> 0) ? 1 : 0)) | 0; X[${d}] = lo; }`;
   }),
-  25 /* B */: branch(({ a, b, pc }) => `c.pcLo = add64(pcHi, ${pc}, ${b}, ${a}); c.pcHi = H.hi;`),
-  26 /* BL */: branch(({ a, b, pc }) => `X[60] = (${pc} + 4) | 0; X[61] = pcHi; c.pcLo = add64(pcHi, ${pc}, ${b}, ${a}); c.pcHi = H.hi;`),
-  27 /* BCOND */: branch((o) => `if (${condExpr(o.b)}) ${jumpRel(o)}`),
-  28 /* CBZ */: branch((o) => {
-    const t = dOf(o.p);
-    const zero = (o.p >>> 29) & 1 ? `(X[${t}] | X[${t + 1}]) === 0` : `X[${t}] === 0`;
-    return `if ((${zero}) !== ${((o.p >>> 28) & 1) > 0}) ${jumpRel(o)}`;
+  [OP.B]: branch(({ a, b, pc }) => `c.pcLo = add64(pcHi, ${pc}, ${b}, ${a}); c.pcHi = H.hi;`),
+  [OP.BL]: branch(({ a, b, pc }) => `X[60] = (${pc} + 4) | 0; X[61] = pcHi; c.pcLo = add64(pcHi, ${pc}, ${b}, ${a}); c.pcHi = H.hi;`),
+  [OP.BCOND]: branch((o) => `if (${condExpr(o.b)}) ${jumpRel(o)}`),
+  [OP.CBZ]: branch((o) => {
+    const t = slotD(o.p);
+    const zero = (variant(o.p) >>> 1) & 1 ? `(X[${t}] | X[${t + 1}]) === 0` : `X[${t}] === 0`;
+    return `if ((${zero}) !== ${(variant(o.p) & 1) > 0}) ${jumpRel(o)}`;
   }),
-  29 /* TBZ */: branch((o) => {
-    const t = dOf(o.p), bit = o.b;
+  [OP.TBZ]: branch((o) => {
+    const t = slotD(o.p), bit = o.b;
     const set = bit < 32 ? `(X[${t}] >>> ${bit}) & 1` : `(X[${t + 1}] >>> ${bit - 32}) & 1`;
-    return `if ((${set}) === ${o.p >>> 28}) ${jumpRel(o)}`;
+    return `if ((${set}) === ${variant(o.p)}) ${jumpRel(o)}`;
   }),
-  30 /* BR */: branch(({ p }) => `c.branchTo(X[${nOf(p) + 1}], X[${nOf(p)}]);`),
-  31 /* BLR */: branch(({ p, pc }) => {
-    const n = nOf(p);
+  [OP.BR]: branch(({ p }) => `c.branchTo(X[${slotN(p) + 1}], X[${slotN(p)}]);`),
+  [OP.BLR]: branch(({ p, pc }) => {
+    const n = slotN(p);
     return `{ const tl = X[${n}], th = X[${n + 1}]; X[60] = (${pc} + 4) | 0; X[61] = pcHi; c.branchTo(th, tl); }`;
   }),
-  32 /* RET */: branch(({ p }) => `c.branchTo(X[${nOf(p) + 1}], X[${nOf(p)}]);`),
-  33 /* LS_OFF */: mem(({ p, a }) => {
-    const n = nOf(p);
-    return `{ const lo = add64(X[${n + 1}], X[${n}], ${a >> 31}, ${a}), hi = H.hi; ${ldstCode(p >>> 28, dOf(p), 'hi', 'lo')} }`;
+  [OP.RET]: branch(({ p }) => `c.branchTo(X[${slotN(p) + 1}], X[${slotN(p)}]);`),
+  [OP.LS_OFF]: mem(({ p, a }) => {
+    const n = slotN(p);
+    return `{ const lo = add64(X[${n + 1}], X[${n}], ${a >> 31}, ${a}), hi = H.hi; ${ldstCode(variant(p), slotD(p), 'hi', 'lo')} }`;
   }),
-  34 /* LS_PRE */: mem(({ p, a }) => {
-    const n = nOf(p);
-    return `{ const wl = add64(X[${n + 1}], X[${n}], ${a >> 31}, ${a}), wh = H.hi; ${ldstCode(p >>> 28, dOf(p), 'wh', 'wl')} X[${n}] = wl; X[${n + 1}] = wh; }`;
+  [OP.LS_PRE]: mem(({ p, a }) => {
+    const n = slotN(p);
+    return `{ const wl = add64(X[${n + 1}], X[${n}], ${a >> 31}, ${a}), wh = H.hi; ${ldstCode(variant(p), slotD(p), 'wh', 'wl')} X[${n}] = wl; X[${n + 1}] = wh; }`;
   }),
-  35 /* LS_POST */: mem(({ p, a }) => {
-    const n = nOf(p);
-    return `{ const nl = X[${n}], nh = X[${n + 1}]; const wl = add64(nh, nl, ${a >> 31}, ${a}), wh = H.hi; ${ldstCode(p >>> 28, dOf(p), 'nh', 'nl')} X[${n}] = wl; X[${n + 1}] = wh; }`;
+  [OP.LS_POST]: mem(({ p, a }) => {
+    const n = slotN(p);
+    return `{ const nl = X[${n}], nh = X[${n + 1}]; const wl = add64(nh, nl, ${a >> 31}, ${a}), wh = H.hi; ${ldstCode(variant(p), slotD(p), 'nh', 'nl')} X[${n}] = wl; X[${n + 1}] = wh; }`;
   }),
-  36 /* LS_REG */: mem(({ p, a, b }) => {
-    const n = nOf(p);
-    return `{ ${extendCode(mOf(p), a, b)} const lo = add64(X[${n + 1}], X[${n}], eh, el), hi = H.hi; ${ldstCode(p >>> 28, dOf(p), 'hi', 'lo')} }`;
+  [OP.LS_REG]: mem(({ p, a, b }) => {
+    const n = slotN(p);
+    return `{ ${extendCode(slotM(p), a, b)} const lo = add64(X[${n + 1}], X[${n}], eh, el), hi = H.hi; ${ldstCode(variant(p), slotD(p), 'hi', 'lo')} }`;
   }),
-  38 /* LS_UNPRIV */: mem(({ p, a }) => `c.opLsUnpriv(${p}, ${a});`),
-  39 /* LS_LIT */: mem(({ p, a, pc }) => `{ const lo = add64(pcHi, ${pc}, ${a >> 31}, ${a}), hi = H.hi; ${ldstCode(p >>> 28, dOf(p), 'hi', 'lo')} }`),
-  40 /* LSP */: mem(({ p, a, b }) => {
-    const n = nOf(p), t = p >>> 28, r1 = dOf(p), r2 = (p >>> 21) & 127, mode = b;
+  [OP.LS_UNPRIV]: mem(({ p, a }) => `c.opLsUnpriv(${p}, ${a});`),
+  [OP.LS_LIT]: mem(({ p, a, pc }) => `{ const lo = add64(pcHi, ${pc}, ${a >> 31}, ${a}), hi = H.hi; ${ldstCode(variant(p), slotD(p), 'hi', 'lo')} }`),
+  [OP.LSP]: mem(({ p, a, b }) => {
+    const n = slotN(p), t = variant(p), r1 = slotD(p), r2 = slotA(p), mode = b;
     let access: string;
     switch (t) {
       case 0: access = `c.wr32(ah, al, X[${r1}]); c.wr32(bh, bl, X[${r2}]);`; break;
@@ -337,42 +331,42 @@ export const TEMPLATES: Record<number, OpTemplate> = {
       const bl = (al + ${step}) | 0, bh = (bl >>> 0) < (al >>> 0) ? (ah + 1) | 0 : ah;
       ${access} ${mode !== 0 ? `X[${n}] = wl; X[${n + 1}] = wh;` : ''} }`;
   }),
-  41 /* NOP */: pure(() => ''),
-  42 /* EXCL */: mem(({ p, a }) => `c.opExclusive(${p}, ${a});`),
+  [OP.NOP]: pure(() => ''),
+  [OP.EXCL]: mem(({ p, a }) => `c.opExclusive(${p}, ${a});`),
   // WFE/WFI/SEV/SEVL touch the run state: only the plain hints (PAC, BTI, YIELD...) are compiled
-  46 /* HINT */: { ...pure(({ a }) => (a >= 2 && a <= 5 ? undefined : '')), partial: true },
-  53 /* MOV_R */: pure(({ p }) => {
-    const m = mOf(p), d = dOf(p);
-    return `X[${d}] = X[${m}]; X[${d + 1}] = ${p >>> 28 ? `X[${m + 1}]` : '0'};`;
+  [OP.HINT]: { ...pure(({ a }) => (a >= 2 && a <= 5 ? undefined : '')), partial: true },
+  [OP.MOV_R]: pure(({ p }) => {
+    const m = slotM(p), d = slotD(p);
+    return `X[${d}] = X[${m}]; X[${d + 1}] = ${variant(p) ? `X[${m + 1}]` : '0'};`;
   }),
-  54 /* LS_OFF_X */: mem(({ p, a }) => `{ ${addrImm(nOf(p), a)} const v = c.rd64(hi, lo); X[${dOf(p) + 1}] = H.hi; X[${dOf(p)}] = v; }`),
-  55 /* LS_OFF_W */: mem(({ p, a }) => `{ ${addrImm(nOf(p), a)} X[${dOf(p)}] = c.rd32(hi, lo); X[${dOf(p) + 1}] = 0; }`),
-  56 /* ST_OFF_X */: mem(({ p, a }) => `{ ${addrImm(nOf(p), a)} c.wr64(hi, lo, X[${dOf(p) + 1}], X[${dOf(p)}]); }`),
-  57 /* ST_OFF_W */: mem(({ p, a }) => `{ ${addrImm(nOf(p), a)} c.wr32(hi, lo, X[${dOf(p)}]); }`),
-  58 /* ADD_RR64 */: pure(({ p }) => {
-    const n = nOf(p), m = mOf(p), d = dOf(p);
-    if (p >>> 28) {
+  [OP.LS_OFF_X]: mem(({ p, a }) => `{ ${addrImm(slotN(p), a)} const v = c.rd64(hi, lo); X[${slotD(p) + 1}] = H.hi; X[${slotD(p)}] = v; }`),
+  [OP.LS_OFF_W]: mem(({ p, a }) => `{ ${addrImm(slotN(p), a)} X[${slotD(p)}] = c.rd32(hi, lo); X[${slotD(p) + 1}] = 0; }`),
+  [OP.ST_OFF_X]: mem(({ p, a }) => `{ ${addrImm(slotN(p), a)} c.wr64(hi, lo, X[${slotD(p) + 1}], X[${slotD(p)}]); }`),
+  [OP.ST_OFF_W]: mem(({ p, a }) => `{ ${addrImm(slotN(p), a)} c.wr32(hi, lo, X[${slotD(p)}]); }`),
+  [OP.ADD_RR64]: pure(({ p }) => {
+    const n = slotN(p), m = slotM(p), d = slotD(p);
+    if (variant(p)) {
       return `{ const nl = X[${n}], ml = X[${m}]; X[${d + 1}] = (X[${n + 1}] - X[${m + 1}] - ((nl >>> 0) < (ml >>> 0) ? 1 : 0)) | 0; X[${d}] = (nl - ml) | 0; }`;
     }
     return `{ const nl = X[${n}], ml = X[${m}], lo = (nl + ml) | 0; X[${d + 1}] = (X[${n + 1}] + X[${m + 1}] + ((lo >>> 0) < (nl >>> 0) ? 1 : 0)) | 0; X[${d}] = lo; }`;
   }),
-  59 /* ADDS_RR64 */: pure(({ p }) => {
-    const n = nOf(p), m = mOf(p), d = dOf(p);
-    return p >>> 28 ? adds64Code(d, `X[${n + 1}]`, `X[${n}]`, `~X[${m + 1}]`, `~X[${m}]`, '1')
+  [OP.ADDS_RR64]: pure(({ p }) => {
+    const n = slotN(p), m = slotM(p), d = slotD(p);
+    return variant(p) ? adds64Code(d, `X[${n + 1}]`, `X[${n}]`, `~X[${m + 1}]`, `~X[${m}]`, '1')
       : adds64Code(d, `X[${n + 1}]`, `X[${n}]`, `X[${m + 1}]`, `X[${m}]`, '0');
   }),
-  [SYS_OPS.MRS]: mem(({ p, a }) => `c.sysAccess(${a}, ${p & 127}, true);`),
-  [SYS_OPS.MSR]: mem(({ p, a }) => `c.sysAccess(${a}, ${p & 127}, false);`),
-  [SYS_OPS.MSR_IMM]: mem(({ a, b }) => `c.opMsrImm(${a}, ${b});`),
+  [OP.MRS]: mem(({ p, a }) => `c.sysAccess(${a}, ${slotD(p)}, true);`),
+  [OP.MSR]: mem(({ p, a }) => `c.sysAccess(${a}, ${slotD(p)}, false);`),
+  [OP.MSR_IMM]: mem(({ a, b }) => `c.opMsrImm(${a}, ${b});`),
   // CLREX, DSB, DMB, ISB (other encodings are UNDEFINED: left to the interpreter)
-  [SYS_OPS.BARRIER]: { ...pure(({ a }) => (a === 2 ? 'c.clearExclusive();' : a >= 4 && a <= 6 ? '' : undefined)), partial: true },
-  [SYS_OPS.SYS]: mem(({ p, a }) => `c.opSys(${a}, ${p});`),
+  [OP.BARRIER]: { ...pure(({ a }) => (a === 2 ? 'c.clearExclusive();' : a >= 4 && a <= 6 ? '' : undefined)), partial: true },
+  [OP.SYS]: mem(({ p, a }) => `c.opSys(${a}, ${p});`),
   // every SIMD&FP instruction goes through the interpreter's handler (traps, loads/stores: treated as memory)
-  61 /* FPSIMD */: mem(({ a }) => `c.opFpSimd(${a});`),
-  60 /* LS_REG_X */: mem(({ p, b }) => {
-    const n = nOf(p), m = mOf(p), t = dOf(p), s = b;
+  [OP.FPSIMD]: mem(({ a }) => `c.opFpSimd(${a});`),
+  [OP.LS_REG_X]: mem(({ p, b }) => {
+    const n = slotN(p), m = slotM(p), t = slotD(p), s = b;
     const oh = s ? `(mh << ${s}) | (ml >>> ${32 - s})` : 'mh';
-    const access = p >>> 28 === 7 ? `const v = c.rd64(hi, lo); X[${t + 1}] = H.hi; X[${t}] = v;` : `c.wr64(hi, lo, X[${t + 1}], X[${t}]);`;
+    const access = variant(p) === 7 ? `const v = c.rd64(hi, lo); X[${t + 1}] = H.hi; X[${t}] = v;` : `c.wr64(hi, lo, X[${t + 1}], X[${t}]);`;
     return `{ const ml = X[${m}], mh = X[${m + 1}]; const ol = ml << ${s}, oh = ${oh}; const nl = X[${n}], lo = (nl + ol) | 0;
       const hi = (X[${n + 1}] + oh + ((lo >>> 0) < (nl >>> 0) ? 1 : 0)) | 0; ${access} }`;
   }),

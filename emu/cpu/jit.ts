@@ -23,6 +23,7 @@ import v8 from 'node:v8';
 import * as Int64 from './int64.ts';
 import { X_METHODS, type JitCpu } from './jit-cpu.ts';
 import { KIND, TEMPLATES } from './jit-ops.ts';
+import { OP } from './ops.ts';
 
 const { H, add64, asr64, lsl64, lsr64 } = Int64;
 
@@ -222,8 +223,8 @@ export class Jit {
   /** Whether the block ends with a PC-relative branch back to its first instruction. */
   private loopsToStart(d: Int32Array, k: number, n: number): boolean {
     const i = (k + n - 1) << 2, op = d[i], a = d[i + 2], back = -4 * (n - 1);
-    if (op === 25 /* B */) return a === back && d[i + 3] === a >> 31;
-    return (op === 27 /* BCOND */ || op === 28 /* CBZ */ || op === 29 /* TBZ */) && a === back;
+    if (op === OP.B) return a === back && d[i + 3] === a >> 31;
+    return (op === OP.BCOND || op === OP.CBZ || op === OP.TBZ) && a === back;
   }
 
   /**

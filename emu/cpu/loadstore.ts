@@ -3,13 +3,13 @@
 // an unsigned offset, X register offset) are inlined in the interpreter (cpu.ts).
 
 import { CpuAlu } from './alu.ts';
-import * as Decode from './decode.ts';
 import * as Int64 from './int64.ts';
 import * as Mmu from './mmu.ts';
+import * as Ops from './ops.ts';
 import * as State from './state.ts';
 
 // Imported bindings copied into module constants once (see cpu.ts).
-const { LS, OP } = Decode;
+const { LS, LS_SIZE_LOG2, OP } = Ops;
 const { H, add64 } = Int64;
 const { FSC } = Mmu;
 const { ACC_R, ACC_W } = State;
@@ -57,7 +57,7 @@ export class CpuLoadStore extends CpuAlu {
     const t = p >>> 28, rt = p & 127;
     if (this.el === 0) { this.ldst(t, rt, hi, lo); return; }
     if (t === LS.PRFM) return;
-    const size = 1 << [0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 0, 1][t];
+    const size = 1 << LS_SIZE_LOG2[t];
     if (t <= LS.STRX) { this.writeMem(hi, lo, size, X[rt + 1], X[rt], 0); return; }
     let v = this.readMem(hi, lo, size, 0), vh = size === 8 ? H.hi : 0;
     if (t === LS.LDRSB_X || t === LS.LDRSB_W) v = (v << 24) >> 24;

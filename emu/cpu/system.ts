@@ -7,12 +7,14 @@ import { execFpSimd } from './fpsimd.ts';
 import * as Int64 from './int64.ts';
 import * as Mmu from './mmu.ts';
 import { CpuMemory } from './memory.ts';
+import * as Ops from './ops.ts';
 import * as State from './state.ts';
 import * as Sysregs from './sysregs.ts';
 
 // Imported bindings copied into module constants once (see cpu.ts).
 const { H, fromBig, toBig } = Int64;
 const { FSC, PERM, walk } = Mmu;
+const { slotD, variant } = Ops;
 const {
   ACC_W, EC, EVT_ILLEGAL, EVT_IRQ, EVT_STOP, HV, I_CPACR, I_CSSELR, I_ELR, I_MAIR, I_PAR, I_SCTLR, I_SPSR, SR, STOP,
 } = State;
@@ -133,8 +135,8 @@ export class CpuSystem extends CpuMemory {
   }
 
   opSys(enc: number, p: number): void {
-    const rt = p & 127;
-    if (p >>> 28) this.undefined(); // SYSL
+    const rt = slotD(p);
+    if (variant(p)) this.undefined(); // SYSL
     const op1 = (enc >>> 11) & 7, crn = (enc >>> 7) & 15, crm = (enc >>> 3) & 15, op2 = enc & 7;
     const X = this.x;
     const sctlr = this.srLo[I_SCTLR];

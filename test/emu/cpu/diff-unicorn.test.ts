@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SimpleBus } from '../../../emu/cpu/bus.ts';
 import { Cpu } from '../../../emu/cpu/cpu.ts';
-import { decode, OP } from '../../../emu/cpu/decode.ts';
+import { decode } from '../../../emu/cpu/decode.ts';
+import { OP } from '../../../emu/cpu/ops.ts';
 
 const ORACLE = new URL('./unicorn_oracle.py', import.meta.url).pathname;
 const hasUnicorn = spawnSync('/usr/bin/python3', ['-c', 'import unicorn'], { stdio: 'ignore' }).status === 0;
