@@ -36,6 +36,8 @@ interface Boot {
   virtualTimeNs: number;
   events: number;
   kinds: Map<string, number>;
+  /** xen_evtchn events by peer (xenstored, console, vbd-51712). */
+  peers: Map<string, number>;
   /** xen: xenstore requests by the domU and by the backends, watch events, notifications each way. */
   xs?: { domU: number; dom0: number; watchEvents: number; toBackend: number; toGuest: number };
 }
@@ -61,9 +63,11 @@ function boot(machine: 'xen' | 'kvm', i: number): Promise<Boot> {
       if (s.stop !== 'system_off' || !s.console.includes('BOOTSCOPE-DISK-INIT-OK')) return reject(new Error(`${machine}: the boot did not reach the disk's init (${s.stop})`));
       const r = openTrace(trace);
       const kinds = new Map<string, number>();
+      const peers = new Map<string, number>();
       let domU = 0, dom0 = 0;
       for (const e of r.events()) {
         kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
+        if (e.kind === 'xen_evtchn') peers.set(e.peer, (peers.get(e.peer) ?? 0) + 1);
         if (e.kind === 'xenstore' && e.xs_op !== 'WATCH_EVENT') {
           if (e.domid === 0) dom0++;
           else domU++;
@@ -72,7 +76,7 @@ function boot(machine: 'xen' | 'kvm', i: number): Promise<Boot> {
       const bus = r.meta.extra['pvBus'] as { watchEvents: number; notifications: { toBackend: number; toGuest: number } } | undefined;
       r.close();
       resolve({
-        machine, wallMs, instructions: s.instructions, virtualTimeNs: s.virtualTimeNs, events: s.events, kinds,
+        machine, wallMs, instructions: s.instructions, virtualTimeNs: s.virtualTimeNs, events: s.events, kinds, peers,
         ...(bus ? { xs: { domU, dom0, watchEvents: bus.watchEvents, toBackend: bus.notifications.toBackend, toGuest: bus.notifications.toGuest } } : {}),
       });
     });
@@ -121,10 +125,12 @@ const section = [
   `| xenstore requests: domU / backends | ${n(xs.domU)} / ${n(xs.dom0)} | |`,
   `| xenstore watch events | ${n(xs.watchEvents)} | |`,
   `| event-channel notifications: to backends / to the domU | ${n(xs.toBackend)} / ${n(xs.toGuest)} | |`,
+  `| … of which (both ways) ${[...X.peers.keys()].sort().join(' / ')} | ${[...X.peers.keys()].sort().map((p) => n(X.peers.get(p)!)).join(' / ')} | |`,
   `| grant uses by the backends | ${n(k(X, 'xen_grant'))} | |`,
   '',
-  'The notifications include the PV console\'s (each hvc0 write notifies the console backend and',
-  'is answered), which is most of them; the kvm boot prints to the PL011 instead.',
+  'Most notifications are the PV console\'s: each hvc0 write notifies the console backend, which',
+  'answers; the kvm boot prints to the PL011 instead (its MMIO accesses). The block path needs few:',
+  'blkfront batches requests, and blkback notifies only when the frontend\'s `rsp_event` asks.',
   '',
 ].join('\n');
 

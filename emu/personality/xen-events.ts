@@ -156,14 +156,6 @@ export class XenEvents {
     this.raiseSelector(vcpu, p);
   }
 
-  /** Would setPending(p) inject the upcall now (not pending, not masked, upcall not yet pending)? */
-  wouldUpcall(p: number): boolean {
-    if (this.testBit(SHARED_INFO.PENDING, p) || this.testBit(SHARED_INFO.MASK, p)) return false;
-    const s = this.ports[p];
-    const vi = this.vcpuInfo(s && s.kind !== 'free' ? s.vcpu : 0);
-    return vi !== undefined && vi.getUint8(0) === 0;
-  }
-
   /** evtchn_2l_unmask: clear the mask; a pending event then raises the selector and upcall. */
   unmask(p: number): void {
     this.clearBit(SHARED_INFO.MASK, p);

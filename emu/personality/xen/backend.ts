@@ -74,8 +74,15 @@ export abstract class XenbusBackend implements BackendEndpoint {
 
   /** xenbus_dev_fatal: record the reason where the toolstack looks for it, then Closing. */
   protected fatal(errno: number, message: string): void {
+    this.deviceError(this.ctx.bus.vcpu, `${message} (error ${errno}): the backend gives up and moves to Closing`);
     this.xs.write(`/local/domain/0/error${this.backend.slice('/local/domain/0'.length)}/error`, `${errno} ${message}`);
     this.switchState(XENBUS_STATE.Closing);
+  }
+
+  /** A frontend mistake the backend noticed (a `device_error` event). */
+  protected deviceError(vcpu: number, detail: string): void {
+    const r = this.ctx.env.recorder;
+    if (r.enabled) r.record({ kind: 'device_error', time: this.ctx.env.now(), vcpu, device: this.name, detail });
   }
 
   /** A key read as xenbus_scanf("%u") reads it: leading digits; undefined when absent or none. */

@@ -46,6 +46,8 @@ export interface BlockBacking {
 /** Linux blkback's limits (MAX_INDIRECT_SEGMENTS, xen_blkif_max_ring_order, queues offered). */
 export const BLKBACK = { maxIndirectSegments: 256, maxRingPageOrder: 4, maxQueues: 4 } as const;
 const SECTOR = 512;
+/** GUEST_EVTCHN_PPI (public/arch-arm.h): the INTID an event-channel notification raises. */
+const EVTCHN_PPI = 31;
 const SECTORS_PER_PAGE = 8;
 const SEGS_PER_INDIRECT_PAGE = 4096 / BLKIF_SEG_SIZE;
 const OP_NAMES: Readonly<Record<number, 'read' | 'write' | 'flush' | 'discard'>> = { 0: 'read', 1: 'write', 2: 'write', 3: 'flush', 5: 'discard' };
@@ -225,6 +227,7 @@ export class BlkBack extends XenbusBackend {
       if (q.ring.overflowed()) {
         // "Frontend provided bogus ring requests": blkback stops serving this ring.
         q.halted = true;
+        this.deviceError(vcpu, `ring ${index}: the frontend claims ${q.ring.pending()} requests in a ring of ${q.ring.size}; blkback stops serving this ring`);
         break;
       }
       while (q.ring.pending() > 0) done.push(this.dispatch(q.ring.takeRequest(), index, vcpu));
@@ -233,7 +236,8 @@ export class BlkBack extends XenbusBackend {
     if (done.length === 0) return;
     for (const d of done) q.ring.putResponse(response(d.id, d.op, d.status));
     const notify = q.ring.pushResponses();
-    const intid = notify ? this.ctx.channels.upcallFor(q.dom0Port) : 0;
+    // The event-channel PPI announces the completions unless the frontend's rsp_event said not to.
+    const intid = notify ? EVTCHN_PPI : 0;
     const r = this.ctx.env.recorder;
     if (r.enabled) {
       for (const d of done) {

@@ -32,8 +32,6 @@ interface Dom0Port {
 }
 
 export const DOM0 = 0;
-/** GUEST_EVTCHN_PPI (public/arch-arm.h). */
-const EVTCHN_PPI = 31;
 
 export class InterdomainChannels {
   private readonly events: XenEvents;
@@ -97,12 +95,6 @@ export class InterdomainChannels {
     this.counts.toGuest++;
     this.record(p.remotePort, p.backend.name, 'to_guest', vcpu);
     this.events.setPending(p.remotePort);
-  }
-
-  /** The INTID a notification through dom0's port would raise now (the event PPI), or 0 when none. */
-  upcallFor(dom0Port: number): number {
-    const p = this.dom0.get(dom0Port);
-    return p && p.state === 'interdomain' && this.events.wouldUpcall(p.remotePort) ? EVTCHN_PPI : 0;
   }
 
   /** The domU closed its end of an interdomain channel with dom0. */

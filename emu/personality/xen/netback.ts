@@ -156,7 +156,10 @@ export class NetBack extends XenbusBackend {
       const r = this.ctx.env.recorder;
       const ethertype = frame.length >= 14 ? (frame[12]! << 8) | frame[13]! : 0;
       if (r.enabled) r.record({ kind: 'net_frame', time: this.ctx.env.now(), vcpu, device: this.name, queue: 0, direction: 'tx', length: frame.length, ethertype, frame });
-    } else this.stats.errors++;
+    } else {
+      this.stats.errors++;
+      this.deviceError(vcpu, `tx packet (slot ids ${slots.map((x) => x.id).join(', ')}): a grant netback may not use, or data across its page; answered NETIF_RSP_ERROR`);
+    }
     for (const x of slots) ring.putResponse(txResponse(x.id, x.extra ? NETIF_RSP.NULL : frame ? NETIF_RSP.OKAY : NETIF_RSP.ERROR));
   }
 

@@ -105,6 +105,7 @@ describe('backends', () => {
     txSlot(h, 4, 999, 0, 0, 10, 60);
     send(h, port, 5);
     expect(rsp(h, 4)).toEqual([10, -1]);
+    expect(h.events.filter((e) => e.kind === 'device_error')).toMatchObject([{ device: 'vif-0', detail: expect.stringContaining('slot ids 10') }]);
     const f = frames(h.events);
     expect(f.map((e) => [e.device, e.direction, e.length, e.ethertype])).toEqual([
       ['vif-0', 'tx', 60, 0x0806],
@@ -124,5 +125,9 @@ describe('backends', () => {
     expect(xs.reply(T.READ, z('/local/domain/0/backend/vif/1/0/state')).body).toBe('5'); // Closing
     const e = h.p.xenbus.db.peek('/local/domain/0/error/backend/vif/1/0/error');
     expect(new TextDecoder().decode(e!.data)).toBe('95 /local/domain/1/device/vif/0/request-rx-copy not supported');
+    expect(h.events.find((x) => x.kind === 'device_error')).toMatchObject({
+      device: 'vif-0',
+      detail: '/local/domain/1/device/vif/0/request-rx-copy not supported (error 95): the backend gives up and moves to Closing',
+    });
   });
 });

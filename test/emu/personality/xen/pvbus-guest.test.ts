@@ -109,6 +109,8 @@ describe('a bare-metal domU on the PV bus', () => {
       '108 read ioerr', '109 read ioerr', '110 read ioerr', '111 read ioerr', '112 other unsupported',
     ]);
     expect(of(main.events, 'block_request').find((e) => e.request === 105n)).toMatchObject({ device: 'vbd-51712', op: 'read', sector: 8, length: 4096 });
+    // the ring overrun: blkback stops serving the ring and says so
+    expect(of(main.events, 'device_error')).toMatchObject([{ device: 'vbd-51712', detail: 'ring 0: the frontend claims 100 requests in a ring of 32; blkback stops serving this ring' }]);
   });
 
   it('info lists the PV device with the states each end went through', () => {
