@@ -10,7 +10,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import zlib from 'node:zlib';
 import Database from 'better-sqlite3';
-import { decodeChunk, type ChunkColumns } from './chunk.ts';
+import { decodeChunk, type ChunkColumns } from './chunk-decode.ts';
 import { DecodeError } from './bytes.ts';
 import { defaultCodec, MAX_CHUNK_RAW_BYTES } from './codec.ts';
 

@@ -13,6 +13,7 @@ export {
 } from './reader.ts';
 export { TraceError, describeProblem, type TraceProblem } from './errors.ts';
 export { loadCodec, defaultCodec, hasNodeZstd, type ZstdCodec } from './codec.ts';
-export { ChunkCursor, DecodedChunk, kindAt, streamString, type DecodedStream } from './chunk.ts';
+export { DecodedChunk, type DecodedStream } from './chunk-decode.ts';
+export { ChunkCursor, kindAt, streamString } from './chunk-events.ts';
 export { FIELD_STREAMS, KIND_LAYOUTS, STREAM_BY_KEY } from './layout.ts';
 export { runSql, streamSql, formatSqlResult, writeSqlResult, analyzePushdown, EVENTS_COLUMNS, type SqlResult, type SqlStream, type SqlOutputOptions } from './sql.ts';

@@ -18,7 +18,8 @@ import {
   timeToNs,
 } from '../model.ts';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { ChunkCursor, DecodedChunk, decodeChunk, forEachInChunk, internString, type EventCallback } from './chunk.ts';
+import { DecodedChunk, decodeChunk, internString } from './chunk-decode.ts';
+import { ChunkCursor, forEachInChunk, type EventCallback } from './chunk-events.ts';
 import { CTL_CONSUMED, CTL_DONE, CTL_NEXT, CTL_SIZE, CTL_STOP, CTL_WAITING, type DecodeResult, type DecodeWorkerData } from './decode-worker.ts';
 import { DecodeError } from './bytes.ts';
 import { defaultCodec, MAX_CHUNK_RAW_BYTES, type ZstdCodec } from './codec.ts';

@@ -4,7 +4,7 @@
 
 import { EVENT_KINDS, KIND_CODE, type EventFilter } from '../model.ts';
 import { joinU64 } from './bytes.ts';
-import type { DecodedChunk } from './chunk.ts';
+import type { DecodedChunk } from './chunk-decode.ts';
 import { FIELD_STREAMS, FLAG_PC, FLAG_SRC_LINE, KIND_LAYOUTS } from './layout.ts';
 import type { TraceReader } from './reader.ts';
 

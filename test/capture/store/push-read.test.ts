@@ -6,7 +6,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import Database from 'better-sqlite3';
 import { ChunkCursor, openTrace } from '../../../capture/store/index.ts';
-import { bigU64 } from '../../../capture/store/chunk.ts';
+import { bigU64 } from '../../../capture/store/chunk-events.ts';
 import { joinU64 } from '../../../capture/store/bytes.ts';
 import { KIND_CODE, type EventFilter, type NewEvent, type TraceEvent } from '../../../capture/model.ts';
 import { bootMixPool } from '../../../bench/boot-mix.ts';
