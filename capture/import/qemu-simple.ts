@@ -17,6 +17,7 @@ import { DEFAULT_TRACE_EVENTS, formatEvent, loadTraceEvents, type TraceEventDef 
 export const SIMPLE_VERSION = 4;
 export const SIMPLE_DROPPED_EVENT_ID = 0xfffffffffffffffen;
 const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+const MAX_RECORD_ARG_BYTES = 1 << 20;
 
 export interface SimpleOptions {
   file: string;
@@ -129,7 +130,10 @@ export function importSimpleTrace(opts: SimpleOptions): { stats: ImportStats; ex
       const pid = r.u32();
       if (length < 24) fail(`record length ${length} is shorter than its header`);
       const argBytes = length - 24;
-      if (r.ensure(argBytes) < argBytes) fail(`truncated event record (needs ${argBytes} argument bytes)`);
+      // Checked before anything is read or allocated: a damaged length must not make us allocate
+      // gigabytes. QEMU caps string arguments at 512 bytes, so real records are far below 1 MiB.
+      if (argBytes > MAX_RECORD_ARG_BYTES) fail(`record length ${length} is implausible (more than ${MAX_RECORD_ARG_BYTES} argument bytes)`);
+      if (argBytes > total - r.offset || r.ensure(argBytes) < argBytes) fail(`truncated event record (needs ${argBytes} argument bytes)`);
       const args = r.bytes(argBytes);
       firstNs ??= ns;
       const rel = ns - firstNs;

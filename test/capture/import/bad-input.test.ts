@@ -53,6 +53,21 @@ describe('bad input', () => {
     await expectFailure(f, /: record 2: truncated event record \(needs 16 argument bytes\) \(byte offset \d+\)/);
   });
 
+  it('a simple-backend record whose length is damaged: refused before anything is allocated', async () => {
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const f = join(tmp, 'huge-record.simpletrace');
+    writeSimpleTrace(f, [{ name: 'pl011_read', ns: 1n, args: [0, 0] }]);
+    const b = readFileSync(f);
+    // The last record ends with its u32 length, u32 pid and 16 argument bytes.
+    const at = b.length - 16 - 4 - 4;
+    b.writeUInt32LE(0x90000000, at);
+    writeFileSync(f, b);
+    await expectFailure(f, /: record 2: record length 2415919104 is implausible \(more than 1048576 argument bytes\)/);
+    b.writeUInt32LE(24 + 4096, at);
+    writeFileSync(f, b);
+    await expectFailure(f, /: record 2: truncated event record \(needs 4096 argument bytes\)/);
+  });
+
   it('a file in none of the formats', async () => {
     const f = tmpFile('Hello, this is a README.\nNothing to see.\n');
     await expectFailure(f, new RegExp(`^${f}:1: not a QEMU trace log, QEMU simple trace or ftrace text: 'Hello, this is a README.'`));
