@@ -3,7 +3,9 @@
 // Data-driven: PHASES lists the phases in boot order, each with markers — console regexes
 // matched against completed lines (printk timestamps stripped) and event predicates. A phase
 // starts at its earliest marker; it ends where the next phase found starts (the last one at the
-// end of the trace). Works on any guest: bare-metal guests get the phases their events show
+// end of the trace). A span (a phase with `ends` markers: PCI enumeration, a device's bring-up,
+// the root mount) runs alongside the others: it ends at its own first end marker and ends no
+// other phase. A per-device span (`perDevice`) is found once for each device its markers name. Works on any guest: bare-metal guests get the phases their events show
 // (kernel entry, console, GIC, timer, SMP), and the result says which kind of guest it saw.
 
 import type { TraceEvent } from '../capture/model.ts';
@@ -11,7 +13,8 @@ import type { LiteAnalysis, LiteContext } from './standalone.ts';
 
 export const PHASE_IDS = [
   'firmware', 'kernel_entry', 'early_console', 'gic_init', 'timer_init', 'smp_bringup',
-  'driver_probe', 'console_handover', 'rootfs_init', 'panic',
+  'driver_probe', 'pci_enum', 'device_bringup', 'root_ready', 'console_handover', 'rootfs_init',
+  'init_started', 'root_mount', 'sbin_init', 'poweroff', 'panic',
 ] as const;
 export type PhaseId = (typeof PHASE_IDS)[number];
 
@@ -26,12 +29,44 @@ export interface PhaseSpec {
   events: readonly { label: string; test: EventMarker }[];
   /** A point in time, not a stretch: it has no duration and does not end the phase it falls in. */
   milestone?: boolean;
+  /** What ends a span: its first end marker at or after its start. A span does not end the phase
+   *  it falls in; one whose end is never seen runs to the end of the trace (and a note says so). */
+  ends?: {
+    lines: readonly RegExp[];
+    events: readonly { label: string; test: EventMarker }[];
+    /** Ends at the last event passing `test` seen before the first passing `until` (or before the
+     *  end of the trace): for a burst whose end only shows afterwards. */
+    lastBefore?: { label: string; test: EventMarker; until: EventMarker; untilLine?: (text: string) => boolean };
+  };
+  /** A span found once per device: the device an event names (undefined: not this spec's event).
+   *  Start and end markers are matched per device. */
+  perDevice?: (e: TraceEvent) => string | undefined;
+  /** A phase of the device layer or of userspace: listed as not seen only when the trace has
+   *  device-layer events (a bare-metal guest has no PCI bus to enumerate). */
+  deviceLayer?: boolean;
 }
 
 const isMmio = (e: TraceEvent): e is Extract<TraceEvent, { kind: 'mmio_read' | 'mmio_write' }> =>
   e.kind === 'mmio_read' || e.kind === 'mmio_write';
 const roleIs = (e: TraceEvent, ctx: LiteContext, role: string): boolean =>
   isMmio(e) && ctx.region(e.device)?.role === role;
+
+/** Device status bit DRIVER_OK (Virtual I/O Device (VIRTIO) Version 1.2, §2.1). */
+const VIRTIO_DRIVER_OK = 4n;
+/** XenbusStateConnected (xen/include/public/io/xenbus.h). */
+const XENBUS_CONNECTED = 4;
+const DEVICE_KINDS = new Set<TraceEvent['kind']>(['pci_config', 'block_request', 'block_complete', 'net_frame', 'xenbus_state', 'xenstore', 'msi']);
+/** A write of the virtio-pci common configuration's device_status (§4.1.4.3). */
+const virtioStatusWrite = (e: TraceEvent): e is Extract<TraceEvent, { kind: 'mmio_write' }> =>
+  e.kind === 'mmio_write' && DEVICE_STATUS.test(e.register);
+const DEVICE_STATUS = /(^| )device_status$/;
+/** Kernel log lines of the PCI core and host drivers (drivers/pci/probe.c, setup-bus.c, pci-host-common.c). */
+const PCI_LOG = /^(pci|pci_bus|pcieport|PCI|pci-host-generic|\S+-pcie?)[ :]/;
+/** The device a bring-up marker names: a virtio function by its status writes, a Xen PV device by its xenbus states. */
+const bringupDevice = (e: TraceEvent): string | undefined =>
+  virtioStatusWrite(e) ? e.device : e.kind === 'xenbus_state' ? e.device : undefined;
+/** The ext4 superblock is at byte 1024, sector 2 (The Linux kernel's ext4 disk layout, "Layout"). */
+const EXT4_SB_SECTOR = 2;
 
 export const PHASES: readonly PhaseSpec[] = [
   {
@@ -74,6 +109,49 @@ export const PHASES: readonly PhaseSpec[] = [
     events: [],
   },
   {
+    // The kernel walks the configuration space (vendor IDs, BAR sizing) and assigns resources;
+    // drivers come later (modules: much later), and the first one to use its function enables
+    // memory decoding (COMMAND bit 1, pci_enable_device). Enumeration is the configuration
+    // traffic before that, or before the kernel's log moves on to another subsystem.
+    id: 'pci_enum', title: 'PCI enumeration', deviceLayer: true,
+    lines: [/: PCI host bridge to bus /],
+    events: [{ label: 'first PCI configuration access', test: (e) => e.kind === 'pci_config' }],
+    ends: {
+      lines: [],
+      events: [],
+      lastBefore: {
+        label: 'last configuration access of the enumeration',
+        test: (e) => e.kind === 'pci_config',
+        // A driver enabling its function, or the kernel logging about something else.
+        until: (e) => e.kind === 'pci_config' && e.write && e.offset === 4 && (e.value & 2n) !== 0n,
+        untilLine: (text) => !PCI_LOG.test(text),
+      },
+    },
+  },
+  {
+    // virtio: from the first device_status write (reset, then ACKNOWLEDGE) to DRIVER_OK.
+    // Xen PV: from the first xenbus state change to the frontend's Connected (which the frontend
+    // only writes after the backend's Connected: blkfront/netfront connect then).
+    id: 'device_bringup', title: 'bring-up', deviceLayer: true, perDevice: bringupDevice,
+    lines: [],
+    events: [
+      { label: 'first virtio device_status write', test: virtioStatusWrite },
+      { label: 'first xenbus state change', test: (e) => e.kind === 'xenbus_state' },
+    ],
+    ends: {
+      lines: [],
+      events: [
+        { label: 'device_status DRIVER_OK', test: (e) => virtioStatusWrite(e) && (e.value & VIRTIO_DRIVER_OK) !== 0n },
+        { label: 'frontend Connected', test: (e) => e.kind === 'xenbus_state' && e.end === 'frontend' && e.xb_state === XENBUS_CONNECTED },
+      ],
+    },
+  },
+  {
+    id: 'root_ready', title: 'root device ready', deviceLayer: true, milestone: true,
+    lines: [/^virtio_blk virtio\d+: \[vd[a-z]+\] /, /^blkfront: xvd[a-z]+: /],
+    events: [{ label: 'first block request completed', test: (e) => e.kind === 'block_complete' && e.status === 'ok' }],
+  },
+  {
     id: 'console_handover', title: 'console handover',
     lines: [/^printk: console \[[^\]]+\] enabled/, /^printk: bootconsole \[[^\]]+\] disabled/],
     events: [],
@@ -83,6 +161,37 @@ export const PHASES: readonly PhaseSpec[] = [
     id: 'rootfs_init', title: 'rootfs / init',
     lines: [/^Run \S+ as init process/, /^VFS: Mounted root/, /^Freeing unused kernel memory/, /^VFS: Unable to mount root fs/, /^VFS: Cannot open root device/],
     events: [],
+  },
+  {
+    id: 'init_started', title: '/init started', deviceLayer: true, milestone: true,
+    lines: [/^Run \/init as init process/],
+    events: [],
+  },
+  {
+    // From the first read of the superblock region (the kernel's partition scan, then the
+    // filesystem's own probe) to the filesystem's "mounted" line.
+    id: 'root_mount', title: 'root mount', deviceLayer: true,
+    lines: [],
+    events: [{
+      label: 'first read of the superblock region (sector 2)',
+      test: (e) => e.kind === 'block_request' && e.op === 'read' && e.sector <= EXT4_SB_SECTOR && EXT4_SB_SECTOR * 512 < e.sector * 512 + e.length,
+    }],
+    ends: { lines: [/^EXT4-fs \(\S+\): mounted filesystem/, /^VFS: Mounted root/], events: [] },
+  },
+  {
+    id: 'sbin_init', title: '/sbin/init (userspace)', deviceLayer: true,
+    // TOMOYO (built into Debian's kernels) prints its line when /sbin/init is executed, even
+    // after an initramfs' switch_root; busybox init itself prints nothing to the console.
+    lines: [/^Run \/sbin\/init as init process/, /^Not activating Mandatory Access Control as \S+ does not exist/, /^Calling \S+ to load policy/, /^init started: BusyBox/, /^systemd\[1\]: /, /^Welcome to /],
+    events: [],
+  },
+  {
+    id: 'poweroff', title: 'power-off', deviceLayer: true,
+    lines: [/^The system is going down/, /^Requesting system (poweroff|halt|reboot)/, /^reboot: (Power down|Restarting system|System halted)/],
+    events: [
+      { label: 'PSCI SYSTEM_OFF', test: (e) => e.kind === 'hypercall' && e.name.endsWith('SYSTEM_OFF') },
+      { label: 'Xen SCHEDOP_shutdown', test: (e) => e.kind === 'hypercall' && e.name.includes('sched_op') && e.subop === 'shutdown' },
+    ],
   },
   {
     id: 'panic', title: 'panic',
@@ -111,6 +220,10 @@ export interface Phase {
   endNs: number;
   durationNs: number;
   marker: PhaseMarker;
+  /** The device of a per-device span (its bring-up). */
+  device?: string;
+  /** What ended a span (absent for other phases, and for a span whose end was not seen). */
+  endMarker?: PhaseMarker;
 }
 
 export type GuestKind = 'linux' | 'firmware+linux' | 'firmware' | 'other';
@@ -136,6 +249,13 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
   readonly name = 'phases';
   private readonly specs: readonly PhaseSpec[];
   private readonly hits: (PhaseMarker | undefined)[];
+  /** End markers of spans, by spec index. */
+  private readonly endHits: (PhaseMarker | undefined)[];
+  /** Per-device spans: device → its start and end markers, by spec index. */
+  private readonly devices: Map<string, { start: PhaseMarker; end?: PhaseMarker }>[];
+  private sawDeviceLayer = false;
+  /** lastBefore ends: the latest candidate, and whether `until` has fixed it. */
+  private readonly lastEnd: ({ m: PhaseMarker } | undefined)[];
   private readonly open = new Map<string, { text: string; time: number; seq: number }>();
   private firstTime = -1;
   private lastTime = 0;
@@ -148,12 +268,16 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
   constructor(specs: readonly PhaseSpec[] = PHASES) {
     this.specs = specs;
     this.hits = specs.map(() => undefined);
+    this.endHits = specs.map(() => undefined);
+    this.devices = specs.map(() => new Map());
+    this.lastEnd = specs.map(() => undefined);
     this.refreshPending();
   }
 
   onEvent(e: TraceEvent, ctx: LiteContext): void {
     if (this.firstTime < 0) this.firstTime = e.time;
     this.lastTime = e.time;
+    if (!this.sawDeviceLayer && DEVICE_KINDS.has(e.kind)) this.sawDeviceLayer = true;
     if (this.eventPending.length) this.matchEvent(e, ctx);
     if (e.kind === 'console') this.feedConsole(e.port, e.bytes, e.time, e.seq);
   }
@@ -161,19 +285,47 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
   private refreshPending(): void {
     this.eventPending = [];
     for (let i = 0; i < this.specs.length; i++) {
-      if (this.hits[i] || !this.specs[i]!.events.length) continue;
+      const spec = this.specs[i]!;
       // After firmware, the kernel's phases begin at its entry (a line marker), not before.
       if (this.firmwareSeen && (i === KERNEL_ENTRY || !this.hits[KERNEL_ENTRY])) continue;
-      this.eventPending.push(i);
+      const waitsForEnd = this.hits[i] && !this.endHits[i] && (spec.ends?.events.length || spec.ends?.lastBefore);
+      if (spec.perDevice || (!this.hits[i] && spec.events.length) || waitsForEnd) this.eventPending.push(i);
     }
   }
 
   private matchEvent(e: TraceEvent, ctx: LiteContext): void {
     for (const i of this.eventPending) {
-      for (const m of this.specs[i]!.events) {
-        if (m.test(e, ctx)) { this.hit(i, { by: 'event', what: m.label, seq: e.seq, time: e.time }); break; }
+      const spec = this.specs[i]!;
+      if (spec.perDevice) { this.matchDevice(i, spec, e, ctx); continue; }
+      if (!this.hits[i]) {
+        const m = firstMatch(spec.events, e, ctx);
+        if (m) this.hit(i, m);
+      } else if (spec.ends && !this.endHits[i]) {
+        const lb = spec.ends.lastBefore;
+        if (lb) {
+          if (lb.until(e, ctx)) {
+            this.endHits[i] = this.lastEnd[i]?.m ?? { by: 'event', what: lb.label, seq: e.seq, time: e.time };
+            this.refreshPending();
+            continue;
+          }
+          if (lb.test(e, ctx)) this.lastEnd[i] = { m: { by: 'event', what: lb.label, seq: e.seq, time: e.time } };
+        }
+        const m = firstMatch(spec.ends.events, e, ctx);
+        if (m) { this.endHits[i] = m; this.refreshPending(); }
       }
     }
+  }
+
+  private matchDevice(i: number, spec: PhaseSpec, e: TraceEvent, ctx: LiteContext): void {
+    const device = spec.perDevice!(e);
+    if (device === undefined) return;
+    let span = this.devices[i]!.get(device);
+    if (!span) {
+      const m = firstMatch(spec.events, e, ctx);
+      if (!m) return;
+      this.devices[i]!.set(device, (span = { start: m }));
+    }
+    if (!span.end && spec.ends) span.end = firstMatch(spec.ends.events, e, ctx);
   }
 
   // Lines are split at LF; CR is dropped; a line keeps its first 512 characters (latin1, a byte each).
@@ -205,8 +357,21 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
     const text = raw.replace(PRINTK_TIME, '');
     if (text.length !== raw.length) this.linuxLines++;
     for (let i = 0; i < this.specs.length; i++) {
-      if (this.hits[i]) continue;
-      for (const re of this.specs[i]!.lines) {
+      const spec = this.specs[i]!;
+      if (this.hits[i]) {
+        const lb = spec.ends?.lastBefore;
+        if (lb?.untilLine && !this.endHits[i] && this.lastEnd[i] && lb.untilLine(text)) {
+          this.endHits[i] = this.lastEnd[i]!.m;
+          this.refreshPending();
+          continue;
+        }
+        if (spec.ends && !this.endHits[i] && spec.ends.lines.some((re) => re.test(text))) {
+          this.endHits[i] = { by: 'line', what: text, seq, time };
+          this.refreshPending();
+        }
+        continue;
+      }
+      for (const re of spec.lines) {
         if (re.test(text)) { this.hit(i, { by: 'line', what: text, seq, time }); break; }
       }
     }
@@ -214,11 +379,14 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
 
   private hit(i: number, m: PhaseMarker): void {
     this.hits[i] = m;
-    if (i !== FIRMWARE) { if (m.by === 'event' || this.specs[i]!.events.length) this.refreshPending(); return; }
+    if (i !== FIRMWARE) { if (m.by === 'event' || this.specs[i]!.events.length || this.specs[i]!.ends) this.refreshPending(); return; }
     // Firmware found: what the events showed so far was the firmware's doing, not the kernel's;
     // and the kernel is entered where the firmware says so (a line marker), not at an event.
     this.firmwareSeen = true;
-    for (let j = KERNEL_ENTRY; j < this.specs.length; j++) if (this.hits[j]?.by === 'event') this.hits[j] = undefined;
+    for (let j = KERNEL_ENTRY; j < this.specs.length; j++) {
+      if (this.hits[j]?.by === 'event') { this.hits[j] = undefined; this.endHits[j] = undefined; }
+      this.devices[j]!.clear();
+    }
     this.refreshPending();
   }
 
@@ -227,22 +395,35 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
     this.open.clear();
     const traceStart = Math.max(this.firstTime, 0);
     const traceEnd = this.lastTime;
-    const found: { i: number; m: PhaseMarker }[] = [];
-    this.hits.forEach((m, i) => { if (m) found.push({ i, m }); });
+    // A burst never followed by its `until`: it ended with its last event.
+    this.lastEnd.forEach((c, i) => { if (c && !this.endHits[i]) this.endHits[i] = c.m; });
+    const found: { i: number; m: PhaseMarker; end?: PhaseMarker; device?: string }[] = [];
+    this.hits.forEach((m, i) => { if (m) found.push({ i, m, end: this.endHits[i] }); });
+    this.devices.forEach((byDevice, i) => { for (const [device, s] of byDevice) found.push({ i, m: s.start, end: s.end, device }); });
     found.sort((a, b) => a.m.time - b.m.time || a.m.seq - b.m.seq || a.i - b.i);
-    const phases: Phase[] = found.map(({ i, m }, k) => {
+    // Only the boot's main line (neither milestones nor spans) ends the phase before it.
+    const chained = (i: number): boolean => !this.specs[i]!.milestone && !this.specs[i]!.ends;
+    const unended: string[] = [];
+    const phases: Phase[] = found.map(({ i, m, end: endM, device }, k) => {
       const spec = this.specs[i]!;
       let end = traceEnd;
       if (spec.milestone) end = m.time;
-      else if (spec.id !== 'panic') {
-        // Ends where the next phase (not a milestone) starts.
-        for (let j = k + 1; j < found.length; j++) if (!this.specs[found[j]!.i]!.milestone) { end = found[j]!.m.time; break; }
+      else if (spec.ends) {
+        if (endM) end = endM.time;
+        else unended.push(device ? `${spec.title} ${device}` : spec.title);
+      } else if (spec.id !== 'panic') {
+        // Ends where the next phase of the main line starts.
+        for (let j = k + 1; j < found.length; j++) if (chained(found[j]!.i)) { end = found[j]!.m.time; break; }
       }
       // Firmware runs from the start: what precedes its banner is firmware too.
       const start = i === FIRMWARE ? traceStart : m.time;
       const startNs = ctx.toNs(start - traceStart);
       const endNs = ctx.toNs(end - traceStart);
-      return { id: spec.id, title: spec.title, start, end, duration: end - start, startNs, endNs, durationNs: endNs - startNs, marker: m };
+      const title = device ? `${spec.title} ${device}` : spec.title;
+      const p: Phase = { id: spec.id, title, start, end, duration: end - start, startNs, endNs, durationNs: endNs - startNs, marker: m };
+      if (device) p.device = device;
+      if (endM) p.endMarker = endM;
+      return p;
     });
     const has = (id: PhaseId) => phases.some((p) => p.id === id);
     const kernelByLine = phases.some((p) => p.id === 'kernel_entry' && p.marker.by === 'line');
@@ -257,9 +438,17 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
     if (guest === 'firmware') notes.push('firmware only: no kernel was started in this trace');
     if (this.hits[KERNEL_ENTRY]?.by === 'event') notes.push('kernel entry is the first event of the trace (no firmware or kernel banner seen)');
     if (linux && this.linuxLines > 0) notes.push('console-line phases start when the line reached the console; early printk lines are buffered until the early console exists');
-    const missing = this.specs.filter((s, i) => !this.hits[i]).map((s) => s.id);
+    for (const u of unended) notes.push(`${u}: its end was not seen, so it runs to the end of the trace`);
+    const missing = this.specs
+      .filter((s, i) => !this.hits[i] && !this.devices[i]!.size && (!s.deviceLayer || this.sawDeviceLayer))
+      .map((s) => s.id);
     return { guest, banner: this.banner, traceStart, traceEnd, phases, missing, notes };
   }
+}
+
+function firstMatch(markers: readonly { label: string; test: EventMarker }[], e: TraceEvent, ctx: LiteContext): PhaseMarker | undefined {
+  for (const m of markers) if (m.test(e, ctx)) return { by: 'event', what: m.label, seq: e.seq, time: e.time };
+  return undefined;
 }
 
 /** Phases of an event stream (for tests and callers without the engine). */

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { Damage } from '../damage.ts';
 import { LATENCY_KINDS, LatencyAnalysis, type LatencyGroup, type LatencyResult } from '../../analyze/latency.ts';
+import { IO_LATENCY_KINDS, IoLatencyAnalysis, type IoLatencyResult } from '../../analyze/io-latency.ts';
 import { runLite } from '../../analyze/standalone.ts';
 import { fmtNs, renderTable, terminalSafe, toJson } from '../output.ts';
 
@@ -11,7 +12,7 @@ const HIST_WIDTH = 40;
 export function registerLatency(program: Command): void {
   program
     .command('latency')
-    .description('interrupt latency (assert → deliver → ack → EOI → deactivate, timer deadline → assert) per INTID and role')
+    .description('interrupt latency (assert → deliver → ack → EOI → deactivate, timer deadline → assert) per INTID and role; block I/O latency (submit → complete → ack) per device and queue')
     .argument('<trace>', 'trace file')
     .option('--json', 'print the statistics as JSON')
     .action((path: string, opts: { json?: boolean }) => {
@@ -23,11 +24,12 @@ export function registerLatency(program: Command): void {
 }
 
 /** Damaged chunks are reported on stderr and kept in `damage` (raise it after printing). */
-export function latencyOfTrace(path: string, damage = new Damage()): LatencyResult {
+export function latencyOfTrace(path: string, damage = new Damage()): LatencyResult & { io: IoLatencyResult } {
   const reader = damage.open(path);
   try {
-    const out = runLite(reader, [new LatencyAnalysis()], reader.meta, reader.regions, { kinds: LATENCY_KINDS });
-    return out.latency as LatencyResult;
+    const kinds = [...new Set([...LATENCY_KINDS, ...IO_LATENCY_KINDS])];
+    const out = runLite(reader, [new LatencyAnalysis(), new IoLatencyAnalysis()], reader.meta, reader.regions, { kinds });
+    return { ...(out.latency as LatencyResult), io: out.io_latency as IoLatencyResult };
   } finally {
     reader.close();
   }
@@ -52,7 +54,36 @@ function mainStage(g: LatencyGroup) {
   return g.stages[0];
 }
 
-export function renderLatency(r: LatencyResult): string {
+/** The block I/O section: per device and queue, the stages and the histogram of submit → ack. */
+export function renderIoLatency(io: IoLatencyResult): string[] {
+  if (!io.queues.length) return [];
+  const unit = io.clock === 'instructions' ? 'insns' : 'ns';
+  const rows: (string | number)[][] = [];
+  for (const q of io.queues) {
+    const ops = Object.entries(q.ops).map(([op, n]) => `${op} ${n}`).join(', ');
+    const head = [`${q.device} q${q.queue}`, q.requests, q.maxDepth, ops];
+    if (!q.stages.length) rows.push([...head, '-', '', '', '', '', '', '']);
+    q.stages.forEach((s, i) => rows.push([
+      ...(i === 0 ? head : ['', '', '', '']), s.stage.replace(/_/g, ' '), s.count, s.p50, s.p90, s.p99, s.max, `${fmtNs(s.ns.p50)} / ${fmtNs(s.ns.p99)}`,
+    ]));
+  }
+  const out = ['block I/O per device and queue', renderTable(['', 'requests', 'depth', 'ops', 'stage', 'count', `p50 (${unit})`, 'p90', 'p99', 'max', 'p50 / p99 (ns)'], rows), ''];
+  for (const q of io.queues) {
+    const s = q.stages.find((x) => x.stage === 'submit_to_ack') ?? q.stages[0];
+    if (!s?.histogram.length) continue;
+    out.push(`histogram: ${q.device} q${q.queue}, ${s.stage.replace(/_/g, ' ')} (${unit}, power-of-two buckets)`);
+    const most = Math.max(...s.histogram.map(([, c]) => c));
+    for (const [upper, c] of s.histogram) out.push(`  < ${String(upper).padStart(12)}  ${String(c).padStart(8)}  ${'#'.repeat(Math.max(1, Math.round((c / most) * HIST_WIDTH)))}`);
+    out.push('');
+  }
+  for (const q of io.queues) if (q.errors || q.silent) out.push(`${q.device} q${q.queue}: ${q.errors} error completion(s), ${q.silent} completion(s) without an interrupt`);
+  if (io.outstanding.length) out.push(`never completed: ${io.outstanding.map((o) => `${o.device} q${o.queue} ×${o.count}`).join(', ')}`);
+  for (const n of io.notes) out.push(`note: ${n}`);
+  if (out[out.length - 1] !== '') out.push('');
+  return out;
+}
+
+export function renderLatency(r: LatencyResult & { io?: IoLatencyResult }): string {
   const unit = r.clock === 'instructions' ? 'insns' : 'ns';
   const out: string[] = [];
   if (r.byIntid.length) out.push('per INTID', groupRows(r.byIntid, unit), '', 'per role', groupRows(r.byRole, unit), '');
@@ -67,6 +98,7 @@ export function renderLatency(r: LatencyResult): string {
     }
     out.push('');
   }
+  if (r.io) out.push(...renderIoLatency(r.io));
   if (r.unacknowledged.length) out.push(`asserted, never acknowledged: ${r.unacknowledged.map((u) => `INTID ${u.intid} ×${u.count}`).join(', ')}`);
   for (const n of r.notes) out.push(`note: ${n}`);
   return out.join('\n') + '\n';

@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import { Damage } from '../damage.ts';
-import { PhasesAnalysis, type PhasesResult } from '../../analyze/phases.ts';
+import { PhasesAnalysis, type PhaseMarker, type PhasesResult } from '../../analyze/phases.ts';
 import { runLite } from '../../analyze/standalone.ts';
 import { fmtNs, renderTable, terminalSafe, toJson } from '../output.ts';
 
@@ -11,7 +11,7 @@ const BAR_WIDTH = 40;
 export function registerPhases(program: Command): void {
   program
     .command('phases')
-    .description('boot phases (firmware, kernel entry, console, GIC, timer, SMP, probe, init/panic) with a Gantt bar')
+    .description('boot phases (firmware, kernel entry, console, GIC, timer, SMP, probe, PCI, device bring-up, root mount, init, power-off/panic) with a Gantt bar')
     .argument('<trace>', 'trace file')
     .option('--json', 'print the phases as JSON')
     .action((path: string, opts: { json?: boolean }) => {
@@ -41,6 +41,10 @@ export function ganttBar(start: number, end: number, t0: number, t1: number, wid
   return '|' + ' '.repeat(a) + '#'.repeat(b - a) + ' '.repeat(width - b) + '|';
 }
 
+function markerText(m: PhaseMarker): string {
+  return m.by === 'line' ? `line "${m.what.slice(0, 80)}"` : m.what;
+}
+
 export function renderPhases(r: PhasesResult): string {
   const lines: string[] = [];
   lines.push(`guest     ${r.guest}${r.banner ? `  (first line: "${r.banner.slice(0, 70)}")` : ''}`);
@@ -54,7 +58,13 @@ export function renderPhases(r: PhasesResult): string {
     lines.push(renderTable(['phase', 'start', 'end', 'duration', 'duration (ns)', 'timeline'], rows));
     lines.push('');
     lines.push('started by');
-    for (const p of r.phases) lines.push(`  ${p.title.padEnd(18)} #${p.marker.seq} ${p.marker.by === 'line' ? `line "${p.marker.what.slice(0, 80)}"` : p.marker.what}`);
+    const w = Math.max(18, ...r.phases.map((p) => p.title.length));
+    for (const p of r.phases) lines.push(`  ${p.title.padEnd(w)} #${p.marker.seq} ${markerText(p.marker)}`);
+    const spans = r.phases.filter((p) => p.endMarker);
+    if (spans.length) {
+      lines.push('', 'ended by');
+      for (const p of spans) lines.push(`  ${p.title.padEnd(w)} #${p.endMarker!.seq} ${markerText(p.endMarker!)}`);
+    }
   }
   if (r.missing.length) lines.push('', `not seen  ${r.missing.join(', ')}`);
   for (const n of r.notes) lines.push(`note      ${n}`);

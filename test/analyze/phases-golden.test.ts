@@ -47,12 +47,15 @@ describe('under the replay engine', () => {
     const { openTrace } = await import('../../capture/store/index.ts');
     const { PhasesAnalysis } = await import('../../analyze/phases.ts');
     const { LatencyAnalysis } = await import('../../analyze/latency.ts');
+    const { IoLatencyAnalysis } = await import('../../analyze/io-latency.ts');
     const trace = await guestTrace('timer', 1, 3);
     const reader = openTrace(trace);
     try {
-      const r = replay(reader, [new PhasesAnalysis(), new LatencyAnalysis()]);
+      const r = replay(reader, [new PhasesAnalysis(), new LatencyAnalysis(), new IoLatencyAnalysis()]);
       expect(r['phases']).toEqual(phasesOfTrace(trace));
-      expect(r['latency']).toEqual(latencyOfTrace(trace));
+      const { io, ...interrupts } = latencyOfTrace(trace);
+      expect(r['latency']).toEqual(interrupts);
+      expect(r['io_latency']).toEqual(io);
     } finally {
       reader.close();
     }

@@ -40,6 +40,8 @@ describe('phases', () => {
       ['kernel_entry', 10, 10], ['early_console', 10, 30], ['gic_init', 30, 40], ['timer_init', 40, 50],
       // console handover is a milestone: no duration, and driver probe runs on through it
       ['smp_bringup', 50, 60], ['driver_probe', 60, 80], ['console_handover', 70, 70], ['rootfs_init', 80, 100],
+      // "Run /init" is also the /init milestone
+      ['init_started', 80, 80],
     ]);
     expect(r.missing).toEqual(['firmware', 'panic']);
     expect(r.phases[0]!.marker).toMatchObject({ by: 'event', seq: 0 });
@@ -94,5 +96,85 @@ describe('phases', () => {
     expect(ganttBar(0, 100, 0, 100, 10)).toBe('|##########|');
     expect(ganttBar(50, 60, 0, 100, 10)).toBe('|     #    |');
     expect(ganttBar(100, 100, 0, 100, 10)).toBe('|         #|');
+  });
+});
+
+// The device layer: PCI enumeration, each device's bring-up, the root device and its mount, /init
+// and /sbin/init, power-off. Spans (PCI, bring-up, root mount) end at their own markers.
+type Ev = Omit<TraceEvent, 'seq'>;
+const cfg = (time: number, offset: number, write = false, value = 0n): Ev =>
+  ({ kind: 'pci_config', time, vcpu: 0, bdf: '00:01.0', device: 'virtio-blk@00:01.0', write, offset, size: 2, value, register: offset === 4 ? 'COMMAND' : 'VENDOR_ID', bar: -1, outcome: 'handled' }) as Ev;
+const status = (time: number, value: bigint, device = 'virtio-blk@00:01.0'): Ev =>
+  ({ kind: 'mmio_write', time, vcpu: 0, addr: 0x8000000014, size: 1, value, device, register: 'BAR4+0x14 device_status', outcome: 'handled' }) as Ev;
+const xb = (time: number, end: 'frontend' | 'backend', xb_state: number, device = 'vbd-51712'): Ev =>
+  ({ kind: 'xenbus_state', time, vcpu: 0, device, end, xb_state }) as Ev;
+const req = (time: number, sector: number, length: number, device = 'virtio-blk@00:01.0'): Ev =>
+  ({ kind: 'block_request', time, vcpu: 0, device, queue: 0, request: BigInt(time), op: 'read', sector, length }) as Ev;
+const done = (time: number, device = 'virtio-blk@00:01.0'): Ev =>
+  ({ kind: 'block_complete', time, vcpu: 0, device, queue: 0, request: 0n, op: 'read', status: 'ok', length: 513, intid: 37 }) as Ev;
+const off = (time: number): Ev =>
+  ({ kind: 'hypercall', time, vcpu: 0, conduit: 'hvc', imm: 0, func: 0x84000008, name: 'PSCI_SYSTEM_OFF', subop: '', args: [], results: [] }) as Ev;
+
+describe('phases of a boot to userspace', () => {
+  it('kvm: PCI enumeration is its configuration burst, bring-up runs to DRIVER_OK, root mount to the ext4 line', () => {
+    const ev = stream([
+      line(10, '[    0.000000] Booting Linux on physical CPU 0x0000000000'),
+      line(20, '[    0.100000] pci-host-generic 4010000000.pcie: PCI host bridge to bus 0000:00'),
+      cfg(21, 0), cfg(22, 0x10, true, 0xffffffffn), cfg(23, 0x10),
+      line(24, '[    0.100100] pci 0000:00:01.0: [1af4:1042] type 00 class 0x010000'),
+      cfg(25, 0x14),
+      line(30, '[    0.110000] Serial: AMBA PL011 UART driver'),
+      line(40, '[    0.800000] Freeing unused kernel memory: 4608K'),
+      line(41, '[    0.800001] Run /init as init process'),
+      // the driver, a module, much later: reads, enables decoding, then the virtio status sequence
+      cfg(50, 4), cfg(51, 4, true, 2n),
+      status(52, 0n), status(53, 1n), status(54, 3n), status(55, 11n),
+      line(56, '[    0.870000] virtio_blk virtio0: [vda] 32768 512-byte logical blocks (16.8 MB/16.0 MiB)'),
+      status(57, 15n),
+      req(58, 0, 4096), done(59), req(60, 8, 4096), done(61),
+      line(70, '[    0.900000] EXT4-fs (vda): mounted filesystem with ordered data mode. Quota mode: none.'),
+      line(80, '[    0.920000] Not activating Mandatory Access Control as /sbin/tomoyo-init does not exist.'),
+      line(90, '[    0.930000] reboot: Power down'),
+      off(95),
+    ]);
+    const r = phasesOf(ev, ctx);
+    const rows = Object.fromEntries(r.phases.map((p) => [p.title, [p.start, p.end, p.endMarker?.what ?? '']]));
+    expect(rows['PCI enumeration']).toEqual([20, 25, 'last configuration access of the enumeration']);
+    expect(rows['bring-up virtio-blk@00:01.0']).toEqual([52, 57, 'device_status DRIVER_OK']);
+    // the virtio_blk line comes before the first completion
+    expect(rows['root device ready']).toEqual([56, 56, '']);
+    expect(rows['root mount']).toEqual([58, 70, expect.stringMatching(/^EXT4-fs \(vda\): mounted/)]);
+    expect(rows['/init started']).toEqual([41, 41, '']);
+    // the main line: rootfs/init, then userspace, then power-off; the spans end none of them
+    expect(rows['rootfs / init']).toEqual([40, 80, '']);
+    expect(rows['/sbin/init (userspace)']).toEqual([80, 90, '']);
+    expect(rows['power-off']).toEqual([90, 95, '']);
+    expect(r.missing).toEqual(['firmware', 'gic_init', 'timer_init', 'smp_bringup', 'console_handover', 'panic']);
+  });
+
+  it('xen: one bring-up per PV device, ending when its frontend is Connected; a span never ended runs to the end', () => {
+    const ev = stream([
+      line(10, '[    0.000000] Booting Linux on physical CPU 0x0000000000'),
+      xb(20, 'backend', 2), xb(21, 'frontend', 3), xb(22, 'backend', 4), xb(23, 'frontend', 4),
+      xb(24, 'backend', 2, 'vif-0'), xb(25, 'frontend', 3, 'vif-0'),
+      line(26, '[    0.900000] blkfront: xvda: flush diskcache: enabled; persistent grants: disabled'),
+      req(30, 2, 1024, 'vbd-51712'),
+      line(40, '[    1.000000] done'),
+    ]);
+    const r = phasesOf(ev, ctx);
+    const bringups = r.phases.filter((p) => p.id === 'device_bringup').map((p) => [p.device, p.start, p.end]);
+    expect(bringups).toEqual([['vbd-51712', 20, 23], ['vif-0', 24, 40]]);
+    expect(r.phases.find((p) => p.id === 'root_mount')).toMatchObject({ start: 30, end: 40 });
+    expect(r.notes).toContain('bring-up vif-0: its end was not seen, so it runs to the end of the trace');
+    expect(r.notes).toContain('root mount: its end was not seen, so it runs to the end of the trace');
+    expect(r.missing).not.toContain('device_bringup');
+    expect(r.missing).toContain('pci_enum');
+  });
+
+  it('a guest without device-layer events does not list the device-layer phases as missing', () => {
+    const r = phasesOf(stream([line(10, '[    0.000000] Booting Linux on physical CPU 0x0'), gicd(20)]), ctx);
+    expect(r.missing).not.toContain('pci_enum');
+    expect(r.missing).not.toContain('sbin_init');
+    expect(r.missing).toContain('timer_init');
   });
 });

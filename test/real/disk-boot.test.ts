@@ -88,6 +88,41 @@ describe('Debian Linux 6.1 to /sbin/init on a virtio-blk-pci disk (--machine kvm
     expect(sha(disk)).toBe(diskSha);
   });
 
+  it('phases of the disk boot: PCI enumeration, the disk\'s bring-up to DRIVER_OK, root ready and mounted, /init, /sbin/init, power-off', async () => {
+    const r = await bootscope(tmp.dir, 'phases', cowTrace, '--json');
+    expect(r.err).toBe('');
+    const p = JSON.parse(r.out) as { phases: { id: string; title: string; start: number; end: number; endMarker?: { what: string } }[]; missing: string[] };
+    const at = (id: string) => p.phases.find((x) => x.id === id)!;
+    // In boot order: enumeration at the host's probe, then (modules from the initramfs) the disk.
+    const order = ['pci_enum', 'rootfs_init', 'init_started', 'device_bringup', 'root_ready', 'root_mount', 'sbin_init', 'poweroff'];
+    expect(order.map((id) => at(id)?.start)).toEqual([...order.map((id) => at(id).start)].sort((a, b) => a - b));
+    expect(at('device_bringup').title).toBe('bring-up virtio-blk@00:01.0');
+    expect(at('device_bringup').endMarker?.what).toBe('device_status DRIVER_OK');
+    // Enumeration is over long before the driver comes (its module is loaded by /init).
+    expect(at('pci_enum').end).toBeLessThan(at('init_started').start);
+    expect(at('root_mount').endMarker?.what).toMatch(/^EXT4-fs \(vda\): mounted filesystem/);
+    expect(at('root_mount').start).toBeGreaterThan(at('device_bringup').start);
+    expect(p.missing).toEqual(['firmware', 'panic']);
+  });
+
+  it('I/O latency of the disk boot: every request of each virtio-blk queue from its notify to the guest\'s acknowledge of INTx', async () => {
+    const r = await bootscope(tmp.dir, 'latency', cowTrace, '--json');
+    expect(r.err).toBe('');
+    const io = JSON.parse(r.out).io as { queues: { device: string; queue: number; requests: number; completed: number; errors: number; stages: { stage: string; count: number; max: number }[] }[]; outstanding: unknown[] };
+    // 2 vCPUs: virtio_blk asks for a queue per CPU; the device offers two.
+    expect(io.queues.map((q) => `${q.device} q${q.queue}`)).toEqual(['virtio-blk@00:01.0 q0', 'virtio-blk@00:01.0 q1']);
+    expect(io.queues.reduce((n, q) => n + q.requests, 0)).toBeGreaterThan(10);
+    for (const q of io.queues) {
+      expect([q.completed, q.errors]).toEqual([q.requests, 0]);
+      const stage = (s: string) => q.stages.find((x) => x.stage === s)!;
+      expect(stage('submit_to_ack').count).toBe(q.requests);
+      expect(stage('complete_to_ack').max).toBeGreaterThan(0);
+    }
+    expect(io.outstanding).toEqual([]);
+    const text = await bootscope(tmp.dir, 'latency', cowTrace);
+    expect(text.out).toMatch(/block I\/O per device and queue\n.*\nvirtio-blk@00:01\.0 q0 +\d+ +\d+ +[a-z]+ \d+.* +submit to complete/);
+  });
+
   it('replay of the disk boot is identical', async () => {
     const r = await bootscope(tmp.dir, 'replay', cowTrace);
     expect(r.err).toBe('');

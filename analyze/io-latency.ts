@@ -1,0 +1,189 @@
+// Block I/O latency, per device and queue: request submitted (the doorbell that made the device
+// look: a virtqueue notify write, or the event-channel send to a Xen backend) → completion (the
+// device's used-ring / blkif response, with the INTID it raised: INTx SPI, MSI or the
+// event-channel upcall PPI) → the guest acknowledges that interrupt (IAR). Same streaming
+// distributions as the interrupt latency (analyze/latency.ts): bounded memory.
+
+import type { EventKind, TraceEvent } from '../capture/model.ts';
+import { Distribution } from './latency.ts';
+import type { LiteAnalysis, LiteContext } from './standalone.ts';
+
+export const IO_STAGES = ['submit_to_complete', 'complete_to_ack', 'submit_to_ack'] as const;
+export type IoStage = (typeof IO_STAGES)[number];
+
+/** The event kinds the analysis reads. */
+export const IO_LATENCY_KINDS: EventKind[] = ['block_request', 'block_complete', 'mmio_write', 'xen_evtchn', 'irq_ack'];
+
+export interface IoStageStats {
+  stage: IoStage;
+  count: number;
+  /** Trace time units. */
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+  ns: { p50: number; p90: number; p99: number; max: number; mean: number };
+  exact: boolean;
+  /** Power-of-two histogram: [upper bound (exclusive, time units), count] of non-empty buckets. */
+  histogram: [number, number][];
+}
+
+export interface IoQueueLatency {
+  device: string;
+  queue: number;
+  requests: number;
+  completed: number;
+  /** Completions that raised no interrupt (the guest suppressed it): no acknowledge stage. */
+  silent: number;
+  errors: number;
+  /** Most requests in flight at once. */
+  maxDepth: number;
+  /** Requests by operation. */
+  ops: Record<string, number>;
+  stages: IoStageStats[];
+}
+
+export interface IoLatencyResult {
+  clock: string;
+  queues: IoQueueLatency[];
+  /** Requests without a completion at the end of the trace, per device and queue. */
+  outstanding: { device: string; queue: number; count: number }[];
+  notes: string[];
+}
+
+interface Queue {
+  device: string;
+  queue: number;
+  requests: number;
+  completed: number;
+  silent: number;
+  errors: number;
+  depth: number;
+  maxDepth: number;
+  ops: Map<string, number>;
+  /** request id → submit time. */
+  flight: Map<bigint, number>;
+  stages: Map<IoStage, Distribution>;
+}
+
+/** A completion waiting for the guest to acknowledge its interrupt. */
+interface Unacked { q: Queue; submit: number; complete: number }
+
+/** Doorbell register names of virtio-pci (notify.qN) and virtio-mmio (QueueNotify). */
+const NOTIFY = /(^| )(notify\.q\d+|QueueNotify)$/;
+
+export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
+  readonly name = 'io_latency';
+  readonly kinds = IO_LATENCY_KINDS;
+  private readonly queues = new Map<string, Queue>();
+  /** Latest doorbell per device: requests it made the device see were submitted then. */
+  private readonly doorbell = new Map<string, number>();
+  /** Completions per INTID waiting for an acknowledge: one interrupt may announce several. */
+  private readonly waiting = new Map<number, Unacked[]>();
+
+  private queueOf(device: string, queue: number): Queue {
+    const key = `${device}\0${queue}`;
+    let q = this.queues.get(key);
+    if (!q) {
+      this.queues.set(key, (q = {
+        device, queue, requests: 0, completed: 0, silent: 0, errors: 0, depth: 0, maxDepth: 0,
+        ops: new Map(), flight: new Map(), stages: new Map(),
+      }));
+    }
+    return q;
+  }
+
+  private add(q: Queue, stage: IoStage, v: number): void {
+    let d = q.stages.get(stage);
+    if (!d) q.stages.set(stage, (d = new Distribution()));
+    d.add(v);
+  }
+
+  onEvent(e: TraceEvent): void {
+    switch (e.kind) {
+      case 'mmio_write':
+        if (e.device && NOTIFY.test(e.register)) this.doorbell.set(e.device, e.time);
+        return;
+      case 'xen_evtchn':
+        if (e.dir === 'to_backend') this.doorbell.set(e.peer, e.time);
+        return;
+      case 'block_request': {
+        const q = this.queueOf(e.device, e.queue);
+        q.requests++;
+        q.ops.set(e.op, (q.ops.get(e.op) ?? 0) + 1);
+        q.flight.set(e.request, this.doorbell.get(e.device) ?? e.time);
+        q.depth = q.flight.size;
+        if (q.depth > q.maxDepth) q.maxDepth = q.depth;
+        return;
+      }
+      case 'block_complete': {
+        const q = this.queueOf(e.device, e.queue);
+        const submit = q.flight.get(e.request);
+        if (submit === undefined) return;
+        q.flight.delete(e.request);
+        q.completed++;
+        if (e.status !== 'ok') q.errors++;
+        this.add(q, 'submit_to_complete', e.time - submit);
+        if (!e.intid) { q.silent++; return; }
+        let list = this.waiting.get(e.intid);
+        if (!list) this.waiting.set(e.intid, (list = []));
+        list.push({ q, submit, complete: e.time });
+        return;
+      }
+      case 'irq_ack': {
+        const list = this.waiting.get(e.intid);
+        if (!list?.length) return;
+        for (const u of list) {
+          this.add(u.q, 'complete_to_ack', e.time - u.complete);
+          this.add(u.q, 'submit_to_ack', e.time - u.submit);
+        }
+        list.length = 0;
+        return;
+      }
+      default:
+    }
+  }
+
+  finish(ctx: LiteContext): IoLatencyResult {
+    const queues = [...this.queues.values()].sort((a, b) => a.device.localeCompare(b.device) || a.queue - b.queue);
+    const toNs = (t: number) => ctx.toNs(t);
+    const notes: string[] = [];
+    if (queues.length && ctx.clock.kind === 'instructions') {
+      notes.push("the emulator's devices complete a request when its doorbell rings, so submit → complete is 0 in virtual time; what the guest waits for is complete → ack");
+    }
+    const unacked = [...this.waiting.values()].reduce((n, l) => n + l.length, 0);
+    if (unacked) notes.push(`${unacked} completion(s) whose interrupt the guest had not acknowledged by the end of the trace`);
+    return {
+      clock: ctx.clock.kind,
+      queues: queues.map((q) => ({
+        device: q.device, queue: q.queue, requests: q.requests, completed: q.completed, silent: q.silent, errors: q.errors,
+        maxDepth: q.maxDepth, ops: Object.fromEntries([...q.ops].sort()), stages: ioStageRows(q.stages, toNs),
+      })),
+      outstanding: queues.filter((q) => q.flight.size).map((q) => ({ device: q.device, queue: q.queue, count: q.flight.size })),
+      notes,
+    };
+  }
+}
+
+function ioStageRows(m: Map<IoStage, Distribution>, toNs: (t: number) => number): IoStageStats[] {
+  return IO_STAGES.filter((s) => m.has(s)).map((stage) => {
+    const d = m.get(stage)!;
+    const p50 = d.quantile(0.5), p90 = d.quantile(0.9), p99 = d.quantile(0.99);
+    const mean = d.count ? d.sum / d.count : 0;
+    const histogram: [number, number][] = [];
+    d.log2.forEach((c, k) => { if (c) histogram.push([k === 0 ? 1 : 2 ** k, c]); });
+    return {
+      stage, count: d.count, p50, p90, p99, max: d.max, mean, exact: d.exactValues,
+      ns: { p50: toNs(p50), p90: toNs(p90), p99: toNs(p99), max: toNs(d.max), mean: toNs(mean) },
+      histogram,
+    };
+  });
+}
+
+/** I/O latency of an event stream (tests). */
+export function ioLatencyOf(events: Iterable<TraceEvent>, ctx: LiteContext): IoLatencyResult {
+  const a = new IoLatencyAnalysis();
+  for (const e of events) a.onEvent(e);
+  return a.finish(ctx);
+}
