@@ -3,6 +3,7 @@
 
 import type { CountRow, DiffResult, RunRef } from './diff.ts';
 import { fmtNs, renderTable } from './text.ts';
+import { renderIoDiff } from './diff-io.ts';
 
 const run = (r: RunRef) => `#${r.seq} ${r.token}${r.count > 1 ? ` ×${r.count}` : ''}${r.events !== r.count && r.token.startsWith('(') ? ` (${r.events} events)` : ''}`;
 
@@ -57,6 +58,7 @@ export function renderDiff(d: DiffResult): string {
   if (d.hypercallsOnlyIn.a.length) out.push(`hypercalls only in A: ${d.hypercallsOnlyIn.a.join(', ')}`);
   if (d.hypercallsOnlyIn.b.length) out.push(`hypercalls only in B: ${d.hypercallsOnlyIn.b.join(', ')}`);
   out.push(...counts('interrupts acknowledged by role', d.interrupts, true, d.names));
+  out.push(...renderIoDiff(d.io, d.names));
   if (d.phases.length) {
     out.push('phase durations');
     out.push(renderTable(['phase', na, nb], d.phases.map((p) => [p.phase, p.aNs === null ? '-' : fmtNs(p.aNs), p.bNs === null ? '-' : fmtNs(p.bNs)])), '');

@@ -14,6 +14,7 @@ import { interruptRole } from './latency.ts';
 import { resolveSysregName as sysregName } from '../arch/sysregs.ts';
 
 import { PhasesAnalysis, type PhasesResult } from './phases.ts';
+import { diffIo, IoCollector, type IoDiff } from './diff-io.ts';
 import { eachEvent, liteContext, type LiteContext } from './standalone.ts';
 
 /** Kinds aligned when both sides recorded them. */
@@ -99,6 +100,8 @@ export interface DiffResult {
   /** The console compared: each side's port with the most lines. */
   console: { same: boolean; portA: string; portB: string; linesA: number; linesB: number; firstDifference: null | { line: number; a: string | null; b: string | null } };
   findings: null | { onlyA: string[]; onlyB: string[]; both: string[] };
+  /** The device layer: block and network streams aligned by role, each side's own set-up. */
+  io: IoDiff;
   notes: string[];
 }
 
@@ -362,6 +365,7 @@ interface Side {
   phases: PhasesResult;
   console: string[];
   consolePort: string;
+  io: IoCollector;
 }
 
 const PRINTK_TIME = /^\[\s*\d+\.\d+\]\s?/;
@@ -375,11 +379,13 @@ function survey(src: DiffSource): Side {
   const side: Side = {
     norm, runs: new Map(), kinds: new Map(), sysregs: new Map(), devices: new Map(), registers: new Map(),
     hypercalls: new Map(), interrupts: new Map(), touched: new Map(), phases: undefined as unknown as PhasesResult, console: [], consolePort: '',
+    io: new IoCollector(),
   };
   const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
   const ports = new Map<string, { open: string; lines: string[] }>();
   eachOf(src, (e) => {
     phases.onEvent(e, ctx);
+    side.io.onEvent(e);
     side.kinds.set(e.kind, (side.kinds.get(e.kind) ?? 0) + 1);
     switch (e.kind) {
       case 'mmio_read':
@@ -582,6 +588,7 @@ export function diffTraces(srcA: DiffSource, srcB: DiffSource, opts: DiffOptions
     phases,
     console: { same: !consoleDiff, portA: A.consolePort, portB: B.consolePort, linesA: A.console.length, linesB: B.console.length, firstDifference: consoleDiff },
     findings,
+    io: diffIo(A.io, B.io),
     notes,
   };
 }
