@@ -78,6 +78,8 @@ export interface RunConfig {
   nics?: NicSpec[];
   /** kvm: 'virtio' gives the guest a virtio-console (hvc0) besides the PL011. */
   console?: 'uart' | 'virtio';
+  /** kvm with GICv3: an ITS (default true, QEMU virt's its=on); false: INTx only. */
+  its?: boolean;
 }
 
 export interface RunResult {
@@ -175,6 +177,8 @@ export function runSource(cfg: RunConfig): TraceSource {
       ...(cfg.disks?.length ? { disks: cfg.disks.map((d) => ({ file: path.resolve(d.file), mode: d.mode })) } : {}),
       ...(cfg.nics?.length ? { nics: cfg.nics.map((n) => (n.mac ? { mac: formatMac(n.mac) } : {})) } : {}),
       ...(cfg.console !== undefined && cfg.console !== 'uart' ? { console: cfg.console } : {}),
+      // Always stored for kvm GICv3: traces from before the ITS existed have none and replay without.
+      ...((cfg.machine ?? 'kvm') === 'kvm' && (cfg.gic ?? 3) === 3 ? { its: cfg.its ?? true } : {}),
     },
   };
 }
@@ -228,6 +232,8 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
   if (disks.length) mc.disks = disks;
   if (cfg.nics?.length) mc.nics = cfg.nics;
   if (cfg.console !== undefined) mc.console = cfg.console;
+  if (cfg.its !== undefined && (cfg.machine === 'xen' || c.gic !== 3)) throw new GuestImageError('--its is the ITS of the kvm machine with GICv3 (--gic 3)');
+  if ((source.config as { its?: boolean }).its !== undefined) mc.its = (source.config as { its: boolean }).its;
   try {
     return await runMachine(cfg, mc, source, disks, { kernel, dtbFile, initrd, consoleBytes, t0, inputs, setMachine: (x) => (m = x) });
   } finally {

@@ -44,6 +44,7 @@ interface RunCliOptions {
   disk: string[];
   nic: string[];
   console?: string;
+  its?: string;
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1 << 10, m: 1 << 20, g: 1 << 30 };
@@ -94,6 +95,7 @@ export function registerRun(program: Command): void {
     // preset(''): a bare --nic still goes through the collector (commander would store `true`).
     .addOption(new Option('--nic [mac=xx:xx:xx:xx:xx:xx]', 'network interface (repeatable): virtio-net on kvm, a Xen vif on xen; frames the guest sends are recorded, none come in').preset('').argParser(collect).default([] as string[]))
     .option('--console <uart|virtio>', "kvm: 'virtio' adds a virtio-console (hvc0) to the PL011")
+    .option('--its <on|off>', 'kvm with GICv3: the ITS for PCI MSI-X (on, as QEMU virt) or INTx only (off)')
     .action(async (opts: RunCliOptions) => {
       if (opts.machine !== 'kvm' && opts.machine !== 'xen') throw new UserError(`--machine: unknown machine '${opts.machine}' (available: kvm, xen)`);
       const xen = xenSwitches(opts);
@@ -109,6 +111,7 @@ export function registerRun(program: Command): void {
       const json = !!opts.json;
       if (opts.console !== undefined && opts.console !== 'uart' && opts.console !== 'virtio') throw new UserError(`--console must be uart or virtio, not '${opts.console}'`);
       const consoleKind = opts.console as 'uart' | 'virtio' | undefined;
+      if (opts.its !== undefined && opts.its !== 'on' && opts.its !== 'off') throw new UserError(`--its must be on or off, not '${opts.its}'`);
       const { input, inputInfo } = openInput(opts);
       const bar = input?.live ? { update() {}, stop() {} } : startBar();
       const out = liveConsole(!json);
@@ -139,6 +142,7 @@ export function registerRun(program: Command): void {
           ...(disks.length ? { disks } : {}),
           ...(opts.nic.length ? { nics: opts.nic.map(parseNicOption) } : {}),
           ...(consoleKind !== undefined ? { console: consoleKind } : {}),
+          ...(opts.its !== undefined ? { its: opts.its === 'on' } : {}),
           onConsole: out.byte,
           onProgress: (n) => {
             out.flush();

@@ -51,7 +51,7 @@ export abstract class PciFunction {
   /** Set by the host when the function is plugged. */
   intxSink: IntxSink = () => {};
   /** The host, for MSI writes (set when plugged). */
-  host: { sendMsi(f: PciFunction, addr: number, data: number, vcpu: number): number; msiIntid(addr: number, data: number): number } | undefined;
+  host: { sendMsi(f: PciFunction, addr: number, data: number, vcpu: number): number; msiIntid(addr: number, data: number, f?: PciFunction): number } | undefined;
 
   constructor(name: string, model: string, dev: number, fn: number, id: PciIdentity) {
     this.name = name;

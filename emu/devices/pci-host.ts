@@ -86,22 +86,25 @@ export class PciHost {
   }
 
   /**
-   * Where MSI writes go (the GICv2m frame's doorbell; the machine sets it): returns the INTID raised,
-   * or 0 when the address is no doorbell. `dryRun` only says which INTID it would be.
+   * Where MSI writes go (the GICv2m frame's doorbell or the ITS's GITS_TRANSLATER; the machine sets
+   * it): returns the INTID raised, or 0 when the address is no doorbell. `requesterId` is the
+   * sender's bus/device/function (the ITS DeviceID through msi-map's identity mapping). `dryRun`
+   * only says which INTID it would be.
    */
-  msiTarget: ((addr: number, data: number, source: string, dryRun: boolean) => number) | undefined;
+  msiTarget: ((addr: number, data: number, source: string, dryRun: boolean, requesterId: number) => number) | undefined;
 
   /** A function's MSI write: recorded as an msi event, then delivered. Returns the INTID (0: none). */
   sendMsi(f: PciFunction, addr: number, data: number, vcpu: number): number {
-    const intid = this.msiTarget ? this.msiTarget(addr, data, f.name, true) : 0;
+    const rid = requesterId(f);
+    const intid = this.msiTarget ? this.msiTarget(addr, data, f.name, true, rid) : 0;
     const r = this.env.recorder;
     if (r.enabled) r.record({ kind: 'msi', time: this.env.now(), vcpu, device: f.name, addr, msi_data: data >>> 0, intid });
-    return this.msiTarget ? this.msiTarget(addr, data, f.name, false) : 0;
+    return this.msiTarget ? this.msiTarget(addr, data, f.name, false, rid) : 0;
   }
 
-  /** The INTID an MSI would raise, without sending it. */
-  msiIntid(addr: number, data: number): number {
-    return this.msiTarget ? this.msiTarget(addr, data, '', true) : 0;
+  /** The INTID an MSI from `f` would raise, without sending it. */
+  msiIntid(addr: number, data: number, f?: PciFunction): number {
+    return this.msiTarget ? this.msiTarget(addr, data, '', true, f ? requesterId(f) : 0) : 0;
   }
 
   /** MMIO devices for the machine bus: the ECAM and the three windows. */
@@ -265,4 +268,9 @@ class PciWindow implements MmioDevice {
     }
     hit.handler.write(hit.offset, size, value, vcpu);
   }
+}
+
+/** A function's PCI requester ID on the root bus (bus 0): device << 3 | function. */
+export function requesterId(f: PciFunction): number {
+  return (f.dev << 3) | f.fn;
 }

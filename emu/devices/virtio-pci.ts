@@ -404,7 +404,7 @@ export class VirtioPci extends PciFunction implements VirtioTransport, BarHandle
     if (!this.msixEnabled) return this.intxIntid;
     if (vector >= this.msixVectors || this.vectorMasked(vector) || !this.host) return 0;
     const m = this.message(vector);
-    return this.host.msiIntid(m.addr, m.data);
+    return this.host.msiIntid(m.addr, m.data, this);
   }
 
   fail(err: VirtqError): void {

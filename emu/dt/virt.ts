@@ -2,7 +2,7 @@
 // (hw/arm/virt.c create_fdt/fdt_add_*; hw/arm/boot.c for /chosen): same node names, property
 // names, values, phandle numbering and node/property order as `-M virt,dumpdtb=` for the
 // devices we model. Nodes for devices we do not model (flash, fw-cfg, PL061 + gpio-keys,
-// platform bus, GICv2m/ITS, PMU) and the random /chosen seeds (kaslr-seed forces KPTI;
+// platform bus, PMU) and the random /chosen seeds (kaslr-seed forces KPTI;
 // rng-seed would be host randomness) are left out on purpose; /aliases/serial0 is added as
 // newer QEMU versions do. docs/emulator-platform.md lists every difference.
 
@@ -31,6 +31,8 @@ export interface VirtDtConfig {
   pcie?: boolean;
   /** GICv2: describe the GICv2m MSI frame (QEMU always has one) and point the PCIe host's msi-map at it. */
   v2m?: boolean;
+  /** GICv3: describe the ITS (QEMU's default its=on) and point the PCIe host's msi-map at it. */
+  its?: boolean;
 }
 
 export const VIRT = {
@@ -39,6 +41,8 @@ export const VIRT = {
   GIC_REDIST: 0x080a0000,
   GIC_REDIST_SIZE: 0xf60000,
   GIC_V2M: 0x08020000,
+  GIC_ITS: 0x08080000,
+  GIC_ITS_SIZE: 0x20000,
   UART: 0x09000000,
   RTC: 0x09010000,
   VIRTIO: 0x0a000000,
@@ -107,7 +111,8 @@ export function virtTree(cfg: VirtDtConfig): FdtNode {
   }
   // QEMU numbers the MSI frame right after the GIC.
   const v2m = cfg.gic === 2 && (cfg.v2m ?? false);
-  if (cfg.pcie ?? true) children.push(pcieNode(gicPhandle, v2m ? gicPhandle + 1 : undefined));
+  const its = cfg.gic === 3 && (cfg.its ?? false);
+  if (cfg.pcie ?? true) children.push(pcieNode(gicPhandle, v2m || its ? gicPhandle + 1 : undefined));
   children.push(
     fdtNode(`pl031@${hex(VIRT.RTC)}`, {
       'clock-names': 'apb_pclk',
@@ -126,7 +131,7 @@ export function virtTree(cfg: VirtDtConfig): FdtNode {
       compatible: ['arm,pl011', 'arm,primecell'],
     }),
   );
-  children.push(gicNode(cfg, gicPhandle, v2m));
+  children.push(gicNode(cfg, gicPhandle, v2m || its));
   children.push(cpusNode(smp, affinity, cpuPhandle, cfg.cpuCompatible ?? 'arm,cortex-a57'));
   // GICv2 PPI specifiers carry the CPU mask in bits [15:8].
   const ppiFlags = cfg.gic === 2 ? (((1 << smp) - 1) << 8) | IRQ_TYPE_LEVEL_HIGH : IRQ_TYPE_LEVEL_HIGH;
@@ -198,8 +203,12 @@ function pcieNode(gicPhandle: number, msiPhandle: number | undefined): FdtNode {
   return fdtNode(`pcie@${hex(VIRT.PCIE_MMIO)}`, props);
 }
 
-function gicNode(cfg: VirtDtConfig, phandle: number, v2m = false): FdtNode {
+function gicNode(cfg: VirtDtConfig, phandle: number, msi = false): FdtNode {
   if (cfg.gic === 3) {
+    // QEMU's create_its: the ITS is a child of the GIC node, numbered right after it.
+    const its = msi
+      ? [fdtNode(`its@${hex(VIRT.GIC_ITS)}`, { phandle: phandle + 1, reg: reg64(VIRT.GIC_ITS, VIRT.GIC_ITS_SIZE), '#msi-cells': 1, 'msi-controller': true, compatible: 'arm,gic-v3-its' })]
+      : [];
     return fdtNode(`intc@${hex(VIRT.GIC_DIST)}`, {
       phandle,
       reg: [...reg64(VIRT.GIC_DIST, 0x10000), ...reg64(VIRT.GIC_REDIST, cfg.redistSize ?? VIRT.GIC_REDIST_SIZE)],
@@ -210,9 +219,9 @@ function gicNode(cfg: VirtDtConfig, phandle: number, v2m = false): FdtNode {
       '#address-cells': 2,
       'interrupt-controller': true,
       '#interrupt-cells': 3,
-    });
+    }, its);
   }
-  const frames = v2m
+  const frames = msi
     ? [fdtNode(`v2m@${hex(VIRT.GIC_V2M)}`, { phandle: phandle + 1, reg: reg64(VIRT.GIC_V2M, 0x1000), 'msi-controller': true, compatible: 'arm,gic-v2m-frame' })]
     : [];
   return fdtNode(

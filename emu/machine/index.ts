@@ -47,6 +47,8 @@ export interface MachineConfig {
   nics?: NicSpec[];
   /** kvm: the console device ('uart': the PL011, the default; 'virtio': a virtio-console as hvc0). */
   console?: 'uart' | 'virtio';
+  /** kvm with GICv3: an ITS (default true, as QEMU virt's its=on); false: INTx only. */
+  its?: boolean;
 }
 
 export const MAX_RAM = 2 ** 31;
@@ -86,6 +88,7 @@ export class Machine implements PlatformControl, DeviceEnv {
       disks: config.disks ?? [],
       nics: config.nics ?? [],
       ...(config.console ? { console: config.console } : {}),
+      ...(config.its !== undefined ? { its: config.its } : {}),
     };
     const kvm: Personality = config.machine === 'xen' ? new XenPersonality({ ...common, ...config.xen }, this, this) : new KvmPersonality(common, this, this);
     this.personality = kvm;

@@ -108,6 +108,7 @@ interface StoredConfig {
   disks?: { file: string; mode: DiskMode }[];
   nics?: { mac?: string }[];
   console?: 'uart' | 'virtio';
+  its?: boolean;
 }
 
 export interface ReplayOptions {
@@ -178,6 +179,8 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
       ...(disks.length ? { disks } : {}),
       ...(c.nics?.length ? { nics: c.nics.map((n): NicSpec => (n.mac ? { mac: parseMac(n.mac) } : {})) } : {}),
       ...(c.console !== undefined ? { console: c.console } : {}),
+      // A kvm GICv3 trace without the field was recorded before the machine had an ITS.
+      ...(c.gic === 3 && (meta.source.name ?? 'kvm') === 'kvm' ? { its: c.its ?? false } : {}),
       ...(opts.jit !== undefined ? { jit: opts.jit } : {}),
       recorder: cmp,
       ...(opts.output !== undefined ? { output: opts.output, inputs: [tracePath], ...(opts.overwrite ? { overwrite: true } : {}) } : {}),

@@ -31,6 +31,8 @@ export interface GicPlacement {
   affinity: (cpu: number) => number;
   /** GICv2 with one vCPU: what ITARGETSR shows (KVM's vgic, Xen's vgic, or RAZ/WI as QEMU TCG). */
   uniprocessorTargets?: 'raz_wi' | 'kvm' | 'xen';
+  /** GICv3: LPIs usable (the machine adds an ITS). */
+  lpis?: boolean;
 }
 
 export interface BuiltGic {
@@ -46,7 +48,7 @@ export function buildGic(p: GicPlacement, env: DeviceEnv): BuiltGic {
     const compatible = ['arm,gic-v3'];
     const dist = region('gicv3-dist', 'gic_dist', p.distBase, p.distSize, { compatible });
     const redist = region('gicv3-redist', 'gic_redist', p.redistBase, p.numCpu * REDIST_STRIDE, { compatible });
-    const g = new GicV3({ numCpu: p.numCpu, distRegion: dist, redistRegion: redist, env, affinity: p.affinity });
+    const g = new GicV3({ numCpu: p.numCpu, distRegion: dist, redistRegion: redist, env, affinity: p.affinity, lpis: p.lpis ?? false });
     return { gic: g, devices: [g.dist, g.redist], sysregs: [g] };
   }
   const compatible = ['arm,cortex-a15-gic'];

@@ -21,6 +21,8 @@ import { VirtioNet } from '../devices/virtio-net.ts';
 import { VirtioConsole } from '../devices/virtio-console.ts';
 import type { VirtioBackend } from '../devices/virtio-pci.ts';
 import { GicV2m, GICV2M } from '../devices/gicv2m.ts';
+import { GicV3Its } from '../devices/gicv3-its.ts';
+import { GITS } from '../../arch/regmaps/gicv3.ts';
 import type { GuestMemory } from '../devices/virtqueue.ts';
 import type { DiskImage } from '../storage/disk.ts';
 import { macOf, type NicSpec } from '../net/nic.ts';
@@ -59,6 +61,8 @@ export interface KvmConfig {
   nics?: NicSpec[];
   /** 'virtio': a virtio-console-pci function (hvc0) besides the PL011. */
   console?: 'uart' | 'virtio';
+  /** GICv3: an ITS for MSIs (QEMU virt's default its=on; default true). false: INTx only. */
+  its?: boolean;
 }
 
 /** MPIDR affinity QEMU virt gives vCPU i: clusters of 16 (GICv3) or 8 (GICv2) in Aff0. */
@@ -95,13 +99,14 @@ export class KvmPersonality implements Personality {
     this.platform = platform;
     this.smcccOpts = { ...KVM_SMCCC_DEFAULTS, ...cfg.smccc };
     this.gicv3 = cfg.gic === 3;
+    const its = this.gicv3 && (cfg.its ?? true);
     const timeBase = cfg.timeBase ?? new LinearTimeBase(DEFAULT_COUNTER_HZ);
     this.counterHz = timeBase.frequency;
     this.ram = [{ base: VIRT.MEM, size: cfg.memBytes }];
 
     const regions: DeviceRegion[] = [];
     const built = buildGic(
-      { version: cfg.gic, numCpu: cfg.smp, distBase: VIRT.GIC_DIST, distSize: 0x10000, redistBase: VIRT.GIC_REDIST, cpuBase: VIRT.GIC_CPU, cpuSize: 0x10000, affinity: (c) => virtAffinity(c, 3), uniprocessorTargets: 'kvm' },
+      { version: cfg.gic, numCpu: cfg.smp, distBase: VIRT.GIC_DIST, distSize: 0x10000, redistBase: VIRT.GIC_REDIST, cpuBase: VIRT.GIC_CPU, cpuSize: 0x10000, affinity: (c) => virtAffinity(c, 3), uniprocessorTargets: 'kvm', lpis: its },
       env,
     );
     this.gicDevice = built.gic;
@@ -139,16 +144,25 @@ export class KvmPersonality implements Personality {
       );
     }
     this.pci = new PciHost({ irq: this.intc, env });
+    const memory = this.guestMemory();
     // GICv2: QEMU virt always adds a GICv2m frame, so PCI functions get MSI-X (QEMU gives them
-    // MSI-X only when the machine has an MSI controller). GICv3 without an ITS: INTx only.
-    if (cfg.gic === 2) {
+    // MSI-X only when the machine has an MSI controller). GICv3: the ITS (its=on, QEMU's default);
+    // without it INTx only.
+    if (its) {
+      const unit = new GicV3Its({ region: region('gicv3-its', 'gic_its', VIRT.GIC_ITS, VIRT.GIC_ITS_SIZE, { compatible: ['arm,gic-v3-its'] }), gic: built.gic as GicV3, memory, env });
+      devices.push(unit);
+      this.pci.msiTarget = (addr, data, source, dryRun, rid) => {
+        // msi-map's identity mapping: the DeviceID is the requester ID, the EventID the data.
+        if (addr === VIRT.GIC_ITS + GITS.TRANSLATER) return unit.translate(rid, data >>> 0, source, dryRun);
+        this.plainMsiWrite(addr, data, dryRun);
+        return 0;
+      };
+    } else if (cfg.gic === 2) {
       const frame = new GicV2m(region('gicv2m', 'gic_its', GICV2M.BASE, GICV2M.SIZE, { compatible: ['arm,gic-v2m-frame'] }), this.intc, env);
       devices.push(frame);
       this.pci.msiTarget = (addr, data, source, dryRun) => {
         if (addr === GICV2M.BASE + GICV2M.MSI_SETSPI_NS) return dryRun ? frame.intidFor(data) : frame.setSpi(data, source);
-        // Not a doorbell: the message is a plain DMA write (to RAM, or lost).
-        const off = this.phys.memOffset(addr);
-        if (!dryRun && off >= 0 && this.phys.memOffset(addr + 3) === off + 3) new DataView(this.phys.mem.buffer, this.phys.mem.byteOffset).setUint32(off, data >>> 0, true);
+        this.plainMsiWrite(addr, data, dryRun);
         return 0;
       };
     }
@@ -165,14 +179,25 @@ export class KvmPersonality implements Personality {
    * PCI functions in QEMU's order for the equivalent command line: NICs (-nic) first, then the
    * disks and the console (-device …, in that order), each in the next free slot from 00:01.0.
    */
-  private plugPciDevices(cfg: KvmConfig): void {
+  /** Guest RAM as devices doing DMA see it (attached later, in attachMemory). */
+  private guestMemory(): GuestMemory {
     const phys = () => this.phys;
-    const memory: GuestMemory = {
+    return {
       get mem() {
         return phys().mem;
       },
       memOffset: (pa) => phys().memOffset(pa),
     };
+  }
+
+  /** A message to no doorbell is a plain DMA write (to RAM, or lost). */
+  private plainMsiWrite(addr: number, data: number, dryRun: boolean): void {
+    const off = this.phys.memOffset(addr);
+    if (!dryRun && off >= 0 && this.phys.memOffset(addr + 3) === off + 3) new DataView(this.phys.mem.buffer, this.phys.mem.byteOffset).setUint32(off, data >>> 0, true);
+  }
+
+  private plugPciDevices(cfg: KvmConfig): void {
+    const memory = this.guestMemory();
     const msi = this.pci.msiTarget !== undefined;
     const plug = (kind: string, backend: VirtioBackend, vectors: number): void => {
       const dev = this.pci.nextSlot();
@@ -209,6 +234,7 @@ export class KvmPersonality implements Personality {
       affinity: (c) => virtAffinity(c, this.cfg.gic),
       padTo: this.cfg.dtbPadTo ?? 0x100000,
       v2m: true,
+      its: this.cfg.gic === 3 && (this.cfg.its ?? true),
       ...(this.cfg.cpuCompatible ? { cpuCompatible: this.cfg.cpuCompatible } : {}),
       ...(opts.bootargs !== undefined ? { bootargs: opts.bootargs } : {}),
       ...(opts.initrd ? { initrd: opts.initrd } : {}),

@@ -2,7 +2,9 @@
 // disk over virtio-blk-pci and runs the disk's /sbin/init (busybox), which prints a marker, writes
 // a file and powers off. The user's image is byte-identical afterwards; with ,rw it holds the
 // file. QEMU 7.2 with the same kernel, initramfs and disk prints the same PCI and virtio lines.
-// Replay is identical; replay with a changed image is refused. Three emulator boots, one QEMU boot.
+// Replay is identical; replay with a changed image is refused. GICv3 has QEMU virt's ITS by
+// default (the functions use MSI-X through LPIs; the GIC and ITS lines equal QEMU's), --its off
+// gives QEMU's its=off (INTx only).
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
@@ -24,6 +26,15 @@ afterAll(() => tmp.cleanup());
 
 const sha = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
 const APPEND = 'console=ttyAMA0';
+
+/** The GICv3, ITS and MSI domain lines (timestamps dropped). */
+function gicLines(console: string): string[] {
+  return console
+    .replace(/\r/g, '')
+    .split('\n')
+    .map((l) => l.replace(/^\[ *\d+\.\d+\] /, ''))
+    .filter((l) => /^(GICv3: |ITS|Platform MSI: |PCI\/MSI: )/.test(l));
+}
 
 /** The lines where the kernel enumerates PCI and probes the virtio disk (timestamps dropped). */
 function pciLines(console: string): string[] {
@@ -71,13 +82,20 @@ describe('Debian Linux 6.1 to /sbin/init on a virtio-blk-pci disk (--machine kvm
     expect(counts.pci_config).toBeGreaterThan(50);
     const writes = await bootscope(tmp.dir, 'sql', cowTrace, "SELECT count(*) AS n FROM events WHERE kind = 'block_request' AND op = 'write'", '--json');
     expect(JSON.parse(writes.out)[0].n).toBeGreaterThan(0);
+    // The ITS translated the functions' MSI-X messages into LPIs, acknowledged like any interrupt.
+    const msi = await bootscope(tmp.dir, 'sql', cowTrace, "SELECT count(*) AS n, min(intid) AS lo, (SELECT count(*) FROM events WHERE kind = 'irq_ack' AND intid >= 8192) AS acks FROM events WHERE kind = 'msi' AND addr = 134807616", '--json');
+    const m = JSON.parse(msi.out)[0];
+    expect(m.n).toBeGreaterThan(10);
+    expect(m.lo).toBeGreaterThanOrEqual(8192);
+    expect(m.acks).toBeGreaterThan(10);
+    expect(emuConsole).toContain('ITS [mem 0x08080000-0x0809ffff]');
     const info = await bootscope(tmp.dir, 'info', cowTrace);
     expect(info.out).toMatch(/virtio-blk@00:01\.0 +virtio-blk-pci/);
     expect(info.out).toMatch(/PCI functions\n.*\n +00:00\.0 +gpex-root +pcie-host +\d+\n +00:01\.0 +virtio-blk-pci +virtio-blk +36 +[\d,]+\n/);
   });
 
-  it('QEMU 7.2 with the same kernel, initramfs and disk prints the same PCI enumeration and virtio lines', async () => {
-    const out = await qemu(['-M', 'virt,gic-version=3,its=off', '-cpu', 'cortex-a57', '-smp', '2', '-m', '512M', '-nographic', '-no-reboot',
+  it('QEMU 7.2 with the same kernel, initramfs and disk prints the same GICv3/ITS, PCI enumeration and virtio lines', async () => {
+    const out = await qemu(['-M', 'virt,gic-version=3', '-cpu', 'cortex-a57', '-smp', '2', '-m', '512M', '-nographic', '-no-reboot',
       '-kernel', guests.kernel, '-initrd', initrd, '-append', APPEND,
       '-drive', `file=${disk},if=none,id=d0,format=raw,snapshot=on`, '-device', 'virtio-blk-pci,drive=d0,disable-legacy=on', '-nic', 'none']);
     const theirs = pciLines(out);
@@ -85,6 +103,8 @@ describe('Debian Linux 6.1 to /sbin/init on a virtio-blk-pci disk (--machine kvm
     expect(theirs).toContain('virtio_blk virtio0: 2/0/0 default/read/poll queues');
     expect(theirs).toContain(DISK_MARKER);
     expect(pciLines(emuConsole)).toEqual(theirs);
+    expect(gicLines(out)).toContain('ITS [mem 0x08080000-0x0809ffff]');
+    expect(gicLines(emuConsole)).toEqual(gicLines(out));
     expect(sha(disk)).toBe(diskSha);
   });
 
@@ -176,12 +196,12 @@ describe('Debian Linux 6.1 to /sbin/init on a virtio-blk-pci disk (--machine kvm
     expect(again.err.trim().split('\n')).toHaveLength(1);
   });
 
-  it('Debian 6.12 (virtio built in, virtio_blk a .ko.xz module), GICv3, 1 vCPU: the same init on the same disk, the same PCI and virtio lines as QEMU', async () => {
+  it('Debian 6.12 (virtio built in, virtio_blk a .ko.xz module), GICv3 --its off, 1 vCPU: the same init on the same disk, the same PCI and virtio lines as QEMU its=off', async () => {
     const dir612 = tmp.file('k612');
     const d = makeTestDisk(guests.kernel612, guests.busybox, dir612);
     const copy = tmp.file('k612.ext4');
     copyFileSync(d.disk, copy);
-    const r = await bootscope(tmp.dir, 'run', '--kernel', guests.kernel612, '--initrd', d.initramfs, '--append', APPEND, '--smp', '1', '--gic', '3', '--mem', '512M',
+    const r = await bootscope(tmp.dir, 'run', '--kernel', guests.kernel612, '--initrd', d.initramfs, '--append', APPEND, '--smp', '1', '--gic', '3', '--its', 'off', '--mem', '512M',
       '--disk', copy, '--max-insns', '5e9', '-o', tmp.file('k612.trace'), '--json');
     expect(r.err).toBe('');
     const s = JSON.parse(r.out);
@@ -195,5 +215,7 @@ describe('Debian Linux 6.1 to /sbin/init on a virtio-blk-pci disk (--machine kvm
     const theirs = pciLines(out);
     expect(theirs).toContain(DISK_MARKER);
     expect(pciLines(s.console)).toEqual(theirs);
+    expect(s.console).not.toContain('ITS [mem');
+    expect(gicLines(s.console)).toEqual(gicLines(out));
   });
 });
