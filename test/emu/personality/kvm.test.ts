@@ -79,13 +79,17 @@ describe('kvm personality: map', () => {
     expect(names.slice(38)).toEqual(['pcie-mmio@10000000:pcie:', 'pcie-pio@3eff0000:pcie:', 'pcie-ecam@4010000000:pcie:', 'pcie-mmio-high@8000000000:pcie:', 'pcie-host@00:00.0:pcie:']);
     expect(p.ram).toEqual([{ base: 0x40000000, size: 128 << 20 }]);
     const v3 = kvm(3, 3).p;
-    expect(v3.regions.slice(0, 3).map((r) => [r.name, r.size])).toEqual([
-      ['cfi-flash@0', 0x8000000],
-      ['gicv3-dist@8000000', 0x10000],
-      ['gicv3-redist@80a0000', 3 * 0x20000],
+    // GICv3 has QEMU virt's ITS (its=on) between the distributor and the redistributors.
+    expect(v3.regions.slice(0, 4).map((r) => [r.name, r.role, r.size])).toEqual([
+      ['cfi-flash@0', 'flash', 0x8000000],
+      ['gicv3-dist@8000000', 'gic_dist', 0x10000],
+      ['gicv3-its@8080000', 'gic_its', 0x20000],
+      ['gicv3-redist@80a0000', 'gic_redist', 3 * 0x20000],
     ]);
     expect(v3.gicv3).toBe(true);
     expect(v3.sysregs).toHaveLength(2);
+    const off = new KvmPersonality({ smp: 1, memBytes: 128 << 20, gic: 3, its: false }, staticEnv(), new TestPlatform(1));
+    expect(off.regions.some((r) => r.role === 'gic_its')).toBe(false);
   });
 
   it('gives MPIDRs in QEMU clusters (16 with GICv3, 8 with GICv2)', () => {
