@@ -54,4 +54,22 @@ describe('diff of the disk boot, kvm against xen, at the device layer', () => {
     expect(text.out).toMatch(/\nblock I\/O: (\d+) in A, \1 in B, \1 aligned\n  same order on both sides\n/);
     expect(text.out).toMatch(/\n +#\d+ disk0 read 2\+1024 +#\d+ disk0 read 2\+1024\n/);
   });
+
+  it('xen: phases show the disk\'s bring-up to the frontend\'s Connected and no PCI; I/O latency per ring from the event-channel send', async () => {
+    const b = await xen;
+    const r = await bootscope(tmp.dir, 'phases', b, '--json');
+    expect(r.err).toBe('');
+    const p = JSON.parse(r.out) as { phases: { id: string; title: string; start: number; endMarker?: { what: string } }[]; missing: string[] };
+    const at = (id: string) => p.phases.find((x) => x.id === id)!;
+    expect(at('device_bringup')).toMatchObject({ title: 'bring-up vbd-51712', endMarker: { what: 'frontend Connected' } });
+    expect(at('root_mount').endMarker?.what).toMatch(/^EXT4-fs \(xvda\): mounted filesystem/);
+    const order = ['init_started', 'device_bringup', 'root_mount', 'sbin_init', 'poweroff'];
+    expect(order.map((id) => at(id).start)).toEqual(order.map((id) => at(id).start).sort((x, y) => x - y));
+    expect(p.missing).toEqual(['firmware', 'pci_enum', 'panic']);
+    const l = await bootscope(tmp.dir, 'latency', b, '--json');
+    const io = JSON.parse(l.out).io as { queues: { device: string; queue: number; requests: number; completed: number; stages: { stage: string; count: number }[] }[] };
+    expect(io.queues.map((q) => `${q.device} q${q.queue}`)).toEqual(['vbd-51712 q0']);
+    expect(io.queues[0]!.completed).toBe(io.queues[0]!.requests);
+    expect(io.queues[0]!.stages.find((x) => x.stage === 'submit_to_ack')!.count).toBe(io.queues[0]!.requests);
+  });
 });
