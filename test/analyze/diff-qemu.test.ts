@@ -25,9 +25,13 @@ describe('diff of real traces', () => {
     await importFile({ input: log, output: qemu });
     const d = await diffTraceFiles(emu, qemu, { findings: false });
     expect(d.identical).toBe(false);
-    // Every MMIO access, acknowledge and EOI lines up in order (the sequences match)…
+    // Every MMIO access, acknowledge and EOI lines up in order, except one value: with one vCPU
+    // the kvm machine's GICv2 keeps ITARGETSR's target bits as KVM's vgic does, where QEMU TCG
+    // takes the GIC specification's uniprocessor option (RAZ/WI).
     expect(d.alignedKinds).toEqual(['mmio_read', 'mmio_write', 'irq_ack', 'irq_eoi']);
-    expect(d.firstDivergence).toBeNull();
+    const f = d.firstDivergence!;
+    expect([...f.a, ...f.b].every((r) => r.token.includes('ITARGETSR'))).toBe(true);
+    expect(d.hunks.every((h) => [...h.a, ...h.b].every((r) => r.token.includes('ITARGETSR')))).toBe(true);
     expect(d.devices.every((r) => r.a === r.b)).toBe(true);
     expect(d.console.same).toBe(true);
     // …and the differences are what each source records: QEMU's log has no PSCI, sysreg, vCPU
@@ -38,7 +42,7 @@ describe('diff of real traces', () => {
     expect(lines.b).toBeGreaterThan(lines.a);
     const text = renderDiff(d);
     expect(text).toContain('hypercalls only in A: PSCI_SYSTEM_OFF');
-    expect(text).toContain('the aligned event sequences match');
+    expect(text).toContain('first divergence');
   });
 
   it('GICv3 vs GICv2 runs of the same guest: the first divergence is in the GIC set-up', async () => {
