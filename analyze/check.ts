@@ -7,7 +7,16 @@ import { replay, type ReplaySource, type ReplayOptions } from './engine.ts';
 import { bootFamily } from './rules/boot-protocol.ts';
 import { gicFamily } from './rules/gic.ts';
 import { psciFamily } from './rules/psci-smccc.ts';
-import { MAX_EVIDENCE, SEVERITIES, type Evidence, type Finding, type FindingSink, type RuleDef, type RuleFamily, type Severity } from './rules/rule.ts';
+import {
+  MAX_EVIDENCE,
+  SEVERITIES,
+  type Evidence,
+  type Finding,
+  type FindingSink,
+  type RuleDef,
+  type RuleFamily,
+  type Severity,
+} from './rules/rule.ts';
 import { uartFamily } from './rules/uart.ts';
 import { vmSpecFamily } from './rules/vm-spec.ts';
 import { xenFamily } from './rules/xen-abi.ts';
@@ -24,18 +33,37 @@ export class RuleSelectionError extends Error {
 export function selectRules(spec: string | undefined): Set<string> {
   if (!spec) return new Set(ALL_RULES.map((r) => r.id));
   const out = new Set<string>();
-  for (const raw of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const fam = RULE_FAMILIES.find((f) => f.family === raw);
-    const re = new RegExp('^' + raw.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+    const re = new RegExp(
+      '^' +
+        raw
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*')
+          .replace(/\?/g, '.') +
+        '$',
+    );
     const hits = fam ? fam.rules : ALL_RULES.filter((r) => re.test(r.id));
-    if (!hits.length) throw new RuleSelectionError(`--rules: '${raw}' matches no rule (families: ${RULE_FAMILIES.map((f) => f.family).join(', ')}; see docs/rules.md)`);
+    if (!hits.length)
+      throw new RuleSelectionError(
+        `--rules: '${raw}' matches no rule (families: ${RULE_FAMILIES.map((f) => f.family).join(', ')}; see docs/rules.md)`,
+      );
     for (const r of hits) out.add(r.id);
   }
   return out;
 }
 
 export function evidenceOf(e: TraceEvent): Evidence {
-  return { seq: e.seq, vcpu: e.vcpu, time: e.time, ...(e.pc !== undefined ? { pc: '0x' + e.pc.toString(16) } : {}), text: formatEventLine(e) };
+  return {
+    seq: e.seq,
+    vcpu: e.vcpu,
+    time: e.time,
+    ...(e.pc !== undefined ? { pc: '0x' + e.pc.toString(16) } : {}),
+    text: formatEventLine(e),
+  };
 }
 
 const MAX_KEYS = 4096;
@@ -58,7 +86,16 @@ export class FindingCollector implements FindingSink {
     let f = this.byKey.get(k);
     if (!f) {
       const first = events.find((e) => e !== undefined);
-      f = { rule: rule.id, severity: rule.severity, clause: rule.clause, title: rule.title, message, count: 0, evidence: [], firstSeq: first ? first.seq : Number.MAX_SAFE_INTEGER - 1e6 + this.order++ };
+      f = {
+        rule: rule.id,
+        severity: rule.severity,
+        clause: rule.clause,
+        title: rule.title,
+        message,
+        count: 0,
+        evidence: [],
+        firstSeq: first ? first.seq : Number.MAX_SAFE_INTEGER - 1e6 + this.order++,
+      };
       this.byKey.set(k, f);
     }
     f.count++;
@@ -119,7 +156,9 @@ const SEV_TITLE: Record<Severity, string> = { error: 'errors', warning: 'warning
 /** Human-readable report: findings grouped by severity, each with clause and evidence. */
 export function formatCheck(r: CheckResult): string {
   const out: string[] = [];
-  out.push(`${r.events} events checked against ${r.rulesChecked} rules: ${r.counts.error} errors, ${r.counts.warning} warnings, ${r.counts.info} info`);
+  out.push(
+    `${r.events} events checked against ${r.rulesChecked} rules: ${r.counts.error} errors, ${r.counts.warning} warnings, ${r.counts.info} info`,
+  );
   for (const sev of SEVERITIES) {
     const fs = r.findings.filter((f) => f.severity === sev);
     if (!fs.length) continue;

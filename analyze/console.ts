@@ -34,7 +34,10 @@ export function collectConsole(events: Iterable<TraceEvent>, port?: string): Con
   for (const [p, chunks] of parts) {
     const joined = Buffer.concat(chunks);
     byPort.set(p, joined);
-    if (joined.length > most) { most = joined.length; mainPort = p; }
+    if (joined.length > most) {
+      most = joined.length;
+      mainPort = p;
+    }
   }
   return { byPort, mainPort };
 }

@@ -7,7 +7,12 @@
 import type { TraceEvent } from '../capture/model.ts';
 import { myersDiff } from './diff.ts';
 
-export interface IoItem { token: string; seq: number; time: number; device: string }
+export interface IoItem {
+  token: string;
+  seq: number;
+  time: number;
+  device: string;
+}
 
 export interface IoStreamDiff {
   stream: 'block' | 'net';
@@ -56,11 +61,16 @@ export class IoCollector {
     return r;
   }
 
-  get devices(): ReadonlyMap<string, string> { return this.roles; }
+  get devices(): ReadonlyMap<string, string> {
+    return this.roles;
+  }
 
   onEvent(e: TraceEvent): void {
     const s = SETUP[e.kind];
-    if (s) { this.setup.set(s, (this.setup.get(s) ?? 0) + 1); return; }
+    if (s) {
+      this.setup.set(s, (this.setup.get(s) ?? 0) + 1);
+      return;
+    }
     if (e.kind === 'block_request') {
       const what = e.op === 'flush' ? 'flush' : `${e.op} ${e.sector}+${e.length}`;
       this.push(this.block, { token: `${this.role(e.device, 'disk')} ${what}`, seq: e.seq, time: e.time, device: e.device });
@@ -78,13 +88,23 @@ export class IoCollector {
 
 function alignStream(stream: 'block' | 'net', a: readonly IoItem[], b: readonly IoItem[]): IoStreamDiff {
   const ids = new Map<string, number>();
-  const id = (t: string) => { let n = ids.get(t); if (n === undefined) ids.set(t, (n = ids.size)); return n; };
-  const { edits } = myersDiff(Int32Array.from(a, (x) => id(x.token)), Int32Array.from(b, (x) => id(x.token)));
+  const id = (t: string) => {
+    let n = ids.get(t);
+    if (n === undefined) ids.set(t, (n = ids.size));
+    return n;
+  };
+  const { edits } = myersDiff(
+    Int32Array.from(a, (x) => id(x.token)),
+    Int32Array.from(b, (x) => id(x.token)),
+  );
   const rows: IoStreamDiff['rows'] = [];
   let matched = 0;
   let first: IoStreamDiff['firstDivergence'] = null;
   let total = 0;
-  const add = (r: { a: IoItem | null; b: IoItem | null }) => { if (rows.length < MAX_ROWS) rows.push(r); total++; };
+  const add = (r: { a: IoItem | null; b: IoItem | null }) => {
+    if (rows.length < MAX_ROWS) rows.push(r);
+    total++;
+  };
   for (let k = 0; k < edits.length; k++) {
     const ed = edits[k]!;
     if (ed.op === 0) {
@@ -93,9 +113,18 @@ function alignStream(stream: 'block' | 'net', a: readonly IoItem[], b: readonly 
       continue;
     }
     // A delete followed by an insert is a replacement: shown on the same rows.
-    let del = 0, ins = 0, bAt = ed.b;
-    if (ed.op === 1) { del = ed.len; const nx = edits[k + 1]; if (nx?.op === 2) { ins = nx.len; bAt = nx.b; k++; } }
-    else ins = ed.len;
+    let del = 0,
+      ins = 0,
+      bAt = ed.b;
+    if (ed.op === 1) {
+      del = ed.len;
+      const nx = edits[k + 1];
+      if (nx?.op === 2) {
+        ins = nx.len;
+        bAt = nx.b;
+        k++;
+      }
+    } else ins = ed.len;
     if (!first) first = { row: total, a: del ? a[ed.a]! : null, b: ins ? b[bAt]! : null };
     for (let i = 0; i < Math.max(del, ins); i++) add({ a: i < del ? a[ed.a + i]! : null, b: i < ins ? b[bAt + i]! : null });
   }
@@ -105,8 +134,10 @@ function alignStream(stream: 'block' | 'net', a: readonly IoItem[], b: readonly 
 export function diffIo(a: IoCollector, b: IoCollector): IoDiff {
   const roles: IoDiff['roles'] = [];
   const byRole = (c: IoCollector) => new Map([...c.devices].map(([dev, role]) => [role, dev]));
-  const ra = byRole(a), rb = byRole(b);
-  for (const role of [...new Set([...ra.keys(), ...rb.keys()])].sort()) roles.push({ role, a: ra.get(role) ?? null, b: rb.get(role) ?? null });
+  const ra = byRole(a),
+    rb = byRole(b);
+  for (const role of [...new Set([...ra.keys(), ...rb.keys()])].sort())
+    roles.push({ role, a: ra.get(role) ?? null, b: rb.get(role) ?? null });
   const setup = (c: IoCollector) => [...c.setup].map(([what, count]) => ({ what, count }));
   const streams: IoStreamDiff[] = [];
   if (a.block.length || b.block.length) streams.push(alignStream('block', a.block, b.block));
@@ -125,12 +156,18 @@ export function renderIoDiff(d: IoDiff, names: [string, string], maxRows = 40): 
   for (const s of d.streams) {
     out.push(`${s.stream} I/O: ${s.countA} in A, ${s.countB} in B, ${s.matched} aligned`);
     const f = s.firstDivergence;
-    if (f) out.push(`  first divergence at row ${f.row + 1}: A ${f.a ? `#${f.a.seq} ${f.a.token}` : '(nothing)'}, B ${f.b ? `#${f.b.seq} ${f.b.token}` : '(nothing)'}`);
+    if (f)
+      out.push(
+        `  first divergence at row ${f.row + 1}: A ${f.a ? `#${f.a.seq} ${f.a.token}` : '(nothing)'}, B ${f.b ? `#${f.b.seq} ${f.b.token}` : '(nothing)'}`,
+      );
     else out.push('  same order on both sides');
     const w = Math.max(10, ...s.rows.slice(0, maxRows).map((r) => cell(r.a).length));
     out.push(`    ${'A'.padEnd(w)}  B`);
     for (const r of s.rows.slice(0, maxRows)) out.push(`  ${r.a && r.b ? ' ' : r.a ? '-' : '+'} ${cell(r.a).padEnd(w)}  ${cell(r.b)}`);
-    if (s.rows.length > maxRows || s.truncated) out.push(`    … ${s.matched + (s.countA - s.matched) + (s.countB - s.matched) - Math.min(maxRows, s.rows.length)} more row(s) (--json has up to ${MAX_ROWS})`);
+    if (s.rows.length > maxRows || s.truncated)
+      out.push(
+        `    … ${s.matched + (s.countA - s.matched) + (s.countB - s.matched) - Math.min(maxRows, s.rows.length)} more row(s) (--json has up to ${MAX_ROWS})`,
+      );
     out.push('');
   }
   return out;

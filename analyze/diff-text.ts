@@ -5,12 +5,20 @@ import type { CountRow, DiffResult, RunRef } from './diff.ts';
 import { fmtNs, renderTable } from './text.ts';
 import { renderIoDiff } from './diff-io.ts';
 
-const run = (r: RunRef) => `#${r.seq} ${r.token}${r.count > 1 ? ` ×${r.count}` : ''}${r.events !== r.count && r.token.startsWith('(') ? ` (${r.events} events)` : ''}`;
+const run = (r: RunRef) =>
+  `#${r.seq} ${r.token}${r.count > 1 ? ` ×${r.count}` : ''}${r.events !== r.count && r.token.startsWith('(') ? ` (${r.events} events)` : ''}`;
 
 function counts(title: string, list: CountRow[], onlyDifferent: boolean, names: [string, string]): string[] {
   const shown = onlyDifferent ? list.filter((r) => r.a !== r.b) : list;
   if (!shown.length) return [];
-  return [title, renderTable(['', names[0], names[1], 'difference'], shown.map((r) => [r.key, r.a, r.b, r.b - r.a > 0 ? `+${r.b - r.a}` : String(r.b - r.a)])), ''];
+  return [
+    title,
+    renderTable(
+      ['', names[0], names[1], 'difference'],
+      shown.map((r) => [r.key, r.a, r.b, r.b - r.a > 0 ? `+${r.b - r.a}` : String(r.b - r.a)]),
+    ),
+    '',
+  ];
 }
 
 export function renderDiff(d: DiffResult): string {
@@ -41,8 +49,13 @@ export function renderDiff(d: DiffResult): string {
     for (const r of f.after) out.push(`    ${run(r)}`);
     out.push('');
   } else out.push('the aligned event sequences match', '');
-  out.push(renderTable(['vCPU', `events ${na}`, `events ${nb}`, 'runs matched', 'runs only A', 'runs only B', 'repeat counts differ'],
-    d.vcpus.map((v) => [v.vcpu, v.eventsA, v.eventsB, v.matchedRuns, v.deletedRuns, v.insertedRuns, v.repeatDifferences])), '');
+  out.push(
+    renderTable(
+      ['vCPU', `events ${na}`, `events ${nb}`, 'runs matched', 'runs only A', 'runs only B', 'repeat counts differ'],
+      d.vcpus.map((v) => [v.vcpu, v.eventsA, v.eventsB, v.matchedRuns, v.deletedRuns, v.insertedRuns, v.repeatDifferences]),
+    ),
+    '',
+  );
   if (d.hunks.length > 1) {
     out.push(`differences (first ${d.hunks.length})`);
     for (const h of d.hunks) {
@@ -61,11 +74,22 @@ export function renderDiff(d: DiffResult): string {
   out.push(...renderIoDiff(d.io, d.names));
   if (d.phases.length) {
     out.push('phase durations');
-    out.push(renderTable(['phase', na, nb], d.phases.map((p) => [p.phase, p.aNs === null ? '-' : fmtNs(p.aNs), p.bNs === null ? '-' : fmtNs(p.bNs)])), '');
+    out.push(
+      renderTable(
+        ['phase', na, nb],
+        d.phases.map((p) => [p.phase, p.aNs === null ? '-' : fmtNs(p.aNs), p.bNs === null ? '-' : fmtNs(p.bNs)]),
+      ),
+      '',
+    );
   }
   if (d.console.firstDifference) {
     const c = d.console.firstDifference;
-    out.push(`console differs at line ${c.line} (A: ${d.console.portA}, ${d.console.linesA} lines; B: ${d.console.portB}, ${d.console.linesB} lines)`, `  A: ${c.a ?? '(no line)'}`, `  B: ${c.b ?? '(no line)'}`, '');
+    out.push(
+      `console differs at line ${c.line} (A: ${d.console.portA}, ${d.console.linesA} lines; B: ${d.console.portB}, ${d.console.linesB} lines)`,
+      `  A: ${c.a ?? '(no line)'}`,
+      `  B: ${c.b ?? '(no line)'}`,
+      '',
+    );
   } else out.push(`console: same text (${d.console.linesA} lines)`, '');
   if (d.findings) {
     if (d.findings.onlyA.length) out.push(`findings only in A: ${d.findings.onlyA.join(', ')}`);

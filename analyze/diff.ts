@@ -18,7 +18,17 @@ import { diffIo, IoCollector, type IoDiff } from './diff-io.ts';
 import { eachEvent, liteContext, type LiteContext } from './standalone.ts';
 
 /** Kinds aligned when both sides recorded them. */
-export const ALIGNED_KINDS: readonly EventKind[] = ['mmio_read', 'mmio_write', 'hypercall', 'sysreg', 'irq_ack', 'irq_eoi', 'vcpu_state', 'exception', 'wfx'];
+export const ALIGNED_KINDS: readonly EventKind[] = [
+  'mmio_read',
+  'mmio_write',
+  'hypercall',
+  'sysreg',
+  'irq_ack',
+  'irq_eoi',
+  'vcpu_state',
+  'exception',
+  'wfx',
+];
 
 /** A trace as diff needs it (TraceReader satisfies it; tests may pass arrays). */
 export interface DiffSource {
@@ -30,7 +40,8 @@ export interface DiffSource {
 }
 
 /** Every event of a side, pushed when the source can, else iterated. */
-const eachOf = (src: DiffSource, cb: (e: TraceEvent) => void): void => eachEvent(src.forEachEvent ? (src as Required<DiffSource>) : src.events(), cb);
+const eachOf = (src: DiffSource, cb: (e: TraceEvent) => void): void =>
+  eachEvent(src.forEachEvent ? (src as Required<DiffSource>) : src.events(), cb);
 
 export interface DiffOptions {
   /** Name shown for each side (default 'A'/'B'). */
@@ -45,11 +56,20 @@ export interface DiffOptions {
   findings?: [FindingLike[], FindingLike[]];
 }
 
-export interface FindingLike { rule: string; message?: string }
+export interface FindingLike {
+  rule: string;
+  message?: string;
+}
 
 /** One run of identical tokens on one side, as reported. */
 /** One run: a token (or a "(a; b; c)" pattern) repeated `count` times, covering `events` events. */
-export interface RunRef { token: string; count: number; events: number; seq: number; time: number }
+export interface RunRef {
+  token: string;
+  count: number;
+  events: number;
+  seq: number;
+  time: number;
+}
 
 export interface Hunk {
   vcpu: number;
@@ -75,7 +95,11 @@ export interface VcpuDiff {
   budgetExceeded: boolean;
 }
 
-export interface CountRow { key: string; a: number; b: number }
+export interface CountRow {
+  key: string;
+  a: number;
+  b: number;
+}
 
 export interface DiffResult {
   names: [string, string];
@@ -98,7 +122,14 @@ export interface DiffResult {
   interrupts: CountRow[];
   phases: { phase: string; a: number | null; b: number | null; aNs: number | null; bNs: number | null }[];
   /** The console compared: each side's port with the most lines. */
-  console: { same: boolean; portA: string; portB: string; linesA: number; linesB: number; firstDifference: null | { line: number; a: string | null; b: string | null } };
+  console: {
+    same: boolean;
+    portA: string;
+    portB: string;
+    linesA: number;
+    linesB: number;
+    firstDifference: null | { line: number; a: string | null; b: string | null };
+  };
   findings: null | { onlyA: string[]; onlyB: string[]; both: string[] };
   /** The device layer: block and network streams aligned by role, each side's own set-up. */
   io: IoDiff;
@@ -125,7 +156,9 @@ export class Normalizer {
     this.regionRole = new Map(regions.map((r) => [r.name, r.role]));
   }
 
-  get context(): LiteContext { return this.ctx; }
+  get context(): LiteContext {
+    return this.ctx;
+  }
 
   /** The role name of a device region ('' → 'unassigned'). */
   device(name: string): string {
@@ -193,7 +226,11 @@ class Interner {
   readonly names: string[] = [];
   id(s: string): number {
     let i = this.ids.get(s);
-    if (i === undefined) { i = this.names.length; this.ids.set(s, i); this.names.push(s); }
+    if (i === undefined) {
+      i = this.names.length;
+      this.ids.set(s, i);
+      this.names.push(s);
+    }
     return i;
   }
 }
@@ -211,8 +248,16 @@ class Runs {
   push(id: number, seq: number, time: number): void {
     this.events++;
     const n = this.tok.length;
-    if (n && this.tok[n - 1] === id) { this.count[n - 1]!++; this.covered[n - 1]!++; return; }
-    this.tok.push(id); this.count.push(1); this.covered.push(1); this.seq.push(seq); this.time.push(time);
+    if (n && this.tok[n - 1] === id) {
+      this.count[n - 1]!++;
+      this.covered[n - 1]!++;
+      return;
+    }
+    this.tok.push(id);
+    this.count.push(1);
+    this.covered.push(1);
+    this.seq.push(seq);
+    this.time.push(time);
   }
 
   /**
@@ -242,17 +287,29 @@ class Runs {
         for (let k = 0; k < reps * p; k++) ev += covered[i + k]!;
         const parts: string[] = [];
         for (let k = 0; k < p; k++) parts.push(interner.names[tok[i + k]!]!);
-        out.tok.push(interner.id(`(${parts.join('; ')})`)); out.count.push(reps); out.covered.push(ev); out.seq.push(seq[i]!); out.time.push(time[i]!);
+        out.tok.push(interner.id(`(${parts.join('; ')})`));
+        out.count.push(reps);
+        out.covered.push(ev);
+        out.seq.push(seq[i]!);
+        out.time.push(time[i]!);
         i += reps * p;
         done = true;
         break;
       }
       if (!done) {
-        out.tok.push(tok[i]!); out.count.push(count[i]!); out.covered.push(covered[i]!); out.seq.push(seq[i]!); out.time.push(time[i]!);
+        out.tok.push(tok[i]!);
+        out.count.push(count[i]!);
+        out.covered.push(covered[i]!);
+        out.seq.push(seq[i]!);
+        out.time.push(time[i]!);
         i++;
       }
     }
-    this.tok = out.tok; this.count = out.count; this.covered = out.covered; this.seq = out.seq; this.time = out.time;
+    this.tok = out.tok;
+    this.count = out.count;
+    this.covered = out.covered;
+    this.seq = out.seq;
+    this.time = out.time;
   }
 }
 
@@ -262,7 +319,12 @@ const MAX_PERIOD = 4;
 // ---- Myers' diff, linear space (middle snake), with a work budget ------------------------
 
 /** Edit script entries: op 0 = equal, 1 = delete from A, 2 = insert from B; lengths in runs. */
-export interface Edit { op: 0 | 1 | 2; a: number; b: number; len: number }
+export interface Edit {
+  op: 0 | 1 | 2;
+  a: number;
+  b: number;
+  len: number;
+}
 
 export function myersDiff(a: ArrayLike<number>, b: ArrayLike<number>, budget = 2e8): { edits: Edit[]; exceeded: boolean } {
   const edits: Edit[] = [];
@@ -277,20 +339,36 @@ export function myersDiff(a: ArrayLike<number>, b: ArrayLike<number>, budget = 2
   const stack: [boolean, number, number, number, number][] = [[false, 0, a.length, 0, b.length]];
   while (stack.length) {
     const [isEqual, aLo0, aHi0, bLo0, bHi0] = stack.pop()!;
-    if (isEqual) { emit(0, aLo0, bLo0, aHi0 - aLo0); continue; }
-    let aLo = aLo0, aHi = aHi0, bLo = bLo0, bHi = bHi0;
+    if (isEqual) {
+      emit(0, aLo0, bLo0, aHi0 - aLo0);
+      continue;
+    }
+    let aLo = aLo0,
+      aHi = aHi0,
+      bLo = bLo0,
+      bHi = bHi0;
     // Common prefix and suffix.
     let pre = 0;
     while (aLo + pre < aHi && bLo + pre < bHi && a[aLo + pre] === b[bLo + pre]) pre++;
     emit(0, aLo, bLo, pre);
-    aLo += pre; bLo += pre;
+    aLo += pre;
+    bLo += pre;
     let suf = 0;
     while (aHi - suf > aLo && bHi - suf > bLo && a[aHi - suf - 1] === b[bHi - suf - 1]) suf++;
-    aHi -= suf; bHi -= suf;
+    aHi -= suf;
+    bHi -= suf;
     if (suf) stack.push([true, aHi, aHi + suf, bHi, bHi + suf]);
-    if (aLo === aHi || bLo === bHi) { emit(1, aLo, bLo, aHi - aLo); emit(2, aHi, bLo, bHi - bLo); continue; }
+    if (aLo === aHi || bLo === bHi) {
+      emit(1, aLo, bLo, aHi - aLo);
+      emit(2, aHi, bLo, bHi - bLo);
+      continue;
+    }
     const mid = middleSnake(a, aLo, aHi, b, bLo, bHi, state);
-    if (!mid) { emit(1, aLo, bLo, aHi - aLo); emit(2, aHi, bLo, bHi - bLo); continue; }
+    if (!mid) {
+      emit(1, aLo, bLo, aHi - aLo);
+      emit(2, aHi, bLo, bHi - bLo);
+      continue;
+    }
     // Diff [lo, mid) and then [mid, hi): push the second first.
     stack.push([false, aLo + mid[0], aHi, bLo + mid[1], bHi], [false, aLo, aLo + mid[0], bLo, bLo + mid[1]]);
   }
@@ -299,26 +377,42 @@ export function myersDiff(a: ArrayLike<number>, b: ArrayLike<number>, budget = 2
 
 /** The point (x, y) where a shortest edit path crosses its middle; undefined past the budget. */
 function middleSnake(
-  a: ArrayLike<number>, aLo: number, aHi: number, b: ArrayLike<number>, bLo: number, bHi: number,
+  a: ArrayLike<number>,
+  aLo: number,
+  aHi: number,
+  b: ArrayLike<number>,
+  bLo: number,
+  bHi: number,
   st: { work: number; budget: number; exceeded: boolean },
 ): [number, number] | undefined {
-  const n = aHi - aLo, m = bHi - bLo;
+  const n = aHi - aLo,
+    m = bHi - bLo;
   const maxD = Math.ceil((n + m) / 2);
   const off = maxD + 1;
   const size = 2 * maxD + 3;
   const v1 = new Int32Array(size).fill(-1);
   const v2 = new Int32Array(size).fill(-1);
-  v1[off + 1] = 0; v2[off + 1] = 0;
+  v1[off + 1] = 0;
+  v2[off + 1] = 0;
   const delta = n - m;
   const front = (delta & 1) !== 0;
-  let k1s = 0, k1e = 0, k2s = 0, k2e = 0;
+  let k1s = 0,
+    k1e = 0,
+    k2s = 0,
+    k2e = 0;
   for (let d = 0; d < maxD; d++) {
-    if (st.work > st.budget) { st.exceeded = true; return undefined; }
+    if (st.work > st.budget) {
+      st.exceeded = true;
+      return undefined;
+    }
     for (let k1 = -d + k1s; k1 <= d - k1e; k1 += 2) {
       const i = off + k1;
       let x1 = k1 === -d || (k1 !== d && v1[i - 1]! < v1[i + 1]!) ? v1[i + 1]! : v1[i - 1]! + 1;
       let y1 = x1 - k1;
-      while (x1 < n && y1 < m && a[aLo + x1] === b[bLo + y1]) { x1++; y1++; }
+      while (x1 < n && y1 < m && a[aLo + x1] === b[bLo + y1]) {
+        x1++;
+        y1++;
+      }
       st.work += 1;
       v1[i] = x1;
       if (x1 > n) k1e += 2;
@@ -332,7 +426,10 @@ function middleSnake(
       const i = off + k2;
       let x2 = k2 === -d || (k2 !== d && v2[i - 1]! < v2[i + 1]!) ? v2[i + 1]! : v2[i - 1]! + 1;
       let y2 = x2 - k2;
-      while (x2 < n && y2 < m && a[aLo + n - x2 - 1] === b[bLo + m - y2 - 1]) { x2++; y2++; }
+      while (x2 < n && y2 < m && a[aLo + n - x2 - 1] === b[bLo + m - y2 - 1]) {
+        x2++;
+        y2++;
+      }
       st.work += 1;
       v2[i] = x2;
       if (x2 > n) k2e += 2;
@@ -377,8 +474,18 @@ function survey(src: DiffSource): Side {
   const ctx = norm.context;
   const phases = new PhasesAnalysis();
   const side: Side = {
-    norm, runs: new Map(), kinds: new Map(), sysregs: new Map(), devices: new Map(), registers: new Map(),
-    hypercalls: new Map(), interrupts: new Map(), touched: new Map(), phases: undefined as unknown as PhasesResult, console: [], consolePort: '',
+    norm,
+    runs: new Map(),
+    kinds: new Map(),
+    sysregs: new Map(),
+    devices: new Map(),
+    registers: new Map(),
+    hypercalls: new Map(),
+    interrupts: new Map(),
+    touched: new Map(),
+    phases: undefined as unknown as PhasesResult,
+    console: [],
+    consolePort: '',
     io: new IoCollector(),
   };
   const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
@@ -399,15 +506,23 @@ function survey(src: DiffSource): Side {
         set.add(r ? `${r.name} (${r.model} @${hex(r.base)})` : e.device || `unassigned @${hex(e.addr)}`);
         break;
       }
-      case 'sysreg': bump(side.sysregs, sysregName(e.name)); break;
-      case 'hypercall': bump(side.hypercalls, e.name || hex(e.func)); break;
-      case 'irq_ack': if (e.intid < 1020) bump(side.interrupts, e.intid < 16 ? 'sgi' : norm.interrupt(e.intid)); break;
+      case 'sysreg':
+        bump(side.sysregs, sysregName(e.name));
+        break;
+      case 'hypercall':
+        bump(side.hypercalls, e.name || hex(e.func));
+        break;
+      case 'irq_ack':
+        if (e.intid < 1020) bump(side.interrupts, e.intid < 16 ? 'sgi' : norm.interrupt(e.intid));
+        break;
       case 'console': {
         let c = ports.get(e.port);
         if (!c) ports.set(e.port, (c = { open: '', lines: [] }));
         for (const b of e.bytes) {
-          if (b === 0x0a) { if (c.lines.length < MAX_CONSOLE_LINES) c.lines.push(c.open.replace(PRINTK_TIME, '')); c.open = ''; }
-          else if (b !== 0x0d && c.open.length < 1024) c.open += String.fromCharCode(b);
+          if (b === 0x0a) {
+            if (c.lines.length < MAX_CONSOLE_LINES) c.lines.push(c.open.replace(PRINTK_TIME, ''));
+            c.open = '';
+          } else if (b !== 0x0d && c.open.length < 1024) c.open += String.fromCharCode(b);
         }
         break;
       }
@@ -419,7 +534,11 @@ function survey(src: DiffSource): Side {
   let best = -1;
   for (const [port, c] of ports) {
     if (c.open) c.lines.push(c.open.replace(PRINTK_TIME, ''));
-    if (c.lines.length > best) { best = c.lines.length; side.console = c.lines; side.consolePort = port; }
+    if (c.lines.length > best) {
+      best = c.lines.length;
+      side.console = c.lines;
+      side.consolePort = port;
+    }
   }
   side.phases = phases.finish(ctx);
   return side;
@@ -432,7 +551,8 @@ const EOI_REGISTERS = new Set(['GICC_EOIR', 'GICC_AEOIR', 'ICC_EOIR1_EL1', 'ICC_
 
 /** Second pass: the aligned token runs per vCPU. */
 function tokenize(src: DiffSource, side: Side, kinds: ReadonlySet<EventKind>, sysregs: ReadonlySet<string>, interner: Interner): void {
-  const skipAck = kinds.has('irq_ack'), skipEoi = kinds.has('irq_eoi');
+  const skipAck = kinds.has('irq_ack'),
+    skipEoi = kinds.has('irq_eoi');
   eachOf(src, (e) => {
     if (!kinds.has(e.kind)) return;
     if (e.kind === 'sysreg') {
@@ -459,7 +579,8 @@ export function diffTraces(srcA: DiffSource, srcB: DiffSource, opts: DiffOptions
   const names = opts.names ?? ['A', 'B'];
   const contextRuns = opts.context ?? 3;
   const maxHunks = opts.maxHunks ?? 20;
-  const A = survey(srcA), B = survey(srcB);
+  const A = survey(srcA),
+    B = survey(srcB);
   const notes: string[] = [];
 
   const alignedKinds = ALIGNED_KINDS.filter((k) => A.kinds.has(k) && B.kinds.has(k));
@@ -482,7 +603,13 @@ export function diffTraces(srcA: DiffSource, srcB: DiffSource, opts: DiffOptions
   const vcpus: VcpuDiff[] = [];
   let first: DiffResult['firstDivergence'] = null;
   let firstSeq = Infinity;
-  const ref = (r: Runs, i: number): RunRef => ({ token: interner.names[r.tok[i]!]!, count: r.count[i]!, events: r.covered[i]!, seq: r.seq[i]!, time: r.time[i]! });
+  const ref = (r: Runs, i: number): RunRef => ({
+    token: interner.names[r.tok[i]!]!,
+    count: r.count[i]!,
+    events: r.covered[i]!,
+    seq: r.seq[i]!,
+    time: r.time[i]!,
+  });
   const refs = (r: Runs, from: number, to: number): RunRef[] => {
     const out: RunRef[] = [];
     for (let i = Math.max(0, from); i < Math.min(to, r.tok.length); i++) out.push(ref(r, i));
@@ -491,23 +618,43 @@ export function diffTraces(srcA: DiffSource, srcB: DiffSource, opts: DiffOptions
   const empty = new Runs();
   const allVcpus = [...new Set([...A.runs.keys(), ...B.runs.keys()])].sort((x, y) => x - y);
   for (const v of allVcpus) {
-    const ra = A.runs.get(v) ?? empty, rb = B.runs.get(v) ?? empty;
+    const ra = A.runs.get(v) ?? empty,
+      rb = B.runs.get(v) ?? empty;
     const { edits, exceeded } = myersDiff(ra.tok, rb.tok, opts.budget);
     const vd: VcpuDiff = {
-      vcpu: v, eventsA: ra.events, eventsB: rb.events, runsA: ra.tok.length, runsB: rb.tok.length,
-      matchedRuns: 0, deletedRuns: 0, insertedRuns: 0, repeatDifferences: 0, budgetExceeded: exceeded,
+      vcpu: v,
+      eventsA: ra.events,
+      eventsB: rb.events,
+      runsA: ra.tok.length,
+      runsB: rb.tok.length,
+      matchedRuns: 0,
+      deletedRuns: 0,
+      insertedRuns: 0,
+      repeatDifferences: 0,
+      budgetExceeded: exceeded,
     };
     for (let k = 0; k < edits.length; k++) {
       const ed = edits[k]!;
       if (ed.op === 0) {
         vd.matchedRuns += ed.len;
-        for (let i = 0; i < ed.len; i++) if (ra.count[ed.a + i] !== rb.count[ed.b + i] || ra.covered[ed.a + i] !== rb.covered[ed.b + i]) vd.repeatDifferences++;
+        for (let i = 0; i < ed.len; i++)
+          if (ra.count[ed.a + i] !== rb.count[ed.b + i] || ra.covered[ed.a + i] !== rb.covered[ed.b + i]) vd.repeatDifferences++;
         continue;
       }
       // A hunk: a delete followed by an insert (or either alone).
-      let del = 0, ins = 0, aAt = ed.a, bAt = ed.b;
-      if (ed.op === 1) { del = ed.len; const nx = edits[k + 1]; if (nx && nx.op === 2) { ins = nx.len; bAt = nx.b; k++; } }
-      else ins = ed.len;
+      let del = 0,
+        ins = 0,
+        aAt = ed.a,
+        bAt = ed.b;
+      if (ed.op === 1) {
+        del = ed.len;
+        const nx = edits[k + 1];
+        if (nx && nx.op === 2) {
+          ins = nx.len;
+          bAt = nx.b;
+          k++;
+        }
+      } else ins = ed.len;
       vd.deletedRuns += del;
       vd.insertedRuns += ins;
       if (hunks.length < maxHunks) {
@@ -516,7 +663,13 @@ export function diffTraces(srcA: DiffSource, srcB: DiffSource, opts: DiffOptions
       const seqA = aAt < ra.seq.length ? ra.seq[aAt]! : Infinity;
       if (!first || seqA < firstSeq) {
         firstSeq = seqA;
-        first = { vcpu: v, before: refs(ra, aAt - contextRuns, aAt), a: refs(ra, aAt, aAt + Math.min(del, 10)), b: refs(rb, bAt, bAt + Math.min(ins, 10)), after: refs(ra, aAt + del, aAt + del + contextRuns) };
+        first = {
+          vcpu: v,
+          before: refs(ra, aAt - contextRuns, aAt),
+          a: refs(ra, aAt, aAt + Math.min(del, 10)),
+          b: refs(rb, bAt, bAt + Math.min(ins, 10)),
+          after: refs(ra, aAt + del, aAt + del + contextRuns),
+        };
       }
     }
     if (exceeded) notes.push(`vCPU ${v}: alignment budget exceeded; some regions are reported as replaced wholesale`);
@@ -526,13 +679,15 @@ export function diffTraces(srcA: DiffSource, srcB: DiffSource, opts: DiffOptions
   // Roles that line up different devices (addresses or models).
   const equivalences: DiffResult['equivalences'] = [];
   for (const role of [...new Set([...A.touched.keys(), ...B.touched.keys()])].sort()) {
-    const a = [...(A.touched.get(role) ?? [])].sort(), b = [...(B.touched.get(role) ?? [])].sort();
+    const a = [...(A.touched.get(role) ?? [])].sort(),
+      b = [...(B.touched.get(role) ?? [])].sort();
     if (a.length && b.length && a.join() !== b.join()) equivalences.push({ role, a, b });
   }
 
   const phaseIds = [...new Set([...A.phases.phases.map((p) => p.id), ...B.phases.phases.map((p) => p.id)])];
   const phases = phaseIds.map((id) => {
-    const pa = A.phases.phases.find((p) => p.id === id), pb = B.phases.phases.find((p) => p.id === id);
+    const pa = A.phases.phases.find((p) => p.id === id),
+      pb = B.phases.phases.find((p) => p.id === id);
     return { phase: id, a: pa?.duration ?? null, b: pb?.duration ?? null, aNs: pa?.durationNs ?? null, bNs: pb?.durationNs ?? null };
   });
 
@@ -544,12 +699,16 @@ export function diffTraces(srcA: DiffSource, srcB: DiffSource, opts: DiffOptions
   let consoleDiff: DiffResult['console']['firstDifference'] = null;
   const nLines = Math.max(A.console.length, B.console.length);
   for (let i = 0; i < nLines; i++) {
-    if (A.console[i] !== B.console[i]) { consoleDiff = { line: i + 1, a: A.console[i] ?? null, b: B.console[i] ?? null }; break; }
+    if (A.console[i] !== B.console[i]) {
+      consoleDiff = { line: i + 1, a: A.console[i] ?? null, b: B.console[i] ?? null };
+      break;
+    }
   }
 
   let findings: DiffResult['findings'] = null;
   if (opts.findings) {
-    const fa = new Set(opts.findings[0].map((f) => f.rule)), fb = new Set(opts.findings[1].map((f) => f.rule));
+    const fa = new Set(opts.findings[0].map((f) => f.rule)),
+      fb = new Set(opts.findings[1].map((f) => f.rule));
     findings = {
       onlyA: [...fa].filter((r) => !fb.has(r)).sort(),
       onlyB: [...fb].filter((r) => !fa.has(r)).sort(),
@@ -557,14 +716,16 @@ export function diffTraces(srcA: DiffSource, srcB: DiffSource, opts: DiffOptions
     };
   }
 
-  const kinds = rows(
-    new Map([...A.kinds].map(([k, v]) => [k as string, v])),
-    new Map([...B.kinds].map(([k, v]) => [k as string, v])),
-  );
+  const kinds = rows(new Map([...A.kinds].map(([k, v]) => [k as string, v])), new Map([...B.kinds].map(([k, v]) => [k as string, v])));
   const identical =
     vcpus.every((v) => v.deletedRuns === 0 && v.insertedRuns === 0 && v.repeatDifferences === 0) &&
-    kinds.every((r) => r.a === r.b) && !consoleDiff && !kindsOnlyIn.a.length && !kindsOnlyIn.b.length &&
-    !sysregsOnlyIn.a.length && !sysregsOnlyIn.b.length && equivalences.length === 0 &&
+    kinds.every((r) => r.a === r.b) &&
+    !consoleDiff &&
+    !kindsOnlyIn.a.length &&
+    !kindsOnlyIn.b.length &&
+    !sysregsOnlyIn.a.length &&
+    !sysregsOnlyIn.b.length &&
+    equivalences.length === 0 &&
     (!findings || (!findings.onlyA.length && !findings.onlyB.length));
   if (!alignedKinds.length) notes.push('the traces share no aligned event kind: nothing to align');
 
@@ -586,7 +747,14 @@ export function diffTraces(srcA: DiffSource, srcB: DiffSource, opts: DiffOptions
     hypercallsOnlyIn,
     interrupts: rows(A.interrupts, B.interrupts),
     phases,
-    console: { same: !consoleDiff, portA: A.consolePort, portB: B.consolePort, linesA: A.console.length, linesB: B.console.length, firstDifference: consoleDiff },
+    console: {
+      same: !consoleDiff,
+      portA: A.consolePort,
+      portB: B.consolePort,
+      linesA: A.console.length,
+      linesB: B.console.length,
+      firstDifference: consoleDiff,
+    },
     findings,
     io: diffIo(A.io, B.io),
     notes,

@@ -2,7 +2,18 @@
 // absolute reg ranges, interrupts and status, plus /chosen. Built once per replay from the DTB
 // the trace carries (meta.extra.dtbBase64, written by `run` and `import --dtb`; see capture/dtb-meta.ts).
 
-import { FdtError, parseFdt, propStrings, propString, propU32, propU32s, regEntries, walkNodes, findPhandle, type FdtNode } from '../arch/fdt.ts';
+import {
+  FdtError,
+  parseFdt,
+  propStrings,
+  propString,
+  propU32,
+  propU32s,
+  regEntries,
+  walkNodes,
+  findPhandle,
+  type FdtNode,
+} from '../arch/fdt.ts';
 
 export interface DtDevice {
   path: string;
@@ -67,10 +78,11 @@ export function dtDeviceAt(dt: DtInfo, addr: number): DtDevice | undefined {
   let bestSize = Infinity;
   for (const d of dt.devices) {
     if (d.path.startsWith('/memory') || d.path.startsWith('/cpus')) continue;
-    for (const r of d.reg) if (addr >= r.base && addr < r.base + r.size && r.size < bestSize) {
-      best = d;
-      bestSize = r.size;
-    }
+    for (const r of d.reg)
+      if (addr >= r.base && addr < r.base + r.size && r.size < bestSize) {
+        best = d;
+        bestSize = r.size;
+      }
   }
   return best;
 }

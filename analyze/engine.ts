@@ -109,12 +109,35 @@ class Context implements ReplayContext {
 }
 
 // Kind codes (KIND_CODE, stable: the store's append-only numbering) as literals for the switch.
-const K_MMIO_READ = 0, K_MMIO_WRITE = 1, K_IRQ_LINE = 2, K_IRQ_DELIVER = 3, K_IRQ_ACK = 4, K_IRQ_EOI = 5,
-  K_IRQ_DEACTIVATE = 6, K_HYPERCALL = 7, K_SYSREG = 9, K_VCPU_STATE = 13, K_TIMER = 14;
-for (const [k, c] of [['mmio_read', K_MMIO_READ], ['mmio_write', K_MMIO_WRITE], ['irq_line', K_IRQ_LINE], ['irq_deliver', K_IRQ_DELIVER], ['irq_ack', K_IRQ_ACK], ['irq_eoi', K_IRQ_EOI], ['irq_deactivate', K_IRQ_DEACTIVATE], ['hypercall', K_HYPERCALL], ['sysreg', K_SYSREG], ['vcpu_state', K_VCPU_STATE], ['timer', K_TIMER]] as const)
+const K_MMIO_READ = 0,
+  K_MMIO_WRITE = 1,
+  K_IRQ_LINE = 2,
+  K_IRQ_DELIVER = 3,
+  K_IRQ_ACK = 4,
+  K_IRQ_EOI = 5,
+  K_IRQ_DEACTIVATE = 6,
+  K_HYPERCALL = 7,
+  K_SYSREG = 9,
+  K_VCPU_STATE = 13,
+  K_TIMER = 14;
+for (const [k, c] of [
+  ['mmio_read', K_MMIO_READ],
+  ['mmio_write', K_MMIO_WRITE],
+  ['irq_line', K_IRQ_LINE],
+  ['irq_deliver', K_IRQ_DELIVER],
+  ['irq_ack', K_IRQ_ACK],
+  ['irq_eoi', K_IRQ_EOI],
+  ['irq_deactivate', K_IRQ_DEACTIVATE],
+  ['hypercall', K_HYPERCALL],
+  ['sysreg', K_SYSREG],
+  ['vcpu_state', K_VCPU_STATE],
+  ['timer', K_TIMER],
+] as const)
   if (KIND_CODE[k] !== c) throw new Error(`engine: kind code of ${k} is ${KIND_CODE[k]}, expected ${c}`);
 
-const MODEL_NONE = 0, MODEL_UART = 1, MODEL_GIC = 2;
+const MODEL_NONE = 0,
+  MODEL_UART = 1,
+  MODEL_GIC = 2;
 
 type StepFn = (e: TraceEvent, code: number) => void;
 
@@ -158,7 +181,12 @@ return function step(e, code) {
 };`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const make = new Function('A', 'Q', 'ctx', 'apply', 'progress', 'every', body) as (
-    A: Analysis[], Q: Analysis[], ctx: Context, apply: readonly (((e: TraceEvent) => void) | undefined)[], progress: ((n: number) => void) | undefined, every: number,
+    A: Analysis[],
+    Q: Analysis[],
+    ctx: Context,
+    apply: readonly (((e: TraceEvent) => void) | undefined)[],
+    progress: ((n: number) => void) | undefined,
+    every: number,
   ) => StepFn;
   return make(pre, post, ctx, apply, onProgress, every);
 }

@@ -68,7 +68,11 @@ interface Queue {
 }
 
 /** A completion waiting for the guest to acknowledge its interrupt. */
-interface Unacked { q: Queue; submit: number; complete: number }
+interface Unacked {
+  q: Queue;
+  submit: number;
+  complete: number;
+}
 
 /** Doorbell register names of virtio-pci (notify.qN) and virtio-mmio (QueueNotify). */
 const NOTIFY = /(^| )(notify\.q\d+|QueueNotify)$/;
@@ -86,10 +90,22 @@ export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
     const key = `${device}\0${queue}`;
     let q = this.queues.get(key);
     if (!q) {
-      this.queues.set(key, (q = {
-        device, queue, requests: 0, completed: 0, silent: 0, errors: 0, depth: 0, maxDepth: 0,
-        ops: new Map(), flight: new Map(), stages: new Map(),
-      }));
+      this.queues.set(
+        key,
+        (q = {
+          device,
+          queue,
+          requests: 0,
+          completed: 0,
+          silent: 0,
+          errors: 0,
+          depth: 0,
+          maxDepth: 0,
+          ops: new Map(),
+          flight: new Map(),
+          stages: new Map(),
+        }),
+      );
     }
     return q;
   }
@@ -125,7 +141,10 @@ export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
         q.completed++;
         if (e.status !== 'ok') q.errors++;
         this.add(q, 'submit_to_complete', e.time - submit);
-        if (!e.intid) { q.silent++; return; }
+        if (!e.intid) {
+          q.silent++;
+          return;
+        }
         let list = this.waiting.get(e.intid);
         if (!list) this.waiting.set(e.intid, (list = []));
         list.push({ q, submit, complete: e.time });
@@ -150,15 +169,24 @@ export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
     const toNs = (t: number) => ctx.toNs(t);
     const notes: string[] = [];
     if (queues.length && ctx.clock.kind === 'instructions') {
-      notes.push("the emulator's devices complete a request when its doorbell rings, so submit → complete is 0 in virtual time; what the guest waits for is complete → ack");
+      notes.push(
+        "the emulator's devices complete a request when its doorbell rings, so submit → complete is 0 in virtual time; what the guest waits for is complete → ack",
+      );
     }
     const unacked = [...this.waiting.values()].reduce((n, l) => n + l.length, 0);
     if (unacked) notes.push(`${unacked} completion(s) whose interrupt the guest had not acknowledged by the end of the trace`);
     return {
       clock: ctx.clock.kind,
       queues: queues.map((q) => ({
-        device: q.device, queue: q.queue, requests: q.requests, completed: q.completed, silent: q.silent, errors: q.errors,
-        maxDepth: q.maxDepth, ops: Object.fromEntries([...q.ops].sort()), stages: ioStageRows(q.stages, toNs),
+        device: q.device,
+        queue: q.queue,
+        requests: q.requests,
+        completed: q.completed,
+        silent: q.silent,
+        errors: q.errors,
+        maxDepth: q.maxDepth,
+        ops: Object.fromEntries([...q.ops].sort()),
+        stages: ioStageRows(q.stages, toNs),
       })),
       outstanding: queues.filter((q) => q.flight.size).map((q) => ({ device: q.device, queue: q.queue, count: q.flight.size })),
       notes,
@@ -169,12 +197,23 @@ export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
 function ioStageRows(m: Map<IoStage, Distribution>, toNs: (t: number) => number): IoStageStats[] {
   return IO_STAGES.filter((s) => m.has(s)).map((stage) => {
     const d = m.get(stage)!;
-    const p50 = d.quantile(0.5), p90 = d.quantile(0.9), p99 = d.quantile(0.99);
+    const p50 = d.quantile(0.5),
+      p90 = d.quantile(0.9),
+      p99 = d.quantile(0.99);
     const mean = d.count ? d.sum / d.count : 0;
     const histogram: [number, number][] = [];
-    d.log2.forEach((c, k) => { if (c) histogram.push([k === 0 ? 1 : 2 ** k, c]); });
+    d.log2.forEach((c, k) => {
+      if (c) histogram.push([k === 0 ? 1 : 2 ** k, c]);
+    });
     return {
-      stage, count: d.count, p50, p90, p99, max: d.max, mean, exact: d.exactValues,
+      stage,
+      count: d.count,
+      p50,
+      p90,
+      p99,
+      max: d.max,
+      mean,
+      exact: d.exactValues,
       ns: { p50: toNs(p50), p90: toNs(p90), p99: toNs(p99), max: toNs(d.max), mean: toNs(mean) },
       histogram,
     };

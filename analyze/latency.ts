@@ -10,11 +10,28 @@ import type { LiteAnalysis, LiteContext } from './standalone.ts';
 import { resolveSysregName } from '../arch/sysregs.ts';
 
 /** Stages; for SGIs "assert" is the send (ICC_SGI1R_EL1 or GICD_SGIR write). */
-export const STAGES = ['assert_to_deliver', 'deliver_to_ack', 'assert_to_ack', 'ack_to_eoi', 'eoi_to_deactivate', 'assert_to_deactivate', 'deadline_to_assert'] as const;
+export const STAGES = [
+  'assert_to_deliver',
+  'deliver_to_ack',
+  'assert_to_ack',
+  'ack_to_eoi',
+  'eoi_to_deactivate',
+  'assert_to_deactivate',
+  'deadline_to_assert',
+] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** The event kinds the analysis reads (a reader can skip the rest). */
-export const LATENCY_KINDS: EventKind[] = ['irq_line', 'irq_deliver', 'irq_ack', 'irq_eoi', 'irq_deactivate', 'timer', 'sysreg', 'mmio_write'];
+export const LATENCY_KINDS: EventKind[] = [
+  'irq_line',
+  'irq_deliver',
+  'irq_ack',
+  'irq_eoi',
+  'irq_deactivate',
+  'timer',
+  'sysreg',
+  'mmio_write',
+];
 
 /** Exact values kept per statistic before switching to the histogram. */
 export const EXACT_CAP = 4096;
@@ -46,7 +63,9 @@ export class Distribution {
   readonly log2 = new Uint32Array(64);
   private readonly cap: number;
 
-  constructor(cap = EXACT_CAP) { this.cap = cap; }
+  constructor(cap = EXACT_CAP) {
+    this.cap = cap;
+  }
 
   add(v: number): void {
     if (v < 0) v = 0;
@@ -63,7 +82,9 @@ export class Distribution {
     }
   }
 
-  get exactValues(): boolean { return this.exact !== null; }
+  get exactValues(): boolean {
+    return this.exact !== null;
+  }
 
   /** One distribution holding all of `ds` (exact while the total fits the cap). */
   static merge(ds: readonly Distribution[]): Distribution {
@@ -147,7 +168,13 @@ export interface LatencyResult {
 
 /** Role of a PPI/SGI by INTID (the virt machine's and the architecture's assignments). */
 const PPI_ROLES: Record<number, string> = {
-  25: 'vgic-maint', 26: 'hyptimer', 27: 'vtimer', 28: 'hypvtimer', 29: 'sectimer', 30: 'ptimer', 23: 'pmu',
+  25: 'vgic-maint',
+  26: 'hyptimer',
+  27: 'vtimer',
+  28: 'hypvtimer',
+  29: 'sectimer',
+  30: 'ptimer',
+  23: 'pmu',
 };
 const TIMER_INTID: Record<string, number> = { virt: 27, phys: 30, hyp: 26, hypvirt: 28, sec: 29 };
 const TIMER_ROLE_OF_SOURCE = /timer[:_]?(virt|phys|hyp|hypvirt|sec)/;
@@ -190,7 +217,8 @@ export class LatencyAnalysis implements LiteAnalysis<LatencyResult> {
     this.started = true;
     const c = ctx.clock;
     if (c.kind === 'instructions' && c.counterHz && c.instructionsPerSecond) this.ticksToTime = c.instructionsPerSecond / c.counterHz;
-    else if (c.kind === 'instructions') this.ticksToTime = 16; // the emulator's counter is time / 16
+    else if (c.kind === 'instructions')
+      this.ticksToTime = 16; // the emulator's counter is time / 16
     else if (c.counterHz) this.ticksToTime = 1e9 / c.counterHz;
     this.xen = ctx.meta.source.name === 'xen' || ctx.regions.some((r) => r.role.startsWith('xen_'));
   }
@@ -253,7 +281,8 @@ export class LatencyAnalysis implements LiteAnalysis<LatencyResult> {
         this.onTimer(e);
         return;
       case 'sysreg':
-        if (e.write && resolveSysregName(e.name) === 'ICC_SGI1R_EL1') this.sgiSent(e.vcpu, sgi1rTargets(e.value, e.vcpu), Number((e.value >> 24n) & 15n), e.time);
+        if (e.write && resolveSysregName(e.name) === 'ICC_SGI1R_EL1')
+          this.sgiSent(e.vcpu, sgi1rTargets(e.value, e.vcpu), Number((e.value >> 24n) & 15n), e.time);
         return;
       case 'mmio_write':
         if (e.register === 'GICD_SGIR') this.sgiSent(e.vcpu, sgirTargets(e.value, e.vcpu), Number(e.value & 15n), e.time);
@@ -342,21 +371,29 @@ export class LatencyAnalysis implements LiteAnalysis<LatencyResult> {
         arr.push(d);
       }
     }
-    const byRole: LatencyGroup[] = [...roleDists].sort(([a], [b]) => a.localeCompare(b)).map(([role, rd]) => ({
-      key: role, role, interrupts: rd.interrupts, stages: stageRows(mergeAll(rd.m), toNs),
-    }));
+    const byRole: LatencyGroup[] = [...roleDists]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([role, rd]) => ({
+        key: role,
+        role,
+        interrupts: rd.interrupts,
+        stages: stageRows(mergeAll(rd.m), toNs),
+      }));
     const unack = new Map<number, number>();
     for (const f of this.flight.values()) if (f.ack === NONE && f.assert !== NONE) unack.set(f.intid, (unack.get(f.intid) ?? 0) + 1);
     const notes: string[] = [];
     const kinds = new Set(byIntid.flatMap((g) => g.stages.map((s) => s.stage)));
     if (!intids.length) notes.push('no interrupts in this trace');
     else {
-      if (!kinds.has('assert_to_deliver') && !kinds.has('deliver_to_ack')) notes.push('no irq_deliver events in this trace: delivery stages are absent');
-      if (!kinds.has('assert_to_ack') && kinds.has('ack_to_eoi')) notes.push('no line assertions matched acknowledges: only ack→EOI is measured');
+      if (!kinds.has('assert_to_deliver') && !kinds.has('deliver_to_ack'))
+        notes.push('no irq_deliver events in this trace: delivery stages are absent');
+      if (!kinds.has('assert_to_ack') && kinds.has('ack_to_eoi'))
+        notes.push('no line assertions matched acknowledges: only ack→EOI is measured');
     }
     return {
       clock: ctx.clock.kind,
-      byIntid, byRole,
+      byIntid,
+      byRole,
       unacknowledged: [...unack].sort(([a], [b]) => a - b).map(([intid, count]) => ({ intid, count })),
       notes,
     };
@@ -364,19 +401,27 @@ export class LatencyAnalysis implements LiteAnalysis<LatencyResult> {
 }
 
 /** The role of an INTID: SGIs, architected PPIs, Xen's event channel PPI, devices' SPIs. */
-export function interruptRole(intid: number, ctx: Pick<LiteContext, 'regions'>, xen: boolean, learned?: ReadonlyMap<number, string>): string {
+export function interruptRole(
+  intid: number,
+  ctx: Pick<LiteContext, 'regions'>,
+  xen: boolean,
+  learned?: ReadonlyMap<number, string>,
+): string {
   if (intid < 16) return 'sgi';
   if (intid < 32) {
     if (intid === 31 && xen) return 'xen-evtchn';
     return PPI_ROLES[intid] ?? learned?.get(intid) ?? 'ppi';
   }
   const r = ctx.regions.find((x) => x.intid === intid);
-  return r ? r.role : learned?.get(intid) ?? 'spi';
+  return r ? r.role : (learned?.get(intid) ?? 'spi');
 }
 
 /** vCPUs an ICC_SGI1R_EL1 write targets (Aff0 = vCPU index within Aff1 groups of 16, as on virt). */
 export function sgi1rTargets(v: bigint, self: number, vcpus = 512): number[] {
-  if ((v >> 40n) & 1n) return Array.from({ length: vcpus }, (_, i) => i).filter((i) => i !== self).slice(0, 64);
+  if ((v >> 40n) & 1n)
+    return Array.from({ length: vcpus }, (_, i) => i)
+      .filter((i) => i !== self)
+      .slice(0, 64);
   const aff1 = Number((v >> 16n) & 0xffn);
   const list = Number(v & 0xffffn);
   const out: number[] = [];
@@ -406,12 +451,23 @@ function mergeAll(m: Map<Stage, Distribution[]>): Map<Stage, Distribution> {
 function stageRows(m: Map<Stage, Distribution>, toNs: (t: number) => number): StageStats[] {
   return STAGES.filter((s) => m.has(s)).map((stage) => {
     const d = m.get(stage)!;
-    const p50 = d.quantile(0.5), p90 = d.quantile(0.9), p99 = d.quantile(0.99);
+    const p50 = d.quantile(0.5),
+      p90 = d.quantile(0.9),
+      p99 = d.quantile(0.99);
     const mean = d.count ? d.sum / d.count : 0;
     const histogram: [number, number][] = [];
-    d.log2.forEach((c, k) => { if (c) histogram.push([k === 0 ? 1 : 2 ** k, c]); });
+    d.log2.forEach((c, k) => {
+      if (c) histogram.push([k === 0 ? 1 : 2 ** k, c]);
+    });
     return {
-      stage, count: d.count, p50, p90, p99, max: d.max, mean, exact: d.exactValues,
+      stage,
+      count: d.count,
+      p50,
+      p90,
+      p99,
+      max: d.max,
+      mean,
+      exact: d.exactValues,
       ns: { p50: toNs(p50), p90: toNs(p90), p99: toNs(p99), max: toNs(d.max), mean: toNs(mean) },
       histogram,
     };

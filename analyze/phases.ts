@@ -12,9 +12,23 @@ import type { TraceEvent } from '../capture/model.ts';
 import type { LiteAnalysis, LiteContext } from './standalone.ts';
 
 export const PHASE_IDS = [
-  'firmware', 'kernel_entry', 'early_console', 'gic_init', 'timer_init', 'smp_bringup',
-  'driver_probe', 'pci_enum', 'device_bringup', 'root_ready', 'console_handover', 'rootfs_init',
-  'init_started', 'root_mount', 'sbin_init', 'poweroff', 'panic',
+  'firmware',
+  'kernel_entry',
+  'early_console',
+  'gic_init',
+  'timer_init',
+  'smp_bringup',
+  'driver_probe',
+  'pci_enum',
+  'device_bringup',
+  'root_ready',
+  'console_handover',
+  'rootfs_init',
+  'init_started',
+  'root_mount',
+  'sbin_init',
+  'poweroff',
+  'panic',
 ] as const;
 export type PhaseId = (typeof PHASE_IDS)[number];
 
@@ -48,14 +62,21 @@ export interface PhaseSpec {
 
 const isMmio = (e: TraceEvent): e is Extract<TraceEvent, { kind: 'mmio_read' | 'mmio_write' }> =>
   e.kind === 'mmio_read' || e.kind === 'mmio_write';
-const roleIs = (e: TraceEvent, ctx: LiteContext, role: string): boolean =>
-  isMmio(e) && ctx.region(e.device)?.role === role;
+const roleIs = (e: TraceEvent, ctx: LiteContext, role: string): boolean => isMmio(e) && ctx.region(e.device)?.role === role;
 
 /** Device status bit DRIVER_OK (Virtual I/O Device (VIRTIO) Version 1.2, §2.1). */
 const VIRTIO_DRIVER_OK = 4n;
 /** XenbusStateConnected (xen/include/public/io/xenbus.h). */
 const XENBUS_CONNECTED = 4;
-const DEVICE_KINDS = new Set<TraceEvent['kind']>(['pci_config', 'block_request', 'block_complete', 'net_frame', 'xenbus_state', 'xenstore', 'msi']);
+const DEVICE_KINDS = new Set<TraceEvent['kind']>([
+  'pci_config',
+  'block_request',
+  'block_complete',
+  'net_frame',
+  'xenbus_state',
+  'xenstore',
+  'msi',
+]);
 /** A write of the virtio-pci common configuration's device_status (§4.1.4.3). */
 const virtioStatusWrite = (e: TraceEvent): e is Extract<TraceEvent, { kind: 'mmio_write' }> =>
   e.kind === 'mmio_write' && DEVICE_STATUS.test(e.register);
@@ -70,23 +91,27 @@ const EXT4_SB_SECTOR = 2;
 
 export const PHASES: readonly PhaseSpec[] = [
   {
-    id: 'firmware', title: 'firmware / loader',
+    id: 'firmware',
+    title: 'firmware / loader',
     lines: [/^U-Boot (SPL )?\d{4}\.\d\d/, /Booting Trusted Firmware/, /^UEFI firmware/, /^EDK II/],
     events: [],
   },
   {
-    id: 'kernel_entry', title: 'kernel entry',
+    id: 'kernel_entry',
+    title: 'kernel entry',
     lines: [/^Starting kernel \.\.\./, /^Booting Linux on physical CPU/, /^Linux version /],
     // Without firmware, the guest's first event is (close to) its entry point.
     events: [{ label: 'first event of the guest', test: () => true }],
   },
   {
-    id: 'early_console', title: 'early console',
+    id: 'early_console',
+    title: 'early console',
     lines: [/^earlycon: /, /^printk: bootconsole \[/],
     events: [{ label: 'first console output', test: (e) => e.kind === 'console' }],
   },
   {
-    id: 'gic_init', title: 'GIC init',
+    id: 'gic_init',
+    title: 'GIC init',
     lines: [/^GICv[234]: /, /^GIC: /, /^GICv2m: /],
     events: [
       { label: 'first GIC distributor access', test: (e, c) => roleIs(e, c, 'gic_dist') },
@@ -94,17 +119,25 @@ export const PHASES: readonly PhaseSpec[] = [
     ],
   },
   {
-    id: 'timer_init', title: 'timer init',
+    id: 'timer_init',
+    title: 'timer init',
     lines: [/^arch_timer: /, /^clocksource: arch_sys_counter/],
-    events: [{ label: 'first generic timer programming', test: (e) => e.kind === 'timer' && (e.op === 'ctl' || e.op === 'cval' || e.op === 'tval') }],
+    events: [
+      {
+        label: 'first generic timer programming',
+        test: (e) => e.kind === 'timer' && (e.op === 'ctl' || e.op === 'cval' || e.op === 'tval'),
+      },
+    ],
   },
   {
-    id: 'smp_bringup', title: 'SMP bring-up',
+    id: 'smp_bringup',
+    title: 'SMP bring-up',
     lines: [/^smp: Bringing up secondary CPUs/, /^CPU\d+: Booted secondary processor/],
     events: [{ label: 'first PSCI CPU_ON', test: (e) => e.kind === 'hypercall' && e.name.endsWith('CPU_ON') }],
   },
   {
-    id: 'driver_probe', title: 'driver probe',
+    id: 'driver_probe',
+    title: 'driver probe',
     lines: [/^Serial: AMBA PL011 UART driver/, /^rtc-pl031 /, /^virtio[-_]/, /^\S+\.pl011: ttyAMA\d/, /^loop: module loaded/],
     events: [],
   },
@@ -113,7 +146,9 @@ export const PHASES: readonly PhaseSpec[] = [
     // drivers come later (modules: much later), and the first one to use its function enables
     // memory decoding (COMMAND bit 1, pci_enable_device). Enumeration is the configuration
     // traffic before that, or before the kernel's log moves on to another subsystem.
-    id: 'pci_enum', title: 'PCI enumeration', deviceLayer: true,
+    id: 'pci_enum',
+    title: 'PCI enumeration',
+    deviceLayer: true,
     lines: [/: PCI host bridge to bus /],
     events: [{ label: 'first PCI configuration access', test: (e) => e.kind === 'pci_config' }],
     ends: {
@@ -132,7 +167,10 @@ export const PHASES: readonly PhaseSpec[] = [
     // virtio: from the first device_status write (reset, then ACKNOWLEDGE) to DRIVER_OK.
     // Xen PV: from the first xenbus state change to the frontend's Connected (which the frontend
     // only writes after the backend's Connected: blkfront/netfront connect then).
-    id: 'device_bringup', title: 'bring-up', deviceLayer: true, perDevice: bringupDevice,
+    id: 'device_bringup',
+    title: 'bring-up',
+    deviceLayer: true,
+    perDevice: bringupDevice,
     lines: [],
     events: [
       { label: 'first virtio device_status write', test: virtioStatusWrite },
@@ -147,54 +185,89 @@ export const PHASES: readonly PhaseSpec[] = [
     },
   },
   {
-    id: 'root_ready', title: 'root device ready', deviceLayer: true, milestone: true,
+    id: 'root_ready',
+    title: 'root device ready',
+    deviceLayer: true,
+    milestone: true,
     lines: [/^virtio_blk virtio\d+: \[vd[a-z]+\] /, /^blkfront: xvd[a-z]+: /],
     events: [{ label: 'first block request completed', test: (e) => e.kind === 'block_complete' && e.status === 'ok' }],
   },
   {
-    id: 'console_handover', title: 'console handover',
+    id: 'console_handover',
+    title: 'console handover',
     lines: [/^printk: console \[[^\]]+\] enabled/, /^printk: bootconsole \[[^\]]+\] disabled/],
     events: [],
     milestone: true,
   },
   {
-    id: 'rootfs_init', title: 'rootfs / init',
-    lines: [/^Run \S+ as init process/, /^VFS: Mounted root/, /^Freeing unused kernel memory/, /^VFS: Unable to mount root fs/, /^VFS: Cannot open root device/],
+    id: 'rootfs_init',
+    title: 'rootfs / init',
+    lines: [
+      /^Run \S+ as init process/,
+      /^VFS: Mounted root/,
+      /^Freeing unused kernel memory/,
+      /^VFS: Unable to mount root fs/,
+      /^VFS: Cannot open root device/,
+    ],
     events: [],
   },
   {
-    id: 'init_started', title: '/init started', deviceLayer: true, milestone: true,
+    id: 'init_started',
+    title: '/init started',
+    deviceLayer: true,
+    milestone: true,
     lines: [/^Run \/init as init process/],
     events: [],
   },
   {
     // From the first read of the superblock region (the kernel's partition scan, then the
     // filesystem's own probe) to the filesystem's "mounted" line.
-    id: 'root_mount', title: 'root mount', deviceLayer: true,
+    id: 'root_mount',
+    title: 'root mount',
+    deviceLayer: true,
     lines: [],
-    events: [{
-      label: 'first read of the superblock region (sector 2)',
-      test: (e) => e.kind === 'block_request' && e.op === 'read' && e.sector <= EXT4_SB_SECTOR && EXT4_SB_SECTOR * 512 < e.sector * 512 + e.length,
-    }],
+    events: [
+      {
+        label: 'first read of the superblock region (sector 2)',
+        test: (e) =>
+          e.kind === 'block_request' && e.op === 'read' && e.sector <= EXT4_SB_SECTOR && EXT4_SB_SECTOR * 512 < e.sector * 512 + e.length,
+      },
+    ],
     ends: { lines: [/^EXT4-fs \(\S+\): mounted filesystem/, /^VFS: Mounted root/], events: [] },
   },
   {
-    id: 'sbin_init', title: '/sbin/init (userspace)', deviceLayer: true,
+    id: 'sbin_init',
+    title: '/sbin/init (userspace)',
+    deviceLayer: true,
     // TOMOYO (built into Debian's kernels) prints its line when /sbin/init is executed, even
     // after an initramfs' switch_root; busybox init itself prints nothing to the console.
-    lines: [/^Run \/sbin\/init as init process/, /^Not activating Mandatory Access Control as \S+ does not exist/, /^Calling \S+ to load policy/, /^init started: BusyBox/, /^systemd\[1\]: /, /^Welcome to /],
+    lines: [
+      /^Run \/sbin\/init as init process/,
+      /^Not activating Mandatory Access Control as \S+ does not exist/,
+      /^Calling \S+ to load policy/,
+      /^init started: BusyBox/,
+      /^systemd\[1\]: /,
+      /^Welcome to /,
+    ],
     events: [],
   },
   {
-    id: 'poweroff', title: 'power-off', deviceLayer: true,
-    lines: [/^The system is going down/, /^Requesting system (poweroff|halt|reboot)/, /^reboot: (Power down|Restarting system|System halted)/],
+    id: 'poweroff',
+    title: 'power-off',
+    deviceLayer: true,
+    lines: [
+      /^The system is going down/,
+      /^Requesting system (poweroff|halt|reboot)/,
+      /^reboot: (Power down|Restarting system|System halted)/,
+    ],
     events: [
       { label: 'PSCI SYSTEM_OFF', test: (e) => e.kind === 'hypercall' && e.name.endsWith('SYSTEM_OFF') },
       { label: 'Xen SCHEDOP_shutdown', test: (e) => e.kind === 'hypercall' && e.name.includes('sched_op') && e.subop === 'shutdown' },
     ],
   },
   {
-    id: 'panic', title: 'panic',
+    id: 'panic',
+    title: 'panic',
     lines: [/^Kernel panic - not syncing/, /^Internal error: /, /^Unable to handle kernel /],
     events: [],
   },
@@ -296,7 +369,10 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
   private matchEvent(e: TraceEvent, ctx: LiteContext): void {
     for (const i of this.eventPending) {
       const spec = this.specs[i]!;
-      if (spec.perDevice) { this.matchDevice(i, spec, e, ctx); continue; }
+      if (spec.perDevice) {
+        this.matchDevice(i, spec, e, ctx);
+        continue;
+      }
       if (!this.hits[i]) {
         const m = firstMatch(spec.events, e, ctx);
         if (m) this.hit(i, m);
@@ -311,7 +387,10 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
           if (lb.test(e, ctx)) this.lastEnd[i] = { m: { by: 'event', what: lb.label, seq: e.seq, time: e.time } };
         }
         const m = firstMatch(spec.ends.events, e, ctx);
-        if (m) { this.endHits[i] = m; this.refreshPending(); }
+        if (m) {
+          this.endHits[i] = m;
+          this.refreshPending();
+        }
       }
     }
   }
@@ -372,19 +451,28 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
         continue;
       }
       for (const re of spec.lines) {
-        if (re.test(text)) { this.hit(i, { by: 'line', what: text, seq, time }); break; }
+        if (re.test(text)) {
+          this.hit(i, { by: 'line', what: text, seq, time });
+          break;
+        }
       }
     }
   }
 
   private hit(i: number, m: PhaseMarker): void {
     this.hits[i] = m;
-    if (i !== FIRMWARE) { if (m.by === 'event' || this.specs[i]!.events.length || this.specs[i]!.ends) this.refreshPending(); return; }
+    if (i !== FIRMWARE) {
+      if (m.by === 'event' || this.specs[i]!.events.length || this.specs[i]!.ends) this.refreshPending();
+      return;
+    }
     // Firmware found: what the events showed so far was the firmware's doing, not the kernel's;
     // and the kernel is entered where the firmware says so (a line marker), not at an event.
     this.firmwareSeen = true;
     for (let j = KERNEL_ENTRY; j < this.specs.length; j++) {
-      if (this.hits[j]?.by === 'event') { this.hits[j] = undefined; this.endHits[j] = undefined; }
+      if (this.hits[j]?.by === 'event') {
+        this.hits[j] = undefined;
+        this.endHits[j] = undefined;
+      }
       this.devices[j]!.clear();
     }
     this.refreshPending();
@@ -396,10 +484,16 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
     const traceStart = Math.max(this.firstTime, 0);
     const traceEnd = this.lastTime;
     // A burst never followed by its `until`: it ended with its last event.
-    this.lastEnd.forEach((c, i) => { if (c && !this.endHits[i]) this.endHits[i] = c.m; });
+    this.lastEnd.forEach((c, i) => {
+      if (c && !this.endHits[i]) this.endHits[i] = c.m;
+    });
     const found: { i: number; m: PhaseMarker; end?: PhaseMarker; device?: string }[] = [];
-    this.hits.forEach((m, i) => { if (m) found.push({ i, m, end: this.endHits[i] }); });
-    this.devices.forEach((byDevice, i) => { for (const [device, s] of byDevice) found.push({ i, m: s.start, end: s.end, device }); });
+    this.hits.forEach((m, i) => {
+      if (m) found.push({ i, m, end: this.endHits[i] });
+    });
+    this.devices.forEach((byDevice, i) => {
+      for (const [device, s] of byDevice) found.push({ i, m: s.start, end: s.end, device });
+    });
     found.sort((a, b) => a.m.time - b.m.time || a.m.seq - b.m.seq || a.i - b.i);
     // Only the boot's main line (neither milestones nor spans) ends the phase before it.
     const chained = (i: number): boolean => !this.specs[i]!.milestone && !this.specs[i]!.ends;
@@ -413,7 +507,11 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
         else unended.push(device ? `${spec.title} ${device}` : spec.title);
       } else if (spec.id !== 'panic') {
         // Ends where the next phase of the main line starts.
-        for (let j = k + 1; j < found.length; j++) if (chained(found[j]!.i)) { end = found[j]!.m.time; break; }
+        for (let j = k + 1; j < found.length; j++)
+          if (chained(found[j]!.i)) {
+            end = found[j]!.m.time;
+            break;
+          }
       }
       // Firmware runs from the start: what precedes its banner is firmware too.
       const start = i === FIRMWARE ? traceStart : m.time;
@@ -431,13 +529,19 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
     const guest: GuestKind = has('firmware') ? (linux ? 'firmware+linux' : 'firmware') : linux ? 'linux' : 'other';
     const notes: string[] = [];
     if (guest === 'other') {
-      notes.push(this.banner
-        ? `not a Linux boot (no kernel log lines; the guest's first line is "${this.banner}"): phases come from events only`
-        : 'not a Linux boot and no console output: phases come from events only');
+      notes.push(
+        this.banner
+          ? `not a Linux boot (no kernel log lines; the guest's first line is "${this.banner}"): phases come from events only`
+          : 'not a Linux boot and no console output: phases come from events only',
+      );
     }
     if (guest === 'firmware') notes.push('firmware only: no kernel was started in this trace');
-    if (this.hits[KERNEL_ENTRY]?.by === 'event') notes.push('kernel entry is the first event of the trace (no firmware or kernel banner seen)');
-    if (linux && this.linuxLines > 0) notes.push('console-line phases start when the line reached the console; early printk lines are buffered until the early console exists');
+    if (this.hits[KERNEL_ENTRY]?.by === 'event')
+      notes.push('kernel entry is the first event of the trace (no firmware or kernel banner seen)');
+    if (linux && this.linuxLines > 0)
+      notes.push(
+        'console-line phases start when the line reached the console; early printk lines are buffered until the early console exists',
+      );
     for (const u of unended) notes.push(`${u}: its end was not seen, so it runs to the end of the trace`);
     const missing = this.specs
       .filter((s, i) => !this.hits[i] && !this.devices[i]!.size && (!s.deviceLayer || this.sawDeviceLayer))

@@ -2,7 +2,15 @@
 // stream: unit tests feed arrays, the CLI feeds a reader. The same analyses also plug into the
 // replay engine (analyze/engine.ts), whose context is a superset of LiteContext.
 
-import { timeToNs, type ClockInfo, type DeviceRegion, type DeviceRole, type EventFilter, type TraceEvent, type TraceMeta } from '../capture/model.ts';
+import {
+  timeToNs,
+  type ClockInfo,
+  type DeviceRegion,
+  type DeviceRole,
+  type EventFilter,
+  type TraceEvent,
+  type TraceMeta,
+} from '../capture/model.ts';
 
 /** Events to analyse: an iterable (tests' arrays, `reader.events(f)`), or something that pushes
  *  them (TraceReader.forEachEvent: no generator step per event, the fast path). */
@@ -35,7 +43,12 @@ export interface LiteAnalysis<R> {
 /** Meta for synthetic event arrays (tests). */
 export function syntheticMeta(clock: ClockInfo = { kind: 'ns' }, name = 'test'): TraceMeta {
   return {
-    schemaVersion: 1, toolVersion: 'test', createdAt: '', clock, hashes: {}, extra: {},
+    schemaVersion: 1,
+    toolVersion: 'test',
+    createdAt: '',
+    clock,
+    hashes: {},
+    extra: {},
     source: { type: 'synthetic', name, config: {} },
   };
 }
@@ -50,7 +63,10 @@ export function liteContext(meta: TraceMeta, regions: readonly DeviceRegion[]): 
   }
   const clock = meta.clock;
   return {
-    meta, regions, clock, lastTime: 0,
+    meta,
+    regions,
+    clock,
+    lastTime: 0,
     region: (name) => byName.get(name),
     regionsByRole: (role) => byRole.get(role) ?? [],
     toNs: (t) => timeToNs(t, clock),

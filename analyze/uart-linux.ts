@@ -50,7 +50,8 @@ export class KernelConsoleScanner {
       if (b === 13) continue;
       cur ??= { text: '', seq };
       // Guest text reaches the user's terminal: control bytes (escape sequences) are shown, not sent.
-      if (cur.text.length < MAX_LINE) cur.text += b < 0x20 || (b >= 0x7f && b < 0xa0) ? `\\x${b.toString(16).padStart(2, '0')}` : String.fromCharCode(b);
+      if (cur.text.length < MAX_LINE)
+        cur.text += b < 0x20 || (b >= 0x7f && b < 0xa0) ? `\\x${b.toString(16).padStart(2, '0')}` : String.fromCharCode(b);
     }
     if (cur) this.open.set(port, cur);
     else this.open.delete(port);
@@ -89,8 +90,16 @@ export interface CommandLine {
 }
 
 /** The kernel's own "Kernel command line:" line first, then the DT's /chosen/bootargs, then the run's --append. */
-export function guestCommandLine(k: KernelConsole, dt: DtInfo | undefined, config: Readonly<Record<string, unknown>>): CommandLine | undefined {
-  if (k.commandLine) return { text: k.commandLine.text.slice('Kernel command line: '.length).trim(), source: `the kernel's "Kernel command line:" line, console seq ${k.commandLine.seq}` };
+export function guestCommandLine(
+  k: KernelConsole,
+  dt: DtInfo | undefined,
+  config: Readonly<Record<string, unknown>>,
+): CommandLine | undefined {
+  if (k.commandLine)
+    return {
+      text: k.commandLine.text.slice('Kernel command line: '.length).trim(),
+      source: `the kernel's "Kernel command line:" line, console seq ${k.commandLine.seq}`,
+    };
   if (dt && dt.bootargs.trim()) return { text: dt.bootargs.trim(), source: "the DT's /chosen/bootargs" };
   if (typeof config['append'] === 'string') return { text: config['append'], source: "the run's --append" };
   return undefined;

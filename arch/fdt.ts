@@ -178,7 +178,9 @@ export function findNode(root: FdtNode, path: string): FdtNode | undefined {
   for (const part of path.split('/').filter((p) => p !== '')) {
     if (!cur) return undefined;
     const here: FdtNode = cur;
-    cur = here.children.find((c) => c.name === part) ?? (part.includes('@') ? undefined : here.children.find((c) => c.name.split('@')[0] === part));
+    cur =
+      here.children.find((c) => c.name === part) ??
+      (part.includes('@') ? undefined : here.children.find((c) => c.name.split('@')[0] === part));
   }
   return cur;
 }
@@ -339,8 +341,10 @@ export function parseFdt(blob: Uint8Array, source = 'DTB'): Fdt {
   const sizeStruct = version >= 17 ? dv.getUint32(36) : total - offStruct;
   if (total > blob.length) fail(4, `totalsize ${total} exceeds the ${blob.length} bytes available (truncated blob)`);
   if (total < HEADER_SIZE) fail(4, `totalsize ${total} is smaller than the header`);
-  if (version < 16 || lastComp > 17) fail(20, `unsupported version ${version} (last compatible ${lastComp}); versions 16 and 17 are supported`);
-  if (offRsv % 8 !== 0 || offRsv < HEADER_SIZE || offRsv > total) fail(16, `off_mem_rsvmap 0x${offRsv.toString(16)} is not an 8-byte aligned offset inside the blob`);
+  if (version < 16 || lastComp > 17)
+    fail(20, `unsupported version ${version} (last compatible ${lastComp}); versions 16 and 17 are supported`);
+  if (offRsv % 8 !== 0 || offRsv < HEADER_SIZE || offRsv > total)
+    fail(16, `off_mem_rsvmap 0x${offRsv.toString(16)} is not an 8-byte aligned offset inside the blob`);
   if (offStruct % 4 !== 0 || offStruct < HEADER_SIZE || offStruct + sizeStruct > total) {
     fail(8, `structure block 0x${offStruct.toString(16)}+0x${sizeStruct.toString(16)} does not fit in totalsize 0x${total.toString(16)}`);
   }
@@ -428,8 +432,14 @@ export function parseFdt(blob: Uint8Array, source = 'DTB'): Fdt {
 /** Heuristic rendering of a property value for humans (dts-like). */
 export function formatProp(value: Uint8Array): string {
   if (value.length === 0) return '';
-  const printable = value[value.length - 1] === 0 && value.every((b, i) => (b >= 0x20 && b < 0x7f) || (b === 0 && i > 0 && value[i - 1] !== 0));
-  if (printable) return (utf8dec.decode(value.subarray(0, value.length - 1)).split('\0').map((s) => `"${s}"`)).join(', ');
+  const printable =
+    value[value.length - 1] === 0 && value.every((b, i) => (b >= 0x20 && b < 0x7f) || (b === 0 && i > 0 && value[i - 1] !== 0));
+  if (printable)
+    return utf8dec
+      .decode(value.subarray(0, value.length - 1))
+      .split('\0')
+      .map((s) => `"${s}"`)
+      .join(', ');
   if (value.length % 4 === 0) {
     const dv = new DataView(value.buffer, value.byteOffset, value.byteLength);
     const c: string[] = [];

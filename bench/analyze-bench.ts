@@ -43,7 +43,9 @@ const { values: args } = parseArgs({
 });
 const N = Number(args.events);
 const DIFF_N = Number(args['diff-events']);
-const log = (s: string) => { if (!args.json) process.stderr.write(s + '\n'); };
+const log = (s: string) => {
+  if (!args.json) process.stderr.write(s + '\n');
+};
 const mib = (b: number) => Math.round(b / 2 ** 20);
 
 /** Writes n boot-mix events (seeded) to a new trace; returns seconds taken. */
@@ -68,7 +70,18 @@ function analyses(): Analysis[] {
   return [checkAnalysis(), new PhasesAnalysis(), new LatencyAnalysis()];
 }
 
-interface ReplayFigures { events: number; seconds: number; cpuSeconds: number; eventsPerSec: number; eventsPerCpuSec: number; rssMiB: [number, number][]; heapMiB: [number, number][]; findings: number; phases: number; intids: number }
+interface ReplayFigures {
+  events: number;
+  seconds: number;
+  cpuSeconds: number;
+  eventsPerSec: number;
+  eventsPerCpuSec: number;
+  rssMiB: [number, number][];
+  heapMiB: [number, number][];
+  findings: number;
+  phases: number;
+  intids: number;
+}
 
 function replayFigures(file: string, decodeAhead = false): ReplayFigures {
   global.gc?.();
@@ -100,7 +113,18 @@ function replayFigures(file: string, decodeAhead = false): ReplayFigures {
   const phases = res['phases'] as { phases: unknown[] };
   const latency = res['latency'] as { byIntid: unknown[] };
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  return { events, seconds, cpuSeconds, eventsPerSec: events / seconds, eventsPerCpuSec: events / cpuSeconds, rssMiB: rss, heapMiB: heap, findings: check.findings.length, phases: phases.phases.length, intids: latency.byIntid.length };
+  return {
+    events,
+    seconds,
+    cpuSeconds,
+    eventsPerSec: events / seconds,
+    eventsPerCpuSec: events / cpuSeconds,
+    rssMiB: rss,
+    heapMiB: heap,
+    findings: check.findings.length,
+    phases: phases.phases.length,
+    intids: latency.byIntid.length,
+  };
 }
 
 /** The reader alone: every event built and handed to a callback that does nothing with it. */
@@ -110,7 +134,9 @@ function readFigures(file: string): { events: number; seconds: number; cpuSecond
   let events = 0;
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  reader.forEachEvent({}, () => { events++; });
+  reader.forEachEvent({}, () => {
+    events++;
+  });
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
   reader.close();
@@ -119,25 +145,57 @@ function readFigures(file: string): { events: number; seconds: number; cpuSecond
 }
 
 /** The analyses (with the engine's state models) over pre-built event objects, repeated. */
-function analysesOnly(poolSize: number, rounds: number, make: () => Analysis[] = analyses): { events: number; seconds: number; cpuSeconds: number; eventsPerSec: number; eventsPerCpuSec: number } {
+function analysesOnly(
+  poolSize: number,
+  rounds: number,
+  make: () => Analysis[] = analyses,
+): { events: number; seconds: number; cpuSeconds: number; eventsPerSec: number; eventsPerCpuSec: number } {
   const pool = bootMixPool(poolSize).map((e, seq) => ({ ...e, seq }) as TraceEvent);
-  const meta = { schemaVersion: 1, toolVersion: 'bench', createdAt: '', source: { type: 'synthetic' as const, name: 'boot-mix', config: {} }, clock: { kind: 'instructions' as const, instructionsPerSecond: 1e9, counterHz: 62_500_000 }, hashes: {}, extra: {} };
+  const meta = {
+    schemaVersion: 1,
+    toolVersion: 'bench',
+    createdAt: '',
+    source: { type: 'synthetic' as const, name: 'boot-mix', config: {} },
+    clock: { kind: 'instructions' as const, instructionsPerSecond: 1e9, counterHz: 62_500_000 },
+    hashes: {},
+    extra: {},
+  };
   const span = pool[pool.length - 1]!.time + 1;
   const codes = pool.map((e) => KIND_CODE[e.kind]);
   // Both reads the engine knows; it uses forEachEvent (push-based, as TraceReader), like a real replay.
   const src = {
-    meta, regions: BOOT_MIX_DEVICES,
+    meta,
+    regions: BOOT_MIX_DEVICES,
     *events(): Iterable<TraceEvent> {
-      let off = 0, seq = 0;
+      let off = 0,
+        seq = 0;
       for (let r = 0; r < rounds; r++) {
-        for (const e of pool) { const t = e.time, s = e.seq; e.time = t + off; e.seq = seq++; yield e; e.time = t; e.seq = s; }
+        for (const e of pool) {
+          const t = e.time,
+            s = e.seq;
+          e.time = t + off;
+          e.seq = seq++;
+          yield e;
+          e.time = t;
+          e.seq = s;
+        }
         off += span;
       }
     },
     forEachEvent(_f: EventFilter, cb: (e: TraceEvent, code: number) => void): void {
-      let off = 0, seq = 0;
+      let off = 0,
+        seq = 0;
       for (let r = 0; r < rounds; r++) {
-        for (let i = 0; i < pool.length; i++) { const e = pool[i]!; const t = e.time, s = e.seq; e.time = t + off; e.seq = seq++; cb(e, codes[i]!); e.time = t; e.seq = s; }
+        for (let i = 0; i < pool.length; i++) {
+          const e = pool[i]!;
+          const t = e.time,
+            s = e.seq;
+          e.time = t + off;
+          e.seq = seq++;
+          cb(e, codes[i]!);
+          e.time = t;
+          e.seq = s;
+        }
         off += span;
       }
     },
@@ -159,18 +217,28 @@ function source(file: string): { src: DiffSource; close: () => void; events: num
 }
 
 function diffFigures(a: string, b: string) {
-  const A = source(a), B = source(b);
+  const A = source(a),
+    B = source(b);
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const d = diffTraces(A.src, B.src);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  A.close(); B.close();
+  A.close();
+  B.close();
   return {
-    a: path.basename(a), b: path.basename(b), eventsA: A.events, eventsB: B.events, seconds, cpuSeconds,
-    identical: d.identical, runsA: d.vcpus.reduce((s, v) => s + v.runsA, 0), runsB: d.vcpus.reduce((s, v) => s + v.runsB, 0),
-    hunks: d.vcpus.reduce((s, v) => s + v.deletedRuns + v.insertedRuns, 0), budgetExceeded: d.vcpus.some((v) => v.budgetExceeded),
+    a: path.basename(a),
+    b: path.basename(b),
+    eventsA: A.events,
+    eventsB: B.events,
+    seconds,
+    cpuSeconds,
+    identical: d.identical,
+    runsA: d.vcpus.reduce((s, v) => s + v.runsA, 0),
+    runsB: d.vcpus.reduce((s, v) => s + v.runsB, 0),
+    hunks: d.vcpus.reduce((s, v) => s + v.deletedRuns + v.insertedRuns, 0),
+    budgetExceeded: d.vcpus.some((v) => v.budgetExceeded),
     peakRssMiB: mib(process.memoryUsage().rss),
   };
 }
@@ -181,26 +249,55 @@ log(`writing ${N.toLocaleString('en-US')} boot-mix events to ${big} …`);
 const writeSeconds = writeMix(big, N, 1);
 log(`  ${writeSeconds.toFixed(1)} s; replaying check + phases + latency …`);
 const rep = replayFigures(big);
-log(`  ${rep.seconds.toFixed(1)} s wall, ${rep.cpuSeconds.toFixed(1)} CPU-s: ${(rep.eventsPerSec / 1e6).toFixed(2)} M events/s (${(rep.eventsPerCpuSec / 1e6).toFixed(2)} per CPU-s); RSS ${rep.rssMiB.map(([n, r]) => `${(n / 1e6).toFixed(0)}M:${r}`).join(' ')}`);
+log(
+  `  ${rep.seconds.toFixed(1)} s wall, ${rep.cpuSeconds.toFixed(1)} CPU-s: ${(rep.eventsPerSec / 1e6).toFixed(2)} M events/s (${(rep.eventsPerCpuSec / 1e6).toFixed(2)} per CPU-s); RSS ${rep.rssMiB.map(([n, r]) => `${(n / 1e6).toFixed(0)}M:${r}`).join(' ')}`,
+);
 const repAhead = replayFigures(big, true);
-log(`  the same with the decoding worker (openTrace(t, { decodeAhead: true }), experimental): ${(repAhead.eventsPerSec / 1e6).toFixed(2)} M events/s (${(repAhead.eventsPerCpuSec / 1e6).toFixed(2)} per CPU-s); RSS ${repAhead.rssMiB.map(([n, r]) => `${(n / 1e6).toFixed(0)}M:${r}`).join(' ')}`);
+log(
+  `  the same with the decoding worker (openTrace(t, { decodeAhead: true }), experimental): ${(repAhead.eventsPerSec / 1e6).toFixed(2)} M events/s (${(repAhead.eventsPerCpuSec / 1e6).toFixed(2)} per CPU-s); RSS ${repAhead.rssMiB.map(([n, r]) => `${(n / 1e6).toFixed(0)}M:${r}`).join(' ')}`,
+);
 const read = readFigures(big);
-log(`  reading alone (reader.forEachEvent, events built, no engine): ${(read.eventsPerSec / 1e6).toFixed(2)} M events/s (${(read.eventsPerCpuSec / 1e6).toFixed(2)} per CPU-s)`);
+log(
+  `  reading alone (reader.forEachEvent, events built, no engine): ${(read.eventsPerSec / 1e6).toFixed(2)} M events/s (${(read.eventsPerCpuSec / 1e6).toFixed(2)} per CPU-s)`,
+);
 const only = analysesOnly(1 << 18, 40);
-log(`  analyses only (engine + check + phases + latency on event objects): ${(only.eventsPerSec / 1e6).toFixed(2)} M events/s (${(only.eventsPerCpuSec / 1e6).toFixed(2)} per CPU-s)`);
+log(
+  `  analyses only (engine + check + phases + latency on event objects): ${(only.eventsPerSec / 1e6).toFixed(2)} M events/s (${(only.eventsPerCpuSec / 1e6).toFixed(2)} per CPU-s)`,
+);
 // Each analysis alone with the engine (the engine's state models with no analysis first).
 const single: Record<string, number> = {};
-for (const [name, make] of [['engine alone', () => []], ['phases', () => [new PhasesAnalysis()]], ['latency', () => [new LatencyAnalysis()]], ['check', () => [checkAnalysis()]]] as [string, () => Analysis[]][]) {
+for (const [name, make] of [
+  ['engine alone', () => []],
+  ['phases', () => [new PhasesAnalysis()]],
+  ['latency', () => [new LatencyAnalysis()]],
+  ['check', () => [checkAnalysis()]],
+] as [string, () => Analysis[]][]) {
   single[name] = analysesOnly(1 << 18, 8, make).eventsPerCpuSec;
   log(`  ${name} (with the engine): ${(single[name]! / 1e6).toFixed(2)} M events per CPU-s`);
 }
-const d1 = path.join(dir, 'mix-1.trace'), d2 = path.join(dir, 'mix-2.trace');
+const d1 = path.join(dir, 'mix-1.trace'),
+  d2 = path.join(dir, 'mix-2.trace');
 writeMix(d1, DIFF_N, 1);
 writeMix(d2, DIFF_N, 2);
 const diffs = [diffFigures(d1, d1), diffFigures(d1, d2)];
 const linux = args.linux ?? [];
 if (linux.length === 2) diffs.push(diffFigures(linux[0]!, linux[1]!));
-for (const d of diffs) log(`  diff ${d.a} (${d.eventsA}) vs ${d.b} (${d.eventsB}): ${d.seconds.toFixed(2)} s (${d.cpuSeconds.toFixed(2)} CPU-s), runs ${d.runsA}/${d.runsB}, differing runs ${d.hunks}${d.budgetExceeded ? ' (budget exceeded)' : ''}`);
-const out = { node: process.version, cpus: os.cpus().length, load: os.loadavg(), events: N, writeSeconds, replay: rep, replayDecodeAhead: repAhead, read, analysesOnly: only, single, diffs };
+for (const d of diffs)
+  log(
+    `  diff ${d.a} (${d.eventsA}) vs ${d.b} (${d.eventsB}): ${d.seconds.toFixed(2)} s (${d.cpuSeconds.toFixed(2)} CPU-s), runs ${d.runsA}/${d.runsB}, differing runs ${d.hunks}${d.budgetExceeded ? ' (budget exceeded)' : ''}`,
+  );
+const out = {
+  node: process.version,
+  cpus: os.cpus().length,
+  load: os.loadavg(),
+  events: N,
+  writeSeconds,
+  replay: rep,
+  replayDecodeAhead: repAhead,
+  read,
+  analysesOnly: only,
+  single,
+  diffs,
+};
 if (args.json) process.stdout.write(JSON.stringify(out, null, 2) + '\n');
 if (!args.keep) fs.rmSync(dir, { recursive: true, force: true });

@@ -34,7 +34,7 @@ const LINES = [
   'Linux version 6.1.0-18-arm64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0) #1 SMP Debian 6.1.76-1',
   'Machine model: linux,dummy-virt',
   'efi: UEFI not found.',
-  'earlycon: pl11 at MMIO 0x0000000009000000 (options \'\')',
+  "earlycon: pl11 at MMIO 0x0000000009000000 (options '')",
   'printk: bootconsole [pl11] enabled',
   'NUMA: No NUMA configuration found',
   'psci: probing for conduit method from DT.',
@@ -67,8 +67,29 @@ export function* bootMix(opts: BootMixOptions = {}): Generator<NewEvent> {
   const pcBase = 0xffff800008000000n;
   yield { kind: 'vcpu_state', time, vcpu: 0, state: 'on', target: 0, entry: 0x40200000n, context: 0n, reason: 'boot' };
   for (let c = 1; c < vcpus; c++) {
-    yield { kind: 'hypercall', time: (time += 40), vcpu: 0, pc: pcBase + 0x1234n, conduit: 'hvc', imm: 0, func: 0xc4000003, name: 'PSCI_CPU_ON', subop: '', args: [BigInt(c), 0x40201000n, 0n], results: [0n] };
-    yield { kind: 'vcpu_state', time: (time += 5), vcpu: 0, state: 'on', target: c, entry: 0x40201000n, context: 0n, reason: 'PSCI_CPU_ON' };
+    yield {
+      kind: 'hypercall',
+      time: (time += 40),
+      vcpu: 0,
+      pc: pcBase + 0x1234n,
+      conduit: 'hvc',
+      imm: 0,
+      func: 0xc4000003,
+      name: 'PSCI_CPU_ON',
+      subop: '',
+      args: [BigInt(c), 0x40201000n, 0n],
+      results: [0n],
+    };
+    yield {
+      kind: 'vcpu_state',
+      time: (time += 5),
+      vcpu: 0,
+      state: 'on',
+      target: c,
+      entry: 0x40201000n,
+      context: 0n,
+      reason: 'PSCI_CPU_ON',
+    };
   }
   for (;;) {
     // One console line: each byte is a few FR polls (TXFF clear) then a DR write.
@@ -77,9 +98,31 @@ export function* bootMix(opts: BootMixOptions = {}): Generator<NewEvent> {
     for (let i = 0; i < line.length; i++) {
       const polls = 2 + Math.floor(rand() * 4);
       for (let p = 0; p < polls; p++) {
-        yield { kind: 'mmio_read', time: (time += 6 + Math.floor(rand() * 3)), vcpu, pc: pcBase + 0x5a2e40n, addr: 0x09000018, size: 4, value: p === polls - 1 ? 0x90n : 0xb0n, device: UART, register: 'UARTFR', outcome: 'handled' };
+        yield {
+          kind: 'mmio_read',
+          time: (time += 6 + Math.floor(rand() * 3)),
+          vcpu,
+          pc: pcBase + 0x5a2e40n,
+          addr: 0x09000018,
+          size: 4,
+          value: p === polls - 1 ? 0x90n : 0xb0n,
+          device: UART,
+          register: 'UARTFR',
+          outcome: 'handled',
+        };
       }
-      yield { kind: 'mmio_write', time: (time += 9), vcpu, pc: pcBase + 0x5a2e5cn, addr: 0x09000000, size: 4, value: BigInt(line.charCodeAt(i)), device: UART, register: 'UARTDR', outcome: 'handled' };
+      yield {
+        kind: 'mmio_write',
+        time: (time += 9),
+        vcpu,
+        pc: pcBase + 0x5a2e5cn,
+        addr: 0x09000000,
+        size: 4,
+        value: BigInt(line.charCodeAt(i)),
+        device: UART,
+        register: 'UARTDR',
+        outcome: 'handled',
+      };
     }
     yield { kind: 'console', time, vcpu, port: UART, bytes: Buffer.from(line, 'latin1') };
     // A timer tick on some vCPU: line, delivery, IAR, timer reprogram, EOI, deactivate.
@@ -87,27 +130,92 @@ export function* bootMix(opts: BootMixOptions = {}): Generator<NewEvent> {
     time += 200 + Math.floor(rand() * 5000);
     yield { kind: 'irq_line', time, vcpu: cpu, intid: 27, level: 1, trigger: 'level', source: 'arch_timer' };
     yield { kind: 'irq_deliver', time: (time += 1), vcpu: cpu, intid: 27, exception: 'irq' };
-    yield { kind: 'mmio_read', time: (time += 30), vcpu: cpu, pc: pcBase + 0x10f0n, addr: 0x0801000c, size: 4, value: 27n, device: GICC, register: 'GICC_IAR', outcome: 'handled' };
+    yield {
+      kind: 'mmio_read',
+      time: (time += 30),
+      vcpu: cpu,
+      pc: pcBase + 0x10f0n,
+      addr: 0x0801000c,
+      size: 4,
+      value: 27n,
+      device: GICC,
+      register: 'GICC_IAR',
+      outcome: 'handled',
+    };
     yield { kind: 'irq_ack', time, vcpu: cpu, intid: 27, source_cpu: 0, via: 'gicc_mmio' };
     const cval = BigInt(time + 62500);
-    yield { kind: 'sysreg', time: (time += 40), vcpu: cpu, pc: pcBase + 0x9a0c8n, name: 'CNTV_CVAL_EL0', encoding: 0xdf1a, write: true, value: cval, outcome: 'handled' };
+    yield {
+      kind: 'sysreg',
+      time: (time += 40),
+      vcpu: cpu,
+      pc: pcBase + 0x9a0c8n,
+      name: 'CNTV_CVAL_EL0',
+      encoding: 0xdf1a,
+      write: true,
+      value: cval,
+      outcome: 'handled',
+    };
     yield { kind: 'timer', time, vcpu: cpu, timer: 'virt', op: 'cval', value: cval };
     yield { kind: 'irq_line', time: (time += 2), vcpu: cpu, intid: 27, level: 0, trigger: 'level', source: 'arch_timer' };
-    yield { kind: 'mmio_write', time: (time += 25), vcpu: cpu, pc: pcBase + 0x1130n, addr: 0x08010010, size: 4, value: 27n, device: GICC, register: 'GICC_EOIR', outcome: 'handled' };
+    yield {
+      kind: 'mmio_write',
+      time: (time += 25),
+      vcpu: cpu,
+      pc: pcBase + 0x1130n,
+      addr: 0x08010010,
+      size: 4,
+      value: 27n,
+      device: GICC,
+      register: 'GICC_EOIR',
+      outcome: 'handled',
+    };
     yield { kind: 'irq_eoi', time, vcpu: cpu, intid: 27, via: 'gicc_mmio' };
     yield { kind: 'irq_deactivate', time, vcpu: cpu, intid: 27, via: 'gicc_mmio' };
     // Now and then: distributor set-up, a WFI, an RTC read.
     const r = rand();
     if (r < 0.3) {
       const n = Math.floor(rand() * 16);
-      yield { kind: 'mmio_write', time: (time += 50), vcpu: 0, pc: pcBase + 0x2210n, addr: 0x08000100 + 4 * (n % 8), size: 4, value: 0xffffffffn, device: GICD, register: `GICD_ISENABLER${n % 8}`, outcome: 'handled' };
-      yield { kind: 'mmio_read', time: (time += 20), vcpu: 0, pc: pcBase + 0x2230n, addr: 0x08000004, size: 4, value: 0x0000fc04n, device: GICD, register: 'GICD_TYPER', outcome: 'handled' };
+      yield {
+        kind: 'mmio_write',
+        time: (time += 50),
+        vcpu: 0,
+        pc: pcBase + 0x2210n,
+        addr: 0x08000100 + 4 * (n % 8),
+        size: 4,
+        value: 0xffffffffn,
+        device: GICD,
+        register: `GICD_ISENABLER${n % 8}`,
+        outcome: 'handled',
+      };
+      yield {
+        kind: 'mmio_read',
+        time: (time += 20),
+        vcpu: 0,
+        pc: pcBase + 0x2230n,
+        addr: 0x08000004,
+        size: 4,
+        value: 0x0000fc04n,
+        device: GICD,
+        register: 'GICD_TYPER',
+        outcome: 'handled',
+      };
     } else if (r < 0.5) {
       const slept = 1000 + Math.floor(rand() * 100000);
       yield { kind: 'wfx', time: (time += 10), vcpu: cpu, pc: pcBase + 0x77f0n, wfe: false, wake: 'timer', slept };
       time += slept;
     } else if (r < 0.52) {
-      yield { kind: 'mmio_read', time: (time += 80), vcpu: 0, pc: pcBase + 0x6001n, addr: 0x09010000, size: 4, value: 0x6650a000n, device: 'pl031@9010000', register: 'RTCDR', outcome: 'handled' };
+      yield {
+        kind: 'mmio_read',
+        time: (time += 80),
+        vcpu: 0,
+        pc: pcBase + 0x6001n,
+        addr: 0x09010000,
+        size: 4,
+        value: 0x6650a000n,
+        device: 'pl031@9010000',
+        register: 'RTCDR',
+        outcome: 'handled',
+      };
     }
   }
 }

@@ -46,7 +46,7 @@ export const WORKLOADS: Record<string, string> = {
   `,
   // Linux's mpihelp_submul_1 inner loop (RSA in the boot-time crypto self-tests dominates the first
   // 500 M instructions of a Debian 6.1 boot): mul/madd, shifted and extended adds, csel/cinc, ldr/str lsl #3
-  'bignum': `
+  bignum: `
     ldr x1, =0x40100000
     ldr x11, =0x40108000
     ldr x3, =0x9e3779b97f4a7c15
@@ -113,7 +113,14 @@ export const WORKLOADS: Record<string, string> = {
 };
 
 /** mips uses wall time; cpuMips uses the process's CPU time (steadier on a shared machine). */
-export interface BenchResult { name: string; insns: number; seconds: number; mips: number; cpuSeconds: number; cpuMips: number }
+export interface BenchResult {
+  name: string;
+  insns: number;
+  seconds: number;
+  mips: number;
+  cpuSeconds: number;
+  cpuMips: number;
+}
 
 export function runWorkload(name: string, insns: number, jit = false): BenchResult {
   const bin = assemble(WORKLOADS[name]);
@@ -138,7 +145,9 @@ function main(): void {
   const insns = args.includes('--insns') ? Number(args[args.indexOf('--insns') + 1]) : 100_000_000;
   const results = Object.keys(WORKLOADS).map((n) => runWorkload(n, insns));
   for (const r of results) {
-    console.log(`${r.name.padEnd(10)} ${r.insns} insns in ${r.seconds.toFixed(2)} s: ${r.mips.toFixed(1)} MIPS (${r.cpuMips.toFixed(1)} per CPU-second)`);
+    console.log(
+      `${r.name.padEnd(10)} ${r.insns} insns in ${r.seconds.toFixed(2)} s: ${r.mips.toFixed(1)} MIPS (${r.cpuMips.toFixed(1)} per CPU-second)`,
+    );
   }
   if (args.includes('--write-docs')) writeDocs(results);
 }
@@ -152,7 +161,9 @@ function writeDocs(results: BenchResult[]): void {
     `Interpreter speed on CPU-bound loops (\`node bench/cpu-bench.ts --write-docs\`, Node ${process.version}, ` +
       `${new Date().toISOString().slice(0, 10)}; MMU off, 1M-instruction quanta as the machine runs them).`,
     '',
-    `Load average when this ran: ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (2 vCPUs shared with other jobs, so the`,
+    `Load average when this ran: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ')} (2 vCPUs shared with other jobs, so the`,
     'CPU-time column is the steadier figure).',
     '',
     '| workload | instructions | wall s | MIPS (wall) | MIPS per CPU-second |',
@@ -160,7 +171,7 @@ function writeDocs(results: BenchResult[]): void {
     ...results.map((r) => `| ${r.name} | ${r.insns} | ${r.seconds.toFixed(2)} | ${r.mips.toFixed(1)} | ${r.cpuMips.toFixed(1)} |`),
     '',
     'Workloads: `alu-loop` is the 12-instruction loop of the emulator notes (register-offset load/store,',
-    'ALU ops, compare and branch); `bignum` is Linux\'s `mpihelp_submul_1` inner loop (64-bit multiplies,',
+    "ALU ops, compare and branch); `bignum` is Linux's `mpihelp_submul_1` inner loop (64-bit multiplies,",
     'shifted/extended adds, csel/cinc), which dominates the first 500 M instructions of the Debian 6.1',
     'boot (RSA in the crypto self-tests); `call-mix` is a byte checksum with a call, stack pairs and csel.',
     '',

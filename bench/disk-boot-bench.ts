@@ -56,7 +56,10 @@ function timeToPanic(cmd: string, argv: string[], killAtPanic: boolean): Promise
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '', toPanicMs = 0, peak: number | undefined;
+    let out = '',
+      err = '',
+      toPanicMs = 0,
+      peak: number | undefined;
     const poll = setInterval(() => {
       const v = child.pid !== undefined ? vmHwmKiB(child.pid) : undefined;
       if (v !== undefined) peak = Math.max(peak ?? 0, v);
@@ -79,26 +82,83 @@ function timeToPanic(cmd: string, argv: string[], killAtPanic: boolean): Promise
 }
 
 const emulator = (i: number) =>
-  timeToPanic(process.execPath, ['--disable-warning=ExperimentalWarning', path.join(REPO_ROOT, 'cli/main.ts'), 'run', '--machine', 'kvm', '--kernel', kernel,
-    '--initrd', initramfs, '--append', APPEND, '--smp', '1', '--gic', '3', '--mem', MEM, '--disk', disk, '-o', path.join(tmp, `disk${i}.trace`), '-f'], false);
+  timeToPanic(
+    process.execPath,
+    [
+      '--disable-warning=ExperimentalWarning',
+      path.join(REPO_ROOT, 'cli/main.ts'),
+      'run',
+      '--machine',
+      'kvm',
+      '--kernel',
+      kernel,
+      '--initrd',
+      initramfs,
+      '--append',
+      APPEND,
+      '--smp',
+      '1',
+      '--gic',
+      '3',
+      '--mem',
+      MEM,
+      '--disk',
+      disk,
+      '-o',
+      path.join(tmp, `disk${i}.trace`),
+      '-f',
+    ],
+    false,
+  );
 
 const qemu = () =>
-  timeToPanic('qemu-system-aarch64', ['-M', 'virt,gic-version=3,its=off', '-accel', 'tcg', '-cpu', 'cortex-a57', '-smp', '1', '-m', MEM, '-nographic', '-no-reboot',
-    '-kernel', kernel, '-initrd', initramfs, '-append', APPEND, '-drive', `file=${disk},if=none,id=d0,format=raw,snapshot=on`,
-    '-device', 'virtio-blk-pci,drive=d0,disable-legacy=on', '-nic', 'none'], false);
+  timeToPanic(
+    'qemu-system-aarch64',
+    [
+      '-M',
+      'virt,gic-version=3,its=off',
+      '-accel',
+      'tcg',
+      '-cpu',
+      'cortex-a57',
+      '-smp',
+      '1',
+      '-m',
+      MEM,
+      '-nographic',
+      '-no-reboot',
+      '-kernel',
+      kernel,
+      '-initrd',
+      initramfs,
+      '-append',
+      APPEND,
+      '-drive',
+      `file=${disk},if=none,id=d0,format=raw,snapshot=on`,
+      '-device',
+      'virtio-blk-pci,drive=d0,disable-legacy=on',
+      '-nic',
+      'none',
+    ],
+    false,
+  );
 
 const median = (xs: number[]): number => {
-  const v = [...xs].sort((a, b) => a - b), m = v.length >> 1;
+  const v = [...xs].sort((a, b) => a - b),
+    m = v.length >> 1;
   return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
 };
 const num = (s: string, label: string): number => Number((new RegExp(`${label}\\s+([\\d,]+)`).exec(s)?.[1] ?? 'NaN').replace(/,/g, ''));
 
 const load0 = os.loadavg()[0]!;
-const emu: Sample[] = [], q: Sample[] = [];
+const emu: Sample[] = [],
+  q: Sample[] = [];
 for (let i = 0; i < RUNS; i++) {
   q.push(await qemu());
   emu.push(await emulator(i));
-  process.stderr.write(`run ${i + 1}/${RUNS}: emulator ${(emu[i]!.toPanicMs / 1000).toFixed(2)} s, QEMU ${(q[i]!.toPanicMs / 1000).toFixed(2)} s\n`);
+  process.stderr.write(
+    `run ${i + 1}/${RUNS}: emulator ${(emu[i]!.toPanicMs / 1000).toFixed(2)} s, QEMU ${(q[i]!.toPanicMs / 1000).toFixed(2)} s\n`,
+  );
 }
 rmSync(tmp, { recursive: true, force: true });
 
@@ -115,12 +175,12 @@ const ratio = emuMs / qemuMs;
 const section = [
   '## Disk boot',
   '',
-  '`./bootscope node bench/disk-boot-bench.ts [--runs N] [--write-docs]`: Debian\'s',
+  "`./bootscope node bench/disk-boot-bench.ts [--runs N] [--write-docs]`: Debian's",
   `\`${path.basename(kernel)}\` from the disk initramfs onto the ext4 test disk over virtio-blk-pci`,
   `(\`scripts/make-test-disk.ts\`), to the disk's \`/sbin/init\` printing its marker; \`--append "${APPEND}"\`, 1 vCPU,`,
   `GICv3 (INTx), ${MEM} of guest RAM. Emulator: \`bootscope run … --disk test-disk.ext4 -o TRACE\` (recording on) as a`,
   'plain-node child process; QEMU: `qemu-system-aarch64 -M virt,gic-version=3,its=off -accel tcg -cpu cortex-a57 -smp 1`',
-  '`-device virtio-blk-pci,disable-legacy=on` (Debian\'s 7.2), in the same run. Wall time is spawn → the marker on',
+  "`-device virtio-blk-pci,disable-legacy=on` (Debian's 7.2), in the same run. Wall time is spawn → the marker on",
   `stdout; host memory is the emulator process's peak RSS (VmHWM). ${RUNS} alternating run(s) each, median (best); measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}`,
   `(1-minute load average ${load0.toFixed(1)} at the start: other work on the machine slows both sides).`,
   '',
@@ -129,7 +189,7 @@ const section = [
   `| wall time to the disk's init | ${(emuMs / 1000).toFixed(2)} s (${(emuBest / 1000).toFixed(2)} s) | ${(qemuMs / 1000).toFixed(2)} s (${(qemuBest / 1000).toFixed(2)} s) |`,
   `| ratio emulator / QEMU | ${ratio.toFixed(1)}× (${(emuBest / qemuBest).toFixed(1)}×) | |`,
   `| guest instructions (to power-off) | ${insns.toLocaleString('en-US')} | |`,
-  `| emulator speed | ${(insns / (last.totalMs) / 1000).toFixed(1)} MIPS (whole run) | |`,
+  `| emulator speed | ${(insns / last.totalMs / 1000).toFixed(1)} MIPS (whole run) | |`,
   `| events recorded | ${events.toLocaleString('en-US')} | |`,
   `| host memory (peak RSS) | ${rssMiB.toFixed(0)} MiB | |`,
   '',

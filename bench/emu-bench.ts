@@ -52,7 +52,10 @@ try {
   const off: Row = { mode: 'emulator, recording off', ms: [], insns: 0 };
   const on: Row = { mode: 'emulator, recording on', ms: [], insns: 0 };
   for (let i = 0; i < RUNS; i++) {
-    for (const [row, rec] of [[off, false], [on, true]] as const) {
+    for (const [row, rec] of [
+      [off, false],
+      [on, true],
+    ] as const) {
       const { r, bytes } = await emulate(rec, i);
       row.ms.push(r.wallMs);
       row.insns = r.executed;
@@ -79,8 +82,10 @@ try {
   const table = [
     `| mode | instructions | wall time, best of ${RUNS} | MIPS (best) | MIPS (median) | events | trace |`,
     '|---|---|---|---|---|---|---|',
-    ...rows.map((r) =>
-      `| ${r.mode} | ${r.insns.toLocaleString('en-US')} | ${f2(best(r.ms) / 1000)} s | **${mips(r.insns, best(r.ms)).toFixed(1)}** | ${mips(r.insns, median(r.ms)).toFixed(1)} | ${r.events?.toLocaleString('en-US') ?? '–'} | ${r.bytes !== undefined ? (r.bytes / 1024).toFixed(0) + ' KiB' : '–'} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.mode} | ${r.insns.toLocaleString('en-US')} | ${f2(best(r.ms) / 1000)} s | **${mips(r.insns, best(r.ms)).toFixed(1)}** | ${mips(r.insns, median(r.ms)).toFixed(1)} | ${r.events?.toLocaleString('en-US') ?? '–'} | ${r.bytes !== undefined ? (r.bytes / 1024).toFixed(0) + ' KiB' : '–'} |`,
+    ),
   ];
   const summary = `Recording overhead: ${overhead.toFixed(1)} % (best wall time, on vs off; runs alternate off/on).`;
   process.stdout.write(table.join('\n') + '\n\n' + summary + '\n');
@@ -91,7 +96,10 @@ try {
       '## Emulator (whole machine)',
       '',
       `\`./bootscope node bench/emu-bench.ts --write-docs\` (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs ${os.cpus()[0]?.model ?? ''}, Node ${process.versions.node};`,
-      `load average ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')}). The guest is \`guests/bin/workload.bin\` (CRC-32, sieve, matrix product; the`,
+      `load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' / ')}). The guest is \`guests/bin/workload.bin\` (CRC-32, sieve, matrix product; the`,
       "console is checked against QEMU's on every run) on the kvm personality, 1 vCPU, GICv2, 128 MiB, block compiler on (the default).",
       'Wall time covers building the machine, loading, running to PSCI SYSTEM_OFF and closing the trace.',
       "QEMU's row is the wall time of the whole `qemu-system-aarch64 -M virt -cpu cortex-a57` process",

@@ -70,14 +70,27 @@ async function child(input: string, mode: Mode): Promise<Run> {
   }
   const seconds = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
-  return { input, mode, lines, events, inputBytes, outputBytes, seconds, cpuSeconds: (c.user + c.system) / 1e6, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
+  return {
+    input,
+    mode,
+    lines,
+    events,
+    inputBytes,
+    outputBytes,
+    seconds,
+    cpuSeconds: (c.user + c.system) / 1e6,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+  };
 }
 
 function run(input: string, mode: Mode): Run {
   // parse-capped: the same parse with V8's old generation capped at 64 MiB: it only completes if the
   // importer holds nothing proportional to the input.
   const v8 = mode === 'parse-capped' ? ['--max-old-space-size=64'] : [];
-  const out = execFileSync(process.execPath, [...v8, import.meta.filename, '--child', mode, input], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const out = execFileSync(process.execPath, [...v8, import.meta.filename, '--child', mode, input], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
   return JSON.parse(out.trim().split('\n').pop()!) as Run;
 }
 
@@ -92,7 +105,9 @@ let inputs = args.filter((a) => !a.startsWith('--'));
 if (inputs.length === 0) inputs = ['.cache/fixtures/linux-gicv3-smp2.log', '.cache/fixtures/uboot-idle.log'].map((p) => join(root, p));
 inputs = inputs.filter((p) => {
   if (existsSync(p)) return true;
-  process.stderr.write(`import-bench: skipping ${p} (missing; run scripts/make-qemu-fixtures.sh, BOOTSCOPE_UBOOT_IDLE_SECS=40 for uboot-idle)\n`);
+  process.stderr.write(
+    `import-bench: skipping ${p} (missing; run scripts/make-qemu-fixtures.sh, BOOTSCOPE_UBOOT_IDLE_SECS=40 for uboot-idle)\n`,
+  );
   return false;
 });
 
@@ -121,14 +136,17 @@ if (writeDocs && rows.length) {
     'whose console polling loop gives a real log of more than 10 million lines (not a repeated sample).',
     '"parse" discards events (parser speed, one cold run as the CLI does it); "parse-warm" is the fifth of five',
     'parses in one process (the kernel log is short enough that a cold run is mostly JIT warm-up); "import"',
-    'writes the trace (parser + store + the input\'s sha256). Peak RSS is the',
-    "child process's maximum resident set. \"parse-capped\" repeats the parse with V8's old generation capped",
+    "writes the trace (parser + store + the input's sha256). Peak RSS is the",
+    'child process\'s maximum resident set. "parse-capped" repeats the parse with V8\'s old generation capped',
     'at 64 MiB (`--max-old-space-size=64`): it completes, so nothing the importer keeps grows with the input;',
     "the rest of the RSS is V8's young generation and decoded 1 MiB chunk strings waiting to be collected.",
     'Stored size is the finished trace file per event, against the raw',
     "log's bytes per line. lines/CPU-s divides by the child's user+system CPU time (it includes V8's",
     'background GC/JIT threads): the machine is shared with other jobs, so wall-clock rates vary with load;',
-    `the load average when this ran was ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')}.`,
+    `the load average when this ran was ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' / ')}.`,
     'A cold run on the short kernel log is dominated by fixed costs (JIT warm-up; for "import" also creating and',
     'closing the store and hashing the input): compare its parse-warm row. The ≥ 1 M lines/s target is met by the',
     'parser on both logs once warm, and by the full import of the 20 M-line U-Boot log, per CPU-second.',

@@ -16,18 +16,47 @@ import { WORKLOADS, runWorkload } from './cpu-bench.ts';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 
-interface GuestSample { name: string; insns: number; cpuSeconds: number; digest: string; blocks?: number; groups?: number; coverage?: number }
+interface GuestSample {
+  name: string;
+  insns: number;
+  cpuSeconds: number;
+  digest: string;
+  blocks?: number;
+  groups?: number;
+  coverage?: number;
+}
 
-function cpuNow(): number { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; }
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
 
-async function guestRun(name: string, kernel: string, jit: boolean, extra: { append?: string; stopOn?: string; memBytes?: number; gic?: 2 | 3 }, out: string): Promise<GuestSample> {
+async function guestRun(
+  name: string,
+  kernel: string,
+  jit: boolean,
+  extra: { append?: string; stopOn?: string; memBytes?: number; gic?: 2 | 3 },
+  out: string,
+): Promise<GuestSample> {
   let m: Machine | undefined;
   const c0 = cpuNow();
-  const r = await runGuest({ kernel, ...extra, jit, output: out, overwrite: true, onReady: (x) => { m = x; } });
+  const r = await runGuest({
+    kernel,
+    ...extra,
+    jit,
+    output: out,
+    overwrite: true,
+    onReady: (x) => {
+      m = x;
+    },
+  });
   const cpuSeconds = cpuNow() - c0;
   const st = m!.cpus[0]!.jit?.stats;
   return {
-    name, insns: r.executed, cpuSeconds, digest: r.digest!,
+    name,
+    insns: r.executed,
+    cpuSeconds,
+    digest: r.digest!,
     ...(st ? { blocks: st.blocks, groups: st.groups, coverage: st.callInsns / r.executed } : {}),
   };
 }
@@ -37,7 +66,8 @@ async function main(): Promise<void> {
   const insns = args.includes('--insns') ? Number(args[args.indexOf('--insns') + 1]) : 50_000_000;
   const rows: string[] = [];
   for (const w of Object.keys(WORKLOADS)) {
-    const off = runWorkload(w, insns, false), on = runWorkload(w, insns, true);
+    const off = runWorkload(w, insns, false),
+      on = runWorkload(w, insns, true);
     const line = `| ${w} (loop) | ${off.cpuMips.toFixed(1)} | ${on.cpuMips.toFixed(1)} | ${(on.cpuMips / off.cpuMips).toFixed(2)}x | - |`;
     console.log(line);
     rows.push(line);
@@ -50,12 +80,17 @@ async function main(): Promise<void> {
     if (args.includes('--linux')) {
       const fetched = execFileSync(path.join(REPO_ROOT, 'scripts/fetch-guests.sh'), ['kernel'], { encoding: 'utf8' });
       const kernel = /^kernel (.*)$/m.exec(fetched)![1]!;
-      guests.push(['Linux to the panic', kernel, { append: 'console=ttyAMA0 earlycon=pl011,0x9000000', stopOn: 'end Kernel panic', memBytes: 512 << 20 }]);
+      guests.push([
+        'Linux to the panic',
+        kernel,
+        { append: 'console=ttyAMA0 earlycon=pl011,0x9000000', stopOn: 'end Kernel panic', memBytes: 512 << 20 },
+      ]);
     }
     for (const [name, kernel, extra] of guests) {
       const off = await guestRun(name, kernel, false, extra, path.join(tmp, 'off.trace'));
       const on = await guestRun(name, kernel, true, extra, path.join(tmp, 'on.trace'));
-      const mipsOff = off.insns / off.cpuSeconds / 1e6, mipsOn = on.insns / on.cpuSeconds / 1e6;
+      const mipsOff = off.insns / off.cpuSeconds / 1e6,
+        mipsOn = on.insns / on.cpuSeconds / 1e6;
       const same = off.digest === on.digest && off.insns === on.insns ? 'identical' : `DIFFERENT (${off.digest} vs ${on.digest})`;
       const line = `| ${name} (${(off.insns / 1e6).toFixed(0)} M insns, ${on.blocks} blocks in ${on.groups} functions, ${((on.coverage ?? 0) * 100).toFixed(0)} % compiled) | ${mipsOff.toFixed(1)} | ${mipsOn.toFixed(1)} | ${(mipsOn / mipsOff).toFixed(2)}x (${off.cpuSeconds.toFixed(1)} → ${on.cpuSeconds.toFixed(1)} s) | ${same} |`;
       console.log(line);
@@ -71,14 +106,14 @@ async function main(): Promise<void> {
 const NOTES = [
   'The block compiler is on by default (`bootscope run`, `replay`, `runGuest`, `Machine`); `--no-jit` / `jit: false` runs the',
   'interpreter alone. How it works (`emu/cpu/jit.ts`, templates in `emu/cpu/jit-ops.ts`): executions are counted per block',
-  'start (slot of the physical page\'s decode array); a block is straight-line code up to and including the first branch,',
+  "start (slot of the physical page's decode array); a block is straight-line code up to and including the first branch,",
   'stopping before WFI/WFE/SEV, exception-generating instructions, ERET and undefined encodings (system register accesses,',
-  'barriers, cache/TLB maintenance and FP/SIMD are compiled as calls into the interpreter\'s handlers). When a block reaches',
-  'the threshold it is compiled together with the page\'s other warm blocks (run at least threshold/2 times, up to 32',
-  'instructions) into one `new Function`: a `switch` on the PC\'s slot inside a loop, so a block whose successor is in the',
+  "barriers, cache/TLB maintenance and FP/SIMD are compiled as calls into the interpreter's handlers). When a block reaches",
+  "the threshold it is compiled together with the page's other warm blocks (run at least threshold/2 times, up to 32",
+  "instructions) into one `new Function`: a `switch` on the PC's slot inside a loop, so a block whose successor is in the",
   'same group continues there without returning to the dispatch loop (same checks as the dispatch loop: same page, no',
   'event, code page not written, budget left), and one compiled in another group of the same page is called directly (up',
-  'to 16 calls deep): on the Linux boot that takes the dispatch loop\'s calls into compiled code from 21 M to 8 M. A block',
+  "to 16 calls deep): on the Linux boot that takes the dispatch loop's calls into compiled code from 21 M to 8 M. A block",
   'that branches back to its own start loops inside its function and is compiled alone. Register slots are folded into constants; in blocks that call no register-file helper the registers',
   'live in JavaScript locals (loaded at entry, written back in a `finally`, so a fault still leaves exact registers; SP',
   'stays in the register file because exception entry banks it). Flags and carries use int32 arithmetic only.',
@@ -92,16 +127,16 @@ const NOTES = [
   'compiler, replay across modes, random images both ways), and the Linux tests in `test/real` run with it.',
   '',
   'V8 cost: the optimizing compiler (TurboFan) spent 10-20 ms of CPU per group function on the Linux boot, more than most',
-  'groups save, so group functions are kept at V8\'s mid tier (Maglev, ~2 ms) with a V8 name filter (`--turbo-filter=-jitblock`,',
+  "groups save, so group functions are kept at V8's mid tier (Maglev, ~2 ms) with a V8 name filter (`--turbo-filter=-jitblock`,",
   'set once by the compiler; it matches nothing else); self-looping blocks (`jitloop`, where the hot loops are) still get',
   'TurboFan. With that, Linux CPU time went 10.7 s (blocks one function each) -> 9.9 (groups, registers in locals, inline',
   'flag/load/store templates) -> 9.0 (constant shifts, zero register, DP ops without sync) -> ~8.4 (loops alone, int32 carries,',
   'Maglev for groups), then calls between groups; same digest throughout; figures are single runs on a loaded 2-vCPU',
   'machine, which moved them by +-15 % from run to run (the table above is one more such run). About half',
-  'of the boot\'s instructions are the RSA self-test\'s bignum loops (`mpihelp_*mul_1`, the `bignum` row).',
+  "of the boot's instructions are the RSA self-test's bignum loops (`mpihelp_*mul_1`, the `bignum` row).",
   '',
   'Thresholds (same build, interleaved runs): 5,000 (91 % compiled) and 20,000 (82 %) were within noise of each other in',
-  'total CPU (5,000 uses less of the main thread and more of V8\'s background threads); 40,000 was slower. What is left',
+  "total CPU (5,000 uses less of the main thread and more of V8's background threads); 40,000 was slower. What is left",
   'on the Linux boot (CPU profile of the main thread): the interpreter and the dispatch loop around it (about a third:',
   '18 % of the instructions are interpreted, mostly blocks warming up or run fewer than 20,000 times), group functions',
   '(~15 %), self-looping blocks (~13 %), memory access helpers, recording and devices; plus V8 compile work on background',
@@ -112,12 +147,12 @@ const NOTES = [
   'concurrent pairs on the 2 vCPUs, which drift by +-10 % between runs; in concurrent pairs the run started first was',
   'usually faster, so the order alternates):',
   '- direct calls across pages: a group whose next PC is on another page (or whose page was dropped) did the dispatch',
-  '  loop\'s steps itself (budget, translate the PC through the TLB or a walk as `refill` does, the physical page\'s',
+  "  loop's steps itself (budget, translate the PC through the TLB or a walk as `refill` does, the physical page's",
   '  current decode array) and called the compiled block there, caching nothing, so a changed mapping, EL, MMU setting',
   '  or rewritten page was seen as the dispatch loop sees it. Calls from the dispatch loop fell from 8.4 M to 3.0 M, but',
   '  main-thread CPU did not (6.8 / 6.2 / 6.5 s against 6.2 / 6.1 / 6.2 interleaved; 6.5 / 6.6 / 6.7 against 6.5 / 6.4 /',
   '  7.3 concurrent, baseline started first): the cross-page path does the work of a trip through the loop (TLB and page lookup, a call to',
-  '  a different function each time). The dispatch loop\'s own time (~0.9 s) is mostly the 25 M interpreted blocks it',
+  "  a different function each time). The dispatch loop's own time (~0.9 s) is mostly the 25 M interpreted blocks it",
   '  hands to the interpreter one at a time (and 13 M fetch-page refills), not its 8 M calls into compiled code;',
   '- hot groups made again after 100,000 calls under a name TurboFan may optimize (38 groups): 1.0 s more process CPU',
   '  (9.3 against 8.3 s, mean of 6 pairs) for no main-thread gain; TurboFan cost ~25 ms per group;',
@@ -128,9 +163,9 @@ const NOTES = [
   '- address arithmetic of loads and stores and extended-register shifts inlined as int32 code instead of calls to',
   '  `add64` / `lsl64`: main thread 0.25 s slower on average over 7 concurrent pairs (probably because Maglev, running the group',
   '  functions, checks int32 overflow where TurboFan truncates, and the helpers are TurboFan code).',
-  'V8\'s compile work on one run (`--trace-opt`): group functions 0.67 s (Maglev, 233 compiles for 158 groups after 124 deopts,',
+  "V8's compile work on one run (`--trace-opt`): group functions 0.67 s (Maglev, 233 compiles for 158 groups after 124 deopts,",
   'mostly on a case that had not run when Maglev compiled its group),',
-  'self-looping blocks 0.36 s (TurboFan), the interpreter\'s `Cpu.exec` 0.52 s (re-optimized 13 times by TurboFan and 21',
+  "self-looping blocks 0.36 s (TurboFan), the interpreter's `Cpu.exec` 0.52 s (re-optimized 13 times by TurboFan and 21",
   'times by Maglev after deopts: opcodes first seen after optimization, unsigned compares leaving int32, Maglev int32',
   'overflow). Two self-looping blocks (table-lookup crypto loops of 33 instructions with 9 loads) take 0.95 s.',
 ];
@@ -142,7 +177,9 @@ export function writeDocs(rows: string[]): void {
     '## Block compiler',
     '',
     `\`node bench/jit-bench.ts --linux --write-docs\` (Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, load average`,
-    `${loadavg().map((l) => l.toFixed(1)).join(' / ')} on 2 shared vCPUs). MIPS per CPU-second of the process (steadier than wall`,
+    `${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ')} on 2 shared vCPUs). MIPS per CPU-second of the process (steadier than wall`,
     'time on a shared machine), jit off (`--no-jit`, `jit: false`) and on (the default; a block is compiled after 20000',
     'executions). Guest rows record a trace; the last column compares the trace digests.',
     '',

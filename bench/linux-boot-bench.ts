@@ -52,7 +52,10 @@ function timeToPanic(cmd: string, argv: string[], killAtPanic: boolean): Promise
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '', toPanicMs = 0, peak: number | undefined;
+    let out = '',
+      err = '',
+      toPanicMs = 0,
+      peak: number | undefined;
     const poll = setInterval(() => {
       const v = child.pid !== undefined ? vmHwmKiB(child.pid) : undefined;
       if (v !== undefined) peak = Math.max(peak ?? 0, v);
@@ -75,25 +78,73 @@ function timeToPanic(cmd: string, argv: string[], killAtPanic: boolean): Promise
 }
 
 const emulator = (i: number) =>
-  timeToPanic(process.execPath, ['--disable-warning=ExperimentalWarning', path.join(REPO_ROOT, 'cli/main.ts'), 'run', '--machine', 'kvm', '--kernel', kernel,
-    '--append', APPEND, '--smp', '1', '--gic', '3', '--mem', MEM, '--stop-on', PANIC, '-o', path.join(tmp, `linux${i}.trace`), '-f'], false);
+  timeToPanic(
+    process.execPath,
+    [
+      '--disable-warning=ExperimentalWarning',
+      path.join(REPO_ROOT, 'cli/main.ts'),
+      'run',
+      '--machine',
+      'kvm',
+      '--kernel',
+      kernel,
+      '--append',
+      APPEND,
+      '--smp',
+      '1',
+      '--gic',
+      '3',
+      '--mem',
+      MEM,
+      '--stop-on',
+      PANIC,
+      '-o',
+      path.join(tmp, `linux${i}.trace`),
+      '-f',
+    ],
+    false,
+  );
 
 const qemu = () =>
-  timeToPanic('qemu-system-aarch64', ['-M', 'virt,gic-version=3', '-accel', 'tcg', '-cpu', 'cortex-a57', '-smp', '1', '-m', MEM, '-nographic', '-no-reboot',
-    '-kernel', kernel, '-append', APPEND], true);
+  timeToPanic(
+    'qemu-system-aarch64',
+    [
+      '-M',
+      'virt,gic-version=3',
+      '-accel',
+      'tcg',
+      '-cpu',
+      'cortex-a57',
+      '-smp',
+      '1',
+      '-m',
+      MEM,
+      '-nographic',
+      '-no-reboot',
+      '-kernel',
+      kernel,
+      '-append',
+      APPEND,
+    ],
+    true,
+  );
 
 const median = (xs: number[]): number => {
-  const v = [...xs].sort((a, b) => a - b), m = v.length >> 1;
+  const v = [...xs].sort((a, b) => a - b),
+    m = v.length >> 1;
   return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
 };
 const num = (s: string, label: string): number => Number((new RegExp(`${label}\\s+([\\d,]+)`).exec(s)?.[1] ?? 'NaN').replace(/,/g, ''));
 
 const load0 = os.loadavg()[0]!;
-const emu: Sample[] = [], q: Sample[] = [];
+const emu: Sample[] = [],
+  q: Sample[] = [];
 for (let i = 0; i < RUNS; i++) {
   q.push(await qemu());
   emu.push(await emulator(i));
-  process.stderr.write(`run ${i + 1}/${RUNS}: emulator ${(emu[i]!.toPanicMs / 1000).toFixed(2)} s, QEMU ${(q[i]!.toPanicMs / 1000).toFixed(2)} s\n`);
+  process.stderr.write(
+    `run ${i + 1}/${RUNS}: emulator ${(emu[i]!.toPanicMs / 1000).toFixed(2)} s, QEMU ${(q[i]!.toPanicMs / 1000).toFixed(2)} s\n`,
+  );
 }
 rmSync(tmp, { recursive: true, force: true });
 
@@ -111,12 +162,12 @@ const ok = (b: boolean): string => (b ? 'met' : '**not met**');
 const section = [
   '## Linux boot',
   '',
-  '`./bootscope node bench/linux-boot-bench.ts [--runs N] [--write-docs]`: Debian\'s',
+  "`./bootscope node bench/linux-boot-bench.ts [--runs N] [--write-docs]`: Debian's",
   `\`${path.basename(kernel)}\` (fetched by \`scripts/fetch-guests.sh\`) to the "VFS: Unable to mount root fs"`,
   `panic, \`--append "${APPEND}"\`, 1 vCPU, GICv3, ${MEM} of guest RAM. Emulator: \`bootscope run …`,
   '--stop-on "end Kernel panic" -o TRACE` (recording on) as a plain-node child process; QEMU:',
-  '`qemu-system-aarch64 -M virt,gic-version=3 -accel tcg -cpu cortex-a57 -smp 1` (Debian\'s 7.2), in the',
-  'same run. Wall time is spawn → the panic\'s end line on stdout; host memory is the emulator',
+  "`qemu-system-aarch64 -M virt,gic-version=3 -accel tcg -cpu cortex-a57 -smp 1` (Debian's 7.2), in the",
+  "same run. Wall time is spawn → the panic's end line on stdout; host memory is the emulator",
   `process's peak RSS (VmHWM). ${RUNS} alternating run(s) each, median (best); measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}`,
   `(1-minute load average ${load0.toFixed(1)} at the start: other work on the machine slows both sides).`,
   '',

@@ -54,7 +54,8 @@ function writeChild(file: string, n: number): WriteFigures {
     const m = process.memoryUsage();
     peakRss = Math.max(peakRss, m.rss);
     peakHeap = Math.max(peakHeap, m.heapUsed);
-    if (rssAt.length === 0 || i >= Math.max(1, rssAt[rssAt.length - 1]![0]) * 2) rssAt.push([i, Math.round(m.rss / 2 ** 20), Math.round(m.heapUsed / 2 ** 20)]);
+    if (rssAt.length === 0 || i >= Math.max(1, rssAt[rssAt.length - 1]![0]) * 2)
+      rssAt.push([i, Math.round(m.rss / 2 ** 20), Math.round(m.heapUsed / 2 ** 20)]);
   };
   const t0 = performance.now();
   const c0 = process.cpuUsage();
@@ -151,7 +152,10 @@ function seekFigures(file: string) {
   const info = r.info();
   const infoMs = performance.now() - s;
   const q = performance.now();
-  const rows = runSql(r, `SELECT count(*) FROM events WHERE time >= ${Math.floor((first + last) / 2)} AND time < ${Math.floor((first + last) / 2) + 100000}`).rows;
+  const rows = runSql(
+    r,
+    `SELECT count(*) FROM events WHERE time >= ${Math.floor((first + last) / 2)} AND time < ${Math.floor((first + last) / 2) + 100000}`,
+  ).rows;
   const sqlMs = performance.now() - q;
   r.close();
   return {
@@ -211,13 +215,17 @@ function main(): void {
     const file = path.join(dir, `${label}.trace`);
     log(`writing ${n} events…`);
     const w = runWriteChild(file, n);
-    log(`  ${(w.events / w.seconds / 1e6).toFixed(2)} M events/s (${(w.events / w.cpuSeconds / 1e6).toFixed(2)} per CPU-s), ${(w.bytes / w.events).toFixed(3)} bytes/event, RSS ${w.baseRssMiB} → peak ${w.peakRssMiB} MiB`);
+    log(
+      `  ${(w.events / w.seconds / 1e6).toFixed(2)} M events/s (${(w.events / w.cpuSeconds / 1e6).toFixed(2)} per CPU-s), ${(w.bytes / w.events).toFixed(3)} bytes/event, RSS ${w.baseRssMiB} → peak ${w.peakRssMiB} MiB`,
+    );
     log('scanning…');
     const s = scanFigures(file);
     log(`  columnar ${(s.columnarPerSec / 1e6).toFixed(1)} M events/s, objects ${(s.objectsPerSec / 1e6).toFixed(2)} M events/s`);
     log('seeking…');
     const k = seekFigures(file);
-    log(`  open ${k.openMs.toFixed(1)} ms, seek median ${k.seekMedianMs.toFixed(2)} ms (CPU ${k.seekCpuMedianMs.toFixed(2)}), max ${k.seekMaxMs.toFixed(2)} ms, info ${k.infoMs.toFixed(1)} ms`);
+    log(
+      `  open ${k.openMs.toFixed(1)} ms, seek median ${k.seekMedianMs.toFixed(2)} ms (CPU ${k.seekCpuMedianMs.toFixed(2)}), max ${k.seekMaxMs.toFixed(2)} ms, info ${k.infoMs.toFixed(1)} ms`,
+    );
     out[label] = {
       bytesPerEvent: w.bytes / w.events,
       fileMiB: w.bytes / 2 ** 20,

@@ -138,7 +138,9 @@ function terminalRuns(file: string, runs: number): { cold: number; primed: numbe
   fs.rmSync(cache, { recursive: true, force: true });
   const prime = path.join(import.meta.dirname, '..', 'scripts', 'prime-compile-cache.ts');
   // With the launcher's Node flags: V8 only reuses code cached under the same flags.
-  spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', '--stack-size=4000', prime], { env: { ...process.env, NODE_COMPILE_CACHE: cache } });
+  spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', '--stack-size=4000', prime], {
+    env: { ...process.env, NODE_COMPILE_CACHE: cache },
+  });
   const primed = terminalOpen(file, cache);
   // First start with no compile cache at all.
   fs.rmSync(cache, { recursive: true, force: true });
@@ -163,7 +165,9 @@ async function main(): Promise<void> {
     }
   }
   const runChild = () => {
-    const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', import.meta.filename, '--child', file], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', import.meta.filename, '--child', file], {
+      encoding: 'utf8',
+    });
     if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
     return JSON.parse(r.stdout) as Record<string, number>;
   };
@@ -176,18 +180,36 @@ async function main(): Promise<void> {
   const med = Object.fromEntries(keys.map((k) => [k, median(runs.map((r) => r[k]!))]));
   const best = Object.fromEntries(keys.map((k) => [k, Math.min(...runs.map((r) => r[k]!))]));
   const terminal = opt.terminal ? terminalRuns(file, Number(opt.runs)) : undefined;
-  const out = { trace: file, bytes: fs.statSync(file).size, events: n, genSeconds, runs: runs.length, cold, median: med, best, terminal, load: os.loadavg()[0], cpus: os.cpus().length };
+  const out = {
+    trace: file,
+    bytes: fs.statSync(file).size,
+    events: n,
+    genSeconds,
+    runs: runs.length,
+    cold,
+    median: med,
+    best,
+    terminal,
+    load: os.loadavg()[0],
+    cpus: os.cpus().length,
+  };
   if (opt.json) {
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
     return;
   }
   const f = (x: number) => `${x.toFixed(1)} ms`;
   process.stdout.write(`trace ${file} (${(out.bytes / 2 ** 20).toFixed(1)} MiB, ${n.toLocaleString('en-US')} events)\n`);
-  process.stdout.write(`median of ${runs.length} fresh processes (best in parentheses; cold = first run, empty compile cache); load ${out.load.toFixed(1)} on ${out.cpus} CPUs:\n`);
+  process.stdout.write(
+    `median of ${runs.length} fresh processes (best in parentheses; cold = first run, empty compile cache); load ${out.load.toFixed(1)} on ${out.cpus} CPUs:\n`,
+  );
   for (const k of keys) process.stdout.write(`  ${k.padEnd(18)} ${f(med[k]!)} (${f(best[k]!)})  cold ${f(cold[k]!)}\n`);
   if (terminal) {
-    process.stdout.write(`\`bootscope tui\` in a 100x30 tmux pane, launch → overview on screen (${runs.length} runs; first after install = compile cache primed as the launcher does; cold = empty cache):\n`);
-    process.stdout.write(`  median ${f(terminal.median)} (best ${f(terminal.best)})  first after install ${f(terminal.primed)}  cold ${f(terminal.cold)}  all ${terminal.all.map((x) => x.toFixed(0)).join(' ')} ms\n`);
+    process.stdout.write(
+      `\`bootscope tui\` in a 100x30 tmux pane, launch → overview on screen (${runs.length} runs; first after install = compile cache primed as the launcher does; cold = empty cache):\n`,
+    );
+    process.stdout.write(
+      `  median ${f(terminal.median)} (best ${f(terminal.best)})  first after install ${f(terminal.primed)}  cold ${f(terminal.cold)}  all ${terminal.all.map((x) => x.toFixed(0)).join(' ')} ms\n`,
+    );
   }
 }
 

@@ -22,7 +22,8 @@ const args = process.argv.slice(2);
 const runsArg = args.indexOf('--runs');
 const RUNS = runsArg >= 0 ? Number(args[runsArg + 1]) : 1;
 const writeDocs = args.includes('--write-docs');
-const SMP = '2', MEM = '256M';
+const SMP = '2',
+  MEM = '256M';
 
 const fetched = execFileSync(path.join(REPO_ROOT, 'scripts/fetch-guests.sh'), { encoding: 'utf8' });
 const guests = { kernel: /^kernel (.*)$/m.exec(fetched)![1]!, busybox: /^busybox (.*)$/m.exec(fetched)![1]! };
@@ -46,13 +47,39 @@ function boot(machine: 'xen' | 'kvm', i: number): Promise<Boot> {
   const copy = path.join(tmp, `${machine}${i}.ext4`);
   copyFileSync(disk, copy);
   const trace = path.join(tmp, `${machine}${i}.trace`);
-  const argv = ['--disable-warning=ExperimentalWarning', '--stack-size=4000', path.join(REPO_ROOT, 'cli/main.ts'), 'run', '--machine', machine, '--kernel', guests.kernel,
-    '--initrd', initramfs, '--append', machine === 'xen' ? 'console=hvc0' : 'console=ttyAMA0', '--smp', SMP, '--gic', '3', '--mem', MEM, '--disk', copy,
-    '--max-insns', '4e9', '-o', trace, '-f', '--json'];
+  const argv = [
+    '--disable-warning=ExperimentalWarning',
+    '--stack-size=4000',
+    path.join(REPO_ROOT, 'cli/main.ts'),
+    'run',
+    '--machine',
+    machine,
+    '--kernel',
+    guests.kernel,
+    '--initrd',
+    initramfs,
+    '--append',
+    machine === 'xen' ? 'console=hvc0' : 'console=ttyAMA0',
+    '--smp',
+    SMP,
+    '--gic',
+    '3',
+    '--mem',
+    MEM,
+    '--disk',
+    copy,
+    '--max-insns',
+    '4e9',
+    '-o',
+    trace,
+    '-f',
+    '--json',
+  ];
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
+    let out = '',
+      err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString('latin1')));
     child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
     child.on('error', reject);
@@ -60,11 +87,13 @@ function boot(machine: 'xen' | 'kvm', i: number): Promise<Boot> {
       const wallMs = performance.now() - t0;
       if (code !== 0) return reject(new Error(`${machine} boot exited ${code}: ${err}`));
       const s = JSON.parse(out) as { stop: string; instructions: number; virtualTimeNs: number; events: number; console: string };
-      if (s.stop !== 'system_off' || !s.console.includes('BOOTSCOPE-DISK-INIT-OK')) return reject(new Error(`${machine}: the boot did not reach the disk's init (${s.stop})`));
+      if (s.stop !== 'system_off' || !s.console.includes('BOOTSCOPE-DISK-INIT-OK'))
+        return reject(new Error(`${machine}: the boot did not reach the disk's init (${s.stop})`));
       const r = openTrace(trace);
       const kinds = new Map<string, number>();
       const peers = new Map<string, number>();
-      let domU = 0, dom0 = 0;
+      let domU = 0,
+        dom0 = 0;
       for (const e of r.events()) {
         kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
         if (e.kind === 'xen_evtchn') peers.set(e.peer, (peers.get(e.peer) ?? 0) + 1);
@@ -76,21 +105,31 @@ function boot(machine: 'xen' | 'kvm', i: number): Promise<Boot> {
       const bus = r.meta.extra['pvBus'] as { watchEvents: number; notifications: { toBackend: number; toGuest: number } } | undefined;
       r.close();
       resolve({
-        machine, wallMs, instructions: s.instructions, virtualTimeNs: s.virtualTimeNs, events: s.events, kinds, peers,
-        ...(bus ? { xs: { domU, dom0, watchEvents: bus.watchEvents, toBackend: bus.notifications.toBackend, toGuest: bus.notifications.toGuest } } : {}),
+        machine,
+        wallMs,
+        instructions: s.instructions,
+        virtualTimeNs: s.virtualTimeNs,
+        events: s.events,
+        kinds,
+        peers,
+        ...(bus
+          ? { xs: { domU, dom0, watchEvents: bus.watchEvents, toBackend: bus.notifications.toBackend, toGuest: bus.notifications.toGuest } }
+          : {}),
       });
     });
   });
 }
 
 const median = (xs: number[]): number => {
-  const v = [...xs].sort((a, b) => a - b), m = v.length >> 1;
+  const v = [...xs].sort((a, b) => a - b),
+    m = v.length >> 1;
   return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
 };
 const n = (x: number): string => Math.round(x).toLocaleString('en-US');
 
 const load0 = os.loadavg()[0]!;
-const xen: Boot[] = [], kvm: Boot[] = [];
+const xen: Boot[] = [],
+  kvm: Boot[] = [];
 for (let i = 0; i < RUNS; i++) {
   xen.push(await boot('xen', i));
   kvm.push(await boot('kvm', i));
@@ -98,14 +137,15 @@ for (let i = 0; i < RUNS; i++) {
 }
 rmSync(tmp, { recursive: true, force: true });
 
-const X = xen[xen.length - 1]!, K = kvm[kvm.length - 1]!;
+const X = xen[xen.length - 1]!,
+  K = kvm[kvm.length - 1]!;
 const k = (b: Boot, kind: string): number => b.kinds.get(kind) ?? 0;
 const irqs = (b: Boot): number => k(b, 'irq_deliver');
 const xs = X.xs!;
 const section = [
   '## PV bus boot (xen domU vs kvm)',
   '',
-  '`./bootscope node bench/xen-pv-bench.ts [--runs N] [--write-docs]`: Debian\'s',
+  "`./bootscope node bench/xen-pv-bench.ts [--runs N] [--write-docs]`: Debian's",
   `\`${path.basename(guests.kernel)}\` with the disk initramfs to the ext4 disk's \`/sbin/init\` and its power-off`,
   `(\`scripts/make-test-disk.ts\`), ${SMP} vCPUs, GICv3, ${MEM}, recording on, both on the emulator in the same run: as a Xen domU`,
   '(`--machine xen`, xen-blkfront on the PV bus, console=hvc0) and on the kvm machine (virtio-blk-pci,',
@@ -125,12 +165,15 @@ const section = [
   `| xenstore requests: domU / backends | ${n(xs.domU)} / ${n(xs.dom0)} | |`,
   `| xenstore watch events | ${n(xs.watchEvents)} | |`,
   `| event-channel notifications: to backends / to the domU | ${n(xs.toBackend)} / ${n(xs.toGuest)} | |`,
-  `| … of which (both ways) ${[...X.peers.keys()].sort().join(' / ')} | ${[...X.peers.keys()].sort().map((p) => n(X.peers.get(p)!)).join(' / ')} | |`,
+  `| … of which (both ways) ${[...X.peers.keys()].sort().join(' / ')} | ${[...X.peers.keys()]
+    .sort()
+    .map((p) => n(X.peers.get(p)!))
+    .join(' / ')} | |`,
   `| grant uses by the backends | ${n(k(X, 'xen_grant'))} | |`,
   '',
-  'Most notifications are the PV console\'s: each hvc0 write notifies the console backend, which',
+  "Most notifications are the PV console's: each hvc0 write notifies the console backend, which",
   'answers; the kvm boot prints to the PL011 instead (its MMIO accesses). The block path needs few:',
-  'blkfront batches requests, and blkback notifies only when the frontend\'s `rsp_event` asks.',
+  "blkfront batches requests, and blkback notifies only when the frontend's `rsp_event` asks.",
   '',
 ].join('\n');
 

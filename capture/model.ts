@@ -44,7 +44,19 @@ export const TIMER_NAMES = ['phys', 'virt', 'hyp', 'sec', 'hypvirt', 'sel2phys',
  * restore_* are a hypervisor putting the guest's CTL or CVAL away when the vCPU leaves the CPU and
  * loading it back (KVM's kvm_timer_save_state / kvm_timer_restore_state), not guest writes.
  */
-export const TIMER_OPS = ['ctl', 'cval', 'tval', 'recalc', 'disabled', 'imask_toggle', 'cntvoff', 'save_ctl', 'save_cval', 'restore_ctl', 'restore_cval'] as const;
+export const TIMER_OPS = [
+  'ctl',
+  'cval',
+  'tval',
+  'recalc',
+  'disabled',
+  'imask_toggle',
+  'cntvoff',
+  'save_ctl',
+  'save_cval',
+  'restore_ctl',
+  'restore_cval',
+] as const;
 export const WAKE_REASONS = ['irq', 'fiq', 'timer', 'event', 'sgi', 'none', 'unknown'] as const;
 /** Block request operations, transport-independent (virtio-blk types, Xen blkif operations). */
 export const BLOCK_OPS = ['read', 'write', 'flush', 'get_id', 'discard', 'write_zeroes', 'other'] as const;
@@ -166,7 +178,10 @@ export const KIND_FIELDS = {
     op: f('enum', 'operation', { values: BLOCK_OPS }),
     status: f('enum', 'completion status', { values: BLOCK_STATUS }),
     length: f('u32', 'bytes the device wrote into guest memory (virtio used length; reads: data + status)'),
-    intid: f('u32', 'INTID raised to announce the completion (INTx SPI, MSI LPI, or the event-channel PPI); 0 when the guest suppressed it (event index, or no-interrupt flag)'),
+    intid: f(
+      'u32',
+      'INTID raised to announce the completion (INTx SPI, MSI LPI, or the event-channel PPI); 0 when the guest suppressed it (event index, or no-interrupt flag)',
+    ),
   },
   net_frame: {
     device: f('str', "network device: the PCI function (e.g. 'virtio-net@00:01.0') or the Xen vif (e.g. 'vif-0')"),
@@ -205,7 +220,9 @@ export const KIND_FIELDS = {
     granter: f('u32', 'domain the grant belongs to'),
     flags: f('u32', 'grant entry flags as read (GTF_permit_access 1, GTF_readonly 4)'),
     gfn: f('u53', 'guest frame the entry names'),
-    access: f('enum', 'what the backend needed: to read the page (guest to backend) or to write it', { values: ['read', 'write'] as const }),
+    access: f('enum', 'what the backend needed: to read the page (guest to backend) or to write it', {
+      values: ['read', 'write'] as const,
+    }),
     gntst: f('i32', 'GNTST_* result: 0 okay, -1 general error (bad flags, domain or read-only), -3 bad gntref'),
   },
   xenbus_state: {
@@ -220,7 +237,10 @@ export const KIND_FIELDS = {
   },
   device_error: {
     device: f('str', "the device that found the error, e.g. 'virtio-blk@00:02.0'"),
-    detail: f('str', "what the guest did wrong and what the device did, e.g. 'queue 0: buffer at 0x… is outside guest RAM; device needs reset'"),
+    detail: f(
+      'str',
+      "what the guest did wrong and what the device did, e.g. 'queue 0: buffer at 0x… is outside guest RAM; device needs reset'",
+    ),
   },
   msi: {
     device: f('str', "the device that sent the message (a PCI function, e.g. 'virtio-blk@00:02.0')"),
@@ -234,9 +254,10 @@ export type EventKind = keyof typeof KIND_FIELDS;
 export const EVENT_KINDS = Object.keys(KIND_FIELDS) as EventKind[];
 
 /** Stable numeric code of each kind, used in the store. Never reorder; append only. */
-export const KIND_CODE: Readonly<Record<EventKind, number>> = Object.fromEntries(
-  EVENT_KINDS.map((k, i) => [k, i]),
-) as Record<EventKind, number>;
+export const KIND_CODE: Readonly<Record<EventKind, number>> = Object.fromEntries(EVENT_KINDS.map((k, i) => [k, i])) as Record<
+  EventKind,
+  number
+>;
 export const KIND_BY_CODE: readonly EventKind[] = EVENT_KINDS;
 
 /** Fields every event carries. */

@@ -43,7 +43,8 @@ export function checkOutput(file: string, opts: OutputOptions = {}): OutputPlan 
   if (st?.isDirectory()) throw new OutputError(file, 'is a directory; give a file name for the output');
   for (const input of opts.inputs ?? []) {
     if (input === undefined) continue;
-    if (path.resolve(input) === path.resolve(file)) throw new OutputError(file, 'is also an input of this command; choose another output file');
+    if (path.resolve(input) === path.resolve(file))
+      throw new OutputError(file, 'is also an input of this command; choose another output file');
     const ist = statOrUndefined(input);
     if (st && ist && st.dev === ist.dev && st.ino === ist.ino) {
       throw new OutputError(file, `is the same file as the input ${input} (a link to it); choose another output file`);

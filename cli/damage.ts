@@ -49,6 +49,12 @@ export function damageSummary(problems: readonly TraceProblem[]): string {
     if (p.seqFirst === undefined || p.seqLast === undefined) known = false;
     else events += p.seqLast - p.seqFirst + 1;
   }
-  const rest = problems.length > chunks.length ? `; ${problems.filter((p) => p.chunk < 0).map((p) => p.message).join('; ')}` : '';
+  const rest =
+    problems.length > chunks.length
+      ? `; ${problems
+          .filter((p) => p.chunk < 0)
+          .map((p) => p.message)
+          .join('; ')}`
+      : '';
   return `${chunks.length} chunk${chunks.length === 1 ? '' : 's'} could not be read${known ? ` (${events} events)` : ''}${rest}`;
 }

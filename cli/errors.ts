@@ -11,7 +11,8 @@ export class UserError extends Error {
 export function isUserFacing(err: unknown): err is Error {
   return (
     err instanceof Error &&
-    (err instanceof UserError || /^(TraceError|ImportError|FdtError|LoaderError|GuestImageError|DiskError|NicError|OutputError)$/.test(err.name))
+    (err instanceof UserError ||
+      /^(TraceError|ImportError|FdtError|LoaderError|GuestImageError|DiskError|NicError|OutputError)$/.test(err.name))
   );
 }
 

@@ -27,7 +27,12 @@ export function addFilterOptions(cmd: Command): Command {
 }
 
 const list = (s: string | undefined): string[] | undefined =>
-  s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean);
+  s === undefined
+    ? undefined
+    : s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
 
 function ints(flag: string, s: string | undefined): number[] | undefined {
   return list(s)?.map((x) => {

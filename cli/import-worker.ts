@@ -29,5 +29,12 @@ try {
   const e = err instanceof Error ? err : new Error(String(err));
   // A system error keeps its code and path: the CLI prints those in one line (cli/errors.ts).
   const { code, path } = e as NodeJS.ErrnoException;
-  post({ type: 'error', name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}), ...(code ? { code } : {}), ...(path ? { path } : {}) });
+  post({
+    type: 'error',
+    name: e.name,
+    message: e.message,
+    ...(e.stack ? { stack: e.stack } : {}),
+    ...(code ? { code } : {}),
+    ...(path ? { path } : {}),
+  });
 }

@@ -40,14 +40,40 @@ export function parseInputs(text: string, file = INPUTS_FILE): Input[] {
     if (line.trim() === '' || line.startsWith('#')) return;
     const f = line.trim().split(/\s+/);
     const where = `${file}:${i + 1}`;
-    if (f.length !== 9) throw new InputsError(`${where}: expected 9 fields (kind role package version arch size hash file pool), found ${f.length}`);
-    const [kind, role, pkg, version, arch, size, hash, path, pool] = f as [string, string, string, string, string, string, string, string, string];
-    if (kind !== 'guest' && kind !== 'oracle' && kind !== 'node' && kind !== 'tool') throw new InputsError(`${where}: unknown kind '${kind}' (guest, oracle, node or tool)`);
+    if (f.length !== 9)
+      throw new InputsError(`${where}: expected 9 fields (kind role package version arch size hash file pool), found ${f.length}`);
+    const [kind, role, pkg, version, arch, size, hash, path, pool] = f as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    if (kind !== 'guest' && kind !== 'oracle' && kind !== 'node' && kind !== 'tool')
+      throw new InputsError(`${where}: unknown kind '${kind}' (guest, oracle, node or tool)`);
     const opt = (s: string) => (s === '-' ? undefined : s);
-    if ((kind === 'guest' || kind === 'oracle') && !/^sha256:[0-9a-f]{64}$/.test(hash)) throw new InputsError(`${where}: a${kind === 'guest' ? ' guest' : 'n oracle package'}'s hash must be sha256:<64 hex digits>, found '${hash}'`);
-    if (kind === 'node' && !/^sha512-[A-Za-z0-9+/]{86}==$/.test(hash)) throw new InputsError(`${where}: a node's hash must be the registry's sha512- integrity, found '${hash}'`);
+    if ((kind === 'guest' || kind === 'oracle') && !/^sha256:[0-9a-f]{64}$/.test(hash))
+      throw new InputsError(
+        `${where}: a${kind === 'guest' ? ' guest' : 'n oracle package'}'s hash must be sha256:<64 hex digits>, found '${hash}'`,
+      );
+    if (kind === 'node' && !/^sha512-[A-Za-z0-9+/]{86}==$/.test(hash))
+      throw new InputsError(`${where}: a node's hash must be the registry's sha512- integrity, found '${hash}'`);
     if (size !== '-' && !/^\d+$/.test(size)) throw new InputsError(`${where}: size '${size}' is not a number of bytes`);
-    out.push({ kind, role, package: pkg, version, arch, size: size === '-' ? undefined : Number(size), hash: opt(hash), file: opt(path), pool: opt(pool) });
+    out.push({
+      kind,
+      role,
+      package: pkg,
+      version,
+      arch,
+      size: size === '-' ? undefined : Number(size),
+      hash: opt(hash),
+      file: opt(path),
+      pool: opt(pool),
+    });
   });
   return out;
 }
@@ -74,7 +100,9 @@ export interface FetchOptions {
 export function fetchGuests(roles: string[] = [], opts: FetchOptions = {}): Promise<Record<string, string>> {
   return new Promise((resolve, reject) => {
     const child = spawn(FETCH_GUESTS, ['--progress', ...roles], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
-    let out = '', errTail = '', lastError = '';
+    let out = '',
+      errTail = '',
+      lastError = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       const lines = (errTail + d).split('\n');
@@ -89,10 +117,18 @@ export function fetchGuests(roles: string[] = [], opts: FetchOptions = {}): Prom
     child.on('close', (code) => {
       if (errTail.trim()) lastError = errTail.replace(/^fetch-guests: /, '');
       if (code !== 0) return reject(new InputsError(lastError || `${FETCH_GUESTS} exited ${code}`));
-      resolve(Object.fromEntries(out.trim().split('\n').filter(Boolean).map((l) => {
-        const sp = l.indexOf(' ');
-        return [l.slice(0, sp), l.slice(sp + 1)];
-      })));
+      resolve(
+        Object.fromEntries(
+          out
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => {
+              const sp = l.indexOf(' ');
+              return [l.slice(0, sp), l.slice(sp + 1)];
+            }),
+        ),
+      );
     });
   });
 }
@@ -101,7 +137,10 @@ export function fetchGuests(roles: string[] = [], opts: FetchOptions = {}): Prom
  * fetchGuests with a progress bar on stderr when it is a terminal (one bar per package: download,
  * verify, unpack), silent when piped.
  */
-export async function fetchGuestsWithProgress(roles: string[] = [], opts: Omit<FetchOptions, 'onStep'> = {}): Promise<Record<string, string>> {
+export async function fetchGuestsWithProgress(
+  roles: string[] = [],
+  opts: Omit<FetchOptions, 'onStep'> = {},
+): Promise<Record<string, string>> {
   if (!process.stderr.isTTY) return fetchGuests(roles, opts);
   const inputs = readInputs();
   const bars = new cliProgress.MultiBar(

@@ -35,6 +35,8 @@ export function startProgress(label: string, unit: string, total = 0): Progress 
       if (t !== undefined) bar.setTotal(t || 1);
       bar.update(done);
     },
-    stop() { bar.stop(); },
+    stop() {
+      bar.stop();
+    },
   };
 }

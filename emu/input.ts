@@ -26,7 +26,13 @@ export interface InputStep {
 
 export class InputFormatError extends Error {}
 
-const UNIT: Record<string, number> = { '': 1, s: INSTRUCTIONS_PER_SECOND, ms: INSTRUCTIONS_PER_SECOND / 1e3, us: INSTRUCTIONS_PER_SECOND / 1e6, ns: INSTRUCTIONS_PER_SECOND / 1e9 };
+const UNIT: Record<string, number> = {
+  '': 1,
+  s: INSTRUCTIONS_PER_SECOND,
+  ms: INSTRUCTIONS_PER_SECOND / 1e3,
+  us: INSTRUCTIONS_PER_SECOND / 1e6,
+  ns: INSTRUCTIONS_PER_SECOND / 1e9,
+};
 
 /**
  * A virtual time as the input file writes it: an instruction count (`2.5e8`, `250_000_000`) or a

@@ -63,13 +63,31 @@ export class EventRecorder implements Recorder {
   }
 
   mmio(
-    write: boolean, time: number, vcpu: number, pc: bigint, addr: number, size: number, value: bigint,
-    device: string, register: string, outcome: MmioOutcome,
+    write: boolean,
+    time: number,
+    vcpu: number,
+    pc: bigint,
+    addr: number,
+    size: number,
+    value: bigint,
+    device: string,
+    register: string,
+    outcome: MmioOutcome,
   ): void {
     this.recordNow({ kind: write ? 'mmio_write' : 'mmio_read', time, vcpu, pc, addr, size, value, device, register, outcome });
   }
 
-  exception(time: number, vcpu: number, pc: bigint, ec: number, esr: number, far: bigint, fromEl: number, toEl: number, detail: string): void {
+  exception(
+    time: number,
+    vcpu: number,
+    pc: bigint,
+    ec: number,
+    esr: number,
+    far: bigint,
+    fromEl: number,
+    toEl: number,
+    detail: string,
+  ): void {
     this.record({ kind: 'exception', time, vcpu, pc, ec, esr, far, from_el: fromEl, to_el: toEl, detail });
   }
 
@@ -77,7 +95,16 @@ export class EventRecorder implements Recorder {
     this.record({ kind: 'irq_deliver', time, vcpu, pc, intid, exception: fiq ? 'fiq' : 'irq' });
   }
 
-  sysreg(time: number, vcpu: number, pc: bigint, name: string, encoding: number, write: boolean, value: bigint, outcome: 'handled' | 'undefined'): void {
+  sysreg(
+    time: number,
+    vcpu: number,
+    pc: bigint,
+    name: string,
+    encoding: number,
+    write: boolean,
+    value: bigint,
+    outcome: 'handled' | 'undefined',
+  ): void {
     this.record({ kind: 'sysreg', time, vcpu, pc, name, encoding, write, value, outcome });
   }
 
@@ -85,7 +112,15 @@ export class EventRecorder implements Recorder {
     this.record({ kind: 'wfx', time, vcpu, pc, wfe, wake, slept });
   }
 
-  vcpuState(time: number, vcpu: number, target: number, state: 'on' | 'off' | 'suspend', entry: bigint, context: bigint, reason: string): void {
+  vcpuState(
+    time: number,
+    vcpu: number,
+    target: number,
+    state: 'on' | 'off' | 'suspend',
+    entry: bigint,
+    context: bigint,
+    reason: string,
+  ): void {
     this.record({ kind: 'vcpu_state', time, vcpu, state, target, entry, context, reason });
   }
 }

@@ -133,7 +133,9 @@ function readGuestFile(file: string, role: string, ramBytes: number): Uint8Array
   }
   if (!st.isFile()) throw new GuestImageError(`${file}: ${role} is not a regular file`);
   if (st.size > ramBytes) {
-    throw new GuestImageError(`${file}: ${role} is ${fmtSize(st.size)}, larger than the guest's RAM (${fmtSize(ramBytes)}); it cannot be loaded`);
+    throw new GuestImageError(
+      `${file}: ${role} is ${fmtSize(st.size)}, larger than the guest's RAM (${fmtSize(ramBytes)}); it cannot be loaded`,
+    );
   }
   try {
     return new Uint8Array(fs.readFileSync(file));
@@ -194,7 +196,8 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
   const kernel = readGuestFile(cfg.kernel, 'kernel', c.mem);
   const dtbFile = useDtbFile ? readGuestFile(cfg.dtb!, 'DTB', c.mem) : undefined;
   const initrd = cfg.initrd !== undefined ? readGuestFile(cfg.initrd, 'initrd', c.mem) : undefined;
-  if (cfg.maxInsns !== undefined && !(cfg.maxInsns > 0)) throw new GuestImageError(`--max-insns must be a positive number, got ${cfg.maxInsns}`);
+  if (cfg.maxInsns !== undefined && !(cfg.maxInsns > 0))
+    throw new GuestImageError(`--max-insns must be a positive number, got ${cfg.maxInsns}`);
 
   const consoleBytes: number[] = [];
   const onConsole = cfg.onConsole;
@@ -203,7 +206,8 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
   if (cfg.machine !== 'xen' && (cfg.vuart !== undefined || cfg.uartDt !== undefined)) {
     throw new GuestImageError(`${cfg.vuart !== undefined ? '--vuart/--no-vuart' : '--uart-dt'} models Xen's vUART: it needs --machine xen`);
   }
-  if (cfg.machine !== 'xen' && cfg.shutdownAfter !== undefined) throw new GuestImageError('--shutdown-after asks the Xen toolstack to shut the guest down: it needs --machine xen');
+  if (cfg.machine !== 'xen' && cfg.shutdownAfter !== undefined)
+    throw new GuestImageError('--shutdown-after asks the Xen toolstack to shut the guest down: it needs --machine xen');
   const mc: MachineConfig = {
     machine: cfg.machine ?? 'kvm',
     ...(cfg.machine === 'xen'
@@ -224,15 +228,18 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
     onConsole: (b) => {
       consoleBytes.push(b);
       onConsole?.(b);
-      if (stopOn && b === stopOn[stopOn.length - 1] && endsWith(consoleBytes, stopOn)) m.scheduler.stop('stopped', `console printed ${JSON.stringify(cfg.stopOn)}`);
+      if (stopOn && b === stopOn[stopOn.length - 1] && endsWith(consoleBytes, stopOn))
+        m.scheduler.stop('stopped', `console printed ${JSON.stringify(cfg.stopOn)}`);
     },
   };
-  if (cfg.machine === 'xen' && cfg.console === 'virtio') throw new GuestImageError('--console virtio is a device of the kvm machine (the xen machine has the Xen PV console)');
+  if (cfg.machine === 'xen' && cfg.console === 'virtio')
+    throw new GuestImageError('--console virtio is a device of the kvm machine (the xen machine has the Xen PV console)');
   const disks: DiskImage[] = openDisks(cfg.disks ?? []);
   if (disks.length) mc.disks = disks;
   if (cfg.nics?.length) mc.nics = cfg.nics;
   if (cfg.console !== undefined) mc.console = cfg.console;
-  if (cfg.its !== undefined && (cfg.machine === 'xen' || c.gic !== 3)) throw new GuestImageError('--its is the ITS of the kvm machine with GICv3 (--gic 3)');
+  if (cfg.its !== undefined && (cfg.machine === 'xen' || c.gic !== 3))
+    throw new GuestImageError('--its is the ITS of the kvm machine with GICv3 (--gic 3)');
   if ((source.config as { its?: boolean }).its !== undefined) mc.its = (source.config as { its: boolean }).its;
   try {
     return await runMachine(cfg, mc, source, disks, { kernel, dtbFile, initrd, consoleBytes, t0, inputs, setMachine: (x) => (m = x) });
@@ -332,7 +339,11 @@ async function runMachine(cfg: RunConfig, mc: MachineConfig, source: TraceSource
   if (writer) {
     writer.setMeta({
       extra: {
-        stop: stop.kind, stopMessage: stop.message, executed: s.executed, virtualTime: s.now(), skipped: s.skipped,
+        stop: stop.kind,
+        stopMessage: stop.message,
+        executed: s.executed,
+        virtualTime: s.now(),
+        skipped: s.skipped,
         ...(disks.length ? { disksWritten: disks.map((d) => d.sectorsWritten) } : {}),
         ...(m.personality.runSummary?.() ?? {}),
       },

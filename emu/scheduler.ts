@@ -61,7 +61,13 @@ export class Scheduler {
   /** run()'s pauseTime: the virtual time of the next input delivery (Infinity: none). */
   private pauseTime = Infinity;
 
-  constructor(cpus: Cpu[], devices: DeadlineSource, rec: EventRecorder, quantum = DEFAULT_QUANTUM, eventStream: EventStream = () => Infinity) {
+  constructor(
+    cpus: Cpu[],
+    devices: DeadlineSource,
+    rec: EventRecorder,
+    quantum = DEFAULT_QUANTUM,
+    eventStream: EventStream = () => Infinity,
+  ) {
     if (!(Number.isInteger(quantum) && quantum > 0)) throw new RangeError(`quantum must be a positive integer, not ${quantum}`);
     this.cpus = cpus;
     this.state = cpus.map(() => 'off');
@@ -124,13 +130,21 @@ export class Scheduler {
         if (st === 'off') continue;
         const cpu = cpus[i]!;
         if (st !== 'run') {
-          const irq = cpu.irqPending(), fiq = cpu.fiqPending();
+          const irq = cpu.irqPending(),
+            fiq = cpu.fiqPending();
           const ev = st === 'wfe' && (cpu.eventReg !== 0 || this.sliceStart >= this.wakeAt[i]!);
           if (!irq && !fiq && !ev) continue;
           if (ev && !irq && !fiq) cpu.eventReg = 0; // WFE consumes the event
           this.state[i] = 'run';
           if (this.rec.enabled) {
-            this.rec.wfx(this.sliceStart, i, cpu.pc, st === 'wfe', fiq ? 'fiq' : irq ? 'irq' : 'event', this.sliceStart - this.waitStart[i]!);
+            this.rec.wfx(
+              this.sliceStart,
+              i,
+              cpu.pc,
+              st === 'wfe',
+              fiq ? 'fiq' : irq ? 'irq' : 'event',
+              this.sliceStart - this.waitStart[i]!,
+            );
           }
         }
         const left = maxInsns - this.executed;
@@ -171,14 +185,17 @@ export class Scheduler {
     }
     // A waiting vCPU may already be wakeable (an event or interrupt raised after its check).
     for (let i = 0; i < this.cpus.length; i++) {
-      const s = this.state[i], c = this.cpus[i]!;
+      const s = this.state[i],
+        c = this.cpus[i]!;
       if ((s === 'wfi' || s === 'wfe') && (c.irqPending() || c.fiqPending() || (s === 'wfe' && c.eventReg !== 0))) return;
     }
     let deadline = this.devices.nextDeadline();
     for (let i = 0; i < this.cpus.length; i++) if (this.state[i] === 'wfe' && this.wakeAt[i]! < deadline) deadline = this.wakeAt[i]!;
     if (this.pauseTime < deadline) deadline = this.pauseTime; // pending input (see run())
     if (!Number.isFinite(deadline)) {
-      const waiting = this.state.map((s, i) => (s === 'off' ? '' : `cpu${i} ${s.toUpperCase()} at 0x${this.cpus[i]!.pc.toString(16)}`)).filter(Boolean);
+      const waiting = this.state
+        .map((s, i) => (s === 'off' ? '' : `cpu${i} ${s.toUpperCase()} at 0x${this.cpus[i]!.pc.toString(16)}`))
+        .filter(Boolean);
       this.stop('hang', `guest hang: ${waiting.join(', ')} with no interrupt pending at its CPU interface and no device deadline ahead`);
       return;
     }
@@ -190,7 +207,10 @@ export class Scheduler {
     }
     // A deadline already due that ticking does not clear would spin forever.
     this.devices.tick(this.sliceStart);
-    if (this.devices.nextDeadline() <= this.sliceStart && !this.cpus.some((c, i) => this.state[i] !== 'off' && (c.irqPending() || c.fiqPending()))) {
+    if (
+      this.devices.nextDeadline() <= this.sliceStart &&
+      !this.cpus.some((c, i) => this.state[i] !== 'off' && (c.irqPending() || c.fiqPending()))
+    ) {
       this.stop('hang', `guest hang: a device deadline at ${deadline} does not wake any vCPU`);
     }
   }

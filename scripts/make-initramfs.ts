@@ -16,7 +16,10 @@ interface Entry {
   rdevMinor?: number;
 }
 
-const S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFLNK = 0o120000, S_IFCHR = 0o020000;
+const S_IFDIR = 0o040000,
+  S_IFREG = 0o100000,
+  S_IFLNK = 0o120000,
+  S_IFCHR = 0o020000;
 
 export function initScript(marker: string): string {
   return [
@@ -41,7 +44,23 @@ export function newc(entries: Entry[]): Uint8Array {
     const isTrailer = e.name === 'TRAILER!!!';
     const header =
       '070701' +
-      [isTrailer ? 0 : ino++, e.mode, 0, 0, (e.mode & S_IFDIR) === S_IFDIR ? 2 : 1, 0, data.length, 0, 0, e.rdevMajor ?? 0, e.rdevMinor ?? 0, name.length, 0].map(hex).join('');
+      [
+        isTrailer ? 0 : ino++,
+        e.mode,
+        0,
+        0,
+        (e.mode & S_IFDIR) === S_IFDIR ? 2 : 1,
+        0,
+        data.length,
+        0,
+        0,
+        e.rdevMajor ?? 0,
+        e.rdevMinor ?? 0,
+        name.length,
+        0,
+      ]
+        .map(hex)
+        .join('');
     parts.push(Buffer.from(header, 'latin1'), name, pad(110 + name.length), Buffer.from(data), pad(data.length));
   }
   const all = Buffer.concat(parts);

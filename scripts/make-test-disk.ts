@@ -39,7 +39,10 @@ export const DISK_SIZE = 16 << 20;
 export const VIRTIO_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_net', 'virtio_console'];
 export const XEN_MODULES = ['xen-blkfront', 'xen-netfront'];
 
-const S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFLNK = 0o120000, S_IFCHR = 0o020000;
+const S_IFDIR = 0o040000,
+  S_IFREG = 0o100000,
+  S_IFLNK = 0o120000,
+  S_IFCHR = 0o020000;
 
 class DiskBuildError extends Error {}
 
@@ -123,7 +126,13 @@ export function findModules(modDir: string, names: string[]): Module[] {
   walk(path.join(modDir, 'kernel'));
   const builtinFile = path.join(modDir, 'modules.builtin');
   const builtin = new Set(
-    fs.existsSync(builtinFile) ? fs.readFileSync(builtinFile, 'utf8').split('\n').filter(Boolean).map((l) => canon(path.basename(l).replace(/\.ko$/, ''))) : [],
+    fs.existsSync(builtinFile)
+      ? fs
+          .readFileSync(builtinFile, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => canon(path.basename(l).replace(/\.ko$/, '')))
+      : [],
   );
   const out: Module[] = [];
   const seen = new Set<string>();
@@ -171,7 +180,16 @@ export function makeDiskInitramfs(busybox: Uint8Array, virtio: Module[], xen: Mo
     { name: 'bin/busybox', mode: S_IFREG | 0o755, data: busybox },
     ...applets.map((a) => ({ name: `bin/${a}`, mode: S_IFLNK | 0o777, data: Buffer.from('busybox') })),
     ...[...virtio, ...xen].map((m) => ({ name: `lib/modules/${m.file}`, mode: S_IFREG | 0o644, data: m.data })),
-    { name: 'init', mode: S_IFREG | 0o755, data: Buffer.from(initramfsInit(virtio.map((m) => m.file), xen.map((m) => m.file))) },
+    {
+      name: 'init',
+      mode: S_IFREG | 0o755,
+      data: Buffer.from(
+        initramfsInit(
+          virtio.map((m) => m.file),
+          xen.map((m) => m.file),
+        ),
+      ),
+    },
   ];
   return zlib.gzipSync(newc(entries), { level: 9 });
 }
@@ -180,9 +198,11 @@ export function makeDiskInitramfs(busybox: Uint8Array, virtio: Module[], xen: Mo
 export function makeDiskImage(busybox: Uint8Array, out: string): void {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bootscope-disk-'));
   try {
-    for (const d of ['bin', 'sbin', 'etc', 'etc/init.d', 'dev', 'proc', 'sys', 'tmp']) fs.mkdirSync(path.join(root, d), { recursive: true });
+    for (const d of ['bin', 'sbin', 'etc', 'etc/init.d', 'dev', 'proc', 'sys', 'tmp'])
+      fs.mkdirSync(path.join(root, d), { recursive: true });
     fs.writeFileSync(path.join(root, 'bin/busybox'), busybox, { mode: 0o755 });
-    for (const a of ['sh', 'mount', 'sync', 'poweroff', 'printf', 'echo', 'cat', 'ls', 'ip', 'ping']) fs.symlinkSync('busybox', path.join(root, 'bin', a));
+    for (const a of ['sh', 'mount', 'sync', 'poweroff', 'printf', 'echo', 'cat', 'ls', 'ip', 'ping'])
+      fs.symlinkSync('busybox', path.join(root, 'bin', a));
     fs.symlinkSync('../bin/busybox', path.join(root, 'sbin/init'));
     fs.writeFileSync(path.join(root, 'etc/inittab'), '::sysinit:/etc/init.d/rcS\n');
     fs.writeFileSync(path.join(root, 'etc/init.d/rcS'), rcS(), { mode: 0o755 });
@@ -194,10 +214,14 @@ export function makeDiskImage(busybox: Uint8Array, out: string): void {
     fs.truncateSync(out, DISK_SIZE);
     // Fixed UUID, hash seed and clock, so images differ only where mke2fs draws random numbers.
     const uuid = '5b007c09-e000-4000-8000-000000000001';
-    execFileSync(mke2fs(), ['-q', '-F', '-t', 'ext4', '-b', '1024', '-L', 'bootscope', '-U', uuid, '-E', `hash_seed=${uuid},root_owner=0:0`, '-d', root, out], {
-      env: { ...process.env, E2FSPROGS_FAKE_TIME: '1' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    execFileSync(
+      mke2fs(),
+      ['-q', '-F', '-t', 'ext4', '-b', '1024', '-L', 'bootscope', '-U', uuid, '-E', `hash_seed=${uuid},root_owner=0:0`, '-d', root, out],
+      {
+        env: { ...process.env, E2FSPROGS_FAKE_TIME: '1' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

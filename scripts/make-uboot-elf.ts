@@ -11,7 +11,9 @@ import fs from 'node:fs';
 export const UBOOT_LOAD = 0x4020_0000;
 
 export function wrapElf(image: Uint8Array, load = UBOOT_LOAD): Uint8Array {
-  const EHDR = 64, PHDR = 56, DATA = 0x1000; // segment file offset aligned like its address
+  const EHDR = 64,
+    PHDR = 56,
+    DATA = 0x1000; // segment file offset aligned like its address
   const out = Buffer.alloc(DATA + image.length);
   out.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], 0); // ELFCLASS64, little-endian, version 1
   out.writeUInt16LE(2, 16); // ET_EXEC

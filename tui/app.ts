@@ -71,7 +71,11 @@ function promptKey(s: AppState, input: string, key: KeyInfo, ctx: Ctx): AppState
     const filter = { ...ev.filter };
     if (p.text) filter.text = p.text;
     else delete filter.text;
-    return { ...done, events: { ...ev, filter, top: ev.filter.fromSeq ?? 0, cursor: 0 }, message: p.text ? `search: ${p.text}` : 'search cleared' };
+    return {
+      ...done,
+      events: { ...ev, filter, top: ev.filter.fromSeq ?? 0, cursor: 0 },
+      message: p.text ? `search: ${p.text}` : 'search cleared',
+    };
   }
   const j = parseJump(p.text);
   if (typeof j === 'string') return { ...done, message: j };
@@ -91,7 +95,10 @@ export function frameLines(s: AppState, ctx: Ctx): { tabs: string; body: Line[];
     .join(' ');
   const body = s.help ? helpLines() : RENDER[s.screen](s, ctx);
   let status: Line;
-  if (s.prompt) status = line(`${s.prompt.kind === 'filter' ? 'filter' : s.prompt.kind === 'search' ? '/' : 'jump to'}: ${s.prompt.text}█`, { color: 'yellow' });
+  if (s.prompt)
+    status = line(`${s.prompt.kind === 'filter' ? 'filter' : s.prompt.kind === 'search' ? '/' : 'jump to'}: ${s.prompt.text}█`, {
+      color: 'yellow',
+    });
   else if (s.message) status = line(s.message, { color: 'yellow' });
   else status = line(`${ctx.data.path}${ctx.analyses ? '' : '  (analyzing…)'}   ? help  q quit`, { dim: true });
   return { tabs, body, status };
@@ -140,7 +147,9 @@ export function App(props: AppProps): React.ReactElement {
       if (!props.noAnalyses && !props.analyses) {
         // Off the UI thread: the analyzer pass and the density index take seconds on large traces.
         try {
-          worker = new Worker(new URL('./analysis-worker.ts', import.meta.url), { workerData: { path: props.data.path, bins: DENSITY_BINS } });
+          worker = new Worker(new URL('./analysis-worker.ts', import.meta.url), {
+            workerData: { path: props.data.path, bins: DENSITY_BINS },
+          });
           worker.on('message', (m: { type: string; value: unknown }) => {
             if (!live) return;
             if (m.type === 'analyses') setAnalyses(m.value as Analyses);

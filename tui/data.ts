@@ -316,7 +316,10 @@ export function diffView(d: DiffResult): DiffData {
 
 /** Diff of two traces through analyze/diff.ts; if that fails (e.g. a damaged trace), the
  *  differences in stored counts, with the reason. */
-export async function diffTraces(a: TraceData, b: TraceData): Promise<{ data: DiffData; fromAnalyzer: boolean; why?: string; raw?: DiffResult }> {
+export async function diffTraces(
+  a: TraceData,
+  b: TraceData,
+): Promise<{ data: DiffData; fromAnalyzer: boolean; why?: string; raw?: DiffResult }> {
   try {
     const raw = analyzeDiff(a.reader, b.reader, { names: [a.path, b.path] });
     return { data: diffView(raw), fromAnalyzer: true, raw };

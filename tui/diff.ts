@@ -12,10 +12,20 @@ export function renderDiff(s: AppState, ctx: Ctx): Line[] {
   const { data, fromAnalyzer, why } = ctx.diff;
   const out: Line[] = [];
   const sumH = Math.min(data.summary.length + 1, Math.max(3, Math.floor(ctx.height / 3)));
-  out.push(line(fromAnalyzer ? 'diff (analyze/diff.ts)' : `count differences only (${why ?? 'analyze/diff.ts not available'}: no stream alignment)`, { bold: true }));
+  out.push(
+    line(
+      fromAnalyzer ? 'diff (analyze/diff.ts)' : `count differences only (${why ?? 'analyze/diff.ts not available'}: no stream alignment)`,
+      { bold: true },
+    ),
+  );
   for (const l of data.summary.slice(s.diff.top, s.diff.top + sumH - 1)) out.push(line(l));
   const dv = data.divergences[s.diff.cursor];
-  out.push(line(`${'─'.repeat(4)} ${data.divergences.length ? `divergence ${s.diff.cursor + 1}/${data.divergences.length}: ${dv?.text ?? ''}` : 'no divergences listed'} ${'─'.repeat(4)}`, { color: 'yellow' }));
+  out.push(
+    line(
+      `${'─'.repeat(4)} ${data.divergences.length ? `divergence ${s.diff.cursor + 1}/${data.divergences.length}: ${dv?.text ?? ''}` : 'no divergences listed'} ${'─'.repeat(4)}`,
+      { color: 'yellow' },
+    ),
+  );
   const paneH = ctx.height - out.length - 1;
   const half = Math.floor((ctx.width - 1) / 2);
   const around = (q: number | undefined) => Math.max(0, (q ?? 0) - Math.floor(paneH / 3));
@@ -34,7 +44,11 @@ export function renderDiff(s: AppState, ctx: Ctx): Line[] {
     const ea = a[i];
     const eb = b[i];
     const hit = (ea && ea.seq === dv?.a) || (eb && eb.seq === dv?.b);
-    out.push(line(fit(ea ? formatEventLine(ea) : '', half) + '│' + fit(eb ? formatEventLine(eb) : '', half), { color: hit ? 'yellow' : undefined }));
+    out.push(
+      line(fit(ea ? formatEventLine(ea) : '', half) + '│' + fit(eb ? formatEventLine(eb) : '', half), {
+        color: hit ? 'yellow' : undefined,
+      }),
+    );
   }
   out.push(line('n/N next/previous divergence  ↑/↓ scroll summary', { dim: true }));
   return out;
@@ -45,7 +59,8 @@ export const diffKeys: KeyHandler = (s, input, key, ctx) => {
   if (!d) return s;
   if (input === 'n') return { ...s, diff: { ...s.diff, cursor: Math.min(Math.max(0, d.divergences.length - 1), s.diff.cursor + 1) } };
   if (input === 'N') return { ...s, diff: { ...s.diff, cursor: Math.max(0, s.diff.cursor - 1) } };
-  if (key.downArrow || input === 'j') return { ...s, diff: { ...s.diff, top: Math.min(Math.max(0, d.summary.length - 1), s.diff.top + 1) } };
+  if (key.downArrow || input === 'j')
+    return { ...s, diff: { ...s.diff, top: Math.min(Math.max(0, d.summary.length - 1), s.diff.top + 1) } };
   if (key.upArrow || input === 'k') return { ...s, diff: { ...s.diff, top: Math.max(0, s.diff.top - 1) } };
   return s;
 };

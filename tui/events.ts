@@ -68,9 +68,17 @@ const HEX_FIELDS = new Set(['addr', 'esr', 'func', 'encoding']);
 export function detailLines(e: TraceEvent, ctx: Ctx): Line[] {
   const out: Line[] = [];
   const j = eventToJson(e);
-  out.push(line(`#${e.seq} ${e.kind}  time ${e.time} (${ctx.data.toNs(e.time).toFixed(0)} ns)  vCPU ${e.vcpu < 0 ? '-' : e.vcpu}  PC ${e.pc !== undefined ? '0x' + e.pc.toString(16) : '(not recorded)'}`, { bold: true }));
+  out.push(
+    line(
+      `#${e.seq} ${e.kind}  time ${e.time} (${ctx.data.toNs(e.time).toFixed(0)} ns)  vCPU ${e.vcpu < 0 ? '-' : e.vcpu}  PC ${e.pc !== undefined ? '0x' + e.pc.toString(16) : '(not recorded)'}`,
+      { bold: true },
+    ),
+  );
   const fields = Object.entries(j).filter(([k]) => !['seq', 'time', 'vcpu', 'pc', 'kind'].includes(k));
-  const parts = fields.map(([k, v]) => `${k}: ${Array.isArray(v) ? '[' + v.join(', ') + ']' : typeof v === 'string' ? (k === 'bytes' ? JSON.stringify(v) : v) : typeof v === 'number' && HEX_FIELDS.has(k) ? '0x' + v.toString(16) : String(v)}`);
+  const parts = fields.map(
+    ([k, v]) =>
+      `${k}: ${Array.isArray(v) ? '[' + v.join(', ') + ']' : typeof v === 'string' ? (k === 'bytes' ? JSON.stringify(v) : v) : typeof v === 'number' && HEX_FIELDS.has(k) ? '0x' + v.toString(16) : String(v)}`,
+  );
   // Two fields per line when they fit.
   for (let i = 0; i < parts.length; i += 2) {
     const a = parts[i]!;
@@ -81,7 +89,12 @@ export function detailLines(e: TraceEvent, ctx: Ctx): Line[] {
   const dev = deviceOf(e);
   const region = ctx.data.reader.regions.find((r) => r.name === dev);
   if (region)
-    out.push(line(`device ${region.name}: ${region.model} (${region.role}) at 0x${region.base.toString(16)}+0x${region.size.toString(16)}${region.intid !== undefined ? ` INTID ${region.intid}` : ''}`, { dim: true }));
+    out.push(
+      line(
+        `device ${region.name}: ${region.model} (${region.role}) at 0x${region.base.toString(16)}+0x${region.size.toString(16)}${region.intid !== undefined ? ` INTID ${region.intid}` : ''}`,
+        { dim: true },
+      ),
+    );
   return out;
 }
 
@@ -98,7 +111,11 @@ export const eventsKeys: KeyHandler = (s, input, key, ctx) => {
   const budget = ev.filter.text ? limits.search : Infinity;
   const pf = (from: number, n: number) => pageFrom(r, ev.filter, from, n, budget);
   const pb = (before: number, n: number) => pageBefore(r, ev.filter, before, n, budget);
-  const set = (top: number, cursor: number, extra: Partial<AppState> = {}): AppState => ({ ...s, ...extra, events: { ...ev, top, cursor } });
+  const set = (top: number, cursor: number, extra: Partial<AppState> = {}): AppState => ({
+    ...s,
+    ...extra,
+    events: { ...ev, top, cursor },
+  });
   if (key.downArrow || input === 'j') {
     const p = pf(ev.top, list + 1);
     if (ev.cursor < Math.min(list, p.length) - 1) return set(ev.top, ev.cursor + 1);
@@ -136,13 +153,16 @@ export const eventsKeys: KeyHandler = (s, input, key, ctx) => {
       const hit = findNext(r, ev.filter, stop.stoppedAt + 1, more);
       if (hit) return set(hit.seq, 0, { message: `match at #${hit.seq}` });
       const to = more.stoppedAt;
-      return to !== undefined ? set(to + 1, 0, { message: `no match up to #${to}; n searches further` }) : { ...s, message: `no further match for "${ev.filter.text}"` };
+      return to !== undefined
+        ? set(to + 1, 0, { message: `no match up to #${to}; n searches further` })
+        : { ...s, message: `no further match for "${ev.filter.text}"` };
     }
     const at = cur?.seq ?? ev.top;
     const more: ScanStop = {};
     const hit = input === 'n' ? findNext(r, ev.filter, at + 1, more) : findPrev(r, ev.filter, at);
     if (hit) return set(hit.seq, 0, { message: `match at #${hit.seq}` });
-    if (more.stoppedAt !== undefined) return set(more.stoppedAt + 1, 0, { message: `no match up to #${more.stoppedAt}; n searches further` });
+    if (more.stoppedAt !== undefined)
+      return set(more.stoppedAt + 1, 0, { message: `no match up to #${more.stoppedAt}; n searches further` });
     return { ...s, message: `no ${input === 'n' ? 'further' : 'earlier'} match for "${ev.filter.text}"` };
   }
   return s;

@@ -25,7 +25,12 @@ export function renderFindings(s: AppState, ctx: Ctx): Line[] {
   const out: Line[] = [];
   for (let i = top; i < Math.min(list.length, top + listH); i++) {
     const f = list[i]!;
-    out.push(line(`${f.severity.toUpperCase().padEnd(7)} ${fit(f.rule, 22)} ${f.message}`, { color: COLOR[f.severity], inverse: i === s.findings.cursor }));
+    out.push(
+      line(`${f.severity.toUpperCase().padEnd(7)} ${fit(f.rule, 22)} ${f.message}`, {
+        color: COLOR[f.severity],
+        inverse: i === s.findings.cursor,
+      }),
+    );
   }
   while (out.length < listH) out.push(line(''));
   out.push(line('─'.repeat(ctx.width), { dim: true }));
@@ -33,7 +38,18 @@ export function renderFindings(s: AppState, ctx: Ctx): Line[] {
   out.push(line(`${f.rule}${f.clause ? '  (' + f.clause + ')' : ''}`, { bold: true }));
   for (const l of wrap(f.message, ctx.width).slice(0, 3)) out.push(line(l));
   const seqs = evidenceSeqs(f);
-  out.push(line(`evidence: ${seqs.length ? seqs.slice(0, 12).map((q) => '#' + q).join(' ') + (seqs.length > 12 ? ' …' : '') : '(none)'}`));
+  out.push(
+    line(
+      `evidence: ${
+        seqs.length
+          ? seqs
+              .slice(0, 12)
+              .map((q) => '#' + q)
+              .join(' ') + (seqs.length > 12 ? ' …' : '')
+          : '(none)'
+      }`,
+    ),
+  );
   out.push(line(f.evidence.length ? 'Enter: show the evidence events' : '', { dim: true }));
   return out;
 }

@@ -7,7 +7,7 @@ export const HELP: [string, string][] = [
   ['? / Esc', 'this help / close it'],
   ['q, Ctrl-C', 'quit'],
   ['↑ ↓ j k', 'move; PgUp PgDn (Space) page; g/G first/last'],
-  ['Enter', 'findings: evidence events; console: the line\'s events; timeline: events in view'],
+  ['Enter', "findings: evidence events; console: the line's events; timeline: events in view"],
   ['Events  F', 'filter: kind=mmio_write dev=pl011@9000000 reg=UARTDR cpu=0 intid=27'],
   ['Events  /', 'search text (shows matching events; n/N next/previous)'],
   ['Events  :', 'jump to #SEQ or t=TIME'],

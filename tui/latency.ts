@@ -25,12 +25,22 @@ export function renderLatency(s: AppState, ctx: Ctx): Line[] {
   if (typeof list === 'string') return [line(list, { dim: true })];
   if (!list.length) return [line('no interrupt latencies in this trace', { dim: true })];
   const unit = ctx.data.meta.clock.kind === 'ns' ? 'ns' : 'instr';
-  const out: Line[] = [line(`${'series'.padEnd(34)} ${'count'.padStart(9)} ${'p50'.padStart(9)} ${'p90'.padStart(9)} ${'p99'.padStart(9)} ${'max'.padStart(9)}  (${unit})`, { bold: true })];
+  const out: Line[] = [
+    line(
+      `${'series'.padEnd(34)} ${'count'.padStart(9)} ${'p50'.padStart(9)} ${'p90'.padStart(9)} ${'p99'.padStart(9)} ${'max'.padStart(9)}  (${unit})`,
+      { bold: true },
+    ),
+  ];
   const listH = Math.min(list.length, Math.max(3, Math.floor((ctx.height - 2) / 2)));
   const top = Math.max(0, Math.min(s.latency.cursor - listH + 1, list.length - listH));
   for (let i = top; i < top + listH; i++) {
     const r = list[i]!;
-    out.push(line(`${fit(r.label, 34)} ${fmtInt(r.count).padStart(9)} ${fmtInt(r.p50).padStart(9)} ${fmtInt(r.p90).padStart(9)} ${fmtInt(r.p99).padStart(9)} ${fmtInt(r.max).padStart(9)}`, { inverse: i === s.latency.cursor }));
+    out.push(
+      line(
+        `${fit(r.label, 34)} ${fmtInt(r.count).padStart(9)} ${fmtInt(r.p50).padStart(9)} ${fmtInt(r.p90).padStart(9)} ${fmtInt(r.p99).padStart(9)} ${fmtInt(r.max).padStart(9)}`,
+        { inverse: i === s.latency.cursor },
+      ),
+    );
   }
   const sel = list[s.latency.cursor]!;
   out.push(line('─'.repeat(ctx.width), { dim: true }));
@@ -44,7 +54,11 @@ export function renderLatency(s: AppState, ctx: Ctx): Line[] {
   const top2 = d3max(hist, (x) => x.count) ?? 1;
   const labW = 24;
   for (const b of hist.slice(0, room)) {
-    out.push(line(`${`${fmtInt(b.x0)}–${fmtInt(b.x1)}`.padStart(labW)} ${fmtInt(b.count).padStart(8)} ${bar(b.count / top2, Math.max(4, ctx.width - labW - 11))}`));
+    out.push(
+      line(
+        `${`${fmtInt(b.x0)}–${fmtInt(b.x1)}`.padStart(labW)} ${fmtInt(b.count).padStart(8)} ${bar(b.count / top2, Math.max(4, ctx.width - labW - 11))}`,
+      ),
+    );
   }
   return out;
 }

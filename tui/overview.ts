@@ -62,7 +62,11 @@ function findingsText(a: Analyses | undefined): string {
 
 function findingsColor(a: Analyses | undefined): string | undefined {
   if (!a || !a.findings.available) return undefined;
-  return a.findings.value.some((f) => f.severity === 'error') ? 'red' : a.findings.value.some((f) => f.severity === 'warning') ? 'yellow' : 'green';
+  return a.findings.value.some((f) => f.severity === 'error')
+    ? 'red'
+    : a.findings.value.some((f) => f.severity === 'warning')
+      ? 'yellow'
+      : 'green';
 }
 
 /** The phases as one bar across the width (a letter per phase) and its legend. */

@@ -6,12 +6,12 @@ import { area, curveStepAfter } from 'd3-shape';
 import { max, sum } from 'd3-array';
 import { fillLog2, type Density, type HistBin, type LatencySeries, type Phase } from './data.ts';
 
-export const esc = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 
-const fmt = (n: number): string => (Math.abs(n) >= 1e6 ? `${+(n / 1e6).toFixed(2)}M` : Math.abs(n) >= 1e3 ? `${+(n / 1e3).toFixed(1)}k` : `${+n.toFixed(1)}`);
+const fmt = (n: number): string =>
+  Math.abs(n) >= 1e6 ? `${+(n / 1e6).toFixed(2)}M` : Math.abs(n) >= 1e3 ? `${+(n / 1e3).toFixed(1)}k` : `${+n.toFixed(1)}`;
 
 function svg(width: number, height: number, cls: string, body: string): string {
   return `<svg class="chart ${cls}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">${body}</svg>`;
@@ -19,7 +19,10 @@ function svg(width: number, height: number, cls: string, body: string): string {
 
 function xAxis(x: (v: number) => number, ticks: number[], y: number, label = ''): string {
   const t = ticks
-    .map((v) => `<g transform="translate(${x(v).toFixed(1)},${y})"><line y2="5" stroke="#888"/><text y="17" text-anchor="middle">${esc(fmt(v))}</text></g>`)
+    .map(
+      (v) =>
+        `<g transform="translate(${x(v).toFixed(1)},${y})"><line y2="5" stroke="#888"/><text y="17" text-anchor="middle">${esc(fmt(v))}</text></g>`,
+    )
     .join('');
   return `<g class="axis">${t}${label ? `<text x="${x(ticks[ticks.length - 1] ?? 0).toFixed(1)}" y="${y + 32}" text-anchor="end" class="axis-label">${esc(label)}</text>` : ''}</g>`;
 }
@@ -29,7 +32,9 @@ export function phasesGantt(phases: Phase[], t0: number, t1: number, unit: strin
   const labelW = 170;
   const rowH = 22;
   const height = phases.length * rowH + 50;
-  const x = scaleLinear().domain([t0, t1]).range([labelW, width - 20]);
+  const x = scaleLinear()
+    .domain([t0, t1])
+    .range([labelW, width - 20]);
   const rows = phases
     .map((p, i) => {
       const y = 10 + i * rowH;
@@ -47,19 +52,24 @@ export function densityChart(d: Density, unit: string, width = 1000, maxRows = 8
   const rowH = 46;
   const rows = [...d.rows].sort((a, b) => (a[0] === 'all' ? -1 : b[0] === 'all' ? 1 : sum(b[1]) - sum(a[1]))).slice(0, maxRows);
   const height = rows.length * rowH + 50;
-  const x = scaleLinear().domain([d.from, d.to]).range([labelW, width - 20]);
+  const x = scaleLinear()
+    .domain([d.from, d.to])
+    .range([labelW, width - 20]);
   const binW = (d.to - d.from) / d.bins;
   const body = rows
     .map(([name, vals], i) => {
       const top = 8 + i * rowH;
-      const y = scaleLinear().domain([0, max(vals) || 1]).range([top + rowH - 8, top + 4]);
+      const y = scaleLinear()
+        .domain([0, max(vals) || 1])
+        .range([top + rowH - 8, top + 4]);
       const pts = Array.from(vals, (v, k) => [d.from + k * binW, v] as [number, number]);
       pts.push([d.to, vals[vals.length - 1] ?? 0]);
-      const path = area<[number, number]>()
-        .x((p) => x(p[0]))
-        .y0(top + rowH - 8)
-        .y1((p) => y(p[1]))
-        .curve(curveStepAfter)(pts) ?? '';
+      const path =
+        area<[number, number]>()
+          .x((p) => x(p[0]))
+          .y0(top + rowH - 8)
+          .y1((p) => y(p[1]))
+          .curve(curveStepAfter)(pts) ?? '';
       const total = sum(vals);
       return `<g class="density-row"><text x="${labelW - 8}" y="${top + rowH / 2}" text-anchor="end">${esc(name === 'all' ? 'all events' : name)}</text><text x="${labelW - 8}" y="${top + rowH / 2 + 13}" text-anchor="end" class="sub">${esc(fmt(total))} events</text><path d="${path}" fill="${PALETTE[i % PALETTE.length]}" fill-opacity="0.75"/><line x1="${labelW}" x2="${width - 20}" y1="${top + rowH - 8}" y2="${top + rowH - 8}" stroke="#ccc"/></g>`;
     })
@@ -78,7 +88,10 @@ export function latencyHistogram(s: LatencySeries, unit: string, width = 480, he
     .domain(bins.map((b) => `${b.x0}-${b.x1}`))
     .range([m.l, width - m.r])
     .padding(0.12);
-  const y = scaleLinear().domain([0, max(bins, (b) => b.count) || 1]).nice().range([height - m.b, m.t]);
+  const y = scaleLinear()
+    .domain([0, max(bins, (b) => b.count) || 1])
+    .nice()
+    .range([height - m.b, m.t]);
   const bars = bins
     .map((b) => {
       const bx = x(`${b.x0}-${b.x1}`) ?? 0;
@@ -87,14 +100,29 @@ export function latencyHistogram(s: LatencySeries, unit: string, width = 480, he
     .join('');
   const every = Math.max(1, Math.ceil(bins.length / 6));
   const labels = bins
-    .map((b, i) => (i % every ? '' : `<text x="${((x(`${b.x0}-${b.x1}`) ?? 0) + x.bandwidth() / 2).toFixed(1)}" y="${height - m.b + 15}" text-anchor="middle">${esc(fmt(b.x1))}</text>`))
+    .map((b, i) =>
+      i % every
+        ? ''
+        : `<text x="${((x(`${b.x0}-${b.x1}`) ?? 0) + x.bandwidth() / 2).toFixed(1)}" y="${height - m.b + 15}" text-anchor="middle">${esc(fmt(b.x1))}</text>`,
+    )
     .join('');
   const yt = y
     .ticks(4)
     .filter((v) => Number.isInteger(v))
-    .map((v) => `<text x="${m.l - 6}" y="${y(v) + 4}" text-anchor="end">${esc(fmt(v))}</text><line x1="${m.l}" x2="${width - m.r}" y1="${y(v)}" y2="${y(v)}" stroke="#eee"/>`)
+    .map(
+      (v) =>
+        `<text x="${m.l - 6}" y="${y(v) + 4}" text-anchor="end">${esc(fmt(v))}</text><line x1="${m.l}" x2="${width - m.r}" y1="${y(v)}" y2="${y(v)}" stroke="#eee"/>`,
+    )
     .join('');
-  return svg(width, height, 'hist', title + yt + bars + `<g class="axis">${labels}</g><text x="${width - m.r}" y="${height - 6}" text-anchor="end" class="axis-label">≤ ${esc(unit)} (log₂ buckets)</text>`);
+  return svg(
+    width,
+    height,
+    'hist',
+    title +
+      yt +
+      bars +
+      `<g class="axis">${labels}</g><text x="${width - m.r}" y="${height - 6}" text-anchor="end" class="axis-label">≤ ${esc(unit)} (log₂ buckets)</text>`,
+  );
 }
 
 /** Grouped horizontal bars: counts per key in A and B (diff summary), log scale. */
@@ -103,7 +131,10 @@ export function compareBars(rows: { key: string; a: number; b: number }[], width
   const rowH = 26;
   const height = rows.length * rowH + 40;
   const top = max(rows, (r) => Math.max(r.a, r.b)) || 1;
-  const x = scaleLog().domain([0.5, Math.max(10, top)]).range([labelW, width - 90]).clamp(true);
+  const x = scaleLog()
+    .domain([0.5, Math.max(10, top)])
+    .range([labelW, width - 90])
+    .clamp(true);
   const body = rows
     .map((r, i) => {
       const y = 6 + i * rowH;

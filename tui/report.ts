@@ -38,28 +38,56 @@ function traceSection(d: TraceData, a: Analyses, title: string): string {
   const unit = i.meta.clock.kind === 'ns' ? 'ns' : 'instructions';
   const out: string[] = [];
   out.push(`<h2>${esc(title)}: ${esc(o.path)}</h2>`);
-  const cfg = Object.entries(i.meta.source.config).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+  const cfg = Object.entries(i.meta.source.config)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
   out.push(
     `<table class="meta">${[
       ['source', `${o.label}${cfg ? ' — ' + cfg : ''}`],
       ['clock', i.meta.clock.kind],
       ['duration', `${fmtInt(i.duration)} ${unit} (${fmtNs(o.durationNs)})`],
-      ['events', `${fmtInt(i.events)} in ${i.chunks} chunks${!i.complete ? ' — INCOMPLETE' : i.interrupted ? ` — INTERRUPTED by ${i.interrupted}` : ''}`],
+      [
+        'events',
+        `${fmtInt(i.events)} in ${i.chunks} chunks${!i.complete ? ' — INCOMPLETE' : i.interrupted ? ` — INTERRUPTED by ${i.interrupted}` : ''}`,
+      ],
       ['digest', i.digest ?? '(none)'],
     ]
       .map(([k, v]) => `<tr><td>${esc(k!)}</td><td>${esc(v!)}</td></tr>`)
       .join('')}</table>`,
   );
   out.push('<div class="cols"><div><h3>Events by kind</h3>');
-  out.push(table(['kind', 'count'], o.kinds.map(([k, n]) => [esc(k), fmtInt(n)]), [1]));
+  out.push(
+    table(
+      ['kind', 'count'],
+      o.kinds.map(([k, n]) => [esc(k), fmtInt(n)]),
+      [1],
+    ),
+  );
   out.push('</div><div><h3>Events by device</h3>');
-  out.push(table(['device', 'count'], o.devices.map(([k, n]) => [esc(k), fmtInt(n)]), [1]));
+  out.push(
+    table(
+      ['device', 'count'],
+      o.devices.map(([k, n]) => [esc(k), fmtInt(n)]),
+      [1],
+    ),
+  );
   out.push('</div></div>');
   // Phases.
   out.push('<h3>Boot phases</h3>');
   if (a.phases.available && a.phases.value.length) {
     out.push(phasesGantt(a.phases.value, d.timeFirst, d.timeLast + 1, unit));
-    out.push(table(['phase', 'start', 'end', 'duration'], a.phases.value.map((p) => [esc(p.title), fmtInt(p.start), fmtInt(p.end), `${fmtInt(p.end - p.start)} (${fmtNs(d.toNs(p.end - p.start))})`]), [1, 2, 3]));
+    out.push(
+      table(
+        ['phase', 'start', 'end', 'duration'],
+        a.phases.value.map((p) => [
+          esc(p.title),
+          fmtInt(p.start),
+          fmtInt(p.end),
+          `${fmtInt(p.end - p.start)} (${fmtNs(d.toNs(p.end - p.start))})`,
+        ]),
+        [1, 2, 3],
+      ),
+    );
   } else out.push(na(a.phases) || '<p class="na">no phases recognised</p>');
   // Density.
   out.push('<h3>Event density over time</h3>');
@@ -68,8 +96,19 @@ function traceSection(d: TraceData, a: Analyses, title: string): string {
   out.push('<h3>Interrupt latency</h3>');
   if (a.latency.available && a.latency.value.length) {
     const perIntid = a.latency.value.filter((s) => s.intid !== undefined);
-    out.push(table(['series', 'count', 'p50', 'p90', 'p99', 'max'], perIntid.map((s) => [esc(s.label), fmtInt(s.count), fmtInt(s.p50), fmtInt(s.p90), fmtInt(s.p99), fmtInt(s.max)]), [1, 2, 3, 4, 5]));
-    out.push(`<div class="hists">${perIntid.slice(0, 12).map((s) => latencyHistogram(s, unit)).join('')}</div>`);
+    out.push(
+      table(
+        ['series', 'count', 'p50', 'p90', 'p99', 'max'],
+        perIntid.map((s) => [esc(s.label), fmtInt(s.count), fmtInt(s.p50), fmtInt(s.p90), fmtInt(s.p99), fmtInt(s.max)]),
+        [1, 2, 3, 4, 5],
+      ),
+    );
+    out.push(
+      `<div class="hists">${perIntid
+        .slice(0, 12)
+        .map((s) => latencyHistogram(s, unit))
+        .join('')}</div>`,
+    );
   } else out.push(na(a.latency) || '<p class="na">no interrupt latencies in this trace</p>');
   // Findings.
   out.push('<h3>Findings</h3>');
@@ -83,7 +122,12 @@ function traceSection(d: TraceData, a: Analyses, title: string): string {
             `<span class="sev-${f.severity}">${f.severity}</span>`,
             `${esc(f.rule)}${f.clause ? `<br><small>${esc(f.clause)}</small>` : ''}`,
             esc(f.message),
-            esc(f.evidence.slice(0, 5).map((e) => '#' + e.seq).join(' ')),
+            esc(
+              f.evidence
+                .slice(0, 5)
+                .map((e) => '#' + e.seq)
+                .join(' '),
+            ),
           ]),
         ),
       );
@@ -107,10 +151,21 @@ async function diffSection(a: TraceData, b: TraceData): Promise<string> {
   out.push(`<p><b>${raw.identical ? 'No differences.' : `${data.divergences.length} divergence(s) in the aligned streams.`}</b></p>`);
   if (raw.equivalences.length) {
     out.push('<h3>Equivalent by role (different devices or addresses lined up)</h3>');
-    out.push(table(['role', 'A', 'B'], raw.equivalences.map((e) => [esc(e.role), esc(e.a.join(', ')), esc(e.b.join(', '))])));
+    out.push(
+      table(
+        ['role', 'A', 'B'],
+        raw.equivalences.map((e) => [esc(e.role), esc(e.a.join(', ')), esc(e.b.join(', '))]),
+      ),
+    );
   }
   if (data.divergences.length)
-    out.push('<h3>Divergences</h3>' + table(['A', 'B', 'what'], data.divergences.slice(0, 30).map((d) => [d.a !== undefined ? '#' + d.a : '', d.b !== undefined ? '#' + d.b : '', esc(d.text)])));
+    out.push(
+      '<h3>Divergences</h3>' +
+        table(
+          ['A', 'B', 'what'],
+          data.divergences.slice(0, 30).map((d) => [d.a !== undefined ? '#' + d.a : '', d.b !== undefined ? '#' + d.b : '', esc(d.text)]),
+        ),
+    );
   // Charts: counts side by side (log scale).
   out.push('<h3>Events by kind, A vs B</h3>' + compareBars(raw.kinds));
   if (raw.devices.length) out.push('<h3>MMIO accesses by device role, A vs B</h3>' + compareBars(raw.devices));
@@ -128,7 +183,8 @@ export async function buildReport(paths: string[]): Promise<string> {
   const traces = paths.map((p) => new TraceData(p));
   try {
     const parts: string[] = [];
-    for (const [i, d] of traces.entries()) parts.push(traceSection(d, await d.analyses(), traces.length > 1 ? (i === 0 ? 'A' : 'B') : 'Trace'));
+    for (const [i, d] of traces.entries())
+      parts.push(traceSection(d, await d.analyses(), traces.length > 1 ? (i === 0 ? 'A' : 'B') : 'Trace'));
     if (traces.length > 1) parts.push(await diffSection(traces[0]!, traces[1]!));
     const title = `bootscope report — ${paths.join(' vs ')}`;
     return `<!DOCTYPE html>

@@ -37,7 +37,12 @@ export function renderTimeline(s: AppState, ctx: Ctx): Line[] {
   const plotW = Math.max(10, ctx.width - labelW - 1);
   const out: Line[] = [];
   const unit = d.meta.clock.kind === 'ns' ? 'ns' : 'instr';
-  out.push(line(`view ${fmtInt(from)} – ${fmtInt(to)} ${unit} (${(((to - from) / Math.max(1, d.timeLast + 1 - d.timeFirst)) * 100).toFixed(1)}% of the trace)`, { color: 'cyan' }));
+  out.push(
+    line(
+      `view ${fmtInt(from)} – ${fmtInt(to)} ${unit} (${(((to - from) / Math.max(1, d.timeLast + 1 - d.timeFirst)) * 100).toFixed(1)}% of the trace)`,
+      { color: 'cyan' },
+    ),
+  );
   out.push(line(`${' '.repeat(labelW)} ${axis(from, to, plotW)}`, { dim: true }));
   out.push(line(`${fit(selectionLabel(s), labelW)} ${selectionRow(s, plotW)}`, { color: 'yellow' }));
   // Phases Gantt.
@@ -60,11 +65,21 @@ export function renderTimeline(s: AppState, ctx: Ctx): Line[] {
   for (const [name, vals] of rows.slice(0, Math.max(1, room))) {
     let mx = 0;
     for (const v of vals) if (v > mx) mx = v;
-    out.push(line(`${fit(name === 'all' ? 'all events' : name, labelW)} ${sparkline(vals, mx)}`, { color: name === 'all' ? 'cyan' : undefined }));
+    out.push(
+      line(`${fit(name === 'all' ? 'all events' : name, labelW)} ${sparkline(vals, mx)}`, { color: name === 'all' ? 'cyan' : undefined }),
+    );
   }
   if (rows.length === 1 && d.reader.chunks.filter((c) => c.timeMax >= from && c.timeMin < to).length > EXACT_CHUNKS)
-    out.push(line(ctx.densityIndex ? 'zoom in (+) for per-device rows' : 'per-device rows: scanning the trace… (or zoom in with +)', { dim: true }));
-  out.push(line('+/- zoom  ←/→ pan  0 reset  ↑/↓ phase  p zoom to phase  s select from/to centre  Enter: events in selection (or view)', { dim: true }));
+    out.push(
+      line(ctx.densityIndex ? 'zoom in (+) for per-device rows' : 'per-device rows: scanning the trace… (or zoom in with +)', {
+        dim: true,
+      }),
+    );
+  out.push(
+    line('+/- zoom  ←/→ pan  0 reset  ↑/↓ phase  p zoom to phase  s select from/to centre  Enter: events in selection (or view)', {
+      dim: true,
+    }),
+  );
   return out.slice(0, ctx.height);
 }
 
@@ -134,7 +149,8 @@ export const timelineKeys: KeyHandler = (s, input, key, ctx) => {
   }
   if (input === 's') {
     const mid = Math.round((t.from + t.to) / 2);
-    if (t.selStart === undefined) return { ...s, timeline: { ...t, selStart: mid, sel: undefined }, message: `selection starts at ${mid}: pan/zoom, then s again` };
+    if (t.selStart === undefined)
+      return { ...s, timeline: { ...t, selStart: mid, sel: undefined }, message: `selection starts at ${mid}: pan/zoom, then s again` };
     const sel: [number, number] = [Math.min(t.selStart, mid), Math.max(t.selStart, mid) + 1];
     return { ...s, timeline: { ...t, selStart: undefined, sel }, message: `selected [${sel[0]}, ${sel[1]}): Enter shows its events` };
   }

@@ -37,7 +37,8 @@ export const BOOT_RULES = {
     severity: 'error',
     clause: `${BOOTING} §3 "the Image must be placed text_offset bytes from a 2MB aligned base address anywhere in usable system RAM"`,
     title: 'Image placement',
-    trigger: 'a Linux Image whose entry is neither 2 MiB-aligned nor 0x80000 past a 2 MiB boundary (the legacy text_offset), or lies outside RAM',
+    trigger:
+      'a Linux Image whose entry is neither 2 MiB-aligned nor 0x80000 past a 2 MiB boundary (the legacy text_offset), or lies outside RAM',
   },
   secondariesOff: {
     id: 'boot.secondaries-off',
@@ -69,7 +70,12 @@ class BootRules implements Analysis<void> {
     if (e.reason !== 'boot' || e.state !== 'on') return;
     if (!this.bootEvent) this.bootEvent = e;
     else if (e.target !== this.bootEvent.target) {
-      this.sink.report(BOOT_RULES.secondariesOff, `vcpu${e.target}`, `vCPU ${e.target} was started at boot along with vCPU ${this.bootEvent.target}; secondaries must stay off until the kernel starts them with PSCI CPU_ON.`, [e]);
+      this.sink.report(
+        BOOT_RULES.secondariesOff,
+        `vcpu${e.target}`,
+        `vCPU ${e.target} was started at boot along with vCPU ${this.bootEvent.target}; secondaries must stay off until the kernel starts them with PSCI CPU_ON.`,
+        [e],
+      );
     }
   }
 
@@ -79,7 +85,12 @@ class BootRules implements Analysis<void> {
     const R = BOOT_RULES;
     const ev = this.bootEvent ? [this.bootEvent] : [];
     if (boot.dtbAddr !== undefined && boot.dtbAddr % 8 !== 0) {
-      this.sink.report(R.dtbAlignment, 'dtb', `the DTB was placed at ${hex(boot.dtbAddr)}, not 8-byte aligned; place it on an 8-byte boundary.`, ev);
+      this.sink.report(
+        R.dtbAlignment,
+        'dtb',
+        `the DTB was placed at ${hex(boot.dtbAddr)}, not 8-byte aligned; place it on an 8-byte boundary.`,
+        ev,
+      );
     }
     const dtb = ctx.blob('dtb');
     if (dtb && dtb.length >= 8) {
@@ -87,14 +98,24 @@ class BootRules implements Analysis<void> {
       if (total > 2 * MiB) this.sink.report(R.dtbSize, 'dtb', `the DTB is ${total} bytes, over the 2 MiB limit; shrink it.`, ev);
     }
     if (this.bootEvent && boot.dtbAddr !== undefined && this.bootEvent.context !== BigInt(boot.dtbAddr)) {
-      this.sink.report(R.registers, 'x0', `x0 at entry was ${hex(this.bootEvent.context)}, not the DTB address ${hex(boot.dtbAddr)}; the loader must pass the DTB in x0.`, ev);
+      this.sink.report(
+        R.registers,
+        'x0',
+        `x0 at entry was ${hex(this.bootEvent.context)}, not the DTB address ${hex(boot.dtbAddr)}; the loader must pass the DTB in x0.`,
+        ev,
+      );
     }
     if (boot.entry !== undefined) {
       const off = boot.entry % (2 * MiB);
       const ram = ctx.regionsByRole('ram');
       const inRam = !ram.length || ram.some((r) => boot.entry! >= r.base && boot.entry! < r.base + r.size);
       if ((off !== 0 && off !== 0x80000) || !inRam) {
-        this.sink.report(R.imagePlacement, 'image', `the Image entry ${hex(boot.entry)} ${inRam ? `is ${hex(off)} past a 2 MiB boundary` : 'is outside RAM'}; load it text_offset bytes from a 2 MiB-aligned base in RAM.`, ev);
+        this.sink.report(
+          R.imagePlacement,
+          'image',
+          `the Image entry ${hex(boot.entry)} ${inRam ? `is ${hex(off)} past a 2 MiB boundary` : 'is outside RAM'}; load it text_offset bytes from a 2 MiB-aligned base in RAM.`,
+          ev,
+        );
       }
     }
   }

@@ -10,7 +10,8 @@ export const GIC_RULES = {
   eoiNotActive: {
     id: 'gic.eoi-not-active',
     severity: 'error',
-    clause: 'GICv2 IHI 0048B §4.4.5 GICC_EOIR / GICv3 IHI 0069 §12.2.9 ICC_EOIR1_EL1 (EOI of an interrupt that is not active is UNPREDICTABLE)',
+    clause:
+      'GICv2 IHI 0048B §4.4.5 GICC_EOIR / GICv3 IHI 0069 §12.2.9 ICC_EOIR1_EL1 (EOI of an interrupt that is not active is UNPREDICTABLE)',
     title: 'EOI of an INTID that is not active',
     trigger: 'an EOI (irq_eoi) for an INTID that was not acknowledged and is not active on that vCPU',
   },
@@ -54,7 +55,7 @@ export const GIC_RULES = {
     severity: 'error',
     clause: 'GICv3 IHI 0069 §12.11.42 GICR_WAKER (clear ProcessorSleep, wait for ChildrenAsleep = 0 before using the redistributor)',
     title: 'GICv3 redistributor used before the WAKER handshake',
-    trigger: 'a write to a redistributor SGI-frame register before that redistributor\'s WAKER.ProcessorSleep was cleared',
+    trigger: "a write to a redistributor SGI-frame register before that redistributor's WAKER.ProcessorSleep was cleared",
   },
   iccBeforeSre: {
     id: 'gic.icc-before-sre',
@@ -105,15 +106,30 @@ class GicRules implements Analysis<void> {
     switch (e.kind) {
       case 'irq_eoi': {
         if (e.intid >= 1020 && e.intid <= 1023) {
-          this.sink.report(R.eoiSpecial, `cpu${e.vcpu}`, `vCPU ${e.vcpu} wrote INTID ${e.intid} to EOIR; special INTIDs (1023 = spurious) must not be EOId: skip the EOI when IAR returns 1020-1023.`, [e]);
+          this.sink.report(
+            R.eoiSpecial,
+            `cpu${e.vcpu}`,
+            `vCPU ${e.vcpu} wrote INTID ${e.intid} to EOIR; special INTIDs (1023 = spurious) must not be EOId: skip the EOI when IAR returns 1020-1023.`,
+            [e],
+          );
           return;
         }
         const st = gic.cpu(e.vcpu).stack;
         const top = st[st.length - 1];
         if (!st.some((x) => x.intid === e.intid) && !gic.isActive(e.intid, e.vcpu)) {
-          this.sink.report(R.eoiNotActive, `${e.intid}`, `vCPU ${e.vcpu} EOId INTID ${e.intid}, which is not active; EOI only the INTID IAR returned, once.`, [e]);
+          this.sink.report(
+            R.eoiNotActive,
+            `${e.intid}`,
+            `vCPU ${e.vcpu} EOId INTID ${e.intid}, which is not active; EOI only the INTID IAR returned, once.`,
+            [e],
+          );
         } else if (top && top.intid !== e.intid && st.some((x) => x.intid === e.intid)) {
-          this.sink.report(R.eoiOutOfOrder, `${e.intid}`, `vCPU ${e.vcpu} EOId INTID ${e.intid} while INTID ${top.intid} (acknowledged later) is still active; EOIs must come in reverse order of acknowledgement.`, [e]);
+          this.sink.report(
+            R.eoiOutOfOrder,
+            `${e.intid}`,
+            `vCPU ${e.vcpu} EOId INTID ${e.intid} while INTID ${top.intid} (acknowledged later) is still active; EOIs must come in reverse order of acknowledgement.`,
+            [e],
+          );
         }
         return;
       }
@@ -131,7 +147,12 @@ class GicRules implements Analysis<void> {
           const s = gic.slot(e.intid, e.vcpu);
           const configuredEdge = gic.edge[s] === 1;
           if (this.icfgrWritten.has(e.intid) && configuredEdge !== (e.trigger === 'edge')) {
-            this.sink.report(R.badTrigger, `${e.intid}`, `INTID ${e.intid} is configured ${configuredEdge ? 'edge' : 'level'}-triggered but ${e.source || 'its device'} drives it ${e.trigger}-triggered; fix the DT interrupt flags or the ICFGR setting.`, [e]);
+            this.sink.report(
+              R.badTrigger,
+              `${e.intid}`,
+              `INTID ${e.intid} is configured ${configuredEdge ? 'edge' : 'level'}-triggered but ${e.source || 'its device'} drives it ${e.trigger}-triggered; fix the DT interrupt flags or the ICFGR setting.`,
+              [e],
+            );
           }
         }
         return;
@@ -151,11 +172,21 @@ class GicRules implements Analysis<void> {
     if (!name) return;
     const c = ctx.state.gic.cpu(e.vcpu);
     if (name !== 'ICC_SRE_EL1' && c.sre === 0) {
-      this.sink.report(GIC_RULES.iccBeforeSre, `cpu${e.vcpu}`, `vCPU ${e.vcpu} accessed ${name} while ICC_SRE_EL1.SRE=0; set SRE first (or use the GICC memory-mapped interface).`, [e]);
+      this.sink.report(
+        GIC_RULES.iccBeforeSre,
+        `cpu${e.vcpu}`,
+        `vCPU ${e.vcpu} accessed ${name} while ICC_SRE_EL1.SRE=0; set SRE first (or use the GICC memory-mapped interface).`,
+        [e],
+      );
     }
     if (name === 'ICC_PMR_EL1' && e.write) this.lastPmrEvent.set(e.vcpu, e);
     if (name === 'ICC_DIR_EL1' && e.write && c.eoiMode === 0) {
-      this.sink.report(GIC_RULES.dirWithoutEoiMode, `cpu${e.vcpu}`, `vCPU ${e.vcpu} wrote ICC_DIR_EL1 with ICC_CTLR_EL1.EOImode=0; set EOImode=1 to split priority drop and deactivation, or do not use DIR.`, [e]);
+      this.sink.report(
+        GIC_RULES.dirWithoutEoiMode,
+        `cpu${e.vcpu}`,
+        `vCPU ${e.vcpu} wrote ICC_DIR_EL1 with ICC_CTLR_EL1.EOImode=0; set EOImode=1 to split priority drop and deactivation, or do not use DIR.`,
+        [e],
+      );
     }
   }
 
@@ -167,7 +198,12 @@ class GicRules implements Analysis<void> {
       const off = e.addr - r.base;
       if (off === 0x04) this.lastPmrEvent.set(e.vcpu, e);
       if (off === 0x1000 && gic.cpu(e.vcpu).eoiMode === 0) {
-        this.sink.report(GIC_RULES.dirWithoutEoiMode, `cpu${e.vcpu}`, `vCPU ${e.vcpu} wrote GICC_DIR with GICC_CTLR.EOImodeNS=0; set EOImodeNS to split priority drop and deactivation, or do not use DIR.`, [e]);
+        this.sink.report(
+          GIC_RULES.dirWithoutEoiMode,
+          `cpu${e.vcpu}`,
+          `vCPU ${e.vcpu} wrote GICC_DIR with GICC_CTLR.EOImodeNS=0; set EOImodeNS to split priority drop and deactivation, or do not use DIR.`,
+          [e],
+        );
       }
       return;
     }
@@ -175,7 +211,12 @@ class GicRules implements Analysis<void> {
       const rel = e.addr - (gic.redists[0]?.base ?? r.base);
       const frame = Math.floor(rel / GICV3_REDIST_STRIDE);
       if (rel % GICV3_REDIST_STRIDE >= GICV3_SGI_FRAME && gic.cpu(frame).wakerSeq < 0) {
-        this.sink.report(GIC_RULES.redistBeforeWaker, `redist${frame}`, `${e.register || 'SGI-frame register'} of redistributor ${frame} written before GICR_WAKER.ProcessorSleep was cleared; wake the redistributor (clear ProcessorSleep, poll ChildrenAsleep) first.`, [e]);
+        this.sink.report(
+          GIC_RULES.redistBeforeWaker,
+          `redist${frame}`,
+          `${e.register || 'SGI-frame register'} of redistributor ${frame} written before GICR_WAKER.ProcessorSleep was cleared; wake the redistributor (clear ProcessorSleep, poll ChildrenAsleep) first.`,
+          [e],
+        );
       }
       const off = (rel % GICV3_REDIST_STRIDE) - GICV3_SGI_FRAME;
       if (off >= 0xc00 && off < 0xc08) this.icfgr(e, off - 0xc00, true);
@@ -199,11 +240,16 @@ class GicRules implements Analysis<void> {
       this.icfgrWritten.add(intid);
       if (intid < 16 && ((e.value >> BigInt(2 * k + 1)) & 1n) === 0n && first < 16) {
         // SGI bits are read-only (edge); writing 0 there asks for level, which SGIs cannot be.
-        if (k === 0) this.sink.report(GIC_RULES.badTrigger, 'sgi', `ICFGR0 write asks for level-triggered SGIs (bits read as edge and ignore writes); SGIs are always edge-triggered.`, [e]);
+        if (k === 0)
+          this.sink.report(
+            GIC_RULES.badTrigger,
+            'sgi',
+            `ICFGR0 write asks for level-triggered SGIs (bits read as edge and ignore writes); SGIs are always edge-triggered.`,
+            [e],
+          );
       }
     }
   }
-
 
   finish(ctx: ReplayContext): void {
     const gic = ctx.state.gic;
@@ -211,9 +257,19 @@ class GicRules implements Analysis<void> {
     for (const [intid, ev] of this.enableEvents) {
       if (!gic.enabled[intid]) continue;
       if (gic.version === 2 && gic.target[intid] === 0) {
-        this.sink.report(R.spiNoTarget, `${intid}`, `SPI ${intid} is enabled but its GICD_ITARGETSR byte is 0, so it is delivered to no CPU; write a CPU target mask.`, [ev]);
+        this.sink.report(
+          R.spiNoTarget,
+          `${intid}`,
+          `SPI ${intid} is enabled but its GICD_ITARGETSR byte is 0, so it is delivered to no CPU; write a CPU target mask.`,
+          [ev],
+        );
       } else if (gic.version === 3 && !gic.routed[intid]) {
-        this.sink.report(R.spiNoTarget, `${intid}`, `SPI ${intid} is enabled but GICD_IROUTER${intid} was never written (its reset value is UNKNOWN); route it to a CPU.`, [ev]);
+        this.sink.report(
+          R.spiNoTarget,
+          `${intid}`,
+          `SPI ${intid} is enabled but GICD_IROUTER${intid} was never written (its reset value is UNKNOWN); route it to a CPU.`,
+          [ev],
+        );
       }
     }
     for (const [intid, ev] of this.assertEvents) {
@@ -224,14 +280,26 @@ class GicRules implements Analysis<void> {
       // the guest ran on for a long while.
       const at = this.assertAt.get(intid) ?? 0;
       if (gic.enabled[s] && this.lastAckSeen < at && ctx.eventsSeen - at < NEVER_ACKED_AFTER) continue;
-      const why = !gic.enabled[s] ? 'it was never enabled in the GIC' : 'it was enabled but never acknowledged (masked by priority, or the CPU never unmasked IRQs)';
-      this.sink.report(R.neverAcked, `${intid}`, `INTID ${intid} (${(ev as EventOf<'irq_line'>).source || 'unknown source'}) was asserted and is still pending at the end: ${why}.`, [ev]);
+      const why = !gic.enabled[s]
+        ? 'it was never enabled in the GIC'
+        : 'it was enabled but never acknowledged (masked by priority, or the CPU never unmasked IRQs)';
+      this.sink.report(
+        R.neverAcked,
+        `${intid}`,
+        `INTID ${intid} (${(ev as EventOf<'irq_line'>).source || 'unknown source'}) was asserted and is still pending at the end: ${why}.`,
+        [ev],
+      );
     }
     const anyEnabled = this.enableEvents.size > 0;
     for (let v = 0; v < gic.cpus.length; v++) {
       if (anyEnabled && gic.cpus[v]!.pmr === 0 && !this.ackedBy.has(v) && ctx.state.psci.isOn(v)) {
         const ev = this.lastPmrEvent.get(v);
-        this.sink.report(R.pmrZero, `cpu${v}`, `vCPU ${v}'s priority mask is 0 at the end with interrupts enabled and none acknowledged: every interrupt is masked. Write 0xf0 (or 0xff) to ${gic.version === 3 ? 'ICC_PMR_EL1' : 'GICC_PMR'}.`, ev ? [ev] : []);
+        this.sink.report(
+          R.pmrZero,
+          `cpu${v}`,
+          `vCPU ${v}'s priority mask is 0 at the end with interrupts enabled and none acknowledged: every interrupt is masked. Write 0xf0 (or 0xff) to ${gic.version === 3 ? 'ICC_PMR_EL1' : 'GICC_PMR'}.`,
+          ev ? [ev] : [],
+        );
       }
     }
   }

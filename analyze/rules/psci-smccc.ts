@@ -36,7 +36,8 @@ export const PSCI_RULES = {
     severity: 'error',
     clause: 'PSCI DEN0022 §5.1.4 CPU_ON (target_cpu must be a valid MPIDR of an off CPU)',
     title: 'CPU_ON to an unknown MPIDR or an already-on CPU',
-    trigger: 'CPU_ON whose target MPIDR names no vCPU of the machine, or a vCPU that is already on (or returned INVALID_PARAMETERS/ALREADY_ON)',
+    trigger:
+      'CPU_ON whose target MPIDR names no vCPU of the machine, or a vCPU that is already on (or returned INVALID_PARAMETERS/ALREADY_ON)',
   },
   badReturn: {
     id: 'psci.bad-return',
@@ -48,10 +49,24 @@ export const PSCI_RULES = {
 } as const satisfies Record<string, RuleDef>;
 
 /** PSCI functions whose x0 result is a status code (others return values or never return). */
-const STATUS_FUNCTIONS = new Set(['PSCI_CPU_SUSPEND', 'PSCI_CPU_OFF', 'PSCI_CPU_ON', 'PSCI_MIGRATE', 'PSCI_SYSTEM_SUSPEND', 'PSCI_CPU_FREEZE', 'PSCI_CPU_DEFAULT_SUSPEND', 'PSCI_SET_SUSPEND_MODE', 'PSCI_SYSTEM_RESET2', 'PSCI_MEM_PROTECT_CHECK_RANGE']);
+const STATUS_FUNCTIONS = new Set([
+  'PSCI_CPU_SUSPEND',
+  'PSCI_CPU_OFF',
+  'PSCI_CPU_ON',
+  'PSCI_MIGRATE',
+  'PSCI_SYSTEM_SUSPEND',
+  'PSCI_CPU_FREEZE',
+  'PSCI_CPU_DEFAULT_SUSPEND',
+  'PSCI_SET_SUSPEND_MODE',
+  'PSCI_SYSTEM_RESET2',
+  'PSCI_MEM_PROTECT_CHECK_RANGE',
+]);
 
 export function isXenCall(e: EventOf<'hypercall'>, ctx: ReplayContext): boolean {
-  return e.imm === XEN_HYPERCALL_IMM || (ctx.meta.source.name === 'xen' && e.name !== '' && !/^(PSCI|SMCCC|ARM|KVM|VENDOR|TRNG|STD|SIP|OEM)/.test(e.name) && e.imm !== 0);
+  return (
+    e.imm === XEN_HYPERCALL_IMM ||
+    (ctx.meta.source.name === 'xen' && e.name !== '' && !/^(PSCI|SMCCC|ARM|KVM|VENDOR|TRNG|STD|SIP|OEM)/.test(e.name) && e.imm !== 0)
+  );
 }
 
 /** vCPU index an MPIDR names on our machines (Aff0 + 16*Aff1, as QEMU virt numbers CPUs). */
@@ -83,11 +98,28 @@ class PsciRules implements Analysis<void> {
     const fid = e.func >>> 0;
     const fast = fid >= 0x80000000;
     const label = e.name || hex(fid);
-    if (e.imm !== 0) this.sink.report(R.nonzeroImm, `${e.conduit}#${e.imm}`, `${e.conduit.toUpperCase()} #${hex(e.imm)} with SMCCC function ${label}; SMCCC calls use immediate 0 (hypervisors may treat other immediates as a different ABI or ignore the call).`, [e]);
-    if (fast && (fid & 0x00fe0000) !== 0) this.sink.report(R.reservedBits, label, `function id ${hex(fid)} has reserved bits 23:17 set (${hex(fid & 0x00fe0000)}); clear them.`, [e]);
+    if (e.imm !== 0)
+      this.sink.report(
+        R.nonzeroImm,
+        `${e.conduit}#${e.imm}`,
+        `${e.conduit.toUpperCase()} #${hex(e.imm)} with SMCCC function ${label}; SMCCC calls use immediate 0 (hypervisors may treat other immediates as a different ABI or ignore the call).`,
+        [e],
+      );
+    if (fast && (fid & 0x00fe0000) !== 0)
+      this.sink.report(
+        R.reservedBits,
+        label,
+        `function id ${hex(fid)} has reserved bits 23:17 set (${hex(fid & 0x00fe0000)}); clear them.`,
+        [e],
+      );
     const answer = ctx.state.psci.features.get(fid);
     if (answer === PSCI_NOT_SUPPORTED && e.name !== 'PSCI_FEATURES') {
-      this.sink.report(R.afterNotSupported, label, `${label} was called although PSCI_FEATURES(${hex(fid)}) returned NOT_SUPPORTED; check PSCI_FEATURES before using optional functions.`, [e]);
+      this.sink.report(
+        R.afterNotSupported,
+        label,
+        `${label} was called although PSCI_FEATURES(${hex(fid)}) returned NOT_SUPPORTED; check PSCI_FEATURES before using optional functions.`,
+        [e],
+      );
     }
     const r0 = e.results.length ? Number(BigInt.asIntN(32, e.results[0]!)) : undefined;
     if (e.name === 'PSCI_CPU_ON' && e.args.length) this.cpuOn(e, ctx, r0);
@@ -102,9 +134,19 @@ class PsciRules implements Analysis<void> {
     const n = vcpuCount(ctx);
     const unknown = v < 0 || (n > 0 && v >= n) || r0 === -2;
     if (unknown) {
-      this.sink.report(PSCI_RULES.cpuOnUnknown, hex(mpidr), `CPU_ON(target MPIDR ${hex(mpidr)}) names no vCPU of this ${n || '?'}-vCPU machine${r0 !== undefined ? ` (returned ${PSCI_RETURN[r0] ?? r0})` : ''}; take MPIDRs from the DT /cpus reg values.`, [e]);
+      this.sink.report(
+        PSCI_RULES.cpuOnUnknown,
+        hex(mpidr),
+        `CPU_ON(target MPIDR ${hex(mpidr)}) names no vCPU of this ${n || '?'}-vCPU machine${r0 !== undefined ? ` (returned ${PSCI_RETURN[r0] ?? r0})` : ''}; take MPIDRs from the DT /cpus reg values.`,
+        [e],
+      );
     } else if (ctx.state.psci.isOn(v) || r0 === -4) {
-      this.sink.report(PSCI_RULES.cpuOnUnknown, hex(mpidr), `CPU_ON(target MPIDR ${hex(mpidr)}) for vCPU ${v}, which is already on${r0 !== undefined ? ` (returned ${PSCI_RETURN[r0] ?? r0})` : ''}; use AFFINITY_INFO to check before starting a CPU.`, [e]);
+      this.sink.report(
+        PSCI_RULES.cpuOnUnknown,
+        hex(mpidr),
+        `CPU_ON(target MPIDR ${hex(mpidr)}) for vCPU ${v}, which is already on${r0 !== undefined ? ` (returned ${PSCI_RETURN[r0] ?? r0})` : ''}; use AFFINITY_INFO to check before starting a CPU.`,
+        [e],
+      );
     }
   }
 

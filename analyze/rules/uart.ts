@@ -82,17 +82,34 @@ class UartRules implements Analysis<void> {
     const R = UART_RULES;
     const name = r.region.name;
     if (m.register === 'CR') this.crSeen.add(name);
-    if (m.size === 8) this.sink.report(R.access64, name, `${name}: 8-byte ${m.kind === 'mmio_read' ? 'read' : 'write'} of ${m.register || hex(m.addr - r.region.base)}; UART registers are 32-bit: use 32-bit (or 16/8-bit) accesses.`, [e]);
+    if (m.size === 8)
+      this.sink.report(
+        R.access64,
+        name,
+        `${name}: 8-byte ${m.kind === 'mmio_read' ? 'read' : 'write'} of ${m.register || hex(m.addr - r.region.base)}; UART registers are 32-bit: use 32-bit (or 16/8-bit) accesses.`,
+        [e],
+      );
     if (r.region.model === 'sbsa-uart' && !SBSA_OK.has(m.register) && !(m.addr - r.region.base >= 0xfe0)) {
       const off = m.addr - r.region.base;
-      this.sink.report(R.sbsaFullRegister, name, `${name} is an SBSA generic UART, which has no register at offset ${hex(off)} (a full-PL011 register): it reads 0 and ignores writes. Describe it as arm,sbsa-uart and let the driver skip baud/line setup.`, [e]);
+      this.sink.report(
+        R.sbsaFullRegister,
+        name,
+        `${name} is an SBSA generic UART, which has no register at offset ${hex(off)} (a full-PL011 register): it reads 0 and ignores writes. Describe it as arm,sbsa-uart and let the driver skip baud/line setup.`,
+        [e],
+      );
     }
     if (m.kind === 'mmio_read') {
       if (m.addr - r.region.base >= 0xfe0) {
         const list = this.idReads.get(name) ?? [];
         if (list.length < 3) this.idReads.set(name, [...list, e]);
       }
-      if (m.register === 'ICR') this.sink.report(R.icrRead, name, `${name}: ICR is write-only; the read returns nothing meaningful. Read RIS/MIS for interrupt status.`, [e]);
+      if (m.register === 'ICR')
+        this.sink.report(
+          R.icrRead,
+          name,
+          `${name}: ICR is write-only; the read returns nothing meaningful. Read RIS/MIS for interrupt status.`,
+          [e],
+        );
       return;
     }
     this.write(m as EventOf<'mmio_write'>, r, ctx);
@@ -104,19 +121,34 @@ class UartRules implements Analysis<void> {
     const reg = e.register;
     const enabled = ctx.state.uart.enabled(r);
     if ((reg === 'LCR_H' || reg === 'IBRD' || reg === 'FBRD') && enabled) {
-      this.sink.report(R.lcrWhileEnabled, name, `${name}: ${reg} written while CR.UARTEN=1 (CR=${hex(r.cr)}); the TRM requires disabling the UART (clear UARTEN, wait for BUSY to clear) before changing ${reg}.`, [e]);
+      this.sink.report(
+        R.lcrWhileEnabled,
+        name,
+        `${name}: ${reg} written while CR.UARTEN=1 (CR=${hex(r.cr)}); the TRM requires disabling the UART (clear UARTEN, wait for BUSY to clear) before changing ${reg}.`,
+        [e],
+      );
     }
     if (reg === 'IBRD' || reg === 'FBRD') {
       if (!this.unlatched.has(name)) this.unlatched.set(name, e);
     } else if (reg === 'LCR_H') this.unlatched.delete(name);
-    else if (reg === 'CR' && (Number(e.value) & 1) && this.unlatched.has(name)) {
-      this.sink.report(R.divisorNotLatched, name, `${name}: IBRD/FBRD were written but no LCR_H write followed before the UART was enabled, so the new baud rate never takes effect. Write LCR_H after the divisors.`, [this.unlatched.get(name), e]);
+    else if (reg === 'CR' && Number(e.value) & 1 && this.unlatched.has(name)) {
+      this.sink.report(
+        R.divisorNotLatched,
+        name,
+        `${name}: IBRD/FBRD were written but no LCR_H write followed before the UART was enabled, so the new baud rate never takes effect. Write LCR_H after the divisors.`,
+        [this.unlatched.get(name), e],
+      );
       this.unlatched.delete(name);
     }
     // SBSA UARTs have no CR; imported traces start mid-boot, so CR is unknown until the guest shows it.
     if (reg === 'DR' && r.region.model !== 'sbsa-uart' && this.crKnown(r, ctx) && !ctx.state.uart.canTransmit(r)) {
       const why = !(r.cr & 1) ? 'UARTEN' : 'TXE';
-      this.sink.report(R.txDisabled, name, `${name}: DR written while CR.${why} is clear (CR=${hex(r.cr)}); a real PL011 does not transmit (QEMU/KVM do). Set CR.UARTEN|TXE before writing DR.`, [e]);
+      this.sink.report(
+        R.txDisabled,
+        name,
+        `${name}: DR written while CR.${why} is clear (CR=${hex(r.cr)}); a real PL011 does not transmit (QEMU/KVM do). Set CR.UARTEN|TXE before writing DR.`,
+        [e],
+      );
     }
   }
 
@@ -129,7 +161,12 @@ class UartRules implements Analysis<void> {
 
   finish(ctx: ReplayContext): void {
     for (const [name, ev] of this.unlatched) {
-      this.sink.report(UART_RULES.divisorNotLatched, name, `${name}: IBRD/FBRD were written but never latched by an LCR_H write; the baud rate change never takes effect. Write LCR_H after the divisors.`, [ev]);
+      this.sink.report(
+        UART_RULES.divisorNotLatched,
+        name,
+        `${name}: IBRD/FBRD were written but never latched by an LCR_H write; the baud rate change never takes effect. Write LCR_H after the divisors.`,
+        [ev],
+      );
     }
     for (const r of ctx.state.uart.byRegion.values()) this.checkIds(r);
   }
@@ -139,7 +176,12 @@ class UartRules implements Analysis<void> {
     const describedPl011 = r.region.model === 'pl011' || compat.includes('arm,pl011') || compat.includes('arm,primecell');
     const id = amba(r);
     if (!describedPl011 || !id || id.matches) return;
-    this.sink.report(UART_RULES.notPl011Id, r.region.name, `${r.region.name} is described as a PL011 but its IDs read cell ${hex(id.cid)} periph ${hex(id.pid)}; Linux's AMBA bus will not bind the pl011 driver. If this is an SBSA generic UART (e.g. Xen's vpl011), describe it as compatible = "arm,sbsa-uart".`, this.idReads.get(r.region.name) ?? []);
+    this.sink.report(
+      UART_RULES.notPl011Id,
+      r.region.name,
+      `${r.region.name} is described as a PL011 but its IDs read cell ${hex(id.cid)} periph ${hex(id.pid)}; Linux's AMBA bus will not bind the pl011 driver. If this is an SBSA generic UART (e.g. Xen's vpl011), describe it as compatible = "arm,sbsa-uart".`,
+      this.idReads.get(r.region.name) ?? [],
+    );
   }
 }
 

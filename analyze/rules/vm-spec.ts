@@ -16,7 +16,8 @@ export const VM_SPEC_RULES = {
     severity: 'error',
     clause: `${SPEC}: "the VM provides a serial console: an emulated PL011, a virtio-console or a Xen PV console"`,
     title: 'no console provided',
-    trigger: 'no UART region, no virtio-console (virtio-mmio DeviceID 3) and no Xen PV console (Xen guest or console events on xen_console_io/hvc0)',
+    trigger:
+      'no UART region, no virtio-console (virtio-mmio DeviceID 3) and no Xen PV console (Xen guest or console events on xen_console_io/hvc0)',
   },
   gic: {
     id: 'vmspec.gic',
@@ -30,7 +31,8 @@ export const VM_SPEC_RULES = {
     severity: 'warning',
     clause: `${SPEC}: "the architected virtual timer and counter are provided"`,
     title: 'virtual timer not provided or not used',
-    trigger: 'the DT has no arm,armv8-timer/arm,armv7-timer node, or the guest armed another EL1 timer (physical) but never the virtual one',
+    trigger:
+      'the DT has no arm,armv8-timer/arm,armv7-timer node, or the guest armed another EL1 timer (physical) but never the virtual one',
   },
   hotplugBus: {
     id: 'vmspec.hotplug-bus',
@@ -44,14 +46,15 @@ export const VM_SPEC_RULES = {
     severity: 'error',
     clause: `${SPEC}: "a complete FDT or ACPI; the guest must not rely on a fixed memory map"`,
     title: 'guest touched an MMIO region the DT does not describe',
-    trigger: 'an MMIO access to an address no DT node\'s reg covers (without a DTB in the trace: an access the platform resolved as unassigned)',
+    trigger:
+      "an MMIO access to an address no DT node's reg covers (without a DTB in the trace: an access the platform resolved as unassigned)",
   },
   describedAbsent: {
     id: 'vmspec.described-absent',
     severity: 'error',
     clause: `${SPEC}: "everything is discoverable from the hardware description" (the description must match the platform)`,
     title: 'DT describes a device where the platform has none',
-    trigger: 'an MMIO access inside a DT node\'s reg that the platform resolved as unassigned (no device behind it)',
+    trigger: "an MMIO access inside a DT node's reg that the platform resolved as unassigned (no device behind it)",
   },
 } as const satisfies Record<string, RuleDef>;
 
@@ -81,7 +84,7 @@ class VmSpecRules implements Analysis<void> {
       return;
     }
     if (e.kind === 'timer') {
-      if (e.op === 'ctl' && (e.value & 1n) && e.timer === 'phys') this.otherTimerEvent ??= e;
+      if (e.op === 'ctl' && e.value & 1n && e.timer === 'phys') this.otherTimerEvent ??= e;
       return;
     }
     this.mmio(e as EventOf<'mmio_read'> | EventOf<'mmio_write'>, ctx);
@@ -124,15 +127,37 @@ class VmSpecRules implements Analysis<void> {
     const page = blockOf(e.addr);
     if (this.reportedPages.has(page) || this.reportedPages.size >= 4096) return;
     const described = dt ? this.describedAt(dt, e.addr) : undefined;
-    if (r && described && !unassigned && this.describedRegions.size < 4096 && described.reg.some((g) => g.base <= r.base && g.base + g.size >= r.base + r.size)) this.describedRegions.add(r.name);
+    if (
+      r &&
+      described &&
+      !unassigned &&
+      this.describedRegions.size < 4096 &&
+      described.reg.some((g) => g.base <= r.base && g.base + g.size >= r.base + r.size)
+    )
+      this.describedRegions.add(r.name);
     if (dt && !described) {
-      this.sink.report(VM_SPEC_RULES.undescribedMmio, this.key(page), `the guest accessed ${hex(e.addr)}${r ? ` (${r.name})` : ''}, which no DT node describes; a guest must find every device in the DT (describe the device, or fix the guest's hard-coded address).`, [e]);
+      this.sink.report(
+        VM_SPEC_RULES.undescribedMmio,
+        this.key(page),
+        `the guest accessed ${hex(e.addr)}${r ? ` (${r.name})` : ''}, which no DT node describes; a guest must find every device in the DT (describe the device, or fix the guest's hard-coded address).`,
+        [e],
+      );
       this.reportedPages.add(page);
     } else if (!dt && unassigned) {
-      this.sink.report(VM_SPEC_RULES.undescribedMmio, this.key(page), `the guest accessed ${hex(e.addr)}, where the platform has no device (unassigned); the guest relies on an address no hardware description gives it.`, [e]);
+      this.sink.report(
+        VM_SPEC_RULES.undescribedMmio,
+        this.key(page),
+        `the guest accessed ${hex(e.addr)}, where the platform has no device (unassigned); the guest relies on an address no hardware description gives it.`,
+        [e],
+      );
       this.reportedPages.add(page);
     } else if (described && unassigned) {
-      this.sink.report(VM_SPEC_RULES.describedAbsent, described.path, `the DT node ${described.path} (${described.compatible.join(', ') || 'no compatible'}) covers ${hex(e.addr)}, but the platform has no device there (access ${e.outcome}); fix the node's reg to the device's real address.`, [e]);
+      this.sink.report(
+        VM_SPEC_RULES.describedAbsent,
+        described.path,
+        `the DT node ${described.path} (${described.compatible.join(', ') || 'no compatible'}) covers ${hex(e.addr)}, but the platform has no device there (access ${e.outcome}); fix the node's reg to the device's real address.`,
+        [e],
+      );
       this.reportedPages.add(page);
     }
   }
@@ -154,21 +179,45 @@ class VmSpecRules implements Analysis<void> {
     if (ctx.meta.source.type === 'import' && !this.dt) return;
     const xen = ctx.meta.source.name === 'xen' || ctx.regionsByRole('xen_grant_table').length > 0;
     if (!ctx.regionsByRole('uart').length && !this.virtioConsole && !this.pvConsole && !xen) {
-      this.sink.report(R.console, 'console', 'the platform provides no console: no UART region, no virtio-console and no Xen PV console. Give the VM a PL011 (or SBSA UART) or a virtio-console.', this.consoleEvent ? [this.consoleEvent] : []);
+      this.sink.report(
+        R.console,
+        'console',
+        'the platform provides no console: no UART region, no virtio-console and no Xen PV console. Give the VM a PL011 (or SBSA UART) or a virtio-console.',
+        this.consoleEvent ? [this.consoleEvent] : [],
+      );
     }
     const gic = ctx.state.gic;
     const n = Math.max(vcpuCount(ctx), ctx.state.psci.power.size);
-    if (gic.version === 0) this.sink.report(R.gic, 'gic', 'the trace has no GIC distributor region; the spec requires a GICv2 or newer.', []);
-    else if (gic.version === 2 && n > 8) this.sink.report(R.gic, 'gic', `GICv2 with ${n} vCPUs; GICv2 addresses at most 8 CPUs. Use GICv3 or at most 8 vCPUs.`, []);
+    if (gic.version === 0)
+      this.sink.report(R.gic, 'gic', 'the trace has no GIC distributor region; the spec requires a GICv2 or newer.', []);
+    else if (gic.version === 2 && n > 8)
+      this.sink.report(R.gic, 'gic', `GICv2 with ${n} vCPUs; GICv2 addresses at most 8 CPUs. Use GICv3 or at most 8 vCPUs.`, []);
     if (this.dt === null) this.dt = readDt(ctx.blob('dtb'));
     const dt = this.dt && !this.dt.error ? this.dt : undefined;
     const timerNode = dt?.devices.find((d) => d.compatible.includes('arm,armv8-timer') || d.compatible.includes('arm,armv7-timer'));
-    if (dt && !timerNode) this.sink.report(R.vtimer, 'dt', 'the DT has no arm,armv8-timer node, so the guest cannot find the virtual timer interrupt; add a timer node with the secure/non-secure/virtual/hyp PPIs.', []);
+    if (dt && !timerNode)
+      this.sink.report(
+        R.vtimer,
+        'dt',
+        'the DT has no arm,armv8-timer node, so the guest cannot find the virtual timer interrupt; add a timer node with the secure/non-secure/virtual/hyp PPIs.',
+        [],
+      );
     else if (this.otherTimerEvent && !ctx.state.timer.used.has('virt')) {
-      this.sink.report(R.vtimer, 'usage', 'the guest armed the EL1 physical timer but never the virtual timer; in a VM the virtual timer is the one the spec guarantees (the physical one may trap or be unavailable).', [this.otherTimerEvent]);
+      this.sink.report(
+        R.vtimer,
+        'usage',
+        'the guest armed the EL1 physical timer but never the virtual timer; in a VM the virtual timer is the one the spec guarantees (the physical one may trap or be unavailable).',
+        [this.otherTimerEvent],
+      );
     }
     const pcie = ctx.regionsByRole('pcie').length > 0 || !!dt?.devices.some((d) => d.compatible.includes('pci-host-ecam-generic'));
-    if (!pcie && !xen) this.sink.report(R.hotplugBus, 'bus', 'the platform has no hotpluggable bus (no PCIe host bridge; virtio-mmio is not hotpluggable); block and network devices cannot be added at run time. Provide a virtual PCIe host bridge.', []);
+    if (!pcie && !xen)
+      this.sink.report(
+        R.hotplugBus,
+        'bus',
+        'the platform has no hotpluggable bus (no PCIe host bridge; virtio-mmio is not hotpluggable); block and network devices cannot be added at run time. Provide a virtual PCIe host bridge.',
+        [],
+      );
   }
 }
 

@@ -12,7 +12,8 @@ export const XEN_RULES = {
     severity: 'error',
     clause: 'Xen public/arch-arm.h "Hypercall ABI" (HVC #0xEA1; other immediates are not Xen hypercalls)',
     title: 'Xen hypercall with the wrong HVC immediate',
-    trigger: 'on a Xen guest, a hypercall decoded as a Xen hypercall that used an immediate other than 0xEA1, or an HVC #0xEA1 issued through SMC',
+    trigger:
+      'on a Xen guest, a hypercall decoded as a Xen hypercall that used an immediate other than 0xEA1, or an HVC #0xEA1 issued through SMC',
   },
   notOnArm: {
     id: 'xen.not-on-arm',
@@ -26,7 +27,8 @@ export const XEN_RULES = {
     severity: 'warning',
     clause: 'Xen public headers (memory.h, event_channel.h, sched.h, hvm/hvm_op.h: sub-operation numbers)',
     title: 'malformed hypercall arguments',
-    trigger: 'a multiplexed hypercall (memory_op, event_channel_op, sched_op, hvm_op, grant_table_op…) with a sub-operation number the ABI does not define',
+    trigger:
+      'a multiplexed hypercall (memory_op, event_channel_op, sched_op, hvm_op, grant_table_op…) with a sub-operation number the ABI does not define',
   },
 } as const satisfies Record<string, RuleDef>;
 
@@ -62,19 +64,35 @@ class XenRules implements Analysis<void> {
     const R = XEN_RULES;
     const label = e.name || `hypercall ${e.func}`;
     if (e.imm !== XEN_HYPERCALL_IMM || e.conduit !== 'hvc') {
-      this.sink.report(R.wrongImm, label, `${label} issued as ${e.conduit.toUpperCase()} #0x${e.imm.toString(16)}; Xen hypercalls are HVC #0xEA1 with the number in x16.`, [e]);
+      this.sink.report(
+        R.wrongImm,
+        label,
+        `${label} issued as ${e.conduit.toUpperCase()} #0x${e.imm.toString(16)}; Xen hypercalls are HVC #0xEA1 with the number in x16.`,
+        [e],
+      );
     }
     // -ENOSYS from a sub-operation (e.g. FIFO event channels' init_control) is a feature probe, not an ABI error.
     if (!ARM_HYPERCALLS.has(e.func)) {
       const r0 = e.results.length ? Number(BigInt.asIntN(64, e.results[0]!)) : undefined;
       const known = XEN_HYPERCALLS[e.func] !== undefined;
-      this.sink.report(R.notOnArm, label, `${label} (number ${e.func}) ${known ? 'is not in the Arm hypercall table' : 'is not a Xen hypercall'}${r0 === XEN_ENOSYS ? ' and returned -ENOSYS' : ''}; Arm guests must use the Arm subset (e.g. timers via the generic timer, not set_timer_op).`, [e]);
+      this.sink.report(
+        R.notOnArm,
+        label,
+        `${label} (number ${e.func}) ${known ? 'is not in the Arm hypercall table' : 'is not a Xen hypercall'}${r0 === XEN_ENOSYS ? ' and returned -ENOSYS' : ''}; Arm guests must use the Arm subset (e.g. timers via the generic timer, not set_timer_op).`,
+        [e],
+      );
     }
     const max = MAX_SUBOP[e.name];
     if (max !== undefined && e.args.length) {
       // memory_op keeps a continuation extent above bit 6 of the command.
       const cmd = e.name === 'memory_op' ? e.args[0]! & 0x3fn : e.args[0]!;
-      if (cmd > BigInt(max)) this.sink.report(R.malformedArgs, `${label}:${cmd}`, `${label} called with sub-operation ${cmd}, which the Xen ABI does not define for ${label} (0..${max}); check the command number (first argument).`, [e]);
+      if (cmd > BigInt(max))
+        this.sink.report(
+          R.malformedArgs,
+          `${label}:${cmd}`,
+          `${label} called with sub-operation ${cmd}, which the Xen ABI does not define for ${label} (0..${max}); check the command number (first argument).`,
+          [e],
+        );
     }
   }
 

@@ -152,7 +152,8 @@ export class GicState {
     const v = Number(e.value);
     if (e.kind === 'mmio_write') {
       if ((v & 2) === 0 && c.wakerSeq < 0) c.wakerSeq = e.seq;
-    } else if ((v & 6) === 0 && c.wakerSeq >= 0) c.awake = true; // ChildrenAsleep clear: handshake done
+    } else if ((v & 6) === 0 && c.wakerSeq >= 0)
+      c.awake = true; // ChildrenAsleep clear: handshake done
     else if ((v & 2) === 0 && c.wakerSeq < 0) {
       // Read with ProcessorSleep already clear (firmware or hypervisor woke it).
       c.wakerSeq = e.seq;
@@ -174,13 +175,17 @@ export class GicState {
     };
     const ok = (intid: number) => !privateOnly || intid < 32;
     if (off >= 0x100 && off < 0x180) bits((off - 0x100) * 8, (i) => ok(i) && this.set(this.enabled, i, vcpu, 1, 'gic.enabled', change));
-    else if (off >= 0x180 && off < 0x200) bits((off - 0x180) * 8, (i) => ok(i) && this.set(this.enabled, i, vcpu, 0, 'gic.enabled', change));
-    else if (off >= 0x200 && off < 0x280) bits((off - 0x200) * 8, (i) => ok(i) && this.set(this.pending, i, vcpu, 1, 'gic.pending', change));
-    else if (off >= 0x280 && off < 0x300) bits((off - 0x280) * 8, (i) => ok(i) && this.set(this.pending, i, vcpu, 0, 'gic.pending', change));
+    else if (off >= 0x180 && off < 0x200)
+      bits((off - 0x180) * 8, (i) => ok(i) && this.set(this.enabled, i, vcpu, 0, 'gic.enabled', change));
+    else if (off >= 0x200 && off < 0x280)
+      bits((off - 0x200) * 8, (i) => ok(i) && this.set(this.pending, i, vcpu, 1, 'gic.pending', change));
+    else if (off >= 0x280 && off < 0x300)
+      bits((off - 0x280) * 8, (i) => ok(i) && this.set(this.pending, i, vcpu, 0, 'gic.pending', change));
     else if (off >= 0x300 && off < 0x380) bits((off - 0x300) * 8, (i) => ok(i) && this.set(this.active, i, vcpu, 1, 'gic.active', change));
     else if (off >= 0x380 && off < 0x400) bits((off - 0x380) * 8, (i) => ok(i) && this.set(this.active, i, vcpu, 0, 'gic.active', change));
     else if (off >= 0x400 && off < 0x800) byteIds(off - 0x400, (i, b) => ok(i) && this.set(this.priority, i, vcpu, b, '', change));
-    else if (off >= 0x800 && off < 0xc00 && !privateOnly) byteIds(off - 0x800, (i, b) => this.set(this.target, i, vcpu, b, 'gic.target', change));
+    else if (off >= 0x800 && off < 0xc00 && !privateOnly)
+      byteIds(off - 0x800, (i, b) => this.set(this.target, i, vcpu, b, 'gic.target', change));
     else if (off >= 0xc00 && off < 0xd00) {
       const first = (off - 0xc00) * 4;
       for (let k = 0; k < bytes * 4; k++) {

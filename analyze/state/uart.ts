@@ -72,7 +72,7 @@ export function amba(regs: UartRegs): { cid: number; pid: number; matches: boole
   const cid = idValue(regs.cellId);
   const pid = idValue(regs.periphId);
   if (cid < 0 && pid < 0) return undefined;
-  return { cid, pid, matches: cid === PRIMECELL_CID && ((pid & PL011_PID_MASK) >>> 0) === PL011_PID };
+  return { cid, pid, matches: cid === PRIMECELL_CID && (pid & PL011_PID_MASK) >>> 0 === PL011_PID };
 }
 
 export type UartChange = (what: string, key: string, from: unknown, to: unknown) => void;

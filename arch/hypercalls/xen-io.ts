@@ -45,7 +45,24 @@ export function xsTypeName(type: number): string {
 }
 
 /** The errno names xenstored sends in XS_ERROR replies (xsd_errors[], in table order). */
-export const XS_ERRORS = ['EINVAL', 'EACCES', 'EEXIST', 'EISDIR', 'ENOENT', 'ENOMEM', 'ENOSPC', 'EIO', 'ENOTEMPTY', 'ENOSYS', 'EROFS', 'EBUSY', 'EAGAIN', 'EISCONN', 'E2BIG', 'EPERM'] as const;
+export const XS_ERRORS = [
+  'EINVAL',
+  'EACCES',
+  'EEXIST',
+  'EISDIR',
+  'ENOENT',
+  'ENOMEM',
+  'ENOSPC',
+  'EIO',
+  'ENOTEMPTY',
+  'ENOSYS',
+  'EROFS',
+  'EBUSY',
+  'EAGAIN',
+  'EISCONN',
+  'E2BIG',
+  'EPERM',
+] as const;
 export type XsError = (typeof XS_ERRORS)[number];
 
 /** struct xsd_sockmsg: type, req_id, tx_id, len (u32 each). */
@@ -55,10 +72,25 @@ export const XENSTORE_ABS_PATH_MAX = 3072;
 export const XENSTORE_REL_PATH_MAX = 2048;
 export const XENSTORE_RING_SIZE = 1024;
 /** struct xenstore_domain_interface offsets. */
-export const XS_RING = { REQ: 0, RSP: 1024, REQ_CONS: 2048, REQ_PROD: 2052, RSP_CONS: 2056, RSP_PROD: 2060, SERVER_FEATURES: 2064, CONNECTION: 2068, ERROR: 2072 } as const;
+export const XS_RING = {
+  REQ: 0,
+  RSP: 1024,
+  REQ_CONS: 2048,
+  REQ_PROD: 2052,
+  RSP_CONS: 2056,
+  RSP_PROD: 2060,
+  SERVER_FEATURES: 2064,
+  CONNECTION: 2068,
+  ERROR: 2072,
+} as const;
 /** Values of the interface's `error` field. */
 export const XENSTORE_ERROR = { NONE: 0, COMM: 1, RINGIDX: 2, PROTO: 3 } as const;
-export const XENSTORE_ERROR_NAMES = ['XENSTORE_ERROR_NONE', 'XENSTORE_ERROR_COMM', 'XENSTORE_ERROR_RINGIDX', 'XENSTORE_ERROR_PROTO'] as const;
+export const XENSTORE_ERROR_NAMES = [
+  'XENSTORE_ERROR_NONE',
+  'XENSTORE_ERROR_COMM',
+  'XENSTORE_ERROR_RINGIDX',
+  'XENSTORE_ERROR_PROTO',
+] as const;
 
 /** xs_lib permission letters: none, read, write, both. */
 export const XS_PERM = { NONE: 0, READ: 1, WRITE: 2, OWNER: 8 } as const;
@@ -136,7 +168,17 @@ export const GRANT_ENTRY_V1_SIZE = 8;
 export const GRANT_ENTRIES_PER_FRAME = 4096 / GRANT_ENTRY_V1_SIZE;
 /** The entries the toolstack seeds (xc_dom_gnttab_seed): console and xenstore rings. */
 export const GNTTAB_RESERVED = { CONSOLE: 0, XENSTORE: 1 } as const;
-export const GNTST = { okay: 0, general_error: -1, bad_domain: -2, bad_gntref: -3, bad_handle: -4, bad_virt_addr: -5, bad_dev_addr: -6, no_device_space: -7, permission_denied: -8 } as const;
+export const GNTST = {
+  okay: 0,
+  general_error: -1,
+  bad_domain: -2,
+  bad_gntref: -3,
+  bad_handle: -4,
+  bad_virt_addr: -5,
+  bad_dev_addr: -6,
+  no_device_space: -7,
+  permission_denied: -8,
+} as const;
 const GNTST_NAMES: Record<number, string> = Object.fromEntries(Object.entries(GNTST).map(([k, v]) => [v, `GNTST_${k}`]));
 export function gntstName(status: number): string {
   return GNTST_NAMES[status] ?? `GNTST ${status}`;

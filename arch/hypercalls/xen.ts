@@ -42,7 +42,17 @@ export const XEN_SUBOPS: Readonly<Record<string, Readonly<Record<number, string>
   vcpu_op: { 5: 'register_runstate_memory_area', 10: 'register_vcpu_info' },
   hvm_op: { 0: 'set_param', 1: 'get_param', 24: 'guest_request_vm_event' },
   console_io: { 0: 'write', 1: 'read' },
-  xen_version: { 0: 'version', 1: 'extraversion', 2: 'compile_info', 3: 'capabilities', 4: 'changeset', 5: 'platform_parameters', 6: 'get_features', 7: 'pagesize', 9: 'commandline' },
+  xen_version: {
+    0: 'version',
+    1: 'extraversion',
+    2: 'compile_info',
+    3: 'capabilities',
+    4: 'changeset',
+    5: 'platform_parameters',
+    6: 'get_features',
+    7: 'pagesize',
+    9: 'commandline',
+  },
   grant_table_op: { 2: 'setup_table', 6: 'query_size', 8: 'set_version', 10: 'get_version', 12: 'cache_flush' },
   event_channel_op: {
     0: 'bind_interdomain',

@@ -24,7 +24,10 @@ export const PL011 = {
 } as const;
 
 export const PL011_REGISTERS: readonly RegisterDef[] = [
-  ...(['DR', 'RSR', 'FR', 'ILPR', 'IBRD', 'FBRD', 'LCR_H', 'CR', 'IFLS', 'IMSC', 'RIS', 'MIS', 'ICR', 'DMACR'] as const).map((name) => ({ offset: PL011[name], name })),
+  ...(['DR', 'RSR', 'FR', 'ILPR', 'IBRD', 'FBRD', 'LCR_H', 'CR', 'IFLS', 'IMSC', 'RIS', 'MIS', 'ICR', 'DMACR'] as const).map((name) => ({
+    offset: PL011[name],
+    name,
+  })),
   ...PRIMECELL_ID,
 ];
 

@@ -29,7 +29,12 @@ export function detectFormat(path: string): ImportFormat {
     closeSync(fd);
   }
   if (n === 0) throw new ImportError(path, 0, 'empty file: nothing to import');
-  if (n >= 16 && buf.readBigUInt64LE(0) === SIMPLE_HEADER_EVENT_ID && (buf.readBigUInt64LE(8) === SIMPLE_MAGIC || buf.readBigUInt64BE(8) === SIMPLE_MAGIC)) return 'qemu-simple';
+  if (
+    n >= 16 &&
+    buf.readBigUInt64LE(0) === SIMPLE_HEADER_EVENT_ID &&
+    (buf.readBigUInt64LE(8) === SIMPLE_MAGIC || buf.readBigUInt64BE(8) === SIMPLE_MAGIC)
+  )
+    return 'qemu-simple';
   const text = buf.toString('latin1', 0, n);
   const lines = text.split('\n', 200);
   if (n === SNIFF_BYTES) lines.pop(); // may be cut
@@ -51,7 +56,12 @@ export function detectFormat(path: string): ImportFormat {
     firstOther ??= { line: lineNo, what: binary ? 'binary data' : `'${preview(line, 0, line.length)}'` };
     if (binary) break;
   }
-  if (firstOther) throw new ImportError(path, firstOther.line, `not a QEMU trace log, QEMU simple trace or ftrace text: ${firstOther.what} (use --format to force one)`);
+  if (firstOther)
+    throw new ImportError(
+      path,
+      firstOther.line,
+      `not a QEMU trace log, QEMU simple trace or ftrace text: ${firstOther.what} (use --format to force one)`,
+    );
   throw new ImportError(path, lineNo, 'no trace lines found (only blank or comment lines)');
 }
 

@@ -11,13 +11,41 @@ import { bigAfter, decAt, hexBigAt, numAfter, numEnd, validVcpu } from './parse.
 
 /** Exception-class names as kvm_exit prints them (arch/arm64/include/asm/kvm_arm.h ECN table). */
 export const KVM_EC_NAMES: Readonly<Record<number, string>> = {
-  0x00: 'UNKNOWN', 0x01: 'WFx', 0x03: 'CP15_32', 0x04: 'CP15_64', 0x05: 'CP14_MR', 0x06: 'CP14_LS',
-  0x07: 'FP_ASIMD', 0x08: 'CP10_ID', 0x09: 'PAC', 0x0c: 'CP14_64', 0x15: 'SVC64', 0x16: 'HVC64',
-  0x17: 'SMC64', 0x18: 'SYS64', 0x19: 'SVE', 0x1a: 'ERET', 0x1f: 'IMP_DEF', 0x20: 'IABT_LOW',
-  0x21: 'IABT_CUR', 0x22: 'PC_ALIGN', 0x24: 'DABT_LOW', 0x25: 'DABT_CUR', 0x26: 'SP_ALIGN',
-  0x28: 'FP_EXC32', 0x2c: 'FP_EXC64', 0x2f: 'SERROR', 0x30: 'BREAKPT_LOW', 0x31: 'BREAKPT_CUR',
-  0x32: 'SOFTSTP_LOW', 0x33: 'SOFTSTP_CUR', 0x34: 'WATCHPT_LOW', 0x35: 'WATCHPT_CUR', 0x38: 'BKPT32',
-  0x3a: 'VECTOR32', 0x3c: 'BRK64',
+  0x00: 'UNKNOWN',
+  0x01: 'WFx',
+  0x03: 'CP15_32',
+  0x04: 'CP15_64',
+  0x05: 'CP14_MR',
+  0x06: 'CP14_LS',
+  0x07: 'FP_ASIMD',
+  0x08: 'CP10_ID',
+  0x09: 'PAC',
+  0x0c: 'CP14_64',
+  0x15: 'SVC64',
+  0x16: 'HVC64',
+  0x17: 'SMC64',
+  0x18: 'SYS64',
+  0x19: 'SVE',
+  0x1a: 'ERET',
+  0x1f: 'IMP_DEF',
+  0x20: 'IABT_LOW',
+  0x21: 'IABT_CUR',
+  0x22: 'PC_ALIGN',
+  0x24: 'DABT_LOW',
+  0x25: 'DABT_CUR',
+  0x26: 'SP_ALIGN',
+  0x28: 'FP_EXC32',
+  0x2c: 'FP_EXC64',
+  0x2f: 'SERROR',
+  0x30: 'BREAKPT_LOW',
+  0x31: 'BREAKPT_CUR',
+  0x32: 'SOFTSTP_LOW',
+  0x33: 'SOFTSTP_CUR',
+  0x34: 'WATCHPT_LOW',
+  0x35: 'WATCHPT_CUR',
+  0x38: 'BKPT32',
+  0x3a: 'VECTOR32',
+  0x3c: 'BRK64',
 };
 
 /** Why a kvm_exit's exception event says less than the ESR: only the EC is traced. */
@@ -80,9 +108,12 @@ export const KVM_HANDLERS: ReadonlyMap<string, Handler> = H;
 export const FTRACE_UNMAPPED: ReadonlyMap<string, string> = new Map([
   ['kvm_unmap_hva_range', 'host memory management: an MMU notifier dropped host pages behind guest memory'],
   ['kvm_set_spte_hva', 'host memory management: an MMU notifier changed a host page behind guest memory'],
-  ['kvm_age_hva', 'host memory management: page ageing for the host\'s reclaim'],
-  ['kvm_test_age_hva', 'host memory management: page ageing for the host\'s reclaim'],
-  ['kvm_access_fault', 'host memory management: a stage-2 access-flag fault; the exit and its ESR are the kvm_exit and kvm_guest_fault lines'],
+  ['kvm_age_hva', "host memory management: page ageing for the host's reclaim"],
+  ['kvm_test_age_hva', "host memory management: page ageing for the host's reclaim"],
+  [
+    'kvm_access_fault',
+    'host memory management: a stage-2 access-flag fault; the exit and its ESR are the kvm_exit and kvm_guest_fault lines',
+  ],
   ['kvm_dirty_ring_push', 'dirty-page logging for migration, not guest behaviour'],
   ['kvm_dirty_ring_reset', 'dirty-page logging for migration, not guest behaviour'],
   ['kvm_dirty_ring_exit', 'dirty-page logging for migration, not guest behaviour'],
@@ -93,17 +124,23 @@ export const FTRACE_UNMAPPED: ReadonlyMap<string, string> = new Map([
   ['kvm_set_guest_debug', 'the VMM switched guest debugging (KVM_SET_GUEST_DEBUG)'],
   ['kvm_get_timer_map', 'which timers KVM maps to hardware for a vCPU, recomputed on every vCPU load'],
   ['kvm_timer_emulate', "KVM evaluates a timer it emulates in software; the line's level change is the kvm_timer_update_irq line"],
-  ['kvm_timer_hrtimer_expire', "the host's background timer for a blocked vCPU fired; it names no vCPU (the wake-up is the kvm_vcpu_wakeup line)"],
+  [
+    'kvm_timer_hrtimer_expire',
+    "the host's background timer for a blocked vCPU fired; it names no vCPU (the wake-up is the kvm_vcpu_wakeup line)",
+  ],
   ['kvm_halt_poll_ns', "the host's halt-polling window for a vCPU was grown or shrunk"],
-  ['kvm_fpu', 'the host loaded or put away the guest\'s FP/SIMD registers (lazy switching)'],
-  ['kvm_toggle_cache', 'a trapped SCTLR_EL1 write switched the guest\'s caches; the write itself is the kvm_sys_access line'],
+  ['kvm_fpu', "the host loaded or put away the guest's FP/SIMD registers (lazy switching)"],
+  ['kvm_toggle_cache', "a trapped SCTLR_EL1 write switched the guest's caches; the write itself is the kvm_sys_access line"],
   ['kvm_set_way_flush', 'a trapped set/way cache operation; the operation itself is the kvm_sys_access line'],
   ['kvm_mmio_emulate', 'the instruction of an MMIO access KVM decoded; the access itself is the kvm_mmio line'],
   ['kvm_ack_irq', "an irqfd resampler saw an SPI's EOI: only for resampled irqfds, so not every EOI of the guest"],
   ['kvm_forward_sysreg_trap', 'nested virtualisation (6.12): a trap KVM forwards to a guest hypervisor; a guest at EL1 never causes it'],
   ['kvm_inject_nested_exception', 'nested virtualisation (6.12): an exception KVM injects into a guest hypervisor at virtual EL2'],
   ['kvm_nested_eret', 'nested virtualisation (6.12): a guest hypervisor returned from virtual EL2'],
-  ['kvm_set_irq', "an interrupt injected through KVM's routing table (irqfd, KVM_IRQ_LINE on a GSI): the table that maps the GSI to an INTID is not in the trace; the vgic_update_irq_pending line that follows has the INTID"],
+  [
+    'kvm_set_irq',
+    "an interrupt injected through KVM's routing table (irqfd, KVM_IRQ_LINE on a GSI): the table that maps the GSI to an INTID is not in the trace; the vgic_update_irq_pending line that follows has the INTID",
+  ],
 ]);
 
 // kvm_entry: "PC: 0x%016lx" — the vCPU is back in the guest; no model event of its own.
@@ -123,7 +160,16 @@ H.set('kvm_exit', (imp, t, p, e) => {
   const pc = bigAfter(t, 'PC: ', numEnd, e);
   if (ec !== ec || pc === undefined) return false;
   const ecName = KVM_EC_NAMES[ec] ?? `0x${ec.toString(16)}`;
-  imp.hold('exit', { kind: 'exception', ...imp.common(imp.vcpu, pc), ec, esr: ec * 0x4000000, far: 0n, from_el: 1, to_el: 2, detail: `kvm_exit ${type} (${ecName})${ISS_NOT_TRACED}` });
+  imp.hold('exit', {
+    kind: 'exception',
+    ...imp.common(imp.vcpu, pc),
+    ec,
+    esr: ec * 0x4000000,
+    far: 0n,
+    from_el: 1,
+    to_el: 2,
+    detail: `kvm_exit ${type} (${ecName})${ISS_NOT_TRACED}`,
+  });
   return true;
 });
 
@@ -156,7 +202,16 @@ function abortSyndrome(imp: KvmLineSink, ipa: bigint, hsr: number, far: bigint, 
     x.detail = `${x.detail.slice(0, -ISS_NOT_TRACED.length)} ${detail}`.replace(/ guest fault /, ' ');
     return;
   }
-  imp.emit({ kind: 'exception', ...imp.common(imp.vcpu, pc), ec, esr: hsr, far, from_el: 1, to_el: 2, detail: `${what} (${KVM_EC_NAMES[ec] ?? 'EC 0x' + ec.toString(16)}) ipa 0x${ipa.toString(16)}` });
+  imp.emit({
+    kind: 'exception',
+    ...imp.common(imp.vcpu, pc),
+    ec,
+    esr: hsr,
+    far,
+    from_el: 1,
+    to_el: 2,
+    detail: `${what} (${KVM_EC_NAMES[ec] ?? 'EC 0x' + ec.toString(16)}) ipa 0x${ipa.toString(16)}`,
+  });
 }
 
 // kvm_guest_fault: "ipa %#llx, hsr %#08lx, hxfar %#08lx, pc %#016lx" — the syndrome, FAR and IPA of a
@@ -206,11 +261,31 @@ H.set('kvm_hvc_arm64', (imp, t, p, e) => {
   if (pc === undefined || r0 === undefined || imm !== imm) return false;
   if (imm === XEN_HYPERCALL_IMM) {
     // Xen's number is in x16, which this tracepoint does not record.
-    imp.emit({ kind: 'hypercall', ...imp.common(imp.vcpu, pc), conduit: 'hvc', imm, func: 0, name: '', subop: '', args: [r0], results: [] });
+    imp.emit({
+      kind: 'hypercall',
+      ...imp.common(imp.vcpu, pc),
+      conduit: 'hvc',
+      imm,
+      func: 0,
+      name: '',
+      subop: '',
+      args: [r0],
+      results: [],
+    });
     return true;
   }
   const func = Number(BigInt.asUintN(32, r0));
-  imp.emit({ kind: 'hypercall', ...imp.common(imp.vcpu, pc), conduit: 'hvc', imm, func, name: decodeSmccc(func).name, subop: '', args: [], results: [] });
+  imp.emit({
+    kind: 'hypercall',
+    ...imp.common(imp.vcpu, pc),
+    conduit: 'hvc',
+    imm,
+    func,
+    name: decodeSmccc(func).name,
+    subop: '',
+    args: [],
+    results: [],
+  });
   return true;
 });
 
@@ -252,7 +327,14 @@ H.set('kvm_irq_line', (imp, t, p, e) => {
   }
   if (type === 2 && !(idx >= 0 && validVcpu(idx))) return imp.badVcpu(idx);
   imp.raised = { thread: imp.thread, intid: num, level: level ? 1 : 0 };
-  imp.emit({ kind: 'irq_line', ...imp.common(type === 2 ? idx : -1), intid: num, level: level ? 1 : 0, trigger: 'level', source: imp.sourceOf(num) });
+  imp.emit({
+    kind: 'irq_line',
+    ...imp.common(type === 2 ? idx : -1),
+    intid: num,
+    level: level ? 1 : 0,
+    trigger: 'level',
+    source: imp.sourceOf(num),
+  });
   return true;
 });
 
@@ -301,7 +383,14 @@ H.set('vgic_update_irq_pending', (imp, t, p, e) => {
   }
   const vcpu = irq < 32 ? v : -1;
   if (level && irq < 32) wakeBy(imp, v, irq, false);
-  imp.emit({ kind: 'irq_line', ...imp.common(vcpu), intid: irq, level: level ? 1 : 0, trigger: irq < 16 ? 'edge' : 'level', source: irq < 16 ? 'sgi' : imp.sourceOf(irq) });
+  imp.emit({
+    kind: 'irq_line',
+    ...imp.common(vcpu),
+    intid: irq,
+    level: level ? 1 : 0,
+    trigger: irq < 16 ? 'edge' : 'level',
+    source: irq < 16 ? 'sgi' : imp.sourceOf(irq),
+  });
   return true;
 });
 

@@ -84,7 +84,13 @@ export class FtraceImporter implements LineHandler, KvmLineSink {
       return;
     }
     const p = this.prefix(t, s, e);
-    if (p < 0) return this.bad(t, s, e, this.why ?? (numOverflow ? OVERFLOW_REASON : 'not an ftrace line (expected COMM-PID [CPU] FLAGS SEC.USEC: EVENT: ...)'));
+    if (p < 0)
+      return this.bad(
+        t,
+        s,
+        e,
+        this.why ?? (numOverflow ? OVERFLOW_REASON : 'not an ftrace line (expected COMM-PID [CPU] FLAGS SEC.USEC: EVENT: ...)'),
+      );
     let ne = t.indexOf(':', p);
     if (ne < 0 || ne > e) return this.bad(t, s, e, 'no event name');
     const name = t.slice(p, ne);
@@ -107,9 +113,9 @@ export class FtraceImporter implements LineHandler, KvmLineSink {
   private isHeader(t: string, s: number, e: number): boolean {
     const line = t.slice(s, e);
     let m = /^version = (\d+)$/.exec(line);
-    if (m) return ((this.header ??= {}).version = m[1]!), true;
+    if (m) return (((this.header ??= {}).version = m[1]!), true);
     m = /^cpus=(\d+)$/.exec(line);
-    if (m) return ((this.header ??= {}).cpus = m[1]!), true;
+    if (m) return (((this.header ??= {}).cpus = m[1]!), true);
     return /^CPU \d+ (is empty|data recorded)/i.test(line) || /^trace-cmd: /.test(line);
   }
 
@@ -219,7 +225,11 @@ export class FtraceImporter implements LineHandler, KvmLineSink {
    */
   private q: Slot[] = [];
   private qh = 0;
-  private readonly held: { [K in PendingKind]: Map<number, Slot & { ev: Pending[K] }> } = { exit: new Map(), wfx: new Map(), sys: new Map() };
+  private readonly held: { [K in PendingKind]: Map<number, Slot & { ev: Pending[K] }> } = {
+    exit: new Map(),
+    wfx: new Map(),
+    sys: new Map(),
+  };
 
   emit(ev: NewEvent): void {
     if (this.qh === this.q.length) {
@@ -291,8 +301,18 @@ export class FtraceImporter implements LineHandler, KvmLineSink {
     const region = this.map.find(addr);
     const off = region ? addr - region.base : 0;
     const c = this.common();
-    this.emit({ kind: write ? 'mmio_write' : 'mmio_read', ...c, addr, size, value, device: region?.name ?? '', register: region ? lookupFor(region.model)(off) : '', outcome: 'handled' });
-    if (write && region?.role === 'uart' && off === 0) this.emit({ kind: 'console', ...c, port: region.name, bytes: Uint8Array.of(Number(value & 0xffn)) });
+    this.emit({
+      kind: write ? 'mmio_write' : 'mmio_read',
+      ...c,
+      addr,
+      size,
+      value,
+      device: region?.name ?? '',
+      register: region ? lookupFor(region.model)(off) : '',
+      outcome: 'handled',
+    });
+    if (write && region?.role === 'uart' && off === 0)
+      this.emit({ kind: 'console', ...c, port: region.name, bytes: Uint8Array.of(Number(value & 0xffn)) });
   }
 
   /** A vCPU number the store cannot hold: the line is bad, and says why. */
@@ -302,7 +322,11 @@ export class FtraceImporter implements LineHandler, KvmLineSink {
   }
 
   sourceOf(intid: number): string {
-    if (intid < 32) return ({ 30: 'timer_phys', 27: 'timer_virt', 26: 'timer_hyp', 29: 'timer_sec', 28: 'timer_hypvirt' } as Record<number, string>)[intid] ?? '';
+    if (intid < 32)
+      return (
+        ({ 30: 'timer_phys', 27: 'timer_virt', 26: 'timer_hyp', 29: 'timer_sec', 28: 'timer_hypvirt' } as Record<number, string>)[intid] ??
+        ''
+      );
     for (const r of this.map.regions) if (r.intid === intid) return r.name;
     return '';
   }

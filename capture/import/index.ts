@@ -6,7 +6,19 @@
 // trace readable up to its last committed chunk and reported as incomplete; one that is
 // interrupted (ImportOptions.interrupt) keeps what it read and says so.
 import { createHash } from 'node:crypto';
-import { accessSync, closeSync, constants, createReadStream, createWriteStream, openSync, readFileSync, readSync, rmSync, statSync, type Stats } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  createReadStream,
+  createWriteStream,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { basename } from 'node:path';
@@ -74,12 +86,25 @@ interface ParseOutcome {
 export type Emit = (ev: NewEvent) => void;
 
 const QEMU_CLOCKS: Record<'tid-sec-usec' | 'iso8601' | 'none', ClockInfo> = {
-  'tid-sec-usec': { kind: 'ns', source: 'QEMU log timestamps (TID@SEC.USEC, host wall clock, µs resolution), relative to the first line; extra.clockStartNs is the absolute start' },
-  iso8601: { kind: 'ns', source: 'QEMU log timestamps (ISO-8601 UTC, host wall clock), relative to the first line; extra.clockStartNs is the absolute start' },
+  'tid-sec-usec': {
+    kind: 'ns',
+    source:
+      'QEMU log timestamps (TID@SEC.USEC, host wall clock, µs resolution), relative to the first line; extra.clockStartNs is the absolute start',
+  },
+  iso8601: {
+    kind: 'ns',
+    source: 'QEMU log timestamps (ISO-8601 UTC, host wall clock), relative to the first line; extra.clockStartNs is the absolute start',
+  },
   none: { kind: 'ns', source: 'none: the QEMU log has no timestamps; time is the source line number, not a clock' },
 };
-const FTRACE_CLOCK: ClockInfo = { kind: 'ns', source: 'ftrace timestamps (the trace clock, usually local/boot), relative to the first event; extra.clockStartNs is the absolute start' };
-const SIMPLE_CLOCK: ClockInfo = { kind: 'ns', source: 'QEMU simpletrace timestamps (host monotonic clock, ns), relative to the first record; extra.clockStartNs is the absolute start' };
+const FTRACE_CLOCK: ClockInfo = {
+  kind: 'ns',
+  source: 'ftrace timestamps (the trace clock, usually local/boot), relative to the first event; extra.clockStartNs is the absolute start',
+};
+const SIMPLE_CLOCK: ClockInfo = {
+  kind: 'ns',
+  source: 'QEMU simpletrace timestamps (host monotonic clock, ns), relative to the first record; extra.clockStartNs is the absolute start',
+};
 
 /** The clock a file's trace will be in (known before parsing so the writer can be created). */
 export function clockFor(format: ImportFormat, input: string): ClockInfo {
@@ -109,7 +134,11 @@ export function parseFile(
     return {
       stats,
       clock: QEMU_CLOCKS[imp.clockForm ?? 'none'],
-      extra: { qemuClockForm: imp.clockForm ?? 'none', ...(imp.clockStartNs ? { clockStartNs: imp.clockStartNs } : {}), ...(imp.gicVersion ? { gicVersion: imp.gicVersion } : {}) },
+      extra: {
+        qemuClockForm: imp.clockForm ?? 'none',
+        ...(imp.clockStartNs ? { clockStartNs: imp.clockStartNs } : {}),
+        ...(imp.gicVersion ? { gicVersion: imp.gicVersion } : {}),
+      },
     };
   }
   if (format === 'ftrace') {
@@ -119,7 +148,12 @@ export function parseFile(
     return {
       stats,
       clock: FTRACE_CLOCK,
-      extra: { ...(imp.clockStartNs ? { clockStartNs: imp.clockStartNs } : {}), ftraceFlags: imp.flagColumns ?? 0, userspaceExits: imp.userspaceExits, ...(imp.header ? { ftraceHeader: imp.header } : {}) },
+      extra: {
+        ...(imp.clockStartNs ? { clockStartNs: imp.clockStartNs } : {}),
+        ftraceFlags: imp.flagColumns ?? 0,
+        userspaceExits: imp.userspaceExits,
+        ...(imp.header ? { ftraceHeader: imp.header } : {}),
+      },
     };
   }
   const r = importSimpleTrace({
@@ -199,12 +233,23 @@ export async function importFile(opts: ImportOptions): Promise<ImportResult> {
   const t0 = performance.now();
   const { input, output } = opts;
   const inputSize = checkInput(input).size;
-  if (opts.format && !FORMATS.includes(opts.format)) throw new ImportError(input, 0, `unknown format '${opts.format}' (one of ${FORMATS.join(', ')})`);
+  if (opts.format && !FORMATS.includes(opts.format))
+    throw new ImportError(input, 0, `unknown format '${opts.format}' (one of ${FORMATS.join(', ')})`);
   // Both are read whole, so their size is checked first (a sparse 100 GB file is refused at once).
   const dtbSize = opts.dtb !== undefined ? checkInput(opts.dtb).size : 0;
-  if (dtbSize > MAX_DTB_BYTES) throw new ImportError(opts.dtb!, 0, `${dtbSize} bytes: a DTB for an arm64 guest is at most 2 MiB (Linux, Documentation/arch/arm64/booting.rst)`);
+  if (dtbSize > MAX_DTB_BYTES)
+    throw new ImportError(
+      opts.dtb!,
+      0,
+      `${dtbSize} bytes: a DTB for an arm64 guest is at most 2 MiB (Linux, Documentation/arch/arm64/booting.rst)`,
+    );
   const eventsSize = opts.events !== undefined ? checkInput(opts.events).size : 0;
-  if (eventsSize > MAX_EVENTS_FILE_BYTES) throw new ImportError(opts.events!, 0, `${eventsSize} bytes: too large for a trace-events-all file (QEMU 7.2's is 455 KB; at most 64 MiB)`);
+  if (eventsSize > MAX_EVENTS_FILE_BYTES)
+    throw new ImportError(
+      opts.events!,
+      0,
+      `${eventsSize} bytes: too large for a trace-events-all file (QEMU 7.2's is 455 KB; at most 64 MiB)`,
+    );
   const inputs = [input, opts.dtb, opts.events];
   checkOutput(output, { overwrite: !!opts.overwrite, inputs });
   if (isGzip(input)) return importGzip(opts);
@@ -223,7 +268,12 @@ export async function importFile(opts: ImportOptions): Promise<ImportResult> {
   const source: TraceSource = {
     type: 'import',
     name: format,
-    config: { file: opts.origin?.name ?? basename(input), ...(opts.dtb ? { dtb: basename(opts.dtb) } : {}), ...(opts.events ? { events: basename(opts.events) } : {}), strict: !!opts.strict },
+    config: {
+      file: opts.origin?.name ?? basename(input),
+      ...(opts.dtb ? { dtb: basename(opts.dtb) } : {}),
+      ...(opts.events ? { events: basename(opts.events) } : {}),
+      strict: !!opts.strict,
+    },
   };
   const writer = TraceWriter.create(output, {
     source,
@@ -256,7 +306,14 @@ export async function importFile(opts: ImportOptions): Promise<ImportResult> {
     extra: {
       ...outcome.extra,
       unmappedEvents: stats.unmapped,
-      importLines: { total: stats.lines, parsed: stats.parsed, unmapped: unmappedTotal(stats), blank: stats.blank, header: stats.header, bad: stats.bad },
+      importLines: {
+        total: stats.lines,
+        parsed: stats.parsed,
+        unmapped: unmappedTotal(stats),
+        blank: stats.blank,
+        header: stats.header,
+        bad: stats.bad,
+      },
       badLines: stats.badSamples,
       mergedMmioPairs: stats.merged,
       ...(stats.backwards.lines ? { timeBackwards: stats.backwards } : {}),
@@ -288,13 +345,18 @@ async function importGzip(opts: ImportOptions): Promise<ImportResult> {
   const interrupt = opts.interrupt;
   rmSync(plain, { force: true }); // a leftover of a killed import that had this process id
   try {
-    await pipeline(createReadStream(input), createGunzip(), async function* (chunks: AsyncIterable<Buffer>) {
-      for await (const c of chunks) {
-        const why = interrupt?.();
-        if (why !== undefined) throw new ImportInterrupted(input, why);
-        yield c;
-      }
-    }, createWriteStream(plain, { flags: 'wx' }));
+    await pipeline(
+      createReadStream(input),
+      createGunzip(),
+      async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const c of chunks) {
+          const why = interrupt?.();
+          if (why !== undefined) throw new ImportInterrupted(input, why);
+          yield c;
+        }
+      },
+      createWriteStream(plain, { flags: 'wx' }),
+    );
   } catch (e) {
     rmSync(plain, { force: true });
     if (e instanceof ImportInterrupted) throw e;

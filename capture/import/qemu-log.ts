@@ -17,7 +17,19 @@ import { ImportError } from './errors.ts';
 import type { LineHandler } from './lines.ts';
 import { preview } from './lines.ts';
 import { AddressMap, qemuVirtBaseRegions, qemuVirtGicRegions } from './memmap.ts';
-import { big, bigAfter, clearOverflow, decAt, hexAt, hexBigAt, numAfter, numEnd, numOverflow, OVERFLOW_REASON, validVcpu } from './parse.ts';
+import {
+  big,
+  bigAfter,
+  clearOverflow,
+  decAt,
+  hexAt,
+  hexBigAt,
+  numAfter,
+  numEnd,
+  numOverflow,
+  OVERFLOW_REASON,
+  validVcpu,
+} from './parse.ts';
 import { MAX_BAD_SAMPLES, newStats, noteBackwards, type ImportStats } from './stats.ts';
 
 export type QemuClockForm = 'tid-sec-usec' | 'iso8601' | 'none';
@@ -106,7 +118,13 @@ export class QemuLogImporter implements LineHandler {
     const p = this.prefix(t, s, e);
     if (p < 0) {
       if (this.guestError(t, s, e)) return this.release(lineNo);
-      return this.badLine(t, s, e, this.why ?? (numOverflow ? OVERFLOW_REASON : 'not a QEMU trace line (expected EVENT ARGS, TID@SEC.USEC:EVENT or an ISO-8601 timestamp)'));
+      return this.badLine(
+        t,
+        s,
+        e,
+        this.why ??
+          (numOverflow ? OVERFLOW_REASON : 'not a QEMU trace line (expected EVENT ARGS, TID@SEC.USEC:EVENT or an ISO-8601 timestamp)'),
+      );
     }
     this.dispatch(t, s, p, e);
   }
@@ -130,7 +148,18 @@ export class QemuLogImporter implements LineHandler {
       if (mr === '(null)' || mr === '') {
         this.stats.parsed++;
         const kind = write ? 'mmio_write' : 'mmio_read';
-        this.push({ kind, time: this.time, vcpu: -1, src_line: this.lineNo, addr, size, value: 0n, device: '', register: '', outcome: 'unassigned' });
+        this.push({
+          kind,
+          time: this.time,
+          vcpu: -1,
+          src_line: this.lineNo,
+          addr,
+          size,
+          value: 0n,
+          device: '',
+          register: '',
+          outcome: 'unassigned',
+        });
         return true;
       }
     } else if (!GUEST_ERROR.test(t.slice(s, Math.min(e, s + 64)))) return false;
@@ -184,7 +213,8 @@ export class QemuLogImporter implements LineHandler {
     else if (res === 'unmapped') {
       const name = t.slice(p, ne);
       this.stats.unmapped[name] = (this.stats.unmapped[name] ?? 0) + 1;
-    } else if (res === false) return this.badLine(t, s, e, this.why ?? (numOverflow ? OVERFLOW_REASON : `cannot read the arguments of ${t.slice(p, ne)}`));
+    } else if (res === false)
+      return this.badLine(t, s, e, this.why ?? (numOverflow ? OVERFLOW_REASON : `cannot read the arguments of ${t.slice(p, ne)}`));
     else if (!this.guestError(t, p, e)) return this.badLine(t, s, e, 'not a QEMU trace line');
     this.release(lineNo);
   }
@@ -358,7 +388,15 @@ export class QemuLogImporter implements LineHandler {
   }
 
   /** A device trace line's MMIO access (offset within `region`). */
-  deviceMmio(region: DeviceRegion | undefined, off: number, write: boolean, value: bigint | undefined, size: number, vcpu: number, outcome: 'handled' | 'raz_wi'): boolean {
+  deviceMmio(
+    region: DeviceRegion | undefined,
+    off: number,
+    write: boolean,
+    value: bigint | undefined,
+    size: number,
+    vcpu: number,
+    outcome: 'handled' | 'raz_wi',
+  ): boolean {
     if (region === undefined) return false;
     if (region.model === 'virtio-mmio' && this.lastVirtio) region = this.lastVirtio;
     for (let i = this.qh; i < this.q.length; i++) {
@@ -474,7 +512,11 @@ export class QemuLogImporter implements LineHandler {
       this.stats.events++;
     } else if (region.model === 'gicv2-cpu' && (s.off === 0x10 || s.off === 0x1000)) {
       const intid = Number(ev.value & 0x3ffn);
-      this.opts.emit(s.off === 0x10 ? { kind: 'irq_eoi', ...common, intid, via: 'gicc_mmio' } : { kind: 'irq_deactivate', ...common, intid, via: 'gicc_mmio' });
+      this.opts.emit(
+        s.off === 0x10
+          ? { kind: 'irq_eoi', ...common, intid, via: 'gicc_mmio' }
+          : { kind: 'irq_deactivate', ...common, intid, via: 'gicc_mmio' },
+      );
       this.stats.events++;
     }
   }
@@ -536,7 +578,14 @@ H.set('pl011_irq_state', (imp, t, p, e) => {
   const level = numAfter(t, 'irq state ', p, e);
   if (level !== level) return false;
   const uart = imp.regionByModel('pl011');
-  imp.push({ kind: 'irq_line', ...common(imp, -1), intid: uart?.intid ?? 33, level: level ? 1 : 0, trigger: 'level', source: uart?.name ?? '' });
+  imp.push({
+    kind: 'irq_line',
+    ...common(imp, -1),
+    intid: uart?.intid ?? 33,
+    level: level ? 1 : 0,
+    trigger: 'level',
+    source: uart?.name ?? '',
+  });
   return true;
 });
 
@@ -585,7 +634,14 @@ H.set('gic_set_irq', (imp, t, p, e) => {
   const mask = numAfter(t, 'cpumask ', numEnd, e);
   if (irq !== irq || level !== level || mask !== mask) return false;
   const vcpu = irq < 32 && mask > 0 ? 31 - Math.clz32(mask & -mask) : -1;
-  imp.push({ kind: 'irq_line', ...common(imp, vcpu), intid: irq, level: level ? 1 : 0, trigger: irq < 16 ? 'edge' : 'level', source: imp.sourceOf(irq) });
+  imp.push({
+    kind: 'irq_line',
+    ...common(imp, vcpu),
+    intid: irq,
+    level: level ? 1 : 0,
+    trigger: irq < 16 ? 'edge' : 'level',
+    source: imp.sourceOf(irq),
+  });
   return true;
 });
 
@@ -606,7 +662,15 @@ function gicv3Mmio(model: string, write: boolean, bad: boolean, redist: boolean)
     const size = numAfter(t, 'size ', numEnd, e);
     if (off !== off || data === undefined || size !== size) return false;
     if (redist) off += cpu * GICV3_REDIST_STRIDE;
-    return imp.deviceMmio(imp.regionByModel(model), off, write, bad && !write ? undefined : data, size, redist ? cpu : imp.vcpuOfThread(), bad ? 'raz_wi' : 'handled');
+    return imp.deviceMmio(
+      imp.regionByModel(model),
+      off,
+      write,
+      bad && !write ? undefined : data,
+      size,
+      redist ? cpu : imp.vcpuOfThread(),
+      bad ? 'raz_wi' : 'handled',
+    );
   };
 }
 for (const [ev, model, redist] of [
@@ -633,7 +697,14 @@ H.set('gicv3_redist_set_irq', (imp, t, p, e) => {
   const irq = numAfter(t, 'interrupt ', numEnd, e);
   const level = numAfter(t, 'changed to ', numEnd, e);
   if (cpu !== cpu || irq !== irq || level !== level) return false;
-  imp.push({ kind: 'irq_line', ...common(imp, imp.cpuIndex(cpu)), intid: irq, level: level ? 1 : 0, trigger: 'level', source: imp.sourceOf(irq) });
+  imp.push({
+    kind: 'irq_line',
+    ...common(imp, imp.cpuIndex(cpu)),
+    intid: irq,
+    level: level ? 1 : 0,
+    trigger: 'level',
+    source: imp.sourceOf(irq),
+  });
   return true;
 });
 H.set('gicv3_redist_send_sgi', (imp, t, p, e) => {
@@ -654,8 +725,22 @@ H.set('gicv3_icc_generate_sgi', (imp, t, p, e) => {
   const aff = numAfter(t, 'affinity ', numEnd, e);
   const list = numAfter(t, 'targetlist ', numEnd, e);
   if ([cpu, sgi, irm, aff, list].some((v) => v !== v)) return false;
-  const value = (BigInt(aff >>> 16) << 48n) | (BigInt(irm) << 40n) | (BigInt((aff >>> 8) & 0xff) << 32n) | (BigInt(sgi) << 24n) | (BigInt(aff & 0xff) << 16n) | BigInt(list);
-  imp.push({ kind: 'sysreg', ...common(imp, imp.cpuIndex(cpu)), name: 'ICC_SGI1R_EL1', encoding: ICC.SGI1R_EL1, write: true, value, outcome: 'handled' });
+  const value =
+    (BigInt(aff >>> 16) << 48n) |
+    (BigInt(irm) << 40n) |
+    (BigInt((aff >>> 8) & 0xff) << 32n) |
+    (BigInt(sgi) << 24n) |
+    (BigInt(aff & 0xff) << 16n) |
+    BigInt(list);
+  imp.push({
+    kind: 'sysreg',
+    ...common(imp, imp.cpuIndex(cpu)),
+    name: 'ICC_SGI1R_EL1',
+    encoding: ICC.SGI1R_EL1,
+    write: true,
+    value,
+    outcome: 'handled',
+  });
   return true;
 });
 function iccAck(imp: QemuLogImporter, t: string, p: number, e: number, kind: 'irq_ack' | 'irq_eoi' | 'irq_deactivate'): boolean {
@@ -685,7 +770,15 @@ const iccSysreg: Handler = (imp, t, p, e) => {
   const cpu = numAfter(t, 'cpu ', sp, e);
   const v = bigAfter(t, 'value ', numEnd, e);
   if (cpu !== cpu || v === undefined) return false;
-  imp.push({ kind: 'sysreg', ...common(imp, imp.cpuIndex(cpu)), name, encoding: iccEncoding(name) ?? 0, write, value: v, outcome: 'handled' });
+  imp.push({
+    kind: 'sysreg',
+    ...common(imp, imp.cpuIndex(cpu)),
+    name,
+    encoding: iccEncoding(name) ?? 0,
+    write,
+    value: v,
+    outcome: 'handled',
+  });
   return true;
 };
 for (const reg of ['pmr', 'bpr', 'ap', 'igrpen', 'igrpen1_el3', 'ctlr', 'ctlr_el3', 'hppir0', 'hppir1', 'rpr']) {
@@ -721,7 +814,14 @@ H.set('arm_gt_update_irq', (imp, t, p, e) => {
   const timer = numAfter(t, 'timer ', p, e);
   const level = numAfter(t, 'irqstate ', numEnd, e);
   if (TIMER_NAMES[timer] === undefined || level !== level) return false;
-  imp.push({ kind: 'irq_line', ...common(imp, imp.vcpuOfThread()), intid: TIMER_PPI[timer]!, level: level ? 1 : 0, trigger: 'level', source: `timer_${TIMER_NAMES[timer]}` });
+  imp.push({
+    kind: 'irq_line',
+    ...common(imp, imp.vcpuOfThread()),
+    intid: TIMER_PPI[timer]!,
+    level: level ? 1 : 0,
+    trigger: 'level',
+    source: `timer_${TIMER_NAMES[timer]}`,
+  });
   return true;
 });
 
@@ -794,6 +894,14 @@ H.set('arm_powerctl_set_cpu_on', (imp, t, p, e) => {
   const entry = bigAfter(t, '@ ', numEnd, e);
   const ctx = bigAfter(t, 'R0 = ', p, e);
   if (cpu !== cpu || entry === undefined || ctx === undefined) return false;
-  imp.push({ kind: 'vcpu_state', ...common(imp, imp.vcpuOfThread()), state: 'on', target: imp.cpuIndex(cpu), entry, context: ctx, reason: 'PSCI_CPU_ON' });
+  imp.push({
+    kind: 'vcpu_state',
+    ...common(imp, imp.vcpuOfThread()),
+    state: 'on',
+    target: imp.cpuIndex(cpu),
+    entry,
+    context: ctx,
+    reason: 'PSCI_CPU_ON',
+  });
   return true;
 });

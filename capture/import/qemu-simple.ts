@@ -94,8 +94,14 @@ export function importSimpleTrace(opts: SimpleOptions): { stats: ImportStats; ex
     const hdr = r.u64();
     const magic = r.u64();
     const version = r.u64();
-    if (hdr !== SIMPLE_HEADER_EVENT_ID || magic !== SIMPLE_MAGIC) throw new ImportError(file, 0, 'not a QEMU simpletrace file (bad header magic)');
-    if (version !== BigInt(SIMPLE_VERSION)) throw new ImportError(file, 0, `simpletrace format version ${version} is not supported (only version ${SIMPLE_VERSION}; convert with the matching QEMU's simpletrace.py)`);
+    if (hdr !== SIMPLE_HEADER_EVENT_ID || magic !== SIMPLE_MAGIC)
+      throw new ImportError(file, 0, 'not a QEMU simpletrace file (bad header magic)');
+    if (version !== BigInt(SIMPLE_VERSION))
+      throw new ImportError(
+        file,
+        0,
+        `simpletrace format version ${version} is not supported (only version ${SIMPLE_VERSION}; convert with the matching QEMU's simpletrace.py)`,
+      );
 
     const imp = new QemuLogImporter({ file, regions: opts.regions, strict: opts.strict, emit: opts.emit, onRegions: opts.onRegions });
     const names = new Map<bigint, string>();
@@ -132,7 +138,8 @@ export function importSimpleTrace(opts: SimpleOptions): { stats: ImportStats; ex
       const argBytes = length - 24;
       // Checked before anything is read or allocated: a damaged length must not make us allocate
       // gigabytes. QEMU caps string arguments at 512 bytes, so real records are far below 1 MiB.
-      if (argBytes > MAX_RECORD_ARG_BYTES) fail(`record length ${length} is implausible (more than ${MAX_RECORD_ARG_BYTES} argument bytes)`);
+      if (argBytes > MAX_RECORD_ARG_BYTES)
+        fail(`record length ${length} is implausible (more than ${MAX_RECORD_ARG_BYTES} argument bytes)`);
       if (argBytes > total - r.offset || r.ensure(argBytes) < argBytes) fail(`truncated event record (needs ${argBytes} argument bytes)`);
       const args = r.bytes(argBytes);
       firstNs ??= ns;

@@ -42,7 +42,18 @@ export interface BackwardsTime {
 export const MAX_BAD_SAMPLES = 10;
 
 export function newStats(): ImportStats {
-  return { lines: 0, parsed: 0, blank: 0, bad: 0, header: 0, unmapped: {}, badSamples: [], events: 0, merged: 0, backwards: { lines: 0, maxStepNs: 0, maxStepLine: 0, samples: [] } };
+  return {
+    lines: 0,
+    parsed: 0,
+    blank: 0,
+    bad: 0,
+    header: 0,
+    unmapped: {},
+    badSamples: [],
+    events: 0,
+    merged: 0,
+    backwards: { lines: 0, maxStepNs: 0, maxStepLine: 0, samples: [] },
+  };
 }
 
 /** Record that `line`'s timestamp is `stepNs` before the previous one (the caller clamps). */

@@ -22,7 +22,8 @@ export interface TraceEventDef {
 export const DEFAULT_TRACE_EVENTS = '/usr/share/qemu/trace-events-all';
 
 const LINE = /^((?:[a-z]+\s+)*)([A-Za-z0-9_]+)\(([^)]*)\)\s*(.*)$/;
-const NARROW = /^(const\s+)?(unsigned( int)?|signed|int|bool|char|short|u?int(8|16|32)_t|unsigned (char|short)|uint|int32|uint32|u?int16|u?int8)$/;
+const NARROW =
+  /^(const\s+)?(unsigned( int)?|signed|int|bool|char|short|u?int(8|16|32)_t|unsigned (char|short)|uint|int32|uint32|u?int16|u?int8)$/;
 
 export function parseTraceEvents(text: string, file: string): Map<string, TraceEventDef> {
   const out = new Map<string, TraceEventDef>();

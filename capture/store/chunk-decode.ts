@@ -1,6 +1,17 @@
 // Decoding a chunk payload (format in chunk.ts) back into its field streams, as columns.
 
-import { ByteReader, DecodeError, joinU64, readFixed, readFixedColumn, readU64Deltas, readVarint64s, readVarints, readZigzagDeltas, type IntColumn } from './bytes.ts';
+import {
+  ByteReader,
+  DecodeError,
+  joinU64,
+  readFixed,
+  readFixedColumn,
+  readU64Deltas,
+  readVarint64s,
+  readVarints,
+  readZigzagDeltas,
+  type IntColumn,
+} from './bytes.ts';
 import { FIELD_STREAMS, FLAG_PC, FLAG_SRC_LINE, KIND_LAYOUTS, type StreamSpec } from './layout.ts';
 import { MAGIC } from './chunk.ts';
 
@@ -170,10 +181,21 @@ export class DecodedChunk {
    */
   columns(): ChunkColumns {
     this.decodeAll();
-    const streams = this.decoded.map((d) => (d ? { spec: d.spec, n: d.n, num: d.num, u64: d.u64, u8: d.u8, refs: d.refs, entries: d.entries } : undefined));
+    const streams = this.decoded.map((d) =>
+      d ? { spec: d.spec, n: d.n, num: d.num, u64: d.u64, u8: d.u8, refs: d.refs, entries: d.entries } : undefined,
+    );
     return {
-      count: this.count, firstSeq: this.firstSeq, kind: this.kind, flags: this.flags, seq: this.seq, time: this.time,
-      vcpu: this.vcpu, pc: this.pc, srcLine: this.srcLine, wanted: this.wanted, streams,
+      count: this.count,
+      firstSeq: this.firstSeq,
+      kind: this.kind,
+      flags: this.flags,
+      seq: this.seq,
+      time: this.time,
+      vcpu: this.vcpu,
+      pc: this.pc,
+      srcLine: this.srcLine,
+      wanted: this.wanted,
+      streams,
     };
   }
 }

@@ -33,7 +33,16 @@ export function bigU64(lo: number, hi: number): bigint {
 type MakeFn = (c: DecodedChunk, i: number, cur: Int32Array, fl: number, pc: bigint | undefined, src: number) => TraceEvent;
 
 /** The value expression of one field, reading stream si at cursor expression `p`. */
-function fieldExpr(k: KindLayout, f: KindLayout['fields'][number], num: string, ent: string, u64: string, u8: string, refs: string, p: string): string {
+function fieldExpr(
+  k: KindLayout,
+  f: KindLayout['fields'][number],
+  num: string,
+  ent: string,
+  u64: string,
+  u8: string,
+  refs: string,
+  p: string,
+): string {
   switch (f.stream.enc) {
     case 'varint':
     case 'zigzag':
@@ -117,7 +126,9 @@ function compileWalker(withSrcLine: boolean): WalkFn {
         break;
       case 'numdict':
       case 'str':
-        pro.push(`const n${i} = s${i} === undefined ? NONE_NUM : s${i}.num; const d${i} = s${i} === undefined ? NONE_REFS : s${i}.entries;`);
+        pro.push(
+          `const n${i} = s${i} === undefined ? NONE_NUM : s${i}.num; const d${i} = s${i} === undefined ? NONE_REFS : s${i}.entries;`,
+        );
         break;
       case 'u64':
         pro.push(`const u${i} = s${i} === undefined ? NONE_U32 : s${i}.u64;`);

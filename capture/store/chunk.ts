@@ -133,7 +133,9 @@ function compileAppend(): AppendFn {
           lines.push(`if (!(v instanceof Uint8Array)) ${miss}; c.refs[c.n++] = v; b.refBytes += v.length;`);
           break;
         case 'u64list':
-          lines.push(`if (!Array.isArray(v)) ${miss}; for (const x of v) if (typeof x !== 'bigint' || x < 0n || x > 0xffffffffffffffffn) ${bad}; c.refs[c.n++] = v; b.refBytes += v.length * 8;`);
+          lines.push(
+            `if (!Array.isArray(v)) ${miss}; for (const x of v) if (typeof x !== 'bigint' || x < 0n || x > 0xffffffffffffffffn) ${bad}; c.refs[c.n++] = v; b.refBytes += v.length * 8;`,
+          );
           break;
       }
       lines.push('}');
@@ -142,9 +144,7 @@ function compileAppend(): AppendFn {
   }
   lines.push('default: b.badKind(ev); }');
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const make = new Function('split', `return function append(ev, b, i) {\n${lines.join('\n')}\n};`) as (
-    split: typeof splitU64,
-  ) => AppendFn;
+  const make = new Function('split', `return function append(ev, b, i) {\n${lines.join('\n')}\n};`) as (split: typeof splitU64) => AppendFn;
   return make(splitU64);
 }
 
@@ -197,7 +197,6 @@ export class ChunkBuilder {
   get full(): boolean {
     return this.n >= this.cap;
   }
-
 
   /** Append one event with its final sequence number. Throws EventError for bad events. */
   append(ev: NewEvent, seq: number): void {
@@ -262,7 +261,12 @@ export class ChunkBuilder {
   outOfRange(ev: NewEvent, field: string): never {
     const v = (ev as unknown as Record<string, unknown>)[field];
     const spec = KIND_LAYOUTS.find((k) => k.kind === ev.kind)!.fields.find((f) => f.name === field)!;
-    const range = spec.type === 'u64' || spec.type === 'u64[]' ? '0 to 2^64-1 (as bigints)' : spec.type === 'i32' ? 'a 32-bit integer' : 'an integer from 0 to 2^53-1';
+    const range =
+      spec.type === 'u64' || spec.type === 'u64[]'
+        ? '0 to 2^64-1 (as bigints)'
+        : spec.type === 'i32'
+          ? 'a 32-bit integer'
+          : 'an integer from 0 to 2^53-1';
     throw new EventError(`${ev.kind} event: field '${field}' is ${String(v)}, expected ${range}`);
   }
 

@@ -52,7 +52,8 @@ function checkDeclared(frame: Uint8Array, expected: number): void {
   const declared = zstdContentSize(frame);
   if (declared === null) throw new Error('not a zstd frame (bad magic or header)');
   if (declared === undefined) throw new Error(`zstd frame does not declare its size (the chunk index says ${expected} bytes)`);
-  if (declared !== expected) throw new Error(`zstd frame declares ${declared} bytes, the chunk index says ${expected}: refused before inflating`);
+  if (declared !== expected)
+    throw new Error(`zstd frame declares ${declared} bytes, the chunk index says ${expected}: refused before inflating`);
 }
 
 export const DEFAULT_LEVEL = 3;

@@ -1,7 +1,16 @@
 // Decoding ahead of a sequential read on a worker thread (capture/store/decode-worker.ts).
 
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { CTL_CONSUMED, CTL_DONE, CTL_NEXT, CTL_SIZE, CTL_STOP, CTL_WAITING, type DecodeResult, type DecodeWorkerData } from './decode-worker.ts';
+import {
+  CTL_CONSUMED,
+  CTL_DONE,
+  CTL_NEXT,
+  CTL_SIZE,
+  CTL_STOP,
+  CTL_WAITING,
+  type DecodeResult,
+  type DecodeWorkerData,
+} from './decode-worker.ts';
 
 /** What the worker needs to know of a chunk (the reader's ChunkInfo has it). */
 export type DecodeJob = DecodeWorkerData['jobs'][number];
@@ -31,8 +40,19 @@ export class DecodeAhead {
       const ctl = new Int32Array(new SharedArrayBuffer(4 * CTL_SIZE));
       const { port1, port2 } = new MessageChannel();
       const data: DecodeWorkerData = {
-        kind: 'bootscope-decode', path, ctl: ctl.buffer as SharedArrayBuffer, ahead: DecodeAhead.AHEAD, port: port2,
-        jobs: infos.map((i) => ({ id: i.id, count: i.count, seqFirst: i.seqFirst, zstBytes: i.zstBytes, crc32: i.crc32, rawBytes: i.rawBytes })),
+        kind: 'bootscope-decode',
+        path,
+        ctl: ctl.buffer as SharedArrayBuffer,
+        ahead: DecodeAhead.AHEAD,
+        port: port2,
+        jobs: infos.map((i) => ({
+          id: i.id,
+          count: i.count,
+          seqFirst: i.seqFirst,
+          zstBytes: i.zstBytes,
+          crc32: i.crc32,
+          rawBytes: i.rawBytes,
+        })),
       };
       const worker = new Worker(new URL('./decode-worker.ts', import.meta.url), { workerData: data, transferList: [port2] });
       worker.unref();

@@ -93,7 +93,8 @@ function decodeOne(get: Database.Statement, job: DecodeJob, index: number): { re
   const add = (a: ArrayBufferView) => {
     if (a.buffer instanceof ArrayBuffer && a.byteLength > 0) buffers.add(a.buffer);
   };
-  for (const a of [columns.kind, columns.flags, columns.seq, columns.time, columns.vcpu, columns.pc, columns.srcLine, columns.wanted]) add(a);
+  for (const a of [columns.kind, columns.flags, columns.seq, columns.time, columns.vcpu, columns.pc, columns.srcLine, columns.wanted])
+    add(a);
   for (const s of columns.streams) if (s) for (const a of [s.num, s.u64, s.u8]) add(a);
   return { result: { index, type: 'ok', columns }, transfer: [...buffers] };
 }

@@ -145,8 +145,7 @@ function checkFile(path: string): number {
   const headerValid = head.readUInt32BE(24) === head.readUInt32BE(92);
   if (headerValid && pages > 0 && st.size < pageSize * pages)
     throw new TraceError(path, `truncated: the SQLite header says ${pageSize * pages} bytes, the file has ${st.size}`);
-  if (st.size % pageSize !== 0)
-    throw new TraceError(path, `truncated: ${st.size} bytes is not a whole number of ${pageSize}-byte pages`);
+  if (st.size % pageSize !== 0) throw new TraceError(path, `truncated: ${st.size} bytes is not a whole number of ${pageSize}-byte pages`);
   return st.size;
 }
 
@@ -200,7 +199,10 @@ export class TraceReader {
       }
     }
     if (m.get(META_KEYS.format) !== FORMAT_ID)
-      throw new TraceError(path, `SQLite database, but not a bootscope trace (meta format is ${JSON.stringify(m.get(META_KEYS.format) ?? null)})`);
+      throw new TraceError(
+        path,
+        `SQLite database, but not a bootscope trace (meta format is ${JSON.stringify(m.get(META_KEYS.format) ?? null)})`,
+      );
     const version = m.get(META_KEYS.schemaVersion);
     if (typeof version !== 'number') throw new TraceError(path, 'trace has no schema version');
     if (version > SCHEMA_VERSION)
@@ -233,25 +235,23 @@ export class TraceReader {
       ...(r['intid'] !== null ? { intid: r['intid'] as number } : {}),
       ...(r['compatible'] !== null ? { compatible: JSON.parse(r['compatible'] as string) as string[] } : {}),
     }));
-    this.chunks = (db.prepare('SELECT * FROM chunks ORDER BY id').all() as Record<string, number | string>[]).map(
-      (r) => ({
-        id: r['id'] as number,
-        seqFirst: r['seq_first'] as number,
-        seqLast: r['seq_last'] as number,
-        timeFirst: r['time_first'] as number,
-        timeMin: r['time_min'] as number,
-        timeMax: r['time_max'] as number,
-        count: r['count'] as number,
-        kinds: r['kinds'] as number,
-        vcpus: JSON.parse(r['vcpus'] as string) as number[],
-        devices: JSON.parse(r['devices'] as string) as string[],
-        registers: JSON.parse(r['registers'] as string) as string[],
-        intids: JSON.parse(r['intids'] as string) as number[],
-        rawBytes: r['raw_bytes'] as number,
-        zstBytes: r['zst_bytes'] as number,
-        crc32: r['crc32'] as number,
-      }),
-    );
+    this.chunks = (db.prepare('SELECT * FROM chunks ORDER BY id').all() as Record<string, number | string>[]).map((r) => ({
+      id: r['id'] as number,
+      seqFirst: r['seq_first'] as number,
+      seqLast: r['seq_last'] as number,
+      timeFirst: r['time_first'] as number,
+      timeMin: r['time_min'] as number,
+      timeMax: r['time_max'] as number,
+      count: r['count'] as number,
+      kinds: r['kinds'] as number,
+      vcpus: JSON.parse(r['vcpus'] as string) as number[],
+      devices: JSON.parse(r['devices'] as string) as string[],
+      registers: JSON.parse(r['registers'] as string) as string[],
+      intids: JSON.parse(r['intids'] as string) as number[],
+      rawBytes: r['raw_bytes'] as number,
+      zstBytes: r['zst_bytes'] as number,
+      crc32: r['crc32'] as number,
+    }));
     this.getData = db.prepare('SELECT data FROM chunk_data WHERE id = ?');
     const count = m.get(META_KEYS.eventCount);
     this.checkIndex(typeof count === 'number' ? count : undefined);
@@ -279,7 +279,12 @@ export class TraceReader {
     }
     const next = prev ? prev.seqLast + 1 : 0;
     if (eventCount !== undefined && eventCount > next)
-      this.problem({ chunk: prev ? prev.id + 1 : 0, seqFirst: next, seqLast: eventCount - 1, message: `missing from the chunk index (the trace says it holds ${eventCount} events)` });
+      this.problem({
+        chunk: prev ? prev.id + 1 : 0,
+        seqFirst: next,
+        seqLast: eventCount - 1,
+        message: `missing from the chunk index (the trace says it holds ${eventCount} events)`,
+      });
   }
 
   /** Open a trace for reading. Throws TraceError (one line, names the file) on bad input. */
@@ -352,7 +357,8 @@ export class TraceReader {
     }
     if (whole && this.complete && this.digest) {
       const got = `sha256:${h.digest('hex')}`;
-      if (got !== this.digest) this.problem({ chunk: -1, message: `digest mismatch: the events hash to ${got}, the trace says ${this.digest}` });
+      if (got !== this.digest)
+        this.problem({ chunk: -1, message: `digest mismatch: the events hash to ${got}, the trace says ${this.digest}` });
     }
     return this.problemDetails;
   }
@@ -524,7 +530,8 @@ export class TraceReader {
       let c: DecodedChunk | undefined;
       if (ahead) {
         const got = ahead.take(k);
-        if (got === undefined) c = this.chunk(info); // decoded here: the worker had not claimed it
+        if (got === undefined)
+          c = this.chunk(info); // decoded here: the worker had not claimed it
         else if (got.type === 'ok') {
           c = new DecodedChunk(got.columns);
           this.cache = { id: info.id, chunk: c };
@@ -581,7 +588,9 @@ export class TraceReader {
       // One generated loop over the chunk (decodes every stream first, so it fails before any event).
       const from = f.fromSeq !== undefined && info.seqFirst < f.fromSeq ? lowerBound(c.seq, f.fromSeq, c.count) : 0;
       const to = f.toSeq !== undefined ? lowerBound(c.seq, f.toSeq, c.count) : c.count;
-      forEachInChunk(c, from, to, (e) => { out.push(e); });
+      forEachInChunk(c, from, to, (e) => {
+        out.push(e);
+      });
       return out;
     }
     const kindMask = f.kinds ? f.kinds.reduce((m, k) => m | (1 << KIND_CODE[k]), 0) : -1;
@@ -686,7 +695,8 @@ export class TraceReader {
     for (const c of this.scan()) {
       s.add({ count: c.count, kind: c.kind, vcpu: c.vcpu, time: c.time, stream: (i) => c.stream(i) });
     }
-    const rows = (m: Map<string, number>) => [...m].map(([k, count]) => ({ parts: k.split('\0'), count })).sort((a, b) => b.count - a.count);
+    const rows = (m: Map<string, number>) =>
+      [...m].map(([k, count]) => ({ parts: k.split('\0'), count })).sort((a, b) => b.count - a.count);
     return {
       kinds: Object.fromEntries([...s.kinds].sort((a, b) => b[1] - a[1])),
       devices: rows(s.devices).map(({ parts: [device, kind], count }) => ({ device: device!, kind: kind!, count })),

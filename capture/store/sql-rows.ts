@@ -74,7 +74,9 @@ const FILLERS: Fill[] = KIND_LAYOUTS.map((k) => {
         break;
     }
   }
-  return new Function(`${consts.join('\n')}\nreturn function fill_${k.kind}(c, cur, row, u64, list, bl) {\n${lines.join('\n')}\n};`)() as Fill;
+  return new Function(
+    `${consts.join('\n')}\nreturn function fill_${k.kind}(c, cur, row, u64, list, bl) {\n${lines.join('\n')}\n};`,
+  )() as Fill;
 });
 
 /** Per kind: the column indexes of its fields (nulled when the next row is another kind). */
@@ -110,8 +112,7 @@ export function* eventRows(reader: TraceReader, f: EventFilter): Generator<unkno
       const seq = c.seq[i]!;
       const t = c.time[i]!;
       if (seq >= toSeq) return;
-      const wanted =
-        ((1 << k) & kindMask) !== 0 && seq >= fromSeq && t >= fromTime && t < toTime && (!vcpus || vcpus.includes(c.vcpu[i]!));
+      const wanted = ((1 << k) & kindMask) !== 0 && seq >= fromSeq && t >= fromTime && t < toTime && (!vcpus || vcpus.includes(c.vcpu[i]!));
       if (!wanted) {
         for (const f2 of KIND_LAYOUTS[k]!.fields) cur[f2.stream.index]!++;
         if (fl & FLAG_PC) pcAt++;

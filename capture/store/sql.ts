@@ -157,7 +157,11 @@ export interface SqlOutputOptions {
  * sample that are wider than it keep their full text (the table is then ragged, nothing is cut).
  * Returns the number of rows.
  */
-export function writeSqlResult(res: { columns: string[]; rows: Iterable<unknown[]> }, write: (s: string) => void, opts: SqlOutputOptions = {}): number {
+export function writeSqlResult(
+  res: { columns: string[]; rows: Iterable<unknown[]> },
+  write: (s: string) => void,
+  opts: SqlOutputOptions = {},
+): number {
   const cols = res.columns;
   let n = 0;
   if (opts.json) {
@@ -177,7 +181,13 @@ export function writeSqlResult(res: { columns: string[]; rows: Iterable<unknown[
   }
 }
 
-function writeTable(cols: string[], it: Iterator<unknown[]>, write: (s: string) => void, cell: (s: string) => string, limit: number): number {
+function writeTable(
+  cols: string[],
+  it: Iterator<unknown[]>,
+  write: (s: string) => void,
+  cell: (s: string) => string,
+  limit: number,
+): number {
   const sample: unknown[][] = [];
   let next = it.next();
   while (!next.done && sample.length < limit) {
@@ -194,7 +204,11 @@ function writeTable(cols: string[], it: Iterator<unknown[]>, write: (s: string) 
       if (!(typeof v === 'number' || typeof v === 'bigint' || v === null)) numeric[i] = false;
     }
   }
-  const line = (cells: string[]) => cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd() + '\n';
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd() + '\n';
   const row = (r: unknown[]) => line(r.map((v) => cell(cellText(v))));
   write(line(cols));
   write(widths.map((w) => '-'.repeat(w)).join('  ') + '\n');
@@ -289,8 +303,27 @@ function tokenize(sql: string): Tok[] | undefined {
 
 const CLAUSE_END = new Set(['group', 'order', 'limit', 'having', 'window', 'union', 'intersect', 'except']);
 const NOT_ALIAS = new Set([
-  'where', 'join', 'on', 'left', 'right', 'full', 'inner', 'cross', 'natural', 'outer', 'using',
-  'group', 'order', 'limit', 'having', 'window', 'union', 'intersect', 'except', 'indexed', 'not',
+  'where',
+  'join',
+  'on',
+  'left',
+  'right',
+  'full',
+  'inner',
+  'cross',
+  'natural',
+  'outer',
+  'using',
+  'group',
+  'order',
+  'limit',
+  'having',
+  'window',
+  'union',
+  'intersect',
+  'except',
+  'indexed',
+  'not',
 ]);
 
 /** Constraints on `events` that a query's text proves; {} when unsure. */
@@ -304,7 +337,7 @@ export function analyzePushdown(sql: string): { filter: EventFilter; empty: bool
   const d = toks[at]!.depth;
   // It must be a table reference in a FROM clause.
   const prev = toks[at - 1];
-  if (!prev || !(prev.t === 'id' && (prev.v === 'from' || prev.v === 'join')) && !(prev.v === ',' && inFrom(toks, at, d))) return none;
+  if (!prev || (!(prev.t === 'id' && (prev.v === 'from' || prev.v === 'join')) && !(prev.v === ',' && inFrom(toks, at, d)))) return none;
   if (toks[at + 1]?.v === '(') return none;
   let alias: string | undefined;
   let j = at + 1;
@@ -525,4 +558,3 @@ function members(col: string, vals: (string | number)[]): Applier {
     },
   };
 }
-

@@ -147,11 +147,11 @@ export class Summary {
     }
     if (dense)
       for (let d = 0; d < nDev; d++)
-      for (let r = 0; r < nReg; r++)
-        for (let k = 0; k < KSHIFT; k++) {
-          const c = regCounts[(d * nReg + r) * KSHIFT + k]!;
-          if (c) reg.set((d * 2097152 + r) * KSHIFT + k, c);
-        }
+        for (let r = 0; r < nReg; r++)
+          for (let k = 0; k < KSHIFT; k++) {
+            const c = regCounts[(d * nReg + r) * KSHIFT + k]!;
+            if (c) reg.set((d * 2097152 + r) * KSHIFT + k, c);
+          }
     const vcpu = new Map<number, number>();
     for (let x = 0; x < vcpuCounts.length; x++) if (vcpuCounts[x]) vcpu.set(x, vcpuCounts[x]!);
 

@@ -215,9 +215,7 @@ export class TraceWriter implements Recorder {
   }
 
   private insertDevices(regions: DeviceRegion[]): void {
-    const st = this.db.prepare(
-      'INSERT INTO devices (name, model, role, base, size, intid, compatible) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
+    const st = this.db.prepare('INSERT INTO devices (name, model, role, base, size, intid, compatible) VALUES (?, ?, ?, ?, ?, ?, ?)');
     for (const r of regions) {
       try {
         st.run(r.name, r.model, r.role, r.base, r.size, r.intid ?? null, r.compatible ? JSON.stringify(r.compatible) : null);
@@ -281,9 +279,18 @@ export class TraceWriter implements Recorder {
       put('INSERT INTO kind_counts VALUES (?, ?)', [...s.kinds]);
       put('INSERT INTO device_counts VALUES (?, ?, ?)', split(s.devices));
       put('INSERT INTO register_counts VALUES (?, ?, ?, ?)', split(s.registers));
-      put('INSERT INTO intid_counts VALUES (?, ?, ?)', split(s.intids).map(([i, k, c]) => [Number(i), k, c]));
-      put('INSERT INTO hypercall_counts VALUES (?, ?, ?, ?, ?)', split(s.hypercalls).map(([co, f, n, so, c]) => [co, Number(f), n, so, c]));
-      put('INSERT INTO vcpu_counts VALUES (?, ?, ?)', split(s.vcpus).map(([v, k, c]) => [Number(v), k, c]));
+      put(
+        'INSERT INTO intid_counts VALUES (?, ?, ?)',
+        split(s.intids).map(([i, k, c]) => [Number(i), k, c]),
+      );
+      put(
+        'INSERT INTO hypercall_counts VALUES (?, ?, ?, ?, ?)',
+        split(s.hypercalls).map(([co, f, n, so, c]) => [co, Number(f), n, so, c]),
+      );
+      put(
+        'INSERT INTO vcpu_counts VALUES (?, ?, ?)',
+        split(s.vcpus).map(([v, k, c]) => [Number(v), k, c]),
+      );
       const meta: Record<string, unknown> = {
         [META_KEYS.eventCount]: this.nextSeq,
         [META_KEYS.digest]: digest,
@@ -323,7 +330,8 @@ export class TraceWriter implements Recorder {
   discard(): void {
     if (this.db.open) this.db.close();
     this.closed = true;
-    for (const p of [this.writePath, `${this.writePath}-wal`, `${this.writePath}-shm`, `${this.writePath}-journal`]) fs.rmSync(p, { force: true });
+    for (const p of [this.writePath, `${this.writePath}-wal`, `${this.writePath}-shm`, `${this.writePath}-journal`])
+      fs.rmSync(p, { force: true });
   }
 
   /** Run one write transaction; SQLite's failures (disk full, I/O error) become a TraceError naming the file. */

@@ -10,7 +10,9 @@ import { UserError } from '../errors.ts';
 export function registerCheck(program: Command): void {
   program
     .command('check')
-    .description('check a trace against the spec rules (PL011/SBSA, GIC, PSCI/SMCCC, Xen ABI, VM spec, arm64 boot protocol); exit 2 on errors')
+    .description(
+      'check a trace against the spec rules (PL011/SBSA, GIC, PSCI/SMCCC, Xen ABI, VM spec, arm64 boot protocol); exit 2 on errors',
+    )
     .argument('<trace>', 'trace file')
     .option('--rules <list>', "rule ids, globs or families, comma-separated (e.g. 'gic.*,uart.tx-disabled,vm-spec')")
     .option('--json', 'print JSON')

@@ -25,10 +25,12 @@ export function registerConsole(program: Command): void {
         if (opts.json) {
           const clock = reader.meta.clock;
           let n = 0;
-          for (const l of consoleLines(events, opts.port)) out.write((n++ ? ',\n' : '[\n') + jsonSafe(JSON.stringify({ ...l, ns: timeToNs(l.time, clock) })));
+          for (const l of consoleLines(events, opts.port))
+            out.write((n++ ? ',\n' : '[\n') + jsonSafe(JSON.stringify({ ...l, ns: timeToNs(l.time, clock) })));
           out.write(n ? '\n]\n' : '[]\n');
         } else if (opts.times) {
-          for (const l of consoleLines(events, opts.port)) out.write(`[${String(l.time).padStart(12)} #${l.seq}] ${terminalSafe(l.text)}\n`);
+          for (const l of consoleLines(events, opts.port))
+            out.write(`[${String(l.time).padStart(12)} #${l.seq}] ${terminalSafe(l.text)}\n`);
         } else {
           // Byte for byte, escape sequences included: that is what the guest's terminal showed.
           for (const e of events) if (e.kind === 'console' && (opts.port === undefined || e.port === opts.port)) out.write(e.bytes);

@@ -65,12 +65,18 @@ async function pinnedKernel(): Promise<{ kernel: string; busybox?: string } | { 
 function makeDisk(kernel: string, busybox: string, dir: string): Promise<{ disk: string; initramfs: string } | { reason: string }> {
   const script = join(ROOT, 'scripts/make-test-disk.ts');
   return new Promise((done) => {
-    execFile(process.execPath, ['--disable-warning=ExperimentalWarning', script, kernel, busybox, dir], { encoding: 'utf8' }, (err, out, errOut) => {
-      const disk = /^disk (.*)$/m.exec(out)?.[1];
-      const initramfs = /^disk-initramfs (.*)$/m.exec(out)?.[1];
-      if (err || !disk || !initramfs) done({ reason: (errOut.trim().split('\n').pop() ?? '') || (err?.message ?? 'scripts/make-test-disk.ts printed no paths') });
-      else done({ disk, initramfs });
-    });
+    execFile(
+      process.execPath,
+      ['--disable-warning=ExperimentalWarning', script, kernel, busybox, dir],
+      { encoding: 'utf8' },
+      (err, out, errOut) => {
+        const disk = /^disk (.*)$/m.exec(out)?.[1];
+        const initramfs = /^disk-initramfs (.*)$/m.exec(out)?.[1];
+        if (err || !disk || !initramfs)
+          done({ reason: (errOut.trim().split('\n').pop() ?? '') || (err?.message ?? 'scripts/make-test-disk.ts printed no paths') });
+        else done({ disk, initramfs });
+      },
+    );
   });
 }
 
@@ -78,11 +84,22 @@ function makeDisk(kernel: string, busybox: string, dir: string): Promise<{ disk:
  * Boots the kernel on one personality (progress on a terminal): with the test disk, from the
  * initramfs to the disk's /sbin/init, which powers off; without, to the rootfs panic.
  */
-async function recordLinux(kernel: string, machine: 'kvm' | 'xen', output: string, disk?: { disk: string; initramfs: string }): Promise<void> {
+async function recordLinux(
+  kernel: string,
+  machine: 'kvm' | 'xen',
+  output: string,
+  disk?: { disk: string; initramfs: string },
+): Promise<void> {
   const progress = startProgress(`booting Linux (${machine})`, 'instructions', disk ? 1_050_000_000 : 900_000_000);
   try {
     await runGuest({
-      kernel, machine, gic: 3, smp: 2, memBytes: 256 << 20, output, overwrite: true,
+      kernel,
+      machine,
+      gic: 3,
+      smp: 2,
+      memBytes: 256 << 20,
+      output,
+      overwrite: true,
       append: machine === 'kvm' ? 'console=ttyAMA0 earlycon=pl011,0x9000000' : 'console=hvc0',
       maxInsns: 1_500_000_000,
       ...(disk ? { initrd: disk.initramfs, disks: [{ file: disk.disk, mode: 'cow' as const }] } : { stopOn: 'end Kernel panic' }),
@@ -95,7 +112,8 @@ async function recordLinux(kernel: string, machine: 'kvm' | 'xen', output: strin
 
 /** Builds the demo traces in `dir` (replacing earlier ones). */
 export async function buildDemoTraces(dir: string): Promise<DemoTraces> {
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`${dir}: exists and is not a directory (the demo writes its traces into a directory)`);
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    throw new UserError(`${dir}: exists and is not a directory (the demo writes its traces into a directory)`);
   mkdirSync(dir, { recursive: true });
   const kvm = join(dir, 'uart-guest-kvm.trace');
   await runGuest({ kernel: DEMO_GUEST, machine: 'kvm', gic: 3, smp: 1, memBytes: 128 << 20, output: kvm, overwrite: true });
@@ -161,22 +179,21 @@ export function registerDemo(program: Command): void {
 }
 
 async function printSummaries(traces: DemoTraces, report: string): Promise<void> {
-  showTrace(
-    'the built-in UART guest (guests/bin/uart.bin), recorded on the emulator as a KVM guest of QEMU virt',
-    traces.kvm,
-    [{ kinds: ['hypercall', 'vcpu_state'] }, { kinds: ['irq_line', 'irq_deliver', 'irq_ack', 'irq_eoi', 'irq_deactivate'] }],
-  );
-  showTrace(
-    'the same guest as a Xen 4.17 domU with the SBSA vUART at 0x22000000',
-    traces.xen,
-    [{ kinds: ['mmio_read', 'mmio_write'], devices: ['sbsa-uart@22000000'] }],
-  );
-  showTrace(
-    "a real QEMU 7.2 boot log of Debian's arm64 kernel (GICv3, 2 vCPUs), imported",
-    traces.qemu,
-    [{ kinds: ['irq_ack', 'irq_eoi'] }],
-  );
-  for (const [name, path] of [['kvm', traces.kvm], ['xen', traces.xen], ['QEMU import', traces.qemu]] as const) {
+  showTrace('the built-in UART guest (guests/bin/uart.bin), recorded on the emulator as a KVM guest of QEMU virt', traces.kvm, [
+    { kinds: ['hypercall', 'vcpu_state'] },
+    { kinds: ['irq_line', 'irq_deliver', 'irq_ack', 'irq_eoi', 'irq_deactivate'] },
+  ]);
+  showTrace('the same guest as a Xen 4.17 domU with the SBSA vUART at 0x22000000', traces.xen, [
+    { kinds: ['mmio_read', 'mmio_write'], devices: ['sbsa-uart@22000000'] },
+  ]);
+  showTrace("a real QEMU 7.2 boot log of Debian's arm64 kernel (GICv3, 2 vCPUs), imported", traces.qemu, [
+    { kinds: ['irq_ack', 'irq_eoi'] },
+  ]);
+  for (const [name, path] of [
+    ['kvm', traces.kvm],
+    ['xen', traces.xen],
+    ['QEMU import', traces.qemu],
+  ] as const) {
     say(`$ bootscope check ${path}    (${name})`);
     process.stdout.write(withTrace(path, (r) => formatCheck(check(r))));
     say();
@@ -189,8 +206,14 @@ async function printSummaries(traces: DemoTraces, report: string): Promise<void>
   say();
   if (traces.linux) {
     const { kvm, xen, kernel, disk } = traces.linux;
-    if (disk) say(`━━ Debian's kernel (${kernel}) booted from its initramfs onto ${disk} (virtio-blk on kvm, a Xen PV disk on xen) to the disk's /sbin/init, as a KVM guest and as a Xen domU`);
-    else say(`━━ Debian's kernel (${kernel}) booted to its rootfs panic as a KVM guest and as a Xen domU (the test disk could not be made: ${traces.diskUnavailable ?? 'unknown'})`);
+    if (disk)
+      say(
+        `━━ Debian's kernel (${kernel}) booted from its initramfs onto ${disk} (virtio-blk on kvm, a Xen PV disk on xen) to the disk's /sbin/init, as a KVM guest and as a Xen domU`,
+      );
+    else
+      say(
+        `━━ Debian's kernel (${kernel}) booted to its rootfs panic as a KVM guest and as a Xen domU (the test disk could not be made: ${traces.diskUnavailable ?? 'unknown'})`,
+      );
     say();
     say(`$ bootscope phases ${kvm}`);
     process.stdout.write(renderPhases(phasesOfTrace(kvm)));
@@ -206,7 +229,9 @@ async function printSummaries(traces: DemoTraces, report: string): Promise<void>
   say(`  ./bootscope tui ${traces.kvm} ${traces.xen}`);
   say(`  ./bootscope explain uart ${traces.xen}`);
   say(`  ./bootscope latency ${traces.qemu}`);
-  say(`  ./bootscope sql ${traces.qemu} "SELECT device, register, count(*) n FROM events WHERE kind='mmio_read' GROUP BY 1,2 ORDER BY n DESC LIMIT 10"`);
+  say(
+    `  ./bootscope sql ${traces.qemu} "SELECT device, register, count(*) n FROM events WHERE kind='mmio_read' GROUP BY 1,2 ORDER BY n DESC LIMIT 10"`,
+  );
 }
 
 const say = (s = '') => process.stdout.write(s + '\n');

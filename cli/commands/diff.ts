@@ -31,7 +31,11 @@ function findingsOf(reader: TraceReader): FindingLike[] {
 }
 
 /** Damaged chunks are reported on stderr and kept in `opts.damage` (raise it after printing). */
-export async function diffTraceFiles(pathA: string, pathB: string, opts: { findings?: boolean; damage?: Damage } = {}): Promise<DiffResult> {
+export async function diffTraceFiles(
+  pathA: string,
+  pathB: string,
+  opts: { findings?: boolean; damage?: Damage } = {},
+): Promise<DiffResult> {
   const damage = opts.damage ?? new Damage();
   const readers: TraceReader[] = [];
   try {

@@ -29,7 +29,10 @@ export function registerImport(program: Command): void {
     .argument('<file>', 'file to import')
     .requiredOption('-o, --output <trace>', 'trace file to write')
     .option('--format <format>', `input format: ${FORMATS.join(', ')} (default: detected)`)
-    .option('--dtb <file>', "the DTB the guest got: kept in the trace (explain uart reads it); its regions replace QEMU virt's map unless it is virt's own DT")
+    .option(
+      '--dtb <file>',
+      "the DTB the guest got: kept in the trace (explain uart reads it); its regions replace QEMU virt's map unless it is virt's own DT",
+    )
     .option('--events <file>', 'trace-events-all file for the simple backend (default: /usr/share/qemu/trace-events-all)')
     .option('--strict', 'stop at the first line that cannot be parsed')
     .option('-f, --force', 'replace the trace file if it exists (the old one stays if the import fails)')
@@ -76,7 +79,11 @@ export function registerImport(program: Command): void {
  * importFile() in a worker thread (cli/import-worker.ts), so that this thread hears SIGINT and
  * SIGTERM while the parser runs; errors come back with their name and message (one line).
  */
-function importInWorker(opts: WorkerImportOptions, shared: Int32Array, onProgress: (done: number, total: number) => void): Promise<ImportResult> {
+function importInWorker(
+  opts: WorkerImportOptions,
+  shared: Int32Array,
+  onProgress: (done: number, total: number) => void,
+): Promise<ImportResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('../import-worker.ts', import.meta.url), { workerData: { opts, shared } });
     let settled = false;
@@ -133,12 +140,20 @@ function describe(r: ImportResult): string {
     `  ${fmtCount(r.events)} events (${fmtCount(s.merged)} MMIO accesses described twice were merged), ${fmtBytes(r.outputBytes)} in ${(r.elapsedMs / 1000).toFixed(2)} s`,
   ];
   const unm = Object.entries(s.unmapped).sort((a, b) => b[1] - a[1]);
-  if (unm.length) lines.push(`  unmapped: ${unm.slice(0, 8).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ')}${unm.length > 8 ? ', …' : ''}`);
+  if (unm.length)
+    lines.push(
+      `  unmapped: ${unm
+        .slice(0, 8)
+        .map(([k, v]) => `${k} ${fmtCount(v)}`)
+        .join(', ')}${unm.length > 8 ? ', …' : ''}`,
+    );
   for (const b of s.badSamples) lines.push(`  bad line ${b.line}: ${b.reason}${b.text ? `: '${b.text}'` : ''}`);
   const back = s.backwards;
   if (back.lines) {
     const at = back.samples.map((x) => x.line).join(', ');
-    lines.push(`  warning: time went backwards on ${fmtCount(back.lines)} line${back.lines === 1 ? '' : 's'} (largest step ${fmtNs(back.maxStepNs)} back, at line ${back.maxStepLine}; first at lines ${at}${back.lines > back.samples.length ? ', …' : ''}): their events keep the previous time`);
+    lines.push(
+      `  warning: time went backwards on ${fmtCount(back.lines)} line${back.lines === 1 ? '' : 's'} (largest step ${fmtNs(back.maxStepNs)} back, at line ${back.maxStepLine}; first at lines ${at}${back.lines > back.samples.length ? ', …' : ''}): their events keep the previous time`,
+    );
   }
   return lines.join('\n') + '\n';
 }

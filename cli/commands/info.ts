@@ -58,8 +58,13 @@ export function renderInfo(i: TraceInfo): string {
     const quiet = i.regions.length - used.length;
     out.push('', `devices the guest touched${quiet ? ` (${quiet} more regions described but untouched: --json lists all)` : ''}`);
     const rows = used.map((r) => [
-      r.name, r.model, r.role, '0x' + r.base.toString(16), '0x' + r.size.toString(16),
-      r.intid ?? '', fmtCount(perDevice[r.name] ?? 0),
+      r.name,
+      r.model,
+      r.role,
+      '0x' + r.base.toString(16),
+      '0x' + r.size.toString(16),
+      r.intid ?? '',
+      fmtCount(perDevice[r.name] ?? 0),
     ]);
     out.push(indent(renderTable(['name', 'model', 'role', 'base', 'size', 'intid', 'events'], rows)));
   }
@@ -67,7 +72,13 @@ export function renderInfo(i: TraceInfo): string {
   const pci = i.regions.filter((r) => /@[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(r.name));
   if (pci.length) {
     out.push('', 'PCI functions');
-    const rows = pci.map((r) => [r.name.slice(r.name.indexOf('@') + 1), r.model, r.name.slice(0, r.name.indexOf('@')), r.intid ?? '', fmtCount(perDevice[r.name] ?? 0)]);
+    const rows = pci.map((r) => [
+      r.name.slice(r.name.indexOf('@') + 1),
+      r.model,
+      r.name.slice(0, r.name.indexOf('@')),
+      r.intid ?? '',
+      fmtCount(perDevice[r.name] ?? 0),
+    ]);
     out.push(indent(renderTable(['bdf', 'model', 'device', 'INTx', 'events'], rows)));
   }
   const pv = pvDeviceRows(i.meta.extra['pvDevices']);
@@ -77,9 +88,7 @@ export function renderInfo(i: TraceInfo): string {
   }
   if (i.counts.hypercalls.length) {
     out.push('', 'hypercalls');
-    const rows = i.counts.hypercalls.map((h) => [
-      h.conduit, '0x' + h.func.toString(16), h.name || '?', h.subop, fmtCount(h.count),
-    ]);
+    const rows = i.counts.hypercalls.map((h) => [h.conduit, '0x' + h.func.toString(16), h.name || '?', h.subop, fmtCount(h.count)]);
     out.push(indent(renderTable(['conduit', 'func', 'name', 'subop', 'count'], rows)));
   }
   return out.join('\n') + '\n';
@@ -88,7 +97,8 @@ export function renderInfo(i: TraceInfo): string {
 /** complete / INTERRUPTED (stopped by the user, closed properly) / INCOMPLETE (killed, crashed, abandoned). */
 function statusText(i: TraceInfo): string {
   if (!i.complete) return `INCOMPLETE: ${i.incomplete ?? 'writer did not finish'}`;
-  if (i.interrupted) return `INTERRUPTED by ${i.interrupted}: the recording stopped early; all ${fmtCount(i.events)} events recorded up to then are in the trace`;
+  if (i.interrupted)
+    return `INTERRUPTED by ${i.interrupted}: the recording stopped early; all ${fmtCount(i.events)} events recorded up to then are in the trace`;
   return 'complete';
 }
 
@@ -100,14 +110,25 @@ function pvDeviceRows(v: unknown): string[][] {
     const list = Array.isArray(v) ? v.filter((n): n is number => typeof n === 'number') : [];
     return list.length ? `${list.join(' ')} (${xenbusStateName(list[list.length - 1]!) || '?'})` : '?';
   };
-  return v.filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null).map((d) => {
-    const what = typeof d['mac'] === 'string' ? `vif, mac ${d['mac']}` : `${String(d['vdev'] ?? 'vbd')}, ${String(d['sectors'] ?? '?')} sectors${d['readOnly'] ? ', read-only' : ''}`;
-    const io = typeof d['mac'] === 'string' ? `${String(d['framesSent'] ?? 0)} frames sent` : `${String(d['requests'] ?? 0)} requests`;
-    const errors = typeof d['errors'] === 'number' && d['errors'] > 0 ? `, ${d['errors']} refused` : '';
-    return [String(d['device'] ?? '?'), what, state(d['frontendStates']), state(d['backendStates']), io + errors];
-  });
+  return v
+    .filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null)
+    .map((d) => {
+      const what =
+        typeof d['mac'] === 'string'
+          ? `vif, mac ${d['mac']}`
+          : `${String(d['vdev'] ?? 'vbd')}, ${String(d['sectors'] ?? '?')} sectors${d['readOnly'] ? ', read-only' : ''}`;
+      const io = typeof d['mac'] === 'string' ? `${String(d['framesSent'] ?? 0)} frames sent` : `${String(d['requests'] ?? 0)} requests`;
+      const errors = typeof d['errors'] === 'number' && d['errors'] > 0 ? `, ${d['errors']} refused` : '';
+      return [String(d['device'] ?? '?'), what, state(d['frontendStates']), state(d['backendStates']), io + errors];
+    });
 }
 
-const indent = (s: string) => s.split('\n').map((l) => '  ' + l).join('\n');
+const indent = (s: string) =>
+  s
+    .split('\n')
+    .map((l) => '  ' + l)
+    .join('\n');
 const sorted = (o: Record<string, number>) =>
-  Object.entries(o).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, fmtCount(v)]);
+  Object.entries(o)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => [k, fmtCount(v)]);

@@ -12,7 +12,9 @@ const HIST_WIDTH = 40;
 export function registerLatency(program: Command): void {
   program
     .command('latency')
-    .description('interrupt latency (assert → deliver → ack → EOI → deactivate, timer deadline → assert) per INTID and role; block I/O latency (submit → complete → ack) per device and queue')
+    .description(
+      'interrupt latency (assert → deliver → ack → EOI → deactivate, timer deadline → assert) per INTID and role; block I/O latency (submit → complete → ack) per device and queue',
+    )
     .argument('<trace>', 'trace file')
     .option('--json', 'print the statistics as JSON')
     .action((path: string, opts: { json?: boolean }) => {
@@ -38,11 +40,24 @@ export function latencyOfTrace(path: string, damage = new Damage()): LatencyResu
 function groupRows(groups: LatencyGroup[], unit: string): string {
   const rows: (string | number)[][] = [];
   for (const g of groups) {
-    if (!g.stages.length) { rows.push([g.key, g.role, g.interrupts, '-', '', '', '', '', '', '']); continue; }
-    g.stages.forEach((s, i) => rows.push([
-      i === 0 ? g.key : '', i === 0 ? g.role : '', i === 0 ? g.interrupts : '', s.stage.replace(/_/g, ' '),
-      s.count, s.p50, s.p90, s.p99, s.max, `${fmtNs(s.ns.p50)} / ${fmtNs(s.ns.p99)}`,
-    ]));
+    if (!g.stages.length) {
+      rows.push([g.key, g.role, g.interrupts, '-', '', '', '', '', '', '']);
+      continue;
+    }
+    g.stages.forEach((s, i) =>
+      rows.push([
+        i === 0 ? g.key : '',
+        i === 0 ? g.role : '',
+        i === 0 ? g.interrupts : '',
+        s.stage.replace(/_/g, ' '),
+        s.count,
+        s.p50,
+        s.p90,
+        s.p99,
+        s.max,
+        `${fmtNs(s.ns.p50)} / ${fmtNs(s.ns.p99)}`,
+      ]),
+    );
   }
   return renderTable(['', 'role', 'irqs', 'stage', 'count', `p50 (${unit})`, 'p90', 'p99', 'max', 'p50 / p99 (ns)'], rows);
 }
@@ -50,7 +65,10 @@ function groupRows(groups: LatencyGroup[], unit: string): string {
 /** The main stage of a group for its histogram: the longest path the source records. */
 function mainStage(g: LatencyGroup) {
   const pref = ['assert_to_ack', 'deliver_to_ack', 'ack_to_eoi', 'deadline_to_assert'];
-  for (const p of pref) { const s = g.stages.find((x) => x.stage === p); if (s) return s; }
+  for (const p of pref) {
+    const s = g.stages.find((x) => x.stage === p);
+    if (s) return s;
+  }
   return g.stages[0];
 }
 
@@ -60,23 +78,43 @@ export function renderIoLatency(io: IoLatencyResult): string[] {
   const unit = io.clock === 'instructions' ? 'insns' : 'ns';
   const rows: (string | number)[][] = [];
   for (const q of io.queues) {
-    const ops = Object.entries(q.ops).map(([op, n]) => `${op} ${n}`).join(', ');
+    const ops = Object.entries(q.ops)
+      .map(([op, n]) => `${op} ${n}`)
+      .join(', ');
     const head = [`${q.device} q${q.queue}`, q.requests, q.maxDepth, ops];
     if (!q.stages.length) rows.push([...head, '-', '', '', '', '', '', '']);
-    q.stages.forEach((s, i) => rows.push([
-      ...(i === 0 ? head : ['', '', '', '']), s.stage.replace(/_/g, ' '), s.count, s.p50, s.p90, s.p99, s.max, `${fmtNs(s.ns.p50)} / ${fmtNs(s.ns.p99)}`,
-    ]));
+    q.stages.forEach((s, i) =>
+      rows.push([
+        ...(i === 0 ? head : ['', '', '', '']),
+        s.stage.replace(/_/g, ' '),
+        s.count,
+        s.p50,
+        s.p90,
+        s.p99,
+        s.max,
+        `${fmtNs(s.ns.p50)} / ${fmtNs(s.ns.p99)}`,
+      ]),
+    );
   }
-  const out = ['block I/O per device and queue', renderTable(['', 'requests', 'depth', 'ops', 'stage', 'count', `p50 (${unit})`, 'p90', 'p99', 'max', 'p50 / p99 (ns)'], rows), ''];
+  const out = [
+    'block I/O per device and queue',
+    renderTable(['', 'requests', 'depth', 'ops', 'stage', 'count', `p50 (${unit})`, 'p90', 'p99', 'max', 'p50 / p99 (ns)'], rows),
+    '',
+  ];
   for (const q of io.queues) {
     const s = q.stages.find((x) => x.stage === 'submit_to_ack') ?? q.stages[0];
     if (!s?.histogram.length) continue;
     out.push(`histogram: ${q.device} q${q.queue}, ${s.stage.replace(/_/g, ' ')} (${unit}, power-of-two buckets)`);
     const most = Math.max(...s.histogram.map(([, c]) => c));
-    for (const [upper, c] of s.histogram) out.push(`  < ${String(upper).padStart(12)}  ${String(c).padStart(8)}  ${'#'.repeat(Math.max(1, Math.round((c / most) * HIST_WIDTH)))}`);
+    for (const [upper, c] of s.histogram)
+      out.push(
+        `  < ${String(upper).padStart(12)}  ${String(c).padStart(8)}  ${'#'.repeat(Math.max(1, Math.round((c / most) * HIST_WIDTH)))}`,
+      );
     out.push('');
   }
-  for (const q of io.queues) if (q.errors || q.silent) out.push(`${q.device} q${q.queue}: ${q.errors} error completion(s), ${q.silent} completion(s) without an interrupt`);
+  for (const q of io.queues)
+    if (q.errors || q.silent)
+      out.push(`${q.device} q${q.queue}: ${q.errors} error completion(s), ${q.silent} completion(s) without an interrupt`);
   if (io.outstanding.length) out.push(`never completed: ${io.outstanding.map((o) => `${o.device} q${o.queue} ×${o.count}`).join(', ')}`);
   for (const n of io.notes) out.push(`note: ${n}`);
   if (out[out.length - 1] !== '') out.push('');
@@ -99,7 +137,8 @@ export function renderLatency(r: LatencyResult & { io?: IoLatencyResult }): stri
     out.push('');
   }
   if (r.io) out.push(...renderIoLatency(r.io));
-  if (r.unacknowledged.length) out.push(`asserted, never acknowledged: ${r.unacknowledged.map((u) => `INTID ${u.intid} ×${u.count}`).join(', ')}`);
+  if (r.unacknowledged.length)
+    out.push(`asserted, never acknowledged: ${r.unacknowledged.map((u) => `INTID ${u.intid} ×${u.count}`).join(', ')}`);
   for (const n of r.notes) out.push(`note: ${n}`);
   return out.join('\n') + '\n';
 }

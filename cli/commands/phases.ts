@@ -11,7 +11,9 @@ const BAR_WIDTH = 40;
 export function registerPhases(program: Command): void {
   program
     .command('phases')
-    .description('boot phases (firmware, kernel entry, console, GIC, timer, SMP, probe, PCI, device bring-up, root mount, init, power-off/panic) with a Gantt bar')
+    .description(
+      'boot phases (firmware, kernel entry, console, GIC, timer, SMP, probe, PCI, device bring-up, root mount, init, power-off/panic) with a Gantt bar',
+    )
     .argument('<trace>', 'trace file')
     .option('--json', 'print the phases as JSON')
     .action((path: string, opts: { json?: boolean }) => {
@@ -53,7 +55,12 @@ export function renderPhases(r: PhasesResult): string {
   if (!r.phases.length) lines.push('no phases found (the trace is empty)');
   else {
     const rows = r.phases.map((p) => [
-      p.title, p.start, p.end, p.duration, fmtNs(p.durationNs), ganttBar(p.start, p.end, r.traceStart, r.traceEnd),
+      p.title,
+      p.start,
+      p.end,
+      p.duration,
+      fmtNs(p.durationNs),
+      ganttBar(p.start, p.end, r.traceStart, r.traceEnd),
     ]);
     lines.push(renderTable(['phase', 'start', 'end', 'duration', 'duration (ns)', 'timeline'], rows));
     lines.push('');

@@ -65,7 +65,9 @@ export function replaySummary(r: ReplayResult) {
 export function renderReplay(r: ReplayResult): string {
   const out: string[] = [];
   if (r.identical && r.interrupted !== undefined) {
-    out.push(`interrupted by ${r.interrupted}: identical for the ${fmtCount(r.compared)} events replayed (of ${fmtCount(r.recordedEvents)} recorded); the rest was not compared`);
+    out.push(
+      `interrupted by ${r.interrupted}: identical for the ${fmtCount(r.compared)} events replayed (of ${fmtCount(r.recordedEvents)} recorded); the rest was not compared`,
+    );
   } else if (r.identical) {
     out.push(`identical (${fmtCount(r.compared)} events)`);
   } else {

@@ -77,7 +77,10 @@ export function registerRun(program: Command): void {
     .option('--gic <2|3>', 'GIC version (xen: GICv2 at 0x03001000 or GICv3 with redistributors at 0x03020000)', '3')
     .option('--vuart <sbsa>', 'xen: add the SBSA vUART at 0x22000000 (xl vuart = "sbsa_uart", Xen\'s vpl011)')
     .option('--no-vuart', 'xen: no vUART (the default; console via the PV console or console_io)')
-    .option('--uart-dt <sbsa|pl011>', "xen: describe the vUART as arm,sbsa-uart (libxl) or as arm,pl011 + arm,primecell (hand-written DTs: ID registers read 0)")
+    .option(
+      '--uart-dt <sbsa|pl011>',
+      'xen: describe the vUART as arm,sbsa-uart (libxl) or as arm,pl011 + arm,primecell (hand-written DTs: ID registers read 0)',
+    )
     .option('--max-insns <n>', 'stop after this many instructions')
     .option('--quantum <n>', 'scheduler slice in instructions (changes SMP interleaving)')
     .option('-o, --output <trace>', 'trace file to write')
@@ -85,19 +88,39 @@ export function registerRun(program: Command): void {
     .option('--json', 'print a JSON summary (with the console) on stdout instead of the live console')
     .option('--input <file>', "bytes for the guest's UART: '@<time> <text>' lines (docs/real-guests.md) or raw bytes")
     .option('--stop-on <text>', 'stop the run once the guest console has printed this text (e.g. "end Kernel panic")')
-    .option('--shutdown-after <time>', "xen: at this virtual time the toolstack asks the guest to power off (xl shutdown: control/shutdown = poweroff); instructions, or 250ms, 1.5s")
+    .option(
+      '--shutdown-after <time>',
+      'xen: at this virtual time the toolstack asks the guest to power off (xl shutdown: control/shutdown = poweroff); instructions, or 250ms, 1.5s',
+    )
     .option('--fpsimd', 'FP/SIMD in the vCPUs (the default; userspace such as busybox needs it)')
-    .option('--no-fpsimd', 'model a CPU without FP/SIMD: ID registers say absent, FP/SIMD instructions are UNDEFINED (recorded in the trace)')
+    .option(
+      '--no-fpsimd',
+      'model a CPU without FP/SIMD: ID registers say absent, FP/SIMD instructions are UNDEFINED (recorded in the trace)',
+    )
     .option('--jit', 'compile hot blocks to JavaScript (the default; same trace)')
     .option('--no-jit', 'interpreter only, no block compiler (slower; same trace)')
     .option('--interactive', 'type into the guest UART from the terminal (Ctrl-A x stops the run)')
-    .option('--disk <file[,ro|,rw]>', 'raw disk image (repeatable): virtio-blk on kvm, a Xen virtual disk on xen; the file is never written (guest writes go to an overlay) unless ,rw; ,ro: the guest sees a read-only disk', collect, [] as string[])
+    .option(
+      '--disk <file[,ro|,rw]>',
+      'raw disk image (repeatable): virtio-blk on kvm, a Xen virtual disk on xen; the file is never written (guest writes go to an overlay) unless ,rw; ,ro: the guest sees a read-only disk',
+      collect,
+      [] as string[],
+    )
     // preset(''): a bare --nic still goes through the collector (commander would store `true`).
-    .addOption(new Option('--nic [mac=xx:xx:xx:xx:xx:xx]', 'network interface (repeatable): virtio-net on kvm, a Xen vif on xen; frames the guest sends are recorded, none come in').preset('').argParser(collect).default([] as string[]))
+    .addOption(
+      new Option(
+        '--nic [mac=xx:xx:xx:xx:xx:xx]',
+        'network interface (repeatable): virtio-net on kvm, a Xen vif on xen; frames the guest sends are recorded, none come in',
+      )
+        .preset('')
+        .argParser(collect)
+        .default([] as string[]),
+    )
     .option('--console <uart|virtio>', "kvm: 'virtio' adds a virtio-console (hvc0) to the PL011")
     .option('--its <on|off>', 'kvm with GICv3: the ITS for PCI MSI-X (on, as QEMU virt) or INTx only (off)')
     .action(async (opts: RunCliOptions) => {
-      if (opts.machine !== 'kvm' && opts.machine !== 'xen') throw new UserError(`--machine: unknown machine '${opts.machine}' (available: kvm, xen)`);
+      if (opts.machine !== 'kvm' && opts.machine !== 'xen')
+        throw new UserError(`--machine: unknown machine '${opts.machine}' (available: kvm, xen)`);
       const xen = xenSwitches(opts);
       if (!opts.kernel) throw new UserError('run: --kernel FILE is required');
       if (!opts.output) throw new UserError('run: -o TRACE is required');
@@ -107,11 +130,16 @@ export function registerRun(program: Command): void {
       const quantum = opts.quantum !== undefined ? parseCount('--quantum', opts.quantum) : undefined;
       const shutdownAfter = shutdownTime(opts);
       const disks = opts.disk.map(parseDiskOption);
-      checkOutput(opts.output, { overwrite: !!opts.force, inputs: [opts.kernel, opts.dtb === 'auto' ? undefined : opts.dtb, opts.initrd, opts.input, ...disks.map((d) => d.file)] });
+      checkOutput(opts.output, {
+        overwrite: !!opts.force,
+        inputs: [opts.kernel, opts.dtb === 'auto' ? undefined : opts.dtb, opts.initrd, opts.input, ...disks.map((d) => d.file)],
+      });
       const json = !!opts.json;
-      if (opts.console !== undefined && opts.console !== 'uart' && opts.console !== 'virtio') throw new UserError(`--console must be uart or virtio, not '${opts.console}'`);
+      if (opts.console !== undefined && opts.console !== 'uart' && opts.console !== 'virtio')
+        throw new UserError(`--console must be uart or virtio, not '${opts.console}'`);
       const consoleKind = opts.console as 'uart' | 'virtio' | undefined;
-      if (opts.its !== undefined && opts.its !== 'on' && opts.its !== 'off') throw new UserError(`--its must be on or off, not '${opts.its}'`);
+      if (opts.its !== undefined && opts.its !== 'on' && opts.its !== 'off')
+        throw new UserError(`--its must be on or off, not '${opts.its}'`);
       const { input, inputInfo } = openInput(opts);
       const bar = input?.live ? { update() {}, stop() {} } : startBar();
       const out = liveConsole(!json);
@@ -177,7 +205,10 @@ function openInput(opts: RunCliOptions): { input?: GuestInput; inputInfo?: Recor
   }
   try {
     const steps = parseInputFile(data, opts.input);
-    return { input: new ScheduledInput(steps), inputInfo: { file: path.resolve(opts.input), sha256: createHash('sha256').update(data).digest('hex'), steps: steps.length } };
+    return {
+      input: new ScheduledInput(steps),
+      inputInfo: { file: path.resolve(opts.input), sha256: createHash('sha256').update(data).digest('hex'), steps: steps.length },
+    };
   } catch (err) {
     if (err instanceof InputFormatError) throw new UserError(err.message);
     throw err;
@@ -189,7 +220,8 @@ function shutdownTime(opts: RunCliOptions): number | undefined {
   if (opts.shutdownAfter === undefined) return undefined;
   if (opts.machine !== 'xen') throw new UserError('--shutdown-after asks the Xen toolstack to shut the guest down: it needs --machine xen');
   const t = parseVirtualTime(opts.shutdownAfter);
-  if (t === undefined) throw new UserError(`--shutdown-after: '${opts.shutdownAfter}' is not a virtual time (an instruction count, or e.g. 250ms, 1.5s)`);
+  if (t === undefined)
+    throw new UserError(`--shutdown-after: '${opts.shutdownAfter}' is not a virtual time (an instruction count, or e.g. 250ms, 1.5s)`);
   return t;
 }
 
@@ -205,9 +237,12 @@ function xenSwitches(opts: RunCliOptions): { vuart?: 'sbsa' | 'none'; uartDt?: '
     out.uartDt = opts.uartDt;
   }
   if (opts.machine !== 'xen' && (out.vuart !== undefined || out.uartDt !== undefined)) {
-    throw new UserError(`${out.uartDt !== undefined ? '--uart-dt' : out.vuart === 'none' ? '--no-vuart' : '--vuart'} models Xen's vUART: it needs --machine xen`);
+    throw new UserError(
+      `${out.uartDt !== undefined ? '--uart-dt' : out.vuart === 'none' ? '--no-vuart' : '--vuart'} models Xen's vUART: it needs --machine xen`,
+    );
   }
-  if (out.vuart === 'none' && out.uartDt !== undefined) throw new UserError(`--uart-dt ${out.uartDt} describes the vUART, which --no-vuart removes`);
+  if (out.vuart === 'none' && out.uartDt !== undefined)
+    throw new UserError(`--uart-dt ${out.uartDt} describes the vUART, which --no-vuart removes`);
   return out;
 }
 
@@ -267,7 +302,13 @@ function startBar(): { update(n: number): void; stop(): void } {
   if (!process.stderr.isTTY) return { update() {}, stop() {} };
   const t0 = performance.now();
   const bar = new cliProgress.SingleBar(
-    { format: 'emulating | {value} instructions | {mips} MIPS', stream: process.stderr, fps: 5, clearOnComplete: true, formatValue: (v) => fmtCount(v) },
+    {
+      format: 'emulating | {value} instructions | {mips} MIPS',
+      stream: process.stderr,
+      fps: 5,
+      clearOnComplete: true,
+      formatValue: (v) => fmtCount(v),
+    },
     cliProgress.Presets.shades_classic,
   );
   bar.start(0, 0, { mips: '0' });

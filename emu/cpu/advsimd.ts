@@ -7,20 +7,26 @@ import { vecFp2, vecFp3 } from './fp-data.ts';
 import { clearT, commit, getE, MASKS, setE, sx, T, TMP, TV, vviews, xslot, type FpCpu, type VViews } from './vregs.ts';
 
 export function copy(cpu: FpCpu, i: number): boolean {
-  const q = (i >>> 30) & 1, op = (i >>> 29) & 1, imm5 = (i >>> 16) & 31, imm4 = (i >>> 11) & 15;
-  const d = i & 31, n = (i >>> 5) & 31;
+  const q = (i >>> 30) & 1,
+    op = (i >>> 29) & 1,
+    imm5 = (i >>> 16) & 31,
+    imm4 = (i >>> 11) & 15;
+  const d = i & 31,
+    n = (i >>> 5) & 31;
   const es = imm5 & 1 ? 0 : imm5 & 2 ? 1 : imm5 & 4 ? 2 : imm5 & 8 ? 3 : 4;
   if (es > 3) return false;
   const idx = imm5 >>> (es + 1);
   const w = vviews(cpu.vr);
-  if (op) { // INS (element)
+  if (op) {
+    // INS (element)
     if (!q) return false;
     setE(w, d, idx, es, getE(w, n, imm4 >>> es, es));
     return true;
   }
   const lanes = (q ? 16 : 8) >> es;
   switch (imm4) {
-    case 0: { // DUP element
+    case 0: {
+      // DUP element
       if (es === 3 && !q) return false;
       const v = getE(w, n, idx, es);
       clearT();
@@ -28,7 +34,8 @@ export function copy(cpu: FpCpu, i: number): boolean {
       commit(cpu.vr, d, q);
       return true;
     }
-    case 1: { // DUP general
+    case 1: {
+      // DUP general
       if (es === 3 && !q) return false;
       const [hi, lo] = xslot(cpu, n, false);
       const v = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
@@ -37,16 +44,21 @@ export function copy(cpu: FpCpu, i: number): boolean {
       commit(cpu.vr, d, q);
       return true;
     }
-    case 3: { // INS general
+    case 3: {
+      // INS general
       if (!q) return false;
       const [hi, lo] = xslot(cpu, n, false);
       setE(w, d, idx, es, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
       return true;
     }
-    case 5: case 7: { // SMOV / UMOV
+    case 5:
+    case 7: {
+      // SMOV / UMOV
       const signed = imm4 === 5;
-      if (signed ? (es >= 2 + q || (es === 2 && !q)) : (q ? es !== 3 : es === 3)) {
-        if (signed && q && es === 2) { /* SMOV Xd, Vn.S[i] */ } else return false;
+      if (signed ? es >= 2 + q || (es === 2 && !q) : q ? es !== 3 : es === 3) {
+        if (signed && q && es === 2) {
+          /* SMOV Xd, Vn.S[i] */
+        } else return false;
       }
       let v = getE(w, n, idx, es);
       if (signed) v = sx(v, es);
@@ -63,34 +75,59 @@ export function copy(cpu: FpCpu, i: number): boolean {
 }
 
 export function modImm(cpu: FpCpu, i: number): boolean {
-  const q = (i >>> 30) & 1, op = (i >>> 29) & 1, cmode = (i >>> 12) & 15, o2 = (i >>> 11) & 1, d = i & 31;
-  const abc = (i >>> 16) & 7, defgh = (i >>> 5) & 31;
+  const q = (i >>> 30) & 1,
+    op = (i >>> 29) & 1,
+    cmode = (i >>> 12) & 15,
+    o2 = (i >>> 11) & 1,
+    d = i & 31;
+  const abc = (i >>> 16) & 7,
+    defgh = (i >>> 5) & 31;
   const imm8 = (abc << 5) | defgh;
   if (o2) return false;
   let imm64: bigint;
-  const rep32 = (v: number): bigint => { const b = BigInt(v >>> 0); return (b << 32n) | b; };
+  const rep32 = (v: number): bigint => {
+    const b = BigInt(v >>> 0);
+    return (b << 32n) | b;
+  };
   const rep16 = (v: number): bigint => rep32(((v & 0xffff) << 16) | (v & 0xffff));
   let kind = 0; // 0 MOVI/MVNI, 1 ORR, 2 BIC
   switch (cmode >>> 1) {
-    case 0: case 1: case 2: case 3: imm64 = rep32(imm8 << (8 * (cmode >>> 1))); kind = cmode & 1 ? (op ? 2 : 1) : 0; break;
-    case 4: case 5: imm64 = rep16(imm8 << (8 * ((cmode >>> 1) & 1))); kind = cmode & 1 ? (op ? 2 : 1) : 0; break;
-    case 6: imm64 = rep32(cmode & 1 ? (imm8 << 16) | 0xffff : (imm8 << 8) | 0xff); break;
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+      imm64 = rep32(imm8 << (8 * (cmode >>> 1)));
+      kind = cmode & 1 ? (op ? 2 : 1) : 0;
+      break;
+    case 4:
+    case 5:
+      imm64 = rep16(imm8 << (8 * ((cmode >>> 1) & 1)));
+      kind = cmode & 1 ? (op ? 2 : 1) : 0;
+      break;
+    case 6:
+      imm64 = rep32(cmode & 1 ? (imm8 << 16) | 0xffff : (imm8 << 8) | 0xff);
+      break;
     default:
       if (cmode === 14) {
         imm64 = 0n;
-        if (!op) { for (let k = 0n; k < 64n; k += 8n) imm64 |= BigInt(imm8) << k; }
-        else for (let k = 0; k < 8; k++) if ((imm8 >>> k) & 1) imm64 |= 0xffn << BigInt(8 * k);
+        if (!op) {
+          for (let k = 0n; k < 64n; k += 8n) imm64 |= BigInt(imm8) << k;
+        } else for (let k = 0; k < 8; k++) if ((imm8 >>> k) & 1) imm64 |= 0xffn << BigInt(8 * k);
         break;
       }
       // cmode 15: FMOV vector immediate
       if (op && !q) return false;
-      if (!op) { const f = vfpExpand32(imm8); imm64 = rep32(f); } else imm64 = vfpExpand64(imm8);
+      if (!op) {
+        const f = vfpExpand32(imm8);
+        imm64 = rep32(f);
+      } else imm64 = vfpExpand64(imm8);
   }
   const mvn = op && kind === 0 && cmode !== 15 && cmode !== 14;
   if (mvn) imm64 = BigInt.asUintN(64, ~imm64);
   const w = vviews(cpu.vr);
   if (kind === 0) {
-    w.b64[d * 2] = imm64; w.b64[d * 2 + 1] = q ? imm64 : 0n;
+    w.b64[d * 2] = imm64;
+    w.b64[d * 2 + 1] = q ? imm64 : 0n;
   } else {
     for (let k = 0; k < 2; k++) {
       const cur = w.b64[d * 2 + k];
@@ -101,15 +138,21 @@ export function modImm(cpu: FpCpu, i: number): boolean {
 }
 
 export function shiftImm(cpu: FpCpu, i: number): boolean {
-  const q = (i >>> 30) & 1, u = (i >>> 29) & 1, immh = (i >>> 19) & 15, immb = (i >>> 16) & 7;
-  const opcode = (i >>> 11) & 31, d = i & 31, n = (i >>> 5) & 31;
+  const q = (i >>> 30) & 1,
+    u = (i >>> 29) & 1,
+    immh = (i >>> 19) & 15,
+    immb = (i >>> 16) & 7;
+  const opcode = (i >>> 11) & 31,
+    d = i & 31,
+    n = (i >>> 5) & 31;
   if (!immh) return false;
   const es = 31 - Math.clz32(immh);
   const esize = 8 << es;
   const immhb = (immh << 3) | immb;
   const w = vviews(cpu.vr);
   clearT();
-  if (opcode === 0x14) { // SSHLL/USHLL (widening)
+  if (opcode === 0x14) {
+    // SSHLL/USHLL (widening)
     if (es === 3) return false;
     const sh = immhb - esize;
     const lanes = 64 >> (3 + es);
@@ -122,7 +165,8 @@ export function shiftImm(cpu: FpCpu, i: number): boolean {
     commit(cpu.vr, d, 1);
     return true;
   }
-  if (opcode === 0x10 || opcode === 0x11) { // SHRN/RSHRN (u=0)
+  if (opcode === 0x10 || opcode === 0x11) {
+    // SHRN/RSHRN (u=0)
     if (u || es === 3) return false;
     const sh = 2 * esize - immhb;
     const lanes = 64 >> (3 + es);
@@ -131,17 +175,25 @@ export function shiftImm(cpu: FpCpu, i: number): boolean {
       if (opcode === 0x11) v += 1n << BigInt(sh - 1);
       setE(TV, TMP, e, es, v >> BigInt(sh));
     }
-    if (q) { cpu.vr[d * 4 + 2] = T[0]; cpu.vr[d * 4 + 3] = T[1]; } else commit(cpu.vr, d, 0);
+    if (q) {
+      cpu.vr[d * 4 + 2] = T[0];
+      cpu.vr[d * 4 + 3] = T[1];
+    } else commit(cpu.vr, d, 0);
     return true;
   }
   if (es === 3 && !q) return false;
   const lanes = (q ? 16 : 8) >> es;
-  const right = 2 * esize - immhb, left = immhb - esize;
+  const right = 2 * esize - immhb,
+    left = immhb - esize;
   for (let e = 0; e < lanes; e++) {
     const v = getE(w, n, e, es);
     let r: bigint;
     switch (opcode) {
-      case 0x00: case 0x02: case 0x04: case 0x06: { // SSHR/USHR, SSRA/USRA, SRSHR/URSHR, SRSRA/URSRA
+      case 0x00:
+      case 0x02:
+      case 0x04:
+      case 0x06: {
+        // SSHR/USHR, SSRA/USRA, SRSHR/URSHR, SRSRA/URSRA
         let x = u ? v : sx(v, es);
         if (opcode & 4) x += 1n << BigInt(right - 1);
         x >>= BigInt(right);
@@ -157,7 +209,8 @@ export function shiftImm(cpu: FpCpu, i: number): boolean {
         r = (v >> BigInt(right)) | (getE(w, d, e, es) & ~(MASKS[es] >> BigInt(right)) & MASKS[es]);
         if (right === esize) r = getE(w, d, e, es);
         break;
-      default: return false;
+      default:
+        return false;
     }
     setE(TV, TMP, e, es, r);
   }
@@ -167,51 +220,96 @@ export function shiftImm(cpu: FpCpu, i: number): boolean {
 
 /** Integer three-same ops on element values (signed when needed); null = unallocated. */
 export function intOp(opcode: number, u: number, es: number, a: bigint, b: bigint, dv: bigint): bigint | null {
-  const sa = sx(a, es), sb = sx(b, es);
+  const sa = sx(a, es),
+    sb = sx(b, es);
   const ones = MASKS[es];
   switch (opcode) {
-    case 0x06: return (u ? a > b : sa > sb) ? ones : 0n; // CMGT/CMHI
-    case 0x07: return (u ? a >= b : sa >= sb) ? ones : 0n; // CMGE/CMHS
-    case 0x10: return u ? a - b : a + b; // ADD/SUB
-    case 0x11: return u ? (a === b ? ones : 0n) : ((a & b) !== 0n ? ones : 0n); // CMEQ/CMTST
-    case 0x0c: return u ? (a > b ? a : b) : (sa > sb ? a : b); // SMAX/UMAX
-    case 0x0d: return u ? (a < b ? a : b) : (sa < sb ? a : b); // SMIN/UMIN
-    case 0x13: if (u) return null; return a * b; // MUL
-    case 0x12: return u ? dv - a * b : dv + a * b; // MLA/MLS
-    case 0x0e: { const x = u ? a - b : sa - sb; return x < 0n ? -x : x; } // SABD/UABD
-    case 0x0f: { const x = u ? a - b : sa - sb; return dv + (x < 0n ? -x : x); } // SABA/UABA
-    case 0x00: return u ? (a + b) >> 1n : (sa + sb) >> 1n; // SHADD/UHADD
-    case 0x02: return u ? (a + b + 1n) >> 1n : (sa + sb + 1n) >> 1n; // SRHADD/URHADD
-    case 0x04: return u ? (a - b) >> 1n : (sa - sb) >> 1n; // SHSUB/UHSUB
-    case 0x08: { // SSHL/USHL: shift by signed low byte of b
-      const s = Number(BigInt.asIntN(8, b)), esz = 8 << es;
+    case 0x06:
+      return (u ? a > b : sa > sb) ? ones : 0n; // CMGT/CMHI
+    case 0x07:
+      return (u ? a >= b : sa >= sb) ? ones : 0n; // CMGE/CMHS
+    case 0x10:
+      return u ? a - b : a + b; // ADD/SUB
+    case 0x11:
+      return u ? (a === b ? ones : 0n) : (a & b) !== 0n ? ones : 0n; // CMEQ/CMTST
+    case 0x0c:
+      return u ? (a > b ? a : b) : sa > sb ? a : b; // SMAX/UMAX
+    case 0x0d:
+      return u ? (a < b ? a : b) : sa < sb ? a : b; // SMIN/UMIN
+    case 0x13:
+      if (u) return null;
+      return a * b; // MUL
+    case 0x12:
+      return u ? dv - a * b : dv + a * b; // MLA/MLS
+    case 0x0e: {
+      const x = u ? a - b : sa - sb;
+      return x < 0n ? -x : x;
+    } // SABD/UABD
+    case 0x0f: {
+      const x = u ? a - b : sa - sb;
+      return dv + (x < 0n ? -x : x);
+    } // SABA/UABA
+    case 0x00:
+      return u ? (a + b) >> 1n : (sa + sb) >> 1n; // SHADD/UHADD
+    case 0x02:
+      return u ? (a + b + 1n) >> 1n : (sa + sb + 1n) >> 1n; // SRHADD/URHADD
+    case 0x04:
+      return u ? (a - b) >> 1n : (sa - sb) >> 1n; // SHSUB/UHSUB
+    case 0x08: {
+      // SSHL/USHL: shift by signed low byte of b
+      const s = Number(BigInt.asIntN(8, b)),
+        esz = 8 << es;
       const x = u ? a : sa;
       if (s >= 0) return s >= esz ? 0n : x << BigInt(s);
-      return -s >= esz ? (u ? 0n : (sa < 0n ? -1n : 0n)) : x >> BigInt(-s);
+      return -s >= esz ? (u ? 0n : sa < 0n ? -1n : 0n) : x >> BigInt(-s);
     }
   }
   return null;
 }
 
 export function threeSame(cpu: FpCpu, i: number): boolean {
-  const q = (i >>> 30) & 1, u = (i >>> 29) & 1, size = (i >>> 22) & 3, opcode = (i >>> 11) & 31;
-  const d = i & 31, n = (i >>> 5) & 31, m = (i >>> 16) & 31;
+  const q = (i >>> 30) & 1,
+    u = (i >>> 29) & 1,
+    size = (i >>> 22) & 3,
+    opcode = (i >>> 11) & 31;
+  const d = i & 31,
+    n = (i >>> 5) & 31,
+    m = (i >>> 16) & 31;
   const vr = cpu.vr;
   if (opcode >= 0x18) return vecFp3(cpu, i);
-  if (opcode === 0x03) { // logical
+  if (opcode === 0x03) {
+    // logical
     const words = q ? 4 : 2;
     for (let k = 0; k < 4; k++) {
-      const a = vr[n * 4 + k], b = vr[m * 4 + k], dd = vr[d * 4 + k];
+      const a = vr[n * 4 + k],
+        b = vr[m * 4 + k],
+        dd = vr[d * 4 + k];
       let r: number;
       switch ((u << 2) | size) {
-        case 0: r = a & b; break;
-        case 1: r = a & ~b; break;
-        case 2: r = a | b; break;
-        case 3: r = a | ~b; break;
-        case 4: r = a ^ b; break;
-        case 5: r = (dd & a) | (~dd & b); break; // BSL
-        case 6: r = (a & b) | (dd & ~b); break; // BIT
-        default: r = (a & ~b) | (dd & b); break; // BIF
+        case 0:
+          r = a & b;
+          break;
+        case 1:
+          r = a & ~b;
+          break;
+        case 2:
+          r = a | b;
+          break;
+        case 3:
+          r = a | ~b;
+          break;
+        case 4:
+          r = a ^ b;
+          break;
+        case 5:
+          r = (dd & a) | (~dd & b);
+          break; // BSL
+        case 6:
+          r = (a & b) | (dd & ~b);
+          break; // BIT
+        default:
+          r = (a & ~b) | (dd & b);
+          break; // BIF
       }
       T[k] = k < words ? r : 0;
     }
@@ -222,12 +320,18 @@ export function threeSame(cpu: FpCpu, i: number): boolean {
   const w = vviews(vr);
   const lanes = (q ? 16 : 8) >> size;
   clearT();
-  if (size === 0 && bytesSame(w, opcode, u, n, m, lanes)) { commit(vr, d, q); return true; }
-  if (opcode === 0x14 || opcode === 0x15 || (opcode === 0x17 && !u)) { // pairwise max/min/add
+  if (size === 0 && bytesSame(w, opcode, u, n, m, lanes)) {
+    commit(vr, d, q);
+    return true;
+  }
+  if (opcode === 0x14 || opcode === 0x15 || (opcode === 0x17 && !u)) {
+    // pairwise max/min/add
     if (size === 3 && opcode !== 0x17) return false;
     for (let e = 0; e < lanes; e++) {
-      const src = e < lanes / 2 ? n : m, k = (e % (lanes / 2)) * 2;
-      const a = getE(w, src, k, size), b = getE(w, src, k + 1, size);
+      const src = e < lanes / 2 ? n : m,
+        k = (e % (lanes / 2)) * 2;
+      const a = getE(w, src, k, size),
+        b = getE(w, src, k + 1, size);
       let r: bigint;
       if (opcode === 0x17) r = a + b;
       else {
@@ -239,20 +343,33 @@ export function threeSame(cpu: FpCpu, i: number): boolean {
     commit(vr, d, q);
     return true;
   }
-  if (opcode === 0x01 || opcode === 0x05) { // SQADD/UQADD, SQSUB/UQSUB
+  if (opcode === 0x01 || opcode === 0x05) {
+    // SQADD/UQADD, SQSUB/UQSUB
     const bits = BigInt(8 << size);
-    const lo = u ? 0n : -(1n << (bits - 1n)), hi = u ? (1n << bits) - 1n : (1n << (bits - 1n)) - 1n;
+    const lo = u ? 0n : -(1n << (bits - 1n)),
+      hi = u ? (1n << bits) - 1n : (1n << (bits - 1n)) - 1n;
     for (let e = 0; e < lanes; e++) {
-      let a = getE(w, n, e, size), b = getE(w, m, e, size);
-      if (!u) { a = sx(a, size); b = sx(b, size); }
+      let a = getE(w, n, e, size),
+        b = getE(w, m, e, size);
+      if (!u) {
+        a = sx(a, size);
+        b = sx(b, size);
+      }
       let r = opcode === 1 ? a + b : a - b;
-      if (r < lo || r > hi) { r = r < lo ? lo : hi; cpu.fpsr |= 1 << 27; } // QC
+      if (r < lo || r > hi) {
+        r = r < lo ? lo : hi;
+        cpu.fpsr |= 1 << 27;
+      } // QC
       setE(TV, TMP, e, size, r);
     }
     commit(vr, d, q);
     return true;
   }
-  if ((opcode === 0x13 || opcode === 0x12 || opcode === 0x0e || opcode === 0x0f || opcode <= 0x04 || opcode === 0x0c || opcode === 0x0d) && size === 3) return false;
+  if (
+    (opcode === 0x13 || opcode === 0x12 || opcode === 0x0e || opcode === 0x0f || opcode <= 0x04 || opcode === 0x0c || opcode === 0x0d) &&
+    size === 3
+  )
+    return false;
   for (let e = 0; e < lanes; e++) {
     const r = intOp(opcode, u, size, getE(w, n, e, size), getE(w, m, e, size), getE(w, d, e, size));
     if (r === null) return false;
@@ -264,21 +381,45 @@ export function threeSame(cpu: FpCpu, i: number): boolean {
 
 /** Byte-lane fast path (string functions) for three-same ops into TV; false when not covered. */
 function bytesSame(w: VViews, opcode: number, u: number, n: number, m: number, lanes: number): boolean {
-  const a = w.u8, o = TV.u8, bn = n * 16, bm = m * 16;
+  const a = w.u8,
+    o = TV.u8,
+    bn = n * 16,
+    bm = m * 16;
   switch ((opcode << 1) | u) {
-    case 0x0c: for (let e = 0; e < lanes; e++) o[e] = ((a[bn + e] << 24) >> 24) > ((a[bm + e] << 24) >> 24) ? 255 : 0; return true; // CMGT
-    case 0x0d: for (let e = 0; e < lanes; e++) o[e] = a[bn + e] > a[bm + e] ? 255 : 0; return true; // CMHI
-    case 0x0e: for (let e = 0; e < lanes; e++) o[e] = ((a[bn + e] << 24) >> 24) >= ((a[bm + e] << 24) >> 24) ? 255 : 0; return true; // CMGE
-    case 0x0f: for (let e = 0; e < lanes; e++) o[e] = a[bn + e] >= a[bm + e] ? 255 : 0; return true; // CMHS
-    case 0x20: for (let e = 0; e < lanes; e++) o[e] = a[bn + e] + a[bm + e]; return true; // ADD
-    case 0x21: for (let e = 0; e < lanes; e++) o[e] = a[bn + e] - a[bm + e]; return true; // SUB
-    case 0x22: for (let e = 0; e < lanes; e++) o[e] = (a[bn + e] & a[bm + e]) !== 0 ? 255 : 0; return true; // CMTST
-    case 0x23: for (let e = 0; e < lanes; e++) o[e] = a[bn + e] === a[bm + e] ? 255 : 0; return true; // CMEQ
-    case 0x29: case 0x2b: case 0x2e: { // UMAXP, UMINP, ADDP
+    case 0x0c:
+      for (let e = 0; e < lanes; e++) o[e] = (a[bn + e] << 24) >> 24 > (a[bm + e] << 24) >> 24 ? 255 : 0;
+      return true; // CMGT
+    case 0x0d:
+      for (let e = 0; e < lanes; e++) o[e] = a[bn + e] > a[bm + e] ? 255 : 0;
+      return true; // CMHI
+    case 0x0e:
+      for (let e = 0; e < lanes; e++) o[e] = (a[bn + e] << 24) >> 24 >= (a[bm + e] << 24) >> 24 ? 255 : 0;
+      return true; // CMGE
+    case 0x0f:
+      for (let e = 0; e < lanes; e++) o[e] = a[bn + e] >= a[bm + e] ? 255 : 0;
+      return true; // CMHS
+    case 0x20:
+      for (let e = 0; e < lanes; e++) o[e] = a[bn + e] + a[bm + e];
+      return true; // ADD
+    case 0x21:
+      for (let e = 0; e < lanes; e++) o[e] = a[bn + e] - a[bm + e];
+      return true; // SUB
+    case 0x22:
+      for (let e = 0; e < lanes; e++) o[e] = (a[bn + e] & a[bm + e]) !== 0 ? 255 : 0;
+      return true; // CMTST
+    case 0x23:
+      for (let e = 0; e < lanes; e++) o[e] = a[bn + e] === a[bm + e] ? 255 : 0;
+      return true; // CMEQ
+    case 0x29:
+    case 0x2b:
+    case 0x2e: {
+      // UMAXP, UMINP, ADDP
       const h = lanes >> 1;
       for (let e = 0; e < lanes; e++) {
-        const b = (e < h ? bn : bm) + 2 * (e % h), x = a[b], y = a[b + 1];
-        o[e] = opcode === 0x17 ? x + y : (opcode === 0x14) === (x > y) ? x : y;
+        const b = (e < h ? bn : bm) + 2 * (e % h),
+          x = a[b],
+          y = a[b + 1];
+        o[e] = opcode === 0x17 ? x + y : (opcode === 0x14) === x > y ? x : y;
       }
       return true;
     }
@@ -287,19 +428,26 @@ function bytesSame(w: VViews, opcode: number, u: number, n: number, m: number, l
 }
 
 export function twoMisc(cpu: FpCpu, i: number): boolean {
-  const q = (i >>> 30) & 1, u = (i >>> 29) & 1, size = (i >>> 22) & 3, opcode = (i >>> 12) & 31;
-  const d = i & 31, n = (i >>> 5) & 31;
+  const q = (i >>> 30) & 1,
+    u = (i >>> 29) & 1,
+    size = (i >>> 22) & 3,
+    opcode = (i >>> 12) & 31;
+  const d = i & 31,
+    n = (i >>> 5) & 31;
   const w = vviews(cpu.vr);
   clearT();
-  if (opcode === 0x13 && u) { // SHLL/SHLL2: widen, shift left by esize
+  if (opcode === 0x13 && u) {
+    // SHLL/SHLL2: widen, shift left by esize
     if (size === 3) return false;
-    const lanes = 8 >> size, part = q ? lanes : 0;
+    const lanes = 8 >> size,
+      part = q ? lanes : 0;
     for (let e = 0; e < lanes; e++) setE(TV, TMP, e, size + 1, getE(w, n, part + e, size) << BigInt(8 << size));
     commit(cpu.vr, d, 1);
     return true;
   }
   if (opcode >= 0x0c && opcode !== 0x12 && opcode !== 0x14) return vecFp2(cpu, i);
-  if (opcode === 0x12 || opcode === 0x14) { // XTN / SQXTN / UQXTN / SQXTUN
+  if (opcode === 0x12 || opcode === 0x14) {
+    // XTN / SQXTN / UQXTN / SQXTUN
     if (size === 3) return false;
     const lanes = 8 >> size;
     const max = MASKS[size];
@@ -318,17 +466,22 @@ export function twoMisc(cpu: FpCpu, i: number): boolean {
       }
       setE(TV, TMP, e, size, r);
     }
-    if (q) { cpu.vr[d * 4 + 2] = T[0]; cpu.vr[d * 4 + 3] = T[1]; } else commit(cpu.vr, d, 0);
+    if (q) {
+      cpu.vr[d * 4 + 2] = T[0];
+      cpu.vr[d * 4 + 3] = T[1];
+    } else commit(cpu.vr, d, 0);
     return true;
   }
   if (size === 3 && !q && opcode !== 0x05) return false;
   const lanes = (q ? 16 : 8) >> size;
   switch (opcode) {
-    case 0x00: case 0x01: { // REV64/REV32 (u=1)/REV16
+    case 0x00:
+    case 0x01: {
+      // REV64/REV32 (u=1)/REV16
       if (opcode === 1 && u) return false;
       const cont = opcode === 1 ? 1 : u ? 2 : 3; // container log2 bytes... in 16/32/64 bits
       const cbits = 16 << (cont - 1);
-      if ((8 << size) >= cbits) return false;
+      if (8 << size >= cbits) return false;
       const per = cbits >> (3 + size);
       for (let e = 0; e < lanes; e++) {
         const base = e - (e % per);
@@ -340,20 +493,54 @@ export function twoMisc(cpu: FpCpu, i: number): boolean {
       if (size === 0 || size === 1) {
         const bytes = q ? 16 : 8;
         if (size === 1 && !u) return false;
-        if (size === 1) { for (let e = 0; e < bytes; e++) { let v = w.u8[n * 16 + e], r = 0; for (let b = 0; b < 8; b++) { r = (r << 1) | (v & 1); v >>= 1; } TV.u8[e] = r; } break; } // RBIT
+        if (size === 1) {
+          for (let e = 0; e < bytes; e++) {
+            let v = w.u8[n * 16 + e],
+              r = 0;
+            for (let b = 0; b < 8; b++) {
+              r = (r << 1) | (v & 1);
+              v >>= 1;
+            }
+            TV.u8[e] = r;
+          }
+          break;
+        } // RBIT
         for (let e = 0; e < bytes; e++) TV.u8[e] = u ? ~w.u8[n * 16 + e] : popcnt8(w.u8[n * 16 + e]); // NOT / CNT
         break;
       }
       if (size === 0) {
-        if (!u) for (let e = 0; e < lanes; e++) { let v = w.u8[n * 16 + e], c = 0; while (v) { c += v & 1; v >>= 1; } TV.u8[e] = c; } // CNT
+        if (!u)
+          for (let e = 0; e < lanes; e++) {
+            let v = w.u8[n * 16 + e],
+              c = 0;
+            while (v) {
+              c += v & 1;
+              v >>= 1;
+            }
+            TV.u8[e] = c;
+          } // CNT
         else for (let e = 0; e < lanes; e++) TV.u8[e] = ~w.u8[n * 16 + e]; // NOT
       } else if (size === 1 && u) {
-        for (let e = 0; e < lanes; e++) { let v = w.u8[n * 16 + e], r = 0; for (let b = 0; b < 8; b++) { r = (r << 1) | (v & 1); v >>= 1; } TV.u8[e] = r; } // RBIT
+        for (let e = 0; e < lanes; e++) {
+          let v = w.u8[n * 16 + e],
+            r = 0;
+          for (let b = 0; b < 8; b++) {
+            r = (r << 1) | (v & 1);
+            v >>= 1;
+          }
+          TV.u8[e] = r;
+        } // RBIT
       } else return false;
       break;
-    case 0x08: case 0x09: case 0x0a: { // CMGT/CMGE #0, CMEQ/CMLE #0, CMLT #0
+    case 0x08:
+    case 0x09:
+    case 0x0a: {
+      // CMGT/CMGE #0, CMEQ/CMLE #0, CMLT #0
       if (opcode === 0x0a && u) return false;
-      if (size === 0 && opcode === 0x09 && !u) { for (let e = 0; e < lanes; e++) TV.u8[e] = w.u8[n * 16 + e] === 0 ? 255 : 0; break; }
+      if (size === 0 && opcode === 0x09 && !u) {
+        for (let e = 0; e < lanes; e++) TV.u8[e] = w.u8[n * 16 + e] === 0 ? 255 : 0;
+        break;
+      }
       for (let e = 0; e < lanes; e++) {
         const v = sx(getE(w, n, e, size), size);
         const t = opcode === 0x08 ? (u ? v >= 0n : v > 0n) : opcode === 0x09 ? (u ? v <= 0n : v === 0n) : v < 0n;
@@ -361,12 +548,17 @@ export function twoMisc(cpu: FpCpu, i: number): boolean {
       }
       break;
     }
-    case 0x04: { // CLS / CLZ
+    case 0x04: {
+      // CLS / CLZ
       if (size === 3) return false;
       const bits = 8 << size;
       for (let e = 0; e < lanes; e++) {
         let v = Number(getE(w, n, e, size));
-        if (!u) { const sign = (v >>> (bits - 1)) & 1; v = (sign ? ~v : v) & ((2 ** bits) - 1); v = (v << 1) & ((2 ** bits) - 1); }
+        if (!u) {
+          const sign = (v >>> (bits - 1)) & 1;
+          v = (sign ? ~v : v) & (2 ** bits - 1);
+          v = (v << 1) & (2 ** bits - 1);
+        }
         let c = 0;
         while (c < bits && ((v >>> (bits - 1 - c)) & 1) === 0) c++;
         if (!u) c = Math.min(c, bits - 1);
@@ -380,33 +572,51 @@ export function twoMisc(cpu: FpCpu, i: number): boolean {
         setE(TV, TMP, e, size, u ? -v : v < 0n ? -v : v);
       }
       break;
-    case 0x02: case 0x06: { // SADDLP/UADDLP, SADALP/UADALP
+    case 0x02:
+    case 0x06: {
+      // SADDLP/UADDLP, SADALP/UADALP
       if (size === 3) return false;
       const out = lanes / 2;
       for (let e = 0; e < out; e++) {
-        let a = getE(w, n, 2 * e, size), b = getE(w, n, 2 * e + 1, size);
-        if (!u) { a = sx(a, size); b = sx(b, size); }
+        let a = getE(w, n, 2 * e, size),
+          b = getE(w, n, 2 * e + 1, size);
+        if (!u) {
+          a = sx(a, size);
+          b = sx(b, size);
+        }
         setE(TV, TMP, e, size + 1, a + b + (opcode === 6 ? getE(w, d, e, size + 1) : 0n));
       }
       break;
     }
-    default: return false;
+    default:
+      return false;
   }
   commit(cpu.vr, d, q);
   return true;
 }
 
 export function acrossLanes(cpu: FpCpu, i: number): boolean {
-  const q = (i >>> 30) & 1, u = (i >>> 29) & 1, size = (i >>> 22) & 3, opcode = (i >>> 12) & 31;
-  const d = i & 31, n = (i >>> 5) & 31;
+  const q = (i >>> 30) & 1,
+    u = (i >>> 29) & 1,
+    size = (i >>> 22) & 3,
+    opcode = (i >>> 12) & 31;
+  const d = i & 31,
+    n = (i >>> 5) & 31;
   if (opcode === 0x0c || opcode === 0x0f) return false; // FP across lanes (FMAXNMV...) not implemented
   if (size === 3 || (size === 2 && !q)) return false;
   const w = vviews(cpu.vr);
   const lanes = (q ? 16 : 8) >> size;
-  if (size === 0 && u && (opcode === 0x0a || opcode === 0x1a)) { // UMAXV/UMINV B (string functions)
+  if (size === 0 && u && (opcode === 0x0a || opcode === 0x1a)) {
+    // UMAXV/UMINV B (string functions)
     let acc = w.u8[n * 16];
-    for (let e = 1; e < lanes; e++) { const v = w.u8[n * 16 + e]; if (opcode === 0x0a ? v > acc : v < acc) acc = v; }
-    cpu.vr[d * 4] = acc; cpu.vr[d * 4 + 1] = 0; cpu.vr[d * 4 + 2] = 0; cpu.vr[d * 4 + 3] = 0;
+    for (let e = 1; e < lanes; e++) {
+      const v = w.u8[n * 16 + e];
+      if (opcode === 0x0a ? v > acc : v < acc) acc = v;
+    }
+    cpu.vr[d * 4] = acc;
+    cpu.vr[d * 4 + 1] = 0;
+    cpu.vr[d * 4 + 2] = 0;
+    cpu.vr[d * 4 + 3] = 0;
     return true;
   }
   let acc = u ? getE(w, n, 0, size) : sx(getE(w, n, 0, size), size);
@@ -414,11 +624,22 @@ export function acrossLanes(cpu: FpCpu, i: number): boolean {
   for (let e = 1; e < lanes; e++) {
     const v = u ? getE(w, n, e, size) : sx(getE(w, n, e, size), size);
     switch (opcode) {
-      case 0x1b: if (u) return false; acc += v; break; // ADDV
-      case 0x03: acc += v; outEs = size + 1; break; // SADDLV/UADDLV
-      case 0x0a: if (v > acc) acc = v; break; // MAXV
-      case 0x1a: if (v < acc) acc = v; break; // MINV
-      default: return false;
+      case 0x1b:
+        if (u) return false;
+        acc += v;
+        break; // ADDV
+      case 0x03:
+        acc += v;
+        outEs = size + 1;
+        break; // SADDLV/UADDLV
+      case 0x0a:
+        if (v > acc) acc = v;
+        break; // MAXV
+      case 0x1a:
+        if (v < acc) acc = v;
+        break; // MINV
+      default:
+        return false;
     }
   }
   if (opcode === 0x03) outEs = size + 1;
@@ -429,46 +650,83 @@ export function acrossLanes(cpu: FpCpu, i: number): boolean {
 }
 
 export function threeDiff(cpu: FpCpu, i: number): boolean {
-  const q = (i >>> 30) & 1, u = (i >>> 29) & 1, size = (i >>> 22) & 3, opcode = (i >>> 12) & 15;
-  const d = i & 31, n = (i >>> 5) & 31, m = (i >>> 16) & 31;
+  const q = (i >>> 30) & 1,
+    u = (i >>> 29) & 1,
+    size = (i >>> 22) & 3,
+    opcode = (i >>> 12) & 15;
+  const d = i & 31,
+    n = (i >>> 5) & 31,
+    m = (i >>> 16) & 31;
   if (size === 3) return false;
   const w = vviews(cpu.vr);
-  const lanes = 8 >> size, part = q ? lanes : 0;
+  const lanes = 8 >> size,
+    part = q ? lanes : 0;
   clearT();
   const sgn = (v: bigint, es: number): bigint => (u ? v : sx(v, es));
   switch (opcode) {
-    case 0x4: case 0x6: { // ADDHN/RADDHN, SUBHN/RSUBHN (narrowing, high half)
+    case 0x4:
+    case 0x6: {
+      // ADDHN/RADDHN, SUBHN/RSUBHN (narrowing, high half)
       const esz = BigInt(8 << size);
       for (let e = 0; e < lanes; e++) {
-        const a = getE(w, n, e, size + 1), b = getE(w, m, e, size + 1);
+        const a = getE(w, n, e, size + 1),
+          b = getE(w, m, e, size + 1);
         let r = opcode === 4 ? a + b : a - b;
         if (u) r += 1n << (esz - 1n);
         setE(TV, TMP, e, size, BigInt.asUintN(16 << size, r) >> esz);
       }
-      if (q) { cpu.vr[d * 4 + 2] = T[0]; cpu.vr[d * 4 + 3] = T[1]; } else commit(cpu.vr, d, 0);
+      if (q) {
+        cpu.vr[d * 4 + 2] = T[0];
+        cpu.vr[d * 4 + 3] = T[1];
+      } else commit(cpu.vr, d, 0);
       return true;
     }
-    case 0x1: case 0x3: { // SADDW/UADDW, SSUBW/USUBW
+    case 0x1:
+    case 0x3: {
+      // SADDW/UADDW, SSUBW/USUBW
       for (let e = 0; e < lanes; e++) {
-        const a = getE(w, n, e, size + 1), b = sgn(getE(w, m, part + e, size), size);
+        const a = getE(w, n, e, size + 1),
+          b = sgn(getE(w, m, part + e, size), size);
         setE(TV, TMP, e, size + 1, opcode === 1 ? a + b : a - b);
       }
       commit(cpu.vr, d, 1);
       return true;
     }
-    case 0x0: case 0x2: case 0xc: case 0x8: case 0xa: case 0x7: case 0x5: { // xADDL, xSUBL, xMULL, xMLAL, xMLSL, xABDL, xABAL
+    case 0x0:
+    case 0x2:
+    case 0xc:
+    case 0x8:
+    case 0xa:
+    case 0x7:
+    case 0x5: {
+      // xADDL, xSUBL, xMULL, xMLAL, xMLSL, xABDL, xABAL
       for (let e = 0; e < lanes; e++) {
-        const a = sgn(getE(w, n, part + e, size), size), b = sgn(getE(w, m, part + e, size), size);
+        const a = sgn(getE(w, n, part + e, size), size),
+          b = sgn(getE(w, m, part + e, size), size);
         const acc = getE(w, d, e, size + 1);
         let r: bigint;
         switch (opcode) {
-          case 0x0: r = a + b; break;
-          case 0x2: r = a - b; break;
-          case 0xc: r = a * b; break;
-          case 0x8: r = acc + a * b; break;
-          case 0xa: r = acc - a * b; break;
-          case 0x7: r = a > b ? a - b : b - a; break;
-          default: r = acc + (a > b ? a - b : b - a); break;
+          case 0x0:
+            r = a + b;
+            break;
+          case 0x2:
+            r = a - b;
+            break;
+          case 0xc:
+            r = a * b;
+            break;
+          case 0x8:
+            r = acc + a * b;
+            break;
+          case 0xa:
+            r = acc - a * b;
+            break;
+          case 0x7:
+            r = a > b ? a - b : b - a;
+            break;
+          default:
+            r = acc + (a > b ? a - b : b - a);
+            break;
         }
         setE(TV, TMP, e, size + 1, r);
       }
@@ -480,18 +738,32 @@ export function threeDiff(cpu: FpCpu, i: number): boolean {
 }
 
 export function permute(cpu: FpCpu, i: number): boolean {
-  const q = (i >>> 30) & 1, size = (i >>> 22) & 3, opcode = (i >>> 12) & 7;
-  const d = i & 31, n = (i >>> 5) & 31, m = (i >>> 16) & 31;
+  const q = (i >>> 30) & 1,
+    size = (i >>> 22) & 3,
+    opcode = (i >>> 12) & 7;
+  const d = i & 31,
+    n = (i >>> 5) & 31,
+    m = (i >>> 16) & 31;
   if (opcode === 0 || opcode === 4 || (size === 3 && !q)) return false;
   const w = vviews(cpu.vr);
-  const lanes = (q ? 16 : 8) >> size, half = lanes / 2, part = opcode >>> 2;
+  const lanes = (q ? 16 : 8) >> size,
+    half = lanes / 2,
+    part = opcode >>> 2;
   clearT();
   for (let e = 0; e < lanes; e++) {
     let v: bigint;
     switch (opcode & 3) {
-      case 1: { const k = 2 * e + part; v = k < lanes ? getE(w, n, k, size) : getE(w, m, k - lanes, size); break; } // UZP
-      case 2: v = getE(w, e & 1 ? m : n, (e & ~1) + part, size); break; // TRN
-      default: v = getE(w, e & 1 ? m : n, part * half + (e >> 1), size); break; // ZIP
+      case 1: {
+        const k = 2 * e + part;
+        v = k < lanes ? getE(w, n, k, size) : getE(w, m, k - lanes, size);
+        break;
+      } // UZP
+      case 2:
+        v = getE(w, e & 1 ? m : n, (e & ~1) + part, size);
+        break; // TRN
+      default:
+        v = getE(w, e & 1 ? m : n, part * half + (e >> 1), size);
+        break; // ZIP
     }
     setE(TV, TMP, e, size, v);
   }
@@ -500,8 +772,11 @@ export function permute(cpu: FpCpu, i: number): boolean {
 }
 
 export function ext(cpu: FpCpu, i: number): boolean {
-  const q = (i >>> 30) & 1, imm4 = (i >>> 11) & 15;
-  const d = i & 31, n = (i >>> 5) & 31, m = (i >>> 16) & 31;
+  const q = (i >>> 30) & 1,
+    imm4 = (i >>> 11) & 15;
+  const d = i & 31,
+    n = (i >>> 5) & 31,
+    m = (i >>> 16) & 31;
   if (!q && imm4 >= 8) return false;
   const w = vviews(cpu.vr);
   const bytes = q ? 16 : 8;
@@ -515,8 +790,12 @@ export function ext(cpu: FpCpu, i: number): boolean {
 }
 
 export function tbl(cpu: FpCpu, i: number): boolean {
-  const q = (i >>> 30) & 1, len = ((i >>> 13) & 3) + 1, tbx = (i >>> 12) & 1;
-  const d = i & 31, n = (i >>> 5) & 31, m = (i >>> 16) & 31;
+  const q = (i >>> 30) & 1,
+    len = ((i >>> 13) & 3) + 1,
+    tbx = (i >>> 12) & 1;
+  const d = i & 31,
+    n = (i >>> 5) & 31,
+    m = (i >>> 16) & 31;
   const w = vviews(cpu.vr);
   const bytes = q ? 16 : 8;
   clearT();
@@ -528,20 +807,37 @@ export function tbl(cpu: FpCpu, i: number): boolean {
   return true;
 }
 
-function popcnt8(v: number): number { let c = 0; while (v) { c += v & 1; v >>= 1; } return c; }
+function popcnt8(v: number): number {
+  let c = 0;
+  while (v) {
+    c += v & 1;
+    v >>= 1;
+  }
+  return c;
+}
 
 /** Vector/scalar ops by element: FMLA/FMLS/FMUL, MUL/MLA/MLS, SMULL/UMULL/SMLAL/UMLAL/SMLSL/UMLSL. */
 export function byElement(cpu: FpCpu, i: number, scalar: boolean): boolean {
-  const q = (i >>> 30) & 1, u = (i >>> 29) & 1, size = (i >>> 22) & 3, L = (i >>> 21) & 1, M = (i >>> 20) & 1;
-  const H = (i >>> 11) & 1, opcode = (i >>> 12) & 15, d = i & 31, n = (i >>> 5) & 31;
+  const q = (i >>> 30) & 1,
+    u = (i >>> 29) & 1,
+    size = (i >>> 22) & 3,
+    L = (i >>> 21) & 1,
+    M = (i >>> 20) & 1;
+  const H = (i >>> 11) & 1,
+    opcode = (i >>> 12) & 15,
+    d = i & 31,
+    n = (i >>> 5) & 31;
   const w = vviews(cpu.vr);
   const fp = !u && (opcode === 1 || opcode === 5 || opcode === 9);
   if (fp) {
     if (size < 2) return false; // half precision absent
     const sz = size & 1;
     if (sz && (L || (!q && !scalar))) return false;
-    const index = sz ? H : (H << 1) | L, m = (M << 4) | ((i >>> 16) & 15), es = sz ? 3 : 2;
-    const f = FMTS[sz], sb = 1n << BigInt(f.width - 1);
+    const index = sz ? H : (H << 1) | L,
+      m = (M << 4) | ((i >>> 16) & 15),
+      es = sz ? 3 : 2;
+    const f = FMTS[sz],
+      sb = 1n << BigInt(f.width - 1);
     const y = getE(w, m, index, es);
     const lanes = scalar ? 1 : (q ? 4 : 2) >> sz;
     const out: bigint[] = [];
@@ -551,7 +847,10 @@ export function byElement(cpu: FpCpu, i: number, scalar: boolean): boolean {
       out.push(opcode === 9 ? fpMul(x, y, f, env) : fpMulAdd(getE(w, d, e, es), opcode === 5 ? x ^ sb : x, y, f, env, false, false));
     }
     cpu.fpsr |= env.flags;
-    if (scalar) { w.b64[d * 2] = 0n; w.b64[d * 2 + 1] = 0n; }
+    if (scalar) {
+      w.b64[d * 2] = 0n;
+      w.b64[d * 2 + 1] = 0n;
+    }
     out.forEach((r, e) => setE(w, d, e, es, r));
     if (!q || scalar) w.b64[d * 2 + 1] = 0n;
     return true;
@@ -562,7 +861,10 @@ export function byElement(cpu: FpCpu, i: number, scalar: boolean): boolean {
   const y = getE(w, m, index, size);
   clearT();
   switch (opcode) {
-    case 0x8: case 0x0: case 0x4: { // MUL (u=0), MLA (u=1, 0x0), MLS (u=1, 0x4)
+    case 0x8:
+    case 0x0:
+    case 0x4: {
+      // MUL (u=0), MLA (u=1, 0x0), MLS (u=1, 0x4)
       if ((opcode === 8) === (u === 1)) return false;
       const lanes = (q ? 16 : 8) >> size;
       for (let e = 0; e < lanes; e++) {
@@ -572,12 +874,17 @@ export function byElement(cpu: FpCpu, i: number, scalar: boolean): boolean {
       commit(cpu.vr, d, q);
       return true;
     }
-    case 0xa: case 0x2: case 0x6: { // xMULL, xMLAL, xMLSL (by element)
-      const lanes = 8 >> size, part = q ? lanes : 0;
+    case 0xa:
+    case 0x2:
+    case 0x6: {
+      // xMULL, xMLAL, xMLSL (by element)
+      const lanes = 8 >> size,
+        part = q ? lanes : 0;
       const ys = u ? y : sx(y, size);
       for (let e = 0; e < lanes; e++) {
         const x = u ? getE(w, n, part + e, size) : sx(getE(w, n, part + e, size), size);
-        const p = x * ys, acc = getE(w, d, e, size + 1);
+        const p = x * ys,
+          acc = getE(w, d, e, size + 1);
         setE(TV, TMP, e, size + 1, opcode === 0xa ? p : opcode === 2 ? acc + p : acc - p);
       }
       commit(cpu.vr, d, 1);

@@ -66,14 +66,17 @@ export function decodeBitMask(n: number, imms: number, immr: number, sf: number)
 // ---- data processing, immediate ----
 
 const addSubImm: FieldFn = (i, f) => {
-  const sf = SF(i), op = (i >>> 30) & 1, S = (i >>> 29) & 1;
+  const sf = SF(i),
+    op = (i >>> 30) & 1,
+    S = (i >>> 29) & 1;
   const imm = ((i >>> 10) & 0xfff) << (((i >>> 22) & 1) * 12);
   if (S) set(f, OP.ADDS_I, pack(wz(Rd(i)), rs(Rn(i)), 0, 0, sf | (op << 1)), imm);
-  else set(f, sf ? (op ? OP.SUB_I64 : OP.ADD_I64) : (op ? OP.SUB_I32 : OP.ADD_I32), pack(rs(Rd(i)), rs(Rn(i)), 0, 0, 0), imm);
+  else set(f, sf ? (op ? OP.SUB_I64 : OP.ADD_I64) : op ? OP.SUB_I32 : OP.ADD_I32, pack(rs(Rd(i)), rs(Rn(i)), 0, 0, 0), imm);
 };
 
 const logImm: FieldFn = (i, f) => {
-  const sf = SF(i), opc = (i >>> 29) & 3;
+  const sf = SF(i),
+    opc = (i >>> 29) & 3;
   const m = decodeBitMask((i >>> 22) & 1, (i >>> 10) & 0x3f, (i >>> 16) & 0x3f, sf);
   if (!m) return undef(f);
   const d = opc === 3 ? wz(Rd(i)) : rs(Rd(i));
@@ -81,13 +84,18 @@ const logImm: FieldFn = (i, f) => {
 };
 
 const moveWide: FieldFn = (i, f) => {
-  const sf = SF(i), opc = (i >>> 29) & 3, hw = (i >>> 21) & 3;
+  const sf = SF(i),
+    opc = (i >>> 29) & 3,
+    hw = (i >>> 21) & 3;
   const imm = (i >>> 5) & 0xffff;
   if (opc === 1 || (!sf && hw > 1)) return undef(f);
   if (opc === 3) return set(f, OP.MOVK, pack(wz(Rd(i)), 0, 0, 0, hw | (sf << 2)), imm);
   let lo = hw === 0 ? imm : hw === 1 ? imm << 16 : 0;
   let hi = hw === 2 ? imm : hw === 3 ? imm << 16 : 0;
-  if (opc === 0) { lo = ~lo; hi = ~hi; } // MOVN
+  if (opc === 0) {
+    lo = ~lo;
+    hi = ~hi;
+  } // MOVN
   if (!sf) hi = 0;
   set(f, OP.MOVC, pack(wz(Rd(i)), 0, 0, 0, 0), lo | 0, hi | 0);
 };
@@ -102,8 +110,11 @@ const pcRel: FieldFn = (i, f) => {
 };
 
 const bitfield: FieldFn = (i, f) => {
-  const sf = SF(i), opc = (i >>> 29) & 3, n = (i >>> 22) & 1;
-  const immr = (i >>> 16) & 0x3f, imms = (i >>> 10) & 0x3f;
+  const sf = SF(i),
+    opc = (i >>> 29) & 3,
+    n = (i >>> 22) & 1;
+  const immr = (i >>> 16) & 0x3f,
+    imms = (i >>> 10) & 0x3f;
   const size = sf ? 64 : 32;
   if (opc === 3 || n !== sf || (!sf && (immr > 31 || imms > 31))) return undef(f);
   // UBFM (opc 2) / SBFM (opc 0) = shift left by L then right by R (logical or arithmetic)
@@ -114,7 +125,10 @@ const bitfield: FieldFn = (i, f) => {
 };
 
 const extract: FieldFn = (i, f) => {
-  const sf = SF(i), n = (i >>> 22) & 1, o0 = (i >>> 21) & 1, op21 = (i >>> 29) & 3;
+  const sf = SF(i),
+    n = (i >>> 22) & 1,
+    o0 = (i >>> 21) & 1,
+    op21 = (i >>> 29) & 3;
   const lsb = (i >>> 10) & 0x3f;
   if (op21 !== 0 || o0 !== 0 || n !== sf || (!sf && lsb > 31)) return undef(f);
   set(f, OP.EXTR, pack(wz(Rd(i)), rz(Rn(i)), rz(Rm(i)), 0, sf), lsb);
@@ -123,7 +137,11 @@ const extract: FieldFn = (i, f) => {
 // ---- data processing, register ----
 
 const logReg: FieldFn = (i, f) => {
-  const sf = SF(i), opc = (i >>> 29) & 3, N = (i >>> 21) & 1, sh = (i >>> 22) & 3, amt = (i >>> 10) & 0x3f;
+  const sf = SF(i),
+    opc = (i >>> 29) & 3,
+    N = (i >>> 21) & 1,
+    sh = (i >>> 22) & 3,
+    amt = (i >>> 10) & 0x3f;
   if (!sf && amt > 31) return undef(f);
   if (opc === 1 && N === 0 && amt === 0 && Rn(i) === 31) {
     return set(f, OP.MOV_R, pack(wz(Rd(i)), 0, rz(Rm(i)), 0, sf));
@@ -132,53 +150,73 @@ const logReg: FieldFn = (i, f) => {
 };
 
 const addSubShifted: FieldFn = (i, f) => {
-  const sf = SF(i), op = (i >>> 30) & 1, S = (i >>> 29) & 1, sh = (i >>> 22) & 3, amt = (i >>> 10) & 0x3f;
+  const sf = SF(i),
+    op = (i >>> 30) & 1,
+    S = (i >>> 29) & 1,
+    sh = (i >>> 22) & 3,
+    amt = (i >>> 10) & 0x3f;
   if (sh === 3 || (!sf && amt > 31)) return undef(f);
   if (sf && amt === 0) return set(f, S ? OP.ADDS_RR64 : OP.ADD_RR64, pack(wz(Rd(i)), rz(Rn(i)), rz(Rm(i)), 0, op));
   set(f, S ? OP.ADDS_R : OP.ADD_R, pack(wz(Rd(i)), rz(Rn(i)), rz(Rm(i)), 0, op | (sf << 1)), sh, amt);
 };
 
 const addSubExt: FieldFn = (i, f) => {
-  const sf = SF(i), op = (i >>> 30) & 1, S = (i >>> 29) & 1, opt = (i >>> 13) & 7, amt = (i >>> 10) & 7;
+  const sf = SF(i),
+    op = (i >>> 30) & 1,
+    S = (i >>> 29) & 1,
+    opt = (i >>> 13) & 7,
+    amt = (i >>> 10) & 7;
   if (amt > 4 || ((i >>> 22) & 3) !== 0) return undef(f);
   const d = S ? wz(Rd(i)) : rs(Rd(i));
   set(f, OP.ADD_X, pack(d, rs(Rn(i)), rz(Rm(i)), 0, op | (S << 1) | (sf << 2)), opt, amt);
 };
 
 const adcSbc: FieldFn = (i, f) => {
-  const sf = SF(i), op = (i >>> 30) & 1, S = (i >>> 29) & 1;
+  const sf = SF(i),
+    op = (i >>> 30) & 1,
+    S = (i >>> 29) & 1;
   if (((i >>> 10) & 0x3f) !== 0) return undef(f);
   set(f, OP.ADC, pack(wz(Rd(i)), rz(Rn(i)), rz(Rm(i)), 0, op | (S << 1) | (sf << 2)));
 };
 
 const condCmp: FieldFn = (i, f) => {
-  const sf = SF(i), op = (i >>> 30) & 1, S = (i >>> 29) & 1, imm = (i >>> 11) & 1;
-  if (!S || (i & 0x10) || (i & 0x400)) return undef(f);
+  const sf = SF(i),
+    op = (i >>> 30) & 1,
+    S = (i >>> 29) & 1,
+    imm = (i >>> 11) & 1;
+  if (!S || i & 0x10 || i & 0x400) return undef(f);
   const a = ((i >>> 12) & 0xf) | ((i & 0xf) << 4) | (imm << 8) | (Rm(i) << 9);
   set(f, OP.CCMP, pack(0, rz(Rn(i)), rz(Rm(i)), 0, op | (sf << 2)), a);
 };
 
 const condSel: FieldFn = (i, f) => {
-  const sf = SF(i), op = (i >>> 30) & 1, S = (i >>> 29) & 1, op2 = (i >>> 10) & 3;
+  const sf = SF(i),
+    op = (i >>> 30) & 1,
+    S = (i >>> 29) & 1,
+    op2 = (i >>> 10) & 3;
   if (S || op2 > 1) return undef(f);
-  set(f, OP.CSEL, pack(wz(Rd(i)), rz(Rn(i)), rz(Rm(i)), 0, ((op << 1) | op2) | (sf << 2)), (i >>> 12) & 0xf);
+  set(f, OP.CSEL, pack(wz(Rd(i)), rz(Rn(i)), rz(Rm(i)), 0, (op << 1) | op2 | (sf << 2)), (i >>> 12) & 0xf);
 };
 
 const dp2: FieldFn = (i, f) => {
   const opc = (i >>> 10) & 0x3f;
   const crc = opc >= 16 && opc <= 23 && ((opc & 3) === 3) === (SF(i) === 1); // CRC32{B,H,W,X}, CRC32C*
-  if (((i >>> 29) & 1) || (opc !== 2 && opc !== 3 && (opc < 8 || opc > 11) && !crc)) return undef(f); // PAC absent
+  if ((i >>> 29) & 1 || (opc !== 2 && opc !== 3 && (opc < 8 || opc > 11) && !crc)) return undef(f); // PAC absent
   set(f, OP.DP2, pack(wz(Rd(i)), rz(Rn(i)), rz(Rm(i)), 0, SF(i)), opc);
 };
 
 const dp1: FieldFn = (i, f) => {
-  const sf = SF(i), opc = (i >>> 10) & 0x3f;
-  if (((i >>> 16) & 0x1f) !== 0 || ((i >>> 29) & 1) || opc > 5 || (!sf && opc === 3)) return undef(f);
+  const sf = SF(i),
+    opc = (i >>> 10) & 0x3f;
+  if (((i >>> 16) & 0x1f) !== 0 || (i >>> 29) & 1 || opc > 5 || (!sf && opc === 3)) return undef(f);
   set(f, OP.DP1, pack(wz(Rd(i)), rz(Rn(i)), 0, 0, sf), opc);
 };
 
 const dp3: FieldFn = (i, f) => {
-  const sf = SF(i), op54 = (i >>> 29) & 3, op31 = (i >>> 21) & 7, o0 = (i >>> 15) & 1;
+  const sf = SF(i),
+    op54 = (i >>> 29) & 3,
+    op31 = (i >>> 21) & 7,
+    o0 = (i >>> 15) & 1;
   const code = (op31 << 1) | o0;
   const ok64 = [0, 1, 2, 3, 4, 10, 11, 12];
   if (op54 !== 0 || (sf ? !ok64.includes(code) : code > 1)) return undef(f);
@@ -208,7 +246,9 @@ const condBranch: FieldFn = (i, f) => {
 };
 
 const excGen: FieldFn = (i, f) => {
-  const opc = (i >>> 21) & 7, ll = i & 3, imm = (i >>> 5) & 0xffff;
+  const opc = (i >>> 21) & 7,
+    ll = i & 3,
+    imm = (i >>> 5) & 0xffff;
   if ((i >>> 2) & 7) return undef(f);
   // kind: 1 SVC, 2 HVC, 3 SMC, 4 BRK, 5 HLT
   let kind = 0;
@@ -220,8 +260,13 @@ const excGen: FieldFn = (i, f) => {
 };
 
 const system: FieldFn = (i, f) => {
-  const L = (i >>> 21) & 1, op0 = (i >>> 19) & 3, op1 = (i >>> 16) & 7, crn = (i >>> 12) & 15;
-  const crm = (i >>> 8) & 15, op2 = (i >>> 5) & 7, rt = i & 31;
+  const L = (i >>> 21) & 1,
+    op0 = (i >>> 19) & 3,
+    op1 = (i >>> 16) & 7,
+    crn = (i >>> 12) & 15;
+  const crm = (i >>> 8) & 15,
+    op2 = (i >>> 5) & 7,
+    rt = i & 31;
   const enc = (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
   if (op0 >= 2) return set(f, L ? OP.MRS : OP.MSR, pack(L ? wz(rt) : rz(rt), 0, 0, 0, 0), enc);
   if (op0 === 1) return set(f, OP.SYS, pack(rz(rt), 0, 0, 0, L), enc);
@@ -263,7 +308,8 @@ function rtFor(type: number, rt: number): number {
 
 const lsUnsigned: FieldFn = (i, f) => {
   if ((i >>> 26) & 1) return fpsimd(i, f);
-  const size = i >>> 30, opc = (i >>> 22) & 3;
+  const size = i >>> 30,
+    opc = (i >>> 22) & 3;
   const t = lsType(size, opc, true);
   if (t < 0) return undef(f);
   const off = ((i >>> 10) & 0xfff) << size;
@@ -277,7 +323,9 @@ const lsUnsigned: FieldFn = (i, f) => {
 
 const lsImm9: FieldFn = (i, f) => {
   if ((i >>> 26) & 1) return fpsimd(i, f);
-  const size = i >>> 30, opc = (i >>> 22) & 3, mode = (i >>> 10) & 3;
+  const size = i >>> 30,
+    opc = (i >>> 22) & 3,
+    mode = (i >>> 10) & 3;
   const t = lsType(size, opc, mode === 0);
   if (t < 0) return undef(f);
   const imm = sext((i >>> 12) & 0x1ff, 9);
@@ -288,7 +336,10 @@ const lsImm9: FieldFn = (i, f) => {
 
 const lsRegOff: FieldFn = (i, f) => {
   if ((i >>> 26) & 1) return fpsimd(i, f);
-  const size = i >>> 30, opc = (i >>> 22) & 3, opt = (i >>> 13) & 7, S = (i >>> 12) & 1;
+  const size = i >>> 30,
+    opc = (i >>> 22) & 3,
+    opt = (i >>> 13) & 7,
+    S = (i >>> 12) & 1;
   const t = lsType(size, opc, true);
   if (t < 0 || (opt & 2) === 0) return undef(f);
   if ((t === LS.LDRX || t === LS.STRX) && (opt === 3 || opt === 7)) {
@@ -306,7 +357,9 @@ const lsLiteral: FieldFn = (i, f) => {
 
 const lsPair: FieldFn = (i, f) => {
   if ((i >>> 26) & 1) return fpsimd(i, f);
-  const opc = i >>> 30, L = (i >>> 22) & 1, mode = (i >>> 23) & 3;
+  const opc = i >>> 30,
+    L = (i >>> 22) & 1,
+    mode = (i >>> 23) & 3;
   // type: 0 STP W, 1 LDP W, 2 STP X, 3 LDP X, 4 LDPSW
   let t: number;
   if (opc === 0) t = L;
@@ -323,7 +376,11 @@ const lsPair: FieldFn = (i, f) => {
 };
 
 const lsExcl: FieldFn = (i, f) => {
-  const size = i >>> 30, o2 = (i >>> 23) & 1, L = (i >>> 22) & 1, o1 = (i >>> 21) & 1, o0 = (i >>> 15) & 1;
+  const size = i >>> 30,
+    o2 = (i >>> 23) & 1,
+    L = (i >>> 22) & 1,
+    o1 = (i >>> 21) & 1,
+    o0 = (i >>> 15) & 1;
   if (o1 && size < 2) return undef(f); // pair forms only for W/X
   if (o2 && o1) return undef(f); // CASP etc. (LSE) absent
   if (o2 && !o0) return undef(f); // LDLAR/STLLR (LOR) absent; o2=1 o0=1 = LDAR/STLR

@@ -18,10 +18,18 @@ export class CpuExceptions extends CpuState {
     const fromEl = this.el;
     const fromSpsel = this.spsel;
     const spsr = this.pstate;
-    this.srLo[I_SPSR] = spsr | 0; this.srHi[I_SPSR] = 0;
-    this.srLo[I_ELR] = elo; this.srHi[I_ELR] = eh;
-    if (kind === 0) { this.srLo[I_ESR] = esr; this.srHi[I_ESR] = 0; }
-    if (hasFar) { this.srLo[I_FAR] = farLo; this.srHi[I_FAR] = farHi; }
+    this.srLo[I_SPSR] = spsr | 0;
+    this.srHi[I_SPSR] = 0;
+    this.srLo[I_ELR] = elo;
+    this.srHi[I_ELR] = eh;
+    if (kind === 0) {
+      this.srLo[I_ESR] = esr;
+      this.srHi[I_ESR] = 0;
+    }
+    if (hasFar) {
+      this.srLo[I_FAR] = farLo;
+      this.srHi[I_FAR] = farHi;
+    }
     this.daif = 0x3c0;
     this.il = 0;
     this.selectSp(1, 1);
@@ -31,16 +39,27 @@ export class CpuExceptions extends CpuState {
     this.fLo = 1;
     if (this.hooks.onException) {
       this.hooks.onException(this, {
-        kind: (['sync', 'irq', 'fiq', 'serror'] as const)[kind], ec: kind === 0 ? esr >>> 26 : 0, esr: kind === 0 ? esr >>> 0 : 0,
-        far: hasFar ? toBig(farHi, farLo) : 0n, fromEl, toEl: 1, elr: toBig(eh, elo), vector: this.pc, detail,
+        kind: (['sync', 'irq', 'fiq', 'serror'] as const)[kind],
+        ec: kind === 0 ? esr >>> 26 : 0,
+        esr: kind === 0 ? esr >>> 0 : 0,
+        far: hasFar ? toBig(farHi, farLo) : 0n,
+        fromEl,
+        toEl: 1,
+        elr: toBig(eh, elo),
+        vector: this.pc,
+        detail,
       });
     }
   }
 
   /** Synchronous exception for the current instruction (return address = this instruction, or next). */
   protected takeSync(ec: number, iss: number, next: boolean, farHi: number, farLo: number, detail: string, hasFar = false): never {
-    let lo = this.pcLo, hi = this.pcHi;
-    if (!next) { if ((lo >>> 0) < 4) hi = (hi - 1) | 0; lo = (lo - 4) | 0; }
+    let lo = this.pcLo,
+      hi = this.pcHi;
+    if (!next) {
+      if (lo >>> 0 < 4) hi = (hi - 1) | 0;
+      lo = (lo - 4) | 0;
+    }
     const esr = (ec << 26) | (1 << 25) | (iss & 0x1ffffff);
     this.enter(0, esr, hasFar, farHi, farLo, hi, lo, detail);
     throw FAULT;
@@ -63,7 +82,15 @@ export class CpuExceptions extends CpuState {
   protected dataAbort(hi: number, lo: number, fsc: number, write: boolean, cm = false): never {
     const ec = this.el === 0 ? EC.DABT_LOWER : EC.DABT_SAME;
     const iss = fsc | (write ? 1 << 6 : 0) | (cm ? 1 << 8 : 0);
-    return this.takeSync(ec, iss, false, hi, lo, fsc === FSC.EXT_ABORT ? 'data abort, external (unassigned or device)' : `data abort, fsc 0x${fsc.toString(16)}`, true);
+    return this.takeSync(
+      ec,
+      iss,
+      false,
+      hi,
+      lo,
+      fsc === FSC.EXT_ABORT ? 'data abort, external (unassigned or device)' : `data abort, fsc 0x${fsc.toString(16)}`,
+      true,
+    );
   }
 
   /** Instruction abort on fetch from hi:lo (PC not yet advanced). */
@@ -78,7 +105,8 @@ export class CpuExceptions extends CpuState {
   protected pcAlignFault(): never {
     const ec = EC.PC_ALIGN;
     const esr = (ec << 26) | (1 << 25);
-    const hi = this.pcHi, lo = this.pcLo;
+    const hi = this.pcHi,
+      lo = this.pcLo;
     this.enter(0, esr, true, hi, lo, hi, lo, 'PC alignment fault');
     throw FAULT;
   }
@@ -86,9 +114,21 @@ export class CpuExceptions extends CpuState {
   protected selectSp(el: number, spsel: number): void {
     const X = this.x;
     // save current SP into its bank
-    if (this.el === 0 || this.spsel === 0) { this.sp0Lo = X[62]; this.sp0Hi = X[63]; } else { this.sp1Lo = X[62]; this.sp1Hi = X[63]; }
+    if (this.el === 0 || this.spsel === 0) {
+      this.sp0Lo = X[62];
+      this.sp0Hi = X[63];
+    } else {
+      this.sp1Lo = X[62];
+      this.sp1Hi = X[63];
+    }
     if (el !== this.el) this.setEl(el);
     this.spsel = spsel;
-    if (el === 0 || spsel === 0) { X[62] = this.sp0Lo; X[63] = this.sp0Hi; } else { X[62] = this.sp1Lo; X[63] = this.sp1Hi; }
+    if (el === 0 || spsel === 0) {
+      X[62] = this.sp0Lo;
+      X[63] = this.sp0Hi;
+    } else {
+      X[62] = this.sp1Lo;
+      X[63] = this.sp1Hi;
+    }
   }
 }

@@ -10,7 +10,13 @@
 // firmware, busybox).
 
 /** Format: 0 = single, 1 = double. */
-export interface Fmt { ebits: number; fbits: number; bias: number; emax: number; width: number }
+export interface Fmt {
+  ebits: number;
+  fbits: number;
+  bias: number;
+  emax: number;
+  width: number;
+}
 export const FMTS: Fmt[] = [
   { ebits: 8, fbits: 23, bias: 127, emax: 254, width: 32 },
   { ebits: 11, fbits: 52, bias: 1023, emax: 2046, width: 64 },
@@ -22,10 +28,20 @@ export const RM = { RN: 0, RP: 1, RM: 2, RZ: 3, RA: 4 } as const;
 const CLS = { ZERO: 0, NORMAL: 1, INF: 2, QNAN: 3, SNAN: 4 } as const;
 
 /** Mutable unpacked value: class, sign, value = mant * 2^exp. */
-interface Unp { cls: number; sign: number; mant: bigint; exp: number }
+interface Unp {
+  cls: number;
+  sign: number;
+  mant: bigint;
+  exp: number;
+}
 
 /** FP environment of one operation: FPCR fields in, flags out. */
-export interface FpEnv { fz: boolean; dn: boolean; rmode: number; flags: number }
+export interface FpEnv {
+  fz: boolean;
+  dn: boolean;
+  rmode: number;
+  flags: number;
+}
 
 export function envOf(fpcr: number): FpEnv {
   return { fz: ((fpcr >>> 24) & 1) === 1, dn: ((fpcr >>> 25) & 1) === 1, rmode: (fpcr >>> 22) & 3, flags: 0 };
@@ -37,7 +53,10 @@ function unpack(bits: bigint, f: Fmt, env: FpEnv): Unp {
   const frac = bits & ((1n << BigInt(f.fbits)) - 1n);
   if (e === 0) {
     if (frac === 0n) return { cls: CLS.ZERO, sign, mant: 0n, exp: 0 };
-    if (env.fz) { env.flags |= FPSR.IDC; return { cls: CLS.ZERO, sign, mant: 0n, exp: 0 }; }
+    if (env.fz) {
+      env.flags |= FPSR.IDC;
+      return { cls: CLS.ZERO, sign, mant: 0n, exp: 0 };
+    }
     return { cls: CLS.NORMAL, sign, mant: frac, exp: 1 - f.bias - f.fbits };
   }
   if (e === (1 << f.ebits) - 1) {
@@ -49,36 +68,64 @@ function unpack(bits: bigint, f: Fmt, env: FpEnv): Unp {
 
 const bitLen = (v: bigint): number => v.toString(2).length;
 
-export function defaultNaN(f: Fmt): bigint { return ((1n << BigInt(f.ebits + 1)) - 1n) << BigInt(f.fbits - 1); }
-function infBits(f: Fmt, sign: number): bigint { return (BigInt(sign) << BigInt(f.width - 1)) | (BigInt((1 << f.ebits) - 1) << BigInt(f.fbits)); }
-function zeroBits(f: Fmt, sign: number): bigint { return BigInt(sign) << BigInt(f.width - 1); }
-function maxBits(f: Fmt, sign: number): bigint { return (BigInt(sign) << BigInt(f.width - 1)) | (BigInt(f.emax) << BigInt(f.fbits)) | ((1n << BigInt(f.fbits)) - 1n); }
+export function defaultNaN(f: Fmt): bigint {
+  return ((1n << BigInt(f.ebits + 1)) - 1n) << BigInt(f.fbits - 1);
+}
+function infBits(f: Fmt, sign: number): bigint {
+  return (BigInt(sign) << BigInt(f.width - 1)) | (BigInt((1 << f.ebits) - 1) << BigInt(f.fbits));
+}
+function zeroBits(f: Fmt, sign: number): bigint {
+  return BigInt(sign) << BigInt(f.width - 1);
+}
+function maxBits(f: Fmt, sign: number): bigint {
+  return (BigInt(sign) << BigInt(f.width - 1)) | (BigInt(f.emax) << BigInt(f.fbits)) | ((1n << BigInt(f.fbits)) - 1n);
+}
 
 /** Round the exact value (-1)^sign * mant * 2^exp (mant > 0) to format f (ARM FPRound). */
 function fpRound(sign: number, mant: bigint, exp: number, f: Fmt, env: FpEnv, mode = env.rmode): bigint {
   if (mant === 0n) return zeroBits(f, sign);
   const e = exp + bitLen(mant) - 1; // exponent of the leading bit
   const emin = 1 - f.bias;
-  if (env.fz && e < emin) { env.flags |= FPSR.UFC; return zeroBits(f, sign); }
+  if (env.fz && e < emin) {
+    env.flags |= FPSR.UFC;
+    return zeroBits(f, sign);
+  }
   const lsb = (e < emin ? emin : e) - f.fbits;
-  let q: bigint, rem = 0n, half = 0n, shift = lsb - exp;
+  let q: bigint,
+    rem = 0n,
+    half = 0n,
+    shift = lsb - exp;
   if (shift > 0) {
     const s = BigInt(shift);
-    q = mant >> s; rem = mant & ((1n << s) - 1n); half = 1n << (s - 1n);
+    q = mant >> s;
+    rem = mant & ((1n << s) - 1n);
+    half = 1n << (s - 1n);
   } else q = mant << BigInt(-shift);
   let up = false;
   if (rem !== 0n) {
     switch (mode) {
-      case RM.RN: up = rem > half || (rem === half && (q & 1n) === 1n); break;
-      case RM.RP: up = sign === 0; break;
-      case RM.RM: up = sign === 1; break;
-      case RM.RA: up = rem >= half; break;
-      default: up = false;
+      case RM.RN:
+        up = rem > half || (rem === half && (q & 1n) === 1n);
+        break;
+      case RM.RP:
+        up = sign === 0;
+        break;
+      case RM.RM:
+        up = sign === 1;
+        break;
+      case RM.RA:
+        up = rem >= half;
+        break;
+      default:
+        up = false;
     }
   }
   if (up) q += 1n;
   let lsbE = lsb;
-  if (q >> BigInt(f.fbits + 1)) { q >>= 1n; lsbE++; }
+  if (q >> BigInt(f.fbits + 1)) {
+    q >>= 1n;
+    lsbE++;
+  }
   if (e < emin && rem !== 0n) env.flags |= FPSR.UFC;
   if (rem !== 0n) env.flags |= FPSR.IXC;
   let biased: number;
@@ -100,12 +147,19 @@ function quiet(bits: bigint, f: Fmt, env: FpEnv): bigint {
 
 /** ARM NaN selection for 1-3 operands; returns undefined when none is a NaN. */
 function processNaNs(ops: Unp[], bits: bigint[], f: Fmt, env: FpEnv): bigint | undefined {
-  for (let k = 0; k < ops.length; k++) if (ops[k].cls === CLS.SNAN) { env.flags |= FPSR.IOC; return quiet(bits[k], f, env); }
+  for (let k = 0; k < ops.length; k++)
+    if (ops[k].cls === CLS.SNAN) {
+      env.flags |= FPSR.IOC;
+      return quiet(bits[k], f, env);
+    }
   for (let k = 0; k < ops.length; k++) if (ops[k].cls === CLS.QNAN) return quiet(bits[k], f, env);
   return undefined;
 }
 
-function invalid(f: Fmt, env: FpEnv): bigint { env.flags |= FPSR.IOC; return defaultNaN(f); }
+function invalid(f: Fmt, env: FpEnv): bigint {
+  env.flags |= FPSR.IOC;
+  return defaultNaN(f);
+}
 
 /** Exact sum of two finite values (either may be zero) rounded; zero sign per IEEE. */
 function addExact(a: Unp, b: Unp, f: Fmt, env: FpEnv): bigint {
@@ -123,7 +177,8 @@ function addExact(a: Unp, b: Unp, f: Fmt, env: FpEnv): bigint {
 }
 
 export function fpAdd(x: bigint, y: bigint, f: Fmt, env: FpEnv, sub = false): bigint {
-  const a = unpack(x, f, env), b = unpack(y, f, env);
+  const a = unpack(x, f, env),
+    b = unpack(y, f, env);
   const nan = processNaNs([a, b], [x, y], f, env);
   if (nan !== undefined) return nan;
   if (sub) b.sign ^= 1;
@@ -134,7 +189,8 @@ export function fpAdd(x: bigint, y: bigint, f: Fmt, env: FpEnv, sub = false): bi
 }
 
 export function fpMul(x: bigint, y: bigint, f: Fmt, env: FpEnv, negate = false): bigint {
-  const a = unpack(x, f, env), b = unpack(y, f, env);
+  const a = unpack(x, f, env),
+    b = unpack(y, f, env);
   const nan = processNaNs([a, b], [x, y], f, env);
   if (nan !== undefined) return nan;
   const sign = a.sign ^ b.sign ^ (negate ? 1 : 0);
@@ -145,7 +201,8 @@ export function fpMul(x: bigint, y: bigint, f: Fmt, env: FpEnv, negate = false):
 }
 
 export function fpDiv(x: bigint, y: bigint, f: Fmt, env: FpEnv): bigint {
-  const a = unpack(x, f, env), b = unpack(y, f, env);
+  const a = unpack(x, f, env),
+    b = unpack(y, f, env);
   const nan = processNaNs([a, b], [x, y], f, env);
   if (nan !== undefined) return nan;
   const sign = a.sign ^ b.sign;
@@ -180,10 +237,15 @@ export function fpSqrt(x: bigint, f: Fmt, env: FpEnv): bigint {
   if (a.cls === CLS.ZERO) return zeroBits(f, a.sign);
   if (a.sign) return invalid(f, env);
   if (a.cls === CLS.INF) return infBits(f, 0);
-  let m = a.mant, e = a.exp;
-  if (e & 1) { m <<= 1n; e -= 1; }
+  let m = a.mant,
+    e = a.exp;
+  if (e & 1) {
+    m <<= 1n;
+    e -= 1;
+  }
   const extra = 2 * (f.fbits + 4);
-  m <<= BigInt(extra); e -= extra;
+  m <<= BigInt(extra);
+  e -= extra;
   let r = isqrt(m);
   const sticky = r * r !== m ? 1n : 0n;
   r = (r << 1n) | sticky;
@@ -192,7 +254,9 @@ export function fpSqrt(x: bigint, f: Fmt, env: FpEnv): bigint {
 
 /** FMADD family: (negAdd ? -a : a) + (negProd ? -(n*m) : n*m), one rounding. */
 export function fpMulAdd(ad: bigint, x: bigint, y: bigint, f: Fmt, env: FpEnv, negAdd: boolean, negProd: boolean): bigint {
-  const A = unpack(ad, f, env), a = unpack(x, f, env), b = unpack(y, f, env);
+  const A = unpack(ad, f, env),
+    a = unpack(x, f, env),
+    b = unpack(y, f, env);
   const infZero = (a.cls === CLS.INF && b.cls === CLS.ZERO) || (a.cls === CLS.ZERO && b.cls === CLS.INF);
   const nan = processNaNs([A, a, b], [ad, x, y], f, env);
   if (A.cls === CLS.QNAN && infZero) return invalid(f, env);
@@ -205,13 +269,16 @@ export function fpMulAdd(ad: bigint, x: bigint, y: bigint, f: Fmt, env: FpEnv, n
   if (A.cls === CLS.INF) return infBits(f, A.sign);
   if (pInf) return infBits(f, ps);
   const pZero = a.cls === CLS.ZERO || b.cls === CLS.ZERO;
-  const P: Unp = pZero ? { cls: CLS.ZERO, sign: ps, mant: 0n, exp: 0 } : { cls: CLS.NORMAL, sign: ps, mant: a.mant * b.mant, exp: a.exp + b.exp };
+  const P: Unp = pZero
+    ? { cls: CLS.ZERO, sign: ps, mant: 0n, exp: 0 }
+    : { cls: CLS.NORMAL, sign: ps, mant: a.mant * b.mant, exp: a.exp + b.exp };
   return addExact(A, P, f, env);
 }
 
 /** FMAX/FMIN (nm: the NM variants, where a single quiet NaN loses). */
 export function fpMinMax(x: bigint, y: bigint, f: Fmt, env: FpEnv, max: boolean, nm: boolean): bigint {
-  const a = unpack(x, f, env), b = unpack(y, f, env);
+  const a = unpack(x, f, env),
+    b = unpack(y, f, env);
   if (nm) {
     if (a.cls === CLS.QNAN && b.cls !== CLS.QNAN && b.cls !== CLS.SNAN) return fpMinMax(infBits(f, max ? 1 : 0), y, f, env, max, false);
     if (b.cls === CLS.QNAN && a.cls !== CLS.QNAN && a.cls !== CLS.SNAN) return fpMinMax(x, infBits(f, max ? 1 : 0), f, env, max, false);
@@ -240,7 +307,8 @@ function cmpUnp(a: Unp, b: Unp): number {
   const val = (u: Unp): [number, bigint, number] => [u.cls, u.mant, u.exp];
   void val;
   const sgn = (u: Unp): number => (u.cls === CLS.ZERO ? 0 : u.sign ? -1 : 1);
-  const sa = sgn(a), sb = sgn(b);
+  const sa = sgn(a),
+    sb = sgn(b);
   if (sa !== sb) return sa < sb ? -1 : 1;
   if (sa === 0) return 0;
   // same sign, non-zero: compare magnitudes
@@ -248,7 +316,8 @@ function cmpUnp(a: Unp, b: Unp): number {
   if (a.cls === CLS.INF || b.cls === CLS.INF) mag = a.cls === b.cls ? 0 : a.cls === CLS.INF ? 1 : -1;
   else {
     const e = Math.min(a.exp, b.exp);
-    const ma = a.mant << BigInt(a.exp - e), mb = b.mant << BigInt(b.exp - e);
+    const ma = a.mant << BigInt(a.exp - e),
+      mb = b.mant << BigInt(b.exp - e);
     mag = ma === mb ? 0 : ma > mb ? 1 : -1;
   }
   return sa < 0 ? -mag : mag;
@@ -256,7 +325,8 @@ function cmpUnp(a: Unp, b: Unp): number {
 
 /** FCMP/FCMPE: NZCV nibble. */
 export function fpCompare(x: bigint, y: bigint, f: Fmt, env: FpEnv, signalAll: boolean): number {
-  const a = unpack(x, f, env), b = unpack(y, f, env);
+  const a = unpack(x, f, env),
+    b = unpack(y, f, env);
   if (a.cls >= CLS.QNAN || b.cls >= CLS.QNAN) {
     if (signalAll || a.cls === CLS.SNAN || b.cls === CLS.SNAN) env.flags |= FPSR.IOC;
     return 0x3;
@@ -267,7 +337,8 @@ export function fpCompare(x: bigint, y: bigint, f: Fmt, env: FpEnv, signalAll: b
 
 /** Vector compare (FCMEQ/FCMGE/FCMGT): kind 0 eq, 1 ge, 2 gt; true when the relation holds. */
 export function fpCmpRel(x: bigint, y: bigint, f: Fmt, env: FpEnv, kind: number): boolean {
-  const a = unpack(x, f, env), b = unpack(y, f, env);
+  const a = unpack(x, f, env),
+    b = unpack(y, f, env);
   if (a.cls >= CLS.QNAN || b.cls >= CLS.QNAN) {
     if (kind !== 0 || a.cls === CLS.SNAN || b.cls === CLS.SNAN) env.flags |= FPSR.IOC;
     return false;
@@ -284,7 +355,9 @@ export function fpConvert(x: bigint, from: Fmt, to: Fmt, env: FpEnv): bigint {
     if (env.dn) return defaultNaN(to);
     // keep the sign and the top fraction bits, quieted
     const frac = from.fbits > to.fbits ? a.mant >> BigInt(from.fbits - to.fbits) : a.mant << BigInt(to.fbits - from.fbits);
-    return (BigInt(a.sign) << BigInt(to.width - 1)) | (BigInt((1 << to.ebits) - 1) << BigInt(to.fbits)) | frac | (1n << BigInt(to.fbits - 1));
+    return (
+      (BigInt(a.sign) << BigInt(to.width - 1)) | (BigInt((1 << to.ebits) - 1) << BigInt(to.fbits)) | frac | (1n << BigInt(to.fbits - 1))
+    );
   }
   return repack(a, to, env);
 }
@@ -298,14 +371,23 @@ export function fpRoundInt(x: bigint, f: Fmt, env: FpEnv, mode: number, exact: b
   if (a.exp >= 0) return x;
   const s = BigInt(-a.exp);
   let q = a.mant >> s;
-  const rem = a.mant & ((1n << s) - 1n), half = 1n << (s - 1n);
+  const rem = a.mant & ((1n << s) - 1n),
+    half = 1n << (s - 1n);
   if (rem !== 0n) {
     let up = false;
     switch (mode) {
-      case RM.RN: up = rem > half || (rem === half && (q & 1n) === 1n); break;
-      case RM.RP: up = a.sign === 0; break;
-      case RM.RM: up = a.sign === 1; break;
-      case RM.RA: up = rem >= half; break;
+      case RM.RN:
+        up = rem > half || (rem === half && (q & 1n) === 1n);
+        break;
+      case RM.RP:
+        up = a.sign === 0;
+        break;
+      case RM.RM:
+        up = a.sign === 1;
+        break;
+      case RM.RA:
+        up = rem >= half;
+        break;
     }
     if (up) q += 1n;
     if (exact) env.flags |= FPSR.IXC;
@@ -318,28 +400,52 @@ export function fpRoundInt(x: bigint, f: Fmt, env: FpEnv, mode: number, exact: b
 /** FP → integer (FCVT*S/U), width 32 or 64, with saturation; returns the two's complement bits. */
 export function fpToInt(x: bigint, f: Fmt, env: FpEnv, mode: number, unsigned: boolean, width: number, fbits = 0): bigint {
   const a = unpack(x, f, env);
-  if (a.cls === CLS.SNAN || a.cls === CLS.QNAN) { env.flags |= FPSR.IOC; return 0n; }
+  if (a.cls === CLS.SNAN || a.cls === CLS.QNAN) {
+    env.flags |= FPSR.IOC;
+    return 0n;
+  }
   const min = unsigned ? 0n : -(1n << BigInt(width - 1));
   const max = unsigned ? (1n << BigInt(width)) - 1n : (1n << BigInt(width - 1)) - 1n;
   const wrap = (v: bigint): bigint => BigInt.asUintN(width, v);
   if (a.cls === CLS.ZERO) return 0n;
-  if (a.cls === CLS.INF) { env.flags |= FPSR.IOC; return wrap(a.sign ? min : max); }
+  if (a.cls === CLS.INF) {
+    env.flags |= FPSR.IOC;
+    return wrap(a.sign ? min : max);
+  }
   const exp = a.exp + fbits;
-  let q: bigint, rem = 0n, half = 0n;
+  let q: bigint,
+    rem = 0n,
+    half = 0n;
   if (exp >= 0) q = a.mant << BigInt(exp);
-  else { const s = BigInt(-exp); q = a.mant >> s; rem = a.mant & ((1n << s) - 1n); half = 1n << (s - 1n); }
+  else {
+    const s = BigInt(-exp);
+    q = a.mant >> s;
+    rem = a.mant & ((1n << s) - 1n);
+    half = 1n << (s - 1n);
+  }
   if (rem !== 0n) {
     let up = false;
     switch (mode) {
-      case RM.RN: up = rem > half || (rem === half && (q & 1n) === 1n); break;
-      case RM.RP: up = a.sign === 0; break;
-      case RM.RM: up = a.sign === 1; break;
-      case RM.RA: up = rem >= half; break;
+      case RM.RN:
+        up = rem > half || (rem === half && (q & 1n) === 1n);
+        break;
+      case RM.RP:
+        up = a.sign === 0;
+        break;
+      case RM.RM:
+        up = a.sign === 1;
+        break;
+      case RM.RA:
+        up = rem >= half;
+        break;
     }
     if (up) q += 1n;
   }
   const v = a.sign ? -q : q;
-  if (v < min || v > max) { env.flags |= FPSR.IOC; return wrap(v < min ? min : max); }
+  if (v < min || v > max) {
+    env.flags |= FPSR.IOC;
+    return wrap(v < min ? min : max);
+  }
   if (rem !== 0n) env.flags |= FPSR.IXC;
   return wrap(v);
 }
@@ -353,11 +459,15 @@ export function intToFp(v: bigint, f: Fmt, env: FpEnv, fbits = 0): bigint {
 
 /** VFPExpandImm (Arm DDI 0487 shared pseudocode): the single-precision value of an 8-bit FMOV immediate. */
 export function vfpExpand32(imm8: number): number {
-  const a = imm8 >>> 7, b = (imm8 >>> 6) & 1, cdefgh = imm8 & 0x3f;
+  const a = imm8 >>> 7,
+    b = (imm8 >>> 6) & 1,
+    cdefgh = imm8 & 0x3f;
   return ((a << 31) | ((b ? 0 : 1) << 30) | ((b ? 0x1f : 0) << 25) | (cdefgh << 19)) >>> 0;
 }
 /** VFPExpandImm for double precision. */
 export function vfpExpand64(imm8: number): bigint {
-  const a = BigInt(imm8 >>> 7), b = (imm8 >>> 6) & 1, cdefgh = BigInt(imm8 & 0x3f);
+  const a = BigInt(imm8 >>> 7),
+    b = (imm8 >>> 6) & 1,
+    cdefgh = BigInt(imm8 & 0x3f);
   return (a << 63n) | (BigInt(b ? 0 : 1) << 62n) | (BigInt(b ? 0xff : 0) << 54n) | (cdefgh << 48n);
 }

@@ -36,7 +36,8 @@ function advsimd(cpu: FpCpu, i: number): boolean {
     if (!((i >>> 10) & 1)) return byElement(cpu, i, false);
     return false;
   }
-  const b21 = (i >>> 21) & 1, b10 = (i >>> 10) & 1;
+  const b21 = (i >>> 21) & 1,
+    b10 = (i >>> 10) & 1;
   if (b21) {
     if (b10) return threeSame(cpu, i);
     if (((i >>> 10) & 3) === 2) {

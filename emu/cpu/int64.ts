@@ -5,32 +5,58 @@ export const H = { hi: 0 };
 
 export function lsl64(hi: number, lo: number, s: number): number {
   s &= 63;
-  if (s === 0) { H.hi = hi; return lo; }
-  if (s < 32) { H.hi = (hi << s) | (lo >>> (32 - s)); return lo << s; }
+  if (s === 0) {
+    H.hi = hi;
+    return lo;
+  }
+  if (s < 32) {
+    H.hi = (hi << s) | (lo >>> (32 - s));
+    return lo << s;
+  }
   H.hi = lo << (s - 32);
   return 0;
 }
 
 export function lsr64(hi: number, lo: number, s: number): number {
   s &= 63;
-  if (s === 0) { H.hi = hi; return lo; }
-  if (s < 32) { H.hi = (hi >>> s) | 0; return (lo >>> s) | (hi << (32 - s)); }
+  if (s === 0) {
+    H.hi = hi;
+    return lo;
+  }
+  if (s < 32) {
+    H.hi = (hi >>> s) | 0;
+    return (lo >>> s) | (hi << (32 - s));
+  }
   H.hi = 0;
   return (hi >>> (s - 32)) | 0;
 }
 
 export function asr64(hi: number, lo: number, s: number): number {
   s &= 63;
-  if (s === 0) { H.hi = hi; return lo; }
-  if (s < 32) { H.hi = hi >> s; return (lo >>> s) | (hi << (32 - s)); }
+  if (s === 0) {
+    H.hi = hi;
+    return lo;
+  }
+  if (s < 32) {
+    H.hi = hi >> s;
+    return (lo >>> s) | (hi << (32 - s));
+  }
   H.hi = hi >> 31;
   return hi >> (s - 32);
 }
 
 export function ror64(hi: number, lo: number, s: number): number {
   s &= 63;
-  if (s >= 32) { const t = hi; hi = lo; lo = t; s -= 32; }
-  if (s === 0) { H.hi = hi; return lo; }
+  if (s >= 32) {
+    const t = hi;
+    hi = lo;
+    lo = t;
+    s -= 32;
+  }
+  if (s === 0) {
+    H.hi = hi;
+    return lo;
+  }
   H.hi = (hi >>> s) | (lo << (32 - s));
   return (lo >>> s) | (hi << (32 - s));
 }
@@ -38,26 +64,34 @@ export function ror64(hi: number, lo: number, s: number): number {
 /** Shift by type (0 LSL, 1 LSR, 2 ASR, 3 ROR). */
 export function shift64(type: number, hi: number, lo: number, s: number): number {
   switch (type) {
-    case 0: return lsl64(hi, lo, s);
-    case 1: return lsr64(hi, lo, s);
-    case 2: return asr64(hi, lo, s);
-    default: return ror64(hi, lo, s);
+    case 0:
+      return lsl64(hi, lo, s);
+    case 1:
+      return lsr64(hi, lo, s);
+    case 2:
+      return asr64(hi, lo, s);
+    default:
+      return ror64(hi, lo, s);
   }
 }
 
 export function shift32(type: number, v: number, s: number): number {
   s &= 31;
   switch (type) {
-    case 0: return v << s;
-    case 1: return (v >>> s) | 0;
-    case 2: return v >> s;
-    default: return s === 0 ? v : (v >>> s) | (v << (32 - s));
+    case 0:
+      return v << s;
+    case 1:
+      return (v >>> s) | 0;
+    case 2:
+      return v >> s;
+    default:
+      return s === 0 ? v : (v >>> s) | (v << (32 - s));
   }
 }
 
 export function add64(ahi: number, alo: number, bhi: number, blo: number): number {
   const lo = (alo + blo) | 0;
-  H.hi = (ahi + bhi + ((lo >>> 0) < (alo >>> 0) ? 1 : 0)) | 0;
+  H.hi = (ahi + bhi + (lo >>> 0 < alo >>> 0 ? 1 : 0)) | 0;
   return lo;
 }
 

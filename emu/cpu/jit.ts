@@ -69,9 +69,11 @@ const SLOTS = 1024;
 /** Nested calls from one group function to another of the same page before returning to the dispatch loop. */
 const CHAIN_DEPTH = 16;
 /** Flag in PageBlocks.len: the slot's block is compiled (fns holds its group). */
-const COMPILED = 0x4000, LEN_MASK = 0x3fff;
+const COMPILED = 0x4000,
+  LEN_MASK = 0x3fff;
 /** Names of the compiled functions: a block looping on itself, and any other group. */
-const LOOP_FN = 'jitloop', GROUP_FN = 'jitblock';
+const LOOP_FN = 'jitloop',
+  GROUP_FN = 'jitblock';
 
 let tierSet = false;
 /**
@@ -106,14 +108,24 @@ export class Jit {
     const threshold = this.threshold;
     while (c.instret < end) {
       if (c.evt !== 0 && c.onEvent()) return true;
-      const pcLo = c.pcLo, pcHi = c.pcHi;
-      if ((pcLo & -4096) !== c.fLo || pcHi !== c.fHi) { c.refill(); continue; }
+      const pcLo = c.pcLo,
+        pcHi = c.pcHi;
+      if ((pcLo & -4096) !== c.fLo || pcHi !== c.fHi) {
+        c.refill();
+        continue;
+      }
       const d = c.fDec;
       let pg = this.lastPage;
-      if (pg.dec !== d) { pg = this.pageOf(d, c.fOff >>> 12); this.lastPage = pg; }
+      if (pg.dec !== d) {
+        pg = this.pageOf(d, c.fOff >>> 12);
+        this.lastPage = pg;
+      }
       const k = (pcLo & 0xffc) >>> 2;
       let len = pg.len[k];
-      if (len === 0) { len = this.scan(c, d, k) + 1; pg.len[k] = len; }
+      if (len === 0) {
+        len = this.scan(c, d, k) + 1;
+        pg.len[k] = len;
+      }
       const fn = len >= COMPILED ? pg.fns[k] : undefined;
       len &= LEN_MASK;
       // the last page below a 2^32 boundary is left to the interpreter (its PC carries into pcHi)
@@ -140,7 +152,10 @@ export class Jit {
       this.pages = more;
     }
     let pg = this.pages[page];
-    if (pg === undefined || pg.dec !== d) { pg = newPage(d); this.pages[page] = pg; }
+    if (pg === undefined || pg.dec !== d) {
+      pg = newPage(d);
+      this.pages[page] = pg;
+    }
     return pg;
   }
 
@@ -172,14 +187,24 @@ export class Jit {
       const code = t.code({ p: d[i + 1], a: d[i + 2], b: d[i + 3], pc })?.replace(ZERO_READ, '0');
       const sync = `c.instret = i0 + ${j + 1}; c.pcLo = (pc0 + ${4 * (j + 1)}) | 0;`;
       switch (t.kind) {
-        case KIND.PURE: out.push(code!); break;
-        case KIND.CALL: out.push(sync, code!); break;
-        case KIND.MEM: out.push(sync, code!, 'if (c.evt !== 0 || c.fLo === 1) return;'); break;
-        default: out.push(sync, code!); ended = true; break;
+        case KIND.PURE:
+          out.push(code!);
+          break;
+        case KIND.CALL:
+          out.push(sync, code!);
+          break;
+        case KIND.MEM:
+          out.push(sync, code!, 'if (c.evt !== 0 || c.fLo === 1) return;');
+          break;
+        default:
+          out.push(sync, code!);
+          ended = true;
+          break;
       }
     }
     if (!ended) out.push(`c.instret = i0 + ${n}; c.pcLo = (pc0 + ${4 * n}) | 0;`);
-    const head = `case ${k}: {`, fits = `if (i0 + ${n} > end) return;`;
+    const head = `case ${k}: {`,
+      fits = `if (i0 + ${n} > end) return;`;
     const loop = this.loopsToStart(d, k, n);
     // a loop whose branch targets the block start runs again at once, with the checks made between
     // blocks (same PC and page, no event, budget left)
@@ -191,8 +216,21 @@ export class Jit {
     }
     // registers in locals: written back on every way out (end, early exit, fault)
     const inner = loop ? ['for (;;) {', local.body, again, `i0 += ${n};`, '}'] : [local.body];
-    return [head, fits, local.decl, 'let ex = false;', 'try {', 'blk: {', ...inner, '}', '} finally {', local.writeBack, '}',
-      'if (ex) return;', 'break; }'];
+    return [
+      head,
+      fits,
+      local.decl,
+      'let ex = false;',
+      'try {',
+      'blk: {',
+      ...inner,
+      '}',
+      '} finally {',
+      local.writeBack,
+      '}',
+      'if (ex) return;',
+      'break; }',
+    ];
   }
 
   /**
@@ -208,11 +246,28 @@ export class Jit {
     // a block of another group of this page: call it (its case checks the budget)
     const other = `if (depth < ${CHAIN_DEPTH}) { const f = F[(c.pcLo >>> 2) & 1023]; if (f !== undefined) f(c, pcHi, end, depth + 1); } return;`;
     if (blocks.length === 1 && this.loopsToStart(d, blocks[0]![0], blocks[0]![1])) {
-      return ['const X = c.x, vb = c.pcLo & -4096;', 'const pc0 = c.pcLo; let i0 = c.instret;', 'switch ((pc0 >>> 2) & 1023) {', ...cases,
-        'default: return;', '}', same, other].join('\n');
+      return [
+        'const X = c.x, vb = c.pcLo & -4096;',
+        'const pc0 = c.pcLo; let i0 = c.instret;',
+        'switch ((pc0 >>> 2) & 1023) {',
+        ...cases,
+        'default: return;',
+        '}',
+        same,
+        other,
+      ].join('\n');
     }
-    return ['const X = c.x, vb = c.pcLo & -4096;', 'for (;;) {', 'const pc0 = c.pcLo; let i0 = c.instret;',
-      'switch ((pc0 >>> 2) & 1023) {', ...cases, `default: ${other}`, '}', same, '}'].join('\n');
+    return [
+      'const X = c.x, vb = c.pcLo & -4096;',
+      'for (;;) {',
+      'const pc0 = c.pcLo; let i0 = c.instret;',
+      'switch ((pc0 >>> 2) & 1023) {',
+      ...cases,
+      `default: ${other}`,
+      '}',
+      same,
+      '}',
+    ].join('\n');
   }
 
   /** Source of the block of n instructions from slot k, alone in a group (tests and debugging). */
@@ -222,7 +277,10 @@ export class Jit {
 
   /** Whether the block ends with a PC-relative branch back to its first instruction. */
   private loopsToStart(d: Int32Array, k: number, n: number): boolean {
-    const i = (k + n - 1) << 2, op = d[i], a = d[i + 2], back = -4 * (n - 1);
+    const i = (k + n - 1) << 2,
+      op = d[i],
+      a = d[i + 2],
+      back = -4 * (n - 1);
     if (op === OP.B) return a === back && d[i + 3] === a >> 31;
     return (op === OP.BCOND || op === OP.CBZ || op === OP.TBZ) && a === back;
   }
@@ -255,7 +313,10 @@ export class Jit {
     const name = blocks.length === 1 && this.loopsToStart(pg.dec, k, total) ? LOOP_FN : GROUP_FN;
     const make = new Function('H', 'add64', 'lsl64', 'lsr64', 'asr64', 'F', `return function ${name}(c, pcHi, end, depth) {\n${body}\n};`);
     const fn = make(H, add64, lsl64, lsr64, asr64, pg.fns) as Block;
-    for (const [s] of blocks) { pg.fns[s] = fn; pg.len[s] |= COMPILED; }
+    for (const [s] of blocks) {
+      pg.fns[s] = fn;
+      pg.len[s] |= COMPILED;
+    }
     this.stats.blocks += blocks.length;
     this.stats.compiledInsns += total;
     this.stats.groups++;
@@ -276,16 +337,22 @@ const MEM_EXIT = 'if (c.evt !== 0 || c.fLo === 1) return;';
  */
 function localRegisters(code: string): { decl: string; body: string; writeBack: string } | undefined {
   if (USES_X.test(code)) return undefined;
-  const slots = new Set<number>(), written = new Set<number>();
+  const slots = new Set<number>(),
+    written = new Set<number>();
   for (const m of code.matchAll(X_SLOT)) if (+m[1]! < 62 || +m[1]! > 63) slots.add(+m[1]!);
   for (const m of code.matchAll(X_WRITE)) if (+m[1]! < 62 || +m[1]! > 63) written.add(+m[1]!);
   if (slots.size === 0) return undefined;
   const sorted = [...slots].sort((a, b) => a - b);
   return {
     decl: `let ${sorted.map((r) => `x${r} = X[${r}]`).join(', ')};`,
-    body: code.replace(X_SLOT, (all, r: string) => (+r === 62 || +r === 63 ? all : `x${r}`))
-      .split(MEM_EXIT).join('if (c.evt !== 0 || c.fLo === 1) { ex = true; break blk; }'),
-    writeBack: [...written].sort((a, b) => a - b).map((r) => `X[${r}] = x${r};`).join(' '),
+    body: code
+      .replace(X_SLOT, (all, r: string) => (+r === 62 || +r === 63 ? all : `x${r}`))
+      .split(MEM_EXIT)
+      .join('if (c.evt !== 0 || c.fLo === 1) { ex = true; break blk; }'),
+    writeBack: [...written]
+      .sort((a, b) => a - b)
+      .map((r) => `X[${r}] = x${r};`)
+      .join(' '),
   };
 }
 

@@ -20,14 +20,20 @@ export class CpuMemory extends CpuExceptions {
   }
 
   clearExclusive(): void {
-    if (this.exGranule !== -1) { this.exGranule = -1; this.shared.armed--; }
+    if (this.exGranule !== -1) {
+      this.exGranule = -1;
+      this.shared.armed--;
+    }
   }
 
   /** A store to mem offset `off` clears other vCPUs' monitors on that granule (and wakes WFE). */
   protected snoop(off: number): void {
     const g = off >>> 6;
     for (const o of this.shared.cpus) {
-      if (o !== this && o.exGranule === g) { o.clearExclusive(); o.eventReg = 1; }
+      if (o !== this && o.exGranule === g) {
+        o.clearExclusive();
+        o.eventReg = 1;
+      }
     }
   }
 
@@ -133,8 +139,9 @@ export class CpuMemory extends CpuExceptions {
   }
 
   protected pcBig(): bigint {
-    let lo = (this.pcLo - 4) | 0, hi = this.pcHi;
-    if ((this.pcLo >>> 0) < 4) hi = (hi - 1) | 0;
+    let lo = (this.pcLo - 4) | 0,
+      hi = this.pcHi;
+    if (this.pcLo >>> 0 < 4) hi = (hi - 1) | 0;
     return toBig(hi, lo);
   }
 
@@ -142,11 +149,14 @@ export class CpuMemory extends CpuExceptions {
   readMem(hi: number, lo: number, size: number, el: number): number {
     if ((lo & 0xfff) + size > 0x1000) {
       // page-crossing: byte by byte, little-endian
-      let rl = 0, rh = 0;
+      let rl = 0,
+        rh = 0;
       for (let b = 0; b < size; b++) {
-        const al = (lo + b) | 0, ah = (al >>> 0) < (lo >>> 0) ? (hi + 1) | 0 : hi;
+        const al = (lo + b) | 0,
+          ah = al >>> 0 < lo >>> 0 ? (hi + 1) | 0 : hi;
         const v = this.readMem(ah, al, 1, el);
-        if (b < 4) rl |= v << (8 * b); else rh |= v << (8 * (b - 4));
+        if (b < 4) rl |= v << (8 * b);
+        else rh |= v << (8 * (b - 4));
       }
       H.hi = rh;
       return rl;
@@ -155,10 +165,15 @@ export class CpuMemory extends CpuExceptions {
     const dv = this.dv;
     if (off >= 0) {
       switch (size) {
-        case 1: return dv.getUint8(off);
-        case 2: return dv.getUint16(off, true);
-        case 4: return dv.getInt32(off, true);
-        default: H.hi = dv.getInt32(off + 4, true); return dv.getInt32(off, true);
+        case 1:
+          return dv.getUint8(off);
+        case 2:
+          return dv.getUint16(off, true);
+        case 4:
+          return dv.getInt32(off, true);
+        default:
+          H.hi = dv.getInt32(off + 4, true);
+          return dv.getInt32(off, true);
       }
     }
     const v = this.bus.mmioRead(this.mmioPa, size, this.id, this.pcBig());
@@ -166,7 +181,10 @@ export class CpuMemory extends CpuExceptions {
     if (v === null) this.dataAbort(hi, lo, FSC.EXT_ABORT, false);
     if (typeof v === 'bigint') return fromBig(v);
     const n = v as number;
-    if (size === 8) { H.hi = Math.floor(n / 4294967296) | 0; return n | 0; }
+    if (size === 8) {
+      H.hi = Math.floor(n / 4294967296) | 0;
+      return n | 0;
+    }
     H.hi = 0;
     return n | 0;
   }
@@ -175,7 +193,8 @@ export class CpuMemory extends CpuExceptions {
   writeMem(hi: number, lo: number, size: number, vh: number, vl: number, el: number): void {
     if ((lo & 0xfff) + size > 0x1000) {
       for (let b = 0; b < size; b++) {
-        const al = (lo + b) | 0, ah = (al >>> 0) < (lo >>> 0) ? (hi + 1) | 0 : hi;
+        const al = (lo + b) | 0,
+          ah = al >>> 0 < lo >>> 0 ? (hi + 1) | 0 : hi;
         const byte = b < 4 ? (vl >>> (8 * b)) & 0xff : (vh >>> (8 * (b - 4))) & 0xff;
         this.writeMem(ah, al, 1, 0, byte, el);
       }
@@ -186,8 +205,7 @@ export class CpuMemory extends CpuExceptions {
       this.storeAt(off, size, vh, vl);
       return;
     }
-    const value: number | bigint = size === 8 ? toBig(vh, vl)
-      : size === 4 ? vl >>> 0 : size === 2 ? vl & 0xffff : vl & 0xff;
+    const value: number | bigint = size === 8 ? toBig(vh, vl) : size === 4 ? vl >>> 0 : size === 2 ? vl & 0xffff : vl & 0xff;
     const ok = this.bus.mmioWrite(this.mmioPa, size, value, this.id, this.pcBig());
     this.evt |= EVT_IRQ;
     if (!ok) this.dataAbort(hi, lo, FSC.EXT_ABORT, true);
@@ -205,10 +223,19 @@ export class CpuMemory extends CpuExceptions {
       if (this.fOff === page << 12) this.fLo = 1;
     }
     switch (size) {
-      case 1: dv.setUint8(off, vl); break;
-      case 2: dv.setUint16(off, vl, true); break;
-      case 4: dv.setInt32(off, vl, true); break;
-      default: dv.setInt32(off, vl, true); dv.setInt32(off + 4, vh, true); break;
+      case 1:
+        dv.setUint8(off, vl);
+        break;
+      case 2:
+        dv.setUint16(off, vl, true);
+        break;
+      case 4:
+        dv.setInt32(off, vl, true);
+        break;
+      default:
+        dv.setInt32(off, vl, true);
+        dv.setInt32(off + 4, vh, true);
+        break;
     }
     if (sh.armed !== 0) this.snoop(off);
   }
@@ -216,9 +243,12 @@ export class CpuMemory extends CpuExceptions {
   protected syncMmu(): void {
     const m = this.mmu;
     m.sctlrLo = this.srLo[I_SCTLR];
-    m.tcrLo = this.srLo[I_TCR]; m.tcrHi = this.srHi[I_TCR];
-    m.ttbr0Lo = this.srLo[I_TTBR0]; m.ttbr0Hi = this.srHi[I_TTBR0];
-    m.ttbr1Lo = this.srLo[I_TTBR1]; m.ttbr1Hi = this.srHi[I_TTBR1];
+    m.tcrLo = this.srLo[I_TCR];
+    m.tcrHi = this.srHi[I_TCR];
+    m.ttbr0Lo = this.srLo[I_TTBR0];
+    m.ttbr0Hi = this.srHi[I_TTBR0];
+    m.ttbr1Lo = this.srLo[I_TTBR1];
+    m.ttbr1Hi = this.srHi[I_TTBR1];
     this.flushTlb();
   }
 
@@ -250,7 +280,7 @@ export class CpuMemory extends CpuExceptions {
       if (acc === ACC_X) this.instrAbort(f, hi, lo);
       this.dataAbort(hi, lo, f, acc === ACC_W);
     }
-    const need = acc === ACC_R ? (el ? PERM.R1 : PERM.R0) : acc === ACC_W ? (el ? PERM.W1 : PERM.W0) : (el ? PERM.X1 : PERM.X0);
+    const need = acc === ACC_R ? (el ? PERM.R1 : PERM.R0) : acc === ACC_W ? (el ? PERM.W1 : PERM.W0) : el ? PERM.X1 : PERM.X0;
     if ((w.perm & need) === 0) {
       if (acc === ACC_X) this.instrAbort(FSC.PERMISSION + w.level, hi, lo);
       this.dataAbort(hi, lo, FSC.PERMISSION + w.level, acc === ACC_W);
@@ -261,20 +291,28 @@ export class CpuMemory extends CpuExceptions {
       this.mmioPa = pa + (lo & 0xfff);
       return -1;
     }
-    const t = (lo >>> 12) | (hi << 20), th = hi >>> 12, idx = t & TLB_MASK;
+    const t = (lo >>> 12) | (hi << 20),
+      th = hi >>> 12,
+      idx = t & TLB_MASK;
     const base = el * 3 * TLB_N;
     const perm = w.perm;
     if (perm & (el ? PERM.R1 : PERM.R0)) {
       const i = base + ACC_R * TLB_N + idx;
-      this.tTag[i] = t; this.tTagH[i] = th; this.tOff[i] = map.off;
+      this.tTag[i] = t;
+      this.tTagH[i] = th;
+      this.tOff[i] = map.off;
     }
-    if ((perm & (el ? PERM.W1 : PERM.W0)) && map.writable && !this.shared.code[map.off >>> 12]) {
+    if (perm & (el ? PERM.W1 : PERM.W0) && map.writable && !this.shared.code[map.off >>> 12]) {
       const i = base + ACC_W * TLB_N + idx;
-      this.tTag[i] = t; this.tTagH[i] = th; this.tOff[i] = map.off;
+      this.tTag[i] = t;
+      this.tTagH[i] = th;
+      this.tOff[i] = map.off;
     }
     if (perm & (el ? PERM.X1 : PERM.X0)) {
       const i = base + ACC_X * TLB_N + idx;
-      this.tTag[i] = t; this.tTagH[i] = th; this.tOff[i] = map.off;
+      this.tTag[i] = t;
+      this.tTagH[i] = th;
+      this.tOff[i] = map.off;
     }
     if (acc === ACC_W && !map.writable) {
       this.mmioPa = pa + (lo & 0xfff);

@@ -8,8 +8,13 @@ export const PERM_ALL = 63;
 
 /** Fault status codes (DFSC/IFSC), level added in the low bits. */
 export const FSC = {
-  ADDR_SIZE: 0x00, TRANSLATION: 0x04, ACCESS_FLAG: 0x08, PERMISSION: 0x0c,
-  EXT_ABORT: 0x10, WALK_EXT_ABORT: 0x14, ALIGNMENT: 0x21,
+  ADDR_SIZE: 0x00,
+  TRANSLATION: 0x04,
+  ACCESS_FLAG: 0x08,
+  PERMISSION: 0x0c,
+  EXT_ABORT: 0x10,
+  WALK_EXT_ABORT: 0x14,
+  ALIGNMENT: 0x21,
 } as const;
 
 /** Translation regime registers as the walker needs them (lo/hi int32 halves). */
@@ -58,7 +63,7 @@ export function walk(r: MmuRegs, read: DescReader, vhi: number, vlo: number, dat
   out.level = 0;
   if ((r.sctlrLo & 1) === 0) {
     // MMU off: flat mapping, addresses above the PA range fault at level 0
-    if ((vhi >>> 16) !== 0) return (out.fault = FSC.ADDR_SIZE);
+    if (vhi >>> 16 !== 0) return (out.fault = FSC.ADDR_SIZE);
     out.paPage = (vhi >>> 0) * 1048576 + (vlo >>> 12);
     out.perm = PERM_ALL;
     out.global = true;
@@ -67,7 +72,8 @@ export function walk(r: MmuRegs, read: DescReader, vhi: number, vlo: number, dat
     return 0;
   }
   const upper = (vhi >>> 23) & 1; // VA bit 55 selects TTBR1
-  const tcrLo = r.tcrLo, tcrHi = r.tcrHi;
+  const tcrLo = r.tcrLo,
+    tcrHi = r.tcrHi;
   let tsz = upper ? (tcrLo >>> 16) & 0x3f : tcrLo & 0x3f;
   const epd = upper ? (tcrLo >>> 23) & 1 : (tcrLo >>> 7) & 1;
   const tbi = dataAccess ? (upper ? (tcrHi >>> 6) & 1 : (tcrHi >>> 5) & 1) : 0;
@@ -84,7 +90,9 @@ export function walk(r: MmuRegs, read: DescReader, vhi: number, vlo: number, dat
   const ttbHi = upper ? r.ttbr1Hi : r.ttbr0Hi;
   let table = (ttbHi & 0xffff) * TWO32 + ((ttbLo & ~1) >>> 0);
   let level = inputSize > 39 ? 0 : inputSize > 30 ? 1 : inputSize > 21 ? 2 : 3;
-  let apTable = 0, uxnTable = 0, pxnTable = 0;
+  let apTable = 0,
+    uxnTable = 0,
+    pxnTable = 0;
   const first = level;
   for (;;) {
     const shift = 12 + 9 * (3 - level);
@@ -96,7 +104,8 @@ export function walk(r: MmuRegs, read: DescReader, vhi: number, vlo: number, dat
     idx &= width >= 9 ? 0x1ff : (1 << width) - 1;
     out.level = level;
     if (!read(table + idx * 8, desc)) return (out.fault = FSC.WALK_EXT_ABORT + level);
-    const lo = desc[0], hi = desc[1];
+    const lo = desc[0],
+      hi = desc[1];
     if ((lo & 1) === 0) return (out.fault = FSC.TRANSLATION + level);
     const isTable = (lo & 2) !== 0;
     if (level < 3 && isTable) {
@@ -114,7 +123,8 @@ export function walk(r: MmuRegs, read: DescReader, vhi: number, vlo: number, dat
     if (level === 1) out.paPage = base + ((lo >>> 30) << 18) + ((vlo >>> 12) & 0x3ffff);
     else if (level === 2) out.paPage = base + ((lo >>> 21) << 9) + ((vlo >>> 12) & 0x1ff);
     else out.paPage = base + (lo >>> 12);
-    let ap1 = (lo >>> 6) & 1, ap2 = (lo >>> 7) & 1;
+    let ap1 = (lo >>> 6) & 1,
+      ap2 = (lo >>> 7) & 1;
     if (apTable & 1) ap1 = 0;
     if (apTable & 2) ap2 = 1;
     const uxn = ((hi >>> 22) & 1) | uxnTable;

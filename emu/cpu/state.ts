@@ -30,9 +30,21 @@ export const STOP_NAMES = ['budget', 'wfi', 'wfe', 'hypervisor', 'request'] as c
 
 /** Exception classes (ESR_ELx.EC). */
 export const EC = {
-  UNKNOWN: 0x00, WFX: 0x01, ILLEGAL_STATE: 0x0e, SVC64: 0x15, HVC64: 0x16, SMC64: 0x17, SYSREG: 0x18,
-  IABT_LOWER: 0x20, IABT_SAME: 0x21, PC_ALIGN: 0x22, DABT_LOWER: 0x24, DABT_SAME: 0x25, SP_ALIGN: 0x26,
-  BRK64: 0x3c, FP_ACCESS: 0x07,
+  UNKNOWN: 0x00,
+  WFX: 0x01,
+  ILLEGAL_STATE: 0x0e,
+  SVC64: 0x15,
+  HVC64: 0x16,
+  SMC64: 0x17,
+  SYSREG: 0x18,
+  IABT_LOWER: 0x20,
+  IABT_SAME: 0x21,
+  PC_ALIGN: 0x22,
+  DABT_LOWER: 0x24,
+  DABT_SAME: 0x25,
+  SP_ALIGN: 0x26,
+  BRK64: 0x3c,
+  FP_ACCESS: 0x07,
 } as const;
 
 export type ExceptionKind = 'sync' | 'irq' | 'fiq' | 'serror';
@@ -94,7 +106,10 @@ export class CpuShared {
   /** Drop decoded code for a physical range of bus.mem (DMA, loaders). */
   invalidateMem(off: number, len: number): void {
     for (let p = off >>> 12; p <= (off + len - 1) >>> 12; p++) {
-      if (this.code[p]) { this.code[p] = undefined; this.codeGen++; }
+      if (this.code[p]) {
+        this.code[p] = undefined;
+        this.codeGen++;
+      }
     }
   }
 }
@@ -122,22 +137,47 @@ export const FAULT = { fault: true };
 export const TLB_BITS = 10;
 export const TLB_N = 1 << TLB_BITS;
 export const TLB_MASK = TLB_N - 1;
-export const ACC_R = 0, ACC_W = 1, ACC_X = 2;
-export const DAIF_I = 0x80, DAIF_F = 0x40;
-export const EVT_IRQ = 1, EVT_STOP = 2, EVT_ILLEGAL = 4;
+export const ACC_R = 0,
+  ACC_W = 1,
+  ACC_X = 2;
+export const DAIF_I = 0x80,
+  DAIF_F = 0x40;
+export const EVT_IRQ = 1,
+  EVT_STOP = 2,
+  EVT_ILLEGAL = 4;
 
 export const SR = {
-  SPSR: sysregByName('SPSR_EL1'), ELR: sysregByName('ELR_EL1'), ESR: sysregByName('ESR_EL1'),
-  FAR: sysregByName('FAR_EL1'), VBAR: sysregByName('VBAR_EL1'), PAR: sysregByName('PAR_EL1'),
-  MAIR: sysregByName('MAIR_EL1'), CSSELR: sysregByName('CSSELR_EL1'), SCTLR: sysregByName('SCTLR_EL1'),
-  TCR: sysregByName('TCR_EL1'), TTBR0: sysregByName('TTBR0_EL1'), TTBR1: sysregByName('TTBR1_EL1'),
-  PFR0: sysregByName('ID_AA64PFR0_EL1'), CPACR: sysregByName('CPACR_EL1'), FPCR: sysregByName('FPCR'),
+  SPSR: sysregByName('SPSR_EL1'),
+  ELR: sysregByName('ELR_EL1'),
+  ESR: sysregByName('ESR_EL1'),
+  FAR: sysregByName('FAR_EL1'),
+  VBAR: sysregByName('VBAR_EL1'),
+  PAR: sysregByName('PAR_EL1'),
+  MAIR: sysregByName('MAIR_EL1'),
+  CSSELR: sysregByName('CSSELR_EL1'),
+  SCTLR: sysregByName('SCTLR_EL1'),
+  TCR: sysregByName('TCR_EL1'),
+  TTBR0: sysregByName('TTBR0_EL1'),
+  TTBR1: sysregByName('TTBR1_EL1'),
+  PFR0: sysregByName('ID_AA64PFR0_EL1'),
+  CPACR: sysregByName('CPACR_EL1'),
+  FPCR: sysregByName('FPCR'),
 };
 const IDX = (enc: number): number => SYSREG_INDEX[enc];
-export const I_SPSR = IDX(SR.SPSR), I_ELR = IDX(SR.ELR), I_ESR = IDX(SR.ESR), I_FAR = IDX(SR.FAR);
-export const I_VBAR = IDX(SR.VBAR), I_PAR = IDX(SR.PAR), I_MAIR = IDX(SR.MAIR), I_CSSELR = IDX(SR.CSSELR);
-export const I_SCTLR = IDX(SR.SCTLR), I_TCR = IDX(SR.TCR), I_TTBR0 = IDX(SR.TTBR0), I_TTBR1 = IDX(SR.TTBR1);
-export const I_PFR0 = IDX(SR.PFR0), I_CPACR = IDX(SR.CPACR);
+export const I_SPSR = IDX(SR.SPSR),
+  I_ELR = IDX(SR.ELR),
+  I_ESR = IDX(SR.ESR),
+  I_FAR = IDX(SR.FAR);
+export const I_VBAR = IDX(SR.VBAR),
+  I_PAR = IDX(SR.PAR),
+  I_MAIR = IDX(SR.MAIR),
+  I_CSSELR = IDX(SR.CSSELR);
+export const I_SCTLR = IDX(SR.SCTLR),
+  I_TCR = IDX(SR.TCR),
+  I_TTBR0 = IDX(SR.TTBR0),
+  I_TTBR1 = IDX(SR.TTBR1);
+export const I_PFR0 = IDX(SR.PFR0),
+  I_CPACR = IDX(SR.CPACR);
 
 export class CpuState {
   /** General registers: slot s at [2s] (lo) and [2s+1] (hi); 31 = current SP, 32 = zero, 33 = discard. */
@@ -160,7 +200,10 @@ export class CpuState {
   v = 0;
   il = 0;
   // banked stack pointers (the current one lives in slot 31)
-  protected sp0Lo = 0; protected sp0Hi = 0; protected sp1Lo = 0; protected sp1Hi = 0;
+  protected sp0Lo = 0;
+  protected sp0Hi = 0;
+  protected sp1Lo = 0;
+  protected sp1Hi = 0;
   /** System register storage by SYSREGS index. */
   readonly srLo = new Int32Array(SYSREGS.length);
   readonly srHi = new Int32Array(SYSREGS.length);
@@ -189,10 +232,16 @@ export class CpuState {
   protected readonly tTag = new Int32Array(6 * TLB_N);
   protected readonly tTagH = new Int32Array(6 * TLB_N).fill(-1);
   protected readonly tOff = new Int32Array(6 * TLB_N);
-  protected rB = 3 * TLB_N; protected wB = 4 * TLB_N; protected xB = 5 * TLB_N;
-  protected seenWGen = 0; protected seenCodeGen = 0; protected seenTlbGen = 0;
+  protected rB = 3 * TLB_N;
+  protected wB = 4 * TLB_N;
+  protected xB = 5 * TLB_N;
+  protected seenWGen = 0;
+  protected seenCodeGen = 0;
+  protected seenTlbGen = 0;
   // current fetch page
-  fLo = 1; fHi = 0; fOff = 0;
+  fLo = 1;
+  fHi = 0;
+  fOff = 0;
   fDec: Int32Array = new Int32Array(4096);
   // exclusive monitor: granule offset in mem (64-byte), or -1
   exGranule = -1;
@@ -214,7 +263,7 @@ export class CpuState {
   constructor(o: CpuStateOptions) {
     this.bus = o.bus;
     this.id = o.id ?? 0;
-    this.mpidr = o.mpidr ?? (0x80000000n | (BigInt(this.id >> 4) << 8n) | BigInt(this.id & 15));
+    this.mpidr = o.mpidr ?? 0x80000000n | (BigInt(this.id >> 4) << 8n) | BigInt(this.id & 15);
     this.shared = o.shared ?? new CpuShared(o.bus.mem.length);
     this.providers = o.providers ?? [];
     this.irqPending = o.irqPending ?? (() => false);
@@ -224,19 +273,35 @@ export class CpuState {
     this.dv = new DataView(o.bus.mem.buffer, o.bus.mem.byteOffset, o.bus.mem.byteLength);
   }
 
-  get pc(): bigint { return toBig(this.pcHi, this.pcLo); }
+  get pc(): bigint {
+    return toBig(this.pcHi, this.pcLo);
+  }
 
-  set pc(v: bigint) { this.pcLo = fromBig(v); this.pcHi = H.hi; }
+  set pc(v: bigint) {
+    this.pcLo = fromBig(v);
+    this.pcHi = H.hi;
+  }
 
   /** X register n (0–30; 31 reads as zero). */
-  getX(n: number): bigint { return n >= 31 ? 0n : toBig(this.x[2 * n + 1], this.x[2 * n]); }
+  getX(n: number): bigint {
+    return n >= 31 ? 0n : toBig(this.x[2 * n + 1], this.x[2 * n]);
+  }
 
-  setX(n: number, v: bigint): void { if (n < 31) { this.x[2 * n] = fromBig(v); this.x[2 * n + 1] = H.hi; } }
+  setX(n: number, v: bigint): void {
+    if (n < 31) {
+      this.x[2 * n] = fromBig(v);
+      this.x[2 * n + 1] = H.hi;
+    }
+  }
 
   /** Low 32 bits of Xn, unsigned. */
-  getW(n: number): number { return n >= 31 ? 0 : this.x[2 * n] >>> 0; }
+  getW(n: number): number {
+    return n >= 31 ? 0 : this.x[2 * n] >>> 0;
+  }
 
-  getXHi(n: number): number { return n >= 31 ? 0 : this.x[2 * n + 1] >>> 0; }
+  getXHi(n: number): number {
+    return n >= 31 ? 0 : this.x[2 * n + 1] >>> 0;
+  }
 
   /** Set Xn from a non-negative number below 2^53 (fast path for hypercall results). */
   setXNum(n: number, v: number): void {
@@ -252,24 +317,44 @@ export class CpuState {
     this.x[2 * n + 1] = (v | 0) >> 31;
   }
 
-  get sp(): bigint { return toBig(this.x[63], this.x[62]); }
+  get sp(): bigint {
+    return toBig(this.x[63], this.x[62]);
+  }
 
-  set sp(v: bigint) { this.x[62] = fromBig(v); this.x[63] = H.hi; }
+  set sp(v: bigint) {
+    this.x[62] = fromBig(v);
+    this.x[63] = H.hi;
+  }
 
   /** PSTATE as SPSR bits (NZCV, DAIF, IL, M[3:0]). */
   get pstate(): number {
-    return ((this.n << 31) | (this.z << 30) | (this.c << 29) | (this.v << 28) | (this.il << 20) | this.daif
-      | (this.el << 2) | (this.el ? this.spsel : 0)) >>> 0;
+    return (
+      ((this.n << 31) |
+        (this.z << 30) |
+        (this.c << 29) |
+        (this.v << 28) |
+        (this.il << 20) |
+        this.daif |
+        (this.el << 2) |
+        (this.el ? this.spsel : 0)) >>>
+      0
+    );
   }
 
   /** Stop the current run() after the current instruction. */
-  requestStop(): void { this.evt |= EVT_STOP; }
+  requestStop(): void {
+    this.evt |= EVT_STOP;
+  }
 
   /** Re-evaluate pending interrupts before the next instruction. */
-  notifyIrq(): void { this.evt |= EVT_IRQ; }
+  notifyIrq(): void {
+    this.evt |= EVT_IRQ;
+  }
 
   /** SEV from another vCPU. */
-  sendEvent(): void { this.eventReg = 1; }
+  sendEvent(): void {
+    this.eventReg = 1;
+  }
 
   protected setEl(el: number): void {
     this.el = el;
@@ -282,14 +367,29 @@ export class CpuState {
   cond(c: number): boolean {
     let r: boolean;
     switch (c >>> 1) {
-      case 0: r = this.z !== 0; break;
-      case 1: r = this.c !== 0; break;
-      case 2: r = this.n !== 0; break;
-      case 3: r = this.v !== 0; break;
-      case 4: r = this.c !== 0 && this.z === 0; break;
-      case 5: r = this.n === this.v; break;
-      case 6: r = this.n === this.v && this.z === 0; break;
-      default: return true;
+      case 0:
+        r = this.z !== 0;
+        break;
+      case 1:
+        r = this.c !== 0;
+        break;
+      case 2:
+        r = this.n !== 0;
+        break;
+      case 3:
+        r = this.v !== 0;
+        break;
+      case 4:
+        r = this.c !== 0 && this.z === 0;
+        break;
+      case 5:
+        r = this.n === this.v;
+        break;
+      case 6:
+        r = this.n === this.v && this.z === 0;
+        break;
+      default:
+        return true;
     }
     return (c & 1) !== 0 ? !r : r;
   }

@@ -11,8 +11,22 @@ export const SR_EL0 = { NONE: 0, R: 1, RW: 2 } as const;
 
 /** Registers with behaviour in the CPU (side effects or state outside plain storage). */
 export const SPECIAL = {
-  NZCV: 1, DAIF: 2, CURRENT_EL: 3, SPSEL: 4, SP_EL0: 5, SCTLR: 6, TCR: 7, TTBR0: 8, TTBR1: 9,
-  MPIDR: 10, CCSIDR: 11, ISR: 12, OSLAR: 13, OSLSR: 14, CONTEXTIDR: 15, FP: 16,
+  NZCV: 1,
+  DAIF: 2,
+  CURRENT_EL: 3,
+  SPSEL: 4,
+  SP_EL0: 5,
+  SCTLR: 6,
+  TCR: 7,
+  TTBR0: 8,
+  TTBR1: 9,
+  MPIDR: 10,
+  CCSIDR: 11,
+  ISR: 12,
+  OSLAR: 13,
+  OSLSR: 14,
+  CONTEXTIDR: 15,
+  FP: 16,
 } as const;
 
 export interface SysregDef {
@@ -26,9 +40,22 @@ export interface SysregDef {
   notable: boolean;
 }
 
-function def(name: string, e: [number, number, number, number, number], kind: number, reset: bigint = 0n,
-  opts: { el0?: number; special?: number; notable?: boolean } = {}): SysregDef {
-  return { name, enc: sysregEncoding(...e), kind, el0: opts.el0 ?? SR_EL0.NONE, reset, special: opts.special ?? 0, notable: opts.notable ?? false };
+function def(
+  name: string,
+  e: [number, number, number, number, number],
+  kind: number,
+  reset: bigint = 0n,
+  opts: { el0?: number; special?: number; notable?: boolean } = {},
+): SysregDef {
+  return {
+    name,
+    enc: sysregEncoding(...e),
+    kind,
+    el0: opts.el0 ?? SR_EL0.NONE,
+    reset,
+    special: opts.special ?? 0,
+    notable: opts.notable ?? false,
+  };
 }
 
 const { RW, RO, WO, SPECIAL: SP } = SR_KIND;
@@ -146,7 +173,7 @@ export const SYSREG_INDEX: Int16Array = (() => {
 
 /** Unallocated encodings in the ID space (op0=3, op1=0, CRn=0, CRm=1..7) read as zero. */
 export function isIdSpaceRaz(enc: number): boolean {
-  return (enc >>> 7) === ((3 << 7) | 0) && ((enc >>> 3) & 15) >= 1 && ((enc >>> 3) & 15) <= 7;
+  return enc >>> 7 === ((3 << 7) | 0) && ((enc >>> 3) & 15) >= 1 && ((enc >>> 3) & 15) <= 7;
 }
 
 const BY_NAME = new Map(SYSREGS.map((d) => [d.name, d]));

@@ -10,7 +10,10 @@ export interface FpCpu {
   fpsr: number;
   pcLo: number;
   pcHi: number;
-  n: number; z: number; c: number; v: number;
+  n: number;
+  z: number;
+  c: number;
+  v: number;
   rd8(hi: number, lo: number): number;
   rd16(hi: number, lo: number): number;
   rd32(hi: number, lo: number): number;
@@ -23,7 +26,12 @@ export interface FpCpu {
 }
 
 /** Views over one V register file. */
-export interface VViews { u8: Uint8Array; u16: Uint16Array; u32: Uint32Array; b64: BigUint64Array }
+export interface VViews {
+  u8: Uint8Array;
+  u16: Uint16Array;
+  u32: Uint32Array;
+  b64: BigUint64Array;
+}
 
 const views = new WeakMap<Int32Array, VViews>();
 export function vviews(vr: Int32Array): VViews {
@@ -31,7 +39,12 @@ export function vviews(vr: Int32Array): VViews {
   if (!v) {
     const b = vr.buffer;
     const n = vr.length;
-    v = { u8: new Uint8Array(b, vr.byteOffset, n * 4), u16: new Uint16Array(b, vr.byteOffset, n * 2), u32: new Uint32Array(b, vr.byteOffset, n), b64: new BigUint64Array(b, vr.byteOffset, n / 2) };
+    v = {
+      u8: new Uint8Array(b, vr.byteOffset, n * 4),
+      u16: new Uint16Array(b, vr.byteOffset, n * 2),
+      u32: new Uint32Array(b, vr.byteOffset, n),
+      b64: new BigUint64Array(b, vr.byteOffset, n / 2),
+    };
     views.set(vr, v);
   }
   return v;
@@ -45,27 +58,43 @@ export const MASKS = [0xffn, 0xffffn, 0xffffffffn, 0xffffffffffffffffn];
 /** Element i (size 8<<es bits) of V[r], unsigned. */
 export function getE(w: VViews, r: number, i: number, es: number): bigint {
   switch (es) {
-    case 0: return BigInt(w.u8[r * 16 + i]);
-    case 1: return BigInt(w.u16[r * 8 + i]);
-    case 2: return BigInt(w.u32[r * 4 + i]);
-    default: return w.b64[r * 2 + i];
+    case 0:
+      return BigInt(w.u8[r * 16 + i]);
+    case 1:
+      return BigInt(w.u16[r * 8 + i]);
+    case 2:
+      return BigInt(w.u32[r * 4 + i]);
+    default:
+      return w.b64[r * 2 + i];
   }
 }
 export function setE(w: VViews, r: number, i: number, es: number, v: bigint): void {
   switch (es) {
-    case 0: w.u8[r * 16 + i] = Number(v & 0xffn); break;
-    case 1: w.u16[r * 8 + i] = Number(v & 0xffffn); break;
-    case 2: w.u32[r * 4 + i] = Number(v & 0xffffffffn); break;
-    default: w.b64[r * 2 + i] = BigInt.asUintN(64, v); break;
+    case 0:
+      w.u8[r * 16 + i] = Number(v & 0xffn);
+      break;
+    case 1:
+      w.u16[r * 8 + i] = Number(v & 0xffffn);
+      break;
+    case 2:
+      w.u32[r * 4 + i] = Number(v & 0xffffffffn);
+      break;
+    default:
+      w.b64[r * 2 + i] = BigInt.asUintN(64, v);
+      break;
   }
 }
 export const sx = (v: bigint, es: number): bigint => BigInt.asIntN(8 << es, v);
 
-export function clearT(): void { T.fill(0); }
+export function clearT(): void {
+  T.fill(0);
+}
 /** Copy the scratch register to V[d]; q=0 zeroes bits 64-127. */
 export function commit(vr: Int32Array, d: number, q: number): void {
-  vr[d * 4] = T[0]; vr[d * 4 + 1] = T[1];
-  vr[d * 4 + 2] = q ? T[2] : 0; vr[d * 4 + 3] = q ? T[3] : 0;
+  vr[d * 4] = T[0];
+  vr[d * 4 + 1] = T[1];
+  vr[d * 4 + 2] = q ? T[2] : 0;
+  vr[d * 4 + 3] = q ? T[3] : 0;
 }
 // T's second half (words 4-7) is a second scratch register at index 1 in TV
 export const TMP = 0;

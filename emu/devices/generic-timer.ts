@@ -30,7 +30,8 @@ export class LinearTimeBase implements TimeBase {
   private readonly ticks: number;
   private readonly units: number;
   constructor(frequency: number, ticks = 1, units = 1) {
-    if (!(ticks > 0 && units > 0 && Number.isInteger(ticks) && Number.isInteger(units))) throw new RangeError('time base ratio must be positive integers');
+    if (!(ticks > 0 && units > 0 && Number.isInteger(ticks) && Number.isInteger(units)))
+      throw new RangeError('time base ratio must be positive integers');
     this.frequency = frequency;
     this.ticks = ticks;
     this.units = units;

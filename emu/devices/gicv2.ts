@@ -121,7 +121,19 @@ export class GicV2 implements InterruptController {
   }
 
   reset(): void {
-    for (const a of [this.enabled, this.pending, this.active, this.level, this.group, this.edge, this.target, this.prio1, this.prio2, this.sgiPending]) a.fill(0);
+    for (const a of [
+      this.enabled,
+      this.pending,
+      this.active,
+      this.level,
+      this.group,
+      this.edge,
+      this.target,
+      this.prio1,
+      this.prio2,
+      this.sgiPending,
+    ])
+      a.fill(0);
     for (let i = 0; i < NR_SGIS; i++) {
       this.enabled[i] = ALL_CPU_MASK;
       this.edge[i] = 1;
@@ -287,7 +299,8 @@ export class GicV2 implements InterruptController {
       this.update();
     }
     const r = this.env.recorder;
-    if (r.enabled) r.record({ kind: 'irq_ack', time: this.env.now(), vcpu: cpu, intid: ret & 0x3ff, source_cpu: (ret >> 10) & 7, via: 'gicc_mmio' });
+    if (r.enabled)
+      r.record({ kind: 'irq_ack', time: this.env.now(), vcpu: cpu, intid: ret & 0x3ff, source_cpu: (ret >> 10) & 7, via: 'gicc_mmio' });
     return ret;
   }
 
@@ -350,10 +363,16 @@ export class GicV2 implements InterruptController {
     if (offset < GICD.IPRIORITYR) {
       const base =
         offset < GICD.ISPENDR
-          ? offset < GICD.ICENABLER ? GICD.ISENABLER : GICD.ICENABLER
+          ? offset < GICD.ICENABLER
+            ? GICD.ISENABLER
+            : GICD.ICENABLER
           : offset < GICD.ISACTIVER
-            ? offset < GICD.ICPENDR ? GICD.ISPENDR : GICD.ICPENDR
-            : offset < GICD.ICACTIVER ? GICD.ISACTIVER : GICD.ICACTIVER;
+            ? offset < GICD.ICPENDR
+              ? GICD.ISPENDR
+              : GICD.ICPENDR
+            : offset < GICD.ICACTIVER
+              ? GICD.ISACTIVER
+              : GICD.ICACTIVER;
       const irq = (offset - base) * 8;
       if (irq >= this.numIrq) return 0;
       const mask = irq < GIC_INTERNAL ? cm : ALL_CPU_MASK;

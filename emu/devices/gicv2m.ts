@@ -34,10 +34,14 @@ export class GicV2m implements MmioDevice {
 
   registerName(offset: number): string {
     switch (offset & ~3) {
-      case GICV2M.MSI_TYPER: return 'MSI_TYPER';
-      case GICV2M.MSI_SETSPI_NS: return 'MSI_SETSPI_NS';
-      case GICV2M.MSI_IIDR: return 'MSI_IIDR';
-      default: return '';
+      case GICV2M.MSI_TYPER:
+        return 'MSI_TYPER';
+      case GICV2M.MSI_SETSPI_NS:
+        return 'MSI_SETSPI_NS';
+      case GICV2M.MSI_IIDR:
+        return 'MSI_IIDR';
+      default:
+        return '';
     }
   }
 

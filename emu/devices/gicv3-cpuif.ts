@@ -5,7 +5,20 @@
 
 import { ICC, ICC_AP_REGS } from '../../arch/sysregs.ts';
 import type { SysregProvider } from '../types.ts';
-import { GIC_INTERNAL, LPI_BASE, ICC_CTLR_CBPR, ICC_CTLR_EOIMODE, ICC_CTLR_PMHE, ICC_CTLR_RO, MIN_BPR, MIN_BPR_NS, PREBITS, PRIO_MASK, SPURIOUS, type GicV3State } from './gicv3-state.ts';
+import {
+  GIC_INTERNAL,
+  LPI_BASE,
+  ICC_CTLR_CBPR,
+  ICC_CTLR_EOIMODE,
+  ICC_CTLR_PMHE,
+  ICC_CTLR_RO,
+  MIN_BPR,
+  MIN_BPR_NS,
+  PREBITS,
+  PRIO_MASK,
+  SPURIOUS,
+  type GicV3State,
+} from './gicv3-state.ts';
 
 export class GicV3CpuInterface implements SysregProvider {
   private readonly gic: GicV3State;

@@ -51,7 +51,16 @@ const CBASER_MASK = VALID | (7n << 59n) | (7n << 53n) | 0x000f_ffff_ffff_f000n |
 const CMD_SIZE = 32;
 const ADDR_51_16 = 0x000f_ffff_ffff_0000n;
 const ADDR_47_16 = 0x0000_ffff_ffff_0000n;
-const ITS_IDS: Readonly<Record<number, number>> = { 0xffd0: 0x40, 0xffe0: 0x92, 0xffe4: 0xb4, 0xffe8: 0x3b, 0xfff0: 0x0d, 0xfff4: 0xf0, 0xfff8: 0x05, 0xfffc: 0xb1 };
+const ITS_IDS: Readonly<Record<number, number>> = {
+  0xffd0: 0x40,
+  0xffe0: 0x92,
+  0xffe4: 0xb4,
+  0xffe8: 0x3b,
+  0xfff0: 0x0d,
+  0xfff4: 0xf0,
+  0xfff8: 0x05,
+  0xfffc: 0xb1,
+};
 
 export interface GicV3ItsOptions {
   region: DeviceRegion;
@@ -311,7 +320,8 @@ export class GicV3Its implements MmioDevice {
   private mapd(devid: number, size: number, itt: number, valid: boolean): void {
     const addr = this.entryAddr(0, devid);
     if (addr === undefined) throw new ItsCommandError(`MAPD: DeviceID ${devid} is outside the device table`);
-    if (valid && size + 1 > ID_BITS) throw new ItsCommandError(`MAPD: DeviceID ${devid}: ${size + 1} EventID bits exceed GITS_TYPER.IDbits (${ID_BITS})`);
+    if (valid && size + 1 > ID_BITS)
+      throw new ItsCommandError(`MAPD: DeviceID ${devid}: ${size + 1} EventID bits exceed GITS_TYPER.IDbits (${ID_BITS})`);
     // Remapping or unmapping a device discards the interrupts of its old table.
     const old = readU64(this.memory, addr);
     if (old !== undefined && old & VALID) this.discardAll(old);
@@ -350,7 +360,8 @@ export class GicV3Its implements MmioDevice {
     if (this.entryAddr(1, icid) === undefined) throw new ItsCommandError(`${name}: ICID ${icid} is outside the collection table`);
     const addr = itt + eventid * ENTRY_SIZE;
     const cur = readU64(this.memory, addr);
-    if (cur === undefined) throw new ItsCommandError(`${name}: DeviceID ${devid}'s interrupt translation table at 0x${itt.toString(16)} is outside guest RAM`);
+    if (cur === undefined)
+      throw new ItsCommandError(`${name}: DeviceID ${devid}'s interrupt translation table at 0x${itt.toString(16)} is outside guest RAM`);
     if ((cur >> 16n) & 0xffffffffn) return; // already mapped: KVM keeps the old mapping
     this.writeEntry(addr, (BigInt(intid) << 16n) | BigInt(icid), name);
     this.lpiCollection.set(intid, icid);

@@ -6,7 +6,17 @@
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
 import { GICR, GICR_SGI, GICV3_FRAME, redistRegisterName } from '../../arch/regmaps/gicv3.ts';
 import type { MmioDevice } from '../types.ts';
-import { GICR_CTLR_ENABLE_LPIS, IIDR, REDIST_STRIDE, SGI_FRAME, WAKER_CA, WAKER_PS, edgeBitsOf, icfgrOf, type GicV3State } from './gicv3-state.ts';
+import {
+  GICR_CTLR_ENABLE_LPIS,
+  IIDR,
+  REDIST_STRIDE,
+  SGI_FRAME,
+  WAKER_CA,
+  WAKER_PS,
+  edgeBitsOf,
+  icfgrOf,
+  type GicV3State,
+} from './gicv3-state.ts';
 import { sanitiseTableAttrs } from './gicv3-tables.ts';
 
 const GICR_IDS = [0x44, 0x00, 0x00, 0x00, 0x93, 0xb4, 0x3b, 0x00, 0x0d, 0xf0, 0x05, 0xb1];

@@ -137,7 +137,8 @@ export class GicV3State {
     const spis = opts.numSpis ?? 256;
     if (spis % 32 !== 0 || spis < 0 || spis > 988) throw new RangeError(`GICv3 SPI count ${spis} must be a multiple of 32 up to 988`);
     if (opts.numCpu < 1 || opts.numCpu > 512) throw new RangeError(`GICv3 CPU count ${opts.numCpu} out of range`);
-    if (opts.redistRegion.size < opts.numCpu * REDIST_STRIDE) throw new RangeError(`redistributor region too small for ${opts.numCpu} CPUs`);
+    if (opts.redistRegion.size < opts.numCpu * REDIST_STRIDE)
+      throw new RangeError(`redistributor region too small for ${opts.numCpu} CPUs`);
     this.numCpu = opts.numCpu;
     this.numIrq = GIC_INTERNAL + spis;
     this.env = opts.env;
@@ -161,17 +162,51 @@ export class GicV3State {
       const a = this.affinityOf(c);
       const aff32 = ((Math.floor(a / 2 ** 32) & 0xff) << 24) | (a & 0xffffff);
       this.cpus.push({
-        group: 0, grpmod: 0, enabled: 0, pending: 0, active: 0, level: 0, edge: 0, prio: new Uint8Array(32), waker: 0, affinity: aff32 >>> 0,
-        lpiEnabled: false, pendbaser: 0n, lpiPending: new Set<number>(),
-        ctlr: 0, igrpen0: 0, igrpen1: 0, pmr: 0, bpr0: 0, bpr1: 0, ap0r: new Uint32Array(4), ap1r: new Uint32Array(4),
-        hppiIrq: SPURIOUS, hppiPrio: NO_PRIO, hppiGrp: 0, irqOut: false, fiqOut: false,
+        group: 0,
+        grpmod: 0,
+        enabled: 0,
+        pending: 0,
+        active: 0,
+        level: 0,
+        edge: 0,
+        prio: new Uint8Array(32),
+        waker: 0,
+        affinity: aff32 >>> 0,
+        lpiEnabled: false,
+        pendbaser: 0n,
+        lpiPending: new Set<number>(),
+        ctlr: 0,
+        igrpen0: 0,
+        igrpen1: 0,
+        pmr: 0,
+        bpr0: 0,
+        bpr1: 0,
+        ap0r: new Uint32Array(4),
+        ap1r: new Uint32Array(4),
+        hppiIrq: SPURIOUS,
+        hppiPrio: NO_PRIO,
+        hppiGrp: 0,
+        irqOut: false,
+        fiqOut: false,
       });
     }
   }
 
   reset(): void {
     this.ctlr = CTLR_ARE | CTLR_DS;
-    for (const a of [this.group, this.grpmod, this.enabled, this.pending, this.active, this.level, this.edge, this.prio, this.irouterLo, this.irouterHi]) a.fill(0);
+    for (const a of [
+      this.group,
+      this.grpmod,
+      this.enabled,
+      this.pending,
+      this.active,
+      this.level,
+      this.edge,
+      this.prio,
+      this.irouterLo,
+      this.irouterHi,
+    ])
+      a.fill(0);
     for (const cs of this.cpus) {
       cs.group = cs.grpmod = cs.enabled = cs.pending = cs.active = cs.level = 0;
       cs.edge = 0xffff; // SGIs are always edge-triggered
@@ -326,7 +361,8 @@ export class GicV3State {
       }
     }
     for (let w = 1; w < this.words; w++) {
-      let spend = (this.pending[w]! | (~this.edge[w]! & this.level[w]!)) & this.enabled[w]! & ~this.active[w]! & this.grpEnabledMask(this.group[w]!);
+      let spend =
+        (this.pending[w]! | (~this.edge[w]! & this.level[w]!)) & this.enabled[w]! & ~this.active[w]! & this.grpEnabledMask(this.group[w]!);
       while (spend) {
         const b = 31 - Math.clz32(spend & -spend);
         spend &= spend - 1;

@@ -51,7 +51,12 @@ export abstract class PciFunction {
   /** Set by the host when the function is plugged. */
   intxSink: IntxSink = () => {};
   /** The host, for MSI writes (set when plugged). */
-  host: { sendMsi(f: PciFunction, addr: number, data: number, vcpu: number): number; msiIntid(addr: number, data: number, f?: PciFunction): number } | undefined;
+  host:
+    | {
+        sendMsi(f: PciFunction, addr: number, data: number, vcpu: number): number;
+        msiIntid(addr: number, data: number, f?: PciFunction): number;
+      }
+    | undefined;
 
   constructor(name: string, model: string, dev: number, fn: number, id: PciIdentity) {
     this.name = name;
@@ -83,10 +88,12 @@ export abstract class PciFunction {
 
   /** Declares BAR `index` (a 64-bit BAR also takes index + 1). */
   protected addBar(index: number, spec: BarSpec): void {
-    if (spec.size & (spec.size - 1) || spec.size < (spec.kind === 'io' ? 4 : 16)) throw new RangeError(`${this.name}: BAR${index} size ${spec.size} is not a power of two`);
+    if (spec.size & (spec.size - 1) || spec.size < (spec.kind === 'io' ? 4 : 16))
+      throw new RangeError(`${this.name}: BAR${index} size ${spec.size} is not a power of two`);
     this.bars[index] = spec;
     const off = PCI_CFG.BAR0 + 4 * index;
-    const low = spec.kind === 'io' ? PCI_BAR.IO : (spec.kind === 'mem64' ? PCI_BAR.MEM_TYPE_64 : 0) | (spec.prefetchable ? PCI_BAR.PREFETCH : 0);
+    const low =
+      spec.kind === 'io' ? PCI_BAR.IO : (spec.kind === 'mem64' ? PCI_BAR.MEM_TYPE_64 : 0) | (spec.prefetchable ? PCI_BAR.PREFETCH : 0);
     this.set32(off, low);
     // The address bits above the size are writable; the low (type) bits are read-only.
     this.setMask32(off, ~(spec.size - 1) >>> 0);
@@ -101,7 +108,8 @@ export abstract class PciFunction {
     this.config[offset + 1] = this.config[PCI_CFG.CAPABILITY_LIST]!;
     this.config[PCI_CFG.CAPABILITY_LIST] = offset;
     this.set16(PCI_CFG.STATUS, this.get16(PCI_CFG.STATUS) | PCI_STATUS.CAP_LIST);
-    if (offset + length > PCI_CFG.SIZE) throw new RangeError(`${this.name}: capability at 0x${offset.toString(16)} runs past the configuration space`);
+    if (offset + length > PCI_CFG.SIZE)
+      throw new RangeError(`${this.name}: capability at 0x${offset.toString(16)} runs past the configuration space`);
     return offset;
   }
 
@@ -126,7 +134,8 @@ export abstract class PciFunction {
     for (let i = 0; i < size; i++) {
       const b = (value >>> (8 * i)) & 0xff;
       const a = reg + i;
-      const wm = this.wmask[a]!, cm = this.w1cmask[a]!;
+      const wm = this.wmask[a]!,
+        cm = this.w1cmask[a]!;
       this.config[a] = ((this.config[a]! & ~wm) | (b & wm)) & ~(b & cm) & 0xff;
     }
     this.afterConfigWrite(reg, size, value);
@@ -210,7 +219,11 @@ export abstract class PciFunction {
 
   private updateIntx(): void {
     const pending = (this.get16(PCI_CFG.STATUS) & PCI_STATUS.INTERRUPT) !== 0;
-    const level = pending && !(this.get16(PCI_CFG.COMMAND) & PCI_COMMAND.INTX_DISABLE) && this.config[PCI_CFG.INTERRUPT_PIN]! !== 0 && this.intxAllowed();
+    const level =
+      pending &&
+      !(this.get16(PCI_CFG.COMMAND) & PCI_COMMAND.INTX_DISABLE) &&
+      this.config[PCI_CFG.INTERRUPT_PIN]! !== 0 &&
+      this.intxAllowed();
     if (level === this.intxLevel) return;
     this.intxLevel = level;
     this.intxSink(this, level);

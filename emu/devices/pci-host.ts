@@ -34,7 +34,8 @@ export const VIRT_PCIE = {
   IRQ_SPI: 3,
 } as const;
 
-const named = (model: string, base: number, size: number): DeviceRegion => region(`${model}@${base.toString(16)}`, model, 'pcie', base, size);
+const named = (model: string, base: number, size: number): DeviceRegion =>
+  region(`${model}@${base.toString(16)}`, model, 'pcie', base, size);
 
 /** The SPI (not INTID) slot `dev`'s pin `pin` (1..4) is wired to. */
 export const intxSpi = (dev: number, pin: number): number => VIRT_PCIE.IRQ_SPI + ((dev + pin - 1) % 4);
@@ -118,7 +119,16 @@ export class PciHost {
       this.ecam.region,
       ...this.windows.map((w) => w.region),
       // Functions have no fixed address (the guest assigns their BARs): base and size 0.
-      ...this.functions.map((f) => region(f.name, f.model, f.model === 'gpex-root' ? 'pcie' : 'virtio', 0, 0, f.config[PCI_CFG.INTERRUPT_PIN] ? { intid: 32 + intxSpi(f.dev, f.config[PCI_CFG.INTERRUPT_PIN]!) } : {})),
+      ...this.functions.map((f) =>
+        region(
+          f.name,
+          f.model,
+          f.model === 'gpex-root' ? 'pcie' : 'virtio',
+          0,
+          0,
+          f.config[PCI_CFG.INTERRUPT_PIN] ? { intid: 32 + intxSpi(f.dev, f.config[PCI_CFG.INTERRUPT_PIN]!) } : {},
+        ),
+      ),
     ];
   }
 
@@ -145,14 +155,25 @@ export class PciHost {
     const spi = intxSpi(f.dev, f.config[PCI_CFG.INTERRUPT_PIN]!);
     const intid = 32 + spi;
     const r = this.env.recorder;
-    if (r.enabled) r.record({ kind: 'irq_line', time: this.env.now(), vcpu: -1, intid, level: level ? 1 : 0, trigger: 'level', source: f.name });
+    if (r.enabled)
+      r.record({ kind: 'irq_line', time: this.env.now(), vcpu: -1, intid, level: level ? 1 : 0, trigger: 'level', source: f.name });
     const n = (this.intxCount.get(spi) ?? 0) + (level ? 1 : -1);
     this.intxCount.set(spi, n);
-    if ((n > 0) !== (n - (level ? 1 : -1) > 0)) this.irq.setLine(intid, n > 0);
+    if (n > 0 !== n - (level ? 1 : -1) > 0) this.irq.setLine(intid, n > 0);
   }
 
   /** Records a decoded configuration access. */
-  recordConfig(vcpu: number, bus: number, dev: number, fn: number, f: PciFunction | undefined, write: boolean, reg: number, size: number, value: number): void {
+  recordConfig(
+    vcpu: number,
+    bus: number,
+    dev: number,
+    fn: number,
+    f: PciFunction | undefined,
+    write: boolean,
+    reg: number,
+    size: number,
+    value: number,
+  ): void {
     const r = this.env.recorder;
     if (!r.enabled) return;
     r.record({

@@ -18,13 +18,41 @@ import { chainBytes, readChain, VirtqError, writeChain, type Chain } from './vir
 export const VIRTIO_BLK_T = { IN: 0, OUT: 1, FLUSH: 4, GET_ID: 8, GET_LIFETIME: 10, DISCARD: 11, WRITE_ZEROES: 13 } as const;
 export const VIRTIO_BLK_S = { OK: 0, IOERR: 1, UNSUPP: 2 } as const;
 /** Feature bits (§5.2.3). */
-export const VIRTIO_BLK_F = { SIZE_MAX: 1, SEG_MAX: 2, GEOMETRY: 4, RO: 5, BLK_SIZE: 6, FLUSH: 9, TOPOLOGY: 10, CONFIG_WCE: 11, MQ: 12, DISCARD: 13, WRITE_ZEROES: 14 } as const;
+export const VIRTIO_BLK_F = {
+  SIZE_MAX: 1,
+  SEG_MAX: 2,
+  GEOMETRY: 4,
+  RO: 5,
+  BLK_SIZE: 6,
+  FLUSH: 9,
+  TOPOLOGY: 10,
+  CONFIG_WCE: 11,
+  MQ: 12,
+  DISCARD: 13,
+  WRITE_ZEROES: 14,
+} as const;
 /** Device configuration offsets (§5.2.4). */
 export const VIRTIO_BLK_CFG = {
-  CAPACITY: 0x00, SIZE_MAX: 0x08, SEG_MAX: 0x0c, CYLINDERS: 0x10, HEADS: 0x12, SECTORS: 0x13, BLK_SIZE: 0x14,
-  PHYSICAL_BLOCK_EXP: 0x18, ALIGNMENT_OFFSET: 0x19, MIN_IO_SIZE: 0x1a, OPT_IO_SIZE: 0x1c, WRITEBACK: 0x20,
-  NUM_QUEUES: 0x22, MAX_DISCARD_SECTORS: 0x24, MAX_DISCARD_SEG: 0x28, DISCARD_SECTOR_ALIGNMENT: 0x2c,
-  MAX_WRITE_ZEROES_SECTORS: 0x30, MAX_WRITE_ZEROES_SEG: 0x34, WRITE_ZEROES_MAY_UNMAP: 0x38, SIZE: 0x3c,
+  CAPACITY: 0x00,
+  SIZE_MAX: 0x08,
+  SEG_MAX: 0x0c,
+  CYLINDERS: 0x10,
+  HEADS: 0x12,
+  SECTORS: 0x13,
+  BLK_SIZE: 0x14,
+  PHYSICAL_BLOCK_EXP: 0x18,
+  ALIGNMENT_OFFSET: 0x19,
+  MIN_IO_SIZE: 0x1a,
+  OPT_IO_SIZE: 0x1c,
+  WRITEBACK: 0x20,
+  NUM_QUEUES: 0x22,
+  MAX_DISCARD_SECTORS: 0x24,
+  MAX_DISCARD_SEG: 0x28,
+  DISCARD_SECTOR_ALIGNMENT: 0x2c,
+  MAX_WRITE_ZEROES_SECTORS: 0x30,
+  MAX_WRITE_ZEROES_SEG: 0x34,
+  WRITE_ZEROES_MAY_UNMAP: 0x38,
+  SIZE: 0x3c,
 } as const;
 export const VIRTIO_BLK_ID_BYTES = 20;
 const QUEUE_SIZE = 256;
@@ -56,7 +84,16 @@ export class VirtioBlk implements VirtioBackend {
     this.serial = opts.serial ?? '';
     const nq = Math.max(1, opts.queues ?? 1);
     this.queueSizes = Array.from({ length: nq }, () => QUEUE_SIZE);
-    const bits: number[] = [VIRTIO_BLK_F.SEG_MAX, VIRTIO_BLK_F.GEOMETRY, VIRTIO_BLK_F.BLK_SIZE, VIRTIO_BLK_F.FLUSH, VIRTIO_BLK_F.TOPOLOGY, VIRTIO_BLK_F.CONFIG_WCE, VIRTIO_BLK_F.DISCARD, VIRTIO_BLK_F.WRITE_ZEROES];
+    const bits: number[] = [
+      VIRTIO_BLK_F.SEG_MAX,
+      VIRTIO_BLK_F.GEOMETRY,
+      VIRTIO_BLK_F.BLK_SIZE,
+      VIRTIO_BLK_F.FLUSH,
+      VIRTIO_BLK_F.TOPOLOGY,
+      VIRTIO_BLK_F.CONFIG_WCE,
+      VIRTIO_BLK_F.DISCARD,
+      VIRTIO_BLK_F.WRITE_ZEROES,
+    ];
     if (nq > 1) bits.push(VIRTIO_BLK_F.MQ);
     if (disk.readOnly) bits.push(VIRTIO_BLK_F.RO);
     this.features = bits.reduce((a, b) => a | (1n << BigInt(b)), 0n);
@@ -113,8 +150,16 @@ export class VirtioBlk implements VirtioBackend {
       if (!r.enabled) return;
       for (const d of done) {
         r.record({
-          kind: 'block_complete', time: this.t.env.now(), vcpu: this.t.vcpu, device: this.t.name, queue: d.queue, request: BigInt(d.head), op: d.op,
-          status: d.status === VIRTIO_BLK_S.OK ? 'ok' : d.status === VIRTIO_BLK_S.UNSUPP ? 'unsupported' : 'ioerr', length: d.len, intid,
+          kind: 'block_complete',
+          time: this.t.env.now(),
+          vcpu: this.t.vcpu,
+          device: this.t.name,
+          queue: d.queue,
+          request: BigInt(d.head),
+          op: d.op,
+          status: d.status === VIRTIO_BLK_S.OK ? 'ok' : d.status === VIRTIO_BLK_S.UNSUPP ? 'unsupported' : 'ioerr',
+          length: d.len,
+          intid,
         });
       }
     });
@@ -123,7 +168,8 @@ export class VirtioBlk implements VirtioBackend {
   /** Serves one request; returns what to complete it with. */
   private serve(q: number, chain: Chain): Done {
     const mem = this.t.memory.mem;
-    if (chainBytes(chain.readable) < 16) throw new VirtqError(`queue ${q}: request ${chain.head} has a ${chainBytes(chain.readable)}-byte header (16 needed)`);
+    if (chainBytes(chain.readable) < 16)
+      throw new VirtqError(`queue ${q}: request ${chain.head} has a ${chainBytes(chain.readable)}-byte header (16 needed)`);
     const inLen = chainBytes(chain.writable);
     if (inLen < 1) throw new VirtqError(`queue ${q}: request ${chain.head} has no status byte`);
     const hdr = readChain(mem, chain.readable, 0, 16);
@@ -135,7 +181,18 @@ export class VirtioBlk implements VirtioBackend {
     const op = opName(type);
     const reqLen = type === VIRTIO_BLK_T.IN || type === VIRTIO_BLK_T.GET_ID ? dataIn : type === VIRTIO_BLK_T.FLUSH ? 0 : dataOut;
     const r = this.t.env.recorder;
-    if (r.enabled) r.record({ kind: 'block_request', time: this.t.env.now(), vcpu: this.t.vcpu, device: this.t.name, queue: q, request: BigInt(chain.head), op, sector: type === VIRTIO_BLK_T.IN || type === VIRTIO_BLK_T.OUT ? sector : 0, length: reqLen });
+    if (r.enabled)
+      r.record({
+        kind: 'block_request',
+        time: this.t.env.now(),
+        vcpu: this.t.vcpu,
+        device: this.t.name,
+        queue: q,
+        request: BigInt(chain.head),
+        op,
+        sector: type === VIRTIO_BLK_T.IN || type === VIRTIO_BLK_T.OUT ? sector : 0,
+        length: reqLen,
+      });
     const status = this.execute(type, sector, chain, dataIn, dataOut);
     writeChain(mem, chain.writable, inLen - 1, Uint8Array.of(status));
     return { queue: q, head: chain.head, op, status, len: inLen };
@@ -182,19 +239,27 @@ export class VirtioBlk implements VirtioBackend {
     const n = v.getUint32(8, true);
     if (n > MAX_DISCARD_SECTORS || !this.disk.inRange(sector, n * SECTOR)) return VIRTIO_BLK_S.IOERR;
     const zeros = new Uint8Array(Math.min(n, 2048) * SECTOR);
-    for (let done = 0; done < n; done += zeros.length / SECTOR) this.disk.write(sector + done, zeros.subarray(0, Math.min(zeros.length, (n - done) * SECTOR)));
+    for (let done = 0; done < n; done += zeros.length / SECTOR)
+      this.disk.write(sector + done, zeros.subarray(0, Math.min(zeros.length, (n - done) * SECTOR)));
     return VIRTIO_BLK_S.OK;
   }
 }
 
 function opName(type: number): BlockOp {
   switch (type) {
-    case VIRTIO_BLK_T.IN: return 'read';
-    case VIRTIO_BLK_T.OUT: return 'write';
-    case VIRTIO_BLK_T.FLUSH: return 'flush';
-    case VIRTIO_BLK_T.GET_ID: return 'get_id';
-    case VIRTIO_BLK_T.DISCARD: return 'discard';
-    case VIRTIO_BLK_T.WRITE_ZEROES: return 'write_zeroes';
-    default: return 'other';
+    case VIRTIO_BLK_T.IN:
+      return 'read';
+    case VIRTIO_BLK_T.OUT:
+      return 'write';
+    case VIRTIO_BLK_T.FLUSH:
+      return 'flush';
+    case VIRTIO_BLK_T.GET_ID:
+      return 'get_id';
+    case VIRTIO_BLK_T.DISCARD:
+      return 'discard';
+    case VIRTIO_BLK_T.WRITE_ZEROES:
+      return 'write_zeroes';
+    default:
+      return 'other';
   }
 }

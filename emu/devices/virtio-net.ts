@@ -12,8 +12,17 @@ import { chainBytes, readChain, VirtqError, writeChain, type Chain } from './vir
 
 /** Feature bits (§5.1.3). */
 export const VIRTIO_NET_F = {
-  CTRL_GUEST_OFFLOADS: 2, MAC: 5, GSO: 6, MRG_RXBUF: 15, STATUS: 16, CTRL_VQ: 17, CTRL_RX: 18, CTRL_VLAN: 19,
-  CTRL_RX_EXTRA: 20, GUEST_ANNOUNCE: 21, CTRL_MAC_ADDR: 23,
+  CTRL_GUEST_OFFLOADS: 2,
+  MAC: 5,
+  GSO: 6,
+  MRG_RXBUF: 15,
+  STATUS: 16,
+  CTRL_VQ: 17,
+  CTRL_RX: 18,
+  CTRL_VLAN: 19,
+  CTRL_RX_EXTRA: 20,
+  GUEST_ANNOUNCE: 21,
+  CTRL_MAC_ADDR: 23,
 } as const;
 export const VIRTIO_NET_S_LINK_UP = 1;
 /** The header before every frame with VIRTIO_F_VERSION_1 (struct virtio_net_hdr_v1). */
@@ -21,7 +30,8 @@ export const VIRTIO_NET_HDR_LEN = 12;
 export const VIRTIO_NET_Q = { RX: 0, TX: 1, CTRL: 2 } as const;
 /** Control classes (§5.1.6.5) the device acknowledges. */
 const CTRL_CLASSES = new Set([0 /* RX */, 1 /* MAC */, 2 /* VLAN */, 3 /* ANNOUNCE */, 5 /* GUEST_OFFLOADS */]);
-const VIRTIO_NET_OK = 0, VIRTIO_NET_ERR = 1;
+const VIRTIO_NET_OK = 0,
+  VIRTIO_NET_ERR = 1;
 const QUEUE_SIZE = 256;
 /** Largest frame recorded whole (a 64 KiB GSO frame is still recorded whole: frames are rare). */
 const MAX_FRAME = 65550;
@@ -68,13 +78,24 @@ export class VirtioNet implements VirtioBackend {
 
   private recordFrame(chain: Chain): void {
     const total = chainBytes(chain.readable);
-    if (total < VIRTIO_NET_HDR_LEN) throw new VirtqError(`queue ${VIRTIO_NET_Q.TX}: a ${total}-byte transmit buffer has no virtio-net header`);
+    if (total < VIRTIO_NET_HDR_LEN)
+      throw new VirtqError(`queue ${VIRTIO_NET_Q.TX}: a ${total}-byte transmit buffer has no virtio-net header`);
     const r = this.t.env.recorder;
     if (!r.enabled) return;
     const len = total - VIRTIO_NET_HDR_LEN;
     const frame = readChain(this.t.memory.mem, chain.readable, VIRTIO_NET_HDR_LEN, Math.min(len, MAX_FRAME));
     const ethertype = frame.length >= 14 ? (frame[12]! << 8) | frame[13]! : 0;
-    r.record({ kind: 'net_frame', time: this.t.env.now(), vcpu: this.t.vcpu, device: this.t.name, queue: VIRTIO_NET_Q.TX, direction: 'tx', length: len, ethertype, frame });
+    r.record({
+      kind: 'net_frame',
+      time: this.t.env.now(),
+      vcpu: this.t.vcpu,
+      device: this.t.name,
+      queue: VIRTIO_NET_Q.TX,
+      direction: 'tx',
+      length: len,
+      ethertype,
+      frame,
+    });
   }
 
   /** Control commands: class, command, data, then a writable ack byte (§5.1.6.5). */
@@ -83,7 +104,8 @@ export class VirtioNet implements VirtioBackend {
     const eventIdx = this.t.negotiated(29);
     let n = 0;
     for (let chain = queue.pop(eventIdx); chain; chain = queue.pop(eventIdx)) {
-      if (chainBytes(chain.readable) < 2 || chainBytes(chain.writable) < 1) throw new VirtqError(`queue ${VIRTIO_NET_Q.CTRL}: control command ${chain.head} without class, command or ack`);
+      if (chainBytes(chain.readable) < 2 || chainBytes(chain.writable) < 1)
+        throw new VirtqError(`queue ${VIRTIO_NET_Q.CTRL}: control command ${chain.head} without class, command or ack`);
       const [cls] = readChain(this.t.memory.mem, chain.readable, 0, 2);
       writeChain(this.t.memory.mem, chain.writable, 0, Uint8Array.of(CTRL_CLASSES.has(cls!) ? VIRTIO_NET_OK : VIRTIO_NET_ERR));
       queue.push(chain.head, 1);

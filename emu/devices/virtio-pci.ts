@@ -114,7 +114,15 @@ export class VirtioPci extends PciFunction implements VirtioTransport, BarHandle
   private readonly msixTable: Uint8Array;
   private readonly msixPba: Uint8Array;
 
-  constructor(name: string, model: string, dev: number, backend: VirtioBackend, memory: GuestMemory, env: DeviceEnv, opts: { msixVectors?: number } = {}) {
+  constructor(
+    name: string,
+    model: string,
+    dev: number,
+    backend: VirtioBackend,
+    memory: GuestMemory,
+    env: DeviceEnv,
+    opts: { msixVectors?: number } = {},
+  ) {
     super(name, model, dev, 0, {
       vendorId: VIRTIO_PCI_VENDOR,
       deviceId: VIRTIO_PCI_DEVICE_BASE + backend.deviceType,
@@ -185,7 +193,8 @@ export class VirtioPci extends PciFunction implements VirtioTransport, BarHandle
   }
 
   private message(v: number): { addr: number; data: number } {
-    const t = this.msixTable, o = v * MSIX.ENTRY;
+    const t = this.msixTable,
+      o = v * MSIX.ENTRY;
     const rd = (i: number) => (t[o + i]! | (t[o + i + 1]! << 8) | (t[o + i + 2]! << 16) | (t[o + i + 3]! << 24)) >>> 0;
     return { addr: rd(4) * 0x100000000 + rd(0), data: rd(8) };
   }
@@ -233,7 +242,24 @@ export class VirtioPci extends PciFunction implements VirtioTransport, BarHandle
     },
     registerName: (offset) => {
       if (offset >= MSIX.PBA) return 'msix_pba';
-      const field = ['addr_lo', 'addr_lo', 'addr_lo', 'addr_lo', 'addr_hi', 'addr_hi', 'addr_hi', 'addr_hi', 'data', 'data', 'data', 'data', 'vector_ctrl', 'vector_ctrl', 'vector_ctrl', 'vector_ctrl'][offset % MSIX.ENTRY];
+      const field = [
+        'addr_lo',
+        'addr_lo',
+        'addr_lo',
+        'addr_lo',
+        'addr_hi',
+        'addr_hi',
+        'addr_hi',
+        'addr_hi',
+        'data',
+        'data',
+        'data',
+        'data',
+        'vector_ctrl',
+        'vector_ctrl',
+        'vector_ctrl',
+        'vector_ctrl',
+      ][offset % MSIX.ENTRY];
       return offset < this.msixTable.length ? `msix_table[${Math.floor(offset / MSIX.ENTRY)}].${field}` : '';
     },
   };
@@ -297,26 +323,65 @@ export class VirtioPci extends PciFunction implements VirtioTransport, BarHandle
     const q = this.queues[this.queueSelect];
     let v: number;
     switch (off) {
-      case C.DFSELECT: v = this.dfSelect; break;
-      case C.DF: v = this.dfSelect < 2 ? Number((this.offered >> BigInt(32 * this.dfSelect)) & 0xffffffffn) : 0; break;
-      case C.GFSELECT: v = this.gfSelect; break;
-      case C.GF: v = this.gfSelect < 2 ? Number((this.driverFeatures >> BigInt(32 * this.gfSelect)) & 0xffffffffn) : 0; break;
-      case C.MSIX_CONFIG: v = this.configVector; break;
-      case C.NUM_QUEUES: v = this.queues.length; break;
-      case C.STATUS: v = this.status; break;
-      case C.CFG_GENERATION: v = 0; break;
-      case C.Q_SELECT: v = this.queueSelect; break;
-      case C.Q_SIZE: v = q ? q.size : 0; break;
-      case C.Q_MSIX: v = q ? q.vector : VIRTIO_MSI_NO_VECTOR; break;
-      case C.Q_ENABLE: v = q?.enabled ? 1 : 0; break;
-      case C.Q_NOTIFY_OFF: v = q ? this.queueSelect : 0; break;
-      case C.Q_DESCLO: v = q ? q.desc % 0x100000000 : 0; break;
-      case C.Q_DESCHI: v = q ? Math.floor(q.desc / 0x100000000) : 0; break;
-      case C.Q_AVAILLO: v = q ? q.driver % 0x100000000 : 0; break;
-      case C.Q_AVAILHI: v = q ? Math.floor(q.driver / 0x100000000) : 0; break;
-      case C.Q_USEDLO: v = q ? q.device % 0x100000000 : 0; break;
-      case C.Q_USEDHI: v = q ? Math.floor(q.device / 0x100000000) : 0; break;
-      default: v = 0;
+      case C.DFSELECT:
+        v = this.dfSelect;
+        break;
+      case C.DF:
+        v = this.dfSelect < 2 ? Number((this.offered >> BigInt(32 * this.dfSelect)) & 0xffffffffn) : 0;
+        break;
+      case C.GFSELECT:
+        v = this.gfSelect;
+        break;
+      case C.GF:
+        v = this.gfSelect < 2 ? Number((this.driverFeatures >> BigInt(32 * this.gfSelect)) & 0xffffffffn) : 0;
+        break;
+      case C.MSIX_CONFIG:
+        v = this.configVector;
+        break;
+      case C.NUM_QUEUES:
+        v = this.queues.length;
+        break;
+      case C.STATUS:
+        v = this.status;
+        break;
+      case C.CFG_GENERATION:
+        v = 0;
+        break;
+      case C.Q_SELECT:
+        v = this.queueSelect;
+        break;
+      case C.Q_SIZE:
+        v = q ? q.size : 0;
+        break;
+      case C.Q_MSIX:
+        v = q ? q.vector : VIRTIO_MSI_NO_VECTOR;
+        break;
+      case C.Q_ENABLE:
+        v = q?.enabled ? 1 : 0;
+        break;
+      case C.Q_NOTIFY_OFF:
+        v = q ? this.queueSelect : 0;
+        break;
+      case C.Q_DESCLO:
+        v = q ? q.desc % 0x100000000 : 0;
+        break;
+      case C.Q_DESCHI:
+        v = q ? Math.floor(q.desc / 0x100000000) : 0;
+        break;
+      case C.Q_AVAILLO:
+        v = q ? q.driver % 0x100000000 : 0;
+        break;
+      case C.Q_AVAILHI:
+        v = q ? Math.floor(q.driver / 0x100000000) : 0;
+        break;
+      case C.Q_USEDLO:
+        v = q ? q.device % 0x100000000 : 0;
+        break;
+      case C.Q_USEDHI:
+        v = q ? Math.floor(q.device / 0x100000000) : 0;
+        break;
+      default:
+        v = 0;
     }
     return size >= 4 ? v >>> 0 : v & ((1 << (8 * size)) - 1);
   }
@@ -326,8 +391,12 @@ export class VirtioPci extends PciFunction implements VirtioTransport, BarHandle
     const lo = (x: number): number => Math.floor(x / 0x100000000) * 0x100000000 + (value >>> 0);
     const hi = (x: number): number => (value >>> 0) * 0x100000000 + (x % 0x100000000);
     switch (off) {
-      case C.DFSELECT: this.dfSelect = value >>> 0; break;
-      case C.GFSELECT: this.gfSelect = value >>> 0; break;
+      case C.DFSELECT:
+        this.dfSelect = value >>> 0;
+        break;
+      case C.GFSELECT:
+        this.gfSelect = value >>> 0;
+        break;
       case C.GF:
         if (this.gfSelect < 2) {
           const shift = BigInt(32 * this.gfSelect);
@@ -336,20 +405,47 @@ export class VirtioPci extends PciFunction implements VirtioTransport, BarHandle
           this.driverFeatures = ((this.driverFeatures & ~(0xffffffffn << shift)) | word) & this.offered;
         }
         break;
-      case C.MSIX_CONFIG: this.configVector = this.acceptVector(value & 0xffff); break;
-      case C.STATUS: this.setStatus(value & 0xff); break;
-      case C.Q_SELECT: this.queueSelect = value & 0xffff; break;
-      case C.Q_SIZE: if (q && !q.enabled) q.setSize(value & 0xffff); break;
-      case C.Q_MSIX: if (q) q.vector = this.acceptVector(value & 0xffff); break;
-      case C.Q_ENABLE: if (q && value & 1 && !q.enabled) this.enableQueue(q); break;
-      case C.Q_DESCLO: if (q) q.desc = lo(q.desc); break;
-      case C.Q_DESCHI: if (q) q.desc = hi(q.desc); break;
-      case C.Q_AVAILLO: if (q) q.driver = lo(q.driver); break;
-      case C.Q_AVAILHI: if (q) q.driver = hi(q.driver); break;
-      case C.Q_USEDLO: if (q) q.device = lo(q.device); break;
-      case C.Q_USEDHI: if (q) q.device = hi(q.device); break;
-      case C.Q_RESET: if (q && value & 1) q.reset(); break;
-      default: break;
+      case C.MSIX_CONFIG:
+        this.configVector = this.acceptVector(value & 0xffff);
+        break;
+      case C.STATUS:
+        this.setStatus(value & 0xff);
+        break;
+      case C.Q_SELECT:
+        this.queueSelect = value & 0xffff;
+        break;
+      case C.Q_SIZE:
+        if (q && !q.enabled) q.setSize(value & 0xffff);
+        break;
+      case C.Q_MSIX:
+        if (q) q.vector = this.acceptVector(value & 0xffff);
+        break;
+      case C.Q_ENABLE:
+        if (q && value & 1 && !q.enabled) this.enableQueue(q);
+        break;
+      case C.Q_DESCLO:
+        if (q) q.desc = lo(q.desc);
+        break;
+      case C.Q_DESCHI:
+        if (q) q.desc = hi(q.desc);
+        break;
+      case C.Q_AVAILLO:
+        if (q) q.driver = lo(q.driver);
+        break;
+      case C.Q_AVAILHI:
+        if (q) q.driver = hi(q.driver);
+        break;
+      case C.Q_USEDLO:
+        if (q) q.device = lo(q.device);
+        break;
+      case C.Q_USEDHI:
+        if (q) q.device = hi(q.device);
+        break;
+      case C.Q_RESET:
+        if (q && value & 1) q.reset();
+        break;
+      default:
+        break;
     }
   }
 
@@ -410,7 +506,14 @@ export class VirtioPci extends PciFunction implements VirtioTransport, BarHandle
   fail(err: VirtqError): void {
     const r = this.env.recorder;
     // The guest sees DEVICE_NEEDS_RESET; the trace says why.
-    if (r.enabled) r.record({ kind: 'device_error', time: this.env.now(), vcpu: this.vcpu, device: this.name, detail: `${err.message}; device needs reset` });
+    if (r.enabled)
+      r.record({
+        kind: 'device_error',
+        time: this.env.now(),
+        vcpu: this.vcpu,
+        device: this.name,
+        detail: `${err.message}; device needs reset`,
+      });
     for (const q of this.queues) q.enabled = false;
     this.status |= VIRTIO_STATUS.NEEDS_RESET;
     if (this.status & VIRTIO_STATUS.DRIVER_OK) this.raise(VIRTIO_ISR.CONFIG, this.configVector);

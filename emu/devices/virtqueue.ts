@@ -64,7 +64,8 @@ export class SplitQueue {
   private dv: DataView | undefined;
 
   constructor(index: number, maxSize: number, memory: GuestMemory) {
-    if (!isPowerOfTwo(maxSize) || maxSize > VIRTQ_MAX_SIZE) throw new RangeError(`queue ${index}: size ${maxSize} is not a power of two ≤ 32768`);
+    if (!isPowerOfTwo(maxSize) || maxSize > VIRTQ_MAX_SIZE)
+      throw new RangeError(`queue ${index}: size ${maxSize} is not a power of two ≤ 32768`);
     this.index = index;
     this.maxSize = maxSize;
     this.size = maxSize;
@@ -116,7 +117,8 @@ export class SplitQueue {
     if (!this.enabled) return null;
     const avail = this.availIdx();
     if (avail === this.lastAvail) return null;
-    if (((avail - this.lastAvail) & 0xffff) > this.size) throw new VirtqError(`queue ${this.index}: driver ring index ${avail} is more than ${this.size} ahead of ${this.lastAvail}`);
+    if (((avail - this.lastAvail) & 0xffff) > this.size)
+      throw new VirtqError(`queue ${this.index}: driver ring index ${avail} is more than ${this.size} ahead of ${this.lastAvail}`);
     const head = this.u16(this.driver + 4 + 2 * (this.lastAvail % this.size));
     this.lastAvail = (this.lastAvail + 1) & 0xffff;
     // With event indexes the device says which driver-ring index it wants a notification for.
@@ -139,7 +141,8 @@ export class SplitQueue {
    * VIRTQ_AVAIL_F_NO_INTERRUPT.
    */
   needInterrupt(eventIdx: boolean): boolean {
-    const old = this.signalledUsed, now = this.usedIdx;
+    const old = this.signalledUsed,
+      now = this.usedIdx;
     const valid = this.signalledValid;
     this.signalledUsed = now;
     this.signalledValid = true;
@@ -156,10 +159,16 @@ export class SplitQueue {
   /** Follows a chain from `head`, through at most one indirect table. */
   private walk(head: number): Chain {
     const chain: Chain = { head, readable: [], writable: [] };
-    if (head >= this.size) throw new VirtqError(`queue ${this.index}: chain head ${head} is outside the ${this.size}-entry descriptor table`);
-    let table = this.desc, entries = this.size, i = head, seen = 0, indirect = false;
+    if (head >= this.size)
+      throw new VirtqError(`queue ${this.index}: chain head ${head} is outside the ${this.size}-entry descriptor table`);
+    let table = this.desc,
+      entries = this.size,
+      i = head,
+      seen = 0,
+      indirect = false;
     for (;;) {
-      if (++seen > entries) throw new VirtqError(`queue ${this.index}: descriptor chain from ${head} loops or is longer than its table (${entries})`);
+      if (++seen > entries)
+        throw new VirtqError(`queue ${this.index}: descriptor chain from ${head} loops or is longer than its table (${entries})`);
       const d = table + 16 * i;
       const addr = this.u64(d);
       const len = this.u32(d + 8);
@@ -221,7 +230,8 @@ export class SplitQueue {
 /** Copies `n` bytes out of a chain's readable buffers starting at byte `from`. */
 export function readChain(mem: Uint8Array, segs: readonly Segment[], from: number, n: number): Uint8Array {
   const out = new Uint8Array(n);
-  let pos = 0, skip = from;
+  let pos = 0,
+    skip = from;
   for (const s of segs) {
     if (pos >= n) break;
     if (skip >= s.len) {
@@ -238,7 +248,8 @@ export function readChain(mem: Uint8Array, segs: readonly Segment[], from: numbe
 
 /** Copies bytes into a chain's writable buffers starting at byte `from`; returns bytes written. */
 export function writeChain(mem: Uint8Array, segs: readonly Segment[], from: number, data: Uint8Array): number {
-  let pos = 0, skip = from;
+  let pos = 0,
+    skip = from;
   for (const s of segs) {
     if (pos >= data.length) break;
     if (skip >= s.len) {

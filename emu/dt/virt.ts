@@ -180,15 +180,27 @@ function pcieNode(gicPhandle: number, msiPhandle: number | undefined): FdtNode {
       map.push(slot << 11, 0, 0, pin, gicPhandle, 0, 0, GIC_FDT_IRQ_TYPE_SPI, spi, IRQ_TYPE_LEVEL_HIGH);
     }
   }
-  const PCI_IO = 0x1000000, PCI_MEM32 = 0x2000000, PCI_MEM64 = 0x3000000;
+  const PCI_IO = 0x1000000,
+    PCI_MEM32 = 0x2000000,
+    PCI_MEM64 = 0x3000000;
   const props: Record<string, PropValue> = {
     'interrupt-map-mask': [0x1800, 0, 0, 7],
     'interrupt-map': map,
     '#interrupt-cells': 1,
     ranges: [
-      PCI_IO, 0, 0, ...cells64(VIRT.PCIE_PIO), ...cells64(VIRT.PCIE_PIO_SIZE),
-      PCI_MEM32, ...cells64(VIRT.PCIE_MMIO), ...cells64(VIRT.PCIE_MMIO), ...cells64(VIRT.PCIE_MMIO_SIZE),
-      PCI_MEM64, ...cells64(VIRT.PCIE_MMIO_HIGH), ...cells64(VIRT.PCIE_MMIO_HIGH), ...cells64(VIRT.PCIE_MMIO_HIGH_SIZE),
+      PCI_IO,
+      0,
+      0,
+      ...cells64(VIRT.PCIE_PIO),
+      ...cells64(VIRT.PCIE_PIO_SIZE),
+      PCI_MEM32,
+      ...cells64(VIRT.PCIE_MMIO),
+      ...cells64(VIRT.PCIE_MMIO),
+      ...cells64(VIRT.PCIE_MMIO_SIZE),
+      PCI_MEM64,
+      ...cells64(VIRT.PCIE_MMIO_HIGH),
+      ...cells64(VIRT.PCIE_MMIO_HIGH),
+      ...cells64(VIRT.PCIE_MMIO_HIGH_SIZE),
     ],
     reg: reg64(VIRT.PCIE_ECAM, VIRT.PCIE_ECAM_SIZE),
   };
@@ -207,22 +219,41 @@ function gicNode(cfg: VirtDtConfig, phandle: number, msi = false): FdtNode {
   if (cfg.gic === 3) {
     // QEMU's create_its: the ITS is a child of the GIC node, numbered right after it.
     const its = msi
-      ? [fdtNode(`its@${hex(VIRT.GIC_ITS)}`, { phandle: phandle + 1, reg: reg64(VIRT.GIC_ITS, VIRT.GIC_ITS_SIZE), '#msi-cells': 1, 'msi-controller': true, compatible: 'arm,gic-v3-its' })]
+      ? [
+          fdtNode(`its@${hex(VIRT.GIC_ITS)}`, {
+            phandle: phandle + 1,
+            reg: reg64(VIRT.GIC_ITS, VIRT.GIC_ITS_SIZE),
+            '#msi-cells': 1,
+            'msi-controller': true,
+            compatible: 'arm,gic-v3-its',
+          }),
+        ]
       : [];
-    return fdtNode(`intc@${hex(VIRT.GIC_DIST)}`, {
-      phandle,
-      reg: [...reg64(VIRT.GIC_DIST, 0x10000), ...reg64(VIRT.GIC_REDIST, cfg.redistSize ?? VIRT.GIC_REDIST_SIZE)],
-      '#redistributor-regions': 1,
-      compatible: 'arm,gic-v3',
-      ranges: true,
-      '#size-cells': 2,
-      '#address-cells': 2,
-      'interrupt-controller': true,
-      '#interrupt-cells': 3,
-    }, its);
+    return fdtNode(
+      `intc@${hex(VIRT.GIC_DIST)}`,
+      {
+        phandle,
+        reg: [...reg64(VIRT.GIC_DIST, 0x10000), ...reg64(VIRT.GIC_REDIST, cfg.redistSize ?? VIRT.GIC_REDIST_SIZE)],
+        '#redistributor-regions': 1,
+        compatible: 'arm,gic-v3',
+        ranges: true,
+        '#size-cells': 2,
+        '#address-cells': 2,
+        'interrupt-controller': true,
+        '#interrupt-cells': 3,
+      },
+      its,
+    );
   }
   const frames = msi
-    ? [fdtNode(`v2m@${hex(VIRT.GIC_V2M)}`, { phandle: phandle + 1, reg: reg64(VIRT.GIC_V2M, 0x1000), 'msi-controller': true, compatible: 'arm,gic-v2m-frame' })]
+    ? [
+        fdtNode(`v2m@${hex(VIRT.GIC_V2M)}`, {
+          phandle: phandle + 1,
+          reg: reg64(VIRT.GIC_V2M, 0x1000),
+          'msi-controller': true,
+          compatible: 'arm,gic-v2m-frame',
+        }),
+      ]
     : [];
   return fdtNode(
     `intc@${hex(VIRT.GIC_DIST)}`,

@@ -171,7 +171,13 @@ function sbsaNode(): FdtNode {
 function pl011Nodes(): FdtNode[] {
   const clk = 65001;
   return [
-    fdtNode('apb-pclk', { compatible: 'fixed-clock', '#clock-cells': 0, 'clock-frequency': XEN_GUEST.CLOCK_HZ, 'clock-output-names': 'clk24mhz', phandle: clk }),
+    fdtNode('apb-pclk', {
+      compatible: 'fixed-clock',
+      '#clock-cells': 0,
+      'clock-frequency': XEN_GUEST.CLOCK_HZ,
+      'clock-output-names': 'clk24mhz',
+      phandle: clk,
+    }),
     fdtNode(`pl011@${hex(XEN_GUEST.VPL011)}`, {
       compatible: ['arm,pl011', 'arm,primecell'],
       reg: reg64(XEN_GUEST.VPL011, XEN_GUEST.VPL011_SIZE),

@@ -88,8 +88,10 @@ export function planBoot(input: BootInput): BootPlan {
   let kind: 'linux' | 'raw' = 'raw';
   if (format === 'linux' || (format === 'auto' && hasLinuxImageMagic(kernel))) {
     header = parseLinuxImage(kernel, file);
-    if (header.bigEndian) throw new LoaderError(file, 'big-endian arm64 Image (flags bit 0 at offset 0x18): only little-endian kernels are supported');
-    if (header.pageSizeKiB !== 0 && header.pageSizeKiB !== 4) notes.push(`kernel built for ${header.pageSizeKiB} KiB pages; the emulated MMU implements the 4 KiB granule only`);
+    if (header.bigEndian)
+      throw new LoaderError(file, 'big-endian arm64 Image (flags bit 0 at offset 0x18): only little-endian kernels are supported');
+    if (header.pageSizeKiB !== 0 && header.pageSizeKiB !== 4)
+      notes.push(`kernel built for ${header.pageSizeKiB} KiB pages; the emulated MMU implements the 4 KiB granule only`);
     kind = 'linux';
     if (header.imageSize !== 0n) {
       kernelSize = Number(header.imageSize);
@@ -114,7 +116,10 @@ export function planBoot(input: BootInput): BootPlan {
   if (input.initrd) {
     const name = input.initrdName ?? 'initrd';
     if (initrdStart + input.initrd.length > ramEnd) {
-      throw new LoaderError(name, `initrd (${input.initrd.length} bytes at ${hex(initrdStart)}) does not fit in RAM ending at ${hex(ramEnd)}`);
+      throw new LoaderError(
+        name,
+        `initrd (${input.initrd.length} bytes at ${hex(initrdStart)}) does not fit in RAM ending at ${hex(ramEnd)}`,
+      );
     }
     initrd = { start: initrdStart, end: initrdStart + input.initrd.length };
     blobs.push({ name: 'initrd', addr: initrdStart, data: input.initrd, zeroFill: 0 });
@@ -124,7 +129,11 @@ export function planBoot(input: BootInput): BootPlan {
   if (input.dtb) {
     const dtb = typeof input.dtb === 'function' ? input.dtb(initrd) : input.dtb;
     dtbAddr = alignUp(initrdStart + (input.initrd?.length ?? 0), 2 * MiB);
-    if (dtbAddr + dtb.length > ramEnd) throw new LoaderError(file, `not enough RAM for the DTB after the kernel/initrd (needs ${dtb.length} bytes at ${hex(dtbAddr)}, RAM ends at ${hex(ramEnd)})`);
+    if (dtbAddr + dtb.length > ramEnd)
+      throw new LoaderError(
+        file,
+        `not enough RAM for the DTB after the kernel/initrd (needs ${dtb.length} bytes at ${hex(dtbAddr)}, RAM ends at ${hex(ramEnd)})`,
+      );
     blobs.push({ name: 'dtb', addr: dtbAddr, data: dtb, zeroFill: 0 });
   }
   return {
@@ -187,7 +196,10 @@ function rejectObviousNonKernels(b: Uint8Array, file: string): void {
     throw new LoaderError(file, 'this is an x86 bzImage ("HdrS" at offset 0x202), not an arm64 kernel');
   }
   if (b[0] === 0x4d && b[1] === 0x5a) {
-    throw new LoaderError(file, 'PE/EFI image ("MZ" at offset 0x0) without the arm64 Image magic "ARM\\x64" at offset 0x38: not an arm64 Linux kernel');
+    throw new LoaderError(
+      file,
+      'PE/EFI image ("MZ" at offset 0x0) without the arm64 Image magic "ARM\\x64" at offset 0x38: not an arm64 Linux kernel',
+    );
   }
   const n = Math.min(b.length, 512);
   let text = 0;

@@ -29,7 +29,8 @@ export function parseElf(b: Uint8Array, file: string): ElfImage {
   if (b.length < 64) throw new LoaderError(file, `truncated ELF header: ${b.length} bytes, expected at least 64`);
   if (!isElf(b)) throw new LoaderError(file, 'not an ELF file: expected \\x7fELF at offset 0x0');
   if (b[4] !== 2) throw new LoaderError(file, `ELF class ${b[4]} at offset 0x4: only 64-bit (ELFCLASS64 = 2) images can be loaded`);
-  if (b[5] !== 1) throw new LoaderError(file, `ELF data encoding ${b[5]} at offset 0x5: only little-endian (ELFDATA2LSB = 1) images can be loaded`);
+  if (b[5] !== 1)
+    throw new LoaderError(file, `ELF data encoding ${b[5]} at offset 0x5: only little-endian (ELFDATA2LSB = 1) images can be loaded`);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const type = dv.getUint16(16, true);
   const machine = dv.getUint16(18, true);
@@ -41,7 +42,8 @@ export function parseElf(b: Uint8Array, file: string): ElfImage {
   const phnum = dv.getUint16(56, true);
   if (phnum === 0) throw new LoaderError(file, 'ELF has no program headers (e_phnum = 0 at offset 0x38)');
   if (phentsize < 56) throw new LoaderError(file, `ELF program header size ${phentsize} at offset 0x36 is smaller than 56`);
-  if (phoff + phnum * phentsize > b.length) throw new LoaderError(file, `program headers at ${hex(phoff)} (${phnum} × ${phentsize} bytes) run past the end of the file`);
+  if (phoff + phnum * phentsize > b.length)
+    throw new LoaderError(file, `program headers at ${hex(phoff)} (${phnum} × ${phentsize} bytes) run past the end of the file`);
   const segments: ElfSegment[] = [];
   for (let i = 0; i < phnum; i++) {
     const o = phoff + i * phentsize;
@@ -50,7 +52,11 @@ export function parseElf(b: Uint8Array, file: string): ElfImage {
     const paddr = toNumber(dv.getBigUint64(o + 24, true), file, `segment ${i} p_paddr`);
     const filesz = toNumber(dv.getBigUint64(o + 32, true), file, `segment ${i} p_filesz`);
     const memsz = toNumber(dv.getBigUint64(o + 40, true), file, `segment ${i} p_memsz`);
-    if (offset + filesz > b.length) throw new LoaderError(file, `PT_LOAD segment ${i} (program header at ${hex(o)}) has file bytes ${hex(offset)}+${hex(filesz)} past the end of the file`);
+    if (offset + filesz > b.length)
+      throw new LoaderError(
+        file,
+        `PT_LOAD segment ${i} (program header at ${hex(o)}) has file bytes ${hex(offset)}+${hex(filesz)} past the end of the file`,
+      );
     if (memsz < filesz) throw new LoaderError(file, `PT_LOAD segment ${i} (program header at ${hex(o)}) has p_memsz < p_filesz`);
     if (memsz === 0) continue;
     segments.push({ paddr, data: b.subarray(offset, offset + filesz), memsz });

@@ -25,12 +25,15 @@ export interface LinuxImageHeader {
 
 /** Does the buffer carry the arm64 Image magic? */
 export function hasLinuxImageMagic(b: Uint8Array): boolean {
-  return b.length >= IMAGE_HEADER_SIZE && new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(ARM64_MAGIC_OFFSET, true) === ARM64_MAGIC;
+  return (
+    b.length >= IMAGE_HEADER_SIZE && new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(ARM64_MAGIC_OFFSET, true) === ARM64_MAGIC
+  );
 }
 
 /** Parse and check the header; throws LoaderError naming the problem. */
 export function parseLinuxImage(b: Uint8Array, file: string): LinuxImageHeader {
-  if (b.length < IMAGE_HEADER_SIZE) throw new LoaderError(file, `not a Linux arm64 Image: ${b.length} bytes is shorter than the 64-byte header`);
+  if (b.length < IMAGE_HEADER_SIZE)
+    throw new LoaderError(file, `not a Linux arm64 Image: ${b.length} bytes is shorter than the 64-byte header`);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const magic = dv.getUint32(ARM64_MAGIC_OFFSET, true);
   if (magic !== ARM64_MAGIC) {

@@ -26,8 +26,16 @@ export class MachineBus implements PhysBus {
    */
   readonly windows: { base: number; size: number; off: number }[] = [];
 
-  constructor(ramBase: number, ramSize: number, devices: readonly MmioDevice[], rec: EventRecorder, now: () => number, extraRam: readonly { base: number; size: number }[] = []) {
-    if (ramBase % 4096 !== 0 || ramSize % 4096 !== 0 || ramSize <= 0) throw new RangeError(`RAM 0x${ramBase.toString(16)}+0x${ramSize.toString(16)} is not 4K aligned`);
+  constructor(
+    ramBase: number,
+    ramSize: number,
+    devices: readonly MmioDevice[],
+    rec: EventRecorder,
+    now: () => number,
+    extraRam: readonly { base: number; size: number }[] = [],
+  ) {
+    if (ramBase % 4096 !== 0 || ramSize % 4096 !== 0 || ramSize <= 0)
+      throw new RangeError(`RAM 0x${ramBase.toString(16)}+0x${ramSize.toString(16)} is not 4K aligned`);
     this.ramBase = ramBase;
     this.ramSize = ramSize;
     let total = ramSize;
@@ -38,11 +46,16 @@ export class MachineBus implements PhysBus {
     this.mem = new Uint8Array(total);
     const sorted = [...devices].sort((a, b) => a.region.base - b.region.base);
     for (let i = 1; i < sorted.length; i++) {
-      const p = sorted[i - 1]!.region, q = sorted[i]!.region;
+      const p = sorted[i - 1]!.region,
+        q = sorted[i]!.region;
       if (p.base + p.size > q.base) throw new RangeError(`devices ${p.name} and ${q.name} overlap`);
     }
     const last = sorted[sorted.length - 1]?.region;
-    if (last && last.base + last.size > ramBase && sorted.some((d) => d.region.base < ramBase + ramSize && d.region.base + d.region.size > ramBase)) {
+    if (
+      last &&
+      last.base + last.size > ramBase &&
+      sorted.some((d) => d.region.base < ramBase + ramSize && d.region.base + d.region.size > ramBase)
+    ) {
       throw new RangeError('a device overlaps RAM');
     }
     this.devs = sorted;
@@ -62,7 +75,9 @@ export class MachineBus implements PhysBus {
   load(pa: number, data: Uint8Array): void {
     const off = this.offsetOf(pa);
     if (off < 0 || off + data.length > this.ramSize) {
-      throw new RangeError(`${data.length} bytes at 0x${pa.toString(16)} do not fit in RAM (0x${this.ramBase.toString(16)}+0x${this.ramSize.toString(16)})`);
+      throw new RangeError(
+        `${data.length} bytes at 0x${pa.toString(16)} do not fit in RAM (0x${this.ramBase.toString(16)}+0x${this.ramSize.toString(16)})`,
+      );
     }
     this.mem.set(data, off);
   }
@@ -88,7 +103,8 @@ export class MachineBus implements PhysBus {
   /** The device whose region holds pa, or undefined. */
   deviceAt(pa: number): MmioDevice | undefined {
     const b = this.bases;
-    let lo = 0, hi = b.length - 1;
+    let lo = 0,
+      hi = b.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       if (b[mid]! <= pa) lo = mid + 1;
@@ -153,7 +169,9 @@ export class MachineBus implements PhysBus {
         if (this.rec.enabled) this.rec.release();
         return oc !== 'abort';
       }
-      return this.write32(d, pa, off, 4, Number(big & MASK32), vcpu, pc) && this.write32(d, pa + 4, off + 4, 4, Number(big >> 32n), vcpu, pc);
+      return (
+        this.write32(d, pa, off, 4, Number(big & MASK32), vcpu, pc) && this.write32(d, pa + 4, off + 4, 4, Number(big >> 32n), vcpu, pc)
+      );
     }
     return this.write32(d, pa, off, size, Number(big), vcpu, pc);
   }
@@ -169,7 +187,17 @@ export class MachineBus implements PhysBus {
     return oc !== 'abort';
   }
 
-  private record(write: boolean, vcpu: number, pc: bigint, pa: number, size: number, value: bigint, d: MmioDevice | undefined, off: number, oc: MmioOutcome): void {
+  private record(
+    write: boolean,
+    vcpu: number,
+    pc: bigint,
+    pa: number,
+    size: number,
+    value: bigint,
+    d: MmioDevice | undefined,
+    off: number,
+    oc: MmioOutcome,
+  ): void {
     const rec = this.rec;
     if (!rec.enabled) return;
     const device = d ? (d.deviceName ? d.deviceName(off) : d.region.name) : '';

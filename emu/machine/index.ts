@@ -90,7 +90,8 @@ export class Machine implements PlatformControl, DeviceEnv {
       ...(config.console ? { console: config.console } : {}),
       ...(config.its !== undefined ? { its: config.its } : {}),
     };
-    const kvm: Personality = config.machine === 'xen' ? new XenPersonality({ ...common, ...config.xen }, this, this) : new KvmPersonality(common, this, this);
+    const kvm: Personality =
+      config.machine === 'xen' ? new XenPersonality({ ...common, ...config.xen }, this, this) : new KvmPersonality(common, this, this);
     this.personality = kvm;
     const ram = kvm.ram[0]!;
     this.bus = new MachineBus(ram.base, ram.size, kvm.devices, recorder, now, kvm.extraRam ?? []);
@@ -131,7 +132,7 @@ export class Machine implements PlatformControl, DeviceEnv {
           },
           onSysreg: (c, enc, name, write, value) => {
             // Timer writes may move a deadline: end the slice so the next one is cut there.
-            if (write && (enc >>> 7) === TIMER_SYSREG_GROUP) sched!.recut();
+            if (write && enc >>> 7 === TIMER_SYSREG_GROUP) sched!.recut();
             // Counter reads are time, not configuration: Linux's delay loops read CNTVCT
             // millions of times, so they are not recorded (everything else providers serve is).
             if (recorder.enabled && !(enc === CNT.CNTVCT_EL0 || enc === CNT.CNTPCT_EL0)) {
@@ -143,7 +144,9 @@ export class Machine implements PlatformControl, DeviceEnv {
       this.cpus.push(cpu);
     }
     intc.onSignal = (vcpu) => this.cpus[vcpu]?.notifyIrq();
-    sched = new Scheduler(this.cpus, kvm, recorder, config.quantum ?? DEFAULT_QUANTUM, (vcpu, t) => eventStreamAfter(kvm.timer.cntkctl[vcpu] ?? 0, t));
+    sched = new Scheduler(this.cpus, kvm, recorder, config.quantum ?? DEFAULT_QUANTUM, (vcpu, t) =>
+      eventStreamAfter(kvm.timer.cntkctl[vcpu] ?? 0, t),
+    );
     this.scheduler = sched;
   }
 
@@ -161,7 +164,10 @@ export class Machine implements PlatformControl, DeviceEnv {
     // A fault on the vector itself (no vectors installed, or unmapped) repeats forever.
     if (info.elr === this.lastVector) {
       if (++this.vectorRepeats >= EXCEPTION_LOOP_LIMIT) {
-        this.scheduler.stop('exception_loop', `guest stuck: cpu${c.id} keeps taking ${info.detail} (ESR 0x${info.esr.toString(16)}) at its vector 0x${info.vector.toString(16)}`);
+        this.scheduler.stop(
+          'exception_loop',
+          `guest stuck: cpu${c.id} keeps taking ${info.detail} (ESR 0x${info.esr.toString(16)}) at its vector 0x${info.vector.toString(16)}`,
+        );
       }
     } else this.vectorRepeats = 0;
     this.lastVector = info.vector;

@@ -56,8 +56,7 @@ export function loadGuest(m: Machine, g: GuestImages): BootInfo {
     ram: { base: bus.ramBase, size: bus.ramSize },
     dtb:
       g.dtb ??
-      ((initrd) =>
-        m.personality.buildDtb({ ...(g.append !== undefined ? { bootargs: g.append } : {}), ...(initrd ? { initrd } : {}) })),
+      ((initrd) => m.personality.buildDtb({ ...(g.append !== undefined ? { bootargs: g.append } : {}), ...(initrd ? { initrd } : {}) })),
   });
   for (const b of plan.blobs) {
     bus.load(b.addr, b.data);

@@ -41,7 +41,8 @@ const sha256File = (file: string): string => createHash('sha256').update(fs.read
 export function sameEvent(a: TraceEvent, b: TraceEvent): boolean {
   if (a.kind !== b.kind || a.time !== b.time || a.vcpu !== b.vcpu || a.pc !== b.pc) return false;
   const fields = KIND_FIELDS[a.kind] as Record<string, unknown>;
-  const ra = a as unknown as Record<string, unknown>, rb = b as unknown as Record<string, unknown>;
+  const ra = a as unknown as Record<string, unknown>,
+    rb = b as unknown as Record<string, unknown>;
   for (const f of Object.keys(fields)) if (!sameValue(ra[f], rb[f])) return false;
   return true;
 }
@@ -133,16 +134,21 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
   try {
     const meta = reader.meta;
     if (meta.source.type !== 'emulator') {
-      throw new GuestImageError(`${tracePath}: not an emulator trace (source ${meta.source.type} ${meta.source.name}); only emulator traces can be replayed`);
+      throw new GuestImageError(
+        `${tracePath}: not an emulator trace (source ${meta.source.type} ${meta.source.name}); only emulator traces can be replayed`,
+      );
     }
-    if (meta.source.name !== 'kvm' && meta.source.name !== 'xen') throw new GuestImageError(`${tracePath}: cannot replay the '${meta.source.name}' machine (only kvm and xen)`);
+    if (meta.source.name !== 'kvm' && meta.source.name !== 'xen')
+      throw new GuestImageError(`${tracePath}: cannot replay the '${meta.source.name}' machine (only kvm and xen)`);
     const c = meta.source.config as unknown as StoredConfig;
     if (typeof c.kernel !== 'string') throw new GuestImageError(`${tracePath}: the trace does not record its kernel file`);
     const checkFile = (file: string, role: string): void => {
       if (!fs.existsSync(file)) throw new GuestImageError(`${tracePath}: the recorded ${role} ${file} is missing`);
       const want = meta.hashes[role];
       if (want && sha256File(file) !== want) {
-        throw new GuestImageError(`${tracePath}: the ${role} ${file} changed since it was recorded (sha256 ${sha256File(file).slice(0, 12)}…, recorded ${want.slice(0, 12)}…)`);
+        throw new GuestImageError(
+          `${tracePath}: the ${role} ${file} changed since it was recorded (sha256 ${sha256File(file).slice(0, 12)}…, recorded ${want.slice(0, 12)}…)`,
+        );
       }
     };
     if (opts.output !== undefined && path.resolve(opts.output) === path.resolve(tracePath)) {
@@ -159,7 +165,8 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
     const inputSteps: InputStep[] = [];
     for (const ev of reader.events({ kinds: ['input'] })) if (ev.kind === 'input') inputSteps.push({ time: ev.time, bytes: ev.bytes });
     // A recorded run the user interrupted ends where it was stopped; the replay stops there too.
-    const maxInsns = c.maxInsns ?? (reader.interrupted !== undefined && typeof meta.extra.executed === 'number' ? meta.extra.executed : undefined);
+    const maxInsns =
+      c.maxInsns ?? (reader.interrupted !== undefined && typeof meta.extra.executed === 'number' ? meta.extra.executed : undefined);
     const cfg: RunConfig = {
       machine: meta.source.name,
       ...(c.vuart !== undefined ? { vuart: c.vuart } : {}),
@@ -184,7 +191,9 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
       ...(opts.jit !== undefined ? { jit: opts.jit } : {}),
       recorder: cmp,
       ...(opts.output !== undefined ? { output: opts.output, inputs: [tracePath], ...(opts.overwrite ? { overwrite: true } : {}) } : {}),
-      ...(inputSteps.length ? { input: new ScheduledInput(inputSteps), ...(meta.extra.input ? { inputInfo: meta.extra.input as Record<string, unknown> } : {}) } : {}),
+      ...(inputSteps.length
+        ? { input: new ScheduledInput(inputSteps), ...(meta.extra.input ? { inputInfo: meta.extra.input as Record<string, unknown> } : {}) }
+        : {}),
       onReady: (m: Machine) => {
         cmp.onDiverge = () => m.scheduler.stop('stopped', 'replay diverged');
       },
@@ -197,7 +206,8 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
     // Stopped by the user: the recorded events the replay did not reach were not compared.
     if (interrupted === undefined) cmp.finish();
     const notes: string[] = [];
-    if (c.dtb === 'auto' && meta.hashes.dtb && run.hashes.dtb !== meta.hashes.dtb) notes.push('the generated DTB differs from the recorded one');
+    if (c.dtb === 'auto' && meta.hashes.dtb && run.hashes.dtb !== meta.hashes.dtb)
+      notes.push('the generated DTB differs from the recorded one');
     return {
       identical: !cmp.divergence,
       ...(cmp.divergence ? { divergence: cmp.divergence } : {}),
@@ -218,7 +228,8 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
  */
 function checkDisks(tracePath: string, disks: { file: string; mode: DiskMode }[], hashes: Record<string, string>): DiskSpec[] {
   return disks.map((d, i) => {
-    if (typeof d.file !== 'string' || !DISK_MODES.includes(d.mode)) throw new GuestImageError(`${tracePath}: disk ${i} is recorded without a file or mode`);
+    if (typeof d.file !== 'string' || !DISK_MODES.includes(d.mode))
+      throw new GuestImageError(`${tracePath}: disk ${i} is recorded without a file or mode`);
     let st: fs.Stats;
     try {
       st = fs.statSync(d.file);
@@ -229,8 +240,11 @@ function checkDisks(tracePath: string, disks: { file: string; mode: DiskMode }[]
     const want = hashes[diskRole(i)];
     const got = hashFile(d.file);
     if (want && got !== want) {
-      const why = d.mode === 'rw' ? ' (the run had it ,rw: its own writes changed it; replay needs a copy of the image as it was before)' : '';
-      throw new GuestImageError(`${tracePath}: the disk image ${d.file} changed since it was recorded (sha256 ${got.slice(0, 12)}…, recorded ${want.slice(0, 12)}…)${why}`);
+      const why =
+        d.mode === 'rw' ? ' (the run had it ,rw: its own writes changed it; replay needs a copy of the image as it was before)' : '';
+      throw new GuestImageError(
+        `${tracePath}: the disk image ${d.file} changed since it was recorded (sha256 ${got.slice(0, 12)}…, recorded ${want.slice(0, 12)}…)${why}`,
+      );
     }
     return { file: d.file, mode: d.mode };
   });

@@ -54,6 +54,12 @@ export function buildGic(p: GicPlacement, env: DeviceEnv): BuiltGic {
   const compatible = ['arm,cortex-a15-gic'];
   const dist = region('gicv2-dist', 'gic_dist', p.distBase, p.distSize, { compatible });
   const cpu = region('gicv2-cpu', 'gic_cpu', p.cpuBase, p.cpuSize, { compatible });
-  const g = new GicV2({ numCpu: p.numCpu, distRegion: dist, cpuRegion: cpu, env, ...(p.uniprocessorTargets ? { uniprocessorTargets: p.uniprocessorTargets } : {}) });
+  const g = new GicV2({
+    numCpu: p.numCpu,
+    distRegion: dist,
+    cpuRegion: cpu,
+    env,
+    ...(p.uniprocessorTargets ? { uniprocessorTargets: p.uniprocessorTargets } : {}),
+  });
   return { gic: g, devices: [g.dist, g.cpu], sysregs: [] };
 }

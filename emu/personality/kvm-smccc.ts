@@ -245,15 +245,27 @@ function psciCall(
 
 /** PSCI function IDs (32- and 64-bit, functions 0..31). */
 function isPsci(fid: number): boolean {
-  return ((fid & 0xbfffffe0) >>> 0) === 0x84000000;
+  return (fid & 0xbfffffe0) >>> 0 === 0x84000000;
 }
 
 /** The PSCI 1.x functions both KVM and Xen report through PSCI_FEATURES (as a table). */
-export const PSCI_CORE_FUNCTIONS: ReadonlySet<number> = new Set([
-  FID.PSCI_VERSION, FID.CPU_SUSPEND, FID.CPU_SUSPEND_64, FID.CPU_OFF, FID.CPU_ON, FID.CPU_ON_64,
-  FID.AFFINITY_INFO, FID.AFFINITY_INFO_64, FID.MIGRATE_INFO_TYPE, FID.SYSTEM_OFF, FID.SYSTEM_RESET,
-  FID.PSCI_FEATURES, FID.SMCCC_VERSION,
-].map((f) => f >>> 0));
+export const PSCI_CORE_FUNCTIONS: ReadonlySet<number> = new Set(
+  [
+    FID.PSCI_VERSION,
+    FID.CPU_SUSPEND,
+    FID.CPU_SUSPEND_64,
+    FID.CPU_OFF,
+    FID.CPU_ON,
+    FID.CPU_ON_64,
+    FID.AFFINITY_INFO,
+    FID.AFFINITY_INFO_64,
+    FID.MIGRATE_INFO_TYPE,
+    FID.SYSTEM_OFF,
+    FID.SYSTEM_RESET,
+    FID.PSCI_FEATURES,
+    FID.SMCCC_VERSION,
+  ].map((f) => f >>> 0),
+);
 
 /** KVM's PSCI_FEATURES table (PSCI 1.x); QEMU TCG lists neither SMCCC_VERSION nor SYSTEM_RESET2. */
 export function psciFeatures(queried: number, opts: KvmSmcccOptions = KVM_SMCCC_DEFAULTS): bigint {

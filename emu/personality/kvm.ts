@@ -29,7 +29,15 @@ import { macOf, type NicSpec } from '../net/nic.ts';
 import { KVM_SMCCC_DEFAULTS, kvmSmcccCall, type KvmSmcccOptions } from './kvm-smccc.ts';
 import { buildGic, REDIST_STRIDE, region } from './gic.ts';
 import { recordHypercall } from './record.ts';
-import { HYPERCALL, type DtbOptions, type HypercallCpu, type HypercallOutcome, type Personality, type PlatformControl, type RamRegion } from './types.ts';
+import {
+  HYPERCALL,
+  type DtbOptions,
+  type HypercallCpu,
+  type HypercallOutcome,
+  type Personality,
+  type PlatformControl,
+  type RamRegion,
+} from './types.ts';
 
 /** QEMU 7.2's generic timer frequency for Cortex-A57 (GTIMER_SCALE = 16 ns). */
 export const DEFAULT_COUNTER_HZ = 62_500_000;
@@ -106,7 +114,18 @@ export class KvmPersonality implements Personality {
 
     const regions: DeviceRegion[] = [];
     const built = buildGic(
-      { version: cfg.gic, numCpu: cfg.smp, distBase: VIRT.GIC_DIST, distSize: 0x10000, redistBase: VIRT.GIC_REDIST, cpuBase: VIRT.GIC_CPU, cpuSize: 0x10000, affinity: (c) => virtAffinity(c, 3), uniprocessorTargets: 'kvm', lpis: its },
+      {
+        version: cfg.gic,
+        numCpu: cfg.smp,
+        distBase: VIRT.GIC_DIST,
+        distSize: 0x10000,
+        redistBase: VIRT.GIC_REDIST,
+        cpuBase: VIRT.GIC_CPU,
+        cpuSize: 0x10000,
+        affinity: (c) => virtAffinity(c, 3),
+        uniprocessorTargets: 'kvm',
+        lpis: its,
+      },
       env,
     );
     this.gicDevice = built.gic;
@@ -149,7 +168,12 @@ export class KvmPersonality implements Personality {
     // MSI-X only when the machine has an MSI controller). GICv3: the ITS (its=on, QEMU's default);
     // without it INTx only.
     if (its) {
-      const unit = new GicV3Its({ region: region('gicv3-its', 'gic_its', VIRT.GIC_ITS, VIRT.GIC_ITS_SIZE, { compatible: ['arm,gic-v3-its'] }), gic: built.gic as GicV3, memory, env });
+      const unit = new GicV3Its({
+        region: region('gicv3-its', 'gic_its', VIRT.GIC_ITS, VIRT.GIC_ITS_SIZE, { compatible: ['arm,gic-v3-its'] }),
+        gic: built.gic as GicV3,
+        memory,
+        env,
+      });
       devices.push(unit);
       this.pci.msiTarget = (addr, data, source, dryRun, rid) => {
         // msi-map's identity mapping: the DeviceID is the requester ID, the EventID the data.
@@ -158,7 +182,11 @@ export class KvmPersonality implements Personality {
         return 0;
       };
     } else if (cfg.gic === 2) {
-      const frame = new GicV2m(region('gicv2m', 'gic_its', GICV2M.BASE, GICV2M.SIZE, { compatible: ['arm,gic-v2m-frame'] }), this.intc, env);
+      const frame = new GicV2m(
+        region('gicv2m', 'gic_its', GICV2M.BASE, GICV2M.SIZE, { compatible: ['arm,gic-v2m-frame'] }),
+        this.intc,
+        env,
+      );
       devices.push(frame);
       this.pci.msiTarget = (addr, data, source, dryRun) => {
         if (addr === GICV2M.BASE + GICV2M.MSI_SETSPI_NS) return dryRun ? frame.intidFor(data) : frame.setSpi(data, source);
@@ -193,7 +221,8 @@ export class KvmPersonality implements Personality {
   /** A message to no doorbell is a plain DMA write (to RAM, or lost). */
   private plainMsiWrite(addr: number, data: number, dryRun: boolean): void {
     const off = this.phys.memOffset(addr);
-    if (!dryRun && off >= 0 && this.phys.memOffset(addr + 3) === off + 3) new DataView(this.phys.mem.buffer, this.phys.mem.byteOffset).setUint32(off, data >>> 0, true);
+    if (!dryRun && off >= 0 && this.phys.memOffset(addr + 3) === off + 3)
+      new DataView(this.phys.mem.buffer, this.phys.mem.byteOffset).setUint32(off, data >>> 0, true);
   }
 
   private plugPciDevices(cfg: KvmConfig): void {
@@ -201,7 +230,9 @@ export class KvmPersonality implements Personality {
     const msi = this.pci.msiTarget !== undefined;
     const plug = (kind: string, backend: VirtioBackend, vectors: number): void => {
       const dev = this.pci.nextSlot();
-      const fn = new VirtioPci(`${kind}@00:${dev.toString(16).padStart(2, '0')}.0`, `${kind}-pci`, dev, backend, memory, this.env, { msixVectors: msi ? vectors : 0 });
+      const fn = new VirtioPci(`${kind}@00:${dev.toString(16).padStart(2, '0')}.0`, `${kind}-pci`, dev, backend, memory, this.env, {
+        msixVectors: msi ? vectors : 0,
+      });
       fn.intxIntid = 32 + intxSpi(dev, 1);
       this.pci.plug(fn);
     };
@@ -280,16 +311,24 @@ export class KvmPersonality implements Personality {
     return out.outcome;
   }
 
-  private record(cpu: HypercallCpu, conduit: 'hvc' | 'smc', imm: number, func: number, name: string, args: bigint[], results: bigint[]): void {
+  private record(
+    cpu: HypercallCpu,
+    conduit: 'hvc' | 'smc',
+    imm: number,
+    func: number,
+    name: string,
+    args: bigint[],
+    results: bigint[],
+  ): void {
     recordHypercall(this.env, cpu, { conduit, imm, func, name, subop: '', args, results });
   }
-
 }
 
 function validate(cfg: KvmConfig): void {
   if (!Number.isInteger(cfg.smp) || cfg.smp < 1) throw new RangeError(`--smp must be a positive integer, got ${cfg.smp}`);
   if (cfg.gic === 2 && cfg.smp > 8) throw new RangeError(`GICv2 supports at most 8 vCPUs (got --smp ${cfg.smp}); use --gic 3`);
-  if (cfg.gic === 3 && cfg.smp > VIRT.GIC_REDIST_SIZE / REDIST_STRIDE) throw new RangeError(`the virt redistributor region holds at most 123 vCPUs (got --smp ${cfg.smp})`);
+  if (cfg.gic === 3 && cfg.smp > VIRT.GIC_REDIST_SIZE / REDIST_STRIDE)
+    throw new RangeError(`the virt redistributor region holds at most 123 vCPUs (got --smp ${cfg.smp})`);
   if (cfg.gic !== 2 && cfg.gic !== 3) throw new RangeError(`--gic must be 2 or 3, got ${String(cfg.gic)}`);
   if (!Number.isInteger(cfg.memBytes) || cfg.memBytes < 0x100000 || cfg.memBytes % 4096 !== 0) {
     throw new RangeError(`memory size must be a multiple of 4 KiB and at least 1 MiB, got ${cfg.memBytes}`);

@@ -50,7 +50,8 @@ export class XenPvConsole {
     const cons = v.getUint32(OFF.IN_CONS, true);
     let prod = v.getUint32(OFF.IN_PROD, true);
     let i = 0;
-    for (; i < bytes.length && ((prod - cons) >>> 0) < IN_SIZE; i++, prod = (prod + 1) >>> 0) v.setUint8(OFF.IN + (prod & (IN_SIZE - 1)), bytes[i]!);
+    for (; i < bytes.length && (prod - cons) >>> 0 < IN_SIZE; i++, prod = (prod + 1) >>> 0)
+      v.setUint8(OFF.IN + (prod & (IN_SIZE - 1)), bytes[i]!);
     v.setUint32(OFF.IN_PROD, prod, true);
     return i;
   }

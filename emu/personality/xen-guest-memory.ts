@@ -31,7 +31,9 @@ const hi = (v: bigint): number => Number((v >> 32n) & 0xffffffffn) | 0;
 function mmuRegs(cpu: TranslatingCpu): MmuRegs | undefined {
   if (typeof cpu.readSysregValue !== 'function') return undefined;
   const r = (enc: number): bigint => cpu.readSysregValue!(enc) ?? 0n;
-  const tcr = r(ENC.TCR), t0 = r(ENC.TTBR0), t1 = r(ENC.TTBR1);
+  const tcr = r(ENC.TCR),
+    t0 = r(ENC.TTBR0),
+    t1 = r(ENC.TTBR1);
   return { sctlrLo: lo(r(ENC.SCTLR)), tcrLo: lo(tcr), tcrHi: hi(tcr), ttbr0Lo: lo(t0), ttbr0Hi: hi(t0), ttbr1Lo: lo(t1), ttbr1Hi: hi(t1) };
 }
 

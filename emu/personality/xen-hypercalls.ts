@@ -40,7 +40,13 @@ export const HYPERCALL_NR = {
 export const HVM_PARAM = { CALLBACK_IRQ: 0, STORE_PFN: 1, STORE_EVTCHN: 2, CONSOLE_PFN: 17, CONSOLE_EVTCHN: 18 } as const;
 export const HVM_NR_PARAMS = 39;
 /** XENFEAT_* bits a 4.17 arm64 domU gets in submap 0. */
-export const XENFEAT = { writable_page_tables: 0, auto_translated_physmap: 2, memory_op_vnode_supported: 13, ARM_SMCCC_supported: 14, not_direct_mapped: 17 } as const;
+export const XENFEAT = {
+  writable_page_tables: 0,
+  auto_translated_physmap: 2,
+  memory_op_vnode_supported: 13,
+  ARM_SMCCC_supported: 14,
+  not_direct_mapped: 17,
+} as const;
 const DOMU_FEATURES =
   (1 << XENFEAT.writable_page_tables) |
   (1 << XENFEAT.auto_translated_physmap) |
@@ -174,8 +180,10 @@ function memoryOp(d: XenDomain, cpu: XenCpu): XenCallResult {
   const b = d.access.read(cpu, arg, 24);
   if (!b) return done(args, ERRNO.EFAULT, cmd);
   const v = le(b);
-  const domid = v.getUint16(0, true), space = v.getUint32(4, true);
-  const idx = v.getBigUint64(8, true), gpfn = v.getBigUint64(16, true);
+  const domid = v.getUint16(0, true),
+    space = v.getUint32(4, true);
+  const idx = v.getBigUint64(8, true),
+    gpfn = v.getBigUint64(16, true);
   const full = [...args, BigInt(domid), BigInt(space), idx, gpfn];
   const dom = checkDomain(d, domid);
   if (dom) return done(full, dom, cmd);
@@ -232,7 +240,8 @@ function mapGrantFrame(d: XenDomain, i: number, gfn: number): void {
 
 function grantTableOp(d: XenDomain, cpu: XenCpu): XenCallResult {
   const cmd = s32(cpu.getX(0));
-  const uop = cpu.getX(1), count = s32(cpu.getX(2));
+  const uop = cpu.getX(1),
+    count = s32(cpu.getX(2));
   const args = [BigInt(cmd), uop, BigInt(count)];
   if (count < 0) return done(args, ERRNO.EINVAL, cmd);
   const g = d.grant;
@@ -307,12 +316,17 @@ function grantTableOp(d: XenDomain, cpu: XenCpu): XenCallResult {
  * own, or a grant reference (GNTTAB_CACHE_SOURCE_GREF: the domain grants nothing to itself), -EPERM.
  */
 function cacheFlush(d: XenDomain, cpu: XenCpu, uop: bigint, count: number): bigint {
-  const INVAL = 1, CLEAN = 2, SOURCE_GREF = 0x80000000;
+  const INVAL = 1,
+    CLEAN = 2,
+    SOURCE_GREF = 0x80000000;
   for (let i = 0; i < Math.min(count, 512); i++) {
     const b = d.access.read(cpu, uop + BigInt(16 * i), 16);
     if (!b) return ERRNO.EFAULT;
     const v = le(b);
-    const addr = v.getBigUint64(0, true), offset = v.getUint16(8, true), length = v.getUint16(10, true), op = v.getUint32(12, true);
+    const addr = v.getBigUint64(0, true),
+      offset = v.getUint16(8, true),
+      length = v.getUint16(10, true),
+      op = v.getUint32(12, true);
     if (offset >= 4096 || length > 4096 || offset + length > 4096 || (op & ~(INVAL | CLEAN | SOURCE_GREF)) !== 0) return ERRNO.EINVAL;
     if (length === 0 || (op & (INVAL | CLEAN)) === 0) continue;
     if (op & SOURCE_GREF) return ERRNO.EPERM;
@@ -336,7 +350,8 @@ function vcpuOp(d: XenDomain, cpu: XenCpu): XenCallResult {
     // register_vcpu_info: mfn u64, offset u32, rsvd u32
     const b = d.access.read(cpu, arg, 16);
     if (!b) return done(args, ERRNO.EFAULT, cmd);
-    const gfn = le(b).getBigUint64(0, true), offset = le(b).getUint32(8, true);
+    const gfn = le(b).getBigUint64(0, true),
+      offset = le(b).getUint32(8, true);
     const full = [...args, gfn, BigInt(offset)];
     if (offset > 4096 - VCPU_INFO_SIZE) return done(full, ERRNO.EINVAL, cmd);
     if (d.events.vcpuInfoPa[vcpuid]! >= 0) return done(full, ERRNO.EINVAL, cmd); // already registered
@@ -375,7 +390,8 @@ function eventChannelOp(d: XenDomain, cpu: XenCpu): XenCallResult {
   const b = d.access.read(cpu, arg, len);
   if (!b) return done(args, ERRNO.EFAULT, cmd);
   const v = le(b);
-  const writeBack = (rc: bigint, extra: bigint[] = []): XenCallResult => done([...args, ...extra], rc === 0n && !d.access.write(cpu, arg, b) ? ERRNO.EFAULT : rc, cmd);
+  const writeBack = (rc: bigint, extra: bigint[] = []): XenCallResult =>
+    done([...args, ...extra], rc === 0n && !d.access.write(cpu, arg, b) ? ERRNO.EFAULT : rc, cmd);
   switch (cmd) {
     case 6: {
       // alloc_unbound: dom u16, remote_dom u16, port u32 (out). Xen does not check that the
@@ -393,7 +409,8 @@ function eventChannelOp(d: XenDomain, cpu: XenCpu): XenCallResult {
       return bindInterdomain(d, args, v, writeBack);
     case 1: {
       // bind_virq: virq u32, vcpu u32, port u32 (out)
-      const virq = v.getUint32(0, true), vcpu = v.getUint32(4, true);
+      const virq = v.getUint32(0, true),
+        vcpu = v.getUint32(4, true);
       if (virq >= NR_VIRQS) return done(args, ERRNO.EINVAL, cmd);
       if (vcpu >= d.numCpu) return done(args, ERRNO.ENOENT, cmd);
       const p = ev.bindVirq(virq, vcpu);
@@ -417,7 +434,8 @@ function eventChannelOp(d: XenDomain, cpu: XenCpu): XenCallResult {
     }
     case 8: {
       // bind_vcpu: port u32, vcpu u32
-      const p = v.getUint32(0, true), vcpu = v.getUint32(4, true);
+      const p = v.getUint32(0, true),
+        vcpu = v.getUint32(4, true);
       const s = ev.port(p);
       if (!s) return done(args, ERRNO.ENOENT, cmd);
       if (vcpu >= d.numCpu) return done(args, ERRNO.ENOENT, cmd);
@@ -449,7 +467,9 @@ function eventChannelOp(d: XenDomain, cpu: XenCpu): XenCallResult {
     }
     case 11: {
       // init_control: control_gfn u64, offset u32, vcpu u32, link_bits u8 (out)
-      const gfn = v.getBigUint64(0, true), offset = v.getUint32(8, true), vcpu = v.getUint32(12, true);
+      const gfn = v.getBigUint64(0, true),
+        offset = v.getUint32(8, true),
+        vcpu = v.getUint32(12, true);
       const full = [...args, gfn, BigInt(offset), BigInt(vcpu)];
       if (vcpu >= d.numCpu) return done(full, ERRNO.ENOENT, cmd);
       if (offset & 7 || offset > 4096 - 64) return done(full, ERRNO.EINVAL, cmd);
@@ -485,7 +505,12 @@ function closePort(d: XenDomain, p: number): bigint {
  * (Xen's rule, so nothing sent before the bind is lost). dom0 has no port waiting for the domU,
  * so binding to dom0 is -EINVAL; other domains do not exist (-ESRCH).
  */
-function bindInterdomain(d: XenDomain, args: bigint[], v: DataView, writeBack: (rc: bigint, extra?: bigint[]) => XenCallResult): XenCallResult {
+function bindInterdomain(
+  d: XenDomain,
+  args: bigint[],
+  v: DataView,
+  writeBack: (rc: bigint, extra?: bigint[]) => XenCallResult,
+): XenCallResult {
   const ev = d.events;
   let rdom = v.getUint16(0, true);
   const rport = v.getUint32(4, true);
@@ -506,7 +531,12 @@ function bindInterdomain(d: XenDomain, args: bigint[], v: DataView, writeBack: (
  * status: dom u16 @0, port u32 @4 → status u32 @8, vcpu u32 @12, then the union @16: unbound
  * {dom u16}, interdomain {dom u16, port u32 @20}, virq u32. Ports beyond those in use are -EINVAL.
  */
-function channelStatus(d: XenDomain, args: bigint[], v: DataView, writeBack: (rc: bigint, extra?: bigint[]) => XenCallResult): XenCallResult {
+function channelStatus(
+  d: XenDomain,
+  args: bigint[],
+  v: DataView,
+  writeBack: (rc: bigint, extra?: bigint[]) => XenCallResult,
+): XenCallResult {
   const dom = checkDomain(d, v.getUint16(0, true));
   if (dom) return done(args, dom, 5);
   const p = v.getUint32(4, true);
@@ -550,7 +580,8 @@ function hvmOp(d: XenDomain, cpu: XenCpu): XenCallResult {
   const b = d.access.read(cpu, arg, 16);
   if (!b) return done(args, ERRNO.EFAULT, op);
   const v = le(b);
-  const domid = v.getUint16(0, true), index = v.getUint32(4, true);
+  const domid = v.getUint16(0, true),
+    index = v.getUint32(4, true);
   const full = [...args, BigInt(domid), BigInt(index)];
   if (index >= HVM_NR_PARAMS) return done(full, ERRNO.EINVAL, op);
   const dom = checkDomain(d, domid);
@@ -609,7 +640,8 @@ function consoleIo(d: XenDomain, cpu: XenCpu): XenCallResult {
 }
 
 function vmAssist(d: XenDomain, cpu: XenCpu): XenCallResult {
-  const cmd = u32(cpu.getX(0)), type = u32(cpu.getX(1));
+  const cmd = u32(cpu.getX(0)),
+    type = u32(cpu.getX(1));
   const args = [BigInt(cmd), BigInt(type)];
   if (cmd !== 0 && cmd !== 1) return done(args, ERRNO.ENOSYS, cmd);
   if (type !== VMASST_RUNSTATE_UPDATE_FLAG) return done(args, ERRNO.EINVAL, cmd);

@@ -31,7 +31,9 @@ const UNKNOWN = u64(-1n);
 export function uidWords(uuid: string): bigint[] {
   const hex = uuid.replace(/-/g, '');
   const bytes = Array.from({ length: 16 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
-  return [0, 1, 2, 3].map((n) => BigInt((bytes[4 * n]! | (bytes[4 * n + 1]! << 8) | (bytes[4 * n + 2]! << 16) | (bytes[4 * n + 3]! << 24)) >>> 0));
+  return [0, 1, 2, 3].map((n) =>
+    BigInt((bytes[4 * n]! | (bytes[4 * n + 1]! << 8) | (bytes[4 * n + 2]! << 16) | (bytes[4 * n + 3]! << 24)) >>> 0),
+  );
 }
 
 export interface XenSmcccCaller {
@@ -80,7 +82,12 @@ export function xenSmcccCall(fid: number, caller: XenSmcccCaller, opts: XenSmccc
   const name = smcccName(fid);
   const args: bigint[] = [];
   for (let i = 1; i <= (NARGS[fid] ?? 0); i++) args.push(arg(i));
-  const ret = (results: bigint[], outcome: HypercallOutcome = HYPERCALL.CONTINUE): XenSmcccOutcome => ({ name, args, results: results.map(u64), outcome });
+  const ret = (results: bigint[], outcome: HypercallOutcome = HYPERCALL.CONTINUE): XenSmcccOutcome => ({
+    name,
+    args,
+    results: results.map(u64),
+    outcome,
+  });
   const fast = (fid & 0x80000000) !== 0;
   if (!fast) return ret([UNKNOWN]);
   const owner = (fid >>> 24) & 0x3f;
@@ -126,7 +133,8 @@ function psci01(fid: number, caller: XenSmcccCaller): XenSmcccOutcome {
     return { name: 'PSCI_0_1_CPU_OFF', args: [lo32(caller.arg(1))], results: [0n], outcome: HYPERCALL.STOP };
   }
   if (fid === XEN_SMCCC.PSCI_0_1_CPU_ON) {
-    const target = lo32(caller.arg(1)), entry = u64(caller.arg(2));
+    const target = lo32(caller.arg(1)),
+      entry = u64(caller.arg(2));
     let r = cpuOn(target, entry, 0n, caller, 'PSCI_0_1_CPU_ON');
     if (r === PSCI_RET.ALREADY_ON) r = PSCI_RET.INVALID_PARAMETERS;
     return { name: 'PSCI_0_1_CPU_ON', args: [target, entry], results: [u64(r)], outcome: HYPERCALL.CONTINUE };
@@ -135,7 +143,11 @@ function psci01(fid: number, caller: XenSmcccCaller): XenSmcccOutcome {
 }
 
 /** vPSCI 1.1 (vpsci.c do_vpsci_0_2_call); undefined when the ID is not a vPSCI function. */
-function psci02(fid: number, arg: (n: number) => bigint, caller: XenSmcccCaller): { results: bigint[]; outcome: HypercallOutcome } | undefined {
+function psci02(
+  fid: number,
+  arg: (n: number) => bigint,
+  caller: XenSmcccCaller,
+): { results: bigint[]; outcome: HypercallOutcome } | undefined {
   const p = caller.platform;
   const one = (v: bigint, outcome: HypercallOutcome = HYPERCALL.CONTINUE) => ({ results: [v], outcome });
   switch (fid) {

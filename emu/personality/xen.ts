@@ -18,7 +18,15 @@ import type { MmioDevice, SysregProvider } from '../types.ts';
 import { DEFAULT_COUNTER_HZ } from './kvm.ts';
 import { buildGic, region } from './gic.ts';
 import { recordHypercall } from './record.ts';
-import { HYPERCALL, type DtbOptions, type HypercallCpu, type HypercallOutcome, type Personality, type PlatformControl, type RamRegion } from './types.ts';
+import {
+  HYPERCALL,
+  type DtbOptions,
+  type HypercallCpu,
+  type HypercallOutcome,
+  type Personality,
+  type PlatformControl,
+  type RamRegion,
+} from './types.ts';
 import { XenPvConsole } from './xen-console.ts';
 import { XenEvents } from './xen-events.ts';
 import { GuestAccess, type GuestPhysMemory } from './xen-guest-memory.ts';
@@ -159,7 +167,10 @@ export class XenPersonality implements Personality {
     this.devices = devices;
     this.regions = devices.map((d) => d.region);
 
-    this.upcallLines = Array.from({ length: cfg.smp }, (_, i) => new IrqLine(this.intc, XEN_GUEST.EVTCHN_PPI, 'xen-evtchn', env, { trigger: 'edge', vcpu: i }));
+    this.upcallLines = Array.from(
+      { length: cfg.smp },
+      (_, i) => new IrqLine(this.intc, XEN_GUEST.EVTCHN_PPI, 'xen-evtchn', env, { trigger: 'edge', vcpu: i }),
+    );
     const access = new GuestAccess(this.physProxy());
     this.events = new XenEvents({ numCpu: cfg.smp, access, epochSeconds: EPOCH_SECONDS, upcall: (v) => this.upcallLines[v]?.inject() });
     this.channels = new InterdomainChannels(this.events, XEN_DOMID, env);
@@ -173,7 +184,12 @@ export class XenPersonality implements Personality {
     const consolePort = this.channels.allocForDom0();
     const channels = this.channels;
     let storeDom0 = -1;
-    this.xenbus = new XenBus({ domid: XEN_DOMID, env, page: () => access.physView(storePa, 4096), notifyGuest: () => channels.notifyGuest(storeDom0, this.xenbus.vcpu) });
+    this.xenbus = new XenBus({
+      domid: XEN_DOMID,
+      env,
+      page: () => access.physView(storePa, 4096),
+      notifyGuest: () => channels.notifyGuest(storeDom0, this.xenbus.vcpu),
+    });
     storeDom0 = channels.bind(storePort, { name: 'xenstored', onNotify: (vcpu) => this.xenbus.guestNotified(vcpu) });
     const consoleDom0: number = channels.bind(consolePort, {
       name: 'console',
@@ -190,7 +206,12 @@ export class XenPersonality implements Personality {
     params[HVM_PARAM.CONSOLE_EVTCHN] = BigInt(consolePort);
     params[HVM_PARAM.STORE_PFN] = BigInt(storePa / 4096);
     params[HVM_PARAM.STORE_EVTCHN] = BigInt(storePort);
-    const disks = (cfg.disks ?? []).map((d, i) => ({ vdev: `xvd${String.fromCharCode(97 + i)}`, devid: xvdVirtualDevice(i), target: d.file, readonly: d.readOnly }));
+    const disks = (cfg.disks ?? []).map((d, i) => ({
+      vdev: `xvd${String.fromCharCode(97 + i)}`,
+      devid: xvdVirtualDevice(i),
+      target: d.file,
+      readonly: d.readOnly,
+    }));
     const nics = (cfg.nics ?? []).map((n, i) => ({ devid: i, mac: formatMac(macOf(n, i, XEN_DEFAULT_MAC)) }));
     populateDomain(this.xenbus, {
       domid: XEN_DOMID,
@@ -242,7 +263,9 @@ export class XenPersonality implements Personality {
       const devid = xvdVirtualDevice(i);
       this.backends.push(new BlkBack(ctx, devid, d, devicePaths(XEN_DOMID, 'vbd', devid)));
     });
-    (cfg.nics ?? []).forEach((n, i) => this.backends.push(new NetBack(ctx, i, formatMac(macOf(n, i, XEN_DEFAULT_MAC)), devicePaths(XEN_DOMID, 'vif', i))));
+    (cfg.nics ?? []).forEach((n, i) =>
+      this.backends.push(new NetBack(ctx, i, formatMac(macOf(n, i, XEN_DEFAULT_MAC)), devicePaths(XEN_DOMID, 'vif', i))),
+    );
     for (const b of this.backends) b.start();
   }
 
@@ -250,12 +273,28 @@ export class XenPersonality implements Personality {
   runSummary(): Record<string, unknown> {
     const bus = this.xenbus;
     const pvDevices = this.backends.map((b) => {
-      const common = { device: b.name, frontend: b.frontend, backend: b.backend, frontendStates: bus.statesOf(b.name, 'frontend'), backendStates: bus.statesOf(b.name, 'backend') };
+      const common = {
+        device: b.name,
+        frontend: b.frontend,
+        backend: b.backend,
+        frontendStates: bus.statesOf(b.name, 'frontend'),
+        backendStates: bus.statesOf(b.name, 'backend'),
+      };
       return b instanceof BlkBack
-        ? { ...common, vdev: `xvd${String.fromCharCode(97 + ((b.devid >> 4) & 15))}`, sectors: b.disk.sectors, readOnly: b.disk.readOnly, requests: b.stats.requests, errors: b.stats.errors }
+        ? {
+            ...common,
+            vdev: `xvd${String.fromCharCode(97 + ((b.devid >> 4) & 15))}`,
+            sectors: b.disk.sectors,
+            readOnly: b.disk.readOnly,
+            requests: b.stats.requests,
+            errors: b.stats.errors,
+          }
         : { ...common, mac: b.mac, framesSent: b.stats.frames, errors: b.stats.errors };
     });
-    return { pvDevices, pvBus: { xenstoreRequests: bus.stats.requests, watchEvents: bus.stats.watchEvents, notifications: this.channels.counts } };
+    return {
+      pvDevices,
+      pvBus: { xenstoreRequests: bus.stats.requests, watchEvents: bus.stats.watchEvents, notifications: this.channels.counts },
+    };
   }
 
   /** The machine hands over guest-physical memory once its bus exists. */
@@ -361,10 +400,18 @@ export class XenPersonality implements Personality {
     return r.outcome;
   }
 
-  private record(cpu: HypercallCpu, conduit: 'hvc' | 'smc', imm: number, func: number, name: string, subop: string, args: bigint[], results: bigint[]): void {
+  private record(
+    cpu: HypercallCpu,
+    conduit: 'hvc' | 'smc',
+    imm: number,
+    func: number,
+    name: string,
+    subop: string,
+    args: bigint[],
+    results: bigint[],
+  ): void {
     recordHypercall(this.env, cpu, { conduit, imm, func, name, subop, args, results });
   }
-
 }
 
 function validate(cfg: XenConfig): void {
@@ -376,7 +423,8 @@ function validate(cfg: XenConfig): void {
     throw new RangeError(`memory size must be a multiple of 4 KiB and at least 1 MiB, got ${cfg.memBytes}`);
   }
   if (cfg.memBytes > XEN_GUEST.RAM0_SIZE) throw new RangeError(`memory size ${cfg.memBytes} exceeds Xen's 3 GiB GUEST_RAM0 bank`);
-  if (cfg.uartDt !== undefined && cfg.vuart === 'none') throw new RangeError(`--uart-dt ${cfg.uartDt} describes the vUART, which --no-vuart removes`);
+  if (cfg.uartDt !== undefined && cfg.vuart === 'none')
+    throw new RangeError(`--uart-dt ${cfg.uartDt} describes the vUART, which --no-vuart removes`);
 }
 
 /** The vUART is there with --vuart sbsa, or when --uart-dt asks how to describe it. */

@@ -95,7 +95,9 @@ export class DiskImage {
     try {
       fd = fs.openSync(file, spec.mode === 'rw' ? 'r+' : 'r');
     } catch (err) {
-      throw new DiskError(`${file}: cannot open the disk image${spec.mode === 'rw' ? ' for writing (,rw)' : ''}: ${errnoText(err, 'open failed')}`);
+      throw new DiskError(
+        `${file}: cannot open the disk image${spec.mode === 'rw' ? ' for writing (,rw)' : ''}: ${errnoText(err, 'open failed')}`,
+      );
     }
     try {
       const size = st.size;
@@ -170,7 +172,8 @@ export class DiskImage {
 
   private check(sector: number, bytes: number): void {
     if (this.closed) throw new DiskError(`${this.file}: disk used after close`);
-    if (!this.inRange(sector, bytes)) throw new RangeError(`sector ${sector} + ${bytes} bytes is outside ${this.file} (${this.sectors} sectors)`);
+    if (!this.inRange(sector, bytes))
+      throw new RangeError(`sector ${sector} + ${bytes} bytes is outside ${this.file} (${this.sectors} sectors)`);
   }
 }
 
@@ -199,7 +202,7 @@ export function hashFile(file: string): string {
 function hashFd(fd: number, size: number): string {
   const h = createHash('sha256');
   const buf = Buffer.alloc(1 << 20);
-  for (let pos = 0; pos < size; ) {
+  for (let pos = 0; pos < size;) {
     const n = fs.readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
     if (n <= 0) break;
     h.update(buf.subarray(0, n));

@@ -15,7 +15,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { newc } from '../make-initramfs.ts';
 
-const S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFLNK = 0o120000, S_IFCHR = 0o020000;
+const S_IFDIR = 0o040000,
+  S_IFREG = 0o100000,
+  S_IFLNK = 0o120000,
+  S_IFCHR = 0o020000;
 const LIBDIR = 'usr/lib/aarch64-linux-gnu';
 const here = import.meta.dirname;
 
@@ -56,7 +59,8 @@ export function guestInitramfs(busybox: Uint8Array): Uint8Array {
 
 /** An ELF64 little-endian file's PT_INTERP path and DT_NEEDED names. */
 export function elfDeps(buf: Buffer, name: string): { interp?: string; needed: string[] } {
-  if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2 || buf[5] !== 1) throw new OracleError(`${name}: not a 64-bit little-endian ELF file`);
+  if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2 || buf[5] !== 1)
+    throw new OracleError(`${name}: not a 64-bit little-endian ELF file`);
   const phoff = Number(buf.readBigUInt64LE(32));
   const phentsize = buf.readUInt16LE(54);
   const phnum = buf.readUInt16LE(56);
@@ -181,7 +185,10 @@ function main(argv: string[]): void {
     fs.writeFileSync(rest[1]!, guestInitramfs(read(rest[0]!, 'busybox')));
     return;
   }
-  if (what !== 'host') throw new OracleError('usage: make-initramfs.ts guest BUSYBOX OUT | host OUT --busybox B --kernel K --initrd G --input F --env F --qemu Q PKGROOT...');
+  if (what !== 'host')
+    throw new OracleError(
+      'usage: make-initramfs.ts guest BUSYBOX OUT | host OUT --busybox B --kernel K --initrd G --input F --env F --qemu Q PKGROOT...',
+    );
   const out = rest.shift();
   const opt: Record<string, string> = {};
   const roots: string[] = [];
@@ -190,15 +197,19 @@ function main(argv: string[]): void {
     if (a.startsWith('--')) opt[a.slice(2)] = rest.shift() ?? '';
     else roots.push(a);
   }
-  for (const k of ['busybox', 'kernel', 'initrd', 'input', 'env', 'qemu']) if (!opt[k]) throw new OracleError(`make-initramfs host: --${k} is missing`);
-  fs.writeFileSync(out!, hostInitramfs({
-    busybox: read(opt.busybox!, 'busybox'),
-    kernel: read(opt.kernel!, 'the guest kernel'),
-    initrd: read(opt.initrd!, "the guest's initramfs"),
-    input: read(opt.input!, "the guest's console input"),
-    env: fs.readFileSync(opt.env!, 'utf8'),
-    qemu: qemuClosure(opt.qemu!, roots),
-  }));
+  for (const k of ['busybox', 'kernel', 'initrd', 'input', 'env', 'qemu'])
+    if (!opt[k]) throw new OracleError(`make-initramfs host: --${k} is missing`);
+  fs.writeFileSync(
+    out!,
+    hostInitramfs({
+      busybox: read(opt.busybox!, 'busybox'),
+      kernel: read(opt.kernel!, 'the guest kernel'),
+      initrd: read(opt.initrd!, "the guest's initramfs"),
+      input: read(opt.input!, "the guest's console input"),
+      env: fs.readFileSync(opt.env!, 'utf8'),
+      qemu: qemuClosure(opt.qemu!, roots),
+    }),
+  );
 }
 
 if (import.meta.main) {

@@ -91,7 +91,9 @@ describe('bootscope check / explain CLI', () => {
   it('rejects unknown rules, topics and files with one-line errors', () => {
     const r = cli('check', 'nowhere.trace', '--rules', 'bogus.*');
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe("bootscope: --rules: 'bogus.*' matches no rule (families: uart, gic, psci-smccc, xen-abi, vm-spec, boot-protocol; see docs/rules.md)\n");
+    expect(r.stderr).toBe(
+      "bootscope: --rules: 'bogus.*' matches no rule (families: uart, gic, psci-smccc, xen-abi, vm-spec, boot-protocol; see docs/rules.md)\n",
+    );
     const t = cli('explain', 'gpu', 'nowhere.trace');
     expect(t.status).toBe(1);
     expect(t.stderr).toBe("bootscope: explain: unknown topic 'gpu' (expected one of: uart)\n");
@@ -100,4 +102,3 @@ describe('bootscope check / explain CLI', () => {
     expect(f.stderr).toMatch(/^bootscope: .*missing\.trace.*\n$/);
   });
 });
-

@@ -28,7 +28,16 @@ describe(`check on Debian ${version}`, () => {
   for (const which of ['kvm', 'xen'] as const) {
     it(`${which}: check matches the golden file and explain uart finds a working UART`, async () => {
       const out = tmp.file(`linux-${which}.trace`);
-      await runGuest({ kernel: kernelPath, smp: 2, gic: 3, memBytes: 256 * 2 ** 20, output: out, stopOn: 'end Kernel panic', maxInsns: 1.5e9, ...MACHINES[which] });
+      await runGuest({
+        kernel: kernelPath,
+        smp: 2,
+        gic: 3,
+        memBytes: 256 * 2 ** 20,
+        output: out,
+        stopOn: 'end Kernel panic',
+        maxInsns: 1.5e9,
+        ...MACHINES[which],
+      });
       const r = openTrace(out);
       const text = formatCheck(check(r));
       const x = explainUart(r);

@@ -46,7 +46,8 @@ describe('diff of real traces', () => {
   });
 
   it('GICv3 vs GICv2 runs of the same guest: the first divergence is in the GIC set-up', async () => {
-    const v2 = await guestTrace('uart', 1, 2), v3 = await guestTrace('uart', 1, 3);
+    const v2 = await guestTrace('uart', 1, 2),
+      v3 = await guestTrace('uart', 1, 3);
     const d = await diffTraceFiles(v2, v3, { findings: false });
     expect(d.firstDivergence!.before.at(-1)!.token).toMatch(/^write gic_dist\.GICD_CTLR/);
     expect(d.equivalences.map((e) => e.role)).toEqual(['gic_dist']);

@@ -7,7 +7,9 @@ import { syntheticMeta } from '../../analyze/standalone.ts';
 
 function lcs(a: number[], b: number[]): number {
   const dp = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
-  for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) dp[i]![j] = a[i - 1] === b[j - 1] ? dp[i - 1]![j - 1]! + 1 : Math.max(dp[i - 1]![j]!, dp[i]![j - 1]!);
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      dp[i]![j] = a[i - 1] === b[j - 1] ? dp[i - 1]![j - 1]! + 1 : Math.max(dp[i - 1]![j]!, dp[i]![j - 1]!);
   return dp[a.length]![b.length]!;
 }
 
@@ -20,13 +22,23 @@ describe('myersDiff', () => {
       const b = Array.from({ length: Math.floor(rnd() * 40) }, () => Math.floor(rnd() * 4));
       const { edits, exceeded } = myersDiff(a, b);
       expect(exceeded).toBe(false);
-      let ai = 0, bi = 0, same = 0;
+      let ai = 0,
+        bi = 0,
+        same = 0;
       for (const e of edits) {
         if (e.op === 0) {
           expect([e.a, e.b]).toEqual([ai, bi]);
           for (let k = 0; k < e.len; k++) expect(a[ai + k]).toBe(b[bi + k]);
-          ai += e.len; bi += e.len; same += e.len;
-        } else if (e.op === 1) { expect(e.a).toBe(ai); ai += e.len; } else { expect(e.b).toBe(bi); bi += e.len; }
+          ai += e.len;
+          bi += e.len;
+          same += e.len;
+        } else if (e.op === 1) {
+          expect(e.a).toBe(ai);
+          ai += e.len;
+        } else {
+          expect(e.b).toBe(bi);
+          bi += e.len;
+        }
       }
       expect([ai, bi]).toEqual([a.length, b.length]);
       expect(same).toBe(lcs(a, b));
@@ -38,12 +50,19 @@ describe('myersDiff', () => {
     const b = a.slice();
     b.splice(150_000, 3, 5000, 5001);
     const { edits } = myersDiff(a, b);
-    expect(edits.filter((e) => e.op !== 0).map((e) => [e.op, e.len])).toEqual([[1, 3], [2, 2]]);
-    const x = Array.from({ length: 2000 }, (_, i) => i), y = Array.from({ length: 2000 }, (_, i) => 2000 + (i * 7919) % 2000);
+    expect(edits.filter((e) => e.op !== 0).map((e) => [e.op, e.len])).toEqual([
+      [1, 3],
+      [2, 2],
+    ]);
+    const x = Array.from({ length: 2000 }, (_, i) => i),
+      y = Array.from({ length: 2000 }, (_, i) => 2000 + ((i * 7919) % 2000));
     const r = myersDiff(x, y, 1000);
     // past the budget a region counts as replaced wholesale (here that is also the right answer)
     expect(r.exceeded).toBe(true);
-    expect(r.edits.map((e) => [e.op, e.len])).toEqual([[1, 2000], [2, 2000]]);
+    expect(r.edits.map((e) => [e.op, e.len])).toEqual([
+      [1, 2000],
+      [2, 2000],
+    ]);
     const z = x.map((v, i) => (i % 3 ? v : -v - 1));
     const r2 = myersDiff(x, z, 100);
     expect(r2.exceeded).toBe(true);
@@ -66,15 +85,57 @@ const XEN: DeviceRegion[] = [
 function boot(regions: DeviceRegion[], extra: E[] = [], text = 'hi'): E[] {
   const [gicd, uart] = [regions[0]!, regions[1]!];
   const ev: E[] = [
-    { kind: 'mmio_write', time: 1, vcpu: 0, addr: gicd.base, size: 4, value: 0x13n, device: gicd.name, register: 'GICD_CTLR', outcome: 'handled' } as E,
+    {
+      kind: 'mmio_write',
+      time: 1,
+      vcpu: 0,
+      addr: gicd.base,
+      size: 4,
+      value: 0x13n,
+      device: gicd.name,
+      register: 'GICD_CTLR',
+      outcome: 'handled',
+    } as E,
   ];
   for (const ch of text) {
-    for (let i = 0; i < 3; i++) ev.push({ kind: 'mmio_read', time: 2, vcpu: 0, addr: uart.base + 0x18, size: 4, value: 0x90n, device: uart.name, register: 'FR', outcome: 'handled' } as E);
-    ev.push({ kind: 'mmio_write', time: 3, vcpu: 0, addr: uart.base, size: 4, value: BigInt(ch.charCodeAt(0)), device: uart.name, register: 'DR', outcome: 'handled' } as E);
+    for (let i = 0; i < 3; i++)
+      ev.push({
+        kind: 'mmio_read',
+        time: 2,
+        vcpu: 0,
+        addr: uart.base + 0x18,
+        size: 4,
+        value: 0x90n,
+        device: uart.name,
+        register: 'FR',
+        outcome: 'handled',
+      } as E);
+    ev.push({
+      kind: 'mmio_write',
+      time: 3,
+      vcpu: 0,
+      addr: uart.base,
+      size: 4,
+      value: BigInt(ch.charCodeAt(0)),
+      device: uart.name,
+      register: 'DR',
+      outcome: 'handled',
+    } as E);
     ev.push({ kind: 'console', time: 3, vcpu: 0, port: uart.name, bytes: Buffer.from(ch) } as E);
   }
   ev.push(...extra);
-  ev.push({ kind: 'hypercall', time: 9, vcpu: 0, conduit: 'hvc', imm: 0, func: 0x84000008, name: 'PSCI_SYSTEM_OFF', subop: '', args: [], results: [] } as E);
+  ev.push({
+    kind: 'hypercall',
+    time: 9,
+    vcpu: 0,
+    conduit: 'hvc',
+    imm: 0,
+    func: 0x84000008,
+    name: 'PSCI_SYSTEM_OFF',
+    subop: '',
+    args: [],
+    results: [],
+  } as E);
   return ev;
 }
 
@@ -88,7 +149,20 @@ describe('diffTraces', () => {
   });
 
   it('lines up a relocated UART and GIC by role and reports hypercalls and findings on one side only', () => {
-    const xenOnly: E[] = [{ kind: 'hypercall', time: 5, vcpu: 0, conduit: 'hvc', imm: 0xea1, func: 18, name: 'xen_console_io', subop: 'write', args: [], results: [] } as E];
+    const xenOnly: E[] = [
+      {
+        kind: 'hypercall',
+        time: 5,
+        vcpu: 0,
+        conduit: 'hvc',
+        imm: 0xea1,
+        func: 18,
+        name: 'xen_console_io',
+        subop: 'write',
+        args: [],
+        results: [],
+      } as E,
+    ];
     const a = source(syntheticMeta({ kind: 'ns' }, 'kvm'), KVM, boot(KVM));
     const b = source(syntheticMeta({ kind: 'ns' }, 'xen'), XEN, boot(XEN, xenOnly));
     const d = diffTraces(a, b, { findings: [[{ rule: 'uart.ok' }], [{ rule: 'uart.ok' }, { rule: 'xen.imm' }]] });
@@ -110,8 +184,28 @@ describe('diffTraces', () => {
   it('reports console, repeat-count and per-vCPU differences', () => {
     const a = source(syntheticMeta(), KVM, boot(KVM, [], 'hi'));
     const bEvents = boot(KVM, [], 'ho');
-    bEvents.splice(1, 0, { kind: 'mmio_read', time: 2, vcpu: 0, addr: 0x09000018, size: 4, value: 0x90n, device: 'pl011@9000000', register: 'FR', outcome: 'handled' } as E);
-    bEvents.push({ kind: 'mmio_read', time: 10, vcpu: 1, addr: 0x08000004, size: 4, value: 0n, device: 'gicv3-dist@8000000', register: 'GICD_TYPER', outcome: 'handled' } as E);
+    bEvents.splice(1, 0, {
+      kind: 'mmio_read',
+      time: 2,
+      vcpu: 0,
+      addr: 0x09000018,
+      size: 4,
+      value: 0x90n,
+      device: 'pl011@9000000',
+      register: 'FR',
+      outcome: 'handled',
+    } as E);
+    bEvents.push({
+      kind: 'mmio_read',
+      time: 10,
+      vcpu: 1,
+      addr: 0x08000004,
+      size: 4,
+      value: 0n,
+      device: 'gicv3-dist@8000000',
+      register: 'GICD_TYPER',
+      outcome: 'handled',
+    } as E);
     const d = diffTraces(a, source(syntheticMeta(), KVM, bEvents));
     expect(d.console.firstDifference).toEqual({ line: 1, a: 'hi', b: 'ho' });
     expect(d.vcpus.find((v) => v.vcpu === 0)!.repeatDifferences).toBe(1);
@@ -122,7 +216,11 @@ describe('diffTraces', () => {
 
   it('compares the console port with the most lines on each side, lines not garbled by other ports', () => {
     const con = (time: number, port: string, text: string): E => ({ kind: 'console', time, vcpu: 0, port, bytes: Buffer.from(text) }) as E;
-    const a = source(syntheticMeta(), KVM, [con(1, 'pl011@9000000', 'one\ntw'), con(2, 'xen_console_io', 'X'), con(3, 'pl011@9000000', 'o\n')]);
+    const a = source(syntheticMeta(), KVM, [
+      con(1, 'pl011@9000000', 'one\ntw'),
+      con(2, 'xen_console_io', 'X'),
+      con(3, 'pl011@9000000', 'o\n'),
+    ]);
     const b = source(syntheticMeta(), XEN, [con(1, 'vpl011@22000000', 'one\ntwo\n')]);
     const d = diffTraces(a, b);
     expect(d.console).toMatchObject({ same: true, portA: 'pl011@9000000', portB: 'vpl011@22000000', linesA: 2 });

@@ -8,7 +8,18 @@ const tmp = tmpTraces();
 afterAll(() => tmp.cleanup());
 
 /** Records what the engine shows it, bounded. */
-function probe(): Analysis<{ kinds: string[]; crBefore: number[]; crAfter: number[]; changes: string[]; stackAtEnd: number; awake: boolean; enabled33: number; regionAt: string; byRole: number; dtb: boolean }> {
+function probe(): Analysis<{
+  kinds: string[];
+  crBefore: number[];
+  crAfter: number[];
+  changes: string[];
+  stackAtEnd: number;
+  awake: boolean;
+  enabled33: number;
+  regionAt: string;
+  byRole: number;
+  dtb: boolean;
+}> {
   const kinds: string[] = [];
   const crBefore: number[] = [];
   const crAfter: number[] = [];
@@ -44,20 +55,35 @@ function probe(): Analysis<{ kinds: string[]; crBefore: number[]; crAfter: numbe
 
 describe('replay engine', () => {
   it('feeds analyses in order with the state before and after each event, and reports state changes', () => {
-    const r = writeTrace(tmp.file('engine.trace'), [GICD3, GICR3, PL011], [
-      mmio('mmio_write', PL011, 0x30, 0x301, 'CR'),
-      mmio('mmio_read', GICR3, 0x14, 6, 'GICR_WAKER'),
-      mmio('mmio_write', GICR3, 0x14, 4, 'GICR_WAKER'),
-      mmio('mmio_read', GICR3, 0x14, 0, 'GICR_WAKER'),
-      mmio('mmio_write', GICD3, 0x104, 2, 'GICD_ISENABLER1'),
-      { kind: 'irq_line', time: at(), vcpu: -1, intid: 33, level: 1, trigger: 'level', source: PL011.name },
-      { kind: 'irq_ack', time: at(), vcpu: 0, intid: 33, source_cpu: 0, via: 'icc_sysreg' },
-      { kind: 'irq_eoi', time: at(), vcpu: 0, intid: 33, via: 'icc_sysreg' },
-      { kind: 'irq_deactivate', time: at(), vcpu: 0, intid: 33, via: 'icc_sysreg' },
-    ], { extra: { dtbBase64: Buffer.from([0xd0, 0x0d, 0xfe, 0xed]).toString('base64'), dtbSize: 8 } });
+    const r = writeTrace(
+      tmp.file('engine.trace'),
+      [GICD3, GICR3, PL011],
+      [
+        mmio('mmio_write', PL011, 0x30, 0x301, 'CR'),
+        mmio('mmio_read', GICR3, 0x14, 6, 'GICR_WAKER'),
+        mmio('mmio_write', GICR3, 0x14, 4, 'GICR_WAKER'),
+        mmio('mmio_read', GICR3, 0x14, 0, 'GICR_WAKER'),
+        mmio('mmio_write', GICD3, 0x104, 2, 'GICD_ISENABLER1'),
+        { kind: 'irq_line', time: at(), vcpu: -1, intid: 33, level: 1, trigger: 'level', source: PL011.name },
+        { kind: 'irq_ack', time: at(), vcpu: 0, intid: 33, source_cpu: 0, via: 'icc_sysreg' },
+        { kind: 'irq_eoi', time: at(), vcpu: 0, intid: 33, via: 'icc_sysreg' },
+        { kind: 'irq_deactivate', time: at(), vcpu: 0, intid: 33, via: 'icc_sysreg' },
+      ],
+      { extra: { dtbBase64: Buffer.from([0xd0, 0x0d, 0xfe, 0xed]).toString('base64'), dtbSize: 8 } },
+    );
     const out = replay(r, [probe()])['probe'] as ReturnType<ReturnType<typeof probe>['finish']>;
     r.close();
-    expect(out.kinds).toEqual(['mmio_write', 'mmio_read', 'mmio_write', 'mmio_read', 'mmio_write', 'irq_line', 'irq_ack', 'irq_eoi', 'irq_deactivate']);
+    expect(out.kinds).toEqual([
+      'mmio_write',
+      'mmio_read',
+      'mmio_write',
+      'mmio_read',
+      'mmio_write',
+      'irq_line',
+      'irq_ack',
+      'irq_eoi',
+      'irq_deactivate',
+    ]);
     expect(out.crBefore).toEqual([0x300]);
     expect(out.crAfter).toEqual([0x301]);
     expect(out.changes).toEqual([
@@ -77,10 +103,14 @@ describe('replay engine', () => {
   });
 
   it('dispatches only the kinds an analysis asks for and returns every result by name', () => {
-    const r = writeTrace(tmp.file('kinds.trace'), [PL011], [
-      mmio('mmio_write', PL011, 0, 0x41, 'DR'),
-      { kind: 'console', time: at(), vcpu: -1, port: PL011.name, bytes: new Uint8Array([0x41]) },
-    ]);
+    const r = writeTrace(
+      tmp.file('kinds.trace'),
+      [PL011],
+      [
+        mmio('mmio_write', PL011, 0, 0x41, 'DR'),
+        { kind: 'console', time: at(), vcpu: -1, port: PL011.name, bytes: new Uint8Array([0x41]) },
+      ],
+    );
     let seen = 0;
     const a: Analysis<number> = { name: 'a', kinds: ['console'], onEvent: () => void seen++, finish: () => seen };
     const b: Analysis<string> = { name: 'b', onEvent: () => {}, finish: (ctx) => `${ctx.eventsSeen}` };
@@ -91,7 +121,8 @@ describe('replay engine', () => {
 
   it('keeps GIC state bounded when a guest acknowledges without ever EOIing', () => {
     const evs = [];
-    for (let i = 0; i < 500; i++) evs.push({ kind: 'irq_ack' as const, time: at(), vcpu: 0, intid: 40, source_cpu: 0, via: 'icc_sysreg' as const });
+    for (let i = 0; i < 500; i++)
+      evs.push({ kind: 'irq_ack' as const, time: at(), vcpu: 0, intid: 40, source_cpu: 0, via: 'icc_sysreg' as const });
     const r = writeTrace(tmp.file('bounded.trace'), [GICD3, GICR3], evs);
     const out = replay(r, [probe()])['probe'] as { stackAtEnd: number };
     r.close();

@@ -32,7 +32,9 @@ function run(cmd: string, args: string[]): Promise<string> {
     child.stderr.on('data', (d: Buffer) => err.push(d));
     child.stdout.resume();
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(err).toString()) : reject(new Error(`${cmd} exited ${code}: ${Buffer.concat(err).toString()}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(Buffer.concat(err).toString()) : reject(new Error(`${cmd} exited ${code}: ${Buffer.concat(err).toString()}`)),
+    );
   });
 }
 
@@ -79,7 +81,7 @@ describe('explain uart on real QEMU 7.2 boots of Debian 6.1 (imported with --dtb
     expect(got).toEqual(EXPECTED);
   });
 
-  it('every verdict reads the DT from the trace and quotes only the guest\'s own command line', () => {
+  it("every verdict reads the DT from the trace and quotes only the guest's own command line", () => {
     for (const c of cases.values()) {
       expect(c.x.dt.present, c.name).toBe(true);
       expect(c.text, c.name).not.toContain('carries no DTB');
@@ -115,7 +117,9 @@ describe('explain uart on real QEMU 7.2 boots of Debian 6.1 (imported with --dtb
       expect(r.enableSequence).toEqual([]);
       expect(why(c)).toMatch(/No PeriphID\/PCellID read \(0xfe0–0xffc\) in its \d+ accesses \(seq \d+–\d+\)/);
       expect(why(c)).toContain('No driver set-up either: no IMSC, ICR, LCR_H, IBRD, FBRD or CR access');
-      expect(why(c)).toContain('the command line has "earlycon" (no options: it takes the UART from /chosen/stdout-path = "/pl011@9000000")');
+      expect(why(c)).toContain(
+        'the command line has "earlycon" (no options: it takes the UART from /chosen/stdout-path = "/pl011@9000000")',
+      );
       expect(why(c)).toContain(`the kernel said "earlycon: pl11 at MMIO 0x0000000009000000 (options '')"`);
       expect(why(c)).toContain('the kernel said "Warning: unable to open an initial console."');
       expect(c.x.summary).toContain(`only earlycon printed (${c.serial.length} bytes)`);
@@ -123,14 +127,18 @@ describe('explain uart on real QEMU 7.2 boots of Debian 6.1 (imported with --dtb
     });
   }
 
-  it('wrong reg: the DT\'s reg quoted, earlycon followed stdout-path to nothing, the real PL011 untouched', () => {
+  it("wrong reg: the DT's reg quoted, earlycon followed stdout-path to nothing, the real PL011 untouched", () => {
     const c = get('wrong-reg');
     expect(c.serial.length).toBe(0);
-    expect(why(c)).toContain('puts the UART at 0x9100000 (reg = <0x0 0x9100000 0x0 0x1000>), but the platform has no device there; the platform\'s UART is pl011@9000000 at 0x9000000.');
+    expect(why(c)).toContain(
+      "puts the UART at 0x9100000 (reg = <0x0 0x9100000 0x0 0x1000>), but the platform has no device there; the platform's UART is pl011@9000000 at 0x9000000.",
+    );
     expect(c.x.unassignedNearUart[0]).toMatchObject({ addr: '0x9100000' });
     expect(c.x.evidence[0]!.text).toMatch(/read {2}0x9100018 .*\[unassigned\]/);
     expect(why(c)).toContain('pl011@9000000 itself was never accessed');
-    expect(why(c)).toContain('"earlycon" (from the DT\'s /chosen/bootargs) has no options, so it takes its UART from /chosen/stdout-path = "/pl011@9000000"');
+    expect(why(c)).toContain(
+      '"earlycon" (from the DT\'s /chosen/bootargs) has no options, so it takes its UART from /chosen/stdout-path = "/pl011@9000000"',
+    );
     expect(c.x.reasons.at(-1)).toBe("Fix the node's reg to 0x9000000.");
   });
 
@@ -138,8 +146,10 @@ describe('explain uart on real QEMU 7.2 boots of Debian 6.1 (imported with --dtb
     const c = get('no-interrupts');
     expect(c.x.reasons[0]).toBe('DT /pl011@9000000 has no interrupts property: the AMBA device gets no IRQ (irq = 0).');
     expect(why(c)).toContain('ttyAMA0 at MMIO 0x9000000 (irq = 0, base_baud = 0) is a PL011 rev1');
-    expect(why(c)).toMatch(/unmasked RX interrupts \(IMSC = 0x50 at seq \d+\) and masked them again \(IMSC = 0x0 at seq \d+\) with no IFLS or CR set-up after/);
-    expect(c.x.reasons.at(-1)).toBe('Fix: interrupts = <0x0 0x1 0x4> on /pl011@9000000 (the platform\'s UART drives INTID 33).');
+    expect(why(c)).toMatch(
+      /unmasked RX interrupts \(IMSC = 0x50 at seq \d+\) and masked them again \(IMSC = 0x0 at seq \d+\) with no IFLS or CR set-up after/,
+    );
+    expect(c.x.reasons.at(-1)).toBe("Fix: interrupts = <0x0 0x1 0x4> on /pl011@9000000 (the platform's UART drives INTID 33).");
   });
 
   for (const [name, arg, verdictText] of [
@@ -151,7 +161,9 @@ describe('explain uart on real QEMU 7.2 boots of Debian 6.1 (imported with --dtb
       expect(c.serial.length).toBe(0);
       expect(why(c)).toContain(`The command line (the DT's /chosen/bootargs) is "${c.append}": "${arg}" ${verdictText}`);
       expect(why(c)).toMatch(/Linux's pl011 driver bound it: PrimeCell IDs read at seq \d+, then IMSC = 0x0 at seq \d+/);
-      expect(why(c)).toContain('The driver never set ttyAMA0 up as a console: no LCR_H/IBRD/FBRD write after the probe, and not one DR write.');
+      expect(why(c)).toContain(
+        'The driver never set ttyAMA0 up as a console: no LCR_H/IBRD/FBRD write after the probe, and not one DR write.',
+      );
       expect(c.x.reasons.at(-1)).toBe('Fix: console=ttyAMA0.');
       expect(c.x.regions[0]!.txWrites).toBe(0);
     });
@@ -160,7 +172,9 @@ describe('explain uart on real QEMU 7.2 boots of Debian 6.1 (imported with --dtb
   it('no console= and no stdout-path: nothing selects ttyAMA0', () => {
     const c = get('no-console');
     expect(c.serial.length).toBe(0);
-    expect(why(c)).toContain(`The command line (the DT's /chosen/bootargs) is "${c.append}", with no console=, and the DT's /chosen has no stdout-path`);
+    expect(why(c)).toContain(
+      `The command line (the DT's /chosen/bootargs) is "${c.append}", with no console=, and the DT's /chosen has no stdout-path`,
+    );
     expect(c.x.dt.stdoutPath).toBe('');
   });
 

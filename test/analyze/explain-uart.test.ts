@@ -80,7 +80,9 @@ describe('explain uart: the six cases', () => {
   }, 120_000);
 
   it('a UART described at the wrong address', async () => {
-    const dtb = dtbWith('moved', (s) => s.replaceAll('pl011@9000000', 'pl011@9100000').replace('reg = <0x00 0x9000000 0x00 0x1000>', 'reg = <0x00 0x9100000 0x00 0x1000>'));
+    const dtb = dtbWith('moved', (s) =>
+      s.replaceAll('pl011@9000000', 'pl011@9100000').replace('reg = <0x00 0x9000000 0x00 0x1000>', 'reg = <0x00 0x9100000 0x00 0x1000>'),
+    );
     const x = await explainRun('moved', { machine: 'kvm', dtb, maxInsns: 300_000 });
     expect(x.verdict).toBe('wrong-address');
     expect(x.dt.nodes[0]).toMatchObject({ path: '/pl011@9100000', region: '' });
@@ -99,7 +101,9 @@ describe('explain uart: the six cases', () => {
   }, 120_000);
 
   it('a UART whose interrupt never arrives (DT names the wrong SPI)', async () => {
-    const dtb = dtbWith('irq', (s) => s.replace('interrupts = <0x00 0x01 0x04>;\n\t\treg = <0x00 0x9000000', 'interrupts = <0x00 0x05 0x04>;\n\t\treg = <0x00 0x9000000'));
+    const dtb = dtbWith('irq', (s) =>
+      s.replace('interrupts = <0x00 0x01 0x04>;\n\t\treg = <0x00 0x9000000', 'interrupts = <0x00 0x05 0x04>;\n\t\treg = <0x00 0x9000000'),
+    );
     const x = await explainRun('irq', { machine: 'kvm', dtb });
     expect(x.verdict).toBe('interrupt-never-arrives');
     expect(x.hasConsole).toBe(true);
@@ -111,7 +115,11 @@ describe('explain uart: the six cases', () => {
 
 describe('explain uart: hand-made traces and the CLI', () => {
   it('no UART and no console at all', () => {
-    const r = writeTrace(tmp.file('none.trace'), [GICD3, GICR3], [{ kind: 'wfx', time: at(), vcpu: 0, wfe: false, wake: 'none', slept: 0 }]);
+    const r = writeTrace(
+      tmp.file('none.trace'),
+      [GICD3, GICR3],
+      [{ kind: 'wfx', time: at(), vcpu: 0, wfe: false, wake: 'none', slept: 0 }],
+    );
     const x = explainUart(r);
     r.close();
     expect(x.verdict).toBe('no-uart');
@@ -129,12 +137,16 @@ describe('explain uart: hand-made traces and the CLI', () => {
     const a = explainUart(rx);
     rx.close();
     expect(a.verdict).toBe('working-pl011');
-    expect(a.reasons.at(-1)).toBe('Interrupt: the guest unmasked IMSC 0x50 (receive/timeout) and enabled INTID 33; no input arrived, so no interrupt was due.');
+    expect(a.reasons.at(-1)).toBe(
+      'Interrupt: the guest unmasked IMSC 0x50 (receive/timeout) and enabled INTID 33; no input arrived, so no interrupt was due.',
+    );
     const tx = writeTrace(tmp.file('tx.trace'), [GICD3, GICR3, PL011], events(0x20), { source: { type: 'emulator' } });
     const b = explainUart(tx);
     tx.close();
     expect(b.verdict).toBe('interrupt-never-arrives');
-    expect(b.summary).toBe('The UART transmits, but its interrupt never arrives (the UART never asserted its line although an unmasked interrupt was due; check IMSC, RIS and the device model).');
+    expect(b.summary).toBe(
+      'The UART transmits, but its interrupt never arrives (the UART never asserted its line although an unmasked interrupt was due; check IMSC, RIS and the device model).',
+    );
   });
 
   it('an imported QEMU boot without a DTB: the region table stands in for the DT', async () => {
@@ -146,7 +158,9 @@ describe('explain uart: hand-made traces and the CLI', () => {
     expect(x.verdict).toBe('working-pl011');
     expect(x.dt.present).toBe(false);
     expect(x.dt.nodes[0]!.path).toBe('region table: pl011@9000000');
-    expect(x.reasons).toContain('Enable sequence: not in the trace (firmware or an earlier stage may have enabled the UART before the trace starts).');
+    expect(x.reasons).toContain(
+      'Enable sequence: not in the trace (firmware or an earlier stage may have enabled the UART before the trace starts).',
+    );
   }, 120_000);
 
   it('prints text and JSON', async () => {

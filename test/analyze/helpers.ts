@@ -22,7 +22,9 @@ export const GOLDEN_GUESTS: readonly { id: string; guest: string; smp: number; g
 ];
 
 export async function guestTrace(guest: string, smp: number, gic: 2 | 3, extra: Record<string, unknown> = {}): Promise<string> {
-  const name = `${guest}-smp${smp}-gicv${gic}${Object.entries(extra).map(([k, v]) => `-${k}-${String(v)}`).join('')}`;
+  const name = `${guest}-smp${smp}-gicv${gic}${Object.entries(extra)
+    .map(([k, v]) => `-${k}-${String(v)}`)
+    .join('')}`;
   const out = join(tmp, `${name}.trace`);
   if (existsSync(out)) return out;
   await runGuest({ kernel: join(ROOT, 'guests/bin', `${guest}.bin`), smp, gic, output: out, ...extra } as Parameters<typeof runGuest>[0]);
@@ -44,7 +46,8 @@ export const qemuLinuxTrace = () => qemuFixtureTrace('linux-gicv3-smp2');
 export function golden(name: string, text: string): { actual: string; expected: string } {
   const file = join(GOLDEN, name);
   if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
-    if (process.env.UPDATE_GOLDEN !== '1') throw new Error(`golden file ${file} is missing (run with UPDATE_GOLDEN=1 after reviewing the output)`);
+    if (process.env.UPDATE_GOLDEN !== '1')
+      throw new Error(`golden file ${file} is missing (run with UPDATE_GOLDEN=1 after reviewing the output)`);
     writeFileSync(file, text);
   }
   return { actual: text, expected: readFileSync(file, 'utf8') };

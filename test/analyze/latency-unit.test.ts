@@ -9,7 +9,8 @@ const REGIONS: DeviceRegion[] = [{ name: 'uart0', model: 'pl011', role: 'uart', 
 const ctx = liteContext(syntheticMeta(), REGIONS);
 type E = Omit<TraceEvent, 'seq'>;
 const seqd = (items: E[]) => items.map((e, seq) => ({ ...e, seq }) as TraceEvent);
-const line = (time: number, intid: number, level: number, vcpu = 0, source = 'uart0'): E => ({ kind: 'irq_line', time, vcpu, intid, level, trigger: 'level', source }) as E;
+const line = (time: number, intid: number, level: number, vcpu = 0, source = 'uart0'): E =>
+  ({ kind: 'irq_line', time, vcpu, intid, level, trigger: 'level', source }) as E;
 const deliver = (time: number, intid: number, vcpu = 0): E => ({ kind: 'irq_deliver', time, vcpu, intid, exception: 'irq' }) as E;
 const ack = (time: number, intid: number, vcpu = 0): E => ({ kind: 'irq_ack', time, vcpu, intid, source_cpu: 0, via: 'gicc_mmio' }) as E;
 const eoi = (time: number, intid: number, vcpu = 0): E => ({ kind: 'irq_eoi', time, vcpu, intid, via: 'gicc_mmio' }) as E;
@@ -37,7 +38,8 @@ describe('Distribution', () => {
   });
 
   it('merges exact and histogram distributions', () => {
-    const a = new Distribution(10), b = new Distribution(10);
+    const a = new Distribution(10),
+      b = new Distribution(10);
     for (let i = 0; i < 5; i++) a.add(10);
     for (let i = 0; i < 50; i++) b.add(1000);
     const m = Distribution.merge([a, b]);
@@ -54,13 +56,23 @@ describe('latency', () => {
     const g = r.byIntid[0]!;
     expect(g).toMatchObject({ intid: 33, role: 'uart', interrupts: 1 });
     const by = Object.fromEntries(g.stages.map((s) => [s.stage, s.max]));
-    expect(by).toEqual({ assert_to_deliver: 3, deliver_to_ack: 7, assert_to_ack: 10, ack_to_eoi: 40, eoi_to_deactivate: 10, assert_to_deactivate: 60 });
+    expect(by).toEqual({
+      assert_to_deliver: 3,
+      deliver_to_ack: 7,
+      assert_to_ack: 10,
+      ack_to_eoi: 40,
+      eoi_to_deactivate: 10,
+      assert_to_deactivate: 60,
+    });
     expect(r.byRole.map((x) => x.role)).toEqual(['uart']);
     expect(r.unacknowledged).toEqual([]);
   });
 
   it('uses what a QEMU log has: repeated level-1 calls are one interrupt, ack → EOI without deactivate', () => {
-    const r = latencyOf(seqd([line(100, 27, 1, 0, 'timer_virt'), line(105, 27, 1, 0, 'timer_virt'), ack(120, 27), eoi(130, 27), line(200, 33, 1)]), ctx);
+    const r = latencyOf(
+      seqd([line(100, 27, 1, 0, 'timer_virt'), line(105, 27, 1, 0, 'timer_virt'), ack(120, 27), eoi(130, 27), line(200, 33, 1)]),
+      ctx,
+    );
     const t = r.byIntid.find((g) => g.intid === 27)!;
     expect(t.role).toBe('vtimer');
     expect(Object.fromEntries(t.stages.map((s) => [s.stage, s.max]))).toEqual({ assert_to_ack: 20, ack_to_eoi: 10 });
@@ -76,23 +88,35 @@ describe('latency', () => {
 
   it('measures timer deadline → assert (TVAL relative to the counter, instruction clock of 16 per tick)', () => {
     const ictx = liteContext(syntheticMeta({ kind: 'instructions', counterHz: 62_500_000, instructionsPerSecond: 1e9 }), []);
-    const r = latencyOf(seqd([
-      { kind: 'timer', time: 160, vcpu: 0, timer: 'virt', op: 'tval', value: 100n } as E,
-      { kind: 'timer', time: 161, vcpu: 0, timer: 'virt', op: 'ctl', value: 1n } as E,
-      line(160 + 1600 + 5, 27, 1, 0, 'timer:virt'),
-    ]), ictx);
+    const r = latencyOf(
+      seqd([
+        { kind: 'timer', time: 160, vcpu: 0, timer: 'virt', op: 'tval', value: 100n } as E,
+        { kind: 'timer', time: 161, vcpu: 0, timer: 'virt', op: 'ctl', value: 1n } as E,
+        line(160 + 1600 + 5, 27, 1, 0, 'timer:virt'),
+      ]),
+      ictx,
+    );
     const s = r.byIntid[0]!.stages.find((x) => x.stage === 'deadline_to_assert')!;
     expect(s.max).toBe(5);
   });
 
   it('treats an SGI send as its assert and decodes SGI target lists', () => {
-    const send: E = { kind: 'sysreg', time: 50, vcpu: 0, name: 'ICC_SGI1R_EL1', encoding: 0, write: true, value: (1n << 24n) | 0b10n, outcome: 'handled' } as E;
+    const send: E = {
+      kind: 'sysreg',
+      time: 50,
+      vcpu: 0,
+      name: 'ICC_SGI1R_EL1',
+      encoding: 0,
+      write: true,
+      value: (1n << 24n) | 0b10n,
+      outcome: 'handled',
+    } as E;
     const r = latencyOf(seqd([send, deliver(80, 1, 1), ack(90, 1, 1), eoi(95, 1, 1)]), ctx);
     const s = Object.fromEntries(r.byIntid[0]!.stages.map((x) => [x.stage, x.max]));
     expect(s).toMatchObject({ assert_to_deliver: 30, assert_to_ack: 40 });
     expect(r.byIntid[0]!.role).toBe('sgi');
     expect(sgi1rTargets((1n << 16n) | 0b101n, 0)).toEqual([16, 18]);
-    expect(sgirTargets((2n << 24n), 3)).toEqual([3]);
+    expect(sgirTargets(2n << 24n, 3)).toEqual([3]);
     expect(sgirTargets((0b110n << 16n) | 5n, 0)).toEqual([1, 2]);
   });
 

@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { ROOT, guestTrace, tmp } from './helpers.ts';
 
 function bootscope(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(ROOT, 'cli/main.ts'), ...args], { encoding: 'utf8', cwd: tmp });
+  const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(ROOT, 'cli/main.ts'), ...args], {
+    encoding: 'utf8',
+    cwd: tmp,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -27,7 +30,11 @@ describe('phases / latency / diff commands', () => {
 
   it('give one-line errors for missing and non-trace files', () => {
     const missing = join(tmp, 'nope.trace');
-    for (const cmd of [['phases', missing], ['latency', missing], ['diff', missing, missing]]) {
+    for (const cmd of [
+      ['phases', missing],
+      ['latency', missing],
+      ['diff', missing, missing],
+    ]) {
       const r = bootscope(...cmd);
       expect(r.code).toBe(1);
       expect(r.err).toBe(`bootscope: ${missing}: no such file\n`);

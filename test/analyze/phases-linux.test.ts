@@ -26,8 +26,14 @@ async function boot(which: keyof typeof MACHINES): Promise<string> {
   const out = join(tmp, `linux-${which}.trace`);
   if (existsSync(out)) return out;
   await runGuest({
-    kernel: kernelPath, smp: 2, gic: 3, memBytes: 256 * 2 ** 20, output: out,
-    stopOn: 'end Kernel panic', maxInsns: 1.5e9, ...MACHINES[which],
+    kernel: kernelPath,
+    smp: 2,
+    gic: 3,
+    memBytes: 256 * 2 ** 20,
+    output: out,
+    stopOn: 'end Kernel panic',
+    maxInsns: 1.5e9,
+    ...MACHINES[which],
   } as Parameters<typeof runGuest>[0]);
   return out;
 }
@@ -38,7 +44,9 @@ describe(`Debian ${version} on the emulator`, () => {
       const trace = await boot(which);
       const phases = phasesOfTrace(trace);
       expect(phases.guest).toBe('linux');
-      expect(phases.phases.map((p) => p.id)).toEqual(expect.arrayContaining(['gic_init', 'timer_init', 'smp_bringup', 'driver_probe', 'console_handover', 'panic']));
+      expect(phases.phases.map((p) => p.id)).toEqual(
+        expect.arrayContaining(['gic_init', 'timer_init', 'smp_bringup', 'driver_probe', 'console_handover', 'panic']),
+      );
       const p = golden(`phases-linux-${which}-${version}.txt`, renderPhases(phases));
       expect(p.actual).toBe(p.expected);
       const l = golden(`latency-linux-${which}-${version}.txt`, renderLatency(latencyOfTrace(trace)));

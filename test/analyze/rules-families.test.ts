@@ -21,18 +21,28 @@ const BASE = [GICD3, GICR3, PCIE, PL011];
 
 describe('UART rules', () => {
   it('line control while enabled, unlatched divisors, ICR read, 64-bit access, TX disabled', () => {
-    const fs = findings(BASE, [
-      mmio('mmio_write', PL011, 0x30, 0x301, 'CR'),
-      mmio('mmio_write', PL011, 0x2c, 0x70, 'LCR_H'),
-      mmio('mmio_write', PL011, 0x30, 0x0, 'CR'),
-      mmio('mmio_write', PL011, 0x24, 13, 'IBRD'),
-      mmio('mmio_write', PL011, 0x30, 0x301, 'CR'),
-      mmio('mmio_read', PL011, 0x44, 0, 'ICR'),
-      mmio('mmio_read', PL011, 0x18, 0, 'FR', 8),
-      mmio('mmio_write', PL011, 0x30, 0x201, 'CR'),
-      mmio('mmio_write', PL011, 0x0, 0x41, 'DR'),
-    ], { source: { type: 'emulator' } });
-    expect(ids(fs)).toEqual(['uart.access-64bit', 'uart.divisor-not-latched', 'uart.icr-read', 'uart.lcr-while-enabled', 'uart.tx-disabled']);
+    const fs = findings(
+      BASE,
+      [
+        mmio('mmio_write', PL011, 0x30, 0x301, 'CR'),
+        mmio('mmio_write', PL011, 0x2c, 0x70, 'LCR_H'),
+        mmio('mmio_write', PL011, 0x30, 0x0, 'CR'),
+        mmio('mmio_write', PL011, 0x24, 13, 'IBRD'),
+        mmio('mmio_write', PL011, 0x30, 0x301, 'CR'),
+        mmio('mmio_read', PL011, 0x44, 0, 'ICR'),
+        mmio('mmio_read', PL011, 0x18, 0, 'FR', 8),
+        mmio('mmio_write', PL011, 0x30, 0x201, 'CR'),
+        mmio('mmio_write', PL011, 0x0, 0x41, 'DR'),
+      ],
+      { source: { type: 'emulator' } },
+    );
+    expect(ids(fs)).toEqual([
+      'uart.access-64bit',
+      'uart.divisor-not-latched',
+      'uart.icr-read',
+      'uart.lcr-while-enabled',
+      'uart.tx-disabled',
+    ]);
     const lcr = fs.find((f) => f.rule === 'uart.lcr-while-enabled')!;
     expect(lcr.severity).toBe('warning');
     expect(lcr.message).toContain('LCR_H written while CR.UARTEN=1');
@@ -44,7 +54,8 @@ describe('UART rules', () => {
   it('PL011 ID mismatch and full-PL011 registers on an SBSA UART', () => {
     const sbsaAsPl011: DeviceRegion = { ...SBSA, compatible: ['arm,pl011', 'arm,primecell'] };
     const ev: NewEvent[] = [];
-    for (let i = 0; i < 4; i++) ev.push(mmio('mmio_read', sbsaAsPl011, 0xfe0 + 4 * i, 0, ''), mmio('mmio_read', sbsaAsPl011, 0xff0 + 4 * i, 0, ''));
+    for (let i = 0; i < 4; i++)
+      ev.push(mmio('mmio_read', sbsaAsPl011, 0xfe0 + 4 * i, 0, ''), mmio('mmio_read', sbsaAsPl011, 0xff0 + 4 * i, 0, ''));
     ev.push(mmio('mmio_write', sbsaAsPl011, 0x24, 13, ''));
     const fs = findings([...BASE, sbsaAsPl011], ev);
     expect(ids(fs)).toEqual(['uart.not-pl011-id', 'uart.sbsa-full-register']);
@@ -61,7 +72,16 @@ describe('UART rules', () => {
 
 describe('GIC rules', () => {
   it('EOI not active / special / out of order, DIR without EOImode, ICC before SRE, redistributor before WAKER', () => {
-    const sys = (name: string, write: boolean, value: bigint): NewEvent => ({ kind: 'sysreg', time: at(), vcpu: 0, name, encoding: 0, write, value, outcome: 'handled' });
+    const sys = (name: string, write: boolean, value: bigint): NewEvent => ({
+      kind: 'sysreg',
+      time: at(),
+      vcpu: 0,
+      name,
+      encoding: 0,
+      write,
+      value,
+      outcome: 'handled',
+    });
     const fs = findings(BASE, [
       sys('ICC_SRE_EL1', false, 0n),
       sys('ICC_PMR_EL1', true, 0xf0n),
@@ -73,19 +93,29 @@ describe('GIC rules', () => {
       { kind: 'irq_eoi', time: at(), vcpu: 0, intid: 40, via: 'icc_sysreg' },
       sys('ICC_DIR_EL1', true, 41n),
     ]);
-    expect(ids(fs)).toEqual(['gic.dir-without-eoimode', 'gic.eoi-not-active', 'gic.eoi-out-of-order', 'gic.eoi-special', 'gic.icc-before-sre', 'gic.redist-before-waker']);
+    expect(ids(fs)).toEqual([
+      'gic.dir-without-eoimode',
+      'gic.eoi-not-active',
+      'gic.eoi-out-of-order',
+      'gic.eoi-special',
+      'gic.icc-before-sre',
+      'gic.redist-before-waker',
+    ]);
     expect(fs.find((f) => f.rule === 'gic.eoi-out-of-order')!.message).toContain('INTID 41 (acknowledged later)');
   });
 
   it('GICv2 SPI enabled with no target, and a pending interrupt never acknowledged while others are', () => {
-    const fs = findings([GICD2, GICC2, PCIE, PL011], [
-      mmio('mmio_write', GICD2, 0x104, 0x6, 'GICD_ISENABLER1'),
-      mmio('mmio_write', GICD2, 0x820, 0x0000, 'GICD_ITARGETSR8'),
-      mmio('mmio_write', GICD2, 0x821, 0x01, 'GICD_ITARGETSR8', 1),
-      { kind: 'irq_line', time: at(), vcpu: -1, intid: 34, level: 1, trigger: 'level', source: 'rtc' },
-      { kind: 'irq_line', time: at(), vcpu: -1, intid: 33, level: 1, trigger: 'level', source: 'uart' },
-      { kind: 'irq_ack', time: at(), vcpu: 0, intid: 33, source_cpu: 0, via: 'gicc_mmio' },
-    ]);
+    const fs = findings(
+      [GICD2, GICC2, PCIE, PL011],
+      [
+        mmio('mmio_write', GICD2, 0x104, 0x6, 'GICD_ISENABLER1'),
+        mmio('mmio_write', GICD2, 0x820, 0x0000, 'GICD_ITARGETSR8'),
+        mmio('mmio_write', GICD2, 0x821, 0x01, 'GICD_ITARGETSR8', 1),
+        { kind: 'irq_line', time: at(), vcpu: -1, intid: 34, level: 1, trigger: 'level', source: 'rtc' },
+        { kind: 'irq_line', time: at(), vcpu: -1, intid: 33, level: 1, trigger: 'level', source: 'uart' },
+        { kind: 'irq_ack', time: at(), vcpu: 0, intid: 33, source_cpu: 0, via: 'gicc_mmio' },
+      ],
+    );
     expect(ids(fs)).toEqual(['gic.never-acked', 'gic.spi-no-target']);
     expect(fs.find((f) => f.rule === 'gic.spi-no-target')!.message).toContain('SPI 34 is enabled but its GICD_ITARGETSR byte is 0');
     expect(fs.find((f) => f.rule === 'gic.never-acked')!.message).toContain('INTID 34 (rtc)');
@@ -105,7 +135,9 @@ describe('GIC rules: priority mask and trigger configuration', () => {
     ]);
     expect(ids(fs)).toEqual(['gic.bad-trigger', 'gic.pmr-zero']); // the trace ends right after the assertion: not judged
     expect(fs.find((f) => f.rule === 'gic.pmr-zero')!.message).toContain("vCPU 0's priority mask is 0");
-    expect(fs.find((f) => f.rule === 'gic.bad-trigger')!.message).toContain('INTID 40 is configured level-triggered but virtio drives it edge-triggered');
+    expect(fs.find((f) => f.rule === 'gic.bad-trigger')!.message).toContain(
+      'INTID 40 is configured level-triggered but virtio drives it edge-triggered',
+    );
   });
 });
 
@@ -121,7 +153,13 @@ describe('PSCI/SMCCC rules', () => {
       call('PSCI_CPU_ON', 0xc4000003, [0x0n, 0x40080000n, 0n], [BigInt.asUintN(64, -4n)]),
       call('PSCI_CPU_OFF', 0x84000002, [], [5n]),
     ]);
-    expect(ids(fs)).toEqual(['psci.after-not-supported', 'psci.bad-return', 'psci.cpu-on-unknown', 'smccc.nonzero-imm', 'smccc.reserved-bits']);
+    expect(ids(fs)).toEqual([
+      'psci.after-not-supported',
+      'psci.bad-return',
+      'psci.cpu-on-unknown',
+      'smccc.nonzero-imm',
+      'smccc.reserved-bits',
+    ]);
     const on = fs.filter((f) => f.rule === 'psci.cpu-on-unknown').map((f) => f.message);
     expect(on[0]).toContain('names no vCPU of this 2-vCPU machine (returned INVALID_PARAMETERS)');
     expect(on[1]).toContain('already on');
@@ -130,20 +168,29 @@ describe('PSCI/SMCCC rules', () => {
 
 describe('Xen ABI rules', () => {
   it('wrong immediate, x86-only hypercalls, undefined sub-operations', () => {
-    const fs = findings(BASE, [
-      call('console_io', 18, [0n, 3n, 0n], [0n], 0xea1),
-      call('sched_op', 29, [1n], [0n], 0xea0),
-      call('set_timer_op', 15, [0n], [BigInt.asUintN(64, -38n)], 0xea1),
-      call('event_channel_op', 32, [99n], [0n], 0xea1),
-    ], { source: { name: 'xen' } });
+    const fs = findings(
+      BASE,
+      [
+        call('console_io', 18, [0n, 3n, 0n], [0n], 0xea1),
+        call('sched_op', 29, [1n], [0n], 0xea0),
+        call('set_timer_op', 15, [0n], [BigInt.asUintN(64, -38n)], 0xea1),
+        call('event_channel_op', 32, [99n], [0n], 0xea1),
+      ],
+      { source: { name: 'xen' } },
+    );
     expect(ids(fs)).toEqual(['xen.hvc-imm', 'xen.malformed-args', 'xen.not-on-arm']);
-    expect(fs.find((f) => f.rule === 'xen.not-on-arm')!.message).toContain('set_timer_op (number 15) is not in the Arm hypercall table and returned -ENOSYS');
+    expect(fs.find((f) => f.rule === 'xen.not-on-arm')!.message).toContain(
+      'set_timer_op (number 15) is not in the Arm hypercall table and returned -ENOSYS',
+    );
   });
 });
 
 describe('VM spec and boot protocol rules', () => {
   it('no console, no GIC, no hotplug bus, undescribed MMIO without a DTB', () => {
-    const fs = findings([], [{ kind: 'mmio_read', time: at(), vcpu: 0, addr: 0x1c090000, size: 4, value: 0n, device: '', register: '', outcome: 'unassigned' }]);
+    const fs = findings(
+      [],
+      [{ kind: 'mmio_read', time: at(), vcpu: 0, addr: 0x1c090000, size: 4, value: 0n, device: '', register: '', outcome: 'unassigned' }],
+    );
     expect(ids(fs)).toEqual(['vmspec.console', 'vmspec.gic', 'vmspec.hotplug-bus', 'vmspec.undescribed-mmio']);
   });
 
@@ -159,12 +206,18 @@ describe('VM spec and boot protocol rules', () => {
   });
 
   it('DTB alignment, x0 at entry, Image placement, secondaries started at boot', () => {
-    const fs = findings(BASE, [
-      { kind: 'vcpu_state', time: at(), vcpu: -1, state: 'on', target: 0, entry: 0x40090000n, context: 0n, reason: 'boot' },
-      { kind: 'vcpu_state', time: at(), vcpu: -1, state: 'on', target: 1, entry: 0x40090000n, context: 0n, reason: 'boot' },
-    ], { extra: { boot: { image: 'linux', entry: 0x40090000, dtbAddr: 0x48000004 } } });
+    const fs = findings(
+      BASE,
+      [
+        { kind: 'vcpu_state', time: at(), vcpu: -1, state: 'on', target: 0, entry: 0x40090000n, context: 0n, reason: 'boot' },
+        { kind: 'vcpu_state', time: at(), vcpu: -1, state: 'on', target: 1, entry: 0x40090000n, context: 0n, reason: 'boot' },
+      ],
+      { extra: { boot: { image: 'linux', entry: 0x40090000, dtbAddr: 0x48000004 } } },
+    );
     expect(ids(fs)).toEqual(['boot.dtb-alignment', 'boot.image-placement', 'boot.registers', 'boot.secondaries-off']);
-    expect(fs.find((f) => f.rule === 'boot.registers')!.message).toBe('x0 at entry was 0x0, not the DTB address 0x48000004; the loader must pass the DTB in x0.');
+    expect(fs.find((f) => f.rule === 'boot.registers')!.message).toBe(
+      'x0 at entry was 0x0, not the DTB address 0x48000004; the loader must pass the DTB in x0.',
+    );
   });
 });
 
@@ -177,7 +230,9 @@ describe('rule selection', () => {
 
   it('rejects a pattern that matches nothing, naming it', () => {
     expect(() => selectRules('gic.*,nosuch')).toThrow(RuleSelectionError);
-    expect(() => selectRules('nosuch')).toThrow("--rules: 'nosuch' matches no rule (families: uart, gic, psci-smccc, xen-abi, vm-spec, boot-protocol; see docs/rules.md)");
+    expect(() => selectRules('nosuch')).toThrow(
+      "--rules: 'nosuch' matches no rule (families: uart, gic, psci-smccc, xen-abi, vm-spec, boot-protocol; see docs/rules.md)",
+    );
   });
 
   it('every rule id is unique and has a clause', () => {

@@ -1,6 +1,17 @@
 // The one system-register table: encodings, the generic spelling and the names devices provide.
 import { describe, expect, it } from 'vitest';
-import { CNT, ICC, iccEncoding, iccRegisterName, mrsWord, msrWord, parseSysregGenericName, resolveSysregName, sysregEncoding, sysregGenericName } from '../../arch/sysregs.ts';
+import {
+  CNT,
+  ICC,
+  iccEncoding,
+  iccRegisterName,
+  mrsWord,
+  msrWord,
+  parseSysregGenericName,
+  resolveSysregName,
+  sysregEncoding,
+  sysregGenericName,
+} from '../../arch/sysregs.ts';
 
 describe('system register encodings', () => {
   it('are the MRS/MSR instruction bits [20:5]', () => {

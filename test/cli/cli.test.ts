@@ -146,7 +146,9 @@ describe('bootscope CLI', () => {
     expect(text.out).toContain('Booting Linux on physical CPU');
     expect(text.out).toContain('$ bootscope check');
     expect(text.out).toMatch(/uart\s+A: pl011@9000000[\s\S]*B: sbsa-uart@22000000/); // diff lines the UARTs up by role
-    expect(text.out).toContain(`Debian's kernel (${j.traces.linux.kernel}) booted from its initramfs onto ${j.traces.linux.disk} (virtio-blk on kvm, a Xen PV disk on xen) to the disk's /sbin/init, as a KVM guest and as a Xen domU`);
+    expect(text.out).toContain(
+      `Debian's kernel (${j.traces.linux.kernel}) booted from its initramfs onto ${j.traces.linux.disk} (virtio-blk on kvm, a Xen PV disk on xen) to the disk's /sbin/init, as a KVM guest and as a Xen domU`,
+    );
     expect(text.out).not.toContain('could not be fetched');
     expect(j.diff).toBeDefined();
     expect(existsSync(j.report)).toBe(true);
@@ -156,7 +158,12 @@ describe('bootscope CLI', () => {
     // Not root, an empty guest cache, and an apt that fails: scripts/fetch-guests.sh cannot fetch.
     const bin = join(dir, 'no-apt-bin');
     mkdirSync(bin, { recursive: true });
-    for (const [name, body] of Object.entries({ id: 'echo 1000', dpkg: 'echo arm64', 'apt-get': 'echo "E: Temporary failure resolving the archive" >&2; exit 100', 'apt-helper': 'exit 100' })) {
+    for (const [name, body] of Object.entries({
+      id: 'echo 1000',
+      dpkg: 'echo arm64',
+      'apt-get': 'echo "E: Temporary failure resolving the archive" >&2; exit 100',
+      'apt-helper': 'exit 100',
+    })) {
       writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
       chmodSync(join(bin, name), 0o755);
     }

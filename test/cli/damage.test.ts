@@ -31,7 +31,9 @@ function expectDamage(r: { code: number | null; err: string }, chunk: RegExp, tr
   expect(r.err).toMatch(chunk);
   expect(r.err).not.toMatch(/\n\s+at /);
   const last = r.err.trim().split('\n').pop()!;
-  expect(last).toMatch(new RegExp(`^bootscope: ${trace}: damaged: 1 chunk could not be read \\(\\d+ events\\); the output above is incomplete$`));
+  expect(last).toMatch(
+    new RegExp(`^bootscope: ${trace}: damaged: 1 chunk could not be read \\(\\d+ events\\); the output above is incomplete$`),
+  );
 }
 
 describe('every command reports a damaged chunk and exits 1', () => {
@@ -69,13 +71,22 @@ describe('every command reports a damaged chunk and exits 1', () => {
   });
 
   it('a chunk missing from the index is reported by every reader', async () => {
-    for (const args of [['events', gone], ['info', gone], ['sql', gone, 'SELECT count(*) FROM events'], ['check', gone]]) {
+    for (const args of [
+      ['events', gone],
+      ['info', gone],
+      ['sql', gone, 'SELECT count(*) FROM events'],
+      ['check', gone],
+    ]) {
       expectDamage(await bootscope(dir, ...args), /chunk 5: missing from the chunk index \(events 10000\.\.11999\)/, gone);
     }
   });
 
   it('an undamaged trace: exit 0, nothing on stderr; info --verify says what it checked', async () => {
-    for (const args of [['events', good, '--limit', '3'], ['info', good], ['sql', good, 'SELECT count(*) FROM events']]) {
+    for (const args of [
+      ['events', good, '--limit', '3'],
+      ['info', good],
+      ['sql', good, 'SELECT count(*) FROM events'],
+    ]) {
       const r = await bootscope(dir, ...args);
       expect(r.err).toBe('');
       expect(r.code).toBe(0);

@@ -17,7 +17,9 @@ describe('CLI start-up', () => {
       await import(${JSON.stringify(join(ROOT, 'cli/main.ts'))});
       console.log(JSON.stringify(loaded));
     `;
-    const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', probe], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', probe], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(JSON.parse(lines[lines.length - 1]!)).toEqual([]);

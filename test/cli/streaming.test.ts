@@ -23,22 +23,34 @@ beforeAll(() => {
   const pool = bootMixPool(1 << 16);
   const line = Buffer.from('a console line of a chatty guest, long enough to add up\n');
   for (let i = 0, t = 0; i < EVENTS; i++) {
-    const e = i % 8 === 0 ? ({ kind: 'console', time: ++t, vcpu: 0, port: 'pl011@9000000', bytes: line } as NewEvent) : { ...pool[i % pool.length]!, time: ++t };
+    const e =
+      i % 8 === 0
+        ? ({ kind: 'console', time: ++t, vcpu: 0, port: 'pl011@9000000', bytes: line } as NewEvent)
+        : { ...pool[i % pool.length]!, time: ++t };
     w.append(e as NewEvent);
   }
   w.close();
-  writeEvents(small, bootMixPool(100).filter((e) => e.kind !== 'console' && e.kind !== 'input'));
+  writeEvents(
+    small,
+    bootMixPool(100).filter((e) => e.kind !== 'console' && e.kind !== 'input'),
+  );
   // 200 MB of console output: plain `console` used to hold all of it before writing a byte.
   const kib = Buffer.alloc(1024, 'all work and no play makes a chatty guest\n');
-  writeEvents(chatty, (function* () {
-    for (let i = 0; i < 200_000; i++) yield { kind: 'console', time: i, vcpu: 0, port: 'pl011@9000000', bytes: kib } as NewEvent;
-  })());
+  writeEvents(
+    chatty,
+    (function* () {
+      for (let i = 0; i < 200_000; i++) yield { kind: 'console', time: i, vcpu: 0, port: 'pl011@9000000', bytes: kib } as NewEvent;
+    })(),
+  );
 }, 120_000);
 
 /** Run a shell pipeline; `cpu` is the user+system CPU seconds of its children (bash `times`). */
 function sh(pipeline: string): Promise<{ code: number | null; out: string; err: string; cpu: number; status: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', `${pipeline}; echo "status \${PIPESTATUS[*]}" >&2; times >&2`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-c', `${pipeline}; echo "status \${PIPESTATUS[*]}" >&2; times >&2`], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -48,12 +60,19 @@ function sh(pipeline: string): Promise<{ code: number | null; out: string; err: 
       const e = Buffer.concat(err).toString();
       const lines = e.trimEnd().split('\n');
       const secs = (s: string) => [...s.matchAll(/(\d+)m([\d.]+)s/g)].reduce((a, m) => a + Number(m[1]) * 60 + Number(m[2]), 0);
-      resolve({ code, out: Buffer.concat(out).toString(), err: lines.slice(0, -3).join('\n'), cpu: secs(lines.at(-1)!), status: lines.at(-3)! });
+      resolve({
+        code,
+        out: Buffer.concat(out).toString(),
+        err: lines.slice(0, -3).join('\n'),
+        cpu: secs(lines.at(-1)!),
+        status: lines.at(-3)!,
+      });
     });
   });
 }
 
-const cli = (heapMiB?: number) => `"${process.execPath}" ${heapMiB ? `--max-old-space-size=${heapMiB} ` : ''}--disable-warning=ExperimentalWarning ${join(ROOT, 'cli/main.ts')}`;
+const cli = (heapMiB?: number) =>
+  `"${process.execPath}" ${heapMiB ? `--max-old-space-size=${heapMiB} ` : ''}--disable-warning=ExperimentalWarning ${join(ROOT, 'cli/main.ts')}`;
 
 describe('streamed output, bounded memory', () => {
   const forms: [string, string][] = [
@@ -76,7 +95,11 @@ describe('streamed output, bounded memory', () => {
 });
 
 describe('a reader that stops early', () => {
-  for (const [name, args] of [['events', `events ${big}`], ['sql', `sql ${big} 'SELECT seq, kind, value FROM events'`], ['console', `console ${chatty}`]] as const) {
+  for (const [name, args] of [
+    ['events', `events ${big}`],
+    ['sql', `sql ${big} 'SELECT seq, kind, value FROM events'`],
+    ['console', `console ${chatty}`],
+  ] as const) {
     it(`${name} | head: exit 0, nothing on stderr, far less work than the whole output`, async () => {
       const head = await sh(`${cli()} ${args} | head -c 1000`);
       expect(head.status).toBe('status 0 0');
@@ -90,7 +113,11 @@ describe('a reader that stops early', () => {
 });
 
 describe('--json is valid JSON when nothing matches', () => {
-  for (const args of [`events ${small} --kind input --json`, `sql ${small} 'SELECT seq FROM events WHERE 0' --json`, `console ${small} --json`]) {
+  for (const args of [
+    `events ${small} --kind input --json`,
+    `sql ${small} 'SELECT seq FROM events WHERE 0' --json`,
+    `console ${small} --json`,
+  ]) {
     it(args.replace(small, 'T'), async () => {
       const r = await sh(`${cli()} ${args}`);
       expect(r.status).toBe('status 0');

@@ -20,7 +20,17 @@ beforeAll(() => {
   for (const line of [HOSTILE, 'Linux version 6.1.0 \x1b[1mbold\x1b[0m\n', 'Run /init as init process\n']) {
     evs.push({ kind: 'console', time: (t += 10), vcpu: 0, port: UART, bytes: Buffer.from(line, 'latin1') });
   }
-  evs.push({ kind: 'mmio_write', time: (t += 10), vcpu: 0, addr: 0x09000000, size: 4, value: 0x1bn, device: UART, register: 'DR\x1b[5m', outcome: 'handled' });
+  evs.push({
+    kind: 'mmio_write',
+    time: (t += 10),
+    vcpu: 0,
+    addr: 0x09000000,
+    size: 4,
+    value: 0x1bn,
+    device: UART,
+    register: 'DR\x1b[5m',
+    outcome: 'handled',
+  });
   writeEvents(trace, evs);
 });
 

@@ -41,7 +41,11 @@ function failsWith(r: { code: number | null; out: string; err: string }, err: st
 }
 
 /** Names in the test directory that start with `base` (a file and anything left next to it). */
-const leftovers = (base: string): string[] => fs.readdirSync(dir).filter((f) => f.startsWith(base)).sort();
+const leftovers = (base: string): string[] =>
+  fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith(base))
+    .sort();
 
 /** Children still running when a test ends (it failed midway) are stopped, never left behind. */
 const running = new Set<ChildProcess>();
@@ -53,7 +57,10 @@ afterEach(() => {
 type Cli = ChildProcess & { done: Promise<{ code: number | null; signal: string | null; out: string; err: string }> };
 
 function spawnCli(args: string[]): Cli {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, ...args], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString('latin1')));
@@ -154,15 +161,24 @@ describe('import -o', () => {
     fs.copyFileSync(log, input);
     const before = fs.readFileSync(input);
     for (const force of [[], ['--force']]) {
-      failsWith(bootscope(['import', input, '-o', input, ...force]), `${input}: is also an input of this command; choose another output file`);
-      failsWith(bootscope(['import', 'self.log', '-o', input, ...force]), `${input}: is also an input of this command; choose another output file`);
+      failsWith(
+        bootscope(['import', input, '-o', input, ...force]),
+        `${input}: is also an input of this command; choose another output file`,
+      );
+      failsWith(
+        bootscope(['import', 'self.log', '-o', input, ...force]),
+        `${input}: is also an input of this command; choose another output file`,
+      );
     }
     const hard = at('self-hard.trace');
     fs.linkSync(input, hard);
     const soft = at('self-soft.trace');
     fs.symlinkSync(input, soft);
     for (const link of [hard, soft])
-      failsWith(bootscope(['import', input, '-o', link, '--force']), `${link}: is the same file as the input ${input} (a link to it); choose another output file`);
+      failsWith(
+        bootscope(['import', input, '-o', link, '--force']),
+        `${link}: is the same file as the input ${input} (a link to it); choose another output file`,
+      );
     expect(fs.readFileSync(input).equals(before)).toBe(true);
   });
 
@@ -199,8 +215,14 @@ describe('report -o', () => {
     expect(fs.readFileSync(html, 'utf8')).toMatch(/^<!DOCTYPE html>/);
     expect(leftovers('r.html')).toEqual(['r.html']);
     const before = fs.readFileSync(trace);
-    failsWith(bootscope(['report', trace, '-o', trace, '--force']), `${trace}: is also an input of this command; choose another output file`);
-    failsWith(bootscope(['report', log, trace, '-o', trace]), `${log}: not a SQLite database (no SQLite header at offset 0), so not a bootscope trace`);
+    failsWith(
+      bootscope(['report', trace, '-o', trace, '--force']),
+      `${trace}: is also an input of this command; choose another output file`,
+    );
+    failsWith(
+      bootscope(['report', log, trace, '-o', trace]),
+      `${log}: not a SQLite database (no SQLite header at offset 0), so not a bootscope trace`,
+    );
     expect(fs.readFileSync(trace).equals(before)).toBe(true);
     const d = at('report-dir');
     fs.mkdirSync(d);
@@ -213,19 +235,34 @@ describe('run -o and replay -o', () => {
     const kernel = at('k.bin');
     fs.copyFileSync(guestBinary('uart'), kernel);
     const before = fs.readFileSync(kernel);
-    failsWith(bootscope(['run', '--kernel', kernel, '-o', kernel, '--force']), `${kernel}: is also an input of this command; choose another output file`);
+    failsWith(
+      bootscope(['run', '--kernel', kernel, '-o', kernel, '--force']),
+      `${kernel}: is also an input of this command; choose another output file`,
+    );
     const link = at('k-link.trace');
     fs.linkSync(kernel, link);
-    failsWith(bootscope(['run', '--kernel', kernel, '-o', link, '--force']), `${link}: is the same file as the input ${kernel} (a link to it); choose another output file`);
+    failsWith(
+      bootscope(['run', '--kernel', kernel, '-o', link, '--force']),
+      `${link}: is the same file as the input ${kernel} (a link to it); choose another output file`,
+    );
     const initrd = at('initrd.img');
     fs.writeFileSync(initrd, Buffer.alloc(4096, 1));
-    failsWith(bootscope(['run', '--kernel', kernel, '--initrd', initrd, '-o', initrd, '--force']), `${initrd}: is also an input of this command; choose another output file`);
+    failsWith(
+      bootscope(['run', '--kernel', kernel, '--initrd', initrd, '-o', initrd, '--force']),
+      `${initrd}: is also an input of this command; choose another output file`,
+    );
     const input = at('typed.txt');
     fs.writeFileSync(input, '@0 hello\n');
-    failsWith(bootscope(['run', '--kernel', kernel, '--input', input, '-o', input, '--force']), `${input}: is also an input of this command; choose another output file`);
+    failsWith(
+      bootscope(['run', '--kernel', kernel, '--input', input, '-o', input, '--force']),
+      `${input}: is also an input of this command; choose another output file`,
+    );
     const disk = at('disk.img');
     fs.writeFileSync(disk, Buffer.alloc(65536, 2));
-    failsWith(bootscope(['run', '--kernel', kernel, '--disk', `${disk},rw`, '-o', disk, '--force']), `${disk}: is also an input of this command; choose another output file`);
+    failsWith(
+      bootscope(['run', '--kernel', kernel, '--disk', `${disk},rw`, '-o', disk, '--force']),
+      `${disk}: is also an input of this command; choose another output file`,
+    );
     expect(fs.readFileSync(disk).equals(Buffer.alloc(65536, 2))).toBe(true);
     expect(fs.readFileSync(kernel).equals(before)).toBe(true);
     expect(fs.readFileSync(initrd).equals(Buffer.alloc(4096, 1))).toBe(true);
@@ -240,25 +277,43 @@ describe('run -o and replay -o', () => {
     const before = fs.readFileSync(rec);
     const link = at('rec-link.trace');
     fs.linkSync(rec, link);
-    failsWith(bootscope(['replay', rec, '-o', link, '--force']), `${link}: is the same file as the input ${rec} (a link to it); choose another output file`);
+    failsWith(
+      bootscope(['replay', rec, '-o', link, '--force']),
+      `${link}: is the same file as the input ${rec} (a link to it); choose another output file`,
+    );
     expect(fs.readFileSync(rec).equals(before)).toBe(true);
     const again = at('rec-again.trace');
     expect(bootscope(['replay', rec, '-o', again]).code).toBe(0);
     failsWith(bootscope(['replay', rec, '-o', again]), `${again}: file exists (use --force to replace it)`);
   });
 
-  it('images larger than RAM (and import\'s DTB or events file larger than they can be) are refused before they are read (a sparse 100 GiB file)', () => {
+  it("images larger than RAM (and import's DTB or events file larger than they can be) are refused before they are read (a sparse 100 GiB file)", () => {
     const huge = at('huge.img');
     fs.closeSync(fs.openSync(huge, 'w'));
     fs.truncateSync(huge, 100 * 2 ** 30);
     const out = at('huge.trace');
     const k = guestBinary('uart');
     const big = '100 GiB (107,374,182,400 bytes)';
-    failsWith(bootscope(['run', '--kernel', k, '--initrd', huge, '-o', out]), `${huge}: initrd is ${big}, larger than the guest's RAM (512 MiB (536,870,912 bytes)); it cannot be loaded`);
-    failsWith(bootscope(['run', '--kernel', huge, '--mem', '128M', '-o', out]), `${huge}: kernel is ${big}, larger than the guest's RAM (128 MiB (134,217,728 bytes)); it cannot be loaded`);
-    failsWith(bootscope(['run', '--kernel', k, '--dtb', huge, '-o', out]), `${huge}: DTB is ${big}, larger than the guest's RAM (512 MiB (536,870,912 bytes)); it cannot be loaded`);
-    failsWith(bootscope(['import', log, '--dtb', huge, '-o', out]), `${huge}: 107374182400 bytes: a DTB for an arm64 guest is at most 2 MiB (Linux, Documentation/arch/arm64/booting.rst)`);
-    failsWith(bootscope(['import', log, '--events', huge, '-o', out]), `${huge}: 107374182400 bytes: too large for a trace-events-all file (QEMU 7.2's is 455 KB; at most 64 MiB)`);
+    failsWith(
+      bootscope(['run', '--kernel', k, '--initrd', huge, '-o', out]),
+      `${huge}: initrd is ${big}, larger than the guest's RAM (512 MiB (536,870,912 bytes)); it cannot be loaded`,
+    );
+    failsWith(
+      bootscope(['run', '--kernel', huge, '--mem', '128M', '-o', out]),
+      `${huge}: kernel is ${big}, larger than the guest's RAM (128 MiB (134,217,728 bytes)); it cannot be loaded`,
+    );
+    failsWith(
+      bootscope(['run', '--kernel', k, '--dtb', huge, '-o', out]),
+      `${huge}: DTB is ${big}, larger than the guest's RAM (512 MiB (536,870,912 bytes)); it cannot be loaded`,
+    );
+    failsWith(
+      bootscope(['import', log, '--dtb', huge, '-o', out]),
+      `${huge}: 107374182400 bytes: a DTB for an arm64 guest is at most 2 MiB (Linux, Documentation/arch/arm64/booting.rst)`,
+    );
+    failsWith(
+      bootscope(['import', log, '--events', huge, '-o', out]),
+      `${huge}: 107374182400 bytes: too large for a trace-events-all file (QEMU 7.2's is 455 KB; at most 64 MiB)`,
+    );
     expect(leftovers('huge.trace')).toEqual([]);
   });
 });
@@ -283,12 +338,21 @@ describe('files the user may not read or write (EACCES)', () => {
     fs.chmodSync(pub, 0o777);
     const never = path.join(pub, 'never.trace');
     failsWith(bootscope(['import', secret, '-o', never], user), `${secret}: cannot read: permission denied`);
-    failsWith(bootscope(['import', log, '-o', path.join(locked, 'x.trace')], user), `${path.join(locked, 'x.trace')}: cannot write in ${locked}: permission denied`);
+    failsWith(
+      bootscope(['import', log, '-o', path.join(locked, 'x.trace')], user),
+      `${path.join(locked, 'x.trace')}: cannot write in ${locked}: permission denied`,
+    );
     for (const cmd of ['info', 'events', 'console', 'check'])
       failsWith(bootscope([cmd, secretTrace], user), `${secretTrace}: cannot read: permission denied`);
     failsWith(bootscope(['run', '--kernel', kernel, '-o', never], user), `${kernel}: cannot read the kernel: permission denied`);
-    failsWith(bootscope(['run', '--kernel', guestBinary('uart'), '-o', path.join(locked, 'x.trace')], user), `${path.join(locked, 'x.trace')}: cannot write in ${locked}: permission denied`);
-    failsWith(bootscope(['report', trace, '-o', path.join(locked, 'r.html')], user), `${path.join(locked, 'r.html')}: cannot write in ${locked}: permission denied`);
+    failsWith(
+      bootscope(['run', '--kernel', guestBinary('uart'), '-o', path.join(locked, 'x.trace')], user),
+      `${path.join(locked, 'x.trace')}: cannot write in ${locked}: permission denied`,
+    );
+    failsWith(
+      bootscope(['report', trace, '-o', path.join(locked, 'r.html')], user),
+      `${path.join(locked, 'r.html')}: cannot write in ${locked}: permission denied`,
+    );
     failsWith(bootscope(['demo', '-o', path.join(locked, 'demo'), '--json'], user), `${path.join(locked, 'demo')}: permission denied`);
     expect(fs.readdirSync(pub)).toEqual([]);
     expect(fs.readdirSync(locked)).toEqual([]);
@@ -296,7 +360,10 @@ describe('files the user may not read or write (EACCES)', () => {
 });
 
 describe('Ctrl-C (SIGINT) and SIGTERM midway', () => {
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     it(`run: ${signal} commits what was recorded, closes the trace, marks it interrupted, exits ${code}`, async () => {
       const out = at(`run-${signal}.trace`);
       const child = spawnCli(['run', '--kernel', loop, '--mem', '128M', '-o', out, '--json']);
@@ -320,7 +387,9 @@ describe('Ctrl-C (SIGINT) and SIGTERM midway', () => {
       expect(t.info().counts.kinds).toEqual({ vcpu_state: 1, mmio_read: Math.floor(s.instructions / 2) });
       expect(t.eventCount % 65536).not.toBe(0);
       t.close();
-      expect(bootscope(['info', out]).out).toContain(`status    INTERRUPTED by ${signal}: the recording stopped early; all ${s.events.toLocaleString('en-US')} events recorded up to then are in the trace`);
+      expect(bootscope(['info', out]).out).toContain(
+        `status    INTERRUPTED by ${signal}: the recording stopped early; all ${s.events.toLocaleString('en-US')} events recorded up to then are in the trace`,
+      );
     });
   }
 

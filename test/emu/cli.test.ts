@@ -69,7 +69,9 @@ describe('bootscope run', () => {
     writeFileSync(text, 'These are my notes, not a kernel.\nSecond line of notes here.\n');
     const t = bootscope('run', '--kernel', text, '-o', out);
     expect(t.code).toBe(1);
-    expect(t.err).toMatch(/^bootscope: .*notes\.txt: looks like text \("These are my notes, not …"\), not a kernel image: expected an ELF, an arm64 Image or raw AArch64 code\n$/);
+    expect(t.err).toMatch(
+      /^bootscope: .*notes\.txt: looks like text \("These are my notes, not …"\), not a kernel image: expected an ELF, an arm64 Image or raw AArch64 code\n$/,
+    );
     expect(existsSync(out)).toBe(false);
   });
 
@@ -78,13 +80,21 @@ describe('bootscope run', () => {
     const k = ['--kernel', guestBinary('uart')];
     expect(bootscope('run', ...o).err).toBe('bootscope: run: --kernel FILE is required\n');
     expect(bootscope('run', ...k).err).toBe('bootscope: run: -o TRACE is required\n');
-    expect(bootscope('run', ...k, ...o, '--machine', 'hyperv').err).toBe("bootscope: --machine: unknown machine 'hyperv' (available: kvm, xen)\n");
+    expect(bootscope('run', ...k, ...o, '--machine', 'hyperv').err).toBe(
+      "bootscope: --machine: unknown machine 'hyperv' (available: kvm, xen)\n",
+    );
     expect(bootscope('run', ...k, ...o, '--gic', '4').err).toBe("bootscope: --gic must be 2 or 3, not '4'\n");
     expect(bootscope('run', ...k, ...o, '--smp', '0').err).toBe("bootscope: --smp: '0' is not a positive integer\n");
     expect(bootscope('run', ...k, ...o, '--mem', 'lots').err).toBe("bootscope: --mem: cannot read 'lots' as a size (e.g. 512M, 1G)\n");
-    expect(bootscope('run', ...k, ...o, '--mem', '3G').err).toBe('bootscope: --mem 3221225472: the emulator supports at most 2 GiB of RAM\n');
-    expect(bootscope('run', ...k, ...o, '--smp', '9', '--gic', '2').err).toBe('bootscope: GICv2 supports at most 8 vCPUs (got --smp 9); use --gic 3\n');
-    expect(bootscope('run', '--kernel', tmp.file('nope.bin'), ...o).err).toBe(`bootscope: ${tmp.file('nope.bin')}: kernel file not found\n`);
+    expect(bootscope('run', ...k, ...o, '--mem', '3G').err).toBe(
+      'bootscope: --mem 3221225472: the emulator supports at most 2 GiB of RAM\n',
+    );
+    expect(bootscope('run', ...k, ...o, '--smp', '9', '--gic', '2').err).toBe(
+      'bootscope: GICv2 supports at most 8 vCPUs (got --smp 9); use --gic 3\n',
+    );
+    expect(bootscope('run', '--kernel', tmp.file('nope.bin'), ...o).err).toBe(
+      `bootscope: ${tmp.file('nope.bin')}: kernel file not found\n`,
+    );
     expect(bootscope('run', ...k, ...o, '--dtb', guestBinary('uart')).err).toMatch(/^bootscope: .*uart\.bin: not a valid DTB: .*\n$/);
     expect(existsSync(tmp.file('x.trace'))).toBe(false);
     const exists = tmp.file('exists.trace');
@@ -151,7 +161,9 @@ describe('bootscope replay', () => {
     writeFileSync(k, img);
     const c = bootscope('replay', out);
     expect(c.code).toBe(1);
-    expect(c.err).toMatch(/^bootscope: .*uart-copy\.trace: the kernel .*uart-copy\.bin changed since it was recorded \(sha256 [0-9a-f]{12}…, recorded [0-9a-f]{12}…\)\n$/);
+    expect(c.err).toMatch(
+      /^bootscope: .*uart-copy\.trace: the kernel .*uart-copy\.bin changed since it was recorded \(sha256 [0-9a-f]{12}…, recorded [0-9a-f]{12}…\)\n$/,
+    );
   });
 
   it('bad traces: one-line errors', () => {

@@ -23,7 +23,11 @@ describe('determinism', () => {
       const r = openTrace(a.trace!);
       try {
         expect(r.complete).toBe(true);
-        expect(r.meta.source).toMatchObject({ type: 'emulator', name: 'kvm', config: { smp: matrix(id).smp, gic: matrix(id).gic, dtb: 'auto' } });
+        expect(r.meta.source).toMatchObject({
+          type: 'emulator',
+          name: 'kvm',
+          config: { smp: matrix(id).smp, gic: matrix(id).gic, dtb: 'auto' },
+        });
         expect(r.meta.clock).toEqual({ kind: 'instructions', counterHz: 62_500_000, instructionsPerSecond: 1e9 });
         expect(Object.keys(r.meta.hashes).sort()).toEqual(['dtb', 'kernel']);
         expect(r.meta.extra.stop).toBe('system_off');
@@ -46,7 +50,10 @@ describe('determinism', () => {
   });
 
   it('a run recorded without the block compiler replays identically with it, and the other way round', async () => {
-    for (const [rec, rep] of [[false, true], [true, false]]) {
+    for (const [rec, rep] of [
+      [false, true],
+      [true, false],
+    ]) {
       const out = tmp.file(`smp4-jit-${rec}.trace`);
       // eager compilation so that most of this short guest runs compiled code
       await runMatrixGuest(matrix('smp4-gicv3'), { output: out, jit: rec ? { threshold: 2 } : false });

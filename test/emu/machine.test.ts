@@ -45,7 +45,9 @@ describe('stop reasons and time', () => {
   it('WFI with nothing armed is a guest hang', async () => {
     const r = await runGuest({ kernel: image([A64.WFI, A64.B_BACK1]), memBytes: MEM });
     expect(r.stop.kind).toBe('hang');
-    expect(r.stop.message).toBe('guest hang: cpu0 WFI at 0x40080004 with no interrupt pending at its CPU interface and no device deadline ahead');
+    expect(r.stop.message).toBe(
+      'guest hang: cpu0 WFI at 0x40080004 with no interrupt pending at its CPU interface and no device deadline ahead',
+    );
     expect(r.executed).toBe(1);
   });
 
@@ -96,7 +98,10 @@ describe('stop reasons and time', () => {
     const t = openTrace(r.trace!);
     try {
       const w = [...t.events({ kinds: ['wfx'] })];
-      expect(w.map((e) => [e.time, e.kind === 'wfx' && e.wake, e.kind === 'wfx' && e.wfe])).toEqual([[16 * 16, 'event', true], [48 * 16, 'event', true]]);
+      expect(w.map((e) => [e.time, e.kind === 'wfx' && e.wake, e.kind === 'wfx' && e.wfe])).toEqual([
+        [16 * 16, 'event', true],
+        [48 * 16, 'event', true],
+      ]);
     } finally {
       t.close();
     }
@@ -145,12 +150,22 @@ describe('the bus records every MMIO access', () => {
 
 describe('loading', () => {
   it('passes --append and the initrd through the generated DTB, x0 = DTB address', async () => {
-    const initrd = writeImage(tmp.file('initrd.img'), new Uint8Array(10_000).map((_, i) => i & 0xff));
+    const initrd = writeImage(
+      tmp.file('initrd.img'),
+      new Uint8Array(10_000).map((_, i) => i & 0xff),
+    );
     let ram: Uint8Array | undefined;
     let base = 0;
     const r = await runGuest({
-      kernel: image(SYSTEM_OFF), initrd, append: 'console=ttyAMA0 quiet', memBytes: MEM, output: tmp.file('initrd.trace'),
-      onReady: (m) => { ram = m.bus.mem; base = m.bus.ramBase; },
+      kernel: image(SYSTEM_OFF),
+      initrd,
+      append: 'console=ttyAMA0 quiet',
+      memBytes: MEM,
+      output: tmp.file('initrd.trace'),
+      onReady: (m) => {
+        ram = m.bus.mem;
+        base = m.bus.ramBase;
+      },
     });
     expect(r.stop.kind).toBe('system_off');
     expect(Object.keys(r.hashes).sort()).toEqual(['dtb', 'initrd', 'kernel']);
@@ -178,7 +193,9 @@ describe('loading', () => {
       t.close();
     }
     const dtbFile = writeImage(tmp.file('given.dtb'), dtb0());
-    await expect(runGuest({ kernel: image(SYSTEM_OFF), dtb: dtbFile, append: 'x', memBytes: MEM })).rejects.toThrow(/--append needs the generated DTB \(--dtb auto\)/);
+    await expect(runGuest({ kernel: image(SYSTEM_OFF), dtb: dtbFile, append: 'x', memBytes: MEM })).rejects.toThrow(
+      /--append needs the generated DTB \(--dtb auto\)/,
+    );
   });
 
   it('rejects images that cannot be guests, with one-line messages and no trace file', async () => {
@@ -187,9 +204,18 @@ describe('loading', () => {
     await expect(runGuest({ kernel: empty, output: out })).rejects.toThrow(/empty\.bin: kernel file is empty$/);
     const elf = new Uint8Array(64);
     elf.set([0x7f, 0x45, 0x4c, 0x46, 2, 1]);
-    await expect(runGuest({ kernel: writeImage(tmp.file('bad.elf'), elf), output: out })).rejects.toThrow(/bad\.elf: ELF machine 0 at offset 0x12: expected EM_AARCH64 \(183\)$/);
-    await expect(runGuest({ kernel: writeImage(tmp.file('big.bin'), new Uint8Array(2 << 20)), memBytes: 2 << 20, output: out })).rejects.toThrow(/big\.bin: kernel \(2097152 bytes at 0x40080000\) does not fit in RAM 0x40000000-0x401fffff$/);
-    await expect(runGuest({ kernel: writeImage(tmp.file('text.bin'), new TextEncoder().encode('just some text, certainly not an arm64 kernel\n')), output: out })).rejects.toThrow(/text\.bin: looks like text/);
+    await expect(runGuest({ kernel: writeImage(tmp.file('bad.elf'), elf), output: out })).rejects.toThrow(
+      /bad\.elf: ELF machine 0 at offset 0x12: expected EM_AARCH64 \(183\)$/,
+    );
+    await expect(
+      runGuest({ kernel: writeImage(tmp.file('big.bin'), new Uint8Array(2 << 20)), memBytes: 2 << 20, output: out }),
+    ).rejects.toThrow(/big\.bin: kernel \(2097152 bytes at 0x40080000\) does not fit in RAM 0x40000000-0x401fffff$/);
+    await expect(
+      runGuest({
+        kernel: writeImage(tmp.file('text.bin'), new TextEncoder().encode('just some text, certainly not an arm64 kernel\n')),
+        output: out,
+      }),
+    ).rejects.toThrow(/text\.bin: looks like text/);
     await expect(runGuest({ kernel: tmp.file('missing.bin'), output: out })).rejects.toThrow(/missing\.bin: kernel file not found/);
     await expect(runGuest({ kernel: image(SYSTEM_OFF), dtb: image(SYSTEM_OFF), output: out })).rejects.toThrow(/not a valid DTB/);
     await expect(runGuest({ kernel: image(SYSTEM_OFF), smp: 9, gic: 2, output: out })).rejects.toThrow(/GICv2 supports at most 8 vCPUs/);
@@ -202,7 +228,9 @@ describe('robustness', () => {
   it('random guest images (fixed seed) never throw in the host', async () => {
     let s = 0x12345678;
     const rnd = () => {
-      s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
       return s >>> 0;
     };
     // Half the images are pure noise (they fault at once and loop at vector 0x200); the other half
@@ -230,12 +258,24 @@ describe('robustness', () => {
       wordCount += words.length;
       const noise = rawImage(words);
       const img = i % 2 ? noise : new Uint8Array([...stub, ...noise]);
-      const r = await runGuest({ kernel: writeImage(tmp.file(`fuzz${i}.bin`), img), memBytes: 16 << 20, smp: 1 + (i % 3), gic: (2 + ((i >> 1) % 2)) as 2 | 3, maxInsns: 50_000 });
+      const r = await runGuest({
+        kernel: writeImage(tmp.file(`fuzz${i}.bin`), img),
+        memBytes: 16 << 20,
+        smp: 1 + (i % 3),
+        gic: (2 + ((i >> 1) % 2)) as 2 | 3,
+        maxInsns: 50_000,
+      });
       kinds.set(r.stop.kind, (kinds.get(r.stop.kind) ?? 0) + 1);
       executed += r.executed;
       if (i % 4 === 0) {
         // the interpreter alone, and the block compiler compiling on a block's second run, record the same
-        const same = { kernel: tmp.file(`fuzz${i}.bin`), memBytes: 16 << 20, smp: 1 + (i % 3), gic: (2 + ((i >> 1) % 2)) as 2 | 3, maxInsns: 50_000 };
+        const same = {
+          kernel: tmp.file(`fuzz${i}.bin`),
+          memBytes: 16 << 20,
+          smp: 1 + (i % 3),
+          gic: (2 + ((i >> 1) % 2)) as 2 | 3,
+          maxInsns: 50_000,
+        };
         const a = await runGuest({ ...same, jit: false, output: tmp.file(`fuzz${i}-int.trace`) });
         const b = await runGuest({ ...same, jit: { threshold: 2 }, output: tmp.file(`fuzz${i}-jit.trace`) });
         expect(b.digest, `image ${i}`).toBe(a.digest);

@@ -32,7 +32,12 @@ export function assemble(src: string, base = RAM_BASE): Uint8Array {
   }
 }
 
-export interface MmioLog { write: boolean; pa: number; size: number; value: number | bigint }
+export interface MmioLog {
+  write: boolean;
+  pa: number;
+  size: number;
+  value: number | bigint;
+}
 
 export interface TestMachine {
   bus: SimpleBus;
@@ -55,7 +60,8 @@ export function machine(code: Uint8Array | string, opts: Partial<CpuOptions> = {
   bus.load(RAM_BASE, bin);
   const mmio: MmioLog[] = [];
   bus.addMmio({
-    base: DEV_BASE, size: 0x1000,
+    base: DEV_BASE,
+    size: 0x1000,
     read(off, size) {
       if (off >= 0x800) return null;
       const v = size === 8 ? 0x1122334455667788n : (0x12345678 + off) >>> 0;
@@ -78,14 +84,24 @@ export function machine(code: Uint8Array | string, opts: Partial<CpuOptions> = {
     },
   };
   const cpu = new Cpu({
-    bus, hypervisor: hv, irqPending: () => irq.line,
-    hooks: { onException: (_c, info) => exceptions.push(info) }, ...opts,
+    bus,
+    hypervisor: hv,
+    irqPending: () => irq.line,
+    hooks: { onException: (_c, info) => exceptions.push(info) },
+    ...opts,
   });
   cpu.pc = BigInt(RAM_BASE);
   cpu.sp = BigInt(RAM_BASE + RAM_SIZE);
   return {
-    bus, cpu, exceptions, mmio, hvcs, irq,
-    run(max = 1_000_000) { return cpu.run(max); },
+    bus,
+    cpu,
+    exceptions,
+    mmio,
+    hvcs,
+    irq,
+    run(max = 1_000_000) {
+      return cpu.run(max);
+    },
   };
 }
 

@@ -30,13 +30,40 @@ export function runOnQemu(bin: Uint8Array, gic: 2 | 3, count: number, smp = 1): 
   writeFileSync(`${base}.bin`, bin);
   const machine = `virt,gic-version=${gic}${gic === 3 ? ',its=off' : ''}`;
   try {
-    execFileSync('timeout', ['3', 'qemu-system-aarch64', '-M', machine, '-cpu', 'cortex-a57', '-smp', String(smp), '-m', '128', '-nographic', '-kernel', `${base}.bin`, '-d', 'cpu,nochain', '-singlestep', '-D', `${base}.log`], { stdio: 'ignore' });
+    execFileSync(
+      'timeout',
+      [
+        '3',
+        'qemu-system-aarch64',
+        '-M',
+        machine,
+        '-cpu',
+        'cortex-a57',
+        '-smp',
+        String(smp),
+        '-m',
+        '128',
+        '-nographic',
+        '-kernel',
+        `${base}.bin`,
+        '-d',
+        'cpu,nochain',
+        '-singlestep',
+        '-D',
+        `${base}.log`,
+      ],
+      { stdio: 'ignore' },
+    );
   } catch {
     // the snippet spins until timeout
   }
-  const states = takeLogTail(`${base}.log`).split(/(?= PC=)/).filter((b) => b.startsWith(' PC='));
+  const states = takeLogTail(`${base}.log`)
+    .split(/(?= PC=)/)
+    .filter((b) => b.startsWith(' PC='));
   const last = states[states.length - 1]!;
-  return Array.from({ length: count }, (_, i) => BigInt('0x' + new RegExp(`X${String(i + 1).padStart(2, '0')}=([0-9a-f]{16})`).exec(last)![1]));
+  return Array.from({ length: count }, (_, i) =>
+    BigInt('0x' + new RegExp(`X${String(i + 1).padStart(2, '0')}=([0-9a-f]{16})`).exec(last)![1]),
+  );
 }
 
 class Platform implements PlatformControl {
@@ -81,7 +108,15 @@ export function runOnEmu(bin: Uint8Array, gic: 2 | 3, count: number, smp = 1, ex
     });
   }
   bus.load(0x40080000, bin);
-  const cpu = new Cpu({ bus, id: 0, mpidr: p.mpidr(0), hypervisor: p, providers: p.sysregs, irqPending: () => p.intc.irqPending(0), gicv3: gic === 3 });
+  const cpu = new Cpu({
+    bus,
+    id: 0,
+    mpidr: p.mpidr(0),
+    hypervisor: p,
+    providers: p.sysregs,
+    irqPending: () => p.intc.irqPending(0),
+    gicv3: gic === 3,
+  });
   cpu.pc = 0x40080000n;
   for (let i = 0; i < 50; i++) {
     cpu.run(1000);

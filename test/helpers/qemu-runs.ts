@@ -48,14 +48,7 @@ function machineArgs(run: GuestRun, machineExtra = ''): string[] {
 }
 
 export function qemuArgs(run: GuestRun, kernel = guestBinary(run.guest), dtb?: string): string[] {
-  return [
-    ...machineArgs(run),
-    '-nographic',
-    '-monitor', 'none',
-    '-no-reboot',
-    '-kernel', kernel,
-    ...(dtb ? ['-dtb', dtb] : []),
-  ];
+  return [...machineArgs(run), '-nographic', '-monitor', 'none', '-no-reboot', '-kernel', kernel, ...(dtb ? ['-dtb', dtb] : [])];
 }
 
 /** QEMU's DTB for this machine configuration with the PL011 node described as Xen describes its
@@ -84,13 +77,12 @@ export interface QemuResult {
 /** Runs one guest on qemu-system-aarch64; kills it after `killAfterMs` so a hung guest cannot
  *  hang the suite (a safety net, not a speed limit). `extraArgs` are appended to QEMU's command
  *  line, e.g. `['-trace', 'pl011_*', '-D', logFile]` to get a log for the trace importer. */
-export function runOnQemu(
-  run: GuestRun,
-  opts: { kernel?: string; killAfterMs?: number; extraArgs?: string[] } = {},
-): Promise<QemuResult> {
+export function runOnQemu(run: GuestRun, opts: { kernel?: string; killAfterMs?: number; extraArgs?: string[] } = {}): Promise<QemuResult> {
   const killAfterMs = opts.killAfterMs ?? 120_000;
   const tmp = run.uartDt ? mkdtempSync(path.join(os.tmpdir(), 'bootscope-dtb-')) : undefined;
-  const cleanup = () => { if (tmp) rmSync(tmp, { recursive: true, force: true }); };
+  const cleanup = () => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  };
   let dtb: string | undefined;
   try {
     if (tmp) dtb = sbsaUartDtb(run, tmp);
@@ -104,10 +96,25 @@ export function runOnQemu(
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout.setEncoding('latin1').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, killAfterMs);
-    child.on('error', (err) => { clearTimeout(timer); cleanup(); reject(err); });
-    child.on('close', (code) => { clearTimeout(timer); cleanup(); resolve({ stdout, stderr, code, timedOut }); });
+    child.stdout.setEncoding('latin1').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, killAfterMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      cleanup();
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      cleanup();
+      resolve({ stdout, stderr, code, timedOut });
+    });
   });
 }

@@ -32,9 +32,25 @@ export function fetchGuests(): Guests {
     const err = (e as { stderr?: string }).stderr?.trim();
     throw new Error(`scripts/fetch-guests.sh failed: ${err || (e as Error).message}`);
   }
-  const paths = Object.fromEntries(out.trim().split('\n').map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
-  const need = (role: string) => paths[role] ?? (() => { throw new Error(`scripts/fetch-guests.sh printed no '${role}' line`); })();
-  return { kernel: need('kernel'), kernel612: need('kernel-6.12'), uboot: need('u-boot'), busybox: need('busybox'), xen: need('xen'), edk2: need('edk2') };
+  const paths = Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]),
+  );
+  const need = (role: string) =>
+    paths[role] ??
+    (() => {
+      throw new Error(`scripts/fetch-guests.sh printed no '${role}' line`);
+    })();
+  return {
+    kernel: need('kernel'),
+    kernel612: need('kernel-6.12'),
+    uboot: need('u-boot'),
+    busybox: need('busybox'),
+    xen: need('xen'),
+    edk2: need('edk2'),
+  };
 }
 
 /**
@@ -46,14 +62,18 @@ export function bootscope(cwd: string, ...args: string[]): Promise<{ code: numbe
 }
 
 /** `bootscope ARGS` as above, in `cwd` with extra environment variables. */
-export function bootscopeWith(opts: { cwd: string; env?: NodeJS.ProcessEnv }, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+export function bootscopeWith(
+  opts: { cwd: string; env?: NodeJS.ProcessEnv },
+  ...args: string[]
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), ...args], {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const out: Buffer[] = [], err: Buffer[] = [];
+    const out: Buffer[] = [],
+      err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
     child.on('error', reject);
@@ -68,7 +88,10 @@ export function tempDir(prefix: string) {
 
 /** Drop printk timestamps and carriage returns, keep "Booting Linux" … end of the panic. */
 export function kernelLog(console: string): string[] {
-  const lines = console.replace(/\r/g, '').split('\n').map((l) => l.replace(/^\[ *\d+\.\d+\] /, ''));
+  const lines = console
+    .replace(/\r/g, '')
+    .split('\n')
+    .map((l) => l.replace(/^\[ *\d+\.\d+\] /, ''));
   const start = lines.findIndex((l) => l.startsWith('Booting Linux'));
   const end = lines.findIndex((l) => l.startsWith('---[ end Kernel panic'));
   return lines.slice(Math.max(0, start), end < 0 ? undefined : end + 1);

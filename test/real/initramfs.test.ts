@@ -30,7 +30,8 @@ function readNewc(b: Buffer): CpioEntry[] {
   for (;;) {
     expect(b.toString('latin1', off, off + 6)).toBe('070701');
     const field = (i: number): number => parseInt(b.toString('latin1', off + 6 + i * 8, off + 14 + i * 8), 16);
-    const nameSize = field(11), fileSize = field(6);
+    const nameSize = field(11),
+      fileSize = field(6);
     const name = b.toString('latin1', off + 110, off + 110 + nameSize - 1);
     const dataAt = align(off + 110 + nameSize);
     if (name === 'TRAILER!!!') return out;
@@ -59,8 +60,28 @@ describe('make-initramfs', () => {
     const initrd = tmp.file('initramfs.cpio.gz');
     writeFileSync(initrd, makeInitramfs(readFileSync(guests.busybox)));
     const out = await new Promise<{ code: number | null; text: string }>((resolve, reject) => {
-      const q = spawn('qemu-system-aarch64', ['-M', 'virt,gic-version=2', '-cpu', 'cortex-a57', '-smp', '2', '-m', '512', '-nographic', '-no-reboot',
-        '-kernel', guests.kernel, '-initrd', initrd, '-append', 'console=ttyAMA0 earlycon=pl011,0x9000000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const q = spawn(
+        'qemu-system-aarch64',
+        [
+          '-M',
+          'virt,gic-version=2',
+          '-cpu',
+          'cortex-a57',
+          '-smp',
+          '2',
+          '-m',
+          '512',
+          '-nographic',
+          '-no-reboot',
+          '-kernel',
+          guests.kernel,
+          '-initrd',
+          initrd,
+          '-append',
+          'console=ttyAMA0 earlycon=pl011,0x9000000',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let text = '';
       q.stdout.on('data', (d: Buffer) => (text += d.toString('latin1')));
       q.stderr.on('data', (d: Buffer) => (text += d.toString('latin1')));

@@ -11,7 +11,15 @@ const tmp = tempDir('bootscope-real-input-');
 let guest: string;
 beforeAll(() => {
   const elf = tmp.file('echo.elf');
-  execFileSync('aarch64-linux-gnu-gcc', ['-nostdlib', '-static', '-Wl,-Ttext=0x40080000', '-Wl,--build-id=none', '-o', elf, join(REPO_ROOT, 'test/real/echo-guest.S')]);
+  execFileSync('aarch64-linux-gnu-gcc', [
+    '-nostdlib',
+    '-static',
+    '-Wl,-Ttext=0x40080000',
+    '-Wl,--build-id=none',
+    '-o',
+    elf,
+    join(REPO_ROOT, 'test/real/echo-guest.S'),
+  ]);
   guest = tmp.file('echo.bin');
   execFileSync('aarch64-linux-gnu-objcopy', ['-O', 'binary', elf, guest]);
 });
@@ -25,7 +33,9 @@ function inputFile(name: string, text: string | Buffer): string {
 
 /** Run the CLI on a pseudo-terminal (util-linux `script`), type `keys` once the guest's banner is out. */
 function onTerminal(args: string[], keys: string): Promise<string> {
-  const cmd = [process.execPath, '--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), ...args].map((a) => `'${a}'`).join(' ');
+  const cmd = [process.execPath, '--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), ...args]
+    .map((a) => `'${a}'`)
+    .join(' ');
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: tmp.dir, stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
@@ -69,20 +79,45 @@ describe('bootscope run --input', () => {
 
   it('durations with units and raw files', async () => {
     const t1 = tmp.file('units.trace');
-    const r1 = await bootscope(tmp.dir, 'run', '--kernel', guest, '--input', inputFile('units.in', '@1ms x\n@+0.5ms q\n'), '-o', t1, '--json');
+    const r1 = await bootscope(
+      tmp.dir,
+      'run',
+      '--kernel',
+      guest,
+      '--input',
+      inputFile('units.in', '@1ms x\n@+0.5ms q\n'),
+      '-o',
+      t1,
+      '--json',
+    );
     expect(JSON.parse(r1.out).console).toBe('echo>xq');
     expect((await inputEvents(t1)).map(([t]) => t)).toEqual([1_015_808, 1_507_328]);
     const t2 = tmp.file('raw.trace');
-    const r2 = await bootscope(tmp.dir, 'run', '--kernel', guest, '--input', inputFile('raw.in', Buffer.from('ab\x00q')), '-o', t2, '--json');
+    const r2 = await bootscope(
+      tmp.dir,
+      'run',
+      '--kernel',
+      guest,
+      '--input',
+      inputFile('raw.in', Buffer.from('ab\x00q')),
+      '-o',
+      t2,
+      '--json',
+    );
     expect(JSON.parse(r2.out).console).toBe('echo>ab\x00q');
     expect(await inputEvents(t2)).toEqual([[0, 'ab\x00q']]);
     expect((await bootscope(tmp.dir, 'replay', t2)).out).toMatch(/^identical/);
   });
 
   it('replay without the recorded input would differ: a changed input changes the trace', async () => {
-    const a = tmp.file('a.trace'), b = tmp.file('b.trace');
-    const ra = JSON.parse((await bootscope(tmp.dir, 'run', '--kernel', guest, '--input', inputFile('a.in', '@0 q\n'), '-o', a, '--json')).out);
-    const rb = JSON.parse((await bootscope(tmp.dir, 'run', '--kernel', guest, '--input', inputFile('b.in', '@50000 q\n'), '-o', b, '--json')).out);
+    const a = tmp.file('a.trace'),
+      b = tmp.file('b.trace');
+    const ra = JSON.parse(
+      (await bootscope(tmp.dir, 'run', '--kernel', guest, '--input', inputFile('a.in', '@0 q\n'), '-o', a, '--json')).out,
+    );
+    const rb = JSON.parse(
+      (await bootscope(tmp.dir, 'run', '--kernel', guest, '--input', inputFile('b.in', '@50000 q\n'), '-o', b, '--json')).out,
+    );
     expect(ra.digest).not.toBe(rb.digest);
     expect((await bootscope(tmp.dir, 'replay', b)).out).toMatch(/^identical/);
   });
@@ -117,8 +152,14 @@ describe('bootscope run --input', () => {
 
   it('missing input file, --interactive without a terminal, both at once', async () => {
     const o = tmp.file('x.trace');
-    expect((await bootscope(tmp.dir, 'run', '--kernel', guest, '--input', 'nope.in', '-o', o)).err).toMatch(/nope\.in: input file not found/);
-    expect((await bootscope(tmp.dir, 'run', '--kernel', guest, '--interactive', '-o', o)).err).toMatch(/--interactive needs a terminal on stdin \(use --input FILE otherwise\)/);
-    expect((await bootscope(tmp.dir, 'run', '--kernel', guest, '--interactive', '--input', 'x', '-o', o)).err).toMatch(/use --input FILE or --interactive, not both/);
+    expect((await bootscope(tmp.dir, 'run', '--kernel', guest, '--input', 'nope.in', '-o', o)).err).toMatch(
+      /nope\.in: input file not found/,
+    );
+    expect((await bootscope(tmp.dir, 'run', '--kernel', guest, '--interactive', '-o', o)).err).toMatch(
+      /--interactive needs a terminal on stdin \(use --input FILE otherwise\)/,
+    );
+    expect((await bootscope(tmp.dir, 'run', '--kernel', guest, '--interactive', '--input', 'x', '-o', o)).err).toMatch(
+      /use --input FILE or --interactive, not both/,
+    );
   });
 });

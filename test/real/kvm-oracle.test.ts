@@ -57,7 +57,8 @@ describe('scripts/kvm-oracle/run.sh, small case (nVHE host, 1-vCPU guest)', () =
     expect(count(/ kvm_hvc_arm64: .*r0: 0x0000000084000008,/)).toBe(1); // SYSTEM_OFF
     expect(count(/ kvm_mmio: mmio write len \d gpa 0x9000000 /)).toBeGreaterThan(40);
     const formats = readFileSync(join(out, 'kvm-formats.txt'), 'utf8');
-    for (const e of ['kvm_entry', 'kvm_exit', 'kvm_mmio', 'kvm_hvc_arm64', 'kvm_sys_access', 'vgic_update_irq_pending']) expect(formats).toContain(`== ${e}\n`);
+    for (const e of ['kvm_entry', 'kvm_exit', 'kvm_mmio', 'kvm_hvc_arm64', 'kvm_sys_access', 'vgic_update_irq_pending'])
+      expect(formats).toContain(`== ${e}\n`);
     expect(existsSync(join(out, 'guest.dtb'))).toBe(true);
     expect(readFileSync(join(out, 'case.env'), 'utf8')).toMatch(/^mode=nvhe\nhost_cpu=cortex-a57\nsmp=1\n/);
   });

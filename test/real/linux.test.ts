@@ -19,8 +19,27 @@ beforeAll(() => {
 afterAll(() => tmp.cleanup());
 
 async function bootToPanic(gic: 2 | 3, smp: number, trace: string): Promise<string[]> {
-  const r = await bootscope(tmp.dir, 'run', '--machine', 'kvm', '--kernel', guests.kernel, '--append', APPEND, '--smp', String(smp), '--gic', String(gic),
-    '--mem', '512M', '--stop-on', 'end Kernel panic', '-o', trace, '--json');
+  const r = await bootscope(
+    tmp.dir,
+    'run',
+    '--machine',
+    'kvm',
+    '--kernel',
+    guests.kernel,
+    '--append',
+    APPEND,
+    '--smp',
+    String(smp),
+    '--gic',
+    String(gic),
+    '--mem',
+    '512M',
+    '--stop-on',
+    'end Kernel panic',
+    '-o',
+    trace,
+    '--json',
+  );
   expect(r.err).toBe('');
   expect(r.code).toBe(0);
   const s = JSON.parse(r.out);
@@ -31,7 +50,8 @@ async function bootToPanic(gic: 2 | 3, smp: number, trace: string): Promise<stri
 
 /** QEMU's console for the configuration; with UPDATE_GOLDEN=1 made anew on QEMU first (asynchronous: vitest's RPC must not starve). */
 async function qemuConsole(gic: 2 | 3, smp: number): Promise<string[]> {
-  if (process.env.UPDATE_GOLDEN === '1') await promisify(execFile)(join(REPO_ROOT, 'scripts/make-linux-expected.sh'), [String(gic), String(smp)]);
+  if (process.env.UPDATE_GOLDEN === '1')
+    await promisify(execFile)(join(REPO_ROOT, 'scripts/make-linux-expected.sh'), [String(gic), String(smp)]);
   return readFileSync(join(REPO_ROOT, `test/real/expected/linux-qemu-gicv${gic}-smp${smp}.txt`), 'utf8').split('\n');
 }
 

@@ -19,7 +19,13 @@ afterAll(() => tmp.cleanup());
 
 // U-Boot prints "Hit any key to stop autoboot" at about 38 M instructions and counts down 2 s
 // (2e9); the key at 100 M stops it, then the commands follow.
-const INPUT = ['# stop autoboot, type version, then a marker command', '@100e6 \\x20', '@+20e6 version\\r', '@+20e6 echo BOOTSCOPE-UBOOT-DONE\\r', ''].join('\n');
+const INPUT = [
+  '# stop autoboot, type version, then a marker command',
+  '@100e6 \\x20',
+  '@+20e6 version\\r',
+  '@+20e6 echo BOOTSCOPE-UBOOT-DONE\\r',
+  '',
+].join('\n');
 
 describe('U-Boot (qemu_arm64) on --machine kvm', () => {
   const trace = tmp.file('uboot.trace');
@@ -27,7 +33,21 @@ describe('U-Boot (qemu_arm64) on --machine kvm', () => {
   it('reaches its prompt and runs a typed `version`', async () => {
     const input = tmp.file('uboot.in');
     writeFileSync(input, INPUT);
-    const r = await bootscope(tmp.dir, 'run', '--kernel', elf, '--input', input, '--stop-on', '\nBOOTSCOPE-UBOOT-DONE', '--max-insns', '2e9', '-o', trace, '--json');
+    const r = await bootscope(
+      tmp.dir,
+      'run',
+      '--kernel',
+      elf,
+      '--input',
+      input,
+      '--stop-on',
+      '\nBOOTSCOPE-UBOOT-DONE',
+      '--max-insns',
+      '2e9',
+      '-o',
+      trace,
+      '--json',
+    );
     expect(r.err).toBe('');
     const s = JSON.parse(r.out);
     expect(s.stopMessage).toBe('console printed "\\nBOOTSCOPE-UBOOT-DONE"');

@@ -11,7 +11,12 @@ let initrd: string;
 beforeAll(() => {
   guests = fetchGuests();
   initrd = tmp.file('initramfs.cpio.gz');
-  execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'scripts/make-initramfs.ts'), guests.busybox, initrd]);
+  execFileSync(process.execPath, [
+    '--disable-warning=ExperimentalWarning',
+    join(REPO_ROOT, 'scripts/make-initramfs.ts'),
+    guests.busybox,
+    initrd,
+  ]);
 });
 afterAll(() => tmp.cleanup());
 
@@ -19,8 +24,27 @@ describe('Debian Linux 6.1 to userspace on --machine kvm', () => {
   const trace = tmp.file('userspace.trace');
 
   it('runs /init from the busybox initramfs, prints the marker and powers off (2 vCPUs, GICv2)', async () => {
-    const r = await bootscope(tmp.dir, 'run', '--kernel', guests.kernel, '--initrd', initrd, '--smp', '2', '--gic', '2', '--mem', '512M',
-      '--append', 'console=ttyAMA0 earlycon=pl011,0x9000000', '--max-insns', '4e9', '-o', trace, '--json');
+    const r = await bootscope(
+      tmp.dir,
+      'run',
+      '--kernel',
+      guests.kernel,
+      '--initrd',
+      initrd,
+      '--smp',
+      '2',
+      '--gic',
+      '2',
+      '--mem',
+      '512M',
+      '--append',
+      'console=ttyAMA0 earlycon=pl011,0x9000000',
+      '--max-insns',
+      '4e9',
+      '-o',
+      trace,
+      '--json',
+    );
     expect(r.err).toBe('');
     const s = JSON.parse(r.out);
     const console = (s.console as string).replace(/\r/g, '');

@@ -28,8 +28,28 @@ async function boot(name: string, ...args: string[]): Promise<Boot> {
   const copy = tmp.file(`${name}.ext4`);
   copyFileSync(disk, copy);
   const trace = tmp.file(`${name}.trace`);
-  const r = await bootscope(tmp.dir, 'run', '--machine', 'xen', '--kernel', guests.kernel, '--initrd', initrd, '--append', 'console=hvc0', '--mem', '256M',
-    '--disk', copy, '--max-insns', '3e9', '-o', trace, '--json', ...args);
+  const r = await bootscope(
+    tmp.dir,
+    'run',
+    '--machine',
+    'xen',
+    '--kernel',
+    guests.kernel,
+    '--initrd',
+    initrd,
+    '--append',
+    'console=hvc0',
+    '--mem',
+    '256M',
+    '--disk',
+    copy,
+    '--max-insns',
+    '3e9',
+    '-o',
+    trace,
+    '--json',
+    ...args,
+  );
   if (r.code !== 0 || r.err !== '') throw new Error(`bootscope run ${name} exited ${r.code}: ${r.err}`);
   return { trace, disk: copy, summary: JSON.parse(r.out) };
 }
@@ -55,12 +75,15 @@ afterAll(() => tmp.cleanup());
 
 /** The states each end of a device went through, from the trace's xenbus_state events. */
 async function states(trace: string, device: string, end: 'frontend' | 'backend'): Promise<number[]> {
-  const rows = await sql(trace, `SELECT xb_state FROM events WHERE kind = 'xenbus_state' AND device = '${device}' AND "end" = '${end}' ORDER BY seq`);
+  const rows = await sql(
+    trace,
+    `SELECT xb_state FROM events WHERE kind = 'xenbus_state' AND device = '${device}' AND "end" = '${end}' ORDER BY seq`,
+  );
   return rows.map((r) => r['xb_state'] as number);
 }
 
 describe('Debian Linux 6.1 to /sbin/init on a Xen virtual disk (--machine xen)', () => {
-  it('2 vCPUs, GICv3, disk and NIC: xen-blkfront finds xvda, eth0 has the MAC and carrier, the disk\'s init runs and powers off', async () => {
+  it("2 vCPUs, GICv3, disk and NIC: xen-blkfront finds xvda, eth0 has the MAC and carrier, the disk's init runs and powers off", async () => {
     const b = await smp2;
     const c = b.summary.console;
     expect(c).toContain('blkfront: xvda: flush diskcache: enabled; persistent grants: disabled; indirect descriptors: enabled;');
@@ -87,25 +110,36 @@ describe('Debian Linux 6.1 to /sbin/init on a Xen virtual disk (--machine xen)',
 
   it('the trace holds the handshake, the grants, the block requests and the frames the guest sent', async () => {
     const b = await smp2;
-    const counts = Object.fromEntries((await sql(b.trace, 'SELECT kind, count(*) AS n FROM events GROUP BY kind')).map((r) => [r['kind'], r['n'] as number]));
+    const counts = Object.fromEntries(
+      (await sql(b.trace, 'SELECT kind, count(*) AS n FROM events GROUP BY kind')).map((r) => [r['kind'], r['n'] as number]),
+    );
     expect(counts['block_request']).toBeGreaterThan(10);
     expect(counts['block_complete']).toBe(counts['block_request']);
     expect(counts['net_frame']).toBeGreaterThan(0);
     expect(counts['xen_grant']).toBeGreaterThan(counts['block_request']!);
-    const bad = await sql(b.trace, "SELECT count(*) AS n FROM events WHERE (kind = 'block_complete' AND status != 'ok') OR (kind = 'xen_grant' AND gntst != 0)");
+    const bad = await sql(
+      b.trace,
+      "SELECT count(*) AS n FROM events WHERE (kind = 'block_complete' AND status != 'ok') OR (kind = 'xen_grant' AND gntst != 0)",
+    );
     expect(bad[0]!['n']).toBe(0);
     const writes = await sql(b.trace, "SELECT count(*) AS n FROM events WHERE kind = 'block_request' AND op = 'write'");
     expect(writes[0]!['n']).toBeGreaterThan(0);
     // blkfront's ring-ref, event-channel and protocol, written by the domU; blkback's transaction.
-    const fe = await sql(b.trace, "SELECT path, CAST(data AS TEXT) AS value FROM events WHERE kind = 'xenstore' AND domid = 1 AND xs_op = 'WRITE' AND path LIKE '/local/domain/1/device/vbd/51712/%'");
+    const fe = await sql(
+      b.trace,
+      "SELECT path, CAST(data AS TEXT) AS value FROM events WHERE kind = 'xenstore' AND domid = 1 AND xs_op = 'WRITE' AND path LIKE '/local/domain/1/device/vbd/51712/%'",
+    );
     const keys = Object.fromEntries(fe.map((r) => [String(r['path']).split('/').pop(), r['value']]));
     expect(keys['protocol']).toBe('arm-abi');
     expect(Number(keys['event-channel'])).toBeGreaterThan(2);
-    const be = await sql(b.trace, "SELECT path, result FROM events WHERE kind = 'xenstore' AND domid = 0 AND path = '/local/domain/0/backend/vbd/1/51712/sectors'");
+    const be = await sql(
+      b.trace,
+      "SELECT path, result FROM events WHERE kind = 'xenstore' AND domid = 0 AND path = '/local/domain/0/backend/vbd/1/51712/sectors'",
+    );
     expect(be).toEqual([{ path: '/local/domain/0/backend/vbd/1/51712/sectors', result: 'OK' }]);
   });
 
-  it('1 vCPU, GICv2: the same boot to the disk\'s init', async () => {
+  it("1 vCPU, GICv2: the same boot to the disk's init", async () => {
     const b = await gicv2;
     expect(b.summary.console).toContain(`${INITRAMFS_MARKER} /dev/xvda`);
     expect(b.summary.console).toMatch(new RegExp(`\\n${DISK_MARKER}\\r?\\n`));

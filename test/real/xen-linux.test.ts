@@ -34,12 +34,30 @@ interface Boot {
 /** Run a xen boot to the VFS panic; throws (failing the awaiting test) on anything else. */
 async function boot(name: string, ...args: string[]): Promise<Boot> {
   const trace = tmp.file(`${name}.trace`);
-  const r = await bootscope(tmp.dir, 'run', '--machine', 'xen', '--kernel', guests.kernel, '--mem', '256M', '--max-insns', MAX_INSNS,
-    '--stop-on', 'end Kernel panic', '-o', trace, '--json', ...args);
+  const r = await bootscope(
+    tmp.dir,
+    'run',
+    '--machine',
+    'xen',
+    '--kernel',
+    guests.kernel,
+    '--mem',
+    '256M',
+    '--max-insns',
+    MAX_INSNS,
+    '--stop-on',
+    'end Kernel panic',
+    '-o',
+    trace,
+    '--json',
+    ...args,
+  );
   if (r.code !== 0 || r.err !== '') throw new Error(`bootscope run ${name} exited ${r.code}: ${r.err}`);
   const s = JSON.parse(r.out) as { stop: string; stopMessage: string; instructions: number; console: string };
   if (s.stop !== 'stopped' || s.stopMessage !== 'console printed "end Kernel panic"') {
-    throw new Error(`${name}: the boot did not reach the panic (${s.stop}: ${s.stopMessage} after ${s.instructions} instructions); console tail:\n${s.console.slice(-2000)}`);
+    throw new Error(
+      `${name}: the boot did not reach the panic (${s.stop}: ${s.stopMessage} after ${s.instructions} instructions); console tail:\n${s.console.slice(-2000)}`,
+    );
   }
   return { trace, log: kernelLog(s.console), instructions: s.instructions };
 }
@@ -71,8 +89,25 @@ beforeAll(() => {
   boots.pl011dt = slot(() => boot('vuart-pl011-dt', '--uart-dt', 'pl011', '--append', 'console=hvc0'));
   shortTrace = slot(async () => {
     const trace = tmp.file('short-smp2.trace');
-    const r = await bootscope(tmp.dir, 'run', '--machine', 'xen', '--kernel', guests.kernel, '--mem', '256M', '--smp', '2', '--append', 'console=hvc0',
-      '--max-insns', '3e8', '-o', trace, '--json');
+    const r = await bootscope(
+      tmp.dir,
+      'run',
+      '--machine',
+      'xen',
+      '--kernel',
+      guests.kernel,
+      '--mem',
+      '256M',
+      '--smp',
+      '2',
+      '--append',
+      'console=hvc0',
+      '--max-insns',
+      '3e8',
+      '-o',
+      trace,
+      '--json',
+    );
     if (r.code !== 0 || r.err !== '') throw new Error(`bootscope run (short) exited ${r.code}: ${r.err}`);
     return trace;
   });
@@ -109,7 +144,8 @@ describe('Debian Linux 6.1 as a domU on --machine xen', () => {
       'smp: Brought up 1 node, 2 CPUs',
       'SMP: Total of 2 processors activated.',
       'xen:balloon: Initialising balloon driver',
-    ]) expect(log).toContain(line);
+    ])
+      expect(log).toContain(line);
   });
 
   it('2 vCPUs: the trace has the hypercalls that set Linux up as a domU', async () => {
@@ -120,7 +156,10 @@ describe('Debian Linux 6.1 as a domU on --machine xen', () => {
     const allSucceed = (name: string, subop: string) => {
       const made = named(name, subop);
       expect(made.length, `${name} ${subop}`).toBeGreaterThan(0);
-      expect(made.filter((c) => !ok(c)), `${name} ${subop}`).toEqual([]);
+      expect(
+        made.filter((c) => !ok(c)),
+        `${name} ${subop}`,
+      ).toEqual([]);
     };
 
     allSucceed('xen_version', 'get_features');
@@ -144,7 +183,10 @@ describe('Debian Linux 6.1 as a domU on --machine xen', () => {
     // vcpu_op args: cmd, vcpuid, ...: each vCPU registers its own vcpu_info and runstate area.
     for (const subop of ['register_vcpu_info', 'register_runstate_memory_area']) {
       const regs = named('vcpu_op', subop);
-      expect(regs.map((c) => [c.vcpu, c.args[1]]).sort(), subop).toEqual([[0, 0n], [1, 1n]]);
+      expect(regs.map((c) => [c.vcpu, c.args[1]]).sort(), subop).toEqual([
+        [0, 0n],
+        [1, 1n],
+      ]);
       expect(regs.every(ok), subop).toBe(true);
     }
     expect(calls.filter((c) => c.name === 'PSCI_CPU_ON').map((c) => [c.args[0], c.results[0]])).toEqual([[1n, 0n]]);
@@ -167,7 +209,8 @@ describe('Debian Linux 6.1 as a domU on --machine xen', () => {
     const { log, trace } = await boots.pl011dt;
     expect(log).toContain(PANIC);
     // Also the 1-vCPU console=hvc0 boot of the acceptance list.
-    for (const line of ['Xen 4.17 support found', 'xen:grant_table: Grant tables using version 1 layout', 'printk: console [hvc0] enabled']) expect(log).toContain(line);
+    for (const line of ['Xen 4.17 support found', 'xen:grant_table: Grant tables using version 1 layout', 'printk: console [hvc0] enabled'])
+      expect(log).toContain(line);
     expect(log.filter((l) => l.includes('ttyAMA0'))).toEqual([]);
     const t = openTrace(trace);
     let onUart: TraceEvent[];
@@ -182,7 +225,9 @@ describe('Debian Linux 6.1 as a domU on --machine xen', () => {
     expect(reads.length % 8).toBe(0);
     expect(reads.length).toBeGreaterThanOrEqual(8);
     expect(reads.slice(0, 8).map((e) => e.kind === 'mmio_read' && e.addr - VUART_BASE)).toEqual(ID_OFFSETS);
-    expect(reads.every((e) => e.kind === 'mmio_read' && e.value === 0n && e.outcome === 'raz_wi' && ID_OFFSETS.includes(e.addr - VUART_BASE))).toBe(true);
+    expect(
+      reads.every((e) => e.kind === 'mmio_read' && e.value === 0n && e.outcome === 'raz_wi' && ID_OFFSETS.includes(e.addr - VUART_BASE)),
+    ).toBe(true);
 
     const text = await bootscope(tmp.dir, 'explain', 'uart', trace);
     expect(text.err).toBe('');

@@ -27,11 +27,33 @@ function fakeAnalyses(): Analyses {
     findings: {
       available: true,
       value: [
-          { rule: 'uart.lcr-while-enabled', severity: 'warning', clause: 'PL011 TRM 3.3.7', title: 't', message: 'LCR_H written while UARTEN set', count: 1, evidence: [{ seq: 120, vcpu: 0, time: 1, text: '' }, { seq: 121, vcpu: 0, time: 2, text: '' }] },
-          { rule: 'gic.eoi-not-active', severity: 'error', clause: 'GIC 4.1', title: 't', message: 'EOI of an inactive INTID', count: 1, evidence: [{ seq: 300, vcpu: 0, time: 1, text: '' }] },
+        {
+          rule: 'uart.lcr-while-enabled',
+          severity: 'warning',
+          clause: 'PL011 TRM 3.3.7',
+          title: 't',
+          message: 'LCR_H written while UARTEN set',
+          count: 1,
+          evidence: [
+            { seq: 120, vcpu: 0, time: 1, text: '' },
+            { seq: 121, vcpu: 0, time: 2, text: '' },
+          ],
+        },
+        {
+          rule: 'gic.eoi-not-active',
+          severity: 'error',
+          clause: 'GIC 4.1',
+          title: 't',
+          message: 'EOI of an inactive INTID',
+          count: 1,
+          evidence: [{ seq: 300, vcpu: 0, time: 1, text: '' }],
+        },
       ],
     },
-    phases: { available: true, value: [phase('kernel_entry', 'kernel entry', 0, 5000), phase('early_console', 'early console', 5000, 90000)] },
+    phases: {
+      available: true,
+      value: [phase('kernel_entry', 'kernel entry', 0, 5000), phase('early_console', 'early console', 5000, 90000)],
+    },
     latency: { available: false, why: 'test' },
   };
 }
@@ -75,13 +97,19 @@ describe('event window (virtualized reads)', () => {
     expect(pageBefore(data.reader, f, mid, 5).map((e) => e.seq)).toEqual(want.slice(want.indexOf(mid) - 5, want.indexOf(mid)));
     const byReg = pageFrom(data.reader, { registers: ['GICC_EOIR'], devices: ['gic-cpu@8010000'] }, 0, 3);
     expect(byReg.every((e) => e.kind === 'mmio_write' && e.register === 'GICC_EOIR')).toBe(true);
-    expect(pageFrom(data.reader, { intids: [27], kinds: ['irq_deliver'] }, 0, 3).every((e) => e.kind === 'irq_deliver' && e.intid === 27)).toBe(true);
+    expect(
+      pageFrom(data.reader, { intids: [27], kinds: ['irq_deliver'] }, 0, 3).every((e) => e.kind === 'irq_deliver' && e.intid === 27),
+    ).toBe(true);
     expect(pageFrom(data.reader, { text: 'hvc #0x0 psci_cpu_on' }, 0, 5).map((e) => e.kind)).toEqual(['hypercall']);
   });
 
   it('parses filters and jumps, with messages for bad input', () => {
     expect(parseFilter('kind=mmio_write,irq_ack dev=pl011@9000000 reg=UARTDR cpu=0 intid=27')).toEqual({
-      kinds: ['mmio_write', 'irq_ack'], devices: ['pl011@9000000'], registers: ['UARTDR'], vcpus: [0], intids: [27],
+      kinds: ['mmio_write', 'irq_ack'],
+      devices: ['pl011@9000000'],
+      registers: ['UARTDR'],
+      vcpus: [0],
+      intids: [27],
     });
     expect(parseFilter('kind=mmio')).toMatch(/^unknown kind "mmio" \(kinds: mmio_read/);
     expect(parseFilter('color=red')).toBe('unknown filter key "color" (keys: kind, dev, reg, cpu, intid)');

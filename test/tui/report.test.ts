@@ -19,7 +19,19 @@ function chromium(args: string[]): { stdout: string; stderr: string } {
   try {
     const r = spawnSync(
       CHROMIUM,
-      ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, '--enable-logging=stderr', '--v=0', ...args],
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        `--user-data-dir=${profile}`,
+        '--enable-logging=stderr',
+        '--v=0',
+        ...args,
+      ],
       { encoding: 'utf8', timeout: 120_000 },
     );
     return { stdout: r.stdout, stderr: r.stderr };
@@ -85,16 +97,30 @@ describe('bootscope report', () => {
   it('CLI: writes the file; bad input gives a one-line error', () => {
     const out = path.join(OUT, 'report-cli.html');
     const a = makeTrace(2000, 1024);
-    const r = execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'report', a, '-o', out, '--force'], { cwd: ROOT, encoding: 'utf8' });
+    const r = execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'report', a, '-o', out, '--force'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     expect(r).toBe(`wrote ${out}\n`);
     expect(fs.readFileSync(out, 'utf8')).toContain('<svg class="chart gantt"');
-    const bad = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'report', '/nonexistent.trace', '-o', out], { cwd: ROOT, encoding: 'utf8' });
+    const bad = spawnSync(
+      process.execPath,
+      ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'report', '/nonexistent.trace', '-o', out],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     expect(bad.status).toBe(1);
     expect(bad.stderr).toBe('bootscope: /nonexistent.trace: no such file\n');
-    const missing = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'tui', '/nonexistent.trace'], { cwd: ROOT, encoding: 'utf8' });
+    const missing = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'tui', '/nonexistent.trace'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     expect(missing.status).toBe(1);
     expect(missing.stderr).toBe('bootscope: /nonexistent.trace: no such file\n');
-    const tui = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'tui', a], { cwd: ROOT, encoding: 'utf8', input: '' });
+    const tui = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'tui', a], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      input: '',
+    });
     expect(tui.status).toBe(1);
     expect(tui.stderr).toBe('bootscope: tui needs an interactive terminal (stdin is not a TTY); try `bootscope report`\n');
   });

@@ -38,7 +38,17 @@ beforeAll(() => {
 
 function start(cols: number, rows: number): void {
   SESSION = `bootscope-tui-${process.pid}-${cols}x${rows}`;
-  tmux('new-session', '-d', '-s', SESSION, '-x', String(cols), '-y', String(rows), `cd ${ROOT} && ${NODE} --disable-warning=ExperimentalWarning cli/main.ts tui ${file}; echo EXITED; sleep 30`);
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    SESSION,
+    '-x',
+    String(cols),
+    '-y',
+    String(rows),
+    `cd ${ROOT} && ${NODE} --disable-warning=ExperimentalWarning cli/main.ts tui ${file}; echo EXITED; sleep 30`,
+  );
 }
 
 afterEach(() => {

@@ -50,7 +50,13 @@ const SECTOR = 512;
 const EVTCHN_PPI = 31;
 const SECTORS_PER_PAGE = 8;
 const SEGS_PER_INDIRECT_PAGE = 4096 / BLKIF_SEG_SIZE;
-const OP_NAMES: Readonly<Record<number, 'read' | 'write' | 'flush' | 'discard'>> = { 0: 'read', 1: 'write', 2: 'write', 3: 'flush', 5: 'discard' };
+const OP_NAMES: Readonly<Record<number, 'read' | 'write' | 'flush' | 'discard'>> = {
+  0: 'read',
+  1: 'write',
+  2: 'write',
+  3: 'flush',
+  5: 'discard',
+};
 
 interface Segment {
   gref: number;
@@ -227,7 +233,10 @@ export class BlkBack extends XenbusBackend {
       if (q.ring.overflowed()) {
         // "Frontend provided bogus ring requests": blkback stops serving this ring.
         q.halted = true;
-        this.deviceError(vcpu, `ring ${index}: the frontend claims ${q.ring.pending()} requests in a ring of ${q.ring.size}; blkback stops serving this ring`);
+        this.deviceError(
+          vcpu,
+          `ring ${index}: the frontend claims ${q.ring.pending()} requests in a ring of ${q.ring.size}; blkback stops serving this ring`,
+        );
         break;
       }
       while (q.ring.pending() > 0) done.push(this.dispatch(q.ring.takeRequest(), index, vcpu));
@@ -276,7 +285,8 @@ export class BlkBack extends XenbusBackend {
       case BLKIF_OP.FLUSH_DISKCACHE: {
         const nseg = v.getUint8(BLKIF_REQ.NR_SEGS);
         const segs: Segment[] = [];
-        for (let i = 0; i < Math.min(nseg, BLKIF_MAX_SEGMENTS_PER_REQUEST); i++) segs.push(segmentAt(v, BLKIF_REQ.SEG + i * BLKIF_SEG_SIZE));
+        for (let i = 0; i < Math.min(nseg, BLKIF_MAX_SEGMENTS_PER_REQUEST); i++)
+          segs.push(segmentAt(v, BLKIF_REQ.SEG + i * BLKIF_SEG_SIZE));
         const bad = nseg > BLKIF_MAX_SEGMENTS_PER_REQUEST || (nseg === 0 && (op === BLKIF_OP.READ || op === BLKIF_OP.WRITE));
         return this.rw(op, bad ? undefined : segs, sector, fin, queue, vcpu, id);
       }
@@ -285,7 +295,14 @@ export class BlkBack extends XenbusBackend {
         const nseg = v.getUint16(BLKIF_IND.NR_SEGS, true);
         const effOp = inner === BLKIF_OP.READ || inner === BLKIF_OP.WRITE ? inner : op;
         if (effOp === op || nseg === 0 || nseg > BLKBACK.maxIndirectSegments) {
-          this.recordRequest(queue, vcpu, id, inner === BLKIF_OP.WRITE ? 'write' : inner === BLKIF_OP.READ ? 'read' : 'other', safe(sector), 0);
+          this.recordRequest(
+            queue,
+            vcpu,
+            id,
+            inner === BLKIF_OP.WRITE ? 'write' : inner === BLKIF_OP.READ ? 'read' : 'other',
+            safe(sector),
+            0,
+          );
           return fin(effOp, effOp === BLKIF_OP.WRITE ? 'write' : effOp === BLKIF_OP.READ ? 'read' : 'other', BLKIF_RSP.ERROR);
         }
         const segs = this.indirectSegments(v, nseg, vcpu);
@@ -315,14 +332,22 @@ export class BlkBack extends XenbusBackend {
   }
 
   /** Read, write, barrier or flush over checked segments (undefined: the request was malformed). */
-  private rw(op: number, segs: Segment[] | undefined, sector: bigint, fin: (op: number, kind: Done['kind'], status: number, written?: number) => Done, queue: number, vcpu: number, id: bigint): Done {
+  private rw(
+    op: number,
+    segs: Segment[] | undefined,
+    sector: bigint,
+    fin: (op: number, kind: Done['kind'], status: number, written?: number) => Done,
+    queue: number,
+    vcpu: number,
+    id: bigint,
+  ): Done {
     const isWrite = op === BLKIF_OP.WRITE || op === BLKIF_OP.WRITE_BARRIER;
     const kind: Done['kind'] = OP_NAMES[op] === 'flush' ? 'flush' : isWrite ? 'write' : 'read';
     const sectors = (segs ?? []).reduce((n, s) => n + (s.last >= s.first ? s.last - s.first + 1 : 0), 0);
     this.recordRequest(queue, vcpu, id, kind, safe(sector), sectors * SECTOR);
     if (!segs || segs.some((s) => s.last >= SECTORS_PER_PAGE || s.last < s.first)) return fin(op, kind, BLKIF_RSP.ERROR);
     if (isWrite && this.disk.readOnly) return fin(op, kind, BLKIF_RSP.ERROR);
-    if (sectors > 0 && (sector + BigInt(sectors) > BigInt(this.disk.sectors))) return fin(op, kind, BLKIF_RSP.ERROR);
+    if (sectors > 0 && sector + BigInt(sectors) > BigInt(this.disk.sectors)) return fin(op, kind, BLKIF_RSP.ERROR);
     if (op === BLKIF_OP.FLUSH_DISKCACHE && segs.length === 0) {
       this.disk.flush();
       return fin(op, kind, BLKIF_RSP.OKAY);
@@ -355,9 +380,17 @@ export class BlkBack extends XenbusBackend {
     return fin(op, kind, BLKIF_RSP.OKAY, written);
   }
 
-  private recordRequest(queue: number, vcpu: number, id: bigint, op: 'read' | 'write' | 'flush' | 'discard' | 'other', sector: number, length: number): void {
+  private recordRequest(
+    queue: number,
+    vcpu: number,
+    id: bigint,
+    op: 'read' | 'write' | 'flush' | 'discard' | 'other',
+    sector: number,
+    length: number,
+  ): void {
     const r = this.ctx.env.recorder;
-    if (r.enabled) r.record({ kind: 'block_request', time: this.ctx.env.now(), vcpu, device: this.name, queue, request: id, op, sector, length });
+    if (r.enabled)
+      r.record({ kind: 'block_request', time: this.ctx.env.now(), vcpu, device: this.name, queue, request: id, op, sector, length });
   }
 
   /** Connected rings (for `info` and tests). */

@@ -45,7 +45,8 @@ export class GrantTable {
     const g = this.dom.grant;
     if (!Number.isInteger(gref) || gref < 0 || gref >= g.nrFrames * GRANT_ENTRIES_PER_FRAME) return undefined;
     const gfn = g.gfn[Math.floor(gref / GRANT_ENTRIES_PER_FRAME)] ?? -1;
-    const v = gfn >= 0 ? this.access.physView(gfn * 4096 + (gref % GRANT_ENTRIES_PER_FRAME) * GRANT_ENTRY_V1_SIZE, GRANT_ENTRY_V1_SIZE) : undefined;
+    const v =
+      gfn >= 0 ? this.access.physView(gfn * 4096 + (gref % GRANT_ENTRIES_PER_FRAME) * GRANT_ENTRY_V1_SIZE, GRANT_ENTRY_V1_SIZE) : undefined;
     if (!v) return { flags: 0, domid: 0, frame: 0 };
     return { flags: v.getUint16(0, true), domid: v.getUint16(2, true), frame: v.getUint32(4, true) };
   }
@@ -63,7 +64,18 @@ export class GrantTable {
     else if (!this.dom.canBack(e.frame)) status = GNTST.general_error;
     const r = this.env.recorder;
     if (r.enabled) {
-      r.record({ kind: 'xen_grant', time: this.env.now(), vcpu, backend, gref: gref >>> 0, granter: this.domid, flags: e?.flags ?? 0, gfn: e?.frame ?? 0, access, gntst: status });
+      r.record({
+        kind: 'xen_grant',
+        time: this.env.now(),
+        vcpu,
+        backend,
+        gref: gref >>> 0,
+        granter: this.domid,
+        flags: e?.flags ?? 0,
+        gfn: e?.frame ?? 0,
+        access,
+        gntst: status,
+      });
     }
     if (status !== GNTST.okay) this.failures.set(backend, (this.failures.get(backend) ?? 0) + 1);
     return { status, pa: status === GNTST.okay ? e!.frame * 4096 : -1 };

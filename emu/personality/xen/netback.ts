@@ -11,7 +11,16 @@
 //   whose data crosses its page makes the packet NETIF_RSP_ERROR.
 // - Receive: the frontend's rx requests stay posted; no frame ever arrives.
 
-import { GNTST, NETIF_EXTRA_FLAG_MORE, NETIF_RSP, NETIF_RX_ENTRY, NETIF_TX_REQ, NETIF_TX_RSP, NETTXF, XENBUS_STATE } from '../../../arch/hypercalls/xen-io.ts';
+import {
+  GNTST,
+  NETIF_EXTRA_FLAG_MORE,
+  NETIF_RSP,
+  NETIF_RX_ENTRY,
+  NETIF_TX_REQ,
+  NETIF_TX_RSP,
+  NETTXF,
+  XENBUS_STATE,
+} from '../../../arch/hypercalls/xen-io.ts';
 import { XenbusBackend, type BackendContext } from './backend.ts';
 import { BackRing } from './ring.ts';
 
@@ -140,7 +149,13 @@ export class NetBack extends XenbusBackend {
     while (more && ring.pending() > 0 && slots.length < MAX_SLOTS) {
       const v = new DataView(ring.takeRequest().buffer);
       const flags = v.getUint16(NETIF_TX_REQ.FLAGS, true);
-      slots.push({ gref: v.getUint32(NETIF_TX_REQ.GREF, true), offset: v.getUint16(NETIF_TX_REQ.OFFSET, true), size: v.getUint16(NETIF_TX_REQ.SIZE, true), id: v.getUint16(NETIF_TX_REQ.ID, true), extra: false });
+      slots.push({
+        gref: v.getUint32(NETIF_TX_REQ.GREF, true),
+        offset: v.getUint16(NETIF_TX_REQ.OFFSET, true),
+        size: v.getUint16(NETIF_TX_REQ.SIZE, true),
+        id: v.getUint16(NETIF_TX_REQ.ID, true),
+        extra: false,
+      });
       // Extra-info slots follow a slot flagged extra_info, while each says MORE.
       let extras = (flags & NETTXF.extra_info) !== 0;
       while (extras && ring.pending() > 0) {
@@ -150,15 +165,32 @@ export class NetBack extends XenbusBackend {
       }
       more = (flags & NETTXF.more_data) !== 0;
     }
-    const frame = this.gather(slots.filter((x) => !x.extra), vcpu);
+    const frame = this.gather(
+      slots.filter((x) => !x.extra),
+      vcpu,
+    );
     if (frame) {
       this.stats.frames++;
       const r = this.ctx.env.recorder;
       const ethertype = frame.length >= 14 ? (frame[12]! << 8) | frame[13]! : 0;
-      if (r.enabled) r.record({ kind: 'net_frame', time: this.ctx.env.now(), vcpu, device: this.name, queue: 0, direction: 'tx', length: frame.length, ethertype, frame });
+      if (r.enabled)
+        r.record({
+          kind: 'net_frame',
+          time: this.ctx.env.now(),
+          vcpu,
+          device: this.name,
+          queue: 0,
+          direction: 'tx',
+          length: frame.length,
+          ethertype,
+          frame,
+        });
     } else {
       this.stats.errors++;
-      this.deviceError(vcpu, `tx packet (slot ids ${slots.map((x) => x.id).join(', ')}): a grant netback may not use, or data across its page; answered NETIF_RSP_ERROR`);
+      this.deviceError(
+        vcpu,
+        `tx packet (slot ids ${slots.map((x) => x.id).join(', ')}): a grant netback may not use, or data across its page; answered NETIF_RSP_ERROR`,
+      );
     }
     for (const x of slots) ring.putResponse(txResponse(x.id, x.extra ? NETIF_RSP.NULL : frame ? NETIF_RSP.OKAY : NETIF_RSP.ERROR));
   }

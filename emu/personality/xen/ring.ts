@@ -34,7 +34,7 @@ export class BackRing {
 
   /** RING_REQUEST_PROD_OVERFLOW: the frontend claims more requests than the ring holds. */
   overflowed(): boolean {
-    return ((this.reqProd() - this.reqCons) >>> 0) > this.size;
+    return (this.reqProd() - this.reqCons) >>> 0 > this.size;
   }
 
   /** Requests produced and not yet taken. */
@@ -61,7 +61,7 @@ export class BackRing {
     const now = this.rspProdPvt;
     this.setU32(SRING.RSP_PROD, now);
     const event = this.u32(SRING.RSP_EVENT);
-    return ((now - event) >>> 0) < ((now - old) >>> 0);
+    return (now - event) >>> 0 < (now - old) >>> 0;
   }
 
   /** RING_FINAL_CHECK_FOR_REQUESTS: ask for a notification at the next request; true if one came meanwhile. */

@@ -97,17 +97,39 @@ function writeDomain(xs: Dom0Xenstore, d: ToolstackDomain): void {
   const cons = `${dom}/console`;
   const consBack = `${homePath(0)}/backend/console/${d.domid}/0`;
   mk(cons, ['n0', `r${d.domid}`]);
-  for (const [k, v] of [['backend', consBack], ['backend-id', '0'], ['limit', '1048576'], ['type', 'xenconsoled'], ['output', 'pty'], ['tty', ''], ['port', String(d.consolePort)], ['ring-ref', String(d.consoleGfn)]] as const) {
+  for (const [k, v] of [
+    ['backend', consBack],
+    ['backend-id', '0'],
+    ['limit', '1048576'],
+    ['type', 'xenconsoled'],
+    ['output', 'pty'],
+    ['tty', ''],
+    ['port', String(d.consolePort)],
+    ['ring-ref', String(d.consoleGfn)],
+  ] as const) {
     xs.write(`${cons}/${k}`, v);
   }
   mk(consBack, ['n0', `r${d.domid}`]);
-  for (const [k, v] of [['frontend', cons], ['frontend-id', String(d.domid)], ['online', '1'], ['state', String(XENBUS_STATE.Initialising)], ['protocol', 'vt100']] as const) {
+  for (const [k, v] of [
+    ['frontend', cons],
+    ['frontend-id', String(d.domid)],
+    ['online', '1'],
+    ['state', String(XENBUS_STATE.Initialising)],
+    ['protocol', 'vt100'],
+  ] as const) {
     xs.write(`${consBack}/${k}`, v);
   }
 }
 
 /** libxl__device_generic_add: frontend (domU-owned, backend may read) and backend (dom0-owned, domU may read). */
-function writeDevice(bus: XenBus, d: ToolstackDomain, kind: 'vbd' | 'vif', devid: number, front: [string, string][], back: [string, string][]): void {
+function writeDevice(
+  bus: XenBus,
+  d: ToolstackDomain,
+  kind: 'vbd' | 'vif',
+  devid: number,
+  front: [string, string][],
+  back: [string, string][],
+): void {
   const xs = bus.dom0;
   const { frontend, backend } = devicePaths(d.domid, kind, devid);
   bus.addDevice({ name: `${kind}-${devid}`, frontend, backend });
@@ -131,7 +153,13 @@ function writeDisk(bus: XenBus, d: ToolstackDomain, disk: ToolstackDisk): void {
     d,
     'vbd',
     disk.devid,
-    [['backend-id', '0'], ['state', init], ['virtual-device', String(disk.devid)], ['device-type', 'disk'], ['trusted', '1']],
+    [
+      ['backend-id', '0'],
+      ['state', init],
+      ['virtual-device', String(disk.devid)],
+      ['device-type', 'disk'],
+      ['trusted', '1'],
+    ],
     [
       ['params', disk.target],
       ['script', '/etc/xen/scripts/block'],
@@ -157,7 +185,14 @@ function writeNic(bus: XenBus, d: ToolstackDomain, nic: ToolstackNic): void {
     d,
     'vif',
     nic.devid,
-    [['backend-id', '0'], ['state', init], ['handle', String(nic.devid)], ['mac', nic.mac], ['mtu', '1500'], ['trusted', '1']],
+    [
+      ['backend-id', '0'],
+      ['state', init],
+      ['handle', String(nic.devid)],
+      ['mac', nic.mac],
+      ['mtu', '1500'],
+      ['trusted', '1'],
+    ],
     [
       ['frontend-id', String(d.domid)],
       ['online', '1'],

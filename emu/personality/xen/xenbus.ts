@@ -62,7 +62,17 @@ export class XenBus {
       page: opts.page,
       handle: (conn, type, reqId, txId, payload) => self.handleGuest(conn, type, reqId, txId, payload),
       notify: opts.notifyGuest,
-      dropped: (conn, error, h) => self.recordXs(conn.domid, h ? xsTypeName(h.type) || `type ${h.type}` : 'ring', h?.reqId ?? 0, h?.txId ?? 0, '', new Uint8Array(0), '', ringErrorName(error)),
+      dropped: (conn, error, h) =>
+        self.recordXs(
+          conn.domid,
+          h ? xsTypeName(h.type) || `type ${h.type}` : 'ring',
+          h?.reqId ?? 0,
+          h?.txId ?? 0,
+          '',
+          new Uint8Array(0),
+          '',
+          ringErrorName(error),
+        ),
     });
     this.ring.onWatchEvent = (path, token) => {
       this.stats.watchEvents++;
@@ -182,7 +192,15 @@ export class XenBus {
     h.push(state);
     this.history.set(r.record.path, h);
     const rec = this.opts.env.recorder;
-    if (!quiet && rec.enabled) rec.record({ kind: 'xenbus_state', time: this.opts.env.now(), vcpu: this.vcpu, device: dev.device, end: dev.end, xb_state: state >>> 0 });
+    if (!quiet && rec.enabled)
+      rec.record({
+        kind: 'xenbus_state',
+        time: this.opts.env.now(),
+        vcpu: this.vcpu,
+        device: dev.device,
+        end: dev.end,
+        xb_state: state >>> 0,
+      });
   }
 
   /** The last state written to a device end (XENBUS_STATE values; Unknown when none). */
@@ -202,7 +220,19 @@ export class XenBus {
   recordXs(domid: number, op: string, reqId: number, tx: number, path: string, data: Uint8Array, token: string, result: string): void {
     const rec = this.opts.env.recorder;
     if (!rec.enabled) return;
-    rec.record({ kind: 'xenstore', time: this.opts.env.now(), vcpu: this.vcpu, domid, xs_op: op, req_id: reqId, tx, path, data: data.slice(), token, result });
+    rec.record({
+      kind: 'xenstore',
+      time: this.opts.env.now(),
+      vcpu: this.vcpu,
+      domid,
+      xs_op: op,
+      req_id: reqId,
+      tx,
+      path,
+      data: data.slice(),
+      token,
+      result,
+    });
   }
 }
 

@@ -13,7 +13,15 @@
 //
 // The ring is plain guest memory (the magic page); nothing here can fault the host.
 
-import { XENSTORE_ERROR, XENSTORE_ERROR_NAMES, XENSTORE_PAYLOAD_MAX, XENSTORE_RING_SIZE, XS_HEADER_SIZE, XS_RING, XS_TYPE } from '../../../arch/hypercalls/xen-io.ts';
+import {
+  XENSTORE_ERROR,
+  XENSTORE_ERROR_NAMES,
+  XENSTORE_PAYLOAD_MAX,
+  XENSTORE_RING_SIZE,
+  XS_HEADER_SIZE,
+  XS_RING,
+  XS_TYPE,
+} from '../../../arch/hypercalls/xen-io.ts';
 import type { XsConnection, XsTransaction, XsWatch } from './xenstore.ts';
 
 /** What the ring needs from its surroundings. */
@@ -111,7 +119,7 @@ export class XenstoreRing implements XsConnection {
   private readSome(v: DataView): number {
     const cons = v.getUint32(XS_RING.REQ_CONS, true);
     const prod = v.getUint32(XS_RING.REQ_PROD, true);
-    if (((prod - cons) >>> 0) > XENSTORE_RING_SIZE) {
+    if ((prod - cons) >>> 0 > XENSTORE_RING_SIZE) {
       this.drop(v, XENSTORE_ERROR.RINGIDX);
       return -1;
     }
@@ -166,7 +174,7 @@ export class XenstoreRing implements XsConnection {
     while (this.out.length && !this.ignored) {
       const cons = v.getUint32(XS_RING.RSP_CONS, true);
       const prod = v.getUint32(XS_RING.RSP_PROD, true);
-      if (((prod - cons) >>> 0) > XENSTORE_RING_SIZE) {
+      if ((prod - cons) >>> 0 > XENSTORE_RING_SIZE) {
         this.drop(v, XENSTORE_ERROR.RINGIDX);
         return moved;
       }
@@ -220,4 +228,3 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 export function ringErrorName(error: number): string {
   return XENSTORE_ERROR_NAMES[error] ?? `error ${error}`;
 }
-

@@ -84,7 +84,15 @@ const ok = <T>(value: T): XsResult<T> => ({ ok: true, value });
 const fail = <T>(err: XsError): XsResult<T> => ({ ok: false, err });
 
 const NO_GENERATION = -1;
-export const XS_QUOTA = { entries: 1000, entrySize: 2048, watches: 128, transactions: 10, perms: 5, transactionNodes: 1024, pathLen: 2048 } as const;
+export const XS_QUOTA = {
+  entries: 1000,
+  entrySize: 2048,
+  watches: 128,
+  transactions: 10,
+  perms: 5,
+  transactionNodes: 1024,
+  pathLen: 2048,
+} as const;
 const ALL = XS_PERM.READ | XS_PERM.WRITE | XS_PERM.OWNER;
 /** xs_tdb_record_hdr (generation u64, num_perms, datalen, childlen u32) padded to 8, then 8 bytes per permission. */
 const RECORD_HEADER = 24;

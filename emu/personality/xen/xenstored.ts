@@ -4,8 +4,27 @@
 // point, by the emulated backends (privileged dom0 connections), so both are answered and recorded
 // the same way. Replies: the operation's type with its payload, or XS_ERROR with the errno name.
 
-import { XENSTORE_PAYLOAD_MAX, XENSTORE_REL_PATH_MAX, XS_PERM, XS_TYPE, XS_TYPE_COUNT, xsTypeName, type XsError } from '../../../arch/hypercalls/xen-io.ts';
-import { homePath, parentOf, parsePerms, permString, XS_QUOTA, type XenStoreDb, type XsCaller, type XsConnection, type XsTransaction, type XsWatch } from './xenstore.ts';
+import {
+  XENSTORE_PAYLOAD_MAX,
+  XENSTORE_REL_PATH_MAX,
+  XS_PERM,
+  XS_TYPE,
+  XS_TYPE_COUNT,
+  xsTypeName,
+  type XsError,
+} from '../../../arch/hypercalls/xen-io.ts';
+import {
+  homePath,
+  parentOf,
+  parsePerms,
+  permString,
+  XS_QUOTA,
+  type XenStoreDb,
+  type XsCaller,
+  type XsConnection,
+  type XsTransaction,
+  type XsWatch,
+} from './xenstore.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder('latin1');
@@ -28,7 +47,14 @@ export interface XsReply {
 }
 
 /** Types only dom0 may send (XS_FLAG_PRIV). */
-const PRIVILEGED = new Set<number>([XS_TYPE.CONTROL, XS_TYPE.INTRODUCE, XS_TYPE.RELEASE, XS_TYPE.IS_DOMAIN_INTRODUCED, XS_TYPE.RESUME, XS_TYPE.SET_TARGET]);
+const PRIVILEGED = new Set<number>([
+  XS_TYPE.CONTROL,
+  XS_TYPE.INTRODUCE,
+  XS_TYPE.RELEASE,
+  XS_TYPE.IS_DOMAIN_INTRODUCED,
+  XS_TYPE.RESUME,
+  XS_TYPE.SET_TARGET,
+]);
 /** Types that ignore the transaction id (XS_FLAG_NOTID). */
 const NO_TX = new Set<number>([XS_TYPE.WATCH, XS_TYPE.UNWATCH]);
 

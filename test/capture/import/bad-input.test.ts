@@ -9,7 +9,11 @@ let n = 0;
 const out = () => join(tmp, `bad${n++}.trace`);
 
 /** The import must fail with `message` and leave nothing at (or next to) the output path. */
-async function expectFailure(input: string, message: RegExp, opts: { strict?: boolean; format?: 'qemu-log' | 'ftrace' | 'qemu-simple' } = {}) {
+async function expectFailure(
+  input: string,
+  message: RegExp,
+  opts: { strict?: boolean; format?: 'qemu-log' | 'ftrace' | 'qemu-simple' } = {},
+) {
   const o = out();
   await expect(importFile({ input, output: o, ...opts })).rejects.toThrow(message);
   expect(existsSync(o)).toBe(false);
@@ -28,7 +32,10 @@ describe('bad input', () => {
   });
 
   it('binary junk', async () => {
-    const junk = Buffer.concat([Buffer.from('pl011_read addr 0x00000018 value 0x00000090\n'), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 3, 0xff, 0xfe, 10])]);
+    const junk = Buffer.concat([
+      Buffer.from('pl011_read addr 0x00000018 value 0x00000090\n'),
+      Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 3, 0xff, 0xfe, 10]),
+    ]);
     const f = tmpFile(junk);
     await expectFailure(f, new RegExp(`^${f}:2: binary data \\(NUL byte at file offset 48\\)`));
   });
@@ -99,7 +106,10 @@ describe('compressed input', () => {
   it('imports a gzipped log (line numbers as zcat shows them) and reports errors against the .gz', async () => {
     const { gzipSync } = await import('node:zlib');
     const { openTrace } = await import('../../../capture/store/index.ts');
-    const gz = tmpFile(gzipSync('pl011_write addr 0x00000000 value 0x00000041\n\npl011_write addr 0x00000000 value 0x00000042\n'), '.log.gz');
+    const gz = tmpFile(
+      gzipSync('pl011_write addr 0x00000000 value 0x00000041\n\npl011_write addr 0x00000000 value 0x00000042\n'),
+      '.log.gz',
+    );
     const o = out();
     const r = await importFile({ input: gz, output: o });
     expect(r).toMatchObject({ input: gz, format: 'qemu-log', events: 4 });

@@ -21,12 +21,23 @@ describe('bootscope import (command)', () => {
     const o = join(tmp, 'cli.trace');
     await program().parseAsync(['import', f, '-o', o, '--json'], { from: 'user' });
     const s = JSON.parse(out.join(''));
-    expect(s).toMatchObject({ format: 'qemu-log', lines: 3, parsed: 1, unmapped: 1, blank: 1, bad: 0, events: 2, unmappedEvents: { pl011_baudrate_change: 1 } });
+    expect(s).toMatchObject({
+      format: 'qemu-log',
+      lines: 3,
+      parsed: 1,
+      unmapped: 1,
+      blank: 1,
+      bad: 0,
+      events: 2,
+      unmappedEvents: { pl011_baudrate_change: 1 },
+    });
     expect(existsSync(o)).toBe(true);
   });
 
   it('rejects an unknown --format', async () => {
     const f = tmpFile('pl011_write addr 0x00000000 value 0x00000041\n');
-    await expect(program().parseAsync(['import', f, '-o', join(tmp, 'x.trace'), '--format', 'pcap'], { from: 'user' })).rejects.toThrow(/unknown --format 'pcap' \(one of qemu-log, qemu-simple, ftrace\)/);
+    await expect(program().parseAsync(['import', f, '-o', join(tmp, 'x.trace'), '--format', 'pcap'], { from: 'user' })).rejects.toThrow(
+      /unknown --format 'pcap' \(one of qemu-log, qemu-simple, ftrace\)/,
+    );
   });
 });

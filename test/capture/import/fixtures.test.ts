@@ -18,11 +18,23 @@ const FULL = ['linux', 'uboot'].flatMap((g) => [2, 3].flatMap((v) => [1, 2].map(
 /** QEMU memory-region names → the region names the importer uses (virt map). */
 function regionOfMr(name: string, addr: number): string {
   if (name === 'pcie-mmcfg-mmio') return 'pcie-ecam@4010000000';
-  if (name === 'virtio-mmio') return `virtio-mmio@${addr.toString(16)}`.replace(/@(\w+)$/, (_m, a: string) => '@' + (parseInt(a, 16) & ~0x1ff).toString(16));
+  if (name === 'virtio-mmio')
+    return `virtio-mmio@${addr.toString(16)}`.replace(/@(\w+)$/, (_m, a: string) => '@' + (parseInt(a, 16) & ~0x1ff).toString(16));
   const m: Record<string, string> = {
-    pl011: 'pl011@9000000', pl031: 'pl031@9010000', pl061: 'pl061@9030000', gic_dist: 'gicv2-dist@8000000', gic_cpu: 'gicv2-cpu@8010000', gicv2m: 'gicv2m@8020000',
-    gicv3_dist: 'gicv3-dist@8000000', 'gicv3_redist_region[0]': 'gicv3-redist@80a0000', control: 'gicv3-its@8080000', 'virt.flash0': 'cfi-flash@0', 'virt.flash1': 'cfi-flash@4000000',
-    'fwcfg.ctl': 'fw-cfg@9020000', 'fwcfg.data': 'fw-cfg@9020000', 'fwcfg.dma': 'fw-cfg@9020000',
+    pl011: 'pl011@9000000',
+    pl031: 'pl031@9010000',
+    pl061: 'pl061@9030000',
+    gic_dist: 'gicv2-dist@8000000',
+    gic_cpu: 'gicv2-cpu@8010000',
+    gicv2m: 'gicv2m@8020000',
+    gicv3_dist: 'gicv3-dist@8000000',
+    'gicv3_redist_region[0]': 'gicv3-redist@80a0000',
+    control: 'gicv3-its@8080000',
+    'virt.flash0': 'cfi-flash@0',
+    'virt.flash1': 'cfi-flash@4000000',
+    'fwcfg.ctl': 'fw-cfg@9020000',
+    'fwcfg.data': 'fw-cfg@9020000',
+    'fwcfg.dma': 'fw-cfg@9020000',
   };
   return m[name] ?? `?${name}`;
 }
@@ -96,14 +108,18 @@ const haveQemu = (() => {
   }
 })();
 
-describe.runIf(haveQemu || FULL.every((n) => existsSync(join(full, `${n}.done`))))('full QEMU fixtures (scripts/make-qemu-fixtures.sh)', () => {
-  beforeAll(() => {
-    if (!FULL.every((n) => existsSync(join(full, `${n}.done`)))) execFileSync(join(root, 'scripts/make-qemu-fixtures.sh'), { stdio: 'inherit' });
-  }, 1_800_000);
-  for (const name of FULL) {
-    it(`${name}: console byte for byte, MMIO counts per device, every line accounted for`, async () => {
-      const res = await checkFixture(join(full, `${name}.log`), readFileSync(join(full, `${name}.serial`)));
-      expect(res.events).toBeGreaterThan(1000);
-    }, 300_000);
-  }
-});
+describe.runIf(haveQemu || FULL.every((n) => existsSync(join(full, `${n}.done`))))(
+  'full QEMU fixtures (scripts/make-qemu-fixtures.sh)',
+  () => {
+    beforeAll(() => {
+      if (!FULL.every((n) => existsSync(join(full, `${n}.done`))))
+        execFileSync(join(root, 'scripts/make-qemu-fixtures.sh'), { stdio: 'inherit' });
+    }, 1_800_000);
+    for (const name of FULL) {
+      it(`${name}: console byte for byte, MMIO counts per device, every line accounted for`, async () => {
+        const res = await checkFixture(join(full, `${name}.log`), readFileSync(join(full, `${name}.serial`)));
+        expect(res.events).toBeGreaterThan(1000);
+      }, 300_000);
+    }
+  },
+);

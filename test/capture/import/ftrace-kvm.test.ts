@@ -10,7 +10,8 @@ import { ofKind, parse } from './helpers.ts';
 
 const FX = join(import.meta.dirname, '../../fixtures/kvm');
 const fixture = (name: string) => gunzipSync(readFileSync(join(FX, name)));
-const formats = (kernel: string) => [...readFileSync(join(FX, `kvm-formats-${kernel}.txt`), 'utf8').matchAll(/^== (\S+)$/gm)].map((m) => m[1]!);
+const formats = (kernel: string) =>
+  [...readFileSync(join(FX, `kvm-formats-${kernel}.txt`), 'utf8').matchAll(/^== (\S+)$/gm)].map((m) => m[1]!);
 
 describe('kvm events of the host kernels', () => {
   it.each(['6.1', '6.12'])('every kvm:* event of Linux %s has a handler or is unmapped on purpose', (kernel) => {
@@ -31,13 +32,26 @@ describe('nvhe-smp2.head: a 2-vCPU guest booting under nVHE KVM (6.1), to its se
   it('reads every line: no bad line, the host bookkeeping counted as unmapped', () => {
     expect(r.stats.bad).toBe(0);
     expect(r.stats.lines).toBe(12000);
-    expect(r.stats.lines).toBe(r.stats.parsed + r.stats.header + r.stats.blank + Object.values(r.stats.unmapped).reduce((a, b) => a + b, 0));
+    expect(r.stats.lines).toBe(
+      r.stats.parsed + r.stats.header + r.stats.blank + Object.values(r.stats.unmapped).reduce((a, b) => a + b, 0),
+    );
     expect(Object.keys(r.stats.unmapped).every((n) => FTRACE_UNMAPPED.has(n))).toBe(true);
   });
 
   it('the hypercalls of the boot, in order, as KVM 6.1 saw them', () => {
     const names = ofKind(r.events, 'hypercall').map((h) => h.name);
-    expect(names.slice(0, 10)).toEqual(['PSCI_VERSION', 'PSCI_MIGRATE_INFO_TYPE', 'PSCI_FEATURES', 'SMCCC_VERSION', 'TRNG_VERSION', 'PSCI_FEATURES', 'PSCI_FEATURES', 'PSCI_FEATURES', 'VENDOR_HYP_CALL_UID', 'KVM_FEATURES']);
+    expect(names.slice(0, 10)).toEqual([
+      'PSCI_VERSION',
+      'PSCI_MIGRATE_INFO_TYPE',
+      'PSCI_FEATURES',
+      'SMCCC_VERSION',
+      'TRNG_VERSION',
+      'PSCI_FEATURES',
+      'PSCI_FEATURES',
+      'PSCI_FEATURES',
+      'VENDOR_HYP_CALL_UID',
+      'KVM_FEATURES',
+    ]);
     expect(names).toContain('PV_TIME_FEATURES');
     expect(names).toContain('TRNG_RND64');
     expect(names.filter((n) => n === 'PSCI_CPU_ON')).toHaveLength(1);

@@ -61,14 +61,22 @@ function mutate(line: string, muts: Mutation[]): string {
 /** A text file from seed lines: each line maybe mutated; LF or CRLF; maybe no final newline. */
 function textFile(seeds: string[]) {
   return fc.oneof(
-    { weight: 9, arbitrary: fc.record({
-      lines: fc.array(fc.record({ seed: fc.nat(seeds.length - 1), muts: fc.array(mutation, { maxLength: 3 }) }), { minLength: 1, maxLength: 30 }),
-      crlf: fc.boolean(),
-      finalNewline: fc.boolean(),
-    }).map(({ lines, crlf, finalNewline }) => {
-      const eol = crlf ? '\r\n' : '\n';
-      return Buffer.from(lines.map((l) => mutate(seeds[l.seed]!, l.muts)).join(eol) + (finalNewline ? eol : ''), 'latin1');
-    }) },
+    {
+      weight: 9,
+      arbitrary: fc
+        .record({
+          lines: fc.array(fc.record({ seed: fc.nat(seeds.length - 1), muts: fc.array(mutation, { maxLength: 3 }) }), {
+            minLength: 1,
+            maxLength: 30,
+          }),
+          crlf: fc.boolean(),
+          finalNewline: fc.boolean(),
+        })
+        .map(({ lines, crlf, finalNewline }) => {
+          const eol = crlf ? '\r\n' : '\n';
+          return Buffer.from(lines.map((l) => mutate(seeds[l.seed]!, l.muts)).join(eol) + (finalNewline ? eol : ''), 'latin1');
+        }),
+    },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 512 }).map((a) => Buffer.from(a)) },
   );
 }
@@ -113,7 +121,10 @@ async function importBehaves(input: string, format: ImportFormat | undefined): P
 }
 
 describe('importer fuzz (fast-check, fixed seed)', () => {
-  for (const [format, seeds] of [['qemu-log', QEMU], ['ftrace', FTRACE]] as const) {
+  for (const [format, seeds] of [
+    ['qemu-log', QEMU],
+    ['ftrace', FTRACE],
+  ] as const) {
     it(`${format}: mutated real lines import or fail with one line, never half-written`, async () => {
       await fc.assert(
         fc.asyncProperty(textFile(seeds), fc.boolean(), async (bytes, detect) => {
@@ -134,11 +145,18 @@ describe('importer fuzz (fast-check, fixed seed)', () => {
       args: fc.array(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), { minLength: 6, maxLength: 6 }),
     });
     const defs = loadTraceEvents(DEFAULT_TRACE_EVENTS);
-    const damage = fc.record({ flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { maxLength: 4 }), cut: fc.option(fc.nat(), { nil: undefined }) });
+    const damage = fc.record({
+      flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { maxLength: 4 }),
+      cut: fc.option(fc.nat(), { nil: undefined }),
+    });
     await fc.assert(
       fc.asyncProperty(fc.array(record, { minLength: 1, maxLength: 20 }), damage, async (recs, d) => {
         const input = join(tmp, `fuzz-in-${++n}.simpletrace`);
-        const records: SimpleRecord[] = recs.map((r) => ({ name: r.name, ns: r.ns, args: defs.get(r.name)!.args.map((a, i) => (a.isString ? 'mr' : r.args[i]!)) }));
+        const records: SimpleRecord[] = recs.map((r) => ({
+          name: r.name,
+          ns: r.ns,
+          args: defs.get(r.name)!.args.map((a, i) => (a.isString ? 'mr' : r.args[i]!)),
+        }));
         writeSimpleTrace(input, records);
         let b = readFileSync(input);
         for (const [at, x] of d.flips) b[24 + (at % Math.max(1, b.length - 24))]! ^= x; // past the header, mostly

@@ -15,7 +15,11 @@ export function tmpFile(content: string | Uint8Array, ext = '.log'): string {
   return p;
 }
 
-export function parse(format: ImportFormat, content: string | Uint8Array, opts: { dtbRegions?: DeviceRegion[]; strict?: boolean; events?: string } = {}) {
+export function parse(
+  format: ImportFormat,
+  content: string | Uint8Array,
+  opts: { dtbRegions?: DeviceRegion[]; strict?: boolean; events?: string } = {},
+) {
   const events: NewEvent[] = [];
   const file = typeof content === 'string' || content instanceof Uint8Array ? tmpFile(content) : content;
   const out = parseFile(format, file, (e) => events.push(e), opts);

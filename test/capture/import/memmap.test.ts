@@ -14,8 +14,17 @@ function xenLikeDtb(): Uint8Array {
   return buildFdt(
     fdtNode('', { '#address-cells': 2, '#size-cells': 2, compatible: 'xen,xenvm-4.17' }, [
       fdtNode('memory@40000000', { device_type: 'memory', reg: [0, 0x40000000, 0, 0x8000000] }),
-      fdtNode('interrupt-controller@3001000', { compatible: 'arm,gic-v3', '#interrupt-cells': 3, reg: [0, 0x3001000, 0, 0x10000, 0, 0x3020000, 0, 0x1000000] }),
-      fdtNode('sbsa-uart@22000000', { compatible: 'arm,sbsa-uart', reg: [0, 0x22000000, 0, 0x1000], interrupts: [0, 0, 4], 'current-speed': 115200 }),
+      fdtNode('interrupt-controller@3001000', {
+        compatible: 'arm,gic-v3',
+        '#interrupt-cells': 3,
+        reg: [0, 0x3001000, 0, 0x10000, 0, 0x3020000, 0, 0x1000000],
+      }),
+      fdtNode('sbsa-uart@22000000', {
+        compatible: 'arm,sbsa-uart',
+        reg: [0, 0x22000000, 0, 0x1000],
+        interrupts: [0, 0, 4],
+        'current-speed': 115200,
+      }),
       fdtNode('hypervisor', { compatible: ['xen,xen-4.17', 'xen,xen'], reg: [0, 0x38000000, 0, 0x1000000], interrupts: [1, 15, 0xf08] }),
     ]),
   );
@@ -47,7 +56,9 @@ describe('memory maps', () => {
   it('QEMU dumpdtb gives the same device regions as the built-in virt map', () => {
     const dtb = join(tmp, 'virt.dtb');
     try {
-      execFileSync('qemu-system-aarch64', ['-M', `virt,gic-version=3,dumpdtb=${dtb}`, '-cpu', 'cortex-a57', '-nographic'], { stdio: 'ignore' });
+      execFileSync('qemu-system-aarch64', ['-M', `virt,gic-version=3,dumpdtb=${dtb}`, '-cpu', 'cortex-a57', '-nographic'], {
+        stdio: 'ignore',
+      });
     } catch {
       /* dumpdtb exits after writing */
     }
@@ -86,7 +97,9 @@ describe('memory maps', () => {
     padded.set(blob);
     const dtb = join(tmp, 'virt-moved.dtb');
     writeFileSync(dtb, padded);
-    const f = tmpFile("memory_region_ops_write cpu 0 mr 0x1 addr 0x9000000 value 0x41 size 1 name 'pl011'\ngic_dist_write dist write at 0x00000000 size 4: 0x00000001\n");
+    const f = tmpFile(
+      "memory_region_ops_write cpu 0 mr 0x1 addr 0x9000000 value 0x41 size 1 name 'pl011'\ngic_dist_write dist write at 0x00000000 size 4: 0x00000001\n",
+    );
     for (const format of ['qemu-log', 'ftrace'] as const) {
       const o = join(tmp, `virt-${format}.trace`);
       if (format === 'ftrace') await importFile({ input: tmpFile('# tracer: nop\n'), output: o, dtb, format });

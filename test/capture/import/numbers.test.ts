@@ -17,11 +17,9 @@ const UART_B = 'pl011_write addr 0x00000000 value 0x00000042';
 
 describe('QEMU log: numbers out of range', () => {
   it('a value wider than 64 bits is a counted bad line; the lines around it are kept', async () => {
-    const input = tmpFile(L([
-      UART_A,
-      'gicv3_dist_write GICv3 distributor write: offset 0x0 data 0xffffffffffffffffff size 4 secure 0',
-      UART_B,
-    ]));
+    const input = tmpFile(
+      L([UART_A, 'gicv3_dist_write GICv3 distributor write: offset 0x0 data 0xffffffffffffffffff size 4 secure 0', UART_B]),
+    );
     const o = out();
     const r = await importFile({ input, output: o });
     expect(r.stats.bad).toBe(1);
@@ -37,13 +35,15 @@ describe('QEMU log: numbers out of range', () => {
   });
 
   it('an address of 2^53 or more is a bad line, not a damaged chunk', async () => {
-    const input = tmpFile(L([
-      UART_A,
-      "memory_region_ops_write cpu 0 mr 0x55d0 addr 0xffffffffffffffffff value 0x1 size 4 name 'x'",
-      "memory_region_ops_write cpu 0 mr 0x55d0 addr 0x20000000000001 value 0x1 size 4 name 'x'",
-      'gic_set_irq irq 0x1ffffffffffffffff level 1 cpumask 0x1',
-      UART_B,
-    ]));
+    const input = tmpFile(
+      L([
+        UART_A,
+        "memory_region_ops_write cpu 0 mr 0x55d0 addr 0xffffffffffffffffff value 0x1 size 4 name 'x'",
+        "memory_region_ops_write cpu 0 mr 0x55d0 addr 0x20000000000001 value 0x1 size 4 name 'x'",
+        'gic_set_irq irq 0x1ffffffffffffffff level 1 cpumask 0x1',
+        UART_B,
+      ]),
+    );
     const o = out();
     const r = await importFile({ input, output: o });
     expect(r.stats.bad).toBe(3);
@@ -69,12 +69,14 @@ describe('QEMU log: numbers out of range', () => {
   });
 
   it('values of 2^53 and more are exact: parse, store, events --json and sql', async () => {
-    const input = tmpFile(L([
-      'gic_dist_write dist write at 0x00000000 size 4: 0x20000000000001',
-      'pl011_write addr 0x00000000 value 0x20000000000003',
-      'arm_gt_cval_write gt_cval_write: timer 1 value 0xfffffffffffffffe',
-      "memory_region_ops_write cpu 0 mr 0x55d0 addr 0x0a000000 value 0x8000000000000001 size 8 name 'virtio-mmio'",
-    ]));
+    const input = tmpFile(
+      L([
+        'gic_dist_write dist write at 0x00000000 size 4: 0x20000000000001',
+        'pl011_write addr 0x00000000 value 0x20000000000003',
+        'arm_gt_cval_write gt_cval_write: timer 1 value 0xfffffffffffffffe',
+        "memory_region_ops_write cpu 0 mr 0x55d0 addr 0x0a000000 value 0x8000000000000001 size 8 name 'virtio-mmio'",
+      ]),
+    );
     const o = out();
     const r = await importFile({ input, output: o });
     expect(r.stats.bad).toBe(0);
@@ -82,7 +84,12 @@ describe('QEMU log: numbers out of range', () => {
     const evs = [...t.events()];
     const values = evs.filter((e) => e.kind === 'mmio_write' || e.kind === 'timer').map((e) => (e as { value: bigint }).value);
     expect(values).toEqual([0x20000000000001n, 0x20000000000003n, 0xfffffffffffffffen, 0x8000000000000001n]);
-    expect(evs.filter((e) => e.kind !== 'console').map((e) => eventToJson(e).value)).toEqual(['0x20000000000001', '0x20000000000003', '0xfffffffffffffffe', '0x8000000000000001']);
+    expect(evs.filter((e) => e.kind !== 'console').map((e) => eventToJson(e).value)).toEqual([
+      '0x20000000000001',
+      '0x20000000000003',
+      '0xfffffffffffffffe',
+      '0x8000000000000001',
+    ]);
     const sql = runSql(t, "SELECT printf('%x', value) FROM events WHERE kind IN ('mmio_write', 'timer') ORDER BY seq");
     expect(sql.rows.map((x) => x[0])).toEqual(['20000000000001', '20000000000003', 'fffffffffffffffe', '8000000000000001']);
     t.close();
@@ -98,13 +105,16 @@ const FT = (s: string) => ` CPU 0/KVM-4123 [002] ..... 1234.500001: ${s}`;
 
 describe('ftrace: numbers out of range', () => {
   it('a value or address wider than its field is a counted bad line', () => {
-    const r = parse('ftrace', L([
-      FT('kvm_mmio: mmio write len 4 gpa 0x9000000 val 0x41'),
-      FT('kvm_mmio: mmio write len 4 gpa 0x9000000 val 0x1ffffffffffffffff'),
-      FT('kvm_mmio: mmio write len 4 gpa 0xffffffffffffffffff val 0x1'),
-      FT('kvm_mmio: mmio write len 4 gpa 0x9000000 val 0xffffffffffffffff'),
-      FT(`kvm_entry: PC: 0x${'1'.repeat(1 << 20)}`),
-    ]));
+    const r = parse(
+      'ftrace',
+      L([
+        FT('kvm_mmio: mmio write len 4 gpa 0x9000000 val 0x41'),
+        FT('kvm_mmio: mmio write len 4 gpa 0x9000000 val 0x1ffffffffffffffff'),
+        FT('kvm_mmio: mmio write len 4 gpa 0xffffffffffffffffff val 0x1'),
+        FT('kvm_mmio: mmio write len 4 gpa 0x9000000 val 0xffffffffffffffff'),
+        FT(`kvm_entry: PC: 0x${'1'.repeat(1 << 20)}`),
+      ]),
+    );
     expect(r.stats.bad).toBe(3);
     expect(r.stats.badSamples.map((b) => b.line)).toEqual([2, 3, 5]);
     for (const b of r.stats.badSamples) expect(b.reason).toMatch(/number out of range/);
@@ -112,10 +122,13 @@ describe('ftrace: numbers out of range', () => {
   });
 
   it('a timestamp of 2^53 seconds or more is a bad line', () => {
-    const r = parse('ftrace', L([
-      FT('kvm_mmio: mmio write len 4 gpa 0x9000000 val 0x41'),
-      ' CPU 0/KVM-4123 [002] ..... 99999999999999999999.500001: kvm_mmio: mmio write len 4 gpa 0x9000000 val 0x42',
-    ]));
+    const r = parse(
+      'ftrace',
+      L([
+        FT('kvm_mmio: mmio write len 4 gpa 0x9000000 val 0x41'),
+        ' CPU 0/KVM-4123 [002] ..... 99999999999999999999.500001: kvm_mmio: mmio write len 4 gpa 0x9000000 val 0x42',
+      ]),
+    );
     expect(r.stats.bad).toBe(1);
     expect(r.stats.badSamples[0]!.line).toBe(2);
   });

@@ -10,14 +10,18 @@ const path = () => join(tmp, `simple${n++}.bin`);
 describe('QEMU simple backend (v4)', () => {
   it('renders records with the trace-events formats and maps them like log lines', () => {
     const p = path();
-    writeSimpleTrace(p, [
-      { name: 'memory_region_ops_write', ns: 1000n, args: [0, 0x55n, 0x9000000n, 0x41n, 1, 'pl011'] },
-      { name: 'pl011_write', ns: 1100n, args: [0, 0x41] },
-      { name: 'pl011_read', ns: 2000n, args: [0x18, 0x90] },
-      { name: 'memory_region_ops_read', ns: 2100n, args: [-1, 0x55n, 0x9000018n, 0x90n, 4, 'pl011'] },
-      { name: 'gicv3_redist_set_irq', ns: 3000n, args: [1, 27, 1] },
-      { name: 'pl011_can_receive', ns: 3100n, args: [0x70, 0, 1] },
-    ], { dropped: 3n });
+    writeSimpleTrace(
+      p,
+      [
+        { name: 'memory_region_ops_write', ns: 1000n, args: [0, 0x55n, 0x9000000n, 0x41n, 1, 'pl011'] },
+        { name: 'pl011_write', ns: 1100n, args: [0, 0x41] },
+        { name: 'pl011_read', ns: 2000n, args: [0x18, 0x90] },
+        { name: 'memory_region_ops_read', ns: 2100n, args: [-1, 0x55n, 0x9000018n, 0x90n, 4, 'pl011'] },
+        { name: 'gicv3_redist_set_irq', ns: 3000n, args: [1, 27, 1] },
+        { name: 'pl011_can_receive', ns: 3100n, args: [0x70, 0, 1] },
+      ],
+      { dropped: 3n },
+    );
     const r = parsePath('qemu-simple', p);
     expect(r.events.map((e) => e.kind)).toEqual(['mmio_write', 'console', 'mmio_read', 'irq_line']);
     expect(r.events[0]).toMatchObject({ time: 0, addr: 0x9000000, register: 'DR', size: 1, vcpu: 0 });

@@ -10,7 +10,11 @@ export interface SimpleRecord {
   pid?: number;
 }
 
-export function writeSimpleTrace(path: string, records: SimpleRecord[], opts: { version?: number; eventsFile?: string; skipMapping?: string[]; dropped?: bigint } = {}): void {
+export function writeSimpleTrace(
+  path: string,
+  records: SimpleRecord[],
+  opts: { version?: number; eventsFile?: string; skipMapping?: string[]; dropped?: bigint } = {},
+): void {
   const defs = loadTraceEvents(opts.eventsFile ?? DEFAULT_TRACE_EVENTS);
   const parts: Buffer[] = [];
   const u64 = (v: bigint) => {

@@ -76,7 +76,12 @@ describe('files that are not traces', () => {
     const db = new Database(f);
     db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION + 1));
     db.close();
-    fails(f, new RegExp(`trace schema version ${SCHEMA_VERSION + 1} is newer than this bootscope supports \\(${SCHEMA_VERSION}\\); upgrade bootscope`));
+    fails(
+      f,
+      new RegExp(
+        `trace schema version ${SCHEMA_VERSION + 1} is newer than this bootscope supports \\(${SCHEMA_VERSION}\\); upgrade bootscope`,
+      ),
+    );
   });
 });
 
@@ -118,7 +123,11 @@ describe('damaged traces', () => {
     const payload = Buffer.from('BSC2 this is not a chunk');
     const garbage = zlib.zstdCompressSync(payload);
     db.prepare('UPDATE chunk_data SET data = ? WHERE id = 1').run(garbage);
-    db.prepare('UPDATE chunks SET crc32 = ?, zst_bytes = ?, raw_bytes = ? WHERE id = 1').run(zlib.crc32(garbage), garbage.length, payload.length);
+    db.prepare('UPDATE chunks SET crc32 = ?, zst_bytes = ?, raw_bytes = ? WHERE id = 1').run(
+      zlib.crc32(garbage),
+      garbage.length,
+      payload.length,
+    );
     db.close();
     const r = openTrace(f);
     expect(r.verify()).toHaveLength(1);
@@ -158,9 +167,20 @@ describe('a field stream that fails to decode (checksum valid)', () => {
 
 function runChild(file: string, mode: 'pause' | 'stream', n: number, wait: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--experimental-strip-types', '--disable-warning=ExperimentalWarning', path.join(import.meta.dirname, 'writer-child.ts'), file, mode, String(n)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--experimental-strip-types',
+        '--disable-warning=ExperimentalWarning',
+        path.join(import.meta.dirname, 'writer-child.ts'),
+        file,
+        mode,
+        String(n),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => {

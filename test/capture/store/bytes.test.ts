@@ -23,7 +23,21 @@ function rand(seed: number) {
   };
 }
 
-const EDGE64 = [0n, 1n, 127n, 128n, 0x0fffffffn, 0x10000000n, 0xffffffffn, 0x100000000n, 0x7ffffffffn, 0x800000000n, (1n << 63n) - 1n, 1n << 63n, (1n << 64n) - 1n];
+const EDGE64 = [
+  0n,
+  1n,
+  127n,
+  128n,
+  0x0fffffffn,
+  0x10000000n,
+  0xffffffffn,
+  0x100000000n,
+  0x7ffffffffn,
+  0x800000000n,
+  (1n << 63n) - 1n,
+  1n << 63n,
+  (1n << 64n) - 1n,
+];
 
 describe('varints', () => {
   it('64-bit values round-trip one by one and in bulk, at every length', () => {
@@ -69,7 +83,11 @@ describe('varints', () => {
   });
 
   it('fixed-width columns pick 1, 2 or 4 bytes', () => {
-    for (const [max, width] of [[200, 1], [60000, 2], [70000, 4]] as const) {
+    for (const [max, width] of [
+      [200, 1],
+      [60000, 2],
+      [70000, 4],
+    ] as const) {
       const vals = Float64Array.from([0, max, 3, max - 1]);
       const w = new ByteWriter();
       writeFixed(w, vals, 4);

@@ -56,7 +56,9 @@ describe('zstd frames that declare a huge size', () => {
       const frame = rleFrame(16384);
       expect(frame.length).toBeLessThan(70_000);
       const before = process.memoryUsage();
-      expect(() => codec.decompress(frame, 4096)).toThrow('zstd frame declares 2147483648 bytes, the chunk index says 4096: refused before inflating');
+      expect(() => codec.decompress(frame, 4096)).toThrow(
+        'zstd frame declares 2147483648 bytes, the chunk index says 4096: refused before inflating',
+      );
       const after = process.memoryUsage();
       expect(after.rss - before.rss).toBeLessThan(256 << 20);
       expect(after.arrayBuffers - before.arrayBuffers).toBeLessThan(256 << 20);
@@ -72,7 +74,11 @@ describe('zstd frames that declare a huge size', () => {
     const before = process.memoryUsage().rss;
     expect([...r.events()]).toHaveLength(8000);
     expect(process.memoryUsage().rss - before).toBeLessThan(256 << 20);
-    expect(r.problems).toEqual([expect.stringMatching(/chunk 2: cannot decompress: zstd frame declares 2147483648 bytes, the chunk index says \d+: refused before inflating \(events 4000\.\.5999\) skipped$/)]);
+    expect(r.problems).toEqual([
+      expect.stringMatching(
+        /chunk 2: cannot decompress: zstd frame declares 2147483648 bytes, the chunk index says \d+: refused before inflating \(events 4000\.\.5999\) skipped$/,
+      ),
+    ]);
     r.close();
   });
 
@@ -106,7 +112,12 @@ describe('verify', () => {
     db.prepare("UPDATE meta SET value = ? WHERE key = 'digest'").run(JSON.stringify('sha256:' + '0'.repeat(64)));
     db.close();
     const r = openTrace(f);
-    expect(r.verify()).toEqual([{ chunk: -1, message: expect.stringMatching(/^digest mismatch: the events hash to sha256:[0-9a-f]{64}, the trace says sha256:0{64}$/) }]);
+    expect(r.verify()).toEqual([
+      {
+        chunk: -1,
+        message: expect.stringMatching(/^digest mismatch: the events hash to sha256:[0-9a-f]{64}, the trace says sha256:0{64}$/),
+      },
+    ]);
     r.close();
   });
 

@@ -31,8 +31,15 @@ type Damage =
 
 const damage: fc.Arbitrary<Damage> = fc.oneof(
   fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('flip' as const), flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 16 }) }),
-  fc.record({ kind: fc.constant('page' as const), page: fc.nat(), fill: fc.oneof(fc.constant('zero' as const), fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 64 })) }),
+  fc.record({
+    kind: fc.constant('flip' as const),
+    flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 16 }),
+  }),
+  fc.record({
+    kind: fc.constant('page' as const),
+    page: fc.nat(),
+    fill: fc.oneof(fc.constant('zero' as const), fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 64 })),
+  }),
   fc.record({ kind: fc.constant('junk' as const), bytes: fc.uint8Array({ maxLength: 9000 }) }),
   fc.record({ kind: fc.constant('text' as const), text: fc.string({ maxLength: 300 }) }),
 );

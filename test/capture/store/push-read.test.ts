@@ -82,7 +82,13 @@ describe('TraceReader.forEachEvent', () => {
     { devices: ['gic-cpu@8010000'] },
     { vcpus: [1], fromTime: 100, toTime: 9000 },
   ];
-  for (const [f, decodeAhead] of filters.flatMap((f) => [[f, false], [f, true]] as const)) {
+  for (const [f, decodeAhead] of filters.flatMap(
+    (f) =>
+      [
+        [f, false],
+        [f, true],
+      ] as const,
+  )) {
     it(`gives the events events() gives, same objects' shape and key order: ${JSON.stringify(f)}${decodeAhead ? ', decoding on a worker' : ''}`, () => {
       const want = pulled(f);
       const got = pushed(f, file, decodeAhead);
@@ -114,7 +120,11 @@ describe('TraceReader.forEachEvent', () => {
   });
 
   it('keeps the key order JSON output has always had: common fields, kind fields, pc, src_line', () => {
-    const keys = new Set(pushed({}).events.filter((e) => e.kind === 'timer').map((e) => Object.keys(e).join()));
+    const keys = new Set(
+      pushed({})
+        .events.filter((e) => e.kind === 'timer')
+        .map((e) => Object.keys(e).join()),
+    );
     expect([...keys].sort()).toEqual([
       'seq,time,vcpu,kind,timer,op,value',
       'seq,time,vcpu,kind,timer,op,value,pc',
@@ -130,30 +140,33 @@ describe('TraceReader.forEachEvent', () => {
     expect(events[1]!.time).not.toBe(-1);
   });
 
-  it.each([false, true])('skips a chunk whose field stream fails to decode, whole, and reports it like events() (worker: %s)', (decodeAhead) => {
-    const bad = path.join(dir, `push-bad-${decodeAhead}.trace`);
-    writeEvents(bad, bootMixPool(10_000), { chunkEvents: 2000 });
-    const db = new Database(bad);
-    const row = db.prepare('SELECT data FROM chunk_data WHERE id = 2').get() as { data: Buffer };
-    const raw = Buffer.from(zlib.zstdDecompressSync(row.data));
-    const at = raw.indexOf('register:str') + 'register:str'.length;
-    let p = at;
-    while (raw[p]! & 0x80) p++;
-    raw[p + 1] = 0; // an empty dictionary: every index is out of range
-    const frame = zlib.zstdCompressSync(raw);
-    db.prepare('UPDATE chunk_data SET data = ? WHERE id = 2').run(frame);
-    db.prepare('UPDATE chunks SET crc32 = ?, zst_bytes = ? WHERE id = 2').run(zlib.crc32(frame), frame.length);
-    db.close();
-    const r = openTrace(bad, { decodeAhead });
-    const seqs: number[] = [];
-    r.forEachEvent({}, (e) => seqs.push(e.seq));
-    expect(seqs.length).toBe(8000);
-    expect(seqs.some((s) => s >= 4000 && s < 6000)).toBe(false);
-    expect(r.problems).toHaveLength(1);
-    expect(r.problems[0]).toMatch(/chunk 2: cannot decode: .* \(events 4000\.\.5999\) skipped$/);
-    r.close();
-    expect(seqs).toEqual(pulled({}, bad).map((e) => e.seq));
-  });
+  it.each([false, true])(
+    'skips a chunk whose field stream fails to decode, whole, and reports it like events() (worker: %s)',
+    (decodeAhead) => {
+      const bad = path.join(dir, `push-bad-${decodeAhead}.trace`);
+      writeEvents(bad, bootMixPool(10_000), { chunkEvents: 2000 });
+      const db = new Database(bad);
+      const row = db.prepare('SELECT data FROM chunk_data WHERE id = 2').get() as { data: Buffer };
+      const raw = Buffer.from(zlib.zstdDecompressSync(row.data));
+      const at = raw.indexOf('register:str') + 'register:str'.length;
+      let p = at;
+      while (raw[p]! & 0x80) p++;
+      raw[p + 1] = 0; // an empty dictionary: every index is out of range
+      const frame = zlib.zstdCompressSync(raw);
+      db.prepare('UPDATE chunk_data SET data = ? WHERE id = 2').run(frame);
+      db.prepare('UPDATE chunks SET crc32 = ?, zst_bytes = ? WHERE id = 2').run(zlib.crc32(frame), frame.length);
+      db.close();
+      const r = openTrace(bad, { decodeAhead });
+      const seqs: number[] = [];
+      r.forEachEvent({}, (e) => seqs.push(e.seq));
+      expect(seqs.length).toBe(8000);
+      expect(seqs.some((s) => s >= 4000 && s < 6000)).toBe(false);
+      expect(r.problems).toHaveLength(1);
+      expect(r.problems[0]).toMatch(/chunk 2: cannot decode: .* \(events 4000\.\.5999\) skipped$/);
+      r.close();
+      expect(seqs).toEqual(pulled({}, bad).map((e) => e.seq));
+    },
+  );
 });
 
 describe('forEachEvent decoding on a worker thread', () => {
@@ -184,9 +197,11 @@ describe('forEachEvent decoding on a worker thread', () => {
   it('stops the worker when the callback throws, and the reader stays usable', () => {
     const r = openTrace(file, { decodeAhead: true });
     let n = 0;
-    expect(() => r.forEachEvent({}, () => {
-      if (++n === 2500) throw new Error('stop here');
-    })).toThrow('stop here');
+    expect(() =>
+      r.forEachEvent({}, () => {
+        if (++n === 2500) throw new Error('stop here');
+      }),
+    ).toThrow('stop here');
     const again: number[] = [];
     r.forEachEvent({ toSeq: 3000 }, (e) => again.push(e.seq));
     expect(again).toEqual([...Array(3000).keys()]);
@@ -198,7 +213,15 @@ describe('bigU64', () => {
   it('gives the value joinU64 gives, for small, repeated and colliding values', () => {
     let x = 0x12345678;
     const rnd = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
-    const pairs: [number, number][] = [[0, 0], [1, 0], [1023, 0], [1024, 0], [0xffffffff, 0xffffffff], [0, 1], [0x08000000, 0xffff8000]];
+    const pairs: [number, number][] = [
+      [0, 0],
+      [1, 0],
+      [1023, 0],
+      [1024, 0],
+      [0xffffffff, 0xffffffff],
+      [0, 1],
+      [0x08000000, 0xffff8000],
+    ];
     for (let i = 0; i < 20_000; i++) pairs.push([rnd(), i % 3 ? rnd() : 0]);
     for (let i = 0; i < 2000; i++) pairs.push(pairs[(i * 7919) % pairs.length]!);
     for (const [lo, hi] of pairs) expect(bigU64(lo, hi)).toBe(joinU64(lo, hi));

@@ -124,7 +124,15 @@ describe('reader queries', () => {
     expect(c.vcpus.filter((x) => x.vcpu === 2).reduce((a, x) => a + x.count, 0)).toBe(v2);
     const s = r.summary;
     expect(s.eventCount).toBe(evs.length);
-    expect(s.byDevice['pl011@9000000']).toBe(evs.filter((e) => e.kind !== 'irq_line' && 'device' in e ? e.device === 'pl011@9000000' : 'port' in e ? e.port === 'pl011@9000000' : 'source' in e && e.source === 'pl011@9000000').length);
+    expect(s.byDevice['pl011@9000000']).toBe(
+      evs.filter((e) =>
+        e.kind !== 'irq_line' && 'device' in e
+          ? e.device === 'pl011@9000000'
+          : 'port' in e
+            ? e.port === 'pl011@9000000'
+            : 'source' in e && e.source === 'pl011@9000000',
+      ).length,
+    );
     expect(s.byHypercall['PSCI_VERSION']).toBe(1);
     const info = r.info();
     expect(info.complete).toBe(true);
@@ -149,17 +157,49 @@ describe('digest', () => {
 
 describe('bad events', () => {
   const cases: [string, object, RegExp][] = [
-    ['a missing field', { kind: 'mmio_read', time: 1, vcpu: 0, addr: 1, size: 4, value: 0n, device: 'x', outcome: 'handled' }, /event 0: mmio_read event: field 'register' is missing/],
-    ['a wrong type', { kind: 'irq_eoi', time: 1, vcpu: 0, intid: '33', via: 'gicc_mmio' }, /event 0: irq_eoi event: field 'intid' has the wrong type \(string\)/],
-    ['a bad enum value', { kind: 'irq_eoi', time: 1, vcpu: 0, intid: 33, via: 'mmio' }, /field 'via' is "mmio", expected one of gicc_mmio, icc_sysreg, unknown/],
+    [
+      'a missing field',
+      { kind: 'mmio_read', time: 1, vcpu: 0, addr: 1, size: 4, value: 0n, device: 'x', outcome: 'handled' },
+      /event 0: mmio_read event: field 'register' is missing/,
+    ],
+    [
+      'a wrong type',
+      { kind: 'irq_eoi', time: 1, vcpu: 0, intid: '33', via: 'gicc_mmio' },
+      /event 0: irq_eoi event: field 'intid' has the wrong type \(string\)/,
+    ],
+    [
+      'a bad enum value',
+      { kind: 'irq_eoi', time: 1, vcpu: 0, intid: 33, via: 'mmio' },
+      /field 'via' is "mmio", expected one of gicc_mmio, icc_sysreg, unknown/,
+    ],
     ['an unknown kind', { kind: 'teleport', time: 1, vcpu: 0 }, /unknown event kind "teleport"/],
-    ['a bad vCPU', { kind: 'irq_eoi', time: 1, vcpu: -2, intid: 33, via: 'gicc_mmio' }, /vcpu must be an integer from -1 \(unknown\) to 65534, got -2/],
+    [
+      'a bad vCPU',
+      { kind: 'irq_eoi', time: 1, vcpu: -2, intid: 33, via: 'gicc_mmio' },
+      /vcpu must be an integer from -1 \(unknown\) to 65534, got -2/,
+    ],
     ['a negative time', { kind: 'irq_eoi', time: -1, vcpu: 0, intid: 33, via: 'gicc_mmio' }, /time must be a non-negative integer, got -1/],
     // Out of range: stored, these would turn into varints the reader cannot decode (a lost chunk).
-    ['a time of 2^53', { kind: 'irq_eoi', time: 2 ** 53, vcpu: 0, intid: 33, via: 'gicc_mmio' }, /time must be below 2\^53, got 9007199254740992/],
-    ['an address of 2^60', { kind: 'mmio_read', time: 1, vcpu: 0, addr: 2 ** 60, size: 4, value: 0n, device: '', register: '', outcome: 'handled' }, /field 'addr' is 1152921504606847000, expected an integer from 0 to 2\^53-1/],
-    ['an INTID of 1e21', { kind: 'irq_eoi', time: 1, vcpu: 0, intid: 1e21, via: 'gicc_mmio' }, /field 'intid' is 1e\+21, expected an integer from 0 to 2\^53-1/],
-    ['a 65-bit argument', { kind: 'hypercall', time: 1, vcpu: 0, conduit: 'hvc', imm: 0, func: 0, name: '', subop: '', args: [1n, 2n ** 64n], results: [] }, /field 'args' is 1,18446744073709551616, expected 0 to 2\^64-1/],
+    [
+      'a time of 2^53',
+      { kind: 'irq_eoi', time: 2 ** 53, vcpu: 0, intid: 33, via: 'gicc_mmio' },
+      /time must be below 2\^53, got 9007199254740992/,
+    ],
+    [
+      'an address of 2^60',
+      { kind: 'mmio_read', time: 1, vcpu: 0, addr: 2 ** 60, size: 4, value: 0n, device: '', register: '', outcome: 'handled' },
+      /field 'addr' is 1152921504606847000, expected an integer from 0 to 2\^53-1/,
+    ],
+    [
+      'an INTID of 1e21',
+      { kind: 'irq_eoi', time: 1, vcpu: 0, intid: 1e21, via: 'gicc_mmio' },
+      /field 'intid' is 1e\+21, expected an integer from 0 to 2\^53-1/,
+    ],
+    [
+      'a 65-bit argument',
+      { kind: 'hypercall', time: 1, vcpu: 0, conduit: 'hvc', imm: 0, func: 0, name: '', subop: '', args: [1n, 2n ** 64n], results: [] },
+      /field 'args' is 1,18446744073709551616, expected 0 to 2\^64-1/,
+    ],
   ];
   for (const [name, ev, msg] of cases) {
     it(`rejects ${name} with a clear message and keeps the trace consistent`, () => {
@@ -194,8 +234,12 @@ describe('bad events', () => {
     w.close();
     expect(() => w.record(everyKind()[0]!)).toThrow(`${file}: writer is closed`);
     expect(() => w.close()).toThrow(`${file}: writer is already closed`);
-    expect(() => createTrace(path.join(dir, 'c0.trace'), { ...BASE_OPTS, chunkEvents: 0 })).toThrow(/c0\.trace: chunkEvents must be an integer in 1\.\.1048576/);
-    expect(() => createTrace(path.join(dir, 'no/such/dir/x.trace'), BASE_OPTS)).toThrow(`${path.join(dir, 'no/such/dir/x.trace')}: directory ${path.join(dir, 'no/such/dir')} does not exist`);
+    expect(() => createTrace(path.join(dir, 'c0.trace'), { ...BASE_OPTS, chunkEvents: 0 })).toThrow(
+      /c0\.trace: chunkEvents must be an integer in 1\.\.1048576/,
+    );
+    expect(() => createTrace(path.join(dir, 'no/such/dir/x.trace'), BASE_OPTS)).toThrow(
+      `${path.join(dir, 'no/such/dir/x.trace')}: directory ${path.join(dir, 'no/such/dir')} does not exist`,
+    );
     expect(() => createTrace(path.join(dir, 'dup.trace'), { ...BASE_OPTS, devices: [...BOOT_MIX_DEVICES, BOOT_MIX_DEVICES[0]!] })).toThrow(
       /dup\.trace: device region gic-dist@8000000: UNIQUE constraint failed/,
     );

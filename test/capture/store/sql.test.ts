@@ -41,7 +41,7 @@ describe('the events table', () => {
     expect(stored.rows).toEqual(res.rows);
   });
 
-  it('shows values as SQLite types: u64 as INTEGER (two\'s complement above 2^63), bytes as BLOB, lists as JSON', () => {
+  it("shows values as SQLite types: u64 as INTEGER (two's complement above 2^63), bytes as BLOB, lists as JSON", () => {
     const res = sql(`SELECT kind, value, printf('%x', value) AS hex, typeof(bytes) AS bt, CAST(bytes AS TEXT) AS text, results, write, pc
       FROM events WHERE seq >= ${evs.length - everyKind().length} ORDER BY seq`);
     const byKind = Object.fromEntries(res.rows.map((r) => [r[0], r]));
@@ -75,9 +75,24 @@ describe('the events table', () => {
   const queries: [string, string, (e: TraceEvent) => boolean, EventFilter][] = [
     ['time range', 'time >= 100000 AND time < 150000', (e) => e.time >= 100000 && e.time < 150000, { fromTime: 100000, toTime: 150000 }],
     ['BETWEEN on seq', 'seq BETWEEN 3000 AND 3999', (e) => e.seq >= 3000 && e.seq <= 3999, { fromSeq: 3000, toSeq: 4000 }],
-    ['kind and device', "kind = 'mmio_read' AND device = 'gic-cpu@8010000'", (e) => e.kind === 'mmio_read' && e.device === 'gic-cpu@8010000', { kinds: ['mmio_read'], devices: ['gic-cpu@8010000'] }],
-    ['IN lists, reversed comparison', "kind IN ('irq_ack', 'irq_eoi') AND 2000 > seq AND vcpu IN (1)", (e) => (e.kind === 'irq_ack' || e.kind === 'irq_eoi') && e.seq < 2000 && e.vcpu === 1, { kinds: ['irq_ack', 'irq_eoi'], toSeq: 2000, vcpus: [1] }],
-    ['register and intid', "register = 'GICC_IAR' OR intid = 27", (e) => ('register' in e && e.register === 'GICC_IAR') || ('intid' in e && e.intid === 27), {}],
+    [
+      'kind and device',
+      "kind = 'mmio_read' AND device = 'gic-cpu@8010000'",
+      (e) => e.kind === 'mmio_read' && e.device === 'gic-cpu@8010000',
+      { kinds: ['mmio_read'], devices: ['gic-cpu@8010000'] },
+    ],
+    [
+      'IN lists, reversed comparison',
+      "kind IN ('irq_ack', 'irq_eoi') AND 2000 > seq AND vcpu IN (1)",
+      (e) => (e.kind === 'irq_ack' || e.kind === 'irq_eoi') && e.seq < 2000 && e.vcpu === 1,
+      { kinds: ['irq_ack', 'irq_eoi'], toSeq: 2000, vcpus: [1] },
+    ],
+    [
+      'register and intid',
+      "register = 'GICC_IAR' OR intid = 27",
+      (e) => ('register' in e && e.register === 'GICC_IAR') || ('intid' in e && e.intid === 27),
+      {},
+    ],
   ];
   for (const [name, where, pred, pushed] of queries) {
     it(`WHERE with ${name}: right rows, and the provable part pushed down`, () => {
@@ -106,21 +121,21 @@ describe('push-down analysis only keeps what it can prove', () => {
     ['SELECT * FROM events AS e WHERE e.time <= 9 AND e.kind == "x"', { toTime: 10 }],
     ["SELECT * FROM events e WHERE e.kind = 'wfx' AND time >= 0x10", { kinds: ['wfx'], fromTime: 16 }],
     ["SELECT * FROM events WHERE time > 5 OR kind = 'wfx'", {}],
-    ["SELECT * FROM events WHERE (time > 5 AND time < 9) AND seq = 4", { fromSeq: 4, toSeq: 5 }],
-    ["SELECT * FROM events WHERE time > 5 COLLATE nocase", {}],
-    ["SELECT * FROM events WHERE time > 5 + 1", {}],
-    ["SELECT * FROM events WHERE time > 5.5", {}],
-    ["SELECT * FROM events WHERE time > ?", {}],
-    ["SELECT * FROM events WHERE NOT time > 5", {}],
-    ["SELECT * FROM events WHERE CASE WHEN time > 5 AND seq = 1 THEN 1 END", {}],
-    ["SELECT * FROM events a, events b WHERE a.time > 5", {}],
-    ["WITH x AS (SELECT * FROM events) SELECT * FROM x WHERE time > 5", {}],
-    ["SELECT * FROM meta WHERE key IN (SELECT kind FROM events WHERE seq < 10)", { toSeq: 10 }],
-    ["SELECT * FROM (SELECT * FROM events) WHERE time > 5", {}],
-    ["SELECT * FROM devices d JOIN events e ON e.device = d.name WHERE d.base > 5 AND e.seq < 7", { toSeq: 7 }],
-    ["SELECT * FROM events e JOIN chunks c WHERE c.time_first > 5 AND c.seq_first = 3", {}],
-    ["SELECT * FROM events WHERE time > 5 GROUP BY kind HAVING time < 3", { fromTime: 6 }],
-    ["SELECT * FROM events WHERE seq < 3 UNION SELECT * FROM events WHERE seq > 9", {}],
+    ['SELECT * FROM events WHERE (time > 5 AND time < 9) AND seq = 4', { fromSeq: 4, toSeq: 5 }],
+    ['SELECT * FROM events WHERE time > 5 COLLATE nocase', {}],
+    ['SELECT * FROM events WHERE time > 5 + 1', {}],
+    ['SELECT * FROM events WHERE time > 5.5', {}],
+    ['SELECT * FROM events WHERE time > ?', {}],
+    ['SELECT * FROM events WHERE NOT time > 5', {}],
+    ['SELECT * FROM events WHERE CASE WHEN time > 5 AND seq = 1 THEN 1 END', {}],
+    ['SELECT * FROM events a, events b WHERE a.time > 5', {}],
+    ['WITH x AS (SELECT * FROM events) SELECT * FROM x WHERE time > 5', {}],
+    ['SELECT * FROM meta WHERE key IN (SELECT kind FROM events WHERE seq < 10)', { toSeq: 10 }],
+    ['SELECT * FROM (SELECT * FROM events) WHERE time > 5', {}],
+    ['SELECT * FROM devices d JOIN events e ON e.device = d.name WHERE d.base > 5 AND e.seq < 7', { toSeq: 7 }],
+    ['SELECT * FROM events e JOIN chunks c WHERE c.time_first > 5 AND c.seq_first = 3', {}],
+    ['SELECT * FROM events WHERE time > 5 GROUP BY kind HAVING time < 3', { fromTime: 6 }],
+    ['SELECT * FROM events WHERE seq < 3 UNION SELECT * FROM events WHERE seq > 9', {}],
     ["SELECT * FROM events WHERE kind = 'it''s'", { kinds: [] }],
     ["SELECT 'events' FROM events WHERE vcpu = -1", { vcpus: [-1] }],
   ];
@@ -133,13 +148,22 @@ describe('output', () => {
     const n = Object.fromEntries(res.rows.map(([k, c]) => [k, c]));
     const w = String(Math.max(n['hypercall'] as number, n['wfx'] as number)).length;
     expect(formatSqlResult(res)).toBe(
-      [`kind       ${' '.repeat(Math.max(0, w - 1))}n`, `---------  ${'-'.repeat(Math.max(1, w))}`, `hypercall  ${String(n['hypercall']).padStart(Math.max(1, w))}`, `wfx        ${String(n['wfx']).padStart(Math.max(1, w))}`, '(2 rows)', ''].join('\n'),
+      [
+        `kind       ${' '.repeat(Math.max(0, w - 1))}n`,
+        `---------  ${'-'.repeat(Math.max(1, w))}`,
+        `hypercall  ${String(n['hypercall']).padStart(Math.max(1, w))}`,
+        `wfx        ${String(n['wfx']).padStart(Math.max(1, w))}`,
+        '(2 rows)',
+        '',
+      ].join('\n'),
     );
     expect(JSON.parse(formatSqlResult(res, { json: true }))).toEqual([
       { kind: 'hypercall', n: n['hypercall'] },
       { kind: 'wfx', n: n['wfx'] },
     ]);
-    const big = sql(`SELECT value, bytes FROM events WHERE seq >= ${evs.length - everyKind().length} AND kind IN ('mmio_write', 'console') ORDER BY seq`);
+    const big = sql(
+      `SELECT value, bytes FROM events WHERE seq >= ${evs.length - everyKind().length} AND kind IN ('mmio_write', 'console') ORDER BY seq`,
+    );
     expect(JSON.parse(formatSqlResult(big, { json: true }))).toEqual([
       { value: -1, bytes: null },
       { value: null, bytes: 'hi\u0000\u00ff\n' },

@@ -14,7 +14,10 @@ const ROOT = path.join(import.meta.dirname, '../../..');
 
 /** Files in the test directory whose name starts with `base` (the trace and any companion). */
 const companions = (file: string): string[] =>
-  fs.readdirSync(path.dirname(file)).filter((f) => f.startsWith(path.basename(file))).sort();
+  fs
+    .readdirSync(path.dirname(file))
+    .filter((f) => f.startsWith(path.basename(file)))
+    .sort();
 
 function thrown(fn: () => unknown): Error {
   try {
@@ -150,7 +153,9 @@ describe('replacing a file', () => {
     expect(thrown(() => createTrace(input, opts)).message).toBe(`${input}: is also an input of this command; choose another output file`);
     expect(thrown(() => createTrace(path.join(dir, '.', 'input.log'), opts)).message).toMatch(/is also an input of this command/);
     for (const link of [hard, soft])
-      expect(thrown(() => createTrace(link, opts)).message).toBe(`${link}: is the same file as the input ${input} (a link to it); choose another output file`);
+      expect(thrown(() => createTrace(link, opts)).message).toBe(
+        `${link}: is the same file as the input ${input} (a link to it); choose another output file`,
+      );
     expect(fs.readFileSync(input, 'utf8')).toBe('pl011_write addr 0x00000000 value 0x00000041\n');
     expect(fs.lstatSync(soft).isSymbolicLink()).toBe(true);
   });
@@ -160,7 +165,9 @@ describe('output paths that cannot be written', () => {
   it('a directory, a missing directory, a parent that is a file: one line, nothing created', () => {
     const sub = path.join(dir, 'a-dir');
     fs.mkdirSync(sub);
-    expect(thrown(() => createTrace(sub, { ...BASE_OPTS, overwrite: true })).message).toBe(`${sub}: is a directory; give a file name for the output`);
+    expect(thrown(() => createTrace(sub, { ...BASE_OPTS, overwrite: true })).message).toBe(
+      `${sub}: is a directory; give a file name for the output`,
+    );
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('a-dir'))).toEqual(['a-dir']);
     const missing = path.join(dir, 'no-such-dir', 'x.trace');
     expect(thrown(() => createTrace(missing, BASE_OPTS)).message).toBe(`${missing}: directory ${path.dirname(missing)} does not exist`);

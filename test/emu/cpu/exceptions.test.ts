@@ -119,9 +119,12 @@ describe('synchronous exceptions', () => {
 
   it('unknown system register is UNDEFINED and reported through the hook', () => {
     const seen: string[] = [];
-    const m = runAsm(`${PRELUDE}
+    const m = runAsm(
+      `${PRELUDE}
       mrs x0, s3_0_c15_c0_0
-    `, { hooks: { onSysregUndefined: (_c, _e, name) => seen.push(name) } });
+    `,
+      { hooks: { onSysregUndefined: (_c, _e, name) => seen.push(name) } },
+    );
     expect(seen).toEqual(['S3_0_C15_C0_0']);
     expect(m.cpu.pc).toBe(VBAR + 0x200n + 4n);
   });
@@ -202,7 +205,10 @@ describe('interrupts and waiting', () => {
       hvc #0
     `);
     const write = m.bus.mmioWrite.bind(m.bus);
-    m.bus.mmioWrite = (pa: number, size: number, value: number | bigint, vcpu: number): boolean => { m.cpu.requestStop(); return write(pa, size, value, vcpu); };
+    m.bus.mmioWrite = (pa: number, size: number, value: number | bigint, vcpu: number): boolean => {
+      m.cpu.requestStop();
+      return write(pa, size, value, vcpu);
+    };
     m.run();
     expect(m.cpu.stopReason).toBe(STOP.REQUEST);
     expect(m.cpu.getX(1)).toBe(0n);

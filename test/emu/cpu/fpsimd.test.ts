@@ -11,8 +11,7 @@ const ENABLE = `  mov x0, #(3 << 20)
   isb
 `;
 
-const v64 = (m: { cpu: { vr: Int32Array } }, r: number, k = 0): bigint =>
-  new BigUint64Array(m.cpu.vr.buffer)[r * 2 + k];
+const v64 = (m: { cpu: { vr: Int32Array } }, r: number, k = 0): bigint => new BigUint64Array(m.cpu.vr.buffer)[r * 2 + k];
 const d = (m: { cpu: { vr: Int32Array } }, r: number): number => new Float64Array(m.cpu.vr.buffer)[r * 2];
 const s = (m: { cpu: { vr: Int32Array } }, r: number): number => new Float32Array(m.cpu.vr.buffer)[r * 4];
 const sr = (m: { cpu: { readSysregValue(e: number): bigint | undefined } }, name: string): bigint =>
@@ -33,15 +32,23 @@ describe('FP/SIMD access control', () => {
     expect((m.cpu.getX(1) >> 16n) & 0xffn).toBe(0n);
   });
 
-  for (const [fpen, el1Traps] of [[0, true], [1, false], [2, true], [3, false]] as const) {
+  for (const [fpen, el1Traps] of [
+    [0, true],
+    [1, false],
+    [2, true],
+    [3, false],
+  ] as const) {
     it(`CPACR_EL1.FPEN=${fpen}: EL1 ${el1Traps ? 'traps with EC 0x07, ESR 0x1fe00000' : 'runs'}`, () => {
-      const m = runAsm(`${PRELUDE}  mov x0, #(${fpen} << 20)
+      const m = runAsm(
+        `${PRELUDE}  mov x0, #(${fpen} << 20)
   msr cpacr_el1, x0
   isb
   mov x1, #5
   adr x20, fp
 fp: fmov d0, x1
-  hvc #0`, { fpsimd: true });
+  hvc #0`,
+        { fpsimd: true },
+      );
       if (el1Traps) {
         expect(m.exceptions.length).toBe(1);
         expect(m.exceptions[0].ec).toBe(0x07);
@@ -56,7 +63,8 @@ fp: fmov d0, x1
   }
 
   it('CPACR_EL1.FPEN=1 traps EL0 (EC 0x07 from EL0), and MRS FPSR traps like an FP instruction', () => {
-    const m = runAsm(`${PRELUDE}  mov x0, #(1 << 20)
+    const m = runAsm(
+      `${PRELUDE}  mov x0, #(1 << 20)
   msr cpacr_el1, x0
   adr x0, el0
   msr elr_el1, x0
@@ -64,7 +72,9 @@ fp: fmov d0, x1
   eret
 el0:
   mrs x1, fpsr
-  hvc #1`, { fpsimd: true });
+  hvc #1`,
+      { fpsimd: true },
+    );
     expect(m.exceptions[0].ec).toBe(0x07);
     expect(m.exceptions[0].fromEl).toBe(0);
     expect(m.exceptions[0].esr).toBe(0x1fe00000);
@@ -72,7 +82,11 @@ el0:
 });
 
 describe('FP/SIMD known values', () => {
-  const run = (body: string) => runAsm(`${PRELUDE}${ENABLE}${body}\n  hvc #0\n  .balign 16\ndata:\n  .ascii "hello, world\\0abcdefghijklmnopqrstuvwxyz0123456789"\n  .balign 8\n`, { fpsimd: true });
+  const run = (body: string) =>
+    runAsm(
+      `${PRELUDE}${ENABLE}${body}\n  hvc #0\n  .balign 16\ndata:\n  .ascii "hello, world\\0abcdefghijklmnopqrstuvwxyz0123456789"\n  .balign 8\n`,
+      { fpsimd: true },
+    );
 
   it('strlen idiom: LD1 + CMEQ + UMAXV/ADDP + FMOV finds the NUL', () => {
     const m = run(`  adr x0, data

@@ -12,7 +12,10 @@ describe('int64 helpers', () => {
   it('umul32/smul32 give the exact 64-bit product for edge and random values', () => {
     let s = 99;
     const vals = [...EDGES];
-    for (let i = 0; i < 200; i++) { s = (Math.imul(s, 1103515245) + 12345) | 0; vals.push(s); }
+    for (let i = 0; i < 200; i++) {
+      s = (Math.imul(s, 1103515245) + 12345) | 0;
+      vals.push(s);
+    }
     for (const a of vals) {
       for (const b of vals) {
         expect(pair(umul32(a, b))).toBe(BigInt(a >>> 0) * BigInt(b >>> 0));
@@ -33,7 +36,8 @@ describe('int64 helpers', () => {
 
   it('shifts and rotates by every amount', () => {
     const v = 0x8123456789abcdefn;
-    const hi = Number(v >> 32n) | 0, lo = Number(v & 0xffffffffn) | 0;
+    const hi = Number(v >> 32n) | 0,
+      lo = Number(v & 0xffffffffn) | 0;
     for (let s = 0; s < 64; s++) {
       const S = BigInt(s);
       expect(pair(lsl64(hi, lo, s))).toBe((v << S) & M64);

@@ -140,17 +140,21 @@ describe('exclusives and acquire/release', () => {
     const bus = new SimpleBus([[0x40000000, 0x100000]]);
     const a = new Cpu({ bus, id: 0 });
     const b = new Cpu({ bus, id: 1, shared: a.shared });
-    const code = (words: number[], at: number): void => words.forEach((w, i) => new DataView(bus.mem.buffer).setUint32(at - 0x40000000 + 4 * i, w, true));
+    const code = (words: number[], at: number): void =>
+      words.forEach((w, i) => new DataView(bus.mem.buffer).setUint32(at - 0x40000000 + 4 * i, w, true));
     // a: ldxr x1, [x0]
     code([0xc85f7c01], 0x40001000);
     // b: str x2, [x0, #8] (same 64-byte granule)
     code([0xf9000402], 0x40002000);
     // a: stxr w3, x1, [x0]
     code([0xc8037c01], 0x40001004);
-    a.setX(0, 0x40080000n); b.setX(0, 0x40080000n);
-    a.pc = 0x40001000n; a.run(1);
+    a.setX(0, 0x40080000n);
+    b.setX(0, 0x40080000n);
+    a.pc = 0x40001000n;
+    a.run(1);
     expect(a.exGranule).toBeGreaterThanOrEqual(0);
-    b.pc = 0x40002000n; b.run(1);
+    b.pc = 0x40002000n;
+    b.run(1);
     expect(a.exGranule).toBe(-1);
     expect(a.eventReg).toBe(1);
     a.run(1);
@@ -213,19 +217,28 @@ describe('system registers', () => {
   it('system register providers are asked first and their accesses reported', () => {
     const seen: string[] = [];
     let cval = 0n;
-    const m = runAsm(`
+    const m = runAsm(
+      `
       mrs x0, cntfrq_el0
       mov x1, #77
       msr cntv_cval_el0, x1
       mrs x2, cntv_cval_el0
       hvc #0
-    `, {
-      providers: [{
-        readSysreg: (_v, enc) => enc === 0xdf00 ? 62500000n : enc === 0xdf1a ? cval : undefined,
-        writeSysreg: (_v, enc, v) => { if (enc !== 0xdf1a) return false; cval = v; return true; },
-      }],
-      hooks: { onSysreg: (_c, _e, name, w, v) => seen.push(`${w ? 'W' : 'R'} ${name} ${v}`) },
-    });
+    `,
+      {
+        providers: [
+          {
+            readSysreg: (_v, enc) => (enc === 0xdf00 ? 62500000n : enc === 0xdf1a ? cval : undefined),
+            writeSysreg: (_v, enc, v) => {
+              if (enc !== 0xdf1a) return false;
+              cval = v;
+              return true;
+            },
+          },
+        ],
+        hooks: { onSysreg: (_c, _e, name, w, v) => seen.push(`${w ? 'W' : 'R'} ${name} ${v}`) },
+      },
+    );
     expect(m.cpu.getX(0)).toBe(62500000n);
     expect(m.cpu.getX(2)).toBe(77n);
     expect(seen).toEqual(['R S3_3_C14_C0_0 62500000', 'W S3_3_C14_C3_2 77', 'R S3_3_C14_C3_2 77']);
@@ -281,17 +294,26 @@ describe('host robustness', () => {
     const cpu = new Cpu({ bus, hypervisor: { call: () => 0 } });
     const dv = new DataView(bus.mem.buffer);
     let s = 0x1234567;
-    const rnd = (): number => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s; };
+    const rnd = (): number => {
+      s ^= s << 13;
+      s >>>= 0;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      s >>>= 0;
+      return s;
+    };
     // vectors at 0x40000000: every entry is "b ." so a case ends quickly wherever it goes
     for (let v = 0; v < 16; v++) dv.setUint32(v * 0x80, 0x14000000, true);
     let executed = 0;
     for (let k = 0; k < 100_000; k++) {
-      if (k % 2000 === 0) { cpu.reset(); }
+      if (k % 2000 === 0) {
+        cpu.reset();
+      }
       const at = 0x1000 + (k % 1000) * 8;
       dv.setUint32(at, rnd(), true);
       dv.setUint32(at + 4, rnd(), true);
       cpu.shared.invalidateMem(at, 8);
-      for (let r = 0; r < 31; r++) cpu.setXNum(r, (rnd() % 3 === 0) ? 0x40000000 + (rnd() % 0x200000) : rnd());
+      for (let r = 0; r < 31; r++) cpu.setXNum(r, rnd() % 3 === 0 ? 0x40000000 + (rnd() % 0x200000) : rnd());
       cpu.pc = BigInt(0x40000000 + at);
       executed += cpu.run(4);
       expect(cpu.instret).toBeGreaterThan(0);

@@ -35,7 +35,11 @@ describe('jit: guests give the same trace as the interpreter', () => {
     const node = process.execPath;
     const cli = `${REPO_ROOT}/cli/main.ts`;
     const digest = (extra: string[], out: string): unknown => {
-      const res = execFileSync(node, [cli, 'run', '--kernel', guestBinary('workload'), '--gic', '2', '--mem', '128M', '-o', out, '--json', ...extra], { encoding: 'utf8' });
+      const res = execFileSync(
+        node,
+        [cli, 'run', '--kernel', guestBinary('workload'), '--gic', '2', '--mem', '128M', '-o', out, '--json', ...extra],
+        { encoding: 'utf8' },
+      );
       return (JSON.parse(res) as { digest?: unknown }).digest;
     };
     const a = digest(['--no-jit'], tmp.file('cli-int.trace'));
@@ -50,7 +54,8 @@ describe('jit: guests give the same trace as the interpreter', () => {
 describe('jit: code and state', () => {
   it('self-modifying code inside a hot loop is refetched (the patched block is dropped)', () => {
     // the loop body's "add x0, x0, #1" is rewritten to "add x0, x0, #2" after 100 rounds
-    const m = runAsm(`
+    const m = runAsm(
+      `
       mov x0, #0
       mov x1, #0
       adr x2, patch
@@ -69,7 +74,9 @@ describe('jit: code and state', () => {
       hvc #0
     newinsn:
       add x0, x0, #2
-    `, { jit: EAGER });
+    `,
+      { jit: EAGER },
+    );
     expect(m.cpu.getX(0)).toBe(100n + 2n * 100n);
     expect(m.cpu.jit!.stats.blocks).toBeGreaterThan(0);
   });
@@ -104,7 +111,9 @@ describe('jit: code and state', () => {
     const ref = runAsm(src);
     const jit = runAsm(src, { jit: EAGER });
     const view = (m: ReturnType<typeof runAsm>): unknown => ({
-      x: Array.from(m.cpu.x), instret: m.cpu.instret, hvcs: m.hvcs,
+      x: Array.from(m.cpu.x),
+      instret: m.cpu.instret,
+      hvcs: m.hvcs,
       sr: ['ELR_EL1', 'ESR_EL1', 'FAR_EL1'].map((n) => m.cpu.readSysregValue(sysregByName(n))),
     });
     expect(ref.cpu.getX(20)).toBe(1n);
@@ -116,8 +125,13 @@ describe('jit: code and state', () => {
   it('compiled block source folds register slots into constants', () => {
     const d = new Int32Array(4096);
     // ADD_I64 x1 = x2 + 5, then B . (op ids from decode.ts)
-    d[0] = 1; d[1] = (4 << 7) | 2; d[2] = 5;
-    d[4] = 25; d[5] = 0; d[6] = 0; d[7] = 0;
+    d[0] = 1;
+    d[1] = (4 << 7) | 2;
+    d[2] = 5;
+    d[4] = 25;
+    d[5] = 0;
+    d[6] = 0;
+    d[7] = 0;
     const src = new Jit().source(d, 0, 2);
     expect(src).toContain('X[4]');
     expect(src).toContain('X[3] =');
@@ -132,9 +146,17 @@ describe('jit: code and state', () => {
       for (let v = 0; v < 16; v++) dv.setUint32(v * 0x80, 0x14000000, true); // vectors: "b ."
       return { cpu, dv, bus };
     };
-    const ref = make(false), jit = make(true);
+    const ref = make(false),
+      jit = make(true);
     let s = 0x7654321;
-    const rnd = (): number => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s; };
+    const rnd = (): number => {
+      s ^= s << 13;
+      s >>>= 0;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      s >>>= 0;
+      return s;
+    };
     let executed = 0;
     const syndrome = ['ELR_EL1', 'ESR_EL1', 'FAR_EL1', 'SPSR_EL1'].map(sysregByName);
     const state = (c: Cpu): string =>
@@ -149,7 +171,7 @@ describe('jit: code and state', () => {
       }
       const at = 0x1000 + (k % 1000) * 16;
       const words = [rnd(), rnd(), rnd(), rnd()];
-      const regs = Array.from({ length: 31 }, () => ((rnd() % 3 === 0) ? 0x40000000 + (rnd() % 0x200000) : rnd()));
+      const regs = Array.from({ length: 31 }, () => (rnd() % 3 === 0 ? 0x40000000 + (rnd() % 0x200000) : rnd()));
       for (const m of [ref, jit]) {
         words.forEach((w, i) => m.dv.setUint32(at + 4 * i, w, true));
         m.cpu.shared.invalidateMem(at, 16);

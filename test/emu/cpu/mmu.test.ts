@@ -5,7 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { sysregByName } from '../../../emu/cpu/sysregs.ts';
 import { RAM_BASE, STOP_VECTORS, hex, machine, type TestMachine } from '../../helpers/cpu-harness.ts';
 
-const L0 = 0x40100000, L1 = 0x40101000, L2 = 0x40102000, L3 = 0x40103000, L2DEV = 0x40104000;
+const L0 = 0x40100000,
+  L1 = 0x40101000,
+  L2 = 0x40102000,
+  L3 = 0x40103000,
+  L2DEV = 0x40104000;
 const AF = 1n << 10n;
 const PAGE = 0x40200000; // 2 MiB region mapped with 4K pages
 
@@ -170,8 +174,8 @@ describe('stage-1 translation', () => {
       hvc #0
     `);
     expect(hex(m.cpu.getX(1))).toBe('0xff00000040300200'); // PA, NS, attr0 = MAIR byte 0 (0xff)
-    expect(hex(m.cpu.getX(2))).toBe('0x1f');      // F=1, FST=0x0F
-    expect(hex(m.cpu.getX(3))).toBe('0xf');       // F=1, FST=0x07
+    expect(hex(m.cpu.getX(2))).toBe('0x1f'); // F=1, FST=0x0F
+    expect(hex(m.cpu.getX(3))).toBe('0xf'); // F=1, FST=0x07
   });
 
   it('TLBI VAE1 makes a changed descriptor visible', () => {

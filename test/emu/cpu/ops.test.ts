@@ -23,7 +23,9 @@ function corpus(n: number): number[] {
   const words = NAMES.map((name) => OPS[name].eg[0] | 0);
   let s = 0x2545f491;
   for (let i = 0; i < n; i++) {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
     words.push(s | 0);
   }
   return words;
@@ -57,13 +59,20 @@ describe('operation table', () => {
       const f = decode(w);
       const name = BY_ID.get(f.op);
       const at = `0x${(w >>> 0).toString(16)}`;
-      if (name === undefined) { wrong.push(`${at}: op ${f.op} is not in the table`); continue; }
+      if (name === undefined) {
+        wrong.push(`${at}: op ${f.op} is not in the table`);
+        continue;
+      }
       seen.add(f.op);
       const info = OPS[name];
       const unused: [string, number][] = [
-        ['d', uses(name, 'd') ? 0 : slotD(f.p)], ['n', uses(name, 'n') ? 0 : slotN(f.p)], ['m', uses(name, 'm') ? 0 : slotM(f.p)],
-        ['a slot', uses(name, 'a') ? 0 : slotA(f.p)], ['x', uses(name, 'x') ? 0 : variant(f.p)],
-        ['a', info.a === '' ? f.a : 0], ['b', info.b === '' ? f.b : 0],
+        ['d', uses(name, 'd') ? 0 : slotD(f.p)],
+        ['n', uses(name, 'n') ? 0 : slotN(f.p)],
+        ['m', uses(name, 'm') ? 0 : slotM(f.p)],
+        ['a slot', uses(name, 'a') ? 0 : slotA(f.p)],
+        ['x', uses(name, 'x') ? 0 : variant(f.p)],
+        ['a', info.a === '' ? f.a : 0],
+        ['b', info.b === '' ? f.b : 0],
       ];
       for (const [part, v] of unused) if (v !== 0) wrong.push(`${at} (${name}): ${part} = ${v}, the table says unused`);
     }
@@ -88,9 +97,21 @@ describe('interpreter', () => {
     // the interpreter does not call slotN() and co. (see ops.ts): its literal reads must match them
     const p = pack(2, 4, 6, 8, 9);
     expect([slotD(p), slotN(p), slotM(p), slotA(p), variant(p)]).toEqual([2, 4, 6, 8, 9]);
-    const reads = ['cpu.ts', 'alu.ts', 'loadstore.ts'].flatMap((f) => [...source(f).matchAll(/\(p >>> (\d+)\) & (\d+)|p >>> (\d+)|p & (\d+)/g)].map((m) => m[0]));
+    const reads = ['cpu.ts', 'alu.ts', 'loadstore.ts'].flatMap((f) =>
+      [...source(f).matchAll(/\(p >>> (\d+)\) & (\d+)|p >>> (\d+)|p & (\d+)/g)].map((m) => m[0]),
+    );
     expect(reads.length).toBeGreaterThan(60);
-    const layout = new Set(['p & 127', '(p >>> 7) & 127', '(p >>> 14) & 127', '(p >>> 21) & 127', 'p >>> 28', '(p >>> 28) & 1', '(p >>> 28) & 3', '(p >>> 29) & 1', 'p >>> 30']);
+    const layout = new Set([
+      'p & 127',
+      '(p >>> 7) & 127',
+      '(p >>> 14) & 127',
+      '(p >>> 21) & 127',
+      'p >>> 28',
+      '(p >>> 28) & 1',
+      '(p >>> 28) & 3',
+      '(p >>> 29) & 1',
+      'p >>> 30',
+    ]);
     expect(reads.filter((r) => !layout.has(r))).toEqual([]);
   });
 
@@ -109,12 +130,17 @@ describe('block compiler', () => {
       const info: OpInfo = OPS[name];
       expect(TEMPLATES[OPS[name].id] !== undefined, name).toBe(info.interpretedOnly === undefined);
     }
-    expect(Object.keys(TEMPLATES).map(Number).filter((id) => !BY_ID.has(id))).toEqual([]);
+    expect(
+      Object.keys(TEMPLATES)
+        .map(Number)
+        .filter((id) => !BY_ID.has(id)),
+    ).toEqual([]);
   });
 
   it('generated code uses the vCPU only through JitCpu, and calls X-touching handlers by their listed names', () => {
     const members = new Set<string>(JIT_CPU_MEMBERS);
-    const used = new Set<string>(), unlisted = new Set<string>();
+    const used = new Set<string>(),
+      unlisted = new Set<string>();
     for (const w of corpus(100_000)) {
       const f = decode(w);
       const code = TEMPLATES[f.op]?.code({ p: f.p, a: f.a, b: f.b, pc: 'pc0' });
@@ -122,7 +148,8 @@ describe('block compiler', () => {
       for (const m of code.matchAll(/\bc\.(\w+)/g)) used.add(m[1]!);
       for (const m of code.matchAll(/\bc\.(\w+)\(/g)) {
         // a handler that reads or writes X must be listed, so the block keeps its registers in X
-        if (!(X_METHODS as readonly string[]).includes(m[1]!) && !/^(rd|wr)\d+$|^branchTo$|^clearExclusive$/.test(m[1]!)) unlisted.add(m[1]!);
+        if (!(X_METHODS as readonly string[]).includes(m[1]!) && !/^(rd|wr)\d+$|^branchTo$|^clearExclusive$/.test(m[1]!))
+          unlisted.add(m[1]!);
       }
     }
     expect([...used].filter((m) => !members.has(m))).toEqual([]);

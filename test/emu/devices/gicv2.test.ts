@@ -4,7 +4,22 @@ import { describe, expect, it } from 'vitest';
 import { GicV2 } from '../../../emu/devices/gicv2.ts';
 import { reg, testEnv } from './helpers.ts';
 
-const D = { CTLR: 0x0, TYPER: 0x4, IIDR: 0x8, IGROUPR: 0x80, ISENABLER: 0x100, ICENABLER: 0x180, ISPENDR: 0x200, ICPENDR: 0x280, ISACTIVER: 0x300, IPRIORITYR: 0x400, ITARGETSR: 0x800, ICFGR: 0xc00, SGIR: 0xf00, PIDR2: 0xfe8 };
+const D = {
+  CTLR: 0x0,
+  TYPER: 0x4,
+  IIDR: 0x8,
+  IGROUPR: 0x80,
+  ISENABLER: 0x100,
+  ICENABLER: 0x180,
+  ISPENDR: 0x200,
+  ICPENDR: 0x280,
+  ISACTIVER: 0x300,
+  IPRIORITYR: 0x400,
+  ITARGETSR: 0x800,
+  ICFGR: 0xc00,
+  SGIR: 0xf00,
+  PIDR2: 0xfe8,
+};
 const C = { CTLR: 0x0, PMR: 0x4, BPR: 0x8, IAR: 0xc, EOIR: 0x10, RPR: 0x14, HPPIR: 0x18, APR0: 0xd0, IIDR: 0xfc, DIR: 0x1000 };
 
 function gic(numCpu = 1, uniprocessorTargets?: 'raz_wi' | 'kvm' | 'xen') {
@@ -62,7 +77,7 @@ describe('GICv2 identification and configuration', () => {
     expect(two.dr(D.ITARGETSR + 32)).toBe(0x0302);
   });
 
-  it('with one CPU as KVM\'s vgic-v2: ITARGETSR reads 0x01 per byte and keeps only the CPU0 bit; delivery stays on CPU0', () => {
+  it("with one CPU as KVM's vgic-v2: ITARGETSR reads 0x01 per byte and keeps only the CPU0 bit; delivery stays on CPU0", () => {
     const g = gic(1, 'kvm');
     expect(g.dr(D.ITARGETSR)).toBe(0x01010101);
     expect(g.dr(D.ITARGETSR + 32)).toBe(0x01010101);
@@ -78,7 +93,7 @@ describe('GICv2 identification and configuration', () => {
     expect(g.cr(C.IAR)).toBe(40);
   });
 
-  it('with one CPU as Xen\'s vgic: ITARGETSR reads 0x01 per byte and a write naming no vCPU is ignored', () => {
+  it("with one CPU as Xen's vgic: ITARGETSR reads 0x01 per byte and a write naming no vCPU is ignored", () => {
     const g = gic(1, 'xen');
     g.dw(D.ITARGETSR + 32, 0);
     expect(g.dr(D.ITARGETSR + 32)).toBe(0x01010101);

@@ -26,7 +26,13 @@ function machine(opts: { indirect?: boolean } = {}) {
   const { rec, env } = testEnv();
   const mem = new Uint8Array(RAM_SIZE);
   const memory = { mem, memOffset: (pa: number) => (pa >= RAM && pa < RAM + RAM_SIZE ? pa - RAM : -1) };
-  const g = new GicV3({ numCpu: 2, env, lpis: true, distRegion: reg('gicv3-dist@8000000', 'gicv3-dist', 0x8000000, 0x10000), redistRegion: reg('gicv3-redist@80a0000', 'gicv3-redist', 0x80a0000, 2 * STRIDE) });
+  const g = new GicV3({
+    numCpu: 2,
+    env,
+    lpis: true,
+    distRegion: reg('gicv3-dist@8000000', 'gicv3-dist', 0x8000000, 0x10000),
+    redistRegion: reg('gicv3-redist@80a0000', 'gicv3-redist', 0x80a0000, 2 * STRIDE),
+  });
   const its = new GicV3Its({ region: reg('gicv3-its@8080000', 'gicv3-its', 0x8080000, 0x20000), gic: g, memory, env });
   const dv = new DataView(mem.buffer);
   const r64 = (pa: number) => dv.getBigUint64(pa - RAM, true);
@@ -45,13 +51,14 @@ function machine(opts: { indirect?: boolean } = {}) {
     g.dist.write(0x0, 4, 0x13, 0);
     for (let c = 0; c < 2; c++) {
       g.redist.write(c * STRIDE + 0x14, 4, 0, c);
-      g.redist.write64!(c * STRIDE + 0x70, BigInt(PROP) | RAWAWB_INNER >> 52n | INNER_SH | 15n, c);
+      g.redist.write64!(c * STRIDE + 0x70, BigInt(PROP) | (RAWAWB_INNER >> 52n) | INNER_SH | 15n, c);
       g.redist.write64!(c * STRIDE + 0x78, BigInt(PEND[c]!) | INNER_SH, c);
       g.redist.write(c * STRIDE + 0x0, 4, 1, c); // EnableLPIs
       g.writeSysreg(c, ICC.PMR_EL1, 0xf0n);
       g.writeSysreg(c, ICC.IGRPEN1_EL1, 1n);
     }
-    const devBaser = BigInt(DEVT) | VALID | RAWAWB_INNER | INNER_SH | (1n << 56n) | (7n << 48n) | (2n << 8n) | (opts.indirect ? 1n << 62n : 0n);
+    const devBaser =
+      BigInt(DEVT) | VALID | RAWAWB_INNER | INNER_SH | (1n << 56n) | (7n << 48n) | (2n << 8n) | (opts.indirect ? 1n << 62n : 0n);
     its.write64(0x100, devBaser, 0);
     its.write64(0x108, BigInt(COLLT) | VALID | RAWAWB_INNER | INNER_SH | (4n << 56n) | (7n << 48n) | (2n << 8n), 0);
     its.write64(0x80, BigInt(CMDQ) | VALID | RAWAWB_INNER | INNER_SH | 15n, 0);
@@ -59,8 +66,18 @@ function machine(opts: { indirect?: boolean } = {}) {
     its.write(0x0, 4, 1, 0);
   };
   const MAPC = (icid: number, rd: number, v = true) => [0x09n, 0n, (v ? VALID : 0n) | (BigInt(rd) << 16n) | BigInt(icid), 0n];
-  const MAPD = (dev: number, bits: number, itt: number, v = true) => [0x08n | (BigInt(dev) << 32n), BigInt(bits - 1), (v ? VALID : 0n) | BigInt(itt), 0n];
-  const MAPTI = (dev: number, ev: number, lpi: number, icid: number) => [0x0an | (BigInt(dev) << 32n), BigInt(ev) | (BigInt(lpi) << 32n), BigInt(icid), 0n];
+  const MAPD = (dev: number, bits: number, itt: number, v = true) => [
+    0x08n | (BigInt(dev) << 32n),
+    BigInt(bits - 1),
+    (v ? VALID : 0n) | BigInt(itt),
+    0n,
+  ];
+  const MAPTI = (dev: number, ev: number, lpi: number, icid: number) => [
+    0x0an | (BigInt(dev) << 32n),
+    BigInt(ev) | (BigInt(lpi) << 32n),
+    BigInt(icid),
+    0n,
+  ];
   const DEV = (cmd: number, dev: number, ev: number, icid = 0) => [BigInt(cmd) | (BigInt(dev) << 32n), BigInt(ev), BigInt(icid), 0n];
   const SYNC = (rd: number) => [0x05n, 0n, BigInt(rd) << 16n, 0n];
   const INVALL = (icid: number) => [0x0dn, 0n, BigInt(icid), 0n];
@@ -248,7 +265,9 @@ describe('GICv3 ITS bad input', () => {
     const m = machine();
     m.bringUp();
     m.cmds(m.MAPC(0, 0), m.MAPD(5, 2, 0x1000), m.MAPTI(5, 0, 8192, 0));
-    expect(m.rec.of('device_error').map((e) => e.detail)).toEqual(["MAPTI: DeviceID 5's interrupt translation table at 0x1000 is outside guest RAM; command ignored"]);
+    expect(m.rec.of('device_error').map((e) => e.detail)).toEqual([
+      "MAPTI: DeviceID 5's interrupt translation table at 0x1000 is outside guest RAM; command ignored",
+    ]);
     expect(m.its.translate(5, 0, 'dev')).toBe(0);
     expect(m.its.translate(0xffff_ffff, 0xffff_ffff, 'dev')).toBe(0);
     // A queue in no RAM: enabling works (the register is valid), commands stall at CREADR.
@@ -288,7 +307,12 @@ describe('GICv3 ITS bad input', () => {
 describe('GICv3 without an ITS', () => {
   it('keeps PROPBASER/PENDBASER RAZ/WI and EnableLPIs 0, as before', () => {
     const { env } = testEnv();
-    const g = new GicV3({ numCpu: 1, env, distRegion: reg('d', 'gicv3-dist', 0x8000000, 0x10000), redistRegion: reg('r', 'gicv3-redist', 0x80a0000, STRIDE) });
+    const g = new GicV3({
+      numCpu: 1,
+      env,
+      distRegion: reg('d', 'gicv3-dist', 0x8000000, 0x10000),
+      redistRegion: reg('r', 'gicv3-redist', 0x80a0000, STRIDE),
+    });
     g.redist.write64!(0x70, 0x4010_0000n, 0);
     g.redist.write(0x0, 4, 1, 0);
     expect(g.redist.read64!(0x70, 0)).toBe(0n);

@@ -38,7 +38,9 @@ function rig(opts: { queues?: number; sectors?: number; msix?: number } = {}) {
   const disk = DiskImage.open({ file, mode: 'cow' });
   const msis: [number, number][] = [];
   if (opts.msix) host.msiTarget = (addr, data, _src, dry) => (dry ? 0 : (msis.push([addr, data]), 0)) || (addr === 0x8020040 ? data : 0);
-  const fn = new VirtioPci('virtio-blk@00:01.0', 'virtio-blk-pci', 1, new VirtioBlk(disk, { queues: opts.queues ?? 1 }), memory, env, { msixVectors: opts.msix ?? 0 });
+  const fn = new VirtioPci('virtio-blk@00:01.0', 'virtio-blk-pci', 1, new VirtioBlk(disk, { queues: opts.queues ?? 1 }), memory, env, {
+    msixVectors: opts.msix ?? 0,
+  });
   fn.intxIntid = 36;
   host.plug(fn);
   const ecam = host.ecam;
@@ -54,7 +56,10 @@ function rig(opts: { queues?: number; sectors?: number; msix?: number } = {}) {
 type Rig = ReturnType<typeof rig>;
 
 /** Assign BAR 4, enable memory + bus master, negotiate, set up queue 0 at DESC/AVAIL/USED. */
-const DESC = RAM + 0x1000, AVAIL = RAM + 0x2000, USED = RAM + 0x3000, QSIZE = 8;
+const DESC = RAM + 0x1000,
+  AVAIL = RAM + 0x2000,
+  USED = RAM + 0x3000,
+  QSIZE = 8;
 function bringUp(r: Rig, features0 = 0x30000000 /* indirect + event idx */, size = QSIZE): void {
   r.cfgW(1, 0x20, BAR4 | 0xc);
   r.cfgW(1, 0x24, 0);
@@ -97,7 +102,9 @@ function submit(r: Rig, head: number): void {
 }
 
 const usedIdx = (r: Rig) => r.view.getUint16(USED - RAM + 2, true);
-const HDR = RAM + 0x4000, DATA = RAM + 0x5000, STATUS = RAM + 0x6000;
+const HDR = RAM + 0x4000,
+  DATA = RAM + 0x5000,
+  STATUS = RAM + 0x6000;
 function header(r: Rig, type: number, sector: number): void {
   r.view.setUint32(HDR - RAM, type, true);
   r.view.setUint32(HDR - RAM + 4, 0, true);
@@ -111,7 +118,11 @@ describe('PCIe host (QEMU 7.2 virt gpex)', () => {
     expect(r.cfg(0, 0)).toBe(0x00081b36);
     expect(r.cfg(0, 8)).toBe(0x06000000);
     expect(r.cfg(0, 0x2c)).toBe(0x11001af4);
-    for (const [size, all] of [[1, 0xff], [2, 0xffff], [4, 0xffffffff]] as const) {
+    for (const [size, all] of [
+      [1, 0xff],
+      [2, 0xffff],
+      [4, 0xffffffff],
+    ] as const) {
       expect(r.cfg(2, 0, size)).toBe(all);
       expect(r.host.ecam.read((1 << 20) | 0, size, 0)).toBe(all); // bus 1
       expect(r.host.ecam.read(0x1000, size, 0)).toBe(all); // 00:00.1
@@ -121,7 +132,7 @@ describe('PCIe host (QEMU 7.2 virt gpex)', () => {
     expect(absent.length).toBe(9);
   });
 
-  it('virtio-blk-pci: QEMU\'s modern layout, capability list, BAR 4 sizing, command bits', () => {
+  it("virtio-blk-pci: QEMU's modern layout, capability list, BAR 4 sizing, command bits", () => {
     const r = rig();
     expect(r.cfg(1, 0)).toBe(0x10421af4);
     expect(r.cfg(1, 8)).toBe(0x01000001); // class 0x010000, revision 1
@@ -131,7 +142,13 @@ describe('PCIe host (QEMU 7.2 virt gpex)', () => {
     // The capability list as QEMU 7.2 lays it out: 0x84 → 0x70 → 0x60 → 0x50 → 0x40.
     const caps: [number, number][] = [];
     for (let p = r.cfg(1, 0x34, 1); p; p = r.cfg(1, p + 1, 1)) caps.push([p, r.cfg(1, p + 3, 1)]);
-    expect(caps).toEqual([[0x84, 5], [0x70, 2], [0x60, 4], [0x50, 3], [0x40, 1]]);
+    expect(caps).toEqual([
+      [0x84, 5],
+      [0x70, 2],
+      [0x60, 4],
+      [0x50, 3],
+      [0x40, 1],
+    ]);
     expect(r.cfg(1, 0x70 + 16)).toBe(4); // notify_off_multiplier
     expect(r.cfg(1, 0x70 + 8)).toBe(0x3000);
     // BAR sizing: BAR 4 is 16 KiB, 64-bit prefetchable; BAR 0 is not implemented.
@@ -163,7 +180,7 @@ describe('PCIe host (QEMU 7.2 virt gpex)', () => {
     expect(r.host.windows.every((w) => RAM < w.region.base || RAM >= w.region.base + w.region.size)).toBe(true);
   });
 
-  it('INTx follows the swizzle of QEMU\'s interrupt-map: slot s, INTA → SPI 3 + (s mod 4)', async () => {
+  it("INTx follows the swizzle of QEMU's interrupt-map: slot s, INTA → SPI 3 + (s mod 4)", async () => {
     const { intxSpi } = await import('../../../emu/devices/pci-host.ts');
     expect([0, 1, 2, 3, 4, 5].map((s) => intxSpi(s, 1))).toEqual([3, 4, 5, 6, 3, 4]);
     expect([1, 2, 3, 4].map((p) => intxSpi(1, p))).toEqual([4, 5, 6, 3]);
@@ -186,7 +203,10 @@ describe('virtio-blk over PCI', () => {
     expect(r.mem[DATA - RAM + 512]).toBe(4);
     expect(r.lines).toEqual([[36, true]]);
     expect(r.bar(0x1000, 1)).toBe(1); // ISR: used-buffer bit; reading clears it and drops INTx
-    expect(r.lines).toEqual([[36, true], [36, false]]);
+    expect(r.lines).toEqual([
+      [36, true],
+      [36, false],
+    ]);
     // A write of sector 5 through an indirect table.
     const TABLE = RAM + 0x7000;
     header(r, 1, 5);
@@ -203,7 +223,12 @@ describe('virtio-blk over PCI', () => {
     expect(back.every((b) => b === 0xee)).toBe(true);
     expect(r.disk.overlaySectors).toBe(1);
     const io = r.events.filter((e) => e.kind === 'block_request' || e.kind === 'block_complete');
-    expect(io.map((e) => `${e.kind} ${'op' in e ? e.op : ''}`)).toEqual(['block_request read', 'block_complete read', 'block_request write', 'block_complete write']);
+    expect(io.map((e) => `${e.kind} ${'op' in e ? e.op : ''}`)).toEqual([
+      'block_request read',
+      'block_complete read',
+      'block_request write',
+      'block_complete write',
+    ]);
     expect(io[1]).toMatchObject({ status: 'ok', length: 1025, intid: 36, request: 0n });
     expect(io[2]).toMatchObject({ sector: 5, length: 512, request: 3n });
   });
@@ -240,36 +265,60 @@ describe('virtio-blk over PCI', () => {
   });
 
   const broken: [string, (r: Rig) => void, RegExp][] = [
-    ['a data buffer outside RAM', (r) => {
-      header(r, 0, 0);
-      desc(r, 0, HDR, 16, VIRTQ_DESC_F.NEXT, 1);
-      desc(r, 1, 0x9000_0000, 512, VIRTQ_DESC_F.NEXT | VIRTQ_DESC_F.WRITE, 2);
-      desc(r, 2, STATUS, 1, VIRTQ_DESC_F.WRITE);
-    }, /buffer at 0x90000000 \(\+512\) is outside guest RAM/],
-    ['a buffer that runs past the end of RAM', (r) => {
-      header(r, 0, 0);
-      desc(r, 0, HDR, 16, VIRTQ_DESC_F.NEXT, 1);
-      desc(r, 1, RAM + RAM_SIZE - 256, 512, VIRTQ_DESC_F.WRITE);
-    }, /outside guest RAM/],
-    ['a looping chain', (r) => {
-      header(r, 0, 0);
-      desc(r, 0, HDR, 16, VIRTQ_DESC_F.NEXT, 1);
-      desc(r, 1, DATA, 16, VIRTQ_DESC_F.NEXT, 0);
-    }, /loops or is longer than its table/],
-    ['an indirect table pointing outside RAM', (r) => {
-      desc(r, 0, 0x2_0000_0000, 64, VIRTQ_DESC_F.INDIRECT);
-    }, /indirect table at 0x200000000 \(\+64\) is outside guest RAM/],
-    ['a looping indirect table', (r) => {
-      const TABLE = RAM + 0x7000;
-      header(r, 0, 0);
-      desc(r, 0, HDR, 16, VIRTQ_DESC_F.NEXT, 1, TABLE);
-      desc(r, 1, HDR, 16, VIRTQ_DESC_F.NEXT, 0, TABLE);
-      desc(r, 0, TABLE, 32, VIRTQ_DESC_F.INDIRECT);
-    }, /loops/],
-    ['a chain head outside the table', (r) => {
-      r.view.setUint16(AVAIL - RAM + 4, 200, true);
-      r.view.setUint16(AVAIL - RAM + 2, 1, true);
-    }, /chain head 200 is outside/],
+    [
+      'a data buffer outside RAM',
+      (r) => {
+        header(r, 0, 0);
+        desc(r, 0, HDR, 16, VIRTQ_DESC_F.NEXT, 1);
+        desc(r, 1, 0x9000_0000, 512, VIRTQ_DESC_F.NEXT | VIRTQ_DESC_F.WRITE, 2);
+        desc(r, 2, STATUS, 1, VIRTQ_DESC_F.WRITE);
+      },
+      /buffer at 0x90000000 \(\+512\) is outside guest RAM/,
+    ],
+    [
+      'a buffer that runs past the end of RAM',
+      (r) => {
+        header(r, 0, 0);
+        desc(r, 0, HDR, 16, VIRTQ_DESC_F.NEXT, 1);
+        desc(r, 1, RAM + RAM_SIZE - 256, 512, VIRTQ_DESC_F.WRITE);
+      },
+      /outside guest RAM/,
+    ],
+    [
+      'a looping chain',
+      (r) => {
+        header(r, 0, 0);
+        desc(r, 0, HDR, 16, VIRTQ_DESC_F.NEXT, 1);
+        desc(r, 1, DATA, 16, VIRTQ_DESC_F.NEXT, 0);
+      },
+      /loops or is longer than its table/,
+    ],
+    [
+      'an indirect table pointing outside RAM',
+      (r) => {
+        desc(r, 0, 0x2_0000_0000, 64, VIRTQ_DESC_F.INDIRECT);
+      },
+      /indirect table at 0x200000000 \(\+64\) is outside guest RAM/,
+    ],
+    [
+      'a looping indirect table',
+      (r) => {
+        const TABLE = RAM + 0x7000;
+        header(r, 0, 0);
+        desc(r, 0, HDR, 16, VIRTQ_DESC_F.NEXT, 1, TABLE);
+        desc(r, 1, HDR, 16, VIRTQ_DESC_F.NEXT, 0, TABLE);
+        desc(r, 0, TABLE, 32, VIRTQ_DESC_F.INDIRECT);
+      },
+      /loops/,
+    ],
+    [
+      'a chain head outside the table',
+      (r) => {
+        r.view.setUint16(AVAIL - RAM + 4, 200, true);
+        r.view.setUint16(AVAIL - RAM + 2, 1, true);
+      },
+      /chain head 200 is outside/,
+    ],
   ];
   for (const [what, setup, re] of broken) {
     it(`${what}: DEVICE_NEEDS_RESET, a configuration interrupt and a device_error event, no host exception`, () => {
@@ -356,7 +405,10 @@ describe('MSI-X (GICv2 machines) and the GICv2m frame', () => {
     expect(table(r, 0x800)).toBe(0);
     r.view.setUint16(AVAIL - RAM + 4 + 2 * QSIZE, 1, true); // used_event: tell me after the next one
     submit(r, 0);
-    expect(r.msis).toEqual([[0x8020040, 81], [0x8020040, 81]]);
+    expect(r.msis).toEqual([
+      [0x8020040, 81],
+      [0x8020040, 81],
+    ]);
     expect(r.lines).toEqual([]); // no INTx while MSI-X is on
     const msi = r.events.filter((e) => e.kind === 'msi');
     expect(msi).toHaveLength(2);
@@ -370,14 +422,22 @@ describe('MSI-X (GICv2 machines) and the GICv2m frame', () => {
     const events: NewEvent[] = [];
     const lines: [number, boolean][] = [];
     const env = staticEnv({ enabled: true, record: (e) => events.push(e) });
-    const irq: InterruptController = { setLine: (i, l) => lines.push([i, l]), inject() {}, irqPending: () => false, fiqPending: () => false };
+    const irq: InterruptController = {
+      setLine: (i, l) => lines.push([i, l]),
+      inject() {},
+      irqPending: () => false,
+      fiqPending: () => false,
+    };
     const f = new GicV2m({ name: 'gicv2m@8020000', model: 'gicv2m', role: 'gic_its', base: 0x8020000, size: 0x1000 }, irq, env);
     expect(f.read(0x8, 4, 0)).toBe(0x00500040);
     expect(f.read(0xfcc, 4, 0)).toBe(0x05100000);
     f.write(0x40, 4, 90, 0);
     f.write(0x40, 4, 79, 0);
     f.write(0x40, 4, 144, 0);
-    expect(lines).toEqual([[90, true], [90, false]]);
+    expect(lines).toEqual([
+      [90, true],
+      [90, false],
+    ]);
     expect(events).toMatchObject([{ kind: 'irq_line', intid: 90, trigger: 'edge', source: 'gicv2m@8020000' }]);
   });
 });
@@ -389,7 +449,16 @@ describe('the kvm machine with a disk', () => {
     const disk = DiskImage.open({ file, mode: 'cow' });
     const m = new Machine({ machine: 'kvm', smp: 1, memBytes: 128 << 20, gic: 3, disks: [disk] }, new EventRecorder());
     const names = m.personality.regions.map((x) => x.name);
-    expect(names).toEqual(expect.arrayContaining(['pcie-ecam@4010000000', 'pcie-mmio@10000000', 'pcie-pio@3eff0000', 'pcie-mmio-high@8000000000', 'pcie-host@00:00.0', 'virtio-blk@00:01.0']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'pcie-ecam@4010000000',
+        'pcie-mmio@10000000',
+        'pcie-pio@3eff0000',
+        'pcie-mmio-high@8000000000',
+        'pcie-host@00:00.0',
+        'virtio-blk@00:01.0',
+      ]),
+    );
     const ecam = 0x40_1000_0000 + 0x8000; // 00:01.0
     m.bus.mmioWrite(ecam + 0x20, 4, RAM | 0xc, 0, 0n);
     m.bus.mmioWrite(ecam + 0x04, 2, 6, 0, 0n);

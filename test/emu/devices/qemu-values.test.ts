@@ -39,7 +39,30 @@ function runQemu(gic: 2 | 3, smp: number, probes: Probe[]): bigint[] {
   execFileSync('aarch64-linux-gnu-ld', ['-Ttext=0x40200000', `${s}.o`, '-o', `${s}.elf`]);
   const log = `${s}.log`;
   try {
-    execFileSync('timeout', ['3', 'qemu-system-aarch64', '-M', `virt,gic-version=${gic}${gic === 3 ? ',its=off' : ''}`, '-cpu', 'cortex-a57', '-smp', String(smp), '-m', '128', '-nographic', '-kernel', `${s}.elf`, '-d', 'cpu,nochain', '-singlestep', '-D', log], { stdio: 'ignore' });
+    execFileSync(
+      'timeout',
+      [
+        '3',
+        'qemu-system-aarch64',
+        '-M',
+        `virt,gic-version=${gic}${gic === 3 ? ',its=off' : ''}`,
+        '-cpu',
+        'cortex-a57',
+        '-smp',
+        String(smp),
+        '-m',
+        '128',
+        '-nographic',
+        '-kernel',
+        `${s}.elf`,
+        '-d',
+        'cpu,nochain',
+        '-singlestep',
+        '-D',
+        log,
+      ],
+      { stdio: 'ignore' },
+    );
   } catch {
     // the guest spins until timeout
   }
@@ -94,37 +117,76 @@ const mm = (name: string, addr: number, size: 4 | 8 = 4): Probe => ({ name, addr
 const icc = (name: string, enc: [number, number, number, number, number]): Probe => ({ name, sysreg: name, enc });
 
 const COMMON: Probe[] = [
-  mm('UART FR', UART + 0x18), mm('UART CR', UART + 0x30), mm('UART IFLS', UART + 0x34), mm('UART LCR_H', UART + 0x2c),
-  mm('UART IMSC', UART + 0x38), mm('UART RIS', UART + 0x3c), mm('UART PeriphID0', UART + 0xfe0), mm('UART PeriphID1', UART + 0xfe4),
-  mm('UART PeriphID2', UART + 0xfe8), mm('UART PeriphID3', UART + 0xfec), mm('UART PCellID0', UART + 0xff0), mm('UART PCellID3', UART + 0xffc),
-  mm('RTC CR', RTC + 0x0c), mm('RTC IMSC', RTC + 0x10), mm('RTC PeriphID0', RTC + 0xfe0), mm('RTC PeriphID2', RTC + 0xfe8),
-  mm('virtio Magic', VIRTIO), mm('virtio Version', VIRTIO + 4), mm('virtio DeviceID', VIRTIO + 8), mm('virtio VendorID', VIRTIO + 0xc),
-  mm('virtio31 DeviceID', VIRTIO + 31 * 0x200 + 8), mm('virtio Status', VIRTIO + 0x70),
+  mm('UART FR', UART + 0x18),
+  mm('UART CR', UART + 0x30),
+  mm('UART IFLS', UART + 0x34),
+  mm('UART LCR_H', UART + 0x2c),
+  mm('UART IMSC', UART + 0x38),
+  mm('UART RIS', UART + 0x3c),
+  mm('UART PeriphID0', UART + 0xfe0),
+  mm('UART PeriphID1', UART + 0xfe4),
+  mm('UART PeriphID2', UART + 0xfe8),
+  mm('UART PeriphID3', UART + 0xfec),
+  mm('UART PCellID0', UART + 0xff0),
+  mm('UART PCellID3', UART + 0xffc),
+  mm('RTC CR', RTC + 0x0c),
+  mm('RTC IMSC', RTC + 0x10),
+  mm('RTC PeriphID0', RTC + 0xfe0),
+  mm('RTC PeriphID2', RTC + 0xfe8),
+  mm('virtio Magic', VIRTIO),
+  mm('virtio Version', VIRTIO + 4),
+  mm('virtio DeviceID', VIRTIO + 8),
+  mm('virtio VendorID', VIRTIO + 0xc),
+  mm('virtio31 DeviceID', VIRTIO + 31 * 0x200 + 8),
+  mm('virtio Status', VIRTIO + 0x70),
 ];
 
 describe('reset and ID values equal QEMU 7.2', () => {
   it('PL011, PL031 and virtio-mmio', () => {
     const q = runQemu(2, 1, COMMON);
     const o = ours(2, 1, COMMON);
-    expect(Object.fromEntries(COMMON.map((p, i) => [p.name, o[i]!.toString(16)]))).toEqual(Object.fromEntries(COMMON.map((p, i) => [p.name, q[i]!.toString(16)])));
+    expect(Object.fromEntries(COMMON.map((p, i) => [p.name, o[i]!.toString(16)]))).toEqual(
+      Object.fromEntries(COMMON.map((p, i) => [p.name, q[i]!.toString(16)])),
+    );
   });
 
   it('GICv2 distributor and CPU interface (2 vCPUs)', () => {
     const probes: Probe[] = [
-      mm('GICD_CTLR', GICD), mm('GICD_TYPER', GICD + 4), mm('GICD_IIDR', GICD + 8), mm('GICD_PIDR2', GICD + 0xfe8),
-      mm('GICD_PIDR0', GICD + 0xfe0), mm('GICD_CIDR1', GICD + 0xff4), mm('GICD_ITARGETSR0', GICD + 0x800), mm('GICD_ITARGETSR7', GICD + 0x81c),
-      mm('GICD_ITARGETSR8', GICD + 0x820), mm('GICD_ICFGR0', GICD + 0xc00), mm('GICD_ICFGR1', GICD + 0xc04), mm('GICD_ICFGR2', GICD + 0xc08),
-      mm('GICD_ISENABLER0', GICD + 0x100), mm('GICD_ISENABLER1', GICD + 0x104), mm('GICD_IPRIORITYR8', GICD + 0x420), mm('GICD_IGROUPR0', GICD + 0x80),
-      mm('GICC_CTLR', GICC), mm('GICC_PMR', GICC + 4), mm('GICC_BPR', GICC + 8), mm('GICC_RPR', GICC + 0x14),
-      mm('GICC_HPPIR', GICC + 0x18), mm('GICC_ABPR', GICC + 0x1c), mm('GICC_IIDR', GICC + 0xfc), mm('GICC_IAR', GICC + 0xc),
-      mm('GICD_SPENDSGIR0', GICD + 0xf20), mm('GICD_ISPENDR1', GICD + 0x204),
+      mm('GICD_CTLR', GICD),
+      mm('GICD_TYPER', GICD + 4),
+      mm('GICD_IIDR', GICD + 8),
+      mm('GICD_PIDR2', GICD + 0xfe8),
+      mm('GICD_PIDR0', GICD + 0xfe0),
+      mm('GICD_CIDR1', GICD + 0xff4),
+      mm('GICD_ITARGETSR0', GICD + 0x800),
+      mm('GICD_ITARGETSR7', GICD + 0x81c),
+      mm('GICD_ITARGETSR8', GICD + 0x820),
+      mm('GICD_ICFGR0', GICD + 0xc00),
+      mm('GICD_ICFGR1', GICD + 0xc04),
+      mm('GICD_ICFGR2', GICD + 0xc08),
+      mm('GICD_ISENABLER0', GICD + 0x100),
+      mm('GICD_ISENABLER1', GICD + 0x104),
+      mm('GICD_IPRIORITYR8', GICD + 0x420),
+      mm('GICD_IGROUPR0', GICD + 0x80),
+      mm('GICC_CTLR', GICC),
+      mm('GICC_PMR', GICC + 4),
+      mm('GICC_BPR', GICC + 8),
+      mm('GICC_RPR', GICC + 0x14),
+      mm('GICC_HPPIR', GICC + 0x18),
+      mm('GICC_ABPR', GICC + 0x1c),
+      mm('GICC_IIDR', GICC + 0xfc),
+      mm('GICC_IAR', GICC + 0xc),
+      mm('GICD_SPENDSGIR0', GICD + 0xf20),
+      mm('GICD_ISPENDR1', GICD + 0x204),
     ];
     const q = runQemu(2, 2, probes);
     const o = ours(2, 2, probes);
-    expect(Object.fromEntries(probes.map((p, i) => [p.name, o[i]!.toString(16)]))).toEqual(Object.fromEntries(probes.map((p, i) => [p.name, q[i]!.toString(16)])));
+    expect(Object.fromEntries(probes.map((p, i) => [p.name, o[i]!.toString(16)]))).toEqual(
+      Object.fromEntries(probes.map((p, i) => [p.name, q[i]!.toString(16)])),
+    );
   });
 
-  it('GICv2 with one vCPU: QEMU TCG makes ITARGETSR RAZ; the kvm machine reads 0x01 per byte, as KVM\'s vgic does', () => {
+  it("GICv2 with one vCPU: QEMU TCG makes ITARGETSR RAZ; the kvm machine reads 0x01 per byte, as KVM's vgic does", () => {
     const probes = [mm('GICD_TYPER', GICD + 4), mm('GICD_ITARGETSR0', GICD + 0x800), mm('GICD_ITARGETSR8', GICD + 0x820)];
     const q = runQemu(2, 1, probes);
     expect(q.slice(1)).toEqual([0n, 0n]);
@@ -133,17 +195,39 @@ describe('reset and ID values equal QEMU 7.2', () => {
 
   it('GICv3 distributor, redistributors and ICC registers (2 vCPUs)', () => {
     const probes: Probe[] = [
-      mm('GICD_CTLR', GICD), mm('GICD_TYPER', GICD + 4), mm('GICD_IIDR', GICD + 8), mm('GICD_PIDR2', GICD + 0xffe8),
-      mm('GICD_PIDR0', GICD + 0xffe0), mm('GICD_IROUTER32', GICD + 0x6100, 8), mm('GICD_ICFGR2', GICD + 0xc08), mm('GICD_ISENABLER1', GICD + 0x104),
-      mm('GICR0_TYPER', GICR + 8, 8), mm('GICR1_TYPER', GICR + 0x20000 + 8, 8), mm('GICR0_WAKER', GICR + 0x14), mm('GICR0_IIDR', GICR + 4),
-      mm('GICR0_PIDR2', GICR + 0xffe8), mm('GICR0_CTLR', GICR), mm('GICR0_ICFGR0', SGI + 0xc00), mm('GICR0_ICFGR1', SGI + 0xc04),
-      mm('GICR0_ISENABLER0', SGI + 0x100), mm('GICR0_IGROUPR0', SGI + 0x80), mm('GICR0_IPRIORITYR0', SGI + 0x400),
-      icc('ICC_CTLR_EL1', [3, 0, 12, 12, 4]), icc('ICC_PMR_EL1', [3, 0, 4, 6, 0]), icc('ICC_BPR1_EL1', [3, 0, 12, 12, 3]),
-      icc('ICC_BPR0_EL1', [3, 0, 12, 8, 3]), icc('ICC_SRE_EL1', [3, 0, 12, 12, 5]), icc('ICC_IGRPEN1_EL1', [3, 0, 12, 12, 7]),
-      icc('ICC_RPR_EL1', [3, 0, 12, 11, 3]), icc('ICC_HPPIR1_EL1', [3, 0, 12, 12, 2]), icc('ICC_AP1R0_EL1', [3, 0, 12, 9, 0]),
+      mm('GICD_CTLR', GICD),
+      mm('GICD_TYPER', GICD + 4),
+      mm('GICD_IIDR', GICD + 8),
+      mm('GICD_PIDR2', GICD + 0xffe8),
+      mm('GICD_PIDR0', GICD + 0xffe0),
+      mm('GICD_IROUTER32', GICD + 0x6100, 8),
+      mm('GICD_ICFGR2', GICD + 0xc08),
+      mm('GICD_ISENABLER1', GICD + 0x104),
+      mm('GICR0_TYPER', GICR + 8, 8),
+      mm('GICR1_TYPER', GICR + 0x20000 + 8, 8),
+      mm('GICR0_WAKER', GICR + 0x14),
+      mm('GICR0_IIDR', GICR + 4),
+      mm('GICR0_PIDR2', GICR + 0xffe8),
+      mm('GICR0_CTLR', GICR),
+      mm('GICR0_ICFGR0', SGI + 0xc00),
+      mm('GICR0_ICFGR1', SGI + 0xc04),
+      mm('GICR0_ISENABLER0', SGI + 0x100),
+      mm('GICR0_IGROUPR0', SGI + 0x80),
+      mm('GICR0_IPRIORITYR0', SGI + 0x400),
+      icc('ICC_CTLR_EL1', [3, 0, 12, 12, 4]),
+      icc('ICC_PMR_EL1', [3, 0, 4, 6, 0]),
+      icc('ICC_BPR1_EL1', [3, 0, 12, 12, 3]),
+      icc('ICC_BPR0_EL1', [3, 0, 12, 8, 3]),
+      icc('ICC_SRE_EL1', [3, 0, 12, 12, 5]),
+      icc('ICC_IGRPEN1_EL1', [3, 0, 12, 12, 7]),
+      icc('ICC_RPR_EL1', [3, 0, 12, 11, 3]),
+      icc('ICC_HPPIR1_EL1', [3, 0, 12, 12, 2]),
+      icc('ICC_AP1R0_EL1', [3, 0, 12, 9, 0]),
     ];
     const q = runQemu(3, 2, probes);
     const o = ours(3, 2, probes);
-    expect(Object.fromEntries(probes.map((p, i) => [p.name, o[i]!.toString(16)]))).toEqual(Object.fromEntries(probes.map((p, i) => [p.name, q[i]!.toString(16)])));
+    expect(Object.fromEntries(probes.map((p, i) => [p.name, o[i]!.toString(16)]))).toEqual(
+      Object.fromEntries(probes.map((p, i) => [p.name, q[i]!.toString(16)])),
+    );
   });
 });

@@ -94,7 +94,13 @@ describe('PL031', () => {
     const { env } = testEnv();
     const sink = new LevelSink();
     const tb = new LinearTimeBase(1000); // 1000 counts (= instructions) per second
-    const r = new Pl031({ region: reg('pl031@9010000', 'pl031', 0x9010000, 0x1000, 34), irq: sink, env, timeBase: tb, epochSeconds: epoch });
+    const r = new Pl031({
+      region: reg('pl031@9010000', 'pl031', 0x9010000, 0x1000, 34),
+      irq: sink,
+      env,
+      timeBase: tb,
+      epochSeconds: epoch,
+    });
     return { r, sink, time: env.time };
   }
 

@@ -107,7 +107,12 @@ describe('SBSA UART (Xen vpl011)', () => {
       fiqPending: () => false,
     };
     const out: number[] = [];
-    const u = new SbsaUart({ region: reg('sbsa-uart@22000000', 'sbsa-uart', 0x22000000, 0x1000, 32), irq: ic, env, onTx: (b) => out.push(b) });
+    const u = new SbsaUart({
+      region: reg('sbsa-uart@22000000', 'sbsa-uart', 0x22000000, 0x1000, 32),
+      irq: ic,
+      env,
+      onTx: (b) => out.push(b),
+    });
     return { u, injected, out, rec };
   }
 

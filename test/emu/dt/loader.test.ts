@@ -50,7 +50,22 @@ function elf(at: number): Uint8Array {
 function qemuEntry(kernel: Uint8Array, memMiB: number, initrd?: Uint8Array): { pc: bigint; x0: bigint } {
   const k = join(dir, `k${Math.random().toString(36).slice(2)}`);
   writeFileSync(k, kernel);
-  const args = ['-M', 'virt', '-cpu', 'cortex-a57', '-m', String(memMiB), '-nographic', '-kernel', k, '-d', 'cpu,nochain', '-singlestep', '-D', `${k}.log`];
+  const args = [
+    '-M',
+    'virt',
+    '-cpu',
+    'cortex-a57',
+    '-m',
+    String(memMiB),
+    '-nographic',
+    '-kernel',
+    k,
+    '-d',
+    'cpu,nochain',
+    '-singlestep',
+    '-D',
+    `${k}.log`,
+  ];
   if (initrd) {
     writeFileSync(`${k}.rd`, initrd);
     args.push('-initrd', `${k}.rd`);
@@ -68,7 +83,10 @@ function qemuEntry(kernel: Uint8Array, memMiB: number, initrd?: Uint8Array): { p
   throw new Error('QEMU never left its boot stub');
 }
 
-const fakeDtb = (size = MiB) => () => new Uint8Array(size);
+const fakeDtb =
+  (size = MiB) =>
+  () =>
+    new Uint8Array(size);
 
 describe('boot placement matches QEMU 7.2', () => {
   const cases: [string, () => Uint8Array, number, boolean][] = [
@@ -84,7 +102,13 @@ describe('boot placement matches QEMU 7.2', () => {
     it(`${what} (${mem} MiB${withInitrd ? ', initrd' : ''})`, () => {
       const kernel = make();
       const initrd = withInitrd ? new Uint8Array(1000).fill(0x5a) : undefined;
-      const plan = planBoot({ kernel, kernelName: 'k', ram: { base: RAM, size: mem * MiB }, dtb: fakeDtb(), ...(initrd ? { initrd } : {}) });
+      const plan = planBoot({
+        kernel,
+        kernelName: 'k',
+        ram: { base: RAM, size: mem * MiB },
+        dtb: fakeDtb(),
+        ...(initrd ? { initrd } : {}),
+      });
       const q = qemuEntry(kernel, mem, initrd);
       expect(plan.entry).toBe(q.pc);
       expect(plan.regs[0]).toBe(q.x0);
@@ -94,7 +118,13 @@ describe('boot placement matches QEMU 7.2', () => {
 
   it('ELF: entered at e_entry with x0 = 0, DTB at the base of RAM when it fits below', () => {
     const high = elf(0x40200000);
-    const plan = planBoot({ kernel: high, kernelName: 'e.elf', ram: { base: RAM, size: 256 * MiB }, dtb: fakeDtb(), initrd: new Uint8Array(10) });
+    const plan = planBoot({
+      kernel: high,
+      kernelName: 'e.elf',
+      ram: { base: RAM, size: 256 * MiB },
+      dtb: fakeDtb(),
+      initrd: new Uint8Array(10),
+    });
     expect(qemuEntry(high, 256)).toEqual({ pc: plan.entry, x0: 0n });
     expect(plan.kind).toBe('elf');
     expect(plan.dtbAddr).toBe(RAM);
@@ -109,7 +139,13 @@ describe('boot placement matches QEMU 7.2', () => {
 describe('loader details', () => {
   it('raises the initrd above a large kernel and 2 MiB-aligns the DTB after it', () => {
     const big = linuxImage(0n, 150n * BigInt(MiB));
-    const plan = planBoot({ kernel: big, kernelName: 'k', ram: { base: RAM, size: 256 * MiB }, initrd: new Uint8Array(5000), dtb: (rd) => new Uint8Array(rd ? 64 : 32) });
+    const plan = planBoot({
+      kernel: big,
+      kernelName: 'k',
+      ram: { base: RAM, size: 256 * MiB },
+      initrd: new Uint8Array(5000),
+      dtb: (rd) => new Uint8Array(rd ? 64 : 32),
+    });
     expect(plan.initrd).toEqual({ start: RAM + 152 * MiB, end: RAM + 152 * MiB + 5000 });
     expect(plan.dtbAddr).toBe(RAM + 154 * MiB);
     expect(plan.blobs.find((b) => b.name === 'dtb')!.data.length).toBe(64); // built with the initrd known
@@ -129,7 +165,13 @@ describe('loader details', () => {
     const path = fetchGuests().kernel;
     const vmlinuz = basename(path);
     const kernel = new Uint8Array(readFileSync(path));
-    const plan = planBoot({ kernel, kernelName: vmlinuz, ram: { base: RAM, size: 512 * MiB }, dtb: fakeDtb(), initrd: new Uint8Array(4096) });
+    const plan = planBoot({
+      kernel,
+      kernelName: vmlinuz,
+      ram: { base: RAM, size: 512 * MiB },
+      dtb: fakeDtb(),
+      initrd: new Uint8Array(4096),
+    });
     expect(plan.kind).toBe('linux');
     expect(plan.header!.efi).toBe(true);
     expect(plan.header!.textOffset).toBe(0n);
@@ -144,17 +186,70 @@ describe('bad input', () => {
   const ram = { base: RAM, size: 64 * MiB };
   const bad: [string, Partial<BootInput>, RegExp][] = [
     ['empty file', { kernel: new Uint8Array(0) }, /^bad\.img: kernel file is empty$/],
-    ['text file', { kernel: new TextEncoder().encode('#!/bin/sh\necho this is not a kernel\n'.repeat(4)) }, /^bad\.img: looks like text \("#!\/bin\/sh echo this is/],
-    ['x86 bzImage', { kernel: (() => { const b = new Uint8Array(1024); b.set([0x48, 0x64, 0x72, 0x53], 0x202); return b; })() }, /x86 bzImage \("HdrS" at offset 0x202\)/],
-    ['PE without arm64 magic', { kernel: (() => { const b = new Uint8Array(1024); b[0] = 0x4d; b[1] = 0x5a; return b; })() }, /PE\/EFI image \("MZ" at offset 0x0\) without the arm64 Image magic/],
-    ['forced linux format on raw code', { kernel: words(64), format: 'linux' }, /not a Linux arm64 Image: expected magic "ARM\\x64" \(0x644d5241\) at offset 0x38, found 0x14000000/],
+    [
+      'text file',
+      { kernel: new TextEncoder().encode('#!/bin/sh\necho this is not a kernel\n'.repeat(4)) },
+      /^bad\.img: looks like text \("#!\/bin\/sh echo this is/,
+    ],
+    [
+      'x86 bzImage',
+      {
+        kernel: (() => {
+          const b = new Uint8Array(1024);
+          b.set([0x48, 0x64, 0x72, 0x53], 0x202);
+          return b;
+        })(),
+      },
+      /x86 bzImage \("HdrS" at offset 0x202\)/,
+    ],
+    [
+      'PE without arm64 magic',
+      {
+        kernel: (() => {
+          const b = new Uint8Array(1024);
+          b[0] = 0x4d;
+          b[1] = 0x5a;
+          return b;
+        })(),
+      },
+      /PE\/EFI image \("MZ" at offset 0x0\) without the arm64 Image magic/,
+    ],
+    [
+      'forced linux format on raw code',
+      { kernel: words(64), format: 'linux' },
+      /not a Linux arm64 Image: expected magic "ARM\\x64" \(0x644d5241\) at offset 0x38, found 0x14000000/,
+    ],
     ['truncated Image', { kernel: new Uint8Array(20), format: 'linux' }, /shorter than the 64-byte header/],
     ['big-endian Image', { kernel: linuxImage(0n, 0x200000n, 0xbn) }, /big-endian arm64 Image/],
     ['corrupt gzip', { kernel: Uint8Array.of(0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3) }, /gzip-compressed kernel does not decompress/],
     ['kernel bigger than RAM', { kernel: words(17 * MiB) }, /does not fit in RAM 0x40000000-0x43ffffff/],
-    ['initrd bigger than RAM', { kernel: words(16), initrd: new Uint8Array(40 * MiB), initrdName: 'rd.img' }, /^rd\.img: initrd \(41943040 bytes at 0x42000000\) does not fit/],
-    ['ELF for another machine', { kernel: (() => { const b = elf(0x40200000); b[18] = 62; return b; })() }, /ELF machine 62 at offset 0x12: expected EM_AARCH64/],
-    ['32-bit ELF', { kernel: (() => { const b = elf(0x40200000); b[4] = 1; return b; })() }, /ELF class 1 at offset 0x4/],
+    [
+      'initrd bigger than RAM',
+      { kernel: words(16), initrd: new Uint8Array(40 * MiB), initrdName: 'rd.img' },
+      /^rd\.img: initrd \(41943040 bytes at 0x42000000\) does not fit/,
+    ],
+    [
+      'ELF for another machine',
+      {
+        kernel: (() => {
+          const b = elf(0x40200000);
+          b[18] = 62;
+          return b;
+        })(),
+      },
+      /ELF machine 62 at offset 0x12: expected EM_AARCH64/,
+    ],
+    [
+      '32-bit ELF',
+      {
+        kernel: (() => {
+          const b = elf(0x40200000);
+          b[4] = 1;
+          return b;
+        })(),
+      },
+      /ELF class 1 at offset 0x4/,
+    ],
     ['truncated ELF', { kernel: elf(0x40200000).slice(0, 40) }, /truncated ELF header: 40 bytes/],
     ['ELF outside RAM', { kernel: elf(0x1000) }, /PT_LOAD segment at 0x0\+0x[0-9a-f]+ is outside RAM/],
   ];

@@ -26,7 +26,23 @@ function qemuDtb(gic: 2 | 3, smp: number, memMiB: number, append: string, its: b
   const f = join(dir, `q-${gic}-${smp}-${its}.dtb`);
   execFileSync(
     'qemu-system-aarch64',
-    ['-M', `virt,gic-version=${gic},its=${its ? 'on' : 'off'},dumpdtb=${f}`, '-cpu', 'cortex-a57', '-smp', String(smp), '-m', String(memMiB), '-kernel', kernel, '-initrd', initrd, '-append', append, '-nographic'],
+    [
+      '-M',
+      `virt,gic-version=${gic},its=${its ? 'on' : 'off'},dumpdtb=${f}`,
+      '-cpu',
+      'cortex-a57',
+      '-smp',
+      String(smp),
+      '-m',
+      String(memMiB),
+      '-kernel',
+      kernel,
+      '-initrd',
+      initrd,
+      '-append',
+      append,
+      '-nographic',
+    ],
     { stdio: 'ignore' },
   );
   return new Uint8Array(readFileSync(f));
@@ -63,7 +79,18 @@ describe('virt DTB versus QEMU 7.2', () => {
       expect(end - start).toBe(1000);
       const theirs = dts(buildFdt(prune(q.root)));
       const ours = dts(
-        buildVirtDtb({ smp, gic, memBase: 0x40000000, memSize: 256 << 20, bootargs: append, initrd: { start, end }, affinity: (c) => virtAffinity(c, gic), aliases: false, v2m: true, its }),
+        buildVirtDtb({
+          smp,
+          gic,
+          memBase: 0x40000000,
+          memSize: 256 << 20,
+          bootargs: append,
+          initrd: { start, end },
+          affinity: (c) => virtAffinity(c, gic),
+          aliases: false,
+          v2m: true,
+          its,
+        }),
       );
       expect(ours).toBe(theirs);
     });
@@ -79,7 +106,9 @@ describe('virt DTB versus QEMU 7.2', () => {
   });
 
   it('writes 64-bit initrd addresses as two cells', () => {
-    const root = parseFdt(buildVirtDtb({ smp: 1, gic: 3, memBase: 0x40000000, memSize: 8 << 30, initrd: { start: 0x1_2000_0000, end: 0x1_2000_1000 } })).root;
+    const root = parseFdt(
+      buildVirtDtb({ smp: 1, gic: 3, memBase: 0x40000000, memSize: 8 << 30, initrd: { start: 0x1_2000_0000, end: 0x1_2000_1000 } }),
+    ).root;
     expect(propU32s(findNode(root, '/chosen')!, 'linux,initrd-start')).toEqual([1, 0x20000000]);
   });
 });

@@ -70,7 +70,12 @@ describe('kvm personality with emu/cpu', () => {
     const platform = new OnePlatform();
     const out: number[] = [];
     const p = new KvmPersonality({ smp: 1, memBytes: 128 << 20, gic: 2, onConsole: (b) => out.push(b) }, env, platform);
-    const plan = planBoot({ kernel, kernelName: 'g.bin', ram: p.ram[0]!, dtb: (initrd) => p.buildDtb({ bootargs: 'console=ttyAMA0', ...(initrd ? { initrd } : {}) }) });
+    const plan = planBoot({
+      kernel,
+      kernelName: 'g.bin',
+      ram: p.ram[0]!,
+      dtb: (initrd) => p.buildDtb({ bootargs: 'console=ttyAMA0', ...(initrd ? { initrd } : {}) }),
+    });
 
     const bus = new SimpleBus([[p.ram[0]!.base, p.ram[0]!.size]]);
     for (const d of p.devices) {
@@ -111,6 +116,11 @@ describe('kvm personality with emu/cpu', () => {
     expect(rec.of('hypercall').map((e) => e.name)).toEqual(['PSCI_VERSION', 'PSCI_SYSTEM_OFF']);
     expect(rec.of('console')).toHaveLength(3);
     const dtb = bus.mem.subarray(plan.dtbAddr! - 0x40000000, plan.dtbAddr! - 0x40000000 + 0x100000);
-    expect(propString(parseFdt(dtb).root.children.find((c) => c.name === 'chosen')!, 'bootargs')).toBe('console=ttyAMA0');
+    expect(
+      propString(
+        parseFdt(dtb).root.children.find((c) => c.name === 'chosen')!,
+        'bootargs',
+      ),
+    ).toBe('console=ttyAMA0');
   });
 });

@@ -72,11 +72,24 @@ describe('kvm personality: map', () => {
     const { p } = kvm(2, 2);
     const names = p.regions.map((r) => `${r.name}:${r.role}:${r.intid ?? ''}`);
     // GICv2 has QEMU's GICv2m MSI frame after the CPU interface.
-    expect(names.slice(0, 6)).toEqual(['cfi-flash@0:flash:', 'gicv2-dist@8000000:gic_dist:', 'gicv2-cpu@8010000:gic_cpu:', 'gicv2m@8020000:gic_its:', 'pl011@9000000:uart:33', 'pl031@9010000:rtc:34']);
+    expect(names.slice(0, 6)).toEqual([
+      'cfi-flash@0:flash:',
+      'gicv2-dist@8000000:gic_dist:',
+      'gicv2-cpu@8010000:gic_cpu:',
+      'gicv2m@8020000:gic_its:',
+      'pl011@9000000:uart:33',
+      'pl031@9010000:rtc:34',
+    ]);
     expect(names[6]).toBe('virtio-mmio@a000000:virtio:48');
     expect(names[37]).toBe('virtio-mmio@a003e00:virtio:79');
     // Then the PCIe windows and ECAM in address order, and the host bridge (no address: its BARs are the guest's).
-    expect(names.slice(38)).toEqual(['pcie-mmio@10000000:pcie:', 'pcie-pio@3eff0000:pcie:', 'pcie-ecam@4010000000:pcie:', 'pcie-mmio-high@8000000000:pcie:', 'pcie-host@00:00.0:pcie:']);
+    expect(names.slice(38)).toEqual([
+      'pcie-mmio@10000000:pcie:',
+      'pcie-pio@3eff0000:pcie:',
+      'pcie-ecam@4010000000:pcie:',
+      'pcie-mmio-high@8000000000:pcie:',
+      'pcie-host@00:00.0:pcie:',
+    ]);
     expect(p.ram).toEqual([{ base: 0x40000000, size: 128 << 20 }]);
     const v3 = kvm(3, 3).p;
     // GICv3 has QEMU virt's ITS (its=on) between the distributor and the redistributors.
@@ -100,7 +113,9 @@ describe('kvm personality: map', () => {
 
   it('rejects impossible configurations with clear errors', () => {
     const env = staticEnv();
-    expect(() => new KvmPersonality({ smp: 9, memBytes: 128 << 20, gic: 2 }, env, new TestPlatform(9))).toThrow(/GICv2 supports at most 8 vCPUs/);
+    expect(() => new KvmPersonality({ smp: 9, memBytes: 128 << 20, gic: 2 }, env, new TestPlatform(9))).toThrow(
+      /GICv2 supports at most 8 vCPUs/,
+    );
     expect(() => new KvmPersonality({ smp: 124, memBytes: 128 << 20, gic: 3 }, env, new TestPlatform(124))).toThrow(/at most 123 vCPUs/);
     expect(() => new KvmPersonality({ smp: 1, memBytes: 1000, gic: 2 }, env, new TestPlatform(1))).toThrow(/multiple of 4 KiB/);
     expect(() => new KvmPersonality({ smp: 0, memBytes: 128 << 20, gic: 2 }, env, new TestPlatform(1))).toThrow(/--smp/);
@@ -231,7 +246,11 @@ describe('kvm personality: SMCCC and PSCI answers', () => {
 
   it('reports PSCI 1.0 and no SYSTEM_RESET2 when configured so', () => {
     const rec = new ListRecorder();
-    const p = new KvmPersonality({ smp: 1, memBytes: 128 << 20, gic: 2, smccc: { psciMinor: 0, workaround1: 1n } }, staticEnv(rec), new TestPlatform(1));
+    const p = new KvmPersonality(
+      { smp: 1, memBytes: 128 << 20, gic: 2, smccc: { psciMinor: 0, workaround1: 1n } },
+      staticEnv(rec),
+      new TestPlatform(1),
+    );
     const r = new Regs();
     r.x[0] = 0x84000000n;
     p.handleHypercall(r, 'hvc', 0);

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { assembleRaw, runOnEmu, runOnQemu } from '../../helpers/qemu-harness.ts';
 
-const call = (fid: string, args: string[], r: number) => `  ldr x0, =${fid}\n${args.map((a, i) => `  ldr x${i + 1}, =${a}`).join('\n')}\n  hvc #0\n  mov x${r}, x0\n`;
+const call = (fid: string, args: string[], r: number) =>
+  `  ldr x0, =${fid}\n${args.map((a, i) => `  ldr x${i + 1}, =${a}`).join('\n')}\n  hvc #0\n  mov x${r}, x0\n`;
 
 const CALLS: [string, string, string[]][] = [
   ['PSCI_VERSION', '0x84000000', []],

@@ -61,7 +61,11 @@ describe('DiskImage', () => {
     d.write(7, Buffer.alloc(512, 0x5a));
     d.flush();
     d.close();
-    expect(readFileSync(file).subarray(7 * 512).every((b) => b === 0x5a)).toBe(true);
+    expect(
+      readFileSync(file)
+        .subarray(7 * 512)
+        .every((b) => b === 0x5a),
+    ).toBe(true);
   });
 
   it(',ro refuses writes; ranges outside the disk are refused', () => {
@@ -105,12 +109,20 @@ describe('DiskImage', () => {
 
   it('openDisks closes what it opened when a later disk fails', () => {
     const { file } = image('first.img', 4);
-    expect(() => openDisks([{ file, mode: 'cow' }, { file: tmp.file('nope.img'), mode: 'cow' }])).toThrow(/nope\.img: disk image not found/);
+    expect(() =>
+      openDisks([
+        { file, mode: 'cow' },
+        { file: tmp.file('nope.img'), mode: 'cow' },
+      ]),
+    ).toThrow(/nope\.img: disk image not found/);
   });
 });
 
 function bootscope(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), ...args], { cwd: tmp.dir, maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), ...args], {
+    cwd: tmp.dir,
+    maxBuffer: 64 << 20,
+  });
   return { code: r.status, out: r.stdout.toString('latin1'), err: r.stderr.toString('utf8') };
 }
 
@@ -147,6 +159,8 @@ describe('--disk on the command line', () => {
     writeFileSync(file, changed);
     const again = bootscope('replay', trace);
     expect(again.code).toBe(1);
-    expect(again.err).toMatch(/^bootscope: .*disk\.trace: the disk image .*traced\.img changed since it was recorded \(sha256 [0-9a-f]{12}…, recorded [0-9a-f]{12}…\)\n$/);
+    expect(again.err).toMatch(
+      /^bootscope: .*disk\.trace: the disk image .*traced\.img changed since it was recorded \(sha256 [0-9a-f]{12}…, recorded [0-9a-f]{12}…\)\n$/,
+    );
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { formatMac, macOf, NicError, parseNicOption } from '../../../emu/net/nic.ts';
 
 describe('--nic option', () => {
-  it('takes no value or mac=…; the default MAC is QEMU\'s, advanced per interface', () => {
+  it("takes no value or mac=…; the default MAC is QEMU's, advanced per interface", () => {
     expect(parseNicOption('')).toEqual({});
     expect(parseNicOption(true)).toEqual({});
     expect(formatMac(parseNicOption('mac=02:AB:cd:00:00:01').mac!)).toBe('02:ab:cd:00:00:01');

@@ -10,7 +10,9 @@ import { RAM, xenHarness } from './harness.ts';
 import { T, XsClient } from './xs-client.ts';
 
 const ARG = RAM + 0x1000;
-const TX = RAM + 0x20000, RX = RAM + 0x21000, DATA = RAM + 0x22000;
+const TX = RAM + 0x20000,
+  RX = RAM + 0x21000,
+  DATA = RAM + 0x22000;
 const GNT = 0x38000000;
 const z = (...parts: string[]): string => parts.map((p) => p + '\0').join('');
 const fakeDisk = (file: string) => ({ file, sectors: 2048, readOnly: false, read() {}, write() {}, flush() {} });
@@ -42,7 +44,13 @@ function connectVif(h: H, xs: XsClient, rxCopy = '1'): number {
   h.mem.w16(ARG + 2, 0);
   expect(h.hypercall(32, [6n, BigInt(ARG)])).toBe(0n);
   const port = h.mem.u32(ARG + 4);
-  for (const [k, v] of [['tx-ring-ref', '8'], ['rx-ring-ref', '9'], ['event-channel', String(port)], ['request-rx-copy', rxCopy], ['state', '4']]) {
+  for (const [k, v] of [
+    ['tx-ring-ref', '8'],
+    ['rx-ring-ref', '9'],
+    ['event-channel', String(port)],
+    ['request-rx-copy', rxCopy],
+    ['state', '4'],
+  ]) {
     xs.reply(T.WRITE, z(`device/vif/0/${k}`) + v);
   }
   return port;
@@ -68,7 +76,7 @@ const rsp = (h: H, i: number) => [h.mem.u16(TX + 64 + i * 12), h.mem.i16(TX + 64
 const frames = (events: NewEvent[]) => events.filter((e): e is EventOf<'net_frame'> => e.kind === 'net_frame');
 
 describe('backends', () => {
-  it('disks become xvda, xvdb … with Linux\'s virtual-device numbers', () => {
+  it("disks become xvda, xvdb … with Linux's virtual-device numbers", () => {
     const h = xenHarness({ smp: 1, disks: [fakeDisk('/a.img'), fakeDisk('/b.img')] });
     const xs = new XsClient(h);
     expect(xs.reply(T.DIRECTORY, z('device/vbd')).body).toBe(z('51712', '51728'));
@@ -105,7 +113,9 @@ describe('backends', () => {
     txSlot(h, 4, 999, 0, 0, 10, 60);
     send(h, port, 5);
     expect(rsp(h, 4)).toEqual([10, -1]);
-    expect(h.events.filter((e) => e.kind === 'device_error')).toMatchObject([{ device: 'vif-0', detail: expect.stringContaining('slot ids 10') }]);
+    expect(h.events.filter((e) => e.kind === 'device_error')).toMatchObject([
+      { device: 'vif-0', detail: expect.stringContaining('slot ids 10') },
+    ]);
     const f = frames(h.events);
     expect(f.map((e) => [e.device, e.direction, e.length, e.ethertype])).toEqual([
       ['vif-0', 'tx', 60, 0x0806],

@@ -25,7 +25,10 @@ function dts(blob: Uint8Array, name: string): { text: string; warnings: string }
 
 describe('the domU device tree', () => {
   it('GICv3, 2 vCPUs, SBSA vUART: the nodes libxl writes, accepted by dtc', () => {
-    const { text } = dts(buildXenDtb({ smp: 2, memSize: MEM, gic: 3, vuart: 'sbsa', bootargs: 'console=hvc0', affinity: xenAffinity }), 'v3.dtb');
+    const { text } = dts(
+      buildXenDtb({ smp: 2, memSize: MEM, gic: 3, vuart: 'sbsa', bootargs: 'console=hvc0', affinity: xenAffinity }),
+      'v3.dtb',
+    );
     for (const line of [
       'compatible = "xen,xenvm-4.17\\0xen,xenvm";',
       'bootargs = "console=hvc0";',
@@ -96,23 +99,43 @@ describe('determinism and replay under --machine xen', () => {
 
 describe('bootscope run --machine xen', () => {
   const cli = (...args: string[]) => {
-    const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), ...args], { cwd: tmp.dir, encoding: 'latin1' });
+    const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), ...args], {
+      cwd: tmp.dir,
+      encoding: 'latin1',
+    });
     return { code: r.status, out: r.stdout, err: r.stderr };
   };
   it('runs a guest and documents the switches in --help', () => {
     const r = cli('run', '--machine', 'xen', '--kernel', guestBinary('exceptions'), '--mem', '128M', '-o', tmp.file('cli.trace'));
     expect(r.code).toBe(0);
     expect(r.out).toContain('PASS exceptions');
-    const help = execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), 'run', '--help'], { encoding: 'utf8' });
-    for (const opt of ['--vuart <sbsa>', '--no-vuart', '--uart-dt <sbsa|pl011>', 'xen (a Xen 4.17 domU)', '--shutdown-after <time>']) expect(help).toContain(opt);
+    const help = execFileSync(
+      process.execPath,
+      ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), 'run', '--help'],
+      { encoding: 'utf8' },
+    );
+    for (const opt of ['--vuart <sbsa>', '--no-vuart', '--uart-dt <sbsa|pl011>', 'xen (a Xen 4.17 domU)', '--shutdown-after <time>'])
+      expect(help).toContain(opt);
   });
   it('bad switches are one-line errors', () => {
-    expect(cli('run', '--machine', 'hyperv', '--kernel', 'k', '-o', 't').err).toContain("--machine: unknown machine 'hyperv' (available: kvm, xen)");
+    expect(cli('run', '--machine', 'hyperv', '--kernel', 'k', '-o', 't').err).toContain(
+      "--machine: unknown machine 'hyperv' (available: kvm, xen)",
+    );
     expect(cli('run', '--kernel', 'k', '-o', 't', '--vuart', 'sbsa').err).toContain("--vuart models Xen's vUART: it needs --machine xen");
-    expect(cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--vuart', 'pl011').err).toContain("--vuart: unknown vUART 'pl011' (available: sbsa)");
-    expect(cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--uart-dt', 'ns16550').err).toContain("--uart-dt must be sbsa or pl011, not 'ns16550'");
-    expect(cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--no-vuart', '--uart-dt', 'pl011').err).toContain('--uart-dt pl011 describes the vUART, which --no-vuart removes');
-    expect(cli('run', '--kernel', 'k', '-o', 't', '--shutdown-after', '1s').err).toBe('bootscope: --shutdown-after asks the Xen toolstack to shut the guest down: it needs --machine xen\n');
-    expect(cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--shutdown-after', 'soon').err).toBe("bootscope: --shutdown-after: 'soon' is not a virtual time (an instruction count, or e.g. 250ms, 1.5s)\n");
+    expect(cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--vuart', 'pl011').err).toContain(
+      "--vuart: unknown vUART 'pl011' (available: sbsa)",
+    );
+    expect(cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--uart-dt', 'ns16550').err).toContain(
+      "--uart-dt must be sbsa or pl011, not 'ns16550'",
+    );
+    expect(cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--no-vuart', '--uart-dt', 'pl011').err).toContain(
+      '--uart-dt pl011 describes the vUART, which --no-vuart removes',
+    );
+    expect(cli('run', '--kernel', 'k', '-o', 't', '--shutdown-after', '1s').err).toBe(
+      'bootscope: --shutdown-after asks the Xen toolstack to shut the guest down: it needs --machine xen\n',
+    );
+    expect(cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--shutdown-after', 'soon').err).toBe(
+      "bootscope: --shutdown-after: 'soon' is not a virtual time (an instruction count, or e.g. 250ms, 1.5s)\n",
+    );
   });
 });

@@ -39,14 +39,16 @@ const RUNS: XenRun[] = [
     guest: 'timer',
     gic: 2,
     smp: 1,
-    want: () => expected('timer-gicv2').replace('distributor 0x8000000, CPU interface 0x8010000', 'distributor 0x3001000, CPU interface 0x3002000'),
+    want: () =>
+      expected('timer-gicv2').replace('distributor 0x8000000, CPU interface 0x8010000', 'distributor 0x3001000, CPU interface 0x3002000'),
   },
   {
     id: 'timer-gicv3',
     guest: 'timer',
     gic: 3,
     smp: 1,
-    want: () => expected('timer-gicv3').replace('distributor 0x8000000, redistributors 0x80a0000', 'distributor 0x3001000, redistributors 0x3020000'),
+    want: () =>
+      expected('timer-gicv3').replace('distributor 0x8000000, redistributors 0x80a0000', 'distributor 0x3001000, redistributors 0x3020000'),
   },
   ...([2, 3] as const).map((gic) => ({
     id: `uart-sbsa-gicv${gic}`,
@@ -54,12 +56,24 @@ const RUNS: XenRun[] = [
     gic,
     smp: 1,
     vuart: 'sbsa' as const,
-    want: () => expected(`uart-sbsa-gicv${gic}`).replace('at 0x9000000, INTID 33', 'at 0x22000000, INTID 32').replace('interrupt INTID 33', 'interrupt INTID 32'),
+    want: () =>
+      expected(`uart-sbsa-gicv${gic}`)
+        .replace('at 0x9000000, INTID 33', 'at 0x22000000, INTID 32')
+        .replace('interrupt INTID 33', 'interrupt INTID 32'),
   })),
 ];
 
 function run(r: XenRun, extra: Partial<RunConfig> = {}) {
-  return runGuest({ machine: 'xen', kernel: guestBinary(r.guest), gic: r.gic, smp: r.smp, memBytes: MEM, maxInsns: 50_000_000, ...(r.vuart ? { vuart: r.vuart } : {}), ...extra });
+  return runGuest({
+    machine: 'xen',
+    kernel: guestBinary(r.guest),
+    gic: r.gic,
+    smp: r.smp,
+    memBytes: MEM,
+    maxInsns: 50_000_000,
+    ...(r.vuart ? { vuart: r.vuart } : {}),
+    ...extra,
+  });
 }
 
 describe('guests under --machine xen', () => {
@@ -87,13 +101,18 @@ describe('guests under --machine xen', () => {
       expect([...ports]).toEqual(['xen_console_io']);
       const calls = [...t.events({ kinds: ['hypercall'] })].filter((e) => e.kind === 'hypercall' && e.imm === 0xea1);
       expect(calls.length).toBeGreaterThan(5);
-      expect(calls.every((e) => e.kind === 'hypercall' && e.name === 'console_io' && e.subop === 'write' && e.results[0] === 0n)).toBe(true);
+      expect(calls.every((e) => e.kind === 'hypercall' && e.name === 'console_io' && e.subop === 'write' && e.results[0] === 0n)).toBe(
+        true,
+      );
       expect(t.meta.source).toMatchObject({ type: 'emulator', name: 'xen' });
     } finally {
       t.close();
     }
     const uartTrace = tmp.file('uart.trace');
-    await run(RUNS.find((r) => r.id === 'uart-sbsa-gicv3')!, { output: uartTrace });
+    await run(
+      RUNS.find((r) => r.id === 'uart-sbsa-gicv3')!,
+      { output: uartTrace },
+    );
     const u = openTrace(uartTrace);
     try {
       const ports = new Set([...u.events({ kinds: ['console'] })].map((e) => (e.kind === 'console' ? e.port : '')));
@@ -114,7 +133,9 @@ describe('guests under --machine xen', () => {
     expect(text).toContain('FAIL uart: PrimeCell ID 0x00000000 is not 0xb105f00d');
     const t = openTrace(out);
     try {
-      const idReads = [...t.events({ kinds: ['mmio_read'] })].filter((e) => e.kind === 'mmio_read' && e.addr >= 0x22000fe0n && e.addr < 0x22001000n);
+      const idReads = [...t.events({ kinds: ['mmio_read'] })].filter(
+        (e) => e.kind === 'mmio_read' && e.addr >= 0x22000fe0n && e.addr < 0x22001000n,
+      );
       expect(idReads.length).toBe(8);
       expect(idReads.every((e) => e.kind === 'mmio_read' && e.value === 0n && e.outcome === 'raz_wi')).toBe(true);
     } finally {
@@ -123,10 +144,18 @@ describe('guests under --machine xen', () => {
   });
 
   it('bad switch combinations are one-line errors', async () => {
-    await expect(runGuest({ kernel: guestBinary('uart'), vuart: 'sbsa' })).rejects.toThrow("--vuart/--no-vuart models Xen's vUART: it needs --machine xen");
-    await expect(runGuest({ kernel: guestBinary('uart'), uartDt: 'pl011' })).rejects.toThrow("--uart-dt models Xen's vUART: it needs --machine xen");
-    await expect(runGuest({ machine: 'xen', kernel: guestBinary('uart'), vuart: 'none', uartDt: 'pl011' })).rejects.toThrow('--uart-dt pl011 describes the vUART, which --no-vuart removes');
-    await expect(runGuest({ machine: 'xen', kernel: guestBinary('uart'), gic: 2, smp: 9 })).rejects.toThrow('GICv2 supports at most 8 vCPUs (got --smp 9); use --gic 3');
+    await expect(runGuest({ kernel: guestBinary('uart'), vuart: 'sbsa' })).rejects.toThrow(
+      "--vuart/--no-vuart models Xen's vUART: it needs --machine xen",
+    );
+    await expect(runGuest({ kernel: guestBinary('uart'), uartDt: 'pl011' })).rejects.toThrow(
+      "--uart-dt models Xen's vUART: it needs --machine xen",
+    );
+    await expect(runGuest({ machine: 'xen', kernel: guestBinary('uart'), vuart: 'none', uartDt: 'pl011' })).rejects.toThrow(
+      '--uart-dt pl011 describes the vUART, which --no-vuart removes',
+    );
+    await expect(runGuest({ machine: 'xen', kernel: guestBinary('uart'), gic: 2, smp: 9 })).rejects.toThrow(
+      'GICv2 supports at most 8 vCPUs (got --smp 9); use --gic 3',
+    );
     await expect(runGuest({ machine: 'xen', kernel: guestBinary('uart'), memBytes: 4 * 1024 ** 3 })).rejects.toThrow(/at most 2 GiB|3 GiB/);
   });
 });

@@ -12,7 +12,17 @@ const BUF = RAM + 0x2000;
 const PAGE = RAM + 0x10000; // a RAM page for shared_info / vcpu_info
 const NOT_MEMORY = 0x1000n; // nothing there: copy_from_guest faults
 const S = BigInt;
-const NR = { memory_op: 12, xen_version: 17, console_io: 18, grant_table_op: 20, vm_assist: 21, vcpu_op: 24, sched_op: 29, event_channel_op: 32, hvm_op: 34 };
+const NR = {
+  memory_op: 12,
+  xen_version: 17,
+  console_io: 18,
+  grant_table_op: 20,
+  vm_assist: 21,
+  vcpu_op: 24,
+  sched_op: 29,
+  event_channel_op: 32,
+  hvm_op: 34,
+};
 const E = { EPERM: -1n, ENOENT: -2n, ESRCH: -3n, EFAULT: -14n, EEXIST: -17n, EINVAL: -22n, ENOSYS: -38n };
 
 /** xen_add_to_physmap at ARG */
@@ -102,7 +112,11 @@ const ROWS: Row[] = [
     },
   },
   { call: 'add_to_physmap grant_table frame 64 (max is 64 frames)', run: (h) => physmap(h, DOMID_SELF, 1, 64n, 0x38040n), ret: E.EINVAL },
-  { call: 'add_to_physmap grant_table status frame (v1 table)', run: (h) => physmap(h, DOMID_SELF, 1, 0x80000000n, 0x38000n), ret: E.EINVAL },
+  {
+    call: 'add_to_physmap grant_table status frame (v1 table)',
+    run: (h) => physmap(h, DOMID_SELF, 1, 0x80000000n, 0x38000n),
+    ret: E.EINVAL,
+  },
   { call: 'add_to_physmap space gmfn', run: (h) => physmap(h, DOMID_SELF, 2, 0n, S(PAGE / 4096)), ret: E.ENOSYS },
   { call: 'add_to_physmap space gmfn_foreign (privileged)', run: (h) => physmap(h, DOMID_SELF, 4, 0n, S(PAGE / 4096)), ret: E.EPERM },
   { call: 'add_to_physmap unknown space', run: (h) => physmap(h, DOMID_SELF, 9, 0n, S(PAGE / 4096)), ret: E.ENOSYS },
@@ -152,17 +166,35 @@ const ROWS: Row[] = [
   { call: 'grant_table_op cache_flush probe (nothing to flush)', run: (h) => h.hypercall(NR.grant_table_op, [12n, S(ARG), 1n]), ret: 0n },
   {
     call: 'grant_table_op cache_flush clean of a RAM page',
-    run: (h) => (h.mem.w64(ARG, S(PAGE)), h.mem.w16(ARG + 8, 0), h.mem.w16(ARG + 10, 64), h.mem.w32(ARG + 12, 2), h.hypercall(NR.grant_table_op, [12n, S(ARG), 1n])),
+    run: (h) => (
+      h.mem.w64(ARG, S(PAGE)),
+      h.mem.w16(ARG + 8, 0),
+      h.mem.w16(ARG + 10, 64),
+      h.mem.w32(ARG + 12, 2),
+      h.hypercall(NR.grant_table_op, [12n, S(ARG), 1n])
+    ),
     ret: 0n,
   },
   {
     call: 'grant_table_op cache_flush past the page',
-    run: (h) => (h.mem.w64(ARG, S(PAGE)), h.mem.w16(ARG + 8, 4000), h.mem.w16(ARG + 10, 200), h.mem.w32(ARG + 12, 2), h.hypercall(NR.grant_table_op, [12n, S(ARG), 1n])),
+    run: (h) => (
+      h.mem.w64(ARG, S(PAGE)),
+      h.mem.w16(ARG + 8, 4000),
+      h.mem.w16(ARG + 10, 200),
+      h.mem.w32(ARG + 12, 2),
+      h.hypercall(NR.grant_table_op, [12n, S(ARG), 1n])
+    ),
     ret: E.EINVAL,
   },
   {
     call: 'grant_table_op cache_flush of a frame the domain does not own',
-    run: (h) => (h.mem.w64(ARG, 0x10000000n), h.mem.w16(ARG + 8, 0), h.mem.w16(ARG + 10, 64), h.mem.w32(ARG + 12, 1), h.hypercall(NR.grant_table_op, [12n, S(ARG), 1n])),
+    run: (h) => (
+      h.mem.w64(ARG, 0x10000000n),
+      h.mem.w16(ARG + 8, 0),
+      h.mem.w16(ARG + 10, 64),
+      h.mem.w32(ARG + 12, 1),
+      h.hypercall(NR.grant_table_op, [12n, S(ARG), 1n])
+    ),
     ret: E.EPERM,
   },
   { call: 'grant_table_op negative count', run: (h) => h.hypercall(NR.grant_table_op, [6n, S(ARG), S(-1)]), ret: E.EINVAL },
@@ -179,7 +211,11 @@ const ROWS: Row[] = [
       expect(h.events.some((e) => e.kind === 'irq_line' && e.intid === 31 && e.vcpu === 0)).toBe(true);
     },
   },
-  { call: 'vcpu_op register_vcpu_info twice', run: (h) => (vcpuInfo(h, 0, S(PAGE / 4096), 0), vcpuInfo(h, 0, S(PAGE / 4096), 0x80)), ret: E.EINVAL },
+  {
+    call: 'vcpu_op register_vcpu_info twice',
+    run: (h) => (vcpuInfo(h, 0, S(PAGE / 4096), 0), vcpuInfo(h, 0, S(PAGE / 4096), 0x80)),
+    ret: E.EINVAL,
+  },
   { call: 'vcpu_op register_vcpu_info for an offline vCPU', run: (h) => vcpuInfo(h, 1, S(PAGE / 4096), 0x40), ret: 0n },
   {
     call: 'vcpu_op register_vcpu_info for another running vCPU',
@@ -205,7 +241,11 @@ const ROWS: Row[] = [
     ret: 0n,
     check: (h) => expect(h.mem.u32(ARG + 4)).toBe(3),
   },
-  { call: 'event_channel_op alloc_unbound for another domain', run: (h) => (h.mem.w16(ARG, 7), h.hypercall(NR.event_channel_op, [6n, S(ARG)])), ret: E.ESRCH },
+  {
+    call: 'event_channel_op alloc_unbound for another domain',
+    run: (h) => (h.mem.w16(ARG, 7), h.hypercall(NR.event_channel_op, [6n, S(ARG)])),
+    ret: E.ESRCH,
+  },
   {
     // Xen does not check that the remote domain exists: the port waits for it.
     call: 'event_channel_op alloc_unbound for a remote domain that does not exist',
@@ -247,7 +287,12 @@ const ROWS: Row[] = [
     ret: 0n,
     check: (h) => expect([h.mem.u32(ARG + 8), h.mem.u16(ARG + 16), h.mem.u32(ARG + 20)]).toEqual([2, 0, 1]),
   },
-  { call: 'event_channel_op status of a free port in use range: closed', run: (h) => evtchn(h, 5, [DOMID_SELF, 10]), ret: 0n, check: (h) => expect(h.mem.u32(ARG + 8)).toBe(0) },
+  {
+    call: 'event_channel_op status of a free port in use range: closed',
+    run: (h) => evtchn(h, 5, [DOMID_SELF, 10]),
+    ret: 0n,
+    check: (h) => expect(h.mem.u32(ARG + 8)).toBe(0),
+  },
   { call: 'event_channel_op status beyond the allocated ports', run: (h) => evtchn(h, 5, [DOMID_SELF, 100]), ret: E.EINVAL },
   { call: "event_channel_op status of dom0's port", run: (h) => evtchn(h, 5, [0, 1]), ret: E.EPERM },
   {
@@ -271,7 +316,11 @@ const ROWS: Row[] = [
       expect([h.mem.u32(ARG + 8), h.mem.u32(ARG + 20)]).toEqual([2, 4]);
     },
   },
-  { call: 'event_channel_op bind_interdomain to dom0 (no port of dom0 waits for the domU)', run: (h) => evtchn(h, 0, [0, 1, 0]), ret: E.EINVAL },
+  {
+    call: 'event_channel_op bind_interdomain to dom0 (no port of dom0 waits for the domU)',
+    run: (h) => evtchn(h, 0, [0, 1, 0]),
+    ret: E.EINVAL,
+  },
   { call: 'event_channel_op bind_interdomain to a domain that does not exist', run: (h) => evtchn(h, 0, [5, 1, 0]), ret: E.ESRCH },
   { call: 'event_channel_op close a free port', run: (h) => evtchn(h, 3, [10]), ret: E.EINVAL },
   {
@@ -307,23 +356,53 @@ const ROWS: Row[] = [
   { call: 'event_channel_op init_control (FIFO not modelled)', run: (h) => evtchn(h, 11, [0x40010, 0, 0, 0, 0, 0]), ret: E.ENOSYS },
   { call: 'event_channel_op init_control unknown vCPU', run: (h) => evtchn(h, 11, [0x40010, 0, 0, 9, 0, 0]), ret: E.ENOENT },
   { call: 'event_channel_op init_control unaligned offset', run: (h) => evtchn(h, 11, [0x40010, 0, 3, 0, 0, 0]), ret: E.EINVAL },
-  { call: 'event_channel_op close', run: (h) => (evtchn(h, 7, [0, 0]), evtchn(h, 3, [2])), ret: 0n, check: (h) => expect(h.p.events.port(2)).toBeUndefined() },
+  {
+    call: 'event_channel_op close',
+    run: (h) => (evtchn(h, 7, [0, 0]), evtchn(h, 3, [2])),
+    ret: 0n,
+    check: (h) => expect(h.p.events.port(2)).toBeUndefined(),
+  },
   { call: 'event_channel_op bad pointer', run: (h) => h.hypercall(NR.event_channel_op, [4n, NOT_MEMORY]), ret: E.EFAULT },
   { call: 'event_channel_op unknown cmd', run: (h) => evtchn(h, 99, [0]), ret: E.ENOSYS },
 
   // ---- hvm_op
-  { call: 'hvm_op get_param CONSOLE_PFN', run: (h) => hvmParam(h, 1, DOMID_SELF, 17), ret: 0n, check: (h) => expect(h.mem.u64(ARG + 8)).toBe(0x39000n) },
-  { call: 'hvm_op get_param CONSOLE_EVTCHN', run: (h) => hvmParam(h, 1, DOMID_SELF, 18), ret: 0n, check: (h) => expect(h.mem.u64(ARG + 8)).toBe(2n) },
+  {
+    call: 'hvm_op get_param CONSOLE_PFN',
+    run: (h) => hvmParam(h, 1, DOMID_SELF, 17),
+    ret: 0n,
+    check: (h) => expect(h.mem.u64(ARG + 8)).toBe(0x39000n),
+  },
+  {
+    call: 'hvm_op get_param CONSOLE_EVTCHN',
+    run: (h) => hvmParam(h, 1, DOMID_SELF, 18),
+    ret: 0n,
+    check: (h) => expect(h.mem.u64(ARG + 8)).toBe(2n),
+  },
   // libxl allocates the xenstore channel first; the ring is the magic page after the console's.
-  { call: 'hvm_op get_param STORE_PFN', run: (h) => hvmParam(h, 1, DOMID_SELF, 1, 7n), ret: 0n, check: (h) => expect(h.mem.u64(ARG + 8)).toBe(0x39001n) },
-  { call: 'hvm_op get_param STORE_EVTCHN', run: (h) => hvmParam(h, 1, DOMID_SELF, 2, 7n), ret: 0n, check: (h) => expect(h.mem.u64(ARG + 8)).toBe(1n) },
+  {
+    call: 'hvm_op get_param STORE_PFN',
+    run: (h) => hvmParam(h, 1, DOMID_SELF, 1, 7n),
+    ret: 0n,
+    check: (h) => expect(h.mem.u64(ARG + 8)).toBe(0x39001n),
+  },
+  {
+    call: 'hvm_op get_param STORE_EVTCHN',
+    run: (h) => hvmParam(h, 1, DOMID_SELF, 2, 7n),
+    ret: 0n,
+    check: (h) => expect(h.mem.u64(ARG + 8)).toBe(1n),
+  },
   {
     call: 'hvm_op get_param CALLBACK_IRQ',
     run: (h) => hvmParam(h, 1, DOMID_SELF, 0),
     ret: 0n,
     check: (h) => expect(h.mem.u64(ARG + 8)).toBe((2n << 56n) | (2n << 8n) | 31n),
   },
-  { call: 'hvm_op set_param then get_param', run: (h) => (hvmParam(h, 0, DOMID_SELF, 5, 42n), hvmParam(h, 1, DOMID_SELF, 5)), ret: 0n, check: (h) => expect(h.mem.u64(ARG + 8)).toBe(42n) },
+  {
+    call: 'hvm_op set_param then get_param',
+    run: (h) => (hvmParam(h, 0, DOMID_SELF, 5, 42n), hvmParam(h, 1, DOMID_SELF, 5)),
+    ret: 0n,
+    check: (h) => expect(h.mem.u64(ARG + 8)).toBe(42n),
+  },
   { call: 'hvm_op get_param index past HVM_NR_PARAMS', run: (h) => hvmParam(h, 1, DOMID_SELF, 40), ret: E.EINVAL },
   { call: 'hvm_op get_param unknown domain', run: (h) => hvmParam(h, 1, 9, 17), ret: E.ESRCH },
   { call: 'hvm_op get_param of dom0', run: (h) => hvmParam(h, 1, 0, 17), ret: E.EPERM },
@@ -332,15 +411,30 @@ const ROWS: Row[] = [
 
   // ---- sched_op
   { call: 'sched_op yield', run: (h) => h.hypercall(NR.sched_op, [0n, 0n]), ret: 0n },
-  { call: 'sched_op block', run: (h) => h.hypercall(NR.sched_op, [1n, 0n]), ret: 0n, check: (h) => expect(h.log).toEqual(['suspend 0 SCHEDOP_block', 'outcome 1']) },
+  {
+    call: 'sched_op block',
+    run: (h) => h.hypercall(NR.sched_op, [1n, 0n]),
+    ret: 0n,
+    check: (h) => expect(h.log).toEqual(['suspend 0 SCHEDOP_block', 'outcome 1']),
+  },
   {
     call: 'sched_op shutdown poweroff ends the run',
     run: (h) => shutdown(h, 0),
     ret: 0n,
     check: (h) => expect(h.log).toEqual(['systemOff Xen SCHEDOP_shutdown poweroff', 'outcome 1']),
   },
-  { call: 'sched_op shutdown reboot', run: (h) => shutdown(h, 1), ret: 0n, check: (h) => expect(h.log[0]).toBe('systemReset Xen SCHEDOP_shutdown reboot') },
-  { call: 'sched_op shutdown crash', run: (h) => shutdown(h, 3), ret: 0n, check: (h) => expect(h.log[0]).toBe('systemOff Xen SCHEDOP_shutdown crash') },
+  {
+    call: 'sched_op shutdown reboot',
+    run: (h) => shutdown(h, 1),
+    ret: 0n,
+    check: (h) => expect(h.log[0]).toBe('systemReset Xen SCHEDOP_shutdown reboot'),
+  },
+  {
+    call: 'sched_op shutdown crash',
+    run: (h) => shutdown(h, 3),
+    ret: 0n,
+    check: (h) => expect(h.log[0]).toBe('systemOff Xen SCHEDOP_shutdown crash'),
+  },
   { call: 'sched_op shutdown bad pointer', run: (h) => h.hypercall(NR.sched_op, [2n, NOT_MEMORY]), ret: E.EFAULT },
   { call: 'sched_op unknown cmd', run: (h) => h.hypercall(NR.sched_op, [99n, 0n]), ret: E.ENOSYS },
 
@@ -360,7 +454,12 @@ const ROWS: Row[] = [
   { call: 'console_io unknown cmd', run: (h) => h.hypercall(NR.console_io, [9n, 0n, 0n]), ret: E.ENOSYS },
 
   // ---- vm_assist
-  { call: 'vm_assist enable runstate_update_flag', run: (h) => h.hypercall(NR.vm_assist, [0n, 5n]), ret: 0n, check: (h) => expect(h.p.domain.vm_assist).toBe(32) },
+  {
+    call: 'vm_assist enable runstate_update_flag',
+    run: (h) => h.hypercall(NR.vm_assist, [0n, 5n]),
+    ret: 0n,
+    check: (h) => expect(h.p.domain.vm_assist).toBe(32),
+  },
   { call: 'vm_assist enable an x86 assist', run: (h) => h.hypercall(NR.vm_assist, [0n, 3n]), ret: E.EINVAL },
   { call: 'vm_assist unknown cmd', run: (h) => h.hypercall(NR.vm_assist, [7n, 5n]), ret: E.ENOSYS },
 
@@ -382,7 +481,15 @@ describe('Xen hypercalls: what the guest gets back', () => {
     const h = xenHarness();
     physmap(h, DOMID_SELF, 0, 0n, S(PAGE / 4096));
     const ev = h.events.filter((e) => e.kind === 'hypercall').at(-1)!;
-    expect(ev).toMatchObject({ kind: 'hypercall', conduit: 'hvc', imm: 0xea1, func: 12, name: 'memory_op', subop: 'add_to_physmap', results: [0n] });
+    expect(ev).toMatchObject({
+      kind: 'hypercall',
+      conduit: 'hvc',
+      imm: 0xea1,
+      func: 12,
+      name: 'memory_op',
+      subop: 'add_to_physmap',
+      results: [0n],
+    });
     expect(ev.kind === 'hypercall' && ev.args).toEqual([7n, S(ARG), S(DOMID_SELF), 0n, 0n, S(PAGE / 4096)]);
     h.hypercall(NR.event_channel_op, [6n, NOT_MEMORY]);
     const bad = h.events.filter((e) => e.kind === 'hypercall').at(-1)!;
@@ -406,7 +513,13 @@ describe('Xen hypercalls: what the guest gets back', () => {
     const rnd = (): bigint => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       const pick = seed % 4;
-      return pick === 0 ? S(seed % 16) : pick === 1 ? S(RAM + (seed % 0x3ff000)) : pick === 2 ? 0x38000000n + S(seed % 0x40000) : S(seed) << 20n;
+      return pick === 0
+        ? S(seed % 16)
+        : pick === 1
+          ? S(RAM + (seed % 0x3ff000))
+          : pick === 2
+            ? 0x38000000n + S(seed % 0x40000)
+            : S(seed) << 20n;
     };
     for (let i = 0; i < 3000; i++) {
       const nr = [12, 17, 18, 20, 21, 24, 32, 34, 6, 99][i % 10]!;

@@ -34,7 +34,7 @@ describe('domuLines', () => {
     }
   });
 
-  it('a chunk that fills at the guest\'s \\r is followed by an empty one, which ends the line', () => {
+  it("a chunk that fills at the guest's \\r is followed by an empty one, which ends the line", () => {
     // 125 characters + "\r" fill the buffer; the "\n" then arrives alone and Xen prints an empty chunk.
     const serial = vpl011Print('y'.repeat(125));
     expect(serial.split('\r\n')[1]).toBe('(XEN) DOM1: ');

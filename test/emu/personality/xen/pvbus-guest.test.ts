@@ -37,16 +37,30 @@ function makeDisk(): string {
   return file;
 }
 
-async function run(name: string, append: string, extra: Partial<RunConfig> = {}): Promise<{ res: RunResult; events: TraceEvent[]; trace: string }> {
+async function run(
+  name: string,
+  append: string,
+  extra: Partial<RunConfig> = {},
+): Promise<{ res: RunResult; events: TraceEvent[]; trace: string }> {
   const trace = tmp.file(`${name}.trace`);
-  const res = await runGuest({ machine: 'xen', kernel: GUEST, memBytes: 128 << 20, maxInsns: 5e7, disks: [{ file: disk, mode: 'cow' }], append, output: trace, ...extra });
+  const res = await runGuest({
+    machine: 'xen',
+    kernel: GUEST,
+    memBytes: 128 << 20,
+    maxInsns: 5e7,
+    disks: [{ file: disk, mode: 'cow' }],
+    append,
+    output: trace,
+    ...extra,
+  });
   const r = openTrace(trace);
   const events = [...r.events()];
   r.close();
   return { res, events, trace };
 }
 
-const of = <K extends TraceEvent['kind']>(events: TraceEvent[], kind: K) => events.filter((e): e is EventOf<K> & TraceEvent => e.kind === kind);
+const of = <K extends TraceEvent['kind']>(events: TraceEvent[], kind: K) =>
+  events.filter((e): e is EventOf<K> & TraceEvent => e.kind === kind);
 
 let main: Awaited<ReturnType<typeof run>>;
 let ringidx: Awaited<ReturnType<typeof run>>;
@@ -76,14 +90,32 @@ describe('a bare-metal domU on the PV bus', () => {
   it('records every xenstore operation with its result', () => {
     const xs = of(main.events, 'xenstore').filter((e) => e.domid === 1);
     const ops = new Set(xs.map((e) => e.xs_op));
-    for (const op of ['READ', 'WRITE', 'MKDIR', 'RM', 'DIRECTORY', 'DIRECTORY_PART', 'GET_PERMS', 'SET_PERMS', 'WATCH', 'UNWATCH', 'WATCH_EVENT', 'TRANSACTION_START', 'TRANSACTION_END', 'RESET_WATCHES', 'GET_DOMAIN_PATH']) {
+    for (const op of [
+      'READ',
+      'WRITE',
+      'MKDIR',
+      'RM',
+      'DIRECTORY',
+      'DIRECTORY_PART',
+      'GET_PERMS',
+      'SET_PERMS',
+      'WATCH',
+      'UNWATCH',
+      'WATCH_EVENT',
+      'TRANSACTION_START',
+      'TRANSACTION_END',
+      'RESET_WATCHES',
+      'GET_DOMAIN_PATH',
+    ]) {
       expect(ops, op).toContain(op);
     }
     expect(xs.find((e) => e.xs_op === 'TRANSACTION_END' && e.result === 'EAGAIN')).toMatchObject({ tx: 2 });
     expect(xs.find((e) => e.xs_op === 'READ' && e.path === '/local/domain/0')).toMatchObject({ result: 'EACCES' });
     expect(xs.find((e) => e.xs_op === 'WATCH_EVENT' && e.path === 'data/watched/x')).toMatchObject({ token: 'tk' });
     expect(xs.find((e) => e.xs_op === 'type 99')).toMatchObject({ result: 'ENOSYS' });
-    expect(xs.find((e) => e.xs_op === 'WRITE' && e.path === '/local/domain/1/data/test' && Buffer.from(e.data).toString() === 'hello')).toBeDefined();
+    expect(
+      xs.find((e) => e.xs_op === 'WRITE' && e.path === '/local/domain/1/data/test' && Buffer.from(e.data).toString() === 'hello'),
+    ).toBeDefined();
     expect(xs.at(-1)).toMatchObject({ xs_op: 'WRITE', result: 'XENSTORE_ERROR_PROTO' });
   });
 
@@ -105,18 +137,38 @@ describe('a bare-metal domU on the PV bus', () => {
     expect(grants.find((g) => g.gref === 20)).toMatchObject({ flags: 0, gntst: -1 });
     const done = of(main.events, 'block_complete').map((e) => `${e.request} ${e.op} ${e.status}`);
     expect(done).toEqual([
-      '101 read ok', '102 write ok', '103 read ok', '104 flush ok', '105 read ok', '106 read ioerr', '107 read ioerr',
-      '108 read ioerr', '109 read ioerr', '110 read ioerr', '111 read ioerr', '112 other unsupported',
+      '101 read ok',
+      '102 write ok',
+      '103 read ok',
+      '104 flush ok',
+      '105 read ok',
+      '106 read ioerr',
+      '107 read ioerr',
+      '108 read ioerr',
+      '109 read ioerr',
+      '110 read ioerr',
+      '111 read ioerr',
+      '112 other unsupported',
     ]);
-    expect(of(main.events, 'block_request').find((e) => e.request === 105n)).toMatchObject({ device: 'vbd-51712', op: 'read', sector: 8, length: 4096 });
+    expect(of(main.events, 'block_request').find((e) => e.request === 105n)).toMatchObject({
+      device: 'vbd-51712',
+      op: 'read',
+      sector: 8,
+      length: 4096,
+    });
     // the ring overrun: blkback stops serving the ring and says so
-    expect(of(main.events, 'device_error')).toMatchObject([{ device: 'vbd-51712', detail: 'ring 0: the frontend claims 100 requests in a ring of 32; blkback stops serving this ring' }]);
+    expect(of(main.events, 'device_error')).toMatchObject([
+      { device: 'vbd-51712', detail: 'ring 0: the frontend claims 100 requests in a ring of 32; blkback stops serving this ring' },
+    ]);
   });
 
   it('info lists the PV device with the states each end went through', () => {
     const r = openTrace(main.trace);
     const text = renderInfo(r.info());
-    expect(r.meta.extra['pvBus']).toMatchObject({ xenstoreRequests: expect.any(Number), notifications: { toBackend: expect.any(Number), toGuest: expect.any(Number) } });
+    expect(r.meta.extra['pvBus']).toMatchObject({
+      xenstoreRequests: expect.any(Number),
+      notifications: { toBackend: expect.any(Number), toGuest: expect.any(Number) },
+    });
     r.close();
     expect(text).toContain('Xen PV devices (the xenbus states each end went through: 4 is Connected)');
     expect(text).toMatch(/vbd-51712 +xvda, 64 sectors +1 3 4 \(Connected\) +1 2 4 \(Connected\) +12 requests, 7 refused/);

@@ -16,7 +16,8 @@ function client() {
   return { h, xs: new XsClient(h) };
 }
 
-const xsEvents = (h: ReturnType<typeof xenHarness>) => h.events.filter((e): e is EventOf<'xenstore'> & { seq?: number } => e.kind === 'xenstore');
+const xsEvents = (h: ReturnType<typeof xenHarness>) =>
+  h.events.filter((e): e is EventOf<'xenstore'> & { seq?: number } => e.kind === 'xenstore');
 
 describe('the tree the toolstack writes', () => {
   it('has the domain home libxl makes, readable by the domU, with the values build_post writes', () => {
@@ -208,7 +209,10 @@ describe('watches', () => {
     const write = xs.call(T.WRITE, z('data/x/y') + '1');
     expect(write.map((m) => m.body)).toEqual([z('data/x/y', 'tok1'), 'OK\0']); // event queued before the ack
     xs.call(T.WATCH, z('/local/domain/1/control/shutdown', 'abs'));
-    expect(xs.call(T.WRITE, z('control/shutdown') + 'halt').map((m) => m.body)).toEqual([z('/local/domain/1/control/shutdown', 'abs'), 'OK\0']);
+    expect(xs.call(T.WRITE, z('control/shutdown') + 'halt').map((m) => m.body)).toEqual([
+      z('/local/domain/1/control/shutdown', 'abs'),
+      'OK\0',
+    ]);
     // a transaction's changes fire when it commits (before the acknowledgement, as xenstored does)
     xs.reply(T.TRANSACTION_START, z(''));
     expect(xs.call(T.WRITE, z('data/tx') + '1', 1).map((m) => m.type)).toEqual([T.WRITE]);
@@ -286,7 +290,13 @@ describe('the ring', () => {
     for (let run = 0; run < 30; run++) {
       const { xs, h } = client();
       for (let i = 0; i < 40; i++) {
-        const hdr = XsClient.encode(rnd() % 25, rnd(), rnd() % 3, String.fromCharCode(...Array.from({ length: rnd() % 60 }, () => rnd() % 128)), rnd() % 8 === 0 ? rnd() : undefined);
+        const hdr = XsClient.encode(
+          rnd() % 25,
+          rnd(),
+          rnd() % 3,
+          String.fromCharCode(...Array.from({ length: rnd() % 60 }, () => rnd() % 128)),
+          rnd() % 8 === 0 ? rnd() : undefined,
+        );
         xs.put(hdr);
         if (rnd() % 4 === 0) h.mem.w32(RING + OFF.RSP_CONS, h.mem.u32(RING + OFF.RSP_PROD));
         expect(() => xs.kick()).not.toThrow();

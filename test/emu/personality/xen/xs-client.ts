@@ -10,8 +10,23 @@ export const RING = 0x39001000;
 export const STORE_PORT = 1;
 export const OFF = { REQ: 0, RSP: 1024, REQ_CONS: 2048, REQ_PROD: 2052, RSP_CONS: 2056, RSP_PROD: 2060, ERROR: 2072 } as const;
 export const T = {
-  DIRECTORY: 1, READ: 2, GET_PERMS: 3, WATCH: 4, UNWATCH: 5, TRANSACTION_START: 6, TRANSACTION_END: 7, INTRODUCE: 8,
-  GET_DOMAIN_PATH: 10, WRITE: 11, MKDIR: 12, RM: 13, SET_PERMS: 14, WATCH_EVENT: 15, ERROR: 16, RESET_WATCHES: 21, DIRECTORY_PART: 22,
+  DIRECTORY: 1,
+  READ: 2,
+  GET_PERMS: 3,
+  WATCH: 4,
+  UNWATCH: 5,
+  TRANSACTION_START: 6,
+  TRANSACTION_END: 7,
+  INTRODUCE: 8,
+  GET_DOMAIN_PATH: 10,
+  WRITE: 11,
+  MKDIR: 12,
+  RM: 13,
+  SET_PERMS: 14,
+  WATCH_EVENT: 15,
+  ERROR: 16,
+  RESET_WATCHES: 21,
+  DIRECTORY_PART: 22,
 } as const;
 
 export interface Msg {
@@ -65,7 +80,7 @@ export class XsClient {
   call(type: number, body: string, tx = 0): Msg[] {
     const msg = XsClient.encode(type, this.nextReq++, tx, body);
     const out: Msg[] = [];
-    for (let at = 0; at < msg.length; ) {
+    for (let at = 0; at < msg.length;) {
       const used = (this.h.mem.u32(RING + OFF.REQ_PROD) - this.h.mem.u32(RING + OFF.REQ_CONS)) >>> 0;
       const n = Math.min(1024 - used, msg.length - at);
       if (n === 0) throw new Error('xenstored stopped taking requests');
@@ -96,7 +111,7 @@ export class XsClient {
   take(): Msg[] {
     let cons = this.h.mem.u32(RING + OFF.RSP_CONS);
     const prod = this.h.mem.u32(RING + OFF.RSP_PROD);
-    while (cons !== prod && ((prod - cons) >>> 0) <= 1024) {
+    while (cons !== prod && (prod - cons) >>> 0 <= 1024) {
       this.partial.push(this.h.mem.u8(RING + OFF.RSP + (cons % 1024)));
       cons = (cons + 1) >>> 0;
     }
