@@ -5,7 +5,7 @@
 // grants) is not aligned: each side's own set-up is counted and shown.
 
 import type { TraceEvent } from '../capture/model.ts';
-import { myersDiff } from './diff.ts';
+import { myersDiff } from './myers.ts';
 
 export interface IoItem {
   token: string;
