@@ -12,7 +12,7 @@ import { KVM_HANDLERS, type KvmLineSink, type Pending, type PendingKind } from '
 import { preview, type LineHandler } from './lines.ts';
 import { AddressMap, qemuVirtRegions } from './memmap.ts';
 import { clearOverflow, decAt, numEnd, numOverflow, OVERFLOW_REASON, validVcpu } from './parse.ts';
-import { MAX_BAD_SAMPLES, newStats, noteBackwards, type ImportStats } from './stats.ts';
+import { countUnmapped, isEventName, MAX_BAD_SAMPLES, newStats, noteBackwards, type ImportStats } from './stats.ts';
 
 export interface FtraceOptions {
   file: string;
@@ -98,9 +98,10 @@ export class FtraceImporter implements LineHandler, KvmLineSink {
     while (q < e && t.charCodeAt(q) === 32) q++;
     if (this.raised?.thread === this.thread && name !== 'vgic_update_irq_pending') this.raised = undefined;
     const h = KVM_HANDLERS.get(name);
+    if (h === undefined && !isEventName(t, p, ne)) return this.bad(t, s, e, 'no event name');
     const res = h === undefined ? 'unmapped' : h(this, t, q, e);
     if (res === true) this.stats.parsed++;
-    else if (res === 'unmapped') this.stats.unmapped[name] = (this.stats.unmapped[name] ?? 0) + 1;
+    else if (res === 'unmapped') countUnmapped(this.stats, name);
     else this.bad(t, s, e, this.why ?? (numOverflow ? OVERFLOW_REASON : `cannot read the payload of ${name}`));
     if (this.qh < this.q.length) this.drain(lineNo);
   }

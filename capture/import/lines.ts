@@ -35,6 +35,10 @@ export function scanLines(
     const total = fstatSync(fd).size;
     const buf = Buffer.allocUnsafe(CHUNK);
     let carry = '';
+    // A line longer than a buffer: its pieces, joined once its newline comes (joining each time and
+    // searching the whole line again made a 40 MB line take seconds: quadratic).
+    const pieces: string[] = [];
+    let piecesLen = 0;
     let lineNo = 0;
     let bytes = 0;
     for (;;) {
@@ -42,12 +46,26 @@ export function scanLines(
       if (n === 0) break;
       const nul = buf.subarray(0, n).indexOf(0);
       if (nul >= 0) {
-        const upto = carry + buf.toString('latin1', 0, nul);
+        // The partial line carried over has no newline: count this buffer's up to the NUL.
+        const upto = buf.subarray(0, nul);
         let nl = 0;
-        for (let i = upto.indexOf('\n'); i >= 0; i = upto.indexOf('\n', i + 1)) nl++;
+        for (let i = upto.indexOf(10); i >= 0; i = upto.indexOf(10, i + 1)) nl++;
         throw new ImportError(path, lineNo + nl + 1, `binary data (NUL byte at file offset ${bytes + nul}): not a text trace`);
       }
       bytes += n;
+      if (buf.subarray(0, n).indexOf(10) < 0) {
+        pieces.push(buf.toString('latin1', 0, n));
+        piecesLen += n;
+        if (carry.length + piecesLen > 64 << 20) throw new ImportError(path, lineNo + 1, 'line longer than 64 MiB: not a text trace');
+        onProgress?.(bytes, total);
+        if (shouldStop?.()) return { lines: lineNo, bytes, stopped: true };
+        continue;
+      }
+      if (pieces.length) {
+        carry += pieces.join('');
+        pieces.length = 0;
+        piecesLen = 0;
+      }
       const text = carry.length > 0 ? carry + buf.toString('latin1', 0, n) : buf.toString('latin1', 0, n);
       let pos = 0;
       for (;;) {
@@ -63,6 +81,7 @@ export function scanLines(
       onProgress?.(bytes, total);
       if (shouldStop?.()) return { lines: lineNo, bytes, stopped: true };
     }
+    if (pieces.length) carry += pieces.join('');
     if (carry.length > 0) {
       throw new ImportError(path, lineNo + 1, `truncated last line (no newline at end of file): '${preview(carry, 0, carry.length)}'`);
     }

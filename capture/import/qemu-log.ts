@@ -30,7 +30,7 @@ import {
   OVERFLOW_REASON,
   validVcpu,
 } from './parse.ts';
-import { MAX_BAD_SAMPLES, newStats, noteBackwards, type ImportStats } from './stats.ts';
+import { countUnmapped, isEventName, MAX_BAD_SAMPLES, newStats, noteBackwards, type ImportStats } from './stats.ts';
 
 export type QemuClockForm = 'tid-sec-usec' | 'iso8601' | 'none';
 
@@ -188,7 +188,7 @@ export class QemuLogImporter implements LineHandler {
   /** Simple backend: a well-formed record of an event the trace-events file does not know. */
   unmappedRecord(name: string): void {
     this.stats.lines++;
-    this.stats.unmapped[name] = (this.stats.unmapped[name] ?? 0) + 1;
+    countUnmapped(this.stats, name);
   }
 
   /** Simple backend: a record that cannot be decoded. */
@@ -212,7 +212,7 @@ export class QemuLogImporter implements LineHandler {
     if (res === true) this.stats.parsed++;
     else if (res === 'unmapped') {
       const name = t.slice(p, ne);
-      this.stats.unmapped[name] = (this.stats.unmapped[name] ?? 0) + 1;
+      countUnmapped(this.stats, name);
     } else if (res === false)
       return this.badLine(t, s, e, this.why ?? (numOverflow ? OVERFLOW_REASON : `cannot read the arguments of ${t.slice(p, ne)}`));
     else if (!this.guestError(t, p, e)) return this.badLine(t, s, e, 'not a QEMU trace line');
@@ -535,15 +535,6 @@ export class QemuLogImporter implements LineHandler {
 const GUEST_ERROR = /^[A-Za-z_][A-Za-z0-9_]*: /;
 
 const BYTE: Uint8Array[] = Array.from({ length: 256 }, (_, i) => Uint8Array.of(i));
-
-function isEventName(t: string, p: number, e: number): boolean {
-  if (e - p < 2) return false;
-  for (let i = p; i < e; i++) {
-    const c = t.charCodeAt(i);
-    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95)) return false;
-  }
-  return true;
-}
 
 // ---- handlers: one per QEMU trace event ----------------------------------------------------------
 

@@ -67,6 +67,27 @@ export function noteBackwards(s: ImportStats, line: number, stepNs: number): voi
   if (b.samples.length < MAX_BAD_SAMPLES) b.samples.push({ line, stepNs });
 }
 
+/** Distinct unmapped event names kept by name; more (hostile input) are counted under OTHER_UNMAPPED. */
+export const MAX_UNMAPPED_NAMES = 500;
+export const OTHER_UNMAPPED = '(other names)';
+
+/** Count a well-formed line of an event the model has no place for. */
+export function countUnmapped(s: ImportStats, name: string): void {
+  const u = s.unmapped;
+  if (u[name] === undefined && Object.keys(u).length >= MAX_UNMAPPED_NAMES) name = OTHER_UNMAPPED;
+  u[name] = (u[name] ?? 0) + 1;
+}
+
+/** An event name as tracing systems spell them: [a-z0-9_], 2 to 128 characters. */
+export function isEventName(t: string, p: number, e: number): boolean {
+  if (e - p < 2 || e - p > 128) return false;
+  for (let i = p; i < e; i++) {
+    const c = t.charCodeAt(i);
+    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95)) return false;
+  }
+  return true;
+}
+
 export function unmappedTotal(s: ImportStats): number {
   let n = 0;
   for (const k in s.unmapped) n += s.unmapped[k]!;

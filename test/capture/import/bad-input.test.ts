@@ -121,3 +121,43 @@ describe('compressed input', () => {
     await expectFailure(bad, new RegExp(`^${bad}:2: truncated last line`));
   });
 });
+
+describe('hostile text', () => {
+  it('a line of 40 MB is one bad line (not an "event" with a 40 MB name), the lines around it are kept', async () => {
+    const { parse } = await import('./helpers.ts');
+    for (const junk of ['x'.repeat(40 << 20), `pl011_write addr 0x0 value 0x${'f'.repeat(40 << 20)}`]) {
+      const r = parse('qemu-log', `pl011_write addr 0x00000000 value 0x00000041\n${junk}\npl011_write addr 0x00000000 value 0x00000042\n`);
+      expect(r.stats).toMatchObject({ lines: 3, parsed: 2, bad: 1, unmapped: {} });
+      expect(r.stats.badSamples[0]!.line).toBe(2);
+      expect(r.stats.badSamples[0]!.text.length).toBeLessThan(100);
+    }
+  });
+
+  it('ftrace: an event "name" that is not one is a bad line', async () => {
+    const { parse } = await import('./helpers.ts');
+    const r = parse(
+      'ftrace',
+      ` CPU 0/KVM-1 [000] ..... 1.000000: ${'Zz '.repeat(100)}: payload\n CPU 0/KVM-1 [000] ..... 1.000001: kvm_new_thing: x\n`,
+    );
+    expect(r.stats).toMatchObject({ bad: 1, unmapped: { kvm_new_thing: 1 } });
+    expect(r.stats.badSamples[0]).toMatchObject({ line: 1, reason: 'no event name' });
+  });
+
+  it('thousands of distinct unmapped names: the first 500 by name, the rest counted together', async () => {
+    const { parse } = await import('./helpers.ts');
+    const lines = Array.from({ length: 2000 }, (_, i) => `made_up_event_${i} x 1`).join('\n') + '\n';
+    const r = parse('qemu-log', lines);
+    expect(Object.keys(r.stats.unmapped)).toHaveLength(501);
+    expect(r.stats.unmapped['(other names)']).toBe(1500);
+    expect(r.stats.unmapped['made_up_event_0']).toBe(1);
+  });
+
+  it('CRLF line ends and bytes that are not UTF-8 read like any other text', async () => {
+    const { parse } = await import('./helpers.ts');
+    const r = parse(
+      'qemu-log',
+      Buffer.from('pl011_write addr 0x00000000 value 0x000000e9\r\npl011_read addr 0x00000018 value 0x00000090 reg \xff\xfe\r\n', 'latin1'),
+    );
+    expect(r.stats).toMatchObject({ lines: 2, parsed: 2, bad: 0 });
+  });
+});
