@@ -2,7 +2,7 @@
 // SVG charts (phases, event density, latency histograms, findings, diff summary).
 
 import type { Command } from 'commander';
-import { openTrace } from '../../capture/store/index.ts';
+import { Damage } from '../damage.ts';
 
 export function registerReport(program: Command): void {
   program
@@ -13,9 +13,21 @@ export function registerReport(program: Command): void {
     .option('-o, --output <file>', 'output HTML file', 'report.html')
     .option('-f, --force', 'replace the output file if it exists')
     .action(async (path: string, other: string | undefined, opts: { output: string; force?: boolean }) => {
-      for (const p of [path, other]) if (p) openTrace(p).close();
+      // Open first (a bad file is one line before anything is written), and check every chunk's
+      // stored size and CRC: the report of a damaged trace is written, then the command fails.
+      const damage = new Damage();
+      for (const p of [path, other]) {
+        if (!p) continue;
+        const r = damage.open(p);
+        try {
+          r.checkStored();
+        } finally {
+          r.close();
+        }
+      }
       const { writeReport } = await import('../../tui/report.ts');
       await writeReport(other ? [path, other] : [path], opts.output, { overwrite: !!opts.force });
       process.stdout.write(`wrote ${opts.output}\n`);
+      damage.raise();
     });
 }

@@ -53,6 +53,7 @@ describe('every command reports a damaged chunk and exits 1', () => {
     ['diff', ['diff', good, crc, '--no-findings']],
     ['info --verify', ['info', crc, '--verify']],
     ['info', ['info', crc]],
+    ['report', ['report', crc, '-o', file('damaged-report.html')]],
   ];
   for (const [name, args] of commands) {
     it(name, async () => {
