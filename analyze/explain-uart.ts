@@ -27,116 +27,20 @@ import {
   type KernelLine,
 } from './uart-linux.ts';
 
-export const UART_VERDICTS = [
-  'working-pl011',
-  'working-sbsa',
-  'sbsa-described-as-pl011',
-  'missing-from-dt',
-  'wrong-address',
-  'xen-pv-console',
-  'interrupt-never-arrives',
-  'disabled-in-dt',
-  'not-primecell',
-  'missing-clocks',
-  'missing-interrupt',
-  'earlycon-only',
-  'console-wrong-port',
-  'console-other-device',
-  'no-console-selected',
-  'uart-unused',
-  'no-uart',
-] as const;
-export type UartVerdict = (typeof UART_VERDICTS)[number];
+import {
+  UART_COMPATIBLES,
+  type UartExplanation,
+  type UartNodeReport,
+  type UartRegionReport,
+  type UartVerdict,
+} from './explain-uart-model.ts';
 
-const UART_COMPATIBLES = ['arm,pl011', 'arm,sbsa-uart', 'ns16550a', 'ns16550', 'snps,dw-apb-uart'];
+import type { RegionTrack } from './explain-uart-model.ts';
+
+export * from './explain-uart-model.ts';
+
 const hex = (n: number) => '0x' + (n >>> 0).toString(16);
-
-export interface UartNodeReport {
-  path: string;
-  compatible: string[];
-  reg: { base: string; size: string }[];
-  intid?: number;
-  clocks: number[];
-  clockNames: string[];
-  currentSpeed?: number;
-  status: string;
-  /** Platform region at the node's reg base ('' if none). */
-  region: string;
-  regionModel: string;
-}
-
-export interface UartRegionReport {
-  name: string;
-  model: string;
-  base: string;
-  intid?: number;
-  describedBy: string;
-  accesses: number;
-  reads: number;
-  writes: number;
-  txWrites: number;
-  consoleBytes: number;
-  ids: { periphId: string; cellId: string; ambaMatch: boolean } | null;
-  enabled: boolean;
-  cr: string;
-  enableSequence: Evidence[];
-  interrupt: {
-    intid?: number;
-    dtIntid?: number;
-    gicEnabled: boolean;
-    imsc: string;
-    asserted: number;
-    delivered: number;
-    acked: number;
-  } | null;
-  /** What a driver did: ID reads (the AMBA probe), its set-up writes, DR writes before the first ID read (earlycon). */
-  driver: { idReadSeq: number; probeSeq: number; lineSetupSeq: number; txBeforeProbe: number; txAfterProbe: number };
-}
-
-export interface UartExplanation {
-  verdict: UartVerdict;
-  hasConsole: boolean;
-  summary: string;
-  reasons: string[];
-  dt: { present: boolean; error?: string; stdoutPath: string; bootargsConsole: string; nodes: UartNodeReport[] };
-  regions: UartRegionReport[];
-  unassignedNearUart: { addr: string; count: number; first: Evidence }[];
-  xenConsole: { port: string; bytes: number; first: Evidence | null; hypercalls: number };
-  /** The guest kernel's command line (kernel line, else the DT's /chosen/bootargs) and its console lines. */
-  kernel: { commandLine: CommandLine | null; lines: KernelLine[] };
-  evidence: Evidence[];
-}
-
-interface RegionTrack {
-  firstId: TraceEvent[];
-  enable: TraceEvent[];
-  firstTx?: TraceEvent;
-  firstTxEnabled?: TraceEvent;
-  consoleBytes: number;
-  asserted: number;
-  delivered: number;
-  acked: number;
-  firstAssert?: TraceEvent;
-  imscWrite?: TraceEvent;
-  /** First IMSC write unmasking the TX interrupt (its condition holds whenever the FIFO drains). */
-  txUnmask?: TraceEvent;
-  /** Input bytes given to this UART (an RX interrupt is only expected with input). */
-  inputs: number;
-  /** Linux's pl011 driver at work: after the AMBA probe's ID reads, its IMSC/ICR writes (probe). */
-  probe?: TraceEvent;
-  /** LCR_H/IBRD/FBRD written after the ID reads: the port set up (as a console, or opened). */
-  lineSetup?: TraceEvent;
-  /** The tty opened: RX interrupts unmasked (pl011_startup), then IFLS written once request_irq succeeded. */
-  rxUnmask?: TraceEvent;
-  maskedAgain?: TraceEvent;
-  ifls?: TraceEvent;
-  txBeforeProbe: number;
-  txAfterProbe: number;
-  lastAccess?: TraceEvent;
-  /** MIS/RIS reads and ICR writes after the line first rose: the guest's interrupt handler at work. */
-  serviced: number;
-  firstServiced?: TraceEvent;
-}
+export { formatUartExplanation } from './explain-uart-text.ts';
 
 const MAX_ENABLE = 8;
 const MAX_UNASSIGNED = 16;
@@ -883,64 +787,4 @@ export function explainUartAnalysis(): Analysis<UartExplanation> {
 
 export function explainUart(src: ReplaySource, opts?: ReplayOptions): UartExplanation {
   return replay(src, [explainUartAnalysis()], opts)['explain-uart'] as UartExplanation;
-}
-
-export function formatUartExplanation(x: UartExplanation): string {
-  const out: string[] = [];
-  out.push(`verdict: ${x.verdict}${x.hasConsole ? '' : ' (no UART console)'}`);
-  out.push(x.summary, '');
-  out.push('why:');
-  for (const r of x.reasons) out.push(`  - ${r}`);
-  out.push('', 'device tree:');
-  if (!x.dt.present) {
-    out.push("  (the trace carries no DTB: the region table's compatible strings stand in for it)");
-    for (const n of x.dt.nodes)
-      out.push(
-        `  ${n.path}: ${n.compatible.join(', ')} reg ${n.reg.map((r) => r.base).join(',')}${n.intid !== undefined ? ` INTID ${n.intid}` : ''}`,
-      );
-  } else if (x.dt.error) out.push(`  (DTB unreadable: ${x.dt.error})`);
-  else {
-    out.push(`  stdout-path ${x.dt.stdoutPath || '(unset)'}${x.dt.bootargsConsole ? `, bootargs ${x.dt.bootargsConsole}` : ''}`);
-    if (!x.dt.nodes.length) out.push('  no UART node');
-    for (const n of x.dt.nodes) {
-      out.push(
-        `  ${n.path}: ${n.compatible.join(', ')} reg ${n.reg.map((r) => r.base).join(',')}${n.status !== 'okay' ? ` status ${n.status}` : ''}${n.intid !== undefined ? ` INTID ${n.intid}` : ' no interrupts'}${n.clocks.length ? ` clocks ${n.clocks.join('/')} Hz` : ' no clocks'}${n.clockNames.length ? ` (${n.clockNames.join(', ')})` : ''}${n.currentSpeed ? ` current-speed ${n.currentSpeed}` : ''} → ${n.region || 'no device at that address'}`,
-      );
-    }
-  }
-  out.push('', 'kernel:');
-  out.push(
-    x.kernel.commandLine
-      ? `  command line "${x.kernel.commandLine.text}" (from ${x.kernel.commandLine.source})`
-      : '  command line: not in the trace',
-  );
-  for (const l of x.kernel.lines) out.push(`  seq ${l.seq}: ${l.text}`);
-  out.push('', 'platform UARTs:');
-  if (!x.regions.length) out.push('  none');
-  for (const r of x.regions) {
-    out.push(
-      `  ${r.name} (${r.model}) at ${r.base}${r.intid !== undefined ? ` INTID ${r.intid}` : ''}: ${r.describedBy ? `described by ${r.describedBy}` : 'not in the DT'}; ${r.accesses} accesses, ${r.txWrites} TX writes, ${r.consoleBytes} console bytes, CR ${r.cr}`,
-    );
-    if (r.ids)
-      out.push(`    IDs: PeriphID ${r.ids.periphId} PCellID ${r.ids.cellId} → AMBA match ${r.ids.ambaMatch ? 'succeeds' : 'fails'}`);
-    if (r.interrupt)
-      out.push(
-        `    interrupt: GIC enabled ${r.interrupt.gicEnabled ? 'yes' : 'no'}, IMSC ${r.interrupt.imsc}, asserted ${r.interrupt.asserted}, delivered ${r.interrupt.delivered}, acked ${r.interrupt.acked}`,
-      );
-  }
-  if (x.unassignedNearUart.length) {
-    out.push('', 'accesses to unassigned addresses near a UART:');
-    for (const u of x.unassignedNearUart) out.push(`  ${u.addr}: ${u.count}× (first ${u.first.text})`);
-  }
-  if (x.xenConsole.bytes || x.xenConsole.hypercalls)
-    out.push(
-      '',
-      `PV console: ${x.xenConsole.port || 'console_io'} ${x.xenConsole.bytes} bytes, ${x.xenConsole.hypercalls} console_io hypercalls`,
-    );
-  if (x.evidence.length) {
-    out.push('', 'evidence:');
-    for (const e of x.evidence) out.push(`  ${e.text}`);
-  }
-  // DT strings and console lines are the guest's: control bytes are shown, never sent to the terminal.
-  return out.join('\n').replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) + '\n';
 }
