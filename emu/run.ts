@@ -24,6 +24,8 @@ export const DEFAULT_MEM = 512 * 1024 * 1024;
 
 export interface RunConfig {
   machine?: 'kvm' | 'xen';
+  /** xen: who built the domain: 'xl' (libxl, the default) or 'dom0less' (Xen's own builder). */
+  xenToolstack?: 'xl' | 'dom0less';
   /** xen: the SBSA vUART ('sbsa') or none (default). */
   vuart?: 'sbsa' | 'none';
   /** xen: how the DT describes the vUART ('sbsa' as libxl does, 'pl011' as hand-written DTs do). */
@@ -172,6 +174,7 @@ export function runSource(cfg: RunConfig): TraceSource {
       ...(cfg.maxInsns !== undefined && Number.isFinite(cfg.maxInsns) ? { maxInsns: cfg.maxInsns } : {}),
       ...(cfg.quantum !== undefined ? { quantum: cfg.quantum } : {}),
       ...(cfg.fpsimd === false ? { fpsimd: false } : {}),
+      ...(cfg.machine === 'xen' && cfg.xenToolstack === 'dom0less' ? { toolstack: 'dom0less' } : {}),
       ...(cfg.machine === 'xen' && cfg.vuart !== undefined ? { vuart: cfg.vuart } : {}),
       ...(cfg.machine === 'xen' && cfg.uartDt !== undefined ? { uartDt: cfg.uartDt } : {}),
       ...(cfg.machine === 'xen' && cfg.shutdownAfter !== undefined ? { shutdownAfter: cfg.shutdownAfter } : {}),
@@ -208,11 +211,14 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
   }
   if (cfg.machine !== 'xen' && cfg.shutdownAfter !== undefined)
     throw new GuestImageError('--shutdown-after asks the Xen toolstack to shut the guest down: it needs --machine xen');
+  if (cfg.machine !== 'xen' && cfg.xenToolstack !== undefined)
+    throw new GuestImageError('--xen-toolstack says who built the Xen domain: it needs --machine xen');
   const mc: MachineConfig = {
     machine: cfg.machine ?? 'kvm',
     ...(cfg.machine === 'xen'
       ? {
           xen: {
+            ...(cfg.xenToolstack !== undefined ? { toolstack: cfg.xenToolstack } : {}),
             ...(cfg.vuart !== undefined ? { vuart: cfg.vuart } : {}),
             ...(cfg.uartDt !== undefined ? { uartDt: cfg.uartDt } : {}),
             ...(cfg.shutdownAfter !== undefined ? { shutdownAt: cfg.shutdownAfter } : {}),

@@ -30,6 +30,7 @@ interface RunCliOptions {
   gic: string;
   vuart?: string | false;
   uartDt?: string;
+  xenToolstack?: string;
   maxInsns?: string;
   quantum?: string;
   output?: string;
@@ -75,6 +76,10 @@ export function registerRun(program: Command): void {
     .option('--smp <n>', 'number of vCPUs', '1')
     .option('--mem <size>', 'guest RAM at 0x40000000', '512M')
     .option('--gic <2|3>', 'GIC version (xen: GICv2 at 0x03001000 or GICv3 with redistributors at 0x03020000)', '3')
+    .option(
+      '--xen-toolstack <xl|dom0less>',
+      "xen: who built the domain: xl (libxl's DT, xenstore and PV devices; the default) or dom0less (Xen's own builder: its DT, no xenstore, console_io as the console)",
+    )
     .option('--vuart <sbsa>', 'xen: add the SBSA vUART at 0x22000000 (xl vuart = "sbsa_uart", Xen\'s vpl011)')
     .option('--no-vuart', 'xen: no vUART (the default; console via the PV console or console_io)')
     .option(
@@ -226,8 +231,14 @@ function shutdownTime(opts: RunCliOptions): number | undefined {
 }
 
 /** --vuart / --no-vuart / --uart-dt, checked: they model Xen's vUART, so they need --machine xen. */
-function xenSwitches(opts: RunCliOptions): { vuart?: 'sbsa' | 'none'; uartDt?: 'sbsa' | 'pl011' } {
-  const out: { vuart?: 'sbsa' | 'none'; uartDt?: 'sbsa' | 'pl011' } = {};
+function xenSwitches(opts: RunCliOptions): { vuart?: 'sbsa' | 'none'; uartDt?: 'sbsa' | 'pl011'; xenToolstack?: 'xl' | 'dom0less' } {
+  const out: { vuart?: 'sbsa' | 'none'; uartDt?: 'sbsa' | 'pl011'; xenToolstack?: 'xl' | 'dom0less' } = {};
+  if (opts.xenToolstack !== undefined) {
+    if (opts.xenToolstack !== 'xl' && opts.xenToolstack !== 'dom0less')
+      throw new UserError(`--xen-toolstack must be xl or dom0less, not '${opts.xenToolstack}'`);
+    if (opts.machine !== 'xen') throw new UserError('--xen-toolstack says who built the Xen domain: it needs --machine xen');
+    out.xenToolstack = opts.xenToolstack;
+  }
   if (opts.vuart !== undefined) {
     if (opts.vuart !== false && opts.vuart !== 'sbsa') throw new UserError(`--vuart: unknown vUART '${opts.vuart}' (available: sbsa)`);
     out.vuart = opts.vuart === false ? 'none' : 'sbsa';

@@ -10,11 +10,15 @@
 // The CPU interface keeps active priorities (GICC_APR) per CPU, so EOIR drops the highest
 // active priority and, with EOImode = 1, DIR deactivates. Arm IHI 0048B chapter 4 (GICC_EOIR,
 // GICC_DIR, GICC_APRn); what the model does is listed in docs/emulator-platform.md (Device models).
+// With `registers: 'xen'` the distributor is Xen 4.17's vgic-v2 instead (gicv2-xen.ts): its
+// register view in front of the same interrupt state, where SGIs start disabled and every SPI
+// starts routed to vCPU 0.
 
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
 import { GICC, GICD, cpuRegisterName, distRegisterName } from '../../arch/regmaps/gicv2.ts';
 import type { MmioDevice } from '../types.ts';
 import type { DeviceEnv, InterruptController } from './irq.ts';
+import { XenVgicV2Dist } from './gicv2-xen.ts';
 
 const NCPU_MAX = 8;
 const ALL_CPU_MASK = 0xff;
@@ -22,7 +26,11 @@ const GIC_INTERNAL = 32;
 const NR_SGIS = 16;
 const NR_APRS = 4; // 128 preemption levels with GIC_MIN_BPR 0
 const GIC_MIN_BPR = 0;
-const GIC_MIN_ABPR = 1;
+/**
+ * The virtual CPU interface a hypervisor maps into a guest (GICV) has 32 priority levels: its
+ * binary points start at 2 and 3 (QEMU's GIC_VIRT_MIN_BPR / _ABPR), one active-priority word.
+ */
+const GIC_VIRT_MIN_BPR = 2;
 const IDLE_PRIORITY = 0x100;
 
 // GICC_CTLR bits (secure/no-security view)
@@ -47,6 +55,8 @@ export interface GicV2Options {
   env: DeviceEnv;
   /** ITARGETSR with one CPU: 'raz_wi' (QEMU TCG, the default), 'kvm' (KVM's vgic-v2) or 'xen' (Xen's vgic). */
   uniprocessorTargets?: 'raz_wi' | 'kvm' | 'xen';
+  /** The distributor's register interface: QEMU's GICv2 (the default) or Xen 4.17's vgic-v2. */
+  registers?: 'qemu' | 'xen';
 }
 
 export class GicV2 implements InterruptController {
@@ -69,6 +79,9 @@ export class GicV2 implements InterruptController {
   /** What ITARGETSR shows with one CPU under the kvm/xen options (delivery always goes to CPU0). */
   private readonly shownTarget: Uint8Array;
   private readonly upTargets: 'raz_wi' | 'kvm' | 'xen';
+  private readonly xenRegisters: boolean;
+  /** Smallest BPR (ABPR is one more): 0 for a physical CPU interface, 2 for a virtual one. */
+  private readonly minBpr: number;
   private readonly prio1: Uint8Array; // SGI/PPI priorities, [irq * 8 + cpu]
   private readonly prio2: Uint8Array; // SPI priorities, [irq - 32]
   private readonly sgiPending: Uint8Array; // [irq * 8 + cpu] = source CPU mask
@@ -102,6 +115,9 @@ export class GicV2 implements InterruptController {
     this.target = new Uint8Array(n);
     this.shownTarget = new Uint8Array(n);
     this.upTargets = opts.uniprocessorTargets ?? 'raz_wi';
+    this.xenRegisters = opts.registers === 'xen';
+    // A Xen domU's GICC is the hardware's virtual CPU interface.
+    this.minBpr = this.xenRegisters ? GIC_VIRT_MIN_BPR : GIC_MIN_BPR;
     this.prio1 = new Uint8Array(GIC_INTERNAL * NCPU_MAX);
     this.prio2 = new Uint8Array(spis);
     this.sgiPending = new Uint8Array(NR_SGIS * NCPU_MAX);
@@ -115,7 +131,7 @@ export class GicV2 implements InterruptController {
     this.currentPending = new Uint16Array(NCPU_MAX);
     this.irqOut = new Uint8Array(NCPU_MAX);
     this.fiqOut = new Uint8Array(NCPU_MAX);
-    this.dist = new GicV2Dist(this, opts.distRegion);
+    this.dist = this.xenRegisters ? new XenVgicV2Dist(this, opts.distRegion) : new GicV2Dist(this, opts.distRegion);
     this.cpu = new GicV2Cpu(this, opts.cpuRegion);
     this.reset();
   }
@@ -135,10 +151,11 @@ export class GicV2 implements InterruptController {
     ])
       a.fill(0);
     for (let i = 0; i < NR_SGIS; i++) {
-      this.enabled[i] = ALL_CPU_MASK;
+      this.enabled[i] = this.xenRegisters ? 0 : ALL_CPU_MASK; // Xen: SGIs are enabled by the guest
       this.edge[i] = 1;
     }
-    if (this.numCpu === 1) this.target.fill(1);
+    if (this.numCpu === 1 || this.xenRegisters) this.target.fill(1); // Xen routes every SPI to vCPU 0
+    (this.dist as { reset?: () => void }).reset?.();
     this.shownTarget.fill(1);
     this.ctlr = 0;
     for (let c = 0; c < NCPU_MAX; c++) {
@@ -146,8 +163,8 @@ export class GicV2 implements InterruptController {
       this.currentPending[c] = 1023;
       this.runningPriority[c] = IDLE_PRIORITY;
       this.cpuCtlr[c] = 0;
-      this.bpr[c] = GIC_MIN_BPR;
-      this.abpr[c] = GIC_MIN_ABPR;
+      this.bpr[c] = this.minBpr;
+      this.abpr[c] = this.minBpr + 1;
     }
     this.apr.fill(0);
     this.nsapr.fill(0);
@@ -268,7 +285,7 @@ export class GicV2 implements InterruptController {
   private priorityFromApr(cpu: number): number {
     for (let i = 0; i < NR_APRS; i++) {
       const a = this.apr[i * NCPU_MAX + cpu]! | this.nsapr[i * NCPU_MAX + cpu]!;
-      if (a) return (i * 32 + ctz32(a)) << (GIC_MIN_BPR + 1);
+      if (a) return (i * 32 + ctz32(a)) << (this.minBpr + 1);
     }
     return IDLE_PRIORITY;
   }
@@ -281,7 +298,7 @@ export class GicV2 implements InterruptController {
     else if (this.priority(irq, cpu) >= this.runningPriority[cpu]!) ret = 1023;
     else {
       const prio = this.groupPriority(cpu, irq);
-      const level = prio >> (GIC_MIN_BPR + 1);
+      const level = prio >> (this.minBpr + 1);
       const arr = this.testGroup(irq, cpu) ? this.nsapr : this.apr;
       arr[(level >> 5) * NCPU_MAX + cpu]! |= 1 << (level & 31);
       this.runningPriority[cpu] = prio;
@@ -583,13 +600,13 @@ export class GicV2 implements InterruptController {
         this.pmr[cpu] = value & 0xff;
         break;
       case GICC.BPR:
-        this.bpr[cpu] = Math.max(value & 7, GIC_MIN_BPR);
+        this.bpr[cpu] = Math.max(value & 7, this.minBpr);
         break;
       case GICC.EOIR:
         this.complete(cpu, value);
         return;
       case GICC.ABPR:
-        this.abpr[cpu] = Math.max(value & 7, GIC_MIN_ABPR);
+        this.abpr[cpu] = Math.max(value & 7, this.minBpr + 1);
         break;
       case GICC.APR:
       case GICC.APR + 4:
@@ -621,6 +638,47 @@ export class GicV2 implements InterruptController {
 
   isPending(intid: number, cpu: number): boolean {
     return this.testPending(intid, 1 << cpu);
+  }
+
+  // ---- state as another register interface (gicv2-xen.ts) sets it -------------------------
+
+  /** Is `irq` enabled for `cpu` (SGIs and PPIs are per CPU)? */
+  isEnabled(irq: number, cpu: number): boolean {
+    return (this.enabled[irq]! & (irq < GIC_INTERNAL ? 1 << cpu : ALL_CPU_MASK)) !== 0;
+  }
+
+  setEnabled(irq: number, cpu: number, on: boolean): void {
+    const cm = irq < GIC_INTERNAL ? 1 << cpu : ALL_CPU_MASK;
+    if (on) this.enabled[irq]! |= cm;
+    else this.enabled[irq]! &= ~cm;
+  }
+
+  /** Make `irq` pending as the guest asked from `cpu` (an SGI comes from that CPU itself). */
+  setPendingFrom(irq: number, cpu: number): void {
+    if (irq < NR_SGIS) {
+      this.pending[irq]! |= 1 << cpu;
+      this.sgiPending[irq * NCPU_MAX + cpu]! |= 1 << cpu;
+    } else this.pending[irq]! |= irq < GIC_INTERNAL ? 1 << cpu : this.target[irq]!;
+  }
+
+  setPriorityOf(irq: number, cpu: number, v: number): void {
+    this.setPriority(irq, cpu, v & 0xff);
+  }
+
+  /** The CPU an SPI is routed to (lowest set target bit), or -1. */
+  spiTarget(irq: number): number {
+    const t = this.target[irq]!;
+    return t ? ctz32(t) : -1;
+  }
+
+  /** Route an SPI to one CPU. */
+  routeSpi(irq: number, cpu: number): void {
+    this.target[irq] = 1 << cpu;
+    if (this.pending[irq]) this.pending[irq] = 1 << cpu;
+  }
+
+  setEdge(irq: number, edge: boolean): void {
+    if (irq >= NR_SGIS) this.edge[irq] = edge ? 1 : 0;
   }
 }
 

@@ -14,27 +14,48 @@
 // The model is split along the GIC's own seams: gicv3-state.ts (interrupt state, routing and
 // priority resolution, LPI pending state), gicv3-dist.ts (GICD), gicv3-redist.ts (GICR),
 // gicv3-cpuif.ts (ICC_*) and gicv3-tables.ts (the LPI/ITS table attributes and entries in RAM).
+// With `registers: 'xen'` the distributor and redistributors are Xen 4.17's vgic-v3 instead
+// (gicv3-xen.ts): the register view a Xen domU gets, in front of the same interrupt state.
 
 import type { MmioDevice, SysregProvider } from '../types.ts';
 import { GicV3CpuInterface } from './gicv3-cpuif.ts';
 import { GicV3Distributor } from './gicv3-dist.ts';
 import { GicV3Redistributor } from './gicv3-redist.ts';
 import { GicV3State, type GicV3Options } from './gicv3-state.ts';
+import { XenVgicV3 } from './gicv3-xen.ts';
 import type { InterruptController } from './irq.ts';
 
 export type { GicV3Options } from './gicv3-state.ts';
+
+export interface GicV3ModelOptions extends GicV3Options {
+  /** The register interface: QEMU's GICv3 (the default) or Xen 4.17's vgic-v3. */
+  registers?: 'qemu' | 'xen';
+}
 
 export class GicV3 extends GicV3State implements InterruptController, SysregProvider {
   readonly dist: MmioDevice;
   readonly redist: MmioDevice;
   private readonly cpuif: GicV3CpuInterface;
+  private readonly xen: XenVgicV3 | undefined;
 
-  constructor(opts: GicV3Options) {
+  constructor(opts: GicV3ModelOptions) {
     super(opts);
-    this.dist = new GicV3Distributor(this, opts.distRegion);
-    this.redist = new GicV3Redistributor(this, opts.redistRegion);
+    if (opts.registers === 'xen') {
+      this.xen = new XenVgicV3(this, opts.distRegion, opts.redistRegion);
+      this.dist = this.xen.dist;
+      this.redist = this.xen.redist;
+    } else {
+      this.xen = undefined;
+      this.dist = new GicV3Distributor(this, opts.distRegion);
+      this.redist = new GicV3Redistributor(this, opts.redistRegion);
+    }
     this.cpuif = new GicV3CpuInterface(this);
     this.reset();
+  }
+
+  override reset(): void {
+    super.reset();
+    this.xen?.reset();
   }
 
   // ---- SysregProvider (ICC_*_EL1), served by the CPU interface --------------------------------

@@ -27,8 +27,14 @@ export const INSTRUCTIONS_PER_SECOND = COUNTER_HZ * COUNTER_DIVISOR;
 
 export interface MachineConfig {
   machine: 'kvm' | 'xen';
-  /** xen only: the SBSA vUART, how the DT describes it, the Xen version told to the guest. */
-  xen?: { vuart?: 'sbsa' | 'none'; uartDt?: 'sbsa' | 'pl011'; version?: { major: number; minor: number }; shutdownAt?: number };
+  /** xen only: who built the domain, the SBSA vUART, how the DT describes it, the Xen version told to the guest. */
+  xen?: {
+    toolstack?: 'xl' | 'dom0less';
+    vuart?: 'sbsa' | 'none';
+    uartDt?: 'sbsa' | 'pl011';
+    version?: { major: number; minor: number };
+    shutdownAt?: number;
+  };
   smp: number;
   memBytes: number;
   gic: 2 | 3;

@@ -101,6 +101,7 @@ interface StoredConfig {
   gic: 2 | 3;
   maxInsns?: number;
   quantum?: number;
+  toolstack?: 'xl' | 'dom0less';
   vuart?: 'sbsa' | 'none';
   uartDt?: 'sbsa' | 'pl011';
   shutdownAfter?: number;
@@ -169,6 +170,7 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
       c.maxInsns ?? (reader.interrupted !== undefined && typeof meta.extra.executed === 'number' ? meta.extra.executed : undefined);
     const cfg: RunConfig = {
       machine: meta.source.name,
+      ...(c.toolstack !== undefined ? { xenToolstack: c.toolstack } : {}),
       ...(c.vuart !== undefined ? { vuart: c.vuart } : {}),
       ...(c.uartDt !== undefined ? { uartDt: c.uartDt } : {}),
       ...(c.shutdownAfter !== undefined ? { shutdownAfter: c.shutdownAfter } : {}),

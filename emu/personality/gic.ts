@@ -33,6 +33,10 @@ export interface GicPlacement {
   uniprocessorTargets?: 'raz_wi' | 'kvm' | 'xen';
   /** GICv3: LPIs usable (the machine adds an ITS). */
   lpis?: boolean;
+  /** The distributor/redistributor register interface: QEMU's GIC (default) or Xen 4.17's vGIC. */
+  registers?: 'qemu' | 'xen';
+  /** SPIs the GIC implements (default 256, QEMU virt's). */
+  numSpis?: number;
 }
 
 export interface BuiltGic {
@@ -48,7 +52,16 @@ export function buildGic(p: GicPlacement, env: DeviceEnv): BuiltGic {
     const compatible = ['arm,gic-v3'];
     const dist = region('gicv3-dist', 'gic_dist', p.distBase, p.distSize, { compatible });
     const redist = region('gicv3-redist', 'gic_redist', p.redistBase, p.numCpu * REDIST_STRIDE, { compatible });
-    const g = new GicV3({ numCpu: p.numCpu, distRegion: dist, redistRegion: redist, env, affinity: p.affinity, lpis: p.lpis ?? false });
+    const g = new GicV3({
+      numCpu: p.numCpu,
+      distRegion: dist,
+      redistRegion: redist,
+      env,
+      affinity: p.affinity,
+      lpis: p.lpis ?? false,
+      ...(p.registers ? { registers: p.registers } : {}),
+      ...(p.numSpis !== undefined ? { numSpis: p.numSpis } : {}),
+    });
     return { gic: g, devices: [g.dist, g.redist], sysregs: [g] };
   }
   const compatible = ['arm,cortex-a15-gic'];
@@ -60,6 +73,8 @@ export function buildGic(p: GicPlacement, env: DeviceEnv): BuiltGic {
     cpuRegion: cpu,
     env,
     ...(p.uniprocessorTargets ? { uniprocessorTargets: p.uniprocessorTargets } : {}),
+    ...(p.registers ? { registers: p.registers } : {}),
+    ...(p.numSpis !== undefined ? { numSpis: p.numSpis } : {}),
   });
   return { gic: g, devices: [g.dist, g.cpu], sysregs: [] };
 }

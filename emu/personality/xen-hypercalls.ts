@@ -10,7 +10,6 @@ import type { DeviceEnv } from '../devices/irq.ts';
 import { HYPERCALL, type HypercallCpu, type HypercallOutcome, type PlatformControl } from './types.ts';
 import type { XenEvents } from './xen-events.ts';
 import { NR_VIRQS, VCPU_INFO_SIZE } from './xen-events.ts';
-import type { XenPvConsole } from './xen-console.ts';
 import type { InterdomainChannels } from './xen/evtchn.ts';
 import type { GuestAccess, TranslatingCpu } from './xen-guest-memory.ts';
 
@@ -39,13 +38,17 @@ export const HYPERCALL_NR = {
 
 export const HVM_PARAM = { CALLBACK_IRQ: 0, STORE_PFN: 1, STORE_EVTCHN: 2, CONSOLE_PFN: 17, CONSOLE_EVTCHN: 18 } as const;
 export const HVM_NR_PARAMS = 39;
-/** XENFEAT_* bits a 4.17 arm64 domU gets in submap 0. */
+/**
+ * XENFEAT_* bits a 4.17 arm64 domU gets in submap 0 (public/features.h): a translated domain that
+ * is not direct-mapped has not_direct_mapped (16), never direct_mapped (17): 0x16005.
+ */
 export const XENFEAT = {
   writable_page_tables: 0,
   auto_translated_physmap: 2,
   memory_op_vnode_supported: 13,
   ARM_SMCCC_supported: 14,
-  not_direct_mapped: 17,
+  not_direct_mapped: 16,
+  direct_mapped: 17,
 } as const;
 const DOMU_FEATURES =
   (1 << XENFEAT.writable_page_tables) |
@@ -65,7 +68,6 @@ export interface XenDomain {
   readonly version: { major: number; minor: number; extra: string };
   readonly access: GuestAccess;
   readonly events: XenEvents;
-  readonly console: XenPvConsole;
   readonly platform: PlatformControl;
   readonly env: DeviceEnv;
   /** HVM params as Xen and the toolstack set them. */
@@ -74,10 +76,12 @@ export interface XenDomain {
   readonly grant: { nrFrames: number; maxFrames: number; gfn: number[]; version: number };
   /** Can the emulator back a guest frame with memory (RAM, grant region, magic pages)? */
   canBack(gfn: number): boolean;
+  /** Is this the console domain (xsm_console_io lets only it use console_io)? */
+  readonly isConsoleDomain: boolean;
+  /** Does dom0 exist (xl: yes; a dom0less system here: no)? */
+  readonly hasDom0: boolean;
   /** Bytes a CONSOLEIO_write produced. */
   consoleIo(bytes: Uint8Array, vcpu: number): void;
-  /** The console event channel (the PV console backend runs when it is notified). */
-  readonly consolePort: number;
   /** dom0's ends of the interdomain channels (xenstored, console, backends). */
   readonly channels: InterdomainChannels;
   /** Runstate areas registered per vCPU (guest VAs), for the record. */
@@ -114,10 +118,13 @@ function le(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
 
-/** rcu_lock_domain_by_any_id + XSM_TARGET: self is fine, dom0 exists but is not ours, else ESRCH. */
+/**
+ * rcu_lock_domain_by_any_id + XSM_TARGET: self is fine; dom0, where it exists, is not ours
+ * (EPERM); any other domain does not exist (ESRCH).
+ */
 function checkDomain(d: XenDomain, domid: number): bigint {
   if (domid === DOMID_SELF || domid === d.domid) return 0n;
-  if (domid === 0) return ERRNO.EPERM;
+  if (domid === 0 && d.hasDom0) return ERRNO.EPERM;
   return ERRNO.ESRCH;
 }
 
@@ -625,14 +632,21 @@ function schedOp(d: XenDomain, cpu: XenCpu): XenCallResult {
   }
 }
 
+/**
+ * console_io: XSM's check comes first (xsm_console_io): a domain that is not the console domain
+ * gets -EPERM for every command (Debian's release Xen has no CONFIG_VERBOSE_DEBUG, which would let
+ * any domain write). The console domain writes; its reads find nothing, as Xen queues serial input
+ * for dom0 or a vpl011 only.
+ */
 function consoleIo(d: XenDomain, cpu: XenCpu): XenCallResult {
   const cmd = s32(cpu.getX(0));
   const count = u32(cpu.getX(1));
   const buf = cpu.getX(2);
   const args = [BigInt(cmd), BigInt(count), buf];
-  if (cmd === 1) return done(args, ERRNO.EPERM, cmd); // CONSOLEIO_read: hardware domain only
+  if (!d.isConsoleDomain) return done(args, ERRNO.EPERM, cmd);
+  if (cmd === 1) return done(args, count > 0x7fffffff ? -7n /* -E2BIG */ : 0n, cmd); // CONSOLEIO_read: nothing queued
   if (cmd !== 0) return done(args, ERRNO.ENOSYS, cmd);
-  // CONSOLEIO_write (a CONFIG_VERBOSE_DEBUG Xen lets a domU write), copied in chunks
+  // CONSOLEIO_write, copied in chunks
   const bytes = count > 0 ? d.access.read(cpu, buf, Math.min(count, 1 << 20)) : new Uint8Array(0);
   if (!bytes) return done(args, ERRNO.EFAULT, cmd);
   if (bytes.length) d.consoleIo(bytes, cpu.id);

@@ -1,14 +1,16 @@
-// The xen personality: what an arm64 domU sees under Xen 4.17 with the xl toolstack. Guest
-// memory map of public/arch-arm.h (GIC at 0x03001000, RAM at 0x40000000, grant-table region at
-// 0x38000000, magic pages at 0x39000000, optional SBSA vUART at 0x22000000 / SPI 32), the DTB
-// libxl writes (emu/dt/xen.ts), HVC #0 answered as vsmc.c/vpsci.c (xen-smccc.ts), HVC #0xEA1
-// hypercalls (xen-hypercalls.ts) with event channels, shared_info and vcpu_info in guest memory
-// (xen-events.ts) and the PV console ring (xen-console.ts). Any other HVC immediate is
-// UNDEFINED. docs/xen.md describes every answer and every deliberate difference.
+// The xen personality: what an arm64 domU sees under Xen 4.17, built either by the xl toolstack
+// (the default) or by Xen's own dom0less builder. Guest memory map of public/arch-arm.h (GIC at
+// 0x03001000, RAM at 0x40000000, grant-table region at 0x38000000, magic pages at 0x39000000,
+// optional SBSA vUART at 0x22000000 / SPI 32), the DTB libxl or Xen writes (emu/dt/xen.ts), HVC #0
+// answered as vsmc.c/vpsci.c (xen-smccc.ts), HVC #0xEA1 hypercalls (xen-hypercalls.ts) with event
+// channels, shared_info and vcpu_info in guest memory (xen-events.ts). An xl domU has the PV
+// console ring (xen-console.ts) and the PV bus (xen/); a dom0less domU has neither, but is the
+// console domain, so console_io is its console. Any other HVC immediate is UNDEFINED.
+// docs/xen.md describes every answer and every deliberate difference.
 
 import type { DeviceRegion } from '../../capture/model.ts';
 import { decodeXen, XEN_HYPERCALL_IMM } from '../../arch/hypercalls/xen.ts';
-import { buildXenDtb, MAGIC_PAGE, XEN_GUEST } from '../dt/xen.ts';
+import { buildXenDtb, MAGIC_PAGE, XEN_GUEST, type XenToolstack } from '../dt/xen.ts';
 import { GenericTimer, LinearTimeBase, type TimeBase } from '../devices/generic-timer.ts';
 import type { GicV2 } from '../devices/gicv2.ts';
 import type { GicV3 } from '../devices/gicv3.ts';
@@ -47,12 +49,19 @@ export const XEN_MAX_GRANT_FRAMES = 64;
 const EPOCH_SECONDS = 1704067200;
 /** The domain id the guest is given (the first domU xl creates). */
 export const XEN_DOMID = 1;
+/**
+ * The release the machine models: Xen 4.17 as Debian's pinned xen-hypervisor-4.17-arm64 builds it
+ * (XENVER_extraversion ".7", the point release).
+ */
+export const XEN_EXTRAVERSION = '.7';
 /** The domain's name and UUID in xenstore (xl's `name`, a fixed UUID so traces are reproducible). */
 export const XEN_DOMAIN_NAME = 'bootscope';
 export const XEN_DOMAIN_UUID = '00000000-0000-4000-8000-000000000001';
 
 export interface XenConfig {
   smp: number;
+  /** Who built the domain: 'xl' (libxl, the default) or 'dom0less' (Xen's boot-time builder). */
+  toolstack?: XenToolstack;
   memBytes: number;
   gic: 2 | 3;
   /** The SBSA vUART: 'sbsa' (xl `vuart = "sbsa_uart"`), or 'none' (default). */
@@ -100,8 +109,9 @@ export class XenPersonality implements Personality {
   readonly uart: SbsaUart | undefined;
   readonly events: XenEvents;
   readonly channels: InterdomainChannels;
-  /** xenstore, the toolstack's tree and the backends' connection (docs/xen.md "xenstore"). */
-  readonly xenbus: XenBus;
+  /** xenstore, the toolstack's tree and the backends' connection (docs/xen.md "xenstore"); xl only. */
+  readonly xenbus: XenBus | undefined;
+  readonly toolstack: XenToolstack;
   readonly grants: GrantTable;
   /** The PV backends, in device order: blkback per disk, then netback per NIC. */
   readonly backends: (BlkBack | NetBack)[] = [];
@@ -113,8 +123,8 @@ export class XenPersonality implements Personality {
   private readonly platform: PlatformControl;
   private readonly upcallLines: IrqLine[];
   private phys: GuestPhysMemory | undefined;
-  /** dom0's end of the console channel (typed input notifies through it). */
-  private readonly consoleDom0: number;
+  /** The PV console and dom0's end of its channel (typed input notifies through it); xl only. */
+  private readonly pvConsole: { ring: XenPvConsole; dom0Port: number } | undefined;
 
   constructor(cfg: XenConfig, env: DeviceEnv, platform: PlatformControl) {
     validate(cfg);
@@ -141,6 +151,8 @@ export class XenPersonality implements Personality {
         cpuSize: XEN_GUEST.GICC_SIZE,
         affinity: xenAffinity,
         uniprocessorTargets: 'xen',
+        registers: 'xen',
+        numSpis: xenSpis(cfg),
       },
       env,
     );
@@ -174,33 +186,86 @@ export class XenPersonality implements Personality {
     const access = new GuestAccess(this.physProxy());
     this.events = new XenEvents({ numCpu: cfg.smp, access, epochSeconds: EPOCH_SECONDS, upcall: (v) => this.upcallLines[v]?.inject() });
     this.channels = new InterdomainChannels(this.events, XEN_DOMID, env);
+    this.toolstack = cfg.toolstack ?? 'xl';
+    const onConsole = cfg.onConsole ?? (() => {});
+    // Xen's own dom0less builder sets no HVM parameter for a domU without xenstore (not even the
+    // callback IRQ, which only libxl writes: Linux takes the PPI from the DT); xl's are set below.
+    const params = new Array<bigint>(HVM_NR_PARAMS).fill(0n);
+    if (this.toolstack === 'xl') {
+      const pv = this.buildPvBus(cfg, access, params, onConsole);
+      this.xenbus = pv.xenbus;
+      this.pvConsole = pv.console;
+    } else {
+      this.xenbus = undefined;
+      this.pvConsole = undefined;
+    }
+    this.shutdownAt = cfg.shutdownAt ?? Infinity;
+    const v = cfg.version ?? { major: 4, minor: 17 };
+    const self = this;
+    this.domain = {
+      numCpu: cfg.smp,
+      domid: XEN_DOMID,
+      version: { ...v, extra: XEN_EXTRAVERSION },
+      access,
+      events: this.events,
+      platform,
+      env,
+      params,
+      grant: { nrFrames: 1, maxFrames: XEN_MAX_GRANT_FRAMES, gfn: [], version: 1 },
+      canBack: (gfn) => self.canBack(gfn),
+      // xsm_console_io: only the console domain may use console_io; Xen's dom0less builder makes
+      // every domU it creates one, xl does not (a CONFIG_VERBOSE_DEBUG build would let it write).
+      isConsoleDomain: this.toolstack === 'dom0less',
+      hasDom0: this.toolstack === 'xl',
+      consoleIo: (bytes, vcpu) => {
+        for (const b of bytes) onConsole(b);
+        const r = env.recorder;
+        if (r.enabled) r.record({ kind: 'console', time: env.now(), vcpu, port: 'xen_console_io', bytes });
+      },
+      channels: this.channels,
+      runstate: new Array<bigint>(cfg.smp).fill(0n),
+      vm_assist: 0,
+      nowNs: () => env.now(),
+    };
+    this.grants = new GrantTable(this.domain, access, env, XEN_DOMID);
+    if (this.xenbus) this.startBackends(cfg, this.xenbus);
+  }
+
+  /**
+   * What xl sets up around the domain before it runs: the xenstore and console channels (unbound
+   * for dom0 until xenstored and xenconsoled bind them), the console ring, the HVM parameters
+   * naming both, and the xenstore tree libxl writes (xen/toolstack.ts).
+   */
+  private buildPvBus(
+    cfg: XenConfig,
+    access: GuestAccess,
+    params: bigint[],
+    onConsole: (byte: number) => void,
+  ): { xenbus: XenBus; console: { ring: XenPvConsole; dom0Port: number } } {
+    const env = this.env;
     const consolePa = XEN_GUEST.MAGIC + MAGIC_PAGE.CONSOLE * 4096;
     const storePa = XEN_GUEST.MAGIC + MAGIC_PAGE.XENSTORE * 4096;
-    const onConsole = cfg.onConsole ?? (() => {});
-    const pvConsole = new XenPvConsole(consolePa, access, env, onConsole);
-    // libxl__build_pre: the xenstore channel, then the console's, both unbound for dom0; xenstored
-    // and xenconsoled bind them when the domain is introduced.
+    const ring = new XenPvConsole(consolePa, access, env, onConsole);
+    // libxl__build_pre: the xenstore channel, then the console's.
     const storePort = this.channels.allocForDom0();
     const consolePort = this.channels.allocForDom0();
     const channels = this.channels;
     let storeDom0 = -1;
-    this.xenbus = new XenBus({
+    const xenbus: XenBus = new XenBus({
       domid: XEN_DOMID,
       env,
       page: () => access.physView(storePa, 4096),
-      notifyGuest: () => channels.notifyGuest(storeDom0, this.xenbus.vcpu),
+      notifyGuest: () => channels.notifyGuest(storeDom0, xenbus.vcpu),
     });
-    storeDom0 = channels.bind(storePort, { name: 'xenstored', onNotify: (vcpu) => this.xenbus.guestNotified(vcpu) });
+    storeDom0 = channels.bind(storePort, { name: 'xenstored', onNotify: (vcpu) => xenbus.guestNotified(vcpu) });
     const consoleDom0: number = channels.bind(consolePort, {
       name: 'console',
       onNotify: (vcpu) => {
         // xenconsoled: take the bytes, then notify the guest back
-        pvConsole.drain(vcpu);
+        ring.drain(vcpu);
         channels.notifyGuest(consoleDom0, vcpu);
       },
     });
-    this.consoleDom0 = consoleDom0;
-    const params = new Array<bigint>(HVM_NR_PARAMS).fill(0n);
     params[HVM_PARAM.CALLBACK_IRQ] = (2n << 56n) | (2n << 8n) | BigInt(XEN_GUEST.EVTCHN_PPI);
     params[HVM_PARAM.CONSOLE_PFN] = BigInt(consolePa / 4096);
     params[HVM_PARAM.CONSOLE_EVTCHN] = BigInt(consolePort);
@@ -213,7 +278,7 @@ export class XenPersonality implements Personality {
       readonly: d.readOnly,
     }));
     const nics = (cfg.nics ?? []).map((n, i) => ({ devid: i, mac: formatMac(macOf(n, i, XEN_DEFAULT_MAC)) }));
-    populateDomain(this.xenbus, {
+    populateDomain(xenbus, {
       domid: XEN_DOMID,
       name: XEN_DOMAIN_NAME,
       uuid: XEN_DOMAIN_UUID,
@@ -226,39 +291,12 @@ export class XenPersonality implements Personality {
       disks,
       nics,
     });
-    this.shutdownAt = cfg.shutdownAt ?? Infinity;
-    const v = cfg.version ?? { major: 4, minor: 17 };
-    const self = this;
-    this.domain = {
-      numCpu: cfg.smp,
-      domid: XEN_DOMID,
-      version: { ...v, extra: '.0' },
-      access,
-      events: this.events,
-      console: pvConsole,
-      platform,
-      env,
-      params,
-      grant: { nrFrames: 1, maxFrames: XEN_MAX_GRANT_FRAMES, gfn: [], version: 1 },
-      canBack: (gfn) => self.canBack(gfn),
-      consoleIo: (bytes, vcpu) => {
-        for (const b of bytes) onConsole(b);
-        const r = env.recorder;
-        if (r.enabled) r.record({ kind: 'console', time: env.now(), vcpu, port: 'xen_console_io', bytes });
-      },
-      consolePort,
-      channels,
-      runstate: new Array<bigint>(cfg.smp).fill(0n),
-      vm_assist: 0,
-      nowNs: () => env.now(),
-    };
-    this.grants = new GrantTable(this.domain, access, env, XEN_DOMID);
-    this.startBackends(cfg);
+    return { xenbus, console: { ring, dom0Port: consoleDom0 } };
   }
 
   /** Backends for the configured devices, probed (InitWait) before the guest's first instruction. */
-  private startBackends(cfg: XenConfig): void {
-    const ctx = { bus: this.xenbus, channels: this.channels, grants: this.grants, env: this.env, domid: XEN_DOMID };
+  private startBackends(cfg: XenConfig, bus: XenBus): void {
+    const ctx = { bus, channels: this.channels, grants: this.grants, env: this.env, domid: XEN_DOMID };
     (cfg.disks ?? []).forEach((d, i) => {
       const devid = xvdVirtualDevice(i);
       this.backends.push(new BlkBack(ctx, devid, d, devicePaths(XEN_DOMID, 'vbd', devid)));
@@ -272,6 +310,7 @@ export class XenPersonality implements Personality {
   /** The PV devices at the end of the run, and the PV bus's traffic (trace extra: pvDevices, pvBus). */
   runSummary(): Record<string, unknown> {
     const bus = this.xenbus;
+    if (!bus) return {};
     const pvDevices = this.backends.map((b) => {
       const common = {
         device: b.name,
@@ -328,13 +367,21 @@ export class XenPersonality implements Personality {
       return;
     }
     const r = this.env.recorder;
+    if (!this.pvConsole) {
+      // A dom0less domU without a vUART has no console input (Xen sends the serial line's input
+      // to dom0, to Xen itself or to a domain's vpl011): the bytes are recorded and dropped.
+      if (r.enabled && bytes.length)
+        r.record({ kind: 'input', time: this.env.now(), vcpu: -1, port: 'xen_console_io', bytes: bytes.slice() });
+      return;
+    }
     if (r.enabled && bytes.length) r.record({ kind: 'input', time: this.env.now(), vcpu: -1, port: 'hvc0', bytes: bytes.slice() });
-    if (this.domain.console.feed(bytes) > 0) this.channels.notifyGuest(this.consoleDom0);
+    if (this.pvConsole.ring.feed(bytes) > 0) this.channels.notifyGuest(this.pvConsole.dom0Port);
   }
 
   buildDtb(opts: DtbOptions = {}): Uint8Array {
     const vuart = vuartOf(this.cfg) === 'sbsa' ? (this.cfg.uartDt ?? 'sbsa') : 'none';
     return buildXenDtb({
+      toolstack: this.toolstack,
       smp: this.cfg.smp,
       memSize: this.cfg.memBytes,
       gic: this.cfg.gic,
@@ -355,7 +402,8 @@ export class XenPersonality implements Personality {
     if (now >= this.shutdownAt) {
       this.shutdownAt = Infinity;
       // xl shutdown: the toolstack writes the request; the guest's watch on control/shutdown fires.
-      this.xenbus.fromDom0(() => this.xenbus.dom0.write(`/local/domain/${XEN_DOMID}/control/shutdown`, 'poweroff'));
+      const bus = this.xenbus;
+      bus?.fromDom0(() => bus.dom0.write(`/local/domain/${XEN_DOMID}/control/shutdown`, 'poweroff'));
     }
   }
 
@@ -425,9 +473,29 @@ function validate(cfg: XenConfig): void {
   if (cfg.memBytes > XEN_GUEST.RAM0_SIZE) throw new RangeError(`memory size ${cfg.memBytes} exceeds Xen's 3 GiB GUEST_RAM0 bank`);
   if (cfg.uartDt !== undefined && cfg.vuart === 'none')
     throw new RangeError(`--uart-dt ${cfg.uartDt} describes the vUART, which --no-vuart removes`);
+  if (cfg.toolstack !== undefined && cfg.toolstack !== 'xl' && cfg.toolstack !== 'dom0less')
+    throw new RangeError(`--xen-toolstack must be xl or dom0less, not '${String(cfg.toolstack)}'`);
+  if (cfg.toolstack === 'dom0less') {
+    // These need xenstore, which a dom0less domU without dom0 does not have.
+    if (cfg.disks?.length) throw new RangeError('--disk needs the xl toolstack: a dom0less domU has no xenstore, so no PV disk');
+    if (cfg.nics?.length) throw new RangeError('--nic needs the xl toolstack: a dom0less domU has no xenstore, so no PV network');
+    if (cfg.shutdownAt !== undefined)
+      throw new RangeError('--shutdown-after needs the xl toolstack (it writes control/shutdown in xenstore)');
+  }
+}
+
+/**
+ * The SPIs the domain's vGIC has (Xen rounds the request up to 32). xl asks for as many as the
+ * highest SPI a device of the domain uses: the vpl011's SPI 32, else none. Xen's dom0less builder
+ * gives a domU the host GIC's SPIs: QEMU virt's GICv3 reports 256 lines (224 SPIs), its GICv2
+ * 288 (256 SPIs).
+ */
+export function xenSpis(cfg: Pick<XenConfig, 'toolstack' | 'gic' | 'vuart' | 'uartDt'>): number {
+  if (cfg.toolstack === 'dom0less') return cfg.gic === 3 ? 224 : 256;
+  return vuartOf(cfg) === 'sbsa' ? 32 : 0;
 }
 
 /** The vUART is there with --vuart sbsa, or when --uart-dt asks how to describe it. */
-function vuartOf(cfg: XenConfig): 'sbsa' | 'none' {
+function vuartOf(cfg: Pick<XenConfig, 'vuart' | 'uartDt'>): 'sbsa' | 'none' {
   return cfg.vuart ?? (cfg.uartDt !== undefined ? 'sbsa' : 'none');
 }

@@ -92,12 +92,18 @@ describe('explain uart: the six cases', () => {
   }, 120_000);
 
   it("the console on Xen's PV console instead", async () => {
+    // an xl domU: the PV console ring (console_io is refused to a domain that is not the console domain)
     const x = await explainRun('pv', { machine: 'xen' });
     expect(x.verdict).toBe('xen-pv-console');
     expect(x.hasConsole).toBe(true);
-    expect(x.xenConsole.port).toBe('xen_console_io');
+    expect(x.xenConsole.port).toBe('hvc0');
     expect(x.xenConsole.bytes).toBeGreaterThan(0);
     expect(x.regions).toEqual([]);
+    // a dom0less domU: console_io
+    const d = await explainRun('pv-dom0less', { machine: 'xen', xenToolstack: 'dom0less' });
+    expect(d.verdict).toBe('xen-pv-console');
+    expect(d.xenConsole.port).toBe('xen_console_io');
+    expect(d.xenConsole.bytes).toBeGreaterThan(0);
   }, 120_000);
 
   it('a UART whose interrupt never arrives (DT names the wrong SPI)', async () => {

@@ -173,7 +173,9 @@ describe('Debian Linux 6.1 as a domU on --machine xen', () => {
     // Grant frame 0, mapped at the start of the grant-table region the DT's /hypervisor gives.
     expect(grant.map((c) => [c.args[4], c.args[5]])).toEqual([[0n, 0x38000n]]);
     expect(grant.every(ok)).toBe(true);
-    for (const subop of ['query_size', 'set_version', 'cache_flush']) allSucceed('grant_table_op', subop);
+    for (const subop of ['query_size', 'set_version']) allSucceed('grant_table_op', subop);
+    // XENFEAT_not_direct_mapped: no swiotlb for a 1:1 domain, so Linux never probes GNTTABOP_cache_flush
+    expect(named('grant_table_op', 'cache_flush')).toEqual([]);
     // No FIFO event channels: init_control fails with -ENOSYS and Linux falls back to 2-level.
     expect(named('event_channel_op', 'init_control').map((c) => c.results[0])).toEqual([BigInt.asUintN(64, -38n)]);
     allSucceed('event_channel_op', 'send'); // one per hvc0 write, notifying the console backend
@@ -195,7 +197,8 @@ describe('Debian Linux 6.1 as a domU on --machine xen', () => {
   it('1 vCPU, --vuart sbsa, console=ttyAMA0: the kernel binds the SBSA vUART', async () => {
     const { log, trace } = await boots.vuart;
     expect(log).toContain(PANIC);
-    expect(log).toContain('22000000.sbsa-uart: ttyAMA0 at MMIO 0x22000000 (irq = 14, base_baud = 0) is a SBSA');
+    // irq 13: the timer node lists three PPIs (Linux numbers the interrupts in the order it maps them)
+    expect(log).toContain('22000000.sbsa-uart: ttyAMA0 at MMIO 0x22000000 (irq = 13, base_baud = 0) is a SBSA');
     expect(log).toContain('printk: console [ttyAMA0] enabled');
     const t = openTrace(trace);
     try {

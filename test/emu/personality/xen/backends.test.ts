@@ -133,7 +133,7 @@ describe('backends', () => {
     const xs = new XsClient(h);
     connectVif(h, xs, '0');
     expect(xs.reply(T.READ, z('/local/domain/0/backend/vif/1/0/state')).body).toBe('5'); // Closing
-    const e = h.p.xenbus.db.peek('/local/domain/0/error/backend/vif/1/0/error');
+    const e = h.p.xenbus!.db.peek('/local/domain/0/error/backend/vif/1/0/error');
     expect(new TextDecoder().decode(e!.data)).toBe('95 /local/domain/1/device/vif/0/request-rx-copy not supported');
     expect(h.events.find((x) => x.kind === 'device_error')).toMatchObject({
       device: 'vif-0',

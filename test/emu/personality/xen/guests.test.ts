@@ -1,9 +1,10 @@
 // Our bare-metal guests as Xen domUs. The platform-independent ones (selfcheck, mmu, exceptions,
-// smp via PSCI) print exactly what they print on QEMU; without a vUART their console goes through
-// console_io (recorded as `console` events on port 'xen_console_io'). The uart and timer guests
+// smp via PSCI) print exactly what they print on QEMU; without a vUART their console is Xen's: an
+// xl domU is refused console_io and writes the PV console ring (`console` events on port 'hvc0'), a
+// dom0less domU is the console domain and uses console_io (port 'xen_console_io'). The uart and timer guests
 // take every address from the DTB, so their consoles are QEMU's with Xen's addresses and INTIDs
 // (GIC at 0x03001000 / 0x03020000, vUART at 0x22000000 on SPI 32 = INTID 32).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openTrace } from '../../../../capture/store/index.ts';
@@ -92,19 +93,38 @@ describe('guests under --machine xen', () => {
     expect(expected('uart-sbsa-gicv3')).toContain('at 0x9000000, INTID 33');
   });
 
-  it('without a vUART the console is console_io bytes; with one it is the vUART', async () => {
-    const out = tmp.file('smp.trace');
-    await run(RUNS[3]!, { output: out });
-    const t = openTrace(out);
-    try {
-      const ports = new Set([...t.events({ kinds: ['console'] })].map((e) => (e.kind === 'console' ? e.port : '')));
-      expect([...ports]).toEqual(['xen_console_io']);
-      const calls = [...t.events({ kinds: ['hypercall'] })].filter((e) => e.kind === 'hypercall' && e.imm === 0xea1);
-      expect(calls.length).toBeGreaterThan(5);
-      expect(calls.every((e) => e.kind === 'hypercall' && e.name === 'console_io' && e.subop === 'write' && e.results[0] === 0n)).toBe(
-        true,
+  it('without a vUART the console is the PV console ring (xl) or console_io (dom0less); with one it is the vUART', async () => {
+    const xenCalls = (t: ReturnType<typeof openTrace>) =>
+      [...t.events({ kinds: ['hypercall'] })].flatMap((e) =>
+        e.kind === 'hypercall' && e.imm === 0xea1 ? [`${e.name} ${e.subop} ${BigInt.asIntN(64, e.results[0]!)}`] : [],
       );
+    const consolePorts = (t: ReturnType<typeof openTrace>) =>
+      new Set([...t.events({ kinds: ['console'] })].map((e) => (e.kind === 'console' ? e.port : '')));
+    const xl = tmp.file('smp.trace');
+    await run(RUNS[3]!, { output: xl });
+    let t = openTrace(xl);
+    try {
+      expect([...consolePorts(t)]).toEqual(['hvc0']);
+      const calls = xenCalls(t);
+      // refused once (not the console domain), then the ring the toolstack named, one notification per line
+      expect(calls.slice(0, 3)).toEqual(['console_io write -1', 'hvm_op get_param 0', 'hvm_op get_param 0']);
+      expect(calls.slice(3).length).toBeGreaterThan(5);
+      expect(new Set(calls.slice(3))).toEqual(new Set(['event_channel_op send 0']));
       expect(t.meta.source).toMatchObject({ type: 'emulator', name: 'xen' });
+      expect(t.meta.source.config).not.toHaveProperty('toolstack');
+    } finally {
+      t.close();
+    }
+    const dom0less = tmp.file('smp-dom0less.trace');
+    const res = await run(RUNS[3]!, { output: dom0less, xenToolstack: 'dom0less' });
+    expect(Buffer.from(res.console).toString('latin1')).toBe(RUNS[3]!.want());
+    t = openTrace(dom0less);
+    try {
+      expect([...consolePorts(t)]).toEqual(['xen_console_io']);
+      const calls = xenCalls(t);
+      expect(calls.length).toBeGreaterThan(5);
+      expect(new Set(calls)).toEqual(new Set(['console_io write 0']));
+      expect(t.meta.source.config).toMatchObject({ toolstack: 'dom0less' });
     } finally {
       t.close();
     }
@@ -157,5 +177,19 @@ describe('guests under --machine xen', () => {
       'GICv2 supports at most 8 vCPUs (got --smp 9); use --gic 3',
     );
     await expect(runGuest({ machine: 'xen', kernel: guestBinary('uart'), memBytes: 4 * 1024 ** 3 })).rejects.toThrow(/at most 2 GiB|3 GiB/);
+    await expect(runGuest({ kernel: guestBinary('uart'), xenToolstack: 'dom0less' })).rejects.toThrow(
+      '--xen-toolstack says who built the Xen domain: it needs --machine xen',
+    );
+    const disk = tmp.file('disk.img');
+    writeFileSync(disk, Buffer.alloc(4096));
+    await expect(
+      runGuest({ machine: 'xen', xenToolstack: 'dom0less', kernel: guestBinary('uart'), disks: [{ file: disk, mode: 'cow' }] }),
+    ).rejects.toThrow('--disk needs the xl toolstack: a dom0less domU has no xenstore, so no PV disk');
+    await expect(runGuest({ machine: 'xen', xenToolstack: 'dom0less', kernel: guestBinary('uart'), nics: [{}] })).rejects.toThrow(
+      '--nic needs the xl toolstack',
+    );
+    await expect(runGuest({ machine: 'xen', xenToolstack: 'dom0less', kernel: guestBinary('uart'), shutdownAfter: 1000 })).rejects.toThrow(
+      '--shutdown-after needs the xl toolstack',
+    );
   });
 });
