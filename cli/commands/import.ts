@@ -7,7 +7,7 @@ import { FORMATS, type ImportFormat, type ImportResult } from '../../capture/imp
 import { unmappedTotal } from '../../capture/import/stats.ts';
 import { UserError } from '../errors.ts';
 import type { ImportWorkerMessage, WorkerImportOptions } from '../import-worker.ts';
-import { fmtBytes, fmtCount, fmtNs, startProgress, toJson } from '../output.ts';
+import { fmtBytes, fmtCount, fmtNs, startProgress, terminalSafe, toJson } from '../output.ts';
 import { catchInterrupts } from '../signals.ts';
 
 export { importFile } from '../../capture/import/index.ts';
@@ -70,7 +70,8 @@ export function registerImport(program: Command): void {
       }
       const json = opts.json || !process.stdout.isTTY;
       if (json) process.stdout.write(toJson(summaryOf(res)) + '\n');
-      else process.stdout.write(describe(res));
+      // Names from a simpletrace file's mapping records are the file's text: escaped for the terminal.
+      else process.stdout.write(terminalSafe(describe(res)));
       if (res.interrupted !== undefined) process.exitCode = interrupts.exitCode() ?? 130;
     });
 }

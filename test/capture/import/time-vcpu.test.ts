@@ -2,11 +2,13 @@
 // problems, so the import names the input file and its lines — never the temporary trace.
 import { describe, expect, it, vi, afterEach } from 'vitest';
 import { Command } from 'commander';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { importFile } from '../../../capture/import/index.ts';
 import { openTrace } from '../../../capture/store/index.ts';
 import { registerImport } from '../../../cli/commands/import.ts';
 import { ofKind, parse, tmp, tmpFile } from './helpers.ts';
+import { writeSimpleTrace } from './simpletrace-writer.ts';
 
 const L = (lines: string[]) => lines.join('\n') + '\n';
 let n = 0;
@@ -57,6 +59,21 @@ describe('ftrace timestamps that go backwards', () => {
     printed.length = 0;
     await p.parseAsync(['import', input, '-o', out(), '--json'], { from: 'user' });
     expect(JSON.parse(printed.join('')).timeBackwards).toMatchObject({ lines: 1, maxStepLine: 2 });
+  });
+  it('names from the input (a simpletrace mapping record) reach the terminal escaped', async () => {
+    const f = join(tmp, 'escape.simpletrace');
+    writeSimpleTrace(f, [{ name: 'pl011_read', ns: 1n, args: [0, 0] }]);
+    const b = readFileSync(f);
+    b.write('\x1b[2J\x1b]0;xy', b.indexOf('pl011_read'), 'latin1'); // same length: an unknown event
+    writeFileSync(f, b);
+    const printed: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (printed.push(String(s)), true));
+    Object.defineProperty(process.stdout, 'isTTY', { value: true, configurable: true });
+    const p = new Command().exitOverride();
+    registerImport(p);
+    await p.parseAsync(['import', f, '-o', out()], { from: 'user' });
+    expect(printed.join('')).toContain('unmapped: \\x1b[2J\\x1b]0;xy 1');
+    expect(printed.join('')).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
   });
   afterEach(() => {
     vi.restoreAllMocks();
