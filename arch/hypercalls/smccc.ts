@@ -47,6 +47,12 @@ export const SMCCC_CALLS: Readonly<Record<number, string>> = {
 /** UUID words KVM returns for VENDOR_HYP_CALL_UID in x0..x3. */
 export const KVM_UID_WORDS = [0xb66fb428, 0xe911c52e, 0x564bcaa9, 0x743a004d] as const;
 
+/**
+ * TRNG_GET_UUID's answer from KVM: its TRNG service's UUID 0d21e000-4384-11eb-8070-5244554e5a4c,
+ * bytes in RFC 4122 order read as four little-endian 32-bit words (Arm DEN0098 §2.4).
+ */
+export const KVM_TRNG_UUID_WORDS = [0x00e0210d, 0xeb118443, 0x44527080, 0x4c5a4e55] as const;
+
 export const SMCCC_RETURN: Readonly<Record<number, string>> = {
   0: 'SUCCESS',
   [-1]: 'NOT_SUPPORTED',

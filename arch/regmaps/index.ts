@@ -3,6 +3,7 @@ import * as gicv2 from './gicv2.ts';
 import * as gicv3 from './gicv3.ts';
 import { registerName as pl011 } from './pl011.ts';
 import { registerName as pl031 } from './pl031.ts';
+import { registerName as pl061 } from './pl061.ts';
 import { registerName as sbsa } from './sbsa-uart.ts';
 import type { RegisterLookup } from './table.ts';
 import { registerName as virtio } from './virtio-mmio.ts';
@@ -11,6 +12,7 @@ export const REGISTER_LOOKUPS: Readonly<Record<string, RegisterLookup>> = {
   pl011,
   'sbsa-uart': sbsa,
   pl031,
+  pl061,
   'gicv2-dist': gicv2.distRegisterName,
   'gicv2-cpu': gicv2.cpuRegisterName,
   'gicv3-dist': gicv3.distRegisterName,

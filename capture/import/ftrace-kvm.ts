@@ -435,8 +435,8 @@ H.set('trap_reg', (imp, t, p, e) => {
   return true;
 });
 
-/** arch_timer_ctx_index → the model's timer name (KVM's TIMER_VTIMER, TIMER_PTIMER, then NV's EL2 ones). */
-const KVM_TIMERS = ['virt', 'phys', 'hypvirt', 'hyp'] as const;
+/** arch_timer_ctx_index → the model's timer name (KVM's TIMER_PTIMER, TIMER_VTIMER, then NV's EL2 ones). */
+const KVM_TIMERS = ['phys', 'virt', 'hypvirt', 'hyp'] as const;
 
 // kvm_timer_save_state / kvm_timer_restore_state: "CTL: %#08lx CVAL: %#16llx arch_timer_ctx_index: %d"
 // — the guest's timer as KVM put it away when the vCPU left the CPU, or loaded it back.

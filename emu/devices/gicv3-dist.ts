@@ -6,7 +6,18 @@
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
 import { GICD, GICV3_FRAME, distRegisterName } from '../../arch/regmaps/gicv3.ts';
 import type { MmioDevice } from '../types.ts';
-import { CTLR_ARE, CTLR_DS, CTLR_EN_GRP0, CTLR_EN_GRP1, GIC_INTERNAL, IIDR, edgeBitsOf, icfgrOf, type GicV3State } from './gicv3-state.ts';
+import {
+  CTLR_ARE,
+  CTLR_DS,
+  CTLR_EN_GRP0,
+  CTLR_EN_GRP1,
+  GIC_INTERNAL,
+  IIDR,
+  KVM_IIDR,
+  edgeBitsOf,
+  icfgrOf,
+  type GicV3State,
+} from './gicv3-state.ts';
 
 const GICD_IDS = [0x44, 0x00, 0x00, 0x00, 0x92, 0xb4, 0x3b, 0x00, 0x0d, 0xf0, 0x05, 0xb1];
 
@@ -128,10 +139,13 @@ export class GicV3Distributor implements MmioDevice {
         case GICD.CTLR:
           return g.ctlr;
         case GICD.TYPER:
-          // No1N, A3V, IDbits = 16, LPIS; ITLinesNumber counts SPIs only, as QEMU 7.2 computes it.
+          // KVM: IDbits = 16, LPIS, ITLinesNumber for every INTID (SPIs and the 32 private ones:
+          // Arm IHI 0069H §12.9.38). QEMU 7.2: No1N and A3V too, and ITLinesNumber counts SPIs only.
+          // KVM: LPIS and 16 ID bits only with an ITS, else the 10 bits SPIs need.
+          if (g.ids === 'kvm') return ((g.lpis ? (15 << 19) | (1 << 17) : 9 << 19) | ((g.numIrq >> 5) - 1)) >>> 0;
           return ((1 << 25) | (1 << 24) | (15 << 19) | (1 << 17) | ((g.numIrq - GIC_INTERNAL) / 32 - 1)) >>> 0;
         case GICD.IIDR:
-          return IIDR;
+          return g.ids === 'kvm' ? KVM_IIDR : IIDR;
         case GICD.TYPER2:
         case GICD.STATUSR:
           return 0;

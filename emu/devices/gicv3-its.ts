@@ -99,7 +99,15 @@ export class GicV3Its implements MmioDevice {
     this.gic = opts.gic;
     this.memory = opts.memory;
     this.env = opts.env;
+    this.gic.reloadLpiConfig = (intid) => this.reloadConfig(intid);
     this.reset();
+  }
+
+  /** GICR_INVLPIR / GICR_INVALLR (KVM's vGICv3 has them): the LPI's configuration re-read, as INV / INVALL do. */
+  private reloadConfig(intid?: number): void {
+    if (intid === undefined) for (const i of this.lpiCollection.keys()) this.loadConfig(i);
+    else if (this.lpiCollection.has(intid)) this.loadConfig(intid);
+    this.gic.updateAll();
   }
 
   reset(): void {

@@ -173,17 +173,23 @@ export class GicV3Redistributor implements MmioDevice {
     if (off < SGI_FRAME) {
       switch (off) {
         case GICR.CTLR:
-          return 2 | (cs.lpiEnabled ? GICR_CTLR_ENABLE_LPIS : 0); // CES (as QEMU), EnableLPIs; RWP never set
+          // CES (as QEMU), IR under KVM (Arm IHI 0069H §12.11.2: GICR_INVLPIR/INVALLR/SYNCR are
+          // there, so Linux invalidates LPIs through the redistributor), EnableLPIs; RWP never set.
+          return (g.ids === 'kvm' ? 6 : 2) | (cs.lpiEnabled ? GICR_CTLR_ENABLE_LPIS : 0);
         case GICR.IIDR:
           return IIDR;
         case GICR.TYPER:
-          return ((1 << 24) | (cpu << 8) | (cpu === g.numCpu - 1 ? 1 << 4 : 0) | 1) >>> 0; // CommonLPIAff, Processor_Number, Last, PLPIS (no DirectLPI: LPIs are invalidated through the ITS)
+          // CommonLPIAff (QEMU only), Processor_Number, Last, PLPIS; no DirectLPI.
+          return ((g.ids === 'kvm' ? 0 : 1 << 24) | (cpu << 8) | (cpu === g.numCpu - 1 ? 1 << 4 : 0) | 1) >>> 0;
         case GICR.TYPER + 4:
           return cs.affinity;
         case GICR.STATUSR:
           return 0;
         case GICR.WAKER:
           return cs.waker;
+        case GICR.SYNCR:
+          // KVM: invalidation takes effect at once, so GICR_SYNCR.Busy never reads 1.
+          return g.ids === 'kvm' ? 0 : undefined;
         default:
           if (off >= GICR.PIDR4 && off < GICV3_FRAME) return GICR_IDS[(off - GICR.PIDR4) >> 2]!;
           return undefined;
@@ -240,6 +246,15 @@ export class GicV3Redistributor implements MmioDevice {
         case GICR.CTLR:
           if (g.lpis) this.setEnableLpis(cpu, (v & GICR_CTLR_ENABLE_LPIS) !== 0);
           return true; // without an ITS EnableLPIs stays 0
+        case GICR.INVLPIR:
+        case GICR.INVLPIR + 4:
+        case GICR.INVALLR:
+        case GICR.INVALLR + 4:
+          // KVM's vGICv3 (GICR_CTLR.IR): re-read an LPI's configuration (INVLPIR.INTID), or all.
+          if (g.ids !== 'kvm') return false;
+          if (g.lpis && cs.lpiEnabled && off === GICR.INVLPIR) g.reloadLpiConfig?.(v >>> 0);
+          if (g.lpis && cs.lpiEnabled && off === GICR.INVALLR) g.reloadLpiConfig?.();
+          return true;
         default:
           return false;
       }

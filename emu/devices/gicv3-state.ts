@@ -60,7 +60,15 @@ export interface GicV3Options {
    * Without, they are RAZ/WI as before and Linux finds no ITS to enable LPIs with.
    */
   lpis?: boolean;
+  /**
+   * Identification registers as whose GICv3: QEMU 7.2 TCG's model (the default) or KVM's vGICv3
+   * (Linux 6.1 arch/arm64/kvm/vgic/vgic-mmio-v3.c, as the guest under real KVM reads them).
+   */
+  ids?: 'qemu-tcg' | 'kvm';
 }
+
+/** KVM's GICD_IIDR: product 0x4B ('K'), implementation revision 3 (Linux 6.1), implementer Arm. */
+export const KVM_IIDR = 0x4b00343b;
 
 /** One CPU's redistributor (SGIs and PPIs) and CPU-interface state. */
 export interface CpuState {
@@ -104,6 +112,7 @@ export interface CpuState {
 export class GicV3State {
   readonly numCpu: number;
   readonly numIrq: number;
+  readonly ids: 'qemu-tcg' | 'kvm';
   onSignal?: (vcpu: number, irq: boolean, fiq: boolean) => void;
   readonly env: DeviceEnv;
   readonly lpis: boolean;
@@ -130,6 +139,11 @@ export class GicV3State {
    * writes the same table to every redistributor, GICR_TYPER.CommonLPIAff).
    */
   propbaser = 0n;
+  /**
+   * Re-read the cached configuration of LPI `intid` (all mapped LPIs when undefined) from the
+   * property table: what GICR_INVLPIR / GICR_INVALLR ask for. Set by the ITS, which reads memory.
+   */
+  reloadLpiConfig?: (intid?: number) => void;
   /** Cached LPI configuration bytes (priority | enable), read by the ITS at MAPTI, INV and INVALL. */
   readonly lpiConfig = new Map<number, number>();
 
@@ -141,6 +155,7 @@ export class GicV3State {
       throw new RangeError(`redistributor region too small for ${opts.numCpu} CPUs`);
     this.numCpu = opts.numCpu;
     this.numIrq = GIC_INTERNAL + spis;
+    this.ids = opts.ids ?? 'qemu-tcg';
     this.env = opts.env;
     this.lpis = opts.lpis ?? false;
     this.affinityOf = opts.affinity ?? ((c) => c);

@@ -1,7 +1,7 @@
 // The kvm personality's device tree, in the form QEMU 7.2's virt machine generates it
 // (hw/arm/virt.c create_fdt/fdt_add_*; hw/arm/boot.c for /chosen): same node names, property
 // names, values, phandle numbering and node/property order as `-M virt,dumpdtb=` for the
-// devices we model. Nodes for devices we do not model (flash, fw-cfg, PL061 + gpio-keys,
+// devices we model. Nodes for devices we do not model (flash, fw-cfg,
 // platform bus, PMU) and the random /chosen seeds (kaslr-seed forces KPTI;
 // rng-seed would be host randomness) are left out on purpose; /aliases/serial0 is added as
 // newer QEMU versions do. docs/emulator-platform.md lists every difference.
@@ -33,6 +33,8 @@ export interface VirtDtConfig {
   v2m?: boolean;
   /** GICv3: describe the ITS (QEMU's default its=on) and point the PCIe host's msi-map at it. */
   its?: boolean;
+  /** Describe the PL061 GPIO and the power button on its line 3 (gpio-keys), as QEMU virt does (default true). */
+  gpio?: boolean;
 }
 
 export const VIRT = {
@@ -45,6 +47,11 @@ export const VIRT = {
   GIC_ITS_SIZE: 0x20000,
   UART: 0x09000000,
   RTC: 0x09010000,
+  GPIO: 0x09030000,
+  GPIO_SPI: 7,
+  /** Stolen-time records (QEMU's VIRT_PVTIME, plain memory; no DT node). */
+  PVTIME: 0x090a0000,
+  PVTIME_SIZE: 0x10000,
   VIRTIO: 0x0a000000,
   VIRTIO_SIZE: 0x200,
   MEM: 0x40000000,
@@ -109,9 +116,11 @@ export function virtTree(cfg: VirtDtConfig): FdtNode {
       }),
     );
   }
-  // QEMU numbers the MSI frame right after the GIC.
+  // QEMU numbers the MSI frame right after the GIC, then the GPIO controller.
   const v2m = cfg.gic === 2 && (cfg.v2m ?? false);
   const its = cfg.gic === 3 && (cfg.its ?? false);
+  // QEMU numbers the GPIO controller after the GIC's MSI frame (GICv2m or ITS).
+  if (cfg.gpio ?? true) children.push(...gpioNodes(gicPhandle + 1 + (v2m || its ? 1 : 0), clockPhandle));
   if (cfg.pcie ?? true) children.push(pcieNode(gicPhandle, v2m || its ? gicPhandle + 1 : undefined));
   children.push(
     fdtNode(`pl031@${hex(VIRT.RTC)}`, {
@@ -165,6 +174,28 @@ export function virtTree(cfg: VirtDtConfig): FdtNode {
     },
     children,
   );
+}
+
+/**
+ * QEMU virt's PL061 and the power button wired to its line 3 (Linux bindings gpio/pl061-gpio and
+ * input/gpio-keys: KEY_POWER = 116, active high).
+ */
+function gpioNodes(phandle: number, clockPhandle: number): FdtNode[] {
+  return [
+    fdtNode('gpio-keys', { compatible: 'gpio-keys' }, [
+      fdtNode('poweroff', { gpios: [phandle, 3, 0], 'linux,code': 116, label: 'GPIO Key Poweroff' }),
+    ]),
+    fdtNode(`pl061@${hex(VIRT.GPIO)}`, {
+      phandle,
+      'clock-names': 'apb_pclk',
+      clocks: clockPhandle,
+      interrupts: [GIC_FDT_IRQ_TYPE_SPI, VIRT.GPIO_SPI, IRQ_TYPE_LEVEL_HIGH],
+      'gpio-controller': true,
+      '#gpio-cells': 2,
+      compatible: ['arm,pl061', 'arm,primecell'],
+      reg: reg64(VIRT.GPIO, 0x1000),
+    }),
+  ];
 }
 
 /**

@@ -37,6 +37,8 @@ export interface GicPlacement {
   registers?: 'qemu' | 'xen';
   /** SPIs the GIC implements (default 256, QEMU virt's). */
   numSpis?: number;
+  /** GICv3 identification registers: KVM's vGICv3 or QEMU TCG's (the default). */
+  v3Ids?: 'qemu-tcg' | 'kvm';
 }
 
 export interface BuiltGic {
@@ -61,6 +63,7 @@ export function buildGic(p: GicPlacement, env: DeviceEnv): BuiltGic {
       lpis: p.lpis ?? false,
       ...(p.registers ? { registers: p.registers } : {}),
       ...(p.numSpis !== undefined ? { numSpis: p.numSpis } : {}),
+      ...(p.v3Ids ? { ids: p.v3Ids } : {}),
     });
     return { gic: g, devices: [g.dist, g.redist], sysregs: [g] };
   }

@@ -4,12 +4,14 @@
 //
 // Every handled call writes x0..x3 (x1..x3 = 0 unless they carry results), as KVM's
 // smccc_set_retval does; SYSTEM_OFF/RESET only preload x0 with INTERNAL_FAILURE. Unknown calls
-// return NOT_SUPPORTED (−1). Deliberate differences from a stock KVM host are options here and
-// are listed in docs/emulator-platform.md: TRNG and PTP (host randomness and host wall-clock) are
-// not offered, steal time is not configured, and the Spectre workaround queries answer as a
-// host that offers no firmware mitigation (−1).
+// return NOT_SUPPORTED (−1). The services KVM 6.1 offers a guest by default are offered here too
+// (docs/emulator-platform.md): the SMCCC TRNG 1.0 (Arm DEN0098; entropy from the caller's
+// deterministic source, recorded in the hypercall's results), PV stolen time (Arm DEN0057; the
+// caller says where each vCPU's record is) and KVM's PTP service (the caller's guest wall clock
+// and counter). The Spectre workaround queries answer as a host that offers no firmware
+// mitigation (−1).
 
-import { KVM_UID_WORDS, smcccName } from '../../arch/hypercalls/smccc.ts';
+import { KVM_TRNG_UUID_WORDS, KVM_UID_WORDS, smcccName } from '../../arch/hypercalls/smccc.ts';
 import { HYPERCALL, type HypercallOutcome, type PlatformControl } from './types.ts';
 
 export const SMCCC_RET = { SUCCESS: 0n, NOT_SUPPORTED: -1n, NOT_REQUIRED: -2n, INVALID_PARAMETER: -3n } as const;
@@ -37,6 +39,11 @@ export const FID = {
   VENDOR_HYP_CALL_UID: 0x8600ff01,
   KVM_FEATURES: 0x86000000,
   KVM_PTP: 0x86000001,
+  TRNG_VERSION: 0x84000050,
+  TRNG_FEATURES: 0x84000051,
+  TRNG_GET_UUID: 0x84000052,
+  TRNG_RND32: 0x84000053,
+  TRNG_RND64: 0xc4000053,
   PSCI_VERSION: 0x84000000,
   CPU_SUSPEND: 0x84000001,
   CPU_SUSPEND_64: 0xc4000001,
@@ -105,8 +112,12 @@ export interface KvmSmcccOptions {
   workaround1: bigint;
   workaround2: bigint;
   workaround3: bigint;
-  /** KVM_FEATURES bitmap (bit 0 FEATURES, bit 1 PTP). */
+  /** KVM_FEATURES bitmap (bit 0 FEATURES, bit 1 PTP; KVM 6.1 offers both). */
   kvmFeatures: bigint;
+  /** Offer the SMCCC TRNG (KVM ≥ 5.12 does; Linux then seeds its RNG with TRNG_RND64). */
+  trng: boolean;
+  /** Stolen-time records configured (QEMU's kvm-steal-time, on by default for KVM). */
+  stealTime: boolean;
 }
 
 export const KVM_SMCCC_DEFAULTS: KvmSmcccOptions = {
@@ -115,7 +126,9 @@ export const KVM_SMCCC_DEFAULTS: KvmSmcccOptions = {
   workaround1: SMCCC_RET.NOT_SUPPORTED,
   workaround2: SMCCC_RET.NOT_SUPPORTED,
   workaround3: SMCCC_RET.NOT_SUPPORTED,
-  kvmFeatures: 1n,
+  kvmFeatures: 3n,
+  trng: true,
+  stealTime: true,
 };
 
 /** What the caller sees and what happens next. */
@@ -134,6 +147,12 @@ export interface SmcccCaller {
   platform: PlatformControl;
   /** MPIDR affinity (MPIDR_HWID_BITMASK bits) of each vCPU. */
   affinity(vcpu: number): bigint;
+  /** 64 bits of entropy for TRNG_RND (KVM: get_random_long). */
+  entropy?(): bigint;
+  /** Guest-physical address of a vCPU's stolen-time record (QEMU virt: 0x090a0000 + 64 × vCPU). */
+  stolenTimeRecord?(vcpu: number): bigint;
+  /** KVM_PTP: guest wall-clock time (ns since 1970) and the counter at the same instant. */
+  ptpSnapshot?(physical: boolean): { realNs: bigint; counter: bigint };
 }
 
 const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
@@ -175,15 +194,30 @@ export function kvmSmcccCall(fid: number, caller: SmcccCaller, opts: KvmSmcccOpt
           return done(SMCCC_RET.NOT_SUPPORTED);
       }
     }
-    case FID.PV_TIME_FEATURES:
-    case FID.PV_TIME_ST:
-      return done(SMCCC_RET.NOT_SUPPORTED); // no steal-time region (QEMU kvm-steal-time=off)
+    case FID.PV_TIME_FEATURES: {
+      // DEN0057 §4.1: the features this vCPU's stolen-time service has (only with a record).
+      const f = Number(lo32(caller.arg(1)));
+      const known = f === FID.PV_TIME_FEATURES || f === FID.PV_TIME_ST;
+      return done(known && stolenTimeRecord(caller, opts) !== undefined ? SMCCC_RET.SUCCESS : SMCCC_RET.NOT_SUPPORTED);
+    }
+    case FID.PV_TIME_ST: {
+      // DEN0057 §4.2: the IPA of the caller's record (revision 0, attributes 0, stolen ns).
+      const at = stolenTimeRecord(caller, opts);
+      return done(at ?? SMCCC_RET.NOT_SUPPORTED);
+    }
     case FID.VENDOR_HYP_CALL_UID:
       return done(BigInt(KVM_UID_WORDS[0]), BigInt(KVM_UID_WORDS[1]), BigInt(KVM_UID_WORDS[2]), BigInt(KVM_UID_WORDS[3]));
     case FID.KVM_FEATURES:
       return done(opts.kvmFeatures);
     case FID.KVM_PTP:
-      return done(SMCCC_RET.NOT_SUPPORTED); // PTP would hand the guest host wall-clock time
+      return done(...kvmPtp(caller, opts));
+    case FID.TRNG_VERSION:
+    case FID.TRNG_FEATURES:
+    case FID.TRNG_GET_UUID:
+    case FID.TRNG_RND32:
+    case FID.TRNG_RND64:
+      if (!opts.trng || !caller.entropy) return done(SMCCC_RET.NOT_SUPPORTED);
+      return done(...trngCall(fid, caller));
     default:
       return psciCall(fid, name, args, arg, caller, opts, done);
   }
@@ -308,4 +342,57 @@ export function affinityInfo(targetAff: bigint, lowestLevel: bigint, caller: Smc
     if ((caller.affinity(c) & mask) === want && caller.platform.powerState(c) !== 'off') return 0n;
   }
   return 1n;
+}
+
+function stolenTimeRecord(caller: SmcccCaller, opts: KvmSmcccOptions): bigint | undefined {
+  return opts.stealTime ? caller.stolenTimeRecord?.(caller.vcpu) : undefined;
+}
+
+/**
+ * KVM_PTP (KVM's vendor service, function 1): x1 = 0 for the virtual counter, 1 for the physical
+ * one; x0/x1 = the wall clock's ns since 1970 (upper, lower 32 bits), x2/x3 = the counter at the
+ * same instant. Anything else, or PTP not in KVM_FEATURES: NOT_SUPPORTED.
+ */
+function kvmPtp(caller: SmcccCaller, opts: KvmSmcccOptions): [bigint, bigint?, bigint?, bigint?] {
+  const which = lo32(caller.arg(1));
+  if ((opts.kvmFeatures & 2n) === 0n || !caller.ptpSnapshot || which > 1n) return [SMCCC_RET.NOT_SUPPORTED];
+  const { realNs, counter } = caller.ptpSnapshot(which === 1n);
+  return [(realNs >> 32n) & 0xffffffffn, realNs & 0xffffffffn, (counter >> 32n) & 0xffffffffn, counter & 0xffffffffn];
+}
+
+/** TRNG return codes (Arm DEN0098 §2.2; not the generic SMCCC ones). */
+const TRNG_RET = { SUCCESS: 0n, NOT_SUPPORTED: -1n, INVALID_PARAMETER: -2n } as const;
+
+/**
+ * The SMCCC TRNG 1.0 as KVM offers it (Arm DEN0098 §2): VERSION 1.0; FEATURES 0 for its five
+ * functions; GET_UUID KVM's service UUID in x0..x3; RND32/RND64 return N bits (at most 96 / 192,
+ * more is INVALID_PARAMETER) right-aligned across x1..x3, the unused upper bits zero.
+ */
+function trngCall(fid: number, caller: SmcccCaller): [bigint, bigint?, bigint?, bigint?] {
+  switch (fid) {
+    case FID.TRNG_VERSION:
+      return [0x10000n];
+    case FID.TRNG_FEATURES: {
+      const f = Number(lo32(caller.arg(1)));
+      const ours =
+        f === FID.TRNG_VERSION || f === FID.TRNG_FEATURES || f === FID.TRNG_GET_UUID || f === FID.TRNG_RND32 || f === FID.TRNG_RND64;
+      return [ours ? TRNG_RET.SUCCESS : TRNG_RET.NOT_SUPPORTED];
+    }
+    case FID.TRNG_GET_UUID:
+      return KVM_TRNG_UUID_WORDS.map((w) => BigInt(w)) as [bigint, bigint, bigint, bigint];
+    default: {
+      const rnd32 = fid === FID.TRNG_RND32;
+      const bits = Number(lo32(caller.arg(1)));
+      if (bits > (rnd32 ? 96 : 192)) return [TRNG_RET.INVALID_PARAMETER, 0n, 0n, 0n];
+      // Whole 64-bit words as needed, lowest first; bits at and above N cleared.
+      const words: bigint[] = [0n, 0n, 0n];
+      for (let i = 0; i * 64 < bits; i++) words[i] = BigInt.asUintN(64, caller.entropy!());
+      for (let i = 0; i < 3; i++) {
+        const keep = Math.min(64, Math.max(0, bits - i * 64));
+        words[i] = keep === 64 ? words[i]! : words[i]! & ((1n << BigInt(keep)) - 1n);
+      }
+      if (rnd32) return [TRNG_RET.SUCCESS, words[1]! & 0xffffffffn, words[0]! >> 32n, words[0]! & 0xffffffffn];
+      return [TRNG_RET.SUCCESS, words[2]!, words[1]!, words[0]!];
+    }
+  }
 }

@@ -11,7 +11,8 @@ import type { GicV3 } from '../devices/gicv3.ts';
 import type { DeviceEnv, InterruptController } from '../devices/irq.ts';
 import { CfiFlash, FLASH_BANK_SIZE, FLASH_BASE } from '../devices/cfi-flash.ts';
 import { Pl011 } from '../devices/pl011.ts';
-import { Pl031 } from '../devices/pl031.ts';
+import { DEFAULT_RTC_EPOCH, Pl031 } from '../devices/pl031.ts';
+import { Pl061 } from '../devices/pl061.ts';
 import { VirtioMmio } from '../devices/virtio-mmio.ts';
 import type { MmioDevice, SysregProvider } from '../types.ts';
 import { intxSpi, PciHost } from '../devices/pci-host.ts';
@@ -63,6 +64,12 @@ export interface KvmConfig {
   dtbPadTo?: number;
   /** KVM answers that depend on the host (see docs/emulator-platform.md). */
   smccc?: Partial<KvmSmcccOptions>;
+  /**
+   * Seed of the entropy the SMCCC TRNG hands out (KVM gives host randomness). Part of the run's
+   * configuration, so a replay hands out the same bytes; each call's bits are in its hypercall
+   * event's results.
+   */
+  entropySeed?: bigint;
   /** Disk images: one virtio-blk-pci function each. */
   disks?: DiskImage[];
   /** Network interfaces: one virtio-net-pci function each. */
@@ -91,11 +98,15 @@ export class KvmPersonality implements Personality {
   readonly gicv3: boolean;
   readonly uart: Pl011;
   readonly rtc: Pl031;
+  readonly gpio: Pl061;
+  readonly extraRam: RamRegion[];
   readonly gicDevice: GicV2 | GicV3;
   private readonly cfg: KvmConfig;
   private readonly env: DeviceEnv;
   private readonly platform: PlatformControl;
   private readonly smcccOpts: KvmSmcccOptions;
+  private readonly timeBase: TimeBase;
+  private readonly entropy: SplitMix64;
   readonly pci: PciHost;
   /** Guest RAM for the PCI devices' DMA (the bus hands it over in attachMemory). */
   private phys: { mem: Uint8Array; memOffset(pa: number): number } = { mem: new Uint8Array(0), memOffset: () => -1 };
@@ -109,8 +120,12 @@ export class KvmPersonality implements Personality {
     this.gicv3 = cfg.gic === 3;
     const its = this.gicv3 && (cfg.its ?? true);
     const timeBase = cfg.timeBase ?? new LinearTimeBase(DEFAULT_COUNTER_HZ);
+    this.timeBase = timeBase;
     this.counterHz = timeBase.frequency;
     this.ram = [{ base: VIRT.MEM, size: cfg.memBytes }];
+    // QEMU's stolen-time records: plain memory the guest reads, one 64-byte record per vCPU.
+    this.extraRam = this.smcccOpts.stealTime ? [{ base: VIRT.PVTIME, size: VIRT.PVTIME_SIZE }] : [];
+    this.entropy = new SplitMix64(cfg.entropySeed ?? DEFAULT_ENTROPY_SEED);
 
     const regions: DeviceRegion[] = [];
     const built = buildGic(
@@ -125,6 +140,7 @@ export class KvmPersonality implements Personality {
         affinity: (c) => virtAffinity(c, 3),
         uniprocessorTargets: 'kvm',
         lpis: its,
+        v3Ids: 'kvm',
       },
       env,
     );
@@ -149,7 +165,13 @@ export class KvmPersonality implements Personality {
       timeBase,
       ...(cfg.rtcEpoch !== undefined ? { epochSeconds: cfg.rtcEpoch } : {}),
     });
-    devices.push(this.uart, this.rtc);
+    this.gpio = new Pl061({
+      region: region('pl061', 'gpio', VIRT.GPIO, 0x1000, { intid: 32 + VIRT.GPIO_SPI, compatible: ['arm,pl061', 'arm,primecell'] }),
+      irq: this.intc,
+      env,
+      timeBase,
+    });
+    devices.push(this.uart, this.rtc, this.gpio);
     // QEMU virt's two flash banks (read as erased; no DT node, as before): U-Boot reads its
     // environment there (docs/real-guests.md).
     devices.push(new CfiFlash(region('cfi-flash', 'flash', FLASH_BASE, 2 * FLASH_BANK_SIZE, { compatible: ['cfi-flash'] })));
@@ -273,12 +295,18 @@ export class KvmPersonality implements Personality {
   }
 
   nextDeadline(): number {
-    return Math.min(this.timer.nextDeadline(), this.rtc.nextDeadline());
+    return Math.min(this.timer.nextDeadline(), this.rtc.nextDeadline(), this.gpio.nextDeadline());
   }
 
   tick(now: number): void {
     this.timer.tick(now);
     this.rtc.tick(now);
+    this.gpio.tick(now);
+  }
+
+  /** QEMU's system_powerdown: the virt power button (PL061 line 3) is pressed for 100 ms. */
+  pressPowerButton(): void {
+    this.gpio.pressPowerButton();
   }
 
   /** emu/cpu's Hypervisor interface: the personality can be handed to the CPUs as is. */
@@ -303,12 +331,26 @@ export class KvmPersonality implements Personality {
         arg: (n) => cpu.getX(n),
         platform: this.platform,
         affinity: (c) => BigInt(virtAffinity(c, this.cfg.gic)),
+        entropy: () => this.entropy.next(),
+        stolenTimeRecord: (vcpu) => BigInt(VIRT.PVTIME + PVTIME_RECORD_SIZE * vcpu),
+        ptpSnapshot: () => this.ptpSnapshot(),
       },
       this.smcccOpts,
     );
     out.results.forEach((v, i) => cpu.setX(i, v));
     this.record(cpu, conduit, imm, fid, out.name, out.args, out.results);
     return out.outcome;
+  }
+
+  /**
+   * KVM_PTP's clocks: the guest's wall clock is the RTC's epoch plus the virtual time elapsed (what
+   * PL031 counts), and the counter has no offset here, so virtual and physical read the same.
+   */
+  private ptpSnapshot(): { realNs: bigint; counter: bigint } {
+    const counter = this.timeBase.counterAt(this.env.now());
+    const hz = BigInt(this.timeBase.frequency);
+    const realNs = BigInt(this.cfg.rtcEpoch ?? DEFAULT_RTC_EPOCH) * 1_000_000_000n + (BigInt(Math.floor(counter)) * 1_000_000_000n) / hz;
+    return { realNs, counter: BigInt(Math.floor(counter)) };
   }
 
   private record(
@@ -321,6 +363,27 @@ export class KvmPersonality implements Personality {
     results: bigint[],
   ): void {
     recordHypercall(this.env, cpu, { conduit, imm, func, name, subop: '', args, results });
+  }
+}
+
+/** Bytes of one vCPU's stolen-time record (Arm DEN0057 §3.1; QEMU's PVTIME_SIZE_PER_CPU). */
+const PVTIME_RECORD_SIZE = 64;
+
+/** The TRNG's entropy when the configuration gives no seed: 'bootscop'. */
+export const DEFAULT_ENTROPY_SEED = 0x626f6f7473636f70n;
+
+/** SplitMix64: 64-bit outputs from a seed, the same sequence on every run (deterministic entropy). */
+class SplitMix64 {
+  private state: bigint;
+  constructor(seed: bigint) {
+    this.state = BigInt.asUintN(64, seed);
+  }
+  next(): bigint {
+    this.state = BigInt.asUintN(64, this.state + 0x9e3779b97f4a7c15n);
+    let z = this.state;
+    z = BigInt.asUintN(64, (z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n);
+    z = BigInt.asUintN(64, (z ^ (z >> 27n)) * 0x94d049bb133111ebn);
+    return z ^ (z >> 31n);
   }
 }
 

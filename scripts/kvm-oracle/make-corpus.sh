@@ -10,8 +10,9 @@
 #       the guest's first console byte: UART input, echo, SYSTEM_OFF) with its console.txt,
 #       host612.head (a 6.12 host), and each host kernel's kvm event formats (name, print fmt).
 #
-# Cases (docs/kvm-oracle.md): nvhe-smp1, nvhe-smp2, vhe-smp1, vhe-smp2 (6.1 host and guest), and
-# nvhe-smp2-host612 (the 6.12 cloud kernel as the host: its kvm events and formats).
+# Cases (docs/kvm-oracle.md): nvhe-smp1, nvhe-smp2, vhe-smp1, vhe-smp2 (6.1 host and guest),
+# nvhe-smp2-host612 (the 6.12 cloud kernel as the host: its kvm events and formats), and
+# nvhe-smp2-log (no `quiet`: the guest kernel's whole log on the console, under real KVM).
 # One case at a time: each keeps both cores busy for one to two minutes.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -19,7 +20,7 @@ trim=0
 if [ "${1:-}" = --trim ]; then trim=1; shift; fi
 out="${1:-$root/.cache/kvm-oracle}"
 [ $# -gt 0 ] && shift
-all=(nvhe-smp1 nvhe-smp2 vhe-smp1 vhe-smp2 nvhe-smp2-host612)
+all=(nvhe-smp1 nvhe-smp2 vhe-smp1 vhe-smp2 nvhe-smp2-host612 nvhe-smp2-log)
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=("${all[@]}")
 if [ "$trim" = 1 ]; then
@@ -48,6 +49,7 @@ for c in "${cases[@]}"; do
     vhe-smp1) args=(--vhe --smp 1) ;;
     vhe-smp2) args=(--vhe --smp 2) ;;
     nvhe-smp2-host612) args=(--smp 2 --host kernel-6.12) ;;
+    nvhe-smp2-log) args=(--smp 2 --append "console=ttyAMA0") ;;
     *) echo "make-corpus: unknown case '$c' (${all[*]})" >&2; exit 1 ;;
   esac
   [ -f "$out/$c/case.env" ] && continue

@@ -16,7 +16,7 @@ writeFileSync(kernel, new Uint8Array(4096));
 writeFileSync(initrd, new Uint8Array(1000).fill(7));
 
 /** Nodes and properties of QEMU's virt DTB that the kvm personality leaves out on purpose. */
-const OMITTED_NODES = ['platform-bus@c000000', 'fw-cfg@9020000', 'gpio-keys', 'pl061@9030000', 'pmu', 'flash@0'];
+const OMITTED_NODES = ['platform-bus@c000000', 'fw-cfg@9020000', 'pmu', 'flash@0'];
 const OMITTED_CHOSEN = ['rng-seed', 'kaslr-seed'];
 
 // GICv3: QEMU's default its=on puts an ITS node under the GIC and points the PCIe host's msi-map

@@ -80,10 +80,11 @@ describe('kvm personality: map', () => {
       'pl011@9000000:uart:33',
       'pl031@9010000:rtc:34',
     ]);
-    expect(names[6]).toBe('virtio-mmio@a000000:virtio:48');
-    expect(names[37]).toBe('virtio-mmio@a003e00:virtio:79');
+    expect(names[6]).toBe('pl061@9030000:gpio:39');
+    expect(names[7]).toBe('virtio-mmio@a000000:virtio:48');
+    expect(names[38]).toBe('virtio-mmio@a003e00:virtio:79');
     // Then the PCIe windows and ECAM in address order, and the host bridge (no address: its BARs are the guest's).
-    expect(names.slice(38)).toEqual([
+    expect(names.slice(39)).toEqual([
       'pcie-mmio@10000000:pcie:',
       'pcie-pio@3eff0000:pcie:',
       'pcie-ecam@4010000000:pcie:',
@@ -91,6 +92,8 @@ describe('kvm personality: map', () => {
       'pcie-host@00:00.0:pcie:',
     ]);
     expect(p.ram).toEqual([{ base: 0x40000000, size: 128 << 20 }]);
+    // QEMU's stolen-time records: plain memory, one 64-byte record per vCPU.
+    expect(p.extraRam).toEqual([{ base: 0x090a0000, size: 0x10000 }]);
     const v3 = kvm(3, 3).p;
     // GICv3 has QEMU virt's ITS (its=on) between the distributor and the redistributors.
     expect(v3.regions.slice(0, 4).map((r) => [r.name, r.role, r.size])).toEqual([
@@ -143,12 +146,21 @@ describe('kvm personality: SMCCC and PSCI answers', () => {
     ['ARCH_FEATURES(WORKAROUND_3)', 0x80000001, [0x80003fffn], M1],
     ['ARCH_FEATURES(SOC_ID)', 0x80000001, [0x80000002n], M1],
     ['ARCH_FEATURES(PV_TIME_FEATURES)', 0x80000001, [0xc5000020n], 0n],
-    ['PV_TIME_FEATURES(PV_TIME_ST)', 0xc5000020, [0xc5000021n], M1],
-    ['PV_TIME_ST', 0xc5000021, [], M1],
-    ['TRNG_VERSION', 0x84000050, [], M1],
+    ['PV_TIME_FEATURES(PV_TIME_ST)', 0xc5000020, [0xc5000021n], 0n],
+    ['PV_TIME_FEATURES(bogus)', 0xc5000020, [0xc5000022n], M1],
+    ['PV_TIME_ST', 0xc5000021, [], 0x090a0000n],
+    ['TRNG_VERSION', 0x84000050, [], 0x10000n],
+    ['TRNG_FEATURES(RND64)', 0x84000051, [0xc4000053n], 0n],
+    ['TRNG_FEATURES(bogus)', 0x84000051, [0x84000054n], M1],
+    ['TRNG_GET_UUID', 0x84000052, [], 0x00e0210dn, [0xeb118443n, 0x44527080n, 0x4c5a4e55n]],
+    ['TRNG_RND64(193)', 0xc4000053, [193n], neg(-2)],
+    ['TRNG_RND32(97)', 0x84000053, [97n], neg(-2)],
+    ['TRNG_RND64(0)', 0xc4000053, [0n], 0n],
     ['VENDOR_HYP_CALL_UID', 0x8600ff01, [], 0xb66fb428n, [0xe911c52en, 0x564bcaa9n, 0x743a004dn]],
-    ['KVM_FEATURES', 0x86000000, [], 1n],
-    ['KVM_PTP', 0x86000001, [0n], M1],
+    ['KVM_FEATURES', 0x86000000, [], 3n],
+    // At virtual time 0: the RTC epoch (2024-01-01) in ns, counter 0.
+    ['KVM_PTP(virtual)', 0x86000001, [0n], 0x17a61017n, [0x1650000n, 0n, 0n]],
+    ['KVM_PTP(2)', 0x86000001, [2n], M1],
     ['unknown owner-2 call', 0x82000000, [], M1],
     ['unknown yielding call', 0x01000000, [], M1],
   ];
@@ -166,6 +178,44 @@ describe('kvm personality: SMCCC and PSCI answers', () => {
       expect(ev.conduit).toBe('hvc');
     });
   }
+
+  it('TRNG_RND: N bits right-aligned over x1..x3, the same on every run, recorded in the event', () => {
+    const a = kvm();
+    const r64 = a.call(0xc4000053, [130n]).x;
+    expect(r64[0]).toBe(0n);
+    expect(r64[1]! >> 2n).toBe(0n); // bits 130..191 clear: x1 holds bits 128..191
+    expect(r64[2]).not.toBe(0n);
+    expect(r64[3]).not.toBe(0n);
+    const r32 = a.call(0x84000053, [40n]).x;
+    expect([r32[0], r32[1]]).toEqual([0n, 0n]);
+    expect(r32[2]! >> 8n).toBe(0n); // 40 bits: x3 has bits 0..31, x2 bits 32..39
+    expect(r32[3]! >> 32n).toBe(0n);
+    expect(a.rec.of('hypercall').map((e) => e.results.slice(1))).toEqual([
+      [r64[1], r64[2], r64[3]],
+      [r32[1], r32[2], r32[3]],
+    ]);
+    const b = kvm();
+    expect(b.call(0xc4000053, [130n]).x.slice(0, 4)).toEqual(r64.slice(0, 4));
+  });
+
+  it('stolen time: each vCPU its own 64-byte record; none when steal time is off', () => {
+    const { call } = kvm(2);
+    expect(call(0xc5000021, [], 1).x[0]).toBe(0x090a0040n);
+    const rec = new ListRecorder();
+    const off = new KvmPersonality(
+      { smp: 1, memBytes: 128 << 20, gic: 3, smccc: { stealTime: false, trng: false } },
+      staticEnv(rec),
+      new TestPlatform(1),
+    );
+    const r = new Regs(0);
+    r.x[0] = 0xc5000021n;
+    off.handleHypercall(r, 'hvc', 0);
+    expect(r.x[0]).toBe(M1);
+    r.x[0] = 0x84000050n;
+    off.handleHypercall(r, 'hvc', 0);
+    expect(r.x[0]).toBe(M1);
+    expect(off.extraRam).toEqual([]);
+  });
 
   it('names calls in the hypercall event with their arguments', () => {
     const { call, rec } = kvm();
