@@ -81,6 +81,18 @@ export function bootscopeWith(
   });
 }
 
+/**
+ * Runs a script of ours (e.g. the KVM oracle's corpus maker), its stderr passed through; rejects
+ * with the exit status. Asynchronous for the same reason as `bootscope` above: these take minutes.
+ */
+export function runScript(file: string, args: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('error', reject);
+    child.on('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${file} ${args.join(' ')} exited ${code ?? signal}`))));
+  });
+}
+
 export function tempDir(prefix: string) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, file: (name: string) => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };

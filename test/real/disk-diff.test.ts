@@ -68,12 +68,20 @@ describe('diff of the disk boot, kvm against xen, at the device layer', () => {
     expect(io.setup.b.map((s) => s.what)).toEqual(expect.arrayContaining(['xenstore messages', 'xenbus state changes', 'grant uses']));
     const block = io.streams.find((s) => s.stream === 'block')!;
     expect(block.countA).toBeGreaterThan(10);
-    expect([block.countB, block.matched, block.firstDivergence]).toEqual([block.countA, block.countA, null]);
+    // Both kernels do the same I/O, but whether ext4 needs one more journal transaction before the
+    // read-only remount depends on when jbd2's thread runs, which each machine's timing moves: the
+    // extra transaction, when one side has it, is rows present on that side only and nothing else.
+    expect(block.matched).toBe(Math.min(block.countA, block.countB));
+    const extra = block.rows.filter((x) => x.a === null || x.b === null);
+    expect(extra.length).toBe(Math.abs(block.countA - block.countB));
+    if (block.countA === block.countB) expect(block.firstDivergence).toBeNull();
+    else expect(extra.map((x) => (x.a ?? x.b)!.token).filter((t) => !/^disk0 (write \d+\+\d+|flush)$/.test(t))).toEqual([]);
     // The kernel's partition scan, then ext4's superblock read (byte 1024).
     expect(block.rows.slice(0, 2).map((x) => x.a?.token)).toEqual(['disk0 read 0+4096', 'disk0 read 2+1024']);
     const text = await bootscope(tmp.dir, 'diff', a, b, '--no-findings');
     expect(text.out).toContain('device layer\n  disk0  A: virtio-blk@00:01.0   B: vbd-51712\n');
-    expect(text.out).toMatch(/\nblock I\/O: (\d+) in A, \1 in B, \1 aligned\n  same order on both sides\n/);
+    const { countA, countB, matched } = block;
+    expect(text.out).toContain(`\nblock I/O: ${countA} in A, ${countB} in B, ${matched} aligned\n`);
     expect(text.out).toMatch(/\n +#\d+ disk0 read 2\+1024 +#\d+ disk0 read 2\+1024\n/);
   });
 

@@ -2,7 +2,6 @@
 // .cache/kvm-oracle/ and regenerated when missing): every case imports with no bad line and the
 // guest's console byte for byte; the boot's hypercalls match the committed trimmed copy; and the
 // analyzers work on an imported real KVM trace (console, phases, latency, check, explain uart).
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -11,16 +10,16 @@ import { importFile } from '../../cli/commands/import.ts';
 import { openTrace } from '../../capture/store/index.ts';
 import type { TraceEvent } from '../../capture/model.ts';
 import { FTRACE_UNMAPPED } from '../../capture/import/ftrace-kvm.ts';
-import { bootscope, REPO_ROOT, tempDir } from '../helpers/real-guests.ts';
+import { bootscope, REPO_ROOT, runScript, tempDir } from '../helpers/real-guests.ts';
 
 const CASES = ['nvhe-smp1', 'nvhe-smp2', 'vhe-smp1', 'vhe-smp2', 'nvhe-smp2-host612'];
 const corpus = join(REPO_ROOT, '.cache/kvm-oracle');
 const tmp = tempDir('bootscope-kvm-corpus-');
 afterAll(() => tmp.cleanup());
 
-beforeAll(() => {
+beforeAll(async () => {
   // Makes only the cases that are missing (each takes both cores for one to two minutes).
-  execFileSync(join(REPO_ROOT, 'scripts/kvm-oracle/make-corpus.sh'), [corpus, ...CASES], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await runScript(join(REPO_ROOT, 'scripts/kvm-oracle/make-corpus.sh'), [corpus, ...CASES]);
 });
 
 /** Hypercall names up to and including the first PSCI_CPU_ON: the boot's discovery sequence. */

@@ -3,14 +3,13 @@
 // (scripts/kvm-oracle/, corpus cases nvhe-smp2 and nvhe-smp2-log) and on the emulator; the
 // hypercalls by function, the MMIO accesses by device and the kernel's log lines must agree, except
 // for the differences docs/emulator.md lists with their reasons ("Compared with real KVM").
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importFile } from '../../cli/commands/import.ts';
 import { openTrace } from '../../capture/store/index.ts';
 import type { TraceEvent } from '../../capture/model.ts';
-import { bootscope, fetchGuests, REPO_ROOT, tempDir } from '../helpers/real-guests.ts';
+import { bootscope, fetchGuests, REPO_ROOT, runScript, tempDir } from '../helpers/real-guests.ts';
 
 const corpus = join(REPO_ROOT, '.cache/kvm-oracle');
 const tmp = tempDir('bootscope-kvm-machine-');
@@ -120,9 +119,7 @@ describe('the kvm machine against real KVM (6.1, nVHE), the same guest', () => {
   let kvmLog: TraceEvent[] = [];
   let emuLog: { events: TraceEvent[]; console: string };
   beforeAll(async () => {
-    execFileSync(join(REPO_ROOT, 'scripts/kvm-oracle/make-corpus.sh'), [corpus, 'nvhe-smp2', 'nvhe-smp2-log'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    await runScript(join(REPO_ROOT, 'scripts/kvm-oracle/make-corpus.sh'), [corpus, 'nvhe-smp2', 'nvhe-smp2-log']);
     // One emulator run at a time: each keeps a core busy for about a minute.
     kvm = await realKvm('nvhe-smp2');
     emu = await emulator('nvhe-smp2', 'console=ttyAMA0 quiet', '1.2s');

@@ -9,6 +9,7 @@ import { importFile } from '../../../cli/commands/import.ts';
 import { openTrace } from '../../../capture/store/index.ts';
 import { consoleBytes } from '../../../analyze/console.ts';
 import { tmp } from './helpers.ts';
+import { runScript } from '../../helpers/real-guests.ts';
 
 const root = join(import.meta.dirname, '../../..');
 const committed = join(root, 'test/fixtures/qemu');
@@ -111,9 +112,8 @@ const haveQemu = (() => {
 describe.runIf(haveQemu || FULL.every((n) => existsSync(join(full, `${n}.done`))))(
   'full QEMU fixtures (scripts/make-qemu-fixtures.sh)',
   () => {
-    beforeAll(() => {
-      if (!FULL.every((n) => existsSync(join(full, `${n}.done`))))
-        execFileSync(join(root, 'scripts/make-qemu-fixtures.sh'), { stdio: 'inherit' });
+    beforeAll(async () => {
+      if (!FULL.every((n) => existsSync(join(full, `${n}.done`)))) await runScript(join(root, 'scripts/make-qemu-fixtures.sh'), []);
     }, 1_800_000);
     for (const name of FULL) {
       it(`${name}: console byte for byte, MMIO counts per device, every line accounted for`, async () => {
