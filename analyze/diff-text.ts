@@ -26,7 +26,10 @@ export function renderDiff(d: DiffResult): string {
   const out: string[] = [];
   out.push(`A  ${na} (${d.sources[0]})`, `B  ${nb} (${d.sources[1]})`, '');
   if (d.identical) {
-    out.push(`no difference (${d.vcpus.reduce((s, v) => s + v.eventsA, 0).toLocaleString('en-US')} aligned events)`);
+    const io = d.io.streams.map(
+      (s) => `, ${s.matched.toLocaleString('en-US')} ${s.stream === 'block' ? 'block requests' : 'network frames'}`,
+    );
+    out.push(`no difference (${d.vcpus.reduce((s, v) => s + v.eventsA, 0).toLocaleString('en-US')} aligned events${io.join('')})`);
     return out.join('\n') + '\n';
   }
   out.push(`aligned kinds: ${d.alignedKinds.join(', ') || '(none)'}`);

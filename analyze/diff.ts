@@ -590,6 +590,7 @@ export function diffTraces(srcA: DiffSource, srcB: DiffSource, opts: DiffOptions
   }
 
   const kinds = rows(new Map([...A.kinds].map(([k, v]) => [k as string, v])), new Map([...B.kinds].map(([k, v]) => [k as string, v])));
+  const io = diffIo(A.io, B.io);
   const identical =
     vcpus.every((v) => v.deletedRuns === 0 && v.insertedRuns === 0 && v.repeatDifferences === 0) &&
     kinds.every((r) => r.a === r.b) &&
@@ -599,6 +600,7 @@ export function diffTraces(srcA: DiffSource, srcB: DiffSource, opts: DiffOptions
     !sysregsOnlyIn.a.length &&
     !sysregsOnlyIn.b.length &&
     equivalences.length === 0 &&
+    ioSame(io) &&
     (!findings || (!findings.onlyA.length && !findings.onlyB.length));
   if (!alignedKinds.length) notes.push('the traces share no aligned event kind: nothing to align');
 
@@ -629,9 +631,21 @@ export function diffTraces(srcA: DiffSource, srcB: DiffSource, opts: DiffOptions
       firstDifference: consoleDiff,
     },
     findings,
-    io: diffIo(A.io, B.io),
+    io,
     notes,
   };
+}
+
+/**
+ * The device layer is the same when each side has the same devices by role and every block and
+ * network stream aligns request for request (same op, sector, length; same frames), in the same
+ * order. The aligned vCPU streams do not see this: I/O tokens are not among their kinds' tokens.
+ */
+function ioSame(d: IoDiff): boolean {
+  return (
+    d.roles.every((r) => r.a !== null && r.b !== null) &&
+    d.streams.every((s) => s.firstDivergence === null && s.matched === s.countA && s.matched === s.countB)
+  );
 }
 
 function describeSource(m: TraceMeta): string {

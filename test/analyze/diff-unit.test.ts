@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DeviceRegion, TraceEvent, TraceMeta } from '../../capture/model.ts';
 import { diffTraces, myersDiff, type DiffSource } from '../../analyze/diff.ts';
+import { renderDiff } from '../../analyze/diff-text.ts';
 import { syntheticMeta } from '../../analyze/standalone.ts';
 
 function lcs(a: number[], b: number[]): number {
@@ -146,6 +147,41 @@ describe('diffTraces', () => {
     expect(d.identical).toBe(true);
     expect(d.firstDivergence).toBeNull();
     expect(d.hunks).toEqual([]);
+  });
+
+  it('is not identical when only the block or network stream differs (same kinds, same counts, same vCPU streams)', () => {
+    const VBLK = 'virtio-blk@00:01.0';
+    const req = (sector: number): E =>
+      ({ kind: 'block_request', time: 4, vcpu: 0, device: VBLK, queue: 0, request: 1n, op: 'read', sector, length: 4096 }) as E;
+    const frame = (length: number): E =>
+      ({
+        kind: 'net_frame',
+        time: 4,
+        vcpu: 0,
+        device: 'virtio-net@00:02.0',
+        queue: 1,
+        direction: 'tx',
+        length,
+        ethertype: 0x0806,
+        frame: new Uint8Array(length),
+      }) as E;
+    const same = source(syntheticMeta(), KVM, boot(KVM, [req(0), req(8), frame(42)]));
+    expect(diffTraces(same, same).identical).toBe(true);
+    const otherSector = source(syntheticMeta(), KVM, boot(KVM, [req(0), req(16), frame(42)]));
+    const d = diffTraces(same, otherSector);
+    expect(d.kinds.every((r) => r.a === r.b)).toBe(true);
+    expect(d.identical).toBe(false);
+    expect(d.io.streams[0]!.firstDivergence?.row).toBe(1);
+    expect(renderDiff(d)).toContain('first divergence at row 2: A #');
+    const swapped = source(syntheticMeta(), KVM, boot(KVM, [req(8), req(0), frame(42)]));
+    expect(diffTraces(same, swapped).identical).toBe(false);
+    const otherFrame = source(syntheticMeta(), KVM, boot(KVM, [req(0), req(8), frame(60)]));
+    const n = diffTraces(same, otherFrame);
+    expect(n.identical).toBe(false);
+    expect(n.io.streams.map((s) => [s.stream, s.matched])).toEqual([
+      ['block', 2],
+      ['net', 0],
+    ]);
   });
 
   it('lines up a relocated UART and GIC by role and reports hypercalls and findings on one side only', () => {
