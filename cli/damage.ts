@@ -15,13 +15,17 @@ export class Damage {
 
   /** Open a trace whose damaged chunks are reported on stderr as they are met, and remembered. */
   open(path: string, opts: Omit<ReaderOptions, 'onProblem'> = {}): TraceReader {
-    return openTrace(path, {
-      ...opts,
-      onProblem: (problem, text) => {
-        this.seen.push({ path, problem });
-        process.stderr.write(`bootscope: ${text}\n`);
-      },
-    });
+    return openTrace(path, { ...opts, onProblem: this.listener(path) });
+  }
+
+  /** The `onProblem` callback for a reader of `path` opened elsewhere (e.g. by the replay). */
+  listener(path: string): NonNullable<ReaderOptions['onProblem']> {
+    return (problem, text) => {
+      // A second pass over the same chunk (e.g. a filtered re-read) is the same damage.
+      if (problem.chunk >= 0 && this.seen.some((s) => s.path === path && s.problem.chunk === problem.chunk)) return;
+      this.seen.push({ path, problem });
+      process.stderr.write(`bootscope: ${text}\n`);
+    };
   }
 
   get any(): boolean {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { COMMON_FIELDS, KIND_FIELDS, type NewEvent, type TraceEvent } from '../../capture/model.ts';
-import { openTrace } from '../../capture/store/index.ts';
+import { openTrace, type ReaderOptions } from '../../capture/store/index.ts';
 import type { Recorder } from '../types.ts';
 import { GuestImageError } from './load.ts';
 import type { Machine } from './index.ts';
@@ -128,10 +128,12 @@ export interface ReplayOptions {
   overwrite?: boolean;
   /** Asked between run slices: a reason (e.g. 'SIGINT') stops the replay there (see RunConfig.interrupt). */
   interrupt?: () => string | undefined;
+  /** Told of each damaged chunk of the recorded trace (its events cannot be compared). */
+  onProblem?: ReaderOptions['onProblem'];
 }
 
 export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
-  const reader = openTrace(tracePath);
+  const reader = openTrace(tracePath, opts.onProblem ? { onProblem: opts.onProblem } : {});
   try {
     const meta = reader.meta;
     if (meta.source.type !== 'emulator') {

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bootMixPool } from '../../bench/boot-mix.ts';
-import { bootscope, tempDir } from '../helpers/real-guests.ts';
+import { bootscope, REPO_ROOT, tempDir } from '../helpers/real-guests.ts';
 import { corruptChunk, writeEvents } from '../capture/store/helpers.ts';
 
 const { dir, file } = tempDir('bootscope-damage-');
@@ -60,6 +60,16 @@ describe('every command reports a damaged chunk and exits 1', () => {
       expectDamage(await bootscope(dir, ...args), CHUNK3);
     });
   }
+
+  it('replay: the damaged chunk is named, its events are not taken for a divergence, exit 1', async () => {
+    // An emulator run (replay needs one) whose only chunk is corrupted.
+    const run = file('workload.trace');
+    const r0 = await bootscope(dir, 'run', '--kernel', join(REPO_ROOT, 'guests/bin/workload.bin'), '-o', run);
+    expect(r0.code).toBe(0);
+    corruptChunk(run, 0);
+    const r = await bootscope(dir, 'replay', run);
+    expectDamage(r, /chunk 0: checksum mismatch \(chunk is corrupt\) \(events 0\.\.\d+\) skipped/, run);
+  });
 
   it('info names the damage in its text and JSON, and is not "complete"', async () => {
     const r = await bootscope(dir, 'info', crc);
