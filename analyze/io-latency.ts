@@ -1,18 +1,35 @@
-// Block I/O latency, per device and queue: request submitted (the doorbell that made the device
-// look: a virtqueue notify write, or the event-channel send to a Xen backend) → completion (the
-// device's used-ring / blkif response, with the INTID it raised: INTx SPI, MSI or the
-// event-channel upcall PPI) → the guest acknowledges that interrupt (IAR). Same streaming
+// Block I/O and network frame latency, per device and queue: request submitted (the doorbell that
+// made the device look: a virtqueue notify write, or the event-channel send to a Xen backend) →
+// completion (the device's used-ring / blkif response, with the INTID it raised: INTx SPI, MSI or
+// the event-channel upcall PPI) → the guest acknowledges that interrupt (IAR). Same streaming
 // distributions as the interrupt latency (analyze/latency.ts): bounded memory.
+//
+// A block completion names its request and its INTID (block_complete). A transmitted frame has no
+// completion event of its own: the device's next interrupt after it announces it — the function's
+// MSI or its INTx line rising (virtio-net; the device puts the used buffer back as it takes the
+// frame), or the event-channel notification to the guest from the vif's backend (netfront; the
+// upcall PPI, GUEST_EVTCHN_PPI). A frame the device took without announcing it before the guest's
+// next doorbell to that device is completed silently (event index or a line already high).
 
 import type { EventKind, TraceEvent } from '../capture/model.ts';
 import { Distribution } from './latency.ts';
 import type { LiteAnalysis, LiteContext } from './standalone.ts';
+import { XEN_EVTCHN_PPI } from './state/xen-evtchn.ts';
 
 export const IO_STAGES = ['submit_to_complete', 'complete_to_ack', 'submit_to_ack'] as const;
 export type IoStage = (typeof IO_STAGES)[number];
 
 /** The event kinds the analysis reads. */
-export const IO_LATENCY_KINDS: EventKind[] = ['block_request', 'block_complete', 'mmio_write', 'xen_evtchn', 'irq_ack'];
+export const IO_LATENCY_KINDS: EventKind[] = [
+  'block_request',
+  'block_complete',
+  'net_frame',
+  'mmio_write',
+  'xen_evtchn',
+  'msi',
+  'irq_line',
+  'irq_ack',
+];
 
 export interface IoStageStats {
   stage: IoStage;
@@ -30,6 +47,8 @@ export interface IoStageStats {
 }
 
 export interface IoQueueLatency {
+  /** Block requests, or network frames (requests are then frames; ops their direction). */
+  kind: 'block' | 'net';
   device: string;
   queue: number;
   requests: number;
@@ -47,12 +66,13 @@ export interface IoQueueLatency {
 export interface IoLatencyResult {
   clock: string;
   queues: IoQueueLatency[];
-  /** Requests without a completion at the end of the trace, per device and queue. */
-  outstanding: { device: string; queue: number; count: number }[];
+  /** Requests (frames) without a completion at the end of the trace, per device and queue. */
+  outstanding: { kind: 'block' | 'net'; device: string; queue: number; count: number }[];
   notes: string[];
 }
 
 interface Queue {
+  kind: 'block' | 'net';
   device: string;
   queue: number;
   requests: number;
@@ -62,8 +82,10 @@ interface Queue {
   depth: number;
   maxDepth: number;
   ops: Map<string, number>;
-  /** request id → submit time. */
+  /** request id → submit time (block). */
   flight: Map<bigint, number>;
+  /** Frames taken by the device and not yet announced by an interrupt (net). */
+  frames: { submit: number; taken: number }[];
   stages: Map<IoStage, Distribution>;
 }
 
@@ -86,13 +108,17 @@ export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
   /** Completions per INTID waiting for an acknowledge: one interrupt may announce several. */
   private readonly waiting = new Map<number, Unacked[]>();
 
-  private queueOf(device: string, queue: number): Queue {
-    const key = `${device}\0${queue}`;
+  /** Net queues per device holding frames that wait for their interrupt. */
+  private readonly unannounced = new Map<string, Set<Queue>>();
+
+  private queueOf(kind: 'block' | 'net', device: string, queue: number): Queue {
+    const key = `${kind}\0${device}\0${queue}`;
     let q = this.queues.get(key);
     if (!q) {
       this.queues.set(
         key,
         (q = {
+          kind,
           device,
           queue,
           requests: 0,
@@ -103,6 +129,7 @@ export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
           maxDepth: 0,
           ops: new Map(),
           flight: new Map(),
+          frames: [],
           stages: new Map(),
         }),
       );
@@ -119,13 +146,34 @@ export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
   onEvent(e: TraceEvent): void {
     switch (e.kind) {
       case 'mmio_write':
-        if (e.device && NOTIFY.test(e.register)) this.doorbell.set(e.device, e.time);
+        if (e.device && NOTIFY.test(e.register)) this.ring(e.device, e.time);
         return;
       case 'xen_evtchn':
-        if (e.dir === 'to_backend') this.doorbell.set(e.peer, e.time);
+        if (e.dir === 'to_backend') this.ring(e.peer, e.time);
+        else this.announce(e.peer, XEN_EVTCHN_PPI, e.time);
         return;
+      case 'msi':
+        if (e.intid) this.announce(e.device, e.intid, e.time);
+        return;
+      case 'irq_line':
+        if (e.level === 1 && e.source) this.announce(e.source, e.intid, e.time);
+        return;
+      case 'net_frame': {
+        // Only what the guest sends has a doorbell and a completion (received frames: none yet).
+        if (e.direction !== 'tx') return;
+        const q = this.queueOf('net', e.device, e.queue);
+        q.requests++;
+        q.ops.set(e.direction, (q.ops.get(e.direction) ?? 0) + 1);
+        q.frames.push({ submit: this.doorbell.get(e.device) ?? e.time, taken: e.time });
+        q.depth = q.frames.length;
+        if (q.depth > q.maxDepth) q.maxDepth = q.depth;
+        let set = this.unannounced.get(e.device);
+        if (!set) this.unannounced.set(e.device, (set = new Set()));
+        set.add(q);
+        return;
+      }
       case 'block_request': {
-        const q = this.queueOf(e.device, e.queue);
+        const q = this.queueOf('block', e.device, e.queue);
         q.requests++;
         q.ops.set(e.op, (q.ops.get(e.op) ?? 0) + 1);
         q.flight.set(e.request, this.doorbell.get(e.device) ?? e.time);
@@ -134,7 +182,7 @@ export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
         return;
       }
       case 'block_complete': {
-        const q = this.queueOf(e.device, e.queue);
+        const q = this.queueOf('block', e.device, e.queue);
         const submit = q.flight.get(e.request);
         if (submit === undefined) return;
         q.flight.delete(e.request);
@@ -164,8 +212,44 @@ export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
     }
   }
 
+  /** A doorbell: frames the device took since the last one and did not announce completed silently. */
+  private ring(device: string, time: number): void {
+    const set = this.unannounced.get(device);
+    if (set) {
+      for (const q of set) {
+        for (const f of q.frames) {
+          q.completed++;
+          q.silent++;
+          this.add(q, 'submit_to_complete', f.taken - f.submit);
+        }
+        q.frames.length = 0;
+      }
+      set.clear();
+    }
+    this.doorbell.set(device, time);
+  }
+
+  /** An interrupt from `device`: it completes the frames the device took and had not announced. */
+  private announce(device: string, intid: number, time: number): void {
+    const set = this.unannounced.get(device);
+    if (!set?.size) return;
+    let list = this.waiting.get(intid);
+    if (!list) this.waiting.set(intid, (list = []));
+    for (const q of set) {
+      for (const f of q.frames) {
+        q.completed++;
+        this.add(q, 'submit_to_complete', time - f.submit);
+        list.push({ q, submit: f.submit, complete: time });
+      }
+      q.frames.length = 0;
+    }
+    set.clear();
+  }
+
   finish(ctx: LiteContext): IoLatencyResult {
-    const queues = [...this.queues.values()].sort((a, b) => a.device.localeCompare(b.device) || a.queue - b.queue);
+    const queues = [...this.queues.values()].sort(
+      (a, b) => a.kind.localeCompare(b.kind) || a.device.localeCompare(b.device) || a.queue - b.queue,
+    );
     const toNs = (t: number) => ctx.toNs(t);
     const notes: string[] = [];
     if (queues.length && ctx.clock.kind === 'instructions') {
@@ -178,6 +262,7 @@ export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
     return {
       clock: ctx.clock.kind,
       queues: queues.map((q) => ({
+        kind: q.kind,
         device: q.device,
         queue: q.queue,
         requests: q.requests,
@@ -188,7 +273,9 @@ export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
         ops: Object.fromEntries([...q.ops].sort()),
         stages: ioStageRows(q.stages, toNs),
       })),
-      outstanding: queues.filter((q) => q.flight.size).map((q) => ({ device: q.device, queue: q.queue, count: q.flight.size })),
+      outstanding: queues
+        .filter((q) => q.flight.size || q.frames.length)
+        .map((q) => ({ kind: q.kind, device: q.device, queue: q.queue, count: q.flight.size + q.frames.length })),
       notes,
     };
   }

@@ -13,7 +13,7 @@ export function registerLatency(program: Command): void {
   program
     .command('latency')
     .description(
-      'interrupt latency (assert → deliver → ack → EOI → deactivate, timer deadline → assert) per INTID and role; block I/O latency (submit → complete → ack) per device and queue',
+      'interrupt latency (assert → deliver → ack → EOI → deactivate, timer deadline → assert) per INTID and role; block I/O and network frame latency (submit → complete → ack) per device and queue',
     )
     .argument('<trace>', 'trace file')
     .option('--json', 'print the statistics as JSON')
@@ -72,12 +72,28 @@ function mainStage(g: LatencyGroup) {
   return g.stages[0];
 }
 
-/** The block I/O section: per device and queue, the stages and the histogram of submit → ack. */
+/** The I/O sections: block requests, then network frames, per device and queue, with histograms. */
 export function renderIoLatency(io: IoLatencyResult): string[] {
   if (!io.queues.length) return [];
-  const unit = io.clock === 'instructions' ? 'insns' : 'ns';
+  const out: string[] = [];
+  for (const kind of ['block', 'net'] as const) {
+    const queues = io.queues.filter((q) => q.kind === kind);
+    if (queues.length) out.push(...ioSection(kind, queues, io.clock === 'instructions' ? 'insns' : 'ns'));
+  }
+  for (const q of io.queues)
+    if (q.errors || q.silent)
+      out.push(
+        `${q.device} q${q.queue}: ${q.errors} error completion(s), ${q.silent} ${q.kind === 'net' ? 'frame(s)' : 'completion(s)'} without an interrupt`,
+      );
+  if (io.outstanding.length) out.push(`never completed: ${io.outstanding.map((o) => `${o.device} q${o.queue} ×${o.count}`).join(', ')}`);
+  for (const n of io.notes) out.push(`note: ${n}`);
+  if (out[out.length - 1] !== '') out.push('');
+  return out;
+}
+
+function ioSection(kind: 'block' | 'net', queues: IoLatencyResult['queues'], unit: string): string[] {
   const rows: (string | number)[][] = [];
-  for (const q of io.queues) {
+  for (const q of queues) {
     const ops = Object.entries(q.ops)
       .map(([op, n]) => `${op} ${n}`)
       .join(', ');
@@ -97,11 +113,26 @@ export function renderIoLatency(io: IoLatencyResult): string[] {
     );
   }
   const out = [
-    'block I/O per device and queue',
-    renderTable(['', 'requests', 'depth', 'ops', 'stage', 'count', `p50 (${unit})`, 'p90', 'p99', 'max', 'p50 / p99 (ns)'], rows),
+    kind === 'block' ? 'block I/O per device and queue' : 'network frames sent, per device and queue',
+    renderTable(
+      [
+        '',
+        kind === 'block' ? 'requests' : 'frames',
+        'depth',
+        'ops',
+        'stage',
+        'count',
+        `p50 (${unit})`,
+        'p90',
+        'p99',
+        'max',
+        'p50 / p99 (ns)',
+      ],
+      rows,
+    ),
     '',
   ];
-  for (const q of io.queues) {
+  for (const q of queues) {
     const s = q.stages.find((x) => x.stage === 'submit_to_ack') ?? q.stages[0];
     if (!s?.histogram.length) continue;
     out.push(`histogram: ${q.device} q${q.queue}, ${s.stage.replace(/_/g, ' ')} (${unit}, power-of-two buckets)`);
@@ -112,12 +143,6 @@ export function renderIoLatency(io: IoLatencyResult): string[] {
       );
     out.push('');
   }
-  for (const q of io.queues)
-    if (q.errors || q.silent)
-      out.push(`${q.device} q${q.queue}: ${q.errors} error completion(s), ${q.silent} completion(s) without an interrupt`);
-  if (io.outstanding.length) out.push(`never completed: ${io.outstanding.map((o) => `${o.device} q${o.queue} ×${o.count}`).join(', ')}`);
-  for (const n of io.notes) out.push(`note: ${n}`);
-  if (out[out.length - 1] !== '') out.push('');
   return out;
 }
 

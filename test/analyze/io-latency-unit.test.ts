@@ -1,6 +1,8 @@
 // Block I/O latency on hand-made streams: virtio (notify write → completion → ack of the INTx or
 // MSI INTID), Xen (event-channel send → response → ack of the upcall PPI, shared with xenstore),
-// several completions announced by one interrupt, suppressed interrupts, requests never completed.
+// several completions announced by one interrupt, suppressed interrupts, requests never completed;
+// network frames (virtio-net: notify → the function's MSI or INTx; netfront: event-channel send →
+// the backend's notification, the upcall PPI).
 import { describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../../capture/model.ts';
 import { ioLatencyOf } from '../../analyze/io-latency.ts';
@@ -85,11 +87,100 @@ describe('I/O latency', () => {
     const q = r.queues[0]!;
     expect(q.silent).toBe(1);
     expect(q.stages.map((s) => s.stage)).toEqual(['submit_to_complete']);
-    expect(r.outstanding).toEqual([{ device: VBLK, queue: 0, count: 1 }]);
+    expect(r.outstanding).toEqual([{ kind: 'block', device: VBLK, queue: 0, count: 1 }]);
     expect(r.notes).toContain('1 completion(s) whose interrupt the guest had not acknowledged by the end of the trace');
     const text = renderIoLatency(r).join('\n');
     expect(text).toContain('never completed: virtio-blk@00:01.0 q0 ×1');
     expect(text).toContain(`${VBLK} q0: 0 error completion(s), 1 completion(s) without an interrupt`);
+  });
+
+  it('net, virtio: a frame from its TX notify to the MSI (or INTx rising) that announces it, then the ack; a suppressed one is silent', () => {
+    const VNET = 'virtio-net@00:02.0';
+    const frame = (time: number, device = VNET, queue = 1): E =>
+      ({
+        kind: 'net_frame',
+        time,
+        vcpu: 0,
+        device,
+        queue,
+        direction: 'tx',
+        length: 42,
+        ethertype: 0x0806,
+        frame: new Uint8Array(42),
+      }) as E;
+    const msi = (time: number, intid: number, device = VNET): E =>
+      ({ kind: 'msi', time, vcpu: 0, device, addr: 0x8090040, msi_data: 4, intid }) as E;
+    const line = (time: number, intid: number, source: string): E =>
+      ({ kind: 'irq_line', time, vcpu: -1, intid, level: 1, trigger: 'level', source }) as E;
+    const r = ioLatencyOf(
+      seqd([
+        msi(5, 8192, VBLK), // another function's message announces nothing of the NIC's
+        notify(100, VNET),
+        frame(100),
+        frame(100),
+        msi(104, 8196),
+        ack(130, 8196),
+        notify(200, VNET),
+        frame(200), // event index: no interrupt before the next doorbell
+        notify(300, VNET),
+        frame(300),
+        line(310, 37, VNET),
+        ack(350, 37),
+        notify(400, VNET),
+        frame(400), // never announced
+      ]),
+      ctx,
+    );
+    expect(r.queues).toHaveLength(1);
+    expect(r.queues[0]).toMatchObject({
+      kind: 'net',
+      device: VNET,
+      queue: 1,
+      requests: 5,
+      completed: 4,
+      silent: 1,
+      maxDepth: 2,
+      ops: { tx: 5 },
+    });
+    const st = Object.fromEntries(r.queues[0]!.stages.map((s) => [s.stage, [s.count, s.max]]));
+    expect(st).toEqual({ submit_to_complete: [4, 10], complete_to_ack: [3, 40], submit_to_ack: [3, 50] });
+    expect(r.outstanding).toEqual([{ kind: 'net', device: VNET, queue: 1, count: 1 }]);
+    const text = renderIoLatency(r).join('\n');
+    expect(text).toContain('network frames sent, per device and queue');
+    expect(text).toMatch(/\nvirtio-net@00:02\.0 q1 +5 +2 +tx 5 +submit to complete/);
+    expect(text).toContain(`${VNET} q1: 0 error completion(s), 1 frame(s) without an interrupt`);
+    expect(text).not.toContain('block I/O');
+  });
+
+  it("net, Xen: a frame from the event-channel send to the vif's notification (upcall PPI 31), shown after the block queues", () => {
+    const back = (time: number, peer: string): E => ({ kind: 'xen_evtchn', time, vcpu: 0, evtchn: 4, peer, dir: 'to_guest' }) as E;
+    const r = ioLatencyOf(
+      seqd([
+        send(10, 'vif-0'),
+        {
+          kind: 'net_frame',
+          time: 10,
+          vcpu: 0,
+          device: 'vif-0',
+          queue: 0,
+          direction: 'tx',
+          length: 90,
+          ethertype: 0x86dd,
+          frame: new Uint8Array(90),
+        } as E,
+        back(12, 'vbd-51712'), // the disk's notification is not the vif's
+        back(15, 'vif-0'),
+        ack(40, 31),
+        send(50),
+        req(50, 0, 'vbd-51712'),
+        done(50, 0, 31, 'vbd-51712'),
+        ack(60, 31),
+      ]),
+      ctx,
+    );
+    expect(r.queues.map((q) => `${q.kind} ${q.device} q${q.queue}`)).toEqual(['block vbd-51712 q0', 'net vif-0 q0']);
+    const st = Object.fromEntries(r.queues[1]!.stages.map((s) => [s.stage, [s.count, s.max]]));
+    expect(st).toEqual({ submit_to_complete: [1, 5], complete_to_ack: [1, 25], submit_to_ack: [1, 30] });
   });
 
   it('prints nothing for a trace without block I/O', () => {
