@@ -4,10 +4,12 @@
 // to its encoding group (Arm DDI 0487 C4.1, the A64 encoding index):
 // - loads and stores: fp-loadstore.ts;
 // - scalar floating point (data processing, conversions): fp-data.ts, on the IEEE arithmetic of fp-arith.ts;
-// - AdvSIMD vector: advsimd.ts (vector FP forms in fp-data.ts), AdvSIMD scalar: advsimd-scalar.ts.
+// - AdvSIMD vector: advsimd.ts (arithmetic; vector FP forms in fp-data.ts) and advsimd-lanes.ts (copy,
+//   permute, EXT, TBL, across lanes); AdvSIMD scalar: advsimd-scalar.ts.
 // The V register file and the CPU interface these files use are in vregs.ts.
 
-import { acrossLanes, byElement, copy, ext, modImm, permute, shiftImm, tbl, threeDiff, threeSame, twoMisc } from './advsimd.ts';
+import { byElement, modImm, shiftImm, threeDiff, threeSame, twoMisc } from './advsimd.ts';
+import { acrossLanes, copy, ext, permute, tbl } from './advsimd-lanes.ts';
 import { advsimdScalar } from './advsimd-scalar.ts';
 import { execFpData } from './fp-data.ts';
 import { loadStore } from './fp-loadstore.ts';
