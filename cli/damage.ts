@@ -2,7 +2,9 @@
 // it is met (which chunk, which events), the command prints what it could read, and then fails with
 // one line saying the output is incomplete (exit status 1). Nothing is skipped silently.
 
-import { openTrace, type ReaderOptions, type TraceProblem, type TraceReader } from '../capture/store/index.ts';
+import { damageSummary, openTrace, type ReaderOptions, type TraceProblem, type TraceReader } from '../capture/store/index.ts';
+
+export { damageSummary };
 import { UserError } from './errors.ts';
 
 /** The output is incomplete because a trace is damaged (exit status 1, like any error). */
@@ -41,24 +43,4 @@ export class Damage {
     const also = paths.length > 1 ? `; ${paths.slice(1).join(', ')} damaged too` : '';
     throw new DamagedTraceError(`${first}: damaged: ${damageSummary(mine)}; the output above is incomplete${also}`);
   }
-}
-
-/** "2 chunks could not be read (4,000 events)", or the trace-level problem when no chunk is named. */
-export function damageSummary(problems: readonly TraceProblem[]): string {
-  const chunks = problems.filter((p) => p.chunk >= 0);
-  if (!chunks.length) return problems.map((p) => p.message).join('; ');
-  let events = 0;
-  let known = true;
-  for (const p of chunks) {
-    if (p.seqFirst === undefined || p.seqLast === undefined) known = false;
-    else events += p.seqLast - p.seqFirst + 1;
-  }
-  const rest =
-    problems.length > chunks.length
-      ? `; ${problems
-          .filter((p) => p.chunk < 0)
-          .map((p) => p.message)
-          .join('; ')}`
-      : '';
-  return `${chunks.length} chunk${chunks.length === 1 ? '' : 's'} could not be read${known ? ` (${events} events)` : ''}${rest}`;
 }

@@ -4,6 +4,7 @@
 import React, { useEffect, useRef, useState } from 'react';
 import { Box, Text, render, useApp, useInput, useStdout, type Key } from 'ink';
 import { Worker } from 'node:worker_threads';
+import { damageSummary, type TraceProblem } from '../capture/store/index.ts';
 import { TraceData, diffTraces, type Analyses, type Density, type DiffData } from './data.ts';
 import { parseFilter, parseJump } from './event-window.ts';
 import { SCREEN_KEYS, SCREENS, initialState, type AppState, type Ctx, type KeyHandler, type KeyInfo, type ScreenId } from './state.ts';
@@ -100,6 +101,7 @@ export function frameLines(s: AppState, ctx: Ctx): { tabs: string; body: Line[];
       color: 'yellow',
     });
   else if (s.message) status = line(s.message, { color: 'yellow' });
+  else if (ctx.damage) status = line(`DAMAGED: ${ctx.damage}; what is shown is incomplete   ? help  q quit`, { color: 'red' });
   else status = line(`${ctx.data.path}${ctx.analyses ? '' : '  (analyzing…)'}   ? help  q quit`, { dim: true });
   return { tabs, body, status };
 }
@@ -115,6 +117,8 @@ export interface AppProps {
   /** Analyzer results given up front (tests, or a caller that already ran them). */
   analyses?: Analyses;
   initial?: Partial<AppState>;
+  /** Filled with the damage the analysis worker found, for the caller to report after exit. */
+  workerProblems?: TraceProblem[];
 }
 
 function useTerminalSize(fixed: { width?: number; height?: number }): { width: number; height: number } {
@@ -138,6 +142,11 @@ export function App(props: AppProps): React.ReactElement {
   const [state, setState] = useState<AppState>(() => ({ ...initialState(props.data), ...props.initial }));
   const [analyses, setAnalyses] = useState<Analyses | undefined>(props.analyses ?? props.data.analysesDone);
   const [densityIndex, setDensityIndex] = useState<Density | undefined>();
+  const [workerProblems, setWorkerProblemsState] = useState<TraceProblem[]>([]);
+  const setWorkerProblems = (p: TraceProblem[]) => {
+    props.workerProblems?.splice(0, Infinity, ...p);
+    setWorkerProblemsState(p);
+  };
   const [diff, setDiff] = useState<{ data: DiffData; fromAnalyzer: boolean; why?: string } | undefined>();
   // Analyses run after the first frame is on screen, so opening is instant.
   useEffect(() => {
@@ -154,6 +163,7 @@ export function App(props: AppProps): React.ReactElement {
             if (!live) return;
             if (m.type === 'analyses') setAnalyses(m.value as Analyses);
             else if (m.type === 'density') setDensityIndex(m.value as Density);
+            else if (m.type === 'problems') setWorkerProblems(m.value as TraceProblem[]);
           });
           worker.on('error', () => {
             worker = undefined;
@@ -175,7 +185,17 @@ export function App(props: AppProps): React.ReactElement {
   // One row fewer than the terminal: ink clears the whole screen (flicker) when output fills it.
   const width = Math.max(40, size.width);
   const height = Math.max(10, size.height - 1);
-  const ctx: Ctx = { data: props.data, other: props.other, analyses, diff, densityIndex, width, height: height - 2 };
+  const problems = props.data.problems(workerProblems);
+  const ctx: Ctx = {
+    data: props.data,
+    other: props.other,
+    analyses,
+    diff,
+    densityIndex,
+    width,
+    height: height - 2,
+    ...(problems.length ? { damage: damageSummary(problems) } : {}),
+  };
   // The latest state, also between renders (keys can arrive faster than frames).
   const current = useRef(state);
   current.current = state;
@@ -199,14 +219,20 @@ export function App(props: AppProps): React.ReactElement {
 }
 
 /** Open the traces and run the TUI until the user quits. */
-export async function runTui(paths: string[]): Promise<void> {
+/** Runs the TUI until the user quits; returns the damage met in each trace (path → problems). */
+export async function runTui(paths: string[]): Promise<{ path: string; problems: TraceProblem[] }[]> {
   const [a, b] = paths;
   if (!a) throw new Error('runTui: no trace given');
   const data = new TraceData(a);
   const other = b ? new TraceData(b) : undefined;
+  const workerProblems: TraceProblem[] = [];
   try {
-    const inst = render(h(App, { data, other }), { exitOnCtrlC: false });
+    const inst = render(h(App, { data, other, workerProblems }), { exitOnCtrlC: false });
     await inst.waitUntilExit();
+    return [
+      { path: data.path, problems: data.problems(workerProblems) },
+      ...(other ? [{ path: other.path, problems: other.problems() }] : []),
+    ];
   } finally {
     data.close();
     other?.close();

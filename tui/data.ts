@@ -5,7 +5,7 @@
 
 import { KIND_CODE, deviceOf, timeToNs, type EventKind, type TraceEvent } from '../capture/model.ts';
 import { DEVICE_FIELD_BY_KIND } from '../capture/store/layout.ts';
-import { ChunkCursor, openTrace, type TraceInfo, type TraceReader } from '../capture/store/index.ts';
+import { ChunkCursor, openTrace, type TraceInfo, type TraceProblem, type TraceReader } from '../capture/store/index.ts';
 import { consoleLines, type ConsoleLine } from '../analyze/console.ts';
 import { checkAnalysis, type CheckResult } from '../analyze/check.ts';
 import { diffTraces as analyzeDiff, type DiffResult, type RunRef } from '../analyze/diff.ts';
@@ -106,6 +106,13 @@ export class TraceData {
   /** Cached results, if analyses() has finished. */
   get analysesDone(): Analyses | undefined {
     return this.analysesCache;
+  }
+
+  /** Damaged chunks met so far by this reader, plus those `more` names (e.g. the analysis worker's). */
+  problems(more: readonly TraceProblem[] = []): TraceProblem[] {
+    const all = [...this.reader.problemDetails];
+    for (const p of more) if (!all.some((q) => q.chunk === p.chunk && q.message === p.message)) all.push(p);
+    return all;
   }
 
   close(): void {

@@ -57,6 +57,8 @@ export interface Ctx {
   diff?: { data: DiffData; fromAnalyzer: boolean; why?: string };
   /** Whole-trace per-device density (computed in the background), when ready. */
   densityIndex?: Density;
+  /** "1 chunk could not be read (2000 events)" once any damage is known: every view is incomplete. */
+  damage?: string;
   width: number;
   /** Rows available to the screen body. */
   height: number;

@@ -25,3 +25,23 @@ export function describeProblem(file: string, p: TraceProblem): string {
   const range = p.seqFirst !== undefined ? ` (events ${p.seqFirst}..${p.seqLast}) skipped` : '';
   return `${file}: ${where}: ${p.message}${range}`;
 }
+
+/** "2 chunks could not be read (4,000 events)", or the trace-level problem when no chunk is named. */
+export function damageSummary(problems: readonly TraceProblem[]): string {
+  const chunks = problems.filter((p) => p.chunk >= 0);
+  if (!chunks.length) return problems.map((p) => p.message).join('; ');
+  let events = 0;
+  let known = true;
+  for (const p of chunks) {
+    if (p.seqFirst === undefined || p.seqLast === undefined) known = false;
+    else events += p.seqLast - p.seqFirst + 1;
+  }
+  const rest =
+    problems.length > chunks.length
+      ? `; ${problems
+          .filter((p) => p.chunk < 0)
+          .map((p) => p.message)
+          .join('; ')}`
+      : '';
+  return `${chunks.length} chunk${chunks.length === 1 ? '' : 's'} could not be read${known ? ` (${events} events)` : ''}${rest}`;
+}

@@ -3,7 +3,7 @@
 
 export { TraceWriter, createTrace, DEFAULT_CHUNK_EVENTS, type WriterOptions, type WriteResult, type CloseOptions } from './writer.ts';
 export { TraceReader, openTrace, type ReaderOptions, type ChunkInfo, type CountRows, type TraceInfo, type TraceSummary } from './reader.ts';
-export { TraceError, describeProblem, type TraceProblem } from './errors.ts';
+export { TraceError, damageSummary, describeProblem, type TraceProblem } from './errors.ts';
 export { loadCodec, defaultCodec, hasNodeZstd, type ZstdCodec } from './codec.ts';
 export { DecodedChunk, type DecodedStream } from './chunk-decode.ts';
 export { ChunkCursor, kindAt, streamString } from './chunk-events.ts';

@@ -4,7 +4,8 @@
 import module from 'node:module';
 import type { Command } from 'commander';
 import { UserError } from '../errors.ts';
-import { openTrace } from '../../capture/store/index.ts';
+import { describeProblem, openTrace } from '../../capture/store/index.ts';
+import { Damage } from '../damage.ts';
 
 export function registerTui(program: Command): void {
   program
@@ -23,6 +24,11 @@ export function registerTui(program: Command): void {
       delete process.env.CI;
       delete process.env.CONTINUOUS_INTEGRATION;
       const { runTui } = await import('../../tui/app.ts');
-      await runTui(other ? [path, other] : [path]);
+      const met = await runTui(other ? [path, other] : [path]);
+      // The screen said DAMAGED while it was open; after it closes, the damage is named as every
+      // reading command names it, and the exit status says the views were incomplete.
+      const damage = new Damage();
+      for (const { path: p, problems } of met) for (const problem of problems) damage.listener(p)(problem, describeProblem(p, problem));
+      damage.raise();
     });
 }

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeTrace } from './fixture.ts';
+import { corruptChunk } from '../capture/store/helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const NODE = process.execPath;
@@ -36,7 +37,7 @@ beforeAll(() => {
   file = makeTrace(30_000, 8192);
 });
 
-function start(cols: number, rows: number): void {
+function start(cols: number, rows: number, trace = file): void {
   SESSION = `bootscope-tui-${process.pid}-${cols}x${rows}`;
   tmux(
     'new-session',
@@ -47,7 +48,7 @@ function start(cols: number, rows: number): void {
     String(cols),
     '-y',
     String(rows),
-    `cd ${ROOT} && ${NODE} --disable-warning=ExperimentalWarning cli/main.ts tui ${file}; echo EXITED; sleep 30`,
+    `cd ${ROOT} && ${NODE} --disable-warning=ExperimentalWarning cli/main.ts tui ${trace}; echo EXITED $?; sleep 30`,
   );
 }
 
@@ -113,5 +114,20 @@ describe.each([
     await keys('q');
     s = await waitFor(/EXITED/, 'the program to exit');
     expect(s).not.toMatch(/Warning|Error|render method/);
+  });
+});
+
+describe('bootscope tui on a damaged trace', () => {
+  it('says DAMAGED on the status line, and on quitting names the chunk and exits 1', async () => {
+    const damaged = makeTrace(30_000, 8192, 'damaged.trace');
+    corruptChunk(damaged, 2);
+    start(100, 30, damaged);
+    let s = await waitFor(/DAMAGED: 1 chunk could not be read \(8192 events\); what is shown is incomplete/, 'the damage');
+    await keys('q');
+    s = await waitFor(/EXITED \d+/, 'the program to exit');
+    s = s.replace(/\n/g, ''); // the terminal wraps the long lines
+    expect(s).toMatch(/chunk 2: checksum mismatch \(chunk is corrupt\) \(events 16384\.\.24575\) skipped/);
+    expect(s).toMatch(/damaged: 1 chunk could not be read \(8192 events\); the output above is incomplete/);
+    expect(s).toContain('EXITED 1');
   });
 });
