@@ -18,6 +18,7 @@ import { registerTui } from './commands/tui.ts';
 import { registerReport } from './commands/report.ts';
 import { registerPhases } from './commands/phases.ts';
 import { registerLatency } from './commands/latency.ts';
+import { registerExits } from './commands/exits.ts';
 import { registerDiff } from './commands/diff.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerExplain } from './commands/explain.ts';
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerReport(program);
   registerPhases(program);
   registerLatency(program);
+  registerExits(program);
   registerDiff(program);
   registerCheck(program);
   registerExplain(program);
