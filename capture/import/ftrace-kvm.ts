@@ -51,6 +51,20 @@ export const KVM_EC_NAMES: Readonly<Record<number, string>> = {
 /** Why a kvm_exit's exception event says less than the ESR: only the EC is traced. */
 export const ISS_NOT_TRACED = '; ISS not traced';
 
+/**
+ * How long an exit kept the vCPU out of the guest (kvm_exit to its kvm_entry) is written at the
+ * end of the exit's detail, "…; 312000 ns in the host"; hostNsOf reads it back (`bootscope exits`).
+ */
+export const HOST_NS_PREFIX = '; ';
+export const HOST_NS_SUFFIX = ' ns in the host';
+const HOST_NS = /; (\d+) ns in the host$/;
+
+/** The time an imported kvm_exit spent in the host, in ns, when its kvm_entry was traced. */
+export function hostNsOf(detail: string): number | undefined {
+  const m = HOST_NS.exec(detail);
+  return m ? Number(m[1]) : undefined;
+}
+
 type Exception = Extract<NewEvent, { kind: 'exception' }>;
 type Wfx = Extract<NewEvent, { kind: 'wfx' }>;
 type Sysreg = Extract<NewEvent, { kind: 'sysreg' }>;

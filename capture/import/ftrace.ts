@@ -8,7 +8,7 @@
 import type { DeviceRegion, NewEvent } from '../model.ts';
 import { lookupFor } from '../../arch/regmaps/index.ts';
 import { ImportError } from './errors.ts';
-import { KVM_HANDLERS, type KvmLineSink, type Pending, type PendingKind } from './ftrace-kvm.ts';
+import { HOST_NS_PREFIX, HOST_NS_SUFFIX, KVM_HANDLERS, type KvmLineSink, type Pending, type PendingKind } from './ftrace-kvm.ts';
 import { preview, type LineHandler } from './lines.ts';
 import { AddressMap, qemuVirtRegions } from './memmap.ts';
 import { clearOverflow, decAt, numEnd, numOverflow, OVERFLOW_REASON, validVcpu } from './parse.ts';
@@ -258,6 +258,10 @@ export class FtraceImporter implements LineHandler, KvmLineSink {
   entered(vcpu: number): void {
     const w = this.held.wfx.get(vcpu);
     if (w && !w.ev.sleptKnown) w.ev.slept = this.time - w.ev.time;
+    // The time the exit took, kvm_exit to kvm_entry (the model's exception has no duration field:
+    // the analyzers read it back with hostNsOf, capture/import/ftrace-kvm.ts).
+    const x = this.held.exit.get(vcpu);
+    if (x) x.ev.detail += `${HOST_NS_PREFIX}${this.time - x.ev.time}${HOST_NS_SUFFIX}`;
     for (const m of [this.held.exit, this.held.wfx, this.held.sys] as Map<number, Slot>[]) {
       const s = m.get(vcpu);
       if (s) {

@@ -49,6 +49,8 @@ describe('every command reports a damaged chunk and exits 1', () => {
     ['check', ['check', crc]],
     ['phases', ['phases', crc]],
     ['latency', ['latency', crc]],
+    ['exits', ['exits', crc]],
+    ['exits --json', ['exits', crc, '--json']],
     ['explain uart', ['explain', 'uart', crc]],
     ['diff', ['diff', good, crc, '--no-findings']],
     ['info --verify', ['info', crc, '--verify']],
