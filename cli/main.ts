@@ -10,6 +10,7 @@ import { registerInfo } from './commands/info.ts';
 import { registerEvents } from './commands/events.ts';
 import { registerConsole } from './commands/console.ts';
 import { registerSql } from './commands/sql.ts';
+import { registerExport } from './commands/export.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerImport } from './commands/import.ts';
 import { registerRun } from './commands/run.ts';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerEvents(program);
   registerConsole(program);
   registerSql(program);
+  registerExport(program);
   registerImport(program);
   registerRun(program);
   registerReplay(program);

@@ -1,0 +1,287 @@
+// The few Perfetto protobuf messages bootscope writes, declared once as data, with a small encoder
+// (varints and length-delimited fields) and a decoder driven by the same table (tests read the
+// export back with it). Field numbers are Perfetto's, from its trace format definitions:
+// protos/perfetto/trace/trace.proto, trace_packet.proto, interned_data/interned_data.proto and
+// track_event/{track_descriptor,process_descriptor,thread_descriptor,counter_descriptor,
+// track_event,debug_annotation,log_message}.proto in the Perfetto source tree (docs/export.md).
+
+/** Wire-level scalar types we use (proto2). */
+export type ScalarType = 'uint64' | 'uint32' | 'int64' | 'int32' | 'bool' | 'enum' | 'string' | 'double';
+
+export interface FieldDef {
+  readonly no: number;
+  /** A scalar type, or the name of a message in MESSAGES. */
+  readonly type: ScalarType | MessageName;
+  readonly repeated?: boolean;
+}
+
+const field = (no: number, type: ScalarType | MessageName, repeated = false): FieldDef => ({ no, type, ...(repeated ? { repeated } : {}) });
+
+export type MessageName =
+  | 'Trace'
+  | 'TracePacket'
+  | 'TrackDescriptor'
+  | 'ProcessDescriptor'
+  | 'ThreadDescriptor'
+  | 'CounterDescriptor'
+  | 'TrackEvent'
+  | 'DebugAnnotation'
+  | 'LogMessage'
+  | 'InternedData'
+  | 'EventName'
+  | 'DebugAnnotationName'
+  | 'LogMessageBody';
+
+/** Every message and field we write. Names as in Perfetto's .proto files. */
+export const MESSAGES: Readonly<Record<MessageName, Readonly<Record<string, FieldDef>>>> = {
+  Trace: { packet: field(1, 'TracePacket', true) },
+  TracePacket: {
+    timestamp: field(8, 'uint64'),
+    trusted_packet_sequence_id: field(10, 'uint32'),
+    track_event: field(11, 'TrackEvent'),
+    interned_data: field(12, 'InternedData'),
+    sequence_flags: field(13, 'uint32'),
+    track_descriptor: field(60, 'TrackDescriptor'),
+    first_packet_on_sequence: field(87, 'bool'),
+  },
+  TrackDescriptor: {
+    uuid: field(1, 'uint64'),
+    name: field(2, 'string'),
+    process: field(3, 'ProcessDescriptor'),
+    thread: field(4, 'ThreadDescriptor'),
+    parent_uuid: field(5, 'uint64'),
+    counter: field(8, 'CounterDescriptor'),
+  },
+  ProcessDescriptor: { pid: field(1, 'int32'), cmdline: field(2, 'string', true), process_name: field(6, 'string') },
+  ThreadDescriptor: { pid: field(1, 'int32'), tid: field(2, 'int32'), thread_name: field(5, 'string') },
+  CounterDescriptor: { unit: field(3, 'enum'), unit_multiplier: field(4, 'int64') },
+  TrackEvent: {
+    debug_annotations: field(4, 'DebugAnnotation', true),
+    type: field(9, 'enum'),
+    name_iid: field(10, 'uint64'),
+    track_uuid: field(11, 'uint64'),
+    log_message: field(21, 'LogMessage'),
+    categories: field(22, 'string', true),
+    name: field(23, 'string'),
+    counter_value: field(30, 'int64'),
+    double_counter_value: field(44, 'double'),
+  },
+  DebugAnnotation: {
+    name_iid: field(1, 'uint64'),
+    bool_value: field(2, 'bool'),
+    uint_value: field(3, 'uint64'),
+    int_value: field(4, 'int64'),
+    double_value: field(5, 'double'),
+    string_value: field(6, 'string'),
+    pointer_value: field(7, 'uint64'),
+    name: field(10, 'string'),
+  },
+  LogMessage: { body_iid: field(2, 'uint64') },
+  InternedData: {
+    event_names: field(2, 'EventName', true),
+    debug_annotation_names: field(3, 'DebugAnnotationName', true),
+    log_message_body: field(20, 'LogMessageBody', true),
+  },
+  EventName: { iid: field(1, 'uint64'), name: field(2, 'string') },
+  DebugAnnotationName: { iid: field(1, 'uint64'), name: field(2, 'string') },
+  LogMessageBody: { iid: field(1, 'uint64'), body: field(2, 'string') },
+};
+
+/** TrackEvent.Type. */
+export const TYPE_SLICE_BEGIN = 1;
+export const TYPE_SLICE_END = 2;
+export const TYPE_INSTANT = 3;
+export const TYPE_COUNTER = 4;
+/** TracePacket.SequenceFlags. */
+export const SEQ_INCREMENTAL_STATE_CLEARED = 1;
+export const SEQ_NEEDS_INCREMENTAL_STATE = 2;
+/** CounterDescriptor.Unit. */
+export const UNIT_COUNT = 2;
+
+/** A message value: field name → value (arrays for repeated fields, objects for messages). */
+export type ProtoValue = number | bigint | boolean | string | ProtoObject | ProtoValue[];
+export interface ProtoObject {
+  [field: string]: ProtoValue | undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+const WIRE_VARINT = 0;
+const WIRE_I64 = 1;
+const WIRE_LEN = 2;
+const utf8 = new TextEncoder();
+const TWO64 = 1n << 64n;
+
+/** A growable byte buffer with protobuf primitives. */
+class Out {
+  buf = new Uint8Array(256);
+  len = 0;
+  private room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+  varint(v: number | bigint): void {
+    if (typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+      this.room(8);
+      while (v >= 0x80) {
+        this.buf[this.len++] = (v % 0x80) | 0x80;
+        v = Math.floor(v / 0x80);
+      }
+      this.buf[this.len++] = v;
+      return;
+    }
+    // Negative int32/int64 values are their 64-bit two's complement (10 bytes), as protobuf does.
+    let b = BigInt(v);
+    if (b < 0n) b += TWO64;
+    if (b < 0n || b >= TWO64) throw new RangeError(`protobuf varint out of range: ${v}`);
+    this.room(10);
+    while (b >= 0x80n) {
+      this.buf[this.len++] = Number(b & 0x7fn) | 0x80;
+      b >>= 7n;
+    }
+    this.buf[this.len++] = Number(b);
+  }
+  bytes(b: Uint8Array): void {
+    this.varint(b.length);
+    this.room(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+  double(v: number): void {
+    this.room(8);
+    new DataView(this.buf.buffer, this.buf.byteOffset).setFloat64(this.len, v, true);
+    this.len += 8;
+  }
+  take(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+}
+
+function encodeInto(out: Out, name: MessageName, obj: ProtoObject): void {
+  const defs = MESSAGES[name];
+  for (const key of Object.keys(obj)) {
+    const v = obj[key];
+    if (v === undefined) continue;
+    const def = defs[key];
+    if (!def) throw new Error(`protobuf: ${name} has no field '${key}'`);
+    const values = def.repeated ? (v as ProtoValue[]) : [v];
+    for (const one of values) encodeField(out, def, one);
+  }
+}
+
+function encodeField(out: Out, def: FieldDef, v: ProtoValue): void {
+  switch (def.type) {
+    case 'uint64':
+    case 'uint32':
+    case 'int64':
+    case 'int32':
+    case 'enum':
+      out.varint((def.no << 3) | WIRE_VARINT);
+      out.varint(v as number | bigint);
+      return;
+    case 'bool':
+      out.varint((def.no << 3) | WIRE_VARINT);
+      out.varint(v ? 1 : 0);
+      return;
+    case 'double':
+      out.varint((def.no << 3) | WIRE_I64);
+      out.double(v as number);
+      return;
+    case 'string':
+      out.varint((def.no << 3) | WIRE_LEN);
+      out.bytes(utf8.encode(v as string));
+      return;
+    default: {
+      const sub = new Out();
+      encodeInto(sub, def.type, v as ProtoObject);
+      out.varint((def.no << 3) | WIRE_LEN);
+      out.bytes(sub.take());
+    }
+  }
+}
+
+/** One message, encoded. */
+export function encodeMessage(name: MessageName, obj: ProtoObject): Uint8Array {
+  const out = new Out();
+  encodeInto(out, name, obj);
+  return out.take();
+}
+
+/**
+ * A TracePacket framed as one `packet` field of the Trace message: a file is these concatenated,
+ * so packets stream out one at a time and the whole file is a valid Trace.
+ */
+export function encodePacket(packet: ProtoObject): Uint8Array {
+  const out = new Out();
+  encodeField(out, MESSAGES.Trace.packet!, packet);
+  return out.take();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding (against the same table; unknown field numbers and wrong wire types are errors)
+
+class In {
+  pos = 0;
+  readonly buf: Uint8Array;
+  constructor(buf: Uint8Array) {
+    this.buf = buf;
+  }
+  varint(): bigint {
+    let v = 0n;
+    let shift = 0n;
+    for (;;) {
+      if (this.pos >= this.buf.length) throw new Error('protobuf: truncated varint');
+      const b = this.buf[this.pos++]!;
+      v |= BigInt(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+      shift += 7n;
+      if (shift > 63n) throw new Error('protobuf: varint longer than 10 bytes');
+    }
+  }
+  slice(n: number): Uint8Array {
+    if (this.pos + n > this.buf.length) throw new Error('protobuf: length past the end');
+    const s = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+}
+
+const utf8d = new TextDecoder('utf-8', { fatal: true });
+
+/** Decode a message; integers come as bigints (signed types as signed), strings as strings. */
+export function decodeMessage(name: MessageName, bytes: Uint8Array): ProtoObject {
+  const defs = MESSAGES[name];
+  const byNo = new Map(Object.entries(defs).map(([k, d]) => [d.no, [k, d] as const]));
+  const inp = new In(bytes);
+  const obj: ProtoObject = {};
+  while (inp.pos < bytes.length) {
+    const tag = Number(inp.varint());
+    const no = tag >>> 3;
+    const wire = tag & 7;
+    const hit = byNo.get(no);
+    if (!hit) throw new Error(`protobuf: ${name} has no field number ${no}`);
+    const [key, def] = hit;
+    let v: ProtoValue;
+    if (def.type === 'double') {
+      if (wire !== WIRE_I64) throw new Error(`protobuf: ${name}.${key} has wire type ${wire}, expected 1`);
+      const s = inp.slice(8);
+      v = new DataView(s.buffer, s.byteOffset, 8).getFloat64(0, true);
+    } else if (def.type === 'string' || def.type in MESSAGES) {
+      if (wire !== WIRE_LEN) throw new Error(`protobuf: ${name}.${key} has wire type ${wire}, expected 2`);
+      const s = inp.slice(Number(inp.varint()));
+      v = def.type === 'string' ? utf8d.decode(s) : decodeMessage(def.type as MessageName, s);
+    } else {
+      if (wire !== WIRE_VARINT) throw new Error(`protobuf: ${name}.${key} has wire type ${wire}, expected 0`);
+      const raw = inp.varint();
+      if (def.type === 'bool') v = raw !== 0n;
+      else if (def.type === 'int64' || def.type === 'int32') v = BigInt.asIntN(64, raw);
+      else v = raw;
+    }
+    if (def.repeated) ((obj[key] ??= []) as ProtoValue[]).push(v);
+    else obj[key] = v;
+  }
+  return obj;
+}
