@@ -64,6 +64,9 @@ async function emulator(name: string, append: string, inputAt: string): Promise<
   return { events: events(out), console: summary.console };
 }
 
+/** The corpus cases this file reads: the guest's boot, its full kernel log, a 6.12 host, a VHE host. */
+const CASES = ['nvhe-smp2', 'nvhe-smp2-log', 'nvhe-smp2-host612', 'vhe-smp2'];
+
 const hypercalls = (ev: TraceEvent[]) => ev.flatMap((e) => (e.kind === 'hypercall' ? [e.name] : []));
 
 /**
@@ -119,7 +122,7 @@ describe('the kvm machine against real KVM (6.1, nVHE), the same guest', () => {
   let kvmLog: TraceEvent[] = [];
   let emuLog: { events: TraceEvent[]; console: string };
   beforeAll(async () => {
-    await runScript(join(REPO_ROOT, 'scripts/kvm-oracle/make-corpus.sh'), [corpus, 'nvhe-smp2', 'nvhe-smp2-log']);
+    await runScript(join(REPO_ROOT, 'scripts/kvm-oracle/make-corpus.sh'), [corpus, ...CASES]);
     // One emulator run at a time: each keeps a core busy for about a minute.
     kvm = await realKvm('nvhe-smp2');
     emu = await emulator('nvhe-smp2', 'console=ttyAMA0 quiet', '1.2s');
@@ -197,5 +200,56 @@ describe('the kvm machine against real KVM (6.1, nVHE), the same guest', () => {
   it('docs/emulator.md lists every difference the comparison leaves out', () => {
     const doc = readFileSync(join(REPO_ROOT, 'docs/emulator.md'), 'utf8');
     for (const w of ['soft lockup', 'kaslr-seed', 'AArch32', 'PMU', 'TRNG_RND64', 'GICR_ICFGR1']) expect(doc).toContain(w);
+  });
+});
+
+describe("`bootscope exits`: the kvm machine's predicted exits against real KVM's traced ones, the same guest", () => {
+  /** `bootscope exits EMU --against REAL --json`: the comparison's rows by verdict. */
+  async function against(real: string): Promise<{ code: number | null; rows: { group: string; item: string; verdict: string }[] }> {
+    const imported = tmp.file(`${real}-exits.trace`);
+    const dir = join(corpus, real);
+    await importFile({ input: join(dir, 'trace.txt'), output: imported, dtb: join(dir, 'guest.dtb') });
+    const r = await bootscope(tmp.dir, 'exits', tmp.file('nvhe-smp2-emu.trace'), '--against', imported, '--json');
+    return {
+      code: r.code,
+      rows: (JSON.parse(r.out) as { comparison: { rows: { group: string; item: string; verdict: string }[] } }).comparison.rows,
+    };
+  }
+  const judged = (rows: { group: string; item: string; verdict: string }[], v: string) =>
+    rows.filter((r) => r.verdict === v).map((r) => `${r.group} ${r.item.replace(/@[0-9a-f]+/, '')}`);
+  const EXPECTED = [
+    'mmio gicv3-redist GICR_ICFGR1+GICR_ISENABLER0',
+    'hypercall TRNG_RND64',
+    'id-registers AArch32 ID registers (HCR_EL2.TID3)',
+  ];
+
+  it('nVHE, Linux 6.1 host: MMIO per device, hypercalls, AArch64 ID registers agree; only the listed differences', async () => {
+    const { code, rows } = await against('nvhe-smp2');
+    expect(code).toBe(0);
+    expect(judged(rows, 'differs')).toEqual([]);
+    expect(judged(rows, 'expected')).toEqual(EXPECTED);
+    expect(judged(rows, 'agrees')).toEqual(
+      expect.arrayContaining([
+        'mmio pl011',
+        'mmio gicv3-dist',
+        'mmio pcie-ecam',
+        'hypercall PSCI_CPU_ON',
+        'id-registers AArch64 ID registers (HCR_EL2.TID3)',
+      ]),
+    );
+    expect(judged(rows, 'timing')).toEqual(['ipi ipi', 'idle idle', 'interrupt interrupt', 'memory memory']);
+  });
+
+  it('nVHE, Linux 6.12 host: the same', async () => {
+    const { code, rows } = await against('nvhe-smp2-host612');
+    expect(code).toBe(0);
+    expect(judged(rows, 'differs')).toEqual([]);
+    expect(judged(rows, 'expected')).toEqual(EXPECTED);
+  });
+
+  it("VHE host (-cpu max): the guest's CPU is another one, which its ID register reads and Spectre probes show", async () => {
+    const { code, rows } = await against('vhe-smp2');
+    expect(code).toBe(1);
+    expect(judged(rows, 'differs')).toEqual(['hypercall SMCCC_ARCH_FEATURES', 'id-registers AArch64 ID registers (HCR_EL2.TID3)']);
   });
 });
