@@ -10,6 +10,9 @@ import { dtbMeta } from '../capture/dtb-meta.ts';
 import { checkOutput, errnoText } from '../capture/output.ts';
 import { COUNTER_HZ, INSTRUCTIONS_PER_SECOND, Machine, type MachineConfig } from './machine/index.ts';
 import { bootGuest, GuestImageError, loadGuest, type BootInfo } from './machine/load.ts';
+import { checkFirmwareImage, checkVarsImage, firmwareFwCfg, firmwareKernel, loadFirmwareBoot } from './machine/firmware.ts';
+import { PFLASH_BANK_SIZE } from './devices/pflash.ts';
+import type { KvmFirmware } from './personality/kvm.ts';
 import type { GuestInput } from './input.ts';
 import { EventRecorder } from './recorder.ts';
 import type { StopInfo } from './scheduler.ts';
@@ -21,6 +24,8 @@ import { formatMac, type NicSpec } from './net/nic.ts';
 export { GuestImageError };
 
 export const DEFAULT_MEM = 512 * 1024 * 1024;
+/** --acpi's default with --bios. */
+export const DEFAULT_ACPI = false;
 
 export interface RunConfig {
   machine?: 'kvm' | 'xen';
@@ -82,6 +87,12 @@ export interface RunConfig {
   console?: 'uart' | 'virtio';
   /** kvm with GICv3: an ITS (default true, QEMU virt's its=on); false: INTx only. */
   its?: boolean;
+  /** kvm: firmware for flash bank 0 (QEMU's -bios); the kernel then goes through fw_cfg. */
+  bios?: string;
+  /** kvm with --bios: the UEFI variable store for flash bank 1 (copy-on-write: never written). */
+  efiVars?: string;
+  /** kvm with --bios: ACPI tables for the firmware (QEMU's acpi=on|off). */
+  acpi?: boolean;
 }
 
 export interface RunResult {
@@ -146,6 +157,61 @@ function readGuestFile(file: string, role: string, ramBytes: number): Uint8Array
   }
 }
 
+/**
+ * --bios/--efi-vars: the flash images, checked, and what fw_cfg gives the firmware (the kernel,
+ * initrd and command line; QEMU unpacks a gzip-compressed kernel first).
+ */
+function readFirmware(
+  cfg: RunConfig,
+  smp: number,
+  kernel: Uint8Array,
+  initrd: Uint8Array | undefined,
+): { firmware: KvmFirmware; hashes: Record<string, string> } {
+  if ((cfg.machine ?? 'kvm') !== 'kvm')
+    throw new GuestImageError('--bios loads firmware into the flash of the kvm machine (--machine kvm)');
+  if (cfg.dtb !== undefined && cfg.dtb !== 'auto')
+    throw new GuestImageError('--dtb with --bios is not supported: the firmware gets the generated DTB');
+  const bios = readFlashFile(cfg.bios!, 'firmware image');
+  checkFirmwareImage(bios, cfg.bios!);
+  const hashes: Record<string, string> = { bios: sha256(bios) };
+  let vars: Uint8Array | undefined;
+  if (cfg.efiVars !== undefined) {
+    vars = readFlashFile(cfg.efiVars, 'UEFI variable store');
+    checkVarsImage(vars, cfg.efiVars);
+    hashes.efiVars = sha256(vars);
+  }
+  if (cfg.acpi) throw new GuestImageError('--acpi on: the ACPI tables are not built yet; use --acpi off (the firmware passes the DT)');
+  const fwCfg = firmwareFwCfg({
+    smp,
+    kernel: firmwareKernel(kernel, cfg.kernel),
+    ...(initrd ? { initrd } : {}),
+    ...(cfg.append !== undefined ? { append: cfg.append } : {}),
+  });
+  return { firmware: { bios, ...(vars ? { vars } : {}), fwCfg }, hashes };
+}
+
+/** A flash image, read whole only when it can fit a bank (so a huge file is refused unread). */
+function readFlashFile(file: string, role: string): Uint8Array {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new GuestImageError(`${file}: ${role} file not found`);
+    throw new GuestImageError(`${file}: cannot read the ${role}: ${errnoText(err)}`);
+  }
+  if (!st.isFile()) throw new GuestImageError(`${file}: ${role} is not a regular file`);
+  if (st.size > PFLASH_BANK_SIZE) {
+    throw new GuestImageError(
+      `${file}: the ${role} is ${fmtSize(st.size)}, larger than a flash bank (64 MiB = ${PFLASH_BANK_SIZE.toLocaleString('en-US')} bytes)`,
+    );
+  }
+  try {
+    return new Uint8Array(fs.readFileSync(file));
+  } catch (err) {
+    throw new GuestImageError(`${file}: cannot read the ${role}: ${errnoText(err)}`);
+  }
+}
+
 /** "100 GiB (107,374,182,400 bytes)": the rounded size for people, the exact one for checking. */
 function fmtSize(n: number): string {
   const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -184,6 +250,8 @@ export function runSource(cfg: RunConfig): TraceSource {
       ...(cfg.console !== undefined && cfg.console !== 'uart' ? { console: cfg.console } : {}),
       // Always stored for kvm GICv3: traces from before the ITS existed have none and replay without.
       ...((cfg.machine ?? 'kvm') === 'kvm' && (cfg.gic ?? 3) === 3 ? { its: cfg.its ?? true } : {}),
+      ...(cfg.bios !== undefined ? { bios: path.resolve(cfg.bios), acpi: cfg.acpi ?? DEFAULT_ACPI } : {}),
+      ...(cfg.efiVars !== undefined ? { efiVars: path.resolve(cfg.efiVars) } : {}),
     },
   };
 }
@@ -193,12 +261,21 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
   const source = runSource(cfg);
   const c = source.config as { smp: number; mem: number; gic: 2 | 3 };
   const useDtbFile = cfg.dtb !== undefined && cfg.dtb !== 'auto';
-  const inputs = [cfg.kernel, useDtbFile ? cfg.dtb : undefined, cfg.initrd, ...(cfg.disks ?? []).map((d) => d.file), ...(cfg.inputs ?? [])];
+  const inputs = [
+    cfg.kernel,
+    useDtbFile ? cfg.dtb : undefined,
+    cfg.initrd,
+    cfg.bios,
+    cfg.efiVars,
+    ...(cfg.disks ?? []).map((d) => d.file),
+    ...(cfg.inputs ?? []),
+  ];
   // Before reading any image: an output that cannot or may not be written fails the run at once.
   if (cfg.output) checkOutput(cfg.output, { overwrite: !!cfg.overwrite, inputs });
   const kernel = readGuestFile(cfg.kernel, 'kernel', c.mem);
   const dtbFile = useDtbFile ? readGuestFile(cfg.dtb!, 'DTB', c.mem) : undefined;
   const initrd = cfg.initrd !== undefined ? readGuestFile(cfg.initrd, 'initrd', c.mem) : undefined;
+  const firmware = cfg.bios !== undefined ? readFirmware(cfg, c.smp, kernel, initrd) : undefined;
   if (cfg.maxInsns !== undefined && !(cfg.maxInsns > 0))
     throw new GuestImageError(`--max-insns must be a positive number, got ${cfg.maxInsns}`);
 
@@ -247,8 +324,18 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
   if (cfg.its !== undefined && (cfg.machine === 'xen' || c.gic !== 3))
     throw new GuestImageError('--its is the ITS of the kvm machine with GICv3 (--gic 3)');
   if ((source.config as { its?: boolean }).its !== undefined) mc.its = (source.config as { its: boolean }).its;
+  if (firmware) mc.firmware = firmware.firmware;
   try {
-    return await runMachine(cfg, mc, source, disks, { kernel, dtbFile, initrd, consoleBytes, t0, inputs, setMachine: (x) => (m = x) });
+    return await runMachine(cfg, mc, source, disks, {
+      kernel,
+      dtbFile,
+      initrd,
+      consoleBytes,
+      t0,
+      inputs,
+      setMachine: (x) => (m = x),
+      ...(firmware ? { firmwareHashes: firmware.hashes } : {}),
+    });
   } finally {
     for (const d of disks) d.close();
   }
@@ -263,6 +350,8 @@ interface RunInputs {
   /** Every file the run reads (the trace may never replace one). */
   inputs: (string | undefined)[];
   setMachine: (m: Machine) => void;
+  /** --bios: the sha256 of the firmware image and the variable store. */
+  firmwareHashes?: Record<string, string>;
 }
 
 async function runMachine(cfg: RunConfig, mc: MachineConfig, source: TraceSource, disks: DiskImage[], inp: RunInputs): Promise<RunResult> {
@@ -276,14 +365,16 @@ async function runMachine(cfg: RunConfig, mc: MachineConfig, source: TraceSource
     throw err;
   }
   inp.setMachine(m);
-  const boot = loadGuest(m, {
-    kernel,
-    kernelName: cfg.kernel,
-    ...(dtbFile ? { dtb: dtbFile, dtbName: cfg.dtb } : {}),
-    ...(initrd ? { initrd, initrdName: cfg.initrd! } : {}),
-    ...(cfg.append !== undefined ? { append: cfg.append } : {}),
-  });
-  const hashes: Record<string, string> = { kernel: sha256(kernel), dtb: sha256(boot.dtb) };
+  const boot = mc.firmware
+    ? loadFirmwareBoot(m, cfg.append)
+    : loadGuest(m, {
+        kernel,
+        kernelName: cfg.kernel,
+        ...(dtbFile ? { dtb: dtbFile, dtbName: cfg.dtb } : {}),
+        ...(initrd ? { initrd, initrdName: cfg.initrd! } : {}),
+        ...(cfg.append !== undefined ? { append: cfg.append } : {}),
+      });
+  const hashes: Record<string, string> = { kernel: sha256(kernel), dtb: sha256(boot.dtb), ...inp.firmwareHashes };
   if (initrd) hashes.initrd = sha256(initrd);
   disks.forEach((d, i) => (hashes[diskRole(i)] = d.sha256));
 

@@ -38,6 +38,16 @@ export interface MmioDevice {
   reset?(): void;
 }
 
+/**
+ * A device whose contents are memory while it is in ROM mode (QEMU's "romd" regions: flash in
+ * read-array mode): reads come from mem without MMIO, writes always go to the device.
+ */
+export interface RomBacked {
+  readonly romMode: boolean;
+  /** The bus hands the device its window of mem (the device's storage from then on). */
+  attachStorage(mem: Uint8Array): void;
+}
+
 /** Interrupt controller as devices see it. */
 export interface IrqSink {
   /** Drive a line: SPIs by INTID; PPIs/SGIs need the target vCPU. */

@@ -46,6 +46,9 @@ interface RunCliOptions {
   nic: string[];
   console?: string;
   its?: string;
+  bios?: string;
+  efiVars?: string;
+  acpi?: string;
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1 << 10, m: 1 << 20, g: 1 << 30 };
@@ -123,6 +126,15 @@ export function registerRun(program: Command): void {
     )
     .option('--console <uart|virtio>', "kvm: 'virtio' adds a virtio-console (hvc0) to the PL011")
     .option('--its <on|off>', 'kvm with GICv3: the ITS for PCI MSI-X (on, as QEMU virt) or INTx only (off)')
+    .option(
+      '--bios <file>',
+      "kvm: UEFI firmware for flash bank 0, run from the reset vector (e.g. EDK2's QEMU_EFI.fd); the kernel goes through fw_cfg",
+    )
+    .option(
+      '--efi-vars <file>',
+      'kvm with --bios: the UEFI variable store for flash bank 1 (64 MiB; never written: the guest writes a copy)',
+    )
+    .option('--acpi <on|off>', 'kvm with --bios: give the firmware ACPI tables (on) or only the DT (off)')
     .action(async (opts: RunCliOptions) => {
       if (opts.machine !== 'kvm' && opts.machine !== 'xen')
         throw new UserError(`--machine: unknown machine '${opts.machine}' (available: kvm, xen)`);
@@ -137,7 +149,15 @@ export function registerRun(program: Command): void {
       const disks = opts.disk.map(parseDiskOption);
       checkOutput(opts.output, {
         overwrite: !!opts.force,
-        inputs: [opts.kernel, opts.dtb === 'auto' ? undefined : opts.dtb, opts.initrd, opts.input, ...disks.map((d) => d.file)],
+        inputs: [
+          opts.kernel,
+          opts.dtb === 'auto' ? undefined : opts.dtb,
+          opts.initrd,
+          opts.input,
+          opts.bios,
+          opts.efiVars,
+          ...disks.map((d) => d.file),
+        ],
       });
       const json = !!opts.json;
       if (opts.console !== undefined && opts.console !== 'uart' && opts.console !== 'virtio')
@@ -145,6 +165,7 @@ export function registerRun(program: Command): void {
       const consoleKind = opts.console as 'uart' | 'virtio' | undefined;
       if (opts.its !== undefined && opts.its !== 'on' && opts.its !== 'off')
         throw new UserError(`--its must be on or off, not '${opts.its}'`);
+      const fw = firmwareSwitches(opts);
       const { input, inputInfo } = openInput(opts);
       const bar = input?.live ? { update() {}, stop() {} } : startBar();
       const out = liveConsole(!json);
@@ -176,6 +197,7 @@ export function registerRun(program: Command): void {
           ...(opts.nic.length ? { nics: opts.nic.map(parseNicOption) } : {}),
           ...(consoleKind !== undefined ? { console: consoleKind } : {}),
           ...(opts.its !== undefined ? { its: opts.its === 'on' } : {}),
+          ...fw,
           onConsole: out.byte,
           onProgress: (n) => {
             out.flush();
@@ -218,6 +240,23 @@ function openInput(opts: RunCliOptions): { input?: GuestInput; inputInfo?: Recor
     if (err instanceof InputFormatError) throw new UserError(err.message);
     throw err;
   }
+}
+
+/** --bios / --efi-vars / --acpi, checked: the last two only mean something with firmware. */
+function firmwareSwitches(opts: RunCliOptions): { bios?: string; efiVars?: string; acpi?: boolean } {
+  if (opts.acpi !== undefined && opts.acpi !== 'on' && opts.acpi !== 'off')
+    throw new UserError(`--acpi must be on or off, not '${opts.acpi}'`);
+  if (opts.bios === undefined) {
+    if (opts.efiVars !== undefined) throw new UserError('--efi-vars is the variable store of UEFI firmware: it needs --bios');
+    if (opts.acpi !== undefined) throw new UserError('--acpi says what the firmware gives the OS: it needs --bios');
+    return {};
+  }
+  if (opts.machine !== 'kvm') throw new UserError('--bios loads firmware into the flash of the kvm machine (--machine kvm)');
+  return {
+    bios: opts.bios,
+    ...(opts.efiVars !== undefined ? { efiVars: opts.efiVars } : {}),
+    ...(opts.acpi !== undefined ? { acpi: opts.acpi === 'on' } : {}),
+  };
 }
 
 /** --shutdown-after TIME, checked: a virtual time, and only the Xen toolstack can ask. */

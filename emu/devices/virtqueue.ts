@@ -11,6 +11,8 @@ export interface GuestMemory {
   readonly mem: Uint8Array;
   /** Offset in mem of a guest-physical address, or -1 outside RAM. */
   memOffset(pa: number): number;
+  /** Told after a device wrote guest RAM at mem offset `off` (the CPUs drop code decoded there). */
+  written?(off: number, len: number): void;
 }
 
 /** A guest error in a queue: the device stops using it and asks for a reset. */

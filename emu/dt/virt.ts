@@ -1,7 +1,7 @@
 // The kvm personality's device tree, in the form QEMU 7.2's virt machine generates it
 // (hw/arm/virt.c create_fdt/fdt_add_*; hw/arm/boot.c for /chosen): same node names, property
 // names, values, phandle numbering and node/property order as `-M virt,dumpdtb=` for the
-// devices we model. Nodes for devices we do not model (flash, fw-cfg,
+// devices we model. Nodes for devices we do not model (flash and fw-cfg without --bios,
 // platform bus, PMU) and the random /chosen seeds (kaslr-seed forces KPTI;
 // rng-seed would be host randomness) are left out on purpose; /aliases/serial0 is added as
 // newer QEMU versions do. docs/emulator-platform.md lists every difference.
@@ -35,6 +35,8 @@ export interface VirtDtConfig {
   its?: boolean;
   /** Describe the PL061 GPIO and the power button on its line 3 (gpio-keys), as QEMU virt does (default true). */
   gpio?: boolean;
+  /** --bios: describe fw-cfg and the two flash banks, as QEMU virt always does (the firmware needs both). */
+  firmware?: boolean;
 }
 
 export const VIRT = {
@@ -49,6 +51,10 @@ export const VIRT = {
   RTC: 0x09010000,
   GPIO: 0x09030000,
   GPIO_SPI: 7,
+  FW_CFG: 0x09020000,
+  FW_CFG_SIZE: 0x18,
+  FLASH: 0x0,
+  FLASH_BANK_SIZE: 0x4000000,
   /** Stolen-time records (QEMU's VIRT_PVTIME, plain memory; no DT node). */
   PVTIME: 0x090a0000,
   PVTIME_SIZE: 0x10000,
@@ -103,6 +109,15 @@ export function virtTree(cfg: VirtDtConfig): FdtNode {
     }),
   );
   children.push(fdtNode(`memory@${hex(cfg.memBase)}`, { reg: reg64(cfg.memBase, cfg.memSize), device_type: 'memory' }));
+  if (cfg.firmware) {
+    children.push(
+      fdtNode(`fw-cfg@${hex(VIRT.FW_CFG)}`, {
+        'dma-coherent': true,
+        reg: reg64(VIRT.FW_CFG, VIRT.FW_CFG_SIZE),
+        compatible: 'qemu,fw-cfg-mmio',
+      }),
+    );
+  }
   // QEMU adds the virtio transports from the highest address down, so the blob lists them ascending.
   const nVirtio = cfg.virtioCount ?? 32;
   for (let i = 0; i < nVirtio; i++) {
@@ -141,6 +156,16 @@ export function virtTree(cfg: VirtDtConfig): FdtNode {
     }),
   );
   children.push(gicNode(cfg, gicPhandle, v2m || its));
+  if (cfg.firmware) {
+    const bank = VIRT.FLASH_BANK_SIZE;
+    children.push(
+      fdtNode('flash@0', {
+        'bank-width': 4,
+        reg: [...reg64(VIRT.FLASH, bank), ...reg64(VIRT.FLASH + bank, bank)],
+        compatible: 'cfi-flash',
+      }),
+    );
+  }
   children.push(cpusNode(smp, affinity, cpuPhandle, cfg.cpuCompatible ?? 'arm,cortex-a57'));
   // GICv2 PPI specifiers carry the CPU mask in bits [15:8].
   const ppiFlags = cfg.gic === 2 ? (((1 << smp) - 1) << 8) | IRQ_TYPE_LEVEL_HIGH : IRQ_TYPE_LEVEL_HIGH;

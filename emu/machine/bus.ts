@@ -6,7 +6,7 @@
 import type { MmioOutcome } from '../../capture/model.ts';
 import type { PageMapping, PhysBus } from '../cpu/bus.ts';
 import type { EventRecorder } from '../recorder.ts';
-import type { MmioDevice } from '../types.ts';
+import type { MmioDevice, RomBacked } from '../types.ts';
 
 const MASK32 = 0xffffffffn;
 
@@ -24,7 +24,7 @@ export class MachineBus implements PhysBus {
    * pages): plain memory the CPU reads and writes without MMIO events, stored after main RAM in
    * `mem`. Each: guest-physical base, size, offset in mem.
    */
-  readonly windows: { base: number; size: number; off: number }[] = [];
+  readonly windows: { base: number; size: number; off: number; rom?: RomBacked }[] = [];
 
   constructor(
     ramBase: number,
@@ -32,7 +32,7 @@ export class MachineBus implements PhysBus {
     devices: readonly MmioDevice[],
     rec: EventRecorder,
     now: () => number,
-    extraRam: readonly { base: number; size: number }[] = [],
+    extraRam: readonly { base: number; size: number; rom?: RomBacked }[] = [],
   ) {
     if (ramBase % 4096 !== 0 || ramSize % 4096 !== 0 || ramSize <= 0)
       throw new RangeError(`RAM 0x${ramBase.toString(16)}+0x${ramSize.toString(16)} is not 4K aligned`);
@@ -40,10 +40,12 @@ export class MachineBus implements PhysBus {
     this.ramSize = ramSize;
     let total = ramSize;
     for (const w of extraRam) {
-      this.windows.push({ base: w.base, size: w.size, off: total });
+      this.windows.push({ base: w.base, size: w.size, off: total, ...(w.rom ? { rom: w.rom } : {}) });
       total += w.size;
     }
     this.mem = new Uint8Array(total);
+    // ROM-backed windows (flash): the device keeps its contents in mem, so the CPU can read them.
+    for (const w of this.windows) if (w.rom) w.rom.attachStorage(this.mem.subarray(w.off, w.off + w.size));
     const sorted = [...devices].sort((a, b) => a.region.base - b.region.base);
     for (let i = 1; i < sorted.length; i++) {
       const p = sorted[i - 1]!.region,
@@ -85,8 +87,13 @@ export class MachineBus implements PhysBus {
   mapPage(pa: number): PageMapping | null {
     const off = pa - this.ramBase;
     if (off >= 0 && off < this.ramSize) return { off, writable: true };
-    const w = this.windowOffset(pa);
-    return w >= 0 ? { off: w, writable: true } : null;
+    for (const w of this.windows) {
+      if (pa < w.base || pa >= w.base + w.size) continue;
+      // Flash out of read-array mode answers through its device, and is never written directly.
+      if (w.rom) return w.rom.romMode ? { off: w.off + (pa - w.base), writable: false } : null;
+      return { off: w.off + (pa - w.base), writable: true };
+    }
+    return null;
   }
 
   /** Offset in mem of a physical address in main RAM or an extra window, or -1. */
@@ -96,7 +103,7 @@ export class MachineBus implements PhysBus {
   }
 
   private windowOffset(pa: number): number {
-    for (const w of this.windows) if (pa >= w.base && pa < w.base + w.size) return w.off + (pa - w.base);
+    for (const w of this.windows) if (!w.rom && pa >= w.base && pa < w.base + w.size) return w.off + (pa - w.base);
     return -1;
   }
 

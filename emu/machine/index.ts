@@ -6,7 +6,7 @@ import { Cpu, CpuShared, HV, type ExceptionInfo, type Hypervisor } from '../cpu/
 import { LinearTimeBase } from '../devices/generic-timer.ts';
 import { CNT } from '../../arch/sysregs.ts';
 import type { DeviceEnv } from '../devices/irq.ts';
-import { KvmPersonality } from '../personality/kvm.ts';
+import { KvmPersonality, type KvmFirmware } from '../personality/kvm.ts';
 import { XenPersonality } from '../personality/xen.ts';
 import type { Personality, PlatformControl, PsciPowerState } from '../personality/types.ts';
 import type { EventRecorder } from '../recorder.ts';
@@ -55,6 +55,8 @@ export interface MachineConfig {
   console?: 'uart' | 'virtio';
   /** kvm with GICv3: an ITS (default true, as QEMU virt's its=on); false: INTx only. */
   its?: boolean;
+  /** kvm: --bios (flash banks, fw_cfg); the boot vCPU starts at the reset vector. */
+  firmware?: KvmFirmware;
 }
 
 export const MAX_RAM = 2 ** 31;
@@ -95,6 +97,7 @@ export class Machine implements PlatformControl, DeviceEnv {
       nics: config.nics ?? [],
       ...(config.console ? { console: config.console } : {}),
       ...(config.its !== undefined ? { its: config.its } : {}),
+      ...(config.firmware ? { firmware: config.firmware } : {}),
     };
     const kvm: Personality =
       config.machine === 'xen' ? new XenPersonality({ ...common, ...config.xen }, this, this) : new KvmPersonality(common, this, this);
@@ -150,6 +153,12 @@ export class Machine implements PlatformControl, DeviceEnv {
       this.cpus.push(cpu);
     }
     intc.onSignal = (vcpu) => this.cpus[vcpu]?.notifyIrq();
+    kvm.setCpuHooks?.({
+      flushTlbs: () => {
+        for (const c of this.cpus) c.flushTlb();
+      },
+      invalidateCode: (off, len) => shared.invalidateMem(off, len),
+    });
     sched = new Scheduler(this.cpus, kvm, recorder, config.quantum ?? DEFAULT_QUANTUM, (vcpu, t) =>
       eventStreamAfter(kvm.timer.cntkctl[vcpu] ?? 0, t),
     );

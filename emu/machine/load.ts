@@ -26,7 +26,8 @@ export interface GuestImages {
 }
 
 export interface BootInfo {
-  kind: BootPlan['kind'];
+  /** 'firmware': --bios, the vCPU starts at the reset vector (emu/machine/firmware.ts). */
+  kind: BootPlan['kind'] | 'firmware';
   entry: bigint;
   regs: BootPlan['regs'];
   /** Where the DTB went (undefined: an ELF with no room for it below its segments). */

@@ -111,6 +111,9 @@ interface StoredConfig {
   nics?: { mac?: string }[];
   console?: 'uart' | 'virtio';
   its?: boolean;
+  bios?: string;
+  efiVars?: string;
+  acpi?: boolean;
 }
 
 export interface ReplayOptions {
@@ -161,6 +164,9 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
     else if (!fs.existsSync(opts.kernel)) throw new GuestImageError(`${opts.kernel}: kernel file not found`);
     if (c.initrd) checkFile(c.initrd, 'initrd');
     if (c.dtb !== 'auto') checkFile(c.dtb, 'dtb');
+    // The firmware and the variable store it started from (the run never wrote the file).
+    if (c.bios !== undefined) checkFile(c.bios, 'bios');
+    if (c.efiVars !== undefined) checkFile(c.efiVars, 'efiVars');
     const disks = checkDisks(tracePath, c.disks ?? [], meta.hashes);
     const recordedEvents = reader.eventCount;
     const cmp = new Comparator(reader.events());
@@ -192,6 +198,8 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
       ...(c.console !== undefined ? { console: c.console } : {}),
       // A kvm GICv3 trace without the field was recorded before the machine had an ITS.
       ...(c.gic === 3 && (meta.source.name ?? 'kvm') === 'kvm' ? { its: c.its ?? false } : {}),
+      ...(c.bios !== undefined ? { bios: c.bios, acpi: c.acpi ?? false } : {}),
+      ...(c.efiVars !== undefined ? { efiVars: c.efiVars } : {}),
       ...(opts.jit !== undefined ? { jit: opts.jit } : {}),
       recorder: cmp,
       ...(opts.output !== undefined ? { output: opts.output, inputs: [tracePath], ...(opts.overwrite ? { overwrite: true } : {}) } : {}),

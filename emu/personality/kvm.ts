@@ -10,6 +10,8 @@ import type { GicV2 } from '../devices/gicv2.ts';
 import type { GicV3 } from '../devices/gicv3.ts';
 import type { DeviceEnv, InterruptController } from '../devices/irq.ts';
 import { CfiFlash, FLASH_BANK_SIZE, FLASH_BASE } from '../devices/cfi-flash.ts';
+import { Pflash } from '../devices/pflash.ts';
+import { FwCfg, type FwCfgContent } from '../devices/fw-cfg.ts';
 import { Pl011 } from '../devices/pl011.ts';
 import { DEFAULT_RTC_EPOCH, Pl031 } from '../devices/pl031.ts';
 import { Pl061 } from '../devices/pl061.ts';
@@ -36,6 +38,7 @@ import {
   type HypercallCpu,
   type HypercallOutcome,
   type Personality,
+  type CpuHooks,
   type PlatformControl,
   type RamRegion,
 } from './types.ts';
@@ -78,6 +81,19 @@ export interface KvmConfig {
   console?: 'uart' | 'virtio';
   /** GICv3: an ITS for MSIs (QEMU virt's default its=on; default true). false: INTx only. */
   its?: boolean;
+  /**
+   * --bios: the firmware in flash bank 0 (run from the reset vector), the variable store in bank 1
+   * (zero-filled as QEMU leaves an unbacked bank, or the --efi-vars contents), and fw_cfg.
+   */
+  firmware?: KvmFirmware;
+}
+
+export interface KvmFirmware {
+  /** Bank 0's contents (at most 64 MiB; the rest of the bank reads as zeros, as in QEMU). */
+  bios: Uint8Array;
+  /** Bank 1's contents (the UEFI variable store), or undefined for an empty store. */
+  vars?: Uint8Array;
+  fwCfg: FwCfgContent;
 }
 
 /** MPIDR affinity QEMU virt gives vCPU i: clusters of 16 (GICv3) or 8 (GICv2) in Aff0. */
@@ -101,6 +117,9 @@ export class KvmPersonality implements Personality {
   readonly gpio: Pl061;
   readonly extraRam: RamRegion[];
   readonly gicDevice: GicV2 | GicV3;
+  /** --bios: the two flash banks and fw_cfg. */
+  readonly flash?: [Pflash, Pflash];
+  readonly fwCfg?: FwCfg;
   private readonly cfg: KvmConfig;
   private readonly env: DeviceEnv;
   private readonly platform: PlatformControl;
@@ -172,9 +191,26 @@ export class KvmPersonality implements Personality {
       timeBase,
     });
     devices.push(this.uart, this.rtc, this.gpio);
-    // QEMU virt's two flash banks (read as erased; no DT node, as before): U-Boot reads its
-    // environment there (docs/real-guests.md).
-    devices.push(new CfiFlash(region('cfi-flash', 'flash', FLASH_BASE, 2 * FLASH_BANK_SIZE, { compatible: ['cfi-flash'] })));
+    if (cfg.firmware) {
+      // Each bank's contents are a ROM window of the bus while in read-array mode (pflash.ts).
+      const bank = (i: number, data?: Uint8Array): Pflash =>
+        new Pflash({
+          region: region('cfi-flash', 'flash', FLASH_BASE + i * FLASH_BANK_SIZE, FLASH_BANK_SIZE, { compatible: ['cfi-flash'] }),
+          ...(data ? { storage: padTo(data, FLASH_BANK_SIZE) } : {}),
+        });
+      this.flash = [bank(0, cfg.firmware.bios), bank(1, cfg.firmware.vars)];
+      this.extraRam.push(...this.flash.map((f) => ({ base: f.region.base, size: FLASH_BANK_SIZE, rom: f })));
+      this.fwCfg = new FwCfg({
+        region: region('fw-cfg', 'fw_cfg', VIRT.FW_CFG, VIRT.FW_CFG_SIZE, { compatible: ['qemu,fw-cfg-mmio'] }),
+        content: cfg.firmware.fwCfg,
+        memory: this.guestMemory(),
+      });
+      devices.push(...this.flash, this.fwCfg);
+    } else {
+      // QEMU virt's two flash banks (read as erased; no DT node, as before): U-Boot reads its
+      // environment there (docs/real-guests.md).
+      devices.push(new CfiFlash(region('cfi-flash', 'flash', FLASH_BASE, 2 * FLASH_BANK_SIZE, { compatible: ['cfi-flash'] })));
+    }
     for (let i = 0; i < 32; i++) {
       const base = VIRT.VIRTIO + i * VIRT.VIRTIO_SIZE;
       devices.push(
@@ -237,7 +273,16 @@ export class KvmPersonality implements Personality {
         return phys().mem;
       },
       memOffset: (pa) => phys().memOffset(pa),
+      written: (off, len) => this.cpuHooks.invalidateCode(off, len),
     };
+  }
+
+  /** What the machine lets devices do to its CPUs (set in setCpuHooks). */
+  private cpuHooks: CpuHooks = { flushTlbs() {}, invalidateCode() {} };
+
+  setCpuHooks(h: CpuHooks): void {
+    this.cpuHooks = h;
+    for (const f of this.flash ?? []) f.onModeChange = () => h.flushTlbs();
   }
 
   /** A message to no doorbell is a plain DMA write (to RAM, or lost). */
@@ -288,6 +333,7 @@ export class KvmPersonality implements Personality {
       padTo: this.cfg.dtbPadTo ?? 0x100000,
       v2m: true,
       its: this.cfg.gic === 3 && (this.cfg.its ?? true),
+      ...(this.cfg.firmware ? { firmware: true } : {}),
       ...(this.cfg.cpuCompatible ? { cpuCompatible: this.cfg.cpuCompatible } : {}),
       ...(opts.bootargs !== undefined ? { bootargs: opts.bootargs } : {}),
       ...(opts.initrd ? { initrd: opts.initrd } : {}),
@@ -302,6 +348,12 @@ export class KvmPersonality implements Personality {
     this.timer.tick(now);
     this.rtc.tick(now);
     this.gpio.tick(now);
+  }
+
+  /** Firmware boots: what the flash and fw_cfg saw (stored in the trace's extra). */
+  runSummary(): Record<string, unknown> {
+    if (!this.flash || !this.fwCfg) return {};
+    return { firmware: { varsFlash: { ...this.flash[1].counts }, fwCfgSelects: this.fwCfg.selected.length } };
   }
 
   /** QEMU's system_powerdown: the virt power button (PL061 line 3) is pressed for 100 ms. */
@@ -364,6 +416,13 @@ export class KvmPersonality implements Personality {
   ): void {
     recordHypercall(this.env, cpu, { conduit, imm, func, name, subop: '', args, results });
   }
+}
+
+/** `data` in a zero-filled buffer of `size` bytes (a flash bank holding a shorter image). */
+function padTo(data: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  out.set(data.subarray(0, size));
+  return out;
 }
 
 /** Bytes of one vCPU's stolen-time record (Arm DEN0057 §3.1; QEMU's PVTIME_SIZE_PER_CPU). */

@@ -8,7 +8,7 @@
 import type { DeviceRegion } from '../../capture/model.ts';
 import type { GenericTimer } from '../devices/generic-timer.ts';
 import type { InterruptController } from '../devices/irq.ts';
-import type { MmioDevice, SysregProvider } from '../types.ts';
+import type { MmioDevice, RomBacked, SysregProvider } from '../types.ts';
 
 /** Hypercall outcomes, numerically equal to emu/cpu/cpu.ts HV. */
 export const HYPERCALL = { CONTINUE: 0, STOP: 1, UNDEFINED: 2 } as const;
@@ -58,6 +58,16 @@ export interface DtbOptions {
 export interface RamRegion {
   base: number;
   size: number;
+  /** A device whose contents this window is while it is in ROM mode (flash; see MachineBus). */
+  rom?: RomBacked;
+}
+
+/** What devices may ask of the machine's CPUs. */
+export interface CpuHooks {
+  /** Every vCPU drops its cached translations (a flash bank entered or left ROM mode). */
+  flushTlbs(): void;
+  /** Code decoded from mem [off, off+len) is stale (a device wrote there by DMA). */
+  invalidateCode(off: number, len: number): void;
 }
 
 export interface Personality {
@@ -78,6 +88,8 @@ export interface Personality {
   readonly extraRam?: RamRegion[];
   /** Called once the bus exists, for personalities that read and write guest memory (Xen). */
   attachMemory?(phys: { readonly mem: Uint8Array; memOffset(pa: number): number }): void;
+  /** Called once the CPUs exist. */
+  setCpuHooks?(hooks: CpuHooks): void;
   /** Counter frequency the guest sees in CNTFRQ_EL0. */
   readonly counterHz: number;
   /** Is the GICv3 system-register interface present (ID_AA64PFR0_EL1.GIC)? */
