@@ -66,6 +66,7 @@ export const XEN_SUBOPS: Readonly<Record<string, Readonly<Record<number, string>
     9: 'unmask',
     11: 'init_control',
     12: 'expand_array',
+    13: 'set_priority',
   },
   sched_op: { 0: 'yield', 1: 'block', 2: 'shutdown', 3: 'poll' },
   // xen.h: VMASST_CMD_enable 0, VMASST_CMD_disable 1

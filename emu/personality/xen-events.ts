@@ -1,5 +1,7 @@
-// Xen event channels, 2-level ABI, with the shared-info page and per-vCPU vcpu_info as real
-// guest memory (xen/common/event_channel.c, event_2l.c; public/xen.h, event_channel.h).
+// Xen event channels with the shared-info page and per-vCPU vcpu_info as real guest memory
+// (xen/common/event_channel.c, event_2l.c; public/xen.h, event_channel.h): the 2-level ABI a domain
+// starts with, and the FIFO ABI once the guest asks for it (EVTCHNOP_init_control: the queues and
+// event words are in xen-events-fifo.ts). Either way a port is raised, unmasked and cleared here.
 //
 // shared_info (arm64): vcpu_info[1] @0 (48 bytes each), evtchn_pending[64] @48,
 // evtchn_mask[64] @560, wc_version @1072, wc_sec @1076, wc_nsec @1080, wc_sec_hi @1084.
@@ -8,6 +10,7 @@
 // mapping copies it into the chosen guest frame, which from then on *is* the page (as Xen's p2m
 // replaces the frame). Upcalls: a 0→1 change of evtchn_upcall_pending injects PPI 31 on that vCPU.
 
+import { FifoEventChannels } from './xen-events-fifo.ts';
 import type { GuestAccess } from './xen-guest-memory.ts';
 
 export const SHARED_INFO = {
@@ -24,6 +27,8 @@ export const VCPU_INFO_SIZE = 48;
 const LEGACY_VCPUS = 1;
 /** 2-level ABI: 64 × 64 ports. */
 export const NR_PORTS_2L = 4096;
+/** The highest port a domain may use: 1023, what libxl and Xen's dom0less builder give a domU (max_evtchn_port). */
+export const MAX_EVTCHN_PORT = 1023;
 export const NR_VIRQS = 24;
 /** Ports per bucket of channel structures (PAGE_SIZE / sizeof(struct evtchn) rounded to 64 bytes). */
 const EVTCHNS_PER_BUCKET = 64;
@@ -42,6 +47,8 @@ export interface XenEventsOptions {
   upcall(vcpu: number): void;
   /** Wallclock seconds (since 1970) at virtual time 0. */
   epochSeconds: number;
+  /** Can a guest frame be mapped (FIFO control blocks and event-array pages)? */
+  canBack?: (gfn: number) => boolean;
 }
 
 export class XenEvents {
@@ -53,6 +60,8 @@ export class XenEvents {
   private readonly own = new DataView(new ArrayBuffer(4096));
   private readonly opts: XenEventsOptions;
   private readonly virqs: Map<string, number> = new Map();
+  /** The FIFO ABI, once the guest has switched to it. */
+  fifo: FifoEventChannels | undefined;
 
   constructor(opts: XenEventsOptions) {
     this.opts = opts;
@@ -108,14 +117,43 @@ export class XenEvents {
     return (this.vcpuInfo(vcpu)?.getUint8(0) ?? 0) !== 0;
   }
 
+  /** get_free_port: the lowest free port up to max_evtchn_port. */
   allocPort(state: PortState): number {
-    for (let p = 1; p < NR_PORTS_2L; p++) {
+    for (let p = 1; p <= MAX_EVTCHN_PORT; p++) {
       if (p >= this.ports.length || this.ports[p]!.kind === 'free') {
         this.ports[p] = state;
+        this.fifo?.portAllocated(p);
         return p;
       }
     }
     return -1;
+  }
+
+  /** The vCPU a port notifies (notify_vcpu_id; 0 for a free port). */
+  vcpuOf(p: number): number {
+    const s = this.ports[p];
+    return s && s.kind !== 'free' ? s.vcpu : 0;
+  }
+
+  /**
+   * EVTCHNOP_init_control once its arguments are checked: map `vcpu`'s control block; the first
+   * call switches the domain to the FIFO ABI, carrying over what is pending (setup_ports).
+   */
+  initControl(vcpu: number, gfn: bigint, offset: number): number {
+    if (this.fifo) return this.fifo.mapControlBlock(vcpu, gfn, offset);
+    const fifo = new FifoEventChannels({
+      numCpu: this.vcpuInfoPa.length,
+      access: this.opts.access,
+      canBack: this.opts.canBack ?? (() => false),
+      portValid: (p) => this.portValid(p),
+      notifyVcpu: (p) => this.vcpuOf(p),
+      markEventsPending: (v) => this.markEventsPending(v),
+    });
+    const rc = fifo.mapControlBlock(vcpu, gfn, offset);
+    if (rc < 0) return rc; // evtchn_fifo_destroy: the domain stays on the 2-level ABI
+    for (let p = 1; p <= MAX_EVTCHN_PORT && this.portValid(p); p++) fifo.adoptPort(p, this.testBit(SHARED_INFO.PENDING, p));
+    this.fifo = fifo;
+    return 0;
   }
 
   /**
@@ -144,11 +182,16 @@ export class XenEvents {
     const s = this.ports[p];
     if (s?.kind === 'virq') this.virqs.delete(`${s.virq}:${s.vcpu}`);
     this.ports[p] = { kind: 'free' };
-    this.clearBit(SHARED_INFO.PENDING, p);
+    if (this.fifo) this.fifo.clearPending(p);
+    else this.clearBit(SHARED_INFO.PENDING, p);
   }
 
   /** evtchn_2l_set_pending: pending bit, then (unless masked) selector bit and upcall. */
   setPending(p: number): void {
+    if (this.fifo) {
+      this.fifo.setPending(p, this.vcpuOf(p));
+      return;
+    }
     const s = this.ports[p];
     const vcpu = s && s.kind !== 'free' ? s.vcpu : 0;
     if (this.testAndSetBit(SHARED_INFO.PENDING, p)) return;
@@ -158,6 +201,10 @@ export class XenEvents {
 
   /** evtchn_2l_unmask: clear the mask; a pending event then raises the selector and upcall. */
   unmask(p: number): void {
+    if (this.fifo) {
+      this.fifo.unmask(p);
+      return;
+    }
     this.clearBit(SHARED_INFO.MASK, p);
     if (this.testBit(SHARED_INFO.PENDING, p)) {
       const s = this.ports[p];

@@ -10,6 +10,7 @@ import type { DeviceEnv } from '../devices/irq.ts';
 import { HYPERCALL, type HypercallCpu, type HypercallOutcome, type PlatformControl } from './types.ts';
 import type { XenEvents } from './xen-events.ts';
 import { NR_VIRQS, VCPU_INFO_SIZE } from './xen-events.ts';
+import { FIFO } from './xen-events-fifo.ts';
 import type { InterdomainChannels } from './xen/evtchn.ts';
 import type { GuestAccess, TranslatingCpu } from './xen-guest-memory.ts';
 
@@ -22,6 +23,7 @@ export const ERRNO = {
   EINVAL: -22n,
   ENOSPC: -28n,
   ENOSYS: -38n,
+  EOPNOTSUPP: -95n,
 } as const;
 
 export const HYPERCALL_NR = {
@@ -391,9 +393,9 @@ function eventChannelOp(d: XenDomain, cpu: XenCpu): XenCallResult {
   const arg = cpu.getX(1);
   const args = [BigInt(cmd), arg];
   const ev = d.events;
-  const size: Record<number, number> = { 0: 12, 1: 12, 3: 4, 4: 4, 5: 24, 6: 8, 7: 8, 8: 8, 9: 4, 11: 24 };
+  const size: Record<number, number> = { 0: 12, 1: 12, 3: 4, 4: 4, 5: 24, 6: 8, 7: 8, 8: 8, 9: 4, 11: 24, 12: 8, 13: 8 };
   const len = size[cmd];
-  if (len === undefined) return done(args, ERRNO.ENOSYS, cmd); // bind_pirq, reset, expand_array, set_priority…
+  if (len === undefined) return done(args, ERRNO.ENOSYS, cmd); // bind_pirq, reset, reset_cont…
   const b = d.access.read(cpu, arg, len);
   if (!b) return done(args, ERRNO.EFAULT, cmd);
   const v = le(b);
@@ -466,22 +468,40 @@ function eventChannelOp(d: XenDomain, cpu: XenCpu): XenCallResult {
     case 5:
       return channelStatus(d, args, v, writeBack);
     case 9: {
-      // unmask: port u32
+      // unmask: port u32; any port within the allocated buckets (a free one too), as Xen
       const p = v.getUint32(0, true);
-      if (!ev.port(p)) return done([...args, BigInt(p)], ERRNO.EINVAL, cmd);
+      if (!ev.portValid(p)) return done([...args, BigInt(p)], ERRNO.EINVAL, cmd);
       ev.unmask(p);
       return done([...args, BigInt(p)], 0n, cmd);
     }
     case 11: {
-      // init_control: control_gfn u64, offset u32, vcpu u32, link_bits u8 (out)
+      // init_control: control_gfn u64, offset u32, vcpu u32, link_bits u8 (out) — evtchn_fifo_init_control
       const gfn = v.getBigUint64(0, true),
         offset = v.getUint32(8, true),
         vcpu = v.getUint32(12, true);
       const full = [...args, gfn, BigInt(offset), BigInt(vcpu)];
       if (vcpu >= d.numCpu) return done(full, ERRNO.ENOENT, cmd);
-      if (offset & 7 || offset > 4096 - 64) return done(full, ERRNO.EINVAL, cmd);
-      // The FIFO ABI is not modelled: the guest keeps the 2-level ABI (docs/xen.md).
-      return done(full, ERRNO.ENOSYS, cmd);
+      if (offset > 4096 - FIFO.CONTROL_BLOCK_SIZE || offset & 7) return done(full, ERRNO.EINVAL, cmd);
+      const rc = ev.initControl(vcpu, gfn, offset);
+      if (rc < 0) return done(full, BigInt(rc), cmd);
+      v.setUint8(16, FIFO.LINK_BITS);
+      return writeBack(0n, [gfn, BigInt(offset), BigInt(vcpu)]);
+    }
+    case 12: {
+      // expand_array: array_gfn u64 — one more page of event words (FIFO only)
+      const gfn = v.getBigUint64(0, true);
+      const full = [...args, gfn];
+      if (!ev.fifo) return done(full, ERRNO.EOPNOTSUPP, cmd);
+      return done(full, BigInt(ev.fifo.expandArray(gfn)), cmd);
+    }
+    case 13: {
+      // set_priority: port u32, priority u32 — the 2-level ABI has no priorities (-ENOSYS)
+      const p = v.getUint32(0, true),
+        prio = v.getUint32(4, true);
+      const full = [...args, BigInt(p), BigInt(prio)];
+      if (!ev.portValid(p)) return done(full, ERRNO.EINVAL, cmd);
+      if (!ev.fifo) return done(full, ERRNO.ENOSYS, cmd);
+      return done(full, BigInt(ev.fifo.setPriority(p, prio)), cmd);
     }
     default:
       return done(args, ERRNO.ENOSYS, cmd);

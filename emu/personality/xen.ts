@@ -184,7 +184,13 @@ export class XenPersonality implements Personality {
       (_, i) => new IrqLine(this.intc, XEN_GUEST.EVTCHN_PPI, 'xen-evtchn', env, { trigger: 'edge', vcpu: i }),
     );
     const access = new GuestAccess(this.physProxy());
-    this.events = new XenEvents({ numCpu: cfg.smp, access, epochSeconds: EPOCH_SECONDS, upcall: (v) => this.upcallLines[v]?.inject() });
+    this.events = new XenEvents({
+      canBack: (gfn) => this.canBack(gfn),
+      numCpu: cfg.smp,
+      access,
+      epochSeconds: EPOCH_SECONDS,
+      upcall: (v) => this.upcallLines[v]?.inject(),
+    });
     this.channels = new InterdomainChannels(this.events, XEN_DOMID, env);
     this.toolstack = cfg.toolstack ?? 'xl';
     const onConsole = cfg.onConsole ?? (() => {});

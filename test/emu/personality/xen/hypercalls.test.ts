@@ -24,7 +24,7 @@ const NR = {
   event_channel_op: 32,
   hvm_op: 34,
 };
-const E = { EPERM: -1n, ENOENT: -2n, ESRCH: -3n, EFAULT: -14n, EEXIST: -17n, EINVAL: -22n, ENOSYS: -38n };
+const E = { EPERM: -1n, ENOENT: -2n, ESRCH: -3n, EFAULT: -14n, EEXIST: -17n, EINVAL: -22n, ENOSYS: -38n, EOPNOTSUPP: -95n };
 
 /** xen_add_to_physmap at ARG */
 function physmap(h: H, domid: number, space: number, idx: bigint, gpfn: bigint): bigint {
@@ -50,6 +50,13 @@ function vcpuInfo(h: H, vcpu: number, gfn: bigint, offset: number, cpu = 0): big
   h.mem.w32(ARG + 8, offset);
   h.mem.w32(ARG + 12, 0);
   return h.hypercall(NR.vcpu_op, [10n, S(vcpu), S(ARG)], cpu);
+}
+/** FIFO event channels: vCPU 0's control block at CB, one event-array page at EA. */
+const CB = RAM + 0x20000;
+const EA = RAM + 0x21000;
+function fifoInit(h: H): void {
+  expect(evtchn(h, 11, [CB / 4096, 0, 0, 0])).toBe(0n);
+  expect(evtchn(h, 12, [EA / 4096, 0])).toBe(0n);
 }
 function shutdown(h: H, reason: number): bigint {
   h.mem.w32(ARG, reason);
@@ -358,9 +365,101 @@ const ROWS: Row[] = [
       expect(ev && ev.kind === 'console' && Buffer.from(ev.bytes).toString()).toBe('hvc0 says hi\n');
     },
   },
-  { call: 'event_channel_op init_control (FIFO not modelled)', run: (h) => evtchn(h, 11, [0x40010, 0, 0, 0, 0, 0]), ret: E.ENOSYS },
-  { call: 'event_channel_op init_control unknown vCPU', run: (h) => evtchn(h, 11, [0x40010, 0, 0, 9, 0, 0]), ret: E.ENOENT },
-  { call: 'event_channel_op init_control unaligned offset', run: (h) => evtchn(h, 11, [0x40010, 0, 3, 0, 0, 0]), ret: E.EINVAL },
+  // ---- FIFO event channels (control block at CB, event array page at EA)
+  {
+    call: 'event_channel_op init_control switches the domain to FIFO; link_bits 17 written back',
+    run: (h) => evtchn(h, 11, [CB / 4096, 0, 0, 0, 0, 0]),
+    ret: 0n,
+    check: (h) => {
+      expect(h.mem.u8(ARG + 16)).toBe(17);
+      expect(h.p.events.fifo?.controlBlockOf(0)).toBe(CB);
+    },
+  },
+  {
+    call: 'event_channel_op init_control twice for one vCPU',
+    run: (h) => (evtchn(h, 11, [CB / 4096, 0, 0, 0]), evtchn(h, 11, [CB / 4096, 0, 8, 0])),
+    ret: E.EINVAL,
+  },
+  {
+    call: 'event_channel_op init_control on a frame without memory: the domain stays on 2-level',
+    run: (h) => evtchn(h, 11, [0x10, 0, 0, 0]),
+    ret: E.EINVAL,
+    check: (h) => expect(h.p.events.fifo).toBeUndefined(),
+  },
+  { call: 'event_channel_op init_control unknown vCPU', run: (h) => evtchn(h, 11, [CB / 4096, 0, 0, 9, 0, 0]), ret: E.ENOENT },
+  { call: 'event_channel_op init_control unaligned offset', run: (h) => evtchn(h, 11, [CB / 4096, 0, 3, 0, 0, 0]), ret: E.EINVAL },
+  {
+    call: 'event_channel_op init_control control block across the page end',
+    run: (h) => evtchn(h, 11, [CB / 4096, 0, 4096 - 64, 0]),
+    ret: E.EINVAL,
+  },
+  { call: 'event_channel_op expand_array before init_control', run: (h) => evtchn(h, 12, [EA / 4096, 0]), ret: E.EOPNOTSUPP },
+  { call: 'event_channel_op expand_array on a frame without memory', run: (h) => (fifoInit(h), evtchn(h, 12, [0x10, 0])), ret: E.EINVAL },
+  { call: 'event_channel_op set_priority on the 2-level ABI', run: (h) => evtchn(h, 13, [1, 3]), ret: E.ENOSYS },
+  {
+    call: 'event_channel_op set_priority of a port beyond the allocated ones',
+    run: (h) => (fifoInit(h), evtchn(h, 13, [200, 3])),
+    ret: E.EINVAL,
+  },
+  { call: 'event_channel_op set_priority 16 (lowest is 15)', run: (h) => (fifoInit(h), evtchn(h, 13, [1, 16])), ret: E.EINVAL },
+  {
+    call: 'FIFO send: PENDING and LINKED, the port at the head of queue 7, ready bit 7, the upcall',
+    run: (h) => (fifoInit(h), evtchn(h, 7, [0, 0]), evtchn(h, 4, [3])),
+    ret: 0n,
+    check: (h) => {
+      expect(h.mem.u32(EA + 4 * 3)).toBe(0xa0000000);
+      expect(h.mem.u32(CB + 8 + 4 * 7)).toBe(3);
+      expect(h.mem.u32(CB)).toBe(1 << 7);
+      expect(h.p.events.upcallPending(0)).toBe(true);
+    },
+  },
+  {
+    call: 'FIFO send twice on a queue: the tail links to the new port, the head stays',
+    run: (h) => (fifoInit(h), evtchn(h, 7, [0, 0]), evtchn(h, 7, [0, 0]), evtchn(h, 4, [3]), evtchn(h, 4, [4])),
+    ret: 0n,
+    check: (h) => expect([h.mem.u32(EA + 12), h.mem.u32(EA + 16), h.mem.u32(CB + 8 + 28)]).toEqual([0xa0000004, 0xa0000000, 3]),
+  },
+  {
+    call: 'FIFO send to a masked port: PENDING only; unmask links it',
+    run: (h) => {
+      fifoInit(h);
+      evtchn(h, 7, [0, 0]);
+      h.mem.w32(EA + 12, 0x40000000); // MASKED
+      evtchn(h, 4, [3]);
+      expect([h.mem.u32(EA + 12), h.mem.u32(CB), h.mem.u32(CB + 8 + 28)]).toEqual([0xc0000000, 0, 0]);
+      return evtchn(h, 9, [3]);
+    },
+    ret: 0n,
+    check: (h) => expect([h.mem.u32(EA + 12), h.mem.u32(CB), h.mem.u32(CB + 8 + 28)]).toEqual([0xa0000000, 1 << 7, 3]),
+  },
+  {
+    call: 'FIFO set_priority 2: the next event goes to queue 2',
+    run: (h) => (fifoInit(h), evtchn(h, 7, [0, 0]), evtchn(h, 13, [3, 2])),
+    ret: 0n,
+    check: (h) => {
+      evtchn(h, 4, [3]);
+      expect([h.mem.u32(CB + 8 + 4 * 2), h.mem.u32(CB)]).toEqual([3, 1 << 2]);
+    },
+  },
+  {
+    call: 'FIFO: a port pending before the switch is raised when its event-array page arrives',
+    run: (h) => {
+      physmap(h, DOMID_SELF, 0, 0n, S(PAGE / 4096));
+      evtchn(h, 7, [0, 0]); // port 3
+      evtchn(h, 4, [3]); // 2-level: pending
+      evtchn(h, 11, [CB / 4096, 0, 0, 0]);
+      expect(h.mem.u32(CB)).toBe(0);
+      return evtchn(h, 12, [EA / 4096, 0]);
+    },
+    ret: 0n,
+    check: (h) => expect([h.mem.u32(EA + 12), h.mem.u32(CB + 8 + 28)]).toEqual([0xa0000000, 3]),
+  },
+  {
+    call: 'FIFO close clears PENDING (the guest unlinks)',
+    run: (h) => (fifoInit(h), evtchn(h, 7, [0, 0]), evtchn(h, 4, [3]), evtchn(h, 3, [3])),
+    ret: 0n,
+    check: (h) => expect(h.mem.u32(EA + 12)).toBe(0x20000000),
+  },
   {
     call: 'event_channel_op close',
     run: (h) => (evtchn(h, 7, [0, 0]), evtchn(h, 3, [2])),
