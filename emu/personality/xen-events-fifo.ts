@@ -161,10 +161,14 @@ export class FifoEventChannels {
       return;
     }
     const s = this.state(port);
+    // PENDING is set before the control block is looked at, as event_fifo.c does
+    let word = (w.getUint32(0, true) | bit(FIFO.PENDING)) >>> 0;
     const cb = this.controlBlock[v]!;
-    if (cb < 0) return; // no control block on that vCPU: the event is dropped (Xen warns)
-    let word = w.getUint32(0, true);
-    word = (word | bit(FIFO.PENDING)) >>> 0;
+    if (cb < 0) {
+      // no control block on that vCPU: the event is pending but not linked (Xen warns)
+      w.setUint32(0, word, true);
+      return;
+    }
     let linked = true;
     if (!(word & bit(FIFO.MASKED)) && !(word & bit(FIFO.LINKED))) {
       word = (word | bit(FIFO.LINKED)) >>> 0;

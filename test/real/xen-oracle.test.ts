@@ -15,7 +15,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootscope, fetchGuests, REPO_ROOT, tempDir, type Guests } from '../helpers/real-guests.ts';
+import { bootscope, fetchGuests, REPO_ROOT, runScript, tempDir, type Guests } from '../helpers/real-guests.ts';
 
 const run = promisify(execFile);
 const tmp = tempDir('bootscope-xen-oracle-');
@@ -120,12 +120,8 @@ async function realXen(c: Case): Promise<string[]> {
     ...(c.vpl011 ? ['--vpl011'] : []),
     out,
   ];
-  try {
-    await run(join(REPO_ROOT, 'scripts/xen-oracle/run.sh'), args, { maxBuffer: 1 << 24 });
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new Error(`scripts/xen-oracle/run.sh ${c.name} failed: ${err.stderr ?? err.message}`);
-  }
+  // asynchronous (runScript): a real-Xen boot takes 10-60 s; its stderr (the log's tail on failure) is passed through
+  await runScript(join(REPO_ROOT, 'scripts/xen-oracle/run.sh'), args);
   return readFileSync(join(out, 'domu.log'), 'latin1').split('\n');
 }
 

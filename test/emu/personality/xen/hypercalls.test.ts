@@ -455,6 +455,15 @@ const ROWS: Row[] = [
     check: (h) => expect([h.mem.u32(EA + 12), h.mem.u32(CB + 8 + 28)]).toEqual([0xa0000000, 3]),
   },
   {
+    call: 'FIFO send to a vCPU without a control block: PENDING set, not linked, no ready bit (event_fifo.c)',
+    run: (h) => (fifoInit(h), evtchn(h, 7, [1, 0]), evtchn(h, 4, [3])), // bind_ipi on vCPU 1
+    ret: 0n,
+    check: (h) => {
+      expect([h.mem.u32(EA + 12), h.mem.u32(CB), h.mem.u32(CB + 8 + 28)]).toEqual([0x80000000, 0, 0]);
+      expect(h.p.events.upcallPending(1)).toBe(false);
+    },
+  },
+  {
     call: 'FIFO close clears PENDING (the guest unlinks)',
     run: (h) => (fifoInit(h), evtchn(h, 7, [0, 0]), evtchn(h, 4, [3]), evtchn(h, 3, [3])),
     ret: 0n,
