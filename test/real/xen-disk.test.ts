@@ -1,9 +1,10 @@
-// Debian's 6.1 kernel as a Xen domU (--machine xen) boots from the disk initramfs
+// Debian's 6.1 and 6.12 kernels as Xen domUs (--machine xen) boot from the disk initramfs
 // (scripts/make-test-disk.ts): its /init loads the kernel's own xen-blkfront and xen-netfront
 // modules, eth0 comes up with the MAC given to --nic, /dev/xvda appears, the ext4 disk is mounted
 // and its /sbin/init prints a marker, writes a file and powers off. Both ends of both PV devices
 // reach Connected (and close in order at power-off); the user's image is unchanged; replay is
-// identical. 2 vCPUs with GICv3 (disk and NIC) and 1 vCPU with GICv2 (disk): two boots, one replay.
+// identical. 6.1: 2 vCPUs with GICv3 (disk and NIC) and 1 vCPU with GICv2 (disk); 6.12 (its own
+// initramfs: its .ko.xz modules): 2 vCPUs with GICv2 (disk and NIC). Three boots, one replay.
 import { createHash } from 'node:crypto';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ const tmp = tempDir('bootscope-real-xen-disk-');
 let guests: Guests;
 let disk: string;
 let initrd: string;
+let initrd612: string;
 let diskSha: string;
 const sha = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
 const MAC = '00:16:3e:aa:bb:cc';
@@ -24,7 +26,7 @@ interface Boot {
   summary: { stop: string; stopMessage: string; console: string; hashes: Record<string, string> };
 }
 
-async function boot(name: string, ...args: string[]): Promise<Boot> {
+async function boot(name: string, kernel: string, initramfs: string, ...args: string[]): Promise<Boot> {
   const copy = tmp.file(`${name}.ext4`);
   copyFileSync(disk, copy);
   const trace = tmp.file(`${name}.trace`);
@@ -34,9 +36,9 @@ async function boot(name: string, ...args: string[]): Promise<Boot> {
     '--machine',
     'xen',
     '--kernel',
-    guests.kernel,
+    kernel,
     '--initrd',
-    initrd,
+    initramfs,
     '--append',
     'console=hvc0',
     '--mem',
@@ -62,14 +64,18 @@ async function sql(trace: string, query: string): Promise<Record<string, unknown
 
 let smp2: Promise<Boot>;
 let gicv2: Promise<Boot>;
+let linux612: Promise<Boot>;
 
 beforeAll(() => {
   guests = fetchGuests();
   ({ disk, initramfs: initrd } = makeTestDisk(guests.kernel, guests.busybox, tmp.dir));
+  // 6.12's initramfs (its own modules); the disk is the same image
+  initrd612 = makeTestDisk(guests.kernel612, guests.busybox, tmp.file('6.12')).initramfs;
   diskSha = sha(disk);
-  smp2 = boot('smp2-gicv3', '--smp', '2', '--gic', '3', '--nic', `mac=${MAC}`);
-  gicv2 = boot('smp1-gicv2', '--smp', '1', '--gic', '2');
-  for (const p of [smp2, gicv2]) p.catch(() => {});
+  smp2 = boot('smp2-gicv3', guests.kernel, initrd, '--smp', '2', '--gic', '3', '--nic', `mac=${MAC}`);
+  gicv2 = boot('smp1-gicv2', guests.kernel, initrd, '--smp', '1', '--gic', '2');
+  linux612 = boot('6.12-smp2-gicv2', guests.kernel612, initrd612, '--smp', '2', '--gic', '2', '--nic', `mac=${MAC}`);
+  for (const p of [smp2, gicv2, linux612]) p.catch(() => {});
 });
 afterAll(() => tmp.cleanup());
 
@@ -82,7 +88,7 @@ async function states(trace: string, device: string, end: 'frontend' | 'backend'
   return rows.map((r) => r['xb_state'] as number);
 }
 
-describe('Debian Linux 6.1 to /sbin/init on a Xen virtual disk (--machine xen)', () => {
+describe('Debian Linux 6.1 and 6.12 to /sbin/init on a Xen virtual disk (--machine xen)', () => {
   it("2 vCPUs, GICv3, disk and NIC: xen-blkfront finds xvda, eth0 has the MAC and carrier, the disk's init runs and powers off", async () => {
     const b = await smp2;
     const c = b.summary.console;
@@ -146,6 +152,21 @@ describe('Debian Linux 6.1 to /sbin/init on a Xen virtual disk (--machine xen)',
     expect(b.summary.stopMessage).toBe('Xen SCHEDOP_shutdown poweroff');
     expect(await states(b.trace, 'vbd-51712', 'backend')).toEqual([4, 5, 6]);
     expect(sha(b.disk)).toBe(diskSha);
+  });
+
+  it("Debian 6.12, 2 vCPUs, GICv2, disk and NIC: xvda, eth0 with the MAC, the disk's init, power-off; both ends Connected", async () => {
+    const b = await linux612;
+    const c = b.summary.console;
+    expect(c).toContain('Linux version 6.12.');
+    expect(c).toContain('blkfront: xvda: flush diskcache: enabled; persistent grants: disabled; indirect descriptors: enabled;');
+    expect(c).toContain(`${NET_MARKER} ${MAC} carrier 1 operstate up`);
+    expect(c).toContain(`${INITRAMFS_MARKER} /dev/xvda`);
+    expect(c).toMatch(new RegExp(`\\n${DISK_MARKER}\\r?\\n`));
+    expect(c).toContain('reboot: Power down');
+    expect(b.summary.stopMessage).toBe('Xen SCHEDOP_shutdown poweroff');
+    for (const dev of ['vbd-51712', 'vif-0']) expect(await states(b.trace, dev, 'backend'), dev).toEqual([4, 5, 6]);
+    expect(sha(b.disk)).toBe(diskSha);
+    expect(b.summary.hashes['disk0']).toBe(diskSha);
   });
 
   it('replay of the 2-vCPU boot is identical', async () => {
