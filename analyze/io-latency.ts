@@ -61,6 +61,17 @@ export interface IoQueueLatency {
   /** Requests by operation. */
   ops: Record<string, number>;
   stages: IoStageStats[];
+  /** Requests per time bin and the most in flight in each bin (when asked for: the TUI, the report). */
+  timeline?: IoTimeline;
+}
+
+/** A queue's activity over [from, to) in equal time bins. */
+export interface IoTimeline {
+  from: number;
+  to: number;
+  requests: number[];
+  /** Most requests (frames) in flight during the bin, counting those in flight when it began. */
+  depth: number[];
 }
 
 export interface IoLatencyResult {
@@ -87,6 +98,7 @@ interface Queue {
   /** Frames taken by the device and not yet announced by an interrupt (net). */
   frames: { submit: number; taken: number }[];
   stages: Map<IoStage, Distribution>;
+  bins?: { requests: number[]; depth: number[]; lastDepth: number[]; touched: Uint8Array };
 }
 
 /** A completion waiting for the guest to acknowledge its interrupt. */
@@ -102,6 +114,13 @@ const NOTIFY = /(^| )(notify\.q\d+|QueueNotify)$/;
 export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
   readonly name = 'io_latency';
   readonly kinds = IO_LATENCY_KINDS;
+
+  /** `timeline`: also count each queue's requests and depth in `bins` equal bins over [from, to). */
+  private readonly timeline: { from: number; to: number; bins: number } | undefined;
+  constructor(timeline?: { from: number; to: number; bins: number }) {
+    this.timeline = timeline;
+  }
+
   private readonly queues = new Map<string, Queue>();
   /** Latest doorbell per device: requests it made the device see were submitted then. */
   private readonly doorbell = new Map<string, number>();
@@ -133,8 +152,35 @@ export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
           stages: new Map(),
         }),
       );
+      if (this.timeline) {
+        const n = this.timeline.bins;
+        q.bins = {
+          requests: new Array<number>(n).fill(0),
+          depth: new Array<number>(n).fill(0),
+          lastDepth: new Array<number>(n).fill(0),
+          touched: new Uint8Array(n),
+        };
+      }
     }
     return q;
+  }
+
+  private binOf(t: number): number {
+    const tl = this.timeline!;
+    const span = Math.max(1, tl.to - tl.from);
+    return Math.max(0, Math.min(tl.bins - 1, Math.floor(((t - tl.from) / span) * tl.bins)));
+  }
+
+  /** Notes the queue's depth at `time` (and a new request, when `request`). */
+  private track(q: Queue, time: number, request: boolean): void {
+    q.depth = q.kind === 'net' ? q.frames.length : q.flight.size;
+    if (q.depth > q.maxDepth) q.maxDepth = q.depth;
+    if (!q.bins) return;
+    const b = this.binOf(time);
+    if (request) q.bins.requests[b]!++;
+    if (q.depth > q.bins.depth[b]!) q.bins.depth[b] = q.depth;
+    q.bins.lastDepth[b] = q.depth;
+    q.bins.touched[b] = 1;
   }
 
   private add(q: Queue, stage: IoStage, v: number): void {
@@ -165,8 +211,7 @@ export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
         q.requests++;
         q.ops.set(e.direction, (q.ops.get(e.direction) ?? 0) + 1);
         q.frames.push({ submit: this.doorbell.get(e.device) ?? e.time, taken: e.time });
-        q.depth = q.frames.length;
-        if (q.depth > q.maxDepth) q.maxDepth = q.depth;
+        this.track(q, e.time, true);
         let set = this.unannounced.get(e.device);
         if (!set) this.unannounced.set(e.device, (set = new Set()));
         set.add(q);
@@ -177,8 +222,7 @@ export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
         q.requests++;
         q.ops.set(e.op, (q.ops.get(e.op) ?? 0) + 1);
         q.flight.set(e.request, this.doorbell.get(e.device) ?? e.time);
-        q.depth = q.flight.size;
-        if (q.depth > q.maxDepth) q.maxDepth = q.depth;
+        this.track(q, e.time, true);
         return;
       }
       case 'block_complete': {
@@ -186,6 +230,7 @@ export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
         const submit = q.flight.get(e.request);
         if (submit === undefined) return;
         q.flight.delete(e.request);
+        this.track(q, e.time, false);
         q.completed++;
         if (e.status !== 'ok') q.errors++;
         this.add(q, 'submit_to_complete', e.time - submit);
@@ -223,6 +268,7 @@ export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
           this.add(q, 'submit_to_complete', f.taken - f.submit);
         }
         q.frames.length = 0;
+        this.track(q, time, false);
       }
       set.clear();
     }
@@ -242,6 +288,7 @@ export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
         list.push({ q, submit: f.submit, complete: time });
       }
       q.frames.length = 0;
+      this.track(q, time, false);
     }
     set.clear();
   }
@@ -272,6 +319,7 @@ export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
         maxDepth: q.maxDepth,
         ops: Object.fromEntries([...q.ops].sort()),
         stages: ioStageRows(q.stages, toNs),
+        ...(q.bins && this.timeline ? { timeline: timelineOf(q.bins, this.timeline) } : {}),
       })),
       outstanding: queues
         .filter((q) => q.flight.size || q.frames.length)
@@ -279,6 +327,21 @@ export class IoLatencyAnalysis implements LiteAnalysis<IoLatencyResult> {
       notes,
     };
   }
+}
+
+/** Bins without events keep the depth the queue had when the previous bin ended. */
+function timelineOf(b: NonNullable<Queue['bins']>, tl: { from: number; to: number }): IoTimeline {
+  const depth = b.depth.slice();
+  let carry = 0;
+  for (let i = 0; i < depth.length; i++) {
+    // The depth the bin began with counts too (requests still in flight from before).
+    if (!b.touched[i]) depth[i] = carry;
+    else {
+      depth[i] = Math.max(depth[i]!, carry);
+      carry = b.lastDepth[i]!;
+    }
+  }
+  return { from: tl.from, to: tl.to, requests: b.requests.slice(), depth };
 }
 
 function ioStageRows(m: Map<IoStage, Distribution>, toNs: (t: number) => number): IoStageStats[] {

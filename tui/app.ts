@@ -16,6 +16,7 @@ import { consoleKeys, renderConsole } from './console.ts';
 import { latencyKeys, renderLatency } from './latency.ts';
 import { renderTimeline, timelineKeys } from './timeline.ts';
 import { diffKeys, renderDiff } from './diff.ts';
+import { devicesKeys, renderDevices } from './devices.ts';
 import { helpLines } from './keys.ts';
 
 const RENDER: Record<ScreenId, (s: AppState, ctx: Ctx) => Line[]> = {
@@ -24,6 +25,7 @@ const RENDER: Record<ScreenId, (s: AppState, ctx: Ctx) => Line[]> = {
   events: renderEvents,
   findings: renderFindings,
   latency: renderLatency,
+  devices: renderDevices,
   console: renderConsole,
   diff: renderDiff,
 };
@@ -36,6 +38,7 @@ const KEYS: Partial<Record<ScreenId, KeyHandler>> = {
   events: eventsKeys,
   findings: findingsKeys,
   latency: latencyKeys,
+  devices: devicesKeys,
   console: consoleKeys,
   diff: diffKeys,
 };
@@ -91,9 +94,7 @@ function promptKey(s: AppState, input: string, key: KeyInfo, ctx: Ctx): AppState
 
 /** The whole frame (tabs, body, status) as lines: what App draws, and what tests check. */
 export function frameLines(s: AppState, ctx: Ctx): { tabs: string; body: Line[]; status: Line } {
-  const tabs = SCREENS.filter((id) => id !== 'diff' || ctx.other)
-    .map((id) => (id === s.screen ? `[${id[0]}]${id.slice(1)}` : ` ${id[0]} ${id.slice(1)}`))
-    .join(' ');
+  const tabs = tabLine(s.screen, !!ctx.other, ctx.width - 'bootscope  '.length);
   const body = s.help ? helpLines() : RENDER[s.screen](s, ctx);
   let status: Line;
   if (s.prompt)
@@ -104,6 +105,23 @@ export function frameLines(s: AppState, ctx: Ctx): { tabs: string; body: Line[];
   else if (ctx.damage) status = line(`DAMAGED: ${ctx.damage}; what is shown is incomplete   ? help  q quit`, { color: 'red' });
   else status = line(`${ctx.data.path}${ctx.analyses ? '' : '  (analyzing…)'}   ? help  q quit`, { dim: true });
   return { tabs, body, status };
+}
+
+/** The key of each screen, inside its name: `[o]verview`, `de[v]ices` (current), ` t imeline`. */
+const KEY_OF = Object.fromEntries(Object.entries(SCREEN_KEYS).map(([k, id]) => [id, k])) as Record<ScreenId, string>;
+
+/** The tabs; when they do not fit, the other screens shrink to their key. */
+export function tabLine(current: ScreenId, two: boolean, width: number): string {
+  const ids = SCREENS.filter((id) => id !== 'diff' || two);
+  const tab = (id: ScreenId, short: boolean) => {
+    const k = KEY_OF[id];
+    const at = id.indexOf(k);
+    if (id === current) return `${id.slice(0, at)}[${k}]${id.slice(at + 1)}`;
+    // Unselected: the key stands apart (` t imeline`, ` de v ices`), as wide as `[t]imeline` plus the gap.
+    return short ? ` ${k} ` : `${at ? ' ' : ''}${id.slice(0, at)} ${k} ${id.slice(at + 1)}`;
+  };
+  const full = ids.map((id) => tab(id, false)).join(' ');
+  return full.length <= width ? full : ids.map((id) => tab(id, true)).join(' ');
 }
 
 export interface AppProps {

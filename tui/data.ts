@@ -15,6 +15,9 @@ import { LatencyAnalysis, type LatencyResult } from '../analyze/latency.ts';
 import { PhasesAnalysis, type Phase, type PhasesResult } from '../analyze/phases.ts';
 import type { Finding, Severity } from '../analyze/rules/rule.ts';
 import { renderDiff } from '../analyze/diff-text.ts';
+import type { IoDiff } from '../analyze/diff-io.ts';
+import { IO_LATENCY_KINDS, IoLatencyAnalysis, type IoLatencyResult, type IoQueueLatency } from '../analyze/io-latency.ts';
+import { runLite } from '../analyze/standalone.ts';
 
 export type { Finding, Phase, Severity };
 
@@ -44,6 +47,8 @@ export interface DiffData {
   summary: string[];
   /** Divergences: positions in A and B (sequence numbers) and what differs. */
   divergences: { a?: number; b?: number; text: string }[];
+  /** The device layer: block and network streams aligned by role (absent without the analyzer). */
+  io?: IoDiff;
 }
 
 /** An analyzer result, or why there is none. */
@@ -124,7 +129,12 @@ export interface Analyses {
   findings: Maybe<Finding[]>;
   phases: Maybe<Phase[]>;
   latency: Maybe<LatencySeries[]>;
+  /** Block and network I/O per device and queue, with each queue's activity over the trace. */
+  io: Maybe<IoLatencyResult>;
 }
+
+/** Time bins of each queue's requests-over-time and depth (screens and charts resample them). */
+export const IO_BINS = 512;
 
 function buildOverview(path: string, reader: TraceReader): Overview {
   const info = reader.info();
@@ -244,13 +254,55 @@ async function runAnalyses(data: TraceData): Promise<Analyses> {
     results = replay(data.reader, [check, phases, latency]);
   } catch (err) {
     const why = `analysis pass failed: ${(err as Error).message}`;
-    return { findings: notAvailable(why), phases: notAvailable(why), latency: notAvailable(why) };
+    return { findings: notAvailable(why), phases: notAvailable(why), latency: notAvailable(why), io: ioOf(data) };
   }
   return {
     findings: { available: true, value: (results[check.name] as CheckResult).findings },
     phases: { available: true, value: (results[phases.name] as PhasesResult).phases },
     latency: { available: true, value: latencySeries(results[latency.name] as LatencyResult) },
+    io: ioOf(data),
   };
+}
+
+/** The I/O pass: only the kinds it reads are decoded (a separate, cheap pass). */
+function ioOf(data: TraceData): Maybe<IoLatencyResult> {
+  try {
+    const a = new IoLatencyAnalysis({ from: data.timeFirst, to: data.timeLast + 1, bins: IO_BINS });
+    const out = runLite(data.reader, [a], data.meta, data.reader.regions, { kinds: IO_LATENCY_KINDS });
+    return { available: true, value: out[a.name] as IoLatencyResult };
+  } catch (err) {
+    return notAvailable(`I/O pass failed: ${(err as Error).message}`);
+  }
+}
+
+/** A queue's name as screens show it. */
+export const queueLabel = (q: Pick<IoQueueLatency, 'device' | 'queue'>): string => `${q.device} q${q.queue}`;
+
+/** An I/O queue's stage as a latency series (the latency screen's and the report's histograms). */
+export function ioSeries(q: IoQueueLatency, stage: IoQueueLatency['stages'][number]): LatencySeries {
+  return {
+    label: `${queueLabel(q)} ${stage.stage.replace(/_to_/g, '→')}`,
+    samples: [],
+    bins: stage.histogram.map(([upper, count]) => ({ x0: upper <= 1 ? 0 : upper / 2, x1: upper, count })),
+    count: stage.count,
+    p50: stage.p50,
+    p90: stage.p90,
+    p99: stage.p99,
+    max: stage.max,
+  };
+}
+
+/** Sums (requests) or maxima (depth) of `values` into `n` coarser bins (n ≤ values.length). */
+export function rebin(values: readonly number[], n: number, how: 'sum' | 'max'): number[] {
+  const out: number[] = [];
+  for (let b = 0; b < n; b++) {
+    const i0 = Math.floor((b * values.length) / n);
+    const i1 = Math.max(i0 + 1, Math.floor(((b + 1) * values.length) / n));
+    let v = 0;
+    for (let i = i0; i < i1 && i < values.length; i++) v = how === 'sum' ? v + values[i]! : Math.max(v, values[i]!);
+    out.push(v);
+  }
+  return out;
 }
 
 /** The sequence numbers of a finding's evidence events. */
@@ -318,7 +370,7 @@ export function diffView(d: DiffResult): DiffData {
   const fd = d.firstDivergence;
   if (fd) push(fd.a.length ? fd.a : fd.after, fd.b, 'first divergence, ' + divergenceText(fd.vcpu, fd.a, fd.b));
   for (const h of d.hunks) push(h.a, h.b, divergenceText(h.vcpu, h.a, h.b));
-  return { summary, divergences };
+  return { summary, divergences, io: d.io };
 }
 
 /** Diff of two traces through analyze/diff.ts; if that fails (e.g. a damaged trace), the

@@ -5,11 +5,13 @@ import { formatEventLine } from '../capture/describe.ts';
 import { pageFrom } from './event-window.ts';
 import { fit, line, type Line } from './ui.ts';
 import type { AppState, Ctx, KeyHandler } from './state.ts';
+import { ioRowCount, nextDivergentRow, renderIoView } from './diff-io.ts';
 
 export function renderDiff(s: AppState, ctx: Ctx): Line[] {
   if (!ctx.other) return [line('diff needs two traces: bootscope tui A.trace B.trace', { dim: true })];
   if (!ctx.diff) return [line('comparing…', { dim: true })];
   const { data, fromAnalyzer, why } = ctx.diff;
+  if (s.diff.io) return renderIoView(data.io, s.diff.ioTop, ctx.width, ctx.height);
   const out: Line[] = [];
   const sumH = Math.min(data.summary.length + 1, Math.max(3, Math.floor(ctx.height / 3)));
   out.push(
@@ -50,17 +52,36 @@ export function renderDiff(s: AppState, ctx: Ctx): Line[] {
       }),
     );
   }
-  out.push(line('n/N next/previous divergence  ↑/↓ scroll summary', { dim: true }));
+  out.push(line('n/N next/previous divergence  ↑/↓ scroll summary  i device layer', { dim: true }));
   return out;
 }
 
 export const diffKeys: KeyHandler = (s, input, key, ctx) => {
   const d = ctx.diff?.data;
   if (!d) return s;
+  if (input === 'i') return { ...s, diff: { ...s.diff, io: !s.diff.io } };
+  if (s.diff.io) return ioKeys(s, input, key, ctx);
   if (input === 'n') return { ...s, diff: { ...s.diff, cursor: Math.min(Math.max(0, d.divergences.length - 1), s.diff.cursor + 1) } };
   if (input === 'N') return { ...s, diff: { ...s.diff, cursor: Math.max(0, s.diff.cursor - 1) } };
   if (key.downArrow || input === 'j')
     return { ...s, diff: { ...s.diff, top: Math.min(Math.max(0, d.summary.length - 1), s.diff.top + 1) } };
   if (key.upArrow || input === 'k') return { ...s, diff: { ...s.diff, top: Math.max(0, s.diff.top - 1) } };
   return s;
+};
+
+const ioKeys: KeyHandler = (s, input, key, ctx) => {
+  const io = ctx.diff?.data.io;
+  if (!io) return s;
+  const last = Math.max(0, ioRowCount(io, ctx.width) - 1);
+  const page = Math.max(1, ctx.height - 3);
+  let top = s.diff.ioTop;
+  if (input === 'n') top = nextDivergentRow(io, ctx.width, top, 1);
+  else if (input === 'N') top = nextDivergentRow(io, ctx.width, top, -1);
+  else if (key.downArrow || input === 'j') top++;
+  else if (key.upArrow || input === 'k') top--;
+  else if (key.pageDown || input === ' ') top += page;
+  else if (key.pageUp) top -= page;
+  else if (input === 'g' || key.home) top = 0;
+  else if (input === 'G' || key.end) top = last;
+  return { ...s, diff: { ...s.diff, ioTop: Math.max(0, Math.min(last, top)) } };
 };

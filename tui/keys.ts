@@ -3,7 +3,7 @@
 import { line, type Line } from './ui.ts';
 
 export const HELP: [string, string][] = [
-  ['o t e f l c d', 'overview, timeline, events, findings, latency, console, diff'],
+  ['o t e f l v c d', 'overview, timeline, events, findings, latency, devices, console, diff'],
   ['? / Esc', 'this help / close it'],
   ['q, Ctrl-C', 'quit'],
   ['↑ ↓ j k', 'move; PgUp PgDn (Space) page; g/G first/last'],
@@ -13,7 +13,8 @@ export const HELP: [string, string][] = [
   ['Events  :', 'jump to #SEQ or t=TIME'],
   ['Events  x', 'clear filter and search'],
   ['Timeline', '+/- zoom, ←/→ pan, 0 reset, ↑/↓ phase, p zoom to phase, s start/end a selection at the centre, Esc clears it'],
-  ['Diff', 'n/N next/previous divergence'],
+  ['Devices', '↑/↓ pick a queue: its requests and depth over time, its latency histogram'],
+  ['Diff', 'n/N next/previous divergence; i the device layer (block and network streams side by side)'],
 ];
 
 export function helpLines(): Line[] {

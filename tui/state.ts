@@ -4,7 +4,7 @@
 import type { Analyses, Density, DiffData, TraceData } from './data.ts';
 import type { ViewFilter } from './event-window.ts';
 
-export const SCREENS = ['overview', 'timeline', 'events', 'findings', 'latency', 'console', 'diff'] as const;
+export const SCREENS = ['overview', 'timeline', 'events', 'findings', 'latency', 'devices', 'console', 'diff'] as const;
 export type ScreenId = (typeof SCREENS)[number];
 
 /** The single key that opens each screen. */
@@ -14,6 +14,7 @@ export const SCREEN_KEYS: Record<string, ScreenId> = {
   e: 'events',
   f: 'findings',
   l: 'latency',
+  v: 'devices',
   c: 'console',
   d: 'diff',
 };
@@ -30,9 +31,11 @@ export interface AppState {
   findings: { cursor: number };
   console: { cursor: number };
   latency: { cursor: number };
+  devices: { cursor: number };
   /** View [from, to), selected phase, and a span being selected (`s` at its start, `s` at its end). */
   timeline: { from: number; to: number; phase: number; selStart?: number; sel?: [number, number] };
-  diff: { cursor: number; top: number };
+  /** `io`: the device-layer view (both I/O streams side by side) instead of the event streams. */
+  diff: { cursor: number; top: number; io: boolean; ioTop: number };
 }
 
 export function initialState(data: TraceData): AppState {
@@ -43,8 +46,9 @@ export function initialState(data: TraceData): AppState {
     findings: { cursor: 0 },
     console: { cursor: 0 },
     latency: { cursor: 0 },
+    devices: { cursor: 0 },
     timeline: { from: data.timeFirst, to: Math.max(data.timeFirst + 1, data.timeLast + 1), phase: 0 },
-    diff: { cursor: 0, top: 0 },
+    diff: { cursor: 0, top: 0, io: false, ioTop: 0 },
   };
 }
 

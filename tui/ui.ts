@@ -55,8 +55,10 @@ export { fmtNs } from '../analyze/text.ts';
 /** A horizontal bar of `frac` (0..1) of w cells, with eighth-block precision. */
 export function bar(frac: number, w: number): string {
   const cells = Math.max(0, Math.min(1, frac)) * w;
-  const full = Math.floor(cells);
-  const rest = Math.round((cells - full) * 8);
+  // A remainder that rounds up to a whole cell is a full block (eighths go up to ▉, 7/8).
+  const rest8 = Math.round((cells - Math.floor(cells)) * 8);
+  const full = Math.floor(cells) + (rest8 === 8 ? 1 : 0);
+  const rest = rest8 === 8 ? 0 : rest8;
   const parts = ' ▏▎▍▌▋▊▉';
   return '█'.repeat(full) + (rest > 0 && full < w ? parts[rest] : '');
 }

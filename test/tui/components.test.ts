@@ -8,6 +8,8 @@ import { TraceData, type Analyses, type Phase } from '../../tui/data.ts';
 import { limits, pageBefore, pageFrom, parseFilter, parseJump } from '../../tui/event-window.ts';
 import type { TraceEvent } from '../../capture/model.ts';
 import { makeTrace } from './fixture.ts';
+import { IoLatencyAnalysis, type IoLatencyResult } from '../../analyze/io-latency.ts';
+import { liteContext, syntheticMeta } from '../../analyze/standalone.ts';
 
 let file: string;
 let data: TraceData;
@@ -55,6 +57,7 @@ function fakeAnalyses(): Analyses {
       value: [phase('kernel_entry', 'kernel entry', 0, 5000), phase('early_console', 'early console', 5000, 90000)],
     },
     latency: { available: false, why: 'test' },
+    io: { available: false, why: 'test' },
   };
 }
 
@@ -269,12 +272,60 @@ describe('App', () => {
       findings: { available: false, why: 'analyze/check.ts is not available' },
       phases: { available: false, why: 'x' },
       latency: { available: false, why: 'y' },
+      io: { available: false, why: 'z' },
     };
     const { r, press, frame } = await open(80, 24, none);
     expect(frame()).toContain('findings not available (analyze/check.ts is not available)');
     expect(frame()).not.toContain(' d iff');
     expect(await press('f')).toContain('findings not available: analyze/check.ts is not available');
     expect(await press('d')).toContain('diff needs two traces');
+    r.unmount();
+  });
+
+  it('devices screen: each queue with its requests, depth and submit → ack; the selected one over time and its histogram', async () => {
+    // A disk queue (two requests in flight, one interrupt for both) and a NIC queue, over t = 0..1000.
+    const io = new IoLatencyAnalysis({ from: 0, to: 1000, bins: 100 });
+    const ev = (e: Record<string, unknown>) => io.onEvent({ seq: 0, vcpu: 0, ...e } as unknown as TraceEvent);
+    const V = 'virtio-blk@00:02.0',
+      N = 'virtio-net@00:01.0';
+    for (const t of [100, 600]) {
+      ev({ kind: 'mmio_write', time: t, device: V, register: 'BAR4+0x3000 notify.q0' });
+      for (const r of [1, 2])
+        ev({ kind: 'block_request', time: t, device: V, queue: 0, request: BigInt(r), op: 'read', sector: r, length: 512 });
+      for (const r of [1, 2])
+        ev({
+          kind: 'block_complete',
+          time: t + 150,
+          device: V,
+          queue: 0,
+          request: BigInt(r),
+          op: 'read',
+          status: 'ok',
+          length: 513,
+          intid: 8192,
+        });
+      ev({ kind: 'irq_ack', time: t + 200, intid: 8192 });
+    }
+    ev({ kind: 'mmio_write', time: 900, device: N, register: 'BAR4+0x3004 notify.q1' });
+    ev({ kind: 'net_frame', time: 900, device: N, queue: 1, direction: 'tx', length: 42, ethertype: 0x806, frame: new Uint8Array(42) });
+    ev({ kind: 'msi', time: 900, device: N, addr: 0, msi_data: 0, intid: 8196 });
+    ev({ kind: 'irq_ack', time: 930, intid: 8196 });
+    const value: IoLatencyResult = io.finish(liteContext(syntheticMeta(), []));
+    // In flight from bin 10 to bin 25: bins without events keep the depth.
+    expect(value.queues[0]!.timeline!.depth.slice(9, 27)).toEqual([0, ...new Array<number>(16).fill(2), 0]);
+    const { r, press, frame } = await open(100, 30, { ...fakeAnalyses(), io: { available: true, value } });
+    expect(frame()).toContain(' de v ices');
+    let f = await press('v');
+    expect(f).toContain('de[v]ices');
+    expect(f).toMatch(/virtio-blk@00:02\.0 q0 +block +4 +2 +0 +200 +200 +200/);
+    expect(f).toMatch(/virtio-net@00:01\.0 q1 +net +1 +1 +0 +30 +30 +30/);
+    expect(f).toContain('virtio-blk@00:02.0 q0 (block requests): read 4');
+    expect(f).toMatch(/requests +[▁-█ ]+\n/);
+    expect(f).toContain('most in one bin: 2 request(s), depth 2');
+    expect(f).toMatch(/complete → ack +4 p50 +50 /);
+    expect(f).toMatch(/128–256 +4 █+/);
+    f = await press('j');
+    expect(f).toContain('virtio-net@00:01.0 q1 (frames sent): tx 1');
     r.unmount();
   });
 
@@ -288,6 +339,10 @@ describe('App', () => {
     expect(f).toContain('[d]iff');
     expect(f).toMatch(/A synthetic boot-mix\s+│B synthetic boot-mix/);
     expect(f).toMatch(/diff \(analyze\/diff\.ts\)|count differences only/);
+    expect(f).toContain('i device layer');
+    r.stdin.write('i');
+    await tick(300);
+    expect(r.lastFrame()).toContain('no block or network I/O on either side');
     r.unmount();
     other.close();
   });
