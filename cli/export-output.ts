@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkOutput, errnoText, OutputError, partialPath } from '../capture/output.ts';
+import { UserError } from './errors.ts';
 
 /** A file or directory being written under a temporary name. */
 export interface PendingOutput {
@@ -106,4 +107,22 @@ function statOrUndefined(p: string): fs.Stats | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Export names: file names without `.trace`, made safe for a hive path; two alike are refused. */
+export function traceNames(paths: readonly string[]): string[] {
+  const names = paths.map(
+    (p) =>
+      path
+        .basename(p)
+        .replace(/\.trace$/, '')
+        .replace(/[^A-Za-z0-9._-]/g, '_') || 'trace',
+  );
+  const seen = new Map<string, string>();
+  names.forEach((n, i) => {
+    const other = seen.get(n);
+    if (other !== undefined) throw new UserError(`${paths[i]}: exports under the same name ('${n}') as ${other}; rename one of them`);
+    seen.set(n, paths[i]!);
+  });
+  return names;
 }

@@ -24,7 +24,7 @@ import { UserError } from '../errors.ts';
 import { jsonSafe } from '../output.ts';
 import { catchInterrupts, type Interrupts } from '../signals.ts';
 import { Stdout } from '../stdout.ts';
-import { openNew, pendingDir, pendingFile, type PendingOutput } from '../export-output.ts';
+import { openNew, pendingDir, pendingFile, traceNames, type PendingOutput } from '../export-output.ts';
 
 const FORMATS = ['parquet', 'perfetto', 'jsonl'] as const;
 type Format = (typeof FORMATS)[number];
@@ -73,24 +73,6 @@ export function registerExport(program: Command): void {
         for (const s of sources) s.reader.close();
       }
     });
-}
-
-/** Export names: file names without `.trace`, made safe for a hive path; two alike are refused. */
-export function traceNames(paths: readonly string[]): string[] {
-  const names = paths.map(
-    (p) =>
-      path
-        .basename(p)
-        .replace(/\.trace$/, '')
-        .replace(/[^A-Za-z0-9._-]/g, '_') || 'trace',
-  );
-  const seen = new Map<string, string>();
-  names.forEach((n, i) => {
-    const other = seen.get(n);
-    if (other !== undefined) throw new UserError(`${paths[i]}: exports under the same name ('${n}') as ${other}; rename one of them`);
-    seen.set(n, paths[i]!);
-  });
-  return names;
 }
 
 function damagedError(file: string, reader: TraceReader): UserError {

@@ -133,6 +133,19 @@ describe('parquet', () => {
     const emuN = openTrace(emu).eventCount;
     const perTrace = await duck(`SELECT trace, count(*) AS n FROM ${events} GROUP BY trace ORDER BY trace`);
     expect(perTrace).toEqual(traces.map((t, i) => ({ trace: path.basename(t, '.trace'), n: String(i % 2 ? emuN : qemuN) })));
+    // bootscope sql over the same 20 traces (a pattern) gives DuckDB's answer, with a trace column.
+    const many = await bootscope(
+      dir,
+      'sql',
+      file('boot-*.trace'),
+      'SELECT trace, count(*) AS n FROM events GROUP BY trace ORDER BY trace',
+      '--json',
+    );
+    expect(many.err).toBe('');
+    expect(str(JSON.parse(many.out) as Record<string, unknown>[])).toEqual(perTrace);
+    const q = `SELECT trace, kind, coalesce(device, source, port, '') AS device, count(*) AS n FROM events WHERE vcpu >= 0 GROUP BY ALL ORDER BY 1, 2, 3`;
+    const viaSql = await bootscope(dir, 'sql', file('boot-*.trace'), q.replace('GROUP BY ALL', 'GROUP BY 1, 2, 3'), '--json');
+    expect(str(JSON.parse(viaSql.out) as Record<string, unknown>[])).toEqual(await duck(q.replace('events', events)));
     // Kinds across the fleet: ten of each trace's counts.
     const fleetKinds = await duck(`SELECT kind, count(*) AS n FROM ${events} GROUP BY kind ORDER BY kind`);
     const one = (t: string) => sql(t, 'SELECT kind, count(*) AS n FROM events GROUP BY kind');
