@@ -8,6 +8,8 @@
 
 import type { DeviceRegion, EventOf, TraceEvent } from '../capture/model.ts';
 import { fdtNode, propStrings, propU32 } from '../arch/fdt.ts';
+import { GICD } from '../arch/regmaps/gicv2.ts';
+import { PRIMECELL } from '../arch/regmaps/table.ts';
 import type { Analysis, ReplayContext } from './analysis.ts';
 import { evidenceOf } from './check.ts';
 import { replay, type ReplayOptions, type ReplaySource } from './engine.ts';
@@ -172,7 +174,7 @@ class ExplainUart implements Analysis<UartExplanation> {
         if (!o) this.otherRegs.set(r.name, (o = new Set()));
         o.add(e.register || hex(off));
       }
-      if (e.kind === 'mmio_read' && off >= 0xfe0 && t.firstId.length < 8) t.firstId.push(e);
+      if (e.kind === 'mmio_read' && off >= PRIMECELL.PeriphID && t.firstId.length < 8) t.firstId.push(e);
       if (t.firstAssert && (e.kind === 'mmio_read' ? e.register === 'MIS' || e.register === 'RIS' : e.register === 'ICR')) {
         t.serviced++;
         t.firstServiced ??= e;
@@ -191,8 +193,9 @@ class ExplainUart implements Analysis<UartExplanation> {
     }
     if (r && r.role === 'gic_dist' && e.kind === 'mmio_write') {
       const off = e.addr - r.base;
-      if (off >= 0x100 && off < 0x180)
-        for (let b = 0; b < e.size * 8; b++) if ((e.value >> BigInt(b)) & 1n) this.gicEnableOf.set((off - 0x100) * 8 + b, e);
+      // GICD_ISENABLER<n>: the same offsets on GICv2 and GICv3 (IHI 0048B §4.1.2, IHI 0069H §12.9).
+      if (off >= GICD.ISENABLER && off < GICD.ICENABLER)
+        for (let b = 0; b < e.size * 8; b++) if ((e.value >> BigInt(b)) & 1n) this.gicEnableOf.set((off - GICD.ISENABLER) * 8 + b, e);
     }
     if ((!r || e.outcome === 'unassigned') && this.nearUart(e.addr)) {
       const page = e.addr - (e.addr % 0x1000);

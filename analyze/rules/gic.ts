@@ -1,6 +1,7 @@
 // GIC rules: GICv2 architecture spec (IHI 0048B) and GICv3/v4 (IHI 0069).
 
-import { GICV3_REDIST_STRIDE, GICV3_SGI_FRAME } from '../../arch/regmaps/gicv3.ts';
+import { GICC } from '../../arch/regmaps/gicv2.ts';
+import { GICD, GICR_SGI, GICV3_REDIST_STRIDE, GICV3_SGI_FRAME } from '../../arch/regmaps/gicv3.ts';
 import type { EventOf, TraceEvent } from '../../capture/model.ts';
 import type { Analysis, ReplayContext } from '../analysis.ts';
 import { iccName } from '../state/gic.ts';
@@ -196,8 +197,8 @@ class GicRules implements Analysis<void> {
     const gic = ctx.state.gic;
     if (r.role === 'gic_cpu') {
       const off = e.addr - r.base;
-      if (off === 0x04) this.lastPmrEvent.set(e.vcpu, e);
-      if (off === 0x1000 && gic.cpu(e.vcpu).eoiMode === 0) {
+      if (off === GICC.PMR) this.lastPmrEvent.set(e.vcpu, e);
+      if (off === GICC.DIR && gic.cpu(e.vcpu).eoiMode === 0) {
         this.sink.report(
           GIC_RULES.dirWithoutEoiMode,
           `cpu${e.vcpu}`,
@@ -219,17 +220,18 @@ class GicRules implements Analysis<void> {
         );
       }
       const off = (rel % GICV3_REDIST_STRIDE) - GICV3_SGI_FRAME;
-      if (off >= 0xc00 && off < 0xc08) this.icfgr(e, off - 0xc00, true);
+      if (off >= GICR_SGI.ICFGR0 && off < GICR_SGI.ICFGR1 + 4) this.icfgr(e, off - GICR_SGI.ICFGR0, true);
       return;
     }
     if (r.role !== 'gic_dist') return;
     const off = e.addr - r.base;
-    if (off >= 0x100 && off < 0x180) {
+    // GICv2 and GICv3 distributors agree on these offsets (IHI 0048B §4.1.2, IHI 0069H §12.9).
+    if (off >= GICD.ISENABLER && off < GICD.ICENABLER) {
       for (let b = 0; b < e.size * 8; b++) {
-        const intid = (off - 0x100) * 8 + b;
+        const intid = (off - GICD.ISENABLER) * 8 + b;
         if (intid >= 32 && (e.value >> BigInt(b)) & 1n) this.enableEvents.set(intid, e);
       }
-    } else if (off >= 0xc00 && off < 0xd00) this.icfgr(e, off - 0xc00, false);
+    } else if (off >= GICD.ICFGR && off < GICD.IGRPMODR) this.icfgr(e, off - GICD.ICFGR, false);
   }
 
   private icfgr(e: EventOf<'mmio_write'>, rel: number, redist: boolean): void {

@@ -1,5 +1,6 @@
 // UART rules: ARM PL011 TRM (DDI 0183) and the SBSA generic UART (DEN0029, appendix B).
 
+import { PRIMECELL } from '../../arch/regmaps/table.ts';
 import type { EventOf, MmioEvent, TraceEvent } from '../../capture/model.ts';
 import type { Analysis, ReplayContext } from '../analysis.ts';
 import { amba, PL011_PID, PRIMECELL_CID, type UartRegs } from '../state/uart.ts';
@@ -89,7 +90,7 @@ class UartRules implements Analysis<void> {
         `${name}: 8-byte ${m.kind === 'mmio_read' ? 'read' : 'write'} of ${m.register || hex(m.addr - r.region.base)}; UART registers are 32-bit: use 32-bit (or 16/8-bit) accesses.`,
         [e],
       );
-    if (r.region.model === 'sbsa-uart' && !SBSA_OK.has(m.register) && !(m.addr - r.region.base >= 0xfe0)) {
+    if (r.region.model === 'sbsa-uart' && !SBSA_OK.has(m.register) && !(m.addr - r.region.base >= PRIMECELL.PeriphID)) {
       const off = m.addr - r.region.base;
       this.sink.report(
         R.sbsaFullRegister,
@@ -99,7 +100,7 @@ class UartRules implements Analysis<void> {
       );
     }
     if (m.kind === 'mmio_read') {
-      if (m.addr - r.region.base >= 0xfe0) {
+      if (m.addr - r.region.base >= PRIMECELL.PeriphID) {
         const list = this.idReads.get(name) ?? [];
         if (list.length < 3) this.idReads.set(name, [...list, e]);
       }

@@ -1,6 +1,8 @@
 // ARM VM System Specification rules (as the design brief reads the 2014 threads): console,
 // GIC, virtual timer, hotpluggable bus, and every MMIO region the guest touches described in the DT.
 
+import { VIRTIO_ID } from '../../arch/regmaps/virtio-pci.ts';
+import { VIRTIO_MMIO_REG } from '../../arch/regmaps/virtio-mmio.ts';
 import type { DeviceRegion, EventOf, TraceEvent } from '../../capture/model.ts';
 import type { Analysis, ReplayContext } from '../analysis.ts';
 import { dtDeviceAt, readDt, type DtDevice, type DtInfo } from '../dt-info.ts';
@@ -9,6 +11,8 @@ import type { FindingSink, RuleDef, RuleFamily } from './rule.ts';
 
 const hex = (n: number) => '0x' + n.toString(16);
 const SPEC = 'ARM VM System Specification (2014)';
+/** virtio-mmio DeviceID of a console (virtio 1.2 §5, Device Types). */
+const CONSOLE_ID = BigInt(VIRTIO_ID.CONSOLE);
 
 export const VM_SPEC_RULES = {
   console: {
@@ -109,7 +113,8 @@ class VmSpecRules implements Analysis<void> {
     const r = e.device ? ctx.region(e.device) : undefined;
     if (r !== undefined) {
       if (r.role === 'ram') return;
-      if (r.role === 'virtio' && e.kind === 'mmio_read' && e.addr - r.base === 0x8 && e.value === 3n) this.virtioConsole = true;
+      if (r.role === 'virtio' && e.kind === 'mmio_read' && e.addr - r.base === VIRTIO_MMIO_REG.DeviceID && e.value === CONSOLE_ID)
+        this.virtioConsole = true;
       // Fast path: a handled access to a region whose base the DT describes is fine.
       if (e.outcome === 'handled') {
         if (r === this.lastDescribed) return;

@@ -3,13 +3,17 @@
 // Fed by distributor/redistributor/CPU-interface MMIO, ICC_* system registers and the irq_* events.
 // Memory is bounded by the number of INTIDs and vCPUs, not by trace length.
 
-import { GICV3_REDIST_STRIDE, GICV3_SGI_FRAME } from '../../arch/regmaps/gicv3.ts';
+import { GICC, GICC_CTLR_EOIMODE_NS } from '../../arch/regmaps/gicv2.ts';
+import { GICD, GICR, GICR_WAKER, GICV3_REDIST_STRIDE, GICV3_SGI_FRAME } from '../../arch/regmaps/gicv3.ts';
 import { iccRegisterName } from '../../arch/sysregs.ts';
 import type { DeviceRegion, EventOf, MmioEvent } from '../../capture/model.ts';
 
 const SPI_LIMIT = 1020;
 const REDIST_FRAME = GICV3_REDIST_STRIDE;
 const SGI_FRAME = GICV3_SGI_FRAME;
+const { ProcessorSleep: WAKER_PS, ChildrenAsleep: WAKER_CA } = GICR_WAKER;
+/** End of GICD_IROUTER<n>: one 64-bit word for each INTID 0-1023 (Arm IHI 0069H §12.9). */
+const IROUTER_END = GICD.IROUTER + 8 * 1024;
 
 /** The ICC register a sysreg event touches, or '' when it is not one (traces may name them S3_0_C12_C12_5 etc.). */
 export function iccName(e: EventOf<'sysreg'>): string {
@@ -138,12 +142,12 @@ export class GicState {
       const rel = e.addr - frameBase;
       const vcpu = Math.floor(rel / REDIST_FRAME);
       const inFrame = rel % REDIST_FRAME;
-      if (inFrame === 0x14) this.waker(e, vcpu);
+      if (inFrame === GICR.WAKER) this.waker(e, vcpu);
       else if (inFrame >= SGI_FRAME && e.kind === 'mmio_write') this.distWrite(inFrame - SGI_FRAME, e, vcpu, change, true);
     } else if (region.role === 'gic_cpu' && e.kind === 'mmio_write') {
       const c = this.cpu(e.vcpu);
-      if (off === 0x04) c.pmr = Number(e.value & 0xffn);
-      else if (off === 0x00) c.eoiMode = Number((e.value >> 9n) & 1n);
+      if (off === GICC.PMR) c.pmr = Number(e.value & 0xffn);
+      else if (off === GICC.CTLR) c.eoiMode = (Number(e.value & 0xffffffffn) & GICC_CTLR_EOIMODE_NS) !== 0 ? 1 : 0;
     }
   }
 
@@ -151,13 +155,13 @@ export class GicState {
     const c = this.cpu(vcpu);
     const v = Number(e.value);
     if (e.kind === 'mmio_write') {
-      if ((v & 2) === 0 && c.wakerSeq < 0) c.wakerSeq = e.seq;
-    } else if ((v & 6) === 0 && c.wakerSeq >= 0)
+      if ((v & WAKER_PS) === 0 && c.wakerSeq < 0) c.wakerSeq = e.seq;
+    } else if ((v & (WAKER_PS | WAKER_CA)) === 0 && c.wakerSeq >= 0)
       c.awake = true; // ChildrenAsleep clear: handshake done
-    else if ((v & 2) === 0 && c.wakerSeq < 0) {
+    else if ((v & WAKER_PS) === 0 && c.wakerSeq < 0) {
       // Read with ProcessorSleep already clear (firmware or hypervisor woke it).
       c.wakerSeq = e.seq;
-      if ((v & 4) === 0) c.awake = true;
+      if ((v & WAKER_CA) === 0) c.awake = true;
     }
   }
 
@@ -174,26 +178,33 @@ export class GicState {
       for (let b = 0; b < bytes; b++) fn(first + b, Number((v >> BigInt(8 * b)) & 0xffn));
     };
     const ok = (intid: number) => !privateOnly || intid < 32;
-    if (off >= 0x100 && off < 0x180) bits((off - 0x100) * 8, (i) => ok(i) && this.set(this.enabled, i, vcpu, 1, 'gic.enabled', change));
-    else if (off >= 0x180 && off < 0x200)
-      bits((off - 0x180) * 8, (i) => ok(i) && this.set(this.enabled, i, vcpu, 0, 'gic.enabled', change));
-    else if (off >= 0x200 && off < 0x280)
-      bits((off - 0x200) * 8, (i) => ok(i) && this.set(this.pending, i, vcpu, 1, 'gic.pending', change));
-    else if (off >= 0x280 && off < 0x300)
-      bits((off - 0x280) * 8, (i) => ok(i) && this.set(this.pending, i, vcpu, 0, 'gic.pending', change));
-    else if (off >= 0x300 && off < 0x380) bits((off - 0x300) * 8, (i) => ok(i) && this.set(this.active, i, vcpu, 1, 'gic.active', change));
-    else if (off >= 0x380 && off < 0x400) bits((off - 0x380) * 8, (i) => ok(i) && this.set(this.active, i, vcpu, 0, 'gic.active', change));
-    else if (off >= 0x400 && off < 0x800) byteIds(off - 0x400, (i, b) => ok(i) && this.set(this.priority, i, vcpu, b, '', change));
-    else if (off >= 0x800 && off < 0xc00 && !privateOnly)
-      byteIds(off - 0x800, (i, b) => this.set(this.target, i, vcpu, b, 'gic.target', change));
-    else if (off >= 0xc00 && off < 0xd00) {
-      const first = (off - 0xc00) * 4;
+    // Each register array ends where the next begins (GICD_ICFGR<n> ends at GICD_IGRPMODR, 0xd00).
+    // GICv2's distributor (IHI 0048B §4.1.2) has the same offsets up to GICD_ICFGR; the SGI_base
+    // frame of a GICv3 redistributor repeats them for the private INTIDs.
+    if (off >= GICD.ISENABLER && off < GICD.ICENABLER)
+      bits((off - GICD.ISENABLER) * 8, (i) => ok(i) && this.set(this.enabled, i, vcpu, 1, 'gic.enabled', change));
+    else if (off >= GICD.ICENABLER && off < GICD.ISPENDR)
+      bits((off - GICD.ICENABLER) * 8, (i) => ok(i) && this.set(this.enabled, i, vcpu, 0, 'gic.enabled', change));
+    else if (off >= GICD.ISPENDR && off < GICD.ICPENDR)
+      bits((off - GICD.ISPENDR) * 8, (i) => ok(i) && this.set(this.pending, i, vcpu, 1, 'gic.pending', change));
+    else if (off >= GICD.ICPENDR && off < GICD.ISACTIVER)
+      bits((off - GICD.ICPENDR) * 8, (i) => ok(i) && this.set(this.pending, i, vcpu, 0, 'gic.pending', change));
+    else if (off >= GICD.ISACTIVER && off < GICD.ICACTIVER)
+      bits((off - GICD.ISACTIVER) * 8, (i) => ok(i) && this.set(this.active, i, vcpu, 1, 'gic.active', change));
+    else if (off >= GICD.ICACTIVER && off < GICD.IPRIORITYR)
+      bits((off - GICD.ICACTIVER) * 8, (i) => ok(i) && this.set(this.active, i, vcpu, 0, 'gic.active', change));
+    else if (off >= GICD.IPRIORITYR && off < GICD.ITARGETSR)
+      byteIds(off - GICD.IPRIORITYR, (i, b) => ok(i) && this.set(this.priority, i, vcpu, b, '', change));
+    else if (off >= GICD.ITARGETSR && off < GICD.ICFGR && !privateOnly)
+      byteIds(off - GICD.ITARGETSR, (i, b) => this.set(this.target, i, vcpu, b, 'gic.target', change));
+    else if (off >= GICD.ICFGR && off < GICD.IGRPMODR) {
+      const first = (off - GICD.ICFGR) * 4;
       for (let k = 0; k < bytes * 4; k++) {
         const i = first + k;
         if (ok(i) && i >= 16) this.set(this.edge, i, vcpu, Number((v >> BigInt(2 * k + 1)) & 1n), '', change);
       }
-    } else if (off >= 0x6000 && off < 0x8000 && !privateOnly) {
-      const i = (off - 0x6000) >> 3;
+    } else if (off >= GICD.IROUTER && off < IROUTER_END && !privateOnly) {
+      const i = (off - GICD.IROUTER) >> 3;
       const s = this.slot(i, vcpu);
       if (s >= 0 && (off & 7) === 0) {
         this.routed[s] = 1;

@@ -1,6 +1,7 @@
 // PL011 / SBSA generic UART register state, per UART region (PL011 TRM DDI 0183, SBSA UART).
 // Updated from mmio_read/mmio_write events on regions of role 'uart'. Bounded: one record per region.
 
+import { PRIMECELL } from '../../arch/regmaps/table.ts';
 import type { DeviceRegion, MmioEvent } from '../../capture/model.ts';
 
 export const CR_UARTEN = 0x1;
@@ -159,9 +160,9 @@ export class UartState {
   // ID registers by offset: an SBSA UART's register table has no names there (they read 0 on Xen).
   private applyRead(r: UartRegs, reg: string, e: MmioEvent): void {
     const off = e.addr - r.region.base;
-    if (off >= 0xfe0 && off < 0x1000) {
+    if (off >= PRIMECELL.PeriphID && off < PRIMECELL.END) {
       const i = (off & 0xf) >> 2;
-      (off >= 0xff0 ? r.cellId : r.periphId)[i] = lo32(e.value) & 0xff;
+      (off >= PRIMECELL.PCellID ? r.cellId : r.periphId)[i] = lo32(e.value) & 0xff;
       if (r.firstIdReadSeq < 0) r.firstIdReadSeq = e.seq;
     } else if (reg === 'RIS') r.ris = lo32(e.value);
     else if (reg === 'CR') r.cr = lo32(e.value) & 0xffff;

@@ -25,6 +25,8 @@ export const GICD = {
   SPENDSGIR: 0xf20,
   PIDR4: 0xfd0,
   PIDR0: 0xfe0,
+  /** ICPIDR2: bits [7:4] give the architecture version. */
+  PIDR2: 0xfe8,
   CIDR0: 0xff0,
   END: 0x1000,
 } as const;
@@ -72,6 +74,9 @@ export const GICC = {
   IIDR: 0xfc,
   DIR: 0x1000,
 } as const;
+
+/** GICC_CTLR.EOImodeNS (§4.4.1): a GICC_EOIR write only drops the priority, GICC_DIR deactivates. */
+export const GICC_CTLR_EOIMODE_NS = 1 << 9;
 
 export const GICV2_CPU_REGISTERS: readonly RegisterDef[] = [
   { offset: GICC.CTLR, name: 'GICC_CTLR' },

@@ -31,6 +31,8 @@ export const GICD = {
   IROUTER: 0x6000,
   PIDR4: 0xffd0,
   PIDR0: 0xffe0,
+  /** GICD_PIDR2: bits [7:4] give the architecture version (ArchRev). */
+  PIDR2: 0xffe8,
   CIDR0: 0xfff0,
 } as const;
 
@@ -85,8 +87,13 @@ export const GICR = {
   SYNCR: 0x00c0,
   PIDR4: 0xffd0,
   PIDR0: 0xffe0,
+  /** GICR_PIDR2: bits [7:4] give the architecture version (ArchRev). */
+  PIDR2: 0xffe8,
   CIDR0: 0xfff0,
 } as const;
+
+/** GICR_WAKER bits: the guest clears ProcessorSleep, then waits for ChildrenAsleep to read 0. */
+export const GICR_WAKER = { ProcessorSleep: 1 << 1, ChildrenAsleep: 1 << 2 } as const;
 
 export const GICV3_RD_REGISTERS: readonly RegisterDef[] = [
   { offset: GICR.CTLR, name: 'GICR_CTLR' },

@@ -65,8 +65,13 @@ export function makeLookup(defs: readonly RegisterDef[]): RegisterLookup {
   };
 }
 
-/** Standard PrimeCell identification registers at 0xFE0–0xFFC of a 4 KiB window. */
+/**
+ * Standard PrimeCell identification registers at the top of a 4 KiB window: PeriphID0-3 then
+ * PCellID0-3, one byte per word (the programmer's model chapter of each PrimeCell TRM, e.g. Arm DDI 0183).
+ */
+export const PRIMECELL = { PeriphID: 0xfe0, PCellID: 0xff0, END: 0x1000 } as const;
+
 export const PRIMECELL_ID: readonly RegisterDef[] = [
-  { offset: 0xfe0, name: 'PeriphID', count: 4 },
-  { offset: 0xff0, name: 'PCellID', count: 4 },
+  { offset: PRIMECELL.PeriphID, name: 'PeriphID', count: 4 },
+  { offset: PRIMECELL.PCellID, name: 'PCellID', count: 4 },
 ];

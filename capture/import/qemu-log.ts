@@ -10,6 +10,7 @@
 // in qemu-log-events.ts.
 import type { DeviceRegion, NewEvent } from '../model.ts';
 import { TIMER_NAMES } from '../model.ts';
+import { GICC } from '../../arch/regmaps/gicv2.ts';
 import { lookupFor } from '../../arch/regmaps/index.ts';
 import { ImportError } from './errors.ts';
 import type { LineHandler } from './lines.ts';
@@ -491,10 +492,10 @@ export class QemuLogImporter implements LineHandler, QemuLineSink {
       // QEMU's PL011 sends every DR write to the chardev, so these bytes are its serial output.
       this.opts.emit({ kind: 'console', ...common, port: region.name, bytes: BYTE[Number(ev.value & 0xffn)]! });
       this.stats.events++;
-    } else if (region.model === 'gicv2-cpu' && (s.off === 0x10 || s.off === 0x1000)) {
+    } else if (region.model === 'gicv2-cpu' && (s.off === GICC.EOIR || s.off === GICC.DIR)) {
       const intid = Number(ev.value & 0x3ffn);
       this.opts.emit(
-        s.off === 0x10
+        s.off === GICC.EOIR
           ? { kind: 'irq_eoi', ...common, intid, via: 'gicc_mmio' }
           : { kind: 'irq_deactivate', ...common, intid, via: 'gicc_mmio' },
       );

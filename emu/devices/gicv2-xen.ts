@@ -21,6 +21,11 @@ import type { MmioDevice } from '../types.ts';
 
 const GIC_INTERNAL = 32;
 const WORD = 4;
+/** GICD_IPRIORITYR0-254 and GICD_ITARGETSR0-254: the last word of each range (0x7FC, 0xBFC) is reserved. */
+const IPRIORITYR_END = GICD.IPRIORITYR + 4 * 255;
+const ITARGETSR_END = GICD.ITARGETSR + 4 * 255;
+/** GICD_ICFGR0-63: two bits for each of 1024 INTIDs. */
+const ICFGR_END = GICD.ICFGR + 4 * 64;
 /** GICD_IIDR of Xen's vgic-v2 (the hardware's, as Xen says). */
 export const XEN_VGIC_V2_IIDR = 0x43b;
 
@@ -135,7 +140,7 @@ export class XenVgicV2Dist implements MmioDevice {
     if (off < GICD.ISACTIVER) return write && !word ? bad() : 0; // ICPENDR: writes ignored
     if (off < GICD.ICACTIVER) return write && (!word || v !== 0) ? bad() : 0; // ISACTIVER
     if (off < GICD.IPRIORITYR) return write && !word ? bad() : 0; // ICACTIVER: writes ignored
-    if (off < 0x7fc) {
+    if (off < IPRIORITYR_END) {
       if (!byteOrWord) return bad();
       const irq = off - GICD.IPRIORITYR;
       if (!has(irq & ~31)) return write ? 0 : razAny();
@@ -148,7 +153,7 @@ export class XenVgicV2Dist implements MmioDevice {
       return r >>> 0;
     }
     if (off < GICD.ITARGETSR) return razAny();
-    if (off < 0xbfc) {
+    if (off < ITARGETSR_END) {
       const irq = off - GICD.ITARGETSR;
       if (write && irq < GIC_INTERNAL) return word ? 0 : bad(); // SGI/PPI targets are read-only
       if (!byteOrWord) return bad();
@@ -166,7 +171,7 @@ export class XenVgicV2Dist implements MmioDevice {
       return r >>> 0;
     }
     if (off < GICD.ICFGR) return razAny();
-    if (off < 0xd00) {
+    if (off < ICFGR_END) {
       const n = (off - GICD.ICFGR) >> 2;
       if (!word) return bad();
       if (write && n < 2) return 0; // SGIs fixed; PPIs not programmable (Xen's choice)
@@ -189,8 +194,8 @@ export class XenVgicV2Dist implements MmioDevice {
     }
     if (off < GICD.CPENDSGIR) return razAny();
     if (off < GICD.SPENDSGIR + 0x10) return write ? bad() : 0; // C/SPENDSGIR: no SGI pending bits here
-    if (off < 0xfe8) return razAny(); // reserved, implementation-defined identification registers
-    if (inRange(off, 0xfe8, 0xfe8)) return write ? (word ? 0 : bad()) : bad(); // ICPIDR2: reads are not handled
+    if (off < GICD.PIDR2) return razAny(); // reserved, implementation-defined identification registers
+    if (inRange(off, GICD.PIDR2, GICD.PIDR2)) return write ? (word ? 0 : bad()) : bad(); // ICPIDR2: reads are not handled
     return write ? bad() : razAny(); // 0xFEC-0xFFC: RAZ, writes unhandled
   }
 }

@@ -15,7 +15,7 @@
 // starts routed to vCPU 0.
 
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
-import { GICC, GICD, cpuRegisterName, distRegisterName } from '../../arch/regmaps/gicv2.ts';
+import { GICC, GICC_CTLR_EOIMODE_NS, GICD, cpuRegisterName, distRegisterName } from '../../arch/regmaps/gicv2.ts';
 import type { MmioDevice } from '../types.ts';
 import type { DeviceEnv, InterruptController } from './irq.ts';
 import { XenVgicV2Dist } from './gicv2-xen.ts';
@@ -39,7 +39,7 @@ const CTLR_EN_GRP1 = 1 << 1;
 const CTLR_ACK_CTL = 1 << 2;
 const CTLR_FIQ_EN = 1 << 3;
 const CTLR_CBPR = 1 << 4;
-const CTLR_EOIMODE = 1 << 9;
+const CTLR_EOIMODE = GICC_CTLR_EOIMODE_NS;
 /** Writable GICC_CTLR bits on a GICv2 without security extensions (QEMU's GICC_CTLR_V2_MASK). */
 const CTLR_V2_MASK = CTLR_EN_GRP0 | (1 << 7) | (1 << 8) | CTLR_EOIMODE;
 

@@ -6,7 +6,7 @@
 // Arm IHI 0069H chapter 4 (interrupt handling and prioritization) and chapter 12.
 
 import type { DeviceRegion } from '../../capture/model.ts';
-import { GICV3_REDIST_STRIDE, GICV3_SGI_FRAME } from '../../arch/regmaps/gicv3.ts';
+import { GICR_WAKER, GICV3_REDIST_STRIDE, GICV3_SGI_FRAME } from '../../arch/regmaps/gicv3.ts';
 import type { DeviceEnv } from './irq.ts';
 
 export const GIC_INTERNAL = 32;
@@ -40,8 +40,8 @@ export const GICR_CTLR_ENABLE_LPIS = 1 << 0;
 // LPI configuration table byte (Arm IHI 0069H §5.1.1): priority [7:2], enable [0]
 export const LPI_CFG_ENABLE = 1 << 0;
 // GICR_WAKER
-export const WAKER_PS = 1 << 1;
-export const WAKER_CA = 1 << 2;
+export const WAKER_PS = GICR_WAKER.ProcessorSleep;
+export const WAKER_CA = GICR_WAKER.ChildrenAsleep;
 
 /** GICD_IIDR and GICR_IIDR: QEMU's implementer and revision. */
 export const IIDR = 0x43b;

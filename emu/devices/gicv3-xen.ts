@@ -40,6 +40,8 @@ const CTLR_EN_G1A = 1 << 1;
 const DOMU_ID_BITS = 10;
 
 const WORD = 4;
+/** End of GICD_IROUTER<n>: one 64-bit word for each INTID up to 1019. */
+const IROUTER_END = GICD.IROUTER + 8 * 1020;
 
 /** The value Xen's vreg_reg32_extract gives for an access of `size` bytes at `off` into `reg`. */
 function extract32(reg: number, off: number, size: number): number {
@@ -308,7 +310,7 @@ class XenVgicV3Distributor implements MmioDevice {
     if (off < GICD.CPENDSGIR) return razAny();
     if (off < GICD.SPENDSGIR + 0x10) return word && !write ? 0n : bad(); // C/SPENDSGIR: read zero, writes abort
     if (off < GICD.IROUTER + 8 * 32) return razAny(); // reserved, IROUTER0-31
-    if (off < 0x7fe0) {
+    if (off < IROUTER_END) {
       if (size !== WORD && size !== 8) return bad();
       const irq = (off - GICD.IROUTER) >> 3;
       if (irq >= g.numIrq) return write ? 0n : razAny();
@@ -320,7 +322,7 @@ class XenVgicV3Distributor implements MmioDevice {
       }
       return extract64(cur, off, size);
     }
-    if (inRange(off, 0xffe8, 0xffe8)) return wordReg(() => XEN_VGIC_V3_PIDR2);
+    if (inRange(off, GICD.PIDR2, GICD.PIDR2)) return wordReg(() => XEN_VGIC_V3_PIDR2);
     return razAny(); // reserved, implementation defined, the other ID registers
   }
 
@@ -404,10 +406,10 @@ class XenVgicV3Redistributor implements MmioDevice {
     if (off >= GICR.SETLPIR && off < GICR.SETLPIR + 16)
       return write ? (wide ? bad() : 0n) : extract64(BigInt(READ_UNKNOWN) * 0x100000001n, off, size);
     if (off >= GICR.PROPBASER && off < GICR.PROPBASER + 16) return lpi64(0n);
-    if ((off >= 0xa0 && off < 0xa8) || (off >= 0xb0 && off < 0xb8))
+    if ((off >= GICR.INVLPIR && off < GICR.INVLPIR + 8) || (off >= GICR.INVALLR && off < GICR.INVALLR + 8))
       return write ? (wide ? bad() : 0n) : extract64(BigInt(READ_UNKNOWN) * 0x100000001n, off, size); // INVLPIR, INVALLR
-    if (inRange(off, 0xc0, 0xc0)) return wordReg(1); // SYNCR: never busy
-    if (inRange(off, 0xffe8, 0xffe8)) return wordReg(XEN_VGIC_V3_PIDR2);
+    if (inRange(off, GICR.SYNCR, GICR.SYNCR)) return wordReg(1); // SYNCR: never busy
+    if (inRange(off, GICR.PIDR2, GICR.PIDR2)) return wordReg(XEN_VGIC_V3_PIDR2);
     return razAny();
   }
 

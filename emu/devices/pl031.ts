@@ -1,10 +1,10 @@
 // ARM PL031 real-time clock as QEMU models it (hw/rtc/pl031.c): DR counts seconds from a
 // configured epoch plus elapsed virtual time (never host time); LR loads the count; MR raises
 // the alarm (RIS bit 0) when the count reaches it; CR reads 1 (always enabled); the interrupt
-// output is level = RIS & IMSC.
+// output is level = RIS & IMSC. Registers as Arm DDI 0224 (PL031 TRM) §3.2 lists them.
 
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
-import { registerName as pl031RegisterName } from '../../arch/regmaps/pl031.ts';
+import { PL031, registerName as pl031RegisterName } from '../../arch/regmaps/pl031.ts';
 import type { IrqSink, MmioDevice } from '../types.ts';
 import type { TimeBase } from './generic-timer.ts';
 import { IrqLine, type DeviceEnv } from './irq.ts';
@@ -73,22 +73,22 @@ export class Pl031 implements MmioDevice {
 
   private readReg(off: number): number {
     switch (off) {
-      case 0x00:
+      case PL031.DR:
         return this.count();
-      case 0x04:
+      case PL031.MR:
         return this.mr;
-      case 0x08:
+      case PL031.LR:
         return this.lr;
-      case 0x0c:
+      case PL031.CR:
         return 1;
-      case 0x10:
+      case PL031.IMSC:
         return this.im;
-      case 0x14:
+      case PL031.RIS:
         return this.is;
-      case 0x18:
+      case PL031.MIS:
         return this.is & this.im;
       default:
-        if (off >= 0xfe0 && off <= 0xffc) return PL031_ID[(off - 0xfe0) >> 2]!;
+        if (off >= PL031.ID && off < PL031.ID_END) return PL031_ID[(off - PL031.ID) >> 2]!;
         return 0;
     }
   }
@@ -96,20 +96,20 @@ export class Pl031 implements MmioDevice {
   write(offset: number, _size: number, value: number, _vcpu = 0): void {
     const v = (value << ((offset & 3) * 8)) >>> 0;
     switch (offset & ~3) {
-      case 0x04:
+      case PL031.MR:
         this.mr = v;
         this.setAlarm();
         return;
-      case 0x08:
+      case PL031.LR:
         this.lr = v;
         this.tickOffset = (this.tickOffset + (v - this.count())) >>> 0;
         this.setAlarm();
         return;
-      case 0x10:
+      case PL031.IMSC:
         this.im = v & 1;
         this.update();
         return;
-      case 0x1c:
+      case PL031.ICR:
         this.is &= ~v;
         this.update();
         return;

@@ -9,6 +9,7 @@
 
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
 import { PL061, PL061_ID, registerName as pl061RegisterName } from '../../arch/regmaps/pl061.ts';
+import { PRIMECELL } from '../../arch/regmaps/table.ts';
 import type { IrqSink, MmioDevice } from '../types.ts';
 import type { TimeBase } from './generic-timer.ts';
 import { IrqLine, type DeviceEnv } from './irq.ts';
@@ -87,7 +88,8 @@ export class Pl061 implements MmioDevice {
       case PL061.AFSEL:
         return this.afsel;
       default:
-        if (offset >= 0xfe0 && offset <= 0xffc && (offset & 3) === 0) return PL061_ID[(offset - 0xfe0) >> 2]!;
+        if (offset >= PRIMECELL.PeriphID && offset < PRIMECELL.END && (offset & 3) === 0)
+          return PL061_ID[(offset - PRIMECELL.PeriphID) >> 2]!;
         return 0; // GPIOIC is write-only; reserved offsets read 0
     }
   }

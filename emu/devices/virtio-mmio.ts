@@ -1,10 +1,11 @@
 // virtio-mmio transport with no device behind it, as QEMU's virtio-mmio answers for an empty
 // slot (hw/virtio/virtio-mmio.c, no backend): MagicValue, Version (1 = legacy, QEMU's default
 // force-legacy=true, or 2) and VendorID; everything else, DeviceID included, reads 0 and writes
-// are ignored, at any access size. Linux's probe sees DeviceID 0 and skips the slot.
+// are ignored, at any access size. Linux's probe sees DeviceID 0 and skips the slot. Registers as
+// virtio 1.2 §4.2.2 lays them out.
 
 import type { DeviceRegion, MmioOutcome } from '../../capture/model.ts';
-import { registerName as virtioRegisterName, VIRTIO_MMIO } from '../../arch/regmaps/virtio-mmio.ts';
+import { registerName as virtioRegisterName, VIRTIO_MMIO, VIRTIO_MMIO_REG } from '../../arch/regmaps/virtio-mmio.ts';
 import type { MmioDevice } from '../types.ts';
 
 export const VIRTIO_VENDOR_QEMU = 0x554d4551;
@@ -32,13 +33,13 @@ export class VirtioMmio implements MmioDevice {
   read(offset: number, size: number, _vcpu = 0): number {
     let v: number;
     switch (offset) {
-      case 0x000:
+      case VIRTIO_MMIO_REG.MagicValue:
         v = VIRTIO_MMIO.MAGIC;
         break;
-      case 0x004:
+      case VIRTIO_MMIO_REG.Version:
         v = this.version;
         break;
-      case 0x00c:
+      case VIRTIO_MMIO_REG.VendorID:
         v = VIRTIO_VENDOR_QEMU;
         break;
       default:
