@@ -31,7 +31,7 @@ async function realKvm(name: string): Promise<TraceEvent[]> {
 }
 
 /** The same guest on the emulator: kernel, initramfs, command line, vCPUs, GIC, memory, input. */
-async function emulator(name: string, append: string, inputAt: string): Promise<{ events: TraceEvent[]; console: string }> {
+async function emulator(name: string, append: string, inputAt: string, smp = 2): Promise<{ events: TraceEvent[]; console: string }> {
   const input = tmp.file(`${name}.input`);
   writeFileSync(input, `@${inputAt} hello kvm\\n\n`);
   const out = tmp.file(`${name}-emu.trace`);
@@ -47,7 +47,7 @@ async function emulator(name: string, append: string, inputAt: string): Promise<
     '--append',
     append,
     '--smp',
-    '2',
+    String(smp),
     '--mem',
     '256M',
     '--gic',
@@ -65,7 +65,7 @@ async function emulator(name: string, append: string, inputAt: string): Promise<
 }
 
 /** The corpus cases this file reads: the guest's boot, its full kernel log, a 6.12 host, a VHE host. */
-const CASES = ['nvhe-smp2', 'nvhe-smp2-log', 'nvhe-smp2-host612', 'vhe-smp2'];
+const CASES = ['nvhe-smp2', 'nvhe-smp2-log', 'nvhe-smp2-host612', 'vhe-smp2', 'nvhe-smp1'];
 
 const hypercalls = (ev: TraceEvent[]) => ev.flatMap((e) => (e.kind === 'hypercall' ? [e.name] : []));
 
@@ -205,11 +205,14 @@ describe('the kvm machine against real KVM (6.1, nVHE), the same guest', () => {
 
 describe("`bootscope exits`: the kvm machine's predicted exits against real KVM's traced ones, the same guest", () => {
   /** `bootscope exits EMU --against REAL --json`: the comparison's rows by verdict. */
-  async function against(real: string): Promise<{ code: number | null; rows: { group: string; item: string; verdict: string }[] }> {
+  async function against(
+    real: string,
+    emu = 'nvhe-smp2',
+  ): Promise<{ code: number | null; rows: { group: string; item: string; verdict: string }[] }> {
     const imported = tmp.file(`${real}-exits.trace`);
     const dir = join(corpus, real);
     await importFile({ input: join(dir, 'trace.txt'), output: imported, dtb: join(dir, 'guest.dtb') });
-    const r = await bootscope(tmp.dir, 'exits', tmp.file('nvhe-smp2-emu.trace'), '--against', imported, '--json');
+    const r = await bootscope(tmp.dir, 'exits', tmp.file(`${emu}-emu.trace`), '--against', imported, '--json');
     return {
       code: r.code,
       rows: (JSON.parse(r.out) as { comparison: { rows: { group: string; item: string; verdict: string }[] } }).comparison.rows,
@@ -238,6 +241,14 @@ describe("`bootscope exits`: the kvm machine's predicted exits against real KVM'
       ]),
     );
     expect(judged(rows, 'timing')).toEqual(['ipi ipi', 'idle idle', 'interrupt interrupt', 'memory memory']);
+  });
+
+  it('nVHE, one vCPU: the same', async () => {
+    await emulator('nvhe-smp1', 'console=ttyAMA0 quiet', '1.2s', 1);
+    const { code, rows } = await against('nvhe-smp1', 'nvhe-smp1');
+    expect(code).toBe(0);
+    expect(judged(rows, 'differs')).toEqual([]);
+    expect(judged(rows, 'expected')).toEqual(EXPECTED);
   });
 
   it('nVHE, Linux 6.12 host: the same', async () => {
