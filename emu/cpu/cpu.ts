@@ -146,7 +146,7 @@ export class Cpu extends CpuLoadStore implements JitCpu, FpCpu {
       const npc = (pcLo + 4) | 0;
       this.pcLo = npc;
       if (npc === 0) this.pcHi = (pcHi + 1) | 0;
-      // literal case labels and inline field reads of p, checked against ops.ts by test/cpu/ops.test.ts
+      // literal case labels and inline field reads of p, checked against ops.ts by test/emu/cpu/ops.test.ts
       // (V8 builds a jump table only for literal labels; inlined accessors would eat the loop's inlining budget)
       switch (op) {
         case 1 /* ADD_I64 */: {

@@ -1,7 +1,7 @@
 // The decoded operations, each named once: its id, the decoder pattern that produces it
 // (decode.ts PATTERNS), the fields of its decoded record, an instruction word that decodes to it,
 // and whether the block compiler has a template for it. decode.ts, the interpreter (cpu.ts and its
-// handlers), the compiler (jit-ops.ts, jit.ts) and test/cpu/ops.test.ts all take the ids from here.
+// handlers), the compiler (jit-ops.ts, jit.ts) and test/emu/cpu/ops.test.ts all take the ids from here.
 //
 // A decoded instruction is 4 int32 words [op, p, a, b]. p packs register slot offsets (slot*2 into
 // the register file: slot 31 = current SP, 32 = zero register for reads, 33 = discard for writes,
@@ -17,7 +17,7 @@
 // 2-3% more host instructions per guest instruction (docs/benchmarks.md, "CPU"). The same goes for
 // operation ids: V8 builds a jump table only for literal case labels (named constants measured
 // 20-30% slower), so the interpreter's labels are numbers followed by the operation's name.
-// test/cpu/ops.test.ts checks the labels and the inline field reads against this file.
+// test/emu/cpu/ops.test.ts checks the labels and the inline field reads against this file.
 
 /** What an operation's decoded record holds. `p` lists the parts of p it uses (d n m a x, with the
  *  meaning of x after '='); a and b say what those words hold, '' when they are always 0. */

@@ -1,8 +1,8 @@
 // The exit model (analyze/exits) and `bootscope exits`: the trap tables decide what KVM and Xen
 // trap; a synthetic guest's actions become predicted exits; a committed real KVM ftrace (the head of
 // the oracle's nvhe-smp2 run) becomes its traced exits, every kvm_exit line counted with its time in
-// the host; --against compares; bad input gets one line. The whole oracle corpus is compared with
-// the emulator in test/real/kvm-exits.test.ts.
+// the host; --against compares; bad input gets one line. The kvm machine's predicted exits are
+// compared with real KVM's traced ones for the same guest in test/real/kvm-machine.test.ts.
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
