@@ -2,6 +2,7 @@
 // the operation and packs its fields). Decoded instructions are 4 int32 words [op, p, a, b], cached
 // per physical page (see cpu.ts); ops.ts names every operation and says what its fields hold.
 
+import { sysregEncoding } from '../../arch/sysregs.ts';
 import { LS, OP, pack } from './ops.ts';
 
 const rz = (r: number): number => (r === 31 ? 32 : r) * 2; // register read, 31 = XZR
@@ -267,7 +268,7 @@ const system: FieldFn = (i, f) => {
   const crm = (i >>> 8) & 15,
     op2 = (i >>> 5) & 7,
     rt = i & 31;
-  const enc = (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
+  const enc = sysregEncoding(op0, op1, crn, crm, op2);
   if (op0 >= 2) return set(f, L ? OP.MRS : OP.MSR, pack(L ? wz(rt) : rz(rt), 0, 0, 0, 0), enc);
   if (op0 === 1) return set(f, OP.SYS, pack(rz(rt), 0, 0, 0, L), enc);
   // op0 == 0: hints, barriers, PSTATE
