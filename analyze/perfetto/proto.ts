@@ -144,6 +144,13 @@ class Out {
     }
     this.buf[this.len++] = Number(b);
   }
+  string(v: string): void {
+    const n = Buffer.byteLength(v, 'utf8');
+    this.varint(n);
+    this.room(n);
+    utf8.encodeInto(v, this.buf.subarray(this.len, this.len + n));
+    this.len += n;
+  }
   bytes(b: Uint8Array): void {
     this.varint(b.length);
     this.room(b.length);
@@ -160,7 +167,10 @@ class Out {
   }
 }
 
-function encodeInto(out: Out, name: MessageName, obj: ProtoObject): void {
+/** Scratch buffers for nested messages, one per nesting depth, reused from packet to packet. */
+const scratch: Out[] = [];
+
+function encodeInto(out: Out, name: MessageName, obj: ProtoObject, depth = 0): void {
   const defs = MESSAGES[name];
   for (const key of Object.keys(obj)) {
     const v = obj[key];
@@ -168,11 +178,11 @@ function encodeInto(out: Out, name: MessageName, obj: ProtoObject): void {
     const def = defs[key];
     if (!def) throw new Error(`protobuf: ${name} has no field '${key}'`);
     const values = def.repeated ? (v as ProtoValue[]) : [v];
-    for (const one of values) encodeField(out, def, one);
+    for (const one of values) encodeField(out, def, one, depth);
   }
 }
 
-function encodeField(out: Out, def: FieldDef, v: ProtoValue): void {
+function encodeField(out: Out, def: FieldDef, v: ProtoValue, depth: number): void {
   switch (def.type) {
     case 'uint64':
     case 'uint32':
@@ -192,11 +202,12 @@ function encodeField(out: Out, def: FieldDef, v: ProtoValue): void {
       return;
     case 'string':
       out.varint((def.no << 3) | WIRE_LEN);
-      out.bytes(utf8.encode(v as string));
+      out.string(v as string);
       return;
     default: {
-      const sub = new Out();
-      encodeInto(sub, def.type, v as ProtoObject);
+      const sub = (scratch[depth] ??= new Out());
+      sub.len = 0;
+      encodeInto(sub, def.type, v as ProtoObject, depth + 1);
       out.varint((def.no << 3) | WIRE_LEN);
       out.bytes(sub.take());
     }
@@ -206,18 +217,20 @@ function encodeField(out: Out, def: FieldDef, v: ProtoValue): void {
 /** One message, encoded. */
 export function encodeMessage(name: MessageName, obj: ProtoObject): Uint8Array {
   const out = new Out();
-  encodeInto(out, name, obj);
+  encodeInto(out, name, obj, 0);
   return out.take();
 }
+
+const top = new Out();
 
 /**
  * A TracePacket framed as one `packet` field of the Trace message: a file is these concatenated,
  * so packets stream out one at a time and the whole file is a valid Trace.
  */
 export function encodePacket(packet: ProtoObject): Uint8Array {
-  const out = new Out();
-  encodeField(out, MESSAGES.Trace.packet!, packet);
-  return out.take();
+  top.len = 0;
+  encodeField(top, MESSAGES.Trace.packet!, packet, 0);
+  return top.take().slice();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -123,7 +123,7 @@ export async function writeParquetTable(
     const r = writer.write({
       columnData: columns.map((c, i) => ({
         name: c.name,
-        data: (dirty[i] ? (inGroup === groupRows ? data[i]! : data[i]!.slice(0, inGroup)) : nulls.slice(0, inGroup)) as never,
+        data: (inGroup === groupRows ? (dirty[i] ? data[i]! : nulls) : (dirty[i] ? data[i]! : nulls).slice(0, inGroup)) as never,
         // Min/max statistics only where readers prune with them (time, seq, kind, device…).
         statistics: STATISTICS_COLUMNS.has(c.name),
       })),
