@@ -249,7 +249,8 @@ export class LatencyAnalysis implements LiteAnalysis<LatencyResult> {
         return;
       }
       case 'irq_ack': {
-        if (e.intid >= 1020) return;
+        // 1020-1023 are the special INTIDs (spurious); LPIs (8192 and up) are interrupts like SPIs.
+        if (e.intid >= 1020 && e.intid <= 1023) return;
         if (!this.started) this.start(ctx);
         this.acks.set(e.intid, (this.acks.get(e.intid) ?? 0) + 1);
         const key = this.keyOf(e.vcpu, e.intid);

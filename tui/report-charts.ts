@@ -2,9 +2,10 @@
 // d3 computes scales, ticks and path strings; the SVG markup is built here as strings.
 
 import { scaleBand, scaleLinear, scaleLog } from 'd3-scale';
-import { area, curveStepAfter } from 'd3-shape';
+import { area, curveStepAfter, line } from 'd3-shape';
 import { max, sum } from 'd3-array';
-import { fillLog2, type Density, type HistBin, type LatencySeries, type Phase } from './data.ts';
+import { fillLog2, rebin, type Density, type HistBin, type LatencySeries, type Phase } from './data.ts';
+import type { IoTimeline } from '../analyze/io-latency.ts';
 
 export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -145,4 +146,63 @@ export function compareBars(rows: { key: string; a: number; b: number }[], width
     .join('');
   const legend = `<g transform="translate(${labelW},${height - 18})"><rect width="10" height="10" fill="#4e79a7"/><text x="14" y="9">A</text><rect x="40" width="10" height="10" fill="#f28e2b"/><text x="54" y="9">B</text><text x="80" y="9" class="sub">(log scale)</text></g>`;
   return svg(width, height, 'compare', body + legend);
+}
+
+/** A queue's activity over the trace: requests per bin as bars, the most in flight as a step line. */
+export function ioTimelineChart(label: string, t: IoTimeline, unit: string, width = 480, height = 180): string {
+  const m = { l: 40, r: 40, t: 26, b: 40 };
+  const n = Math.min(t.requests.length, 120);
+  const reqs = rebin(t.requests, n, 'sum');
+  const depth = rebin(t.depth, n, 'max');
+  const x = scaleLinear()
+    .domain([t.from, t.to])
+    .range([m.l, width - m.r]);
+  const yr = scaleLinear()
+    .domain([0, max(reqs) || 1])
+    .nice()
+    .range([height - m.b, m.t]);
+  const yd = scaleLinear()
+    .domain([0, max(depth) || 1])
+    .nice()
+    .range([height - m.b, m.t]);
+  const binW = (t.to - t.from) / n;
+  const bw = Math.max(1, (width - m.l - m.r) / n - 0.5);
+  const bars = reqs
+    .map((v, i) =>
+      v
+        ? `<rect x="${x(t.from + i * binW).toFixed(1)}" y="${yr(v).toFixed(1)}" width="${bw.toFixed(1)}" height="${(height - m.b - yr(v)).toFixed(1)}" fill="#4e79a7"><title>${esc(`${fmt(v)} request(s) from ${fmt(t.from + i * binW)} ${unit}`)}</title></rect>`
+        : '',
+    )
+    .join('');
+  const pts = depth.map((v, i) => [t.from + i * binW, v] as [number, number]);
+  pts.push([t.to, depth[depth.length - 1] ?? 0]);
+  const path =
+    line<[number, number]>()
+      .x((p) => x(p[0]))
+      .y((p) => yd(p[1]))
+      .curve(curveStepAfter)(pts) ?? '';
+  const title = `<text x="${m.l}" y="16" class="title">${esc(label)} — ${fmt(sum(t.requests))} requests, depth ≤ ${fmt(max(t.depth) ?? 0)}</text>`;
+  const left = yr
+    .ticks(3)
+    .filter((v) => Number.isInteger(v))
+    .map((v) => `<text x="${m.l - 6}" y="${yr(v) + 4}" text-anchor="end" fill="#4e79a7">${esc(fmt(v))}</text>`)
+    .join('');
+  const right = yd
+    .ticks(3)
+    .filter((v) => Number.isInteger(v))
+    .map((v) => `<text x="${width - m.r + 6}" y="${yd(v) + 4}" fill="#e15759">${esc(fmt(v))}</text>`)
+    .join('');
+  const legend = `<text x="${m.l}" y="${height - 6}" class="sub"><tspan fill="#4e79a7">■ requests per bin</tspan>  <tspan fill="#e15759">— most in flight</tspan></text>`;
+  return svg(
+    width,
+    height,
+    'io',
+    title +
+      left +
+      right +
+      bars +
+      `<path d="${path}" fill="none" stroke="#e15759" stroke-width="1.5"/>` +
+      xAxis(x, x.ticks(4), height - m.b, '') +
+      legend,
+  );
 }

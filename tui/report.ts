@@ -1,10 +1,13 @@
 // `bootscope report`: one self-contained HTML file (inline CSS, inline SVG, no scripts, no
-// external references) with the overview, phases Gantt, event density, latency histograms,
-// findings table and, for two traces, the diff summary.
+// external references) with the overview, phases Gantt, event density, latency histograms, block
+// and network I/O per device, findings table and, for two traces, the diff summary and the device
+// layer side by side.
 
 import { checkOutput, writeOutputFile } from '../capture/output.ts';
-import { TraceData, density, diffTraces, type Analyses, type Maybe } from './data.ts';
-import { compareBars, densityChart, esc, latencyHistogram, phasesGantt } from './report-charts.ts';
+import { TraceData, density, diffTraces, ioSeries, queueLabel, type Analyses, type Maybe } from './data.ts';
+import { compareBars, densityChart, esc, ioTimelineChart, latencyHistogram, phasesGantt } from './report-charts.ts';
+import type { IoDiff } from '../analyze/diff-io.ts';
+import type { IoLatencyResult } from '../analyze/io-latency.ts';
 import { fmtInt, fmtNs } from './ui.ts';
 
 const CSS = `
@@ -19,6 +22,7 @@ svg.chart{display:block;margin:6px 0;font:11px system-ui,sans-serif}svg .title{f
 svg .sub{fill:#777}svg .axis text{fill:#555}svg .axis-label{fill:#777}
 .hists{display:grid;grid-template-columns:repeat(auto-fill,minmax(490px,1fr));gap:8px}
 code,pre{font:12px ui-monospace,Menlo,Consolas,monospace}pre{background:#f6f6f6;padding:8px;overflow-x:auto}
+table.io td{font:12px ui-monospace,Menlo,Consolas,monospace;padding-right:14px}tr.diverge td{background:#fff3cd}
 .cols{display:grid;grid-template-columns:1fr 1fr;gap:24px}
 `;
 
@@ -110,6 +114,7 @@ function traceSection(d: TraceData, a: Analyses, title: string): string {
         .join('')}</div>`,
     );
   } else out.push(na(a.latency) || '<p class="na">no interrupt latencies in this trace</p>');
+  out.push(ioSection(a.io, unit));
   // Findings.
   out.push('<h3>Findings</h3>');
   if (a.findings.available) {
@@ -132,6 +137,101 @@ function traceSection(d: TraceData, a: Analyses, title: string): string {
         ),
       );
   } else out.push(na(a.findings));
+  return out.join('\n');
+}
+
+/** Block and network I/O per device and queue: the stages, each queue over time and its histogram. */
+function ioSection(io: Maybe<IoLatencyResult>, unit: string): string {
+  const out: string[] = ['<h3>Block and network I/O</h3>'];
+  if (!io.available) return out.join('') + na(io);
+  const queues = io.value.queues;
+  if (!queues.length) return out.join('') + '<p class="na">no block or network I/O in this trace</p>';
+  const rows: string[][] = [];
+  for (const q of queues) {
+    const ops = Object.entries(q.ops)
+      .map(([op, n]) => `${op} ${n}`)
+      .join(', ');
+    q.stages.forEach((st, i) =>
+      rows.push([
+        i ? '' : esc(queueLabel(q)),
+        i ? '' : q.kind,
+        i ? '' : fmtInt(q.requests),
+        i ? '' : fmtInt(q.maxDepth),
+        i ? '' : `${fmtInt(q.errors)} / ${fmtInt(q.silent)}`,
+        i ? '' : esc(ops),
+        esc(st.stage.replace(/_to_/g, ' → ')),
+        fmtInt(st.count),
+        fmtInt(st.p50),
+        fmtInt(st.p90),
+        fmtInt(st.p99),
+        fmtInt(st.max),
+      ]),
+    );
+  }
+  out.push(
+    table(
+      [
+        'device / queue',
+        'kind',
+        'requests',
+        'most in flight',
+        'errors / no interrupt',
+        'ops',
+        'stage',
+        'count',
+        'p50',
+        'p90',
+        'p99',
+        'max',
+      ],
+      rows,
+      [2, 3, 7, 8, 9, 10, 11],
+    ),
+  );
+  if (io.value.outstanding.length)
+    out.push(`<p>Never completed: ${esc(io.value.outstanding.map((o) => `${o.device} q${o.queue} ×${o.count}`).join(', '))}</p>`);
+  for (const n of io.value.notes) out.push(`<p class="na">${esc(n)}</p>`);
+  const charts: string[] = [];
+  for (const q of queues) {
+    if (q.timeline) charts.push(ioTimelineChart(queueLabel(q), q.timeline, unit));
+    const st = q.stages.find((x) => x.stage === 'submit_to_ack') ?? q.stages[0];
+    if (st) charts.push(latencyHistogram(ioSeries(q, st), unit));
+  }
+  out.push(`<div class="hists">${charts.join('')}</div>`);
+  return out.join('\n');
+}
+
+/** The device layer of two traces: devices by role, each side's set-up, the aligned streams side by side. */
+function ioDiffSection(io: IoDiff): string {
+  if (!io.streams.length) return '';
+  const out: string[] = ['<h3>Device layer</h3>'];
+  out.push(
+    table(
+      ['role', 'A', 'B'],
+      io.roles.map((r) => [esc(r.role), esc(r.a ?? '-'), esc(r.b ?? '-')]),
+    ),
+  );
+  const setup = (x: { what: string; count: number }[]) => esc(x.map((s) => `${s.what} ${s.count}`).join(', ') || 'none');
+  out.push(`<p>Set-up of A: ${setup(io.setup.a)}<br>Set-up of B: ${setup(io.setup.b)}</p>`);
+  for (const st of io.streams) {
+    const f = st.firstDivergence;
+    const item = (x: { seq: number; token: string } | null) => (x ? `#${x.seq} ${x.token}` : '(nothing)');
+    out.push(
+      `<p><b>${st.stream} I/O</b>: ${st.countA} in A, ${st.countB} in B, ${st.matched} aligned; ${f ? `first divergence at row ${f.row + 1}: A ${esc(item(f.a))}, B ${esc(item(f.b))}` : 'same order on both sides'}.</p>`,
+    );
+    const shown = st.rows.slice(0, 300);
+    out.push(
+      `<table class="io"><tr><th></th><th>row</th><th>A</th><th>B</th></tr>${shown
+        .map((r, i) => {
+          const diverge = !r.a || !r.b || r.a.token !== r.b.token;
+          const mark = !r.a ? '+' : !r.b ? '−' : diverge ? '~' : '';
+          return `<tr${diverge ? ' class="diverge"' : ''}><td>${mark}</td><td>${i + 1}</td><td>${r.a ? esc(`#${r.a.seq} ${r.a.token}`) : ''}</td><td>${r.b ? esc(`#${r.b.seq} ${r.b.token}`) : ''}</td></tr>`;
+        })
+        .join('')}</table>`,
+    );
+    if (st.rows.length > shown.length || st.truncated)
+      out.push(`<p class="na">first ${shown.length} rows shown (<code>bootscope diff --json</code> has up to ${st.rows.length})</p>`);
+  }
   return out.join('\n');
 }
 
@@ -170,6 +270,7 @@ async function diffSection(a: TraceData, b: TraceData): Promise<string> {
   out.push('<h3>Events by kind, A vs B</h3>' + compareBars(raw.kinds));
   if (raw.devices.length) out.push('<h3>MMIO accesses by device role, A vs B</h3>' + compareBars(raw.devices));
   if (raw.hypercalls.length) out.push('<h3>Hypercalls, A vs B</h3>' + compareBars(raw.hypercalls));
+  out.push(ioDiffSection(raw.io));
   if (raw.phases.length) {
     out.push('<h3>Phase durations (ns), A vs B</h3>');
     out.push(compareBars(raw.phases.map((p) => ({ key: p.phase, a: p.aNs ?? 0, b: p.bNs ?? 0 }))));

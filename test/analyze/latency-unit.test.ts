@@ -80,6 +80,29 @@ describe('latency', () => {
     expect(r.notes.join()).toContain('no irq_deliver');
   });
 
+  it('follows an LPI (an MSI through the ITS) as an SPI: assert → deliver → ack → EOI, no active state; the spurious INTID is skipped', () => {
+    const lpi = (time: number): E =>
+      ({ kind: 'irq_line', time, vcpu: -1, intid: 8196, level: 1, trigger: 'edge', source: 'gicv3-its' }) as E;
+    const r = latencyOf(
+      seqd([
+        lpi(100),
+        deliver(100, 8196),
+        ack(130, 8196),
+        eoi(700, 8196),
+        lpi(900),
+        deliver(901, 8196),
+        ack(1031, 8196),
+        eoi(1100, 8196),
+        ack(1200, 1023),
+      ]),
+      ctx,
+    );
+    expect(r.byIntid.map((g) => [g.intid, g.interrupts])).toEqual([[8196, 2]]);
+    const by = Object.fromEntries(r.byIntid[0]!.stages.map((s) => [s.stage, [s.count, s.max]]));
+    expect(by).toEqual({ assert_to_deliver: [2, 1], deliver_to_ack: [2, 130], assert_to_ack: [2, 131], ack_to_eoi: [2, 570] });
+    expect(r.unacknowledged).toEqual([]);
+  });
+
   it('keeps PPIs of different vCPUs apart', () => {
     const r = latencyOf(seqd([line(10, 27, 1, 0, 'timer:virt'), line(12, 27, 1, 1, 'timer:virt'), ack(20, 27, 1), ack(40, 27, 0)]), ctx);
     const s = r.byIntid[0]!.stages.find((x) => x.stage === 'assert_to_ack')!;

@@ -2,7 +2,7 @@
 // (headless, no background networking) with the SVG charts present and non-empty. A screenshot
 // is kept in test-output/.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,27 +14,40 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const OUT = path.join(ROOT, 'test-output');
 const CHROMIUM = '/usr/bin/chromium';
 
-function chromium(args: string[]): { stdout: string; stderr: string } {
+/**
+ * A child process, asynchronously: a synchronous one blocks the vitest worker, whose RPC then
+ * times out ("Timeout calling onTaskUpdate") on a loaded machine.
+ */
+function run(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (status) =>
+      resolve({ status, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
+    );
+  });
+}
+
+async function chromium(args: string[]): Promise<{ stdout: string; stderr: string }> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'bootscope-chromium-'));
   try {
-    const r = spawnSync(
-      CHROMIUM,
-      [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        `--user-data-dir=${profile}`,
-        '--enable-logging=stderr',
-        '--v=0',
-        ...args,
-      ],
-      { encoding: 'utf8', timeout: 120_000 },
-    );
-    return { stdout: r.stdout, stderr: r.stderr };
+    return await run(CHROMIUM, [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      `--user-data-dir=${profile}`,
+      '--enable-logging=stderr',
+      '--v=0',
+      ...args,
+    ]);
   } finally {
     fs.rmSync(profile, { recursive: true, force: true });
   }
@@ -72,13 +85,16 @@ describe('bootscope report', () => {
     expect(html).toContain('class="chart density"');
     expect(html).toContain('class="chart hist"');
     expect(html).toContain('<h3>Findings</h3>');
+    // The boot-mix guest does no block or network I/O (test/real/disk-diff.test.ts has a disk boot's).
+    expect(html).toMatch(/<h3>Block and network I\/O<\/h3>\s*<p class="na">no block or network I\/O in this trace<\/p>/);
+    expect(htmlPair).not.toContain('<h3>Device layer</h3>');
     expect(html).not.toContain('<h2>Diff</h2>');
     expect(htmlPair).toContain('<h2>Diff</h2>');
     expect(htmlPair).toContain('class="chart compare"');
   });
 
-  it('renders in chromium without console errors; SVGs are present and non-empty; screenshot kept', () => {
-    const dom = chromium(['--dump-dom', `file://${pair}`]);
+  it('renders in chromium without console errors; SVGs are present and non-empty; screenshot kept', async () => {
+    const dom = await chromium(['--dump-dom', `file://${pair}`]);
     const svgs = [...dom.stdout.matchAll(/<svg class="chart (\w+)"[^>]*>([\s\S]*?)<\/svg>/g)];
     const kinds = new Set(svgs.map((m) => m[1]));
     for (const k of ['gantt', 'density', 'hist', 'compare']) expect(kinds).toContain(k);
@@ -90,37 +106,26 @@ describe('bootscope report', () => {
     expect(dom.stderr).not.toMatch(/CONSOLE\(\d+\)|Uncaught|Failed to load resource/);
     const png = path.join(OUT, 'report.png');
     fs.rmSync(png, { force: true });
-    chromium([`--screenshot=${png}`, '--window-size=1200,2000', `file://${pair}`]);
+    await chromium([`--screenshot=${png}`, '--window-size=1200,2000', `file://${pair}`]);
     expect(fs.statSync(png).size).toBeGreaterThan(20_000);
   });
 
-  it('CLI: writes the file; bad input gives a one-line error', () => {
+  it('CLI: writes the file; bad input gives a one-line error', async () => {
     const out = path.join(OUT, 'report-cli.html');
     const a = makeTrace(2000, 1024);
-    const r = execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'report', a, '-o', out, '--force'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
-    expect(r).toBe(`wrote ${out}\n`);
+    const cli = (...args: string[]) =>
+      run(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', ...args], { cwd: ROOT });
+    const r = await cli('report', a, '-o', out, '--force');
+    expect([r.status, r.stdout]).toEqual([0, `wrote ${out}\n`]);
     expect(fs.readFileSync(out, 'utf8')).toContain('<svg class="chart gantt"');
-    const bad = spawnSync(
-      process.execPath,
-      ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'report', '/nonexistent.trace', '-o', out],
-      { cwd: ROOT, encoding: 'utf8' },
-    );
+    const bad = await cli('report', '/nonexistent.trace', '-o', out);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toBe('bootscope: /nonexistent.trace: no such file\n');
-    const missing = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'tui', '/nonexistent.trace'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
+    const missing = await cli('tui', '/nonexistent.trace');
     expect(missing.status).toBe(1);
     expect(missing.stderr).toBe('bootscope: /nonexistent.trace: no such file\n');
-    const tui = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'cli/main.ts', 'tui', a], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      input: '',
-    });
+    // stdin is /dev/null: not a terminal.
+    const tui = await cli('tui', a);
     expect(tui.status).toBe(1);
     expect(tui.stderr).toBe('bootscope: tui needs an interactive terminal (stdin is not a TTY); try `bootscope report`\n');
   });
