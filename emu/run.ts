@@ -12,7 +12,8 @@ import { COUNTER_HZ, INSTRUCTIONS_PER_SECOND, Machine, type MachineConfig } from
 import { bootGuest, GuestImageError, loadGuest, type BootInfo } from './machine/load.ts';
 import { checkFirmwareImage, checkVarsImage, firmwareFwCfg, firmwareKernel, loadFirmwareBoot } from './machine/firmware.ts';
 import { PFLASH_BANK_SIZE } from './devices/pflash.ts';
-import type { KvmFirmware } from './personality/kvm.ts';
+import { virtAffinity, type KvmFirmware } from './personality/kvm.ts';
+import { AcpiTableError, acpiFiles, buildTables, checkUserTable } from './acpi/loader.ts';
 import type { GuestInput } from './input.ts';
 import { EventRecorder } from './recorder.ts';
 import type { StopInfo } from './scheduler.ts';
@@ -25,7 +26,7 @@ export { GuestImageError };
 
 export const DEFAULT_MEM = 512 * 1024 * 1024;
 /** --acpi's default with --bios. */
-export const DEFAULT_ACPI = false;
+export const DEFAULT_ACPI = true;
 
 export interface RunConfig {
   machine?: 'kvm' | 'xen';
@@ -91,8 +92,12 @@ export interface RunConfig {
   bios?: string;
   /** kvm with --bios: the UEFI variable store for flash bank 1 (copy-on-write: never written). */
   efiVars?: string;
-  /** kvm with --bios: ACPI tables for the firmware (QEMU's acpi=on|off). */
+  /** kvm with --bios: ACPI tables for the firmware (QEMU's acpi=on|off; default on). */
   acpi?: boolean;
+  /** kvm with --bios and ACPI: table files that add to or replace the machine's (QEMU's -acpitable). */
+  acpiTables?: string[];
+  /** kvm with --bios and ACPI: false leaves the SPCR out. */
+  acpiSpcr?: boolean;
 }
 
 export interface RunResult {
@@ -164,9 +169,10 @@ function readGuestFile(file: string, role: string, ramBytes: number): Uint8Array
 function readFirmware(
   cfg: RunConfig,
   smp: number,
+  gic: 2 | 3,
   kernel: Uint8Array,
   initrd: Uint8Array | undefined,
-): { firmware: KvmFirmware; hashes: Record<string, string> } {
+): { firmware: KvmFirmware; hashes: Record<string, string>; tables?: { sig: string; data: Uint8Array }[] } {
   if ((cfg.machine ?? 'kvm') !== 'kvm')
     throw new GuestImageError('--bios loads firmware into the flash of the kvm machine (--machine kvm)');
   if (cfg.dtb !== undefined && cfg.dtb !== 'auto')
@@ -180,14 +186,31 @@ function readFirmware(
     checkVarsImage(vars, cfg.efiVars);
     hashes.efiVars = sha256(vars);
   }
-  if (cfg.acpi) throw new GuestImageError('--acpi on: the ACPI tables are not built yet; use --acpi off (the firmware passes the DT)');
+  const acpi = cfg.acpi ?? DEFAULT_ACPI;
+  if (!acpi && (cfg.acpiTables?.length || cfg.acpiSpcr === false))
+    throw new GuestImageError(`${cfg.acpiTables?.length ? '--acpi-table' : '--acpi-spcr'} shapes the ACPI tables: it needs --acpi on`);
+  const user = (cfg.acpiTables ?? []).map((f, i) => {
+    const b = readFlashFile(f, 'ACPI table');
+    try {
+      checkUserTable(b, f);
+    } catch (err) {
+      if (err instanceof AcpiTableError) throw new GuestImageError(err.message);
+      throw err;
+    }
+    hashes[`acpiTable${i}`] = sha256(b);
+    return b;
+  });
+  const tables = acpi
+    ? buildTables({ smp, gic, its: gic === 3, affinity: (i) => virtAffinity(i, gic), spcr: cfg.acpiSpcr !== false }, user)
+    : undefined;
   const fwCfg = firmwareFwCfg({
+    ...(tables ? { files: acpiFiles(tables) } : {}),
     smp,
     kernel: firmwareKernel(kernel, cfg.kernel),
     ...(initrd ? { initrd } : {}),
     ...(cfg.append !== undefined ? { append: cfg.append } : {}),
   });
-  return { firmware: { bios, ...(vars ? { vars } : {}), fwCfg }, hashes };
+  return { firmware: { bios, ...(vars ? { vars } : {}), fwCfg }, hashes, ...(tables ? { tables } : {}) };
 }
 
 /** A flash image, read whole only when it can fit a bank (so a huge file is refused unread). */
@@ -252,6 +275,8 @@ export function runSource(cfg: RunConfig): TraceSource {
       ...((cfg.machine ?? 'kvm') === 'kvm' && (cfg.gic ?? 3) === 3 ? { its: cfg.its ?? true } : {}),
       ...(cfg.bios !== undefined ? { bios: path.resolve(cfg.bios), acpi: cfg.acpi ?? DEFAULT_ACPI } : {}),
       ...(cfg.efiVars !== undefined ? { efiVars: path.resolve(cfg.efiVars) } : {}),
+      ...(cfg.acpiTables?.length ? { acpiTables: cfg.acpiTables.map((f) => path.resolve(f)) } : {}),
+      ...(cfg.acpiSpcr === false ? { acpiSpcr: false } : {}),
     },
   };
 }
@@ -275,7 +300,7 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
   const kernel = readGuestFile(cfg.kernel, 'kernel', c.mem);
   const dtbFile = useDtbFile ? readGuestFile(cfg.dtb!, 'DTB', c.mem) : undefined;
   const initrd = cfg.initrd !== undefined ? readGuestFile(cfg.initrd, 'initrd', c.mem) : undefined;
-  const firmware = cfg.bios !== undefined ? readFirmware(cfg, c.smp, kernel, initrd) : undefined;
+  const firmware = cfg.bios !== undefined ? readFirmware(cfg, c.smp, c.gic, kernel, initrd) : undefined;
   if (cfg.maxInsns !== undefined && !(cfg.maxInsns > 0))
     throw new GuestImageError(`--max-insns must be a positive number, got ${cfg.maxInsns}`);
 
@@ -335,6 +360,7 @@ export async function runGuest(cfg: RunConfig): Promise<RunResult> {
       inputs,
       setMachine: (x) => (m = x),
       ...(firmware ? { firmwareHashes: firmware.hashes } : {}),
+      ...(firmware?.tables ? { acpiTables: firmware.tables } : {}),
     });
   } finally {
     for (const d of disks) d.close();
@@ -352,6 +378,8 @@ interface RunInputs {
   setMachine: (m: Machine) => void;
   /** --bios: the sha256 of the firmware image and the variable store. */
   firmwareHashes?: Record<string, string>;
+  /** --bios with ACPI: the tables the firmware was given (stored in the trace like the DTB). */
+  acpiTables?: { sig: string; data: Uint8Array }[];
 }
 
 async function runMachine(cfg: RunConfig, mc: MachineConfig, source: TraceSource, disks: DiskImage[], inp: RunInputs): Promise<RunResult> {
@@ -395,6 +423,7 @@ async function runMachine(cfg: RunConfig, mc: MachineConfig, source: TraceSource
           ...(boot.initrd ? { initrd: boot.initrd } : {}),
           ...(boot.notes.length ? { notes: boot.notes } : {}),
         },
+        ...(inp.acpiTables ? { acpi: inp.acpiTables.map((t) => ({ sig: t.sig, base64: Buffer.from(t.data).toString('base64') })) } : {}),
         ...(cfg.inputInfo ? { input: cfg.inputInfo } : {}),
         ...(disks.length ? { disks: disks.map((d) => d.record()) } : {}),
       },

@@ -67,7 +67,8 @@ export function newc(entries: Entry[]): Uint8Array {
   return Buffer.concat([all, Buffer.alloc((512 - (all.length % 512)) % 512)]);
 }
 
-export function makeInitramfs(busybox: Uint8Array, marker = USERSPACE_MARKER): Uint8Array {
+/** `init`: another /init script (e.g. one that dumps /sys files to the console) instead of the marker's. */
+export function makeInitramfs(busybox: Uint8Array, marker = USERSPACE_MARKER, init?: string): Uint8Array {
   const entries: Entry[] = [
     ...['bin', 'dev', 'proc', 'sys', 'sbin'].map((d) => ({ name: d, mode: S_IFDIR | 0o755 })),
     { name: 'dev/console', mode: S_IFCHR | 0o600, rdevMajor: 5, rdevMinor: 1 },
@@ -75,7 +76,7 @@ export function makeInitramfs(busybox: Uint8Array, marker = USERSPACE_MARKER): U
     { name: 'bin/busybox', mode: S_IFREG | 0o755, data: busybox },
     { name: 'bin/sh', mode: S_IFLNK | 0o777, data: Buffer.from('busybox') },
     { name: 'sbin/poweroff', mode: S_IFLNK | 0o777, data: Buffer.from('../bin/busybox') },
-    { name: 'init', mode: S_IFREG | 0o755, data: Buffer.from(initScript(marker)) },
+    { name: 'init', mode: S_IFREG | 0o755, data: Buffer.from(init ?? initScript(marker)) },
   ];
   // mtime 0 and a fixed gzip header: the same busybox always gives the same initramfs.
   return zlib.gzipSync(newc(entries), { level: 9 });

@@ -49,6 +49,8 @@ interface RunCliOptions {
   bios?: string;
   efiVars?: string;
   acpi?: string;
+  acpiTable: string[];
+  acpiSpcr?: string;
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1 << 10, m: 1 << 20, g: 1 << 30 };
@@ -134,7 +136,17 @@ export function registerRun(program: Command): void {
       '--efi-vars <file>',
       'kvm with --bios: the UEFI variable store for flash bank 1 (64 MiB; never written: the guest writes a copy)',
     )
-    .option('--acpi <on|off>', 'kvm with --bios: give the firmware ACPI tables (on) or only the DT (off)')
+    .option(
+      '--acpi <on|off>',
+      'kvm with --bios: give the firmware ACPI tables as QEMU 7.2 builds them (on, the default) or only the DT (off)',
+    )
+    .option(
+      '--acpi-table <file>',
+      "kvm with --bios: an ACPI table that replaces the machine's of the same signature or is added (repeatable)",
+      collect,
+      [] as string[],
+    )
+    .option('--acpi-spcr <on|off>', 'kvm with --bios: off leaves the SPCR table out (no console from the firmware tables)')
     .action(async (opts: RunCliOptions) => {
       if (opts.machine !== 'kvm' && opts.machine !== 'xen')
         throw new UserError(`--machine: unknown machine '${opts.machine}' (available: kvm, xen)`);
@@ -156,6 +168,7 @@ export function registerRun(program: Command): void {
           opts.input,
           opts.bios,
           opts.efiVars,
+          ...opts.acpiTable,
           ...disks.map((d) => d.file),
         ],
       });
@@ -256,6 +269,8 @@ function firmwareSwitches(opts: RunCliOptions): { bios?: string; efiVars?: strin
     bios: opts.bios,
     ...(opts.efiVars !== undefined ? { efiVars: opts.efiVars } : {}),
     ...(opts.acpi !== undefined ? { acpi: opts.acpi === 'on' } : {}),
+    ...(opts.acpiTable.length ? { acpiTables: opts.acpiTable } : {}),
+    ...(opts.acpiSpcr !== undefined ? { acpiSpcr: opts.acpiSpcr === 'on' } : {}),
   };
 }
 

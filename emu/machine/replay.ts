@@ -114,6 +114,8 @@ interface StoredConfig {
   bios?: string;
   efiVars?: string;
   acpi?: boolean;
+  acpiTables?: string[];
+  acpiSpcr?: boolean;
 }
 
 export interface ReplayOptions {
@@ -167,6 +169,7 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
     // The firmware and the variable store it started from (the run never wrote the file).
     if (c.bios !== undefined) checkFile(c.bios, 'bios');
     if (c.efiVars !== undefined) checkFile(c.efiVars, 'efiVars');
+    (c.acpiTables ?? []).forEach((f, i) => checkFile(f, `acpiTable${i}`));
     const disks = checkDisks(tracePath, c.disks ?? [], meta.hashes);
     const recordedEvents = reader.eventCount;
     const cmp = new Comparator(reader.events());
@@ -200,6 +203,8 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
       ...(c.gic === 3 && (meta.source.name ?? 'kvm') === 'kvm' ? { its: c.its ?? false } : {}),
       ...(c.bios !== undefined ? { bios: c.bios, acpi: c.acpi ?? false } : {}),
       ...(c.efiVars !== undefined ? { efiVars: c.efiVars } : {}),
+      ...(c.acpiTables?.length ? { acpiTables: c.acpiTables } : {}),
+      ...(c.acpiSpcr === false ? { acpiSpcr: false } : {}),
       ...(opts.jit !== undefined ? { jit: opts.jit } : {}),
       recorder: cmp,
       ...(opts.output !== undefined ? { output: opts.output, inputs: [tracePath], ...(opts.overwrite ? { overwrite: true } : {}) } : {}),

@@ -2,14 +2,59 @@
 // vector in flash bank 0, it formats the variable store in bank 1 (CFI block erases and buffered
 // programs), loads the kernel through fw_cfg's DMA interface and starts it; the kernel's EFI stub
 // runs and the kernel reaches the rootfs panic. DT mode (--acpi off): EDK2 passes QEMU's DT on.
-// The replay of the run (variable store included) is identical.
-import { afterAll, describe, expect, it } from 'vitest';
+// The replay of the run (variable store included) is identical. ACPI mode (the default): the
+// tables the kernel lists, and the tables' bytes, are those of real QEMU 7.2 booting the same
+// firmware and kernel (its tables dumped from /sys/firmware/acpi/tables by a busybox initramfs).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootscope, fetchGuests, tempDir } from '../helpers/real-guests.ts';
+import { runOnQemu } from '../helpers/qemu-runs.ts';
+import { makeInitramfs } from '../../scripts/make-initramfs.ts';
 
 const tmp = tempDir('bootscope-real-uefi-');
 afterAll(() => tmp.cleanup());
 
 const PANIC = 'end Kernel panic';
+
+/** "ACPI: XSDT 0x000000005C43FE98 000064 (v01 BOCHS  BXPC …)" → the table and its header, address dropped. */
+const acpiList = (console: string): string[] =>
+  console
+    .replace(/\r/g, '')
+    .split('\n')
+    .map((l) => /\] ACPI: ([A-Z0-9]{4}) 0x[0-9A-F]{16} (.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => `${m[1]} ${m[2]}`);
+
+/** /init that prints each ACPI table as hex (busybox od) between markers, then powers off. */
+const DUMP_INIT = [
+  '#!/bin/sh',
+  '/bin/busybox mount -t sysfs sysfs /sys',
+  'for f in /sys/firmware/acpi/tables/*; do [ -f $f ] && echo TABLE ${f##*/} && /bin/busybox od -An -tx1 -v $f; done',
+  'echo ENDTABLES',
+  '/bin/busybox poweroff -f',
+  '',
+].join('\n');
+
+function dumpedTables(console: string): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  let cur: string | undefined;
+  let bytes: number[] = [];
+  for (const line of console.replace(/\r/g, '').split('\n')) {
+    const m = /^TABLE (\S+)$/.exec(line);
+    if (m || line === 'ENDTABLES') {
+      if (cur) out.set(cur, Uint8Array.from(bytes));
+      cur = m?.[1];
+      bytes = [];
+    } else if (cur && /^( [0-9a-f]{2})+$/.test(line))
+      bytes.push(
+        ...line
+          .trim()
+          .split(' ')
+          .map((h) => parseInt(h, 16)),
+      );
+  }
+  return out;
+}
 
 describe('EDK2 (QEMU_EFI.fd) on --machine kvm --bios', () => {
   const { kernel, edk2 } = fetchGuests();
@@ -83,5 +128,81 @@ describe('EDK2 (QEMU_EFI.fd) on --machine kvm --bios', () => {
     const r = await bootscope(tmp.dir, 'replay', dtTrace, '--json');
     expect(r.err).toBe('');
     expect(JSON.parse(r.out).identical).toBe(true);
+  });
+});
+
+describe('EDK2 with ACPI (the default with --bios) against QEMU 7.2', () => {
+  const { kernel, edk2, busybox } = fetchGuests();
+  const acpiTrace = tmp.file('uefi-acpi.trace');
+  let qemuConsole = '';
+  beforeAll(async () => {
+    const initrd = tmp.file('acpidump.cpio.gz');
+    writeFileSync(initrd, makeInitramfs(readFileSync(busybox), '', DUMP_INIT));
+    const q = await runOnQemu(
+      { id: 'uefi-acpi', guest: 'uart', gic: 3, smp: 1 },
+      { kernel, killAfterMs: 600_000, extraArgs: ['-bios', edk2, '-initrd', initrd, '-append', 'console=ttyAMA0'] },
+    );
+    qemuConsole = q.stdout;
+  });
+
+  it('boots to the rootfs panic through ACPI: SPCR gives the console, the kernel lists the tables QEMU 7.2 gives', async () => {
+    const r = await bootscope(
+      tmp.dir,
+      'run',
+      '--kernel',
+      kernel,
+      '--bios',
+      edk2,
+      '--append',
+      'console=ttyAMA0',
+      '--stop-on',
+      PANIC,
+      '--max-insns',
+      '3e9',
+      '-o',
+      acpiTrace,
+      '--json',
+    );
+    expect(r.err).toBe('');
+    const s = JSON.parse(r.out);
+    expect(s.stopMessage).toBe(`console printed "${PANIC}"`);
+    expect(s.config.acpi).toBe(true);
+    const lines = (s.console as string).replace(/\r/g, '').split('\n');
+    expect(lines).toContain('EFI stub: Generating empty DTB');
+    expect(lines.some((l) => l.endsWith('] ACPI: SPCR: console: pl011,mmio,0x9000000,9600'))).toBe(true);
+    expect(lines.some((l) => l.endsWith('] ACPI: PCI Root Bridge [PCI0] (domain 0000 [bus 00-ff])'))).toBe(true);
+    expect(lines.some((l) => /Kernel panic - not syncing: VFS: Unable to mount root fs/.test(l))).toBe(true);
+    const mine = acpiList(s.console as string);
+    expect(mine.map((l) => l.slice(0, 4))).toEqual([
+      'RSDP',
+      'XSDT',
+      'FACP',
+      'DSDT',
+      'APIC',
+      'PPTT',
+      'GTDT',
+      'MCFG',
+      'SPCR',
+      'DBG2',
+      'IORT',
+    ]);
+    expect(mine).toEqual(acpiList(qemuConsole));
+  });
+
+  it("the tables the guest was given (stored in the trace) are QEMU 7.2's byte for byte, but for the pointers the firmware patches and the PMU interrupt", async () => {
+    const qemu = dumpedTables(qemuConsole);
+    expect([...qemu.keys()].sort()).toEqual(['APIC', 'DBG2', 'DSDT', 'FACP', 'GTDT', 'IORT', 'MCFG', 'PPTT', 'SPCR']);
+    const info = JSON.parse((await bootscope(tmp.dir, 'info', acpiTrace, '--json')).out);
+    const given = info.meta.extra.acpi as { sig: string; base64: string }[];
+    expect(given.map((t) => t.sig)).toEqual(['DSDT', 'FACP', 'APIC', 'PPTT', 'GTDT', 'MCFG', 'SPCR', 'DBG2', 'IORT']);
+    for (const t of given) {
+      const ours = Uint8Array.from(Buffer.from(t.base64, 'base64'));
+      const theirs = qemu.get(t.sig)!;
+      expect(ours.length, t.sig).toBe(theirs.length);
+      // Bytes QEMU's firmware patched after the fact (checksum, FADT → DSDT) or that we set apart (no PMU).
+      const skip = new Set([9, ...(t.sig === 'FACP' ? [40, 41, 42, 43, 140, 141, 142, 143] : []), ...(t.sig === 'APIC' ? [88] : [])]);
+      const diffs = [...ours.keys()].filter((i) => !skip.has(i) && ours[i] !== theirs[i]);
+      expect(diffs, t.sig).toEqual([]);
+    }
   });
 });
