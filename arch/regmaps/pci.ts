@@ -27,6 +27,8 @@ export const PCI_CFG = {
   INTERRUPT_PIN: 0x3d,
   MIN_GNT: 0x3e,
   MAX_LAT: 0x3f,
+  /** The type 0 header is 64 bytes; capabilities live after it (§6.7). */
+  HEADER_SIZE: 0x40,
   /** Conventional PCI functions have 256 bytes of configuration space; PCIe functions 4 KiB. */
   SIZE: 0x100,
   EXT_SIZE: 0x1000,
@@ -66,27 +68,28 @@ export const PCI_CAP_ID = {
   MSIX: 0x11,
 } as const;
 
+/** The type 0 header's registers by name; CLASS_CODE spans the programming interface, sub-class and class bytes. */
 const HEADER: readonly RegisterDef[] = [
-  { offset: 0x00, name: 'VENDOR_ID', width: 2 },
-  { offset: 0x02, name: 'DEVICE_ID', width: 2 },
-  { offset: 0x04, name: 'COMMAND', width: 2 },
-  { offset: 0x06, name: 'STATUS', width: 2 },
-  { offset: 0x08, name: 'REVISION_ID', width: 1 },
-  { offset: 0x09, name: 'CLASS_CODE', width: 3 },
-  { offset: 0x0c, name: 'CACHE_LINE_SIZE', width: 1 },
-  { offset: 0x0d, name: 'LATENCY_TIMER', width: 1 },
-  { offset: 0x0e, name: 'HEADER_TYPE', width: 1 },
-  { offset: 0x0f, name: 'BIST', width: 1 },
-  { offset: 0x10, name: 'BAR', count: 6 },
-  { offset: 0x28, name: 'CARDBUS_CIS' },
-  { offset: 0x2c, name: 'SUBSYSTEM_VENDOR_ID', width: 2 },
-  { offset: 0x2e, name: 'SUBSYSTEM_ID', width: 2 },
-  { offset: 0x30, name: 'ROM_ADDRESS' },
-  { offset: 0x34, name: 'CAPABILITY_LIST', width: 1 },
-  { offset: 0x3c, name: 'INTERRUPT_LINE', width: 1 },
-  { offset: 0x3d, name: 'INTERRUPT_PIN', width: 1 },
-  { offset: 0x3e, name: 'MIN_GNT', width: 1 },
-  { offset: 0x3f, name: 'MAX_LAT', width: 1 },
+  { offset: PCI_CFG.VENDOR_ID, name: 'VENDOR_ID', width: 2 },
+  { offset: PCI_CFG.DEVICE_ID, name: 'DEVICE_ID', width: 2 },
+  { offset: PCI_CFG.COMMAND, name: 'COMMAND', width: 2 },
+  { offset: PCI_CFG.STATUS, name: 'STATUS', width: 2 },
+  { offset: PCI_CFG.REVISION_ID, name: 'REVISION_ID', width: 1 },
+  { offset: PCI_CFG.CLASS_PROG, name: 'CLASS_CODE', width: 3 },
+  { offset: PCI_CFG.CACHE_LINE_SIZE, name: 'CACHE_LINE_SIZE', width: 1 },
+  { offset: PCI_CFG.LATENCY_TIMER, name: 'LATENCY_TIMER', width: 1 },
+  { offset: PCI_CFG.HEADER_TYPE, name: 'HEADER_TYPE', width: 1 },
+  { offset: PCI_CFG.BIST, name: 'BIST', width: 1 },
+  { offset: PCI_CFG.BAR0, name: 'BAR', count: 6 },
+  { offset: PCI_CFG.CARDBUS_CIS, name: 'CARDBUS_CIS' },
+  { offset: PCI_CFG.SUBSYSTEM_VENDOR_ID, name: 'SUBSYSTEM_VENDOR_ID', width: 2 },
+  { offset: PCI_CFG.SUBSYSTEM_ID, name: 'SUBSYSTEM_ID', width: 2 },
+  { offset: PCI_CFG.ROM_ADDRESS, name: 'ROM_ADDRESS' },
+  { offset: PCI_CFG.CAPABILITY_LIST, name: 'CAPABILITY_LIST', width: 1 },
+  { offset: PCI_CFG.INTERRUPT_LINE, name: 'INTERRUPT_LINE', width: 1 },
+  { offset: PCI_CFG.INTERRUPT_PIN, name: 'INTERRUPT_PIN', width: 1 },
+  { offset: PCI_CFG.MIN_GNT, name: 'MIN_GNT', width: 1 },
+  { offset: PCI_CFG.MAX_LAT, name: 'MAX_LAT', width: 1 },
 ];
 
 /** Name of a type 0 header register ('' past the header: capabilities are named by the function). */

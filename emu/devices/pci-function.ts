@@ -148,7 +148,7 @@ export abstract class PciFunction {
 
   /** Register name of a configuration offset: the header's, or the function's capabilities'. */
   configRegisterName(reg: number): string {
-    return reg < 0x40 ? headerRegisterName(reg) : this.capabilityRegisterName(reg);
+    return reg < PCI_CFG.HEADER_SIZE ? headerRegisterName(reg) : this.capabilityRegisterName(reg);
   }
 
   protected capabilityRegisterName(_reg: number): string {
