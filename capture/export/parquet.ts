@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { KeyValue, SchemaElement } from 'hyparquet';
-import { EVENT_KINDS, KIND_CODE, type EventFilter, type EventKind } from '../model.ts';
+import { EVENT_KINDS, KIND_CODE, timeToNs, type EventFilter, type EventKind } from '../model.ts';
 import { defaultCodec, type ZstdCodec } from '../store/codec.ts';
 import { EVENTS_COLUMNS, eventRows } from '../store/sql-rows.ts';
 import { KIND_LAYOUTS } from '../store/layout.ts';
@@ -198,6 +198,7 @@ export const TRACES_COLUMNS: readonly TableColumn[] = [
   { name: 'time_last', sql: 'INTEGER', required: true },
   { name: 'duration', sql: 'INTEGER', required: true },
   { name: 'duration_ns', sql: 'DOUBLE', required: true },
+  { name: 'ns_per_time', sql: 'DOUBLE', required: true },
   { name: 'created_at', sql: 'TEXT', required: true },
   { name: 'tool_version', sql: 'TEXT', required: true },
   ...EVENT_KINDS.map((k): TableColumn => ({ name: `n_${k}`, sql: 'INTEGER', required: true })),
@@ -224,6 +225,8 @@ export function traceRow(name: string, reader: TraceReader): Record<string, unkn
     time_last: info.timeLast,
     duration: info.duration,
     duration_ns: info.durationNs,
+    // events.time × ns_per_time = nanoseconds (instruction clocks: 1e9 / instructions per second).
+    ns_per_time: timeToNs(1, m.clock),
     created_at: m.createdAt,
     tool_version: m.toolVersion,
   };

@@ -15,7 +15,9 @@ import { consoleLines } from '../../analyze/console.ts';
 import { decodeMessage, TYPE_SLICE_BEGIN, TYPE_SLICE_END, type ProtoObject } from '../../analyze/perfetto/proto.ts';
 import { bootscope, tempDir } from '../helpers/real-guests.ts';
 import { guestTrace, qemuFixtureTrace } from '../analyze/helpers.ts';
-import { corruptChunk } from '../capture/store/helpers.ts';
+import { corruptChunk, writeEvents } from '../capture/store/helpers.ts';
+import { bootMixPool } from '../../bench/boot-mix.ts';
+import { spawn } from 'node:child_process';
 
 const { dir, file } = tempDir('bootscope-export-');
 let qemu = '';
@@ -338,5 +340,41 @@ describe('bad inputs and outputs: one line, nothing left behind', () => {
     // --force replaces an existing file with the complete new export.
     expect((await bootscope(dir, 'export', emu, '--format', 'perfetto', '--force', '-o', exists)).code).toBe(0);
     expect(fs.readFileSync(exists).length).toBeGreaterThan(1000);
+  });
+});
+
+describe('interrupted', () => {
+  it('SIGINT midway: exit 130, one line, the partial output removed', async () => {
+    const big = file('big.trace');
+    writeEvents(big, bootMixPool(400_000));
+    const out = file('big.parquet');
+    const child = spawn(
+      process.execPath,
+      [
+        '--disable-warning=ExperimentalWarning',
+        path.join(import.meta.dirname, '../../cli/main.ts'),
+        'export',
+        big,
+        '--format',
+        'parquet',
+        '-o',
+        out,
+      ],
+      {
+        cwd: dir,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const done = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // Once the first row group is in the partial file, the export is midway (7 row groups in all).
+    const partial = `${out}.partial-${child.pid}`;
+    while (!(fs.existsSync(partial) && fs.statSync(partial).size > 0)) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    expect(await done).toBe(130);
+    expect(err).toMatch(/SIGINT: export stopped; nothing written to .*big\.parquet\n$/);
+    expect(fs.existsSync(partial)).toBe(false);
+    expect(fs.existsSync(out)).toBe(false);
   });
 });
