@@ -15,7 +15,7 @@ export interface ExitComparisonRow {
   predicted: number;
   traced: number;
   /** Whether the row is judged, and if so whether it agrees. */
-  verdict: 'agrees' | 'differs' | 'timing' | 'expected';
+  verdict: 'agrees' | 'differs' | 'timing' | 'expected' | 'unrecorded';
   /** Why a difference is expected, or what the row's timing follows. */
   note?: string;
 }
@@ -55,6 +55,9 @@ const AARCH64_ID = /^ID_AA64/;
 const AARCH32_ID = /^(ID_(PFR|DFR|ISAR|MMFR|AFR)\d_EL1|MVFR\d_EL1)$/;
 
 const GUEST_MEMORY = '(guest memory)';
+
+const UNRECORDED =
+  "the predicted trace records no access to this register (the emulator records the registers its devices and timers serve, not the CPU's own)";
 
 /**
  * Registers counted apart from their device because a difference there is expected: the PMU's
@@ -117,6 +120,20 @@ export function compareExits(predicted: ExitsReport, traced: ExitsReport, tolera
   const p32 = idRegisters(predicted, AARCH32_ID);
   const t32 = idRegisters(traced, AARCH32_ID);
   judge('id-registers', 'AArch32 ID registers (HCR_EL2.TID3)', p32, t32, p32 === t32);
+
+  // Other trapped registers: judged where the predicted trace records the register; else said so.
+  const recorded = new Set(predicted.recordedSysregs);
+  const pSys = new Map([...predicted.bySysreg, ...predicted.conditional].map((x) => [x.register, x.reads + x.writes]));
+  for (const x of traced.bySysreg) {
+    if (x.cause !== 'guest' || AARCH64_ID.test(x.register) || AARCH32_ID.test(x.register)) continue;
+    const t = x.reads + x.writes;
+    if (!recorded.has(x.register)) {
+      rows.push({ group: 'sysreg', item: x.register, predicted: 0, traced: t, verdict: 'unrecorded', note: UNRECORDED });
+      continue;
+    }
+    const p = pSys.get(x.register) ?? 0;
+    judge('sysreg', x.register, p, t, within(p, t, tolerance));
+  }
 
   const cause = (r: ExitsReport, c: string) => r.byCause.find((x) => x.cause === c)?.exits ?? 0;
   const timing: Readonly<Record<string, string>> = {

@@ -100,6 +100,8 @@ export interface ExitsReport {
   interrupts: { timer: number; ipi: number; device: number };
   /** Recorded accesses that stay in the guest, with why (the most frequent first). */
   notExiting: { register: string; accesses: number; why: string }[];
+  /** Every system register the trace records an access to (sorted): what a prediction can speak for. */
+  recordedSysregs: string[];
 }
 
 export interface ExitsResult {
@@ -159,6 +161,7 @@ class Tally {
   readonly functions = new Counter<string>();
   readonly notExiting = new Map<string, { register: string; accesses: number; why: string }>();
   readonly interrupts = { timer: 0, ipi: 0, device: 0 };
+  readonly recorded = new Set<string>();
 
   /** One exit of `vcpu`: its reason and cause, and its time in the host when known. */
   exit(vcpu: number, reason: string, cause: ExitCause, hostNs?: number): void {
@@ -232,6 +235,7 @@ class Tally {
       conditional: byCount([...this.conditional.values()], (r) => r.reads + r.writes),
       interrupts: { ...this.interrupts },
       notExiting: byCount([...this.notExiting.values()], (r) => r.accesses).slice(0, 12),
+      recordedSysregs: [...this.recorded].sort(),
     };
   }
 }
@@ -276,6 +280,7 @@ class Prediction {
       }
       case 'sysreg': {
         const name = registerName(e);
+        t.recorded.add(name);
         const rule = sysregRule(this.hv, e.encoding, e.write);
         if (!rule) return t.stays(name, SYSREG_NO_EXIT[name] ?? SYSREG_NO_EXIT.default!);
         if (rule.when === 'always') t.exit(e.vcpu, 'SYS64', rule.cause);
@@ -360,7 +365,9 @@ class Traced {
       case 'sysreg': {
         if (x.reason !== 'SYS64') return;
         const name = registerName(e);
-        const rule = sysregRule('kvm', e.encoding, e.write);
+        this.tally.recorded.add(name);
+        // 6.12's table is 6.1's and TID2: a trapped cache ID register was trapped by TID2.
+        const rule = sysregRule('kvm-6.12', e.encoding, e.write);
         const cause = rule?.cause ?? 'guest';
         this.resolve(x, cause);
         t.sysreg(name, e.write, cause, 'always', rule ? rule.why : 'trapped (kvm_sys_access)');

@@ -62,7 +62,9 @@ const HOST_NS = /; (\d+) ns in the host$/;
 /** The time an imported kvm_exit spent in the host, in ns, when its kvm_entry was traced. */
 export function hostNsOf(detail: string): number | undefined {
   const m = HOST_NS.exec(detail);
-  return m ? Number(m[1]) : undefined;
+  const ns = m ? Number(m[1]) : NaN;
+  // Only the importer writes it, but a trace is input: a number past 2^53 is not a time.
+  return Number.isSafeInteger(ns) ? ns : undefined;
 }
 
 type Exception = Extract<NewEvent, { kind: 'exception' }>;

@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { sysregEncoding } from '../../arch/sysregs.ts';
 import type { DeviceRegion, NewEvent, TraceEvent } from '../../capture/model.ts';
 import { importFile } from '../../capture/import/index.ts';
+import { hostNsOf } from '../../capture/import/ftrace-kvm.ts';
 import { ExitsAnalysis, type ExitsResult } from '../../analyze/exits/index.ts';
 import { compareExits } from '../../analyze/exits/compare.ts';
 import { mmioRule, sysregRule } from '../../analyze/exits/rules.ts';
@@ -161,6 +162,12 @@ describe('traced exits: the head of a real nVHE KVM trace (test/fixtures/kvm/nvh
     result = JSON.parse(r.out) as ExitsResult;
   });
 
+  it("an exit's time in the host is read back from its detail, and only a safe integer counts", () => {
+    expect(hostNsOf('kvm_exit IRQ (UNKNOWN); ISS not traced; 1234 ns in the host')).toBe(1234);
+    expect(hostNsOf('kvm_exit IRQ (UNKNOWN); ISS not traced; 99999999999999999999 ns in the host')).toBeUndefined();
+    expect(hostNsOf('kvm_exit IRQ (UNKNOWN); ISS not traced')).toBeUndefined();
+  });
+
   it('one exit per kvm_exit line, by reason as the lines say, each with its time in the host', () => {
     const x = result.reports[0]!;
     expect(x.source).toBe('traced');
@@ -230,6 +237,22 @@ describe('traced exits: the head of a real nVHE KVM trace (test/fixtures/kvm/nvh
     const same = compareExits({ ...x, source: 'predicted' }, x);
     expect(same.differing).toBe(0);
     expect(same.rows.filter((r) => r.verdict === 'timing').map((r) => r.group)).toEqual(['ipi', 'idle', 'interrupt', 'memory']);
+    expect(same.rows.filter((r) => r.group === 'sysreg').map((r) => [r.item, r.verdict])).toContainEqual(['SCTLR_EL1', 'agrees']);
+    // A register the predicted trace never recorded is shown as such, not judged.
+    const unrec = compareExits({ ...x, source: 'predicted', recordedSysregs: x.recordedSysregs.filter((n) => n !== 'SCTLR_EL1') }, x);
+    expect(unrec.rows.find((r) => r.item === 'SCTLR_EL1')).toMatchObject({ verdict: 'unrecorded', predicted: 0 });
+    expect(unrec.differing).toBe(0);
+    // One PSCI_VERSION call fewer in the prediction is a difference.
+    const fewer = compareExits(
+      {
+        ...x,
+        source: 'predicted',
+        byFunction: x.byFunction.map((f) => (f.function === 'PSCI_VERSION' ? { ...f, calls: f.calls - 1 } : f)),
+      },
+      x,
+    );
+    expect(fewer.rows.find((r) => r.item === 'PSCI_VERSION')).toMatchObject({ verdict: 'differs' });
+    expect(fewer.differing).toBe(1);
   });
 });
 
