@@ -29,6 +29,7 @@ export const PHASE_IDS = [
   'sbin_init',
   'poweroff',
   'panic',
+  'efi_stub',
 ] as const;
 export type PhaseId = (typeof PHASE_IDS)[number];
 
@@ -58,6 +59,8 @@ export interface PhaseSpec {
   /** A phase of the device layer or of userspace: listed as not seen only when the trace has
    *  device-layer events (a bare-metal guest has no PCI bus to enumerate). */
   deviceLayer?: boolean;
+  /** A phase of UEFI boots: listed as not seen only when UEFI firmware was (its banner). */
+  uefiOnly?: boolean;
 }
 
 const isMmio = (e: TraceEvent): e is Extract<TraceEvent, { kind: 'mmio_read' | 'mmio_write' }> =>
@@ -271,7 +274,23 @@ export const PHASES: readonly PhaseSpec[] = [
     lines: [/^Kernel panic - not syncing/, /^Internal error: /, /^Unable to handle kernel /],
     events: [],
   },
+  // Listed last so the indices above stay put; phases are ordered by time, not by this list.
+  // The kernel's EFI stub, a UEFI application, runs between the firmware and the kernel proper
+  // (its first line follows the firmware's screen-clearing escapes, hence no anchor).
+  {
+    id: 'efi_stub',
+    title: 'EFI stub',
+    uefiOnly: true,
+    lines: [/EFI stub: Booting Linux Kernel/],
+    events: [],
+  },
 ];
+
+/** A UEFI firmware's banner (EDK2's "UEFI firmware (version …)"). */
+const UEFI_BANNER = /^(UEFI firmware|EDK II)/;
+/** The EFI stub's lines that name the hardware description it hands the kernel. */
+const STUB_DT = /EFI stub: Using DTB from configuration table/;
+const STUB_ACPI = /EFI stub: Generating empty DTB/;
 
 /** What started a phase. */
 export interface PhaseMarker {
@@ -335,6 +354,9 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
   private banner = '';
   private linuxLines = 0;
   private firmwareSeen = false;
+  private uefiSeen = false;
+  /** The hardware description the EFI stub said it passes on. */
+  private description: 'ACPI' | 'DT' | undefined;
   /** Indices of phases whose event markers may still fire (kept short: the hot path). */
   private eventPending: number[] = [];
 
@@ -435,6 +457,8 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
     if (!this.banner && raw.trim()) this.banner = raw.trim();
     const text = raw.replace(PRINTK_TIME, '');
     if (text.length !== raw.length) this.linuxLines++;
+    if (!this.uefiSeen && UEFI_BANNER.test(text)) this.uefiSeen = true;
+    if (!this.description) this.description = STUB_ACPI.test(text) ? 'ACPI' : STUB_DT.test(text) ? 'DT' : undefined;
     for (let i = 0; i < this.specs.length; i++) {
       const spec = this.specs[i]!;
       if (this.hits[i]) {
@@ -543,8 +567,16 @@ export class PhasesAnalysis implements LiteAnalysis<PhasesResult> {
         'console-line phases start when the line reached the console; early printk lines are buffered until the early console exists',
       );
     for (const u of unended) notes.push(`${u}: its end was not seen, so it runs to the end of the trace`);
+    if (this.description === 'ACPI')
+      notes.push(
+        'hardware description: ACPI (the EFI stub generated an empty DTB; the kernel found the tables through the UEFI system table)',
+      );
+    else if (this.description === 'DT')
+      notes.push("hardware description: DT (the EFI stub used the firmware's DTB from the configuration table)");
     const missing = this.specs
-      .filter((s, i) => !this.hits[i] && !this.devices[i]!.size && (!s.deviceLayer || this.sawDeviceLayer))
+      .filter(
+        (s, i) => !this.hits[i] && !this.devices[i]!.size && (!s.deviceLayer || this.sawDeviceLayer) && (!s.uefiOnly || this.uefiSeen),
+      )
       .map((s) => s.id);
     return { guest, banner: this.banner, traceStart, traceEnd, phases, missing, notes };
   }

@@ -31,6 +31,38 @@ const gicd = (time: number): Omit<TraceEvent, 'seq'> =>
   }) as Omit<TraceEvent, 'seq'>;
 
 describe('phases', () => {
+  it('UEFI boots: firmware from the reset vector, then the EFI stub, then the kernel; the note names ACPI or DT', () => {
+    const boot = (stubLine: string) =>
+      phasesOf(
+        stream([
+          gicd(5),
+          line(10, 'UEFI firmware (version  built at 13:10:49 on Nov  5 2024)'),
+          line(300, '\x1b[2J\x1b[01;01HEFI stub: Booting Linux Kernel...'),
+          line(310, stubLine),
+          line(320, 'EFI stub: Exiting boot services...'),
+          line(400, '[    0.000000] Booting Linux on physical CPU 0x0000000000'),
+          line(500, '[    1.000000] Kernel panic - not syncing: VFS: Unable to mount root fs'),
+        ]),
+        ctx,
+      );
+    const acpi = boot('EFI stub: Generating empty DTB');
+    expect(acpi.guest).toBe('firmware+linux');
+    // The firmware phase starts with the trace (the reset vector), before the firmware's banner.
+    expect(acpi.phases.slice(0, 3).map((p) => [p.id, p.start, p.end])).toEqual([
+      ['firmware', 5, 300],
+      ['efi_stub', 300, 400],
+      ['kernel_entry', 400, 500],
+    ]);
+    expect(acpi.notes).toContain(
+      'hardware description: ACPI (the EFI stub generated an empty DTB; the kernel found the tables through the UEFI system table)',
+    );
+    expect(boot('EFI stub: Using DTB from configuration table').notes).toContain(
+      "hardware description: DT (the EFI stub used the firmware's DTB from the configuration table)",
+    );
+    // A boot without UEFI never lists the EFI stub as missing.
+    expect(phasesOf(stream([line(10, '[    0.000000] Booting Linux on physical CPU 0x0')]), ctx).missing).not.toContain('efi_stub');
+  });
+
   it('finds every Linux phase from kernel log lines, in order, each ending where the next (non-milestone) starts', () => {
     const ev = stream([
       line(10, '[    0.000000] Booting Linux on physical CPU 0x0000000000'),
