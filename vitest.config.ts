@@ -25,6 +25,7 @@ const ORACLE = [
   'test/emu/personality/qemu-*.test.ts',
   'test/emu/personality/xen/{dtb-replay,guests,oracle-log,pvbus-guest}.test.ts',
   'test/emu/storage/disk.test.ts',
+  'test/gdb/**/*.test.ts',
   'test/guests/**/*.test.ts',
 ];
 

@@ -15,6 +15,7 @@ import { registerDemo } from './commands/demo.ts';
 import { registerImport } from './commands/import.ts';
 import { registerRun } from './commands/run.ts';
 import { registerReplay } from './commands/replay.ts';
+import { registerDebug } from './commands/debug.ts';
 import { registerTui } from './commands/tui.ts';
 import { registerReport } from './commands/report.ts';
 import { registerPhases } from './commands/phases.ts';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerImport(program);
   registerRun(program);
   registerReplay(program);
+  registerDebug(program);
   registerTui(program);
   registerReport(program);
   registerPhases(program);

@@ -98,6 +98,13 @@ export interface RunConfig {
   acpiTables?: string[];
   /** kvm with --bios and ACPI: false leaves the SPCR out. */
   acpiSpcr?: boolean;
+  /**
+   * A debugger drives the run (emu/gdb): called once the guest is at its first instruction, it
+   * runs the machine with `step` (one chunk up to pauseAt executed instructions, null unless the
+   * run ended; Scheduler.debugPoint pauses it earlier), yielding to the event loop between chunks,
+   * and resolves with the stop that ended the run.
+   */
+  debugLoop?: (m: Machine, step: (pauseAt: number) => StopInfo | null) => Promise<StopInfo>;
 }
 
 export interface RunResult {
@@ -443,16 +450,15 @@ async function runMachine(cfg: RunConfig, mc: MachineConfig, source: TraceSource
     const max = cfg.maxInsns ?? Infinity;
     const input = cfg.input;
     if (input) input.onQuit = (msg) => m.scheduler.stop('stopped', msg);
-    for (;;) {
-      stop = input ? runWithInput(m, input, max, m.scheduler.executed + CHUNK) : m.run(max, m.scheduler.executed + CHUNK);
-      cfg.onProgress?.(m.scheduler.executed);
-      if (stop) break;
-      await new Promise<void>((r) => setImmediate(r));
-      const why = cfg.interrupt?.();
-      if (why !== undefined) {
-        stop = { kind: 'interrupted', message: `interrupted by ${why} after ${m.scheduler.executed} instructions` };
-        break;
-      }
+    if (cfg.debugLoop) {
+      const step = (pauseAt: number): StopInfo | null => {
+        const st = input ? runWithInput(m, input, max, pauseAt) : m.run(max, pauseAt);
+        cfg.onProgress?.(m.scheduler.executed);
+        return st;
+      };
+      stop = await cfg.debugLoop(m, step);
+    } else {
+      stop = await runChunks(cfg, m, max);
     }
   } catch (err) {
     writer?.abandon();
@@ -497,6 +503,19 @@ async function runMachine(cfg: RunConfig, mc: MachineConfig, source: TraceSource
   };
 }
 
+/** The run without a debugger: chunks of CHUNK instructions, yielding to the event loop between them. */
+async function runChunks(cfg: RunConfig, m: Machine, max: number): Promise<StopInfo> {
+  const input = cfg.input;
+  for (;;) {
+    const stop = input ? runWithInput(m, input, max, m.scheduler.executed + CHUNK) : m.run(max, m.scheduler.executed + CHUNK);
+    cfg.onProgress?.(m.scheduler.executed);
+    if (stop) return stop;
+    await new Promise<void>((r) => setImmediate(r));
+    const why = cfg.interrupt?.();
+    if (why !== undefined) return { kind: 'interrupted', message: `interrupted by ${why} after ${m.scheduler.executed} instructions` };
+  }
+}
+
 /**
  * Run to the chunk end, pausing at each input time to hand the UART its bytes (input.ts explains
  * why this is deterministic). A live (terminal) input returns at every poll so the host can read it.
@@ -506,7 +525,7 @@ function runWithInput(m: Machine, input: GuestInput, max: number, chunkEnd: numb
   for (;;) {
     const due = input.nextTime(s.now());
     const stop = s.run(max, chunkEnd, due);
-    if (stop || s.now() < due) return stop;
+    if (stop || s.now() < due || s.debugPaused >= 0) return stop;
     const bytes = input.take(s.now());
     if (bytes) m.personality.pushInput(bytes);
     if (input.live) return null;

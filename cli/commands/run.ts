@@ -16,6 +16,8 @@ import { parseDiskOption } from '../../emu/storage/disk.ts';
 import { parseNicOption } from '../../emu/net/nic.ts';
 import { checkOutput, errnoText } from '../../capture/output.ts';
 import { catchInterrupts } from '../signals.ts';
+import { GdbServer } from '../../emu/gdb/server.ts';
+import { parseGdbAddress } from './debug.ts';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -51,6 +53,7 @@ interface RunCliOptions {
   acpi?: string;
   acpiTable: string[];
   acpiSpcr?: string;
+  gdb?: string;
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1 << 10, m: 1 << 20, g: 1 << 30 };
@@ -147,6 +150,7 @@ export function registerRun(program: Command): void {
       [] as string[],
     )
     .option('--acpi-spcr <on|off>', 'kvm with --bios: off leaves the SPCR table out (no console from the firmware tables)')
+    .option('--gdb <[host:]port>', 'serve gdb (GDB remote protocol) here; the guest waits at its first instruction (docs/gdb.md)')
     .action(async (opts: RunCliOptions) => {
       if (opts.machine !== 'kvm' && opts.machine !== 'xen')
         throw new UserError(`--machine: unknown machine '${opts.machine}' (available: kvm, xen)`);
@@ -183,6 +187,7 @@ export function registerRun(program: Command): void {
       const bar = input?.live ? { update() {}, stop() {} } : startBar();
       const out = liveConsole(!json);
       const interrupts = catchInterrupts('the guest');
+      const gdb = opts.gdb !== undefined ? await startGdb(opts.gdb, interrupts.reason) : undefined;
       let res: RunResult;
       try {
         res = await runGuest({
@@ -211,6 +216,7 @@ export function registerRun(program: Command): void {
           ...(consoleKind !== undefined ? { console: consoleKind } : {}),
           ...(opts.its !== undefined ? { its: opts.its === 'on' } : {}),
           ...fw,
+          ...(gdb ? { debugLoop: (m, step) => gdb.drive(m, step), recorder: gdb.target.recorder() } : {}),
           onConsole: out.byte,
           onProgress: (n) => {
             out.flush();
@@ -221,11 +227,27 @@ export function registerRun(program: Command): void {
         out.flush();
         bar.stop();
         interrupts.dispose();
+        gdb?.close();
       }
       if (json) process.stdout.write(toJson(runSummary(res)) + '\n');
       else process.stderr.write(renderRunSummary(res));
       if (res.stop.kind === 'interrupted') process.exitCode = interrupts.exitCode() ?? 130;
     });
+}
+
+/** --gdb [HOST:]PORT: listen before the guest is built (a port in use fails the command at once). */
+async function startGdb(where: string, interrupt: () => string | undefined): Promise<GdbServer> {
+  const addr = parseGdbAddress(where);
+  let srv: GdbServer;
+  try {
+    srv = await GdbServer.listen({ ...addr, mode: 'run', log: (l) => process.stderr.write(l + '\n'), interrupt });
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+  process.stderr.write(
+    `gdb: the guest waits at its first instruction for gdb on ${addr.host}:${srv.port} (target remote ${addr.host}:${srv.port})\n`,
+  );
+  return srv;
 }
 
 /** --input FILE / --interactive → the run's input source and what the trace says about it. */

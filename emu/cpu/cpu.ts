@@ -23,7 +23,7 @@ export type { ExceptionInfo, ExceptionKind } from './state.ts';
 const { decode } = Decode;
 const { H, add64, asr64, fromBig, lsl64, lsr64 } = Int64;
 const { FSC } = Mmu;
-const { ACC_X, DAIF_F, DAIF_I, EC, EVT_ILLEGAL, EVT_IRQ, EVT_STOP, FAULT, I_PFR0, STOP, TLB_MASK } = State;
+const { ACC_X, DAIF_F, DAIF_I, EC, EVT_DEBUG, EVT_ILLEGAL, EVT_IRQ, EVT_STOP, FAULT, I_PFR0, STOP, TLB_MASK } = State;
 const { ID_AA64PFR0, SYSREGS } = Sysregs;
 
 /** The personality playing EL2/EL3 for HVC and SMC. */
@@ -98,7 +98,7 @@ export class Cpu extends CpuLoadStore implements JitCpu, FpCpu {
     this.evt &= ~EVT_STOP;
     while (this.instret < end) {
       try {
-        if (this.jit ? this.jit.exec(this, end) : this.exec(end)) break;
+        if (this.jit && this.dbgEvt === 0 ? this.jit.exec(this, end) : this.exec(end)) break;
       } catch (e) {
         if (e !== FAULT) throw e;
       }
@@ -109,7 +109,7 @@ export class Cpu extends CpuLoadStore implements JitCpu, FpCpu {
   /** Handle pending events; returns true when the run must end. */
   onEvent(): boolean {
     const e = this.evt;
-    this.evt = 0;
+    this.evt = this.dbgEvt;
     if (e & EVT_STOP) {
       if (this.stopReason === STOP.BUDGET) this.stopReason = STOP.REQUEST;
       return true;
@@ -121,6 +121,12 @@ export class Cpu extends CpuLoadStore implements JitCpu, FpCpu {
     if (e & EVT_IRQ) {
       if ((this.daif & DAIF_F) === 0 && this.fiqPending()) this.takeAsync(2);
       else if ((this.daif & DAIF_I) === 0 && this.irqPending()) this.takeAsync(1);
+    }
+    // A debugger's breakpoint: stop before the instruction at PC (after any interrupt was taken).
+    if (e & EVT_DEBUG && this.instret !== this.dbgSkip && this.dbg!.hasBreakpoint(this.pcLo, this.pcHi)) {
+      this.dbgHit = { kind: 'breakpoint', addr: this.pc };
+      this.stopReason = STOP.DEBUG;
+      return true;
     }
     return false;
   }

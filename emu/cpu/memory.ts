@@ -11,7 +11,7 @@ import * as State from './state.ts';
 // Imported bindings copied into module constants once (see cpu.ts).
 const { H, fromBig, toBig } = Int64;
 const { FSC, PERM, walk } = Mmu;
-const { ACC_R, ACC_W, ACC_X, EVT_IRQ, I_SCTLR, I_TCR, I_TTBR0, I_TTBR1, TLB_MASK, TLB_N } = State;
+const { ACC_R, ACC_W, ACC_X, EVT_IRQ, EVT_STOP, FAULT, I_SCTLR, I_TCR, I_TTBR0, I_TTBR1, STOP, TLB_MASK, TLB_N } = State;
 
 export class CpuMemory extends CpuExceptions {
   protected arm(off: number): void {
@@ -39,6 +39,8 @@ export class CpuMemory extends CpuExceptions {
 
   /** mem offset of a VA for access kind acc (current EL), or -1 for MMIO. */
   protected physOff(hi: number, lo: number, acc: number): number {
+    // exclusives, atomics and DC ZVA: checked as an 8-byte access (their size is not known here)
+    if (this.dbgEvt !== 0 && this.dbg!.watch.length) this.watchCheck(hi, lo, 8, acc === ACC_W);
     const t = (lo >>> 12) | (hi << 20);
     const i = (acc === ACC_R ? this.rB : this.wB) + (t & TLB_MASK);
     if (this.tTag[i] === t && this.tTagH[i] === hi >>> 12) return this.tOff[i] + (lo & 0xfff);
@@ -145,8 +147,39 @@ export class CpuMemory extends CpuExceptions {
     return toBig(hi, lo);
   }
 
+  /**
+   * A debugger's watchpoint, checked before a data access (slow paths only: while watchpoints are
+   * set, loads and stores do not fill the TLB). On a hit the instruction is undone as a data abort
+   * would be (PC and instret back, nothing written yet) and the vCPU stops with STOP.DEBUG.
+   */
+  watchCheck(hi: number, lo: number, size: number, write: boolean): void {
+    if (this.instret === this.dbgSkip + 1) return;
+    const va = toBig(hi, lo);
+    const w = this.dbg!.watched(va, size, write);
+    if (!w) return;
+    this.dbgHit = { kind: 'watchpoint', addr: va, write, watch: w.kind };
+    this.pc = this.pcBig();
+    this.instret--;
+    this.stopReason = STOP.DEBUG;
+    this.evt |= EVT_STOP;
+    throw FAULT;
+  }
+
+  /**
+   * The physical address of a virtual one, as the vCPU's current translation regime maps it for a
+   * data access, for a debugger: no fault is taken and the TLB is left alone (undefined: no mapping).
+   */
+  debugTranslate(va: bigint): number | undefined {
+    const lo = fromBig(va),
+      hi = H.hi;
+    const out: Mmu.WalkResult = { fault: 0, paPage: 0, perm: 0, global: true, attrIndex: 0, sh: 0, level: 0 };
+    if (walk(this.mmu, this.readDesc, hi, lo, true, out)) return undefined;
+    return out.paPage * 4096 + (lo & 0xfff);
+  }
+
   /** Slow read path (TLB miss, page crossing, MMIO, unprivileged): returns lo, H.hi for size 8. */
   readMem(hi: number, lo: number, size: number, el: number): number {
+    if (this.dbgEvt !== 0 && this.dbg!.watch.length) this.watchCheck(hi, lo, size, false);
     if ((lo & 0xfff) + size > 0x1000) {
       // page-crossing: byte by byte, little-endian
       let rl = 0,
@@ -191,6 +224,7 @@ export class CpuMemory extends CpuExceptions {
 
   /** Slow write path. */
   writeMem(hi: number, lo: number, size: number, vh: number, vl: number, el: number): void {
+    if (this.dbgEvt !== 0 && this.dbg!.watch.length) this.watchCheck(hi, lo, size, true);
     if ((lo & 0xfff) + size > 0x1000) {
       for (let b = 0; b < size; b++) {
         const al = (lo + b) | 0,
@@ -295,7 +329,7 @@ export class CpuMemory extends CpuExceptions {
       th = hi >>> 12,
       idx = t & TLB_MASK;
     const base = el * 3 * TLB_N;
-    const perm = w.perm;
+    const perm = this.dbgEvt !== 0 && this.dbg!.watch.length ? w.perm & (PERM.X0 | PERM.X1) : w.perm;
     if (perm & (el ? PERM.R1 : PERM.R0)) {
       const i = base + ACC_R * TLB_N + idx;
       this.tTag[i] = t;

@@ -25,8 +25,8 @@ const { SYSREGS, SYSREG_INDEX, sysregByName } = Sysregs;
 export const HV = { CONTINUE: 0, STOP: 1, UNDEFINED: 2 } as const;
 
 /** Why run() returned. */
-export const STOP = { BUDGET: 0, WFI: 1, WFE: 2, HYPERVISOR: 3, REQUEST: 4 } as const;
-export const STOP_NAMES = ['budget', 'wfi', 'wfe', 'hypervisor', 'request'] as const;
+export const STOP = { BUDGET: 0, WFI: 1, WFE: 2, HYPERVISOR: 3, REQUEST: 4, DEBUG: 5 } as const;
+export const STOP_NAMES = ['budget', 'wfi', 'wfe', 'hypervisor', 'request', 'debug'] as const;
 
 /** Exception classes (ESR_ELx.EC). */
 export const EC = {
@@ -144,7 +144,57 @@ export const DAIF_I = 0x80,
   DAIF_F = 0x40;
 export const EVT_IRQ = 1,
   EVT_STOP = 2,
-  EVT_ILLEGAL = 4;
+  EVT_ILLEGAL = 4,
+  EVT_DEBUG = 8;
+
+/** A debugger's watchpoint: guest virtual addresses [start, end), the accesses that stop. */
+export interface Watchpoint {
+  start: bigint;
+  end: bigint;
+  kind: 'write' | 'read' | 'access';
+}
+
+/** What stopped a vCPU with STOP.DEBUG. */
+export interface DebugHit {
+  kind: 'breakpoint' | 'watchpoint' | 'break';
+  /** The breakpoint's PC or the accessed address. */
+  addr: bigint;
+  write?: boolean;
+  /** The kind of the watchpoint that stopped it. */
+  watch?: Watchpoint['kind'];
+}
+
+/**
+ * Breakpoints and watchpoints a debugger (emu/gdb) set, shared by the vCPUs of one machine.
+ * While any is set, every vCPU runs in the interpreter with EVT_DEBUG kept in evt, so the PC is
+ * checked before each instruction, and data accesses take the slow path (no TLB fill for loads
+ * and stores), where watchpoints are checked before the access happens. With none set, nothing of
+ * this costs anything: evt stays 0 and the fast paths are the usual ones.
+ */
+export class DebugPoints {
+  /** Breakpoint PCs: low word → high words. */
+  readonly bp = new Map<number, number[]>();
+  readonly watch: Watchpoint[] = [];
+
+  hasBreakpoint(lo: number, hi: number): boolean {
+    const his = this.bp.get(lo);
+    return his !== undefined && his.includes(hi);
+  }
+
+  /** The watchpoint an access of `size` bytes at `va` triggers, or undefined. */
+  watched(va: bigint, size: number, write: boolean): Watchpoint | undefined {
+    for (const w of this.watch) {
+      if (w.kind === 'write' && !write) continue;
+      if (w.kind === 'read' && write) continue;
+      if (va < w.end && va + BigInt(size) > w.start) return w;
+    }
+    return undefined;
+  }
+
+  get active(): boolean {
+    return this.bp.size > 0 || this.watch.length > 0;
+  }
+}
 
 export const SR = {
   SPSR: sysregByName('SPSR_EL1'),
@@ -213,6 +263,15 @@ export class CpuState {
   stopReason: number = STOP.BUDGET;
   /** WFE event register. */
   eventReg = 0;
+  /** Debugger breakpoints/watchpoints (DebugPoints), or undefined when no debugger is attached. */
+  dbg: DebugPoints | undefined = undefined;
+  /** EVT_DEBUG while a breakpoint or watchpoint is set (onEvent keeps it in evt), else 0. */
+  dbgEvt = 0;
+  /** instret at which this vCPU was resumed by the debugger: the breakpoint at that point (and a
+   *  watchpoint of the instruction that follows) is not reported again. */
+  dbgSkip = -1;
+  /** What stopped the vCPU with STOP.DEBUG. */
+  dbgHit: DebugHit | undefined = undefined;
 
   readonly id: number;
   readonly mpidr: bigint;

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { COMMON_FIELDS, KIND_FIELDS, type NewEvent, type TraceEvent } from '../../capture/model.ts';
-import { openTrace, type ReaderOptions } from '../../capture/store/index.ts';
+import { openTrace, type ReaderOptions, type TraceReader } from '../../capture/store/index.ts';
 import type { Recorder } from '../types.ts';
 import { GuestImageError } from './load.ts';
 import type { Machine } from './index.ts';
@@ -54,7 +54,7 @@ function sameValue(x: unknown, y: unknown): boolean {
 }
 
 /** Compares events as they are produced against a stored sequence. */
-class Comparator implements Recorder {
+export class Comparator implements Recorder {
   readonly enabled = true;
   seq = 0;
   divergence: Divergence | undefined;
@@ -137,86 +137,110 @@ export interface ReplayOptions {
   onProblem?: ReaderOptions['onProblem'];
 }
 
+/** A recorded emulator trace opened for running again: its configuration and how to compare. */
+export interface PreparedReplay {
+  /** The run's configuration (without recorder, onReady and debugLoop: the caller adds them). */
+  cfg: RunConfig;
+  recordedEvents: number;
+  /** A comparator of new events with the stored ones, from event #0. */
+  comparator(): Comparator;
+}
+
+/**
+ * Check a trace can be replayed (emulator trace, inputs present and unchanged) and build the run
+ * configuration that replays it: the recorded configuration and the UART input at its recorded
+ * times. `bootscope replay` and `bootscope debug` use it.
+ */
+export function prepareReplay(reader: TraceReader, tracePath: string, opts: ReplayOptions = {}): PreparedReplay {
+  const meta = reader.meta;
+  if (meta.source.type !== 'emulator') {
+    throw new GuestImageError(
+      `${tracePath}: not an emulator trace (source ${meta.source.type} ${meta.source.name}); only emulator traces can be replayed`,
+    );
+  }
+  if (meta.source.name !== 'kvm' && meta.source.name !== 'xen')
+    throw new GuestImageError(`${tracePath}: cannot replay the '${meta.source.name}' machine (only kvm and xen)`);
+  const c = meta.source.config as unknown as StoredConfig;
+  if (typeof c.kernel !== 'string') throw new GuestImageError(`${tracePath}: the trace does not record its kernel file`);
+  const checkFile = (file: string, role: string): void => {
+    if (!fs.existsSync(file)) throw new GuestImageError(`${tracePath}: the recorded ${role} ${file} is missing`);
+    const want = meta.hashes[role];
+    if (want && sha256File(file) !== want) {
+      throw new GuestImageError(
+        `${tracePath}: the ${role} ${file} changed since it was recorded (sha256 ${sha256File(file).slice(0, 12)}…, recorded ${want.slice(0, 12)}…)`,
+      );
+    }
+  };
+  if (opts.output !== undefined && path.resolve(opts.output) === path.resolve(tracePath)) {
+    throw new GuestImageError(`${opts.output}: the replay's --output cannot be the trace being replayed`);
+  }
+  if (opts.kernel === undefined) checkFile(c.kernel, 'kernel');
+  else if (!fs.existsSync(opts.kernel)) throw new GuestImageError(`${opts.kernel}: kernel file not found`);
+  if (c.initrd) checkFile(c.initrd, 'initrd');
+  if (c.dtb !== 'auto') checkFile(c.dtb, 'dtb');
+  // The firmware and the variable store it started from (the run never wrote the file).
+  if (c.bios !== undefined) checkFile(c.bios, 'bios');
+  if (c.efiVars !== undefined) checkFile(c.efiVars, 'efiVars');
+  (c.acpiTables ?? []).forEach((f, i) => checkFile(f, `acpiTable${i}`));
+  const disks = checkDisks(tracePath, c.disks ?? [], meta.hashes);
+  const recordedEvents = reader.eventCount;
+  // The UART input the run received (file or terminal), fed back at the recorded virtual times.
+  const inputSteps: InputStep[] = [];
+  for (const ev of reader.events({ kinds: ['input'] })) if (ev.kind === 'input') inputSteps.push({ time: ev.time, bytes: ev.bytes });
+  // A recorded run the user interrupted ends where it was stopped; the replay stops there too.
+  const maxInsns =
+    c.maxInsns ?? (reader.interrupted !== undefined && typeof meta.extra.executed === 'number' ? meta.extra.executed : undefined);
+  const cfg: RunConfig = {
+    machine: meta.source.name,
+    ...(c.toolstack !== undefined ? { xenToolstack: c.toolstack } : {}),
+    ...(c.vuart !== undefined ? { vuart: c.vuart } : {}),
+    ...(c.uartDt !== undefined ? { uartDt: c.uartDt } : {}),
+    ...(c.shutdownAfter !== undefined ? { shutdownAfter: c.shutdownAfter } : {}),
+    kernel: opts.kernel ?? c.kernel,
+    dtb: c.dtb,
+    ...(c.append !== undefined ? { append: c.append } : {}),
+    ...(c.initrd !== undefined ? { initrd: c.initrd } : {}),
+    smp: c.smp,
+    memBytes: c.mem,
+    gic: c.gic,
+    ...(maxInsns !== undefined ? { maxInsns } : {}),
+    ...(c.quantum !== undefined ? { quantum: c.quantum } : {}),
+    ...(c.stopOn !== undefined ? { stopOn: c.stopOn } : {}),
+    ...(c.fpsimd === false ? { fpsimd: false } : {}),
+    ...(disks.length ? { disks } : {}),
+    ...(c.nics?.length ? { nics: c.nics.map((n): NicSpec => (n.mac ? { mac: parseMac(n.mac) } : {})) } : {}),
+    ...(c.console !== undefined ? { console: c.console } : {}),
+    // A kvm GICv3 trace without the field was recorded before the machine had an ITS.
+    ...(c.gic === 3 && (meta.source.name ?? 'kvm') === 'kvm' ? { its: c.its ?? false } : {}),
+    ...(c.bios !== undefined ? { bios: c.bios, acpi: c.acpi ?? false } : {}),
+    ...(c.efiVars !== undefined ? { efiVars: c.efiVars } : {}),
+    ...(c.acpiTables?.length ? { acpiTables: c.acpiTables } : {}),
+    ...(c.acpiSpcr === false ? { acpiSpcr: false } : {}),
+    ...(opts.jit !== undefined ? { jit: opts.jit } : {}),
+    ...(opts.output !== undefined ? { output: opts.output, inputs: [tracePath], ...(opts.overwrite ? { overwrite: true } : {}) } : {}),
+    ...(inputSteps.length
+      ? { input: new ScheduledInput(inputSteps), ...(meta.extra.input ? { inputInfo: meta.extra.input as Record<string, unknown> } : {}) }
+      : {}),
+    ...(opts.onConsole ? { onConsole: opts.onConsole } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.interrupt ? { interrupt: opts.interrupt } : {}),
+  };
+  return { cfg, recordedEvents, comparator: () => new Comparator(reader.events()) };
+}
+
 export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
   const reader = openTrace(tracePath, opts.onProblem ? { onProblem: opts.onProblem } : {});
   try {
     const meta = reader.meta;
-    if (meta.source.type !== 'emulator') {
-      throw new GuestImageError(
-        `${tracePath}: not an emulator trace (source ${meta.source.type} ${meta.source.name}); only emulator traces can be replayed`,
-      );
-    }
-    if (meta.source.name !== 'kvm' && meta.source.name !== 'xen')
-      throw new GuestImageError(`${tracePath}: cannot replay the '${meta.source.name}' machine (only kvm and xen)`);
     const c = meta.source.config as unknown as StoredConfig;
-    if (typeof c.kernel !== 'string') throw new GuestImageError(`${tracePath}: the trace does not record its kernel file`);
-    const checkFile = (file: string, role: string): void => {
-      if (!fs.existsSync(file)) throw new GuestImageError(`${tracePath}: the recorded ${role} ${file} is missing`);
-      const want = meta.hashes[role];
-      if (want && sha256File(file) !== want) {
-        throw new GuestImageError(
-          `${tracePath}: the ${role} ${file} changed since it was recorded (sha256 ${sha256File(file).slice(0, 12)}…, recorded ${want.slice(0, 12)}…)`,
-        );
-      }
-    };
-    if (opts.output !== undefined && path.resolve(opts.output) === path.resolve(tracePath)) {
-      throw new GuestImageError(`${opts.output}: the replay's --output cannot be the trace being replayed`);
-    }
-    if (opts.kernel === undefined) checkFile(c.kernel, 'kernel');
-    else if (!fs.existsSync(opts.kernel)) throw new GuestImageError(`${opts.kernel}: kernel file not found`);
-    if (c.initrd) checkFile(c.initrd, 'initrd');
-    if (c.dtb !== 'auto') checkFile(c.dtb, 'dtb');
-    // The firmware and the variable store it started from (the run never wrote the file).
-    if (c.bios !== undefined) checkFile(c.bios, 'bios');
-    if (c.efiVars !== undefined) checkFile(c.efiVars, 'efiVars');
-    (c.acpiTables ?? []).forEach((f, i) => checkFile(f, `acpiTable${i}`));
-    const disks = checkDisks(tracePath, c.disks ?? [], meta.hashes);
-    const recordedEvents = reader.eventCount;
-    const cmp = new Comparator(reader.events());
-    // The UART input the run received (file or terminal), fed back at the recorded virtual times.
-    const inputSteps: InputStep[] = [];
-    for (const ev of reader.events({ kinds: ['input'] })) if (ev.kind === 'input') inputSteps.push({ time: ev.time, bytes: ev.bytes });
-    // A recorded run the user interrupted ends where it was stopped; the replay stops there too.
-    const maxInsns =
-      c.maxInsns ?? (reader.interrupted !== undefined && typeof meta.extra.executed === 'number' ? meta.extra.executed : undefined);
+    const { cfg: base, recordedEvents, comparator } = prepareReplay(reader, tracePath, opts);
+    const cmp = comparator();
     const cfg: RunConfig = {
-      machine: meta.source.name,
-      ...(c.toolstack !== undefined ? { xenToolstack: c.toolstack } : {}),
-      ...(c.vuart !== undefined ? { vuart: c.vuart } : {}),
-      ...(c.uartDt !== undefined ? { uartDt: c.uartDt } : {}),
-      ...(c.shutdownAfter !== undefined ? { shutdownAfter: c.shutdownAfter } : {}),
-      kernel: opts.kernel ?? c.kernel,
-      dtb: c.dtb,
-      ...(c.append !== undefined ? { append: c.append } : {}),
-      ...(c.initrd !== undefined ? { initrd: c.initrd } : {}),
-      smp: c.smp,
-      memBytes: c.mem,
-      gic: c.gic,
-      ...(maxInsns !== undefined ? { maxInsns } : {}),
-      ...(c.quantum !== undefined ? { quantum: c.quantum } : {}),
-      ...(c.stopOn !== undefined ? { stopOn: c.stopOn } : {}),
-      ...(c.fpsimd === false ? { fpsimd: false } : {}),
-      ...(disks.length ? { disks } : {}),
-      ...(c.nics?.length ? { nics: c.nics.map((n): NicSpec => (n.mac ? { mac: parseMac(n.mac) } : {})) } : {}),
-      ...(c.console !== undefined ? { console: c.console } : {}),
-      // A kvm GICv3 trace without the field was recorded before the machine had an ITS.
-      ...(c.gic === 3 && (meta.source.name ?? 'kvm') === 'kvm' ? { its: c.its ?? false } : {}),
-      ...(c.bios !== undefined ? { bios: c.bios, acpi: c.acpi ?? false } : {}),
-      ...(c.efiVars !== undefined ? { efiVars: c.efiVars } : {}),
-      ...(c.acpiTables?.length ? { acpiTables: c.acpiTables } : {}),
-      ...(c.acpiSpcr === false ? { acpiSpcr: false } : {}),
-      ...(opts.jit !== undefined ? { jit: opts.jit } : {}),
+      ...base,
       recorder: cmp,
-      ...(opts.output !== undefined ? { output: opts.output, inputs: [tracePath], ...(opts.overwrite ? { overwrite: true } : {}) } : {}),
-      ...(inputSteps.length
-        ? { input: new ScheduledInput(inputSteps), ...(meta.extra.input ? { inputInfo: meta.extra.input as Record<string, unknown> } : {}) }
-        : {}),
       onReady: (m: Machine) => {
         cmp.onDiverge = () => m.scheduler.stop('stopped', 'replay diverged');
       },
-      ...(opts.onConsole ? { onConsole: opts.onConsole } : {}),
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-      ...(opts.interrupt ? { interrupt: opts.interrupt } : {}),
     };
     const run = await runGuest(cfg);
     const interrupted = run.stop.kind === 'interrupted' ? opts.interrupt?.() : undefined;

@@ -1,0 +1,202 @@
+// The GDB server (emu/gdb, docs/gdb.md) driven by Debian's gdb-multiarch in batch mode against
+// our bare-metal guests built with symbols: breakpoints, stepping, reverse execution, a
+// watchpoint on the PL011 data register, monitor commands tied to the trace, the replayed
+// digest after a session, and what the server does with bad packets and extra or vanishing clients.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTrace } from '../../capture/store/index.ts';
+import type { TraceEvent } from '../../capture/model.ts';
+import { runGuest } from '../../emu/run.ts';
+import type { Machine } from '../../emu/machine/index.ts';
+import { buildGuests, gdb, RawClient, reg, serve } from '../helpers/gdb.ts';
+import { bootscope, tempDir } from '../helpers/real-guests.ts';
+
+const tmp = tempDir('bootscope-gdb-');
+afterAll(() => tmp.cleanup());
+const elf = tmp.file('uart.elf');
+const bin = tmp.file('uart.bin');
+const recorded = tmp.file('uart.trace');
+let digest = '';
+let events: TraceEvent[] = [];
+
+beforeAll(async () => {
+  await buildGuests(tmp.dir, ['uart', 'smp']);
+  const r = await bootscope(tmp.dir, 'run', '--kernel', bin, '-o', recorded, '--json');
+  expect(r.code).toBe(0);
+  digest = (JSON.parse(r.out) as { digest: string }).digest;
+  const rd = openTrace(recorded);
+  events = [...rd.events()];
+  rd.close();
+});
+
+const GPRS = [...Array.from({ length: 31 }, (_, i) => `x${i}`), 'sp', 'pc', 'cpsr'];
+const DR = 0x09000000;
+type MmioWrite = Extract<TraceEvent, { kind: 'mmio_write' }>;
+const drWrites = (): MmioWrite[] => events.filter((e): e is MmioWrite => e.kind === 'mmio_write' && e.addr === DR);
+
+/** The interpreter's registers after `n` instructions (no debugger, no block compiler). */
+async function interpreterAt(n: number): Promise<{ regs: Map<string, bigint>; mem: (addr: bigint, len: number) => Buffer }> {
+  let m: Machine | undefined;
+  await runGuest({ kernel: bin, maxInsns: n, jit: false, onReady: (x) => (m = x) });
+  const c = m!.cpus[0]!;
+  const regs = new Map<string, bigint>();
+  for (let i = 0; i < 31; i++) regs.set(`x${i}`, c.getX(i));
+  regs.set('sp', c.sp);
+  regs.set('pc', c.pc);
+  regs.set('cpsr', BigInt(c.pstate));
+  const mem = (addr: bigint, len: number): Buffer => {
+    const off = m!.bus.memOffset(Number(addr));
+    return Buffer.from(m!.bus.mem.subarray(off, off + len));
+  };
+  return { regs, mem };
+}
+
+describe('gdb server (bootscope run --gdb)', () => {
+  it('breaks at a function, steps; registers and memory equal the interpreter at the same instruction count; the trace is the one of a run without gdb', async () => {
+    const out = tmp.file('run-gdb.trace');
+    const s = await serve('run', '--kernel', bin, '-o', out);
+    const g = await gdb(elf, s.port, [
+      'break putc_',
+      'continue',
+      'stepi',
+      'stepi',
+      'info registers',
+      'x/4xg $sp',
+      'monitor where',
+      'delete',
+      'continue',
+    ]);
+    const r = await s.done;
+    expect(r.code).toBe(0);
+    expect(g).toMatch(/Breakpoint 1, 0x[0-9a-f]+ in putc_/);
+    const executed = Number(/(\d+) instructions executed/.exec(g)![1]);
+    const ref = await interpreterAt(executed);
+    for (const name of GPRS) expect(reg(g, name), name).toBe(ref.regs.get(name));
+    const words = [...g.matchAll(/^0x[0-9a-f]+(?: <[^>]*>)?:\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)$/gm)].flatMap((m) => [
+      BigInt(m[1]!),
+      BigInt(m[2]!),
+    ]);
+    expect(words).toHaveLength(4);
+    const mem = ref.mem(ref.regs.get('sp')!, 32);
+    expect(words).toEqual([0, 8, 16, 24].map((o) => mem.readBigUInt64LE(o)));
+    expect(g).toMatch(/exited normally/);
+    const rd = openTrace(out);
+    expect(rd.meta).toBeDefined();
+    rd.close();
+    const j = await bootscope(tmp.dir, 'info', out, '--json');
+    expect((JSON.parse(j.out) as { digest: string }).digest).toBe(digest);
+  });
+
+  it('a watchpoint on the PL011 data register stops at the first DR write', async () => {
+    const s = await serve('run', '--kernel', bin, '-o', tmp.file('watch.trace'));
+    const g = await gdb(elf, s.port, [
+      'watch *(volatile unsigned char *)0x09000000',
+      'continue',
+      'info registers pc',
+      'monitor where',
+      'kill',
+    ]);
+    await s.done;
+    const first = drWrites()[0]!;
+    expect(g).toContain(`New value = ${Number(first.value)} `);
+    // gdb steps over the store (AArch64 watchpoints stop before the access): pc is the next instruction
+    expect(reg(g, 'pc')).toBe(first.pc! + 4n);
+    expect(g).toMatch(new RegExp(`at event #${first.seq + 2} next`)); // the DR write and the console byte it made
+  });
+
+  it('two vCPUs are two threads', async () => {
+    const s = await serve('run', '--kernel', tmp.file('smp.bin'), '--smp', '2', '-o', tmp.file('smp.trace'));
+    const g = await gdb(tmp.file('smp.elf'), s.port, [
+      'break rt_secondary',
+      'continue',
+      'info threads',
+      'thread 1',
+      'info registers pc',
+      'kill',
+    ]);
+    await s.done;
+    expect(g).toMatch(/Thread 2 .*hit Breakpoint 1, 0x[0-9a-f]+ in rt_secondary/);
+    expect(g).toMatch(/^\*? +1 +Thread 1 \(cpu0/m);
+    expect(g).toMatch(/^\* +2 +Thread 2 \(cpu1 run EL1\)/m);
+  });
+});
+
+describe('gdb server (bootscope debug TRACE --gdb)', () => {
+  it('reverse-stepi comes back to the breakpoint with the same registers; reverse-continue on the DR watchpoint stops at the previous write; the replayed digest is unchanged', async () => {
+    const out = tmp.file('debug-out.trace');
+    const s = await serve('debug', recorded, '-o', out);
+    const g = await gdb(elf, s.port, [
+      'break putc_',
+      'continue',
+      'info registers',
+      'stepi 3',
+      'reverse-stepi',
+      'reverse-stepi',
+      'reverse-stepi',
+      'info registers',
+      'delete',
+      'awatch *(volatile unsigned char *)0x09000000',
+      'continue',
+      'continue',
+      'continue',
+      'stepi 4',
+      'reverse-continue',
+      'monitor where',
+      'detach',
+    ]);
+    const r = await s.done;
+    expect(r.code).toBe(0);
+    for (const name of GPRS) expect(reg(g, name, 1), name).toBe(reg(g, name, 0));
+    // after three DR writes and a few steps, reverse-continue stops before the third write
+    const third = drWrites()[2]!;
+    expect(g).toMatch(new RegExp(`→ #${third.seq} t=${third.time} cpu0 mmio_write`));
+    expect(r.err).toMatch(/identical to the recording \(([\d,]+) events\)/);
+    expect(r.err).toContain(digest);
+  });
+
+  it('monitor event N then info registers pc gives the pc recorded with event N; --at starts there', async () => {
+    const e = drWrites()[5]!;
+    const s = await serve('debug', recorded);
+    const g = await gdb(elf, s.port, [`monitor event ${e.seq}`, 'maint flush register-cache', 'info registers pc', 'kill']);
+    await s.done;
+    expect(reg(g, 'pc')).toBe(e.pc);
+    const s2 = await serve('debug', recorded, '--at', `#${e.seq}`);
+    const g2 = await gdb(elf, s2.port, ['info registers pc', 'monitor where', 'kill']);
+    await s2.done;
+    expect(reg(g2, 'pc')).toBe(e.pc);
+    expect(g2).toContain(`at event #${e.seq} next`);
+  });
+
+  it('writes are refused unless --allow-writes', async () => {
+    const s = await serve('debug', recorded);
+    const g = await gdb(elf, s.port, ['set var $x1 = 5', 'kill']);
+    await s.done;
+    expect(g).toContain('writes are refused');
+  });
+});
+
+describe('gdb server protocol errors', () => {
+  it('bad packets, unknown queries, a second client, a client that goes away: clear answers, the run goes on to its end', async () => {
+    const out = tmp.file('raw.trace');
+    const s = await serve('run', '--kernel', bin, '-o', out);
+    const c = await RawClient.connect(s.port);
+    c.write('$qSupported#00'); // wrong checksum
+    await c.expect(/^-$/);
+    c.packet('qNoSuchQuery');
+    expect(await c.expect(/\$#00$/)).toBe('+$#00');
+    c.packet('m40080000,4');
+    expect(await c.expect(/#[0-9a-f]{2}$/)).toMatch(/^\+\$[0-9a-f]{8}#/);
+    c.packet('Zq,1,2');
+    expect(await c.expect(/#[0-9a-f]{2}$/)).toBe('+$E01#a6');
+    const second = await RawClient.connect(s.port);
+    second.packet('qSupported');
+    expect(await second.expect(/#[0-9a-f]{2}$/)).toContain('another gdb is already attached');
+    await second.closed;
+    c.destroy();
+    const r = await s.done;
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('refused a second client');
+    expect(r.err).toContain('client went away; the run continues');
+    const j = await bootscope(tmp.dir, 'info', out, '--json');
+    expect((JSON.parse(j.out) as { digest: string }).digest).toBe(digest);
+  });
+});
