@@ -59,9 +59,19 @@ export function serve(...args: string[]): Promise<Served> {
 
 /** gdb-multiarch in batch mode: connect to port, run the commands; its stdout and stderr together. */
 export async function gdb(elf: string, port: number, commands: string[]): Promise<string> {
-  const args = ['-nx', '-batch', '-ex', 'set pagination off', '-ex', 'set confirm off', '-ex', `target remote 127.0.0.1:${port}`];
+  const args = [
+    '-nx',
+    '-batch',
+    ...(elf ? [] : ['-ex', 'set architecture aarch64']),
+    '-ex',
+    'set pagination off',
+    '-ex',
+    'set confirm off',
+    '-ex',
+    `target remote 127.0.0.1:${port}`,
+  ];
   for (const c of commands) args.push('-ex', c);
-  const r = await collect('gdb-multiarch', [...args, elf]).done;
+  const r = await collect('gdb-multiarch', elf ? [...args, elf] : args).done;
   return r.out + r.err;
 }
 
