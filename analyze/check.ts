@@ -19,9 +19,10 @@ import {
 } from './rules/rule.ts';
 import { uartFamily } from './rules/uart.ts';
 import { vmSpecFamily } from './rules/vm-spec.ts';
+import { acpiFamily } from './rules/acpi.ts';
 import { xenFamily } from './rules/xen-abi.ts';
 
-export const RULE_FAMILIES: readonly RuleFamily[] = [uartFamily, gicFamily, psciFamily, xenFamily, vmSpecFamily, bootFamily];
+export const RULE_FAMILIES: readonly RuleFamily[] = [uartFamily, gicFamily, psciFamily, xenFamily, vmSpecFamily, bootFamily, acpiFamily];
 export const ALL_RULES: readonly RuleDef[] = RULE_FAMILIES.flatMap((f) => f.rules);
 
 /** An unknown --rules pattern: one line naming it and what exists. */
