@@ -74,6 +74,8 @@ export function detailLines(e: TraceEvent, ctx: Ctx): Line[] {
       { bold: true },
     ),
   );
+  const dbg = debugCommand(ctx.data.path, ctx.data.reader.meta.source.type, e.seq);
+  if (dbg) out.push(line(`gdb: ${dbg}`, { color: 'green' }));
   const fields = Object.entries(j).filter(([k]) => !['seq', 'time', 'vcpu', 'pc', 'kind'].includes(k));
   const parts = fields.map(
     ([k, v]) =>
@@ -96,6 +98,16 @@ export function detailLines(e: TraceEvent, ctx: Ctx): Line[] {
       ),
     );
   return out;
+}
+
+/**
+ * The command that replays an emulator trace under gdb at this event (docs/gdb.md), or undefined
+ * for traces bootscope cannot replay (imported ones).
+ */
+export function debugCommand(tracePath: string, sourceType: string, seq: number): string | undefined {
+  if (sourceType !== 'emulator') return undefined;
+  const q = /^[\w@%+=:,./-]+$/.test(tracePath) ? tracePath : `'${tracePath.replace(/'/g, `'\\''`)}'`;
+  return `bootscope debug ${q} --gdb 1234 --at '#${seq}'`;
 }
 
 /** Show the events screen at seq (unfiltered unless a filter is given). */

@@ -8,6 +8,8 @@ import { TraceData, type Analyses, type Phase } from '../../tui/data.ts';
 import { limits, pageBefore, pageFrom, parseFilter, parseJump } from '../../tui/event-window.ts';
 import type { TraceEvent } from '../../capture/model.ts';
 import { makeTrace } from './fixture.ts';
+import { detailLines } from '../../tui/events.ts';
+import type { Ctx } from '../../tui/state.ts';
 import { IoLatencyAnalysis, type IoLatencyResult } from '../../analyze/io-latency.ts';
 import { liteContext, syntheticMeta } from '../../analyze/standalone.ts';
 
@@ -195,6 +197,19 @@ describe('App', () => {
     f = await press(ENTER);
     expect(rowSeqs(f)).toEqual([1, 2]); // the hypercall and the vcpu_state it caused
     r.unmount();
+  });
+
+  it('events: the detail pane of an emulator trace shows the bootscope debug command for the event', () => {
+    const emu = new TraceData(makeTrace(500, 4096, 'emu run.trace', 'emulator'));
+    try {
+      const ev = emu.reader.event(123)!;
+      const det = detailLines(ev, { data: emu } as unknown as Ctx).map((l) => l.text);
+      expect(det[1]).toBe(`gdb: bootscope debug '${emu.path}' --gdb 1234 --at '#123'`);
+      // an imported (here synthetic) trace cannot be replayed: no command
+      expect(detailLines(data.reader.event(123)!, { data } as unknown as Ctx).some((l) => l.text.startsWith('gdb:'))).toBe(false);
+    } finally {
+      emu.close();
+    }
   });
 
   it('events: a text search pauses after its budget and n carries on', async () => {

@@ -6,11 +6,11 @@ import path from 'node:path';
 import { createTrace } from '../../capture/store/index.ts';
 import { BOOT_MIX_DEVICES, bootMix } from '../../bench/boot-mix.ts';
 
-export function makeTrace(n = 20_000, chunkEvents = 4096, name = 'mix.trace'): string {
+export function makeTrace(n = 20_000, chunkEvents = 4096, name = 'mix.trace', sourceType: 'synthetic' | 'emulator' = 'synthetic'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bootscope-tui-'));
   const file = path.join(dir, name);
   const w = createTrace(file, {
-    source: { type: 'synthetic', name: 'boot-mix', config: { seed: 1 } },
+    source: { type: sourceType, name: 'boot-mix', config: { seed: 1 } },
     clock: { kind: 'instructions', instructionsPerSecond: 1e9 },
     devices: BOOT_MIX_DEVICES,
     chunkEvents,
