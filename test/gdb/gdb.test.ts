@@ -166,6 +166,30 @@ describe('gdb server (bootscope debug TRACE --gdb)', () => {
     expect(g2).toContain(`at event #${e.seq} next`);
   });
 
+  it('reverse-finish goes back to the call site; monitor next-event goes to the next recorded event of a kind', async () => {
+    const s = await serve('debug', recorded);
+    const g = await gdb(elf, s.port, [
+      'break putc_',
+      'continue',
+      'continue',
+      'info registers x30',
+      'reverse-finish',
+      'info registers pc',
+      'monitor next-event mmio_write',
+      'maint flush register-cache',
+      'info registers pc',
+      'monitor where',
+      'kill',
+    ]);
+    await s.done;
+    // putc_'s caller: the return address minus the BL
+    expect(reg(g, 'pc')).toBe(reg(g, 'x30') - 4n);
+    const at = Number(/at event #(\d+) next/.exec(g)![1]);
+    const next = events[at]!;
+    expect(next.kind).toBe('mmio_write');
+    expect(reg(g, 'pc', 1)).toBe(next.pc);
+  });
+
   it('writes are refused unless --allow-writes', async () => {
     const s = await serve('debug', recorded);
     const g = await gdb(elf, s.port, ['set var $x1 = 5', 'kill']);
