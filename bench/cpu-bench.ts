@@ -7,6 +7,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SimpleBus } from '../emu/cpu/bus.ts';
 import { Cpu, HV } from '../emu/cpu/cpu.ts';
+import type { JitOptions } from '../emu/cpu/jit.ts';
 
 const RAM = 0x40000000;
 
@@ -122,11 +123,11 @@ export interface BenchResult {
   cpuMips: number;
 }
 
-export function runWorkload(name: string, insns: number, jit = false): BenchResult {
+export function runWorkload(name: string, insns: number, jit: boolean | JitOptions = false): BenchResult {
   const bin = assemble(WORKLOADS[name]);
   const bus = new SimpleBus([[RAM, 16 * 1024 * 1024]]);
   bus.load(RAM, bin);
-  const cpu = new Cpu({ bus, hypervisor: { call: () => HV.STOP }, ...(jit ? { jit: true } : {}) });
+  const cpu = new Cpu({ bus, hypervisor: { call: () => HV.STOP }, ...(jit ? { jit } : {}) });
   cpu.pc = BigInt(RAM);
   cpu.sp = BigInt(RAM + 16 * 1024 * 1024);
   cpu.run(2_000_000); // warm-up (JIT tiers)

@@ -2,7 +2,12 @@
 // guests/bin/workload.bin (whole machine, trace recorded) and optionally on the Debian 6.1 kernel
 // to its "VFS: Unable to mount root fs" panic; the guest runs also compare the trace digests.
 //
-//   node bench/jit-bench.ts [--insns N] [--linux] [--write-docs]
+//   node bench/jit-bench.ts [--insns N] [--linux] [--wasm] [--no-off] [--write-docs]
+//
+// --wasm adds the WebAssembly back end (emu/cpu/wasm-jit.ts) as a third column; --no-off skips the
+// interpreter-only guest runs (digests are then compared with the JavaScript back end). After each
+// compiled guest run a profile line: compiled vs interpreted instructions, blocks, compile time,
+// invalidated pages, and for wasm the natively compiled share and the exits to the interpreter by operation.
 //
 // --write-docs replaces the "## Block compiler" section of docs/benchmarks.md.
 
@@ -11,6 +16,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'no
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { runGuest } from '../emu/run.ts';
+import type { Cpu } from '../emu/cpu/cpu.ts';
+import type { JitOptions } from '../emu/cpu/jit.ts';
 import type { Machine } from '../emu/machine/index.ts';
 import { WORKLOADS, runWorkload } from './cpu-bench.ts';
 
@@ -24,17 +31,49 @@ interface GuestSample {
   blocks?: number;
   groups?: number;
   coverage?: number;
+  profile?: string;
 }
+
+/** The back ends compared: the interpreter alone, JavaScript blocks (the default), WebAssembly blocks. */
+type Mode = false | 'js' | 'wasm';
+const jitOf = (mode: Mode): boolean | JitOptions => (mode === false ? false : { backend: mode });
 
 function cpuNow(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 }
 
+/** Where the compiled code's time and instructions went (the profile line printed after each run). */
+export function profileOf(cpu: Cpu | undefined, executed: number): string {
+  const jit = cpu?.jit;
+  if (!jit) return '';
+  const st = jit.stats,
+    pct = (x: number): string => `${((100 * x) / Math.max(1, executed)).toFixed(1)} %`;
+  const parts = [
+    `compiled ${pct(st.callInsns)} of ${executed} insns (interpreted ${pct(executed - st.callInsns)})`,
+    `${st.blocks} blocks / ${st.groups} functions, ${st.calls} calls`,
+    `compile ${st.compileMs.toFixed(0)} ms`,
+    `invalidations ${st.invalidations}`,
+  ];
+  const w = jit.wasm?.stats;
+  if (w) {
+    const exits = Object.entries(jit.wasm!.exits()).sort((a, b) => b[1] - a[1]);
+    const total = exits.reduce((n, [, c]) => n + c, 0);
+    parts.push(
+      `wasm: ${w.nativeInsns}/${w.insns} block insns native, ${(w.bytes / 1024).toFixed(0)} KiB`,
+      `exits to the interpreter ${total} (${exits
+        .slice(0, 8)
+        .map(([op, c]) => `${op} ${c}`)
+        .join(', ')})`,
+    );
+  }
+  return parts.join('; ');
+}
+
 async function guestRun(
   name: string,
   kernel: string,
-  jit: boolean,
+  mode: Mode,
   extra: { append?: string; stopOn?: string; memBytes?: number; gic?: 2 | 3 },
   out: string,
 ): Promise<GuestSample> {
@@ -43,7 +82,7 @@ async function guestRun(
   const r = await runGuest({
     kernel,
     ...extra,
-    jit,
+    jit: jitOf(mode),
     output: out,
     overwrite: true,
     onReady: (x) => {
@@ -57,18 +96,22 @@ async function guestRun(
     insns: r.executed,
     cpuSeconds,
     digest: r.digest!,
-    ...(st ? { blocks: st.blocks, groups: st.groups, coverage: st.callInsns / r.executed } : {}),
+    ...(st
+      ? { blocks: st.blocks, groups: st.groups, coverage: st.callInsns / r.executed, profile: profileOf(m!.cpus[0], r.executed) }
+      : {}),
   };
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const insns = args.includes('--insns') ? Number(args[args.indexOf('--insns') + 1]) : 50_000_000;
+  const wasm = args.includes('--wasm');
   const rows: string[] = [];
   for (const w of Object.keys(WORKLOADS)) {
     const off = runWorkload(w, insns, false),
       on = runWorkload(w, insns, true);
-    const line = `| ${w} (loop) | ${off.cpuMips.toFixed(1)} | ${on.cpuMips.toFixed(1)} | ${(on.cpuMips / off.cpuMips).toFixed(2)}x | - |`;
+    const ws = wasm ? runWorkload(w, insns, jitOf('wasm')) : undefined;
+    const line = `| ${w} (loop) | ${off.cpuMips.toFixed(1)} | ${on.cpuMips.toFixed(1)} | ${(on.cpuMips / off.cpuMips).toFixed(2)}x | -${ws ? ` | wasm ${ws.cpuMips.toFixed(1)} (${(ws.cpuMips / off.cpuMips).toFixed(2)}x)` : ''} |`;
     console.log(line);
     rows.push(line);
   }
@@ -87,13 +130,24 @@ async function main(): Promise<void> {
       ]);
     }
     for (const [name, kernel, extra] of guests) {
-      const off = await guestRun(name, kernel, false, extra, path.join(tmp, 'off.trace'));
-      const on = await guestRun(name, kernel, true, extra, path.join(tmp, 'on.trace'));
-      const mipsOff = off.insns / off.cpuSeconds / 1e6,
+      const off = args.includes('--no-off') ? undefined : await guestRun(name, kernel, false, extra, path.join(tmp, 'off.trace'));
+      const on = await guestRun(name, kernel, 'js', extra, path.join(tmp, 'on.trace'));
+      const ws = wasm ? await guestRun(name, kernel, 'wasm', extra, path.join(tmp, 'wasm.trace')) : undefined;
+      const ref = off ?? on;
+      const mipsOff = ref.insns / ref.cpuSeconds / 1e6,
         mipsOn = on.insns / on.cpuSeconds / 1e6;
-      const same = off.digest === on.digest && off.insns === on.insns ? 'identical' : `DIFFERENT (${off.digest} vs ${on.digest})`;
-      const line = `| ${name} (${(off.insns / 1e6).toFixed(0)} M insns, ${on.blocks} blocks in ${on.groups} functions, ${((on.coverage ?? 0) * 100).toFixed(0)} % compiled) | ${mipsOff.toFixed(1)} | ${mipsOn.toFixed(1)} | ${(mipsOn / mipsOff).toFixed(2)}x (${off.cpuSeconds.toFixed(1)} → ${on.cpuSeconds.toFixed(1)} s) | ${same} |`;
+      const same = (x: GuestSample): string =>
+        x.digest === ref.digest && x.insns === ref.insns ? 'identical' : `DIFFERENT (${ref.digest} vs ${x.digest})`;
+      const wasmCol = ws
+        ? ` | wasm ${(ws.insns / ws.cpuSeconds / 1e6).toFixed(1)} MIPS (${ws.cpuSeconds.toFixed(1)} s, ${((ws.coverage ?? 0) * 100).toFixed(0)} % compiled), ${same(ws)}`
+        : '';
+      const line = `| ${name} (${(ref.insns / 1e6).toFixed(0)} M insns, ${on.blocks} blocks in ${on.groups} functions, ${((on.coverage ?? 0) * 100).toFixed(0)} % compiled) | ${mipsOff.toFixed(1)} | ${mipsOn.toFixed(1)} | ${(mipsOn / mipsOff).toFixed(2)}x (${ref.cpuSeconds.toFixed(1)} → ${on.cpuSeconds.toFixed(1)} s) | ${same(on)}${wasmCol} |`;
       console.log(line);
+      for (const [label, x] of [
+        ['js', on],
+        ['wasm', ws],
+      ] as const)
+        if (x?.profile) console.log(`  ${label}: ${x.profile}`);
       rows.push(line);
     }
   } finally {

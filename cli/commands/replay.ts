@@ -6,6 +6,7 @@ import { formatEventLine } from '../../capture/describe.ts';
 import { replayTrace, type ReplayResult } from '../../emu/machine/replay.ts';
 import { Damage } from '../damage.ts';
 import { UserError } from '../errors.ts';
+import { JIT_HELP, jitOption } from '../jit-option.ts';
 import { fmtCount, toJson } from '../output.ts';
 import { catchInterrupts } from '../signals.ts';
 
@@ -18,9 +19,9 @@ export function registerReplay(program: Command): void {
     .option('--json', 'print the result as JSON')
     .option('-o, --output <trace>', 'also write the replayed run as a trace (e.g. for `bootscope diff RECORDED REPLAYED`)')
     .option('-f, --force', 'replace the --output file if it exists')
-    .option('--jit', 'compile hot blocks to JavaScript (the default; same events)')
+    .option('--jit [backend]', JIT_HELP)
     .option('--no-jit', 'interpreter only, no block compiler (slower; same events)')
-    .action(async (trace: string, opts: { json?: boolean; kernel?: string; jit?: boolean; output?: string; force?: boolean }) => {
+    .action(async (trace: string, opts: { json?: boolean; kernel?: string; jit?: boolean | string; output?: string; force?: boolean }) => {
       const interrupts = catchInterrupts('the replay');
       // A damaged chunk's events cannot be compared: each is named as met, and the command fails.
       const damage = new Damage();
@@ -30,7 +31,7 @@ export function registerReplay(program: Command): void {
           onProblem: damage.listener(trace),
           ...(opts.kernel !== undefined ? { kernel: opts.kernel } : {}),
           ...(opts.output !== undefined ? { output: opts.output, ...(opts.force ? { overwrite: true } : {}) } : {}),
-          ...(opts.jit === false ? { jit: false } : {}),
+          ...jitOption(opts.jit),
           interrupt: interrupts.reason,
         });
       } finally {

@@ -10,6 +10,7 @@ import { InputFormatError, parseInputFile, parseVirtualTime, ScheduledInput, Ter
 import { Option, type Command } from 'commander';
 import { runGuest, type RunResult } from '../../emu/run.ts';
 import { UserError } from '../errors.ts';
+import { JIT_HELP, jitOption } from '../jit-option.ts';
 import { fmtCount, fmtNs, toJson } from '../output.ts';
 import { timeToNs } from '../../capture/model.ts';
 import { parseDiskOption } from '../../emu/storage/disk.ts';
@@ -42,7 +43,7 @@ interface RunCliOptions {
   interactive?: boolean;
   stopOn?: string;
   shutdownAfter?: string;
-  jit?: boolean;
+  jit?: boolean | string;
   fpsimd?: boolean;
   disk: string[];
   nic: string[];
@@ -110,7 +111,7 @@ export function registerRun(program: Command): void {
       '--no-fpsimd',
       'model a CPU without FP/SIMD: ID registers say absent, FP/SIMD instructions are UNDEFINED (recorded in the trace)',
     )
-    .option('--jit', 'compile hot blocks to JavaScript (the default; same trace)')
+    .option('--jit [backend]', JIT_HELP)
     .option('--no-jit', 'interpreter only, no block compiler (slower; same trace)')
     .option('--interactive', 'type into the guest UART from the terminal (Ctrl-A x stops the run)')
     .option(
@@ -209,7 +210,7 @@ export function registerRun(program: Command): void {
           ...(input ? { input, inputInfo: inputInfo! } : {}),
           ...(opts.stopOn !== undefined ? { stopOn: opts.stopOn } : {}),
           ...(shutdownAfter !== undefined ? { shutdownAfter } : {}),
-          ...(opts.jit === false ? { jit: false } : {}),
+          ...jitOption(opts.jit),
           ...(opts.fpsimd === false ? { fpsimd: false } : {}),
           ...(disks.length ? { disks } : {}),
           ...(opts.nic.length ? { nics: opts.nic.map(parseNicOption) } : {}),

@@ -2,6 +2,8 @@
 // backing Uint8Array so the TLB can cache a plain offset; everything else goes through the MMIO
 // callbacks, which may report an abort (the CPU then takes a synchronous external abort).
 
+import { wasmBytes } from './wasm-memory.ts';
+
 /** Where a physical 4K page lives in `mem`, or null when the page is MMIO / unassigned. */
 export interface PageMapping {
   /** Byte offset of the page in `mem` (4K aligned). */
@@ -49,7 +51,7 @@ export class SimpleBus implements PhysBus {
       this.regions.push({ base, size, off: total, writable: writable ?? true });
       total += size;
     }
-    this.mem = new Uint8Array(total);
+    this.mem = wasmBytes(total);
   }
 
   addMmio(r: MmioRange): void {

@@ -4,8 +4,16 @@
 // same names at run time, so a test can check every `c.<name>` in generated code against it.
 
 export interface JitCpu {
-  /** General registers: slot s at [2s] (lo) and [2s+1] (hi). */
+  /** General registers: slot s at [2s] (lo) and [2s+1] (hi); a view of stateMem. */
   readonly x: Int32Array;
+  /** Registers, flags hand-over and TLB (wasm-memory.ts STATE): what WebAssembly-compiled blocks import. */
+  readonly stateMem: WebAssembly.Memory;
+  /** Guest RAM (bus.mem, in WebAssembly memory when the bus made it with wasmBytes). */
+  readonly bus: { readonly mem: Uint8Array };
+  /** Current exception level (selects the TLB sets). */
+  el: number;
+  /** Shared by the machine's vCPUs: armed counts armed exclusive monitors (stores then snoop them). */
+  readonly shared: { readonly armed: number };
   instret: number;
   pcLo: number;
   pcHi: number;
@@ -67,6 +75,10 @@ export interface JitCpu {
 /** The members of JitCpu, by name (tsc checks the list is exactly the interface's keys). */
 export const JIT_CPU_MEMBERS = [
   'x',
+  'stateMem',
+  'bus',
+  'el',
+  'shared',
   'instret',
   'pcLo',
   'pcHi',

@@ -24,6 +24,7 @@ import * as Int64 from './int64.ts';
 import { X_METHODS, type JitCpu } from './jit-cpu.ts';
 import { KIND, TEMPLATES } from './jit-ops.ts';
 import { OP } from './ops.ts';
+import { WasmCompiler } from './wasm-jit.ts';
 
 const { H, add64, asr64, lsl64, lsr64 } = Int64;
 
@@ -53,6 +54,9 @@ export interface JitOptions {
   /** Most instructions compiled into one group function (default 32: V8's optimizing compile time
    *  grows quickly with function size, and cases that never ran before it optimizes deoptimize it). */
   maxGroup?: number;
+  /** What hot blocks become: JavaScript functions (the default) or WebAssembly (wasm-jit.ts, one
+   *  module per block; falls back to JavaScript when guest RAM is not in WebAssembly memory). */
+  backend?: 'js' | 'wasm';
 }
 
 export interface JitStats {
@@ -63,6 +67,10 @@ export interface JitStats {
   /** Compiled block calls, and the instructions they retired (not counted when a call ends in a fault). */
   calls: number;
   callInsns: number;
+  /** Pages whose compiled blocks were dropped because their decoded code was (self-modifying code, loaders, DMA). */
+  invalidations: number;
+  /** CPU milliseconds spent generating compiled code (V8's own compile work on background threads not included). */
+  compileMs: number;
 }
 
 const SLOTS = 1024;
@@ -91,7 +99,10 @@ export class Jit {
   readonly threshold: number;
   readonly maxLen: number;
   readonly maxGroup: number;
-  readonly stats: JitStats = { blocks: 0, compiledInsns: 0, groups: 0, calls: 0, callInsns: 0 };
+  readonly stats: JitStats = { blocks: 0, compiledInsns: 0, groups: 0, calls: 0, callInsns: 0, invalidations: 0, compileMs: 0 };
+  readonly backend: 'js' | 'wasm';
+  /** The WebAssembly back end, once made (null: not available for this vCPU). */
+  wasm: WasmCompiler | null | undefined = undefined;
   /** By physical page of bus.mem; an entry whose decode array was replaced is stale. */
   private pages: (PageBlocks | undefined)[] = [];
   private lastPage: PageBlocks = newPage(new Int32Array(0));
@@ -100,6 +111,7 @@ export class Jit {
     this.threshold = o.threshold ?? 20_000;
     this.maxLen = Math.min(o.maxLen ?? 200, SLOTS);
     this.maxGroup = o.maxGroup ?? 32;
+    this.backend = o.backend ?? 'js';
     keepGroupsOffTurbofan();
   }
 
@@ -137,6 +149,7 @@ export class Jit {
         continue;
       }
       if (fn === undefined && len > 1 && ++pg.count[k] >= threshold) {
+        if (this.backend === 'wasm' && this.compileWasm(c, pg, k)) continue;
         this.compileGroup(pg, k);
         continue;
       }
@@ -153,6 +166,7 @@ export class Jit {
     }
     let pg = this.pages[page];
     if (pg === undefined || pg.dec !== d) {
+      if (pg !== undefined && pg.fns.some((f) => f !== undefined)) this.stats.invalidations++;
       pg = newPage(d);
       this.pages[page] = pg;
     }
@@ -285,6 +299,21 @@ export class Jit {
     return (op === OP.BCOND || op === OP.CBZ || op === OP.TBZ) && a === back;
   }
 
+  /** Compile the block at slot k alone to WebAssembly; false when the back end is not available. */
+  private compileWasm(c: JitCpu, pg: PageBlocks, k: number): boolean {
+    if (this.wasm === undefined) this.wasm = WasmCompiler.for(c) ?? null;
+    if (this.wasm === null) return false;
+    const n = pg.len[k] - 1;
+    const t0 = performance.now();
+    pg.fns[k] = this.wasm.compile(pg.dec, k, n, this.loopsToStart(pg.dec, k, n));
+    pg.len[k] |= COMPILED;
+    this.stats.compileMs += performance.now() - t0;
+    this.stats.blocks++;
+    this.stats.compiledInsns += n;
+    this.stats.groups++;
+    return true;
+  }
+
   /**
    * Compile the block at slot k (it reached the threshold) together with the page's other warm
    * blocks not compiled yet (run at least threshold/2 times), hottest first, up to maxGroup
@@ -309,6 +338,7 @@ export class Jit {
       blocks.push([s, n]);
       total += n;
     }
+    const t0 = performance.now();
     const body = this.groupSource(pg.dec, blocks);
     const name = blocks.length === 1 && this.loopsToStart(pg.dec, k, total) ? LOOP_FN : GROUP_FN;
     const make = new Function('H', 'add64', 'lsl64', 'lsr64', 'asr64', 'F', `return function ${name}(c, pcHi, end, depth) {\n${body}\n};`);
@@ -320,6 +350,7 @@ export class Jit {
     this.stats.blocks += blocks.length;
     this.stats.compiledInsns += total;
     this.stats.groups++;
+    this.stats.compileMs += performance.now() - t0;
   }
 }
 

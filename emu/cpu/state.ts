@@ -16,6 +16,7 @@ import { Jit } from './jit.ts';
 import type { JitOptions } from './jit.ts';
 import type { MmuRegs, WalkResult } from './mmu.ts';
 import * as Sysregs from './sysregs.ts';
+import { STATE, TLB_ENTRIES, newStateMemory } from './wasm-memory.ts';
 
 // Imported bindings copied into module constants once (see cpu.ts).
 const { H, fromBig, toBig } = Int64;
@@ -135,7 +136,7 @@ export interface CpuStateOptions {
 export const FAULT = { fault: true };
 
 export const TLB_BITS = 10;
-export const TLB_N = 1 << TLB_BITS;
+export const TLB_N = TLB_ENTRIES; // 1 << TLB_BITS, in wasm-memory.ts with the state memory's layout
 export const TLB_MASK = TLB_N - 1;
 export const ACC_R = 0,
   ACC_W = 1,
@@ -230,8 +231,10 @@ export const I_PFR0 = IDX(SR.PFR0),
   I_CPACR = IDX(SR.CPACR);
 
 export class CpuState {
+  /** Registers, flags hand-over and TLB in WebAssembly memory (wasm-memory.ts STATE), shared with compiled code. */
+  readonly stateMem: WebAssembly.Memory = newStateMemory();
   /** General registers: slot s at [2s] (lo) and [2s+1] (hi); 31 = current SP, 32 = zero, 33 = discard. */
-  readonly x = new Int32Array(68);
+  readonly x = new Int32Array(this.stateMem.buffer, STATE.X, 68);
   /** SIMD&FP registers V0-V31, 4 little-endian words each (see vregs.ts). */
   readonly vr = new Int32Array(128);
   fpcr = 0;
@@ -288,9 +291,9 @@ export class CpuState {
   protected readonly dv: DataView;
   evt = EVT_IRQ;
   // TLB: 6 direct-mapped caches (EL0 R/W/X, EL1 R/W/X); tags are VA>>12 split in two words
-  protected readonly tTag = new Int32Array(6 * TLB_N);
-  protected readonly tTagH = new Int32Array(6 * TLB_N).fill(-1);
-  protected readonly tOff = new Int32Array(6 * TLB_N);
+  protected readonly tTag = new Int32Array(this.stateMem.buffer, STATE.TAG, 6 * TLB_N);
+  protected readonly tTagH = new Int32Array(this.stateMem.buffer, STATE.TAGH, 6 * TLB_N).fill(-1);
+  protected readonly tOff = new Int32Array(this.stateMem.buffer, STATE.OFF, 6 * TLB_N);
   protected rB = 3 * TLB_N;
   protected wB = 4 * TLB_N;
   protected xB = 5 * TLB_N;

@@ -5,6 +5,7 @@
 
 import type { MmioOutcome } from '../../capture/model.ts';
 import type { PageMapping, PhysBus } from '../cpu/bus.ts';
+import { wasmBytes } from '../cpu/wasm-memory.ts';
 import type { EventRecorder } from '../recorder.ts';
 import type { MmioDevice, RomBacked } from '../types.ts';
 
@@ -43,7 +44,7 @@ export class MachineBus implements PhysBus {
       this.windows.push({ base: w.base, size: w.size, off: total, ...(w.rom ? { rom: w.rom } : {}) });
       total += w.size;
     }
-    this.mem = new Uint8Array(total);
+    this.mem = wasmBytes(total); // in WebAssembly memory: compiled code (emu/cpu/wasm-jit.ts) accesses it too
     // ROM-backed windows (flash): the device keeps its contents in mem, so the CPU can read them.
     for (const w of this.windows) if (w.rom) w.rom.attachStorage(this.mem.subarray(w.off, w.off + w.size));
     const sorted = [...devices].sort((a, b) => a.region.base - b.region.base);

@@ -1,6 +1,7 @@
 // Replay: run a recorded emulator trace's configuration again and compare the new event stream
 // with the stored one, event by event, stopping at the first difference.
 
+import type { JitOptions } from '../cpu/jit.ts';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -125,7 +126,7 @@ export interface ReplayOptions {
    */
   kernel?: string;
   /** Block compiler (default on, as in runGuest); the trace is the same either way. */
-  jit?: boolean;
+  jit?: boolean | JitOptions;
   onConsole?: (byte: number) => void;
   onProgress?: (executed: number) => void;
   /** Also write the replayed run as a trace here (compare it with `bootscope diff`). */

@@ -1,7 +1,8 @@
 // Block compiler (emu/cpu/jit.ts): with jit on, every guest gives the same trace digest, virtual
 // time and console as the interpreter; self-modifying code still works; random instruction words
 // leave the CPU in the same state as the interpreter and never throw in the host.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SimpleBus } from '../../../emu/cpu/bus.ts';
 import { Cpu } from '../../../emu/cpu/cpu.ts';
@@ -15,43 +16,50 @@ const tmp = tempDir('bootscope-jit-');
 afterAll(() => tmp.cleanup());
 
 /** Compile on the second execution, so even short guests run mostly compiled code. */
-const EAGER = { threshold: 2 };
+const EAGER = { threshold: 2, backend: 'js' as const };
+/** The same with the WebAssembly back end (emu/cpu/wasm-jit.ts). */
+const EAGER_WASM = { threshold: 2, backend: 'wasm' as const };
 
 describe('jit: guests give the same trace as the interpreter', () => {
   for (const run of GUEST_RUNS) {
     it(`${run.id}: same digest, events, virtual time and console`, async () => {
       const a = await runMatrixGuest(run, { output: tmp.file(`${run.id}-int.trace`), jit: false });
-      const b = await runMatrixGuest(run, { output: tmp.file(`${run.id}-jit.trace`), jit: EAGER });
       expect(a.digest).toMatch(/^sha256:/);
-      expect(b.digest).toBe(a.digest);
-      expect(b.events).toBe(a.events);
-      expect(b.executed).toBe(a.executed);
-      expect(b.virtualTime).toBe(a.virtualTime);
-      expect(Buffer.from(b.console).toString()).toBe(Buffer.from(a.console).toString());
+      for (const jit of [EAGER, EAGER_WASM]) {
+        const b = await runMatrixGuest(run, { output: tmp.file(`${run.id}-${jit.backend}.trace`), jit });
+        expect(b.digest, jit.backend).toBe(a.digest);
+        expect(b.events).toBe(a.events);
+        expect(b.executed).toBe(a.executed);
+        expect(b.virtualTime).toBe(a.virtualTime);
+        expect(Buffer.from(b.console).toString()).toBe(Buffer.from(a.console).toString());
+      }
     });
   }
 
-  it('bootscope run (jit by default), --jit and --no-jit (CLI) give the same digest', () => {
+  it('bootscope run (jit by default), --jit, --jit wasm and --no-jit (CLI) give the same digest', async () => {
     const node = process.execPath;
     const cli = `${REPO_ROOT}/cli/main.ts`;
-    const digest = (extra: string[], out: string): unknown => {
-      const res = execFileSync(
+    // asynchronous: a synchronous child would block the vitest worker for the whole run
+    const digest = async (extra: string[], out: string): Promise<unknown> => {
+      const res = await promisify(execFile)(
         node,
         [cli, 'run', '--kernel', guestBinary('workload'), '--gic', '2', '--mem', '128M', '-o', out, '--json', ...extra],
         { encoding: 'utf8' },
       );
-      return (JSON.parse(res) as { digest?: unknown }).digest;
+      return (JSON.parse(res.stdout) as { digest?: unknown }).digest;
     };
-    const a = digest(['--no-jit'], tmp.file('cli-int.trace'));
-    const b = digest([], tmp.file('cli-default.trace'));
-    const c = digest(['--jit'], tmp.file('cli-jit.trace'));
+    const a = await digest(['--no-jit'], tmp.file('cli-int.trace'));
+    const b = await digest([], tmp.file('cli-default.trace'));
+    const c = await digest(['--jit'], tmp.file('cli-jit.trace'));
+    const w = await digest(['--jit', 'wasm'], tmp.file('cli-wasm.trace'));
     expect(a).toMatch(/^sha256:/);
     expect(b).toBe(a);
     expect(c).toBe(a);
+    expect(w).toBe(a);
   });
 });
 
-describe('jit: code and state', () => {
+describe.each([EAGER, EAGER_WASM])('jit ($backend): code and state', (EAGER) => {
   it('self-modifying code inside a hot loop is refetched (the patched block is dropped)', () => {
     // the loop body's "add x0, x0, #1" is rewritten to "add x0, x0, #2" after 100 rounds
     const m = runAsm(
@@ -79,6 +87,8 @@ describe('jit: code and state', () => {
     );
     expect(m.cpu.getX(0)).toBe(100n + 2n * 100n);
     expect(m.cpu.jit!.stats.blocks).toBeGreaterThan(0);
+    expect(m.cpu.jit!.stats.invalidations).toBeGreaterThan(0);
+    if (EAGER.backend === 'wasm') expect(m.cpu.jit!.wasm!.stats.blocks).toBeGreaterThan(0);
   });
 
   it('a data abort in the middle of a compiled block is precise (ELR, ESR, FAR, instret, registers)', () => {
@@ -121,7 +131,9 @@ describe('jit: code and state', () => {
     expect(view(jit)).toEqual(view(ref));
     expect(jit.cpu.jit!.stats.blocks).toBeGreaterThan(0); // the loop block runs all rounds in one call, which ends in the fault
   });
+});
 
+describe('jit: compiled code', () => {
   it('compiled block source folds register slots into constants', () => {
     const d = new Int32Array(4096);
     // ADD_I64 x1 = x2 + 5, then B . (op ids from decode.ts)
@@ -138,53 +150,62 @@ describe('jit: code and state', () => {
     expect(src).toContain('c.pcLo = add64(pcHi, ((pc0 + 4) | 0), 0, 0)');
   });
 
-  it('100,000 random instruction words: same registers, PC, instret and exception syndrome as the interpreter, never a host error', () => {
-    const make = (jit: boolean): { cpu: Cpu; dv: DataView; bus: SimpleBus } => {
-      const bus = new SimpleBus([[0x40000000, 0x200000]]);
-      const cpu = new Cpu({ bus, hypervisor: { call: () => 0 }, ...(jit ? { jit: { threshold: 1 } } : {}) });
-      const dv = new DataView(bus.mem.buffer);
-      for (let v = 0; v < 16; v++) dv.setUint32(v * 0x80, 0x14000000, true); // vectors: "b ."
-      return { cpu, dv, bus };
-    };
-    const ref = make(false),
-      jit = make(true);
-    let s = 0x7654321;
-    const rnd = (): number => {
-      s ^= s << 13;
-      s >>>= 0;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      s >>>= 0;
-      return s;
-    };
-    let executed = 0;
-    const syndrome = ['ELR_EL1', 'ESR_EL1', 'FAR_EL1', 'SPSR_EL1'].map(sysregByName);
-    const state = (c: Cpu): string =>
-      `${Array.from(c.x).join(',')}|${Array.from(c.vr).join(',')}|${c.fpcr},${c.fpsr}|${c.pc}|${c.instret}|${c.pstate}|${syndrome.map((e) => c.readSysregValue(e)).join(',')}`;
-    for (let k = 0; k < 100_000; k++) {
-      if (k % 2000 === 0) {
+  // the WebAssembly back end compiles a module per block (~0.3 ms each), so it gets fewer words
+  it.each([
+    ['js', 100_000],
+    ['wasm', 40_000],
+  ] as const)(
+    '%s: %i random instruction words: same registers, PC, instret and exception syndrome as the interpreter, never a host error',
+    async (backend, words) => {
+      const make = (jit: boolean): { cpu: Cpu; dv: DataView; bus: SimpleBus } => {
+        const bus = new SimpleBus([[0x40000000, 0x200000]]);
+        const cpu = new Cpu({ bus, hypervisor: { call: () => 0 }, ...(jit ? { jit: { threshold: 1, backend } } : {}) });
+        const dv = new DataView(bus.mem.buffer, bus.mem.byteOffset, bus.mem.byteLength);
+        for (let v = 0; v < 16; v++) dv.setUint32(v * 0x80, 0x14000000, true); // vectors: "b ."
+        return { cpu, dv, bus };
+      };
+      const ref = make(false),
+        jit = make(true);
+      let s = 0x7654321;
+      const rnd = (): number => {
+        s ^= s << 13;
+        s >>>= 0;
+        s ^= s >>> 17;
+        s ^= s << 5;
+        s >>>= 0;
+        return s;
+      };
+      let executed = 0;
+      const syndrome = ['ELR_EL1', 'ESR_EL1', 'FAR_EL1', 'SPSR_EL1'].map(sysregByName);
+      const state = (c: Cpu): string =>
+        `${Array.from(c.x).join(',')}|${Array.from(c.vr).join(',')}|${c.fpcr},${c.fpsr}|${c.pc}|${c.instret}|${c.pstate}|${syndrome.map((e) => c.readSysregValue(e)).join(',')}`;
+      for (let k = 0; k < words; k++) {
+        if (k % 2000 === 0) {
+          await new Promise((r) => setImmediate(r)); // let the vitest worker talk to its parent
+          for (const m of [ref, jit]) {
+            m.cpu.reset();
+            // every other round with FP/SIMD enabled (CPACR_EL1.FPEN = 3), else its instructions trap
+            if (k % 4000 === 0) m.cpu.srLo[SYSREG_INDEX[sysregByName('CPACR_EL1')]!] = 3 << 20;
+          }
+        }
+        const at = 0x1000 + (k % 1000) * 16;
+        const w4 = [rnd(), rnd(), rnd(), rnd()];
+        const regs = Array.from({ length: 31 }, () => (rnd() % 3 === 0 ? 0x40000000 + (rnd() % 0x200000) : rnd()));
         for (const m of [ref, jit]) {
-          m.cpu.reset();
-          // every other round with FP/SIMD enabled (CPACR_EL1.FPEN = 3), else its instructions trap
-          if (k % 4000 === 0) m.cpu.srLo[SYSREG_INDEX[sysregByName('CPACR_EL1')]!] = 3 << 20;
+          w4.forEach((w, i) => m.dv.setUint32(at + 4 * i, w, true));
+          m.cpu.shared.invalidateMem(at, 16);
+          regs.forEach((v, r) => m.cpu.setXNum(r, v));
+          m.cpu.pc = BigInt(0x40000000 + at);
+        }
+        executed += ref.cpu.run(6);
+        jit.cpu.run(6);
+        if (state(jit.cpu) !== state(ref.cpu)) {
+          expect.fail(`case ${k}: words ${w4.map((w) => w.toString(16)).join(' ')}: jit state differs`);
         }
       }
-      const at = 0x1000 + (k % 1000) * 16;
-      const words = [rnd(), rnd(), rnd(), rnd()];
-      const regs = Array.from({ length: 31 }, () => (rnd() % 3 === 0 ? 0x40000000 + (rnd() % 0x200000) : rnd()));
-      for (const m of [ref, jit]) {
-        words.forEach((w, i) => m.dv.setUint32(at + 4 * i, w, true));
-        m.cpu.shared.invalidateMem(at, 16);
-        regs.forEach((v, r) => m.cpu.setXNum(r, v));
-        m.cpu.pc = BigInt(0x40000000 + at);
-      }
-      executed += ref.cpu.run(6);
-      jit.cpu.run(6);
-      if (state(jit.cpu) !== state(ref.cpu)) {
-        expect.fail(`case ${k}: words ${words.map((w) => w.toString(16)).join(' ')}: jit state differs`);
-      }
-    }
-    expect(executed).toBeGreaterThan(100_000);
-    expect(jit.cpu.jit!.stats.blocks).toBeGreaterThan(1000);
-  });
+      expect(executed).toBeGreaterThan(words);
+      expect(jit.cpu.jit!.stats.blocks).toBeGreaterThan(words / 100);
+      if (backend === 'wasm') expect(jit.cpu.jit!.wasm!.stats.nativeInsns).toBeGreaterThan(words / 10);
+    },
+  );
 });
