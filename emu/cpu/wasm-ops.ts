@@ -36,7 +36,7 @@ function shifted64(g: Gen, m: number, type: number, amt: number): void {
 /** Push Wm shifted (shift32), zero-extended to i64. */
 function shifted32(g: Gen, m: number, type: number, amt: number): void {
   g.rd(m).b.op(W.i32_wrap_i64);
-  if ((amt & 31) !== 0) g.b.i32c(amt & 31).op([W.i32_shl, W.i32_shr_u, W.i32_shr_s, 0x78 /* i32.rotr */][type]!);
+  if ((amt & 31) !== 0) g.b.i32c(amt & 31).op([W.i32_shl, W.i32_shr_u, W.i32_shr_s, W.i32_rotr][type]!);
   g.b.op(W.i64_extend_i32_u);
 }
 
@@ -191,6 +191,12 @@ function indirect(g: Gen, o: WasmOpArgs, link: boolean): boolean {
   o.slow();
   g.close();
   return true;
+}
+
+/** x = ((x >> s) & mask) | ((x & mask) << s), on the i64 on the stack (via local a). */
+function swapStep(g: Gen, s: bigint, mask: bigint): void {
+  g.b.tee(L.a).i64c(s).op(W.i64_shr_u).i64c(mask).op(W.i64_and);
+  g.b.get(L.a).i64c(mask).op(W.i64_and).i64c(s).op(W.i64_shl).op(W.i64_or);
 }
 
 /** Unsigned (or signed) high 64 bits of the 128-bit product of locals a and b, into r. */
@@ -490,6 +496,87 @@ export const WASM_OPS: Record<number, WasmOp> = {
     });
     return true;
   },
+  [OP.DP2]: (g, { p, a }) => {
+    const n = slotN(p),
+      m = slotM(p),
+      sf = variant(p) !== 0;
+    if (a >= 8 && a <= 11) {
+      // LSLV/LSRV/ASRV/RORV (shift64/shift32 with the amount mod the width)
+      const t = a - 8;
+      g.wr(slotD(p), () => {
+        if (sf) {
+          g.rd(n).rd(m).b.op([W.i64_shl, W.i64_shr_u, W.i64_shr_s, W.i64_rotr][t]!);
+        } else {
+          g.rd(n).b.op(W.i32_wrap_i64);
+          g.rd(m).b.op(W.i32_wrap_i64).op([W.i32_shl, W.i32_shr_u, W.i32_shr_s, W.i32_rotr][t]!).op(W.i64_extend_i32_u);
+        }
+      });
+      return true;
+    }
+    if (a !== 2 && a !== 3) return false;
+    const signed = a === 3;
+    // UDIV/SDIV: x / 0 = 0; INT64_MIN / -1 wraps (the interpreter's BigInt quotient, low 64 bits)
+    const operand = (s: number): void => {
+      g.rd(s);
+      if (!sf) {
+        if (signed) g.b.op(W.i64_extend32_s);
+        else g.zext32();
+      }
+    };
+    write(g, slotD(p), sf, () => {
+      operand(m);
+      g.b.set(L.b);
+      g.b.get(L.b).op(W.i64_eqz).op(W.if, 0x7e).i64c(0n).op(W.else);
+      if (signed && sf) {
+        g.b.get(L.b).i64c(-1n).op(W.i64_eq).op(W.if, 0x7e).i64c(0n);
+        operand(n);
+        g.b.op(W.i64_sub).op(W.else);
+        operand(n);
+        g.b.get(L.b).op(W.i64_div_s).op(W.end);
+      } else {
+        operand(n);
+        g.b.get(L.b).op(signed ? W.i64_div_s : W.i64_div_u);
+      }
+      g.b.op(W.end);
+    });
+    return true;
+  },
+  [OP.DP1]: (g, { p, a }) => {
+    const n = slotN(p),
+      sf = variant(p) !== 0;
+    if (a === 0 || a > 5) return false; // RBIT: interpreter
+    write(g, slotD(p), sf || a === 3, () => {
+      g.rd(n);
+      if (a === 4) {
+        if (sf) g.b.op(W.i64_clz);
+        else g.b.op(W.i32_wrap_i64).op(W.i32_clz).op(W.i64_extend_i32_u);
+        return;
+      }
+      if (a === 5) {
+        // CLS: leading sign bits = clz(x ^ (x >> 1)) - 1
+        if (sf) g.b.tee(L.a).get(L.a).i64c(1n).op(W.i64_shr_s).op(W.i64_xor).op(W.i64_clz).i64c(1n).op(W.i64_sub);
+        else
+          g.b
+            .op(W.i32_wrap_i64)
+            .tee(L.tmp)
+            .get(L.tmp)
+            .i32c(1)
+            .op(W.i32_shr_s)
+            .op(W.i32_xor)
+            .op(W.i32_clz)
+            .i32c(1)
+            .op(W.i32_sub)
+            .op(W.i64_extend_i32_u);
+        return;
+      }
+      // byte swaps: within halfwords (REV16), then within words (REV / REV32), then the words (REV 64)
+      swapStep(g, 8n, 0x00ff00ff00ff00ffn);
+      if (a >= 2) swapStep(g, 16n, 0x0000ffff0000ffffn);
+      if (a === 3) g.b.i64c(32n).op(W.i64_rotr);
+    });
+    return true;
+  },
+  [OP.BARRIER]: (g, { a }) => a >= 4 && a <= 6, // DSB, DMB, ISB: nothing to do here; CLREX: interpreter
   [OP.NOP]: () => true,
   [OP.HINT]: () => true,
   [OP.B]: (g, { a, b, j }) => (jumpRel(g, j, pair(a, b)), true),

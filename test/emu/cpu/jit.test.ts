@@ -175,6 +175,24 @@ describe('jit: compiled code', () => {
         s >>>= 0;
         return s;
       };
+      // one word in four from the integer classes random words seldom hit (Arm DDI 0487 C4.1.95-97):
+      // 1- and 2-source and 3-source data processing with random registers, sizes and valid opcodes
+      const forced = (w: number, r: number): number => {
+        const form = r % 3;
+        if (form === 0) return ((w & 0x801f03ff) | 0x1ac00000 | ([2, 3, 8, 9, 10, 11][r % 6]! << 10)) >>> 0; // UDIV..RORV
+        if (form === 1) return ((w & 0x800003ff) | 0x5ac00000 | (((r >>> 8) % 6) << 10)) >>> 0; // RBIT..CLS
+        const [op31, o0] = [
+          [0, 0],
+          [0, 1],
+          [1, 0],
+          [1, 1],
+          [2, 0],
+          [5, 0],
+          [5, 1],
+          [6, 0],
+        ][(r >>> 8) % 8]!;
+        return ((w & 0x801f7fff) | 0x1b000000 | (op31 << 21) | (o0 << 15) | (op31 ? 0x80000000 : 0)) >>> 0; // MADD..UMULH
+      };
       let executed = 0;
       const syndrome = ['ELR_EL1', 'ESR_EL1', 'FAR_EL1', 'SPSR_EL1'].map(sysregByName);
       const state = (c: Cpu): string =>
@@ -189,7 +207,7 @@ describe('jit: compiled code', () => {
           }
         }
         const at = 0x1000 + (k % 1000) * 16;
-        const w4 = [rnd(), rnd(), rnd(), rnd()];
+        const w4 = [rnd(), rnd(), rnd(), rnd()].map((w, i) => (i === k % 4 ? forced(w, rnd()) : w));
         const regs = Array.from({ length: 31 }, () => (rnd() % 3 === 0 ? 0x40000000 + (rnd() % 0x200000) : rnd()));
         for (const m of [ref, jit]) {
           w4.forEach((w, i) => m.dv.setUint32(at + 4 * i, w, true));
