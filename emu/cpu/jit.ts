@@ -299,19 +299,61 @@ export class Jit {
     return (op === OP.BCOND || op === OP.CBZ || op === OP.TBZ) && a === back;
   }
 
-  /** Compile the block at slot k alone to WebAssembly; false when the back end is not available. */
+  /** Compile the block at slot k and the page's warm ones to WebAssembly; false when the back end is not available. */
   private compileWasm(c: JitCpu, pg: PageBlocks, k: number): boolean {
     if (this.wasm === undefined) this.wasm = WasmCompiler.for(c) ?? null;
     if (this.wasm === null) return false;
-    const n = pg.len[k] - 1;
     const t0 = performance.now();
-    pg.fns[k] = this.wasm.compile(pg.dec, k, n, this.loopsToStart(pg.dec, k, n));
-    pg.len[k] |= COMPILED;
+    const blocks = this.warmBlocks(pg, k, true);
+    const fn = this.wasm.compile(
+      pg.dec,
+      blocks.map(([s, n]) => [s, n, this.loopsToStart(pg.dec, s, n)] as const),
+    );
+    this.installGroup(pg, blocks, fn);
     this.stats.compileMs += performance.now() - t0;
-    this.stats.blocks++;
-    this.stats.compiledInsns += n;
-    this.stats.groups++;
     return true;
+  }
+
+  /** The block at slot k, then the page's other warm blocks not compiled yet (run at least threshold/2
+   *  times), hottest first, up to maxGroup instructions; the JavaScript back end keeps a block that loops
+   *  on itself alone (withLoops false), see groupSource. */
+  private warmBlocks(pg: PageBlocks, k: number, withLoops: boolean): [number, number][] {
+    const warm: number[] = [];
+    const min = Math.max(1, this.threshold >>> 1);
+    const d = pg.dec;
+    const blocks: [number, number][] = [[k, pg.len[k] - 1]];
+    let total = pg.len[k] - 1;
+    if (withLoops || !this.loopsToStart(d, k, total)) {
+      for (let s = 0; s < SLOTS; s++) {
+        if (
+          s !== k &&
+          pg.len[s] > 1 &&
+          pg.len[s] < COMPILED &&
+          pg.count[s] >= min &&
+          (withLoops || !this.loopsToStart(d, s, pg.len[s] - 1))
+        )
+          warm.push(s);
+      }
+    }
+    warm.sort((a, b) => pg.count[b] - pg.count[a] || a - b);
+    const max = withLoops ? this.maxGroup * 4 : this.maxGroup;
+    for (const s of warm) {
+      const n = pg.len[s] - 1;
+      if (total + n > max) continue;
+      blocks.push([s, n]);
+      total += n;
+    }
+    return blocks;
+  }
+
+  private installGroup(pg: PageBlocks, blocks: readonly [number, number][], fn: Block): void {
+    for (const [s, n] of blocks) {
+      pg.fns[s] = fn;
+      pg.len[s] |= COMPILED;
+      this.stats.compiledInsns += n;
+    }
+    this.stats.blocks += blocks.length;
+    this.stats.groups++;
   }
 
   /**
@@ -321,35 +363,13 @@ export class Jit {
    * and fewer, larger functions cost V8 less to compile than one per block.
    */
   private compileGroup(pg: PageBlocks, k: number): void {
-    const warm: number[] = [];
-    const min = Math.max(1, this.threshold >>> 1);
-    const d = pg.dec;
-    const blocks: [number, number][] = [[k, pg.len[k] - 1]];
-    let total = pg.len[k] - 1;
-    if (!this.loopsToStart(d, k, total)) {
-      for (let s = 0; s < SLOTS; s++) {
-        if (s !== k && pg.len[s] > 1 && pg.len[s] < COMPILED && pg.count[s] >= min && !this.loopsToStart(d, s, pg.len[s] - 1)) warm.push(s);
-      }
-    }
-    warm.sort((a, b) => pg.count[b] - pg.count[a] || a - b);
-    for (const s of warm) {
-      const n = pg.len[s] - 1;
-      if (total + n > this.maxGroup) continue;
-      blocks.push([s, n]);
-      total += n;
-    }
     const t0 = performance.now();
+    const blocks = this.warmBlocks(pg, k, false);
+    const total = blocks.reduce((n, [, len]) => n + len, 0);
     const body = this.groupSource(pg.dec, blocks);
     const name = blocks.length === 1 && this.loopsToStart(pg.dec, k, total) ? LOOP_FN : GROUP_FN;
     const make = new Function('H', 'add64', 'lsl64', 'lsr64', 'asr64', 'F', `return function ${name}(c, pcHi, end, depth) {\n${body}\n};`);
-    const fn = make(H, add64, lsl64, lsr64, asr64, pg.fns) as Block;
-    for (const [s] of blocks) {
-      pg.fns[s] = fn;
-      pg.len[s] |= COMPILED;
-    }
-    this.stats.blocks += blocks.length;
-    this.stats.compiledInsns += total;
-    this.stats.groups++;
+    this.installGroup(pg, blocks, make(H, add64, lsl64, lsr64, asr64, pg.fns) as Block);
     this.stats.compileMs += performance.now() - t0;
   }
 }

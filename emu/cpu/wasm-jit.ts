@@ -1,6 +1,6 @@
-// Block compiler back end that emits WebAssembly (jit.ts chooses it with `backend: 'wasm'`). A hot
-// block (the same blocks the JavaScript back end compiles: straight-line code up to and including
-// the first branch) becomes one function of its own module, which imports the vCPU's state memory
+// Block compiler back end that emits WebAssembly (jit.ts chooses it with `backend: 'wasm'`). Hot
+// blocks (the same blocks the JavaScript back end compiles: straight-line code up to and including
+// the first branch) of one page become one function of its own module, which imports the vCPU's state memory
 // (registers, flags hand-over, TLB: wasm-memory.ts) and guest RAM, so it computes on the same bytes
 // the interpreter uses, with native i64 arithmetic.
 //
@@ -96,16 +96,71 @@ export class WasmCompiler {
     return (c.n << 31) | (c.z << 30) | (c.c << 29) | (c.v << 28) | (c.evt !== 0 || c.fLo === 1 ? 1 : 0);
   }
 
-  /** Compile the block of n instructions from slot k of decode array d; loops: it branches back to its start. */
-  compile(d: Int32Array, k: number, n: number, loops: boolean): WasmBlock {
+  /**
+   * Compile blocks [slot, length] of decode array d (one physical page) into one function: it runs
+   * the block at the entry PC, then, while the next PC stays on the page at another block of the
+   * group and the budget allows that whole block, goes on there without returning to JavaScript
+   * (a br_table on the PC's slot); anything else returns with the PC in state memory.
+   */
+  compile(d: Int32Array, blocks: readonly (readonly [number, number, boolean])[]): WasmBlock {
     const t0 = performance.now();
     const g = new Gen();
     const b = g.b;
-    let native = 0;
-    // pc0 = pcHi:pcLo; f = flags handed over
-    b.get(L.pcHi).op(W.i64_extend_i32_u).i64c(32n).op(W.i64_shl).get(L.pcLo).op(W.i64_extend_i32_u).op(W.i64_or).set(L.pc0);
+    let native = 0,
+      insns = 0;
     b.i32c(0).mem(W.i32_load, 0, STATE.FLAGS).set(L.f);
-    g.open(W.block, 'exitpc').open(W.block, 'exit').open(W.loop, 'top');
+    g.open(W.block, 'exitpc').open(W.block, 'exit').open(W.loop, 'dispatch');
+    // pc0 = pcHi:pcLo, the PC of the block about to run
+    b.get(L.pcHi).op(W.i64_extend_i32_u).i64c(32n).op(W.i64_shl).get(L.pcLo).op(W.i64_extend_i32_u).op(W.i64_or).set(L.pc0);
+    g.open(W.block, 'default');
+    for (let c = blocks.length - 1; c >= 0; c--) g.open(W.block, `case${c}`);
+    const table = new Array<number>(1024).fill(blocks.length);
+    blocks.forEach(([k], c) => (table[k] = c));
+    b.get(L.pcLo).i32c(2).op(W.i32_shr_u).i32c(1023).op(W.i32_and);
+    b.op(0x0e /* br_table */).u32(1024);
+    for (const t of table) b.u32(t);
+    b.u32(blocks.length);
+    blocks.forEach(([k, n, loops]) => {
+      g.close();
+      native += this.emitBlock(g, d, k, n, loops);
+      insns += n;
+    });
+    g.close();
+    // a slot of the page outside the group: return there, nothing run
+    b.get(L.pc0).set(L.npc);
+    g.br('exit');
+    g.close().close();
+    b.i32c(0).get(L.npc).mem(W.i64_store, 0, STATE.PC);
+    g.close();
+    b.i32c(0).get(L.f).mem(W.i32_store, 0, STATE.FLAGS);
+    b.get(L.cnt);
+    const bytes = encodeModule(
+      [STATE.PAGES, Math.max(1, (this.c.bus.mem.byteLength + 65535) >>> 16)],
+      [{ module: 'j', name: 'interp', params: [I32, I32, I32], results: [I32] }],
+      [{ params: PARAMS, results: [I32], locals: LOCALS, body: b, export: 'b' }],
+    );
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), this.imports);
+    const fn = inst.exports.b as Exported;
+    this.stats.blocks += blocks.length;
+    this.stats.insns += insns;
+    this.stats.nativeInsns += native;
+    this.stats.bytes += bytes.length;
+    this.stats.compileMs += performance.now() - t0;
+    return (c, pcHi, end) => this.run(fn, c, pcHi, end);
+  }
+
+  /** One case of the group: the block of n instructions from slot k (loops: its branch may go back to
+   *  its start, then it runs again at once); returns how many were compiled natively. */
+  private emitBlock(g: Gen, d: Int32Array, k: number, n: number, loops: boolean): number {
+    const b = g.b;
+    let native = 0;
+    // the whole block must fit in the budget (the dispatch loop checked it for the first one)
+    b.get(L.cnt).i32c(n).op(W.i32_add).get(L.budget).op(W.i32_gt_u);
+    g.when(() => {
+      b.get(L.pc0).set(L.npc);
+      g.br('exit');
+    });
+    if (loops) g.open(W.loop, 'self');
     let ended = false;
     for (let j = 0; j < n; j++) {
       const i = (k + j) << 2;
@@ -121,28 +176,19 @@ export class WasmCompiler {
     if (!ended) g.pc(n).b.set(L.npc);
     b.get(L.cnt).i32c(n).op(W.i32_add).set(L.cnt);
     if (loops) {
-      // again at once while the branch went back to the start and the budget allows a whole round
+      // back at the start with budget for another round: again, without dispatching
       b.get(L.npc).get(L.pc0).op(W.i64_eq).get(L.cnt).i32c(n).op(W.i32_add).get(L.budget).op(W.i32_le_u).op(W.i32_and);
-      g.brIf('top');
+      g.brIf('self').close();
     }
-    g.close().close();
-    b.i32c(0).get(L.npc).mem(W.i64_store, 0, STATE.PC);
-    g.close();
-    b.i32c(0).get(L.f).mem(W.i32_store, 0, STATE.FLAGS);
-    b.get(L.cnt);
-    const bytes = encodeModule(
-      [STATE.PAGES, Math.max(1, (this.c.bus.mem.byteLength + 65535) >>> 16)],
-      [{ module: 'j', name: 'interp', params: [I32, I32, I32], results: [I32] }],
-      [{ params: PARAMS, results: [I32], locals: LOCALS, body: b, export: 'b' }],
-    );
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), this.imports);
-    const fn = inst.exports.b as Exported;
-    this.stats.blocks++;
-    this.stats.insns += n;
-    this.stats.nativeInsns += native;
-    this.stats.bytes += bytes.length;
-    this.stats.compileMs += performance.now() - t0;
-    return (c, pcHi, end) => this.run(fn, c, pcHi, end);
+    // still on the page: dispatch again (same translation, same decode array: a write to the page
+    // or an event would have left through the interpreter)
+    b.get(L.npc).i64c(12n).op(W.i64_shr_u).get(L.pc0).i64c(12n).op(W.i64_shr_u).op(W.i64_eq);
+    g.when(() => {
+      b.get(L.npc).op(W.i32_wrap_i64).set(L.pcLo);
+      g.br('dispatch');
+    });
+    g.br('exit');
+    return native;
   }
 
   private run(fn: Exported, c: JitCpu, pcHi: number, end: number): void {

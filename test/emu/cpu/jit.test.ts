@@ -198,8 +198,9 @@ describe('jit: compiled code', () => {
       const state = (c: Cpu): string =>
         `${Array.from(c.x).join(',')}|${Array.from(c.vr).join(',')}|${c.fpcr},${c.fpsr}|${c.pc}|${c.instret}|${c.pstate}|${syndrome.map((e) => c.readSysregValue(e)).join(',')}`;
       for (let k = 0; k < words; k++) {
+        // let the vitest worker talk to its parent (a long synchronous stretch times its RPC out)
+        if (k % 200 === 0) await new Promise((r) => setImmediate(r));
         if (k % 2000 === 0) {
-          await new Promise((r) => setImmediate(r)); // let the vitest worker talk to its parent
           for (const m of [ref, jit]) {
             m.cpu.reset();
             // every other round with FP/SIMD enabled (CPACR_EL1.FPEN = 3), else its instructions trap
