@@ -2,7 +2,7 @@
 // guests/bin/workload.bin (whole machine, trace recorded) and optionally on the Debian 6.1 kernel
 // to its "VFS: Unable to mount root fs" panic; the guest runs also compare the trace digests.
 //
-//   node bench/jit-bench.ts [--insns N] [--linux] [--wasm] [--no-off] [--write-docs]
+//   node bench/jit-bench.ts [--insns N] [--linux] [--wasm] [--no-off] [--threshold N] [--write-docs]
 //
 // --wasm adds the WebAssembly back end (emu/cpu/wasm-jit.ts) as a third column; --no-off skips the
 // interpreter-only guest runs (digests are then compared with the JavaScript back end). After each
@@ -36,7 +36,11 @@ interface GuestSample {
 
 /** The back ends compared: the interpreter alone, JavaScript blocks (the default), WebAssembly blocks. */
 type Mode = false | 'js' | 'wasm';
-const jitOf = (mode: Mode): boolean | JitOptions => (mode === false ? false : { backend: mode });
+const thresholdArg = process.argv.indexOf('--threshold');
+/** --threshold N: executions before a block is compiled, for both back ends (default: jit.ts's). */
+const THRESHOLD = thresholdArg >= 0 ? Number(process.argv[thresholdArg + 1]) : undefined;
+const jitOf = (mode: Mode): boolean | JitOptions =>
+  mode === false ? false : { backend: mode, ...(THRESHOLD !== undefined ? { threshold: THRESHOLD } : {}) };
 
 function cpuNow(): number {
   const u = process.cpuUsage();
@@ -109,7 +113,7 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   for (const w of Object.keys(WORKLOADS)) {
     const off = runWorkload(w, insns, false),
-      on = runWorkload(w, insns, true);
+      on = runWorkload(w, insns, jitOf('js'));
     const ws = wasm ? runWorkload(w, insns, jitOf('wasm')) : undefined;
     const line = `| ${w} (loop) | ${off.cpuMips.toFixed(1)} | ${on.cpuMips.toFixed(1)} | ${(on.cpuMips / off.cpuMips).toFixed(2)}x | -${ws ? ` | wasm ${ws.cpuMips.toFixed(1)} (${(ws.cpuMips / off.cpuMips).toFixed(2)}x)` : ''} |`;
     console.log(line);

@@ -2,7 +2,7 @@
 // (`bootscope run`, recording on, as a plain-node child process) and on Debian's QEMU TCG with
 // one vCPU, the same kernel and command line, in the same run.
 //
-//   ./bootscope node bench/linux-boot-bench.ts [--runs N] [--write-docs]
+//   ./bootscope node bench/linux-boot-bench.ts [--runs N] [--wasm] [--write-docs]
 //
 // Wall time is from spawning the process to the moment "end Kernel panic" appears on its stdout
 // (both print the console live). Guest instructions come from the emulator's summary (it stops
@@ -24,6 +24,8 @@ const args = process.argv.slice(2);
 const runsArg = args.indexOf('--runs');
 const RUNS = runsArg >= 0 ? Number(args[runsArg + 1]) : 1;
 const writeDocs = args.includes('--write-docs');
+/** --jit wasm: the emulator runs with the WebAssembly back end (the docs section is not written then). */
+const wasm = args.includes('--wasm');
 
 const fetched = execFileSync(path.join(REPO_ROOT, 'scripts/fetch-guests.sh'), ['kernel'], { encoding: 'utf8' });
 const kernel = /^kernel (.*)$/m.exec(fetched)![1]!;
@@ -101,6 +103,7 @@ const emulator = (i: number) =>
       '-o',
       path.join(tmp, `linux${i}.trace`),
       '-f',
+      ...(wasm ? ['--jit', 'wasm'] : []),
     ],
     false,
   );
@@ -183,7 +186,7 @@ const section = [
 ].join('\n');
 
 process.stdout.write(section + '\n');
-if (writeDocs) {
+if (writeDocs && !wasm) {
   const file = path.join(REPO_ROOT, 'docs/benchmarks.md');
   const doc = readFileSync(file, 'utf8');
   const start = doc.indexOf('\n## Linux boot\n');

@@ -1,7 +1,7 @@
 // Debian's 6.1 cloud kernel on the kvm machine to the VFS panic: every platform line matches what
 // the same kernel printed on QEMU's virt machine with the same command line
 // (test/real/expected/linux-qemu-gicv<G>-smp<N>.txt, from scripts/make-linux-expected.sh G N),
-// and a replay of the recorded boot is identical. UPDATE_GOLDEN=1 first rewrites those files with
+// and a replay of the recorded boot is identical (also with the WebAssembly block compiler). UPDATE_GOLDEN=1 first rewrites those files with
 // the pinned kernel on QEMU (after moving the kernel pin: docs/inputs.md).
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -91,7 +91,19 @@ describe('Debian Linux 6.1 on --machine kvm', () => {
     expect(r.out).toMatch(/^identical \([\d,]+ events\)\n$/);
   });
 
+  it('replay of that boot with the WebAssembly block compiler (--jit wasm) is identical', async () => {
+    const r = await bootscope(tmp.dir, 'replay', trace, '--jit', 'wasm');
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/^identical \([\d,]+ events\)\n$/);
+  });
+
   it('boots to the VFS panic (2 vCPUs, GICv2) with the platform lines QEMU virt prints', async () => {
     await expectQemuPlatform(await bootToPanic(2, 2, tmp.file('linux-v2.trace')), 2, 2);
+  });
+
+  it('replay of the 2-vCPU boot with --jit wasm is identical (exclusive monitors shared by the vCPUs)', async () => {
+    const r = await bootscope(tmp.dir, 'replay', tmp.file('linux-v2.trace'), '--jit', 'wasm');
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/^identical \([\d,]+ events\)\n$/);
   });
 });
