@@ -16,6 +16,7 @@ import { fromLeHex, regHex, REGS, targetXml, writeReg } from './regs.ts';
 import { DebugTarget, type Halt, type Position } from './target.ts';
 import { monitorCommand, type MonitorHost } from './monitor.ts';
 import { formatEventLine } from '../../capture/describe.ts';
+import type { TraceEvent } from '../../capture/model.ts';
 
 /** Thrown into the run when the server needs a fresh machine (reverse execution). */
 export class RestartMachine extends Error {
@@ -117,7 +118,7 @@ export class GdbServer {
    * (the first moment a vCPU is about to run at or after it).
    */
   startAt(at: { seq: number } | { time: number }): void {
-    if ('seq' in at) this.pending = this.toEventCont(at.seq);
+    if ('seq' in at) this.pending = this.eventMove(at.seq);
     else this.pending = async () => void (await this.target.run({ time: at.time }, { stopAtPoints: false }));
   }
 
@@ -510,9 +511,36 @@ export class GdbServer {
    * instruction that caused it (or just after an event no instruction caused, e.g. a timer).
    */
   private toEvent(seq: number): void {
-    this.restart(this.toEventCont(seq));
+    this.serial(this.eventMove(seq));
   }
 
+  /**
+   * Move to event #seq. When the recording says the event is still ahead, the machine runs
+   * forward to it in place (one pass: the event's vCPU and time are in the recording); else, or
+   * if that lands elsewhere, the exact two-pass move on fresh machines (toEventCont).
+   */
+  private eventMove(seq: number): () => Promise<void> {
+    const t = this.target;
+    return async () => {
+      const e = this.opts.trace?.event(seq);
+      const pos = e ? pointOf(e) : undefined;
+      if (pos && seq >= t.events && pos.time! > t.m.scheduler.now()) {
+        const h = await t.run(pos, { stopAtPoints: false });
+        if (h.kind === 'point' && t.events === seq) {
+          this.atEvent(seq, h);
+          return;
+        }
+      }
+      this.opts.log(`gdb: event #${seq} is behind: replaying from the start to reach it`);
+      this.restart(this.toEventCont(seq));
+    };
+  }
+
+  /**
+   * The exact move to event #seq: a first fresh machine finds where the event happens (which
+   * vCPU, at what time, inside an instruction or not), a second one runs to just before the
+   * instruction that caused it (or just after an event no instruction caused, e.g. a timer).
+   */
   private toEventCont(seq: number): () => Promise<void> {
     const t = this.target;
     return async () => {
@@ -537,17 +565,20 @@ export class GdbServer {
       }
       this.restart(async () => {
         const h = await t.run(pos, { stopAtPoints: false });
-        if (h.kind === 'exited') {
-          this.send(ERR(`the replay ended before event #${seq}`));
-          return;
-        }
-        t.atEvent = seq;
-        const e = this.opts.trace?.event(seq);
-        this.send('O' + toHex(`${e ? formatEventLine(e) : `event #${seq}`}\n${this.describeHalt(h)}\n`));
-        this.gVcpu = h.vcpu;
-        this.send('OK');
+        if (h.kind === 'exited') this.send(ERR(`the replay ended before event #${seq}`));
+        else this.atEvent(seq, h);
       });
     };
+  }
+
+  /** Arrived at event #seq: say where (console output of the monitor command), then OK. */
+  private atEvent(seq: number, h: Halt): void {
+    const t = this.target;
+    t.atEvent = seq;
+    const e = this.opts.trace?.event(seq);
+    this.send('O' + toHex(`${e ? formatEventLine(e) : `event #${seq}`}\n${this.describeHalt(h)}\n`));
+    if (h.kind !== 'exited') this.gVcpu = h.vcpu;
+    this.send('OK');
   }
 
   private describeHalt(h: Halt): string {
@@ -556,4 +587,16 @@ export class GdbServer {
     const cpu = t.cpus[h.vcpu]!;
     return `cpu${h.vcpu} at pc 0x${cpu.pc.toString(16)}, event #${t.events} next, time ${t.m.scheduler.now()}`;
   }
+}
+
+/**
+ * Where a recorded event happens, from its fields alone: an event a vCPU's instruction caused
+ * (MMIO, hypercall, system register, synchronous exception) is reached just before that
+ * instruction (its time counts the instruction); an interrupt taken, a WFI/WFE wake-up, or an
+ * event of no vCPU (a device's deadline) at its time.
+ */
+function pointOf(e: TraceEvent): DebugPoint {
+  if (e.vcpu < 0) return { time: e.time };
+  if (e.kind === 'irq_deliver' || e.kind === 'wfx') return { vcpu: e.vcpu, time: e.time };
+  return { vcpu: e.vcpu, time: e.time - 1 };
 }
