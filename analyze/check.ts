@@ -21,8 +21,18 @@ import { uartFamily } from './rules/uart.ts';
 import { vmSpecFamily } from './rules/vm-spec.ts';
 import { acpiFamily } from './rules/acpi.ts';
 import { xenFamily } from './rules/xen-abi.ts';
+import { virtioFamily } from './rules/virtio.ts';
 
-export const RULE_FAMILIES: readonly RuleFamily[] = [uartFamily, gicFamily, psciFamily, xenFamily, vmSpecFamily, bootFamily, acpiFamily];
+export const RULE_FAMILIES: readonly RuleFamily[] = [
+  uartFamily,
+  gicFamily,
+  psciFamily,
+  xenFamily,
+  vmSpecFamily,
+  bootFamily,
+  acpiFamily,
+  virtioFamily,
+];
 export const ALL_RULES: readonly RuleDef[] = RULE_FAMILIES.flatMap((f) => f.rules);
 
 /** An unknown --rules pattern: one line naming it and what exists. */

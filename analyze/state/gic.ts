@@ -250,6 +250,15 @@ export class GicState {
   }
 
   applyAck(e: EventOf<'irq_ack'>, change: GicChange): void {
+    if (e.intid >= 8192) {
+      // An LPI has no active state (Arm IHI 0069H §5.1.1): acknowledging it only raises the
+      // running priority, which its EOI drops. Its priority is in the LPI configuration table
+      // (guest memory, not traced): the highest, 0, stands for it.
+      const st = this.cpu(e.vcpu).stack;
+      st.push({ intid: e.intid, prio: 0, seq: e.seq });
+      if (st.length > 64) st.shift();
+      return;
+    }
     if (e.intid >= 1020) return;
     const s = this.slot(e.intid, e.vcpu);
     if (s < 0) return;

@@ -92,7 +92,7 @@ describe('bootscope check / explain CLI', () => {
     const r = cli('check', 'nowhere.trace', '--rules', 'bogus.*');
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(
-      "bootscope: --rules: 'bogus.*' matches no rule (families: uart, gic, psci-smccc, xen-abi, vm-spec, boot-protocol, acpi; see docs/rules.md)\n",
+      "bootscope: --rules: 'bogus.*' matches no rule (families: uart, gic, psci-smccc, xen-abi, vm-spec, boot-protocol, acpi, virtio; see docs/rules.md)\n",
     );
     const t = cli('explain', 'gpu', 'nowhere.trace');
     expect(t.status).toBe(1);

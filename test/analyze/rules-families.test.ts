@@ -104,6 +104,25 @@ describe('GIC rules', () => {
     expect(fs.find((f) => f.rule === 'gic.eoi-out-of-order')!.message).toContain('INTID 41 (acknowledged later)');
   });
 
+  it('an LPI acknowledged and EOId is no finding (LPIs have no active state); EOI of one never acknowledged is', () => {
+    const lpi = (kind: 'irq_ack' | 'irq_eoi', intid: number): NewEvent =>
+      kind === 'irq_ack'
+        ? { kind, time: at(), vcpu: 0, intid, source_cpu: 0, via: 'icc_sysreg' }
+        : { kind, time: at(), vcpu: 0, intid, via: 'icc_sysreg' };
+    const sre = {
+      kind: 'sysreg',
+      time: at(),
+      vcpu: 0,
+      name: 'ICC_SRE_EL1',
+      encoding: 0,
+      write: true,
+      value: 7n,
+      outcome: 'handled',
+    } as const;
+    expect(ids(findings(BASE, [sre, lpi('irq_ack', 8193), lpi('irq_ack', 8196), lpi('irq_eoi', 8196), lpi('irq_eoi', 8193)]))).toEqual([]);
+    expect(ids(findings(BASE, [sre, lpi('irq_ack', 8193), lpi('irq_eoi', 8193), lpi('irq_eoi', 8193)]))).toEqual(['gic.eoi-not-active']);
+  });
+
   it('GICv2 SPI enabled with no target, and a pending interrupt never acknowledged while others are', () => {
     const fs = findings(
       [GICD2, GICC2, PCIE, PL011],
@@ -231,13 +250,47 @@ describe('rule selection', () => {
   it('rejects a pattern that matches nothing, naming it', () => {
     expect(() => selectRules('gic.*,nosuch')).toThrow(RuleSelectionError);
     expect(() => selectRules('nosuch')).toThrow(
-      "--rules: 'nosuch' matches no rule (families: uart, gic, psci-smccc, xen-abi, vm-spec, boot-protocol, acpi; see docs/rules.md)",
+      "--rules: 'nosuch' matches no rule (families: uart, gic, psci-smccc, xen-abi, vm-spec, boot-protocol, acpi, virtio; see docs/rules.md)",
     );
   });
 
   it('every rule id is unique and has a clause', () => {
     expect(new Set(ALL_RULES.map((r) => r.id)).size).toBe(ALL_RULES.length);
     for (const r of ALL_RULES) expect(r.clause.length).toBeGreaterThan(10);
+  });
+});
+
+describe('virtio rules', () => {
+  const VBLK: DeviceRegion = { name: 'virtio-blk@00:01.0', model: 'virtio-blk-pci', role: 'virtio', base: 0x8000000000, size: 0x4000 };
+  const st = (v: number) => mmio('mmio_write', VBLK, 0x14, v, 'BAR4+0x14 device_status', 1);
+  const rd = (v: number) => mmio('mmio_read', VBLK, 0x14, v, 'BAR4+0x14 device_status', 1);
+  const feat = (sel: number, v: number) => [
+    mmio('mmio_write', VBLK, 0x8, sel, 'BAR4+0x8 driver_feature_select'),
+    mmio('mmio_write', VBLK, 0xc, v, 'BAR4+0xc driver_feature'),
+  ];
+  const enable = mmio('mmio_write', VBLK, 0x1c, 1, 'BAR4+0x1c queue_enable', 2);
+  const notify = mmio('mmio_write', VBLK, 0x3000, 0, 'BAR4+0x3000 notify.q0', 2);
+
+  it('the sequence Linux 6.1 follows (reset, ACKNOWLEDGE, DRIVER, features with VERSION_1, FEATURES_OK re-read, queues, DRIVER_OK, notify) has no finding', () => {
+    const fs = findings(
+      [...BASE, VBLK],
+      [st(0), st(1), st(3), ...feat(0, 0x30006054), ...feat(1, 0x101), st(11), rd(11), enable, st(15), notify],
+    );
+    expect(ids(fs)).toEqual([]);
+  });
+
+  it('out of order, FEATURES_OK not re-read, no VERSION_1, a queue after DRIVER_OK, a notify before it', () => {
+    const fs = findings([...BASE, VBLK], [st(0), notify, st(2), ...feat(1, 0), st(11), st(15), enable]);
+    expect(ids(fs)).toEqual([
+      'virtio.features-ok-not-reread',
+      'virtio.no-version-1',
+      'virtio.notify-before-driver-ok',
+      'virtio.queue-after-driver-ok',
+      'virtio.status-order',
+    ]);
+    expect(fs.find((f) => f.rule === 'virtio.status-order')!.message).toBe(
+      'virtio-blk@00:01.0: status 0x2 sets DRIVER without ACKNOWLEDGE.',
+    );
   });
 });
 
