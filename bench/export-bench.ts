@@ -160,7 +160,7 @@ async function fleetFigures(dir: string, trace: string, boots: number) {
     'count per trace and kind': 'SELECT trace, kind, count(*) AS n FROM events GROUP BY trace, kind',
     'first GIC access per boot, slowest 5':
       "SELECT trace, min(time) AS gic FROM events WHERE kind = 'mmio_write' AND device LIKE 'gic%' GROUP BY trace ORDER BY gic DESC LIMIT 5",
-    'console bytes per boot': "SELECT trace, sum(length(bytes)) AS n FROM events WHERE kind = 'console' GROUP BY trace",
+    'console events per boot': "SELECT trace, count(*) AS n FROM events WHERE kind = 'console' GROUP BY trace",
   };
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const duck = await (await DuckDBInstance.create(':memory:')).connect();
