@@ -54,11 +54,16 @@ describe('guests/inputs.lock', () => {
       expect(inputs.find((i) => i.kind === 'tool' && i.package === t)?.version).toMatch(/^\S+$/);
     }
     expect(new Set(inputs.map((i) => `${i.kind} ${i.role}`)).size).toBe(inputs.length);
-    // The KVM oracle's host packages: one group, arm64, each like a guest pin.
+    // The KVM oracle's host packages and the xen oracle's dom0 packages: two groups, arm64, each like a guest pin.
     const oracle = inputs.filter((i) => i.kind === 'oracle');
     expect(oracle[0]).toMatchObject({ role: 'kvm-host/qemu-system-arm', file: 'usr/bin/qemu-system-aarch64', arch: 'arm64' });
+    expect(oracle.find((o) => o.role.startsWith('xen-dom0/'))).toMatchObject({
+      role: 'xen-dom0/xen-utils-4.17',
+      file: 'usr/lib/xen-4.17/bin/xl',
+      version: guestPin('xen', inputs).version,
+    });
     for (const o of oracle) {
-      expect(o.role).toBe(`kvm-host/${o.package}`);
+      expect([`kvm-host/${o.package}`, `xen-dom0/${o.package}`]).toContain(o.role);
       expect(o.hash).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(basename(o.pool!)).toBe(`${key(o)}.deb`);
     }
@@ -192,7 +197,7 @@ describe('scripts/fetch-guests.sh', () => {
 
   it('unknown roles and options are one-line errors', () => {
     expect(fetchWith({}, {}, 'kernal').err).toBe(
-      "fetch-guests: unknown role 'kernal' (guests/inputs.lock has: kernel kernel-6.12 u-boot busybox xen edk2 kvm-host)\n",
+      "fetch-guests: unknown role 'kernal' (guests/inputs.lock has: kernel kernel-6.12 u-boot busybox xen edk2 kvm-host xen-dom0)\n",
     );
     expect(fetchWith({}, {}, '--write').err).toBe('fetch-guests: --write goes with --newest\n');
   });
@@ -224,7 +229,7 @@ describe("cli/inputs.ts fetchGuests (the demo's way in)", () => {
     const err = await fetchPinned(['no-such-role'], { env }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputsError);
     expect((err as Error).message).toBe(
-      "unknown role 'no-such-role' (guests/inputs.lock has: kernel kernel-6.12 u-boot busybox xen edk2 kvm-host)",
+      "unknown role 'no-such-role' (guests/inputs.lock has: kernel kernel-6.12 u-boot busybox xen edk2 kvm-host xen-dom0)",
     );
   });
 });
