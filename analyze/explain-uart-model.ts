@@ -6,6 +6,10 @@ import type { CommandLine, KernelLine } from './uart-linux.ts';
 
 export const UART_VERDICTS = [
   'working-pl011',
+  'working-acpi',
+  'acpi-no-spcr',
+  'acpi-spcr-wrong',
+  'acpi-console-wrong-port',
   'working-sbsa',
   'sbsa-described-as-pl011',
   'missing-from-dt',

@@ -14,6 +14,7 @@ import type { Analysis, ReplayContext } from './analysis.ts';
 import { evidenceOf } from './check.ts';
 import { replay, type ReplayOptions, type ReplaySource } from './engine.ts';
 import { clockRates, gicIntid, readDt, type DtDevice, type DtInfo } from './dt-info.ts';
+import { acpiDiagnosis } from './explain-uart-acpi.ts';
 import { amba, PL011_PID, PRIMECELL_CID, type UartRegs } from './state/uart.ts';
 import type { Evidence } from './rules/rule.ts';
 import {
@@ -268,7 +269,11 @@ class ExplainUart implements Analysis<UartExplanation> {
       xenConsole,
       kernel: { commandLine, lines: lines.sort((a, b) => a.seq - b.seq) },
     };
-    return { ...this.diagnose(ctx, nodes, nodeReports, regions, unassignedNearUart, xenConsole, k, commandLine ?? undefined), ...base };
+    const acpi = acpiDiagnosis(ctx, k, commandLine ?? undefined); // ACPI boots: from SPCR, not the DT
+    return {
+      ...(acpi ?? this.diagnose(ctx, nodes, nodeReports, regions, unassignedNearUart, xenConsole, k, commandLine ?? undefined)),
+      ...base,
+    };
   }
 
   private nodeReport(n: DtDevice, ctx: ReplayContext, dt: DtInfo | undefined): UartNodeReport {

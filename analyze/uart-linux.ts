@@ -27,6 +27,10 @@ export interface KernelConsole {
   noInitialConsole?: KernelLine;
   linux?: KernelLine;
   panic?: KernelLine;
+  /** ACPI boots: "ACPI: SPCR: console: pl011,mmio,0x9000000,9600" (or SPCR's complaint). */
+  spcr?: KernelLine;
+  /** ACPI boots: the kernel listed its tables ("ACPI: XSDT 0x…"). */
+  acpiTables?: KernelLine;
 }
 
 const MAX_LINE = 512;
@@ -80,6 +84,8 @@ export class KernelConsoleScanner {
     else if (text.startsWith('Warning: unable to open an initial console')) k.noInitialConsole ??= at;
     else if (text.startsWith('Linux version ') || text.startsWith('Booting Linux')) k.linux ??= at;
     else if (text.startsWith('Kernel panic - not syncing')) k.panic ??= at;
+    else if (text.startsWith('ACPI: SPCR: ')) k.spcr ??= at;
+    else if (/^ACPI: XSDT 0x/.test(text)) k.acpiTables ??= at;
   }
 }
 

@@ -1,0 +1,113 @@
+// `explain uart` on an ACPI boot (a UEFI firmware gave the kernel ACPI tables and an empty DT):
+// the kernel learns its console from the SPCR table (Microsoft "Serial Port Console Redirection
+// Table"; Linux's drivers/acpi/spcr.c makes it the preferred console unless the command line names
+// another), and binds the PL011 through the DSDT's ARMH0011 device, not through the DT or the
+// AMBA bus's ID reads. The verdicts here replace the DT ones for such boots.
+
+import type { DeviceRegion } from '../capture/model.ts';
+import type { ReplayContext } from './analysis.ts';
+import type { UartVerdict } from './explain-uart-model.ts';
+import { storedTables } from './rules/acpi.ts';
+import { consoleArgs, type CommandLine, type KernelConsole } from './uart-linux.ts';
+
+export interface AcpiUartDiagnosis {
+  verdict: UartVerdict;
+  hasConsole: boolean;
+  summary: string;
+  reasons: string[];
+}
+
+const hex = (n: number) => '0x' + n.toString(16);
+/** SPCR interface types (Table 3 of the SPCR specification) Linux's spcr.c understands for Arm UARTs. */
+const SPCR_TYPES: Record<number, string> = { 0x03: 'pl011', 0x0d: 'sbsa32', 0x0e: 'sbsa' };
+
+/** SPCR fields the kernel uses: interface type, base address, GSI. */
+function spcrOf(ctx: ReplayContext): { type: number; base: number; gsi: number } | null | undefined {
+  const tables = storedTables(ctx.meta.extra);
+  if (!tables.length) return undefined;
+  const t = tables.find((x) => x.sig === 'SPCR');
+  if (!t || t.data.length < 58) return null;
+  const dv = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return { type: t.data[36]!, base: Number(dv.getBigUint64(44, true)), gsi: dv.getUint32(54, true) };
+}
+
+/** An ACPI boot: the trace stores ACPI tables, or the kernel listed them. */
+export function isAcpiBoot(ctx: ReplayContext, k: KernelConsole): boolean {
+  return storedTables(ctx.meta.extra).length > 0 || !!k.acpiTables;
+}
+
+/** The verdict for an ACPI boot (undefined for others: the DT verdicts apply). */
+export function acpiDiagnosis(
+  ctx: ReplayContext,
+  k: KernelConsole,
+  cmdline: CommandLine | undefined,
+): (AcpiUartDiagnosis & { evidence: [] }) | undefined {
+  return isAcpiBoot(ctx, k) ? { ...diagnoseAcpiUart(ctx, k, cmdline, ctx.regionsByRole('uart')), evidence: [] } : undefined;
+}
+
+export function diagnoseAcpiUart(
+  ctx: ReplayContext,
+  k: KernelConsole,
+  cmdline: CommandLine | undefined,
+  uarts: readonly DeviceRegion[],
+): AcpiUartDiagnosis {
+  const spcr = spcrOf(ctx);
+  const consoles = cmdline ? consoleArgs(cmdline.text).consoles : [];
+  const enabled = k.consoleEnabled.map((l) => /\[(\S+)\]/.exec(l.text)?.[1] ?? '');
+  const ttyAma = enabled.find((c) => c.startsWith('ttyAMA'));
+  const reasons: string[] = [];
+  if (k.spcr) reasons.push(`The kernel read the SPCR table: "${k.spcr.text}" (console seq ${k.spcr.seq}).`);
+  for (const p of k.ports) reasons.push(`The PL011 driver bound the ACPI device: "${p.text}" (console seq ${p.seq}).`);
+  if (spcr === null && consoles.length === 0) {
+    return {
+      verdict: 'acpi-no-spcr',
+      hasConsole: !!ttyAma,
+      summary: 'ACPI boot without an SPCR table and without console= on the command line: nothing tells Linux which UART is the console.',
+      reasons: [
+        ...reasons,
+        'The firmware gave no SPCR (the table that names the console UART on ACPI systems), and the command line has no console=, so Linux has no preferred console and no earlycon.',
+        'Fix: give the VM an SPCR (drop --acpi-spcr off), or put console=ttyAMA0 (and earlycon) on the command line.',
+      ],
+    };
+  }
+  if (spcr) {
+    const uart = uarts.find((r) => r.base === spcr.base);
+    const want = uart ? (uart.model === 'pl011' ? [0x03] : uart.model === 'sbsa-uart' ? [0x0e, 0x0d] : []) : [];
+    if (!uart || (want.length && !want.includes(spcr.type))) {
+      return {
+        verdict: 'acpi-spcr-wrong',
+        hasConsole: !!ttyAma,
+        summary: uart
+          ? `SPCR describes ${uart.name} as interface type ${hex(spcr.type)} (${SPCR_TYPES[spcr.type] ?? 'unknown'}), but it is a ${uart.model}: the console comes up with the wrong driver.`
+          : `SPCR points the console at ${hex(spcr.base)}, where the platform has no UART: the kernel's SPCR console writes nowhere.`,
+        reasons: [
+          ...reasons,
+          `Platform UARTs: ${uarts.map((r) => `${r.name} (${r.model}) at ${hex(r.base)}`).join(', ') || 'none'}.`,
+          "Fix the firmware's SPCR: base address and interface type of the console UART.",
+        ],
+      };
+    }
+  }
+  const named = consoles.find((c) => c.name === 'ttyAMA');
+  const namedTty = named ? `ttyAMA${named.index}` : '';
+  if (named && !enabled.includes(namedTty)) {
+    return {
+      verdict: 'acpi-console-wrong-port',
+      hasConsole: false,
+      summary: `console=${namedTty} names a port the kernel never created: on this ACPI boot the PL011 ports are ${k.ports.map((p) => /(ttyAMA\d+)/.exec(p.text)?.[1]).join(', ') || 'none'}.`,
+      reasons: [
+        ...reasons,
+        `The command line (${cmdline!.source}) is "${cmdline!.text}".`,
+        `Fix: console=${/(ttyAMA\d+)/.exec(k.ports[0]?.text ?? '')?.[1] ?? 'ttyAMA0'}, or drop console= and let SPCR choose.`,
+      ],
+    };
+  }
+  return {
+    verdict: 'working-acpi',
+    hasConsole: !!ttyAma,
+    summary: ttyAma
+      ? `ACPI boot: ${ttyAma} is the console${spcr ? `, as SPCR names the UART at ${hex(spcr.base)}` : ' (from console=)'}.`
+      : 'ACPI boot: the kernel has not enabled a ttyAMA console in this trace.',
+    reasons,
+  };
+}
