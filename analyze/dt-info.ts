@@ -19,6 +19,11 @@ export interface DtDevice {
   path: string;
   compatible: string[];
   reg: { base: number; size: number }[];
+  /**
+   * A PCI host bridge's (`device_type = "pci"`) memory and I/O windows, from `ranges`: the
+   * firmware or the guest assigns the functions' BARs inside them, so they describe those BARs.
+   */
+  windows: { base: number; size: number }[];
   /** `interrupts` cells (GIC: type, number, flags triples). */
   interrupts: number[];
   status: string;
@@ -62,6 +67,7 @@ function walk(node: FdtNode, path: string, ac: number, sc: number, out: DtDevice
       path,
       compatible: propStrings(node, 'compatible') ?? [],
       reg,
+      windows: propString(node, 'device_type') === 'pci' ? pciWindows(node, ac) : [],
       interrupts: propU32s(node, 'interrupts') ?? [],
       status: propString(node, 'status') ?? 'okay',
       node,
@@ -72,17 +78,35 @@ function walk(node: FdtNode, path: string, ac: number, sc: number, out: DtDevice
   for (const c of node.children) walk(c, path === '/' ? `/${c.name}` : `${path}/${c.name}`, childAc, childSc, out);
 }
 
-/** The DT device whose reg contains `addr` (the smallest such range). */
+/** `ranges` of a PCI node: (3-cell PCI address, parent address, size) entries → CPU windows. */
+function pciWindows(node: FdtNode, parentAc: number): { base: number; size: number }[] {
+  const cells = propU32s(node, 'ranges') ?? [];
+  const sc = propU32(node, '#size-cells') ?? 2;
+  const stride = 3 + parentAc + sc;
+  const num = (xs: readonly number[]) => xs.reduce((v, c) => v * 0x100000000 + c, 0);
+  const out: { base: number; size: number }[] = [];
+  for (let i = 0; i + stride <= cells.length; i += stride)
+    out.push({ base: num(cells.slice(i + 3, i + 3 + parentAc)), size: num(cells.slice(i + 3 + parentAc, i + stride)) });
+  return out;
+}
+
+/**
+ * The DT device whose reg contains `addr` (the smallest such range); failing that, the PCI host
+ * bridge whose windows contain it (a function's BAR).
+ */
 export function dtDeviceAt(dt: DtInfo, addr: number): DtDevice | undefined {
   let best: DtDevice | undefined;
   let bestSize = Infinity;
-  for (const d of dt.devices) {
-    if (d.path.startsWith('/memory') || d.path.startsWith('/cpus')) continue;
-    for (const r of d.reg)
-      if (addr >= r.base && addr < r.base + r.size && r.size < bestSize) {
-        best = d;
-        bestSize = r.size;
-      }
+  for (const pass of ['reg', 'windows'] as const) {
+    for (const d of dt.devices) {
+      if (d.path.startsWith('/memory') || d.path.startsWith('/cpus')) continue;
+      for (const r of d[pass])
+        if (addr >= r.base && addr < r.base + r.size && r.size < bestSize) {
+          best = d;
+          bestSize = r.size;
+        }
+    }
+    if (best) return best;
   }
   return best;
 }

@@ -105,6 +105,7 @@ class ExplainUart implements Analysis<UartExplanation> {
           path: `region table: ${r.name}`,
           compatible: r.compatible!,
           reg: [{ base: r.base, size: r.size }],
+          windows: [],
           interrupts: r.intid !== undefined && r.intid >= 32 ? [0, r.intid - 32, 4] : [],
           status: 'okay',
           node: fdtNode(r.name),

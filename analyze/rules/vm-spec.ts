@@ -51,7 +51,7 @@ export const VM_SPEC_RULES = {
     clause: `${SPEC}: "a complete FDT or ACPI; the guest must not rely on a fixed memory map"`,
     title: 'guest touched an MMIO region the DT does not describe',
     trigger:
-      "an MMIO access to an address no DT node's reg covers (without a DTB in the trace: an access the platform resolved as unassigned)",
+      "an MMIO access to an address no DT node's reg covers, nor a PCI host bridge's `ranges` window where the functions' BARs are assigned (without a DTB in the trace: an access the platform resolved as unassigned)",
   },
   describedAbsent: {
     id: 'vmspec.described-absent',
@@ -137,7 +137,7 @@ class VmSpecRules implements Analysis<void> {
       described &&
       !unassigned &&
       this.describedRegions.size < 4096 &&
-      described.reg.some((g) => g.base <= r.base && g.base + g.size >= r.base + r.size)
+      [...described.reg, ...described.windows].some((g) => g.base <= r.base && g.base + g.size >= r.base + r.size)
     )
       this.describedRegions.add(r.name);
     if (dt && !described) {
