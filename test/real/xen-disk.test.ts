@@ -145,6 +145,35 @@ describe('Debian Linux 6.1 and 6.12 to /sbin/init on a Xen virtual disk (--machi
     expect(be).toEqual([{ path: '/local/domain/0/backend/vbd/1/51712/sectors', result: 'OK' }]);
   });
 
+  it("I/O latency of the 2-vCPU boot: the disk's ring and the vif's frames, each from the event-channel send to the ack of the upcall PPI", async () => {
+    const b = await smp2;
+    const l = await bootscope(tmp.dir, 'latency', b.trace, '--json');
+    expect(l.err).toBe('');
+    const io = JSON.parse(l.out).io as {
+      queues: {
+        kind: string;
+        device: string;
+        queue: number;
+        requests: number;
+        completed: number;
+        silent: number;
+        stages: { stage: string; count: number; max: number }[];
+      }[];
+      outstanding: { device: string; count: number }[];
+    };
+    // 2 vCPUs: blkfront asks for a ring per vCPU (multi-queue); netfront has one TX ring.
+    expect(io.queues.map((q) => `${q.kind} ${q.device} q${q.queue}`)).toEqual(['block vbd-51712 q0', 'block vbd-51712 q1', 'net vif-0 q0']);
+    const frames = await sql(b.trace, "SELECT count(*) AS n FROM events WHERE kind = 'net_frame' AND direction = 'tx'");
+    const vif = io.queues[2]!;
+    expect(vif.requests).toBe(frames[0]!['n']);
+    expect(vif.completed + (io.outstanding.find((o) => o.device === 'vif-0')?.count ?? 0)).toBe(vif.requests);
+    const stage = (s: string) => vif.stages.find((x) => x.stage === s)!;
+    expect(stage('submit_to_ack').count).toBe(vif.completed - vif.silent);
+    expect(stage('complete_to_ack').max).toBeGreaterThan(0);
+    const text = await bootscope(tmp.dir, 'latency', b.trace);
+    expect(text.out).toMatch(/\nnetwork frames sent, per device and queue\n.*\nvif-0 q0 +\d+ +\d+ +tx \d+ +submit to complete/);
+  });
+
   it("1 vCPU, GICv2: the same boot to the disk's init", async () => {
     const b = await gicv2;
     expect(b.summary.console).toContain(`${INITRAMFS_MARKER} /dev/xvda`);
