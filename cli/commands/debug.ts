@@ -11,6 +11,7 @@ import { parseVirtualTime } from '../../emu/input.ts';
 import { runGuest, type RunResult } from '../../emu/run.ts';
 import { GdbServer, RestartMachine } from '../../emu/gdb/server.ts';
 import { UserError } from '../errors.ts';
+import { checkOutput } from '../../capture/output.ts';
 import { fmtCount } from '../output.ts';
 import { catchInterrupts } from '../signals.ts';
 import { formatEventLine } from '../../capture/describe.ts';
@@ -44,6 +45,8 @@ export function registerDebug(program: Command): void {
     .action(async (trace: string, opts: DebugCliOptions) => {
       if (!opts.gdb) throw new UserError('debug: --gdb [HOST:]PORT is required (where gdb connects: target remote HOST:PORT)');
       const addr = parseGdbAddress(opts.gdb);
+      // before listening: an output that cannot or may not be written fails the command at once
+      if (opts.output !== undefined) checkOutput(opts.output, { overwrite: !!opts.force, inputs: [trace] });
       const reader = openTrace(trace);
       const interrupts = catchInterrupts('the debugging session');
       let server: GdbServer | undefined;

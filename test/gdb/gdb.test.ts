@@ -2,6 +2,7 @@
 // our bare-metal guests built with symbols: breakpoints, stepping, reverse execution, a
 // watchpoint on the PL011 data register, monitor commands tied to the trace, the replayed
 // digest after a session, and what the server does with bad packets and extra or vanishing clients.
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTrace } from '../../capture/store/index.ts';
 import type { TraceEvent } from '../../capture/model.ts';
@@ -222,5 +223,23 @@ describe('gdb server protocol errors', () => {
     expect(r.err).toContain('client went away; the run continues');
     const j = await bootscope(tmp.dir, 'info', out, '--json');
     expect((JSON.parse(j.out) as { digest: string }).digest).toBe(digest);
+  });
+
+  it('command errors are one line: --gdb missing or malformed, a port in use, --at past the end, an --output that exists', async () => {
+    const e1 = await bootscope(tmp.dir, 'debug', recorded);
+    expect(e1.err.trim()).toBe('bootscope: debug: --gdb [HOST:]PORT is required (where gdb connects: target remote HOST:PORT)');
+    const e2 = await bootscope(tmp.dir, 'debug', recorded, '--gdb', '99999');
+    expect(e2.err.trim()).toBe("bootscope: --gdb: '99999' is not [HOST:]PORT (e.g. 1234 or 0.0.0.0:1234)");
+    const e3 = await bootscope(tmp.dir, 'debug', recorded, '--gdb', '0', '--at', '#99999');
+    expect(e3.err.trim()).toBe(`bootscope: --at: the trace has ${events.length} events (#0 to #${events.length - 1}): no event #99999`);
+    const e4 = await bootscope(tmp.dir, 'debug', recorded, '--gdb', '0', '-o', recorded);
+    expect(e4.err.trim()).toMatch(/^bootscope: .*uart\.trace: /);
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as net.AddressInfo).port;
+    const e5 = await bootscope(tmp.dir, 'run', '--kernel', bin, '-o', tmp.file('busy.trace'), '--gdb', String(port));
+    busy.close();
+    expect(e5.err.trim()).toBe(`bootscope: --gdb 127.0.0.1:${port}: cannot listen (the port is in use)`);
+    for (const e of [e1, e2, e3, e4, e5]) expect(e.code).toBe(1);
   });
 });
