@@ -57,6 +57,15 @@ describe('jit: guests give the same trace as the interpreter', () => {
     expect(c).toBe(a);
     expect(w).toBe(a);
   });
+
+  it('--jit with an unknown back end is a one-line error naming the ones there are', async () => {
+    const res = await promisify(execFile)(
+      process.execPath,
+      [`${REPO_ROOT}/cli/main.ts`, 'run', '--kernel', guestBinary('workload'), '-o', tmp.file('bad.trace'), '--jit', 'jvm'],
+      { encoding: 'utf8' },
+    ).catch((e: { code: number; stderr: string }) => e);
+    expect(res).toMatchObject({ code: 1, stderr: "bootscope: --jit: unknown back end 'jvm' (available: js, wasm)\n" });
+  });
 });
 
 describe.each([EAGER, EAGER_WASM])('jit ($backend): code and state', (EAGER) => {
