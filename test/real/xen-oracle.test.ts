@@ -364,8 +364,8 @@ describe('Debian Linux as an xl domU with a disk and a vif: a real dom0 (xl, xen
     expect(real).toContain(DISK_MARKER);
     expect(real.at(-1)).toBe(POWER_DOWN);
     expect(emu.at(-1)).toBe(POWER_DOWN);
-    // the real handshake reached Connected on both devices (dom0's /init saw both backends at 4);
-    // the tree is read just after, while the domU may already be closing its devices
+    // the real handshake reached Connected on both devices (dom0's /init saw both backends at 4
+    // and read the tree with the domU paused)
     expect(serial).toMatch(/^DOM0: backends connected after \d+s\r?$/m);
     expect(xenstore).toContain('/local/domain/0/backend/vbd/1/51712/sectors = "32768"   (n0,r1)');
     expect(xenstore).toContain('/local/domain/1/device/vbd/51712/protocol = "arm-abi"   (n1,r0)');
