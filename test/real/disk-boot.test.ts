@@ -275,6 +275,27 @@ describe('Debian Linux 6.1 to /sbin/init on a virtio-blk-pci disk (--machine kvm
     expect(frames.length).toBeGreaterThan(0);
     expect(frames.every((f) => f.direction === 'tx' && f.src === '52540000BEEF')).toBe(true);
     expect(frames.some((f) => f.ethertype === 0x0806 && f.length >= 42)).toBe(true); // the ARP request for 10.0.2.2
+    // Frame latency: the TX notify → the MSI-X message of the TX queue (GICv2m SPI) → its ack.
+    const lat = JSON.parse((await bootscope(tmp.dir, 'latency', rwTrace, '--json')).out).io as {
+      queues: {
+        kind: string;
+        device: string;
+        queue: number;
+        requests: number;
+        completed: number;
+        silent: number;
+        stages: { stage: string; count: number; max: number }[];
+      }[];
+    };
+    expect(lat.queues.map((q) => `${q.kind} ${q.device} q${q.queue}`)).toEqual([
+      'block virtio-blk@00:02.0 q0',
+      'net virtio-net@00:01.0 q1',
+    ]);
+    const nic = lat.queues[1]!;
+    expect(nic.requests).toBe(frames.length);
+    expect(nic.completed).toBe(nic.requests);
+    expect(nic.stages.find((x) => x.stage === 'submit_to_ack')!.count).toBe(nic.requests - nic.silent);
+    expect(nic.stages.find((x) => x.stage === 'complete_to_ack')!.max).toBeGreaterThan(0);
     const hvc = await bootscope(tmp.dir, 'console', rwTrace, '--port', 'virtio-console@00:03.0');
     expect(hvc.out).toContain(HVC_MARKER);
     // GICv2 has QEMU's GICv2m frame, so the functions use MSI-X; the messages are in the trace.
