@@ -57,6 +57,8 @@ export class GdbServer {
   private abort: ((e: Error) => void) | undefined;
   private pending: (() => Promise<void>) | undefined;
   private running = false;
+  /** Resume packets received and not yet started (an interrupt right behind one applies to it). */
+  private resumesQueued = 0;
   private wroteState = false;
   private clientSeen = false;
   private waiting: (() => void) | undefined;
@@ -164,7 +166,9 @@ export class GdbServer {
   private incoming(inc: Incoming): void {
     if (inc.kind === 'ack') return;
     if (inc.kind === 'interrupt') {
-      if (this.running) this.target.interruptRequested = true;
+      // a stop asked for while running, or right behind the resume packet (same read): honoured;
+      // while stopped it means nothing (gdb's all-stop)
+      if (this.running || this.resumesQueued > 0) this.target.interruptRequested = true;
       return;
     }
     if (inc.kind === 'bad') {
@@ -174,7 +178,12 @@ export class GdbServer {
     }
     if (!this.noAck) this.client?.write('+');
     const data = inc.data;
-    this.serial(() => this.handle(data));
+    const resumes = /^([cCsS]|vCont;)/.test(data);
+    if (resumes) this.resumesQueued++;
+    this.serial(async () => {
+      if (resumes) this.resumesQueued--;
+      await this.handle(data);
+    });
   }
 
   /** Packets are handled one after the other, each to its end (a resume ends with its stop reply). */

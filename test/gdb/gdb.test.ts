@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTrace } from '../../capture/store/index.ts';
 import type { TraceEvent } from '../../capture/model.ts';
 import { runGuest } from '../../emu/run.ts';
+import { frame } from '../../emu/gdb/packets.ts';
 import type { Machine } from '../../emu/machine/index.ts';
 import { buildGuests, gdb, RawClient, reg, serve } from '../helpers/gdb.ts';
 import { bootscope, tempDir } from '../helpers/real-guests.ts';
@@ -212,6 +213,9 @@ describe('gdb server protocol errors', () => {
     expect(await c.expect(/#[0-9a-f]{2}$/)).toMatch(/^\+\$[0-9a-f]{8}#/);
     c.packet('Zq,1,2');
     expect(await c.expect(/#[0-9a-f]{2}$/)).toBe('+$E01#a6');
+    // continue, and stop (0x03) right behind it: the guest stops at once with SIGINT
+    c.write(frame('vCont;c') + '\x03'); // one write: the stop is read with the continue
+    expect(await c.expect(/#[0-9a-f]{2}$/)).toMatch(/^\+\$T02thread:1;#/);
     const second = await RawClient.connect(s.port);
     second.packet('qSupported');
     expect(await second.expect(/#[0-9a-f]{2}$/)).toContain('another gdb is already attached');
