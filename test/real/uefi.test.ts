@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootscope, fetchGuests, tempDir } from '../helpers/real-guests.ts';
 import { runOnQemu } from '../helpers/qemu-runs.ts';
 import { makeInitramfs } from '../../scripts/make-initramfs.ts';
+import { DISK_MARKER, makeTestDisk } from '../../scripts/make-test-disk.ts';
 
 const tmp = tempDir('bootscope-real-uefi-');
 afterAll(() => tmp.cleanup());
@@ -204,5 +205,33 @@ describe('EDK2 with ACPI (the default with --bios) against QEMU 7.2', () => {
       const diffs = [...ours.keys()].filter((i) => !skip.has(i) && ours[i] !== theirs[i]);
       expect(diffs, t.sig).toEqual([]);
     }
+  });
+});
+
+describe('EDK2, ACPI, 2 vCPUs GICv3 with the ITS: to the disk', () => {
+  const { kernel, edk2, busybox } = fetchGuests();
+
+  it("loads the initrd through fw_cfg and reaches the ext4 disk's init over virtio-blk-pci (MSI-X through the ITS the IORT maps); check's acpi rules and explain uart agree", async () => {
+    const { disk, initramfs } = makeTestDisk(kernel, busybox, tmp.file('disk'));
+    const trace = tmp.file('uefi-disk.trace');
+    const r = await bootscope(
+      tmp.dir,
+      'run',
+      ...['--kernel', kernel, '--bios', edk2, '--smp', '2', '--initrd', initramfs, '--disk', disk, '--append', 'console=ttyAMA0'],
+      ...['--stop-on', DISK_MARKER, '--max-insns', '5e9', '-o', trace, '--json'],
+    );
+    expect(r.err).toBe('');
+    const s = JSON.parse(r.out);
+    expect(s.stopMessage).toBe(`console printed "${DISK_MARKER}"`);
+    const lines = (s.console as string).replace(/\r/g, '').split('\n');
+    expect(lines).toContain('EFI stub: Loaded initrd from LINUX_EFI_INITRD_MEDIA_GUID device path');
+    expect(lines).toContain('EFI stub: Generating empty DTB');
+    expect(lines.some((l) => l.endsWith('] smp: Brought up 1 node, 2 CPUs'))).toBe(true);
+    expect(lines.some((l) => l.endsWith('] PCI/MSI: ITS@0x8080000 domain created'))).toBe(true);
+    expect(lines.some((l) => /\] EXT4-fs \(vda\): mounted filesystem/.test(l))).toBe(true);
+    const check = JSON.parse((await bootscope(tmp.dir, 'check', trace, '--rules', 'acpi', '--json')).out);
+    expect(check.findings).toEqual([]);
+    const uart = JSON.parse((await bootscope(tmp.dir, 'explain', 'uart', trace, '--json')).out);
+    expect(uart.verdict).toBe('working-acpi');
   });
 });
