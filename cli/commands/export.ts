@@ -58,6 +58,15 @@ export function registerExport(program: Command): void {
       const format = opts.format as Format;
       if (!FORMATS.includes(format)) throw new UserError(`--format: '${opts.format}' is not one of ${FORMATS.join(', ')}`);
       const names = traceNames(paths);
+      if (opts.partition && format !== 'parquet') throw new UserError('--partition: only for --format parquet');
+      // The output is checked before any input is read (a large trace's chunk check takes a while).
+      if (!(format === 'jsonl' && opts.output === '-')) {
+        const where = { force: !!opts.force, inputs: paths };
+        (format === 'parquet' && (paths.length > 1 || opts.partition)
+          ? pendingDir(opts.output, where)
+          : pendingFile(opts.output, where)
+        ).discard();
+      }
       const damage = new Damage();
       const sources: Source[] = [];
       try {
