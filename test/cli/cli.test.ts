@@ -1,7 +1,7 @@
 // The real `bootscope` program, run as a user runs it: exit codes, one-line errors, outputs.
 
 import { describe, it, expect, beforeAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
@@ -13,78 +13,92 @@ import { fetchGuests, guestPin } from '../../cli/inputs.ts';
 const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'bootscope-cli-'));
 
-function bootscope(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(ROOT, 'cli/main.ts'), ...args], {
-    encoding: 'utf8',
-    cwd: dir,
-    maxBuffer: 256 << 20,
+/** Asynchronous: a run of synchronous children would block the worker and starve vitest's RPC. */
+function bootscope(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--disable-warning=ExperimentalWarning', join(ROOT, 'cli/main.ts'), ...args],
+      { encoding: 'utf8', cwd: dir, maxBuffer: 256 << 20 },
+      (err, out, errText) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+        if (err && code === null && !('signal' in err && err.signal)) return reject(err);
+        resolve({ code, out, err: errText });
+      },
+    );
   });
-  return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 const trace = join(dir, 'boot.trace');
 const serial = readFileSync(join(ROOT, 'test/fixtures/qemu/linux-gicv3-smp2.prefix.serial'));
 
-beforeAll(() => {
+beforeAll(async () => {
   const log = join(dir, 'boot.log');
   writeFileSync(log, gunzipSync(readFileSync(join(ROOT, 'test/fixtures/qemu/linux-gicv3-smp2.prefix.log.gz'))));
-  const r = bootscope('import', log, '-o', trace, '--json');
+  const r = await bootscope('import', log, '-o', trace, '--json');
   expect(r.err).toBe('');
   expect(r.code).toBe(0);
 });
 
 describe('bootscope CLI', () => {
-  it('prints help and version', () => {
-    const h = bootscope('--help');
+  it('prints help and version', async () => {
+    const h = await bootscope('--help');
     expect(h.code).toBe(0);
     for (const c of ['demo', 'info', 'events', 'console', 'sql', 'import']) expect(h.out).toContain(c);
-    const v = bootscope('--version');
+    const v = await bootscope('--version');
     expect(v.out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
-    expect(bootscope('events', '--help').out).toContain('--from <t>');
+    expect((await bootscope('events', '--help')).out).toContain('--from <t>');
   });
 
-  it('info shows source, completeness, counts and digest; --json parses', () => {
-    const r = bootscope('info', trace);
+  it('info shows source, completeness, counts and digest; --json parses', async () => {
+    const r = await bootscope('info', trace);
     expect(r.code).toBe(0);
     expect(r.out).toContain('status    complete');
     expect(r.out).toContain('import qemu-log');
     expect(r.out).toMatch(/digest {4}sha256:[0-9a-f]{64}/);
-    const j = JSON.parse(bootscope('info', trace, '--json').out);
+    const j = JSON.parse((await bootscope('info', trace, '--json')).out);
     expect(j.complete).toBe(true);
     expect(j.counts.kinds.mmio_read).toBeGreaterThan(1000);
   });
 
-  it('console reproduces what QEMU printed on the serial port', () => {
-    const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(ROOT, 'cli/main.ts'), 'console', trace]);
+  it('console reproduces what QEMU printed on the serial port', async () => {
+    const r = await new Promise<{ status: number; stdout: Buffer }>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['--disable-warning=ExperimentalWarning', join(ROOT, 'cli/main.ts'), 'console', trace],
+        { encoding: 'buffer', maxBuffer: 256 << 20 },
+        (err, stdout) => (err ? reject(err) : resolve({ status: 0, stdout })),
+      ),
+    );
     expect(r.status).toBe(0);
     // The fixture is a prefix of the log: its console is a prefix of QEMU's serial output.
     expect(r.stdout.length).toBeGreaterThan(1000);
     expect(serial.subarray(0, r.stdout.length).equals(r.stdout)).toBe(true);
   });
 
-  it('events filter by kind, device, register, sequence range and limit', () => {
-    const r = bootscope('events', trace, '--device', 'pl011@9000000', '--register', 'DR', '--limit', '5');
+  it('events filter by kind, device, register, sequence range and limit', async () => {
+    const r = await bootscope('events', trace, '--device', 'pl011@9000000', '--register', 'DR', '--limit', '5');
     const lines = r.out.trim().split('\n');
     expect(lines).toHaveLength(5);
     for (const l of lines) expect(l).toMatch(/mmio_write .*pl011@9000000\.DR/);
-    const j = JSON.parse(bootscope('events', trace, '--from', '#10', '--to', '#20', '--json').out);
+    const j = JSON.parse((await bootscope('events', trace, '--from', '#10', '--to', '#20', '--json')).out);
     expect(j.map((e: { seq: number }) => e.seq)).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
-    const acks = JSON.parse(bootscope('events', trace, '--kind', 'irq_ack', '--json').out);
+    const acks = JSON.parse((await bootscope('events', trace, '--kind', 'irq_ack', '--json')).out);
     expect(acks.length).toBeGreaterThan(0);
     expect(acks.every((e: { kind: string }) => e.kind === 'irq_ack')).toBe(true);
   });
 
-  it('sql runs queries over decoded events and the summary tables', () => {
-    const r = bootscope('sql', trace, "SELECT count(*) AS n FROM events WHERE kind = 'console'", '--json');
+  it('sql runs queries over decoded events and the summary tables', async () => {
+    const r = await bootscope('sql', trace, "SELECT count(*) AS n FROM events WHERE kind = 'console'", '--json');
     expect(r.code).toBe(0);
     const [{ n }] = JSON.parse(r.out);
-    const viaInfo = JSON.parse(bootscope('info', trace, '--json').out).counts.kinds.console;
+    const viaInfo = JSON.parse((await bootscope('info', trace, '--json')).out).counts.kinds.console;
     expect(n).toBe(viaInfo);
-    const t = bootscope('sql', trace, 'SELECT kind, count FROM kind_counts ORDER BY kind');
+    const t = await bootscope('sql', trace, 'SELECT kind, count FROM kind_counts ORDER BY kind');
     expect(t.out).toMatch(/mmio_read\s+\d+/);
   });
 
-  it('bad input gives one line naming the file, no stack trace, non-zero exit', () => {
+  it('bad input gives one line naming the file, no stack trace, non-zero exit', async () => {
     const notSqlite = join(dir, 'junk.trace');
     writeFileSync(notSqlite, 'this is not a trace\n'.repeat(20));
     const other = join(dir, 'other.sqlite');
@@ -94,24 +108,24 @@ describe('bootscope CLI', () => {
       [notSqlite, 'not a SQLite database'],
       [other, 'not a bootscope trace'],
     ] as const) {
-      const r = bootscope('info', file);
+      const r = await bootscope('info', file);
       expect(r.code).not.toBe(0);
       expect(r.err.trim().split('\n')).toHaveLength(1);
       expect(r.err).toContain(file);
       expect(r.err).toContain(msg);
       expect(r.err).not.toMatch(/\n\s+at /);
     }
-    const bad = bootscope('events', trace, '--kind', 'mmio');
+    const bad = await bootscope('events', trace, '--kind', 'mmio');
     expect(bad.code).not.toBe(0);
     expect(bad.err).toContain("unknown event kind 'mmio'");
-    const sql = bootscope('sql', trace, 'DELETE FROM meta');
+    const sql = await bootscope('sql', trace, 'DELETE FROM meta');
     expect(sql.code).not.toBe(0);
     expect(sql.err).toContain(trace);
-    expect(bootscope('info', trace).code).toBe(0); // nothing was changed
+    expect((await bootscope('info', trace)).code).toBe(0); // nothing was changed
   });
 
-  it('--debug shows the stack', () => {
-    const r = bootscope('--debug', 'info', join(dir, 'missing.trace'));
+  it('--debug shows the stack', async () => {
+    const r = await bootscope('--debug', 'info', join(dir, 'missing.trace'));
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/\n\s+at /);
   });
