@@ -34,7 +34,9 @@ const ALL = ['test/**/*.test.ts', 'test/**/*.test.tsx'];
 export default defineConfig({
   test: {
     testTimeout: 600_000,
-    hookTimeout: 600_000,
+    // Set-up hooks build oracles on a fresh machine (the nested-KVM corpus: six runs of 1.5–2 min
+    // each, which the kvm tests wait for under one lock); this bounds a hang, it does not time work.
+    hookTimeout: 2_400_000,
     pool: 'forks',
     reporters: ['default'],
     projects: [
