@@ -3,7 +3,7 @@
 // differs from the pin is an error that leaves nothing half unpacked, the errors when it cannot
 // fetch (with stand-ins for id/dpkg/apt-get/apt-helper), and the --newest report. Real apt
 // downloads where the test needs one (busybox, 0.8 MB).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -24,8 +24,20 @@ function fetchWith(fakes: Record<string, string>, env: Record<string, string>, .
     writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
     chmodSync(join(bin, name), 0o755);
   }
-  const r = spawnSync(SCRIPT, args, { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env }, encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr };
+  // Asynchronous: the script downloads and unpacks (seconds to minutes); a synchronous child would
+  // block the vitest worker and starve its RPC.
+  return new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
+    const child = spawn(SCRIPT, args, {
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out: Buffer.concat(out).toString('utf8'), err: Buffer.concat(err).toString('utf8') }));
+  });
 }
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -91,7 +103,7 @@ describe('guests/inputs.lock', () => {
 });
 
 describe('scripts/fetch-guests.sh', () => {
-  it('fetches exactly the pins: each role at <package>_<version>_<arch>/<file>, each cached .deb with the pinned sha256', () => {
+  it('fetches exactly the pins: each role at <package>_<version>_<arch>/<file>, each cached .deb with the pinned sha256', async () => {
     const g = fetchGuests();
     const byRole: Record<string, string> = {
       kernel: g.kernel,
@@ -108,7 +120,7 @@ describe('scripts/fetch-guests.sh', () => {
     }
     expect(g.kernel).toMatch(/linux-image-6\.1\.0-\d+-cloud-arm64_6\.1\.\d+-\d+_arm64\/boot\/vmlinuz-6\.1\.0-\d+-cloud-arm64$/);
     // Cached: a second run needs no apt at all and prints the same lines.
-    const r = fetchWith(
+    const r = await fetchWith(
       { 'apt-get': 'echo "apt-get called" >&2; exit 1', 'apt-helper': 'echo "apt-helper called" >&2; exit 1' },
       {},
       'kernel',
@@ -119,7 +131,7 @@ describe('scripts/fetch-guests.sh', () => {
     expect(r.out).toBe(`kernel ${g.kernel}\nbusybox ${g.busybox}\n`);
   });
 
-  it('a cached .deb whose sha256 differs from the pin: one-line error, the .deb deleted, nothing unpacked', () => {
+  it('a cached .deb whose sha256 differs from the pin: one-line error, the .deb deleted, nothing unpacked', async () => {
     const pin = guestPin('busybox');
     const cache = tmp.file('corrupt');
     mkdirSync(join(cache, 'debs'), { recursive: true });
@@ -129,7 +141,7 @@ describe('scripts/fetch-guests.sh', () => {
     bytes[bytes.length >> 1] ^= 0xff;
     writeFileSync(deb, bytes);
     const bad = sha256(deb);
-    const r = fetchWith({ 'apt-get': 'exit 1' }, { BOOTSCOPE_GUESTS: cache }, 'busybox');
+    const r = await fetchWith({ 'apt-get': 'exit 1' }, { BOOTSCOPE_GUESTS: cache }, 'busybox');
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
     expect(r.err).toBe(
@@ -140,13 +152,13 @@ describe('scripts/fetch-guests.sh', () => {
     expect(readdirSync(join(cache, 'debs'))).toEqual([]);
   });
 
-  it('a downloaded .deb whose sha256 differs from the pin: one-line error, nothing kept', () => {
+  it('a downloaded .deb whose sha256 differs from the pin: one-line error, nothing kept', async () => {
     const pin = guestPin('busybox');
     const wrong = 'ab'.repeat(32);
     const lock = tmp.file('wrong-sha.lock');
     writeFileSync(lock, readFileSync(INPUTS_FILE, 'utf8').replace(pin.hash!, `sha256:${wrong}`));
     const cache = tmp.file('wrong-sha');
-    const r = fetchWith({}, { BOOTSCOPE_GUESTS: cache, BOOTSCOPE_INPUTS: lock }, 'busybox');
+    const r = await fetchWith({}, { BOOTSCOPE_GUESTS: cache, BOOTSCOPE_INPUTS: lock }, 'busybox');
     expect(r.code).toBe(1);
     expect(r.err).toBe(
       `fetch-guests: ${pin.package} ${pin.version} (busybox): the downloaded .deb's sha256 is ${pin.hash!.slice(7)}, guests/inputs.lock pins ${wrong}; deleted it, nothing unpacked\n`,
@@ -155,8 +167,12 @@ describe('scripts/fetch-guests.sh', () => {
     expect(existsSync(join(cache, 'debs'))).toBe(false);
   });
 
-  it('not root, arm64 not enabled and the pool unreachable: one line saying what was tried and what to run', () => {
-    const r = fetchWith({ id: 'echo 1000', dpkg: 'exit 0', 'apt-helper': 'exit 100' }, { BOOTSCOPE_GUESTS: tmp.file('empty1') }, 'kernel');
+  it('not root, arm64 not enabled and the pool unreachable: one line saying what was tried and what to run', async () => {
+    const r = await fetchWith(
+      { id: 'echo 1000', dpkg: 'exit 0', 'apt-helper': 'exit 100' },
+      { BOOTSCOPE_GUESTS: tmp.file('empty1') },
+      'kernel',
+    );
     expect(r.code).toBe(1);
     const k = guestPin('kernel');
     expect(r.err).toMatch(
@@ -167,8 +183,8 @@ describe('scripts/fetch-guests.sh', () => {
     expect(leftovers(tmp.file('empty1'))).toEqual([]);
   });
 
-  it("a failing download names the package, the version and apt-get's message", () => {
-    const r = fetchWith(
+  it("a failing download names the package, the version and apt-get's message", async () => {
+    const r = await fetchWith(
       { id: 'echo 1000', 'apt-get': 'echo "E: Unable to locate package $5" >&2; exit 100' },
       { BOOTSCOPE_GUESTS: tmp.file('empty2') },
       'u-boot',
@@ -181,9 +197,9 @@ describe('scripts/fetch-guests.sh', () => {
     );
   });
 
-  it('a pin apt no longer lists is fetched from the pool path (same sha256 check)', () => {
+  it('a pin apt no longer lists is fetched from the pool path (same sha256 check)', async () => {
     const cache = tmp.file('pool');
-    const r = fetchWith(
+    const r = await fetchWith(
       { 'apt-get': '[ "$1" = download ] || exec /usr/bin/apt-get "$@"; echo "E: Can\'t find a source to download version" >&2; exit 100' },
       { BOOTSCOPE_GUESTS: cache },
       'busybox',
@@ -195,11 +211,11 @@ describe('scripts/fetch-guests.sh', () => {
     expect(`sha256:${sha256(join(cache, 'debs', `${key(pin)}.deb`))}`).toBe(pin.hash);
   });
 
-  it('unknown roles and options are one-line errors', () => {
-    expect(fetchWith({}, {}, 'kernal').err).toBe(
+  it('unknown roles and options are one-line errors', async () => {
+    expect((await fetchWith({}, {}, 'kernal')).err).toBe(
       "fetch-guests: unknown role 'kernal' (guests/inputs.lock has: kernel kernel-6.12 u-boot busybox xen edk2 kvm-host xen-dom0)\n",
     );
-    expect(fetchWith({}, {}, '--write').err).toBe('fetch-guests: --write goes with --newest\n');
+    expect((await fetchWith({}, {}, '--write')).err).toBe('fetch-guests: --write goes with --newest\n');
   });
 });
 
@@ -237,9 +253,9 @@ describe("cli/inputs.ts fetchGuests (the demo's way in)", () => {
 describe('scripts/fetch-guests.sh --newest', () => {
   const ROW = /^(guest|node|tool) +(\S+) +(\S+) +(\S*) +(pinned|newer|older|unavailable)$/;
 
-  it('prints, per pinned input, the pin and the newest version apt or npm offers; changes nothing', () => {
+  it('prints, per pinned input, the pin and the newest version apt or npm offers; changes nothing', async () => {
     const before = readFileSync(INPUTS_FILE, 'utf8');
-    const r = fetchWith({}, {}, '--newest', 'kernel', 'busybox', 'x64', 'tmux');
+    const r = await fetchWith({}, {}, '--newest', 'kernel', 'busybox', 'x64', 'tmux');
     expect(r.code).toBe(0);
     const lines = r.out.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^kind +role +pinned +newest +status$/);
@@ -263,7 +279,7 @@ describe('scripts/fetch-guests.sh --newest', () => {
     expect(readFileSync(INPUTS_FILE, 'utf8')).toBe(before);
   });
 
-  it('--write moves the newer pins of a manifest (version, size, sha256 from apt, the kernel file renamed)', () => {
+  it('--write moves the newer pins of a manifest (version, size, sha256 from apt, the kernel file renamed)', async () => {
     // A manifest whose kernel pin claims a version older than any, so apt always offers a newer one.
     const lock = tmp.file('move.lock');
     const k = guestPin('kernel');
@@ -271,7 +287,7 @@ describe('scripts/fetch-guests.sh --newest', () => {
       .split('\n')
       .find((l) => l.startsWith('guest  kernel '))!;
     writeFileSync(lock, readFileSync(INPUTS_FILE, 'utf8').replace(oldLine, oldLine.replace(` ${k.version} `, ' 6.1.0-0   ')));
-    const r = fetchWith({}, { BOOTSCOPE_INPUTS: lock }, '--newest', '--write', 'kernel');
+    const r = await fetchWith({}, { BOOTSCOPE_INPUTS: lock }, '--newest', '--write', 'kernel');
     expect(r.code).toBe(0);
     const newest = ROW.exec(r.out.trimEnd().split('\n')[1]!)![4]!;
     const after = parseInputs(readFileSync(lock, 'utf8'), lock).find((i) => i.kind === 'guest' && i.role === 'kernel')!;
