@@ -4,7 +4,7 @@
 // and SIGTERM midway, and kill -9 midway.
 
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,14 +24,20 @@ const at = (name: string): string => path.join(dir, name);
 /** When the tests run as root, the permission cases run the CLI as nobody (root bypasses permissions). */
 const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
 
-function bootscope(args: string[], opts: { user?: boolean } = {}) {
-  const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-    ...(opts.user ? asUser : {}),
+/** Asynchronous: a run of synchronous children would block the worker and starve vitest's RPC. */
+function bootscope(args: string[], opts: { user?: boolean } = {}): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--disable-warning=ExperimentalWarning', MAIN, ...args],
+      { cwd: dir, encoding: 'utf8', maxBuffer: 64 << 20, ...(opts.user ? asUser : {}) },
+      (err, out, errText) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+        if (err && code === null && !('signal' in err && err.signal)) return reject(err);
+        resolve({ code, out, err: errText });
+      },
+    );
   });
-  return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 /** A one-line error, nothing on stdout, exit status 1. */
@@ -124,7 +130,7 @@ const bigLog = at('big.log');
 /** A guest that reads the PL011 flag register forever: one mmio_read every two instructions. */
 const loop = at('loop.bin');
 
-beforeAll(() => {
+beforeAll(async () => {
   const text = gunzipSync(fs.readFileSync(path.join(ROOT, 'test/fixtures/qemu/linux-gicv3-smp2.prefix.log.gz')));
   fs.writeFileSync(log, text);
   const block = text.toString('latin1').replace(/^\d+@[\d.]+:/gm, '');
@@ -132,41 +138,41 @@ beforeAll(() => {
   for (let i = 0; i < 25; i++) fs.writeSync(fd, block, null, 'latin1');
   fs.closeSync(fd);
   fs.writeFileSync(loop, assemble('movz x1, #0x0900, lsl #16\n1: ldr w0, [x1, #0x18]\n b 1b'));
-  const r = bootscope(['import', log, '-o', trace, '--json']);
+  const r = await bootscope(['import', log, '-o', trace, '--json']);
   expect(r.code).toBe(0);
 });
 
 describe('import -o', () => {
-  it('an existing file: refused without --force; --force replaces it; a failed --force import leaves it as it was', () => {
+  it('an existing file: refused without --force; --force replaces it; a failed --force import leaves it as it was', async () => {
     const before = fs.readFileSync(trace);
-    failsWith(bootscope(['import', log, '-o', trace]), `${trace}: file exists (use --force to replace it)`);
+    failsWith(await bootscope(['import', log, '-o', trace]), `${trace}: file exists (use --force to replace it)`);
     expect(fs.readFileSync(trace).equals(before)).toBe(true);
     const bad = at('bad.log');
     fs.writeFileSync(bad, 'pl011_write addr 0x00000000 value 0x00000041\npl011_write addr zzz\n');
-    const r = bootscope(['import', bad, '-o', trace, '--strict', '--force']);
+    const r = await bootscope(['import', bad, '-o', trace, '--strict', '--force']);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^bootscope: .*bad\.log:2: /);
     expect(fs.readFileSync(trace).equals(before)).toBe(true);
     expect(leftovers('boot.trace')).toEqual(['boot.trace']);
     const copy = at('copy.trace');
     fs.copyFileSync(trace, copy);
-    const ok = bootscope(['import', bad, '-o', copy, '--force', '--json']);
+    const ok = await bootscope(['import', bad, '-o', copy, '--force', '--json']);
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.out)).toMatchObject({ events: 2, bad: 1 });
     expect(leftovers('copy.trace')).toEqual(['copy.trace']);
   });
 
-  it('its own input: refused, even with --force, by path or through a hard or symbolic link', () => {
+  it('its own input: refused, even with --force, by path or through a hard or symbolic link', async () => {
     const input = at('self.log');
     fs.copyFileSync(log, input);
     const before = fs.readFileSync(input);
     for (const force of [[], ['--force']]) {
       failsWith(
-        bootscope(['import', input, '-o', input, ...force]),
+        await bootscope(['import', input, '-o', input, ...force]),
         `${input}: is also an input of this command; choose another output file`,
       );
       failsWith(
-        bootscope(['import', 'self.log', '-o', input, ...force]),
+        await bootscope(['import', 'self.log', '-o', input, ...force]),
         `${input}: is also an input of this command; choose another output file`,
       );
     }
@@ -176,91 +182,94 @@ describe('import -o', () => {
     fs.symlinkSync(input, soft);
     for (const link of [hard, soft])
       failsWith(
-        bootscope(['import', input, '-o', link, '--force']),
+        await bootscope(['import', input, '-o', link, '--force']),
         `${link}: is the same file as the input ${input} (a link to it); choose another output file`,
       );
     expect(fs.readFileSync(input).equals(before)).toBe(true);
   });
 
-  it('a directory, a missing directory, a file as directory: one line, nothing left', () => {
+  it('a directory, a missing directory, a file as directory: one line, nothing left', async () => {
     const d = at('outdir');
     fs.mkdirSync(d);
-    failsWith(bootscope(['import', log, '-o', d]), `${d}: is a directory; give a file name for the output`);
-    failsWith(bootscope(['import', log, '-o', d, '--force']), `${d}: is a directory; give a file name for the output`);
+    failsWith(await bootscope(['import', log, '-o', d]), `${d}: is a directory; give a file name for the output`);
+    failsWith(await bootscope(['import', log, '-o', d, '--force']), `${d}: is a directory; give a file name for the output`);
     expect(leftovers('outdir')).toEqual(['outdir']);
     expect(fs.readdirSync(d)).toEqual([]);
-    failsWith(bootscope(['import', log, '-o', 'nodir/x.trace']), `nodir/x.trace: directory ${at('nodir')} does not exist`);
-    failsWith(bootscope(['import', log, '-o', `${log}/x.trace`]), `${log}/x.trace: ${log} is not a directory`);
+    failsWith(await bootscope(['import', log, '-o', 'nodir/x.trace']), `nodir/x.trace: directory ${at('nodir')} does not exist`);
+    failsWith(await bootscope(['import', log, '-o', `${log}/x.trace`]), `${log}/x.trace: ${log} is not a directory`);
     expect(leftovers('nodir')).toEqual([]);
   });
 });
 
 describe('demo -o', () => {
-  it('a file where the demo wants its directory: one line, the file untouched', () => {
+  it('a file where the demo wants its directory: one line, the file untouched', async () => {
     const f = at('demo-file');
     fs.writeFileSync(f, 'mine');
-    failsWith(bootscope(['demo', '-o', f, '--json']), `${f}: exists and is not a directory (the demo writes its traces into a directory)`);
+    failsWith(
+      await bootscope(['demo', '-o', f, '--json']),
+      `${f}: exists and is not a directory (the demo writes its traces into a directory)`,
+    );
     expect(fs.readFileSync(f, 'utf8')).toBe('mine');
   });
 });
 
 describe('report -o', () => {
-  it('an existing file needs --force; the input trace is never replaced', () => {
+  it('an existing file needs --force; the input trace is never replaced', async () => {
     const html = at('r.html');
     fs.writeFileSync(html, 'old');
-    failsWith(bootscope(['report', trace, '-o', html]), `${html}: file exists (use --force to replace it)`);
+    failsWith(await bootscope(['report', trace, '-o', html]), `${html}: file exists (use --force to replace it)`);
     expect(fs.readFileSync(html, 'utf8')).toBe('old');
-    const r = bootscope(['report', trace, '-o', html, '--force']);
+    const r = await bootscope(['report', trace, '-o', html, '--force']);
     expect(r.code).toBe(0);
     expect(fs.readFileSync(html, 'utf8')).toMatch(/^<!DOCTYPE html>/);
     expect(leftovers('r.html')).toEqual(['r.html']);
     const before = fs.readFileSync(trace);
     failsWith(
-      bootscope(['report', trace, '-o', trace, '--force']),
+      await bootscope(['report', trace, '-o', trace, '--force']),
       `${trace}: is also an input of this command; choose another output file`,
     );
     failsWith(
-      bootscope(['report', log, trace, '-o', trace]),
+      await bootscope(['report', log, trace, '-o', trace]),
       `${log}: not a SQLite database (no SQLite header at offset 0), so not a bootscope trace`,
     );
     expect(fs.readFileSync(trace).equals(before)).toBe(true);
     const d = at('report-dir');
     fs.mkdirSync(d);
-    failsWith(bootscope(['report', trace, '-o', d]), `${d}: is a directory; give a file name for the output`);
+    failsWith(await bootscope(['report', trace, '-o', d]), `${d}: is a directory; give a file name for the output`);
   });
 });
 
 describe('run -o and replay -o', () => {
-  it('an output that is an input (kernel, --initrd, --input, --disk, or a link to one) is refused, even with --force', () => {
+  it('an output that is an input (kernel, --initrd, --input, --disk, or a link to one) is refused, even with --force', async () => {
     const kernel = at('k.bin');
     fs.copyFileSync(guestBinary('uart'), kernel);
     const before = fs.readFileSync(kernel);
     failsWith(
-      bootscope(['run', '--kernel', kernel, '-o', kernel, '--force']),
+      await bootscope(['run', '--kernel', kernel, '-o', kernel, '--force']),
       `${kernel}: is also an input of this command; choose another output file`,
     );
     const link = at('k-link.trace');
     fs.linkSync(kernel, link);
     failsWith(
-      bootscope(['run', '--kernel', kernel, '-o', link, '--force']),
+      await bootscope(['run', '--kernel', kernel, '-o', link, '--force']),
       `${link}: is the same file as the input ${kernel} (a link to it); choose another output file`,
     );
     const initrd = at('initrd.img');
     fs.writeFileSync(initrd, Buffer.alloc(4096, 1));
     failsWith(
-      bootscope(['run', '--kernel', kernel, '--initrd', initrd, '-o', initrd, '--force']),
+      await bootscope(['run', '--kernel', kernel, '--initrd', initrd, '-o', initrd, '--force']),
       `${initrd}: is also an input of this command; choose another output file`,
     );
     const input = at('typed.txt');
     fs.writeFileSync(input, '@0 hello\n');
     failsWith(
-      bootscope(['run', '--kernel', kernel, '--input', input, '-o', input, '--force']),
+      await bootscope(['run', '--kernel', kernel, '--input', input, '-o', input, '--force']),
       `${input}: is also an input of this command; choose another output file`,
     );
     const disk = at('disk.img');
     fs.writeFileSync(disk, Buffer.alloc(65536, 2));
     failsWith(
-      bootscope(['run', '--kernel', kernel, '--disk', `${disk},rw`, '-o', disk, '--force']),
+      await bootscope(['run', '--kernel', kernel, '--disk', `${disk},rw`, '-o', disk, '--force']),
       `${disk}: is also an input of this command; choose another output file`,
     );
     expect(fs.readFileSync(disk).equals(Buffer.alloc(65536, 2))).toBe(true);
@@ -268,26 +277,26 @@ describe('run -o and replay -o', () => {
     expect(fs.readFileSync(initrd).equals(Buffer.alloc(4096, 1))).toBe(true);
     const d = at('run-dir');
     fs.mkdirSync(d);
-    failsWith(bootscope(['run', '--kernel', kernel, '-o', d, '--force']), `${d}: is a directory; give a file name for the output`);
+    failsWith(await bootscope(['run', '--kernel', kernel, '-o', d, '--force']), `${d}: is a directory; give a file name for the output`);
   });
 
-  it('replay -o: the recorded trace, or a hard link to it, is never replaced', () => {
+  it('replay -o: the recorded trace, or a hard link to it, is never replaced', async () => {
     const rec = at('rec.trace');
-    expect(bootscope(['run', '--kernel', guestBinary('uart'), '--mem', '128M', '-o', rec, '--json']).code).toBe(0);
+    expect((await bootscope(['run', '--kernel', guestBinary('uart'), '--mem', '128M', '-o', rec, '--json'])).code).toBe(0);
     const before = fs.readFileSync(rec);
     const link = at('rec-link.trace');
     fs.linkSync(rec, link);
     failsWith(
-      bootscope(['replay', rec, '-o', link, '--force']),
+      await bootscope(['replay', rec, '-o', link, '--force']),
       `${link}: is the same file as the input ${rec} (a link to it); choose another output file`,
     );
     expect(fs.readFileSync(rec).equals(before)).toBe(true);
     const again = at('rec-again.trace');
-    expect(bootscope(['replay', rec, '-o', again]).code).toBe(0);
-    failsWith(bootscope(['replay', rec, '-o', again]), `${again}: file exists (use --force to replace it)`);
+    expect((await bootscope(['replay', rec, '-o', again])).code).toBe(0);
+    failsWith(await bootscope(['replay', rec, '-o', again]), `${again}: file exists (use --force to replace it)`);
   });
 
-  it("images larger than RAM (and import's DTB or events file larger than they can be) are refused before they are read (a sparse 100 GiB file)", () => {
+  it("images larger than RAM (and import's DTB or events file larger than they can be) are refused before they are read (a sparse 100 GiB file)", async () => {
     const huge = at('huge.img');
     fs.closeSync(fs.openSync(huge, 'w'));
     fs.truncateSync(huge, 100 * 2 ** 30);
@@ -295,23 +304,23 @@ describe('run -o and replay -o', () => {
     const k = guestBinary('uart');
     const big = '100 GiB (107,374,182,400 bytes)';
     failsWith(
-      bootscope(['run', '--kernel', k, '--initrd', huge, '-o', out]),
+      await bootscope(['run', '--kernel', k, '--initrd', huge, '-o', out]),
       `${huge}: initrd is ${big}, larger than the guest's RAM (512 MiB (536,870,912 bytes)); it cannot be loaded`,
     );
     failsWith(
-      bootscope(['run', '--kernel', huge, '--mem', '128M', '-o', out]),
+      await bootscope(['run', '--kernel', huge, '--mem', '128M', '-o', out]),
       `${huge}: kernel is ${big}, larger than the guest's RAM (128 MiB (134,217,728 bytes)); it cannot be loaded`,
     );
     failsWith(
-      bootscope(['run', '--kernel', k, '--dtb', huge, '-o', out]),
+      await bootscope(['run', '--kernel', k, '--dtb', huge, '-o', out]),
       `${huge}: DTB is ${big}, larger than the guest's RAM (512 MiB (536,870,912 bytes)); it cannot be loaded`,
     );
     failsWith(
-      bootscope(['import', log, '--dtb', huge, '-o', out]),
+      await bootscope(['import', log, '--dtb', huge, '-o', out]),
       `${huge}: 107374182400 bytes: a DTB for an arm64 guest is at most 2 MiB (Linux, Documentation/arch/arm64/booting.rst)`,
     );
     failsWith(
-      bootscope(['import', log, '--events', huge, '-o', out]),
+      await bootscope(['import', log, '--events', huge, '-o', out]),
       `${huge}: 107374182400 bytes: too large for a trace-events-all file (QEMU 7.2's is 455 KB; at most 64 MiB)`,
     );
     expect(leftovers('huge.trace')).toEqual([]);
@@ -319,7 +328,7 @@ describe('run -o and replay -o', () => {
 });
 
 describe('files the user may not read or write (EACCES)', () => {
-  it('unreadable inputs and unwritable output directories: one line naming the file, not an internal error', () => {
+  it('unreadable inputs and unwritable output directories: one line naming the file, not an internal error', async () => {
     const secret = at('secret.log');
     fs.copyFileSync(log, secret);
     fs.chmodSync(secret, 0o600);
@@ -337,23 +346,26 @@ describe('files the user may not read or write (EACCES)', () => {
     fs.mkdirSync(pub);
     fs.chmodSync(pub, 0o777);
     const never = path.join(pub, 'never.trace');
-    failsWith(bootscope(['import', secret, '-o', never], user), `${secret}: cannot read: permission denied`);
+    failsWith(await bootscope(['import', secret, '-o', never], user), `${secret}: cannot read: permission denied`);
     failsWith(
-      bootscope(['import', log, '-o', path.join(locked, 'x.trace')], user),
+      await bootscope(['import', log, '-o', path.join(locked, 'x.trace')], user),
       `${path.join(locked, 'x.trace')}: cannot write in ${locked}: permission denied`,
     );
     for (const cmd of ['info', 'events', 'console', 'check'])
-      failsWith(bootscope([cmd, secretTrace], user), `${secretTrace}: cannot read: permission denied`);
-    failsWith(bootscope(['run', '--kernel', kernel, '-o', never], user), `${kernel}: cannot read the kernel: permission denied`);
+      failsWith(await bootscope([cmd, secretTrace], user), `${secretTrace}: cannot read: permission denied`);
+    failsWith(await bootscope(['run', '--kernel', kernel, '-o', never], user), `${kernel}: cannot read the kernel: permission denied`);
     failsWith(
-      bootscope(['run', '--kernel', guestBinary('uart'), '-o', path.join(locked, 'x.trace')], user),
+      await bootscope(['run', '--kernel', guestBinary('uart'), '-o', path.join(locked, 'x.trace')], user),
       `${path.join(locked, 'x.trace')}: cannot write in ${locked}: permission denied`,
     );
     failsWith(
-      bootscope(['report', trace, '-o', path.join(locked, 'r.html')], user),
+      await bootscope(['report', trace, '-o', path.join(locked, 'r.html')], user),
       `${path.join(locked, 'r.html')}: cannot write in ${locked}: permission denied`,
     );
-    failsWith(bootscope(['demo', '-o', path.join(locked, 'demo'), '--json'], user), `${path.join(locked, 'demo')}: permission denied`);
+    failsWith(
+      await bootscope(['demo', '-o', path.join(locked, 'demo'), '--json'], user),
+      `${path.join(locked, 'demo')}: permission denied`,
+    );
     expect(fs.readdirSync(pub)).toEqual([]);
     expect(fs.readdirSync(locked)).toEqual([]);
   });
@@ -387,7 +399,7 @@ describe('Ctrl-C (SIGINT) and SIGTERM midway', () => {
       expect(t.info().counts.kinds).toEqual({ vcpu_state: 1, mmio_read: Math.floor(s.instructions / 2) });
       expect(t.eventCount % 65536).not.toBe(0);
       t.close();
-      expect(bootscope(['info', out]).out).toContain(
+      expect((await bootscope(['info', out])).out).toContain(
         `status    INTERRUPTED by ${signal}: the recording stopped early; all ${s.events.toLocaleString('en-US')} events recorded up to then are in the trace`,
       );
     });
@@ -413,7 +425,7 @@ describe('Ctrl-C (SIGINT) and SIGTERM midway', () => {
     expect(t.eventCount).toBe(s.events);
     expect(t.meta.extra.importLines).toMatchObject({ total: s.lines });
     t.close();
-    expect(bootscope(['info', out]).out).toContain('status    INTERRUPTED by SIGINT');
+    expect((await bootscope(['info', out])).out).toContain('status    INTERRUPTED by SIGINT');
   });
 
   it('import --force: SIGTERM replaces the old file with the interrupted trace, exits 143', async () => {
@@ -440,7 +452,7 @@ describe('replay: Ctrl-C midway, and replaying an interrupted recording', () => 
     await committed(child, rec, 2_500_000);
     child.kill('SIGINT');
     expect((await child.done).code).toBe(130);
-    const same = bootscope(['replay', rec, '--json']);
+    const same = await bootscope(['replay', rec, '--json']);
     expect(same.code).toBe(0);
     const recorded = openTrace(rec);
     expect(JSON.parse(same.out)).toMatchObject({ identical: true, compared: recorded.eventCount });
@@ -477,7 +489,7 @@ describe('kill -9 midway', () => {
     for (const e of t.events()) expect(e.seq).toBe(seq++);
     expect(seq).toBe(n);
     t.close();
-    const info = bootscope(['info', out]);
+    const info = await bootscope(['info', out]);
     expect(info.code).toBe(0);
     expect(info.out).toMatch(/status {4}INCOMPLETE: the writer did not finish \(killed or crashed\): readable up to chunk \d+, event \d+/);
   });
