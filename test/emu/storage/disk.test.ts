@@ -2,7 +2,7 @@
 // that keeps the user's file unchanged, `,rw`, and the one-line errors for unusable images; then
 // the same through the CLI: the trace records the image's size and sha256, and replay refuses
 // an image that changed.
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +26,7 @@ function image(name: string, sectors: number): { file: string; data: Buffer } {
 }
 
 describe('--disk option', () => {
-  it('reads FILE, FILE,ro and FILE,rw; other commas belong to the name', () => {
+  it('reads FILE, FILE,ro and FILE,rw; other commas belong to the name', async () => {
     expect(parseDiskOption('a.img')).toEqual({ file: 'a.img', mode: 'cow' });
     expect(parseDiskOption('a.img,ro')).toEqual({ file: 'a.img', mode: 'ro' });
     expect(parseDiskOption('a.img,rw')).toEqual({ file: 'a.img', mode: 'rw' });
@@ -37,7 +37,7 @@ describe('--disk option', () => {
 });
 
 describe('DiskImage', () => {
-  it('keeps guest writes in an overlay: reads see them, the file does not change', () => {
+  it('keeps guest writes in an overlay: reads see them, the file does not change', async () => {
     const { file, data } = image('cow.img', 64);
     const d = DiskImage.open({ file, mode: 'cow' });
     expect(d.size).toBe(64 * 512);
@@ -55,7 +55,7 @@ describe('DiskImage', () => {
     expect(sha(readFileSync(file))).toBe(sha(data));
   });
 
-  it(',rw writes the file itself', () => {
+  it(',rw writes the file itself', async () => {
     const { file } = image('rw.img', 8);
     const d = DiskImage.open({ file, mode: 'rw' });
     d.write(7, Buffer.alloc(512, 0x5a));
@@ -68,7 +68,7 @@ describe('DiskImage', () => {
     ).toBe(true);
   });
 
-  it(',ro refuses writes; ranges outside the disk are refused', () => {
+  it(',ro refuses writes; ranges outside the disk are refused', async () => {
     const { file } = image('ro.img', 8);
     const d = DiskImage.open({ file, mode: 'ro' });
     expect(d.readOnly).toBe(true);
@@ -81,7 +81,7 @@ describe('DiskImage', () => {
     d.close();
   });
 
-  it('unusable images are one-line errors naming the file', () => {
+  it('unusable images are one-line errors naming the file', async () => {
     const dir = tmp.file('adir');
     mkdirSync(dir);
     const odd = tmp.file('odd.img');
@@ -107,7 +107,7 @@ describe('DiskImage', () => {
     }
   });
 
-  it('openDisks closes what it opened when a later disk fails', () => {
+  it('openDisks closes what it opened when a later disk fails', async () => {
     const { file } = image('first.img', 4);
     expect(() =>
       openDisks([
@@ -118,16 +118,24 @@ describe('DiskImage', () => {
   });
 });
 
-function bootscope(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), ...args], {
-    cwd: tmp.dir,
-    maxBuffer: 64 << 20,
+/** Asynchronous: a run of synchronous children would block the worker and starve vitest's RPC. */
+function bootscope(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), ...args],
+      { cwd: tmp.dir, encoding: 'buffer', maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+        if (err && code === null && !('signal' in err && err.signal)) return reject(err);
+        resolve({ code, out: stdout.toString('latin1'), err: stderr.toString('utf8') });
+      },
+    );
   });
-  return { code: r.status, out: r.stdout.toString('latin1'), err: r.stderr.toString('utf8') };
 }
 
 describe('--disk on the command line', () => {
-  it('bad disks are one-line errors', () => {
+  it('bad disks are one-line errors', async () => {
     const dir = tmp.file('cli-dir');
     mkdirSync(dir, { recursive: true });
     const odd = tmp.file('cli-odd.img');
@@ -137,27 +145,27 @@ describe('--disk on the command line', () => {
       [dir, /^bootscope: .*cli-dir: is a directory, not a disk image\n$/],
       [odd, /^bootscope: .*cli-odd\.img: disk image size 513 bytes is not a multiple of 512\n$/],
     ] as const) {
-      const r = bootscope('run', '--kernel', guestBinary('uart'), '--disk', disk, '-o', tmp.file('x.trace'));
+      const r = await bootscope('run', '--kernel', guestBinary('uart'), '--disk', disk, '-o', tmp.file('x.trace'));
       expect(r.code).toBe(1);
       expect(r.err).toMatch(re);
     }
   });
 
-  it('the trace records the image (size, sha256); replay checks it and refuses a changed image', () => {
+  it('the trace records the image (size, sha256); replay checks it and refuses a changed image', async () => {
     const { file, data } = image('traced.img', 32);
     const trace = tmp.file('disk.trace');
-    const r = bootscope('run', '--kernel', guestBinary('uart'), '--gic', '2', '--mem', '128M', '--disk', file, '-o', trace, '--json');
+    const r = await bootscope('run', '--kernel', guestBinary('uart'), '--gic', '2', '--mem', '128M', '--disk', file, '-o', trace, '--json');
     expect(r.err).toBe('');
     const reader = openTrace(trace);
     expect(reader.meta.hashes.disk0).toBe(sha(data));
     expect(reader.meta.source.config.disks).toEqual([{ file, mode: 'cow' }]);
     expect(reader.meta.extra.disks).toEqual([{ file, mode: 'cow', size: 32 * 512, sha256: sha(data) }]);
     reader.close();
-    expect(bootscope('replay', trace).out).toMatch(/^identical/);
+    expect((await bootscope('replay', trace)).out).toMatch(/^identical/);
     const changed = Buffer.from(data);
     changed[100] ^= 1;
     writeFileSync(file, changed);
-    const again = bootscope('replay', trace);
+    const again = await bootscope('replay', trace);
     expect(again.code).toBe(1);
     expect(again.err).toMatch(
       /^bootscope: .*disk\.trace: the disk image .*traced\.img changed since it was recorded \(sha256 [0-9a-f]{12}…, recorded [0-9a-f]{12}…\)\n$/,
