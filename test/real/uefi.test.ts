@@ -61,7 +61,7 @@ describe('EDK2 (QEMU_EFI.fd) on --machine kvm --bios', () => {
   const { kernel, edk2 } = fetchGuests();
   const dtTrace = tmp.file('uefi-dt.trace');
 
-  it('DT mode: EDK2 loads the kernel through fw_cfg, the EFI stub uses the DTB from the configuration table, the kernel panics for want of a root fs', async () => {
+  it('DT mode, 1 vCPU, GICv2: EDK2 loads the kernel through fw_cfg, the EFI stub uses the DTB from the configuration table, the kernel panics for want of a root fs', async () => {
     const r = await bootscope(
       tmp.dir,
       'run',
@@ -71,6 +71,8 @@ describe('EDK2 (QEMU_EFI.fd) on --machine kvm --bios', () => {
       edk2,
       '--acpi',
       'off',
+      '--gic',
+      '2',
       '--append',
       'console=ttyAMA0',
       '--stop-on',
@@ -91,6 +93,8 @@ describe('EDK2 (QEMU_EFI.fd) on --machine kvm --bios', () => {
     expect(lines).toContain('EFI stub: Exiting boot services...');
     expect(lines.some((l) => /\] efi: EFI v2\.70 by EDK II$/.test(l))).toBe(true);
     expect(lines.some((l) => /Machine model: linux,dummy-virt/.test(l))).toBe(true);
+    // The ACPI cases below run GICv3; this one takes EDK2 and the kernel through the GICv2 (and v2m) path.
+    expect(lines.some((l) => /\] GICv2m: range\[mem 0x08020000-0x08020fff\], SPI\[80:143\]$/.test(l))).toBe(true);
     expect(lines.some((l) => /Kernel panic - not syncing: VFS: Unable to mount root fs/.test(l))).toBe(true);
     // The vCPU started at the reset vector, in flash.
     expect(s.image).toBe('firmware');
