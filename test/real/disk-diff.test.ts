@@ -119,6 +119,14 @@ describe('diff of the disk boot, kvm against xen, at the device layer', () => {
 });
 
 describe('the views of the device layer, on the same two boots', () => {
+  it('check: a correct disk boot of each machine has no error (virtio rules, LPIs EOId like any interrupt, BARs in the host bridge window)', async () => {
+    for (const trace of [await kvm, await xen]) {
+      const r = await bootscope(tmp.dir, 'check', trace, '--json');
+      const findings = (JSON.parse(r.out) as { findings: { rule: string; severity: string }[] }).findings;
+      expect(findings.filter((f) => f.severity === 'error').map((f) => f.rule)).toEqual([]);
+    }
+  });
+
   it('a boot against itself is identical, its block stream included', async () => {
     const a = await kvm;
     const r = await bootscope(tmp.dir, 'diff', a, a, '--no-findings');
