@@ -1,6 +1,6 @@
 // The xen DTB as libxl writes it (xl) and as Xen's dom0less builder writes it (compared with what real Xen wrote), checked by Debian's dtc; determinism and replay of xen traces;
 // the CLI switches.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -115,21 +115,31 @@ describe('determinism and replay under --machine xen', () => {
 });
 
 describe('bootscope run --machine xen', () => {
-  const cli = (...args: string[]) => {
-    const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), ...args], {
-      cwd: tmp.dir,
-      encoding: 'latin1',
+  // Asynchronous: synchronous children would block the worker and starve vitest's RPC.
+  const cli = (...args: string[]): Promise<{ code: number | null; out: string; err: string }> =>
+    new Promise((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), ...args],
+        { cwd: tmp.dir, encoding: 'latin1' },
+        (err, out, errText) => {
+          const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+          if (err && code === null && !('signal' in err && err.signal)) return reject(err);
+          resolve({ code, out, err: errText });
+        },
+      );
     });
-    return { code: r.status, out: r.stdout, err: r.stderr };
-  };
-  it('runs a guest and documents the switches in --help', () => {
-    const r = cli('run', '--machine', 'xen', '--kernel', guestBinary('exceptions'), '--mem', '128M', '-o', tmp.file('cli.trace'));
+  it('runs a guest and documents the switches in --help', async () => {
+    const r = await cli('run', '--machine', 'xen', '--kernel', guestBinary('exceptions'), '--mem', '128M', '-o', tmp.file('cli.trace'));
     expect(r.code).toBe(0);
     expect(r.out).toContain('PASS exceptions');
-    const help = execFileSync(
-      process.execPath,
-      ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), 'run', '--help'],
-      { encoding: 'utf8' },
+    const help = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'cli/main.ts'), 'run', '--help'],
+        { encoding: 'utf8' },
+        (err, out) => (err ? reject(err) : resolve(out)),
+      ),
     );
     for (const opt of [
       '--xen-toolstack <xl|dom0less>',
@@ -141,30 +151,32 @@ describe('bootscope run --machine xen', () => {
     ])
       expect(help).toContain(opt);
   });
-  it('bad switches are one-line errors', () => {
-    expect(cli('run', '--machine', 'hyperv', '--kernel', 'k', '-o', 't').err).toContain(
+  it('bad switches are one-line errors', async () => {
+    expect((await cli('run', '--machine', 'hyperv', '--kernel', 'k', '-o', 't')).err).toContain(
       "--machine: unknown machine 'hyperv' (available: kvm, xen)",
     );
-    expect(cli('run', '--kernel', 'k', '-o', 't', '--vuart', 'sbsa').err).toContain("--vuart models Xen's vUART: it needs --machine xen");
-    expect(cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--vuart', 'pl011').err).toContain(
+    expect((await cli('run', '--kernel', 'k', '-o', 't', '--vuart', 'sbsa')).err).toContain(
+      "--vuart models Xen's vUART: it needs --machine xen",
+    );
+    expect((await cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--vuart', 'pl011')).err).toContain(
       "--vuart: unknown vUART 'pl011' (available: sbsa)",
     );
-    expect(cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--uart-dt', 'ns16550').err).toContain(
+    expect((await cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--uart-dt', 'ns16550')).err).toContain(
       "--uart-dt must be sbsa or pl011, not 'ns16550'",
     );
-    expect(cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--no-vuart', '--uart-dt', 'pl011').err).toContain(
+    expect((await cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--no-vuart', '--uart-dt', 'pl011')).err).toContain(
       '--uart-dt pl011 describes the vUART, which --no-vuart removes',
     );
-    expect(cli('run', '--kernel', 'k', '-o', 't', '--shutdown-after', '1s').err).toBe(
+    expect((await cli('run', '--kernel', 'k', '-o', 't', '--shutdown-after', '1s')).err).toBe(
       'bootscope: --shutdown-after asks the Xen toolstack to shut the guest down: it needs --machine xen\n',
     );
-    expect(cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--xen-toolstack', 'libvirt').err).toBe(
+    expect((await cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--xen-toolstack', 'libvirt')).err).toBe(
       "bootscope: --xen-toolstack must be xl or dom0less, not 'libvirt'\n",
     );
-    expect(cli('run', '--kernel', 'k', '-o', 't', '--xen-toolstack', 'dom0less').err).toBe(
+    expect((await cli('run', '--kernel', 'k', '-o', 't', '--xen-toolstack', 'dom0less')).err).toBe(
       'bootscope: --xen-toolstack says who built the Xen domain: it needs --machine xen\n',
     );
-    expect(cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--shutdown-after', 'soon').err).toBe(
+    expect((await cli('run', '--machine', 'xen', '--kernel', 'k', '-o', 't', '--shutdown-after', 'soon')).err).toBe(
       "bootscope: --shutdown-after: 'soon' is not a virtual time (an instruction count, or e.g. 250ms, 1.5s)\n",
     );
   });
