@@ -26,7 +26,7 @@ function image(name: string, sectors: number): { file: string; data: Buffer } {
 }
 
 describe('--disk option', () => {
-  it('reads FILE, FILE,ro and FILE,rw; other commas belong to the name', async () => {
+  it('reads FILE, FILE,ro and FILE,rw; other commas belong to the name', () => {
     expect(parseDiskOption('a.img')).toEqual({ file: 'a.img', mode: 'cow' });
     expect(parseDiskOption('a.img,ro')).toEqual({ file: 'a.img', mode: 'ro' });
     expect(parseDiskOption('a.img,rw')).toEqual({ file: 'a.img', mode: 'rw' });
@@ -37,7 +37,7 @@ describe('--disk option', () => {
 });
 
 describe('DiskImage', () => {
-  it('keeps guest writes in an overlay: reads see them, the file does not change', async () => {
+  it('keeps guest writes in an overlay: reads see them, the file does not change', () => {
     const { file, data } = image('cow.img', 64);
     const d = DiskImage.open({ file, mode: 'cow' });
     expect(d.size).toBe(64 * 512);
@@ -55,7 +55,7 @@ describe('DiskImage', () => {
     expect(sha(readFileSync(file))).toBe(sha(data));
   });
 
-  it(',rw writes the file itself', async () => {
+  it(',rw writes the file itself', () => {
     const { file } = image('rw.img', 8);
     const d = DiskImage.open({ file, mode: 'rw' });
     d.write(7, Buffer.alloc(512, 0x5a));
@@ -68,7 +68,7 @@ describe('DiskImage', () => {
     ).toBe(true);
   });
 
-  it(',ro refuses writes; ranges outside the disk are refused', async () => {
+  it(',ro refuses writes; ranges outside the disk are refused', () => {
     const { file } = image('ro.img', 8);
     const d = DiskImage.open({ file, mode: 'ro' });
     expect(d.readOnly).toBe(true);
@@ -81,7 +81,7 @@ describe('DiskImage', () => {
     d.close();
   });
 
-  it('unusable images are one-line errors naming the file', async () => {
+  it('unusable images are one-line errors naming the file', () => {
     const dir = tmp.file('adir');
     mkdirSync(dir);
     const odd = tmp.file('odd.img');
@@ -107,7 +107,7 @@ describe('DiskImage', () => {
     }
   });
 
-  it('openDisks closes what it opened when a later disk fails', async () => {
+  it('openDisks closes what it opened when a later disk fails', () => {
     const { file } = image('first.img', 4);
     expect(() =>
       openDisks([
