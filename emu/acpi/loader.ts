@@ -1,7 +1,7 @@
 // The ACPI tables as fw_cfg hands them to the firmware, in QEMU's form: every table but the RSDP
 // in one blob ("etc/acpi/tables"), the RSDP in its own file ("etc/acpi/rsdp"), and a table-loader
 // script ("etc/table-loader") telling the firmware to allocate both, patch the pointers between
-// tables with the addresses it chose, and fix the checksums. docs/acpi.md describes the script's
+// tables with the addresses it chose, and fix the checksums. docs/firmware.md ("ACPI tables") describes the script's
 // commands (128-byte entries: 1 allocate, 2 add pointer, 3 add checksum).
 
 import type { FwCfgFile } from '../devices/fw-cfg.ts';

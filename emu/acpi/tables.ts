@@ -1,6 +1,6 @@
 // The kvm machine's static ACPI tables, laid out as QEMU 7.2's virt machine builds them (same
 // tables, order, revisions, OEM "BOCHS "/"BXPC" and contents for the devices we model; the
-// differences are listed in docs/acpi.md). Each table's layout is cited from the ACPI 6.4
+// differences are listed in docs/firmware.md, "ACPI tables"). Each table's layout is cited from the ACPI 6.4
 // specification (or the Arm document that defines it). Pointers between tables (FADT → DSDT,
 // XSDT → tables, RSDP → XSDT) are left zero: the firmware fills them in as the table-loader
 // script (loader.ts) tells it.

@@ -1,6 +1,6 @@
 // QEMU's firmware configuration device (fw_cfg) in its MMIO form, as QEMU 7.2's virt machine has it
 // at 0x0902_0000 (DT compatible "qemu,fw-cfg-mmio"): how the firmware learns the kernel, initrd and
-// command line, the boot order, the ACPI tables and SMBIOS. docs/fw-cfg.md describes the interface.
+// command line, the boot order, the ACPI tables and SMBIOS. docs/firmware.md ("fw_cfg") describes the interface.
 //
 // Registers: data at +0 (1–8 byte reads stream the selected item; the bytes reach the guest in
 // item order), selector at +8 (16 bits, big-endian), DMA address at +16 (64 bits, big-endian; a
