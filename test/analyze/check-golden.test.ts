@@ -1,6 +1,6 @@
 // Golden `check` output for our guests under kvm and for the imported QEMU Linux boot.
 // Regenerate (after reviewing the findings) with UPDATE_GOLDEN=1 npx vitest run test/analyze/check-golden.test.ts
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -70,34 +70,42 @@ describe('check golden output', () => {
 });
 
 describe('bootscope check / explain CLI', () => {
-  const cli = (...args: string[]) => spawnSync(path.join(ROOT, 'bootscope'), args, { encoding: 'utf8' });
+  // Asynchronous: synchronous children would block the worker and starve vitest's RPC.
+  const cli = (...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+    new Promise((resolve, reject) => {
+      execFile(path.join(ROOT, 'bootscope'), args, { encoding: 'utf8' }, (err, stdout, stderr) => {
+        const status = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+        if (err && status === null && !('signal' in err && err.signal)) return reject(err);
+        resolve({ status, stdout, stderr });
+      });
+    });
 
   it('exits 2 when errors are found, 0 otherwise, and prints JSON with --json', async () => {
     const out = tmp.file('xen-sbsa-pl011.trace');
     await runGuest({ machine: 'xen', kernel: path.join(ROOT, 'guests/bin/uart.bin'), vuart: 'sbsa', uartDt: 'pl011', output: out });
-    const bad = cli('check', out);
+    const bad = await cli('check', out);
     expect(bad.status).toBe(2);
     expect(bad.stdout).toContain('[uart.not-pl011-id] ID registers do not read as a PrimeCell PL011');
-    const json = cli('check', out, '--json');
+    const json = await cli('check', out, '--json');
     expect(json.status).toBe(2);
     const parsed = JSON.parse(json.stdout) as { counts: { error: number }; findings: { rule: string; evidence: { seq: number }[] }[] };
     expect(parsed.counts.error).toBe(1);
     expect(parsed.findings[0]!.evidence.length).toBeGreaterThan(0);
-    const only = cli('check', out, '--rules', 'gic.*,vm-spec');
+    const only = await cli('check', out, '--rules', 'gic.*,vm-spec');
     expect(only.status).toBe(0);
     expect(only.stdout).not.toContain('uart.not-pl011-id');
   }, 120_000);
 
-  it('rejects unknown rules, topics and files with one-line errors', () => {
-    const r = cli('check', 'nowhere.trace', '--rules', 'bogus.*');
+  it('rejects unknown rules, topics and files with one-line errors', async () => {
+    const r = await cli('check', 'nowhere.trace', '--rules', 'bogus.*');
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(
       "bootscope: --rules: 'bogus.*' matches no rule (families: uart, gic, psci-smccc, xen-abi, vm-spec, boot-protocol, acpi, virtio; see docs/rules.md)\n",
     );
-    const t = cli('explain', 'gpu', 'nowhere.trace');
+    const t = await cli('explain', 'gpu', 'nowhere.trace');
     expect(t.status).toBe(1);
     expect(t.stderr).toBe("bootscope: explain: unknown topic 'gpu' (expected one of: uart)\n");
-    const f = cli('check', tmp.file('missing.trace'));
+    const f = await cli('check', tmp.file('missing.trace'));
     expect(f.status).toBe(1);
     expect(f.stderr).toMatch(/^bootscope: .*missing\.trace.*\n$/);
   });
