@@ -1,6 +1,6 @@
 // Test harness: assemble A64 snippets with binutils and run them on a Cpu with RAM and a test device.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,3 +131,20 @@ export const VECTOR_PRELUDE = `
   ldr x0, =vectors
   msr vbar_el1, x0
 ${STOP_VECTORS}`;
+
+/**
+ * Runs the Unicorn oracle script with `input` as JSON on its stdin. Asynchronous: tens of thousands
+ * of cases keep python busy long enough that a synchronous child would starve vitest's worker RPC.
+ */
+export function runUnicornOracle(script: string, input: unknown): Promise<{ status: number | null; stdout: Buffer; stderr: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/python3', [script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err) }));
+    child.stdin.end(JSON.stringify(input));
+  });
+}

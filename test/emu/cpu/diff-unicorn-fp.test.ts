@@ -2,7 +2,7 @@
 // and on Unicorn (QEMU's TCG core, via python3-unicorn) must give identical X and V registers,
 // NZCV and FPSR (and memory for loads/stores), under random FPCR rounding mode, FZ and DN.
 
-import { spawnSync } from 'node:child_process';
+import { runUnicornOracle } from '../../helpers/cpu-harness.ts';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SimpleBus } from '../../../emu/cpu/bus.ts';
@@ -166,8 +166,8 @@ export interface DiffOutcome {
 }
 
 /** Run cases on both sides and compare. */
-function runDiff(cases: Case[], mem: boolean, classes: Array<[number, number, string]>): DiffOutcome {
-  const res = spawnSync('/usr/bin/python3', [ORACLE], { input: JSON.stringify({ cases, mem }), maxBuffer: 1 << 30 });
+async function runDiff(cases: Case[], mem: boolean, classes: Array<[number, number, string]>): Promise<DiffOutcome> {
+  const res = await runUnicornOracle(ORACLE, { cases, mem });
   if (res.status !== 0) throw new Error(res.stderr.toString());
   const expected = JSON.parse(res.stdout.toString()) as Result[];
   const { cpu, bus, ex } = machine();
@@ -237,8 +237,8 @@ function runDiff(cases: Case[], mem: boolean, classes: Array<[number, number, st
 }
 
 describe('SIMD&FP differential vs Unicorn', () => {
-  it('random data-processing instructions match (registers, NZCV, FPSR)', () => {
-    const out = runDiff(makeCases(FP_CLASSES, 15000, 0xf10a7), false, FP_CLASSES);
+  it('random data-processing instructions match (registers, NZCV, FPSR)', async () => {
+    const out = await runDiff(makeCases(FP_CLASSES, 15000, 0xf10a7), false, FP_CLASSES);
     console.log(
       `compared ${out.compared}; not implemented here (UNDEFINED, executes on Unicorn): ${JSON.stringify([...out.unimplemented])}`,
     );
@@ -279,8 +279,8 @@ function makeMemCases(n: number, seed: number): Case[] {
 }
 
 describe('SIMD&FP differential vs Unicorn (memory)', () => {
-  it('random SIMD&FP loads/stores match registers and memory', () => {
-    const out = runDiff(makeMemCases(5000, 0x51d0), true, LS_CLASSES);
+  it('random SIMD&FP loads/stores match registers and memory', async () => {
+    const out = await runDiff(makeMemCases(5000, 0x51d0), true, LS_CLASSES);
     console.log(`compared ${out.compared}; not implemented here: ${JSON.stringify([...out.unimplemented])}`);
     expect(out.mismatches).toEqual([]);
     expect(out.compared).toBeGreaterThan(2000);

@@ -9,6 +9,7 @@ import { SimpleBus } from '../../../emu/cpu/bus.ts';
 import { Cpu } from '../../../emu/cpu/cpu.ts';
 import { decode } from '../../../emu/cpu/decode.ts';
 import { OP } from '../../../emu/cpu/ops.ts';
+import { runUnicornOracle } from '../../helpers/cpu-harness.ts';
 
 const ORACLE = new URL('./unicorn_oracle.py', import.meta.url).pathname;
 const hasUnicorn = spawnSync('/usr/bin/python3', ['-c', 'import unicorn'], { stdio: 'ignore' }).status === 0;
@@ -97,9 +98,9 @@ describe('Unicorn oracle', () => {
 });
 
 describe('differential vs Unicorn', () => {
-  it('20,000 random data-processing instructions match exactly', () => {
+  it('20,000 random data-processing instructions match exactly', async () => {
     const cases = makeCases(20000);
-    const res = spawnSync('/usr/bin/python3', [ORACLE], { input: JSON.stringify({ cases }), maxBuffer: 1 << 30 });
+    const res = await runUnicornOracle(ORACLE, { cases });
     expect(res.status, res.stderr?.toString()).toBe(0);
     const expected = JSON.parse(res.stdout.toString()) as Result[];
     const bus = new SimpleBus([[0, 0x100000]]);
@@ -178,9 +179,9 @@ function makeMemCases(n: number): MemCase[] {
 }
 
 describe('differential vs Unicorn (memory)', () => {
-  it('10,000 random loads/stores in every addressing mode match registers and memory', () => {
+  it('10,000 random loads/stores in every addressing mode match registers and memory', async () => {
     const cases = makeMemCases(10000);
-    const res = spawnSync('/usr/bin/python3', [ORACLE], { input: JSON.stringify({ cases, mem: true }), maxBuffer: 1 << 30 });
+    const res = await runUnicornOracle(ORACLE, { cases, mem: true });
     expect(res.status, res.stderr?.toString()).toBe(0);
     const expected = JSON.parse(res.stdout.toString()) as Array<Result & { sp?: string; mem?: string }>;
     const bus = new SimpleBus([[0, 0x100000]]);
