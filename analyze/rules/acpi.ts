@@ -97,6 +97,8 @@ class AcpiRules implements Analysis<void> {
   private stubDt: TraceEvent | undefined;
   private stubEmpty: TraceEvent | undefined;
   private kernelAcpi: TraceEvent | undefined;
+  /** A kernel log line (timestamped) reached the console: the kernel's ACPI lines would have, too. */
+  private kernelLog = false;
   /** First line event per (timer, INTID). */
   private readonly timerLines = new Map<string, EventOf<'irq_line'>>();
 
@@ -121,6 +123,7 @@ class AcpiRules implements Analysis<void> {
       if (l.includes('EFI stub: Using DTB from configuration table')) this.stubDt ??= e;
       else if (l.includes('EFI stub: Generating empty DTB')) this.stubEmpty ??= e;
       else if (/\] ACPI: (RSDP|XSDT) 0x/.test(l)) this.kernelAcpi ??= e;
+      if (/^\[\s*\d+\.\d+\] /.test(l)) this.kernelLog = true;
     }
   }
 
@@ -146,7 +149,9 @@ class AcpiRules implements Analysis<void> {
         "the EFI stub passed the firmware's DTB and the kernel also found ACPI tables: give the OS one description.",
         [this.stubDt, this.kernelAcpi],
       );
-    else if (this.stubEmpty && !this.kernelAcpi)
+    // Without a kernel log on the console (an ACPI boot with no SPCR and no console=) the absence
+    // of the kernel's ACPI lines says nothing.
+    else if (this.stubEmpty && this.kernelLog && !this.kernelAcpi)
       this.sink.report(
         R,
         'neither',
