@@ -221,17 +221,18 @@ describe("`bootscope exits`: the kvm machine's predicted exits against real KVM'
   }
   const judged = (rows: { group: string; item: string; verdict: string }[], v: string) =>
     rows.filter((r) => r.verdict === v).map((r) => `${r.group} ${r.item.replace(/@[0-9a-f]+/, '')}`);
-  const EXPECTED = [
-    'mmio gicv3-redist GICR_ICFGR1+GICR_ISENABLER0',
-    'hypercall TRNG_RND64',
-    'id-registers AArch32 ID registers (HCR_EL2.TID3)',
-  ];
+  const EXPECTED = ['mmio gicv3-redist GICR_ICFGR1+GICR_ISENABLER0', 'id-registers AArch32 ID registers (HCR_EL2.TID3)'];
+  /**
+   * The listed differences found. TRNG_RND64 is among them when the counts differ: the guest reseeds
+   * by uptime, so a real run that happens to reseed as often as the emulator agrees there instead.
+   */
+  const expectedFound = (rows: Parameters<typeof judged>[0]) => judged(rows, 'expected').filter((x) => x !== 'hypercall TRNG_RND64');
 
   it('nVHE, Linux 6.1 host: MMIO per device, hypercalls, AArch64 ID registers agree; only the listed differences', async () => {
     const { code, rows } = await against('nvhe-smp2');
     expect(code).toBe(0);
     expect(judged(rows, 'differs')).toEqual([]);
-    expect(judged(rows, 'expected')).toEqual(EXPECTED);
+    expect(expectedFound(rows)).toEqual(EXPECTED);
     expect(judged(rows, 'agrees')).toEqual(
       expect.arrayContaining([
         'mmio pl011',
@@ -252,14 +253,14 @@ describe("`bootscope exits`: the kvm machine's predicted exits against real KVM'
     const { code, rows } = await against('nvhe-smp1', 'nvhe-smp1');
     expect(code).toBe(0);
     expect(judged(rows, 'differs')).toEqual([]);
-    expect(judged(rows, 'expected')).toEqual(EXPECTED);
+    expect(expectedFound(rows)).toEqual(EXPECTED);
   });
 
   it('nVHE, Linux 6.12 host: the same; its TID2 traps of CTR_EL0 are shown, not predicted (the emulator does not record them)', async () => {
     const { code, rows } = await against('nvhe-smp2-host612', 'nvhe-smp2', '--hypervisor', 'kvm-6.12');
     expect(code).toBe(0);
     expect(judged(rows, 'differs')).toEqual([]);
-    expect(judged(rows, 'expected')).toEqual(EXPECTED);
+    expect(expectedFound(rows)).toEqual(EXPECTED);
     expect(judged(rows, 'unrecorded')).toEqual(expect.arrayContaining(['sysreg CTR_EL0', 'sysreg CLIDR_EL1', 'sysreg SCTLR_EL1']));
     const ctr = rows.find((r) => r.item === 'CTR_EL0') as { traced: number } | undefined;
     expect(ctr!.traced).toBeGreaterThan(10_000);
