@@ -12,7 +12,7 @@
 // next doorbell to that device is completed silently (event index or a line already high).
 
 import type { EventKind, TraceEvent } from '../capture/model.ts';
-import { Distribution } from './latency.ts';
+import { Distribution, distributionStats, type DistributionStats } from './latency.ts';
 import type { LiteAnalysis, LiteContext } from './standalone.ts';
 import { XEN_EVTCHN_PPI } from './state/xen-evtchn.ts';
 
@@ -31,19 +31,8 @@ export const IO_LATENCY_KINDS: EventKind[] = [
   'irq_ack',
 ];
 
-export interface IoStageStats {
+export interface IoStageStats extends DistributionStats {
   stage: IoStage;
-  count: number;
-  /** Trace time units. */
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-  mean: number;
-  ns: { p50: number; p90: number; p99: number; max: number; mean: number };
-  exact: boolean;
-  /** Power-of-two histogram: [upper bound (exclusive, time units), count] of non-empty buckets. */
-  histogram: [number, number][];
 }
 
 export interface IoQueueLatency {
@@ -345,29 +334,7 @@ function timelineOf(b: NonNullable<Queue['bins']>, tl: { from: number; to: numbe
 }
 
 function ioStageRows(m: Map<IoStage, Distribution>, toNs: (t: number) => number): IoStageStats[] {
-  return IO_STAGES.filter((s) => m.has(s)).map((stage) => {
-    const d = m.get(stage)!;
-    const p50 = d.quantile(0.5),
-      p90 = d.quantile(0.9),
-      p99 = d.quantile(0.99);
-    const mean = d.count ? d.sum / d.count : 0;
-    const histogram: [number, number][] = [];
-    d.log2.forEach((c, k) => {
-      if (c) histogram.push([k === 0 ? 1 : 2 ** k, c]);
-    });
-    return {
-      stage,
-      count: d.count,
-      p50,
-      p90,
-      p99,
-      max: d.max,
-      mean,
-      exact: d.exactValues,
-      ns: { p50: toNs(p50), p90: toNs(p90), p99: toNs(p99), max: toNs(d.max), mean: toNs(mean) },
-      histogram,
-    };
-  });
+  return IO_STAGES.filter((s) => m.has(s)).map((stage) => ({ stage, ...distributionStats(m.get(stage)!, toNs) }));
 }
 
 /** I/O latency of an event stream (tests). */

@@ -130,8 +130,8 @@ export class Distribution {
   }
 }
 
-export interface StageStats {
-  stage: Stage;
+/** Percentiles, mean and histogram of one distribution (latency and I/O latency rows share it). */
+export interface DistributionStats {
   count: number;
   /** In trace time units. */
   p50: number;
@@ -145,6 +145,10 @@ export interface StageStats {
   exact: boolean;
   /** Power-of-two histogram: [upper bound (exclusive, time units), count] for non-empty buckets. */
   histogram: [number, number][];
+}
+
+export interface StageStats extends DistributionStats {
+  stage: Stage;
 }
 
 export interface LatencyGroup {
@@ -449,30 +453,22 @@ function mergeAll(m: Map<Stage, Distribution[]>): Map<Stage, Distribution> {
   return out;
 }
 
-function stageRows(m: Map<Stage, Distribution>, toNs: (t: number) => number): StageStats[] {
-  return STAGES.filter((s) => m.has(s)).map((stage) => {
-    const d = m.get(stage)!;
-    const p50 = d.quantile(0.5),
-      p90 = d.quantile(0.9),
-      p99 = d.quantile(0.99);
-    const mean = d.count ? d.sum / d.count : 0;
-    const histogram: [number, number][] = [];
-    d.log2.forEach((c, k) => {
-      if (c) histogram.push([k === 0 ? 1 : 2 ** k, c]);
-    });
-    return {
-      stage,
-      count: d.count,
-      p50,
-      p90,
-      p99,
-      max: d.max,
-      mean,
-      exact: d.exactValues,
-      ns: { p50: toNs(p50), p90: toNs(p90), p99: toNs(p99), max: toNs(d.max), mean: toNs(mean) },
-      histogram,
-    };
+/** The figures of one distribution, with times also in nanoseconds. */
+export function distributionStats(d: Distribution, toNs: (t: number) => number): DistributionStats {
+  const p50 = d.quantile(0.5),
+    p90 = d.quantile(0.9),
+    p99 = d.quantile(0.99);
+  const mean = d.count ? d.sum / d.count : 0;
+  const histogram: [number, number][] = [];
+  d.log2.forEach((c, k) => {
+    if (c) histogram.push([k === 0 ? 1 : 2 ** k, c]);
   });
+  const ns = { p50: toNs(p50), p90: toNs(p90), p99: toNs(p99), max: toNs(d.max), mean: toNs(mean) };
+  return { count: d.count, p50, p90, p99, max: d.max, mean, exact: d.exactValues, ns, histogram };
+}
+
+function stageRows(m: Map<Stage, Distribution>, toNs: (t: number) => number): StageStats[] {
+  return STAGES.filter((s) => m.has(s)).map((stage) => ({ stage, ...distributionStats(m.get(stage)!, toNs) }));
 }
 
 /** Latency of an event stream (for tests and callers without the engine). */
