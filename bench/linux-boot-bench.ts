@@ -10,81 +10,36 @@
 // /proc every 50 ms while it runs, and the last sample before it exits). --write-docs replaces
 // the "## Linux boot" section of docs/benchmarks.md.
 
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import {
+  alternate,
+  benchArgs,
+  emulatorArgv,
+  fetchGuests,
+  measuredOn,
+  median,
+  summaryNumber,
+  timeMarkers,
+  writeDocsSection,
+} from './boot-pair.ts';
 
-const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const APPEND = 'console=ttyAMA0 earlycon=pl011,0x9000000';
 const PANIC = 'end Kernel panic';
 const MEM = '512M';
 
-const args = process.argv.slice(2);
-const runsArg = args.indexOf('--runs');
-const RUNS = runsArg >= 0 ? Number(args[runsArg + 1]) : 1;
-const writeDocs = args.includes('--write-docs');
+const { runs: RUNS, writeDocs, has } = benchArgs();
 /** --jit wasm: the emulator runs with the WebAssembly back end (the docs section is not written then). */
-const wasm = args.includes('--wasm');
+const wasm = has('--wasm');
 
-const fetched = execFileSync(path.join(REPO_ROOT, 'scripts/fetch-guests.sh'), ['kernel'], { encoding: 'utf8' });
-const kernel = /^kernel (.*)$/m.exec(fetched)![1]!;
+const { kernel } = fetchGuests('kernel') as { kernel: string };
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'bootscope-linux-bench-'));
 
-interface Sample {
-  /** Spawn to the panic line on stdout. */
-  toPanicMs: number;
-  /** Spawn to exit. */
-  totalMs: number;
-  peakRssKiB?: number;
-  stderr: string;
-}
-
-function vmHwmKiB(pid: number): number | undefined {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Spawn, time to the panic line; `killAtPanic` for QEMU (its panic never ends). */
-function timeToPanic(cmd: string, argv: string[], killAtPanic: boolean): Promise<Sample> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '',
-      err = '',
-      toPanicMs = 0,
-      peak: number | undefined;
-    const poll = setInterval(() => {
-      const v = child.pid !== undefined ? vmHwmKiB(child.pid) : undefined;
-      if (v !== undefined) peak = Math.max(peak ?? 0, v);
-    }, 50);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString('latin1');
-      if (!toPanicMs && out.includes(PANIC)) {
-        toPanicMs = performance.now() - t0;
-        if (killAtPanic) child.kill('SIGKILL');
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
-    child.on('error', reject);
-    child.on('exit', () => {
-      clearInterval(poll);
-      if (!toPanicMs) reject(new Error(`${cmd} exited without reaching the panic:\n${out.slice(-2000)}\n${err.slice(-2000)}`));
-      else resolve({ toPanicMs, totalMs: performance.now() - t0, ...(peak !== undefined ? { peakRssKiB: peak } : {}), stderr: err });
-    });
-  });
-}
-
 const emulator = (i: number) =>
-  timeToPanic(
+  timeMarkers(
     process.execPath,
-    [
-      '--disable-warning=ExperimentalWarning',
-      path.join(REPO_ROOT, 'cli/main.ts'),
+    emulatorArgv([
       'run',
       '--machine',
       'kvm',
@@ -104,12 +59,13 @@ const emulator = (i: number) =>
       path.join(tmp, `linux${i}.trace`),
       '-f',
       ...(wasm ? ['--jit', 'wasm'] : []),
-    ],
+    ]),
+    [PANIC],
     false,
   );
 
 const qemu = () =>
-  timeToPanic(
+  timeMarkers(
     'qemu-system-aarch64',
     [
       '-M',
@@ -129,35 +85,20 @@ const qemu = () =>
       '-append',
       APPEND,
     ],
+    [PANIC],
     true,
   );
 
-const median = (xs: number[]): number => {
-  const v = [...xs].sort((a, b) => a - b),
-    m = v.length >> 1;
-  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
-};
-const num = (s: string, label: string): number => Number((new RegExp(`${label}\\s+([\\d,]+)`).exec(s)?.[1] ?? 'NaN').replace(/,/g, ''));
-
-const load0 = os.loadavg()[0]!;
-const emu: Sample[] = [],
-  q: Sample[] = [];
-for (let i = 0; i < RUNS; i++) {
-  q.push(await qemu());
-  emu.push(await emulator(i));
-  process.stderr.write(
-    `run ${i + 1}/${RUNS}: emulator ${(emu[i]!.toPanicMs / 1000).toFixed(2)} s, QEMU ${(q[i]!.toPanicMs / 1000).toFixed(2)} s\n`,
-  );
-}
+const { emu, qemu: q, load0 } = await alternate(RUNS, qemu, emulator);
 rmSync(tmp, { recursive: true, force: true });
 
 const last = emu[emu.length - 1]!;
-const insns = num(last.stderr, 'instructions');
-const events = num(last.stderr, 'events');
-const emuMs = median(emu.map((s) => s.toPanicMs));
-const qemuMs = median(q.map((s) => s.toPanicMs));
-const emuBest = Math.min(...emu.map((s) => s.toPanicMs));
-const qemuBest = Math.min(...q.map((s) => s.toPanicMs));
+const insns = summaryNumber(last.stderr, 'instructions');
+const events = summaryNumber(last.stderr, 'events');
+const emuMs = median(emu.map((s) => s.markerMs[0]!));
+const qemuMs = median(q.map((s) => s.markerMs[0]!));
+const emuBest = Math.min(...emu.map((s) => s.markerMs[0]!));
+const qemuBest = Math.min(...q.map((s) => s.markerMs[0]!));
 const rssMiB = Math.max(...emu.map((s) => s.peakRssKiB ?? 0)) / 1024;
 const ratio = emuMs / qemuMs;
 const ok = (b: boolean): string => (b ? 'met' : '**not met**');
@@ -171,8 +112,7 @@ const section = [
   '--stop-on "end Kernel panic" -o TRACE` (recording on) as a plain-node child process; QEMU:',
   "`qemu-system-aarch64 -M virt,gic-version=3 -accel tcg -cpu cortex-a57 -smp 1` (Debian's 7.2), in the",
   "same run. Wall time is spawn → the panic's end line on stdout; host memory is the emulator",
-  `process's peak RSS (VmHWM). ${RUNS} alternating run(s) each, median (best); measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}`,
-  `(1-minute load average ${load0.toFixed(1)} at the start: other work on the machine slows both sides).`,
+  `process's peak RSS (VmHWM). ${RUNS} alternating run(s) each, median (best); ${measuredOn(load0)}`,
   '',
   '| | emulator | QEMU TCG | target |',
   '|---|---:|---:|---|',
@@ -186,16 +126,4 @@ const section = [
 ].join('\n');
 
 process.stdout.write(section + '\n');
-if (writeDocs && !wasm) {
-  const file = path.join(REPO_ROOT, 'docs/benchmarks.md');
-  const doc = readFileSync(file, 'utf8');
-  const start = doc.indexOf('\n## Linux boot\n');
-  let next: string;
-  if (start < 0) next = doc.trimEnd() + '\n\n' + section;
-  else {
-    const end = doc.indexOf('\n## ', start + 1);
-    next = doc.slice(0, start + 1) + section + (end < 0 ? '' : doc.slice(end));
-  }
-  writeFileSync(file, next);
-  process.stderr.write(`wrote the "## Linux boot" section of ${file}\n`);
-}
+if (writeDocs && !wasm) writeDocsSection('Linux boot', section);
