@@ -139,3 +139,13 @@ export function writeDocsSection(title: string, section: string): void {
   writeFileSync(file, next);
   process.stderr.write(`wrote the "## ${title}" section of ${file}\n`);
 }
+
+/** `bootscope run --machine kvm` with 1 vCPU, GICv3 and `mem` of RAM, then `extra`. */
+export function emulatorRun(mem: string, extra: string[]): string[] {
+  return emulatorArgv(['run', '--machine', 'kvm', '--smp', '1', '--gic', '3', '--mem', mem, ...extra]);
+}
+
+/** QEMU TCG on `-M machine` (virt, GICv3), cortex-a57, 1 vCPU, `mem` of RAM, no display, then `extra`. */
+export function qemuVirt(machine: string, mem: string, extra: string[]): string[] {
+  return ['-M', machine, '-accel', 'tcg', '-cpu', 'cortex-a57', '-smp', '1', '-m', mem, '-nographic', '-no-reboot', ...extra];
+}

@@ -18,7 +18,8 @@ import { DISK_MARKER, makeTestDisk } from '../scripts/make-test-disk.ts';
 import {
   alternate,
   benchArgs,
-  emulatorArgv,
+  emulatorRun,
+  qemuVirt,
   fetchGuests,
   measuredOn,
   median,
@@ -38,22 +39,13 @@ const { disk, initramfs } = makeTestDisk(kernel, busybox, tmp);
 const emulator = (i: number) =>
   timeMarkers(
     process.execPath,
-    emulatorArgv([
-      'run',
-      '--machine',
-      'kvm',
+    emulatorRun(MEM, [
       '--kernel',
       kernel,
       '--initrd',
       initramfs,
       '--append',
       APPEND,
-      '--smp',
-      '1',
-      '--gic',
-      '3',
-      '--mem',
-      MEM,
       '--disk',
       disk,
       '-o',
@@ -67,19 +59,7 @@ const emulator = (i: number) =>
 const qemu = () =>
   timeMarkers(
     'qemu-system-aarch64',
-    [
-      '-M',
-      'virt,gic-version=3,its=off',
-      '-accel',
-      'tcg',
-      '-cpu',
-      'cortex-a57',
-      '-smp',
-      '1',
-      '-m',
-      MEM,
-      '-nographic',
-      '-no-reboot',
+    qemuVirt('virt,gic-version=3,its=off', MEM, [
       '-kernel',
       kernel,
       '-initrd',
@@ -92,7 +72,7 @@ const qemu = () =>
       'virtio-blk-pci,drive=d0,disable-legacy=on',
       '-nic',
       'none',
-    ],
+    ]),
     [DISK_MARKER],
     false,
   );

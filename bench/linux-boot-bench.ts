@@ -16,7 +16,8 @@ import path from 'node:path';
 import {
   alternate,
   benchArgs,
-  emulatorArgv,
+  emulatorRun,
+  qemuVirt,
   fetchGuests,
   measuredOn,
   median,
@@ -39,20 +40,11 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'bootscope-linux-bench-'));
 const emulator = (i: number) =>
   timeMarkers(
     process.execPath,
-    emulatorArgv([
-      'run',
-      '--machine',
-      'kvm',
+    emulatorRun(MEM, [
       '--kernel',
       kernel,
       '--append',
       APPEND,
-      '--smp',
-      '1',
-      '--gic',
-      '3',
-      '--mem',
-      MEM,
       '--stop-on',
       PANIC,
       '-o',
@@ -65,29 +57,7 @@ const emulator = (i: number) =>
   );
 
 const qemu = () =>
-  timeMarkers(
-    'qemu-system-aarch64',
-    [
-      '-M',
-      'virt,gic-version=3',
-      '-accel',
-      'tcg',
-      '-cpu',
-      'cortex-a57',
-      '-smp',
-      '1',
-      '-m',
-      MEM,
-      '-nographic',
-      '-no-reboot',
-      '-kernel',
-      kernel,
-      '-append',
-      APPEND,
-    ],
-    [PANIC],
-    true,
-  );
+  timeMarkers('qemu-system-aarch64', qemuVirt('virt,gic-version=3', MEM, ['-kernel', kernel, '-append', APPEND]), [PANIC], true);
 
 const { emu, qemu: q, load0 } = await alternate(RUNS, qemu, emulator);
 rmSync(tmp, { recursive: true, force: true });
