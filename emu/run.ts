@@ -275,7 +275,9 @@ export function runSource(cfg: RunConfig): TraceSource {
       ...(cfg.machine === 'xen' && cfg.uartDt !== undefined ? { uartDt: cfg.uartDt } : {}),
       ...(cfg.machine === 'xen' && cfg.shutdownAfter !== undefined ? { shutdownAfter: cfg.shutdownAfter } : {}),
       ...(cfg.stopOn !== undefined ? { stopOn: cfg.stopOn } : {}),
-      ...(cfg.disks?.length ? { disks: cfg.disks.map((d) => ({ file: path.resolve(d.file), mode: d.mode })) } : {}),
+      ...(cfg.disks?.length
+        ? { disks: cfg.disks.map((d) => ({ file: path.resolve(d.file), mode: d.mode, ...(d.faults ? { faults: d.faults } : {}) })) }
+        : {}),
       ...(cfg.nics?.length ? { nics: cfg.nics.map((n) => (n.mac ? { mac: formatMac(n.mac) } : {})) } : {}),
       ...(cfg.console !== undefined && cfg.console !== 'uart' ? { console: cfg.console } : {}),
       // Always stored for kvm GICv3: traces from before the ITS existed have none and replay without.

@@ -6,7 +6,8 @@
 //   - an initramfs holding the kernel package's own modules for the virtio-blk and Xen disks,
 //     whose /init loads them (virtio on a virt machine, xen-blkfront and xen-netfront when the DT
 //     has /hypervisor), reports eth0 (its MAC and carrier) when a NIC came up, waits for /dev/vda
-//     (or /dev/xvda), mounts it and switch_roots to its /sbin/init.
+//     (or /dev/xvda, or the device a root=/dev/NAME argument names), mounts it and switch_roots
+//     to its /sbin/init; without that device it prints "BOOTSCOPE-INITRAMFS: no DEVICE" and powers off.
 // The initramfs is reproducible byte for byte; the disk has a fixed UUID, hash seed and timestamps
 // (mke2fs still draws inode generation numbers at random, so two builds differ there).
 // Usage: node scripts/make-test-disk.ts KERNEL BUSYBOX OUTDIR
@@ -69,6 +70,9 @@ else
   disk=/dev/vda
 ${load(virtio) || '  :'}
 fi
+# root=/dev/NAME on the command line picks the device, as initramfs-tools does (the modules above
+# are loaded whatever it names).
+for a in $(cat /proc/cmdline); do case $a in root=/dev/*) disk=\${a#root=} ;; esac; done
 i=0
 while [ ! -b $disk ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 if [ ! -b $disk ]; then echo "BOOTSCOPE-INITRAMFS: no $disk"; poweroff -f; fi

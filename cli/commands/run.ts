@@ -13,7 +13,7 @@ import { UserError } from '../errors.ts';
 import { JIT_HELP, jitOption } from '../jit-option.ts';
 import { fmtCount, fmtNs, toJson } from '../output.ts';
 import { timeToNs } from '../../capture/model.ts';
-import { parseDiskOption } from '../../emu/storage/disk.ts';
+import { applyDiskFault, parseDiskOption } from '../../emu/storage/disk.ts';
 import { parseNicOption } from '../../emu/net/nic.ts';
 import { checkOutput, errnoText } from '../../capture/output.ts';
 import { catchInterrupts } from '../signals.ts';
@@ -46,6 +46,7 @@ interface RunCliOptions {
   jit?: boolean | string;
   fpsimd?: boolean;
   disk: string[];
+  diskFault: string[];
   nic: string[];
   console?: string;
   its?: string;
@@ -120,6 +121,12 @@ export function registerRun(program: Command): void {
       collect,
       [] as string[],
     )
+    .option(
+      '--disk-fault <fault>',
+      "make a disk fail on purpose (repeatable), to reproduce a broken disk or VMM: '[N:]eio@FIRST[-LAST]' completes reads and writes touching those sectors with an I/O error; '[N:]refuse' makes the device refuse the driver (virtio-blk clears FEATURES_OK, blkback never goes Connected); N is the --disk (0 by default)",
+      collect,
+      [] as string[],
+    )
     // preset(''): a bare --nic still goes through the collector (commander would store `true`).
     .addOption(
       new Option(
@@ -164,6 +171,7 @@ export function registerRun(program: Command): void {
       const quantum = opts.quantum !== undefined ? parseCount('--quantum', opts.quantum) : undefined;
       const shutdownAfter = shutdownTime(opts);
       const disks = opts.disk.map(parseDiskOption);
+      for (const f of opts.diskFault) applyDiskFault(disks, f);
       checkOutput(opts.output, {
         overwrite: !!opts.force,
         inputs: [

@@ -128,6 +128,11 @@ export class VirtioBlk implements VirtioBackend {
     this.config[VIRTIO_BLK_CFG.WRITEBACK] = 1;
   }
 
+  /** --disk-fault refuse: the device will not work with any feature set (§2.2.2 lets it clear FEATURES_OK). */
+  acceptFeatures(): boolean {
+    return !this.disk.faults.refuse;
+  }
+
   writeConfig(offset: number, size: number, value: number): void {
     // Only the writeback byte is the driver's to change (with VIRTIO_BLK_F_CONFIG_WCE).
     if (offset === VIRTIO_BLK_CFG.WRITEBACK && size === 1 && this.t.negotiated(VIRTIO_BLK_F.CONFIG_WCE)) this.config[offset] = value & 1;
@@ -203,14 +208,14 @@ export class VirtioBlk implements VirtioBackend {
     const disk = this.disk;
     switch (type) {
       case VIRTIO_BLK_T.IN: {
-        if (!disk.inRange(sector, dataIn)) return VIRTIO_BLK_S.IOERR;
+        if (!disk.inRange(sector, dataIn) || disk.failsAt(sector, dataIn)) return VIRTIO_BLK_S.IOERR;
         const buf = new Uint8Array(dataIn);
         disk.read(sector, buf);
         writeChain(mem, chain.writable, 0, buf);
         return VIRTIO_BLK_S.OK;
       }
       case VIRTIO_BLK_T.OUT: {
-        if (disk.readOnly || !disk.inRange(sector, dataOut)) return VIRTIO_BLK_S.IOERR;
+        if (disk.readOnly || !disk.inRange(sector, dataOut) || disk.failsAt(sector, dataOut)) return VIRTIO_BLK_S.IOERR;
         disk.write(sector, readChain(mem, chain.readable, 16, dataOut));
         return VIRTIO_BLK_S.OK;
       }

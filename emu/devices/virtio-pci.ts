@@ -48,6 +48,8 @@ export interface VirtioBackend {
   notify(q: number): void;
   /** The driver reset the device (status 0). */
   reset(): void;
+  /** The driver set FEATURES_OK with its features: false leaves FEATURES_OK clear (the device refuses them). */
+  acceptFeatures?(driverFeatures: bigint): boolean;
 }
 
 /** What a device model may ask of the transport. */
@@ -469,6 +471,13 @@ export class VirtioPci extends PciFunction implements VirtioTransport, BarHandle
       this.deviceReset();
       return;
     }
+    // §2.2.2 / §3.1.1 step 6: a device that cannot work with the driver's features leaves FEATURES_OK clear.
+    if (
+      v & VIRTIO_STATUS.FEATURES_OK &&
+      !(this.status & VIRTIO_STATUS.FEATURES_OK) &&
+      this.backend.acceptFeatures?.(this.driverFeatures) === false
+    )
+      v &= ~VIRTIO_STATUS.FEATURES_OK;
     this.status = (this.status & VIRTIO_STATUS.NEEDS_RESET) | v;
   }
 

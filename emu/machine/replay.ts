@@ -12,7 +12,7 @@ import { GuestImageError } from './load.ts';
 import type { Machine } from './index.ts';
 import { runGuest, type RunConfig, type RunResult } from '../run.ts';
 import { ScheduledInput, type InputStep } from '../input.ts';
-import { diskRole, DISK_MODES, hashFile, type DiskMode, type DiskSpec } from '../storage/disk.ts';
+import { diskRole, DISK_MODES, hashFile, type DiskFaults, type DiskMode, type DiskSpec } from '../storage/disk.ts';
 import { parseMac, type NicSpec } from '../net/nic.ts';
 
 export interface Divergence {
@@ -108,7 +108,7 @@ interface StoredConfig {
   shutdownAfter?: number;
   stopOn?: string;
   fpsimd?: boolean;
-  disks?: { file: string; mode: DiskMode }[];
+  disks?: { file: string; mode: DiskMode; faults?: DiskFaults }[];
   nics?: { mac?: string }[];
   console?: 'uart' | 'virtio';
   its?: boolean;
@@ -268,7 +268,11 @@ export async function replayTrace(tracePath: string, opts: ReplayOptions = {}): 
  * The recorded disks, each still there with the contents the run started from (size and sha256):
  * a changed image would make the guest read other data, so replay refuses it.
  */
-function checkDisks(tracePath: string, disks: { file: string; mode: DiskMode }[], hashes: Record<string, string>): DiskSpec[] {
+function checkDisks(
+  tracePath: string,
+  disks: { file: string; mode: DiskMode; faults?: DiskFaults }[],
+  hashes: Record<string, string>,
+): DiskSpec[] {
   return disks.map((d, i) => {
     if (typeof d.file !== 'string' || !DISK_MODES.includes(d.mode))
       throw new GuestImageError(`${tracePath}: disk ${i} is recorded without a file or mode`);
@@ -288,7 +292,7 @@ function checkDisks(tracePath: string, disks: { file: string; mode: DiskMode }[]
         `${tracePath}: the disk image ${d.file} changed since it was recorded (sha256 ${got.slice(0, 12)}…, recorded ${want.slice(0, 12)}…)${why}`,
       );
     }
-    return { file: d.file, mode: d.mode };
+    return { file: d.file, mode: d.mode, ...(d.faults ? { faults: d.faults } : {}) };
   });
 }
 

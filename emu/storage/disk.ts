@@ -22,6 +22,41 @@ export interface DiskSpec {
   /** The image file as given. */
   file: string;
   mode: DiskMode;
+  /** Faults the device shows the guest (--disk-fault), recorded in the trace so replay has them. */
+  faults?: DiskFaults;
+}
+
+/**
+ * Faults a run injects into a disk (`--disk-fault`), to reproduce a broken disk, device or
+ * hypervisor and see what the guest makes of it (docs/emulator-platform.md, "Disk faults").
+ */
+export interface DiskFaults {
+  /** Sector ranges (inclusive) whose reads and writes complete with an I/O error. */
+  eio?: { first: number; last: number }[];
+  /** The device refuses the driver: virtio-blk clears FEATURES_OK; blkback gives up instead of going Connected. */
+  refuse?: boolean;
+}
+
+/**
+ * Parses one `--disk-fault` value, `[N:]eio@FIRST[-LAST]` or `[N:]refuse` (N: the --disk it
+ * applies to, 0 by default), into `specs[N].faults`.
+ */
+export function applyDiskFault(specs: DiskSpec[], s: string): void {
+  const m = /^(?:(\d+):)?(?:eio@(\d+)(?:-(\d+))?|(refuse))$/.exec(s);
+  if (!m) throw new DiskError(`--disk-fault ${s}: expected [N:]eio@FIRST[-LAST] or [N:]refuse`);
+  const n = Number(m[1] ?? 0);
+  const spec = specs[n];
+  if (!spec) throw new DiskError(`--disk-fault ${s}: there is no disk ${n} (${specs.length} --disk given)`);
+  const faults = (spec.faults ??= {});
+  if (m[4]) {
+    faults.refuse = true;
+    return;
+  }
+  const first = Number(m[2]);
+  const last = m[3] !== undefined ? Number(m[3]) : first;
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(last) || last < first)
+    throw new DiskError(`--disk-fault ${s}: the sector range must be FIRST[-LAST] with LAST >= FIRST`);
+  (faults.eio ??= []).push({ first, last });
 }
 
 /** A disk problem the user can fix (missing file, bad size…): one line, naming the file. */
@@ -70,10 +105,12 @@ export class DiskImage {
   private closed = false;
   /** Sectors the guest wrote during the run (counting rewrites), whatever the mode. */
   sectorsWritten = 0;
+  readonly faults: DiskFaults;
 
-  private constructor(file: string, mode: DiskMode, fd: number, size: number, sha256: string) {
+  private constructor(file: string, mode: DiskMode, fd: number, size: number, sha256: string, faults: DiskFaults) {
     this.file = file;
     this.mode = mode;
+    this.faults = faults;
     this.fd = fd;
     this.size = size;
     this.sectors = size / SECTOR;
@@ -103,7 +140,7 @@ export class DiskImage {
       const size = st.size;
       if (size === 0) throw new DiskError(`${file}: the disk image is empty`);
       if (size % SECTOR !== 0) throw new DiskError(`${file}: disk image size ${size} bytes is not a multiple of ${SECTOR}`);
-      return new DiskImage(file, spec.mode, fd, size, hashFd(fd, size));
+      return new DiskImage(file, spec.mode, fd, size, hashFd(fd, size), spec.faults ?? {});
     } catch (err) {
       fs.closeSync(fd);
       throw err;
@@ -127,6 +164,12 @@ export class DiskImage {
   /** Is [sector, sector + bytes/512) inside the disk? */
   inRange(sector: number, bytes: number): boolean {
     return Number.isSafeInteger(sector) && sector >= 0 && bytes % SECTOR === 0 && sector + bytes / SECTOR <= this.sectors;
+  }
+
+  /** Does a request for [sector, sector + bytes/512) touch a sector given to --disk-fault eio@? */
+  failsAt(sector: number, bytes: number): boolean {
+    const last = sector + Math.max(1, Math.ceil(bytes / SECTOR)) - 1;
+    return this.faults.eio?.some((r) => sector <= r.last && last >= r.first) ?? false;
   }
 
   /** Reads whole sectors into `out` (its length a multiple of 512; the range checked by the caller). */

@@ -41,6 +41,10 @@ export interface BlockBacking {
   read(sector: number, out: Uint8Array): void;
   write(sector: number, data: Uint8Array): void;
   flush(): void;
+  /** Faults given to --disk-fault (absent: none). */
+  readonly faults?: { refuse?: boolean };
+  /** Does a request for these sectors fail on purpose (--disk-fault eio@)? Absent: never. */
+  failsAt?(sector: number, bytes: number): boolean;
 }
 
 /** Linux blkback's limits (MAX_INDIRECT_SEGMENTS, xen_blkif_max_ring_order, queues offered). */
@@ -110,6 +114,11 @@ export class BlkBack extends XenbusBackend {
       case XENBUS_STATE.Initialised:
       case XENBUS_STATE.Connected:
         if (this.state === XENBUS_STATE.Connected) break;
+        // --disk-fault refuse: the backend will not connect this disk (xenbus_dev_fatal, then Closing).
+        if (this.disk.faults?.refuse) {
+          if (this.state !== XENBUS_STATE.Closing) this.fatal(95, 'the disk refuses to connect (--disk-fault refuse)');
+          break;
+        }
         this.disconnect();
         if (this.connectRings()) this.connect();
         else this.disconnect();
@@ -359,6 +368,8 @@ export class BlkBack extends XenbusBackend {
       if (g.status !== GNTST.okay) return fin(op, kind, BLKIF_RSP.ERROR);
       pages.push(g.pa);
     }
+    // --disk-fault eio@: the request fails as a failing disk's would (BLKIF_RSP_ERROR).
+    if (sectors > 0 && this.disk.failsAt?.(Number(sector), sectors * SECTOR)) return fin(op, kind, BLKIF_RSP.ERROR);
     let at = Number(sector);
     let written = 0;
     segs.forEach((s, i) => {
