@@ -22,6 +22,7 @@ import { vmSpecFamily } from './rules/vm-spec.ts';
 import { acpiFamily } from './rules/acpi.ts';
 import { xenFamily } from './rules/xen-abi.ts';
 import { virtioFamily } from './rules/virtio.ts';
+import { pciFamily } from './rules/pci.ts';
 
 export const RULE_FAMILIES: readonly RuleFamily[] = [
   uartFamily,
@@ -32,6 +33,7 @@ export const RULE_FAMILIES: readonly RuleFamily[] = [
   bootFamily,
   acpiFamily,
   virtioFamily,
+  pciFamily,
 ];
 export const ALL_RULES: readonly RuleDef[] = RULE_FAMILIES.flatMap((f) => f.rules);
 

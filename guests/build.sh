@@ -16,7 +16,7 @@ CFLAGS="-std=gnu11 -O2 -ffreestanding -nostdlib -mgeneral-regs-only -mstrict-ali
  -Wall -Wextra -Werror -Wno-unused-parameter -Irt"
 LDFLAGS="-nostdlib -static -no-pie -z max-page-size=4096 -z common-page-size=4096 --build-id=none --no-warn-rwx-segments --gc-sections -T guest.ld"
 RT="rt/start.S rt/main.c rt/print.c rt/fdt.c rt/gic.c"
-GUESTS=${*:-"uart timer smp mmu exceptions selfcheck workload xenstore xenprobe"}
+GUESTS=${*:-"uart timer smp mmu exceptions selfcheck workload xenstore xenprobe pcibad"}
 
 for g in $GUESTS; do
     objs=""
