@@ -60,7 +60,7 @@ class Context implements ReplayContext {
     this.sorted = [...src.regions].sort((a, b) => a.base - b.base);
     this.state = {
       uart: new UartState(src.regions),
-      gic: new GicState(src.regions),
+      gic: new GicState(src.regions, src.meta.source),
       timer: new TimerState(),
       psci: new PsciState(),
       evtchn: new XenEvtchnState(),

@@ -56,7 +56,8 @@ export const GIC_RULES = {
     severity: 'error',
     clause: 'GICv3 IHI 0069 §12.11.42 GICR_WAKER (clear ProcessorSleep, wait for ChildrenAsleep = 0 before using the redistributor)',
     title: 'GICv3 redistributor used before the WAKER handshake',
-    trigger: "a write to a redistributor SGI-frame register before that redistributor's WAKER.ProcessorSleep was cleared",
+    trigger:
+      "a write to a redistributor SGI-frame register while that redistributor's WAKER.ProcessorSleep is 1: from reset on a GIC whose redistributors start asleep (hardware, QEMU TCG), never on KVM's or Xen's vGICv3 (WAKER reads 0, writes ignored) unless the trace reads it as 1",
   },
   iccBeforeSre: {
     id: 'gic.icc-before-sre',
@@ -211,11 +212,15 @@ class GicRules implements Analysis<void> {
     if (r.role === 'gic_redist') {
       const rel = e.addr - (gic.redists[0]?.base ?? r.base);
       const frame = Math.floor(rel / GICV3_REDIST_STRIDE);
-      if (rel % GICV3_REDIST_STRIDE >= GICV3_SGI_FRAME && gic.cpu(frame).wakerSeq < 0) {
+      if (rel % GICV3_REDIST_STRIDE >= GICV3_SGI_FRAME && gic.cpu(frame).asleep) {
+        const why =
+          gic.cpu(frame).wakerSeq < 0 && !gic.redistReset.awake
+            ? `${gic.redistReset.machine} resets ProcessorSleep to 1 and nothing cleared it`
+            : 'ProcessorSleep was 1';
         this.sink.report(
           GIC_RULES.redistBeforeWaker,
           `redist${frame}`,
-          `${e.register || 'SGI-frame register'} of redistributor ${frame} written before GICR_WAKER.ProcessorSleep was cleared; wake the redistributor (clear ProcessorSleep, poll ChildrenAsleep) first.`,
+          `${e.register || 'SGI-frame register'} of redistributor ${frame} written while the redistributor was asleep (${why}); wake it first: clear GICR_WAKER.ProcessorSleep, poll ChildrenAsleep until 0.`,
           [e],
         );
       }

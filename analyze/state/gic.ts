@@ -6,7 +6,7 @@
 import { GICC, GICC_CTLR_EOIMODE_NS } from '../../arch/regmaps/gicv2.ts';
 import { GICD, GICR, GICR_WAKER, GICV3_REDIST_STRIDE, GICV3_SGI_FRAME } from '../../arch/regmaps/gicv3.ts';
 import { iccRegisterName } from '../../arch/sysregs.ts';
-import type { DeviceRegion, EventOf, MmioEvent } from '../../capture/model.ts';
+import type { DeviceRegion, EventOf, MmioEvent, TraceSource } from '../../capture/model.ts';
 
 const SPI_LIMIT = 1020;
 const REDIST_FRAME = GICV3_REDIST_STRIDE;
@@ -21,6 +21,32 @@ export function iccName(e: EventOf<'sysreg'>): string {
   return iccRegisterName(e.encoding);
 }
 
+/**
+ * How a machine's GICv3 redistributors come out of reset. The architecture resets
+ * GICR_WAKER.ProcessorSleep and ChildrenAsleep to 1 (Arm IHI 0069 §12.11.42): the redistributor
+ * holds its interrupts until software wakes it. A hypervisor's vGICv3 may have no power management
+ * at all: KVM's (Linux arch/arm64/kvm/vgic/vgic-mmio-v3.c) and Xen's (xen/arch/arm/vgic-v3.c) make
+ * GICR_WAKER read as zero and ignore writes, so the redistributor is awake from the start and a
+ * guest that never touches WAKER is right. QEMU 7.2 TCG's GICv3 resets it asleep. docs/rules.md.
+ */
+export interface RedistReset {
+  /** ProcessorSleep reads 0 from reset and writes are ignored (WAKER RAZ/WI). */
+  awake: boolean;
+  /** Whose redistributor, for messages. */
+  machine: string;
+}
+
+/** The redistributors' reset state of the machine a trace comes from (its source). */
+export function redistResetOf(source: Pick<TraceSource, 'type' | 'name'> | undefined): RedistReset {
+  if (source?.type === 'emulator' && source.name === 'kvm') return { awake: true, machine: "KVM's vGICv3 (the kvm machine)" };
+  if (source?.type === 'emulator' && source.name === 'xen') return { awake: true, machine: "Xen's vGICv3 (the xen machine)" };
+  // A KVM host's ftrace: the guest's redistributor accesses are served by KVM's vGICv3.
+  if (source?.type === 'import' && source.name === 'ftrace') return { awake: true, machine: "KVM's vGICv3 (a KVM host's trace)" };
+  // QEMU's own logs trace only its emulated GICv3 (under KVM the GIC is in the host kernel).
+  if (source?.type === 'import') return { awake: false, machine: "QEMU TCG's GICv3" };
+  return { awake: false, machine: 'a GICv3 at its architectural reset' };
+}
+
 export interface CpuIfState {
   /** Priority mask (0 masks everything). */
   pmr: number;
@@ -30,6 +56,8 @@ export interface CpuIfState {
   eoiMode: number;
   /** v3 redistributor: ProcessorSleep cleared and ChildrenAsleep seen clear. */
   awake: boolean;
+  /** v3 redistributor: ProcessorSleep is 1 (from reset on machines whose redistributors start asleep). */
+  asleep: boolean;
   /** Seq of the WAKER write that cleared ProcessorSleep (-1 if never). */
   wakerSeq: number;
   /** Acknowledged, not yet priority-dropped INTIDs with their priorities, innermost last. */
@@ -62,8 +90,11 @@ export class GicState {
   /** Seq of the oldest line assertion not yet acknowledged (-1 if none). */
   assertSeq: Float64Array;
   readonly cpus: CpuIfState[] = [];
+  /** The machine's redistributor reset state (GICR_WAKER). */
+  readonly redistReset: RedistReset;
 
-  constructor(regions: readonly DeviceRegion[]) {
+  constructor(regions: readonly DeviceRegion[], source?: Pick<TraceSource, 'type' | 'name'>) {
+    this.redistReset = redistResetOf(source);
     this.dist = regions.find((r) => r.role === 'gic_dist');
     this.cpuIf = regions.find((r) => r.role === 'gic_cpu');
     this.redists = regions.filter((r) => r.role === 'gic_redist').sort((a, b) => a.base - b.base);
@@ -95,7 +126,16 @@ export class GicState {
 
   cpu(vcpu: number): CpuIfState {
     const v = vcpu < 0 ? 0 : vcpu;
-    while (this.cpus.length <= v) this.cpus.push({ pmr: 0, sre: -1, eoiMode: 0, awake: false, wakerSeq: -1, stack: [] });
+    while (this.cpus.length <= v)
+      this.cpus.push({
+        pmr: 0,
+        sre: -1,
+        eoiMode: 0,
+        awake: this.redistReset.awake,
+        asleep: !this.redistReset.awake,
+        wakerSeq: -1,
+        stack: [],
+      });
     return this.cpus[v]!;
   }
 
@@ -156,7 +196,15 @@ export class GicState {
     const v = Number(e.value);
     if (e.kind === 'mmio_write') {
       if ((v & WAKER_PS) === 0 && c.wakerSeq < 0) c.wakerSeq = e.seq;
-    } else if ((v & (WAKER_PS | WAKER_CA)) === 0 && c.wakerSeq >= 0)
+      // A RAZ/WI WAKER ignores the write; elsewhere ProcessorSleep takes the value written.
+      if ((v & WAKER_PS) === 0) c.asleep = false;
+      else if (!this.redistReset.awake) c.asleep = true;
+      return;
+    }
+    // A read shows the machine's state, whatever its reset was assumed to be.
+    c.asleep = (v & WAKER_PS) !== 0;
+    if ((v & (WAKER_PS | WAKER_CA)) !== 0) c.awake = false;
+    if ((v & (WAKER_PS | WAKER_CA)) === 0 && c.wakerSeq >= 0)
       c.awake = true; // ChildrenAsleep clear: handshake done
     else if ((v & WAKER_PS) === 0 && c.wakerSeq < 0) {
       // Read with ProcessorSleep already clear (firmware or hypervisor woke it).

@@ -186,7 +186,8 @@ export class GicV3Redistributor implements MmioDevice {
         case GICR.STATUSR:
           return 0;
         case GICR.WAKER:
-          return cs.waker;
+          // KVM's vGICv3 has no redistributor power management: WAKER reads 0 (awake), ignores writes.
+          return g.ids === 'kvm' ? 0 : cs.waker;
         case GICR.SYNCR:
           // KVM: invalidation takes effect at once, so GICR_SYNCR.Busy never reads 1.
           return g.ids === 'kvm' ? 0 : undefined;
@@ -238,6 +239,7 @@ export class GicV3Redistributor implements MmioDevice {
     if (off < SGI_FRAME) {
       switch (off) {
         case GICR.WAKER: {
+          if (g.ids === 'kvm') return true;
           let w = v & WAKER_PS;
           if (w & WAKER_PS) w |= WAKER_CA;
           cs.waker = w;

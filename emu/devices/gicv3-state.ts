@@ -61,8 +61,10 @@ export interface GicV3Options {
    */
   lpis?: boolean;
   /**
-   * Identification registers as whose GICv3: QEMU 7.2 TCG's model (the default) or KVM's vGICv3
-   * (Linux 6.1 arch/arm64/kvm/vgic/vgic-mmio-v3.c, as the guest under real KVM reads them).
+   * Whose GICv3 the guest sees: QEMU 7.2 TCG's model (the default) or KVM's vGICv3 (Linux 6.1
+   * arch/arm64/kvm/vgic/vgic-mmio-v3.c, as the guest under real KVM reads it): its identification
+   * registers, GICR_CTLR.IR with INVLPIR/INVALLR/SYNCR, and GICR_WAKER read-as-zero/write-ignored
+   * (no redistributor power management: awake from reset, where QEMU TCG's starts asleep).
    */
   ids?: 'qemu-tcg' | 'kvm';
 }
@@ -226,7 +228,8 @@ export class GicV3State {
       cs.group = cs.grpmod = cs.enabled = cs.pending = cs.active = cs.level = 0;
       cs.edge = 0xffff; // SGIs are always edge-triggered
       cs.prio.fill(0);
-      cs.waker = WAKER_PS | WAKER_CA;
+      // Asleep from reset (Arm IHI 0069 §12.11.42) on QEMU TCG's model; KVM's WAKER is RAZ/WI.
+      cs.waker = this.ids === 'kvm' ? 0 : WAKER_PS | WAKER_CA;
       cs.ctlr = 0;
       cs.igrpen0 = cs.igrpen1 = 0;
       cs.pmr = 0;

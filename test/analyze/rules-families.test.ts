@@ -160,6 +160,40 @@ describe('GIC rules: priority mask and trigger configuration', () => {
   });
 });
 
+describe('gic.redist-before-waker judges against the machine the trace comes from', () => {
+  // EDK2 programs the SGI frame (ICENABLER0, IPRIORITYR0) and never touches GICR_WAKER.
+  const edk2 = () => [
+    mmio('mmio_write', GICR3, 0x10180, 0xffffffff, 'GICR_ICENABLER0'),
+    mmio('mmio_write', GICR3, 0x10400, 0x80808080, 'GICR_IPRIORITYR0'),
+  ];
+  const waker = (fs: { rule: string; message: string; count: number }[]) => fs.filter((f) => f.rule === 'gic.redist-before-waker');
+
+  it("KVM's and Xen's vGICv3 (WAKER RAZ/WI): awake from reset, nothing to judge", () => {
+    expect(waker(findings(BASE, edk2(), { source: { type: 'emulator', name: 'kvm' } }))).toEqual([]);
+    expect(waker(findings(BASE, edk2(), { source: { type: 'emulator', name: 'xen' } }))).toEqual([]);
+    expect(waker(findings(BASE, edk2(), { source: { type: 'import', name: 'ftrace' } }))).toEqual([]);
+  });
+
+  it("QEMU TCG's GICv3 (an imported QEMU log) resets the redistributor asleep: the same writes are the error", () => {
+    const fs = waker(findings(BASE, edk2(), { source: { type: 'import', name: 'qemu-log' } }));
+    expect(fs.map((f) => f.count)).toEqual([2]);
+    expect(fs[0]!.message).toContain("QEMU TCG's GICv3 resets ProcessorSleep to 1 and nothing cleared it");
+  });
+
+  it('what the trace reads wins over the assumed reset: a kvm trace that reads ProcessorSleep = 1 (recorded before WAKER was RAZ/WI)', () => {
+    const asleep = [mmio('mmio_read', GICR3, 0x14, 6, 'GICR_WAKER'), ...edk2()];
+    expect(waker(findings(BASE, asleep, { source: { type: 'emulator', name: 'kvm' } })).map((f) => f.message)).toEqual([
+      expect.stringContaining('(ProcessorSleep was 1)'),
+    ]);
+    const woken = [mmio('mmio_read', GICR3, 0x14, 6, 'GICR_WAKER'), mmio('mmio_write', GICR3, 0x14, 4, 'GICR_WAKER'), ...edk2()];
+    expect(waker(findings(BASE, woken, { source: { type: 'emulator', name: 'kvm' } }))).toEqual([]);
+    // A guest putting a redistributor to sleep on a machine where that means something.
+    const slept = [mmio('mmio_write', GICR3, 0x14, 0, 'GICR_WAKER'), mmio('mmio_write', GICR3, 0x14, 2, 'GICR_WAKER'), ...edk2()];
+    expect(waker(findings(BASE, slept, { source: { type: 'import', name: 'qemu-log' } })).map((f) => f.count)).toEqual([2]);
+    expect(waker(findings(BASE, slept, { source: { type: 'emulator', name: 'kvm' } }))).toEqual([]);
+  });
+});
+
 describe('PSCI/SMCCC rules', () => {
   it('immediate, reserved bits, CPU_ON targets, NOT_SUPPORTED functions, return codes', () => {
     const fs = findings(BASE, [

@@ -230,12 +230,14 @@ describe('reset and ID values equal QEMU 7.2', () => {
     const ov = Object.fromEntries(probes.map((p, i) => [p.name, o[i]!.toString(16)]));
     // The kvm machine identifies its GICv3 as KVM's vGICv3 does (the values the guest read under
     // real KVM: docs/kvm-oracle.md): ITLinesNumber for all 288 INTIDs and no No1N/A3V, KVM's IIDR,
-    // GICR_CTLR.IR, no CommonLPIAff. Everything else is QEMU's.
+    // GICR_CTLR.IR, no CommonLPIAff, and GICR_WAKER 0 (no power management: awake from reset,
+    // where QEMU TCG's redistributor reads ProcessorSleep | ChildrenAsleep). Everything else is QEMU's.
     const kvm: Record<string, string> = {
       GICD_TYPER: '7a0008',
       GICD_IIDR: '4b00343b',
       GICR0_TYPER: '1',
       GICR1_TYPER: '100000111',
+      GICR0_WAKER: '0',
       GICR0_CTLR: '6',
     };
     expect(ov).toEqual({ ...qv, ...kvm });
