@@ -23,6 +23,9 @@ import { acpiFamily } from './rules/acpi.ts';
 import { xenFamily } from './rules/xen-abi.ts';
 import { virtioFamily } from './rules/virtio.ts';
 import { pciFamily } from './rules/pci.ts';
+import { xenbusFamily } from './rules/xenbus.ts';
+import { xenstoreFamily } from './rules/xenstore.ts';
+import { blkifFamily } from './rules/blkif.ts';
 
 export const RULE_FAMILIES: readonly RuleFamily[] = [
   uartFamily,
@@ -34,6 +37,9 @@ export const RULE_FAMILIES: readonly RuleFamily[] = [
   acpiFamily,
   virtioFamily,
   pciFamily,
+  xenbusFamily,
+  xenstoreFamily,
+  blkifFamily,
 ];
 export const ALL_RULES: readonly RuleDef[] = RULE_FAMILIES.flatMap((f) => f.rules);
 

@@ -297,6 +297,7 @@ export class BlkBack extends XenbusBackend {
         for (let i = 0; i < Math.min(nseg, BLKIF_MAX_SEGMENTS_PER_REQUEST); i++)
           segs.push(segmentAt(v, BLKIF_REQ.SEG + i * BLKIF_SEG_SIZE));
         const bad = nseg > BLKIF_MAX_SEGMENTS_PER_REQUEST || (nseg === 0 && (op === BLKIF_OP.READ || op === BLKIF_OP.WRITE));
+        if (bad) this.segmentError(queue, vcpu, id, `${nseg} segments (a request carries 1 to ${BLKIF_MAX_SEGMENTS_PER_REQUEST})`);
         return this.rw(op, bad ? undefined : segs, sector, fin, queue, vcpu, id);
       }
       case BLKIF_OP.INDIRECT: {
@@ -304,6 +305,8 @@ export class BlkBack extends XenbusBackend {
         const nseg = v.getUint16(BLKIF_IND.NR_SEGS, true);
         const effOp = inner === BLKIF_OP.READ || inner === BLKIF_OP.WRITE ? inner : op;
         if (effOp === op || nseg === 0 || nseg > BLKBACK.maxIndirectSegments) {
+          if (effOp !== op)
+            this.segmentError(queue, vcpu, id, `${nseg} segments (an indirect request carries 1 to ${BLKBACK.maxIndirectSegments})`);
           this.recordRequest(
             queue,
             vcpu,
@@ -354,7 +357,17 @@ export class BlkBack extends XenbusBackend {
     const kind: Done['kind'] = OP_NAMES[op] === 'flush' ? 'flush' : isWrite ? 'write' : 'read';
     const sectors = (segs ?? []).reduce((n, s) => n + (s.last >= s.first ? s.last - s.first + 1 : 0), 0);
     this.recordRequest(queue, vcpu, id, kind, safe(sector), sectors * SECTOR);
-    if (!segs || segs.some((s) => s.last >= SECTORS_PER_PAGE || s.last < s.first)) return fin(op, kind, BLKIF_RSP.ERROR);
+    const outside = segs ? segs.findIndex((s) => s.last >= SECTORS_PER_PAGE || s.last < s.first) : -1;
+    if (outside >= 0) {
+      const s = segs![outside]!;
+      this.segmentError(
+        queue,
+        vcpu,
+        id,
+        `segment ${outside} has first_sect ${s.first}, last_sect ${s.last} (0 <= first <= last <= 7 in its page)`,
+      );
+    }
+    if (!segs || outside >= 0) return fin(op, kind, BLKIF_RSP.ERROR);
     if (isWrite && this.disk.readOnly) return fin(op, kind, BLKIF_RSP.ERROR);
     if (sectors > 0 && sector + BigInt(sectors) > BigInt(this.disk.sectors)) return fin(op, kind, BLKIF_RSP.ERROR);
     if (op === BLKIF_OP.FLUSH_DISKCACHE && segs.length === 0) {
@@ -389,6 +402,11 @@ export class BlkBack extends XenbusBackend {
     else this.stats.sectorsRead += sectors;
     if (op === BLKIF_OP.WRITE_BARRIER || op === BLKIF_OP.FLUSH_DISKCACHE) this.disk.flush();
     return fin(op, kind, BLKIF_RSP.OKAY, written);
+  }
+
+  /** A request refused for its segments, as blkback logs it (the blkif rules read this detail). */
+  private segmentError(queue: number, vcpu: number, id: bigint, what: string): void {
+    this.deviceError(vcpu, `ring ${queue}: request ${id}: ${what}; answered BLKIF_RSP_ERROR`);
   }
 
   private recordRequest(

@@ -164,8 +164,14 @@ describe('a bare-metal domU on the PV bus', () => {
       sector: 8,
       length: 4096,
     });
-    // the ring overrun: blkback stops serving the ring and says so
+    // the requests refused for their segments, then the ring overrun: blkback stops serving the ring and says so
     expect(of(main.events, 'device_error')).toMatchObject([
+      { device: 'vbd-51712', detail: 'ring 0: request 110: 12 segments (a request carries 1 to 11); answered BLKIF_RSP_ERROR' },
+      {
+        device: 'vbd-51712',
+        detail:
+          'ring 0: request 111: segment 0 has first_sect 7, last_sect 2 (0 <= first <= last <= 7 in its page); answered BLKIF_RSP_ERROR',
+      },
       { device: 'vbd-51712', detail: 'ring 0: the frontend claims 100 requests in a ring of 32; blkback stops serving this ring' },
     ]);
   });
