@@ -44,7 +44,7 @@ export interface MmioDevice {
  */
 export interface RomBacked {
   readonly romMode: boolean;
-  /** The bus hands the device its window of mem (the device's storage from then on). */
+  /** The bus hands the device its window of mem, zero-filled (the device's storage from then on). */
   attachStorage(mem: Uint8Array): void;
 }
 

@@ -196,7 +196,7 @@ export class KvmPersonality implements Personality {
       const bank = (i: number, data?: Uint8Array): Pflash =>
         new Pflash({
           region: region('cfi-flash', 'flash', FLASH_BASE + i * FLASH_BANK_SIZE, FLASH_BANK_SIZE, { compatible: ['cfi-flash'] }),
-          ...(data ? { storage: padTo(data, FLASH_BANK_SIZE) } : {}),
+          ...(data ? { storage: data } : {}),
         });
       this.flash = [bank(0, cfg.firmware.bios), bank(1, cfg.firmware.vars)];
       this.extraRam.push(...this.flash.map((f) => ({ base: f.region.base, size: FLASH_BANK_SIZE, rom: f })));
@@ -419,12 +419,6 @@ export class KvmPersonality implements Personality {
 }
 
 /** `data` in a zero-filled buffer of `size` bytes (a flash bank holding a shorter image). */
-function padTo(data: Uint8Array, size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  out.set(data.subarray(0, size));
-  return out;
-}
-
 /** Bytes of one vCPU's stolen-time record (Arm DEN0057 §3.1; QEMU's PVTIME_SIZE_PER_CPU). */
 const PVTIME_RECORD_SIZE = 64;
 
