@@ -17,6 +17,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { runGuest } from '../emu/run.ts';
 import type { Cpu } from '../emu/cpu/cpu.ts';
+import { OPS } from '../emu/cpu/ops.ts';
 import type { JitOptions } from '../emu/cpu/jit.ts';
 import type { Machine } from '../emu/machine/index.ts';
 import { WORKLOADS, runWorkload } from './cpu-bench.ts';
@@ -53,8 +54,16 @@ export function profileOf(cpu: Cpu | undefined, executed: number): string {
   if (!jit) return '';
   const st = jit.stats,
     pct = (x: number): string => `${((100 * x) / Math.max(1, executed)).toFixed(1)} %`;
+  const names: string[] = [];
+  for (const [name, info] of Object.entries(OPS)) names[info.id] = name;
+  const uncompilable = Object.entries(st.uncompilable)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4)
+    .map(([op, n]) => `${names[+op] ?? op} ${n}`)
+    .join(', ');
   const parts = [
-    `compiled ${pct(st.callInsns)} of ${executed} insns (interpreted ${pct(executed - st.callInsns)})`,
+    `compiled ${pct(st.callInsns)} of ${executed} insns (interpreted ${pct(executed - st.callInsns)}: ` +
+      `cold blocks ${pct(st.coldInsns)}, budget/event ${pct(st.budgetInsns)}, no block ${uncompilable || '0'})`,
     `${st.blocks} blocks / ${st.groups} functions, ${st.calls} calls`,
     `compile ${st.compileMs.toFixed(0)} ms`,
     `invalidations ${st.invalidations}`,
@@ -63,11 +72,16 @@ export function profileOf(cpu: Cpu | undefined, executed: number): string {
   if (w) {
     const exits = Object.entries(jit.wasm!.exits()).sort((a, b) => b[1] - a[1]);
     const total = exits.reduce((n, [, c]) => n + c, 0);
+    const sys = Object.entries(jit.wasm!.systemExits()).sort((a, b) => b[1] - a[1]);
     parts.push(
       `wasm: ${w.nativeInsns}/${w.insns} block insns native, ${(w.bytes / 1024).toFixed(0)} KiB`,
       `exits to the interpreter ${total} (${exits
         .slice(0, 8)
         .map(([op, c]) => `${op} ${c}`)
+        .join(', ')})`,
+      `system exits (${sys
+        .slice(0, 5)
+        .map(([what, c]) => `${what} ${c}`)
         .join(', ')})`,
     );
   }

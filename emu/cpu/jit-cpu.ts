@@ -67,6 +67,8 @@ export interface JitCpu {
   opPair(p: number, off: number, mode: number): void;
   opExclusive(p: number, a: number): void;
   sysAccess(enc: number, rt: number, read: boolean): void;
+  /** Who serves system register encoding enc (system.ts): 1 = the CPU's own storage. */
+  sysregOwner(enc: number): number;
   opMsrImm(f: number, crm: number): void;
   opSys(enc: number, p: number): void;
   opFpSimd(insn: number): void;
@@ -117,6 +119,7 @@ export const JIT_CPU_MEMBERS = [
   'opPair',
   'opExclusive',
   'sysAccess',
+  'sysregOwner',
   'opMsrImm',
   'opSys',
   'opFpSimd',

@@ -71,6 +71,12 @@ export interface JitStats {
   invalidations: number;
   /** CPU milliseconds spent generating compiled code (V8's own compile work on background threads not included). */
   compileMs: number;
+  /** Instructions the dispatch loop left to the interpreter: blocks not (yet) compiled (below the
+   *  threshold), compiled blocks that did not fit the budget or were entered with an event pending,
+   *  and instructions no block can hold (by operation id: SVC, ERET, WFI, undefined encodings...). */
+  coldInsns: number;
+  budgetInsns: number;
+  uncompilable: Record<number, number>;
 }
 
 const SLOTS = 1024;
@@ -99,7 +105,18 @@ export class Jit {
   readonly threshold: number;
   readonly maxLen: number;
   readonly maxGroup: number;
-  readonly stats: JitStats = { blocks: 0, compiledInsns: 0, groups: 0, calls: 0, callInsns: 0, invalidations: 0, compileMs: 0 };
+  readonly stats: JitStats = {
+    blocks: 0,
+    compiledInsns: 0,
+    groups: 0,
+    calls: 0,
+    callInsns: 0,
+    invalidations: 0,
+    compileMs: 0,
+    coldInsns: 0,
+    budgetInsns: 0,
+    uncompilable: {},
+  };
   readonly backend: 'js' | 'wasm';
   /** The WebAssembly back end, once made (null: not available for this vCPU). */
   wasm: WasmCompiler | null | undefined = undefined;
@@ -153,9 +170,20 @@ export class Jit {
         this.compileGroup(pg, k);
         continue;
       }
-      if (c.exec(Math.min(end, c.instret + (len > 1 ? len - 1 : 1)))) return true;
+      const before = c.instret;
+      const stop = c.exec(Math.min(end, c.instret + (len > 1 ? len - 1 : 1)));
+      this.countInterpreted(len > 1 ? (fn === undefined ? -1 : -2) : d[k << 2]!, c.instret - before);
+      if (stop) return true;
     }
     return false;
+  }
+
+  /** Where the dispatch loop's interpreted instructions went (why = -1 cold block, -2 budget/event, else the op id). */
+  private countInterpreted(why: number, n: number): void {
+    const st = this.stats;
+    if (why === -1) st.coldInsns += n;
+    else if (why === -2) st.budgetInsns += n;
+    else st.uncompilable[why] = (st.uncompilable[why] ?? 0) + n;
   }
 
   private pageOf(d: Int32Array, page: number): PageBlocks {

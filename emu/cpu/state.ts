@@ -16,7 +16,7 @@ import { Jit } from './jit.ts';
 import type { JitOptions } from './jit.ts';
 import type { MmuRegs, WalkResult } from './mmu.ts';
 import * as Sysregs from './sysregs.ts';
-import { STATE, TLB_ENTRIES, newStateMemory } from './wasm-memory.ts';
+import { STATE, SYSREG_SLOTS, TLB_ENTRIES, newStateMemory } from './wasm-memory.ts';
 
 // Imported bindings copied into module constants once (see cpu.ts).
 const { H, fromBig, toBig } = Int64;
@@ -230,6 +230,9 @@ export const I_SCTLR = IDX(SR.SCTLR),
 export const I_PFR0 = IDX(SR.PFR0),
   I_CPACR = IDX(SR.CPACR);
 
+if (SYSREGS.length > SYSREG_SLOTS)
+  throw new Error(`state.ts: ${SYSREGS.length} system registers, room for ${SYSREG_SLOTS} in the state memory`);
+
 export class CpuState {
   /** Registers, flags hand-over and TLB in WebAssembly memory (wasm-memory.ts STATE), shared with compiled code. */
   readonly stateMem: WebAssembly.Memory = newStateMemory();
@@ -245,7 +248,14 @@ export class CpuState {
   pcHi = 0;
   // PSTATE
   el = 1;
-  spsel = 1;
+  /** PSTATE.SPSel and the banked SP_EL0 (lo, hi), in the state memory for compiled code. */
+  private readonly spWords = new Int32Array(this.stateMem.buffer, STATE.SP0, 3).fill(1, 2);
+  get spsel(): number {
+    return this.spWords[2]!;
+  }
+  set spsel(v: number) {
+    this.spWords[2] = v;
+  }
   daif = 0x3c0;
   n = 0;
   z = 0;
@@ -253,13 +263,23 @@ export class CpuState {
   v = 0;
   il = 0;
   // banked stack pointers (the current one lives in slot 31)
-  protected sp0Lo = 0;
-  protected sp0Hi = 0;
+  protected get sp0Lo(): number {
+    return this.spWords[0]!;
+  }
+  protected set sp0Lo(v: number) {
+    this.spWords[0] = v;
+  }
+  protected get sp0Hi(): number {
+    return this.spWords[1]!;
+  }
+  protected set sp0Hi(v: number) {
+    this.spWords[1] = v;
+  }
   protected sp1Lo = 0;
   protected sp1Hi = 0;
-  /** System register storage by SYSREGS index. */
-  readonly srLo = new Int32Array(SYSREGS.length);
-  readonly srHi = new Int32Array(SYSREGS.length);
+  /** System register storage by SYSREGS index (in the state memory: compiled code reads and writes plain registers). */
+  readonly srLo = new Int32Array(this.stateMem.buffer, STATE.SRLO, SYSREGS.length);
+  readonly srHi = new Int32Array(this.stateMem.buffer, STATE.SRHI, SYSREGS.length);
   protected oslk = 1;
   /** Instructions executed (the machine's time base). */
   instret = 0;

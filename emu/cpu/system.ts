@@ -268,6 +268,11 @@ export class CpuSystem extends CpuMemory {
     this.srHi[I_PAR] = Math.floor(pa / 4294967296) | (attr << 24) | 0;
   }
 
+  /** Who serves encoding enc: 0 not accessed yet, 1 the CPU's table, 2+k provider k, -1 undefined (fixed once known). */
+  sysregOwner(enc: number): number {
+    return this.srOwner[enc];
+  }
+
   /** MRS (read=true, rt = destination slot) or MSR (rt = source slot). */
   sysAccess(enc: number, rt: number, read: boolean): void {
     const X = this.x;

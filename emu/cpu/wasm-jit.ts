@@ -15,6 +15,7 @@
 import type { JitCpu } from './jit-cpu.ts';
 import { KIND, TEMPLATES } from './jit-ops.ts';
 import { OPS } from './ops.ts';
+import { sysregName } from './sysregs.ts';
 import { encodeModule, I32, W } from './wasm-enc.ts';
 import { Gen, L, LOCALS, PARAMS } from './wasm-gen.ts';
 import { STATE, TLB_ENTRIES as TLB_N, wasmMemoryOf } from './wasm-memory.ts';
@@ -47,12 +48,15 @@ const FLAGS_I = STATE.FLAGS >>> 2,
 export class WasmCompiler {
   readonly stats: WasmStats = { blocks: 0, insns: 0, nativeInsns: 0, bytes: 0, compileMs: 0, exits: {} };
   private readonly exitCounts = new Float64Array(256);
+  /** Exits of MRS, MSR and SYS by operation | encoding << 8. */
+  private readonly sysExits = new Map<number, number>();
   private readonly imports: WebAssembly.Imports;
   private readonly S: Int32Array;
   /** The block running now: its vCPU, instret at entry, PC high word. */
   private c: JitCpu;
   private i0 = 0;
   private pcHi = 0;
+  private readonly owner = (enc: number): number => this.c.sysregOwner(enc);
 
   private constructor(c: JitCpu, ram: WebAssembly.Memory) {
     this.c = c;
@@ -78,6 +82,17 @@ export class WasmCompiler {
     return out;
   }
 
+  /** Exits of MRS/MSR by system register and of SYS by encoding, e.g. "MRS DAIF", "SYS 0x441f" (a copy). */
+  systemExits(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [key, n] of this.sysExits) {
+      const op = key & 0xff,
+        enc = key >>> 8;
+      out[`${OP_NAMES[op]} ${op === OPS.SYS.id ? `0x${enc.toString(16)}` : sysregName(enc)}`] = n;
+    }
+    return out;
+  }
+
   /** Run the instruction at pcLo in the interpreter, from inside a compiled block (cnt instructions of it done). */
   private interp(pcLo: number, cnt: number, f: number): number {
     const c = this.c;
@@ -88,7 +103,12 @@ export class WasmCompiler {
     c.z = (f >>> 30) & 1;
     c.c = (f >>> 29) & 1;
     c.v = (f >>> 28) & 1;
-    this.exitCounts[c.fDec[pcLo & 0xffc]!]!++;
+    const op = c.fDec[pcLo & 0xffc]!;
+    this.exitCounts[op]!++;
+    if (op === OPS.MRS.id || op === OPS.MSR.id || op === OPS.SYS.id) {
+      const key = op | (c.fDec[(pcLo & 0xffc) + 2]! << 8);
+      this.sysExits.set(key, (this.sysExits.get(key) ?? 0) + 1);
+    }
     c.exec(c.instret + 1);
     const S = this.S;
     S[PC_I] = c.pcLo;
@@ -169,7 +189,7 @@ export class WasmCompiler {
       const branch = t.kind === KIND.BRANCH;
       const slow = (): void => this.emitInterp(g, j, branch);
       const emit = WASM_OPS[op];
-      if (emit && emit(g, { p: d[i + 1]!, a: d[i + 2]!, b: d[i + 3]!, j, slow })) native++;
+      if (emit && emit(g, { p: d[i + 1]!, a: d[i + 2]!, b: d[i + 3]!, j, slow, owner: this.owner })) native++;
       else slow();
       if (branch) ended = true;
     }

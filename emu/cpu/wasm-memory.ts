@@ -6,6 +6,9 @@
 /** Entries per direct-mapped TLB set (state.ts TLB_N; 6 sets: EL0/EL1 x read/write/execute). */
 export const TLB_ENTRIES = 1024;
 
+/** Room for system registers in the state memory (SYSREGS.length must not exceed it). */
+export const SYSREG_SLOTS = 128;
+
 /** Byte offsets in a vCPU's state memory. */
 export const STATE = {
   /** General registers: 68 int32 (slot s at 8s: low word, then high word). */
@@ -14,10 +17,16 @@ export const STATE = {
   FLAGS: 512,
   /** PC after compiled code ran (lo, hi). */
   PC: 520,
+  /** SP_EL0 while banked (lo, hi), and PSTATE.SPSel (state.ts accessors), for MRS/MSR SP_EL0 in compiled code. */
+  SP0: 528,
+  SPSEL: 536,
   /** The TLB arrays (memory.ts): tags (VA bits 12-43), high tags (VA bits 44-63), mem offsets; 6 x 1024 int32 each. */
   TAG: 1024,
   TAGH: 1024 + 6 * TLB_ENTRIES * 4,
   OFF: 1024 + 12 * TLB_ENTRIES * 4,
+  /** System register storage (state.ts srLo / srHi by SYSREGS index, at most SYSREG_SLOTS each). */
+  SRLO: 1024 + 18 * TLB_ENTRIES * 4,
+  SRHI: 1024 + 18 * TLB_ENTRIES * 4 + 512,
   /** Size in 64 KiB pages. */
   PAGES: 2,
 } as const;

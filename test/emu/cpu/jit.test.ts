@@ -140,6 +140,62 @@ describe.each([EAGER, EAGER_WASM])('jit ($backend): code and state', (EAGER) => 
     expect(view(jit)).toEqual(view(ref));
     expect(jit.cpu.jit!.stats.blocks).toBeGreaterThan(0); // the loop block runs all rounds in one call, which ends in the fault
   });
+
+  it("system registers, SP_EL0 and DC ZVA in compiled blocks: the interpreter's registers, memory and UNDEFINED at SPSel = 0", () => {
+    // 300 rounds through TPIDR_EL1, SP_EL0, CTR/DCZID reads and a DC ZVA over a block just written;
+    // on the last round SPSel = 0 makes the compiled MRS SP_EL0 UNDEFINED (vector: x20 = 1, ESR kept)
+    const src = `
+      ldr x0, =vectors
+      msr vbar_el1, x0
+      ldr x1, =0x40100000
+      mov x2, #0
+      mov x9, #0
+    1:msr tpidr_el1, x2
+      mrs x3, tpidr_el1
+      add x4, x3, #5
+      msr sp_el0, x4
+      cmp x2, #299
+      b.ne 2f
+      msr spsel, #0
+    2:mrs x5, sp_el0
+      mrs x6, ctr_el0
+      mrs x7, dczid_el0
+      str x5, [x1, #8]
+      dc zva, x1
+      ic ivau, x1
+      dc cvau, x1
+      ldr x8, [x1, #8]
+      add x9, x9, x8
+      add x9, x9, x5
+      ldr x8, [x1, #64]
+      add x9, x9, x8
+      add x1, x1, #64
+      add x2, x2, #1
+      cmp x2, #300
+      b.ne 1b
+      hvc #0
+      .balign 2048
+    vectors:
+      .rept 16
+      mov x20, #1
+      mrs x21, esr_el1
+      hvc #0
+      .balign 128
+      .endr
+    `;
+    const ref = runAsm(src);
+    const jit = runAsm(src, { jit: EAGER });
+    const view = (m: ReturnType<typeof runAsm>): unknown => ({
+      x: Array.from(m.cpu.x),
+      instret: m.cpu.instret,
+      hvcs: m.hvcs,
+      sr: ['ELR_EL1', 'ESR_EL1', 'TPIDR_EL1'].map((n) => m.cpu.readSysregValue(sysregByName(n))),
+    });
+    expect(ref.cpu.getX(20)).toBe(1n);
+    expect(ref.cpu.getX(9)).toBe((298n * 299n) / 2n + 5n * 299n); // x5 = round + 5 on rounds 0-298; the zeroed words add nothing
+    expect(view(jit)).toEqual(view(ref));
+    if (EAGER.backend === 'wasm') expect(jit.cpu.jit!.wasm!.exits()).not.toHaveProperty('MRS');
+  });
 });
 
 describe('jit: compiled code', () => {
