@@ -16,6 +16,7 @@ const REAL = [
 /** Differential tests against real QEMU and Unicorn, and runs of the guests built from guests/. */
 const ORACLE = [
   'test/analyze/diff-qemu.test.ts',
+  'test/analyze/rules-xen-guest.test.ts',
   'test/capture/import/{fixtures,ftrace,memmap}.test.ts',
   'test/cli/writes.test.ts',
   'test/emu/{cli,determinism,differential,guests}.test.ts',

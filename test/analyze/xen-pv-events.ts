@@ -1,6 +1,7 @@
 // Event builders for the Xen PV rule tests (xenbus, xenstore, blkif): hand-made streams in the
 // shapes the xen machine records them (emu/personality/xen/), written through the real store.
-import type { NewEvent } from '../../capture/model.ts';
+import type { NewEvent, TraceEvent } from '../../capture/model.ts';
+import { createTrace, openTrace } from '../../capture/store/index.ts';
 import { check } from '../../analyze/check.ts';
 import { at, GICD3, GICR3, tmpTraces, writeTrace, type TmpTraces } from './engine-helpers.ts';
 
@@ -122,3 +123,35 @@ export function xenFindings(tmp: TmpTraces, name: string, events: NewEvent[]) {
 }
 
 export { tmpTraces };
+
+/**
+ * A copy of a real trace with its events edited (`edit` gets them all, in order, and returns the
+ * new stream; the writer numbers them again), the metadata and region table kept: how a real boot
+ * is made to break a rule the emulated machine never breaks.
+ */
+export function editTrace(src: string, out: string, edit: (events: TraceEvent[]) => TraceEvent[]): void {
+  const r = openTrace(src);
+  try {
+    const events = [...r.events()];
+    const m = r.meta;
+    const w = createTrace(out, { source: m.source, clock: m.clock, devices: r.regions, hashes: m.hashes, extra: m.extra, overwrite: true });
+    for (const e of edit(events)) {
+      const { seq: _seq, ...rest } = e;
+      w.append(rest as NewEvent);
+    }
+    w.close();
+  } finally {
+    r.close();
+  }
+}
+
+/** Findings of a trace file, with the rule ids found (sorted, unique). */
+export function traceFindings(file: string) {
+  const r = openTrace(file);
+  try {
+    const fs = check(r).findings;
+    return { fs, ids: [...new Set(fs.map((f) => f.rule))].sort() };
+  } finally {
+    r.close();
+  }
+}
