@@ -143,6 +143,12 @@ const CHUNK = 4_000_000;
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
+/** A file's bytes, without copying the Buffer readFileSync made (copying a 27 MB kernel cost ~0.2 s of CPU). */
+function readBytes(file: string): Uint8Array {
+  const b = fs.readFileSync(file);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
 /**
  * A guest image, read whole once its size is known to fit: no image can be larger than the guest's
  * RAM, so a bigger file (a sparse 100 GB one, a disk image given by mistake) is refused before a
@@ -163,7 +169,7 @@ function readGuestFile(file: string, role: string, ramBytes: number): Uint8Array
     );
   }
   try {
-    return new Uint8Array(fs.readFileSync(file));
+    return readBytes(file);
   } catch (err) {
     throw new GuestImageError(`${file}: cannot read the ${role}: ${errnoText(err)}`);
   }
@@ -236,7 +242,7 @@ function readFlashFile(file: string, role: string): Uint8Array {
     );
   }
   try {
-    return new Uint8Array(fs.readFileSync(file));
+    return readBytes(file);
   } catch (err) {
     throw new GuestImageError(`${file}: cannot read the ${role}: ${errnoText(err)}`);
   }
