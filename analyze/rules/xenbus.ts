@@ -60,6 +60,8 @@ export const XENBUS_RULES = {
 } as const satisfies Record<string, RuleDef>;
 
 const S = XENBUS_STATE;
+/** Bound on devices and open transactions remembered (memory stays flat whatever the guest writes). */
+const MAX_DEVICES = 1024;
 const MAX_STATE = S.Reconfigured;
 /** Device types whose frontend keys io/blkif.h and io/netif.h define. */
 const RING_DEVICES = /^(vbd|vif)-/;
@@ -120,7 +122,11 @@ class XenbusRules implements Analysis<void> {
 
   private dev(name: string): Dev {
     let d = this.devs.get(name);
-    if (!d) this.devs.set(name, (d = { fe: undefined, be: undefined, ringRef: false, evtchn: false }));
+    if (!d) {
+      d = { fe: undefined, be: undefined, ringRef: false, evtchn: false };
+      // Device names come from guest-written paths: past MAX_DEVICES, new ones are judged but not kept.
+      if (this.devs.size < MAX_DEVICES) this.devs.set(name, d);
+    }
     return d;
   }
 
@@ -156,7 +162,7 @@ class XenbusRules implements Analysis<void> {
       const k = `${e.domid}:${e.tx}`;
       const list = this.pending.get(k) ?? [];
       if (list.length < 256) list.push({ device: n.device, key: n.key });
-      this.pending.set(k, list);
+      if (this.pending.has(k) || this.pending.size < MAX_DEVICES) this.pending.set(k, list);
     }
   }
 
