@@ -4,16 +4,18 @@
 // Column chunks are zstd-compressed with the store's own codec. See docs/export.md.
 
 import fs from 'node:fs';
-import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
-import type { KeyValue, SchemaElement } from 'hyparquet';
+import { ByteWriter } from 'hyparquet-writer';
+import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
+import type { FileMetaData, KeyValue, RowGroup, SchemaElement } from 'hyparquet';
 import { EVENT_KINDS, KIND_CODE, timeToNs, type EventFilter, type EventKind } from '../model.ts';
 import { defaultCodec, type ZstdCodec } from '../store/codec.ts';
 import { EVENTS_COLUMNS, eventRows } from '../store/sql-rows.ts';
 import { KIND_LAYOUTS } from '../store/layout.ts';
 import type { TraceReader } from '../store/reader.ts';
 import { EVENTS_COLUMN_TYPES, type SqlType } from './columns.ts';
+import { ColumnValues, flatElement, type FlatType } from './parquet-chunks.ts';
 
-/** Rows per row group: ~65 k rows of ~60 mostly-NULL columns keep the writer near 100 MiB. */
+/** Rows per row group (a column buffers at most one group of values: a few MiB per filled column). */
 export const ROW_GROUP_ROWS = 65536;
 /** zstd level for column chunks (the store's default). */
 const ZSTD_LEVEL = 3;
@@ -31,7 +33,8 @@ class FdWriter extends ByteWriter {
     if (this.index > FLUSH_BYTES) this.drain();
     super.ensure(size);
   }
-  private drain(): void {
+  /** Send what is buffered to the file (after each row group: the file grows as the export goes). */
+  drain(): void {
     const bytes = new Uint8Array(this.buffer, 0, this.index);
     let done = 0;
     while (done < bytes.length) done += fs.writeSync(this.fd, bytes, done, bytes.length - done);
@@ -49,27 +52,13 @@ export interface TableColumn {
   readonly required: boolean;
 }
 
-function schemaOf(columns: readonly TableColumn[]): SchemaElement[] {
-  const root: SchemaElement = { name: 'root', num_children: columns.length };
-  return [
-    root,
-    ...columns.map((c): SchemaElement => {
-      const repetition_type = c.required ? 'REQUIRED' : 'OPTIONAL';
-      switch (c.sql) {
-        case 'INTEGER':
-          return { name: c.name, type: 'INT64', repetition_type };
-        case 'TEXT':
-          return { name: c.name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type };
-        case 'BLOB':
-          return { name: c.name, type: 'BYTE_ARRAY', repetition_type };
-        case 'BOOLEAN':
-          return { name: c.name, type: 'BOOLEAN', repetition_type };
-        case 'DOUBLE':
-          return { name: c.name, type: 'DOUBLE', repetition_type };
-      }
-    }),
-  ];
-}
+const PHYSICAL: Record<TableColumn['sql'], FlatType> = {
+  INTEGER: 'INT64',
+  TEXT: 'BYTE_ARRAY',
+  BLOB: 'BYTE_ARRAY',
+  BOOLEAN: 'BOOLEAN',
+  DOUBLE: 'DOUBLE',
+};
 
 export interface ParquetTableOptions {
   codec?: ZstdCodec;
@@ -92,7 +81,8 @@ export interface TableWritten {
 
 /**
  * Write rows (arrays in column order; the producer may reuse its array) as a Parquet table to an
- * open file descriptor. Rows are gathered into columns one row group at a time.
+ * open file descriptor, one row group at a time: each column keeps only the group's non-NULL values
+ * (parquet-chunks.ts), so a row costs its own columns, not the table's width.
  */
 export async function writeParquetTable(
   fd: number,
@@ -101,63 +91,77 @@ export async function writeParquetTable(
   opts: ParquetTableOptions = {},
 ): Promise<TableWritten> {
   const codec = opts.codec ?? defaultCodec();
-  const writer = new ParquetWriter({
-    writer: new FdWriter(fd),
-    schema: schemaOf(columns),
-    codec: 'ZSTD',
-    compressors: { ZSTD: (input: Uint8Array) => codec.compress(input, ZSTD_LEVEL) },
-    ...(opts.kv ? { kvMetadata: opts.kv } : {}),
-    createdBy: 'bootscope',
-  });
+  const compress = (input: Uint8Array) => codec.compress(input, ZSTD_LEVEL);
   const groupRows = opts.rowGroupRows ?? ROW_GROUP_ROWS;
-  const data: unknown[][] = columns.map(() => new Array<unknown>(groupRows).fill(null));
-  const sqls = columns.map((c) => c.sql);
-  // Columns no row of the group filled are handed over as one shared all-NULL array.
-  const dirty = new Uint8Array(columns.length);
-  const nulls = new Array<unknown>(groupRows).fill(null);
+  const cols = columns.map(
+    (c) =>
+      new ColumnValues(
+        c.name,
+        PHYSICAL[c.sql],
+        !c.required,
+        c.sql === 'TEXT',
+        STATISTICS_COLUMNS.has(c.name),
+        DELTA_COLUMNS.has(c.name),
+        groupRows,
+      ),
+  );
+  const schema: SchemaElement[] = [{ name: 'root', num_children: columns.length }, ...cols.map(flatElement)];
+  const w = new FdWriter(fd);
+  w.appendUint32(0x31524150); // 'PAR1'
+  const groups: RowGroup[] = [];
   let n = 0;
-  let groups = 0;
   let inGroup = 0;
   const flush = async (): Promise<boolean> => {
     if (inGroup === 0) return true;
-    const r = writer.write({
-      columnData: columns.map((c, i) => ({
-        name: c.name,
-        data: (inGroup === groupRows ? (dirty[i] ? data[i]! : nulls) : (dirty[i] ? data[i]! : nulls).slice(0, inGroup)) as never,
-        // Min/max statistics only where readers prune with them (time, seq, kind, device…).
-        statistics: STATISTICS_COLUMNS.has(c.name),
-      })),
-      rowGroupSize: inGroup,
+    const start = w.offset;
+    let bytes = 0n;
+    const chunks = cols.map((c) => {
+      c.rows = inGroup;
+      const r = c.write(w, compress);
+      c.reset();
+      bytes += BigInt(r.uncompressed);
+      return r.chunk;
     });
-    if (r) await r;
-    for (let i = 0; i < data.length; i++) if (dirty[i]) data[i]!.fill(null);
-    dirty.fill(0);
+    groups.push({ columns: chunks, num_rows: BigInt(inGroup), total_byte_size: bytes, total_compressed_size: BigInt(w.offset - start) });
+    w.drain();
     inGroup = 0;
-    groups++;
     return (await opts.onRowGroup?.(n)) ?? true;
   };
   const used = opts.columnsOf ?? (() => undefined);
+  const all = ALL.slice(0, columns.length);
   for (const row of rows) {
     // Only the row's own columns (the rest stay NULL): a row has ~10 of the ~80 columns.
-    const cols = used(row) ?? ALL.slice(0, columns.length);
-    for (let k = 0; k < cols.length; k++) {
-      const i = cols[k]!;
+    const which = used(row) ?? all;
+    for (let k = 0; k < which.length; k++) {
+      const i = which[k]!;
       const v = row[i];
-      if (v === null || v === undefined) continue;
-      data[i]![inGroup] = sqls[i] === 'INTEGER' && typeof v !== 'bigint' ? BigInt(v as number) : v;
-      dirty[i] = 1;
+      if (v === null || v === undefined) {
+        if (columns[i]!.required) throw new Error(`column ${columns[i]!.name} is required but row ${n} has no value`);
+        continue;
+      }
+      cols[i]!.add(inGroup, v);
     }
     n++;
-    if (++inGroup >= groupRows && !(await flush())) return { rows: n, rowGroups: groups, stopped: true };
+    if (++inGroup >= groupRows && !(await flush())) return { rows: n, rowGroups: groups.length, stopped: true };
   }
-  if (!(await flush())) return { rows: n, rowGroups: groups, stopped: true };
-  const r = writer.finish();
-  if (r) await r;
-  return { rows: n, rowGroups: groups, stopped: false };
+  if (!(await flush())) return { rows: n, rowGroups: groups.length, stopped: true };
+  writeMetadata(w, {
+    version: 2,
+    created_by: 'bootscope',
+    schema,
+    num_rows: BigInt(n),
+    row_groups: groups,
+    ...(opts.kv ? { key_value_metadata: opts.kv } : {}),
+  } as FileMetaData);
+  w.appendUint32(0x31524150);
+  w.finish();
+  return { rows: n, rowGroups: groups.length, stopped: false };
 }
 
 const ALL: readonly number[] = Array.from({ length: 1024 }, (_, i) => i);
 const STATISTICS_COLUMNS = new Set(['seq', 'time', 'vcpu', 'kind', 'device', 'register', 'intid', 'trace']);
+/** Columns that rise steadily row by row: delta-encoded (seq by 1s, time by small steps). */
+const DELTA_COLUMNS = new Set(['seq', 'time']);
 
 /** Per kind code: the events-table columns a row of that kind fills (common ones first). */
 const KIND_COLUMNS: readonly (readonly number[])[] = KIND_LAYOUTS.map((k) => [

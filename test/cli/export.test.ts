@@ -198,7 +198,8 @@ describe('perfetto', () => {
     const last = new Map<bigint, bigint>();
     const stacks = new Map<bigint, number>();
     const sequences = new Set<bigint>();
-    const names = new Map<bigint, Set<bigint>>(); // interned event names per sequence
+    const names = new Map<bigint, Map<bigint, string>>(); // interned event names per sequence
+    const strings = new Map<bigint, Set<bigint>>(); // interned annotation string values per sequence
     const logs = new Map<bigint, number>(); // log messages per sequence
     const byName = new Map<string, number>();
     for (const p of pk) {
@@ -210,8 +211,17 @@ describe('perfetto', () => {
         sequences.add(seqId);
       }
       const interned = p.interned_data as ProtoObject | undefined;
-      for (const n of (interned?.event_names as ProtoObject[] | undefined) ?? [])
-        (names.get(seqId) ?? names.set(seqId, new Set()).get(seqId)!).add(n.iid as bigint);
+      // Interned on first use, each iid defined once per sequence.
+      const seqNames = names.get(seqId) ?? names.set(seqId, new Map()).get(seqId)!;
+      for (const n of (interned?.event_names as ProtoObject[] | undefined) ?? []) {
+        expect(seqNames.has(n.iid as bigint), `event name ${n.iid} defined twice`).toBe(false);
+        seqNames.set(n.iid as bigint, n.name as string);
+      }
+      const seqStrings = strings.get(seqId) ?? strings.set(seqId, new Set()).get(seqId)!;
+      for (const n of (interned?.debug_annotation_string_values as ProtoObject[] | undefined) ?? []) {
+        expect(seqStrings.has(n.iid as bigint), `string ${n.iid} defined twice`).toBe(false);
+        seqStrings.add(n.iid as bigint);
+      }
       const td = p.track_descriptor as ProtoObject | undefined;
       if (td) {
         expect(described.has(td.uuid as bigint)).toBe(false);
@@ -225,7 +235,9 @@ describe('perfetto', () => {
       const ts = p.timestamp as bigint;
       expect(ts >= (last.get(uuid) ?? 0n), `time monotonic on track ${uuid}`).toBe(true);
       last.set(uuid, ts);
-      if (te.name_iid !== undefined) expect(names.get(seqId)!.has(te.name_iid as bigint)).toBe(true);
+      if (te.name_iid !== undefined) expect(seqNames.has(te.name_iid as bigint)).toBe(true);
+      for (const a of (te.debug_annotations as ProtoObject[] | undefined) ?? [])
+        if (a.string_value_iid !== undefined) expect(seqStrings.has(a.string_value_iid as bigint)).toBe(true);
       const depth = stacks.get(uuid) ?? 0;
       if (te.type === BigInt(TYPE_SLICE_BEGIN)) stacks.set(uuid, depth + 1);
       if (te.type === BigInt(TYPE_SLICE_END)) {
@@ -237,7 +249,8 @@ describe('perfetto', () => {
         expect(body.iid).toBe((te.log_message as ProtoObject).body_iid);
         logs.set(seqId, (logs.get(seqId) ?? 0) + 1);
       }
-      if (typeof te.name === 'string') byName.set(te.name, (byName.get(te.name) ?? 0) + 1);
+      const name = typeof te.name === 'string' ? te.name : seqNames.get(te.name_iid as bigint);
+      if (name !== undefined) byName.set(name, (byName.get(name) ?? 0) + 1);
     }
     expect([...stacks.values()].every((d) => d === 0)).toBe(true);
     // A process per trace, a thread per vCPU (the QEMU boot has two), tracks per device and IRQ.
@@ -367,10 +380,12 @@ describe('interrupted', () => {
     );
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const done = new Promise<number | null>((resolve) => child.on('close', resolve));
+    let closed = false;
+    const done = new Promise<number | null>((resolve) => child.on('close', (code) => ((closed = true), resolve(code))));
     // Once the first row group is in the partial file, the export is midway (7 row groups in all).
     const partial = `${out}.partial-${child.pid}`;
-    while (!(fs.existsSync(partial) && fs.statSync(partial).size > 0)) await new Promise((r) => setTimeout(r, 20));
+    while (!closed && !(fs.existsSync(partial) && fs.statSync(partial).size > 0)) await new Promise((r) => setTimeout(r, 5));
+    expect(closed, 'the export finished before its first row group was seen').toBe(false);
     child.kill('SIGINT');
     expect(await done).toBe(130);
     expect(err).toMatch(/SIGINT: export stopped; nothing written to .*big\.parquet\n$/);
