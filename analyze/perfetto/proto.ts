@@ -30,7 +30,8 @@ export type MessageName =
   | 'InternedData'
   | 'EventName'
   | 'DebugAnnotationName'
-  | 'LogMessageBody';
+  | 'LogMessageBody'
+  | 'InternedString';
 
 /** Every message and field we write. Names as in Perfetto's .proto files. */
 export const MESSAGES: Readonly<Record<MessageName, Readonly<Record<string, FieldDef>>>> = {
@@ -75,16 +76,20 @@ export const MESSAGES: Readonly<Record<MessageName, Readonly<Record<string, Fiel
     string_value: field(6, 'string'),
     pointer_value: field(7, 'uint64'),
     name: field(10, 'string'),
+    string_value_iid: field(17, 'uint64'),
   },
   LogMessage: { body_iid: field(2, 'uint64') },
   InternedData: {
     event_names: field(2, 'EventName', true),
     debug_annotation_names: field(3, 'DebugAnnotationName', true),
     log_message_body: field(20, 'LogMessageBody', true),
+    debug_annotation_string_values: field(29, 'InternedString', true),
   },
   EventName: { iid: field(1, 'uint64'), name: field(2, 'string') },
   DebugAnnotationName: { iid: field(1, 'uint64'), name: field(2, 'string') },
   LogMessageBody: { iid: field(1, 'uint64'), body: field(2, 'string') },
+  // `str` is `bytes` in Perfetto's definition: the same wire type; we put UTF-8 text in it.
+  InternedString: { iid: field(1, 'uint64'), str: field(2, 'string') },
 };
 
 /** TrackEvent.Type. */
@@ -124,25 +129,37 @@ class Out {
     this.buf = next;
   }
   varint(v: number | bigint): void {
-    if (typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
-      this.room(8);
-      while (v >= 0x80) {
-        this.buf[this.len++] = (v % 0x80) | 0x80;
-        v = Math.floor(v / 0x80);
+    if (typeof v === 'number' && v >= 0 && v <= 0x7fffffff) {
+      // The common case (iids, uuids, small values): 31-bit arithmetic.
+      this.room(5);
+      while (v > 0x7f) {
+        this.buf[this.len++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
       }
       this.buf[this.len++] = v;
+      return;
+    }
+    if (typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+      this.varint64(v % 0x100000000, Math.floor(v / 0x100000000));
       return;
     }
     // Negative int32/int64 values are their 64-bit two's complement (10 bytes), as protobuf does.
     let b = BigInt(v);
     if (b < 0n) b += TWO64;
     if (b < 0n || b >= TWO64) throw new RangeError(`protobuf varint out of range: ${v}`);
+    this.varint64(Number(b & 0xffffffffn), Number(b >> 32n));
+  }
+  /** A 64-bit varint from its 32-bit halves (no BigInt arithmetic per byte). */
+  private varint64(lo: number, hi: number): void {
     this.room(10);
-    while (b >= 0x80n) {
-      this.buf[this.len++] = Number(b & 0x7fn) | 0x80;
-      b >>= 7n;
+    lo >>>= 0;
+    hi >>>= 0;
+    while (hi !== 0 || lo > 0x7f) {
+      this.buf[this.len++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>>= 7;
     }
-    this.buf[this.len++] = Number(b);
+    this.buf[this.len++] = lo;
   }
   string(v: string): void {
     const n = Buffer.byteLength(v, 'utf8');
@@ -228,9 +245,14 @@ const top = new Out();
  * so packets stream out one at a time and the whole file is a valid Trace.
  */
 export function encodePacket(packet: ProtoObject): Uint8Array {
+  return encodePacketView(packet).slice();
+}
+
+/** encodePacket's bytes without the copy: valid until the next packet is encoded. */
+export function encodePacketView(packet: ProtoObject): Uint8Array {
   top.len = 0;
   encodeField(top, MESSAGES.Trace.packet!, packet, 0);
-  return top.take().slice();
+  return top.take();
 }
 
 // ---------------------------------------------------------------------------------------------

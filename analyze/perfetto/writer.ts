@@ -10,7 +10,7 @@ import type { TraceReader } from '../../capture/store/index.ts';
 import { PHASES, PhasesAnalysis, type PhasesResult } from '../phases.ts';
 import { runLite } from '../standalone.ts';
 import {
-  encodePacket,
+  encodePacketView,
   SEQ_INCREMENTAL_STATE_CLEARED,
   SEQ_NEEDS_INCREMENTAL_STATE,
   TYPE_COUNTER,
@@ -51,6 +51,25 @@ const ANNOTATION_NAMES: readonly string[] = [
 ];
 const nameIid = new Map(EVENT_NAMES.map((n, i) => [n, i + 1]));
 const annIid = new Map(ANNOTATION_NAMES.map((n, i) => [n, i + 1]));
+/** Per kind: its fields with their annotation-name iids (built once, not per event). */
+const KIND_ANNOTATIONS = Object.fromEntries(
+  Object.entries(KIND_FIELDS).map(([kind, fields]) => [
+    kind,
+    Object.entries(fields as Record<string, { type: FieldType }>).map(([name, spec]) => ({
+      name,
+      iid: annIid.get(name)!,
+      type: spec.type,
+    })),
+  ]),
+) as Record<TraceEvent['kind'], { name: string; iid: number; type: FieldType }[]>;
+/** Strings interned per sequence at most: beyond, values are written inline (memory stays bounded). */
+const MAX_INTERNED = 1 << 16;
+const SEQ_IID = annIid.get('seq')!;
+const PC_IID = annIid.get('pc')!;
+/** Longer strings are written inline: interning pays for names, not for text. */
+const MAX_INTERNED_LENGTH = 256;
+/** Packets are gathered into writes of about this size. */
+const BATCH_BYTES = 1 << 17;
 
 /** pid per trace, tid per vCPU: distinct from every pid (Perfetto merges equal pids/tids). */
 const pidOf = (t: number) => t + 1;
@@ -63,16 +82,35 @@ export async function writePerfetto(
   opts: PerfettoOptions = {},
 ): Promise<PerfettoWritten> {
   const res: PerfettoWritten = { packets: 0, events: 0, stopped: false };
-  for (let t = 0; t < sources.length; t++) {
-    const w = new TraceExport(t, sources[t]!, (p) => {
-      write(encodePacket(p));
-      res.packets++;
-    });
-    const done = await w.run(opts, res);
-    if (!done) {
-      res.stopped = true;
-      break;
+  const batch = new Uint8Array(BATCH_BYTES);
+  let held = 0;
+  const send = (b: Uint8Array) => {
+    if (held + b.length > batch.length) {
+      write(batch.slice(0, held));
+      held = 0;
     }
+    if (b.length > batch.length) write(b.slice());
+    else {
+      batch.set(b, held);
+      held += b.length;
+    }
+  };
+  // Track uuids are small numbers counted over the whole file: short varints in every event.
+  const uuids = { next: 1 };
+  try {
+    for (let t = 0; t < sources.length; t++) {
+      const w = new TraceExport(t, sources[t]!, uuids, (p) => {
+        send(encodePacketView(p));
+        res.packets++;
+      });
+      const done = await w.run(opts, res);
+      if (!done) {
+        res.stopped = true;
+        break;
+      }
+    }
+  } finally {
+    if (held) write(batch.slice(0, held));
   }
   return res;
 }
@@ -86,7 +124,12 @@ interface Track {
 class TraceExport {
   private readonly seqId: number;
   private readonly procUuid: number;
-  private nextUuid: number;
+  private readonly uuids: { next: number };
+  /** Names and string values interned on this sequence so far, and those the next packet defines. */
+  private readonly names = new Map(nameIid);
+  private readonly strings = new Map<string, number>();
+  private newNames: ProtoObject[] = [];
+  private newStrings: ProtoObject[] = [];
   private readonly tracks = new Map<string, Track>();
   private readonly clock: ClockInfo;
   /** Open interrupt slices by (vCPU, INTID) key. */
@@ -104,13 +147,13 @@ class TraceExport {
   private readonly src: PerfettoSource;
   private readonly emit: (p: ProtoObject) => void;
 
-  constructor(t: number, src: PerfettoSource, emit: (p: ProtoObject) => void) {
+  constructor(t: number, src: PerfettoSource, uuids: { next: number }, emit: (p: ProtoObject) => void) {
     this.t = t;
     this.src = src;
     this.emit = emit;
     this.seqId = t + 1;
-    this.procUuid = (t + 1) * 2 ** 24;
-    this.nextUuid = this.procUuid + 1;
+    this.uuids = uuids;
+    this.procUuid = uuids.next++;
     this.clock = src.reader.meta.clock;
   }
 
@@ -164,7 +207,7 @@ class TraceExport {
   private track(key: string, describe: (uuid: number) => ProtoObject): Track {
     let tr = this.tracks.get(key);
     if (!tr) {
-      tr = { uuid: this.nextUuid++, last: 0 };
+      tr = { uuid: this.uuids.next++, last: 0 };
       this.tracks.set(key, tr);
       this.emit({ trusted_packet_sequence_id: this.seqId, track_descriptor: describe(tr.uuid) });
     }
@@ -184,17 +227,77 @@ class TraceExport {
   }
 
   /** Send a track event; its time never goes back on its track (imports may step back). */
-  private event(tr: Track, ts: number, ev: ProtoObject, extra: ProtoObject = {}): void {
+  private event(tr: Track, ts: number, ev: ProtoObject, interned?: ProtoObject): void {
+    this.emit(this.packet(tr, ts, ev, interned));
+  }
+
+  /**
+   * A track-event packet. A `name` becomes an interned name_iid; names and string values first
+   * used by this event are defined in this packet's interned_data (Perfetto's incremental state
+   * for the sequence, cleared by its first packet).
+   */
+  private packet(tr: Track, ts: number, ev: ProtoObject, interned?: ProtoObject): ProtoObject {
     if (ts < tr.last) ts = tr.last;
     tr.last = ts;
     if (ts > this.maxTs) this.maxTs = ts;
-    this.emit({
+    if (typeof ev.name === 'string') {
+      const { name, ...rest } = ev;
+      ev = { ...rest, name_iid: this.nameIid(name) };
+    }
+    const p: ProtoObject = {
       timestamp: ts,
       trusted_packet_sequence_id: this.seqId,
       sequence_flags: SEQ_NEEDS_INCREMENTAL_STATE,
       track_event: { track_uuid: tr.uuid, ...ev },
-      ...extra,
-    });
+    };
+    if (interned || this.newNames.length || this.newStrings.length) {
+      p.interned_data = {
+        ...interned,
+        ...(this.newNames.length ? { event_names: this.newNames } : {}),
+        ...(this.newStrings.length ? { debug_annotation_string_values: this.newStrings } : {}),
+      };
+      this.newNames = [];
+      this.newStrings = [];
+    }
+    return p;
+  }
+
+  private nameIid(name: string): number {
+    let iid = this.names.get(name);
+    if (iid === undefined) {
+      iid = this.names.size + 1;
+      this.names.set(name, iid);
+      this.newNames.push({ iid, name });
+    }
+    return iid;
+  }
+
+  /** A string annotation value: interned while the sequence has room, else inline. */
+  private stringValue(v: string): ProtoObject {
+    let iid = this.strings.get(v);
+    if (iid === undefined) {
+      if (this.strings.size >= MAX_INTERNED || v.length > MAX_INTERNED_LENGTH) return { string_value: v };
+      iid = this.strings.size + 1;
+      this.strings.set(v, iid);
+      this.newStrings.push({ iid, str: v });
+    }
+    return { string_value_iid: iid };
+  }
+
+  /** The event's fields as debug annotations (u64 values as pointers: the UI shows them in hex). */
+  private annotations(e: TraceEvent): ProtoObject[] {
+    const rec = e as unknown as Record<string, unknown>;
+    const out: ProtoObject[] = [{ name_iid: SEQ_IID, int_value: e.seq }];
+    if (e.pc !== undefined) out.push({ name_iid: PC_IID, pointer_value: BigInt.asUintN(64, e.pc) });
+    for (const f of KIND_ANNOTATIONS[e.kind]) {
+      const v = rec[f.name];
+      out.push(
+        f.type === 'str' || f.type === 'enum'
+          ? { name_iid: f.iid, ...this.stringValue(v as string) }
+          : { name_iid: f.iid, ...annotationValue(v, f.type) },
+      );
+    }
+    return out;
   }
 
   private onEvent(e: TraceEvent): void {
@@ -212,13 +315,13 @@ class TraceExport {
         this.event(tr, ts, {
           type: TYPE_INSTANT,
           name: `${e.kind === 'mmio_read' ? 'read' : 'write'} ${reg}`,
-          debug_annotations: annotations(e),
+          debug_annotations: this.annotations(e),
         });
         return;
       }
       case 'hypercall': {
         const name = (e.name || `0x${e.func.toString(16)}`) + (e.subop ? `/${e.subop}` : '');
-        this.event(this.vcpuTrack(e.vcpu), ts, { type: TYPE_INSTANT, name, debug_annotations: annotations(e) });
+        this.event(this.vcpuTrack(e.vcpu), ts, { type: TYPE_INSTANT, name, debug_annotations: this.annotations(e) });
         return;
       }
       case 'irq_line':
@@ -238,7 +341,7 @@ class TraceExport {
   private instant(e: TraceEvent, ts: number): void {
     const dev = deviceName(e);
     const tr = dev ? this.child(`dev:${dev}`, dev) : this.vcpuTrack(e.vcpu);
-    this.event(tr, ts, { type: TYPE_INSTANT, name_iid: nameIid.get(e.kind)!, debug_annotations: annotations(e) });
+    this.event(tr, ts, { type: TYPE_INSTANT, name_iid: nameIid.get(e.kind)!, debug_annotations: this.annotations(e) });
   }
 
   // Interrupt lifecycles, keyed as the latency analysis keys them (SGIs/PPIs per vCPU): a slice
@@ -282,7 +385,7 @@ class TraceExport {
       tr,
       line.ts,
       { type: TYPE_INSTANT, name_iid: nameIid.get('console')!, log_message: { body_iid: iid } },
-      { interned_data: { log_message_body: [{ iid, body: line.text }] } },
+      { log_message_body: [{ iid, body: line.text }] },
     );
   }
 
@@ -316,15 +419,7 @@ class TraceExport {
   }
 
   private phasePacket(tr: Track, ts: number, ev: ProtoObject): ProtoObject {
-    if (ts < tr.last) ts = tr.last;
-    tr.last = ts;
-    if (ts > this.maxTs) this.maxTs = ts;
-    return {
-      timestamp: ts,
-      trusted_packet_sequence_id: this.seqId,
-      sequence_flags: SEQ_NEEDS_INCREMENTAL_STATE,
-      track_event: { track_uuid: tr.uuid, ...ev },
-    };
+    return this.packet(tr, ts, ev);
   }
 
   private flushPhases(upTo: number): void {
@@ -408,16 +503,6 @@ function deviceName(e: TraceEvent): string {
     default:
       return '';
   }
-}
-
-/** The event's fields as debug annotations (u64 values as pointers: the UI shows them in hex). */
-function annotations(e: TraceEvent): ProtoObject[] {
-  const rec = e as unknown as Record<string, unknown>;
-  const out: ProtoObject[] = [{ name_iid: annIid.get('seq')!, int_value: e.seq }];
-  if (e.pc !== undefined) out.push({ name_iid: annIid.get('pc')!, pointer_value: BigInt.asUintN(64, e.pc) });
-  for (const [name, spec] of Object.entries(KIND_FIELDS[e.kind]) as [string, { type: FieldType }][])
-    out.push({ name_iid: annIid.get(name)!, ...annotationValue(rec[name], spec.type) });
-  return out;
 }
 
 function annotationValue(v: unknown, type: FieldType): ProtoObject {
