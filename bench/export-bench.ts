@@ -19,6 +19,7 @@ import { manyTraceDb } from '../capture/store/sql-many.ts';
 import type { NewEvent } from '../capture/model.ts';
 import { writeEventsParquet, writeParquetTable, traceRow, traceRowValues, TRACES_COLUMNS } from '../capture/export/parquet.ts';
 import { writePerfetto } from '../analyze/perfetto/writer.ts';
+import { Stdout } from '../cli/stdout.ts';
 import { bootMixPool, BOOT_MIX_DEVICES } from './boot-mix.ts';
 
 const POOL = 1 << 18;
@@ -33,6 +34,8 @@ interface ExportFigures {
   peakRssMiB: number;
   /** [events done, RSS MiB] at each doubling. */
   rssAtMiB: [number, number][];
+  /** [events done, live JS heap MiB after a full GC] at each doubling (what the export holds). */
+  heapAtMiB: [number, number][];
 }
 
 /** A synthetic boot-mix trace of n events (made once, kept in dir). */
@@ -67,11 +70,18 @@ async function child(format: string, trace: string, out: string): Promise<Export
   const reader = openTrace(trace);
   const events = reader.eventCount;
   const rssAt: [number, number][] = [];
+  const heapAt: [number, number][] = [];
   let peak = 0;
+  const gc = (globalThis as { gc?: () => void }).gc;
   const sample = (done: number) => {
     const rss = process.memoryUsage().rss;
     peak = Math.max(peak, rss);
-    if (!rssAt.length || done >= Math.max(1, rssAt[rssAt.length - 1]![0]) * 2) rssAt.push([done, Math.round(rss / 2 ** 20)]);
+    if (!rssAt.length || done >= Math.max(1, rssAt[rssAt.length - 1]![0]) * 2) {
+      rssAt.push([done, Math.round(rss / 2 ** 20)]);
+      // A full GC only at doublings (a dozen in a run): the live heap, not V8's lazy garbage.
+      gc?.();
+      heapAt.push([done, Math.round(process.memoryUsage().heapUsed / 2 ** 20)]);
+    }
   };
   sample(0);
   const t0 = performance.now();
@@ -81,23 +91,12 @@ async function child(format: string, trace: string, out: string): Promise<Export
     await writeEventsParquet(fd, reader, { onRowGroup: (n) => (sample(n), true) });
   } else {
     let done = 0;
-    const buf: Uint8Array[] = [];
-    let held = 0;
-    const flush = () => {
-      for (const b of buf) fs.writeSync(fd, b);
-      buf.length = 0;
-      held = 0;
-    };
-    await writePerfetto(
-      [{ name: path.basename(trace, '.trace'), reader }],
-      (b) => {
-        buf.push(b);
-        held += b.length;
-        if (held > 1 << 20) flush();
-      },
-      { onProgress: () => (sample((done += 1 << 16)), true) },
-    );
-    flush();
+    // The CLI's sink (cli/commands/export.ts writes through the same one).
+    const sink = new Stdout(fd);
+    await writePerfetto([{ name: path.basename(trace, '.trace'), reader }], (b) => sink.write(b), {
+      onProgress: () => (sample((done += 1 << 16)), true),
+    });
+    sink.flush();
   }
   fs.closeSync(fd);
   const seconds = (performance.now() - t0) / 1000;
@@ -112,6 +111,7 @@ async function child(format: string, trace: string, out: string): Promise<Export
     bytes: fs.statSync(out).size,
     peakRssMiB: Math.round(peak / 2 ** 20),
     rssAtMiB: rssAt,
+    heapAtMiB: heapAt,
   };
 }
 
@@ -119,7 +119,7 @@ function runChild(format: string, trace: string, dir: string): ExportFigures {
   const out = path.join(dir, `export-bench-out.${format}`);
   const r = spawnSync(
     process.execPath,
-    ['--disable-warning=ExperimentalWarning', import.meta.filename, '--child', format, '--trace', trace, '--dir', out],
+    ['--disable-warning=ExperimentalWarning', '--expose-gc', import.meta.filename, '--child', format, '--trace', trace, '--dir', out],
     { encoding: 'utf8', maxBuffer: 1 << 24 },
   );
   fs.rmSync(out, { force: true });
@@ -218,7 +218,8 @@ async function main(): Promise<void> {
           `${r.format.padEnd(8)} ${r.trace.padEnd(28)} ${r.events.toLocaleString('en-US').padStart(12)} events  ` +
             `${(r.events / r.seconds / 1e3).toFixed(0).padStart(6)} k/s wall  ${(r.events / r.cpuSeconds / 1e3).toFixed(0).padStart(6)} k/CPU-s  ` +
             `${(r.bytes / r.events).toFixed(2).padStart(6)} B/event  peak RSS ${r.peakRssMiB} MiB  ` +
-            `RSS ${r.rssAtMiB.map(([e, m]) => `${e >= 1e6 ? `${e / 1e6}M` : e}:${m}`).join(' ')}`,
+            `RSS ${r.rssAtMiB.map(([e, m]) => `${e >= 1e6 ? `${e / 1e6}M` : e}:${m}`).join(' ')}  ` +
+            `heap ${r.heapAtMiB.map(([e, m]) => `${e >= 1e6 ? `${e / 1e6}M` : e}:${m}`).join(' ')}`,
         );
     }
   const boots = Number(values.boots);
