@@ -3,7 +3,7 @@
  * provokes the errors xenstored gives (EACCES outside its permissions, EAGAIN on a transaction
  * conflict, EINVAL/ENOSYS for malformed requests), watches a node, then connects to the vbd
  * backend as blkfront does (grant table, event channel, xenstore handshake) and sends blkif
- * requests (io/blkif.h), good and bad, then overruns the blkif ring. Last it breaks its xenstore ring on purpose: with bootargs
+ * requests (io/blkif.h), good and bad (one after ending foreign access to its page), then overruns the blkif ring. Last it breaks its xenstore ring on purpose: with bootargs
  * "ringidx" by moving req_prod more than a ring ahead, otherwise with an oversized message; it
  * then checks that xenstored set the interface's error field and answers nothing more.
  * With bootargs "shutdown" it only watches control/shutdown and waits (polling its ring, no
@@ -409,6 +409,11 @@ static void blkif(void)
     printf_("read with last_sect < first_sect: status %d\n", blk_submit(111));
     blk_request(9, 0, 0, 0, 0, 0, 112);
     printf_("operation 9: status %d\n", blk_submit(112));
+    /* the frontend ends foreign access to its data page (grant_table.h: flags to 0), then names it */
+    blk_request(0, 1, 3, GREF_DATA, 0, 7, 113);
+    wr16((GRANT_GFN << 12) + GREF_DATA * 8, 0);
+    dsb(sy);
+    printf_("read after ending access to its grant: status %d\n", blk_submit(113));
     /* more requests than the ring holds: blkback stops serving the ring */
     wr32((u64)RING_PAGE, blk_prod + 100);
     notify(blk_port);

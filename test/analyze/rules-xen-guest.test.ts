@@ -1,7 +1,7 @@
 // The xenstore and blkif rules on a real run of the emulator: the bare-metal domU guests/xenstore.c
 // (see test/emu/personality/xen/pvbus-guest.test.ts) drives xenstored and blkback by hand and makes
 // the mistakes on purpose: requests outside its permissions, malformed ones, an unknown message
-// type, a broken ring; grants the backend may not use, segments outside their page, 12 segments, a
+// type, a broken ring; grants the backend may not use, a grant it ended access to, segments outside their page, 12 segments, a
 // ring overrun. Its own xenbus handshake is correct (keys, then Initialised; Connected after the
 // backend), so the xenbus rules stay quiet.
 import { writeFileSync } from 'node:fs';
@@ -35,6 +35,7 @@ const messages = (rule: string) => found.fs.filter((f) => f.rule === rule).map((
 describe('xenstore, blkif and xenbus rules on a domU that breaks the PV protocols on purpose', () => {
   it('finds each family it breaks, and no xenbus finding', () => {
     expect(found.ids.filter((id) => /^(xenbus|xenstore|blkif)\./.test(id))).toEqual([
+      'blkif.grant-after-end-access',
       'blkif.grant-refused',
       'blkif.ring-overflow',
       'blkif.segment-bounds',
@@ -61,7 +62,7 @@ describe('xenstore, blkif and xenbus rules on a domU that breaks the PV protocol
     ]);
   });
 
-  it('blkif: the bad grant reference, the read-only grant, the unused entry; 12 segments and last_sect < first_sect; the overrun', () => {
+  it('blkif: the bad grant reference, the read-only grant, the unused entry; 12 segments and last_sect < first_sect; the page whose access it ended; the overrun', () => {
     expect(messages('blkif.grant-refused')).toEqual([
       'vbd-51712: grant reference 1000000 lies beyond the grant table; Xen answered GNTST_bad_gntref and the request fails.',
       'vbd-51712: grant reference 10 is read-only, and the backend must write into the page (a read request); Xen answered GNTST_general_error and the request fails.',
@@ -72,6 +73,9 @@ describe('xenstore, blkif and xenbus rules on a domU that breaks the PV protocol
     expect(seg.evidence.map((e) => e.text.slice(e.text.indexOf('ring 0')))).toEqual([
       'ring 0: request 110: 12 segments (a request carries 1 to 11); answered BLKIF_RSP_ERROR',
       'ring 0: request 111: segment 0 has first_sect 7, last_sect 2 (0 <= first <= last <= 7 in its page); answered BLKIF_RSP_ERROR',
+    ]);
+    expect(messages('blkif.grant-after-end-access')).toEqual([
+      "vbd-51712: grant reference 9 (frame 0x40098) no longer permits access (flags 0x0) when the backend came to write it; the frontend must keep a grant until the request's response.",
     ]);
     expect(messages('blkif.ring-overflow')).toEqual([
       'vbd-51712: ring 0: the frontend claims 100 requests in a ring of 32; blkback stops serving this ring.',

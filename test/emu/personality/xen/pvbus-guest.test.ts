@@ -157,6 +157,7 @@ describe('a bare-metal domU on the PV bus', () => {
       '110 read ioerr',
       '111 read ioerr',
       '112 other unsupported',
+      '113 read ioerr',
     ]);
     expect(of(main.events, 'block_request').find((e) => e.request === 105n)).toMatchObject({
       device: 'vbd-51712',
@@ -185,7 +186,7 @@ describe('a bare-metal domU on the PV bus', () => {
     });
     r.close();
     expect(text).toContain('Xen PV devices (the xenbus states each end went through: 4 is Connected)');
-    expect(text).toMatch(/vbd-51712 +xvda, 64 sectors +1 3 4 \(Connected\) +1 2 4 \(Connected\) +12 requests, 7 refused/);
+    expect(text).toMatch(/vbd-51712 +xvda, 64 sectors +1 3 4 \(Connected\) +1 2 4 \(Connected\) +13 requests, 8 refused/);
   });
 
   it("leaves the user's image as it was; the guest's write went to the overlay", () => {
