@@ -18,6 +18,11 @@ export class EventRecorder implements Recorder {
     this.attach(sink);
   }
 
+  /** Where events go (machine snapshots leave it out: it is not machine state). */
+  get sinkRef(): Recorder | null {
+    return this.sink;
+  }
+
   /** Send events to `sink` from now on (null: drop them). */
   attach(sink: Recorder | null): void {
     this.sink = sink && sink.enabled ? sink : null;

@@ -102,9 +102,10 @@ export interface RunConfig {
    * A debugger drives the run (emu/gdb): called once the guest is at its first instruction, it
    * runs the machine with `step` (one chunk up to pauseAt executed instructions, null unless the
    * run ended; Scheduler.debugPoint pauses it earlier), yielding to the event loop between chunks,
-   * and resolves with the stop that ended the run.
+   * and resolves with the stop that ended the run. `state`: what of the run lives outside the
+   * machine (console bytes, the input's position), for snapshots (emu/snapshot).
    */
-  debugLoop?: (m: Machine, step: (pauseAt: number) => StopInfo | null) => Promise<StopInfo>;
+  debugLoop?: (m: Machine, step: (pauseAt: number) => StopInfo | null, state: object[]) => Promise<StopInfo>;
 }
 
 export interface RunResult {
@@ -447,7 +448,7 @@ async function runMachine(cfg: RunConfig, mc: MachineConfig, source: TraceSource
     });
   }
   const sinks: Recorder[] = [];
-  if (writer) sinks.push(writer);
+  if (writer) sinks.push(cfg.debugLoop ? newEventsOnly(writer, rec) : writer);
   if (cfg.recorder?.enabled) sinks.push(cfg.recorder);
   rec.attach(sinks.length === 0 ? null : sinks.length === 1 ? sinks[0]! : fanOut(sinks));
 
@@ -464,7 +465,7 @@ async function runMachine(cfg: RunConfig, mc: MachineConfig, source: TraceSource
         cfg.onProgress?.(m.scheduler.executed);
         return st;
       };
-      stop = await cfg.debugLoop(m, step);
+      stop = await cfg.debugLoop(m, step, [consoleBytes, ...(input ? [input] : [])]);
     } else {
       stop = await runChunks(cfg, m, max);
     }
@@ -545,6 +546,20 @@ function endsWith(bytes: number[], tail: Uint8Array): boolean {
   if (off < 0) return false;
   for (let i = 0; i < tail.length; i++) if (bytes[off + i] !== tail[i]) return false;
   return true;
+}
+
+/**
+ * A debugger that restores a snapshot (emu/snapshot) runs part of the run again: the events it
+ * records again are the ones already written (the run is deterministic; debug compares each with
+ * the recording), so only events past the last one written go to the trace.
+ */
+function newEventsOnly(writer: TraceWriter, rec: EventRecorder): Recorder {
+  return {
+    enabled: true,
+    record(ev: NewEvent) {
+      if (rec.count - 1 >= writer.count) writer.record(ev); // rec.count counts this event already
+    },
+  };
 }
 
 function fanOut(sinks: Recorder[]): Recorder {

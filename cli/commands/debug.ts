@@ -6,10 +6,11 @@
 import type { Command } from 'commander';
 import { openTrace } from '../../capture/store/index.ts';
 import type { Recorder } from '../../capture/model.ts';
-import { prepareReplay } from '../../emu/machine/replay.ts';
+import { Comparator, prepareReplay } from '../../emu/machine/replay.ts';
 import { parseVirtualTime } from '../../emu/input.ts';
 import { runGuest, type RunResult } from '../../emu/run.ts';
 import { GdbServer, RestartMachine } from '../../emu/gdb/server.ts';
+import { GDB_SCRIPT } from '../../emu/gdb/gdb-script.ts';
 import { UserError } from '../errors.ts';
 import { checkOutput } from '../../capture/output.ts';
 import { fmtCount } from '../output.ts';
@@ -30,19 +31,34 @@ interface DebugCliOptions {
   allowWrites?: boolean;
   output?: string;
   force?: boolean;
+  snapshotEvery?: string;
+  gdbScript?: boolean;
 }
+
+/** Instructions between snapshots by default: a reverse move re-executes at most this many. */
+export const DEFAULT_SNAPSHOT_EVERY = 10_000_000;
 
 export function registerDebug(program: Command): void {
   program
     .command('debug')
     .description('replay a recorded emulator run under gdb (GDB remote protocol): breakpoints, stepping, reverse execution, trace events')
-    .argument('<trace>', 'trace recorded by `bootscope run`')
+    .argument('[trace]', 'trace recorded by `bootscope run`')
     .option('--gdb <[host:]port>', 'listen for gdb here (localhost unless a host is given)')
     .option('--at <#seq|time>', 'start at event #SEQ (before the instruction that caused it) or at a virtual time (e.g. 1500000, 2ms)')
     .option('--allow-writes', 'let gdb write guest memory and registers (the session then leaves the recording)')
     .option('-o, --output <trace>', 'write the replayed run as a trace (its digest equals the recording unless gdb wrote to the guest)')
     .option('-f, --force', 'replace the --output file if it exists')
-    .action(async (trace: string, opts: DebugCliOptions) => {
+    .option(
+      '--snapshot-every <insns>',
+      `instructions between machine snapshots, which reverse moves restore (default ${DEFAULT_SNAPSHOT_EVERY}; 0: none, replay from the start)`,
+    )
+    .option('--gdb-script', 'print gdb commands that make `monitor event N` refresh what gdb shows (gdb-multiarch -x FILE)')
+    .action(async (trace: string | undefined, opts: DebugCliOptions) => {
+      if (opts.gdbScript) {
+        process.stdout.write(GDB_SCRIPT);
+        return;
+      }
+      if (trace === undefined) throw new UserError('debug: a trace is required (bootscope debug TRACE --gdb PORT)');
       if (!opts.gdb) throw new UserError('debug: --gdb [HOST:]PORT is required (where gdb connects: target remote HOST:PORT)');
       const addr = parseGdbAddress(opts.gdb);
       // before listening: an output that cannot or may not be written fails the command at once
@@ -55,12 +71,34 @@ export function registerDebug(program: Command): void {
           ...(opts.output !== undefined ? { output: opts.output, ...(opts.force ? { overwrite: true } : {}) } : {}),
         });
         const at = parseAt(opts.at, prep.recordedEvents);
+        const every = parseSnapshotEvery(opts.snapshotEvery);
+        // the comparator follows the machine: a restored snapshot compares again from its event
+        let cmp = prep.comparator();
+        const compare: Recorder = { enabled: true, record: (ev) => cmp.record(ev) };
+        const comparatorState = {
+          save: () => ({ seq: cmp.seq, divergence: cmp.divergence }),
+          restore: (st: unknown) => {
+            const v = st as { seq: number; divergence: Comparator['divergence'] };
+            cmp = new Comparator(reader.events({ fromSeq: v.seq }));
+            cmp.seq = v.seq;
+            cmp.divergence = v.divergence;
+          },
+        };
         server = await listenOrFail({
           ...addr,
           mode: 'debug',
           ...(opts.allowWrites ? { allowWrites: true } : {}),
           log: (l) => process.stderr.write(l + '\n'),
           interrupt: interrupts.reason,
+          ...(every > 0
+            ? {
+                snapshots: {
+                  every,
+                  participants: [comparatorState],
+                  ...(process.env.BOOTSCOPE_SNAPSHOT_CHECK === '1' ? { verify: true } : {}),
+                },
+              }
+            : {}),
           trace: {
             count: prep.recordedEvents,
             event: (seq) => reader.event(seq),
@@ -74,11 +112,14 @@ export function registerDebug(program: Command): void {
         if (at) server.startAt(at);
         const srv = server;
         let res: RunResult;
-        let cmp = prep.comparator();
         for (;;) {
           cmp = prep.comparator();
           try {
-            res = await runGuest({ ...prep.cfg, recorder: both(cmp, srv.target.recorder()), debugLoop: (m, step) => srv.drive(m, step) });
+            res = await runGuest({
+              ...prep.cfg,
+              recorder: both(compare, srv.target.recorder()),
+              debugLoop: (m, step, state) => srv.drive(m, step, state),
+            });
             break;
           } catch (e) {
             if (!(e instanceof RestartMachine)) throw e;
@@ -119,6 +160,14 @@ function parseAt(at: string | undefined, count: number): { seq: number } | { tim
   const time = parseVirtualTime(at);
   if (time === undefined) throw new UserError(`--at: '${at}' is neither an event (#SEQ) nor a virtual time (e.g. 1500000, 2ms)`);
   return { time };
+}
+
+function parseSnapshotEvery(s: string | undefined): number {
+  if (s === undefined) return DEFAULT_SNAPSHOT_EVERY;
+  const n = Number(s.replace(/_/g, ''));
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new UserError(`--snapshot-every: '${s}' is not a number of instructions (e.g. 10000000; 0: no snapshots)`);
+  return n;
 }
 
 function both(a: Recorder, b: Recorder): Recorder {

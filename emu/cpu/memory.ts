@@ -329,6 +329,10 @@ export class CpuMemory extends CpuExceptions {
       th = hi >>> 12,
       idx = t & TLB_MASK;
     const base = el * 3 * TLB_N;
+    // snapshots: a store to a page not written since the last one lists it (no TLB hit can skip this)
+    const page = map.off >>> 12,
+      clean = this.shared.clean;
+    if (clean !== null && clean[page] && acc === ACC_W && map.writable) this.shared.markDirty(map.off, 1);
     const perm = this.dbgEvt !== 0 && this.dbg!.watch.length ? w.perm & (PERM.X0 | PERM.X1) : w.perm;
     if (perm & (el ? PERM.R1 : PERM.R0)) {
       const i = base + ACC_R * TLB_N + idx;
@@ -336,7 +340,7 @@ export class CpuMemory extends CpuExceptions {
       this.tTagH[i] = th;
       this.tOff[i] = map.off;
     }
-    if (perm & (el ? PERM.W1 : PERM.W0) && map.writable && !this.shared.code[map.off >>> 12]) {
+    if (perm & (el ? PERM.W1 : PERM.W0) && map.writable && !this.shared.code[page] && (clean === null || !clean[page])) {
       const i = base + ACC_W * TLB_N + idx;
       this.tTag[i] = t;
       this.tTagH[i] = th;

@@ -99,13 +99,35 @@ export class CpuShared {
   /** Number of vCPUs with an armed exclusive monitor. */
   armed = 0;
   readonly cpus: SharedCpu[] = [];
+  /**
+   * Write tracking for machine snapshots (emu/snapshot): 1 for each 4K page of bus.mem not written
+   * since the last snapshot, or null when no snapshots are taken. A vCPU's write TLB holds only
+   * pages already written (memory.ts xlate), so the first store to a clean page takes the slow
+   * path, which lists it in `dirty`.
+   */
+  clean: Uint8Array | null = null;
+  /** Pages written since the last snapshot (while clean is set). */
+  readonly dirty: number[] = [];
 
   constructor(memBytes: number) {
     this.code = new Array(Math.ceil(memBytes / 4096));
   }
 
+  /** Note a write to bus.mem bytes [off, off+len) for snapshots (no-op when none are taken). */
+  markDirty(off: number, len: number): void {
+    const cl = this.clean;
+    if (cl === null || len <= 0) return;
+    for (let p = off >>> 12; p <= (off + len - 1) >>> 12; p++) {
+      if (cl[p]) {
+        cl[p] = 0;
+        this.dirty.push(p);
+      }
+    }
+  }
+
   /** Drop decoded code for a physical range of bus.mem (DMA, loaders). */
   invalidateMem(off: number, len: number): void {
+    this.markDirty(off, len);
     for (let p = off >>> 12; p <= (off + len - 1) >>> 12; p++) {
       if (this.code[p]) {
         this.code[p] = undefined;

@@ -58,6 +58,13 @@ function where(host: MonitorHost): string {
   lines.push(
     ...t.cpus.map((c, i) => `  cpu${i} ${s.state[i]} pc=0x${c.pc.toString(16)} EL${c.el}${i === t.vcpu ? ' (stopped here)' : ''}`),
   );
+  const sn = t.snapshots?.stats();
+  if (sn) {
+    const mib = (b: number): string => (b / 2 ** 20).toFixed(1);
+    lines.push(
+      `  snapshots: ${sn.count} kept (${mib(sn.bytes)} of ${mib(sn.budget)} MiB), ${sn.taken} taken, ${sn.restored} restored, ${sn.thinned} thinned`,
+    );
+  }
   if (host.trace) {
     for (let q = Math.max(0, seq - 3); q < Math.min(host.trace.count, seq + 3); q++) {
       const e = host.trace.event(q);

@@ -17,6 +17,7 @@ import { DebugTarget, type Halt, type Position } from './target.ts';
 import { monitorCommand, type MonitorHost } from './monitor.ts';
 import { formatEventLine } from '../../capture/describe.ts';
 import type { TraceEvent } from '../../capture/model.ts';
+import { Snapshots, type SnapshotParticipant } from '../snapshot/index.ts';
 
 /** Thrown into the run when the server needs a fresh machine (reverse execution). */
 export class RestartMachine extends Error {
@@ -39,6 +40,12 @@ export interface GdbServerOptions {
   trace?: MonitorHost['trace'];
   /** Asked every 200 ms: a reason (e.g. 'SIGINT') ends the run (stop kind 'interrupted'). */
   interrupt?: () => string | undefined;
+  /**
+   * debug mode: snapshots every `every` instructions (emu/snapshot), so going back restores the
+   * last one before the target and re-executes from there instead of from the start.
+   * `participants`: the session's state outside the machine (the replay's comparator).
+   */
+  snapshots?: { every: number; budget?: number; verify?: boolean; participants?: SnapshotParticipant[] };
 }
 
 const ERR = (msg: string): string => `E.${msg}`;
@@ -95,8 +102,20 @@ export class GdbServer {
    * or a fresh machine is needed (rejects with RestartMachine). The first machine waits for gdb
    * before its first instruction.
    */
-  drive(m: Machine, step: (pauseAt: number) => StopInfo | null): Promise<StopInfo> {
+  drive(m: Machine, step: (pauseAt: number) => StopInfo | null, state: object[] = []): Promise<StopInfo> {
     this.target.attach(m, step);
+    const so = this.opts.snapshots;
+    this.target.snapshots =
+      so && this.canReverse && !this.wroteState
+        ? new Snapshots(m, {
+            every: so.every,
+            ...(so.budget !== undefined ? { budget: so.budget } : {}),
+            ...(so.verify ? { verify: true } : {}),
+            roots: state,
+            exclude: [this.target.points],
+            participants: [this.target.participant, ...(so.participants ?? [])],
+          })
+        : undefined;
     const done = new Promise<StopInfo>((resolve, reject) => {
       this.finish = resolve;
       this.abort = reject;
@@ -147,6 +166,7 @@ export class GdbServer {
     }
     this.client = sock;
     this.clientSeen = true;
+    this.target.snapshotsPaused = false;
     this.reader = new PacketReader();
     this.noAck = false;
     this.opts.log(`gdb: client ${who} attached`);
@@ -248,8 +268,14 @@ export class GdbServer {
     if (p.startsWith('vCont;')) return this.vCont(p.slice(6));
     if (c === 'c' || c === 'C') return this.resume(undefined);
     if (c === 's' || c === 'S') return this.resume(this.cVcpu >= 0 ? this.cVcpu : t.vcpu);
-    if (p === 'bs' || p === 'bc')
-      return this.canReverse ? this.reverse(p === 'bs') : ERR('reverse execution needs a recording: bootscope debug TRACE');
+    if (p === 'bs' || p === 'bc') {
+      if (!this.canReverse) return ERR('reverse execution needs a recording: bootscope debug TRACE');
+      if (this.snapshotsUsable) {
+        await this.reverseFromSnapshots(p === 'bs');
+        return null;
+      }
+      return this.reverse(p === 'bs');
+    }
     if (c === 'D') {
       this.send('OK');
       this.opts.log('gdb: detached; the run continues without breakpoints to its end');
@@ -308,6 +334,7 @@ export class GdbServer {
       return ERR('bootscope debug replays a recording: writes are refused (start it with --allow-writes to leave the recording)');
     if (!this.wroteState && this.opts.mode === 'debug') {
       this.wroteState = true;
+      this.target.snapshots = undefined; // they hold the recorded run, which this one no longer is
       this.opts.log('gdb: a write to the guest: this session has left the recording (later events may differ from it)');
     }
     return undefined;
@@ -442,6 +469,7 @@ export class GdbServer {
 
   /** No gdb any more: run to the end of the run without stopping, then end it. */
   private async runFree(): Promise<void> {
+    this.target.snapshotsPaused = true; // no gdb to go back for
     const h = await this.target.run(null, { stopAtPoints: false });
     if (h.kind === 'exited') this.end(h.stop);
     else await this.runFree();
@@ -464,6 +492,69 @@ export class GdbServer {
         pos.executed === 0 && pos.vcpu === 0 ? ({ kind: 'point', vcpu: 0 } as Halt) : await this.target.run(pos, { stopAtPoints: false });
       this.send(h.kind === 'exited' ? this.stopReply(h) : reply(h));
     });
+  }
+
+  /** Snapshots can take us back: there are some, and gdb has not changed the run (a write). */
+  private get snapshotsUsable(): boolean {
+    return this.target.snapshots !== undefined && !this.wroteState;
+  }
+
+  /** Restore the last snapshot before `point`: the run goes on from there (an end it reached is undone too). */
+  private restoreBefore(point: DebugPoint & { events?: number }): ReturnType<Snapshots['restoreBefore']> {
+    const p = this.target.snapshots!.restoreBefore(point);
+    this.target.ended = undefined;
+    return p;
+  }
+
+  /** Restore the last snapshot before `pos` and run to it (breakpoints off). */
+  private async snapGoTo(pos: DebugPoint): Promise<Halt> {
+    this.restoreBefore(pos);
+    if (pos.executed === 0 && pos.vcpu === 0) return { kind: 'point', vcpu: 0 }; // the first snapshot is the start
+    return this.target.run(pos, { stopAtPoints: false });
+  }
+
+  /**
+   * bs/bc with snapshots. reverse-continue scans back one snapshot interval at a time: from the
+   * last snapshot before the end of the interval, noting every breakpoint and watchpoint hit up to
+   * that end; the last hit of the latest interval that has one is where it stops.
+   */
+  private async reverseFromSnapshots(step: boolean): Promise<void> {
+    const t = this.target;
+    const here: Position = t.position();
+    const begin = (): string => this.stopReply({ kind: 'begin', vcpu: 0 });
+    if (step) {
+      const v = this.cVcpu >= 0 ? this.cVcpu : t.vcpu;
+      const before = t.cpus[v]!.instret - 1;
+      if (before < 0) {
+        await this.snapGoTo({ executed: 0, vcpu: 0 });
+        this.send(begin());
+      } else this.send(this.stopReply(await this.snapGoTo({ vcpu: v, instret: before })));
+      return;
+    }
+    let end: DebugPoint = { executed: here.executed, vcpu: here.vcpu };
+    for (;;) {
+      const from = this.restoreBefore({ executed: end.executed! });
+      const hits: { pos: Position; halt: Halt }[] = [];
+      await t.run(end, {
+        stopAtPoints: true,
+        onHit: (h) => {
+          hits.push({ pos: t.position(), halt: h });
+          return false;
+        },
+      });
+      const last = hits.at(-1);
+      if (last) {
+        const h = await this.snapGoTo({ executed: last.pos.executed, vcpu: last.pos.vcpu });
+        this.send(h.kind === 'exited' ? this.stopReply(h) : this.stopReply(last.halt));
+        return;
+      }
+      if (from.executed === 0) {
+        await this.snapGoTo({ executed: 0, vcpu: 0 });
+        this.send(begin());
+        return;
+      }
+      end = { executed: from.executed };
+    }
   }
 
   private reverse(step: boolean): null {
@@ -509,7 +600,12 @@ export class GdbServer {
     };
     const r = monitorCommand(cmd, host);
     if (r === null) return null; // a move: the reply comes from the fresh machine
-    if (r.error) return ERR(r.error);
+    // gdb reads any reply to qRcmd but OK and O… as hex output (an E.message reply would print
+    // "Invalid hex digit"): the error is said as output; E01 makes gdb fail the command
+    if (r.error) {
+      this.monitorError(r.error);
+      return null;
+    }
     if (r.text) this.send('O' + toHex(r.text.endsWith('\n') ? r.text : r.text + '\n'));
     return 'OK';
   }
@@ -540,6 +636,10 @@ export class GdbServer {
           return;
         }
       }
+      if (this.snapshotsUsable) {
+        await this.toEventFromSnapshots(seq);
+        return;
+      }
       this.opts.log(`gdb: event #${seq} is behind: replaying from the start to reach it`);
       this.restart(this.toEventCont(seq));
     };
@@ -569,15 +669,51 @@ export class GdbServer {
       }
       const pos = found;
       if (!pos) {
-        this.send(ERR(`the replay ended before event #${seq}`));
+        this.monitorError(`the replay ended before event #${seq}`);
         return;
       }
       this.restart(async () => {
         const h = await t.run(pos, { stopAtPoints: false });
-        if (h.kind === 'exited') this.send(ERR(`the replay ended before event #${seq}`));
+        if (h.kind === 'exited') this.monitorError(`the replay ended before event #${seq}`);
         else this.atEvent(seq, h);
       });
     };
+  }
+
+  /**
+   * The exact move to event #seq from snapshots: from the last snapshot before the event, find
+   * where it happens (as toEventCont does), then from the last snapshot before that moment, run to it.
+   */
+  private async toEventFromSnapshots(seq: number): Promise<void> {
+    const t = this.target;
+    this.restoreBefore({ events: seq });
+    let found: DebugPoint | undefined;
+    t.onEvent = (q, ev) => {
+      if (q !== seq || found) return;
+      const s = t.m.scheduler;
+      found = s.current >= 0 ? { vcpu: s.current, time: ev.kind === 'irq_deliver' ? s.now() : s.now() - 1 } : { time: s.now() };
+      s.debugPoint = {};
+    };
+    try {
+      await t.run(null, { stopAtPoints: false });
+    } finally {
+      t.onEvent = undefined;
+    }
+    const pos = found;
+    if (!pos) {
+      this.monitorError(`the replay ended before event #${seq}`);
+      return;
+    }
+    this.restoreBefore(pos);
+    const h = await t.run(pos, { stopAtPoints: false });
+    if (h.kind === 'exited') this.monitorError(`the replay ended before event #${seq}`);
+    else this.atEvent(seq, h);
+  }
+
+  /** A monitor command failed: the reason as gdb's console output, then an error reply. */
+  private monitorError(msg: string): void {
+    this.send('O' + toHex(`bootscope: ${msg}\n`));
+    this.send('E01');
   }
 
   /** Arrived at event #seq: say where (console output of the monitor command), then OK. */

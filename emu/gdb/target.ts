@@ -11,6 +11,7 @@ import { DebugPoints, EVT_DEBUG, type DebugHit } from '../cpu/state.ts';
 import type { Machine } from '../machine/index.ts';
 import type { DebugPoint, StopInfo } from '../scheduler.ts';
 import type { Recorder } from '../types.ts';
+import type { Snapshots, SnapshotParticipant } from '../snapshot/index.ts';
 
 /** A pause, named so that a fresh machine can be run to it: vCPU `vcpu` about to run with `executed` retired by all. */
 export interface Position {
@@ -53,6 +54,24 @@ export class DebugTarget {
   atEvent = -1;
   /** Called with each event and its seq (the session looks for the event it runs to). */
   onEvent: ((seq: number, ev: NewEvent) => void) | undefined;
+  /** debug mode: periodic snapshots of this machine (reverse moves restore one), or undefined. */
+  snapshots: Snapshots | undefined;
+  /** No snapshots are taken while set (the run goes on to its end without gdb). */
+  snapshotsPaused = false;
+
+  /** What of this object follows the machine in a snapshot: the events seen and device values. */
+  readonly participant: SnapshotParticipant = {
+    save: () => ({ events: this.events, shadow: new Map(this.shadow), recent: [...this.recent], atEvent: this.atEvent }),
+    restore: (st) => {
+      const v = st as { events: number; shadow: DebugTarget['shadow']; recent: NewEvent[]; atEvent: number };
+      this.events = v.events;
+      this.shadow.clear();
+      for (const [k, x] of v.shadow) this.shadow.set(k, x);
+      this.recent.length = 0;
+      this.recent.push(...v.recent);
+      this.atEvent = v.atEvent;
+    },
+  };
 
   /** Take over a freshly built machine, paused before its first instruction. */
   attach(m: Machine, step: (pauseAt: number) => StopInfo | null): void {
@@ -127,12 +146,14 @@ export class DebugTarget {
           s.debugPoint = {}; // the next moment any vCPU is about to run
           point = {};
         }
-        const stop = this.step(s.executed + CHUNK);
+        const sn = this.snapshotsPaused ? undefined : this.snapshots;
+        const stop = this.step(Math.min(s.executed + CHUNK, sn ? sn.nextAt() : Infinity));
         if (stop) {
           this.ended = stop;
           return { kind: 'exited', stop };
         }
         const v = s.debugPaused;
+        if (v < 0 && sn?.due()) sn.take(); // at a round boundary: the run pauses there for it
         if (v >= 0) {
           this.vcpu = v;
           const cpu = this.cpus[v]!;
@@ -200,7 +221,7 @@ export class DebugTarget {
       if (!map || !map.writable) return `0x${va.toString(16)} is not RAM (device registers are not written for gdb)`;
       const off = map.off + (pa % 4096);
       this.m.bus.mem.set(data.subarray(i, i + n), off);
-      this.cpus[0]!.shared.invalidateMem(off, n); // decoded instructions there are stale
+      this.cpus[0]!.shared.invalidateMem(off, n); // decoded instructions there are stale (and snapshots see the write)
       i += n;
     }
     return undefined;

@@ -97,10 +97,24 @@ export class MachineBus implements PhysBus {
     return null;
   }
 
-  /** Offset in mem of a physical address in main RAM or an extra window, or -1. */
+  /**
+   * Snapshots (emu/snapshot): 1 for each 4K page of mem a device looked up (devices reach guest
+   * memory only through memOffset, and may keep a view of it), or null when no snapshots are
+   * taken. These pages are compared with the last snapshot's copy when one is taken.
+   */
+  touched: Uint8Array | null = null;
+  readonly touchedList: number[] = [];
+
+  /** Offset in mem of a physical address in main RAM or an extra window, or -1 (devices: DMA). */
   memOffset(pa: number): number {
-    const off = pa - this.ramBase;
-    return off >= 0 && off < this.ramSize ? off : this.windowOffset(pa);
+    const r = pa - this.ramBase;
+    const off = r >= 0 && r < this.ramSize ? r : this.windowOffset(pa);
+    const t = this.touched;
+    if (t !== null && off >= 0 && !t[off >>> 12]) {
+      t[off >>> 12] = 1;
+      this.touchedList.push(off >>> 12);
+    }
+    return off;
   }
 
   private windowOffset(pa: number): number {

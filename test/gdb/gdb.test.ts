@@ -2,6 +2,7 @@
 // our bare-metal guests built with symbols: breakpoints, stepping, reverse execution, a
 // watchpoint on the PL011 data register, monitor commands tied to the trace, the replayed
 // digest after a session, and what the server does with bad packets and extra or vanishing clients.
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTrace } from '../../capture/store/index.ts';
@@ -11,6 +12,9 @@ import { frame } from '../../emu/gdb/packets.ts';
 import type { Machine } from '../../emu/machine/index.ts';
 import { buildGuests, gdb, RawClient, reg, serve } from '../helpers/gdb.ts';
 import { bootscope, tempDir } from '../helpers/real-guests.ts';
+
+// every snapshot checks all of guest memory for writes its tracking missed (emu/snapshot/ram.ts)
+process.env.BOOTSCOPE_SNAPSHOT_CHECK = '1';
 
 const tmp = tempDir('bootscope-gdb-');
 afterAll(() => tmp.cleanup());
@@ -155,10 +159,53 @@ describe('gdb server (bootscope debug TRACE --gdb)', () => {
     expect(r.err).toContain(digest);
   });
 
-  it('monitor event N then info registers pc gives the pc recorded with event N; --at starts there', async () => {
+  it('with snapshots at every slice, reverse-continue scans back across all of them to the one call of fdt_scan; moves back and forth leave registers and the replayed digest as without snapshots', async () => {
+    const out = tmp.file('debug-snap.trace');
+    // the guest spends its first 135,000 instructions in fdt_scan: one snapshot per 16,384-instruction slice
+    const s = await serve('debug', recorded, '-o', out, '--snapshot-every', '5000');
+    const late = drWrites()[20]!;
+    const early = drWrites()[2]!;
+    const g = await gdb(elf, s.port, [
+      'break fdt_scan',
+      'continue',
+      'info registers',
+      'delete',
+      `monitor event ${late.seq}`, // forward, past every snapshot
+      'maint flush register-cache',
+      'info registers pc',
+      'break fdt_scan',
+      'reverse-continue', // back across every snapshot interval to the first one
+      'info registers',
+      'delete',
+      `monitor event ${early.seq}`,
+      'maint flush register-cache',
+      'info registers pc',
+      'reverse-stepi',
+      'stepi',
+      'info registers pc',
+      'monitor where',
+      'detach',
+    ]);
+    const r = await s.done;
+    expect(r.code).toBe(0);
+    // the full register dumps at fdt_scan, going forwards and coming back (pc is also printed alone)
+    for (const name of GPRS) expect(reg(g, name, name === 'pc' ? 2 : 1), name).toBe(reg(g, name, 0));
+    expect(reg(g, 'pc', 1)).toBe(late.pc);
+    expect(reg(g, 'pc', 3)).toBe(early.pc);
+    expect(reg(g, 'pc', 4)).toBe(early.pc);
+    const sn = /snapshots: (\d+) kept .*, (\d+) taken, (\d+) restored/.exec(g)!;
+    expect(Number(sn[1])).toBeGreaterThanOrEqual(8);
+    expect(Number(sn[3])).toBeGreaterThanOrEqual(8);
+    expect(r.err).toMatch(/identical to the recording \(([\d,]+) events\)/);
+    expect(r.err).toContain(digest);
+  });
+
+  it('monitor event N then info registers pc (with the gdb script bootscope debug --gdb-script prints) gives the pc recorded with event N; --at starts there', async () => {
     const e = drWrites()[5]!;
+    const script = await bootscope(tmp.dir, 'debug', '--gdb-script');
+    writeFileSync(tmp.file('bootscope.gdb'), script.out);
     const s = await serve('debug', recorded);
-    const g = await gdb(elf, s.port, [`monitor event ${e.seq}`, 'maint flush register-cache', 'info registers pc', 'kill']);
+    const g = await gdb(elf, s.port, [`source ${tmp.file('bootscope.gdb')}`, `monitor event ${e.seq}`, 'info registers pc', 'kill']);
     await s.done;
     expect(reg(g, 'pc')).toBe(e.pc);
     const s2 = await serve('debug', recorded, '--at', `#${e.seq}`);
