@@ -104,7 +104,7 @@ describe('bootscope check / explain CLI', () => {
     );
     const t = await cli('explain', 'gpu', 'nowhere.trace');
     expect(t.status).toBe(1);
-    expect(t.stderr).toBe("bootscope: explain: unknown topic 'gpu' (expected one of: uart)\n");
+    expect(t.stderr).toBe("bootscope: explain: unknown topic 'gpu' (expected one of: uart, disk)\n");
     const f = await cli('check', tmp.file('missing.trace'));
     expect(f.status).toBe(1);
     expect(f.stderr).toMatch(/^bootscope: .*missing\.trace.*\n$/);
