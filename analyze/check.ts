@@ -23,6 +23,7 @@ import { acpiFamily } from './rules/acpi.ts';
 import { xenFamily } from './rules/xen-abi.ts';
 import { virtioFamily } from './rules/virtio.ts';
 import { pciFamily } from './rules/pci.ts';
+import { itsFamily } from './rules/its.ts';
 import { xenbusFamily } from './rules/xenbus.ts';
 import { xenstoreFamily } from './rules/xenstore.ts';
 import { blkifFamily } from './rules/blkif.ts';
@@ -37,6 +38,7 @@ export const RULE_FAMILIES: readonly RuleFamily[] = [
   acpiFamily,
   virtioFamily,
   pciFamily,
+  itsFamily,
   xenbusFamily,
   xenstoreFamily,
   blkifFamily,

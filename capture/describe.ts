@@ -2,7 +2,7 @@
 // every consumer (CLI, TUI, reports) prints events the same way.
 
 import { gntstName, xenbusStateName } from '../arch/hypercalls/xen-io.ts';
-import { COMMON_FIELDS, KIND_FIELDS, type TraceEvent } from './model.ts';
+import { COMMON_FIELDS, KIND_FIELDS, type EventOf, type TraceEvent } from './model.ts';
 
 const hex = (v: bigint | number): string => '0x' + v.toString(16);
 
@@ -108,6 +108,10 @@ export function describeEvent(e: TraceEvent): string {
       return `xenbus ${e.device} ${e.end} ${xenbusStateName(e.xb_state) || 'state'} (${e.xb_state})`;
     case 'xen_evtchn':
       return `evtchn port ${e.evtchn} ${e.dir === 'to_guest' ? e.peer + ' -> guest' : 'guest -> ' + e.peer}`;
+    case 'its_command':
+      return `ITS ${e.cmd}${itsArgs(e)} @${hex(e.offset)}${e.error ? ' [' + e.error + ']' : ''}`;
+    case 'its_translate':
+      return `ITS message from ${e.source}: DeviceID ${e.devid} EventID ${e.eventid} -> ${e.intid ? 'LPI ' + e.intid + ' (collection ' + e.icid + ')' : 'dropped: ' + e.error}${e.lpi_config !== e.table_config && e.intid ? ` [config ${lpiCfg(e.lpi_config)}, table ${lpiCfg(e.table_config)}]` : ''}`;
   }
 }
 
@@ -116,4 +120,28 @@ export function formatEventLine(e: TraceEvent): string {
   const vcpu = e.vcpu < 0 ? '-' : String(e.vcpu);
   const pc = e.pc !== undefined ? ' pc=' + hex(e.pc) : '';
   return `#${e.seq} t=${e.time} cpu${vcpu} ${e.kind.padEnd(14)} ${describeEvent(e)}${pc}`;
+}
+
+const lpiCfg = (v: number): string => (v < 0 ? 'none' : hex(v));
+
+/** The operands an ITS command names (Arm IHI 0069H §5.3). */
+function itsArgs(e: EventOf<'its_command'>): string {
+  switch (e.cmd) {
+    case 'MAPD':
+      return ` DeviceID ${e.devid}${e.valid ? '' : ' V=0'}`;
+    case 'MAPC':
+      return ` ICID ${e.icid} -> RD ${e.rdbase}${e.valid ? '' : ' V=0'}`;
+    case 'MAPTI':
+    case 'MAPI':
+      return ` DeviceID ${e.devid} EventID ${e.eventid} -> LPI ${e.intid} ICID ${e.icid}`;
+    case 'INVALL':
+      return ` ICID ${e.icid}`;
+    case 'MOVI':
+      return ` DeviceID ${e.devid} EventID ${e.eventid} -> ICID ${e.icid}`;
+    case 'SYNC':
+    case 'MOVALL':
+      return ` RD ${e.rdbase}`;
+    default:
+      return e.cmd.startsWith('unknown') ? '' : ` DeviceID ${e.devid} EventID ${e.eventid}`;
+  }
 }

@@ -248,6 +248,37 @@ export const KIND_FIELDS = {
     msi_data: f('u32', 'message data'),
     intid: f('u32', 'INTID the controller raised for it (0 when the address is no doorbell: the write went to memory or nowhere)'),
   },
+
+  // ---- GICv3 ITS (Arm IHI 0069H chapter 5): what the ITS did, decoded ----
+  its_command: {
+    device: f('str', "the ITS region (e.g. 'gicv3-its@8080000')"),
+    cmd: f(
+      'str',
+      "command (Arm IHI 0069H §5.3): MAPD, MAPC, MAPTI, MAPI, INV, INVALL, SYNC, INT, CLEAR, DISCARD, MOVI, MOVALL, or 'unknown 0xNN'",
+    ),
+    offset: f('u32', 'offset of the command in the queue (GITS_CREADR when the ITS read it)'),
+    devid: f('u32', 'DeviceID (MAPD, MAPTI, MAPI, INV, INT, CLEAR, DISCARD, MOVI; 0 otherwise)'),
+    eventid: f('u32', 'EventID (MAPTI, MAPI, INV, INT, CLEAR, DISCARD, MOVI; 0 otherwise)'),
+    intid: f('u32', 'the LPI: pINTID of MAPTI, the EventID of MAPI, the mapped LPI of INV, INT, CLEAR, DISCARD, MOVI (0 when none)'),
+    icid: f('u32', 'collection (MAPC, MAPTI, MAPI, INVALL, MOVI; 0 otherwise)'),
+    rdbase: f('u32', 'target redistributor as a processor number (MAPC, SYNC; MOVALL: the source; 0 otherwise)'),
+    valid: f('bool', 'V bit of MAPD and MAPC (true for the other commands)'),
+    error: f('str', "why the ITS did not carry the command out ('' when it did), e.g. 'DeviceID 8 is not mapped'"),
+  },
+  its_translate: {
+    device: f('str', 'the ITS region whose GITS_TRANSLATER was written'),
+    source: f('str', "the function that sent the message (e.g. 'virtio-blk@00:02.0')"),
+    devid: f('u32', 'DeviceID (the requester ID through msi-map)'),
+    eventid: f('u32', 'EventID (the message data)'),
+    intid: f('u32', 'LPI made pending (0 when the message was dropped)'),
+    icid: f('u32', 'collection of the translation (0 when none was found)'),
+    lpi_config: f(
+      'i32',
+      "the LPI's configuration byte (priority | enable) as the redistributor holds it since MAPTI, INV or INVALL; -1 when none",
+    ),
+    table_config: f('i32', "the LPI's byte in the LPI configuration table (GICR_PROPBASER) at this moment; -1 when none or outside RAM"),
+    error: f('str', "why the message was dropped ('' when it was not), e.g. 'EventID 3 of DeviceID 8 is not mapped'"),
+  },
 } as const;
 
 export type EventKind = keyof typeof KIND_FIELDS;
@@ -445,6 +476,8 @@ export function deviceOf(e: TraceEvent): string {
     case 'msi':
       return e.device;
     case 'xenbus_state':
+    case 'its_command':
+    case 'its_translate':
       return e.device;
     case 'xen_grant':
       return e.backend;

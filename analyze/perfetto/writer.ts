@@ -496,6 +496,8 @@ function deviceName(e: TraceEvent): string {
     case 'device_error':
     case 'msi':
     case 'xenbus_state':
+    case 'its_command':
+    case 'its_translate':
     case 'input':
       return 'device' in e ? e.device : e.port;
     case 'xen_grant':

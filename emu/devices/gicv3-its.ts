@@ -91,6 +91,8 @@ export class GicV3Its implements MmioDevice {
   private cwriter = 0;
   private creadr = 0;
   private readonly baser: bigint[] = [];
+  /** The vCPU whose register write made the ITS process commands (for the its_command events). */
+  private vcpu = -1;
   /** The collection each mapped LPI belongs to (KVM's per-LPI collection pointer), for MOVI/MAPC/INVALL. */
   private readonly lpiCollection = new Map<number, number>();
 
@@ -144,7 +146,8 @@ export class GicV3Its implements MmioDevice {
     return Number(offset & 4 ? v >> 32n : v & 0xffffffffn);
   }
 
-  write(offset: number, size: number, value: number, _vcpu: number): void {
+  write(offset: number, size: number, value: number, vcpu: number): void {
+    this.vcpu = vcpu;
     if (offset === GITS.TRANSLATER && (size === 4 || size === 2)) return; // a CPU's write names no device: KVM ignores it
     if (size !== 4 || offset & 3) {
       this.lastOutcome = 'raz_wi';
@@ -169,7 +172,8 @@ export class GicV3Its implements MmioDevice {
     return v;
   }
 
-  write64(offset: number, value: bigint, _vcpu: number): void {
+  write64(offset: number, value: bigint, vcpu: number): void {
+    this.vcpu = vcpu;
     if (offset & 7 || this.read64Reg(offset) === undefined) {
       this.lastOutcome = 'raz_wi';
       return;
@@ -251,17 +255,22 @@ export class GicV3Its implements MmioDevice {
       }
       const dv = new DataView(bytes.buffer, bytes.byteOffset, CMD_SIZE);
       const dw = [0, 1, 2, 3].map((i) => dv.getBigUint64(i * 8, true)) as [bigint, bigint, bigint, bigint];
+      let error = '';
+      let lpi = 0;
       try {
-        this.execute(dw);
+        lpi = this.execute(dw) ?? 0;
       } catch (e) {
         if (!(e instanceof ItsCommandError)) throw e;
+        error = e.message;
         this.deviceError(`${e.message}; command ignored`);
       }
+      this.recordCommand(dw, lpi, error);
       this.creadr = (this.creadr + CMD_SIZE) % size;
     }
   }
 
-  private execute(dw: [bigint, bigint, bigint, bigint]): void {
+  /** Carries a command out; returns the LPI it concerned, where it names one through an existing mapping. */
+  private execute(dw: [bigint, bigint, bigint, bigint]): number | void {
     const cmd = Number(dw[0] & 0xffn);
     const devid = Number(dw[0] >> 32n);
     const eventid = Number(dw[1] & 0xffffffffn);
@@ -279,7 +288,7 @@ export class GicV3Its implements MmioDevice {
         const ite = this.findIte(devid, eventid, 'INV');
         this.loadConfig(ite.intid);
         this.gic.updateAll();
-        return;
+        return ite.intid;
       }
       case ITS_CMD.INVALL: {
         this.targetOf(icid, 'INVALL');
@@ -296,15 +305,17 @@ export class GicV3Its implements MmioDevice {
         this.writeEntry(ite.addr, 0n, 'DISCARD');
         this.lpiCollection.delete(ite.intid);
         this.gic.lpiConfig.delete(ite.intid);
-        return;
+        return ite.intid;
       }
-      case ITS_CMD.CLEAR:
-        this.gic.clearLpiPending(this.findIte(devid, eventid, 'CLEAR').intid);
-        return;
+      case ITS_CMD.CLEAR: {
+        const ite = this.findIte(devid, eventid, 'CLEAR');
+        this.gic.clearLpiPending(ite.intid);
+        return ite.intid;
+      }
       case ITS_CMD.INT: {
         const ite = this.findIte(devid, eventid, 'INT');
         this.raise(ite, this.region.name);
-        return;
+        return ite.intid;
       }
       case ITS_CMD.MOVI: {
         const ite = this.findIte(devid, eventid, 'MOVI');
@@ -312,7 +323,7 @@ export class GicV3Its implements MmioDevice {
         this.writeEntry(ite.addr, (BigInt(ite.intid) << 16n) | BigInt(icid), 'MOVI');
         this.lpiCollection.set(ite.intid, icid);
         this.gic.moveLpi(ite.intid, to);
-        return;
+        return ite.intid;
       }
       case ITS_CMD.MOVALL: {
         const from = this.checkRd(Number((dw[2] >> 16n) & 0xf_ffff_ffffn), 'MOVALL');
@@ -440,18 +451,31 @@ export class GicV3Its implements MmioDevice {
    * is off or the tables do not translate it: the message is dropped). `dryRun` only looks.
    */
   translate(devid: number, eventid: number, source: string, dryRun = false): number {
-    if (!this.enabled) return 0;
+    const drop = (why: string, ite?: Ite): number => {
+      if (!dryRun) this.recordTranslate(devid, eventid, source, ite, why);
+      return 0;
+    };
+    if (!this.enabled) return drop('the ITS is disabled (GITS_CTLR.Enabled = 0)');
     let ite: Ite;
     let target: number;
     try {
       ite = this.findIte(devid, eventid, 'translation');
+    } catch (e) {
+      if (!(e instanceof ItsCommandError)) throw e;
+      return drop(e.message.replace(/^translation: /, ''));
+    }
+    try {
       target = this.targetOf(ite.icid, 'translation');
     } catch (e) {
       if (!(e instanceof ItsCommandError)) throw e;
-      return 0;
+      return drop(e.message.replace(/^translation: /, ''), ite);
     }
-    if (target >= this.gic.numCpu || !this.gic.cpus[target]!.lpiEnabled) return 0;
-    if (!dryRun) this.raise(ite, source, target);
+    if (target >= this.gic.numCpu) return drop(`redistributor ${target} does not exist`, ite);
+    if (!this.gic.cpus[target]!.lpiEnabled) return drop(`redistributor ${target} has LPIs disabled (GICR_CTLR.EnableLPIs = 0)`, ite);
+    if (!dryRun) {
+      this.recordTranslate(devid, eventid, source, ite, '');
+      this.raise(ite, source, target);
+    }
     return ite.intid;
   }
 
@@ -461,11 +485,67 @@ export class GicV3Its implements MmioDevice {
     this.gic.setLpiPending(target, ite.intid);
   }
 
+  /** The its_command event of a command read from the queue at GITS_CREADR (Arm IHI 0069H §5.3 layouts). */
+  private recordCommand(dw: [bigint, bigint, bigint, bigint], lpi: number, error: string): void {
+    const r = this.env.recorder;
+    if (!r.enabled) return;
+    const cmd = Number(dw[0] & 0xffn);
+    const name = ITS_CMD_NAMES[cmd] ?? `unknown 0x${cmd.toString(16).padStart(2, '0')}`;
+    const withDev = !['MAPC', 'INVALL', 'SYNC', 'MOVALL'].includes(name);
+    const withEvent = withDev && name !== 'MAPD';
+    const withIcid = ['MAPC', 'MAPTI', 'MAPI', 'INVALL', 'MOVI'].includes(name);
+    const withRd = ['MAPC', 'SYNC', 'MOVALL'].includes(name);
+    const eventid = Number(dw[1] & 0xffffffffn);
+    const intid = name === 'MAPTI' ? Number(dw[1] >> 32n) : name === 'MAPI' ? eventid : lpi;
+    r.record({
+      kind: 'its_command',
+      time: this.env.now(),
+      vcpu: this.vcpu,
+      device: this.region.name,
+      cmd: name,
+      offset: this.creadr,
+      devid: withDev && !name.startsWith('unknown') ? Number(dw[0] >> 32n) : 0,
+      eventid: withEvent && !name.startsWith('unknown') ? eventid : 0,
+      intid,
+      icid: withIcid ? Number(dw[2] & 0xffffn) : 0,
+      rdbase: withRd ? Number((dw[2] >> 16n) & 0xf_ffff_ffffn) : 0,
+      valid: name === 'MAPD' || name === 'MAPC' ? (dw[2] & VALID) !== 0n : true,
+      error,
+    });
+  }
+
+  /** The its_translate event: what a message became, and whether the LPI's cached configuration is the table's. */
+  private recordTranslate(devid: number, eventid: number, source: string, ite: Ite | undefined, error: string): void {
+    const r = this.env.recorder;
+    if (!r.enabled) return;
+    const intid = error ? 0 : (ite?.intid ?? 0);
+    const cached = ite ? this.gic.lpiConfig.get(ite.intid) : undefined;
+    const base = Number(this.gic.propbaser & 0x000f_ffff_ffff_f000n);
+    const table = ite ? readU8(this.memory, base + ite.intid - 8192) : undefined;
+    r.record({
+      kind: 'its_translate',
+      time: this.env.now(),
+      vcpu: -1,
+      device: this.region.name,
+      source,
+      devid,
+      eventid,
+      intid,
+      icid: ite?.icid ?? 0,
+      lpi_config: cached ?? -1,
+      table_config: table ?? -1,
+      error,
+    });
+  }
+
   private deviceError(detail: string): void {
     const r = this.env.recorder;
     if (r.enabled) r.record({ kind: 'device_error', time: this.env.now(), vcpu: -1, device: this.region.name, detail });
   }
 }
+
+/** Command names by number (Arm IHI 0069H §5.3, Table 5-4). */
+const ITS_CMD_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(ITS_CMD).map(([k, v]) => [v, k]));
 
 function baserRo(type: bigint): bigint {
   return (type << 56n) | (BigInt(ENTRY_SIZE - 1) << 48n) | BASER_PAGE_64K;

@@ -100,7 +100,7 @@ describe('bootscope check / explain CLI', () => {
     const r = await cli('check', 'nowhere.trace', '--rules', 'bogus.*');
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(
-      "bootscope: --rules: 'bogus.*' matches no rule (families: uart, gic, psci-smccc, xen-abi, vm-spec, boot-protocol, acpi, virtio, pci, xenbus, xenstore, blkif; see docs/rules.md)\n",
+      "bootscope: --rules: 'bogus.*' matches no rule (families: uart, gic, psci-smccc, xen-abi, vm-spec, boot-protocol, acpi, virtio, pci, its, xenbus, xenstore, blkif; see docs/rules.md)\n",
     );
     const t = await cli('explain', 'gpu', 'nowhere.trace');
     expect(t.status).toBe(1);

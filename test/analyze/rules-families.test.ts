@@ -284,7 +284,7 @@ describe('rule selection', () => {
   it('rejects a pattern that matches nothing, naming it', () => {
     expect(() => selectRules('gic.*,nosuch')).toThrow(RuleSelectionError);
     expect(() => selectRules('nosuch')).toThrow(
-      "--rules: 'nosuch' matches no rule (families: uart, gic, psci-smccc, xen-abi, vm-spec, boot-protocol, acpi, virtio, pci, xenbus, xenstore, blkif; see docs/rules.md)",
+      "--rules: 'nosuch' matches no rule (families: uart, gic, psci-smccc, xen-abi, vm-spec, boot-protocol, acpi, virtio, pci, its, xenbus, xenstore, blkif; see docs/rules.md)",
     );
   });
 
