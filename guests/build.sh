@@ -10,7 +10,7 @@ CROSS=${CROSS:-aarch64-linux-gnu-}
 OUT=${OUT:-build}
 BIN=${BIN:-bin}
 mkdir -p "$OUT" "$BIN"
-CFLAGS="-std=gnu11 -O2 -ffreestanding -nostdlib -mgeneral-regs-only -mstrict-align \
+CFLAGS="-std=gnu11 -O2 -g -ffreestanding -nostdlib -mgeneral-regs-only -mstrict-align \
  -march=armv8-a -mno-outline-atomics -fno-pie -fno-stack-protector -fno-asynchronous-unwind-tables \
  -fno-unwind-tables -ffunction-sections -fdata-sections -ffile-prefix-map=$PWD=. \
  -Wall -Wextra -Werror -Wno-unused-parameter -Irt"

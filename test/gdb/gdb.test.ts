@@ -239,6 +239,46 @@ describe('gdb server (bootscope debug TRACE --gdb)', () => {
     expect(reg(g, 'pc', 1)).toBe(next.pc);
   });
 
+  it('reverse-next comes back over a call to the line before (line information from the ELF); reverse-finish runs back to the call', async () => {
+    const s = await serve('debug', recorded, '--snapshot-every', '5000');
+    const where = ['echo @@\n', 'frame', 'info registers pc'];
+    const g = await gdb(elf, s.port, [
+      'break uart.c:131', // pl011_bringup's first printf_
+      'continue',
+      ...where,
+      'next',
+      ...where,
+      'next',
+      ...where,
+      'reverse-next',
+      ...where,
+      'reverse-next',
+      ...where,
+      'echo @@\n',
+      'break putc_',
+      'continue',
+      'info registers x30',
+      'reverse-finish',
+      'info registers pc',
+      'kill',
+    ]);
+    await s.done;
+    // each stop: the frame's line in uart.c and the pc
+    const stops = g
+      .split('@@\n')
+      .slice(1, 6)
+      .map((part) => [reg(part, 'pc'), Number(/uart\.c:(\d+)/.exec(part)?.[1] ?? -1)]);
+    // forward: line 131, then two more lines; backward: the second, then 131 again, at the same pcs
+    expect(stops[0]![1]).toBe(131);
+    expect(stops[3]).toEqual(stops[1]);
+    expect(stops[4]).toEqual(stops[0]);
+    expect(stops[2]![0]).not.toBe(stops[1]![0]);
+    // reverse-finish from putc_: back in its caller, at the BL (putc_'s return address minus 4)
+    const last = g.split('@@\n').at(-1)!;
+    expect(last).toMatch(/^0x[0-9a-f]+ in vprintf_ /m);
+    expect(reg(last, 'pc')).toBe(reg(last, 'x30') - 4n);
+  });
+
   it('writes are refused unless --allow-writes', async () => {
     const s = await serve('debug', recorded);
     const g = await gdb(elf, s.port, ['set var $x1 = 5', 'kill']);
