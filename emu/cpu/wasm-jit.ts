@@ -20,6 +20,7 @@ import { encodeModule, I32, W } from './wasm-enc.ts';
 import { Gen, L, LOCALS, PARAMS } from './wasm-gen.ts';
 import { STATE, TLB_ENTRIES as TLB_N, wasmMemoryOf } from './wasm-memory.ts';
 import { WASM_OPS } from './wasm-ops.ts';
+import { WASM_SYS_OPS } from './wasm-sys.ts';
 
 /** A compiled block as jit.ts calls it. */
 export type WasmBlock = (c: JitCpu, pcHi: number, end: number, depth: number) => void;
@@ -188,7 +189,7 @@ export class WasmCompiler {
         t = TEMPLATES[op]!;
       const branch = t.kind === KIND.BRANCH;
       const slow = (): void => this.emitInterp(g, j, branch);
-      const emit = WASM_OPS[op];
+      const emit = WASM_OPS[op] ?? WASM_SYS_OPS[op];
       if (emit && emit(g, { p: d[i + 1]!, a: d[i + 2]!, b: d[i + 3]!, j, slow, owner: this.owner })) native++;
       else slow();
       if (branch) ended = true;

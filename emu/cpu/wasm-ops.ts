@@ -6,10 +6,8 @@
 // every load or store whose TLB lookup misses (MMIO, faults, page crossings, code pages).
 
 import { W } from './wasm-enc.ts';
-import { Gen, L, MEM_RAM, MEM_STATE } from './wasm-gen.ts';
+import { Gen, L, MEM_RAM } from './wasm-gen.ts';
 import { LS, LS_SIZE_LOG2, OP, slotA, slotD, slotM, slotN, variant } from './ops.ts';
-import { SPECIAL, SR_EL0, SR_KIND, SYSREGS, SYSREG_INDEX } from './sysregs.ts';
-import { STATE } from './wasm-memory.ts';
 
 /** One instruction: its decoded words, its index in the block, and how to run it in the interpreter. */
 export interface WasmOpArgs {
@@ -140,7 +138,15 @@ function storeAt(g: Gen, t: number, rt: number, delta: number): void {
  * A single-register access of LS type t for slot rt, the address pushed by addr(); after it, the
  * base writeback (slot n = value of wb()) when given. Slow path: the interpreter runs the instruction.
  */
-function access(g: Gen, o: WasmOpArgs, t: number, rt: number, addr: () => void, wb?: { n: number; value: () => void }): boolean {
+function access(
+  g: Gen,
+  o: WasmOpArgs,
+  t: number,
+  rt: number,
+  addr: () => void,
+  wb?: { n: number; value: () => void },
+  aligned = false,
+): boolean {
   if (t === LS.PRFM) {
     if (wb) g.wr(wb.n, wb.value);
     return true;
@@ -150,6 +156,15 @@ function access(g: Gen, o: WasmOpArgs, t: number, rt: number, addr: () => void, 
   g.open(W.block, 'done').open(W.block, 'slow');
   addr();
   g.b.set(L.addr);
+  if (aligned) {
+    // a misaligned address takes the slow path (the interpreter raises the alignment fault)
+    g.b
+      .get(L.addr)
+      .op(W.i32_wrap_i64)
+      .i32c(size - 1)
+      .op(W.i32_and);
+    g.brIf('slow');
+  }
   if (wb) {
     wb.value();
     g.b.set(L.t4);
@@ -234,110 +249,7 @@ function mulHigh(g: Gen, signed: boolean): void {
   b.set(L.r);
 }
 
-/**
- * The body of `emit` when not at EL0 (the current EL's read TLB set is at byte 0 only for EL0),
- * else the interpreter runs the instruction (its EL0 checks: traps, UNDEFINED).
- */
-function notEl0(g: Gen, o: WasmOpArgs, emit: () => void): true {
-  g.open(W.block, 'done').open(W.block, 'slow');
-  g.b.get(L.rB).op(W.i32_eqz);
-  g.brIf('slow');
-  emit();
-  g.br('done').close();
-  o.slow();
-  g.close();
-  return true;
-}
-
-/**
- * MRS/MSR of a register the CPU keeps as plain storage (state memory SRLO/SRHI, Cpu.sysAccess's
- * default case): no side effects, no hook (not notable), not served by a provider (timer, GIC).
- * Anything else, or an access EL0 may not make, is left to the interpreter.
- */
-function sysreg(g: Gen, o: WasmOpArgs, read: boolean): boolean {
-  const enc = o.a,
-    i = SYSREG_INDEX[enc]!;
-  if (i < 0 || o.owner(enc) !== 1) return false;
-  const d = SYSREGS[i]!;
-  if (d.special === SPECIAL.SP_EL0) return spEl0(g, o, read);
-  if (d.notable || d.kind === SR_KIND.SPECIAL || d.kind === SR_KIND.WO || (!read && d.kind === SR_KIND.RO)) return false;
-  const rt = slotD(o.p);
-  const emit = (): void => {
-    if (read) {
-      g.wr(rt, () => {
-        g.b.i32c(0).mem(W.i64_load32_u, MEM_STATE, STATE.SRLO + 4 * i);
-        g.b
-          .i32c(0)
-          .mem(W.i64_load32_u, MEM_STATE, STATE.SRHI + 4 * i)
-          .i64c(32n)
-          .op(W.i64_shl)
-          .op(W.i64_or);
-      });
-      return;
-    }
-    g.b.i32c(0);
-    g.rd(rt).b.mem(W.i64_store32, MEM_STATE, STATE.SRLO + 4 * i);
-    g.b.i32c(0);
-    g.rd(rt)
-      .b.i64c(32n)
-      .op(W.i64_shr_u)
-      .mem(W.i64_store32, MEM_STATE, STATE.SRHI + 4 * i);
-  };
-  if (d.el0 === SR_EL0.RW || (read && d.el0 === SR_EL0.R)) {
-    emit();
-    return true;
-  }
-  return notEl0(g, o, emit);
-}
-
-/**
- * MRS/MSR SP_EL0 (Cpu.readSpecial/writeSpecial): the banked SP_EL0 in state memory, which exists
- * above EL0 with SPSel = 1 (EL1h); otherwise (UNDEFINED) the interpreter runs it.
- */
-function spEl0(g: Gen, o: WasmOpArgs, read: boolean): boolean {
-  const rt = slotD(o.p);
-  g.open(W.block, 'done').open(W.block, 'slow');
-  g.b.get(L.rB).op(W.i32_eqz).i32c(0).mem(W.i32_load, MEM_STATE, STATE.SPSEL).op(W.i32_eqz).op(W.i32_or);
-  g.brIf('slow');
-  if (read) g.wr(rt, () => g.b.i32c(0).mem(W.i64_load, MEM_STATE, STATE.SP0));
-  else {
-    g.b.i32c(0);
-    g.rd(rt).b.mem(W.i64_store, MEM_STATE, STATE.SP0);
-  }
-  g.br('done').close();
-  o.slow();
-  g.close();
-  return true;
-}
-
-/** SYS encodings (op0:op1:CRn:CRm:op2) compiled natively (Cpu.opSys). */
-const DC_ZVA = 0x5ba1,
-  /** IC IVAU, DC CVAC, DC CVAU, DC CIVAC: no effect here above EL0 (caches are not modelled). */
-  CACHE_NOPS = [0x5ba9, 0x5bd1, 0x5bd9, 0x5bf1];
-
-/** DC ZVA: zero the 64-byte block (DCZID_EL0.BS = 4 words x 2^4) through the write TLB, above EL0. */
-function dcZva(g: Gen, o: WasmOpArgs): boolean {
-  g.open(W.block, 'done').open(W.block, 'slow');
-  g.b.get(L.rB).op(W.i32_eqz);
-  g.brIf('slow');
-  g.rd(slotD(o.p)).b.i64c(-64n).op(W.i64_and).set(L.addr);
-  g.tlb(64, true, 'slow');
-  g.b.get(L.off).i32c(0).i32c(64).op(0xfc).u32(11).u32(MEM_RAM); // memory.fill
-  g.br('done').close();
-  o.slow();
-  g.close();
-  return true;
-}
-
 export const WASM_OPS: Record<number, WasmOp> = {
-  [OP.MRS]: (g, o) => sysreg(g, o, true),
-  [OP.MSR]: (g, o) => sysreg(g, o, false),
-  [OP.SYS]: (g, o) => {
-    if (variant(o.p) !== 0) return false; // SYSL
-    if (o.a === DC_ZVA) return dcZva(g, o);
-    if (CACHE_NOPS.includes(o.a)) return notEl0(g, o, () => undefined);
-    return false;
-  },
   [OP.ADD_I64]: (g, { p, a }) => (g.wr(slotD(p), plusImm(g, slotN(p), a)), true),
   [OP.SUB_I64]: (g, { p, a }) => (g.wr(slotD(p), plusImm(g, slotN(p), -a)), true),
   [OP.ADD_I32]: (g, { p, a }) => (write(g, slotD(p), false, plusImm(g, slotN(p), a)), true),
@@ -743,6 +655,14 @@ export const WASM_OPS: Record<number, WasmOp> = {
       extended(g, slotM(o.p), o.a, o.b);
       g.b.op(W.i64_add);
     }),
+  // LDAR/STLR (o2 = 1): single-copy atomic accesses, aligned (Cpu.opExclusive); exclusives: interpreter
+  [OP.EXCL]: (g, o) => {
+    const a = o.a,
+      size = a >>> 4;
+    if (((a >>> 3) & 1) === 0 || ((a >>> 1) & 1) !== 0) return false;
+    const t = (a >>> 2) & 1 ? LS.LDRB + size : LS.STRB + size;
+    return access(g, o, t, slotD(o.p), () => g.rd(slotN(o.p)), undefined, true);
+  },
   [OP.LSP]: (g, o) => {
     const { p, a, b: mode } = o;
     const n = slotN(p),

@@ -141,7 +141,7 @@ describe.each([EAGER, EAGER_WASM])('jit ($backend): code and state', (EAGER) => 
     expect(jit.cpu.jit!.stats.blocks).toBeGreaterThan(0); // the loop block runs all rounds in one call, which ends in the fault
   });
 
-  it("system registers, SP_EL0 and DC ZVA in compiled blocks: the interpreter's registers, memory and UNDEFINED at SPSel = 0", () => {
+  it("system registers, SP_EL0, DC ZVA and LDAR/STLR in compiled blocks: the interpreter's registers, memory and UNDEFINED at SPSel = 0", () => {
     // 300 rounds through TPIDR_EL1, SP_EL0, CTR/DCZID reads and a DC ZVA over a block just written;
     // on the last round SPSel = 0 makes the compiled MRS SP_EL0 UNDEFINED (vector: x20 = 1, ESR kept)
     const src = `
@@ -161,6 +161,10 @@ describe.each([EAGER, EAGER_WASM])('jit ($backend): code and state', (EAGER) => 
       mrs x6, ctr_el0
       mrs x7, dczid_el0
       str x5, [x1, #8]
+      add x10, x1, #16
+      stlr w5, [x10]
+      ldar w11, [x10]
+      add x9, x9, x11
       dc zva, x1
       ic ivau, x1
       dc cvau, x1
@@ -192,9 +196,12 @@ describe.each([EAGER, EAGER_WASM])('jit ($backend): code and state', (EAGER) => 
       sr: ['ELR_EL1', 'ESR_EL1', 'TPIDR_EL1'].map((n) => m.cpu.readSysregValue(sysregByName(n))),
     });
     expect(ref.cpu.getX(20)).toBe(1n);
-    expect(ref.cpu.getX(9)).toBe((298n * 299n) / 2n + 5n * 299n); // x5 = round + 5 on rounds 0-298; the zeroed words add nothing
+    expect(ref.cpu.getX(9)).toBe(298n * 299n + 10n * 299n); // x5 = round + 5 on rounds 0-298, twice (STLR/LDAR); the zeroed words add nothing
     expect(view(jit)).toEqual(view(ref));
-    if (EAGER.backend === 'wasm') expect(jit.cpu.jit!.wasm!.exits()).not.toHaveProperty('MRS');
+    if (EAGER.backend === 'wasm') {
+      expect(jit.cpu.jit!.wasm!.exits()).not.toHaveProperty('MRS');
+      expect(jit.cpu.jit!.wasm!.exits()).not.toHaveProperty('EXCL');
+    }
   });
 });
 
