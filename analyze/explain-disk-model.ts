@@ -66,6 +66,8 @@ export interface DiskDeviceReport {
   /** Completions with status ioerr or unsupported. */
   errors: number;
   firstError: Evidence | null;
+  /** The first problem the device model reported (a `device_error` event: a guest mistake, or the backend giving up), '' if none. */
+  deviceError: string;
   /** The kernel's names for it (vda, xvda), from its probe lines. */
   kernelNames: string[];
 }

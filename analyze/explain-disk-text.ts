@@ -29,7 +29,8 @@ export function formatDiskExplanation(x: DiskExplanation): string {
         `    virtio status: ${d.statusWrites.join(' → ') || 'never written'} (bits reached ${d.status})${d.featuresRefused ? '; FEATURES_OK refused' : ''}`,
       );
     else out.push(`    xenbus frontend: ${states(d.frontend)}; backend: ${states(d.backend)}`);
-    if (d.firstError) out.push(`    first error: seq ${d.firstError.seq} ${d.firstError.text}`);
+    if (d.firstError) out.push(`    first error completion: ${d.firstError.text}`);
+    if (d.deviceError) out.push(`    device model: ${d.deviceError}`);
   }
   out.push('', 'kernel:');
   out.push(x.kernel.commandLine !== null ? `  command line "${x.kernel.commandLine}"` : '  command line: not in the trace');

@@ -33,8 +33,9 @@ const MOUNTED = /^(EXT4-fs \((\S+)\): mounted filesystem|VFS: Mounted root)/;
 const MOUNT_FAILED =
   /^(VFS: Cannot open root device|VFS: Unable to mount root|Kernel panic - not syncing: VFS|Please append a correct "root="|.*does not exist\.\s+Dropping to a shell|Gave up waiting for root|BOOTSCOPE-INITRAMFS: (no \/dev\/|mount \S+ failed))/;
 const IO_ERROR = /I\/O error/;
-const DRIVER_LINE =
-  /(Module \S+ is blacklisted|insmod \S+ failed|probe of \S+ failed|device refuses features|Device with no driver|Initialising != Connected)/;
+const NEGOTIATION_LINE = /(probe of \S+ failed|device refuses features|blkfront.*(failed|error)|xenbus.*error)/;
+/** Lines that tell why no driver took a device ("Device with no driver" is also printed before a module loads). */
+const DRIVER_LINE = /(Module \S+ is blacklisted|insmod \S+ failed|Device with no driver|Initialising != Connected)/;
 
 const quote = (l: DiskLine) => `console seq ${l.seq}: "${l.text}"`;
 const at = (e: Evidence | null) => (e ? ` (seq ${e.seq})` : '');
@@ -126,7 +127,8 @@ export function diskVerdict(s: DiskState): DiskVerdictResult {
       if (st & FAILED) reasons.push('the driver set FAILED (0x80): it gave up on the device');
       if (!(st & DRIVER_OK)) reasons.push(`DRIVER_OK was never set (status writes ${d.statusWrites.join(', ')})`);
     }
-    for (const l of lines(DRIVER_LINE)) reasons.push(quote(l));
+    if (d.deviceError) reasons.push(`the device model reported: ${d.deviceError}`);
+    for (const l of lines(NEGOTIATION_LINE)) reasons.push(quote(l));
     return done(
       'negotiation-failed',
       `the ${d.transport === 'xen-blkif' ? 'xenbus handshake' : 'virtio feature negotiation'} for ${d.name} failed`,

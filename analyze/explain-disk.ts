@@ -81,6 +81,7 @@ class ExplainDisk implements Analysis<DiskExplanation> {
             completions: 0,
             errors: 0,
             firstError: null,
+            deviceError: '',
             kernelNames: [],
           },
         }),
@@ -129,6 +130,15 @@ class ExplainDisk implements Analysis<DiskExplanation> {
       case 'console':
         this.console(e);
         return;
+      case 'device_error': {
+        if (!e.device.startsWith('vbd') && !e.device.startsWith('virtio-blk')) return;
+        const r = this.dev(e.device, e.device.startsWith('vbd') ? 'xen-blkif' : 'virtio-pci').report;
+        if (!r.deviceError) {
+          r.deviceError = e.detail;
+          this.evidence.push(e);
+        }
+        return;
+      }
     }
   }
 
