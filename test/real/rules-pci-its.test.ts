@@ -2,9 +2,10 @@
 // GICv3 with QEMU virt's ITS, virtio-blk and virtio-net over PCIe (MSI-X through the ITS), to the
 // disk's /sbin/init and power-off. The correct boot has no error and the two families find nothing;
 // copies of the same trace with one ITS command taken out (the MAPD of virtio-net, a MAPTI of
-// virtio-blk, the MAPC of CPU 1's collection), or with one translation seeing a configuration
-// table byte the redistributor never re-read, make each ITS rule fire on the real messages that
-// follow. (The pci rules fire on a real run of guests/pcibad: test/analyze/rules-pci.test.ts.)
+// virtio-blk, the MAPC of CPU 1's collection), with one translation seeing a configuration table
+// byte the redistributor never re-read, or with a GITS_CWRITER write moved past the queue, make
+// each ITS rule fire on the real events that follow. (The pci rules fire on a real run of
+// guests/pcibad: test/analyze/rules-pci.test.ts.)
 import { copyFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { check } from '../../analyze/check.ts';
@@ -174,6 +175,21 @@ describe('pci and its rules on the kvm disk boot (2 vCPUs, ITS, virtio-blk + vir
     const f = fs.find((x) => x.rule === 'its.unmapped-collection')!;
     expect(f.message).toBe('INVALL names collection 1, which no MAPC mapped to a redistributor; the ITS refuses the command.');
     expect(f.count).toBeGreaterThan(2);
+  });
+
+  it('a GITS_CWRITER write moved past the end of the 64 KiB queue Linux allocates: its.cwriter-outside-queue, once', async () => {
+    const t = await trace;
+    let first = -1;
+    scan(t, ['mmio_write'], (e) => {
+      if (first < 0 && e.kind === 'mmio_write' && e.register === 'GITS_CWRITER') first = e.seq;
+    });
+    const fs = findings(edited(t, 'cwriter.trace', (e) => (e.seq === first && e.kind === 'mmio_write' ? { ...e, value: 0x10000n } : e)));
+    expect(familyIds(fs)).toEqual(['its.cwriter-outside-queue']);
+    const f = fs.find((x) => x.rule === 'its.cwriter-outside-queue')!;
+    expect(f.message).toBe(
+      'gicv3-its@8080000: GITS_CWRITER = 0x10000 points 0x10000 into a command queue of 0x10000 bytes (GITS_CBASER.Size 15); the ITS never reads the commands.',
+    );
+    expect(f.evidence[0]!.seq).toBe(first);
   });
 
   it('a translation that finds the table byte changed and never re-read: its.lpi-config-not-invalidated (nothing invalidates it later)', async () => {
