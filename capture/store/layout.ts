@@ -118,6 +118,8 @@ export const DEVICE_FIELD_BY_KIND: Partial<Record<EventKind, string>> = {
   xen_evtchn: 'peer',
   device_error: 'device',
   msi: 'device',
+  its_command: 'device',
+  its_translate: 'device',
 };
 
 /** All distinct field names across kinds (the SQL `events` columns after the common ones). */
