@@ -122,7 +122,7 @@ const TWO64 = 1n << 64n;
 class Out {
   buf = new Uint8Array(256);
   len = 0;
-  private room(n: number): void {
+  room(n: number): void {
     if (this.len + n <= this.buf.length) return;
     const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
     next.set(this.buf.subarray(0, this.len));
@@ -179,27 +179,41 @@ class Out {
     new DataView(this.buf.buffer, this.buf.byteOffset).setFloat64(this.len, v, true);
     this.len += 8;
   }
+  /** Write the length of what follows `at` (one byte reserved there) as its varint prefix. */
+  lengthAt(at: number): void {
+    const n = this.len - at - 1;
+    if (n < 0x80) {
+      this.buf[at] = n;
+      return;
+    }
+    let size = 1;
+    for (let v = n; v >= 0x80; v >>>= 7) size++;
+    this.room(size - 1);
+    this.buf.copyWithin(at + size, at + 1, this.len);
+    this.len += size - 1;
+    let v = n;
+    for (let i = 0; i < size - 1; i++, v >>>= 7) this.buf[at + i] = (v & 0x7f) | 0x80;
+    this.buf[at + size - 1] = v;
+  }
   take(): Uint8Array {
     return this.buf.subarray(0, this.len);
   }
 }
 
-/** Scratch buffers for nested messages, one per nesting depth, reused from packet to packet. */
-const scratch: Out[] = [];
-
-function encodeInto(out: Out, name: MessageName, obj: ProtoObject, depth = 0): void {
+function encodeInto(out: Out, name: MessageName, obj: ProtoObject): void {
   const defs = MESSAGES[name];
-  for (const key of Object.keys(obj)) {
+  // for…in, not Object.keys: no array per message (one packet per event makes this the hot loop).
+  for (const key in obj) {
     const v = obj[key];
     if (v === undefined) continue;
     const def = defs[key];
     if (!def) throw new Error(`protobuf: ${name} has no field '${key}'`);
-    const values = def.repeated ? (v as ProtoValue[]) : [v];
-    for (const one of values) encodeField(out, def, one, depth);
+    if (!def.repeated) encodeField(out, def, v);
+    else for (const one of v as ProtoValue[]) encodeField(out, def, one);
   }
 }
 
-function encodeField(out: Out, def: FieldDef, v: ProtoValue, depth: number): void {
+function encodeField(out: Out, def: FieldDef, v: ProtoValue): void {
   switch (def.type) {
     case 'uint64':
     case 'uint32':
@@ -222,11 +236,12 @@ function encodeField(out: Out, def: FieldDef, v: ProtoValue, depth: number): voi
       out.string(v as string);
       return;
     default: {
-      const sub = (scratch[depth] ??= new Out());
-      sub.len = 0;
-      encodeInto(sub, def.type, v as ProtoObject, depth + 1);
+      // Encoded in place after a one-byte length; moved along when the length needs more bytes.
       out.varint((def.no << 3) | WIRE_LEN);
-      out.bytes(sub.take());
+      out.room(1);
+      const at = out.len++;
+      encodeInto(out, def.type, v as ProtoObject);
+      out.lengthAt(at);
     }
   }
 }
@@ -234,7 +249,7 @@ function encodeField(out: Out, def: FieldDef, v: ProtoValue, depth: number): voi
 /** One message, encoded. */
 export function encodeMessage(name: MessageName, obj: ProtoObject): Uint8Array {
   const out = new Out();
-  encodeInto(out, name, obj, 0);
+  encodeInto(out, name, obj);
   return out.take();
 }
 
@@ -251,7 +266,7 @@ export function encodePacket(packet: ProtoObject): Uint8Array {
 /** encodePacket's bytes without the copy: valid until the next packet is encoded. */
 export function encodePacketView(packet: ProtoObject): Uint8Array {
   top.len = 0;
-  encodeField(top, MESSAGES.Trace.packet!, packet, 0);
+  encodeField(top, MESSAGES.Trace.packet!, packet);
   return top.take();
 }
 
