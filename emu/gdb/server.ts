@@ -67,6 +67,8 @@ export class GdbServer {
   /** Resume packets received and not yet started (an interrupt right behind one applies to it). */
   private resumesQueued = 0;
   private wroteState = false;
+  /** The event move under way is --at's, before gdb asked anything: it sends no reply. */
+  private quietMove = false;
   private clientSeen = false;
   private waiting: (() => void) | undefined;
   port: number;
@@ -139,8 +141,10 @@ export class GdbServer {
    * (the first moment a vCPU is about to run at or after it).
    */
   startAt(at: { seq: number } | { time: number }): void {
-    if ('seq' in at) this.pending = this.eventMove(at.seq);
-    else this.pending = async () => void (await this.target.run({ time: at.time }, { stopAtPoints: false }));
+    if ('seq' in at) {
+      this.quietMove = true; // no gdb asked: nothing to reply (gdb may attach while it runs)
+      this.pending = this.eventMove(at.seq);
+    } else this.pending = async () => void (await this.target.run({ time: at.time }, { stopAtPoints: false }));
   }
 
   /** The run is over (the guest stopped, gdb killed it, a signal): later moves do nothing. */
@@ -712,6 +716,11 @@ export class GdbServer {
 
   /** A monitor command failed: the reason as gdb's console output, then an error reply. */
   private monitorError(msg: string): void {
+    if (this.quietMove) {
+      this.quietMove = false;
+      this.opts.log(`gdb: ${msg}`);
+      return;
+    }
     this.send('O' + toHex(`bootscope: ${msg}\n`));
     this.send('E01');
   }
@@ -720,9 +729,14 @@ export class GdbServer {
   private atEvent(seq: number, h: Halt): void {
     const t = this.target;
     t.atEvent = seq;
+    if (h.kind !== 'exited') this.gVcpu = h.vcpu;
+    if (this.quietMove) {
+      this.quietMove = false; // --at: the move was not a gdb command; gdb's packets waited for it
+      this.opts.log(`gdb: at event #${seq}: ${this.describeHalt(h)}`);
+      return;
+    }
     const e = this.opts.trace?.event(seq);
     this.send('O' + toHex(`${e ? formatEventLine(e) : `event #${seq}`}\n${this.describeHalt(h)}\n`));
-    if (h.kind !== 'exited') this.gVcpu = h.vcpu;
     this.send('OK');
   }
 

@@ -45,6 +45,7 @@ export class MachineBus implements PhysBus {
       total += w.size;
     }
     this.mem = wasmBytes(total); // in WebAssembly memory: compiled code (emu/cpu/wasm-jit.ts) accesses it too
+    this.touched = new Uint8Array(Math.ceil(total / 4096));
     // ROM-backed windows (flash): the device keeps its contents in mem, so the CPU can read them.
     for (const w of this.windows) if (w.rom) w.rom.attachStorage(this.mem.subarray(w.off, w.off + w.size));
     const sorted = [...devices].sort((a, b) => a.region.base - b.region.base);
@@ -83,6 +84,7 @@ export class MachineBus implements PhysBus {
       );
     }
     this.mem.set(data, off);
+    for (let p = off >>> 12; p <= (off + data.length - 1) >>> 12; p++) this.loadedPages.push(p);
   }
 
   mapPage(pa: number): PageMapping | null {
@@ -99,18 +101,20 @@ export class MachineBus implements PhysBus {
 
   /**
    * Snapshots (emu/snapshot): 1 for each 4K page of mem a device looked up (devices reach guest
-   * memory only through memOffset, and may keep a view of it), or null when no snapshots are
-   * taken. These pages are compared with the last snapshot's copy when one is taken.
+   * memory only through memOffset, and may keep a view of it), listed in touchedList. These pages
+   * are compared with the last snapshot's copy when one is taken.
    */
-  touched: Uint8Array | null = null;
+  readonly touched: Uint8Array;
   readonly touchedList: number[] = [];
+  /** Pages loaders wrote (load()): with touchedList, the only pages not still zero before the guest runs. */
+  readonly loadedPages: number[] = [];
 
   /** Offset in mem of a physical address in main RAM or an extra window, or -1 (devices: DMA). */
   memOffset(pa: number): number {
     const r = pa - this.ramBase;
     const off = r >= 0 && r < this.ramSize ? r : this.windowOffset(pa);
     const t = this.touched;
-    if (t !== null && off >= 0 && !t[off >>> 12]) {
+    if (off >= 0 && !t[off >>> 12]) {
       t[off >>> 12] = 1;
       this.touchedList.push(off >>> 12);
     }

@@ -99,8 +99,9 @@ export class Snapshots {
     for (const d of shared.code) if (d) ex.add(d);
     if (shared.clean) ex.add(shared.clean);
     ex.add(shared.dirty);
-    if (m.bus.touched) ex.add(m.bus.touched);
+    ex.add(m.bus.touched);
     ex.add(m.bus.touchedList);
+    ex.add(m.bus.loadedPages);
     const sink = m.recorder.sinkRef;
     if (sink) ex.add(sink);
     for (const c of m.cpus) {

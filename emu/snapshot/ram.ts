@@ -47,17 +47,18 @@ export class RamPages {
     this.shared = shared;
     this.verify = opts.verify ?? false;
     this.pages = Math.ceil(this.mem.length / PAGE);
-    // the first array: every page, zero pages left out
+    // the extra windows (Xen's shared pages, flash) are written by the personality and devices
+    for (const w of bus.windows) for (let p = w.off / PAGE; p < (w.off + w.size) / PAGE; p++) this.touch(p);
+    // The first array: before the guest runs, only pages loaders wrote or devices looked up can be
+    // other than zero (mem starts zeroed). Only those are read: reading a page the guest never
+    // touched would make the host back it (a 512 MiB guest would cost 512 MiB at once).
     const first: PageArray = new Array(this.pages).fill(null);
-    for (let p = 0; p < this.pages; p++) if (!this.isZero(p)) first[p] = { data: this.view(p).slice(), refs: 0 };
+    for (const p of new Set([...bus.loadedPages, ...bus.touchedList]))
+      if (!this.isZero(p)) first[p] = { data: this.view(p).slice(), refs: 0 };
     this.base = first;
     this.hold(first);
     shared.clean = new Uint8Array(this.pages).fill(1);
     shared.dirty.length = 0;
-    bus.touched = new Uint8Array(this.pages);
-    bus.touchedList.length = 0;
-    // the extra windows (Xen's shared pages, flash) are written by the personality and devices
-    for (const w of bus.windows) for (let p = w.off / PAGE; p < (w.off + w.size) / PAGE; p++) this.touch(p);
   }
 
   /** Cost of one page array (its slots), for the memory bound. */
@@ -126,7 +127,7 @@ export class RamPages {
   }
 
   private touch(p: number): void {
-    const t = this.bus.touched!;
+    const t = this.bus.touched;
     if (!t[p]) {
       t[p] = 1;
       this.bus.touchedList.push(p);
