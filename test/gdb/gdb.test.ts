@@ -317,7 +317,7 @@ describe('gdb server protocol errors', () => {
     expect((JSON.parse(j.out) as { digest: string }).digest).toBe(digest);
   });
 
-  it('command errors are one line: --gdb missing or malformed, a port in use, --at past the end, an --output that exists', async () => {
+  it('command errors are one line: --gdb missing or malformed, a port in use, --at past the end, an --output that exists, a bad --snapshot-every, no trace', async () => {
     const e1 = await bootscope(tmp.dir, 'debug', recorded);
     expect(e1.err.trim()).toBe('bootscope: debug: --gdb [HOST:]PORT is required (where gdb connects: target remote HOST:PORT)');
     const e2 = await bootscope(tmp.dir, 'debug', recorded, '--gdb', '99999');
@@ -332,6 +332,10 @@ describe('gdb server protocol errors', () => {
     const e5 = await bootscope(tmp.dir, 'run', '--kernel', bin, '-o', tmp.file('busy.trace'), '--gdb', String(port));
     busy.close();
     expect(e5.err.trim()).toBe(`bootscope: --gdb 127.0.0.1:${port}: cannot listen (the port is in use)`);
-    for (const e of [e1, e2, e3, e4, e5]) expect(e.code).toBe(1);
+    const e6 = await bootscope(tmp.dir, 'debug', recorded, '--gdb', '0', '--snapshot-every', 'often');
+    expect(e6.err.trim()).toBe("bootscope: --snapshot-every: 'often' is not a number of instructions (e.g. 10000000; 0: no snapshots)");
+    const e7 = await bootscope(tmp.dir, 'debug', '--gdb', '0');
+    expect(e7.err.trim()).toBe('bootscope: debug: a trace is required (bootscope debug TRACE --gdb PORT)');
+    for (const e of [e1, e2, e3, e4, e5, e6, e7]) expect(e.code).toBe(1);
   });
 });
