@@ -8,7 +8,7 @@ import type { DeviceRegion } from '../capture/model.ts';
 import type { ReplayContext } from './analysis.ts';
 import type { UartVerdict } from './explain-uart-model.ts';
 import { storedTables } from './rules/acpi.ts';
-import { consoleArgs, type CommandLine, type KernelConsole } from './uart-linux.ts';
+import { consoleArgs, consoleDriver, type CommandLine, type KernelConsole } from './uart-linux.ts';
 
 export interface AcpiUartDiagnosis {
   verdict: UartVerdict;
@@ -88,20 +88,26 @@ export function diagnoseAcpiUart(
       };
     }
   }
+  // Linux's port for the SPCR UART (or the only PL011): ttyAMA0 unless the kernel said otherwise.
+  const portNames = k.ports.map((p) => /(ttyAMA\d+)/.exec(p.text)?.[1]).filter((x): x is string => !!x);
+  const pl011s = uarts.filter((r) => r.model === 'pl011' || r.model === 'sbsa-uart');
+  const expectedPorts = portNames.length ? portNames : pl011s.map((_, i) => `ttyAMA${i}`);
   const named = consoles.find((c) => c.name === 'ttyAMA');
   const namedTty = named ? `ttyAMA${named.index}` : '';
   if (named && !enabled.includes(namedTty)) {
     return {
       verdict: 'acpi-console-wrong-port',
       hasConsole: false,
-      summary: `console=${namedTty} names a port the kernel never created: on this ACPI boot the PL011 ports are ${k.ports.map((p) => /(ttyAMA\d+)/.exec(p.text)?.[1]).join(', ') || 'none'}.`,
+      summary: `console=${namedTty} names a port the kernel never created: on this ACPI boot the PL011 ports are ${expectedPorts.join(', ') || 'none'}.`,
       reasons: [
         ...reasons,
-        `The command line (${cmdline!.source}) is "${cmdline!.text}".`,
-        `Fix: console=${/(ttyAMA\d+)/.exec(k.ports[0]?.text ?? '')?.[1] ?? 'ttyAMA0'}, or drop console= and let SPCR choose.`,
+        `The command line (${cmdline!.source}) is "${cmdline!.text}". The pl011 driver's console setup fails for a port that does not exist, and that failure keeps Linux from falling back to SPCR's console: no console is enabled.`,
+        `Fix: console=${expectedPorts[0] ?? 'ttyAMA0'}, or drop console= and let SPCR choose.`,
       ],
     };
   }
+  const other = otherDeviceConsole(k, cmdline, consoles, enabled, spcr, expectedPorts[0] ?? 'ttyAMA0', reasons);
+  if (other) return other;
   return {
     verdict: 'working-acpi',
     hasConsole: !!ttyAma,
@@ -109,5 +115,51 @@ export function diagnoseAcpiUart(
       ? `ACPI boot: ${ttyAma} is the console${spcr ? `, as SPCR names the UART at ${hex(spcr.base)}` : ' (from console=)'}.`
       : 'ACPI boot: the kernel has not enabled a ttyAMA console in this trace.',
     reasons,
+  };
+}
+
+/**
+ * console= naming another driver's device (ttyS0: an 8250/16550) that this machine does not have,
+ * none of the named consoles enabled. Unlike a DT boot, the PL011 usually still becomes a console:
+ * SPCR registers its port as a default console (Linux 6.1 drivers/acpi/spcr.c), and printk falls
+ * back to the defaults when no console= entry has the registering console's name (a ttyAMA entry
+ * whose setup fails does not fall back: acpi-console-wrong-port).
+ */
+function otherDeviceConsole(
+  k: KernelConsole,
+  cmdline: CommandLine | undefined,
+  consoles: readonly { arg: string; name: string; index: number }[],
+  enabled: readonly string[],
+  spcr: { type: number; base: number; gsi: number } | null | undefined,
+  port: string,
+  reasons: string[],
+): AcpiUartDiagnosis | undefined {
+  const named = consoles.filter((c) => c.name !== '');
+  if (!named.length || named.some((c) => enabled.includes(`${c.name}${c.index}`))) return undefined;
+  const last = named[named.length - 1]!;
+  if (last.name === 'ttyAMA' || (last.name === 'ttyS' && k.ttySPorts.length)) return undefined;
+  const drv = consoleDriver(last.name);
+  const ama = enabled.find((c) => c.startsWith('ttyAMA'));
+  const uart = spcr ? `the PL011 at ${hex(spcr.base)} that SPCR names` : 'the PL011';
+  const out = [...reasons, `The command line (${cmdline!.source}) is "${cmdline!.text}": "${last.arg}" names ${drv.what}.`];
+  if (last.name === 'ttyS')
+    out.push(
+      k.serial8250
+        ? `The 8250 driver registered ("${k.serial8250.text}", console seq ${k.serial8250.seq}) but no device gave it a port (no "ttyS0 at …" line): the ACPI tables describe no 16550, only ${uart} (DSDT device ARMH0011), whose port Linux calls ${port}.`
+        : `No 8250/16550 port was created (no "ttyS0 at …" line): the ACPI tables describe no 16550, only ${uart} (DSDT device ARMH0011), whose port Linux calls ${port}.`,
+    );
+  const on = k.consoleEnabled.find((l) => l.text.includes(`[${ama}]`));
+  if (ama && on)
+    out.push(
+      `The console works anyway: SPCR made ${ama} a default console, and with no console= entry for a "ttyAMA" device the kernel fell back to it ("${on.text}", console seq ${on.seq}): the log and /dev/console are on ${ama}. The same command line on a DT boot, or with no SPCR, gives no console.`,
+    );
+  out.push(`Fix: console=${port} (or drop console= and let SPCR choose).`);
+  return {
+    verdict: 'acpi-console-other-device',
+    hasConsole: !!ama,
+    summary: ama
+      ? `"${last.arg}" names ${drv.what}, which this machine does not have: its console UART is ${uart}, ${port}. The console works only because SPCR made ${ama} a default console; "${last.arg}" itself does nothing.`
+      : `"${last.arg}" names ${drv.what}, which this machine does not have (its console UART is ${uart}, ${port}), and the kernel enabled no console.`,
+    reasons: out,
   };
 }

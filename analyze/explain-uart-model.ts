@@ -10,6 +10,7 @@ export const UART_VERDICTS = [
   'acpi-no-spcr',
   'acpi-spcr-wrong',
   'acpi-console-wrong-port',
+  'acpi-console-other-device',
   'working-sbsa',
   'sbsa-described-as-pl011',
   'missing-from-dt',

@@ -24,6 +24,10 @@ export interface KernelConsole {
   ports: KernelLine[];
   /** "Serial: AMBA PL011 UART driver": the driver registered (devices that exist bind now). */
   driverInit?: KernelLine;
+  /** "Serial: 8250/16550 driver, 4 ports, IRQ sharing enabled": the 8250 driver registered. */
+  serial8250?: KernelLine;
+  /** "… ttyS0 at MMIO 0x… is a 16550A" (or I/O): an 8250-family port a device gave the driver. */
+  ttySPorts: KernelLine[];
   noInitialConsole?: KernelLine;
   linux?: KernelLine;
   panic?: KernelLine;
@@ -40,7 +44,7 @@ const STAMP = /^\[ *\d+\.\d+\] /;
 
 /** Splits console bytes into lines per port and keeps the kernel lines `explain uart` quotes. */
 export class KernelConsoleScanner {
-  readonly lines: KernelConsole = { consoleEnabled: [], ports: [] };
+  readonly lines: KernelConsole = { consoleEnabled: [], ports: [], ttySPorts: [] };
   private readonly open = new Map<string, { text: string; seq: number }>();
 
   feed(port: string, bytes: Uint8Array, seq: number): void {
@@ -80,7 +84,10 @@ export class KernelConsoleScanner {
       if (k.consoleEnabled.length < MAX_LIST && !k.consoleEnabled.some((x) => x.text === text)) k.consoleEnabled.push(at);
     } else if (/ttyAMA\d+ at MMIO 0x[0-9a-f]+ /.test(text)) {
       if (k.ports.length < MAX_LIST) k.ports.push(at);
+    } else if (/\bttyS\d+ at (MMIO|I\/O) 0x[0-9a-f]+ /.test(text)) {
+      if (k.ttySPorts.length < MAX_LIST) k.ttySPorts.push(at);
     } else if (text.startsWith('Serial: AMBA PL011 UART driver')) k.driverInit ??= at;
+    else if (text.startsWith('Serial: 8250/16550 driver')) k.serial8250 ??= at;
     else if (text.startsWith('Warning: unable to open an initial console')) k.noInitialConsole ??= at;
     else if (text.startsWith('Linux version ') || text.startsWith('Booting Linux')) k.linux ??= at;
     else if (text.startsWith('Kernel panic - not syncing')) k.panic ??= at;

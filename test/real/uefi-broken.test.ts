@@ -42,7 +42,22 @@ describe('EDK2 ACPI boots made to break (kvm machine, GICv3)', () => {
     expect(await uartVerdict(noSpcr.trace)).toBe('acpi-no-spcr');
     expect(await findings(noSpcr.trace)).toEqual([]);
     expect(await uartVerdict(wrongPort.trace)).toBe('acpi-console-wrong-port');
+    // The pl011 console's setup fails for port 1, which keeps printk from falling back to SPCR's ttyAMA0.
+    expect(wrongPort.console).not.toMatch(/^\[\s*\d+\.\d+\] /m);
     expect(await findings(wrongPort.trace)).toEqual([]);
+  });
+
+  it('console=ttyS0 (no 16550 on this machine; SPCR names the PL011, ttyAMA0) gives acpi-console-other-device: the console still works, through SPCR', async () => {
+    const r = await edk2Run('ttys0', '--append', 'console=ttyS0');
+    // Unlike console=ttyAMA1 above, the log reaches the UART: printk falls back to SPCR's ttyAMA0.
+    expect(r.console).toMatch(/^\[\s*\d+\.\d+\] printk: console \[ttyAMA0\] enabled$/m);
+    expect(r.console).toMatch(/^\[\s*\d+\.\d+\] Serial: 8250\/16550 driver, /m);
+    expect(r.console).not.toMatch(/ttyS\d+ at (MMIO|I\/O) /);
+    const x = JSON.parse((await bootscope(tmp.dir, 'explain', 'uart', r.trace, '--json')).out);
+    expect(x.verdict).toBe('acpi-console-other-device');
+    expect(x.hasConsole).toBe(true);
+    expect(x.summary).toContain('its console UART is the PL011 at 0x9000000 that SPCR names, ttyAMA0');
+    expect(await findings(r.trace)).toEqual([]);
   });
 
   it('--its off: the MADT (as QEMU 7.2 builds it) still lists an ITS, check gives acpi.madt-gic', async () => {
