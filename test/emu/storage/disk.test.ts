@@ -171,4 +171,31 @@ describe('--disk on the command line', () => {
       /^bootscope: .*disk\.trace: the disk image .*traced\.img changed since it was recorded \(sha256 [0-9a-f]{12}…, recorded [0-9a-f]{12}…\)\n$/,
     );
   });
+  it('--disk-fault is recorded with its disk, and replay gives the device the same faults', async () => {
+    const { file } = image('faulty.img', 32);
+    const trace = tmp.file('faulty.trace');
+    const r = await bootscope(
+      'run',
+      '--kernel',
+      guestBinary('uart'),
+      '--gic',
+      '2',
+      '--mem',
+      '128M',
+      '--disk',
+      file,
+      '--disk-fault',
+      'eio@3-4',
+      '--disk-fault',
+      'refuse',
+      '-o',
+      trace,
+      '--json',
+    );
+    expect(r.err).toBe('');
+    const reader = openTrace(trace);
+    expect(reader.meta.source.config.disks).toEqual([{ file, mode: 'cow', faults: { eio: [{ first: 3, last: 4 }], refuse: true } }]);
+    reader.close();
+    expect((await bootscope('replay', trace)).out).toMatch(/^identical/);
+  });
 });
