@@ -69,19 +69,17 @@ describe('ITS events', () => {
     m.its.write(0x0, 4, 1, 0);
     m.cmds(MAPC(0, 0), MAPTI(16, 0, 8192, 0), MAPD(16, 2), MAPTI(16, 0, 8192, 0), INV(16, 0), [0x42n, 0n, 0n, 0n]);
     expect(
-      m.rec
-        .of('its_command')
-        .map(({ cmd, offset, devid, eventid, intid, icid, rdbase, valid, error }) => ({
-          cmd,
-          offset,
-          devid,
-          eventid,
-          intid,
-          icid,
-          rdbase,
-          valid,
-          error,
-        })),
+      m.rec.of('its_command').map(({ cmd, offset, devid, eventid, intid, icid, rdbase, valid, error }) => ({
+        cmd,
+        offset,
+        devid,
+        eventid,
+        intid,
+        icid,
+        rdbase,
+        valid,
+        error,
+      })),
     ).toEqual([
       { cmd: 'MAPC', offset: 0, devid: 0, eventid: 0, intid: 0, icid: 0, rdbase: 0, valid: true, error: '' },
       {
@@ -128,17 +126,15 @@ describe('ITS events', () => {
     m.cmds(INV(16, 0)); // ...and only now makes it visible
     m.its.translate(16, 0, 'virtio-blk@00:02.0');
     expect(
-      m.rec
-        .of('its_translate')
-        .map(({ devid, eventid, intid, icid, lpi_config, table_config, error }) => ({
-          devid,
-          eventid,
-          intid,
-          icid,
-          lpi_config,
-          table_config,
-          error,
-        })),
+      m.rec.of('its_translate').map(({ devid, eventid, intid, icid, lpi_config, table_config, error }) => ({
+        devid,
+        eventid,
+        intid,
+        icid,
+        lpi_config,
+        table_config,
+        error,
+      })),
     ).toEqual([
       { devid: 16, eventid: 0, intid: 0, icid: 0, lpi_config: -1, table_config: -1, error: 'the ITS is disabled (GITS_CTLR.Enabled = 0)' },
       { devid: 16, eventid: 1, intid: 0, icid: 0, lpi_config: -1, table_config: -1, error: 'DeviceID 16 EventID 1 is not mapped' },
