@@ -14,6 +14,7 @@ import { checkFirmwareImage, checkVarsImage, firmwareFwCfg, firmwareKernel, load
 import { PFLASH_BANK_SIZE } from './devices/pflash.ts';
 import { virtAffinity, type KvmFirmware } from './personality/kvm.ts';
 import { AcpiTableError, acpiFiles, buildTables, checkUserTable } from './acpi/loader.ts';
+import { smbiosFiles } from './machine/smbios.ts';
 import type { GuestInput } from './input.ts';
 import { EventRecorder } from './recorder.ts';
 import type { StopInfo } from './scheduler.ts';
@@ -217,8 +218,10 @@ function readFirmware(
   const tables = acpi
     ? buildTables({ smp, gic, its: gic === 3, affinity: (i) => virtAffinity(i, gic), spcr: cfg.acpiSpcr !== false }, user)
     : undefined;
+  // SMBIOS as QEMU gives it to firmware on virt (under KVM the product is "KVM Virtual Machine").
+  const smbios = smbiosFiles({ smp, memBytes: cfg.memBytes ?? DEFAULT_MEM, product: 'KVM Virtual Machine' });
   const fwCfg = firmwareFwCfg({
-    ...(tables ? { files: acpiFiles(tables) } : {}),
+    files: [...(tables ? acpiFiles(tables) : []), ...smbios],
     smp,
     kernel: firmwareKernel(kernel, cfg.kernel),
     ...(initrd ? { initrd } : {}),

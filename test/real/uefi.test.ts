@@ -11,6 +11,7 @@ import { bootscope, fetchGuests, tempDir } from '../helpers/real-guests.ts';
 import { runOnQemu } from '../helpers/qemu-runs.ts';
 import { makeInitramfs } from '../../scripts/make-initramfs.ts';
 import { DISK_MARKER, makeTestDisk } from '../../scripts/make-test-disk.ts';
+import { smbiosTables } from '../../emu/machine/smbios.ts';
 
 const tmp = tempDir('bootscope-real-uefi-');
 afterAll(() => tmp.cleanup());
@@ -30,7 +31,7 @@ const acpiList = (console: string): string[] =>
 const DUMP_INIT = [
   '#!/bin/sh',
   '/bin/busybox mount -t sysfs sysfs /sys',
-  'for f in /sys/firmware/acpi/tables/*; do [ -f $f ] && echo TABLE ${f##*/} && /bin/busybox od -An -tx1 -v $f; done',
+  'for f in /sys/firmware/acpi/tables/* /sys/firmware/dmi/tables/*; do [ -f $f ] && echo TABLE ${f##*/} && /bin/busybox od -An -tx1 -v $f; done',
   'echo ENDTABLES',
   '/bin/busybox poweroff -f',
   '',
@@ -225,6 +226,8 @@ describe('EDK2 with ACPI (the default with --bios) against QEMU 7.2', () => {
 
   it("the tables the guest was given (stored in the trace) are QEMU 7.2's byte for byte, but for the pointers the firmware patches and the PMU interrupt", async () => {
     const qemu = dumpedTables(qemuConsole);
+    qemu.delete('DMI');
+    qemu.delete('smbios_entry_point');
     expect([...qemu.keys()].sort()).toEqual(['APIC', 'DBG2', 'DSDT', 'FACP', 'GTDT', 'IORT', 'MCFG', 'PPTT', 'SPCR']);
     const info = JSON.parse((await bootscope(tmp.dir, 'info', acpiTrace, '--json')).out);
     const given = info.meta.extra.acpi as { sig: string; base64: string }[];
@@ -238,6 +241,32 @@ describe('EDK2 with ACPI (the default with --bios) against QEMU 7.2', () => {
       const diffs = [...ours.keys()].filter((i) => !skip.has(i) && ours[i] !== theirs[i]);
       expect(diffs, t.sig).toEqual([]);
     }
+  });
+
+  it("SMBIOS through fw_cfg: EDK2 installs QEMU 7.2's structures byte for byte (the product named as under KVM), and the kernel's DMI line shows them", async () => {
+    const structs = (d: Uint8Array): Uint8Array[] => {
+      const out: Uint8Array[] = [];
+      for (let i = 0; i < d.length;) {
+        let j = i + d[i + 1]!;
+        while (d[j] !== 0 || d[j + 1] !== 0) j++;
+        out.push(d.subarray(i, j + 2));
+        if (d[i] === 127) break;
+        i = j + 2;
+      }
+      return out;
+    };
+    // QEMU's structures as EDK2 installed them (EDK2 adds type 0 and its own end-of-table).
+    const theirs = structs(dumpedTables(qemuConsole).get('DMI')!).filter((x) => x[0] !== 0 && x[0] !== 127);
+    expect(theirs.map((x) => x[0])).toEqual([1, 3, 4, 16, 17, 32]);
+    // The QEMU run has 128 MiB; under TCG QEMU names the product "QEMU Virtual Machine".
+    const ours = structs(smbiosTables({ smp: 1, memBytes: 128 << 20, product: 'QEMU Virtual Machine' })).filter((x) => x[0] !== 127);
+    expect(ours.map((x) => Buffer.from(x).toString('hex'))).toEqual(theirs.map((x) => Buffer.from(x).toString('hex')));
+    expect(qemuConsole).toMatch(/\] DMI: QEMU QEMU Virtual Machine, BIOS 0\.0\.0 02\/06\/2015\r?$/m);
+    // The emulator's boot (the ACPI test above): SMBIOS reached the kernel, product as QEMU names it under KVM.
+    const mine = (await bootscope(tmp.dir, 'console', acpiTrace)).out;
+    expect(mine).toMatch(/\] efi: SMBIOS 3\.0=0x[0-9a-f]+ /m);
+    expect(mine).toMatch(/\] SMBIOS 3\.0\.0 present\.\r?$/m);
+    expect(mine).toMatch(/\] DMI: QEMU KVM Virtual Machine, BIOS 0\.0\.0 02\/06\/2015\r?$/m);
   });
 });
 
