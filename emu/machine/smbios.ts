@@ -33,8 +33,8 @@ export function smbiosTables(opts: { smp: number; memBytes: number; product: str
     // Type 3, Chassis (§7.4): type other, states safe, security unknown, no contained elements, no SKU.
     ...structure(3, 0x300, [1, 0x01, 2, 0, 0, 0x03, 0x03, 0x03, 0x02, ...zeros(4), 0, 0, 0, 0, 0], ['QEMU', MACHINE]),
     // Type 4, Processor (§7.5): central processor, family other, no ID, 2000 MHz, socket populated
-    // and enabled; every vCPU a core of the one socket, one thread per core (QEMU 7.2 counts threads
-    // per core here). Checked against QEMU with one vCPU.
+    // and enabled; every vCPU a core of the one socket, the thread count that of the socket
+    // (checked against QEMU 7.2 with one and two vCPUs).
     ...structure(
       4,
       0x400,
@@ -59,12 +59,12 @@ export function smbiosTables(opts: { smp: number; memBytes: number; product: str
         0,
         Math.min(opts.smp, 255),
         Math.min(opts.smp, 255),
-        1,
+        Math.min(opts.smp, 255),
         ...u16(0x02),
         ...u16(0x01),
         ...u16(opts.smp),
         ...u16(opts.smp),
-        ...u16(1),
+        ...u16(opts.smp),
       ],
       ['CPU 0', 'QEMU', MACHINE],
     ),

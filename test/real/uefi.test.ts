@@ -150,8 +150,8 @@ describe('EDK2 with ACPI (the default with --bios) against QEMU 7.2', () => {
   /** QEMU's log of the same firmware's MMIO (memory_region_ops_*), for the importer. */
   const qemuLog = tmp.file('uefi-acpi-qemu.log');
   let qemuConsole = '';
+  const initrd = tmp.file('acpidump.cpio.gz');
   beforeAll(async () => {
-    const initrd = tmp.file('acpidump.cpio.gz');
     writeFileSync(initrd, makeInitramfs(readFileSync(busybox), '', DUMP_INIT));
     const q = await runOnQemu(
       { id: 'uefi-acpi', guest: 'uart', gic: 3, smp: 1 },
@@ -262,6 +262,14 @@ describe('EDK2 with ACPI (the default with --bios) against QEMU 7.2', () => {
     const ours = structs(smbiosTables({ smp: 1, memBytes: 128 << 20, product: 'QEMU Virtual Machine' })).filter((x) => x[0] !== 127);
     expect(ours.map((x) => Buffer.from(x).toString('hex'))).toEqual(theirs.map((x) => Buffer.from(x).toString('hex')));
     expect(qemuConsole).toMatch(/\] DMI: QEMU QEMU Virtual Machine, BIOS 0\.0\.0 02\/06\/2015\r?$/m);
+    // Two vCPUs: QEMU 7.2 makes them cores of one socket, its thread count 2.
+    const q2 = await runOnQemu(
+      { id: 'uefi-smbios-smp2', guest: 'uart', gic: 3, smp: 2 },
+      { kernel, killAfterMs: 600_000, extraArgs: ['-bios', edk2, '-initrd', initrd, '-append', 'console=ttyAMA0'] },
+    );
+    const theirs2 = structs(dumpedTables(q2.stdout).get('DMI')!).filter((x) => x[0] !== 0 && x[0] !== 127);
+    const ours2 = structs(smbiosTables({ smp: 2, memBytes: 128 << 20, product: 'QEMU Virtual Machine' })).filter((x) => x[0] !== 127);
+    expect(ours2.map((x) => Buffer.from(x).toString('hex'))).toEqual(theirs2.map((x) => Buffer.from(x).toString('hex')));
     // The emulator's boot (the ACPI test above): SMBIOS reached the kernel, product as QEMU names it under KVM.
     const mine = (await bootscope(tmp.dir, 'console', acpiTrace)).out;
     expect(mine).toMatch(/\] efi: SMBIOS 3\.0=0x[0-9a-f]+ /m);
