@@ -72,6 +72,8 @@ export class Snapshots {
   private readonly list: Snapshot[] = [];
   private taken = 0;
   private restored = 0;
+  /** Executed count of the last snapshot taken or restored. */
+  private lastTaken = 0;
   private thinned = 0;
 
   /** Start tracking and take the first snapshot (the machine must be between instructions). */
@@ -131,6 +133,7 @@ export class Snapshots {
     const extra = (this.opts.participants ?? []).map((p) => p.save());
     this.list.splice(at, 0, { pos: this.position(), pages, graph, extra });
     this.taken++;
+    this.lastTaken = e;
     this.thin();
   }
 
@@ -196,6 +199,7 @@ export class Snapshots {
       c.dbgSkip = -1;
     }
     if (dropLater) this.dropAfter(s.pos.executed);
+    this.lastTaken = s.pos.executed;
     this.restored++;
     return s.pos;
   }
@@ -207,8 +211,9 @@ export class Snapshots {
    */
   nextAt(): number {
     const e = this.m.scheduler.executed;
-    let last = 0;
-    for (const s of this.list) if (s.pos.executed <= e) last = s.pos.executed;
+    // the last one taken counts even if thinning dropped it at once (else it would be taken again and again)
+    let last = this.lastTaken <= e ? this.lastTaken : 0;
+    for (const s of this.list) if (s.pos.executed <= e && s.pos.executed > last) last = s.pos.executed;
     return last + this.every;
   }
 

@@ -47,4 +47,32 @@ describe('machine snapshots', () => {
       expect(res.digest).toBe(plain.digest);
     });
   }
+
+  it('smp4-gicv3 within a 2 MiB budget: snapshots are thinned to fit, going back still gives the plain run', async () => {
+    const plain = await runMatrixGuest(matrix('smp4-gicv3'), { output: tmp.file('budget-plain.trace'), quantum: 1000 });
+    const budget = 2 * 2 ** 20;
+    let worst = 0;
+    let last = { count: 0, thinned: 0, restored: 0 };
+    const res = await runMatrixGuest(matrix('smp4-gicv3'), {
+      output: tmp.file('budget-snap.trace'),
+      quantum: 1000,
+      debugLoop: async (m, step, state): Promise<StopInfo> => {
+        const sn = new Snapshots(m, { every: 2000, budget, roots: state, verify: true });
+        for (;;) {
+          const stop = step(sn.nextAt());
+          if (stop) return stop;
+          if (!sn.due()) continue;
+          sn.take();
+          worst = Math.max(worst, sn.stats().bytes);
+          if (sn.stats().taken % 4 === 0 && sn.stats().restored < 20) sn.restoreBefore({ executed: m.scheduler.executed - 7000 });
+          last = sn.stats();
+          await new Promise((r) => setImmediate(r));
+        }
+      },
+    });
+    expect(last.thinned).toBeGreaterThan(0);
+    expect(last.count).toBeGreaterThanOrEqual(2);
+    expect(worst).toBeLessThanOrEqual(budget);
+    expect(res.digest).toBe(plain.digest);
+  });
 });
