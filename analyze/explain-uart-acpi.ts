@@ -106,6 +106,11 @@ export function diagnoseAcpiUart(
       ],
     };
   }
+  const spcrUart = spcr ? uarts.find((r) => r.base === spcr.base) : undefined;
+  if (spcr && spcrUart?.intid !== undefined && spcr.gsi !== spcrUart.intid)
+    reasons.push(
+      `SPCR gives GSI ${spcr.gsi} for ${spcrUart.name}, whose interrupt is INTID ${spcrUart.intid} (check: acpi.spcr-uart). Linux does not use SPCR's interrupt (drivers/acpi/spcr.c takes the base, interface type and baud rate; the driver takes its interrupt from the DSDT's ARMH0011 device), so its console is not affected; an OS that does use it waits on the wrong interrupt.`,
+    );
   const other = otherDeviceConsole(k, cmdline, consoles, enabled, spcr, expectedPorts[0] ?? 'ttyAMA0', reasons);
   if (other) return other;
   return {

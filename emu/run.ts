@@ -13,7 +13,7 @@ import { bootGuest, GuestImageError, loadGuest, type BootInfo } from './machine/
 import { checkFirmwareImage, checkVarsImage, firmwareFwCfg, firmwareKernel, loadFirmwareBoot } from './machine/firmware.ts';
 import { PFLASH_BANK_SIZE } from './devices/pflash.ts';
 import { virtAffinity, type KvmFirmware } from './personality/kvm.ts';
-import { AcpiTableError, acpiFiles, buildTables, checkUserTable } from './acpi/loader.ts';
+import { AcpiTableError, acpiFiles, buildTables, checkUserTable, uncheckedUserTable } from './acpi/loader.ts';
 import { smbiosFiles } from './machine/smbios.ts';
 import type { GuestInput } from './input.ts';
 import { EventRecorder } from './recorder.ts';
@@ -97,6 +97,11 @@ export interface RunConfig {
   acpi?: boolean;
   /** kvm with --bios and ACPI: table files that add to or replace the machine's (QEMU's -acpitable). */
   acpiTables?: string[];
+  /**
+   * kvm with --bios and ACPI: table files given to the firmware exactly as they are (only a whole
+   * header is required: a wrong length or checksum is kept), to reproduce a firmware's broken table.
+   */
+  acpiTablesUnchecked?: string[];
   /** kvm with --bios and ACPI: false leaves the SPCR out. */
   acpiSpcr?: boolean;
   /**
@@ -202,21 +207,18 @@ function readFirmware(
     hashes.efiVars = sha256(vars);
   }
   const acpi = cfg.acpi ?? DEFAULT_ACPI;
-  if (!acpi && (cfg.acpiTables?.length || cfg.acpiSpcr === false))
-    throw new GuestImageError(`${cfg.acpiTables?.length ? '--acpi-table' : '--acpi-spcr'} shapes the ACPI tables: it needs --acpi on`);
-  const user = (cfg.acpiTables ?? []).map((f, i) => {
-    const b = readFlashFile(f, 'ACPI table');
-    try {
-      checkUserTable(b, f);
-    } catch (err) {
-      if (err instanceof AcpiTableError) throw new GuestImageError(err.message);
-      throw err;
-    }
-    hashes[`acpiTable${i}`] = sha256(b);
-    return b;
-  });
+  const shaping = cfg.acpiTables?.length
+    ? '--acpi-table'
+    : cfg.acpiTablesUnchecked?.length
+      ? '--acpi-table-unchecked'
+      : cfg.acpiSpcr === false
+        ? '--acpi-spcr'
+        : undefined;
+  if (!acpi && shaping) throw new GuestImageError(`${shaping} shapes the ACPI tables: it needs --acpi on`);
+  const user = userTables(cfg.acpiTables ?? [], 'acpiTable', checkUserTable, hashes);
+  const unchecked = userTables(cfg.acpiTablesUnchecked ?? [], 'acpiTableUnchecked', uncheckedUserTable, hashes);
   const tables = acpi
-    ? buildTables({ smp, gic, its: gic === 3, affinity: (i) => virtAffinity(i, gic), spcr: cfg.acpiSpcr !== false }, user)
+    ? buildTables({ smp, gic, its: gic === 3, affinity: (i) => virtAffinity(i, gic), spcr: cfg.acpiSpcr !== false }, user, unchecked)
     : undefined;
   // SMBIOS as QEMU gives it to firmware on virt (under KVM the product is "KVM Virtual Machine").
   const smbios = smbiosFiles({ smp, memBytes: cfg.memBytes ?? DEFAULT_MEM, product: 'KVM Virtual Machine' });
@@ -228,6 +230,26 @@ function readFirmware(
     ...(cfg.append !== undefined ? { append: cfg.append } : {}),
   });
   return { firmware: { bios, ...(vars ? { vars } : {}), fwCfg }, hashes, ...(tables ? { tables } : {}) };
+}
+
+/** Table files read and checked (`check` throws AcpiTableError), each hashed as `${role}${i}` for replay. */
+function userTables(
+  files: string[],
+  role: string,
+  check: (b: Uint8Array, file: string) => string,
+  hashes: Record<string, string>,
+): Uint8Array[] {
+  return files.map((f, i) => {
+    const b = readFlashFile(f, 'ACPI table');
+    try {
+      check(b, f);
+    } catch (err) {
+      if (err instanceof AcpiTableError) throw new GuestImageError(err.message);
+      throw err;
+    }
+    hashes[`${role}${i}`] = sha256(b);
+    return b;
+  });
 }
 
 /** A flash image, read whole only when it can fit a bank (so a huge file is refused unread). */
@@ -295,6 +317,7 @@ export function runSource(cfg: RunConfig): TraceSource {
       ...(cfg.bios !== undefined ? { bios: path.resolve(cfg.bios), acpi: cfg.acpi ?? DEFAULT_ACPI } : {}),
       ...(cfg.efiVars !== undefined ? { efiVars: path.resolve(cfg.efiVars) } : {}),
       ...(cfg.acpiTables?.length ? { acpiTables: cfg.acpiTables.map((f) => path.resolve(f)) } : {}),
+      ...(cfg.acpiTablesUnchecked?.length ? { acpiTablesUnchecked: cfg.acpiTablesUnchecked.map((f) => path.resolve(f)) } : {}),
       ...(cfg.acpiSpcr === false ? { acpiSpcr: false } : {}),
     },
   };

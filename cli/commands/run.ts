@@ -54,6 +54,7 @@ interface RunCliOptions {
   efiVars?: string;
   acpi?: string;
   acpiTable: string[];
+  acpiTableUnchecked: string[];
   acpiSpcr?: string;
   gdb?: string;
 }
@@ -157,6 +158,12 @@ export function registerRun(program: Command): void {
       collect,
       [] as string[],
     )
+    .option(
+      '--acpi-table-unchecked <file>',
+      'kvm with --bios: like --acpi-table, but given exactly as it is (wrong length or checksum kept) to reproduce a firmware bug (repeatable)',
+      collect,
+      [] as string[],
+    )
     .option('--acpi-spcr <on|off>', 'kvm with --bios: off leaves the SPCR table out (no console from the firmware tables)')
     .option('--gdb <[host:]port>', 'serve gdb (GDB remote protocol) here; the guest waits at its first instruction (docs/gdb.md)')
     .action(async (opts: RunCliOptions) => {
@@ -182,6 +189,7 @@ export function registerRun(program: Command): void {
           opts.bios,
           opts.efiVars,
           ...opts.acpiTable,
+          ...opts.acpiTableUnchecked,
           ...disks.map((d) => d.file),
         ],
       });
@@ -290,9 +298,19 @@ function openInput(opts: RunCliOptions): { input?: GuestInput; inputInfo?: Recor
 function firmwareSwitches(opts: RunCliOptions): { bios?: string; efiVars?: string; acpi?: boolean } {
   if (opts.acpi !== undefined && opts.acpi !== 'on' && opts.acpi !== 'off')
     throw new UserError(`--acpi must be on or off, not '${opts.acpi}'`);
+  if (opts.acpiSpcr !== undefined && opts.acpiSpcr !== 'on' && opts.acpiSpcr !== 'off')
+    throw new UserError(`--acpi-spcr must be on or off, not '${opts.acpiSpcr}'`);
   if (opts.bios === undefined) {
     if (opts.efiVars !== undefined) throw new UserError('--efi-vars is the variable store of UEFI firmware: it needs --bios');
     if (opts.acpi !== undefined) throw new UserError('--acpi says what the firmware gives the OS: it needs --bios');
+    const shaping = opts.acpiTable.length
+      ? '--acpi-table'
+      : opts.acpiTableUnchecked.length
+        ? '--acpi-table-unchecked'
+        : opts.acpiSpcr !== undefined
+          ? '--acpi-spcr'
+          : undefined;
+    if (shaping) throw new UserError(`${shaping} shapes the ACPI tables the firmware gives the OS: it needs --bios`);
     return {};
   }
   if (opts.machine !== 'kvm') throw new UserError('--bios loads firmware into the flash of the kvm machine (--machine kvm)');
@@ -301,6 +319,7 @@ function firmwareSwitches(opts: RunCliOptions): { bios?: string; efiVars?: strin
     ...(opts.efiVars !== undefined ? { efiVars: opts.efiVars } : {}),
     ...(opts.acpi !== undefined ? { acpi: opts.acpi === 'on' } : {}),
     ...(opts.acpiTable.length ? { acpiTables: opts.acpiTable } : {}),
+    ...(opts.acpiTableUnchecked.length ? { acpiTablesUnchecked: opts.acpiTableUnchecked } : {}),
     ...(opts.acpiSpcr !== undefined ? { acpiSpcr: opts.acpiSpcr === 'on' } : {}),
   };
 }

@@ -38,25 +38,51 @@ export class AcpiTableError extends Error {
 
 /** Checks a user table: a whole header, the length it claims, and a checksum that sums to zero. */
 export function checkUserTable(b: Uint8Array, file: string): string {
-  if (b.length < HEADER_LEN)
-    throw new AcpiTableError(`${file}: not an ACPI table: ${b.length} bytes, shorter than the 36-byte table header`);
-  const sig = String.fromCharCode(...b.subarray(0, 4));
-  if (!/^[A-Z0-9_]{4}$/.test(sig))
-    throw new AcpiTableError(`${file}: not an ACPI table: signature ${JSON.stringify(sig)} is not 4 letters or digits`);
+  const sig = userTableSignature(b, file, '--acpi-table');
   const len = new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(4, true);
   if (len !== b.length)
     throw new AcpiTableError(`${file}: ${sig} table header says ${len} bytes, the file has ${b.length} (truncated or padded)`);
   let sum = 0;
   for (const x of b) sum = (sum + x) & 0xff;
   if (sum !== 0) throw new AcpiTableError(`${file}: ${sig} table checksum is wrong (bytes sum to 0x${sum.toString(16)}, not 0)`);
-  if (sig === 'RSDP' || sig === 'XSDT' || sig === 'RSDT' || sig === 'DSDT' || sig === 'FACP')
-    throw new AcpiTableError(`${file}: a ${sig} cannot be given with --acpi-table (the machine builds it)`);
   return sig;
 }
 
-/** The tables in QEMU 7.2's order (each listed in the XSDT but the DSDT, which the FADT points at). */
-export function buildTables(m: AcpiMachine, user: Uint8Array[] = []): { sig: string; data: Uint8Array }[] {
-  const list: { sig: string; data: Uint8Array }[] = [
+/**
+ * The signature of a table given with --acpi-table-unchecked: only a whole header with a signature
+ * is required (its length and checksum are left as given, to reproduce a firmware's broken table).
+ */
+export function uncheckedUserTable(b: Uint8Array, file: string): string {
+  return userTableSignature(b, file, '--acpi-table-unchecked');
+}
+
+/** A 36-byte header whose signature names a table the loader may add or replace. */
+function userTableSignature(b: Uint8Array, file: string, option: string): string {
+  if (b.length < HEADER_LEN)
+    throw new AcpiTableError(`${file}: not an ACPI table: ${b.length} bytes, shorter than the 36-byte table header`);
+  const sig = String.fromCharCode(...b.subarray(0, 4));
+  if (!/^[A-Z0-9_]{4}$/.test(sig))
+    throw new AcpiTableError(`${file}: not an ACPI table: signature ${JSON.stringify(sig)} is not 4 letters or digits`);
+  // The loader script patches these (pointers between them); the machine's own are always used.
+  if (sig === 'RSDP' || sig === 'XSDT' || sig === 'RSDT' || sig === 'DSDT' || sig === 'FACP')
+    throw new AcpiTableError(`${file}: a ${sig} cannot be given with ${option} (the machine builds it)`);
+  return sig;
+}
+
+/** A table for the firmware; `asGiven`: passed on byte for byte (no checksum fix in the loader script). */
+export interface GivenTable {
+  sig: string;
+  data: Uint8Array;
+  asGiven?: true;
+}
+
+/**
+ * The tables in QEMU 7.2's order (each listed in the XSDT but the DSDT, which the FADT points at);
+ * `user` tables (--acpi-table), then `unchecked` ones (--acpi-table-unchecked), each replacing the
+ * table of its signature or added after the others.
+ */
+export function buildTables(m: AcpiMachine, user: Uint8Array[] = [], unchecked: Uint8Array[] = []): GivenTable[] {
+  const list: GivenTable[] = [
     { sig: 'DSDT', data: dsdt(m.smp) },
     { sig: 'FACP', data: fadt() },
     { sig: 'APIC', data: madt(m) },
@@ -68,12 +94,15 @@ export function buildTables(m: AcpiMachine, user: Uint8Array[] = []): { sig: str
     // QEMU 7.2 builds the IORT (with its ITS group) for every GIC version.
     { sig: 'IORT', data: iort() },
   ];
-  for (const t of user) {
+  const give = (t: Uint8Array, asGiven: boolean): void => {
     const sig = String.fromCharCode(...t.subarray(0, 4));
+    const entry: GivenTable = { sig, data: t, ...(asGiven ? { asGiven: true as const } : {}) };
     const i = list.findIndex((x) => x.sig === sig);
-    if (i >= 0) list[i] = { sig, data: t };
-    else list.push({ sig, data: t });
-  }
+    if (i >= 0) list[i] = entry;
+    else list.push(entry);
+  };
+  for (const t of user) give(t, false);
+  for (const t of unchecked) give(t, true);
   return list;
 }
 
@@ -114,7 +143,7 @@ class Script {
 }
 
 /** The fw_cfg files for these tables: the blob (with the XSDT last), the RSDP and the loader script. */
-export function acpiFiles(tables: { sig: string; data: Uint8Array }[]): FwCfgFile[] {
+export function acpiFiles(tables: GivenTable[]): FwCfgFile[] {
   const script = new Script();
   script.allocate(TABLES_FILE, 64, ZONE_HIGH);
   const blob: Uint8Array[] = [];
@@ -124,7 +153,9 @@ export function acpiFiles(tables: { sig: string; data: Uint8Array }[]): FwCfgFil
   let dsdtAt = -1;
   for (const t of tables) {
     const data = Uint8Array.from(t.data);
-    data[9] = 0; // the firmware computes the checksum after patching
+    // The firmware computes the checksum after patching; a table given as is keeps its own (a
+    // firmware bug to reproduce; EDK2 leaves such a table uninstalled, docs/firmware.md).
+    if (!t.asGiven) data[9] = 0;
     offsets.set(t.sig, at);
     if (t.sig === 'DSDT') dsdtAt = at;
     else xsdtEntries.push(at);
@@ -135,7 +166,7 @@ export function acpiFiles(tables: { sig: string; data: Uint8Array }[]): FwCfgFil
       dv.setUint32(40, dsdtAt, true);
       dv.setBigUint64(FADT_X_DSDT, BigInt(dsdtAt), true);
     }
-    script.checksum(TABLES_FILE, at + 9, at, data.length);
+    if (!t.asGiven) script.checksum(TABLES_FILE, at + 9, at, data.length);
     blob.push(data);
     at += data.length;
   }

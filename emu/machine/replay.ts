@@ -116,6 +116,7 @@ interface StoredConfig {
   efiVars?: string;
   acpi?: boolean;
   acpiTables?: string[];
+  acpiTablesUnchecked?: string[];
   acpiSpcr?: boolean;
 }
 
@@ -183,6 +184,7 @@ export function prepareReplay(reader: TraceReader, tracePath: string, opts: Repl
   if (c.bios !== undefined) checkFile(c.bios, 'bios');
   if (c.efiVars !== undefined) checkFile(c.efiVars, 'efiVars');
   (c.acpiTables ?? []).forEach((f, i) => checkFile(f, `acpiTable${i}`));
+  (c.acpiTablesUnchecked ?? []).forEach((f, i) => checkFile(f, `acpiTableUnchecked${i}`));
   const disks = checkDisks(tracePath, c.disks ?? [], meta.hashes);
   const recordedEvents = reader.eventCount;
   // The UART input the run received (file or terminal), fed back at the recorded virtual times.
@@ -216,6 +218,7 @@ export function prepareReplay(reader: TraceReader, tracePath: string, opts: Repl
     ...(c.bios !== undefined ? { bios: c.bios, acpi: c.acpi ?? false } : {}),
     ...(c.efiVars !== undefined ? { efiVars: c.efiVars } : {}),
     ...(c.acpiTables?.length ? { acpiTables: c.acpiTables } : {}),
+    ...(c.acpiTablesUnchecked?.length ? { acpiTablesUnchecked: c.acpiTablesUnchecked } : {}),
     ...(c.acpiSpcr === false ? { acpiSpcr: false } : {}),
     ...(opts.jit !== undefined ? { jit: opts.jit } : {}),
     ...(opts.output !== undefined ? { output: opts.output, inputs: [tracePath], ...(opts.overwrite ? { overwrite: true } : {}) } : {}),

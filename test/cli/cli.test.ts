@@ -124,6 +124,24 @@ describe('bootscope CLI', () => {
     expect((await bootscope('info', trace)).code).toBe(0); // nothing was changed
   });
 
+  it('run: the ACPI table options need --bios, and --acpi-spcr is on or off (one line, before anything runs)', async () => {
+    const kernel = join(dir, 'kernel.bin');
+    const aml = join(dir, 'oemx.aml');
+    writeFileSync(kernel, Buffer.alloc(4096));
+    writeFileSync(aml, Buffer.alloc(40));
+    const out = join(dir, 'acpi-opts.trace');
+    for (const [args, msg] of [
+      [['--acpi-table-unchecked', aml], '--acpi-table-unchecked shapes the ACPI tables the firmware gives the OS: it needs --bios'],
+      [['--acpi-table', aml], '--acpi-table shapes the ACPI tables the firmware gives the OS: it needs --bios'],
+      [['--bios', kernel, '--acpi-spcr', 'maybe'], "--acpi-spcr must be on or off, not 'maybe'"],
+    ] as const) {
+      const r = await bootscope('run', '--kernel', kernel, '-o', out, ...args);
+      expect(r.code).not.toBe(0);
+      expect(r.err).toBe(`bootscope: ${msg}\n`);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
   it('--debug shows the stack', async () => {
     const r = await bootscope('--debug', 'info', join(dir, 'missing.trace'));
     expect(r.code).not.toBe(0);

@@ -4,7 +4,16 @@
 // comparison with QEMU 7.2's tables is in test/real/uefi.test.ts.
 import { describe, expect, it } from 'vitest';
 import * as A from '../../emu/acpi/aml.ts';
-import { acpiFiles, AcpiTableError, buildTables, checkUserTable, LOADER_FILE, RSDP_FILE, TABLES_FILE } from '../../emu/acpi/loader.ts';
+import {
+  acpiFiles,
+  AcpiTableError,
+  buildTables,
+  checkUserTable,
+  LOADER_FILE,
+  RSDP_FILE,
+  TABLES_FILE,
+  uncheckedUserTable,
+} from '../../emu/acpi/loader.ts';
 import { table, type AcpiMachine } from '../../emu/acpi/tables.ts';
 import { virtAffinity } from '../../emu/personality/kvm.ts';
 
@@ -135,5 +144,37 @@ describe('ACPI tables (QEMU 7.2 virt)', () => {
     expect(() => checkUserTable(new TextEncoder().encode('hello world, this is not a table at all'), 'x')).toThrow(
       'x: not an ACPI table: signature "hell" is not 4 letters or digits',
     );
+  });
+
+  it('--acpi-table-unchecked needs only a header: a wrong checksum or length is kept, byte for byte, with no checksum command', () => {
+    const good = table('OEMX', 1, [1, 2, 3, 4]);
+    const bad = Uint8Array.from(good);
+    bad[9] = (bad[9]! + 0x5a) & 0xff; // the checksum byte off by 0x5a
+    expect(uncheckedUserTable(bad, 'b.aml')).toBe('OEMX');
+    const padded = new Uint8Array(good.length + 8);
+    padded.set(good);
+    expect(uncheckedUserTable(padded, 'p.aml')).toBe('OEMX');
+    expect(() => uncheckedUserTable(good.subarray(0, 35), 't.aml')).toThrow(
+      't.aml: not an ACPI table: 35 bytes, shorter than the 36-byte table header',
+    );
+    expect(() => uncheckedUserTable(table('FACP', 6, []), 'f.aml')).toThrow(
+      'f.aml: a FACP cannot be given with --acpi-table-unchecked (the machine builds it)',
+    );
+    const list = buildTables(machine(1, 3), [], [bad]);
+    expect(list.at(-1)).toEqual({ sig: 'OEMX', data: bad, asGiven: true });
+    const files = new Map(acpiFiles(list).map((f) => [f.name, f.data]));
+    const blob = files.get(TABLES_FILE)!;
+    const at = list.slice(0, -1).reduce((n, t) => n + t.data.length, 0);
+    expect(blob.subarray(at, at + bad.length)).toEqual(bad);
+    // Checksum commands (type 3) cover every table but the one given as is.
+    const script = files.get(LOADER_FILE)!;
+    const starts: number[] = [];
+    for (let o = 0; o < script.length; o += 128) {
+      const dv = new DataView(script.buffer, script.byteOffset + o);
+      if (dv.getUint32(0, true) === 3 && String.fromCharCode(...script.subarray(o + 4, o + 4 + TABLES_FILE.length)) === TABLES_FILE)
+        starts.push(dv.getUint32(64, true));
+    }
+    expect(starts).not.toContain(at);
+    expect(starts).toHaveLength(list.length); // the other tables and the XSDT
   });
 });

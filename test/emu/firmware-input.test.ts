@@ -33,7 +33,14 @@ function withFv(size: number, off: number): Uint8Array {
 
 const kernel = file('kernel', new Uint8Array(4096));
 
-async function runError(extra: { bios?: string; efiVars?: string; acpi?: boolean; machine?: 'kvm' | 'xen' }): Promise<string> {
+async function runError(extra: {
+  bios?: string;
+  efiVars?: string;
+  acpi?: boolean;
+  acpiTables?: string[];
+  acpiTablesUnchecked?: string[];
+  machine?: 'kvm' | 'xen';
+}): Promise<string> {
   try {
     await runGuest({ kernel, maxInsns: 1, ...extra });
   } catch (err) {
@@ -84,6 +91,25 @@ describe('firmware image checks', () => {
     formatted.set(withFv(0x1000, 0).subarray(0, 0x48), 0);
     new DataView(formatted.buffer).setBigUint64(0x20, 0x40000n, true);
     expect(fvHeaderAt(formatted, 0)).toBe(false); // the length changed: the checksum no longer holds
+  });
+
+  it('--acpi-table refuses a bad checksum; --acpi-table-unchecked refuses only a missing file or one shorter than a header', async () => {
+    const bios = file('ok3.fd', withFv(0x4000, 0x1000));
+    const oem = Buffer.alloc(40);
+    oem.write('OEMX', 0, 'ascii');
+    oem.writeUInt32LE(40, 4); // the right length, the checksum byte left 0
+    const bad = file('oemx.aml', oem);
+    // 'O' + 'E' + 'M' + 'X' + 40 = 0x161
+    expect(await runError({ bios, acpiTables: [bad] })).toBe(`${bad}: OEMX table checksum is wrong (bytes sum to 0x61, not 0)`);
+    const missing = path.join(dir, 'missing.aml');
+    expect(await runError({ bios, acpiTablesUnchecked: [missing] })).toBe(`${missing}: ACPI table file not found`);
+    const short = file('short.aml', oem.subarray(0, 20));
+    expect(await runError({ bios, acpiTablesUnchecked: [short] })).toBe(
+      `${short}: not an ACPI table: 20 bytes, shorter than the 36-byte table header`,
+    );
+    expect(await runError({ bios, acpi: false, acpiTablesUnchecked: [bad] })).toBe(
+      '--acpi-table-unchecked shapes the ACPI tables: it needs --acpi on',
+    );
   });
 
   it('--bios needs the kvm machine', async () => {

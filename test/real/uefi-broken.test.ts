@@ -89,7 +89,7 @@ function acpiTable(sig: string, revision: number, body: Buffer): Buffer {
  * Base Address (an ACPI 6.4 §5.2.3.2 Generic Address Structure) at 40, Interrupt Type at 52, GSI at
  * 54, then 9600 baud 8N1, no PCI device.
  */
-function spcrTable(interfaceType: number, base: number): Buffer {
+function spcrTable(interfaceType: number, base: number, gsi = 33): Buffer {
   const b = Buffer.alloc(44);
   b.writeUInt8(interfaceType, 0);
   b.writeUInt8(0, 4); // GAS: system memory space
@@ -97,7 +97,7 @@ function spcrTable(interfaceType: number, base: number): Buffer {
   b.writeUInt8(1, 7); // access size: byte
   b.writeBigUInt64LE(BigInt(base), 8);
   b.writeUInt8(1 << 3, 16); // Interrupt Type: ARMH GIC
-  b.writeUInt32LE(33, 18); // GSI: the PL011's SPI 1
+  b.writeUInt32LE(gsi, 18); // GSI: 33 is the PL011's SPI 1
   b.writeUInt8(3, 22); // 9600 baud
   b.writeUInt8(1, 24); // 1 stop bit
   b.writeUInt16LE(0xffff, 28); // PCI Device ID: not a PCI device
@@ -142,5 +142,52 @@ describe('EDK2 ACPI boots with a broken table given by --acpi-table', () => {
     expect(await uartVerdict(base.trace)).toBe('acpi-spcr-wrong');
     const timer = await edk2Run('gtdt', '--acpi-table', gtdt, '--append', 'console=ttyAMA0');
     expect(await findings(timer.trace)).toEqual(['acpi.gtdt-timer']);
+  });
+});
+
+describe('EDK2 ACPI boot with a table given as is by --acpi-table-unchecked', () => {
+  it('an OEM table with a wrong checksum gives acpi.table-header (EDK2 does not install it), an SPCR with GSI 34 gives acpi.spcr-uart; the console still works and replay is identical', async () => {
+    const oem = acpiTable('OEMX', 1, Buffer.from('a table the OS never sees'));
+    oem[9] = (oem[9]! + 0x5a) & 0xff; // the bytes now sum to 0x5a
+    const oemFile = tmp.file('oemx.aml');
+    writeFileSync(oemFile, oem);
+    // The machine's SPCR (PL011 at 0x9000000) with the interrupt of SPI 2 instead of SPI 1.
+    const spcrFile = tmp.file('spcr-gsi.aml');
+    writeFileSync(spcrFile, spcrTable(0x03, 0x0900_0000, 34));
+    const r = await edk2Run('unchecked', '--acpi-table-unchecked', oemFile, '--acpi-table', spcrFile, '--append', 'console=ttyAMA0');
+    // EDK2's QEMU table loader installs only tables whose length and checksum hold: the kernel's
+    // list has the given SPCR but no OEMX, and ACPICA has no checksum to complain about.
+    expect(r.console).toMatch(/^\[\s*\d+\.\d+\] ACPI: SPCR 0x[0-9A-F]+ 000050 \(v02 BOCHS  BROKEN   00000001 BSCP 00000001\)$/m);
+    expect(r.console).toMatch(/^\[\s*\d+\.\d+\] ACPI: XSDT 0x[0-9A-F]+ 000064 /m); // 8 tables, as without OEMX
+    expect(r.console).not.toContain('OEMX');
+    expect(r.console).not.toContain('Incorrect checksum');
+    // Linux ignores SPCR's interrupt: the console comes up as usual.
+    expect(r.console).toContain('ACPI: SPCR: console: pl011,mmio,0x9000000,9600');
+    expect(r.console).toMatch(/^\[\s*\d+\.\d+\] printk: console \[ttyAMA0\] enabled$/m);
+    const check = JSON.parse((await bootscope(tmp.dir, 'check', r.trace, '--rules', 'acpi', '--json')).out) as {
+      findings: { rule: string; message: string }[];
+    };
+    expect(check.findings.map((f) => [f.rule, f.message])).toEqual([
+      [
+        'acpi.table-header',
+        "OEMX: header length 61, 61 bytes stored, bytes sum to 0x5a; a table must be as long as its header says and sum to 0. The kernel's table list has no OEMX: the firmware did not pass it on.",
+      ],
+      ['acpi.spcr-uart', 'SPCR gives GSI 34 for pl011@9000000, whose interrupt is INTID 33.'],
+    ]);
+    const x = JSON.parse((await bootscope(tmp.dir, 'explain', 'uart', r.trace, '--json')).out);
+    expect(x.verdict).toBe('working-acpi');
+    expect(x.hasConsole).toBe(true);
+    expect(x.reasons).toContainEqual(
+      expect.stringMatching(
+        /^SPCR gives GSI 34 for pl011@9000000, whose interrupt is INTID 33 \(check: acpi.spcr-uart\)\. Linux does not use SPCR's interrupt/,
+      ),
+    );
+    // The table given as is is an input of the run: replay hands the firmware the same bytes.
+    const info = JSON.parse((await bootscope(tmp.dir, 'info', r.trace, '--json')).out);
+    expect(info.meta.source.config.acpiTablesUnchecked).toEqual([oemFile]);
+    expect(Object.keys(info.meta.hashes)).toContain('acpiTableUnchecked0');
+    const replay = await bootscope(tmp.dir, 'replay', r.trace, '--json');
+    expect(replay.err).toBe('');
+    expect(JSON.parse(replay.out).identical).toBe(true);
   });
 });
