@@ -3,7 +3,7 @@
 // as a child process (the CPU core is ~10x slower inside vitest's module transform), and pick the
 // platform lines out of a Linux console.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -96,6 +96,34 @@ export function runScript(file: string, args: readonly string[]): Promise<void> 
 export function tempDir(prefix: string) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, file: (name: string) => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** What `bootscope run --json` prints about a run (the fields the disk-boot tests read). */
+export interface RunSummary {
+  stop: string;
+  stopMessage: string;
+  console: string;
+  hashes: Record<string, string>;
+}
+
+/**
+ * `bootscope run --kernel K --initrd I --disk COPY --max-insns N -o TRACE --json ARGS…` on a fresh
+ * copy of `disk` (so each boot starts from the same image); throws when the run exits non-zero or
+ * writes anything to stderr.
+ */
+export async function runOnDiskCopy(
+  tmp: ReturnType<typeof tempDir>,
+  name: string,
+  guest: { kernel: string; initrd: string; disk: string; maxInsns?: string },
+  ...args: string[]
+): Promise<{ trace: string; disk: string; summary: RunSummary }> {
+  const copy = tmp.file(`${name}.ext4`);
+  copyFileSync(guest.disk, copy);
+  const trace = tmp.file(`${name}.trace`);
+  const common = ['--kernel', guest.kernel, '--initrd', guest.initrd, '--disk', copy, '--max-insns', guest.maxInsns ?? '4e9'];
+  const r = await bootscope(tmp.dir, 'run', ...common, '-o', trace, '--json', ...args);
+  if (r.code !== 0 || r.err !== '') throw new Error(`bootscope run ${name} exited ${r.code}: ${r.err}`);
+  return { trace, disk: copy, summary: JSON.parse(r.out) as RunSummary };
 }
 
 /** Drop printk timestamps and carriage returns, keep "Booting Linux" … end of the panic. */

@@ -9,39 +9,20 @@
 // a real difference, not the one this test is about. Network frames across the two machines are
 // in docs/analyzers.md; their latency is tested in disk-boot.test.ts and xen-disk.test.ts.
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestDisk } from '../../scripts/make-test-disk.ts';
-import { bootscope, fetchGuests, REPO_ROOT, tempDir } from '../helpers/real-guests.ts';
+import { bootscope, fetchGuests, REPO_ROOT, runOnDiskCopy, tempDir } from '../helpers/real-guests.ts';
 
 const tmp = tempDir('bootscope-real-disk-diff-');
 let kvm: Promise<string>;
 let xen: Promise<string>;
 
 async function boot(name: string, disk: string, initrd: string, kernel: string, ...args: string[]): Promise<string> {
-  const copy = tmp.file(`${name}.ext4`);
-  copyFileSync(disk, copy);
-  const trace = tmp.file(`${name}.trace`);
-  const r = await bootscope(
-    tmp.dir,
-    'run',
-    '--kernel',
-    kernel,
-    '--initrd',
-    initrd,
-    '--disk',
-    copy,
-    '--max-insns',
-    '4e9',
-    '-o',
-    trace,
-    '--json',
-    ...args,
-  );
-  if (r.code !== 0 || r.err !== '') throw new Error(`bootscope run ${name} exited ${r.code}: ${r.err}`);
-  if (JSON.parse(r.out).stop !== 'system_off') throw new Error(`bootscope run ${name} did not power off`);
+  const { trace, summary } = await runOnDiskCopy(tmp, name, { kernel, initrd, disk }, ...args);
+  if (summary.stop !== 'system_off') throw new Error(`bootscope run ${name} did not power off`);
   return trace;
 }
 

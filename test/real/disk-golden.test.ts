@@ -10,12 +10,11 @@
 // journal transaction before the read-only remount depends on when jbd2's thread runs, which each
 // machine's timing moves (test/real/disk-diff.test.ts): the rest of the block stream, and the
 // counts that follow it, are not golden material.
-import { copyFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestDisk } from '../../scripts/make-test-disk.ts';
 import { golden } from '../analyze/helpers.ts';
-import { bootscope, fetchGuests, tempDir } from '../helpers/real-guests.ts';
+import { bootscope, fetchGuests, runOnDiskCopy, tempDir } from '../helpers/real-guests.ts';
 
 const tmp = tempDir('bootscope-real-disk-golden-');
 let version = '';
@@ -23,27 +22,8 @@ let kvm: Promise<string>;
 let xen: Promise<string>;
 
 async function boot(name: string, disk: string, initrd: string, kernel: string, ...args: string[]): Promise<string> {
-  const copy = tmp.file(`${name}.ext4`);
-  copyFileSync(disk, copy);
-  const trace = tmp.file(`${name}.trace`);
-  const r = await bootscope(
-    tmp.dir,
-    'run',
-    '--kernel',
-    kernel,
-    '--initrd',
-    initrd,
-    '--disk',
-    copy,
-    '--max-insns',
-    '4e9',
-    '-o',
-    trace,
-    '--json',
-    ...args,
-  );
-  if (r.code !== 0 || r.err !== '') throw new Error(`bootscope run ${name} exited ${r.code}: ${r.err}`);
-  if (JSON.parse(r.out).stop !== 'system_off') throw new Error(`bootscope run ${name} did not power off`);
+  const { trace, summary } = await runOnDiskCopy(tmp, name, { kernel, initrd, disk }, ...args);
+  if (summary.stop !== 'system_off') throw new Error(`bootscope run ${name} did not power off`);
   return trace;
 }
 

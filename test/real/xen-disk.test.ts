@@ -6,10 +6,10 @@
 // identical. 6.1: 2 vCPUs with GICv3 (disk and NIC) and 1 vCPU with GICv2 (disk); 6.12 (its own
 // initramfs: its .ko.xz modules): 2 vCPUs with GICv2 (disk and NIC). Three boots, one replay.
 import { createHash } from 'node:crypto';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DISK_MARKER, INITRAMFS_MARKER, makeTestDisk, NET_MARKER } from '../../scripts/make-test-disk.ts';
-import { bootscope, fetchGuests, tempDir, type Guests } from '../helpers/real-guests.ts';
+import { bootscope, fetchGuests, runOnDiskCopy, tempDir, type Guests } from '../helpers/real-guests.ts';
 
 const tmp = tempDir('bootscope-real-xen-disk-');
 let guests: Guests;
@@ -20,40 +20,11 @@ let diskSha: string;
 const sha = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
 const MAC = '00:16:3e:aa:bb:cc';
 
-interface Boot {
-  trace: string;
-  disk: string;
-  summary: { stop: string; stopMessage: string; console: string; hashes: Record<string, string> };
-}
+type Boot = Awaited<ReturnType<typeof runOnDiskCopy>>;
 
-async function boot(name: string, kernel: string, initramfs: string, ...args: string[]): Promise<Boot> {
-  const copy = tmp.file(`${name}.ext4`);
-  copyFileSync(disk, copy);
-  const trace = tmp.file(`${name}.trace`);
-  const r = await bootscope(
-    tmp.dir,
-    'run',
-    '--machine',
-    'xen',
-    '--kernel',
-    kernel,
-    '--initrd',
-    initramfs,
-    '--append',
-    'console=hvc0',
-    '--mem',
-    '256M',
-    '--disk',
-    copy,
-    '--max-insns',
-    '3e9',
-    '-o',
-    trace,
-    '--json',
-    ...args,
-  );
-  if (r.code !== 0 || r.err !== '') throw new Error(`bootscope run ${name} exited ${r.code}: ${r.err}`);
-  return { trace, disk: copy, summary: JSON.parse(r.out) };
+async function boot(name: string, kernel: string, initrd: string, ...args: string[]): Promise<Boot> {
+  const xen = ['--machine', 'xen', '--append', 'console=hvc0', '--mem', '256M'];
+  return runOnDiskCopy(tmp, name, { kernel, initrd, disk, maxInsns: '3e9' }, ...xen, ...args);
 }
 
 async function sql(trace: string, query: string): Promise<Record<string, unknown>[]> {

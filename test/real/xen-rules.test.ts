@@ -4,11 +4,10 @@
 // broken frontend would have made it, fires each family's rules and nothing else. (The emulated
 // dom0 never breaks these rules itself; test/analyze/rules-xen-guest.test.ts has a bare-metal domU
 // of ours break the xenstore and blkif ones for real.)
-import { copyFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventOf, TraceEvent } from '../../capture/model.ts';
 import { makeTestDisk } from '../../scripts/make-test-disk.ts';
-import { bootscope, fetchGuests, tempDir } from '../helpers/real-guests.ts';
+import { bootscope, fetchGuests, runOnDiskCopy, tempDir } from '../helpers/real-guests.ts';
 import { editTrace, traceFindings } from '../analyze/xen-pv-events.ts';
 
 const tmp = tempDir('bootscope-real-xen-rules-');
@@ -16,41 +15,12 @@ afterAll(() => tmp.cleanup());
 const MAC = '00:16:3e:aa:bb:cc';
 const XEN_FAMILIES = /^(xenbus|xenstore|blkif)\./;
 
-async function boot(name: string, kernel: string, initramfs: string, disk: string, gic: '2' | '3'): Promise<string> {
-  const copy = tmp.file(`${name}.ext4`);
-  copyFileSync(disk, copy);
-  const trace = tmp.file(`${name}.trace`);
-  const r = await bootscope(
-    tmp.dir,
-    'run',
-    '--machine',
-    'xen',
-    '--kernel',
-    kernel,
-    '--initrd',
-    initramfs,
-    '--append',
-    'console=hvc0',
-    '--mem',
-    '256M',
-    '--disk',
-    copy,
-    '--nic',
-    `mac=${MAC}`,
-    '--smp',
-    '2',
-    '--gic',
-    gic,
-    '--max-insns',
-    '3e9',
-    '-o',
-    trace,
-    '--json',
-  );
-  if (r.code !== 0 || r.err !== '') throw new Error(`bootscope run ${name} exited ${r.code}: ${r.err}`);
-  const stop = JSON.parse(r.out) as { stopMessage: string; console: string };
-  if (stop.stopMessage !== 'Xen SCHEDOP_shutdown poweroff' || !stop.console.includes('BOOTSCOPE-DISK-INIT-OK'))
-    throw new Error(`bootscope run ${name} did not reach the disk's init and power off: ${stop.stopMessage}`);
+async function boot(name: string, kernel: string, initrd: string, disk: string, gic: '2' | '3'): Promise<string> {
+  const g = { kernel, initrd, disk, maxInsns: '3e9' };
+  const xen = ['--machine', 'xen', '--append', 'console=hvc0', '--mem', '256M', '--nic', `mac=${MAC}`, '--smp', '2', '--gic', gic];
+  const { trace, summary } = await runOnDiskCopy(tmp, name, g, ...xen);
+  if (summary.stopMessage !== 'Xen SCHEDOP_shutdown poweroff' || !summary.console.includes('BOOTSCOPE-DISK-INIT-OK'))
+    throw new Error(`bootscope run ${name} did not reach the disk's init and power off: ${summary.stopMessage}`);
   return trace;
 }
 
