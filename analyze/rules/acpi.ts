@@ -97,6 +97,10 @@ class AcpiRules implements Analysis<void> {
   private stubDt: TraceEvent | undefined;
   private stubEmpty: TraceEvent | undefined;
   private kernelAcpi: TraceEvent | undefined;
+  /** The kernel's "efi:" line naming an ACPI root pointer in the UEFI system table. */
+  private efiAcpi: TraceEvent | undefined;
+  /** The kernel's command line said acpi=off. */
+  private acpiOff: TraceEvent | undefined;
   /** A kernel log line (timestamped) reached the console: the kernel's ACPI lines would have, too. */
   private kernelLog = false;
   /** Signatures in the kernel's table list ("ACPI: SPCR 0x… (v02 …)"), up to 64. */
@@ -125,6 +129,8 @@ class AcpiRules implements Analysis<void> {
       if (l.includes('EFI stub: Using DTB from configuration table')) this.stubDt ??= e;
       else if (l.includes('EFI stub: Generating empty DTB')) this.stubEmpty ??= e;
       else if (/\] ACPI: (RSDP|XSDT) 0x/.test(l)) this.kernelAcpi ??= e;
+      else if (/\] efi: .*\bACPI(?: 2\.0)?=0x/.test(l)) this.efiAcpi ??= e;
+      else if (/\] Kernel command line: (?:.* )?acpi=off(?: |$)/.test(l)) this.acpiOff ??= e;
       const listed = /\] ACPI: ([A-Z0-9_]{4}) 0x[0-9A-F]+ [0-9A-F]+ \(v/.exec(l);
       if (listed && this.listed.size < 64) this.listed.add(listed[1]!);
       if (/^\[\s*\d+\.\d+\] /.test(l)) this.kernelLog = true;
@@ -154,8 +160,9 @@ class AcpiRules implements Analysis<void> {
         [this.stubDt, this.kernelAcpi],
       );
     // Without a kernel log on the console (an ACPI boot with no SPCR and no console=) the absence
-    // of the kernel's ACPI lines says nothing.
-    else if (this.stubEmpty && this.kernelLog && !this.kernelAcpi)
+    // of the kernel's ACPI lines says nothing. When the kernel's efi: line shows ACPI in the system
+    // table and its command line says acpi=off, the firmware did its part: the guest chose.
+    else if (this.stubEmpty && this.kernelLog && !this.kernelAcpi && !(this.efiAcpi && this.acpiOff))
       this.sink.report(
         R,
         'neither',

@@ -112,6 +112,15 @@ describe('acpi rules', () => {
     expect(neither.map((f) => f.message)).toEqual([
       'the EFI stub generated an empty DTB (the firmware gave no DT) but the kernel found no ACPI tables: it has no hardware description.',
     ]);
+    // The firmware put ACPI in the system table (the kernel's efi: line) and the kernel was told
+    // acpi=off (as on a real run in test/real/uefi-broken.test.ts): not the VM's fault.
+    const efiLine = consoleLine('[    0.000000] efi: SMBIOS 3.0=0x5fed0000 MEMATTR=0x5d28f018 ACPI 2.0=0x5c430018 MEMRESERVE=0x5c42ff18 ');
+    const acpiOff = consoleLine('[    0.000000] Kernel command line: acpi=off earlycon=pl011,0x9000000 console=ttyAMA0');
+    expect(acpiFindings([GICD3, GICR3, ITS, PCIE, PL011], [ACPI_BOOT[0]!, kernelLog, efiLine, acpiOff], extra())).toEqual([]);
+    // Without the efi: line's ACPI (a firmware that gave neither), acpi=off does not excuse it.
+    expect(acpiFindings([GICD3, GICR3, ITS, PCIE, PL011], [ACPI_BOOT[0]!, kernelLog, acpiOff], {}).map((f) => f.rule)).toEqual([
+      'acpi.hw-description',
+    ]);
     // A real ACPI boot with no SPCR and no console= (test/real/uefi-broken.test.ts): the EFI stub's
     // lines reach the UART, the kernel's log never does; that is no evidence of missing tables.
     expect(acpiFindings([GICD3, GICR3, ITS, PCIE, PL011], [ACPI_BOOT[0]!, timerLine(27)], extra())).toEqual([]);

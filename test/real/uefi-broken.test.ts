@@ -60,6 +60,15 @@ describe('EDK2 ACPI boots made to break (kvm machine, GICv3)', () => {
     expect(await findings(r.trace)).toEqual([]);
   });
 
+  it('acpi=off on an ACPI boot: the kernel has no hardware description and panics at the timer, but the firmware gave ACPI (efi: ACPI 2.0=…), so acpi.hw-description stays quiet', async () => {
+    const r = await edk2Run('acpi-off', '--append', 'acpi=off earlycon=pl011,0x9000000 console=ttyAMA0');
+    expect(r.console).toContain('EFI stub: Generating empty DTB');
+    expect(r.console).toMatch(/^\[\s*\d+\.\d+\] efi: .*ACPI 2\.0=0x/m);
+    expect(r.console).toMatch(/Kernel panic - not syncing: Unable to initialise architected timer/);
+    expect(r.console).not.toMatch(/\] ACPI: (RSDP|XSDT) 0x/);
+    expect(await findings(r.trace)).toEqual([]);
+  });
+
   it('--its off: the MADT (as QEMU 7.2 builds it) still lists an ITS, check gives acpi.madt-gic', async () => {
     const r = await edk2Run('its-off', '--its', 'off', '--append', 'console=ttyAMA0');
     expect(await findings(r.trace)).toEqual(['acpi.madt-gic']);
