@@ -657,21 +657,7 @@ export class GdbServer {
   private toEventCont(seq: number): () => Promise<void> {
     const t = this.target;
     return async () => {
-      let found: DebugPoint | undefined;
-      t.onEvent = (q, ev) => {
-        if (q !== seq || found) return;
-        const s = t.m.scheduler;
-        // inside an instruction: the event's time counts that instruction; an interrupt taken
-        // between instructions counts none
-        found = s.current >= 0 ? { vcpu: s.current, time: ev.kind === 'irq_deliver' ? s.now() : s.now() - 1 } : { time: s.now() };
-        s.debugPoint = {};
-      };
-      try {
-        await t.run(null, { stopAtPoints: false });
-      } finally {
-        t.onEvent = undefined;
-      }
-      const pos = found;
+      const pos = await this.findEvent(seq);
       if (!pos) {
         this.monitorError(`the replay ended before event #${seq}`);
         return;
@@ -691,6 +677,24 @@ export class GdbServer {
   private async toEventFromSnapshots(seq: number): Promise<void> {
     const t = this.target;
     this.restoreBefore({ events: seq });
+    const pos = await this.findEvent(seq);
+    if (!pos) {
+      this.monitorError(`the replay ended before event #${seq}`);
+      return;
+    }
+    this.restoreBefore(pos);
+    const h = await t.run(pos, { stopAtPoints: false });
+    if (h.kind === 'exited') this.monitorError(`the replay ended before event #${seq}`);
+    else this.atEvent(seq, h);
+  }
+
+  /**
+   * Runs on from here until event #seq is recorded and returns the moment it happened (undefined
+   * when the replay ends first): inside an instruction, the event's time counts that instruction;
+   * an interrupt taken between instructions counts none.
+   */
+  private async findEvent(seq: number): Promise<DebugPoint | undefined> {
+    const t = this.target;
     let found: DebugPoint | undefined;
     t.onEvent = (q, ev) => {
       if (q !== seq || found) return;
@@ -703,15 +707,7 @@ export class GdbServer {
     } finally {
       t.onEvent = undefined;
     }
-    const pos = found;
-    if (!pos) {
-      this.monitorError(`the replay ended before event #${seq}`);
-      return;
-    }
-    this.restoreBefore(pos);
-    const h = await t.run(pos, { stopAtPoints: false });
-    if (h.kind === 'exited') this.monitorError(`the replay ended before event #${seq}`);
-    else this.atEvent(seq, h);
+    return found;
   }
 
   /** A monitor command failed: the reason as gdb's console output, then an error reply. */
