@@ -22,6 +22,9 @@ type Access = string;
  * - The GICv3's identification registers: the kvm machine's are KVM's vGICv3's
  *   (docs/emulator-platform.md): GICD_TYPER, GICD_IIDR, GICR_TYPER.CommonLPIAff (bit 24) and
  *   GICR_CTLR.IR (bit 2) are compared without the fields where KVM and QEMU TCG differ.
+ * - GICR_WAKER: KVM's vGICv3 makes it RAZ/WI (no redistributor power management; the kvm machine
+ *   does the same, docs/emulator-platform.md), QEMU TCG keeps ProcessorSleep/ChildrenAsleep as
+ *   Arm IHI 0069 §12.11.42 describes: its values are compared as 0, the accesses themselves still count.
  * - GICD_ITARGETSRn with one vCPU on GICv2: QEMU TCG makes it RAZ/WI; the kvm machine reads
  *   0x01 per byte as KVM's vgic does (docs/emulator-platform.md). The guests write back what they
  *   read, so both reads and writes are compared as 0.
@@ -30,6 +33,7 @@ function normalise(device: string, register: string, value: bigint, uniprocessor
   if (uniprocessor && device.startsWith('gicv2-dist') && register.startsWith('GICD_ITARGETSR')) return 0n;
   if (device.startsWith('gicv3-redist') && register === 'GICR_TYPER') return value & ~((1n << 24n) | 1n);
   if (device.startsWith('gicv3-redist') && register === 'GICR_CTLR') return value & ~6n;
+  if (device.startsWith('gicv3-redist') && register === 'GICR_WAKER') return 0n;
   if (device.startsWith('gicv3-dist') && (register === 'GICD_TYPER' || register === 'GICD_IIDR')) return 0n;
   return value;
 }
