@@ -126,6 +126,18 @@ export async function runOnDiskCopy(
   return { trace, disk: copy, summary: JSON.parse(r.out) as RunSummary };
 }
 
+/** `runOnDiskCopy`, for a boot that must end in a power-off (PSCI SYSTEM_OFF): its trace. */
+export async function bootToPowerOff(
+  tmp: ReturnType<typeof tempDir>,
+  name: string,
+  guest: { kernel: string; initrd: string; disk: string },
+  ...args: string[]
+): Promise<string> {
+  const { trace, summary } = await runOnDiskCopy(tmp, name, guest, ...args);
+  if (summary.stop !== 'system_off') throw new Error(`bootscope run ${name} did not power off`);
+  return trace;
+}
+
 /** Drop printk timestamps and carriage returns, keep "Booting Linux" … end of the panic. */
 export function kernelLog(console: string): string[] {
   const lines = console

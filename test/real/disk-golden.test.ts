@@ -14,18 +14,15 @@ import { basename } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestDisk } from '../../scripts/make-test-disk.ts';
 import { golden } from '../analyze/helpers.ts';
-import { bootscope, fetchGuests, runOnDiskCopy, tempDir } from '../helpers/real-guests.ts';
+import { bootscope, fetchGuests, bootToPowerOff, tempDir } from '../helpers/real-guests.ts';
 
 const tmp = tempDir('bootscope-real-disk-golden-');
 let version = '';
 let kvm: Promise<string>;
 let xen: Promise<string>;
 
-async function boot(name: string, disk: string, initrd: string, kernel: string, ...args: string[]): Promise<string> {
-  const { trace, summary } = await runOnDiskCopy(tmp, name, { kernel, initrd, disk }, ...args);
-  if (summary.stop !== 'system_off') throw new Error(`bootscope run ${name} did not power off`);
-  return trace;
-}
+const boot = (name: string, disk: string, initrd: string, kernel: string, ...args: string[]): Promise<string> =>
+  bootToPowerOff(tmp, name, { kernel, initrd, disk }, ...args);
 
 beforeAll(() => {
   const guests = fetchGuests();
