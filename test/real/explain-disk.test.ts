@@ -13,6 +13,7 @@ import { makeTestDisk } from '../../scripts/make-test-disk.ts';
 import { openTrace } from '../../capture/store/index.ts';
 import { dtbFromMeta } from '../../capture/dtb-meta.ts';
 import { bootscope, fetchGuests, tempDir, type Guests } from '../helpers/real-guests.ts';
+import type { DiskExplanation } from '../../analyze/explain-disk-model.ts';
 
 const tmp = tempDir('bootscope-real-explain-disk-');
 let guests: Guests;
@@ -111,31 +112,8 @@ beforeAll(() => {
 });
 afterAll(() => tmp.cleanup());
 
-interface Explained {
-  verdict: string;
-  hasRootDisk: boolean;
-  summary: string;
-  reasons: string[];
-  bus: { kind: string; present: boolean; accesses: number; functions: string[] };
-  devices: {
-    name: string;
-    transport: string;
-    found: { seq: number } | null;
-    statusWrites: string[];
-    status: string;
-    featuresRefused: boolean;
-    frontend: number[];
-    backend: number[];
-    requests: number;
-    completions: number;
-    errors: number;
-    firstError: { seq: number; text: string } | null;
-    deviceError: string;
-    kernelNames: string[];
-  }[];
-  kernel: { commandLine: string | null; root: string; lines: { seq: number; text: string }[] };
-  evidence: { seq: number; text: string }[];
-}
+/** What `explain disk --json` prints: the analyzer's own model. */
+type Explained = DiskExplanation;
 
 /** `explain disk` on a boot: its JSON and its text. */
 async function explain(name: string): Promise<{ x: Explained; text: string; boot: Boot }> {
